@@ -1,0 +1,102 @@
+// AuditLog: the daemon's append-only audit log in LMDB (DESIGN §7). Entries are appended inside
+// the caller's write transaction, so an action and its audit entry commit (or vanish) together.
+// Each append extends the hash chain and the RFC 6962 Merkle tree (O(log n) stored nodes,
+// written with MDB_APPEND in creation order); signed checkpoints are written at least every
+// `checkpoint_every` entries or `checkpoint_interval_ms` while entries arrive
+// (checkpoint_if_due), and on demand (checkpoint).
+//
+// Threads: append and checkpoint run on the one writer thread (they use a scratch buffer);
+// the read functions take any Txn and may run on any thread. All state lives in the store, so an
+// aborted transaction leaves nothing behind. The signer must outlive the log.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/audit/checkpoint.h"
+#include "core/audit/entry.h"
+#include "core/audit/merkle.h"
+#include "core/crypto/identity.h"
+#include "core/store/table.h"
+#include "core/util/clock.h"
+#include "gongshu/v1/batch.pb.h"
+
+namespace gongshu::audit {
+
+struct AuditLogOptions {
+  std::string origin;  // the log's name in checkpoints, e.g. "gongshu.sjz/audit"
+  uint64_t checkpoint_every = 1000;
+  int64_t checkpoint_interval_ms = 1000;
+};
+
+struct Appended {
+  uint64_t seq;
+  Hash entry_hash;
+};
+
+struct TreeHead {
+  uint64_t size = 0;
+  Hash root{};
+  Hash last_entry_hash{};  // all zero for the empty log
+  uint64_t checkpoint_size = 0;
+  int64_t checkpoint_time_ms = 0;
+};
+
+class AuditLog {
+ public:
+  static Result<std::unique_ptr<AuditLog>> open(store::Env& env, const crypto::IdentityKey& signer,
+                                                AuditLogOptions options, const Clock& clock);
+
+  // Appends entry (seq, prev_hash set here; time_ms set from the clock when zero).
+  Result<Appended> append(store::WriteTxn& txn, v1::AuditEntry& entry);
+
+  // Writes a checkpoint if the policy says one is due; returns its note if it wrote one.
+  Result<std::optional<std::string>> checkpoint_if_due(store::WriteTxn& txn);
+  // Writes a checkpoint at the current size (or returns the existing one for that size).
+  // Fails on an empty log.
+  Result<std::string> checkpoint(store::WriteTxn& txn);
+
+  // A signed receipt for an event recorded by entry `appended`, under the head after `txn`'s
+  // appends so far.
+  v1::Receipt receipt(const store::Txn& txn, const Hash& event_hash, const Appended& appended) const;
+
+  TreeHead head(const store::Txn& txn) const;
+  Hash root_at(const store::Txn& txn, uint64_t size) const;
+  std::optional<ByteView> entry(const store::Txn& txn, uint64_t seq) const;
+  std::optional<std::string> checkpoint_at(const store::Txn& txn, uint64_t size) const;
+  std::optional<std::string> latest_checkpoint(const store::Txn& txn) const;
+  // Sizes of all stored checkpoints in [from, to], ascending.
+  std::vector<uint64_t> checkpoint_sizes(const store::Txn& txn, uint64_t from, uint64_t to) const;
+
+  Result<std::vector<Hash>> inclusion_proof(const store::Txn& txn, uint64_t seq,
+                                            uint64_t tree_size) const;
+  Result<std::vector<Hash>> consistency_proof(const store::Txn& txn, uint64_t old_size,
+                                              uint64_t new_size) const;
+
+  const crypto::PublicKey& public_key() const { return signer_.public_key(); }
+  const std::string& origin() const { return options_.origin; }
+
+ private:
+  AuditLog(const crypto::IdentityKey& signer, AuditLogOptions options, const Clock& clock,
+           store::Table<uint64_t> entries, store::Table<uint64_t> nodes,
+           store::Table<uint64_t> checkpoints, store::Table<std::string_view> meta)
+      : signer_(signer), options_(std::move(options)), clock_(clock), entries_(std::move(entries)),
+        nodes_(std::move(nodes)), checkpoints_(std::move(checkpoints)), meta_(std::move(meta)) {}
+
+  Status write_head(store::WriteTxn& txn, const TreeHead& head) const;
+  Result<std::string> write_checkpoint(store::WriteTxn& txn, TreeHead head);
+
+  const crypto::IdentityKey& signer_;
+  AuditLogOptions options_;
+  const Clock& clock_;
+  store::Table<uint64_t> entries_;
+  store::Table<uint64_t> nodes_;  // node_position(level, index) -> hash
+  store::Table<uint64_t> checkpoints_;
+  store::Table<std::string_view> meta_;
+  std::string scratch_;
+};
+
+}  // namespace gongshu::audit

@@ -1,0 +1,140 @@
+#include "core/audit/receipt.h"
+
+#include <charconv>
+#include <cstring>
+#include <map>
+
+#include "core/util/encoding.h"
+
+namespace gongshu::audit {
+namespace {
+
+constexpr std::string_view kReceiptMagic = "gongshu receipt v1";
+
+}  // namespace
+
+v1::Receipt make_receipt(const crypto::IdentityKey& daemon, const Hash& event_hash, uint64_t seq,
+                         const Hash& entry_hash, uint64_t tree_size, const Hash& root,
+                         int64_t issued_at_ms) {
+  v1::Receipt r;
+  r.set_event_hash(event_hash.data(), event_hash.size());
+  r.set_seq(seq);
+  r.set_entry_hash(entry_hash.data(), entry_hash.size());
+  r.set_tree_size(tree_size);
+  r.set_root(root.data(), root.size());
+  r.set_issued_at_ms(issued_at_ms);
+  r.set_daemon_key_id(daemon.public_key().key_id());
+  Bytes msg = *receipt_signed_bytes(r);
+  crypto::Signature sig = daemon.sign(kReceiptDomain, msg);
+  r.set_signature(sig.data(), sig.size());
+  return r;
+}
+
+Result<Bytes> receipt_signed_bytes(const v1::Receipt& r) {
+  if (r.event_hash().size() != 32 || r.entry_hash().size() != 32 || r.root().size() != 32) {
+    return fail(ErrorCode::kCorrupt, "receipt: a hash field is not 32 bytes");
+  }
+  if (r.daemon_key_id().size() != 16) return fail(ErrorCode::kCorrupt, "receipt: daemon key id is not 16 characters");
+  Bytes out;
+  out.reserve(32 + 8 + 32 + 8 + 32 + 8 + 16);
+  append(out, r.event_hash());
+  append_be64(out, r.seq());
+  append(out, r.entry_hash());
+  append_be64(out, r.tree_size());
+  append(out, r.root());
+  append_be64(out, static_cast<uint64_t>(r.issued_at_ms()));
+  append(out, r.daemon_key_id());
+  return out;
+}
+
+Status verify_receipt(const v1::Receipt& r, const crypto::PublicKey& daemon_key) {
+  GONGSHU_TRY(Bytes msg, receipt_signed_bytes(r));
+  if (r.daemon_key_id() != daemon_key.key_id()) {
+    return fail(ErrorCode::kUnauthenticated, "receipt: issued by key " + r.daemon_key_id() +
+                                                 ", not by " + daemon_key.key_id());
+  }
+  if (r.signature().size() != crypto::kSignatureSize) return fail(ErrorCode::kCorrupt, "receipt: signature is not 64 bytes");
+  if (r.seq() == 0 || r.seq() > r.tree_size()) {
+    return fail(ErrorCode::kCorrupt, "receipt: seq " + std::to_string(r.seq()) + " is outside tree size " +
+                                         std::to_string(r.tree_size()));
+  }
+  crypto::Signature sig;
+  std::memcpy(sig.data(), r.signature().data(), sig.size());
+  if (!crypto::verify(daemon_key, kReceiptDomain, msg, sig)) {
+    return fail(ErrorCode::kUnauthenticated, "receipt: signature does not verify");
+  }
+  return {};
+}
+
+std::string format_receipt_text(const v1::Receipt& r) {
+  std::string out(kReceiptMagic);
+  out += "\nevent_hash " + hex_encode(as_bytes(r.event_hash()));
+  out += "\nseq " + std::to_string(r.seq());
+  out += "\nentry_hash " + hex_encode(as_bytes(r.entry_hash()));
+  out += "\ntree_size " + std::to_string(r.tree_size());
+  out += "\nroot " + base64_encode(as_bytes(r.root()));
+  out += "\nissued_at_ms " + std::to_string(r.issued_at_ms());
+  out += "\ndaemon_key_id " + r.daemon_key_id();
+  out += "\nsignature " + base64_encode(as_bytes(r.signature()));
+  out += "\n";
+  return out;
+}
+
+Result<v1::Receipt> parse_receipt_text(std::string_view text) {
+  if (text.size() > 4096) return fail(ErrorCode::kCorrupt, "receipt: larger than 4 KiB");
+  std::map<std::string, std::string, std::less<>> fields;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line_no == 1) {
+      if (line != kReceiptMagic) return fail(ErrorCode::kCorrupt, "receipt: first line is not '" + std::string(kReceiptMagic) + "'");
+      continue;
+    }
+    if (line.empty()) continue;
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) return fail(ErrorCode::kCorrupt, "receipt: line " + std::to_string(line_no) + " has no value");
+    if (!fields.emplace(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1))).second) {
+      return fail(ErrorCode::kCorrupt, "receipt: duplicate field on line " + std::to_string(line_no));
+    }
+  }
+  auto need = [&](const char* name) -> Result<std::string> {
+    auto it = fields.find(name);
+    if (it == fields.end()) return fail(ErrorCode::kCorrupt, std::string("receipt: missing field ") + name);
+    return it->second;
+  };
+  auto number = [&](const char* name) -> Result<int64_t> {
+    GONGSHU_TRY(std::string v, need(name));
+    int64_t out = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || p != v.data() + v.size()) return fail(ErrorCode::kCorrupt, std::string("receipt: ") + name + " is not a number");
+    return out;
+  };
+  v1::Receipt r;
+  GONGSHU_TRY(std::string ev, need("event_hash"));
+  GONGSHU_TRY(Bytes evb, with_context(hex_decode(ev), "receipt: event_hash"));
+  GONGSHU_TRY(std::string eh, need("entry_hash"));
+  GONGSHU_TRY(Bytes ehb, with_context(hex_decode(eh), "receipt: entry_hash"));
+  GONGSHU_TRY(std::string root, need("root"));
+  GONGSHU_TRY(Bytes rootb, with_context(base64_decode(root), "receipt: root"));
+  GONGSHU_TRY(std::string sig, need("signature"));
+  GONGSHU_TRY(Bytes sigb, with_context(base64_decode(sig), "receipt: signature"));
+  GONGSHU_TRY(int64_t seq, number("seq"));
+  GONGSHU_TRY(int64_t size, number("tree_size"));
+  GONGSHU_TRY(int64_t issued, number("issued_at_ms"));
+  GONGSHU_TRY(std::string kid, need("daemon_key_id"));
+  if (seq <= 0 || size <= 0) return fail(ErrorCode::kCorrupt, "receipt: seq and tree_size must be positive");
+  r.set_event_hash(evb.data(), evb.size());
+  r.set_entry_hash(ehb.data(), ehb.size());
+  r.set_root(rootb.data(), rootb.size());
+  r.set_signature(sigb.data(), sigb.size());
+  r.set_seq(uint64_t(seq));
+  r.set_tree_size(uint64_t(size));
+  r.set_issued_at_ms(issued);
+  r.set_daemon_key_id(kid);
+  return r;
+}
+
+}  // namespace gongshu::audit

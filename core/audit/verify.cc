@@ -1,0 +1,264 @@
+#include "core/audit/verify.h"
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "core/audit/checkpoint.h"
+#include "core/audit/entry.h"
+#include "core/audit/export_file.h"
+#include "core/audit/receipt.h"
+#include "core/util/encoding.h"
+
+namespace gongshu::audit {
+namespace {
+
+Hash to_hash(const std::string& s) {
+  Hash h{};
+  if (s.size() == 32) std::memcpy(h.data(), s.data(), 32);
+  return h;
+}
+
+class Verifier {
+ public:
+  Verifier(const std::string& path, const VerifyOptions& options) : path_(path), opts_(options) {}
+
+  VerifyReport run();
+
+ private:
+  // Records a failure; returns the report for convenience.
+  VerifyReport& tampered(uint64_t seq, std::string reason) {
+    report_.status = VerifyStatus::kTampered;
+    report_.failing_seq = seq;
+    report_.reason = std::move(reason);
+    return report_;
+  }
+  bool check_entry(ByteView data);
+  bool check_checkpoint(ByteView data);
+  bool check_receipts_and_trust();
+  void note_size(uint64_t size) {
+    if (wanted_roots_.count(size)) roots_[size] = range_.root();
+  }
+
+  const std::string& path_;
+  const VerifyOptions& opts_;
+  VerifyReport report_;
+  CompactRange range_;
+  Hash last_hash_{};
+  uint64_t next_seq_ = 0;
+  std::set<uint64_t> wanted_roots_;    // tree sizes whose root a receipt or checkpoint names
+  std::set<uint64_t> wanted_entries_;  // seqs whose entry hash a receipt names
+  std::map<uint64_t, Hash> roots_;
+  std::map<uint64_t, Hash> entry_hashes_;
+  std::optional<CheckpointBody> trusted_;
+};
+
+bool Verifier::check_entry(ByteView data) {
+  uint64_t expected = next_seq_;
+  auto prefix = parse_entry_prefix(data);
+  if (!prefix) {
+    tampered(expected, "entry " + std::to_string(expected) + " is malformed: " + prefix.error().message());
+    return false;
+  }
+  if (report_.entries == 0) {
+    // The first entry fixes where the export starts; a full export starts at 1.
+    expected = next_seq_ = prefix->seq;
+    report_.first_seq = prefix->seq;
+    report_.full = prefix->seq == 1;
+    if (report_.full && prefix->prev_hash != Hash{}) {
+      tampered(1, "entry 1 has a non-zero prev_hash");
+      return false;
+    }
+    last_hash_ = prefix->prev_hash;
+  }
+  if (prefix->seq != expected) {
+    if (prefix->seq > expected) {
+      tampered(expected, "gap: expected entry " + std::to_string(expected) + ", found entry " +
+                             std::to_string(prefix->seq) + " (entries missing)");
+    } else {
+      tampered(expected, "out of order: expected entry " + std::to_string(expected) + ", found entry " +
+                             std::to_string(prefix->seq) + " (entries reordered or duplicated)");
+    }
+    return false;
+  }
+  if (prefix->prev_hash != last_hash_) {
+    tampered(expected, "broken chain: entry " + std::to_string(expected) +
+                           "'s prev_hash does not match the hash of entry " + std::to_string(expected - 1) +
+                           " (one of the two was altered)");
+    return false;
+  }
+  Hash h = entry_hash(data);
+  last_hash_ = h;
+  if (report_.full) {
+    range_.append(h);
+    note_size(expected);
+  }
+  if (wanted_entries_.count(expected)) entry_hashes_[expected] = h;
+  report_.entries++;
+  report_.last_seq = expected;
+  next_seq_ = expected + 1;
+  return true;
+}
+
+bool Verifier::check_checkpoint(ByteView data) {
+  uint64_t after = report_.last_seq;
+  auto body = verify_checkpoint(as_chars(data), opts_.key);
+  if (!body) {
+    tampered(after, "checkpoint after entry " + std::to_string(after) + ": " + body.error().message());
+    return false;
+  }
+  if (report_.origin.empty()) report_.origin = body->origin;
+  if (body->origin != report_.origin) {
+    tampered(after, "checkpoint after entry " + std::to_string(after) + " names origin '" + body->origin +
+                        "', earlier ones '" + report_.origin + "'");
+    return false;
+  }
+  if (body->size != after) {
+    std::string why = body->size > after
+                          ? "the log holds " + std::to_string(body->size) +
+                                " entries there, but the export has only " + std::to_string(after) +
+                                " (entries removed)"
+                          : "it is out of place (entries added before it)";
+    tampered(after, "checkpoint for tree size " + std::to_string(body->size) + " follows entry " +
+                        std::to_string(after) + ": " + why);
+    return false;
+  }
+  if (body->chain != last_hash_) {
+    tampered(after, "checkpoint at size " + std::to_string(after) +
+                        ": its chain hash does not match entry " + std::to_string(after));
+    return false;
+  }
+  if (report_.full && body->root != range_.root()) {
+    tampered(after, "checkpoint at size " + std::to_string(after) +
+                        ": its Merkle root does not match the entries");
+    return false;
+  }
+  report_.checkpoints++;
+  report_.last_checkpoint_size = after;
+  return true;
+}
+
+bool Verifier::check_receipts_and_trust() {
+  for (const auto& in : opts_.receipts) {
+    const v1::Receipt& r = in.receipt;
+    if (r.seq() > report_.last_seq || r.tree_size() > report_.last_seq) {
+      tampered(report_.last_seq + 1,
+               "truncated: receipt " + in.name + " proves entry " + std::to_string(r.seq()) +
+                   " in a tree of " + std::to_string(r.tree_size()) + " entries, but the export ends at entry " +
+                   std::to_string(report_.last_seq));
+      return false;
+    }
+    auto eh = entry_hashes_.find(r.seq());
+    if (eh != entry_hashes_.end() && eh->second != to_hash(r.entry_hash())) {
+      tampered(r.seq(), "entry " + std::to_string(r.seq()) + " differs from the entry receipt " + in.name +
+                            " was issued for");
+      return false;
+    }
+    auto root = roots_.find(r.tree_size());
+    if (root != roots_.end() && root->second != to_hash(r.root())) {
+      tampered(r.tree_size(), "fork: the export's root at tree size " + std::to_string(r.tree_size()) +
+                                  " differs from the root in receipt " + in.name);
+      return false;
+    }
+    report_.receipts++;
+  }
+  if (trusted_) {
+    if (trusted_->size > report_.last_seq) {
+      tampered(report_.last_seq + 1,
+               "rollback or truncation: the trusted checkpoint has tree size " + std::to_string(trusted_->size) +
+                   " but the export ends at entry " + std::to_string(report_.last_seq));
+      return false;
+    }
+    if (trusted_->origin != report_.origin && !report_.origin.empty()) {
+      tampered(0, "the trusted checkpoint is for origin '" + trusted_->origin + "', the export for '" +
+                      report_.origin + "'");
+      return false;
+    }
+    auto root = roots_.find(trusted_->size);
+    if (root != roots_.end() && root->second != trusted_->root) {
+      tampered(trusted_->size, "fork: the export's root at tree size " + std::to_string(trusted_->size) +
+                                   " differs from the trusted checkpoint");
+      return false;
+    }
+  }
+  return true;
+}
+
+VerifyReport Verifier::run() {
+  report_.status = VerifyStatus::kError;
+  for (const auto& in : opts_.receipts) {
+    if (auto s = verify_receipt(in.receipt, opts_.key); !s) {
+      tampered(in.receipt.seq(), "receipt " + in.name + ": " + s.error().message());
+      return report_;
+    }
+    wanted_roots_.insert(in.receipt.tree_size());
+    wanted_entries_.insert(in.receipt.seq());
+  }
+  if (opts_.trusted_checkpoint) {
+    auto body = verify_checkpoint(*opts_.trusted_checkpoint, opts_.key);
+    if (!body) {
+      report_.reason = "trusted checkpoint: " + body.error().message();
+      report_.status = body.error().code() == ErrorCode::kUnauthenticated ? VerifyStatus::kTampered
+                                                                          : VerifyStatus::kError;
+      return report_;
+    }
+    trusted_ = *body;
+    wanted_roots_.insert(trusted_->size);
+  }
+
+  auto reader = ExportReader::open(path_);
+  if (!reader) {
+    report_.reason = reader.error().message();
+    return report_;
+  }
+  uint64_t frames = 0;
+  while (true) {
+    auto frame = reader->next();
+    if (!frame) {
+      tampered(report_.last_seq + 1, frame.error().message() + " (after entry " +
+                                         std::to_string(report_.last_seq) + ")");
+      return report_;
+    }
+    if (!*frame) break;
+    const Frame& f = **frame;
+    if (f.type == FrameType::kEntry) {
+      if (!check_entry(f.data)) return report_;
+    } else {
+      if (report_.entries == 0) {
+        tampered(0, "checkpoint before the first entry");
+        return report_;
+      }
+      if (!check_checkpoint(f.data)) return report_;
+    }
+    if (opts_.progress && (++frames & 0xffff) == 0) opts_.progress(reader->offset(), reader->file_size());
+  }
+  if (opts_.progress) opts_.progress(reader->offset(), reader->file_size());
+  if (report_.entries == 0) {
+    report_.reason = "the export holds no entries";
+    return report_;
+  }
+  if (report_.checkpoints == 0) {
+    tampered(0, "no signed checkpoint in the export: nothing ties its entries to the daemon's key");
+    return report_;
+  }
+  report_.unsigned_tail = report_.last_seq - report_.last_checkpoint_size;
+  if (!report_.full && (!opts_.receipts.empty() || trusted_)) {
+    // Roots cannot be recomputed without the entries from seq 1.
+    report_.reason = "receipts and trusted checkpoints need a full export (from entry 1)";
+    report_.status = VerifyStatus::kError;
+    return report_;
+  }
+  if (!check_receipts_and_trust()) return report_;
+  report_.tree_size = report_.full ? report_.last_seq : 0;
+  report_.root = report_.full ? range_.root() : Hash{};
+  report_.status = VerifyStatus::kOk;
+  return report_;
+}
+
+}  // namespace
+
+VerifyReport verify_export(const std::string& path, const VerifyOptions& options) {
+  return Verifier(path, options).run();
+}
+
+}  // namespace gongshu::audit

@@ -1,0 +1,62 @@
+// Offline verification of an audit export (DESIGN §7) with nothing but the file and the
+// daemon's public key: every entry's canonical prefix, sequence (no gaps, no reordering) and
+// chain; the Merkle root recomputed at every checkpoint and compared with the signed note; every
+// checkpoint's signature; and, when given, receipts and a previously trusted checkpoint, which
+// catch truncation, rollback and forks that an export alone cannot reveal.
+//
+// Streaming: memory is O(log n) plus the receipts; the file is read once. Thread-safe (no
+// shared state).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/audit/merkle.h"
+#include "core/crypto/identity.h"
+#include "gongshu/v1/batch.pb.h"
+
+namespace gongshu::audit {
+
+struct ReceiptInput {
+  std::string name;  // file name, for messages
+  v1::Receipt receipt;
+};
+
+struct VerifyOptions {
+  crypto::PublicKey key;
+  std::vector<ReceiptInput> receipts;
+  std::optional<std::string> trusted_checkpoint;  // a signed note kept from earlier
+  // Called every 2^16 entries with (bytes read, file size).
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+enum class VerifyStatus {
+  kOk,        // verified
+  kTampered,  // the export, a receipt or the trusted checkpoint shows tampering
+  kError,     // could not run (file unreadable, not an export)
+};
+
+struct VerifyReport {
+  VerifyStatus status = VerifyStatus::kError;
+  uint64_t entries = 0;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  uint64_t tree_size = 0;        // for a full export: the entry count
+  Hash root{};                   // MTH over all entries (full exports)
+  bool full = false;             // the export starts at seq 1, so roots were checked
+  uint64_t checkpoints = 0;      // verified checkpoints
+  uint64_t last_checkpoint_size = 0;
+  uint64_t unsigned_tail = 0;    // entries after the last checkpoint: chained, not yet signed
+  uint64_t receipts = 0;         // verified receipts
+  std::string origin;
+  // On failure: the first sequence number that fails (0 when it is not about one entry) and why.
+  uint64_t failing_seq = 0;
+  std::string reason;
+};
+
+VerifyReport verify_export(const std::string& path, const VerifyOptions& options);
+
+}  // namespace gongshu::audit

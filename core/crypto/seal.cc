@@ -1,0 +1,37 @@
+#include "core/crypto/seal.h"
+
+#include <sodium.h>
+
+#include "core/crypto/sodium_init.h"
+
+namespace gongshu::crypto {
+
+static_assert(kSealOverhead == crypto_box_curve25519xchacha20poly1305_SEALBYTES);
+
+Result<Bytes> seal(const PublicKey& recipient, ByteView plaintext) {
+  crypto_init();
+  GONGSHU_TRY(auto curve_pk, recipient.curve_public());
+  Bytes out(plaintext.size() + kSealOverhead);
+  if (crypto_box_curve25519xchacha20poly1305_seal(out.data(), plaintext.data(), plaintext.size(),
+                                                  curve_pk.data()) != 0) {
+    return fail(ErrorCode::kInternal, "seal: libsodium refused the recipient key");
+  }
+  return out;
+}
+
+Result<Bytes> open_sealed(const IdentityKey& recipient, ByteView sealed) {
+  if (sealed.size() < kSealOverhead) {
+    return fail(ErrorCode::kCorrupt, "sealed message: " + std::to_string(sealed.size()) +
+                                         " bytes is shorter than the 48-byte overhead");
+  }
+  GONGSHU_TRY(auto curve_pk, recipient.public_key().curve_public());
+  SecretBytes curve_sk = recipient.curve_secret();
+  Bytes out(sealed.size() - kSealOverhead);
+  if (crypto_box_curve25519xchacha20poly1305_seal_open(out.data(), sealed.data(), sealed.size(),
+                                                       curve_pk.data(), curve_sk.data()) != 0) {
+    return fail(ErrorCode::kUnauthenticated, "sealed message: does not open with this key");
+  }
+  return out;
+}
+
+}  // namespace gongshu::crypto

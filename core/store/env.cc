@@ -1,0 +1,152 @@
+#include "core/store/env.h"
+
+#include <lmdb.h>
+
+#include <algorithm>
+
+#include "core/store/txn.h"
+#include "core/util/check.h"
+
+namespace gongshu::store {
+
+tl::unexpected<Error> lmdb_error(std::string_view context, int rc) {
+  ErrorCode code = ErrorCode::kInternal;
+  switch (rc) {
+    case MDB_MAP_FULL:
+    case MDB_READERS_FULL:
+    case MDB_DBS_FULL:
+    case MDB_TXN_FULL:
+      code = ErrorCode::kResourceExhausted;
+      break;
+    case MDB_NOTFOUND: code = ErrorCode::kNotFound; break;
+    case MDB_KEYEXIST: code = ErrorCode::kAlreadyExists; break;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      code = ErrorCode::kCorrupt;
+      break;
+    case EACCES: code = ErrorCode::kPermissionDenied; break;
+    case ENOENT: code = ErrorCode::kNotFound; break;
+    default:
+      if (rc > 0) code = ErrorCode::kIo;
+  }
+  std::string m(context);
+  m.append(": ").append(mdb_strerror(rc));
+  if (rc == MDB_MAP_FULL) m.append(" (the store's map size is exhausted; raise map_size)");
+  return fail(code, std::move(m));
+}
+
+Result<std::unique_ptr<Env>> Env::open(const std::string& path, EnvOptions options) {
+  MDB_env* env = nullptr;
+  int rc = mdb_env_create(&env);
+  if (rc != 0) return lmdb_error("store " + path + ": create", rc);
+  auto cleanup = [&](int code, const char* what) {
+    mdb_env_close(env);
+    return lmdb_error("store " + path + ": " + what, code);
+  };
+  if ((rc = mdb_env_set_maxdbs(env, options.max_dbs)) != 0) return cleanup(rc, "set max dbs");
+  if ((rc = mdb_env_set_maxreaders(env, options.max_readers)) != 0) return cleanup(rc, "set max readers");
+  if ((rc = mdb_env_set_mapsize(env, options.map_size)) != 0) return cleanup(rc, "set map size");
+  unsigned flags = MDB_NOTLS;
+  if (options.read_only) flags |= MDB_RDONLY;
+  if ((rc = mdb_env_open(env, path.c_str(), flags, 0600)) != 0) return cleanup(rc, "open");
+  // Another process may have grown the map: adopt the size recorded in the file.
+  MDB_envinfo info;
+  mdb_env_info(env, &info);
+  options.map_size = std::max(options.map_size, static_cast<size_t>(info.me_mapsize));
+  return std::unique_ptr<Env>(new Env(env, path, options));
+}
+
+Env::~Env() {
+  GONGSHU_CHECK_MSG(active_txns_.load() == 0, "store closed with transactions still open");
+  mdb_env_close(env_);
+}
+
+Result<Db> Env::open_db(const std::string& name, bool integer_dup) {
+  MDB_txn* txn = nullptr;
+  unsigned tflags = options_.read_only ? MDB_RDONLY : 0;
+  int rc = mdb_txn_begin(env_, nullptr, tflags, &txn);
+  if (rc != 0) return lmdb_error("store: open database " + name, rc);
+  unsigned flags = options_.read_only ? 0 : MDB_CREATE;
+  if (integer_dup) flags |= MDB_DUPSORT;
+  MDB_dbi dbi;
+  rc = mdb_dbi_open(txn, name.c_str(), flags, &dbi);
+  if (rc != 0) {
+    mdb_txn_abort(txn);
+    return lmdb_error("store: open database " + name, rc);
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != 0) return lmdb_error("store: open database " + name, rc);
+  return Db{dbi, name};
+}
+
+Result<ReadTxn> Env::begin_read() const {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc != 0) return lmdb_error("store: begin read", rc);
+  txn_started();
+  return ReadTxn(this, txn);
+}
+
+Result<WriteTxn> Env::begin_write() {
+  GONGSHU_CHECK_MSG(!options_.read_only, "write transaction on a read-only store");
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map; adopt its size (no txn of ours is active) and retry.
+    GONGSHU_RETURN_IF_ERROR(grow_map(0));
+    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  }
+  if (rc != 0) return lmdb_error("store: begin write", rc);
+  txn_started();
+  return WriteTxn(this, txn);
+}
+
+Status Env::update(const std::function<Status(WriteTxn&)>& fn) {
+  while (true) {
+    Status result;
+    {
+      GONGSHU_TRY(WriteTxn txn, begin_write());
+      result = fn(txn);
+      if (result) result = std::move(txn).commit();
+    }
+    if (result || result.error().code() != ErrorCode::kResourceExhausted) return result;
+    size_t current = info().map_size;
+    if (current >= options_.max_map_size) return result;
+    if (active_txns_.load() != 0) return result;  // cannot resize under live readers
+    size_t next = std::min(current * 2, options_.max_map_size);
+    GONGSHU_RETURN_IF_ERROR(grow_map(next));
+  }
+}
+
+Status Env::grow_map(size_t new_size) {
+  if (active_txns_.load() != 0) {
+    return fail(ErrorCode::kResourceExhausted, "store: cannot resize the map while transactions are open");
+  }
+  int rc = mdb_env_set_mapsize(env_, new_size);
+  if (rc != 0) return lmdb_error("store: resize map to " + std::to_string(new_size), rc);
+  if (new_size > 0) options_.map_size = new_size;
+  return {};
+}
+
+EnvInfo Env::info() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  MDB_stat st;
+  mdb_env_stat(env_, &st);
+  EnvInfo out;
+  out.map_size = info.me_mapsize;
+  out.page_size = st.ms_psize;
+  out.used_bytes = (info.me_last_pgno + 1) * st.ms_psize;
+  out.last_txn_id = info.me_last_txnid;
+  return out;
+}
+
+Status Env::copy_to(const std::string& dir) const {
+  int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+  if (rc != 0) return lmdb_error("store: copy to " + dir, rc);
+  return {};
+}
+
+}  // namespace gongshu::store

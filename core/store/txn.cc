@@ -1,0 +1,88 @@
+#include "core/store/txn.h"
+
+#include <lmdb.h>
+
+#include "core/store/cursor.h"
+#include "core/util/check.h"
+
+namespace gongshu::store {
+namespace {
+
+MDB_val to_val(ByteView b) {
+  return MDB_val{b.size(), const_cast<uint8_t*>(b.data())};
+}
+
+}  // namespace
+
+MDB_txn* Txn::raw() const {
+  GONGSHU_CHECK_MSG(txn_ != nullptr, "transaction used after commit or move");
+  return txn_;
+}
+
+void Txn::abort_if_open() {
+  if (txn_) {
+    mdb_txn_abort(txn_);
+    txn_ = nullptr;
+    env_->txn_ended();
+  }
+}
+
+std::optional<ByteView> Txn::get(const Db& db, ByteView key) const {
+  MDB_val k = to_val(key), v;
+  int rc = mdb_get(raw(), db.dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  GONGSHU_CHECK_MSG(rc == 0, mdb_strerror(rc));
+  return ByteView(static_cast<const uint8_t*>(v.mv_data), v.mv_size);
+}
+
+uint64_t Txn::count(const Db& db) const {
+  MDB_stat st;
+  int rc = mdb_stat(raw(), db.dbi, &st);
+  GONGSHU_CHECK_MSG(rc == 0, mdb_strerror(rc));
+  return st.ms_entries;
+}
+
+Cursor Txn::cursor(const Db& db) const {
+  MDB_cursor* c = nullptr;
+  int rc = mdb_cursor_open(raw(), db.dbi, &c);
+  GONGSHU_CHECK_MSG(rc == 0, mdb_strerror(rc));
+  return Cursor(c);
+}
+
+Status WriteTxn::put_flags(const Db& db, ByteView key, ByteView value, unsigned flags) {
+  MDB_val k = to_val(key), v = to_val(value);
+  int rc = mdb_put(raw(), db.dbi, &k, &v, flags);
+  if (rc != 0) return lmdb_error("store: put into " + db.name, rc);
+  return {};
+}
+
+Status WriteTxn::put(const Db& db, ByteView key, ByteView value) {
+  return put_flags(db, key, value, 0);
+}
+
+Status WriteTxn::insert(const Db& db, ByteView key, ByteView value) {
+  return put_flags(db, key, value, MDB_NOOVERWRITE);
+}
+
+Status WriteTxn::append(const Db& db, ByteView key, ByteView value) {
+  return put_flags(db, key, value, MDB_APPEND);
+}
+
+Result<bool> WriteTxn::del(const Db& db, ByteView key) {
+  MDB_val k = to_val(key);
+  int rc = mdb_del(raw(), db.dbi, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc != 0) return lmdb_error("store: delete from " + db.name, rc);
+  return true;
+}
+
+Status WriteTxn::commit() && {
+  MDB_txn* txn = raw();
+  txn_ = nullptr;
+  env_->txn_ended();
+  int rc = mdb_txn_commit(txn);  // frees txn whether or not it succeeds
+  if (rc != 0) return lmdb_error("store: commit", rc);
+  return {};
+}
+
+}  // namespace gongshu::store

@@ -1,0 +1,80 @@
+// Transactions over an Env. ReadTxn sees one consistent snapshot (MVCC) for its whole life and
+// never blocks the writer; WriteTxn is the single writer. Both are move-only; destroying one that
+// was not committed aborts it. A WriteTxn is committed with std::move(txn).commit(), after which
+// the object is spent: any further use is a broken invariant (GONGSHU_CHECK).
+//
+// Views returned by get() and by cursors point into the LMDB map: they are valid until the
+// transaction ends, or for a WriteTxn until the next put/del on the same database.
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include "core/store/env.h"
+#include "core/util/bytes.h"
+
+typedef struct MDB_txn MDB_txn;
+
+namespace gongshu::store {
+
+class Cursor;
+
+// What both transaction kinds can do: read.
+class Txn {
+ public:
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  std::optional<ByteView> get(const Db& db, ByteView key) const;
+  // Number of entries in db.
+  uint64_t count(const Db& db) const;
+  Cursor cursor(const Db& db) const;
+
+  MDB_txn* raw() const;
+
+ protected:
+  Txn(const Env* env, MDB_txn* txn) : env_(env), txn_(txn) {}
+  Txn(Txn&& o) noexcept : env_(o.env_), txn_(std::exchange(o.txn_, nullptr)) {}
+  ~Txn() = default;
+  void abort_if_open();
+
+  const Env* env_;
+  MDB_txn* txn_;
+};
+
+class ReadTxn : public Txn {
+ public:
+  ReadTxn(ReadTxn&& o) noexcept = default;
+  ReadTxn& operator=(ReadTxn&&) = delete;
+  ~ReadTxn() { abort_if_open(); }
+
+ private:
+  friend class Env;
+  ReadTxn(const Env* env, MDB_txn* txn) : Txn(env, txn) {}
+};
+
+class WriteTxn : public Txn {
+ public:
+  WriteTxn(WriteTxn&& o) noexcept = default;
+  WriteTxn& operator=(WriteTxn&&) = delete;
+  ~WriteTxn() { abort_if_open(); }
+
+  // kResourceExhausted when the map is full; the transaction must then be abandoned.
+  Status put(const Db& db, ByteView key, ByteView value);
+  // Like put, but fails with kAlreadyExists if the key is present.
+  Status insert(const Db& db, ByteView key, ByteView value);
+  // Appends a key greater than every key in db (MDB_APPEND: fast, no page splits).
+  Status append(const Db& db, ByteView key, ByteView value);
+  // Returns whether the key existed.
+  Result<bool> del(const Db& db, ByteView key);
+
+  // Makes the transaction durable (LMDB syncs on commit).
+  Status commit() &&;
+
+ private:
+  friend class Env;
+  WriteTxn(const Env* env, MDB_txn* txn) : Txn(env, txn) {}
+  Status put_flags(const Db& db, ByteView key, ByteView value, unsigned flags);
+};
+
+}  // namespace gongshu::store

@@ -1,0 +1,48 @@
+// JsonWriter: a small streaming writer for the --json output of the commands. It escapes
+// strings per RFC 8259 (control characters as \u00XX, UTF-8 passed through) and tracks commas,
+// so callers only say what goes where. Not thread-safe; one writer per output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gongshu {
+
+class JsonWriter {
+ public:
+  JsonWriter& begin_object();
+  JsonWriter& end_object();
+  JsonWriter& begin_array();
+  JsonWriter& end_array();
+  JsonWriter& key(std::string_view k);
+  JsonWriter& value(std::string_view v);
+  JsonWriter& value(const char* v) { return value(std::string_view(v)); }
+  JsonWriter& value(int64_t v);
+  JsonWriter& value(uint64_t v);
+  JsonWriter& value(int v) { return value(int64_t(v)); }
+  JsonWriter& value(unsigned v) { return value(uint64_t(v)); }
+  JsonWriter& value(bool v);
+  JsonWriter& null();
+
+  // key(k).value(v) in one call.
+  template <typename T>
+  JsonWriter& field(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
+
+  const std::string& str() const { return out_; }
+
+ private:
+  void separate();
+  std::string out_;
+  std::vector<bool> first_;  // per open container: nothing written in it yet
+  bool after_key_ = false;
+};
+
+// The JSON string literal for s, quotes included.
+std::string json_quote(std::string_view s);
+
+}  // namespace gongshu

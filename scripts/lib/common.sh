@@ -1,0 +1,43 @@
+# Shared by scripts/test, scripts/demo and scripts/bench: the Debian packages gongshu needs
+# (DESIGN §3) and how to configure and build. Source it; do not run it.
+
+GONGSHU_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+GONGSHU_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache
+  libsodium-dev libzmq3-dev cppzmq-dev liblmdb-dev
+  protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
+  libexpected-dev libtomlplusplus-dev libcli11-dev
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs whatever of GONGSHU_PACKAGES (plus any extra arguments) is missing.
+ensure_packages() {
+  local missing=()
+  for p in "${GONGSHU_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing missing packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# configure_and_build BUILD_DIR [cmake args...]
+configure_and_build() {
+  local dir="$1"; shift
+  local gen=()
+  command -v ninja >/dev/null && gen=(-G Ninja)
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    log "configuring $dir"
+    cmake -S "$GONGSHU_ROOT" -B "$dir" "${gen[@]}" "$@" >/dev/null
+  else
+    cmake -S "$GONGSHU_ROOT" -B "$dir" "$@" >/dev/null
+  fi
+  log "building $dir (-j2)"
+  cmake --build "$dir" -j2
+}

@@ -1,0 +1,78 @@
+#include "core/util/encoding.h"
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "core/util/json.h"
+
+namespace gongshu {
+namespace {
+
+TEST_CASE("hex round trip and errors") {
+  Bytes b = {0x00, 0x01, 0xab, 0xff};
+  CHECK(hex_encode(b) == "0001abff");
+  CHECK(*hex_decode("0001ABff") == b);
+  CHECK(hex_decode("abc").error().message() == "hex: odd length 3");
+  CHECK(hex_decode("zz").error().message() == "hex: bad character at position 1");
+  CHECK(hex_decode("0g").error().message() == "hex: bad character at position 2");
+  CHECK(hex_decode("")->empty());
+}
+
+TEST_CASE("base64 matches RFC 4648 test vectors") {
+  struct Vec {
+    const char* plain;
+    const char* encoded;
+  };
+  for (auto v : {Vec{"", ""}, Vec{"f", "Zg=="}, Vec{"fo", "Zm8="}, Vec{"foo", "Zm9v"},
+                 Vec{"foob", "Zm9vYg=="}, Vec{"fooba", "Zm9vYmE="}, Vec{"foobar", "Zm9vYmFy"}}) {
+    CHECK(base64_encode(as_bytes(v.plain)) == v.encoded);
+    auto d = base64_decode(v.encoded);
+    REQUIRE(d);
+    CHECK(as_chars(*d) == v.plain);
+  }
+  CHECK(!base64_decode("Zm9"));         // bad length
+  CHECK(!base64_decode("Zm9*"));        // bad character
+  CHECK(!base64_decode("Zh=="));        // non-canonical padding bits
+  CHECK(!base64_decode("=Zm9"));        // padding in the middle
+}
+
+TEST_CASE("base64 round trips random data") {
+  std::mt19937 rng(7);
+  for (size_t n = 0; n < 100; ++n) {
+    Bytes b(n);
+    for (auto& x : b) x = uint8_t(rng());
+    auto d = base64_decode(base64_encode(b));
+    REQUIRE(d);
+    CHECK(*d == b);
+  }
+}
+
+TEST_CASE("z85 matches the ZeroMQ RFC 32 example") {
+  Bytes hello = {0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B};
+  CHECK(*z85_encode(hello) == "HelloWorld");
+  CHECK(*z85_decode("HelloWorld") == hello);
+  CHECK(!z85_encode(Bytes(3)));
+  CHECK(!z85_decode("Hello"  "Worl"));
+  CHECK(!z85_decode("Hell\"World"));
+  CHECK(!z85_decode("#####"));  // 85^5 - 1 overflows 32 bits
+}
+
+TEST_CASE("JsonWriter escapes and separates") {
+  JsonWriter w;
+  w.begin_object()
+      .field("name", "张三 \"x\"\n")
+      .field("n", int64_t(-3))
+      .field("ok", true)
+      .key("list")
+      .begin_array()
+      .value(1)
+      .value("a")
+      .null()
+      .end_array()
+      .end_object();
+  CHECK(w.str() == "{\"name\":\"张三 \\\"x\\\"\\n\",\"n\":-3,\"ok\":true,\"list\":[1,\"a\",null]}");
+  CHECK(json_quote(std::string_view("\x01", 1)) == "\"\\u0001\"");
+}
+
+}  // namespace
+}  // namespace gongshu

@@ -1,0 +1,49 @@
+// Helpers shared by the tests: a temporary directory that removes itself, waiting on a
+// condition with a deadline (never a fixed sleep), and running a real child process with its
+// output captured.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gongshu::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Polls cond every few milliseconds until it is true or the timeout passes; returns cond's last
+// value. The poll interval is a scheduling courtesy, not a timing assumption.
+bool wait_until(const std::function<bool()>& cond,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+struct RunResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] (a path) with the given arguments, optional stdin text and extra environment,
+// waits for it and returns its exit code and output.
+RunResult run_process(const std::vector<std::string>& argv, const std::string& stdin_text = "",
+                      const std::map<std::string, std::string>& env = {});
+
+// Path of a binary built in this tree, e.g. binary_path("tools/gongshuctl").
+std::string binary_path(const std::string& relative);
+
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text, int mode = 0644);
+
+}  // namespace gongshu::testing

@@ -1,0 +1,37 @@
+// gongshuctl: the operators' command line. Parses the command line and runs the chosen
+// command; every command lives in the gongshu_ctl library.
+
+#include <exception>
+#include <iostream>
+
+#include "tools/ctl/commands.h"
+#include "core/util/version.h"
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{
+        "gongshuctl — manage the gongshu public-data platform: keys, identifiers, and (with a\n"
+        "running gongshud) agencies, the catalog, agreements, queries and the audit log."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("gongshuctl ") + gongshu::kVersion);
+    int exit_code = 2;
+    gongshu::ctl::add_keygen_command(app, &exit_code);
+    gongshu::ctl::add_id_commands(app, &exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      app.exit(e);
+      return 2;  // usage error
+    }
+    return exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "gongshuctl: " << e.what() << "\n";
+    return 2;
+  }
+}
