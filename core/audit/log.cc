@@ -55,7 +55,7 @@ TreeHead AuditLog::head(const store::Txn& txn) const {
   h.size = get_be64(p);
   std::memcpy(h.last_entry_hash.data(), p + 8, 32);
   h.checkpoint_size = get_be64(p + 40);
-  h.checkpoint_time_ms = static_cast<int64_t>(get_be64(p + 48));
+  h.pending_since_ms = static_cast<int64_t>(get_be64(p + 48));
   h.root = root_at(txn, h.size);
   return h;
 }
@@ -65,7 +65,7 @@ Status AuditLog::write_head(store::WriteTxn& txn, const TreeHead& h) const {
   put_be64(buf, h.size);
   std::memcpy(buf + 8, h.last_entry_hash.data(), 32);
   put_be64(buf + 40, h.checkpoint_size);
-  put_be64(buf + 48, static_cast<uint64_t>(h.checkpoint_time_ms));
+  put_be64(buf + 48, static_cast<uint64_t>(h.pending_since_ms));
   return meta_.put(txn, kHeadKey, ByteView(buf, kHeadSize));
 }
 
@@ -82,9 +82,11 @@ Result<Appended> AuditLog::append(store::WriteTxn& txn, v1::AuditEntry& entry) {
     h.size = get_be64(v->data());
     std::memcpy(h.last_entry_hash.data(), v->data() + 8, 32);
     h.checkpoint_size = get_be64(v->data() + 40);
-    h.checkpoint_time_ms = static_cast<int64_t>(get_be64(v->data() + 48));
+    h.pending_since_ms = static_cast<int64_t>(get_be64(v->data() + 48));
   }
-  if (entry.time_ms() == 0) entry.set_time_ms(clock_.now_ms());
+  int64_t now = clock_.now_ms();
+  if (entry.time_ms() == 0) entry.set_time_ms(now);
+  if (h.size == h.checkpoint_size) h.pending_since_ms = now;
   uint64_t seq = h.size + 1;
   encode_entry(seq, h.last_entry_hash, entry, &scratch_);
   if (scratch_.size() > kMaxEntrySize) {
@@ -117,7 +119,7 @@ Result<std::optional<std::string>> AuditLog::checkpoint_if_due(store::WriteTxn& 
   TreeHead h = head(txn);
   if (h.size == h.checkpoint_size) return std::optional<std::string>();
   bool due = h.size - h.checkpoint_size >= options_.checkpoint_every ||
-             clock_.now_ms() - h.checkpoint_time_ms >= options_.checkpoint_interval_ms;
+             clock_.now_ms() - h.pending_since_ms >= options_.checkpoint_interval_ms;
   if (!due) return std::optional<std::string>();
   GONGSHU_TRY(std::string note, write_checkpoint(txn, h));
   return std::optional<std::string>(std::move(note));
@@ -135,7 +137,6 @@ Result<std::string> AuditLog::write_checkpoint(store::WriteTxn& txn, TreeHead h)
   std::string note = sign_checkpoint(body, signer_);
   GONGSHU_RETURN_IF_ERROR(checkpoints_.put(txn, h.size, as_bytes(note)));
   h.checkpoint_size = h.size;
-  h.checkpoint_time_ms = clock_.now_ms();
   GONGSHU_RETURN_IF_ERROR(write_head(txn, h));
   return note;
 }

@@ -1,9 +1,10 @@
 // AuditLog: the daemon's append-only audit log in LMDB (DESIGN §7). Entries are appended inside
 // the caller's write transaction, so an action and its audit entry commit (or vanish) together.
 // Each append extends the hash chain and the RFC 6962 Merkle tree (O(log n) stored nodes,
-// written with MDB_APPEND in creation order); signed checkpoints are written at least every
-// `checkpoint_every` entries or `checkpoint_interval_ms` while entries arrive
-// (checkpoint_if_due), and on demand (checkpoint).
+// written with MDB_APPEND in creation order); checkpoint_if_due writes a signed checkpoint once
+// `checkpoint_every` entries are uncovered, or once the oldest uncovered entry is
+// `checkpoint_interval_ms` old — the daemon calls it after each commit and from a timer, so no
+// entry waits much more than that for a signature. checkpoint() writes one on demand.
 //
 // Threads: append and checkpoint run on the one writer thread (they use a scratch buffer);
 // the read functions take any Txn and may run on any thread. All state lives in the store, so an
@@ -42,7 +43,7 @@ struct TreeHead {
   Hash root{};
   Hash last_entry_hash{};  // all zero for the empty log
   uint64_t checkpoint_size = 0;
-  int64_t checkpoint_time_ms = 0;
+  int64_t pending_since_ms = 0;  // when the first entry after the last checkpoint was appended
 };
 
 class AuditLog {

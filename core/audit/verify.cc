@@ -45,7 +45,7 @@ class Verifier {
   VerifyReport report_;
   CompactRange range_;
   Hash last_hash_{};
-  uint64_t next_seq_ = 0;
+  uint64_t next_seq_ = 1;
   std::set<uint64_t> wanted_roots_;    // tree sizes whose root a receipt or checkpoint names
   std::set<uint64_t> wanted_entries_;  // seqs whose entry hash a receipt names
   std::map<uint64_t, Hash> roots_;
@@ -62,6 +62,12 @@ bool Verifier::check_entry(ByteView data) {
   }
   if (report_.entries == 0) {
     // The first entry fixes where the export starts; a full export starts at 1.
+    if (prefix->seq != 1 && !opts_.allow_excerpt) {
+      tampered(1, "the export starts at entry " + std::to_string(prefix->seq) +
+                      ", not 1: the entries before it are missing (an excerpt must be verified "
+                      "as one)");
+      return false;
+    }
     expected = next_seq_ = prefix->seq;
     report_.first_seq = prefix->seq;
     report_.full = prefix->seq == 1;
@@ -119,8 +125,10 @@ bool Verifier::check_checkpoint(ByteView data) {
                                 " entries there, but the export has only " + std::to_string(after) +
                                 " (entries removed)"
                           : "it is out of place (entries added before it)";
-    tampered(after, "checkpoint for tree size " + std::to_string(body->size) + " follows entry " +
-                        std::to_string(after) + ": " + why);
+    // When entries are missing, the first of them is the first failing seq.
+    tampered(body->size > after ? after + 1 : after,
+             "checkpoint for tree size " + std::to_string(body->size) + " follows entry " +
+                 std::to_string(after) + ": " + why);
     return false;
   }
   if (body->chain != last_hash_) {

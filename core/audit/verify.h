@@ -29,6 +29,9 @@ struct VerifyOptions {
   crypto::PublicKey key;
   std::vector<ReceiptInput> receipts;
   std::optional<std::string> trusted_checkpoint;  // a signed note kept from earlier
+  // An export that does not start at entry 1 is an excerpt: its chain and signatures are
+  // checked, but not its roots. Without this flag a missing prefix is tampering.
+  bool allow_excerpt = false;
   // Called every 2^16 entries with (bytes read, file size).
   std::function<void(uint64_t, uint64_t)> progress;
 };
