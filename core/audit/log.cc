@@ -74,6 +74,23 @@ Hash AuditLog::root_at(const store::Txn& txn, uint64_t size) const {
   return subtree_root(TxnNodes(txn, nodes_), 0, size);
 }
 
+const CompactRange& AuditLog::frontier_for(const store::Txn& txn, const TreeHead& h) {
+  if (frontier_.size() == h.size && frontier_last_ == h.last_entry_hash) return frontier_;
+  std::vector<Hash> peaks;
+  TxnNodes nodes(txn, nodes_);
+  uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    uint64_t width = uint64_t(1) << level;
+    if (h.size & width) {
+      peaks.push_back(nodes.node(static_cast<unsigned>(level), start >> level));
+      start += width;
+    }
+  }
+  frontier_ = CompactRange::from_peaks(h.size, std::move(peaks));
+  frontier_last_ = h.last_entry_hash;
+  return frontier_;
+}
+
 Result<Appended> AuditLog::append(store::WriteTxn& txn, v1::AuditEntry& entry) {
   // The head without its root: append only needs size and the last hash.
   TreeHead h;
@@ -96,19 +113,16 @@ Result<Appended> AuditLog::append(store::WriteTxn& txn, v1::AuditEntry& entry) {
   Hash leaf = entry_hash(as_bytes(scratch_));
   GONGSHU_RETURN_IF_ERROR(entries_.append(txn, seq, as_bytes(scratch_)));
 
-  // Add the leaf and every node it completes, in creation (post-)order.
+  // Add the leaf and every node it completes, in creation (post-)order; the frontier holds the
+  // left siblings, so no node is read back.
+  frontier_for(txn, h);
   uint64_t index = seq - 1;
-  GONGSHU_RETURN_IF_ERROR(nodes_.append(txn, node_position(0, index), leaf));
-  Hash cur = leaf;
-  for (unsigned level = 0; index & 1; ++level) {
-    auto left = nodes_.get(txn, node_position(level, index - 1));
-    GONGSHU_CHECK_MSG(left && left->size() == 32, "audit tree node missing from the store");
-    Hash l;
-    std::memcpy(l.data(), left->data(), 32);
-    cur = node_hash(l, cur);
-    index >>= 1;
-    GONGSHU_RETURN_IF_ERROR(nodes_.append(txn, node_position(level + 1, index), cur));
-  }
+  Status status;
+  frontier_.append(leaf, [&](unsigned level, const Hash& node) {
+    if (status) status = nodes_.append(txn, node_position(level, index >> level), node);
+  });
+  frontier_last_ = leaf;
+  GONGSHU_RETURN_IF_ERROR(status);
   h.size = seq;
   h.last_entry_hash = leaf;
   GONGSHU_RETURN_IF_ERROR(write_head(txn, h));

@@ -88,6 +88,9 @@ class AuditLog {
         nodes_(std::move(nodes)), checkpoints_(std::move(checkpoints)), meta_(std::move(meta)) {}
 
   Status write_head(store::WriteTxn& txn, const TreeHead& head) const;
+  // The frontier (perfect-subtree peaks) at the size read from txn: the cached one when it
+  // matches the store, else rebuilt from stored nodes (after an aborted transaction).
+  const CompactRange& frontier_for(const store::Txn& txn, const TreeHead& head);
   Result<std::string> write_checkpoint(store::WriteTxn& txn, TreeHead head);
 
   const crypto::IdentityKey& signer_;
@@ -98,6 +101,9 @@ class AuditLog {
   store::Table<uint64_t> checkpoints_;
   store::Table<std::string_view> meta_;
   std::string scratch_;
+  // Writer-thread cache of the tree's peaks, always checked against the head in the txn.
+  CompactRange frontier_;
+  Hash frontier_last_{};
 };
 
 }  // namespace gongshu::audit

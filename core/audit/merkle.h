@@ -34,7 +34,25 @@ uint64_t node_position(unsigned level, uint64_t index);
 // The roots of the perfect subtrees that make up a tree of any size, kept as leaves arrive.
 class CompactRange {
  public:
-  void append(const Hash& leaf);
+  void append(const Hash& leaf) {
+    append(leaf, [](unsigned, const Hash&) {});
+  }
+  // Appends a leaf and calls on_node(level, hash) for the leaf (level 0) and for every
+  // interior node it completes, in creation order.
+  template <typename OnNode>
+  void append(const Hash& leaf, OnNode&& on_node) {
+    on_node(0u, leaf);
+    peaks_.push_back(leaf);
+    ++size_;
+    // Each trailing zero bit of the new size is a pair of equal subtrees to merge.
+    unsigned level = 0;
+    for (uint64_t s = size_; (s & 1) == 0; s >>= 1) {
+      Hash right = peaks_.back();
+      peaks_.pop_back();
+      peaks_.back() = node_hash(peaks_.back(), right);
+      on_node(++level, peaks_.back());
+    }
+  }
   uint64_t size() const { return size_; }
   // MTH of the leaves appended so far.
   Hash root() const;

@@ -132,8 +132,8 @@ Result<int> poll(std::span<zmq_pollitem_t> items, std::chrono::milliseconds time
 }
 
 std::chrono::milliseconds remaining(std::chrono::steady_clock::time_point deadline) {
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
-                                                           std::chrono::steady_clock::now());
+  auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   return left.count() > 0 ? left : std::chrono::milliseconds(0);
 }
 

@@ -1,0 +1,155 @@
+// bench_audit: how fast the audit log appends and verifies, against the raw SHA-256 rate over
+// the same bytes (the physical limit: every entry must be hashed once either way).
+//
+//   bench_audit [--entries N] [--dir DIR]
+//
+// Targets (issue 3): append >= 250,000 entries/s in LMDB transactions of 1,000 (durable
+// commits); verify >= 1,000,000 entries/s per core and >= 50% of the raw hash rate.
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/audit/entry.h"
+#include "core/audit/export_log.h"
+#include "core/audit/log.h"
+#include "core/audit/verify.h"
+#include "core/store/env.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+gongshu::v1::AuditEntry make_entry(uint64_t i) {
+  gongshu::v1::AuditEntry e;
+  e.set_time_ms(1795748550000 + int64_t(i));
+  e.mutable_principal()->set_key_id("3f2a9c0d1e4b5a67");
+  e.mutable_principal()->set_role("agent");
+  e.mutable_principal()->set_agency("sjz-gongan");
+  e.set_action("ingest");
+  e.set_dataset("population.household_registration");
+  e.set_purpose("aggregation per catalog");
+  e.set_policy_rule("ingest-provider");
+  e.set_policy_version("2026.11.1");
+  e.set_decision(gongshu::v1::DECISION_ALLOW);
+  e.set_record_count(1000);
+  auto* r = e.add_refs();
+  r->set_kind("batch");
+  r->set_value("3f2a9c0d1e4b5a67/" + std::to_string(i));
+  r = e.add_refs();
+  r->set_kind("batch_hash");
+  r->set_value("9c1d6f3a2b7e4c5d8a0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566");
+  e.set_detail("batch of 1000 records accepted");
+  return e;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t n = 1'000'000;
+  std::string dir;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--entries") && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_audit [--entries N] [--dir DIR]\n");
+      return 2;
+    }
+  }
+  namespace fs = std::filesystem;
+  bool own_dir = dir.empty();
+  if (own_dir) {
+    dir = (fs::temp_directory_path() / ("gongshu-bench-audit-" + std::to_string(::getpid()))).string();
+  }
+  fs::create_directories(dir + "/store");
+
+  // 1. The raw limit: SHA-256 (leaf hash) over the same serialised entries.
+  std::vector<std::string> samples;
+  for (uint64_t i = 0; i < 1024; ++i) {
+    auto e = make_entry(i);
+    std::string bytes;
+    gongshu::audit::encode_entry(i + 1, gongshu::audit::Hash{}, e, &bytes);
+    samples.push_back(bytes);
+  }
+  size_t entry_bytes = samples[0].size();
+  auto t0 = Clock::now();
+  uint8_t sink = 0;
+  for (uint64_t i = 0; i < n; ++i) sink ^= gongshu::audit::leaf_hash(gongshu::as_bytes(samples[i & 1023]))[0];
+  double hash_s = seconds_since(t0);
+  double hash_rate = double(n) / hash_s;
+
+  // 2. Append inside durable LMDB transactions of 1,000 entries.
+  auto env = gongshu::store::Env::open(dir + "/store", {.map_size = size_t(4) << 30});
+  if (!env) {
+    std::fprintf(stderr, "bench_audit: %s\n", env.error().message().c_str());
+    return 1;
+  }
+  auto key = gongshu::crypto::IdentityKey::generate();
+  gongshu::audit::AuditLogOptions opts{.origin = "gongshu.bench/audit"};
+  auto log = gongshu::audit::AuditLog::open(**env, key, opts, gongshu::SystemClock::instance());
+  if (!log) return 1;
+  auto entry = make_entry(0);
+  t0 = Clock::now();
+  for (uint64_t done = 0; done < n; done += 1000) {
+    auto s = (*env)->update([&](gongshu::store::WriteTxn& txn) -> gongshu::Status {
+      for (uint64_t i = done; i < done + 1000 && i < n; ++i) {
+        entry.set_time_ms(1795748550000 + int64_t(i));
+        GONGSHU_RETURN_IF_ERROR((*log)->append(txn, entry));
+      }
+      GONGSHU_RETURN_IF_ERROR((*log)->checkpoint_if_due(txn));
+      return {};
+    });
+    if (!s) {
+      std::fprintf(stderr, "bench_audit: append: %s\n", s.error().message().c_str());
+      return 1;
+    }
+  }
+  auto cp = (*env)->update([&](gongshu::store::WriteTxn& txn) -> gongshu::Status {
+    GONGSHU_RETURN_IF_ERROR((*log)->checkpoint(txn));
+    return {};
+  });
+  double append_s = seconds_since(t0);
+  double append_rate = double(n) / append_s;
+
+  // 3. Export, then verify the file as an officer would.
+  std::string path = dir + "/audit.gsa";
+  {
+    auto txn = (*env)->begin_read();
+    auto ex = gongshu::audit::export_log(**log, *txn, 1, 0, path);
+    if (!cp || !ex) {
+      std::fprintf(stderr, "bench_audit: export failed\n");
+      return 1;
+    }
+  }
+  gongshu::audit::VerifyOptions vopts;
+  vopts.key = key.public_key();
+  t0 = Clock::now();
+  auto report = gongshu::audit::verify_export(path, vopts);
+  double verify_s = seconds_since(t0);
+  double verify_rate = double(n) / verify_s;
+  if (report.status != gongshu::audit::VerifyStatus::kOk || report.entries != n) {
+    std::fprintf(stderr, "bench_audit: verify failed: %s\n", report.reason.c_str());
+    return 1;
+  }
+
+  std::printf("audit log, %llu entries of %zu bytes (sink %u)\n", (unsigned long long)n, entry_bytes, sink);
+  std::printf("  raw SHA-256 leaf hash   %12.0f entries/s  %7.1f MB/s   (the limit)\n", hash_rate,
+              hash_rate * double(entry_bytes) / 1e6);
+  std::printf("  append (txn of 1,000)   %12.0f entries/s  %6.1f%% of raw hash   target >= 250,000\n",
+              append_rate, 100 * append_rate / hash_rate);
+  std::printf("  verify export           %12.0f entries/s  %6.1f%% of raw hash   target >= 1,000,000 and >= 50%%\n",
+              verify_rate, 100 * verify_rate / hash_rate);
+  std::printf("  checkpoints verified    %12llu\n", (unsigned long long)report.checkpoints);
+  bool ok = append_rate >= 250000 && verify_rate >= 1000000 && verify_rate >= 0.5 * hash_rate;
+  std::printf("  %s\n", ok ? "targets met" : "TARGETS MISSED");
+  if (own_dir) fs::remove_all(dir);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,62 @@
+// Batches as they travel from an agent to the daemon (DESIGN §5, docs/protocol.md): record
+// hashes, the canonical header bytes that are signed and hashed, sealing on the agent side and
+// opening + verification on the daemon side. Pure functions over their inputs; thread-safe.
+//
+// Every check on the daemon side treats the sealed bytes as hostile: size limits come before
+// any parsing, and a batch is refused whole with a BatchErrorCode and a message that the agent
+// receives and the audit log records.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/crypto/identity.h"
+#include "core/crypto/sha256.h"
+#include "core/util/bytes.h"
+#include "core/util/error.h"
+#include "gongshu/v1/batch.pb.h"
+
+namespace gongshu::batch {
+
+inline constexpr std::string_view kRecordDomain = "gongshu.record.v1";
+inline constexpr std::string_view kBatchDomain = "gongshu.batch.v1";
+
+struct Limits {
+  size_t max_records = 10'000;
+  size_t max_record_bytes = 64 * 1024;
+  size_t max_batch_bytes = 32 * 1024 * 1024;  // the sealed message
+};
+
+crypto::Digest record_hash(ByteView record_bytes);
+
+// The canonical header bytes of docs/protocol.md.
+Bytes canonical_header_bytes(const v1::BatchHeader& header);
+// SHA-256("gongshu.batch.v1\0" || header_bytes): the batch's event hash in receipts.
+crypto::Digest batch_hash(const v1::BatchHeader& header);
+
+// Agent side: fills header.record_hashes from records, signs, seals to the daemon.
+// records are serialised Record messages; they travel exactly as given.
+Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
+                                   v1::BatchHeader header, const std::vector<std::string>& records);
+
+struct Rejection {
+  v1::BatchErrorCode code;
+  std::string message;
+};
+
+template <typename T>
+using Checked = tl::expected<T, Rejection>;
+
+// Daemon side, step 1: opens the seal and parses the SignedBatch, within limits.
+Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon, const v1::SealedBatch& sealed,
+                                    const Limits& limits);
+
+// Step 2: checks the batch against the connection's agent key: the header names that key and
+// the daemon, the signature verifies, the sequence number matches the envelope, and each record
+// hashes to its entry in the header.
+Checked<crypto::Digest> verify_batch(const v1::SignedBatch& batch, uint64_t envelope_seq,
+                                     const crypto::PublicKey& agent_key,
+                                     const crypto::PublicKey& daemon_key, const Limits& limits);
+
+}  // namespace gongshu::batch
