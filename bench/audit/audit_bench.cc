@@ -57,8 +57,10 @@ int main(int argc, char** argv) {
   uint64_t n = 1'000'000;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--entries") && i + 1 < argc) n = std::strtoull(argv[++i], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    if (!std::strcmp(argv[i], "--entries") && i + 1 < argc)
+      n = std::strtoull(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc)
+      dir = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_audit [--entries N] [--dir DIR]\n");
       return 2;
@@ -67,7 +69,8 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   bool own_dir = dir.empty();
   if (own_dir) {
-    dir = (fs::temp_directory_path() / ("gongshu-bench-audit-" + std::to_string(::getpid()))).string();
+    dir = (fs::temp_directory_path() / ("gongshu-bench-audit-" + std::to_string(::getpid())))
+              .string();
   }
   fs::create_directories(dir + "/store");
 
@@ -82,7 +85,8 @@ int main(int argc, char** argv) {
   size_t entry_bytes = samples[0].size();
   auto t0 = Clock::now();
   uint8_t sink = 0;
-  for (uint64_t i = 0; i < n; ++i) sink ^= gongshu::audit::leaf_hash(gongshu::as_bytes(samples[i & 1023]))[0];
+  for (uint64_t i = 0; i < n; ++i)
+    sink ^= gongshu::audit::leaf_hash(gongshu::as_bytes(samples[i & 1023]))[0];
   double hash_s = seconds_since(t0);
   double hash_rate = double(n) / hash_s;
 
@@ -140,13 +144,17 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::printf("audit log, %llu entries of %zu bytes (sink %u)\n", (unsigned long long)n, entry_bytes, sink);
+  std::printf("audit log, %llu entries of %zu bytes (sink %u)\n", (unsigned long long)n,
+              entry_bytes, sink);
   std::printf("  raw SHA-256 leaf hash   %12.0f entries/s  %7.1f MB/s   (the limit)\n", hash_rate,
               hash_rate * double(entry_bytes) / 1e6);
-  std::printf("  append (txn of 1,000)   %12.0f entries/s  %6.1f%% of raw hash   target >= 250,000\n",
-              append_rate, 100 * append_rate / hash_rate);
-  std::printf("  verify export           %12.0f entries/s  %6.1f%% of raw hash   target >= 1,000,000 and >= 50%%\n",
-              verify_rate, 100 * verify_rate / hash_rate);
+  std::printf(
+      "  append (txn of 1,000)   %12.0f entries/s  %6.1f%% of raw hash   target >= 250,000\n",
+      append_rate, 100 * append_rate / hash_rate);
+  std::printf(
+      "  verify export           %12.0f entries/s  %6.1f%% of raw hash   target >= 1,000,000 and "
+      ">= 50%%\n",
+      verify_rate, 100 * verify_rate / hash_rate);
   std::printf("  checkpoints verified    %12llu\n", (unsigned long long)report.checkpoints);
   bool ok = append_rate >= 250000 && verify_rate >= 1000000 && verify_rate >= 0.5 * hash_rate;
   std::printf("  %s\n", ok ? "targets met" : "TARGETS MISSED");

@@ -38,7 +38,8 @@ Result<SplitNote> split_note(std::string_view note) {
   std::string_view sigs = note.substr(sep + 2);
   while (!sigs.empty()) {
     size_t nl = sigs.find('\n');
-    if (nl == std::string_view::npos) return fail(ErrorCode::kCorrupt, "signature line not terminated");
+    if (nl == std::string_view::npos)
+      return fail(ErrorCode::kCorrupt, "signature line not terminated");
     std::string_view line = sigs.substr(0, nl);
     if (line.substr(0, kSigPrefix.size()) != kSigPrefix) {
       return fail(ErrorCode::kCorrupt, "signature line does not start with an em dash");
@@ -73,7 +74,8 @@ Result<CheckpointBody> parse_checkpoint_body(std::string_view text) {
   std::vector<std::string_view> lines;
   while (!text.empty()) {
     size_t nl = text.find('\n');
-    if (nl == std::string_view::npos) return fail(ErrorCode::kCorrupt, "checkpoint body does not end with a newline");
+    if (nl == std::string_view::npos)
+      return fail(ErrorCode::kCorrupt, "checkpoint body does not end with a newline");
     lines.push_back(text.substr(0, nl));
     text.remove_prefix(nl + 1);
   }
@@ -134,9 +136,11 @@ Result<CheckpointBody> verify_checkpoint(std::string_view note, const crypto::Pu
       verified = true;
       break;
     }
-    return fail(ErrorCode::kUnauthenticated, "checkpoint signature by key " + key.key_id() + " is invalid");
+    return fail(ErrorCode::kUnauthenticated,
+                "checkpoint signature by key " + key.key_id() + " is invalid");
   }
-  if (!verified) return fail(ErrorCode::kUnauthenticated, "checkpoint is not signed by key " + key.key_id());
+  if (!verified)
+    return fail(ErrorCode::kUnauthenticated, "checkpoint is not signed by key " + key.key_id());
   return parse_checkpoint_body(split.body);
 }
 

@@ -9,15 +9,21 @@ namespace gongshu::audit {
 Result<EntryPrefix> parse_entry_prefix(ByteView entry) {
   if (entry.size() > kMaxEntrySize) {
     return fail(ErrorCode::kCorrupt, "entry of " + std::to_string(entry.size()) +
-                                         " bytes exceeds the limit of " + std::to_string(kMaxEntrySize));
+                                         " bytes exceeds the limit of " +
+                                         std::to_string(kMaxEntrySize));
   }
   size_t i = 0;
-  if (entry.empty() || entry[0] != 0x08) return fail(ErrorCode::kCorrupt, "entry does not start with field 1 (seq)");
+  if (entry.empty() || entry[0] != 0x08)
+    return fail(ErrorCode::kCorrupt, "entry does not start with field 1 (seq)");
   ++i;
   uint64_t seq = 0;
   for (unsigned shift = 0;; shift += 7) {
-    if (i >= entry.size() || shift > 63) return fail(ErrorCode::kCorrupt, "entry seq varint is truncated or too long");
+    if (i >= entry.size() || shift > 63)
+      return fail(ErrorCode::kCorrupt, "entry seq varint is truncated or too long");
     uint8_t b = entry[i++];
+    // The tenth byte may only carry the 64th bit.
+    if (shift == 63 && (b & 0x7e))
+      return fail(ErrorCode::kCorrupt, "entry seq varint overflows 64 bits");
     seq |= uint64_t(b & 0x7f) << shift;
     if (!(b & 0x80)) {
       // Canonical varints only: no redundant trailing zero groups.
@@ -54,9 +60,14 @@ Result<v1::AuditEntry> decode_entry(ByteView entry) {
 
 std::string_view decision_name(v1::Decision d) {
   switch (d) {
-    case v1::DECISION_ALLOW: return "allow";
-    case v1::DECISION_DENY: return "deny";
-    default: return "none";
+    case v1::DECISION_ALLOW:
+      return "allow";
+    case v1::DECISION_DENY:
+      return "deny";
+    case v1::DECISION_NONE:
+      return "none";
+    default:
+      return "unknown";
   }
 }
 

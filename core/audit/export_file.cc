@@ -52,7 +52,8 @@ Status ExportWriter::finish() {
   GONGSHU_RETURN_IF_ERROR(flush());
   GONGSHU_RETURN_IF_ERROR(with_context(fd_.sync(), "export " + path_));
   std::string tmp = path_ + ".partial";
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail_errno("export: rename to " + path_, errno);
+  if (::rename(tmp.c_str(), path_.c_str()) != 0)
+    return fail_errno("export: rename to " + path_, errno);
   finished_ = true;
   return {};
 }
@@ -114,8 +115,9 @@ Result<std::optional<Frame>> ExportReader::next() {
     return fail(ErrorCode::kCorrupt, "unknown frame type " + std::to_string(type) + at(offset_));
   }
   if (len > limit) {
-    return fail(ErrorCode::kCorrupt, "frame of " + std::to_string(len) + " bytes exceeds the limit of " +
-                                         std::to_string(limit) + at(offset_));
+    return fail(ErrorCode::kCorrupt, "frame of " + std::to_string(len) +
+                                         " bytes exceeds the limit of " + std::to_string(limit) +
+                                         at(offset_));
   }
   GONGSHU_TRY(bool have_body, fill(kFrameHeader + len));
   if (!have_body) return fail(ErrorCode::kCorrupt, "export ends inside a frame" + at(offset_));

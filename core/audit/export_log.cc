@@ -31,7 +31,9 @@ Result<ExportSummary> export_log(const AuditLog& log, const store::Txn& txn, uin
   s.last_seq = to;
   for (uint64_t seq = from; seq <= to; ++seq) {
     auto e = log.entry(txn, seq);
-    if (!e) return fail(ErrorCode::kCorrupt, "audit entry " + std::to_string(seq) + " missing from the store");
+    if (!e)
+      return fail(ErrorCode::kCorrupt,
+                  "audit entry " + std::to_string(seq) + " missing from the store");
     GONGSHU_RETURN_IF_ERROR(w.write_frame(FrameType::kEntry, *e));
     ++s.entries;
     if (next_cp < cps.size() && cps[next_cp] == seq) {

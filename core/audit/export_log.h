@@ -18,9 +18,9 @@ struct ExportSummary {
   uint64_t checkpoints = 0;
 };
 
-// Writes entries [from, to] (to = 0: up to the latest checkpoint, or the end if there is none) seen by txn — a consistent
-// snapshot, so the daemon may keep appending — with the checkpoints inside that range.
-// progress(done, total) is called every few thousand entries.
+// Writes entries [from, to] (to = 0: up to the latest checkpoint, or the end if there is none) seen
+// by txn — a consistent snapshot, so the daemon may keep appending — with the checkpoints inside
+// that range. progress(done, total) is called every few thousand entries.
 Result<ExportSummary> export_log(const AuditLog& log, const store::Txn& txn, uint64_t from,
                                  uint64_t to, const std::string& path,
                                  const std::function<void(uint64_t, uint64_t)>& progress = {});

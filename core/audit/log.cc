@@ -31,16 +31,18 @@ class TxnNodes final : public NodeSource {
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(store::Env& env, const crypto::IdentityKey& signer,
-                                                  AuditLogOptions options, const Clock& clock) {
+                                                 AuditLogOptions options, const Clock& clock) {
   if (options.origin.empty() || options.origin.find_first_of(" \n+") != std::string::npos) {
-    return fail(ErrorCode::kInvalidArgument, "audit log: origin must be non-empty, without spaces or '+'");
+    return fail(ErrorCode::kInvalidArgument,
+                "audit log: origin must be non-empty, without spaces or '+'");
   }
   GONGSHU_TRY(auto entries, store::Table<uint64_t>::open(env, "audit_entries"));
   GONGSHU_TRY(auto nodes, store::Table<uint64_t>::open(env, "audit_nodes"));
   GONGSHU_TRY(auto checkpoints, store::Table<uint64_t>::open(env, "audit_checkpoints"));
   GONGSHU_TRY(auto meta, store::Table<std::string_view>::open(env, "audit_meta"));
-  return std::unique_ptr<AuditLog>(new AuditLog(signer, std::move(options), clock, std::move(entries),
-                                                std::move(nodes), std::move(checkpoints), std::move(meta)));
+  return std::unique_ptr<AuditLog>(new AuditLog(signer, std::move(options), clock,
+                                                std::move(entries), std::move(nodes),
+                                                std::move(checkpoints), std::move(meta)));
 }
 
 TreeHead AuditLog::head(const store::Txn& txn) const {
@@ -108,7 +110,8 @@ Result<Appended> AuditLog::append(store::WriteTxn& txn, v1::AuditEntry& entry) {
   encode_entry(seq, h.last_entry_hash, entry, &scratch_);
   if (scratch_.size() > kMaxEntrySize) {
     return fail(ErrorCode::kInvalidArgument, "audit entry of " + std::to_string(scratch_.size()) +
-                                                 " bytes exceeds the limit of " + std::to_string(kMaxEntrySize));
+                                                 " bytes exceeds the limit of " +
+                                                 std::to_string(kMaxEntrySize));
   }
   Hash leaf = entry_hash(as_bytes(scratch_));
   GONGSHU_RETURN_IF_ERROR(entries_.append(txn, seq, as_bytes(scratch_)));
@@ -141,7 +144,8 @@ Result<std::optional<std::string>> AuditLog::checkpoint_if_due(store::WriteTxn& 
 
 Result<std::string> AuditLog::checkpoint(store::WriteTxn& txn) {
   TreeHead h = head(txn);
-  if (h.size == 0) return fail(ErrorCode::kInvalidArgument, "audit log is empty: nothing to checkpoint");
+  if (h.size == 0)
+    return fail(ErrorCode::kInvalidArgument, "audit log is empty: nothing to checkpoint");
   if (auto existing = checkpoint_at(txn, h.size)) return *existing;
   return write_checkpoint(txn, h);
 }
@@ -196,10 +200,12 @@ Result<std::vector<Hash>> AuditLog::inclusion_proof(const store::Txn& txn, uint6
   uint64_t size = head(txn).size;
   if (tree_size > size) {
     return fail(ErrorCode::kInvalidArgument, "tree size " + std::to_string(tree_size) +
-                                                 " is beyond the log's size " + std::to_string(size));
+                                                 " is beyond the log's size " +
+                                                 std::to_string(size));
   }
   if (seq == 0 || seq > tree_size) {
-    return fail(ErrorCode::kInvalidArgument, "seq " + std::to_string(seq) + " is not in a tree of " +
+    return fail(ErrorCode::kInvalidArgument, "seq " + std::to_string(seq) +
+                                                 " is not in a tree of " +
                                                  std::to_string(tree_size) + " entries");
   }
   return audit::inclusion_proof(TxnNodes(txn, nodes_), seq - 1, tree_size);
@@ -209,8 +215,8 @@ Result<std::vector<Hash>> AuditLog::consistency_proof(const store::Txn& txn, uin
                                                       uint64_t new_size) const {
   uint64_t size = head(txn).size;
   if (old_size == 0 || old_size > new_size || new_size > size) {
-    return fail(ErrorCode::kInvalidArgument, "consistency proof needs 0 < old size <= new size <= " +
-                                                 std::to_string(size));
+    return fail(ErrorCode::kInvalidArgument,
+                "consistency proof needs 0 < old size <= new size <= " + std::to_string(size));
   }
   return audit::consistency_proof(TxnNodes(txn, nodes_), old_size, new_size);
 }

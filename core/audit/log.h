@@ -62,7 +62,8 @@ class AuditLog {
 
   // A signed receipt for an event recorded by entry `appended`, under the head after `txn`'s
   // appends so far.
-  v1::Receipt receipt(const store::Txn& txn, const Hash& event_hash, const Appended& appended) const;
+  v1::Receipt receipt(const store::Txn& txn, const Hash& event_hash,
+                      const Appended& appended) const;
 
   TreeHead head(const store::Txn& txn) const;
   Hash root_at(const store::Txn& txn, uint64_t size) const;
@@ -84,8 +85,13 @@ class AuditLog {
   AuditLog(const crypto::IdentityKey& signer, AuditLogOptions options, const Clock& clock,
            store::Table<uint64_t> entries, store::Table<uint64_t> nodes,
            store::Table<uint64_t> checkpoints, store::Table<std::string_view> meta)
-      : signer_(signer), options_(std::move(options)), clock_(clock), entries_(std::move(entries)),
-        nodes_(std::move(nodes)), checkpoints_(std::move(checkpoints)), meta_(std::move(meta)) {}
+      : signer_(signer),
+        options_(std::move(options)),
+        clock_(clock),
+        entries_(std::move(entries)),
+        nodes_(std::move(nodes)),
+        checkpoints_(std::move(checkpoints)),
+        meta_(std::move(meta)) {}
 
   Status write_head(store::WriteTxn& txn, const TreeHead& head) const;
   // The frontier (perfect-subtree peaks) at the size read from txn: the cached one when it

@@ -57,7 +57,8 @@ Result<std::string_view> field(Lines& lines, std::string_view name) {
 
 Result<Hash> parse_hash(std::string_view b64) {
   auto b = base64_decode(b64);
-  if (!b || b->size() != 32) return fail(ErrorCode::kCorrupt, "path element is not the base64 of 32 bytes");
+  if (!b || b->size() != 32)
+    return fail(ErrorCode::kCorrupt, "path element is not the base64 of 32 bytes");
   Hash h;
   std::memcpy(h.data(), b->data(), 32);
   return h;
@@ -81,9 +82,11 @@ std::string format_inclusion_proof(const InclusionProofFile& p) {
 }
 
 Result<InclusionProofFile> parse_inclusion_proof(std::string_view text) {
-  if (text.size() > kMaxProofFile) return fail(ErrorCode::kCorrupt, "proof file larger than 256 KiB");
+  if (text.size() > kMaxProofFile)
+    return fail(ErrorCode::kCorrupt, "proof file larger than 256 KiB");
   Lines lines(text);
-  if (lines.next() != kInclusionMagic) return fail(ErrorCode::kCorrupt, "not an inclusion proof (bad first line)");
+  if (lines.next() != kInclusionMagic)
+    return fail(ErrorCode::kCorrupt, "not an inclusion proof (bad first line)");
   InclusionProofFile p;
   GONGSHU_TRY(auto seq, field(lines, "seq"));
   GONGSHU_TRY(p.seq, parse_u64(seq, "seq"));
@@ -96,7 +99,8 @@ Result<InclusionProofFile> parse_inclusion_proof(std::string_view text) {
     if (!line) return fail(ErrorCode::kCorrupt, "proof has no checkpoint");
     if (*line == "checkpoint") break;
     if (line->substr(0, 5) != "path " || p.path.size() >= kMaxPathLength) {
-      return fail(ErrorCode::kCorrupt, "line " + std::to_string(lines.number()) + ": expected 'path' or 'checkpoint'");
+      return fail(ErrorCode::kCorrupt,
+                  "line " + std::to_string(lines.number()) + ": expected 'path' or 'checkpoint'");
     }
     GONGSHU_TRY(Hash h, parse_hash(line->substr(5)));
     p.path.push_back(h);
@@ -114,9 +118,11 @@ std::string format_consistency_proof(const ConsistencyProofFile& p) {
 }
 
 Result<ConsistencyProofFile> parse_consistency_proof(std::string_view text) {
-  if (text.size() > kMaxProofFile) return fail(ErrorCode::kCorrupt, "proof file larger than 256 KiB");
+  if (text.size() > kMaxProofFile)
+    return fail(ErrorCode::kCorrupt, "proof file larger than 256 KiB");
   Lines lines(text);
-  if (lines.next() != kConsistencyMagic) return fail(ErrorCode::kCorrupt, "not a consistency proof (bad first line)");
+  if (lines.next() != kConsistencyMagic)
+    return fail(ErrorCode::kCorrupt, "not a consistency proof (bad first line)");
   ConsistencyProofFile p;
   GONGSHU_TRY(auto old_size, field(lines, "old_size"));
   GONGSHU_TRY(p.old_size, parse_u64(old_size, "old_size"));
@@ -125,7 +131,8 @@ Result<ConsistencyProofFile> parse_consistency_proof(std::string_view text) {
   while (auto line = lines.next()) {
     if (line->empty()) continue;
     if (line->substr(0, 5) != "path " || p.path.size() >= kMaxPathLength) {
-      return fail(ErrorCode::kCorrupt, "line " + std::to_string(lines.number()) + ": expected 'path'");
+      return fail(ErrorCode::kCorrupt,
+                  "line " + std::to_string(lines.number()) + ": expected 'path'");
     }
     GONGSHU_TRY(Hash h, parse_hash(line->substr(5)));
     p.path.push_back(h);
@@ -147,26 +154,32 @@ Result<CheckedInclusion> check_inclusion_proof(const InclusionProofFile& p,
   }
   if (!verify_inclusion(entry_hash(p.entry), p.seq - 1, p.tree_size, p.path, cp.root)) {
     return fail(ErrorCode::kUnauthenticated, "the Merkle path does not lead from entry " +
-                                                 std::to_string(p.seq) + " to the checkpoint's root");
+                                                 std::to_string(p.seq) +
+                                                 " to the checkpoint's root");
   }
   return CheckedInclusion{std::move(entry), std::move(cp)};
 }
 
 Result<std::pair<CheckpointBody, CheckpointBody>> check_consistency_proof(
-    std::string_view old_checkpoint, std::string_view new_checkpoint,
-    const ConsistencyProofFile& p, const crypto::PublicKey& key) {
-  GONGSHU_TRY(CheckpointBody a, with_context(verify_checkpoint(old_checkpoint, key), "old checkpoint"));
-  GONGSHU_TRY(CheckpointBody b, with_context(verify_checkpoint(new_checkpoint, key), "new checkpoint"));
-  if (a.origin != b.origin) return fail(ErrorCode::kCorrupt, "the checkpoints are for different logs");
+    std::string_view old_checkpoint, std::string_view new_checkpoint, const ConsistencyProofFile& p,
+    const crypto::PublicKey& key) {
+  GONGSHU_TRY(CheckpointBody a,
+              with_context(verify_checkpoint(old_checkpoint, key), "old checkpoint"));
+  GONGSHU_TRY(CheckpointBody b,
+              with_context(verify_checkpoint(new_checkpoint, key), "new checkpoint"));
+  if (a.origin != b.origin)
+    return fail(ErrorCode::kCorrupt, "the checkpoints are for different logs");
   if (a.size != p.old_size || b.size != p.new_size) {
-    return fail(ErrorCode::kCorrupt, "the proof is for sizes " + std::to_string(p.old_size) + " -> " +
-                                         std::to_string(p.new_size) + ", the checkpoints are " +
-                                         std::to_string(a.size) + " -> " + std::to_string(b.size));
+    return fail(ErrorCode::kCorrupt, "the proof is for sizes " + std::to_string(p.old_size) +
+                                         " -> " + std::to_string(p.new_size) +
+                                         ", the checkpoints are " + std::to_string(a.size) +
+                                         " -> " + std::to_string(b.size));
   }
   if (!verify_consistency(a.size, b.size, a.root, b.root, p.path)) {
-    return fail(ErrorCode::kUnauthenticated,
-                "the log at size " + std::to_string(b.size) + " is not an extension of the log at size " +
-                    std::to_string(a.size) + " (fork or rewritten history)");
+    return fail(ErrorCode::kUnauthenticated, "the log at size " + std::to_string(b.size) +
+                                                 " is not an extension of the log at size " +
+                                                 std::to_string(a.size) +
+                                                 " (fork or rewritten history)");
   }
   return std::pair{std::move(a), std::move(b)};
 }
@@ -179,7 +192,8 @@ Result<LoadedExport> load_export(const std::string& path, std::optional<uint64_t
     GONGSHU_TRY(auto frame, reader.next());
     if (!frame) break;
     if (frame->type == FrameType::kEntry) {
-      GONGSHU_TRY(EntryPrefix prefix, with_context(parse_entry_prefix(frame->data), "entry " + std::to_string(expected)));
+      GONGSHU_TRY(EntryPrefix prefix, with_context(parse_entry_prefix(frame->data),
+                                                   "entry " + std::to_string(expected)));
       if (prefix.seq != expected) {
         return fail(ErrorCode::kCorrupt, "expected entry " + std::to_string(expected) + ", found " +
                                              std::to_string(prefix.seq) +
@@ -202,10 +216,14 @@ Result<InclusionProofFile> prove_inclusion(const std::string& export_path, uint6
     return fail(ErrorCode::kNotFound, "entry " + std::to_string(seq) + " is not in the export (" +
                                           std::to_string(ex.tree.size()) + " entries)");
   }
-  auto cp = checkpoint_size ? ex.checkpoints.find(checkpoint_size) : std::prev(ex.checkpoints.end());
-  if (ex.checkpoints.empty() || cp == ex.checkpoints.end()) {
-    return fail(ErrorCode::kNotFound, "the export has no checkpoint" +
-                                          (checkpoint_size ? " at tree size " + std::to_string(checkpoint_size) : std::string()));
+  if (ex.checkpoints.empty()) return fail(ErrorCode::kNotFound, "the export has no checkpoint");
+  auto cp =
+      checkpoint_size ? ex.checkpoints.find(checkpoint_size) : std::prev(ex.checkpoints.end());
+  if (cp == ex.checkpoints.end()) {
+    return fail(
+        ErrorCode::kNotFound,
+        "the export has no checkpoint" +
+            (checkpoint_size ? " at tree size " + std::to_string(checkpoint_size) : std::string()));
   }
   if (cp->first < seq) {
     return fail(ErrorCode::kNotFound, "no checkpoint covers entry " + std::to_string(seq) +
@@ -214,7 +232,8 @@ Result<InclusionProofFile> prove_inclusion(const std::string& export_path, uint6
   GONGSHU_TRY(CheckpointBody body, parse_checkpoint_note_unverified(cp->second));
   Hash root = subtree_root(ex.tree, 0, cp->first);
   if (body.root != root) {
-    return fail(ErrorCode::kCorrupt, "the export's checkpoint at size " + std::to_string(cp->first) +
+    return fail(ErrorCode::kCorrupt, "the export's checkpoint at size " +
+                                         std::to_string(cp->first) +
                                          " does not match its entries; verify the export first");
   }
   InclusionProofFile p;
@@ -231,7 +250,8 @@ Result<ConsistencyProofFile> prove_consistency(const std::string& export_path, u
   GONGSHU_TRY(LoadedExport ex, load_export(export_path, std::nullopt));
   if (new_size == 0) new_size = ex.tree.size();
   if (old_size == 0 || old_size > new_size || new_size > ex.tree.size()) {
-    return fail(ErrorCode::kInvalidArgument, "need 0 < old size <= new size <= " + std::to_string(ex.tree.size()));
+    return fail(ErrorCode::kInvalidArgument,
+                "need 0 < old size <= new size <= " + std::to_string(ex.tree.size()));
   }
   ConsistencyProofFile p;
   p.old_size = old_size;

@@ -64,8 +64,8 @@ Result<CheckedInclusion> check_inclusion_proof(const InclusionProofFile& p,
 
 // Verifies both checkpoints' signatures and the consistency path between them.
 Result<std::pair<CheckpointBody, CheckpointBody>> check_consistency_proof(
-    std::string_view old_checkpoint, std::string_view new_checkpoint,
-    const ConsistencyProofFile& p, const crypto::PublicKey& key);
+    std::string_view old_checkpoint, std::string_view new_checkpoint, const ConsistencyProofFile& p,
+    const crypto::PublicKey& key);
 
 // An export loaded into a Merkle tree, for producing proofs. Requires a full export (from
 // entry 1); keeps the bytes of one entry (keep_seq) and every checkpoint note.

@@ -34,7 +34,8 @@ Result<Bytes> receipt_signed_bytes(const v1::Receipt& r) {
   if (r.event_hash().size() != 32 || r.entry_hash().size() != 32 || r.root().size() != 32) {
     return fail(ErrorCode::kCorrupt, "receipt: a hash field is not 32 bytes");
   }
-  if (r.daemon_key_id().size() != 16) return fail(ErrorCode::kCorrupt, "receipt: daemon key id is not 16 characters");
+  if (r.daemon_key_id().size() != 16)
+    return fail(ErrorCode::kCorrupt, "receipt: daemon key id is not 16 characters");
   Bytes out;
   out.reserve(32 + 8 + 32 + 8 + 32 + 8 + 16);
   append(out, r.event_hash());
@@ -50,13 +51,14 @@ Result<Bytes> receipt_signed_bytes(const v1::Receipt& r) {
 Status verify_receipt(const v1::Receipt& r, const crypto::PublicKey& daemon_key) {
   GONGSHU_TRY(Bytes msg, receipt_signed_bytes(r));
   if (r.daemon_key_id() != daemon_key.key_id()) {
-    return fail(ErrorCode::kUnauthenticated, "receipt: issued by key " + r.daemon_key_id() +
-                                                 ", not by " + daemon_key.key_id());
+    return fail(ErrorCode::kUnauthenticated,
+                "receipt: issued by key " + r.daemon_key_id() + ", not by " + daemon_key.key_id());
   }
-  if (r.signature().size() != crypto::kSignatureSize) return fail(ErrorCode::kCorrupt, "receipt: signature is not 64 bytes");
+  if (r.signature().size() != crypto::kSignatureSize)
+    return fail(ErrorCode::kCorrupt, "receipt: signature is not 64 bytes");
   if (r.seq() == 0 || r.seq() > r.tree_size()) {
-    return fail(ErrorCode::kCorrupt, "receipt: seq " + std::to_string(r.seq()) + " is outside tree size " +
-                                         std::to_string(r.tree_size()));
+    return fail(ErrorCode::kCorrupt, "receipt: seq " + std::to_string(r.seq()) +
+                                         " is outside tree size " + std::to_string(r.tree_size()));
   }
   crypto::Signature sig;
   std::memcpy(sig.data(), r.signature().data(), sig.size());
@@ -90,26 +92,33 @@ Result<v1::Receipt> parse_receipt_text(std::string_view text) {
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     if (line_no == 1) {
-      if (line != kReceiptMagic) return fail(ErrorCode::kCorrupt, "receipt: first line is not '" + std::string(kReceiptMagic) + "'");
+      if (line != kReceiptMagic)
+        return fail(ErrorCode::kCorrupt,
+                    "receipt: first line is not '" + std::string(kReceiptMagic) + "'");
       continue;
     }
     if (line.empty()) continue;
     size_t sp = line.find(' ');
-    if (sp == std::string_view::npos) return fail(ErrorCode::kCorrupt, "receipt: line " + std::to_string(line_no) + " has no value");
+    if (sp == std::string_view::npos)
+      return fail(ErrorCode::kCorrupt,
+                  "receipt: line " + std::to_string(line_no) + " has no value");
     if (!fields.emplace(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1))).second) {
-      return fail(ErrorCode::kCorrupt, "receipt: duplicate field on line " + std::to_string(line_no));
+      return fail(ErrorCode::kCorrupt,
+                  "receipt: duplicate field on line " + std::to_string(line_no));
     }
   }
   auto need = [&](const char* name) -> Result<std::string> {
     auto it = fields.find(name);
-    if (it == fields.end()) return fail(ErrorCode::kCorrupt, std::string("receipt: missing field ") + name);
+    if (it == fields.end())
+      return fail(ErrorCode::kCorrupt, std::string("receipt: missing field ") + name);
     return it->second;
   };
   auto number = [&](const char* name) -> Result<int64_t> {
     GONGSHU_TRY(std::string v, need(name));
     int64_t out = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc() || p != v.data() + v.size()) return fail(ErrorCode::kCorrupt, std::string("receipt: ") + name + " is not a number");
+    if (ec != std::errc() || p != v.data() + v.size())
+      return fail(ErrorCode::kCorrupt, std::string("receipt: ") + name + " is not a number");
     return out;
   };
   v1::Receipt r;
@@ -125,7 +134,8 @@ Result<v1::Receipt> parse_receipt_text(std::string_view text) {
   GONGSHU_TRY(int64_t size, number("tree_size"));
   GONGSHU_TRY(int64_t issued, number("issued_at_ms"));
   GONGSHU_TRY(std::string kid, need("daemon_key_id"));
-  if (seq <= 0 || size <= 0) return fail(ErrorCode::kCorrupt, "receipt: seq and tree_size must be positive");
+  if (seq <= 0 || size <= 0)
+    return fail(ErrorCode::kCorrupt, "receipt: seq and tree_size must be positive");
   r.set_event_hash(evb.data(), evb.size());
   r.set_entry_hash(ehb.data(), ehb.size());
   r.set_root(rootb.data(), rootb.size());

@@ -57,7 +57,8 @@ bool Verifier::check_entry(ByteView data) {
   uint64_t expected = next_seq_;
   auto prefix = parse_entry_prefix(data);
   if (!prefix) {
-    tampered(expected, "entry " + std::to_string(expected) + " is malformed: " + prefix.error().message());
+    tampered(expected,
+             "entry " + std::to_string(expected) + " is malformed: " + prefix.error().message());
     return false;
   }
   if (report_.entries == 0) {
@@ -82,15 +83,16 @@ bool Verifier::check_entry(ByteView data) {
       tampered(expected, "gap: expected entry " + std::to_string(expected) + ", found entry " +
                              std::to_string(prefix->seq) + " (entries missing)");
     } else {
-      tampered(expected, "out of order: expected entry " + std::to_string(expected) + ", found entry " +
-                             std::to_string(prefix->seq) + " (entries reordered or duplicated)");
+      tampered(expected, "out of order: expected entry " + std::to_string(expected) +
+                             ", found entry " + std::to_string(prefix->seq) +
+                             " (entries reordered or duplicated)");
     }
     return false;
   }
   if (prefix->prev_hash != last_hash_) {
     tampered(expected, "broken chain: entry " + std::to_string(expected) +
-                           "'s prev_hash does not match the hash of entry " + std::to_string(expected - 1) +
-                           " (one of the two was altered)");
+                           "'s prev_hash does not match the hash of entry " +
+                           std::to_string(expected - 1) + " (one of the two was altered)");
     return false;
   }
   Hash h = entry_hash(data);
@@ -110,21 +112,21 @@ bool Verifier::check_checkpoint(ByteView data) {
   uint64_t after = report_.last_seq;
   auto body = verify_checkpoint(as_chars(data), opts_.key);
   if (!body) {
-    tampered(after, "checkpoint after entry " + std::to_string(after) + ": " + body.error().message());
+    tampered(after,
+             "checkpoint after entry " + std::to_string(after) + ": " + body.error().message());
     return false;
   }
   if (report_.origin.empty()) report_.origin = body->origin;
   if (body->origin != report_.origin) {
-    tampered(after, "checkpoint after entry " + std::to_string(after) + " names origin '" + body->origin +
-                        "', earlier ones '" + report_.origin + "'");
+    tampered(after, "checkpoint after entry " + std::to_string(after) + " names origin '" +
+                        body->origin + "', earlier ones '" + report_.origin + "'");
     return false;
   }
   if (body->size != after) {
-    std::string why = body->size > after
-                          ? "the log holds " + std::to_string(body->size) +
-                                " entries there, but the export has only " + std::to_string(after) +
-                                " (entries removed)"
-                          : "it is out of place (entries added before it)";
+    std::string why = body->size > after ? "the log holds " + std::to_string(body->size) +
+                                               " entries there, but the export has only " +
+                                               std::to_string(after) + " (entries removed)"
+                                         : "it is out of place (entries added before it)";
     // When entries are missing, the first of them is the first failing seq.
     tampered(body->size > after ? after + 1 : after,
              "checkpoint for tree size " + std::to_string(body->size) + " follows entry " +
@@ -152,19 +154,20 @@ bool Verifier::check_receipts_and_trust() {
     if (r.seq() > report_.last_seq || r.tree_size() > report_.last_seq) {
       tampered(report_.last_seq + 1,
                "truncated: receipt " + in.name + " proves entry " + std::to_string(r.seq()) +
-                   " in a tree of " + std::to_string(r.tree_size()) + " entries, but the export ends at entry " +
-                   std::to_string(report_.last_seq));
+                   " in a tree of " + std::to_string(r.tree_size()) +
+                   " entries, but the export ends at entry " + std::to_string(report_.last_seq));
       return false;
     }
     auto eh = entry_hashes_.find(r.seq());
     if (eh != entry_hashes_.end() && eh->second != to_hash(r.entry_hash())) {
-      tampered(r.seq(), "entry " + std::to_string(r.seq()) + " differs from the entry receipt " + in.name +
-                            " was issued for");
+      tampered(r.seq(), "entry " + std::to_string(r.seq()) + " differs from the entry receipt " +
+                            in.name + " was issued for");
       return false;
     }
     auto root = roots_.find(r.tree_size());
     if (root != roots_.end() && root->second != to_hash(r.root())) {
-      tampered(r.tree_size(), "fork: the export's root at tree size " + std::to_string(r.tree_size()) +
+      tampered(r.tree_size(), "fork: the export's root at tree size " +
+                                  std::to_string(r.tree_size()) +
                                   " differs from the root in receipt " + in.name);
       return false;
     }
@@ -173,18 +176,20 @@ bool Verifier::check_receipts_and_trust() {
   if (trusted_) {
     if (trusted_->size > report_.last_seq) {
       tampered(report_.last_seq + 1,
-               "rollback or truncation: the trusted checkpoint has tree size " + std::to_string(trusted_->size) +
-                   " but the export ends at entry " + std::to_string(report_.last_seq));
+               "rollback or truncation: the trusted checkpoint has tree size " +
+                   std::to_string(trusted_->size) + " but the export ends at entry " +
+                   std::to_string(report_.last_seq));
       return false;
     }
     if (trusted_->origin != report_.origin && !report_.origin.empty()) {
-      tampered(0, "the trusted checkpoint is for origin '" + trusted_->origin + "', the export for '" +
-                      report_.origin + "'");
+      tampered(0, "the trusted checkpoint is for origin '" + trusted_->origin +
+                      "', the export for '" + report_.origin + "'");
       return false;
     }
     auto root = roots_.find(trusted_->size);
     if (root != roots_.end() && root->second != trusted_->root) {
-      tampered(trusted_->size, "fork: the export's root at tree size " + std::to_string(trusted_->size) +
+      tampered(trusted_->size, "fork: the export's root at tree size " +
+                                   std::to_string(trusted_->size) +
                                    " differs from the trusted checkpoint");
       return false;
     }
@@ -223,8 +228,13 @@ VerifyReport Verifier::run() {
   while (true) {
     auto frame = reader->next();
     if (!frame) {
-      tampered(report_.last_seq + 1, frame.error().message() + " (after entry " +
-                                         std::to_string(report_.last_seq) + ")");
+      if (frame.error().code() != ErrorCode::kCorrupt) {
+        report_.status = VerifyStatus::kError;  // the file could not be read: not tampering
+        report_.reason = frame.error().message();
+        return report_;
+      }
+      tampered(report_.last_seq + 1,
+               frame.error().message() + " (after entry " + std::to_string(report_.last_seq) + ")");
       return report_;
     }
     if (!*frame) break;
@@ -238,7 +248,8 @@ VerifyReport Verifier::run() {
       }
       if (!check_checkpoint(f.data)) return report_;
     }
-    if (opts_.progress && (++frames & 0xffff) == 0) opts_.progress(reader->offset(), reader->file_size());
+    if (opts_.progress && (++frames & 0xffff) == 0)
+      opts_.progress(reader->offset(), reader->file_size());
   }
   if (opts_.progress) opts_.progress(reader->offset(), reader->file_size());
   if (report_.entries == 0) {

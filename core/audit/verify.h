@@ -47,13 +47,13 @@ struct VerifyReport {
   uint64_t entries = 0;
   uint64_t first_seq = 0;
   uint64_t last_seq = 0;
-  uint64_t tree_size = 0;        // for a full export: the entry count
-  Hash root{};                   // MTH over all entries (full exports)
-  bool full = false;             // the export starts at seq 1, so roots were checked
-  uint64_t checkpoints = 0;      // verified checkpoints
+  uint64_t tree_size = 0;    // for a full export: the entry count
+  Hash root{};               // MTH over all entries (full exports)
+  bool full = false;         // the export starts at seq 1, so roots were checked
+  uint64_t checkpoints = 0;  // verified checkpoints
   uint64_t last_checkpoint_size = 0;
-  uint64_t unsigned_tail = 0;    // entries after the last checkpoint: chained, not yet signed
-  uint64_t receipts = 0;         // verified receipts
+  uint64_t unsigned_tail = 0;  // entries after the last checkpoint: chained, not yet signed
+  uint64_t receipts = 0;       // verified receipts
   std::string origin;
   // On failure: the first sequence number that fails (0 when it is not about one entry) and why.
   uint64_t failing_seq = 0;

@@ -39,8 +39,9 @@ crypto::Digest batch_hash(const v1::BatchHeader& header) {
   return crypto::domain_hash(kBatchDomain, canonical_header_bytes(header));
 }
 
-Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
-                                   v1::BatchHeader header, const std::vector<std::string>& records) {
+Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
+                                   const crypto::PublicKey& daemon, v1::BatchHeader header,
+                                   const std::vector<std::string>& records) {
   header.clear_record_hashes();
   header.set_agent_key_id(agent.public_key().key_id());
   header.set_daemon_key_id(daemon.key_id());
@@ -65,8 +66,8 @@ Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent, const crypt
   return out;
 }
 
-Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon, const v1::SealedBatch& sealed,
-                                    const Limits& limits) {
+Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon,
+                                    const v1::SealedBatch& sealed, const Limits& limits) {
   if (sealed.sealed().size() > limits.max_batch_bytes) {
     return reject(v1::BATCH_TOO_LARGE, "sealed batch of " + std::to_string(sealed.sealed().size()) +
                                            " bytes exceeds the limit of " +
@@ -94,35 +95,41 @@ Checked<crypto::Digest> verify_batch(const v1::SignedBatch& batch, uint64_t enve
   }
   if (h.batch_seq() == 0 || h.batch_seq() != envelope_seq) {
     return reject(v1::BATCH_MALFORMED, "batch sequence " + std::to_string(h.batch_seq()) +
-                                           " does not match the envelope's " + std::to_string(envelope_seq));
+                                           " does not match the envelope's " +
+                                           std::to_string(envelope_seq));
   }
   if (batch.signature().size() != crypto::kSignatureSize) {
     return reject(v1::BATCH_BAD_SIGNATURE, "signature is not 64 bytes");
   }
   if (static_cast<size_t>(batch.records_size()) > limits.max_records) {
     return reject(v1::BATCH_TOO_LARGE, std::to_string(batch.records_size()) +
-                                           " records exceed the limit of " + std::to_string(limits.max_records));
+                                           " records exceed the limit of " +
+                                           std::to_string(limits.max_records));
   }
   if (batch.records_size() != h.record_hashes_size()) {
     return reject(v1::BATCH_MALFORMED, std::to_string(batch.records_size()) + " records but " +
-                                           std::to_string(h.record_hashes_size()) + " record hashes");
+                                           std::to_string(h.record_hashes_size()) +
+                                           " record hashes");
   }
   Bytes header_bytes = canonical_header_bytes(h);
   crypto::Signature sig;
   std::memcpy(sig.data(), batch.signature().data(), sig.size());
   if (!crypto::verify(agent_key, kBatchDomain, header_bytes, sig)) {
-    return reject(v1::BATCH_BAD_SIGNATURE, "batch signature does not verify with agent key " + agent_key.key_id());
+    return reject(v1::BATCH_BAD_SIGNATURE,
+                  "batch signature does not verify with agent key " + agent_key.key_id());
   }
   for (int i = 0; i < batch.records_size(); ++i) {
     const std::string& r = batch.records(i);
     if (r.size() > limits.max_record_bytes) {
-      return reject(v1::BATCH_TOO_LARGE, "record " + std::to_string(i) + " of " + std::to_string(r.size()) +
-                                             " bytes exceeds the limit of " + std::to_string(limits.max_record_bytes));
+      return reject(v1::BATCH_TOO_LARGE,
+                    "record " + std::to_string(i) + " of " + std::to_string(r.size()) +
+                        " bytes exceeds the limit of " + std::to_string(limits.max_record_bytes));
     }
     auto rh = record_hash(as_bytes(r));
     const std::string& claimed = h.record_hashes(i);
     if (claimed.size() != rh.size() || std::memcmp(claimed.data(), rh.data(), rh.size()) != 0) {
-      return reject(v1::BATCH_BAD_SIGNATURE, "record " + std::to_string(i) + " does not match its signed hash");
+      return reject(v1::BATCH_BAD_SIGNATURE,
+                    "record " + std::to_string(i) + " does not match its signed hash");
     }
   }
   return crypto::domain_hash(kBatchDomain, header_bytes);

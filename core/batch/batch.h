@@ -37,8 +37,9 @@ crypto::Digest batch_hash(const v1::BatchHeader& header);
 
 // Agent side: fills header.record_hashes from records, signs, seals to the daemon.
 // records are serialised Record messages; they travel exactly as given.
-Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
-                                   v1::BatchHeader header, const std::vector<std::string>& records);
+Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
+                                   const crypto::PublicKey& daemon, v1::BatchHeader header,
+                                   const std::vector<std::string>& records);
 
 struct Rejection {
   v1::BatchErrorCode code;
@@ -49,8 +50,8 @@ template <typename T>
 using Checked = tl::expected<T, Rejection>;
 
 // Daemon side, step 1: opens the seal and parses the SignedBatch, within limits.
-Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon, const v1::SealedBatch& sealed,
-                                    const Limits& limits);
+Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon,
+                                    const v1::SealedBatch& sealed, const Limits& limits);
 
 // Step 2: checks the batch against the connection's agent key: the header names that key and
 // the daemon, the signature verifies, the sequence number matches the envelope, and each record

@@ -8,8 +8,8 @@
 namespace gongshu::crypto {
 
 static_assert(kDataKeySize == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-static_assert(kAeadOverhead ==
-              crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+static_assert(kAeadOverhead == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                                   crypto_aead_xchacha20poly1305_ietf_ABYTES);
 
 DataKey DataKey::generate() { return DataKey(SecretBytes::random(kDataKeySize)); }
 

@@ -34,8 +34,8 @@ Result<PublicKey> PublicKey::from_bytes(ByteView b) {
 
 Result<PublicKey> PublicKey::from_hex(std::string_view hex) {
   if (hex.size() != 2 * kPublicKeySize) {
-    return fail(ErrorCode::kInvalidArgument, "public key: " + std::to_string(hex.size()) +
-                                                 " hex characters, expected 64");
+    return fail(ErrorCode::kInvalidArgument,
+                "public key: " + std::to_string(hex.size()) + " hex characters, expected 64");
   }
   GONGSHU_TRY(Bytes b, with_context(hex_decode(hex), "public key"));
   return from_bytes(b);
@@ -49,7 +49,8 @@ Result<std::array<uint8_t, 32>> PublicKey::curve_public() const {
   crypto_init();
   std::array<uint8_t, 32> out;
   if (crypto_sign_ed25519_pk_to_curve25519(out.data(), bytes_.data()) != 0) {
-    return fail(ErrorCode::kInvalidArgument, "public key " + key_id() + ": not a valid Ed25519 point");
+    return fail(ErrorCode::kInvalidArgument,
+                "public key " + key_id() + ": not a valid Ed25519 point");
   }
   return out;
 }

@@ -31,7 +31,8 @@ class SecretWriter {
   }
   void put_hex_secret(const SecretBytes& s) {
     GONGSHU_CHECK(len_ + 2 * s.size() + 1 <= buf_.size());
-    sodium_bin2hex(reinterpret_cast<char*>(buf_.data() + len_), 2 * s.size() + 1, s.data(), s.size());
+    sodium_bin2hex(reinterpret_cast<char*>(buf_.data() + len_), 2 * s.size() + 1, s.data(),
+                   s.size());
     len_ += 2 * s.size();
   }
   ByteView view() const { return {buf_.data(), len_}; }
@@ -95,10 +96,14 @@ std::optional<Field> parse_line(std::string_view line, std::string* why) {
 
 std::string_view key_kind_name(KeyKind kind) {
   switch (kind) {
-    case KeyKind::kDaemon: return "daemon";
-    case KeyKind::kAgent: return "agent";
-    case KeyKind::kOperator: return "operator";
-    case KeyKind::kOfficer: return "officer";
+    case KeyKind::kDaemon:
+      return "daemon";
+    case KeyKind::kAgent:
+      return "agent";
+    case KeyKind::kOperator:
+      return "operator";
+    case KeyKind::kOfficer:
+      return "officer";
   }
   return "unknown";
 }
@@ -133,7 +138,8 @@ Result<KeyFile> load_key_file(const std::string& path) {
   auto ctx = [&](std::string why) { return "key file " + path + ": " + why; };
   int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0) {
-    if (errno == ELOOP) return fail(ErrorCode::kPermissionDenied, ctx("is a symbolic link; refusing to follow it"));
+    if (errno == ELOOP)
+      return fail(ErrorCode::kPermissionDenied, ctx("is a symbolic link; refusing to follow it"));
     return fail_errno(ctx("open"), errno);
   }
   Fd fd(raw);
@@ -153,7 +159,8 @@ Result<KeyFile> load_key_file(const std::string& path) {
                     std::to_string(::geteuid()) + ")"));
   }
   if (st.st_size > static_cast<off_t>(kMaxKeyFileSize)) {
-    return fail(ErrorCode::kInvalidArgument, ctx("larger than " + std::to_string(kMaxKeyFileSize) + " bytes"));
+    return fail(ErrorCode::kInvalidArgument,
+                ctx("larger than " + std::to_string(kMaxKeyFileSize) + " bytes"));
   }
   SecretBytes buf(static_cast<size_t>(st.st_size));
   size_t got = 0;
@@ -177,7 +184,8 @@ Result<KeyFile> load_key_file(const std::string& path) {
     if (line.empty() || line.front() == '#' || line == "\r") continue;
     std::string why;
     auto field = parse_line(line, &why);
-    if (!field) return fail(ErrorCode::kInvalidArgument, ctx("line " + std::to_string(line_no) + ": " + why));
+    if (!field)
+      return fail(ErrorCode::kInvalidArgument, ctx("line " + std::to_string(line_no) + ": " + why));
     std::string_view* slot = nullptr;
     if (field->name == "format") slot = &format;
     if (field->name == "kind") slot = &kind_name;
@@ -186,18 +194,23 @@ Result<KeyFile> load_key_file(const std::string& path) {
     if (field->name == "secret_seed") slot = &seed_hex;
     if (slot == nullptr) {
       return fail(ErrorCode::kInvalidArgument,
-                  ctx("line " + std::to_string(line_no) + ": unknown key '" + std::string(field->name) + "'"));
+                  ctx("line " + std::to_string(line_no) + ": unknown key '" +
+                      std::string(field->name) + "'"));
     }
     if (!slot->empty()) {
       return fail(ErrorCode::kInvalidArgument,
-                  ctx("line " + std::to_string(line_no) + ": duplicate key '" + std::string(field->name) + "'"));
+                  ctx("line " + std::to_string(line_no) + ": duplicate key '" +
+                      std::string(field->name) + "'"));
     }
     *slot = field->value;
   }
-  if (format != kFormat) return fail(ErrorCode::kInvalidArgument, ctx("format is not " + std::string(kFormat)));
+  if (format != kFormat)
+    return fail(ErrorCode::kInvalidArgument, ctx("format is not " + std::string(kFormat)));
   auto kind = parse_key_kind(kind_name);
-  if (!kind) return fail(ErrorCode::kInvalidArgument, ctx("unknown kind '" + std::string(kind_name) + "'"));
-  if (seed_hex.size() != 64) return fail(ErrorCode::kInvalidArgument, ctx("secret_seed must be 64 hex characters"));
+  if (!kind)
+    return fail(ErrorCode::kInvalidArgument, ctx("unknown kind '" + std::string(kind_name) + "'"));
+  if (seed_hex.size() != 64)
+    return fail(ErrorCode::kInvalidArgument, ctx("secret_seed must be 64 hex characters"));
 
   SecretBytes seed(32);
   size_t seed_len = 0;

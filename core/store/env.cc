@@ -18,16 +18,24 @@ tl::unexpected<Error> lmdb_error(std::string_view context, int rc) {
     case MDB_TXN_FULL:
       code = ErrorCode::kResourceExhausted;
       break;
-    case MDB_NOTFOUND: code = ErrorCode::kNotFound; break;
-    case MDB_KEYEXIST: code = ErrorCode::kAlreadyExists; break;
+    case MDB_NOTFOUND:
+      code = ErrorCode::kNotFound;
+      break;
+    case MDB_KEYEXIST:
+      code = ErrorCode::kAlreadyExists;
+      break;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
       code = ErrorCode::kCorrupt;
       break;
-    case EACCES: code = ErrorCode::kPermissionDenied; break;
-    case ENOENT: code = ErrorCode::kNotFound; break;
+    case EACCES:
+      code = ErrorCode::kPermissionDenied;
+      break;
+    case ENOENT:
+      code = ErrorCode::kNotFound;
+      break;
     default:
       if (rc > 0) code = ErrorCode::kIo;
   }
@@ -46,7 +54,8 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& path, EnvOptions optio
     return lmdb_error("store " + path + ": " + what, code);
   };
   if ((rc = mdb_env_set_maxdbs(env, options.max_dbs)) != 0) return cleanup(rc, "set max dbs");
-  if ((rc = mdb_env_set_maxreaders(env, options.max_readers)) != 0) return cleanup(rc, "set max readers");
+  if ((rc = mdb_env_set_maxreaders(env, options.max_readers)) != 0)
+    return cleanup(rc, "set max readers");
   if ((rc = mdb_env_set_mapsize(env, options.map_size)) != 0) return cleanup(rc, "set map size");
   unsigned flags = MDB_NOTLS;
   if (options.read_only) flags |= MDB_RDONLY;
@@ -122,7 +131,8 @@ Status Env::update(const std::function<Status(WriteTxn&)>& fn) {
 
 Status Env::grow_map(size_t new_size) {
   if (active_txns_.load() != 0) {
-    return fail(ErrorCode::kResourceExhausted, "store: cannot resize the map while transactions are open");
+    return fail(ErrorCode::kResourceExhausted,
+                "store: cannot resize the map while transactions are open");
   }
   int rc = mdb_env_set_mapsize(env_, new_size);
   if (rc != 0) return lmdb_error("store: resize map to " + std::to_string(new_size), rc);

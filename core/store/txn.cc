@@ -8,9 +8,7 @@
 namespace gongshu::store {
 namespace {
 
-MDB_val to_val(ByteView b) {
-  return MDB_val{b.size(), const_cast<uint8_t*>(b.data())};
-}
+MDB_val to_val(ByteView b) { return MDB_val{b.size(), const_cast<uint8_t*>(b.data())}; }
 
 }  // namespace
 

@@ -47,8 +47,7 @@ std::string hex_encode(ByteView data) {
 
 Result<Bytes> hex_decode(std::string_view text) {
   if (text.size() % 2 != 0) {
-    return fail(ErrorCode::kInvalidArgument,
-                "hex: odd length " + std::to_string(text.size()));
+    return fail(ErrorCode::kInvalidArgument, "hex: odd length " + std::to_string(text.size()));
   }
   Bytes out(text.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
@@ -91,7 +90,8 @@ Result<Bytes> base64_decode(std::string_view text) {
                 "base64: length " + std::to_string(text.size()) + " is not a multiple of 4");
   }
   size_t pad = 0;
-  if (!text.empty() && text.back() == '=') pad = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
+  if (!text.empty() && text.back() == '=')
+    pad = (text.size() >= 2 && text[text.size() - 2] == '=') ? 2 : 1;
   Bytes out;
   out.reserve(text.size() / 4 * 3);
   for (size_t i = 0; i < text.size(); i += 4) {
@@ -104,7 +104,8 @@ Result<Bytes> base64_decode(std::string_view text) {
         d = 0;
       } else {
         d = kBase64Reverse[static_cast<uint8_t>(c)];
-        if (d < 0) return fail(ErrorCode::kInvalidArgument, "base64: bad character" + at_position(pos));
+        if (d < 0)
+          return fail(ErrorCode::kInvalidArgument, "base64: bad character" + at_position(pos));
       }
       v = v << 6 | uint32_t(d);
     }
@@ -154,10 +155,12 @@ Result<Bytes> z85_decode(std::string_view text) {
     uint64_t v = 0;
     for (size_t j = 0; j < 5; ++j) {
       int d = kZ85Reverse[static_cast<uint8_t>(text[i + j])];
-      if (d < 0) return fail(ErrorCode::kInvalidArgument, "z85: bad character" + at_position(i + j));
+      if (d < 0)
+        return fail(ErrorCode::kInvalidArgument, "z85: bad character" + at_position(i + j));
       v = v * 85 + uint64_t(d);
     }
-    if (v > 0xffffffffu) return fail(ErrorCode::kInvalidArgument, "z85: block overflows" + at_position(i));
+    if (v > 0xffffffffu)
+      return fail(ErrorCode::kInvalidArgument, "z85: block overflows" + at_position(i));
     uint8_t b[4];
     put_be32(b, uint32_t(v));
     out.insert(out.end(), b, b + 4);

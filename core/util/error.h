@@ -78,16 +78,18 @@ Result<T> with_context(Result<T> r, std::string_view context) {
 
 // GONGSHU_TRY(auto x, expr): evaluates expr (a Result); on failure returns its error from the
 // enclosing function, otherwise binds the value to the declaration on the left.
-#define GONGSHU_TRY(decl, expr) GONGSHU_TRY_IMPL(GONGSHU_CONCAT(gongshu_try_, __LINE__), decl, expr)
-#define GONGSHU_TRY_IMPL(tmp, decl, expr)                           \
-  auto tmp = (expr);                                                \
+#define GONGSHU_TRY(decl, expr) \
+  GONGSHU_TRY_IMPL(GONGSHU_CONCAT(gongshu_try_, __COUNTER__), decl, expr)
+#define GONGSHU_TRY_IMPL(tmp, decl, expr)                                    \
+  auto tmp = (expr);                                                         \
   if (!tmp) return tl::unexpected<::gongshu::Error>(std::move(tmp).error()); \
   decl = std::move(*tmp)
 
 // GONGSHU_RETURN_IF_ERROR(expr): evaluates a Result and returns its error on failure.
-#define GONGSHU_RETURN_IF_ERROR(expr)                                              \
-  do {                                                                             \
-    auto gongshu_status_ = (expr);                                                 \
-    if (!gongshu_status_)                                                          \
-      return tl::unexpected<::gongshu::Error>(std::move(gongshu_status_).error()); \
+#define GONGSHU_RETURN_IF_ERROR(expr) \
+  GONGSHU_RETURN_IF_ERROR_IMPL(GONGSHU_CONCAT(gongshu_status_, __COUNTER__), expr)
+#define GONGSHU_RETURN_IF_ERROR_IMPL(tmp, expr)                                \
+  do {                                                                         \
+    auto tmp = (expr);                                                         \
+    if (!tmp) return tl::unexpected<::gongshu::Error>(std::move(tmp).error()); \
   } while (0)

@@ -76,7 +76,8 @@ Result<Bytes> read_file(const std::string& path, size_t max_size) {
   // Read one byte past the limit so a file that grew after fstat is still caught.
   GONGSHU_TRY(Bytes data, with_context(fd.read_up_to(max_size + 1), path));
   if (data.size() > max_size) {
-    return fail(ErrorCode::kResourceExhausted, path + ": exceeds the limit of " + std::to_string(max_size) + " bytes");
+    return fail(ErrorCode::kResourceExhausted,
+                path + ": exceeds the limit of " + std::to_string(max_size) + " bytes");
   }
   return data;
 }
@@ -100,7 +101,8 @@ Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
     return fail_errno("rename " + tmp + " to " + path, err);
   }
   std::string dir = ".";
-  if (auto slash = path.rfind('/'); slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
+  if (auto slash = path.rfind('/'); slash != std::string::npos)
+    dir = slash == 0 ? "/" : path.substr(0, slash);
   GONGSHU_TRY(Fd dfd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
   return with_context(dfd.sync(), dir);
 }

@@ -10,5 +10,9 @@ namespace gongshu::ctl {
 
 void add_keygen_command(CLI::App& app, int* exit_code);
 void add_id_commands(CLI::App& app, int* exit_code);
+// agency, catalog, enroll-token, agent, record: registries kept by gongshud.
+void add_registry_commands(CLI::App& app, int* exit_code);
+// audit head | checkpoint | export.
+void add_audit_commands(CLI::App& app, int* exit_code);
 
 }  // namespace gongshu::ctl

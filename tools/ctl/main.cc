@@ -4,8 +4,8 @@
 #include <exception>
 #include <iostream>
 
-#include "tools/ctl/commands.h"
 #include "core/util/version.h"
+#include "tools/ctl/commands.h"
 
 int main(int argc, char** argv) {
   try {
@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     int exit_code = 2;
     gongshu::ctl::add_keygen_command(app, &exit_code);
     gongshu::ctl::add_id_commands(app, &exit_code);
+    gongshu::ctl::add_registry_commands(app, &exit_code);
+    gongshu::ctl::add_audit_commands(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

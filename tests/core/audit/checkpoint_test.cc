@@ -70,7 +70,8 @@ TEST_CASE("forged, re-signed and malformed checkpoints are refused") {
     CHECK(!verify_checkpoint(note.substr(0, note.size() - 1), key.public_key()));
     CHECK(!verify_checkpoint(std::string(20000, 'x'), key.public_key()));
     CHECK(!parse_checkpoint_body("origin\n01\n" + base64_encode(sample_body().root) + "\n"));
-    CHECK(!parse_checkpoint_body("origin\n1\n" + base64_encode(sample_body().root) + "\n"));  // no chain
+    CHECK(!parse_checkpoint_body("origin\n1\n" + base64_encode(sample_body().root) +
+                                 "\n"));  // no chain
   }
   SECTION("a second signature by an unknown key does not matter") {
     std::string extra = sign_checkpoint(sample_body(), other);

@@ -61,7 +61,8 @@ TEST_CASE("an aborted transaction leaves no entry and no node behind") {
   CHECK(t.log->head(txn).root == tree.root());
 }
 
-TEST_CASE("checkpoints come every 1,000 entries, every second while entries arrive, and on demand") {
+TEST_CASE(
+    "checkpoints come every 1,000 entries, every second while entries arrive, and on demand") {
   auto key = crypto::IdentityKey::generate();
   TestLog t(key);
   t.append(2500, 100, false);  // the clock moves 10 ms per transaction: only the count triggers
@@ -157,7 +158,8 @@ TEST_CASE("store-backed proofs verify against stored roots") {
     }
     auto cons = t.log->consistency_proof(txn, (size + 1) / 2, size);
     REQUIRE(cons);
-    CHECK(verify_consistency((size + 1) / 2, size, t.log->root_at(txn, (size + 1) / 2), root, *cons));
+    CHECK(
+        verify_consistency((size + 1) / 2, size, t.log->root_at(txn, (size + 1) / 2), root, *cons));
   }
   CHECK(!t.log->inclusion_proof(txn, 0, 10));
   CHECK(!t.log->inclusion_proof(txn, 11, 10));

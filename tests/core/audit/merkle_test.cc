@@ -14,7 +14,8 @@ Hash reference_root(const std::vector<Hash>& leaves, size_t begin, size_t end) {
   if (n == 1) return leaves[begin];
   size_t k = 1;
   while (k * 2 < n) k *= 2;
-  return node_hash(reference_root(leaves, begin, begin + k), reference_root(leaves, begin + k, end));
+  return node_hash(reference_root(leaves, begin, begin + k),
+                   reference_root(leaves, begin + k, end));
 }
 
 std::vector<Hash> make_leaves(size_t n) {
@@ -24,15 +25,15 @@ std::vector<Hash> make_leaves(size_t n) {
 }
 
 TEST_CASE("roots match the RFC 6962 test vectors of certificate-transparency") {
-  std::vector<Bytes> inputs = {
-      {},
-      {0x00},
-      {0x10},
-      {0x20, 0x21},
-      {0x30, 0x31},
-      {0x40, 0x41, 0x42, 0x43},
-      {0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57},
-      {0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f}};
+  std::vector<Bytes> inputs = {{},
+                               {0x00},
+                               {0x10},
+                               {0x20, 0x21},
+                               {0x30, 0x31},
+                               {0x40, 0x41, 0x42, 0x43},
+                               {0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57},
+                               {0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+                                0x6b, 0x6c, 0x6d, 0x6e, 0x6f}};
   std::vector<std::string> roots = {
       "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
       "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -50,7 +51,8 @@ TEST_CASE("roots match the RFC 6962 test vectors of certificate-transparency") {
     CHECK(hex_encode(range.root()) == roots[i]);
     CHECK(hex_encode(tree.root()) == roots[i]);
   }
-  CHECK(hex_encode(empty_root()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(hex_encode(empty_root()) ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST_CASE("compact range and memory tree agree with the reference for many sizes") {

@@ -81,7 +81,8 @@ TEST_CASE("consistency proofs between two checkpoints") {
 TEST_CASE("malformed proof files are refused") {
   CHECK(!parse_inclusion_proof(""));
   CHECK(!parse_inclusion_proof("gongshu inclusion proof v1\nseq x\n"));
-  CHECK(!parse_inclusion_proof("gongshu inclusion proof v1\nseq 1\ntree_size 1\nentry AA==\npath zz\n"));
+  CHECK(!parse_inclusion_proof(
+      "gongshu inclusion proof v1\nseq 1\ntree_size 1\nentry AA==\npath zz\n"));
   CHECK(!parse_inclusion_proof("gongshu inclusion proof v1\nseq 1\ntree_size 1\nentry AA==\n"));
   CHECK(!parse_consistency_proof("gongshu consistency proof v1\nold_size 1\n"));
   CHECK(!parse_consistency_proof(std::string(300000, 'x')));

@@ -33,7 +33,8 @@ TEST_CASE("receipts verify offline, round-trip as text, and refuse any change") 
 TEST_CASE("malformed receipt text is refused with a reason") {
   CHECK(!parse_receipt_text(""));
   CHECK(!parse_receipt_text("gongshu receipt v1\nseq x\n"));
-  CHECK(parse_receipt_text("gongshu receipt v2\n").error().message().find("first line") != std::string::npos);
+  CHECK(parse_receipt_text("gongshu receipt v2\n").error().message().find("first line") !=
+        std::string::npos);
   CHECK(!parse_receipt_text(std::string(5000, 'a')));
 }
 

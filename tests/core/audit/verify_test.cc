@@ -99,7 +99,9 @@ TEST_CASE("a deleted entry is a gap at its seq") {
     REQUIRE(r.status == VerifyStatus::kTampered);
     CHECK(r.failing_seq == seq);
     // Entry 1,000 is followed by its checkpoint, which then finds an entry missing.
-    CHECK(r.reason.find(seq == 1 ? "missing" : seq == 1000 ? "removed" : "gap") != std::string::npos);
+    CHECK(r.reason.find(seq == 1      ? "missing"
+                        : seq == 1000 ? "removed"
+                                      : "gap") != std::string::npos);
   }
 }
 
@@ -107,7 +109,8 @@ TEST_CASE("two swapped entries are detected at the first of them") {
   auto& f = fixture();
   for (uint64_t seq : {uint64_t(1), uint64_t(1234), uint64_t(2999)}) {
     auto edited = f.frames;
-    size_t a = testing::entry_frame_index(edited, seq), b = testing::entry_frame_index(edited, seq + 1);
+    size_t a = testing::entry_frame_index(edited, seq),
+           b = testing::entry_frame_index(edited, seq + 1);
     std::swap(edited[a], edited[b]);
     auto r = verify_frames(edited);
     INFO(r.reason);
@@ -132,7 +135,8 @@ TEST_CASE("a truncated tail is detected below a checkpoint, a receipt or a trust
   }
   SECTION("the tail cut with its checkpoint: a receipt for a later entry catches it") {
     auto edited = f.frames;
-    edited.resize(testing::entry_frame_index(edited, 2501));  // ends at 2,500, after checkpoint 2,000
+    edited.resize(
+        testing::entry_frame_index(edited, 2501));  // ends at 2,500, after checkpoint 2,000
     auto txn = std::move(*f.log.env->begin_read());
     VerifyOptions opts;
     opts.key = f.key.public_key();
@@ -148,7 +152,7 @@ TEST_CASE("a truncated tail is detected below a checkpoint, a receipt or a trust
   }
   SECTION("rolled back below a trusted checkpoint") {
     auto edited = f.frames;
-    edited.resize(testing::entry_frame_index(edited, 2001) );  // ends with checkpoint 2,000
+    edited.resize(testing::entry_frame_index(edited, 2001));  // ends with checkpoint 2,000
     VerifyOptions opts;
     opts.key = f.key.public_key();
     auto txn = std::move(*f.log.env->begin_read());
@@ -250,7 +254,8 @@ TEST_CASE("a fork is detected from one checkpoint or receipt of the other log") 
   VerifyOptions with_receipt;
   with_receipt.key = f.key.public_key();
   with_receipt.receipts.push_back(
-      {"other", other.log->receipt(other_txn, crypto::sha256("e"), {5, entry_hash(*other.log->entry(other_txn, 5))})});
+      {"other", other.log->receipt(other_txn, crypto::sha256("e"),
+                                   {5, entry_hash(*other.log->entry(other_txn, 5))})});
   auto r2 = verify_export(f.path, with_receipt);
   REQUIRE(r2.status == VerifyStatus::kTampered);
   CHECK(r2.failing_seq == 5);
@@ -261,8 +266,9 @@ TEST_CASE("a fork is detected from one checkpoint or receipt of the other log") 
   good.key = f.key.public_key();
   good.trusted_checkpoint = *f.log.log->checkpoint_at(txn, 2000);
   for (uint64_t seq : {uint64_t(1), uint64_t(77), uint64_t(3000)}) {
-    good.receipts.push_back({"r" + std::to_string(seq),
-                             f.log.log->receipt(txn, crypto::sha256("e"), f.receipts_source[seq - 1])});
+    good.receipts.push_back(
+        {"r" + std::to_string(seq),
+         f.log.log->receipt(txn, crypto::sha256("e"), f.receipts_source[seq - 1])});
   }
   auto ok = verify_export(f.path, good);
   INFO(ok.reason);

@@ -86,7 +86,9 @@ TEST_CASE("loading refuses readable, symlinked and tampered files") {
     testing::write_text(p, text, 0600);
     CHECK(!load_key_file(p));
   }
-  SECTION("missing") { CHECK(load_key_file(dir.file("none")).error().code() == ErrorCode::kNotFound); }
+  SECTION("missing") {
+    CHECK(load_key_file(dir.file("none")).error().code() == ErrorCode::kNotFound);
+  }
 }
 
 TEST_CASE("key kinds parse") {

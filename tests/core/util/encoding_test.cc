@@ -30,10 +30,10 @@ TEST_CASE("base64 matches RFC 4648 test vectors") {
     REQUIRE(d);
     CHECK(as_chars(*d) == v.plain);
   }
-  CHECK(!base64_decode("Zm9"));         // bad length
-  CHECK(!base64_decode("Zm9*"));        // bad character
-  CHECK(!base64_decode("Zh=="));        // non-canonical padding bits
-  CHECK(!base64_decode("=Zm9"));        // padding in the middle
+  CHECK(!base64_decode("Zm9"));   // bad length
+  CHECK(!base64_decode("Zm9*"));  // bad character
+  CHECK(!base64_decode("Zh=="));  // non-canonical padding bits
+  CHECK(!base64_decode("=Zm9"));  // padding in the middle
 }
 
 TEST_CASE("base64 round trips random data") {
@@ -52,7 +52,9 @@ TEST_CASE("z85 matches the ZeroMQ RFC 32 example") {
   CHECK(*z85_encode(hello) == "HelloWorld");
   CHECK(*z85_decode("HelloWorld") == hello);
   CHECK(!z85_encode(Bytes(3)));
-  CHECK(!z85_decode("Hello"  "Worl"));
+  CHECK(
+      !z85_decode("Hello"
+                  "Worl"));
   CHECK(!z85_decode("Hell\"World"));
   CHECK(!z85_decode("#####"));  // 85^5 - 1 overflows 32 bits
 }

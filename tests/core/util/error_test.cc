@@ -6,7 +6,8 @@ namespace gongshu {
 namespace {
 
 Result<int> parse_positive(int v) {
-  if (v <= 0) return fail(ErrorCode::kInvalidArgument, "value " + std::to_string(v) + " is not positive");
+  if (v <= 0)
+    return fail(ErrorCode::kInvalidArgument, "value " + std::to_string(v) + " is not positive");
   return v;
 }
 

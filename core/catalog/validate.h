@@ -1,0 +1,37 @@
+// Record validation against a dataset's schema (R-08 .. ). The agent runs it before a
+// record is spooled and the daemon runs it again on every record it receives: the daemon never
+// trusts the agent. A verdict is a value (a bad record is a normal outcome), carrying the
+// status code the agent receives, the offending field and a reason a person can act on.
+// Pure and thread-safe.
+#pragma once
+
+#include <string>
+
+#include "core/catalog/dataset.h"
+#include "core/util/clock.h"
+#include "gongshu/v1/batch.pb.h"
+#include "gongshu/v1/record.pb.h"
+
+namespace gongshu::catalog {
+
+inline constexpr size_t kMaxRecordKey = 256;
+inline constexpr size_t kMaxTextField = 16 * 1024;
+inline constexpr int kMaxFields = 256;
+
+struct Verdict {
+  v1::RecordStatusCode code = v1::RECORD_STATUS_ACCEPTED;
+  std::string field;
+  std::string reason;
+  bool ok() const { return code == v1::RECORD_STATUS_ACCEPTED; }
+};
+
+// Checks record against schema: dataset id, record key, operation, every field known, typed as
+// the catalog says, required fields present, identifiers valid (GB 11643 / GB 32100), biometric
+// fields only with a legal basis, and the subject identifier valid for the subject kind.
+Verdict validate_record(const DatasetSchema& schema, const v1::Record& record, const Clock& clock);
+
+// Agent side, before signing: rewrites identifier fields and the subject id to their normal
+// form (full-width digits, lowercase x, spaces), so the daemon sees canonical identifiers.
+void normalize_record(const DatasetSchema& schema, v1::Record& record, const Clock& clock);
+
+}  // namespace gongshu::catalog

@@ -1,0 +1,733 @@
+#include "daemon/api.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "core/audit/export_file.h"
+#include "core/audit/export_log.h"
+#include "core/batch/batch.h"
+#include "core/catalog/dataset.h"
+#include "core/crypto/sodium_init.h"
+#include "core/util/encoding.h"
+#include "core/util/fd.h"
+#include "core/util/version.h"
+#include "core/wire/codec.h"
+#include "core/wire/enroll_token.h"
+#include "core/wire/server_channel.h"
+#include "daemon/stored.pb.h"
+#include "gongshu/v1/api.pb.h"
+#include "gongshu/v1/record.pb.h"
+
+namespace gongshu::daemon {
+namespace {
+
+constexpr int64_t kMaxTokenTtlSeconds = 30 * 24 * 3600;
+
+// The caller as the api thread sees it for one request.
+struct Caller {
+  std::string role;  // agent, operator, officer, public
+  std::string key_id;
+  std::string agency;
+  std::string curve_hex;  // public callers: their CURVE key
+};
+
+// A request-level failure, answered as ApiError.
+struct Refusal {
+  v1::ApiErrorCode code;
+  std::string message;
+};
+
+using Reply = tl::expected<void, Refusal>;
+
+tl::unexpected<Refusal> refuse(v1::ApiErrorCode code, std::string message) {
+  return tl::unexpected<Refusal>(Refusal{code, std::move(message)});
+}
+
+Refusal from_error(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kInvalidArgument:
+      return {v1::API_BAD_REQUEST, e.message()};
+    case ErrorCode::kNotFound:
+      return {v1::API_NOT_FOUND, e.message()};
+    case ErrorCode::kAlreadyExists:
+      return {v1::API_CONFLICT, e.message()};
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kUnauthenticated:
+      return {v1::API_DENIED, e.message()};
+    default:
+      return {v1::API_INTERNAL, e.message()};
+  }
+}
+
+template <typename M>
+bool parse_value(ByteView v, M& out) {
+  return out.ParseFromArray(v.data(), static_cast<int>(v.size()));
+}
+
+v1::AuditEntry entry_for(const Caller& c, std::string action) {
+  v1::AuditEntry e;
+  e.mutable_principal()->set_key_id(c.key_id);
+  e.mutable_principal()->set_role(c.role);
+  e.mutable_principal()->set_agency(c.agency);
+  e.set_action(std::move(action));
+  return e;
+}
+
+void add_ref(v1::AuditEntry& e, std::string kind, std::string value) {
+  auto* r = e.add_refs();
+  r->set_kind(std::move(kind));
+  r->set_value(std::move(value));
+}
+
+bool is_agency_id(std::string_view s) {
+  if (s.size() < 2 || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct ApiService::Impl {
+  DaemonStore& store;
+  Directory& directory;
+  CatalogView& catalog;
+  ApiOptions options;
+  wire::ServerChannel channel;
+  std::string endpoint;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  Impl(DaemonStore& s, Directory& d, CatalogView& c, ApiOptions o, wire::ServerChannel ch)
+      : store(s), directory(d), catalog(c), options(std::move(o)), channel(std::move(ch)) {}
+
+  void loop();
+  v1::ApiResponse handle(const Caller& caller, const v1::ApiRequest& req);
+  Caller identify(const std::string& user_id);
+
+  Status audited(const Caller&, v1::AuditEntry e) {
+    return store.env().update([&](store::WriteTxn& txn) -> Status {
+      GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+      return {};
+    });
+  }
+  Reply require(const Caller& c, std::initializer_list<const char*> roles) {
+    for (const char* r : roles) {
+      if (c.role == r) return {};
+    }
+    // Denials are audited too.
+    auto e = entry_for(c, "denied");
+    e.set_decision(v1::DECISION_DENY);
+    e.set_detail("role " + c.role + " may not do this");
+    (void)audited(c, std::move(e));
+    return refuse(v1::API_DENIED, "role '" + c.role + "' may not do this");
+  }
+
+  Reply ping(v1::ApiResponse& resp);
+  Reply enroll(const Caller& c, const v1::EnrollRequest& req, v1::ApiResponse& resp);
+  Reply catalog_list(const Caller& c, const v1::CatalogRequest& req, v1::ApiResponse& resp);
+  Reply agency_add(const Caller& c, const v1::Agency& a);
+  Reply agency_list(const Caller& c, const std::string& only, v1::ApiResponse& resp);
+  Reply catalog_add(const Caller& c, const v1::DatasetEntry& entry, v1::ApiResponse& resp);
+  Reply catalog_show(const Caller& c, const std::string& id, v1::ApiResponse& resp);
+  Reply token_create(const Caller& c, const v1::EnrollTokenCreateRequest& req,
+                     v1::ApiResponse& resp);
+  Reply agent_list(const Caller& c, v1::ApiResponse& resp);
+  Reply agent_revoke(const Caller& c, const std::string& key_id, v1::ApiResponse& resp);
+  Reply provenance(const Caller& c, const v1::RecordProvenanceRequest& req, v1::ApiResponse& resp);
+  Reply audit_head(const Caller& c, bool sign_now, v1::ApiResponse& resp);
+  Reply audit_export(const Caller& c, const v1::AuditExportRequest& req, v1::ApiResponse& resp);
+};
+
+Caller ApiService::Impl::identify(const std::string& user_id) {
+  Caller c;
+  auto colon = user_id.find(':');
+  std::string role = user_id.substr(0, colon);
+  std::string rest = colon == std::string::npos ? "" : user_id.substr(colon + 1);
+  if (role == "public") {
+    c.role = "public";
+    c.curve_hex = rest;
+    c.key_id = "public";
+    return c;
+  }
+  // Re-check on every request: the connection may predate a revocation.
+  auto id = directory.by_key_id(rest);
+  if (!id || id->revoked) {
+    c.role = "public";
+    c.key_id = "public";
+    return c;
+  }
+  c.role = id->role;
+  c.key_id = id->key_id;
+  c.agency = id->agency;
+  return c;
+}
+
+void ApiService::Impl::loop() {
+  while (!stopping.load()) {
+    auto in = channel.receive(std::chrono::milliseconds(100));
+    if (!in || !*in) continue;
+    v1::ApiResponse resp;
+    v1::ApiRequest req;
+    if (auto s = wire::decode((*in)->payload, options.max_request, req); !s) {
+      resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
+      resp.mutable_error()->set_message("request does not parse: " + s.error().message());
+    } else {
+      resp = handle(identify((*in)->user_id), req);
+    }
+    if (auto bytes = wire::encode(resp)) (void)channel.send((*in)->from, *bytes);
+  }
+}
+
+v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& req) {
+  v1::ApiResponse resp;
+  resp.set_request_id(req.request_id());
+  Reply r;
+  switch (req.body_case()) {
+    case v1::ApiRequest::kPing:
+      r = ping(resp);
+      break;
+    case v1::ApiRequest::kEnroll:
+      r = enroll(c, req.enroll(), resp);
+      break;
+    case v1::ApiRequest::kCatalog:
+      r = catalog_list(c, req.catalog(), resp);
+      break;
+    case v1::ApiRequest::kAgencyAdd:
+      r = agency_add(c, req.agency_add().agency());
+      break;
+    case v1::ApiRequest::kAgencyList:
+      r = agency_list(c, "", resp);
+      break;
+    case v1::ApiRequest::kAgencyShow:
+      r = agency_list(c, req.agency_show().id(), resp);
+      break;
+    case v1::ApiRequest::kCatalogAdd:
+      r = catalog_add(c, req.catalog_add().entry(), resp);
+      break;
+    case v1::ApiRequest::kCatalogShow:
+      r = catalog_show(c, req.catalog_show().id(), resp);
+      break;
+    case v1::ApiRequest::kEnrollTokenCreate:
+      r = token_create(c, req.enroll_token_create(), resp);
+      break;
+    case v1::ApiRequest::kAgentList:
+      r = agent_list(c, resp);
+      break;
+    case v1::ApiRequest::kAgentRevoke:
+      r = agent_revoke(c, req.agent_revoke().key_id(), resp);
+      break;
+    case v1::ApiRequest::kRecordProvenance:
+      r = provenance(c, req.record_provenance(), resp);
+      break;
+    case v1::ApiRequest::kAuditHead:
+      r = audit_head(c, false, resp);
+      break;
+    case v1::ApiRequest::kAuditCheckpoint:
+      r = audit_head(c, true, resp);
+      break;
+    case v1::ApiRequest::kAuditExport:
+      r = audit_export(c, req.audit_export(), resp);
+      break;
+    default:
+      r = refuse(v1::API_BAD_REQUEST, "unknown request");
+  }
+  if (!r) {
+    resp.clear_body();
+    resp.mutable_error()->set_code(r.error().code);
+    resp.mutable_error()->set_message(r.error().message);
+  }
+  return resp;
+}
+
+Reply ApiService::Impl::ping(v1::ApiResponse& resp) {
+  resp.mutable_pong()->set_daemon_public_key(store.daemon_key().public_key().hex());
+  resp.mutable_pong()->set_version(kVersion);
+  return {};
+}
+
+Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
+                               v1::ApiResponse& resp) {
+  auto token = wire::parse_enroll_token(req.token());
+  if (!token) return refuse(v1::API_BAD_REQUEST, token.error().message());
+  auto pub = crypto::PublicKey::from_hex(req.agent_public_key());
+  if (!pub) return refuse(v1::API_BAD_REQUEST, pub.error().message());
+  // Proof of possession: the key being enrolled is the key this connection authenticated with.
+  auto curve = wire::curve_key_of(*pub);
+  if (!curve || c.role != "public" || wire::curve_key_hex(*curve) != c.curve_hex) {
+    return refuse(v1::API_DENIED, "enroll from a connection made with the key being enrolled");
+  }
+  if (token->daemon_key != store.daemon_key().public_key()) {
+    return refuse(v1::API_DENIED, "the token was issued by another daemon");
+  }
+  std::string hash = wire::enroll_secret_hash(token->secret);
+  std::string agency;
+  int64_t now = store.clock().now_ms();
+  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+    const auto& db = store.db();
+    auto v = db.tokens.get(txn, hash);
+    stored::EnrollToken t;
+    if (!v || !parse_value(*v, t))
+      return fail(ErrorCode::kPermissionDenied, "unknown enrollment token");
+    if (t.used_at_ms() != 0)
+      return fail(ErrorCode::kPermissionDenied, "enrollment token was already used");
+    if (now > t.expires_at_ms())
+      return fail(ErrorCode::kPermissionDenied, "enrollment token has expired");
+    if (db.principals.get(txn, pub->key_id()))
+      return fail(ErrorCode::kAlreadyExists, "key " + pub->key_id() + " is already enrolled");
+    t.set_used_at_ms(now);
+    t.set_used_by(pub->key_id());
+    GONGSHU_RETURN_IF_ERROR(db.tokens.put(txn, hash, as_bytes(t.SerializeAsString())));
+    stored::Principal p;
+    p.set_public_key(pub->bytes().data(), pub->bytes().size());
+    p.set_role("agent");
+    p.set_agency(t.agency());
+    p.set_hostname(req.hostname().substr(0, 255));
+    p.set_created_at_ms(now);
+    p.set_created_by("token:" + hash.substr(0, 16));
+    GONGSHU_RETURN_IF_ERROR(
+        db.principals.insert(txn, pub->key_id(), as_bytes(p.SerializeAsString())));
+    agency = t.agency();
+    Caller who{"agent", pub->key_id(), t.agency(), ""};
+    auto e = entry_for(who, "enroll");
+    add_ref(e, "token", hash.substr(0, 16));
+    add_ref(e, "hostname", p.hostname());
+    e.set_detail("agent key registered for agency " + t.agency());
+    GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+    return {};
+  });
+  if (!s) {
+    auto e = entry_for(c, "enroll");
+    e.set_decision(v1::DECISION_DENY);
+    e.set_detail(s.error().message());
+    (void)audited(c, std::move(e));
+    return tl::unexpected(from_error(s.error()));
+  }
+  auto txn = store.env().begin_read();
+  if (txn) (void)directory.reload(store, *txn);
+  auto* out = resp.mutable_enroll();
+  out->set_agency(agency);
+  out->set_agent_key_id(pub->key_id());
+  out->set_daemon_public_key(store.daemon_key().public_key().hex());
+  out->set_ingest_endpoint(options.advertised_ingest);
+  return {};
+}
+
+Reply ApiService::Impl::catalog_list(const Caller& c, const v1::CatalogRequest& req,
+                                     v1::ApiResponse& resp) {
+  if (auto r = require(c, {"agent", "operator", "officer"}); !r) return r;
+  auto snap = catalog.snapshot();
+  auto* out = resp.mutable_catalog();
+  for (const auto& [id, schema] : *snap) {
+    if (!req.dataset_ids().empty() && std::find(req.dataset_ids().begin(), req.dataset_ids().end(),
+                                                id) == req.dataset_ids().end()) {
+      continue;
+    }
+    // An agent sees the datasets its agency provides: those are what it may deliver.
+    if (c.role == "agent" && schema.entry().provider_agency() != c.agency) continue;
+    *out->add_datasets() = schema.entry();
+  }
+  auto e = entry_for(c, "catalog_read");
+  e.set_record_count(static_cast<uint64_t>(out->datasets_size()));
+  (void)audited(c, std::move(e));
+  return {};
+}
+
+Reply ApiService::Impl::agency_add(const Caller& c, const v1::Agency& in) {
+  if (auto r = require(c, {"operator"}); !r) return r;
+  if (!is_agency_id(in.id()))
+    return refuse(v1::API_BAD_REQUEST, "agency id '" + in.id() + "' must be 2..64 of [a-z0-9_-]");
+  if (in.name().empty()) return refuse(v1::API_BAD_REQUEST, "agency name is empty");
+  static const char* kTypes[] = {"government", "public_service", "national_office"};
+  if (std::find_if(std::begin(kTypes), std::end(kTypes),
+                   [&](const char* t) { return in.type() == t; }) == std::end(kTypes)) {
+    return refuse(v1::API_BAD_REQUEST,
+                  "agency type '" + in.type() +
+                      "' is not government, public_service or national_office (R-02)");
+  }
+  if (in.region_code().size() != 6 ||
+      in.region_code().find_first_not_of("0123456789") != std::string::npos) {
+    return refuse(v1::API_BAD_REQUEST, "region code '" + in.region_code() + "' is not 6 digits");
+  }
+  v1::Agency a = in;
+  a.set_created_at_ms(store.clock().now_ms());
+  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_RETURN_IF_ERROR(
+        store.db().agencies.insert(txn, a.id(), as_bytes(a.SerializeAsString())));
+    auto e = entry_for(c, "agency_add");
+    add_ref(e, "agency", a.id());
+    e.set_detail(a.name() + " (" + a.type() + ", " + a.region_code() + ")");
+    GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+    return {};
+  });
+  if (!s) {
+    if (s.error().code() == ErrorCode::kAlreadyExists)
+      return refuse(v1::API_CONFLICT, "agency " + a.id() + " already exists");
+    return tl::unexpected(from_error(s.error()));
+  }
+  return {};
+}
+
+Reply ApiService::Impl::agency_list(const Caller& c, const std::string& only,
+                                    v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  auto txn = store.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  auto* out = resp.mutable_agencies();
+  auto cur = store.db().agencies.cursor(*txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    v1::Agency a;
+    if (!parse_value(e->value, a)) continue;
+    if (!only.empty() && a.id() != only) continue;
+    *out->add_agencies() = a;
+  }
+  if (!only.empty() && out->agencies_size() == 0)
+    return refuse(v1::API_NOT_FOUND, "no agency " + only);
+  return {};
+}
+
+Reply ApiService::Impl::catalog_add(const Caller& c, const v1::DatasetEntry& in,
+                                    v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator"}); !r) return r;
+  v1::DatasetEntry entry = in;
+  if (auto s = catalog::validate_dataset(entry); !s)
+    return refuse(v1::API_BAD_REQUEST, s.error().message());
+  bool updated = false;
+  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+    const auto& db = store.db();
+    if (!db.agencies.get(txn, entry.provider_agency())) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "provider agency '" + entry.provider_agency() + "' is not registered");
+    }
+    uint64_t version = 1;
+    if (auto v = db.catalog.get(txn, entry.id())) {
+      v1::DatasetEntry old;
+      if (parse_value(*v, old)) version = old.version() + 1;
+      updated = true;
+    }
+    // The review workflow comes later; an operator's entry is approved as added.
+    entry.set_status("approved");
+    entry.set_version(version);
+    GONGSHU_RETURN_IF_ERROR(db.catalog.put(txn, entry.id(), as_bytes(entry.SerializeAsString())));
+    GONGSHU_RETURN_IF_ERROR(store.create_data_key(txn, entry.id()));
+    auto e = entry_for(c, updated ? "catalog_update" : "catalog_add");
+    e.set_dataset(entry.id());
+    add_ref(e, "catalog_version", std::to_string(version));
+    e.set_detail(entry.name() + "; grade " + entry.grade() + ", open " + entry.open_attribute() +
+                 ", share " + entry.share_attribute());
+    GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+    return {};
+  });
+  if (!s) return tl::unexpected(from_error(s.error()));
+  auto txn = store.env().begin_read();
+  if (txn) (void)catalog.reload(store, *txn);
+  return catalog_show(c, entry.id(), resp);
+}
+
+Reply ApiService::Impl::catalog_show(const Caller& c, const std::string& id,
+                                     v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  auto txn = store.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  auto* out = resp.mutable_datasets();
+  auto cur = store.db().catalog.cursor(*txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    v1::DatasetInfo info;
+    if (!parse_value(e->value, *info.mutable_entry())) continue;
+    if (!id.empty() && info.entry().id() != id) continue;
+    if (auto v = store.db().datasets.get(*txn, info.entry().id())) {
+      stored::DatasetState st;
+      if (parse_value(*v, st)) {
+        info.set_records(st.records());
+        info.set_versions(st.versions());
+        info.set_invalidated(st.invalidated());
+      }
+    }
+    *out->add_datasets() = std::move(info);
+  }
+  if (!id.empty() && out->datasets_size() == 0)
+    return refuse(v1::API_NOT_FOUND, "no dataset " + id);
+  return {};
+}
+
+Reply ApiService::Impl::token_create(const Caller& c, const v1::EnrollTokenCreateRequest& req,
+                                     v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator"}); !r) return r;
+  if (req.ttl_seconds() == 0 || req.ttl_seconds() > uint64_t(kMaxTokenTtlSeconds)) {
+    return refuse(v1::API_BAD_REQUEST, "ttl must be 1 second .. 30 days");
+  }
+  wire::EnrollTokenData data;
+  data.daemon_key = store.daemon_key().public_key();
+  crypto::SecretBytes secret = crypto::SecretBytes::random(16);
+  std::memcpy(data.secret.data(), secret.data(), 16);
+  data.api_endpoint = endpoint;
+  int64_t now = store.clock().now_ms();
+  std::string hash = wire::enroll_secret_hash(data.secret);
+  stored::EnrollToken t;
+  t.set_agency(req.agency());
+  t.set_created_at_ms(now);
+  t.set_expires_at_ms(now + int64_t(req.ttl_seconds()) * 1000);
+  t.set_created_by(c.key_id);
+  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+    if (!store.db().agencies.get(txn, req.agency()))
+      return fail(ErrorCode::kNotFound, "no agency " + req.agency());
+    GONGSHU_RETURN_IF_ERROR(store.db().tokens.insert(txn, hash, as_bytes(t.SerializeAsString())));
+    auto e = entry_for(c, "enroll_token_create");
+    add_ref(e, "token", hash.substr(0, 16));
+    add_ref(e, "agency", req.agency());
+    e.set_detail("expires " + format_utc(t.expires_at_ms() * 1'000'000));
+    GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+    return {};
+  });
+  if (!s) return tl::unexpected(from_error(s.error()));
+  resp.mutable_enroll_token()->set_token(wire::format_enroll_token(data));
+  resp.mutable_enroll_token()->set_expires_at_ms(t.expires_at_ms());
+  std::memset(data.secret.data(), 0, data.secret.size());
+  return {};
+}
+
+Reply ApiService::Impl::agent_list(const Caller& c, v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  auto txn = store.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  auto* out = resp.mutable_agents();
+  auto cur = store.db().principals.cursor(*txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    stored::Principal p;
+    if (!parse_value(e->value, p) || p.role() != "agent") continue;
+    auto* a = out->add_agents();
+    auto key = crypto::PublicKey::from_bytes(as_bytes(p.public_key()));
+    a->set_key_id(std::string(as_chars(e->key)));
+    if (key) a->set_public_key(key->hex());
+    a->set_agency(p.agency());
+    a->set_hostname(p.hostname());
+    a->set_enrolled_at_ms(p.created_at_ms());
+    a->set_revoked(p.revoked());
+    a->set_revoked_at_ms(p.revoked_at_ms());
+    a->set_last_seen_ms(p.last_seen_ms());
+    a->set_batches(p.batches());
+    a->set_last_batch_seq(p.last_batch_seq());
+  }
+  return {};
+}
+
+Reply ApiService::Impl::agent_revoke(const Caller& c, const std::string& key_id,
+                                     v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator"}); !r) return r;
+  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+    auto v = store.db().principals.get(txn, key_id);
+    stored::Principal p;
+    if (!v || !parse_value(*v, p) || p.role() != "agent")
+      return fail(ErrorCode::kNotFound, "no agent with key id " + key_id);
+    if (p.revoked())
+      return fail(ErrorCode::kAlreadyExists, "agent " + key_id + " is already revoked");
+    p.set_revoked(true);
+    p.set_revoked_at_ms(store.clock().now_ms());
+    GONGSHU_RETURN_IF_ERROR(
+        store.db().principals.put(txn, key_id, as_bytes(p.SerializeAsString())));
+    auto e = entry_for(c, "agent_revoke");
+    add_ref(e, "agent", key_id);
+    add_ref(e, "agency", p.agency());
+    GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+    return {};
+  });
+  if (!s) return tl::unexpected(from_error(s.error()));
+  auto txn = store.env().begin_read();
+  if (txn) (void)directory.reload(store, *txn);
+  return agent_list(c, resp);
+}
+
+Reply ApiService::Impl::provenance(const Caller& c, const v1::RecordProvenanceRequest& req,
+                                   v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  auto txn = store.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  const auto& db = store.db();
+  std::string rk = record_key_of(req.dataset(), req.record_key());
+  auto hv = db.records.get(*txn, rk);
+  stored::RecordHead head;
+  if (!hv || !parse_value(*hv, head))
+    return refuse(v1::API_NOT_FOUND, "no record " + req.record_key() + " in " + req.dataset());
+  auto* out = resp.mutable_provenance();
+  out->set_dataset(req.dataset());
+  out->set_record_key(req.record_key());
+  out->set_current_valid(head.valid());
+  for (uint64_t ver = head.current_version(); ver != 0;) {
+    auto vv = db.versions.get(*txn, ver);
+    stored::Version v;
+    if (!vv || !parse_value(*vv, v))
+      return refuse(v1::API_INTERNAL, "version " + std::to_string(ver) + " is missing");
+    auto* p = out->add_versions();
+    p->set_version(ver);
+    p->set_agency(v.agency());
+    p->set_agent_key_id(v.agent_key_id());
+    p->set_batch_seq(v.batch_seq());
+    p->set_index(v.index());
+    p->set_received_at_ms(v.received_at_ms());
+    p->set_invalidated(v.invalidation());
+    p->set_record_hash(hex_encode(as_bytes(v.record_hash())));
+    p->set_audit_seq(std::to_string(v.audit_seq()));
+    // Re-verify from scratch: decrypt the stored bytes, hash them, and check the hash against
+    // the batch header the agent signed, with the agent's own key.
+    std::string problem;
+    auto key = store.data_key(*txn, v.dataset());
+    Result<Bytes> plain = key ? crypto::aead_decrypt(
+                                    **key,
+                                    [&] {
+                                      Bytes ad;
+                                      append(ad, std::string_view("gongshu.version.v1"));
+                                      append_be64(ad, ver);
+                                      return ad;
+                                    }(),
+                                    as_bytes(v.sealed_record()))
+                              : Result<Bytes>(tl::unexpected(key.error()));
+    stored::Batch b;
+    stored::Principal agent;
+    auto bv = db.batches.get(*txn, batch_key_of(v.agent_key_id(), v.batch_seq()));
+    auto av = db.principals.get(*txn, v.agent_key_id());
+    if (!plain) {
+      problem = "stored record does not decrypt: " + plain.error().message();
+    } else if (!bv || !parse_value(*bv, b)) {
+      problem = "batch " + std::to_string(v.batch_seq()) + " is missing";
+    } else if (!av || !parse_value(*av, agent)) {
+      problem = "agent " + v.agent_key_id() + " is unknown";
+    } else {
+      auto h = batch::record_hash(*plain);
+      auto agent_key = crypto::PublicKey::from_bytes(as_bytes(agent.public_key()));
+      const auto& hdr = b.header();
+      crypto::Signature sig{};
+      if (b.signature().size() == sig.size())
+        std::memcpy(sig.data(), b.signature().data(), sig.size());
+      if (std::string(h.begin(), h.end()) != v.record_hash()) {
+        problem = "stored record does not hash to its recorded hash";
+      } else if (static_cast<int>(v.index()) >= hdr.record_hashes_size() ||
+                 hdr.record_hashes(static_cast<int>(v.index())) != v.record_hash()) {
+        problem = "record hash is not in the signed batch header at its index";
+      } else if (!agent_key || !crypto::verify(*agent_key, batch::kBatchDomain,
+                                               batch::canonical_header_bytes(hdr), sig)) {
+        problem = "batch signature does not verify with the agent's key";
+      }
+    }
+    p->set_signature_valid(problem.empty());
+    p->set_check_error(problem);
+    ver = v.previous_version();
+  }
+  auto e = entry_for(c, "provenance_check");
+  e.set_dataset(req.dataset());
+  add_ref(e, "record", req.record_key());
+  e.set_record_count(static_cast<uint64_t>(out->versions_size()));
+  (void)audited(c, std::move(e));
+  return {};
+}
+
+Reply ApiService::Impl::audit_head(const Caller& c, bool sign_now, v1::ApiResponse& resp) {
+  if (auto r =
+          require(c, sign_now ? std::initializer_list<const char*>{"operator", "officer"}
+                              : std::initializer_list<const char*>{"operator", "officer", "agent"});
+      !r) {
+    return r;
+  }
+  std::string note;
+  if (sign_now) {
+    auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+      auto e = entry_for(c, "audit_checkpoint");
+      GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
+      GONGSHU_TRY(note, store.audit().checkpoint(txn));
+      return {};
+    });
+    if (!s) return tl::unexpected(from_error(s.error()));
+  } else {
+    auto txn = store.env().begin_read();
+    if (!txn) return tl::unexpected(from_error(txn.error()));
+    auto latest = store.audit().latest_checkpoint(*txn);
+    if (!latest) return refuse(v1::API_NOT_FOUND, "no checkpoint yet");
+    note = *latest;
+  }
+  resp.mutable_audit_head()->set_checkpoint(note);
+  return {};
+}
+
+Reply ApiService::Impl::audit_export(const Caller& c, const v1::AuditExportRequest& req,
+                                     v1::ApiResponse& resp) {
+  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  // The range is pinned by the caller (to_seq from a checkpoint it asked for), so the export's
+  // bytes are the same for every chunk: entries and checkpoints in a closed range never change.
+  uint64_t from = std::max<uint64_t>(req.from_seq(), 1);
+  uint64_t to = req.to_seq();
+  if (to == 0)
+    return refuse(v1::API_BAD_REQUEST, "to_seq must be given (ask for a checkpoint first)");
+  std::string path =
+      options.exports_dir + "/export-" + std::to_string(from) + "-" + std::to_string(to) + ".gsa";
+  if (req.offset() == 0 || ::access(path.c_str(), R_OK) != 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.exports_dir, ec);
+    for (const auto& f : std::filesystem::directory_iterator(options.exports_dir, ec)) {
+      if (f.path().string() != path) std::filesystem::remove(f.path(), ec);
+    }
+    ::unlink(path.c_str());
+    uint64_t entries = 0;
+    {
+      auto txn = store.env().begin_read();
+      if (!txn) return tl::unexpected(from_error(txn.error()));
+      if (to > store.audit().head(*txn).size)
+        return refuse(v1::API_BAD_REQUEST, "to_seq is beyond the log");
+      auto summary = audit::export_log(store.audit(), *txn, from, to, path);
+      if (!summary) return tl::unexpected(from_error(summary.error()));
+      entries = summary->entries;
+    }
+    auto e = entry_for(c, "audit_export");
+    add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
+    e.set_record_count(entries);
+    (void)audited(c, std::move(e));
+  }
+  auto fd = Fd::open(path, O_RDONLY);
+  if (!fd) return tl::unexpected(from_error(fd.error()));
+  off_t size = ::lseek(fd->get(), 0, SEEK_END);
+  if (req.offset() > uint64_t(size)) return refuse(v1::API_BAD_REQUEST, "offset beyond the export");
+  ::lseek(fd->get(), static_cast<off_t>(req.offset()), SEEK_SET);
+  auto chunk = fd->read_up_to(options.export_chunk);
+  if (!chunk) return tl::unexpected(from_error(chunk.error()));
+  auto* out = resp.mutable_audit_export();
+  out->set_data(chunk->data(), chunk->size());
+  out->set_last(req.offset() + chunk->size() >= uint64_t(size));
+  out->set_total_entries(to - from + 1);
+  return {};
+}
+
+ApiService::ApiService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApiService::~ApiService() { stop(); }
+
+Result<std::unique_ptr<ApiService>> ApiService::start(wire::Context& context,
+                                                      const wire::ZapHandler& zap,
+                                                      DaemonStore& store, Directory& directory,
+                                                      CatalogView& catalog, ApiOptions options) {
+  wire::ServerOptions so;
+  so.zap_domain = "gongshu.api";
+  so.max_message_size = options.max_request;
+  GONGSHU_TRY(wire::ServerChannel channel,
+              wire::ServerChannel::create(context, zap, store.daemon_key(), so));
+  GONGSHU_TRY(std::string bound,
+              with_context(channel.bind(options.endpoint), "api " + options.endpoint));
+  auto impl =
+      std::make_unique<Impl>(store, directory, catalog, std::move(options), std::move(channel));
+  impl->endpoint = bound;
+  Impl* p = impl.get();
+  p->thread = std::thread([p] { p->loop(); });
+  return std::unique_ptr<ApiService>(new ApiService(std::move(impl)));
+}
+
+const std::string& ApiService::endpoint() const { return impl_->endpoint; }
+
+void ApiService::stop() {
+  if (!impl_) return;
+  impl_->stopping = true;
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace gongshu::daemon

@@ -1,0 +1,45 @@
+// ApiService: the api socket (DESIGN §5). The caller's role comes from its CURVE identity (the
+// ZAP User-Id "<role>:<key id>", or "public:<curve key hex>" for an unknown key), re-checked
+// against the directory on every request so a revocation takes effect on the next message.
+// Requests are answered in order on the api thread; writes go through LMDB write transactions,
+// each with its audit entry.
+//
+// Threads: one api thread, started by start() and joined by stop().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/wire/context.h"
+#include "core/wire/zap_handler.h"
+#include "daemon/daemon_store.h"
+#include "daemon/directory.h"
+
+namespace gongshu::daemon {
+
+struct ApiOptions {
+  std::string endpoint = "tcp://127.0.0.1:7401";
+  std::string advertised_ingest;  // told to agents at enrollment
+  std::string exports_dir;        // where audit exports are staged for chunked download
+  size_t max_request = 1 << 20;
+  size_t export_chunk = 1 << 20;
+};
+
+class ApiService {
+ public:
+  static Result<std::unique_ptr<ApiService>> start(wire::Context& context,
+                                                   const wire::ZapHandler& zap, DaemonStore& store,
+                                                   Directory& directory, CatalogView& catalog,
+                                                   ApiOptions options);
+  ~ApiService();
+  const std::string& endpoint() const;
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit ApiService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gongshu::daemon

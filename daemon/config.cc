@@ -1,0 +1,102 @@
+#include "daemon/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "core/util/fd.h"
+
+namespace gongshu::daemon {
+
+std::string DaemonConfig::daemon_key_path() const {
+  return daemon_key.empty() ? state_dir + "/daemon.key" : daemon_key;
+}
+
+std::string DaemonConfig::master_key_path() const {
+  if (!master_key.empty()) return master_key;
+  if (const char* creds = std::getenv("CREDENTIALS_DIRECTORY"); creds && *creds) {
+    return std::string(creds) + "/master.key";
+  }
+  return state_dir + "/master.key";
+}
+
+Result<DaemonConfig> parse_config(std::string_view text, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    return fail(ErrorCode::kInvalidArgument, name + ":" + std::to_string(e.source().begin.line) +
+                                                 ": " + std::string(e.description()));
+  }
+  DaemonConfig c;
+  std::string error;
+  auto at = [&](const toml::node& n) {
+    return name + ":" + std::to_string(n.source().begin.line) + ": ";
+  };
+  auto str = [&](const char* section, const char* key, std::string* out) {
+    const toml::node* n = root.at_path(std::string(section) + "." + key).node();
+    if (!n) return;
+    if (auto v = n->value<std::string>())
+      *out = *v;
+    else if (error.empty())
+      error = at(*n) + section + "." + key + " must be a string";
+  };
+  auto num = [&](const char* section, const char* key, auto* out, int64_t min, int64_t max) {
+    const toml::node* n = root.at_path(std::string(section) + "." + key).node();
+    if (!n) return;
+    auto v = n->value<int64_t>();
+    if (!v || *v < min || *v > max) {
+      if (error.empty())
+        error = at(*n) + section + "." + key + " must be an integer in " + std::to_string(min) +
+                ".." + std::to_string(max);
+      return;
+    }
+    *out = static_cast<std::remove_pointer_t<decltype(out)>>(*v);
+  };
+  // Unknown keys are mistakes (a typo would silently keep a default).
+  static const std::map<std::string, std::set<std::string>> known = {
+      {"daemon", {"state_dir", "daemon_key", "master_key", "audit_origin"}},
+      {"ingest", {"endpoint", "advertise", "workers", "max_group"}},
+      {"api", {"endpoint"}},
+      {"limits", {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb"}}};
+  for (const auto& [section, node] : root) {
+    auto ks = known.find(std::string(section.str()));
+    if (ks == known.end() || !node.is_table()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  at(node) + "unknown section [" + std::string(section.str()) + "]");
+    }
+    for (const auto& [key, value] : *node.as_table()) {
+      if (!ks->second.count(std::string(key.str()))) {
+        return fail(
+            ErrorCode::kInvalidArgument,
+            at(value) + "unknown key " + std::string(section.str()) + "." + std::string(key.str()));
+      }
+    }
+  }
+  str("daemon", "state_dir", &c.state_dir);
+  str("daemon", "daemon_key", &c.daemon_key);
+  str("daemon", "master_key", &c.master_key);
+  str("daemon", "audit_origin", &c.audit_origin);
+  str("ingest", "endpoint", &c.ingest_endpoint);
+  str("ingest", "advertise", &c.advertise_ingest);
+  num("ingest", "workers", &c.workers, 1, 64);
+  num("ingest", "max_group", &c.max_group, 1, 4096);
+  str("api", "endpoint", &c.api_endpoint);
+  num("limits", "max_batch_bytes", &c.max_batch_bytes, 1024, int64_t(1) << 30);
+  num("limits", "max_records_per_batch", &c.max_records_per_batch, 1, 1000000);
+  num("limits", "max_record_bytes", &c.max_record_bytes, 64, 16 << 20);
+  num("limits", "map_size_mb", &c.map_size_mb, 1, 1 << 22);
+  if (!error.empty()) return fail(ErrorCode::kInvalidArgument, error);
+  if (c.state_dir.empty())
+    return fail(ErrorCode::kInvalidArgument, name + ": daemon.state_dir is empty");
+  return c;
+}
+
+Result<DaemonConfig> load_config(const std::string& path) {
+  GONGSHU_TRY(Bytes text, read_file(path, 1 << 20));
+  return parse_config(as_chars(text), path);
+}
+
+}  // namespace gongshu::daemon

@@ -1,0 +1,162 @@
+#include "daemon/daemon.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/crypto/key_file.h"
+#include "core/crypto/keyed_hash.h"
+#include "core/util/fd.h"
+#include "core/wire/curve_key.h"
+#include "daemon/stored.pb.h"
+
+namespace gongshu::daemon {
+namespace {
+
+// "tcp://0.0.0.0:7400" is where the daemon listens, not where an agent can reach it.
+std::string advertised(const std::string& bound, const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::string out = bound;
+  for (const char* any : {"0.0.0.0", "*", "[::]"}) {
+    auto pos = out.find(std::string("//") + any + ":");
+    if (pos != std::string::npos) out.replace(pos + 2, std::string(any).size(), "127.0.0.1");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const Clock& clock) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  GONGSHU_TRY(crypto::KeyFile kf, crypto::load_key_file(config.daemon_key_path()));
+  if (kf.kind != crypto::KeyKind::kDaemon) {
+    return fail(ErrorCode::kInvalidArgument, config.daemon_key_path() + ": not a daemon key");
+  }
+  d->key_ = std::make_unique<crypto::IdentityKey>(std::move(kf.key));
+  GONGSHU_TRY(crypto::SecretBytes master,
+              crypto::load_secret_file(config.master_key_path(), crypto::kDataKeySize));
+  StoreOptions so;
+  so.state_dir = config.state_dir;
+  so.audit_origin = config.audit_origin;
+  so.map_size = config.map_size_mb << 20;
+  GONGSHU_TRY(d->store_, DaemonStore::open(so, *d->key_, std::move(master), clock));
+  {
+    GONGSHU_TRY(store::ReadTxn txn, d->store_->env().begin_read());
+    GONGSHU_RETURN_IF_ERROR(d->directory_.reload(*d->store_, txn));
+    GONGSHU_RETURN_IF_ERROR(d->catalog_.reload(*d->store_, txn));
+  }
+  GONGSHU_TRY(wire::Context ctx, wire::Context::create(1));
+  d->context_ = std::make_unique<wire::Context>(std::move(ctx));
+  Directory* dir = &d->directory_;
+  // One ZAP handler for both sockets; the domain says which one is asking.
+  auto authorize = [dir](const wire::CurveKey& key,
+                         std::string_view domain) -> std::optional<std::string> {
+    auto id = dir->by_curve(key);
+    if (domain == "gongshu.ingest") {
+      if (id && id->role == "agent" && !id->revoked) return "agent:" + id->key_id;
+      return std::nullopt;
+    }
+    if (domain == "gongshu.api") {
+      if (id && !id->revoked) return id->role + ":" + id->key_id;
+      return "public:" + wire::curve_key_hex(key);
+    }
+    return std::nullopt;
+  };
+  GONGSHU_TRY(wire::ZapHandler zap, wire::ZapHandler::start(*d->context_, authorize));
+  d->zap_ = std::make_unique<wire::ZapHandler>(std::move(zap));
+
+  IngestOptions io;
+  io.endpoint = config.ingest_endpoint;
+  io.workers = config.workers;
+  io.max_group = config.max_group;
+  io.limits.max_batch_bytes = config.max_batch_bytes;
+  io.limits.max_records = config.max_records_per_batch;
+  io.limits.max_record_bytes = config.max_record_bytes;
+  GONGSHU_TRY(d->ingest_, IngestService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
+                                               d->catalog_, io));
+
+  ApiOptions ao;
+  ao.endpoint = config.api_endpoint;
+  ao.advertised_ingest = advertised(d->ingest_->endpoint(), config.advertise_ingest);
+  ao.exports_dir = config.state_dir + "/exports";
+  GONGSHU_TRY(d->api_, ApiService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
+                                         d->catalog_, ao));
+  return d;
+}
+
+void Daemon::stop() {
+  if (api_) api_->stop();
+  if (ingest_) ingest_->stop();
+}
+
+Daemon::~Daemon() {
+  stop();
+  // Sockets before the ZAP handler before the context (core/wire's lifetime rules).
+  api_.reset();
+  ingest_.reset();
+  zap_.reset();
+  context_.reset();
+  store_.reset();
+}
+
+Result<InitResult> init_state(const std::string& state_dir, const std::string& operator_key_out,
+                              const std::string& audit_origin, const Clock& clock) {
+  if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail_errno("create " + state_dir, errno);
+  std::string store_dir = state_dir + "/store";
+  if (::access((store_dir + "/data.mdb").c_str(), F_OK) == 0) {
+    return fail(ErrorCode::kAlreadyExists,
+                state_dir + " already holds a store; refusing to initialise it again");
+  }
+  if (::mkdir(store_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail_errno("create " + store_dir, errno);
+  auto daemon_key = crypto::IdentityKey::generate();
+  GONGSHU_RETURN_IF_ERROR(
+      crypto::save_key_file(state_dir + "/daemon.key", crypto::KeyKind::kDaemon, daemon_key));
+  GONGSHU_RETURN_IF_ERROR(
+      crypto::create_secret_file(state_dir + "/master.key", crypto::kDataKeySize));
+  auto op = crypto::IdentityKey::generate();
+  GONGSHU_RETURN_IF_ERROR(crypto::save_key_file(operator_key_out, crypto::KeyKind::kOperator, op));
+
+  GONGSHU_TRY(crypto::SecretBytes master,
+              crypto::load_secret_file(state_dir + "/master.key", crypto::kDataKeySize));
+  StoreOptions so;
+  so.state_dir = state_dir;
+  so.audit_origin = audit_origin;
+  GONGSHU_TRY(auto store, DaemonStore::open(so, daemon_key, std::move(master), clock));
+  GONGSHU_RETURN_IF_ERROR(store->env().update([&](store::WriteTxn& txn) -> Status {
+    stored::Principal p;
+    p.set_public_key(op.public_key().bytes().data(), 32);
+    p.set_role("operator");
+    p.set_created_at_ms(clock.now_ms());
+    p.set_created_by("init");
+    GONGSHU_RETURN_IF_ERROR(store->db().principals.insert(txn, op.public_key().key_id(),
+                                                          as_bytes(p.SerializeAsString())));
+    v1::AuditEntry e;
+    e.mutable_principal()->set_key_id(daemon_key.public_key().key_id());
+    e.mutable_principal()->set_role("daemon");
+    e.set_action("init");
+    auto* r = e.add_refs();
+    r->set_kind("operator");
+    r->set_value(op.public_key().key_id());
+    e.set_detail("state initialised; first operator registered");
+    GONGSHU_RETURN_IF_ERROR(store->audit().append(txn, e));
+    GONGSHU_RETURN_IF_ERROR(store->audit().checkpoint(txn));
+    return {};
+  }));
+  return InitResult{daemon_key.public_key(), op.public_key()};
+}
+
+}  // namespace gongshu::daemon
+
+namespace gongshu::daemon {
+
+Status write_info_file(const std::string& state_dir, const Daemon& d) {
+  std::string text = "# written by gongshud at start-up\napi = \"" + d.api_endpoint() +
+                     "\"\ningest = \"" + d.ingest_endpoint() + "\"\ndaemon_public_key = \"" +
+                     d.public_key().hex() + "\"\n";
+  return write_file_atomic(state_dir + "/daemon.info", as_bytes(text), 0644);
+}
+
+}  // namespace gongshu::daemon

@@ -1,0 +1,63 @@
+// Daemon: gongshud assembled — keys loaded, store opened, directory and catalog loaded, the ZAP
+// handler running, then the ingest and api sockets bound (in that order, so no connection is
+// ever accepted without authentication). stop() stops accepting, drains in-flight batches and
+// closes everything in reverse order.
+//
+// init_state() is `gongshud init`: it creates a new state directory with the daemon identity
+// key, the storage master key, an empty store with its first audit entry and checkpoint, and
+// the first operator.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/crypto/identity.h"
+#include "core/util/clock.h"
+#include "daemon/api.h"
+#include "daemon/config.h"
+#include "daemon/daemon_store.h"
+#include "daemon/directory.h"
+#include "daemon/ingest.h"
+
+namespace gongshu::daemon {
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> start(const DaemonConfig& config, const Clock& clock);
+  ~Daemon();
+
+  const std::string& ingest_endpoint() const { return ingest_->endpoint(); }
+  const std::string& api_endpoint() const { return api_->endpoint(); }
+  const crypto::PublicKey& public_key() const { return key_->public_key(); }
+  IngestStats ingest_stats() const { return ingest_->stats(); }
+  void stop();
+
+ private:
+  Daemon() = default;
+  std::unique_ptr<crypto::IdentityKey> key_;
+  std::unique_ptr<DaemonStore> store_;
+  Directory directory_;
+  CatalogView catalog_;
+  std::unique_ptr<wire::Context> context_;
+  std::unique_ptr<wire::ZapHandler> zap_;
+  std::unique_ptr<IngestService> ingest_;
+  std::unique_ptr<ApiService> api_;
+};
+
+struct InitResult {
+  crypto::PublicKey daemon_key;
+  crypto::PublicKey operator_key;
+};
+
+// Creates state_dir (mode 0700) and everything in it; refuses a directory that already holds a
+// store. The operator's key file is written to operator_key_out (mode 0600).
+Result<InitResult> init_state(const std::string& state_dir, const std::string& operator_key_out,
+                              const std::string& audit_origin, const Clock& clock);
+
+}  // namespace gongshu::daemon
+
+namespace gongshu::daemon {
+// Writes <state_dir>/daemon.info (TOML: api, ingest, daemon_public_key) so that operators'
+// tools and tests can find a running daemon, including ports the OS chose.
+Status write_info_file(const std::string& state_dir, const Daemon& daemon);
+}  // namespace gongshu::daemon

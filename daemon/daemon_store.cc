@@ -1,0 +1,129 @@
+#include "daemon/daemon_store.h"
+
+#include "core/crypto/keyed_hash.h"
+#include "daemon/stored.pb.h"
+
+namespace gongshu::daemon {
+namespace {
+
+constexpr std::string_view kWrapDomain = "gongshu.datakey.v1:";
+
+}  // namespace
+
+std::string record_key_of(std::string_view dataset, std::string_view record_key) {
+  std::string k;
+  k.reserve(dataset.size() + 1 + record_key.size());
+  k.append(dataset).push_back('\0');
+  k.append(record_key);
+  return k;
+}
+
+Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq) {
+  Bytes k;
+  append(k, agent_key_id);
+  append_be64(k, batch_seq);
+  return k;
+}
+
+DaemonStore::DaemonStore(const crypto::IdentityKey& daemon_key, crypto::SecretBytes master_key,
+                         const Clock& clock)
+    : daemon_key_(daemon_key),
+      master_(*crypto::DataKey::from_secret(std::move(master_key))),
+      clock_(clock) {
+  // Derived, so only the master key needs protecting; a separate domain keeps the uses apart.
+  auto derived = crypto::keyed_hash(master_.secret(), "gongshu.subject-index.v1", {});
+  subject_key_ = crypto::SecretBytes::copy_of(derived);
+}
+
+Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
+  using S = store::Table<std::string_view>;
+  using B = store::Table<ByteView>;
+  GONGSHU_TRY(S meta, S::open(env, "meta"));
+  GONGSHU_TRY(S agencies, S::open(env, "agencies"));
+  GONGSHU_TRY(S principals, S::open(env, "principals"));
+  GONGSHU_TRY(S tokens, S::open(env, "enroll_tokens"));
+  GONGSHU_TRY(S catalog, S::open(env, "catalog"));
+  GONGSHU_TRY(S datasets, S::open(env, "datasets"));
+  GONGSHU_TRY(S records, S::open(env, "records"));
+  GONGSHU_TRY(auto versions, store::Table<uint64_t>::open(env, "versions"));
+  GONGSHU_TRY(B batches, B::open(env, "batches"));
+  GONGSHU_TRY(B subjects, B::open(env, "subjects"));
+  return Tables{std::move(meta),    std::move(agencies), std::move(principals), std::move(tokens),
+                std::move(catalog), std::move(datasets), std::move(records),    std::move(versions),
+                std::move(batches), std::move(subjects)};
+}
+
+DaemonStore::~DaemonStore() {
+  audit_.reset();
+  env_.reset();
+}
+
+Result<std::unique_ptr<DaemonStore>> DaemonStore::open(const StoreOptions& options,
+                                                       const crypto::IdentityKey& daemon_key,
+                                                       crypto::SecretBytes master_key,
+                                                       const Clock& clock) {
+  if (master_key.size() != crypto::kDataKeySize) {
+    return fail(ErrorCode::kInvalidArgument, "storage master key must be 32 bytes");
+  }
+  std::unique_ptr<DaemonStore> s(new DaemonStore(daemon_key, std::move(master_key), clock));
+  store::EnvOptions eo;
+  eo.map_size = options.map_size;
+  eo.max_map_size = options.max_map_size;
+  eo.max_dbs = 32;
+  GONGSHU_TRY(s->env_, store::Env::open(options.state_dir + "/store", eo));
+  GONGSHU_TRY(Tables tables, Tables::open(*s->env_));
+  s->db_ = std::make_unique<Tables>(std::move(tables));
+  // The log's origin is fixed when the store is created: checkpoints must all name one log.
+  std::string origin = options.audit_origin;
+  GONGSHU_RETURN_IF_ERROR(s->env_->update([&](store::WriteTxn& txn) -> Status {
+    if (auto v = s->db_->meta.get(txn, "audit_origin")) {
+      origin = std::string(as_chars(*v));
+      return {};
+    }
+    return s->db_->meta.put(txn, "audit_origin", as_bytes(origin));
+  }));
+  audit::AuditLogOptions ao;
+  ao.origin = origin;
+  GONGSHU_TRY(s->audit_, audit::AuditLog::open(*s->env_, daemon_key, ao, clock));
+  return s;
+}
+
+Status DaemonStore::create_data_key(store::WriteTxn& txn, const std::string& dataset) {
+  stored::DatasetState st;
+  if (auto v = db_->datasets.get(txn, dataset)) {
+    if (!st.ParseFromArray(v->data(), static_cast<int>(v->size()))) {
+      return fail(ErrorCode::kCorrupt, "dataset " + dataset + ": stored state does not parse");
+    }
+    if (!st.wrapped_key().empty()) return {};
+  }
+  crypto::DataKey dk = crypto::DataKey::generate();
+  std::string ad = std::string(kWrapDomain) + dataset;
+  Bytes wrapped = crypto::wrap_secret(master_, as_bytes(ad), dk.secret());
+  st.set_wrapped_key(wrapped.data(), wrapped.size());
+  return db_->datasets.put(txn, dataset, as_bytes(st.SerializeAsString()));
+}
+
+Result<const crypto::DataKey*> DaemonStore::data_key(const store::Txn& txn,
+                                                     const std::string& dataset) {
+  auto v = db_->datasets.get(txn, dataset);
+  stored::DatasetState st;
+  if (!v || !st.ParseFromArray(v->data(), static_cast<int>(v->size())) ||
+      st.wrapped_key().empty()) {
+    return fail(ErrorCode::kNotFound, "dataset " + dataset + " has no data key");
+  }
+  std::lock_guard lock(keys_mu_);
+  if (auto it = keys_.find(st.wrapped_key()); it != keys_.end()) return &it->second;
+  std::string ad = std::string(kWrapDomain) + dataset;
+  GONGSHU_TRY(crypto::SecretBytes key,
+              with_context(crypto::unwrap_secret(master_, as_bytes(ad), as_bytes(st.wrapped_key())),
+                           "dataset " + dataset + " data key"));
+  GONGSHU_TRY(crypto::DataKey dk, crypto::DataKey::from_secret(std::move(key)));
+  auto [it, inserted] = keys_.emplace(st.wrapped_key(), std::move(dk));
+  return &it->second;
+}
+
+crypto::Digest DaemonStore::subject_token(std::string_view identifier) const {
+  return crypto::keyed_hash(subject_key_, "subject", as_bytes(identifier));
+}
+
+}  // namespace gongshu::daemon

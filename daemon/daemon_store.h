@@ -1,0 +1,89 @@
+// DaemonStore: the daemon's LMDB environment with every named database it uses (DESIGN §6),
+// the audit log, and the keys that protect stored data: the storage master key (from a systemd
+// credential or a key file), per-dataset data keys wrapped by it, and the subject-index key
+// derived from it. One per process; opened at start-up before any socket is bound.
+//
+// Threads: tables and the audit log are used inside transactions on any thread (LMDB's write
+// lock serialises writers, including AuditLog::append). data_key() is thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/audit/log.h"
+#include "core/crypto/aead.h"
+#include "core/crypto/identity.h"
+#include "core/store/table.h"
+#include "core/util/clock.h"
+
+namespace gongshu::daemon {
+
+struct StoreOptions {
+  std::string state_dir;
+  std::string audit_origin = "gongshu/audit";
+  size_t map_size = size_t{1} << 30;
+  size_t max_map_size = size_t{256} << 30;
+};
+
+class DaemonStore {
+ public:
+  static Result<std::unique_ptr<DaemonStore>> open(const StoreOptions& options,
+                                                   const crypto::IdentityKey& daemon_key,
+                                                   crypto::SecretBytes master_key,
+                                                   const Clock& clock);
+
+  store::Env& env() { return *env_; }
+  audit::AuditLog& audit() { return *audit_; }
+  const crypto::IdentityKey& daemon_key() const { return daemon_key_; }
+  const Clock& clock() const { return clock_; }
+
+  // Creates and wraps a new data key for a dataset inside txn (at catalog add). Destroying a
+  // dataset's wrapped key makes all of its stored records unreadable.
+  Status create_data_key(store::WriteTxn& txn, const std::string& dataset);
+  // The dataset's data key as txn sees it; kNotFound if it has none.
+  Result<const crypto::DataKey*> data_key(const store::Txn& txn, const std::string& dataset);
+
+  // Keyed blind index of a subject identifier (normalised form).
+  crypto::Digest subject_token(std::string_view identifier) const;
+
+  // The named databases.
+  struct Tables {
+    static Result<Tables> open(store::Env& env);
+    store::Table<std::string_view> meta;
+    store::Table<std::string_view> agencies;    // agency id -> v1::Agency
+    store::Table<std::string_view> principals;  // key id -> stored::Principal
+    store::Table<std::string_view> tokens;      // hex SHA-256(secret) -> stored::EnrollToken
+    store::Table<std::string_view> catalog;     // dataset id -> v1::DatasetEntry
+    store::Table<std::string_view> datasets;    // dataset id -> stored::DatasetState
+    store::Table<std::string_view> records;     // dataset \0 record key -> stored::RecordHead
+    store::Table<uint64_t> versions;            // version -> stored::Version
+    store::Table<ByteView> batches;             // key id (16) || u64 seq -> stored::Batch
+    store::Table<ByteView> subjects;            // token (32) || dataset \0 key -> ""
+  };
+  const Tables& db() const { return *db_; }
+
+  ~DaemonStore();
+
+ private:
+  DaemonStore(const crypto::IdentityKey& daemon_key, crypto::SecretBytes master_key,
+              const Clock& clock);
+  const crypto::IdentityKey& daemon_key_;
+  crypto::DataKey master_;
+  crypto::SecretBytes subject_key_;
+  const Clock& clock_;
+  std::unique_ptr<store::Env> env_;
+  std::unique_ptr<Tables> db_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  // Unwrapped keys by their wrapped bytes: a key wrapped in a transaction that later aborted
+  // is never looked up again, so the cache cannot go stale.
+  std::mutex keys_mu_;
+  std::map<std::string, crypto::DataKey, std::less<>> keys_;
+};
+
+// Key helpers for the tables above.
+std::string record_key_of(std::string_view dataset, std::string_view record_key);
+Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);
+
+}  // namespace gongshu::daemon

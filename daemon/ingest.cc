@@ -1,0 +1,588 @@
+#include "daemon/ingest.h"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/catalog/validate.h"
+#include "core/ids/citizen_id.h"
+#include "core/ids/credit_code.h"
+#include "core/util/check.h"
+#include "core/util/encoding.h"
+#include "core/wire/codec.h"
+#include "core/wire/server_channel.h"
+#include "daemon/stored.pb.h"
+#include "gongshu/v1/record.pb.h"
+
+namespace gongshu::daemon {
+namespace {
+
+constexpr std::string_view kVersionDomain = "gongshu.version.v1";
+constexpr std::string_view kNextVersionKey = "next_version";
+
+struct PreparedRecord {
+  uint32_t index = 0;
+  v1::Record record;
+  catalog::Verdict verdict;
+  std::optional<crypto::Digest> subject_token;
+};
+
+// One SealedBatch from one connection, from arrival to ack.
+struct Job {
+  wire::RoutingId from;
+  std::string agent_key_id;  // from the connection's ZAP identity, never from the message
+  uint64_t seq = 0;
+  Bytes payload;
+  // Filled by a worker.
+  std::optional<batch::Rejection> refusal;
+  v1::SignedBatch batch;
+  crypto::Digest batch_hash{};
+  std::string agency;
+  std::vector<PreparedRecord> records;
+  bool prepared = false;
+  // Filled by the writer.
+  v1::BatchAck ack;
+};
+
+using JobPtr = std::shared_ptr<Job>;
+
+Bytes version_ad(uint64_t version) {
+  Bytes ad;
+  append(ad, kVersionDomain);
+  append_be64(ad, version);
+  return ad;
+}
+
+}  // namespace
+
+struct IngestService::Impl {
+  DaemonStore& store;
+  Directory& directory;
+  CatalogView& catalog;
+  IngestOptions options;
+  wire::ServerChannel channel;
+  std::string endpoint;
+
+  std::mutex mu;
+  std::condition_variable work_cv;    // workers wait for jobs to prepare
+  std::condition_variable commit_cv;  // the writer waits for the front job to be prepared
+  std::deque<JobPtr> to_prepare;
+  std::deque<JobPtr> to_commit;  // arrival order
+  std::deque<JobPtr> to_send;
+  bool stopping = false;  // no new jobs; drain what is queued
+  bool writer_done = false;
+
+  std::atomic<uint64_t> batches{0}, accepted{0}, rejected{0}, duplicates{0}, refused{0}, commits{0};
+
+  std::thread net_thread;
+  std::vector<std::thread> worker_threads;
+  std::thread writer_thread;
+
+  Impl(DaemonStore& s, Directory& d, CatalogView& c, IngestOptions o, wire::ServerChannel ch)
+      : store(s), directory(d), catalog(c), options(std::move(o)), channel(std::move(ch)) {}
+
+  void net_loop();
+  void worker_loop();
+  void writer_loop();
+  void prepare(Job& job);
+  void commit_group(std::vector<JobPtr>& group);
+  Status apply(store::WriteTxn& txn, Job& job, uint64_t& next_version,
+               std::map<std::string, stored::DatasetState>& dataset_states,
+               std::vector<audit::Appended>& appended);
+  Status refuse(store::WriteTxn& txn, Job& job, std::vector<audit::Appended>& appended);
+};
+
+namespace {
+
+void set_refusal(Job& job, v1::BatchErrorCode code, std::string message) {
+  job.refusal = batch::Rejection{code, std::move(message)};
+}
+
+}  // namespace
+
+void IngestService::Impl::net_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(mu);
+      if (writer_done && to_send.empty()) return;
+    }
+    auto in = channel.receive(std::chrono::milliseconds(1));
+    if (in && *in) {
+      auto job = std::make_shared<Job>();
+      job->from = std::move((*in)->from);
+      // The ZAP identity of an ingest connection is "agent:<key id>".
+      const std::string& uid = (*in)->user_id;
+      job->agent_key_id = uid.rfind("agent:", 0) == 0 ? uid.substr(6) : std::string();
+      job->payload = std::move((*in)->payload);
+      std::unique_lock lock(mu);
+      if (stopping || to_commit.size() >= options.max_queue) {
+        lock.unlock();
+        v1::BatchAck ack;
+        ack.set_error(v1::BATCH_INTERNAL);
+        ack.set_error_message(stopping ? "daemon is stopping; resend later"
+                                       : "daemon is busy; resend later");
+        if (auto bytes = wire::encode(ack)) (void)channel.send(job->from, *bytes);
+        continue;
+      }
+      to_prepare.push_back(job);
+      to_commit.push_back(job);
+      work_cv.notify_one();
+    }
+    // Malformed frames (several parts, no identity) were dropped by the channel; keep serving.
+    std::deque<JobPtr> out;
+    {
+      std::lock_guard lock(mu);
+      out.swap(to_send);
+    }
+    for (const auto& job : out) {
+      auto bytes = wire::encode(job->ack);
+      // A vanished agent will resend; its batch is stored and it will get the receipt then.
+      if (bytes) (void)channel.send(job->from, *bytes);
+    }
+  }
+}
+
+void IngestService::Impl::worker_loop() {
+  while (true) {
+    JobPtr job;
+    {
+      std::unique_lock lock(mu);
+      work_cv.wait(lock, [&] { return !to_prepare.empty() || (stopping && to_prepare.empty()); });
+      if (to_prepare.empty()) return;
+      job = to_prepare.front();
+      to_prepare.pop_front();
+    }
+    prepare(*job);
+    {
+      std::lock_guard lock(mu);
+      job->prepared = true;
+    }
+    commit_cv.notify_one();
+  }
+}
+
+void IngestService::Impl::prepare(Job& job) {
+  const Clock& clock = store.clock();
+  auto identity = directory.by_key_id(job.agent_key_id);
+  if (!identity || identity->role != "agent") {
+    return set_refusal(job, v1::BATCH_KEY_MISMATCH, "connection is not an enrolled agent");
+  }
+  if (identity->revoked)
+    return set_refusal(job, v1::BATCH_KEY_MISMATCH,
+                       "agent key " + job.agent_key_id + " is revoked");
+  job.agency = identity->agency;
+
+  v1::SealedBatch sealed;
+  if (auto s = wire::decode(job.payload, options.limits.max_batch_bytes + 4096, sealed); !s) {
+    return set_refusal(job, v1::BATCH_MALFORMED,
+                       "frame is not a SealedBatch: " + s.error().message());
+  }
+  job.seq = sealed.batch_seq();
+  job.payload.clear();
+  job.payload.shrink_to_fit();
+  auto opened = batch::open_batch(store.daemon_key(), sealed, options.limits);
+  if (!opened) return set_refusal(job, opened.error().code, opened.error().message);
+  job.batch = std::move(*opened);
+  auto hash = batch::verify_batch(job.batch, job.seq, identity->key,
+                                  store.daemon_key().public_key(), options.limits);
+  if (!hash) return set_refusal(job, hash.error().code, hash.error().message);
+  job.batch_hash = *hash;
+  if (job.batch.header().agency() != identity->agency) {
+    return set_refusal(job, v1::BATCH_KEY_MISMATCH,
+                       "batch claims agency '" + job.batch.header().agency() +
+                           "' but the key belongs to '" + identity->agency + "'");
+  }
+
+  auto snapshot = catalog.snapshot();
+  job.records.resize(static_cast<size_t>(job.batch.records_size()));
+  for (int i = 0; i < job.batch.records_size(); ++i) {
+    PreparedRecord& pr = job.records[static_cast<size_t>(i)];
+    pr.index = static_cast<uint32_t>(i);
+    const std::string& bytes = job.batch.records(i);
+    if (!pr.record.ParseFromString(bytes)) {
+      pr.verdict = {v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse"};
+      continue;
+    }
+    auto it = snapshot->find(pr.record.dataset());
+    if (it == snapshot->end()) {
+      pr.verdict = {v1::RECORD_STATUS_UNKNOWN_DATASET, "",
+                    "dataset '" + pr.record.dataset() + "' is not in the catalog"};
+      continue;
+    }
+    const catalog::DatasetSchema& schema = it->second;
+    if (schema.entry().status() != "approved") {
+      pr.verdict = {v1::RECORD_STATUS_DATASET_NOT_APPROVED, "",
+                    "dataset '" + schema.id() + "' is " + schema.entry().status()};
+      continue;
+    }
+    if (schema.entry().provider_agency() != job.agency) {
+      pr.verdict = {v1::RECORD_STATUS_NOT_PROVIDER, "",
+                    "agency '" + job.agency + "' is not the provider of '" + schema.id() + "' (" +
+                        schema.entry().provider_agency() + ")"};
+      continue;
+    }
+    pr.verdict = catalog::validate_record(schema, pr.record, clock);
+    if (pr.verdict.ok() && !pr.record.subject_id().empty()) {
+      const std::string& kind = schema.entry().subject_kind();
+      ids::IdCheck c = kind == "person" ? ids::check_citizen_id(pr.record.subject_id(), clock)
+                                        : ids::check_credit_code(pr.record.subject_id());
+      pr.subject_token = store.subject_token(c.valid ? c.normalized : pr.record.subject_id());
+    }
+  }
+}
+
+void IngestService::Impl::writer_loop() {
+  while (true) {
+    std::vector<JobPtr> group;
+    {
+      std::unique_lock lock(mu);
+      commit_cv.wait_for(lock, std::chrono::milliseconds(250), [&] {
+        return (!to_commit.empty() && to_commit.front()->prepared) ||
+               (stopping && to_commit.empty());
+      });
+      if (stopping && to_commit.empty()) break;
+      // The prepared prefix, in arrival order.
+      while (!to_commit.empty() && to_commit.front()->prepared &&
+             group.size() < options.max_group) {
+        group.push_back(to_commit.front());
+        to_commit.pop_front();
+      }
+    }
+    if (group.empty()) {
+      // Idle: sign a checkpoint if entries have waited long enough.
+      (void)store.env().update([&](store::WriteTxn& txn) -> Status {
+        GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
+        return {};
+      });
+      continue;
+    }
+    commit_group(group);
+    {
+      std::lock_guard lock(mu);
+      for (auto& job : group) to_send.push_back(job);
+    }
+  }
+  std::lock_guard lock(mu);
+  writer_done = true;
+}
+
+Status IngestService::Impl::refuse(store::WriteTxn& txn, Job& job,
+                                   std::vector<audit::Appended>& appended) {
+  v1::AuditEntry e;
+  e.mutable_principal()->set_key_id(job.agent_key_id);
+  e.mutable_principal()->set_role("agent");
+  e.mutable_principal()->set_agency(job.agency);
+  e.set_action("ingest_refused");
+  e.set_decision(v1::DECISION_DENY);
+  e.set_purpose("aggregation per catalog (R-10)");
+  auto* ref = e.add_refs();
+  ref->set_kind("batch");
+  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
+  e.set_detail(std::string(v1::BatchErrorCode_Name(job.refusal->code)) + ": " +
+               job.refusal->message);
+  GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+  appended.push_back(a);
+  job.ack.Clear();
+  job.ack.set_batch_seq(job.seq);
+  job.ack.set_error(job.refusal->code);
+  job.ack.set_error_message(job.refusal->message);
+  return {};
+}
+
+Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next_version,
+                                  std::map<std::string, stored::DatasetState>& dataset_states,
+                                  std::vector<audit::Appended>& appended) {
+  const auto& db = store.db();
+  int64_t now = store.clock().now_ms();
+  Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
+  if (auto existing = db.batches.get(txn, bkey)) {
+    stored::Batch b;
+    if (!b.ParseFromArray(existing->data(), static_cast<int>(existing->size()))) {
+      return fail(ErrorCode::kCorrupt, "stored batch " + job.agent_key_id + "/" +
+                                           std::to_string(job.seq) + " does not parse");
+    }
+    if (b.batch_hash() != std::string(job.batch_hash.begin(), job.batch_hash.end())) {
+      set_refusal(
+          job, v1::BATCH_SEQ_CONFLICT,
+          "batch " + std::to_string(job.seq) + " was already stored with different content");
+      return refuse(txn, job, appended);
+    }
+    // A re-sent batch: answer with what was stored; record the replay.
+    v1::AuditEntry e;
+    e.mutable_principal()->set_key_id(job.agent_key_id);
+    e.mutable_principal()->set_role("agent");
+    e.mutable_principal()->set_agency(job.agency);
+    e.set_action("ingest_duplicate");
+    auto* ref = e.add_refs();
+    ref->set_kind("batch");
+    ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
+    e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
+    GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+    appended.push_back(a);
+    job.ack.Clear();
+    job.ack.set_batch_seq(job.seq);
+    job.ack.set_accepted(b.accepted());
+    *job.ack.mutable_statuses() = b.statuses();
+    *job.ack.mutable_receipt() = b.receipt();
+    job.ack.set_duplicate(true);
+    return {};
+  }
+
+  // Versions are numbered before the audit entry is written, so the entry can name them.
+  std::vector<PreparedRecord*> to_store;
+  job.ack.Clear();
+  job.ack.set_batch_seq(job.seq);
+  std::map<std::string, stored::RecordHead> heads;  // within this batch
+  std::string dataset_name;
+  bool mixed = false;
+  for (auto& pr : job.records) {
+    if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE) {
+      std::string rk = record_key_of(pr.record.dataset(), pr.record.record_key());
+      bool exists = heads.count(rk) || db.records.get(txn, rk).has_value();
+      if (!exists)
+        pr.verdict = {v1::RECORD_STATUS_NOT_FOUND, "record_key",
+                      "no record '" + pr.record.record_key() + "' to invalidate"};
+    }
+    if (!pr.verdict.ok()) {
+      auto* st = job.ack.add_statuses();
+      st->set_index(pr.index);
+      st->set_code(pr.verdict.code);
+      st->set_field(pr.verdict.field);
+      st->set_reason(pr.verdict.reason);
+      continue;
+    }
+    to_store.push_back(&pr);
+    heads[record_key_of(pr.record.dataset(), pr.record.record_key())];
+    if (dataset_name.empty()) dataset_name = pr.record.dataset();
+    if (dataset_name != pr.record.dataset()) mixed = true;
+  }
+  uint64_t first_version = next_version;
+
+  v1::AuditEntry e;
+  e.mutable_principal()->set_key_id(job.agent_key_id);
+  e.mutable_principal()->set_role("agent");
+  e.mutable_principal()->set_agency(job.agency);
+  e.set_action("ingest");
+  e.set_dataset(mixed ? "*" : dataset_name);
+  e.set_purpose("aggregation per catalog (R-10)");
+  e.set_policy_rule("ingest.provider");
+  e.set_decision(v1::DECISION_ALLOW);
+  e.set_record_count(to_store.size());
+  auto* ref = e.add_refs();
+  ref->set_kind("batch");
+  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
+  ref = e.add_refs();
+  ref->set_kind("batch_hash");
+  ref->set_value(hex_encode(job.batch_hash));
+  if (!to_store.empty()) {
+    ref = e.add_refs();
+    ref->set_kind("versions");
+    ref->set_value(std::to_string(first_version) + "-" +
+                   std::to_string(first_version + to_store.size() - 1));
+  }
+  e.set_detail(std::to_string(to_store.size()) + " accepted, " +
+               std::to_string(job.ack.statuses_size()) + " rejected");
+  GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+  appended.push_back(a);
+
+  for (PreparedRecord* pr : to_store) {
+    const v1::Record& r = pr->record;
+    uint64_t version = next_version++;
+    GONGSHU_TRY(const crypto::DataKey* key, store.data_key(txn, r.dataset()));
+    std::string rk = record_key_of(r.dataset(), r.record_key());
+    stored::RecordHead head;
+    auto hit = heads.find(rk);
+    if (hit->second.current_version() == 0) {
+      if (auto v = db.records.get(txn, rk))
+        head.ParseFromArray(v->data(), static_cast<int>(v->size()));
+    } else {
+      head = hit->second;
+    }
+    auto& ds = dataset_states[r.dataset()];
+    if (ds.wrapped_key().empty()) {
+      if (auto v = db.datasets.get(txn, r.dataset()))
+        ds.ParseFromArray(v->data(), static_cast<int>(v->size()));
+    }
+    bool invalidation = r.op() == v1::RECORD_OP_INVALIDATE;
+    if (head.current_version() == 0) ds.set_records(ds.records() + 1);
+    if (invalidation && head.valid()) ds.set_invalidated(ds.invalidated() + 1);
+    if (!invalidation && head.current_version() != 0 && !head.valid())
+      ds.set_invalidated(ds.invalidated() - 1);
+    ds.set_versions(ds.versions() + 1);
+
+    stored::Version v;
+    v.set_dataset(r.dataset());
+    v.set_record_key(r.record_key());
+    v.set_agency(job.agency);
+    v.set_agent_key_id(job.agent_key_id);
+    v.set_batch_seq(job.seq);
+    v.set_index(pr->index);
+    v.set_received_at_ms(now);
+    v.set_invalidation(invalidation);
+    const std::string& bytes = job.batch.records(static_cast<int>(pr->index));
+    Bytes sealed = crypto::aead_encrypt(*key, version_ad(version), as_bytes(bytes));
+    v.set_sealed_record(sealed.data(), sealed.size());
+    v.set_record_hash(job.batch.header().record_hashes(static_cast<int>(pr->index)));
+    v.set_audit_seq(a.seq);
+    v.set_previous_version(head.current_version());
+    GONGSHU_RETURN_IF_ERROR(db.versions.append(txn, version, as_bytes(v.SerializeAsString())));
+
+    head.set_current_version(version);
+    head.set_valid(!invalidation);
+    head.set_versions(head.versions() + 1);
+    hit->second = head;
+    GONGSHU_RETURN_IF_ERROR(db.records.put(txn, rk, as_bytes(head.SerializeAsString())));
+    if (pr->subject_token) {
+      Bytes sk(pr->subject_token->begin(), pr->subject_token->end());
+      append(sk, rk);
+      GONGSHU_RETURN_IF_ERROR(db.subjects.put(txn, sk, {}));
+    }
+  }
+  job.ack.set_accepted(static_cast<uint32_t>(to_store.size()));
+
+  stored::Batch b;
+  *b.mutable_header() = job.batch.header();
+  b.set_signature(job.batch.signature());
+  *b.mutable_statuses() = job.ack.statuses();
+  b.set_accepted(job.ack.accepted());
+  b.set_batch_hash(job.batch_hash.data(), job.batch_hash.size());
+  b.set_first_version(first_version);
+  // The receipt is added once the whole group is appended (see commit_group).
+  GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(b.SerializeAsString())));
+
+  if (auto p = db.principals.get(txn, job.agent_key_id)) {
+    stored::Principal principal;
+    if (principal.ParseFromArray(p->data(), static_cast<int>(p->size()))) {
+      principal.set_last_seen_ms(now);
+      principal.set_batches(principal.batches() + 1);
+      principal.set_last_batch_seq(std::max(principal.last_batch_seq(), job.seq));
+      GONGSHU_RETURN_IF_ERROR(
+          db.principals.put(txn, job.agent_key_id, as_bytes(principal.SerializeAsString())));
+    }
+  }
+  return {};
+}
+
+void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
+  const auto& db = store.db();
+  std::vector<audit::Appended> appended;
+  auto status = store.env().update([&](store::WriteTxn& txn) -> Status {
+    appended.clear();
+    uint64_t next_version = 1;
+    if (auto v = db.meta.get(txn, kNextVersionKey); v && v->size() == 8)
+      next_version = get_be64(v->data());
+    std::map<std::string, stored::DatasetState> dataset_states;
+    for (auto& job : group) {
+      job->ack.Clear();
+      if (job->refusal) {
+        GONGSHU_RETURN_IF_ERROR(refuse(txn, *job, appended));
+      } else {
+        GONGSHU_RETURN_IF_ERROR(apply(txn, *job, next_version, dataset_states, appended));
+      }
+    }
+    for (auto& [name, ds] : dataset_states) {
+      GONGSHU_RETURN_IF_ERROR(db.datasets.put(txn, name, as_bytes(ds.SerializeAsString())));
+    }
+    uint8_t nv[8];
+    put_be64(nv, next_version);
+    GONGSHU_RETURN_IF_ERROR(db.meta.put(txn, kNextVersionKey, ByteView(nv, 8)));
+    // Receipts name the tree after every append of this commit.
+    for (size_t i = 0; i < group.size(); ++i) {
+      Job& job = *group[i];
+      if (job.refusal || job.ack.duplicate()) continue;
+      *job.ack.mutable_receipt() = store.audit().receipt(txn, job.batch_hash, appended[i]);
+      Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
+      auto v = db.batches.get(txn, bkey);
+      stored::Batch b;
+      b.ParseFromArray(v->data(), static_cast<int>(v->size()));
+      *b.mutable_receipt() = job.ack.receipt();
+      GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(b.SerializeAsString())));
+    }
+    GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
+    return {};
+  });
+  commits.fetch_add(1, std::memory_order_relaxed);
+  for (auto& job : group) {
+    if (!status) {
+      // Nothing was stored; the agent keeps the batch and resends it.
+      job->ack.Clear();
+      job->ack.set_batch_seq(job->seq);
+      job->ack.set_error(v1::BATCH_INTERNAL);
+      job->ack.set_error_message("daemon could not store the batch: " + status.error().message());
+      continue;
+    }
+    if (job->refusal && job->ack.error() != v1::BATCH_OK) {
+      refused.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    batches.fetch_add(1, std::memory_order_relaxed);
+    if (job->ack.duplicate()) {
+      duplicates.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      accepted.fetch_add(job->ack.accepted(), std::memory_order_relaxed);
+      rejected.fetch_add(static_cast<uint64_t>(job->ack.statuses_size()),
+                         std::memory_order_relaxed);
+    }
+  }
+}
+
+IngestService::IngestService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+IngestService::~IngestService() { stop(); }
+
+Result<std::unique_ptr<IngestService>> IngestService::start(
+    wire::Context& context, const wire::ZapHandler& zap, DaemonStore& store, Directory& directory,
+    CatalogView& catalog, IngestOptions options) {
+  wire::ServerOptions so;
+  so.zap_domain = "gongshu.ingest";
+  so.max_message_size = options.limits.max_batch_bytes + 4096;
+  GONGSHU_TRY(wire::ServerChannel channel,
+              wire::ServerChannel::create(context, zap, store.daemon_key(), so));
+  GONGSHU_TRY(std::string bound,
+              with_context(channel.bind(options.endpoint), "ingest " + options.endpoint));
+  auto impl =
+      std::make_unique<Impl>(store, directory, catalog, std::move(options), std::move(channel));
+  impl->endpoint = bound;
+  Impl* p = impl.get();
+  for (unsigned i = 0; i < std::max(1u, p->options.workers); ++i) {
+    p->worker_threads.emplace_back([p] { p->worker_loop(); });
+  }
+  p->writer_thread = std::thread([p] { p->writer_loop(); });
+  p->net_thread = std::thread([p] { p->net_loop(); });
+  return std::unique_ptr<IngestService>(new IngestService(std::move(impl)));
+}
+
+const std::string& IngestService::endpoint() const { return impl_->endpoint; }
+
+void IngestService::stop() {
+  if (!impl_) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->work_cv.notify_all();
+  impl_->commit_cv.notify_all();
+  for (auto& t : impl_->worker_threads) {
+    if (t.joinable()) t.join();
+  }
+  if (impl_->writer_thread.joinable()) impl_->writer_thread.join();
+  if (impl_->net_thread.joinable()) impl_->net_thread.join();
+}
+
+IngestStats IngestService::stats() const {
+  IngestStats s;
+  s.batches = impl_->batches.load();
+  s.records_accepted = impl_->accepted.load();
+  s.records_rejected = impl_->rejected.load();
+  s.duplicates = impl_->duplicates.load();
+  s.refused = impl_->refused.load();
+  s.commits = impl_->commits.load();
+  std::lock_guard lock(impl_->mu);
+  s.queued = impl_->to_commit.size();
+  return s;
+}
+
+}  // namespace gongshu::daemon

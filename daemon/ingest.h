@@ -1,0 +1,72 @@
+// IngestService: the pipeline of DESIGN §5–§6 behind the ingest socket.
+//
+//   net thread   receives SealedBatch frames, queues a job in arrival order, sends acks
+//   workers      open the seal, verify the agent's signature and every record hash, parse and
+//                validate each record against the catalog (the daemon never trusts the agent)
+//   writer       takes the prepared jobs in arrival order and group-commits them: records,
+//                versions, subject index, dedup marker, audit entries and receipts in ONE
+//                LMDB transaction; acks are released only after that commit is durable
+//
+// Arrival order is kept from socket to commit (jobs are prepared in parallel but committed in
+// the order they arrived), so one agent's batches are applied in the order it sent them.
+// A bad record is rejected alone with a reason; a bad batch (unopenable, bad signature, wrong
+// key, malformed, too large, sequence conflict) is refused whole and audited; a re-sent batch
+// gets its stored receipt and is never stored twice.
+//
+// Threads: start() spawns them; stop() stops accepting, finishes every queued job, sends its
+// ack and joins. stats() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/batch/batch.h"
+#include "core/wire/context.h"
+#include "core/wire/zap_handler.h"
+#include "daemon/daemon_store.h"
+#include "daemon/directory.h"
+
+namespace gongshu::daemon {
+
+struct IngestOptions {
+  std::string endpoint = "tcp://127.0.0.1:7400";
+  unsigned workers = 2;
+  size_t max_group = 64;   // batches per commit
+  size_t max_queue = 512;  // jobs waiting; beyond it new batches are refused (resend later)
+  batch::Limits limits;
+};
+
+struct IngestStats {
+  uint64_t batches = 0;  // acknowledged (stored or duplicate)
+  uint64_t records_accepted = 0;
+  uint64_t records_rejected = 0;
+  uint64_t duplicates = 0;
+  uint64_t refused = 0;  // batches refused whole
+  uint64_t commits = 0;
+  uint64_t queued = 0;  // jobs in the pipeline now
+};
+
+class IngestService {
+ public:
+  static Result<std::unique_ptr<IngestService>> start(wire::Context& context,
+                                                      const wire::ZapHandler& zap,
+                                                      DaemonStore& store, Directory& directory,
+                                                      CatalogView& catalog, IngestOptions options);
+  ~IngestService();
+  IngestService(const IngestService&) = delete;
+  IngestService& operator=(const IngestService&) = delete;
+
+  const std::string& endpoint() const;  // the bound endpoint (with the OS-chosen port)
+  void stop();
+  IngestStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit IngestService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gongshu::daemon

@@ -1,0 +1,224 @@
+#include "tools/audit/common.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "core/audit/entry.h"
+#include "core/util/clock.h"
+#include "core/util/encoding.h"
+#include "core/util/fd.h"
+
+namespace gongshu::audit_cli {
+namespace {
+
+// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z in ms since the epoch.
+constexpr int64_t kMinTimeMs = -62167219200000;
+constexpr int64_t kMaxTimeMs = 253402300799999;
+
+// Decodes one UTF-8 sequence at s[i]; returns its length and sets *cp, or 0 if it is invalid
+// (truncated, overlong, a surrogate, beyond U+10FFFF).
+size_t utf8_sequence(std::string_view s, size_t i, uint32_t* cp) {
+  auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
+  uint8_t c = b(0);
+  size_t len;
+  uint32_t v;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if ((c & 0xe0) == 0xc0) {
+    len = 2;
+    v = c & 0x1f;
+  } else if ((c & 0xf0) == 0xe0) {
+    len = 3;
+    v = c & 0x0f;
+  } else if ((c & 0xf8) == 0xf0) {
+    len = 4;
+    v = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xc0) != 0x80) return 0;
+    v = v << 6 | (b(k) & 0x3f);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
+  *cp = v;
+  return len;
+}
+
+// Code points a terminal would act on or that reorder text (bidirectional overrides).
+bool is_control(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
+Result<crypto::PublicKey> parse_key(std::string_view hex_text) {
+  return with_context(crypto::PublicKey::from_hex(hex_text), "--key");
+}
+
+Result<std::string> read_small_file(const std::string& path, size_t max_size) {
+  GONGSHU_TRY(Bytes b, with_context(read_file(path, max_size), path));
+  return std::string(as_chars(b));
+}
+
+Status write_output(const std::string& path, std::string_view text) {
+  if (path == "-") {
+    std::cout << text;
+    std::cout.flush();
+    if (!std::cout) return fail(ErrorCode::kIo, "standard output: write failed");
+    return {};
+  }
+  return write_file_atomic(path, as_bytes(text), 0644);
+}
+
+std::string hex(const audit::Hash& h) { return hex_encode(h); }
+std::string b64(const audit::Hash& h) { return base64_encode(h); }
+
+std::string format_time_ms(int64_t ms) {
+  if (ms < kMinTimeMs || ms > kMaxTimeMs) return std::to_string(ms) + " ms";
+  int64_t secs = ms / 1000;
+  int64_t milli = ms % 1000;
+  if (milli < 0) {
+    milli += 1000;
+    --secs;
+  }
+  int64_t days = secs / 86400;
+  int64_t rem = secs % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
+  CivilDate d = civil_from_days(days);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", d.year, d.month, d.day,
+                int(rem / 3600), int(rem / 60 % 60), int(rem % 60), int(milli));
+  return buf;
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  char buf[16];
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    size_t len = utf8_sequence(s, i, &cp);
+    if (len == 0) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<uint8_t>(s[i]));
+      out += buf;
+      ++i;
+      continue;
+    }
+    if (cp == '\\') {
+      out += "\\\\";
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (cp < 0x80 && is_control(cp)) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+      out += buf;
+    } else if (is_control(cp)) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    uint32_t cp = 0;
+    size_t len = utf8_sequence(s, i, &cp);
+    if (len == 0) {
+      out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string decision_text(int decision) {
+  switch (decision) {
+    case v1::DECISION_NONE:
+    case v1::DECISION_ALLOW:
+    case v1::DECISION_DENY:
+      return std::string(audit::decision_name(static_cast<v1::Decision>(decision)));
+    default:
+      return "unknown (" + std::to_string(decision) + ")";
+  }
+}
+
+std::string entry_text(const v1::AuditEntry& e, const audit::Hash& entry_hash) {
+  std::string out = "entry " + std::to_string(e.seq()) + "\n";
+  auto line = [&out](std::string_view name, const std::string& value) {
+    out.append("  ").append(name).append(":");
+    out.append(name.size() < 13 ? 13 - name.size() : 1, ' ');
+    out.append(value.empty() ? "(none)" : value).push_back('\n');
+  };
+  line("time", format_time_ms(e.time_ms()));
+  const auto& p = e.principal();
+  line("principal", "key id " + printable(p.key_id()) + ", role " + printable(p.role()) +
+                        (p.agency().empty() ? "" : ", agency " + printable(p.agency())));
+  line("action", printable(e.action()));
+  line("dataset", printable(e.dataset()));
+  line("purpose", printable(e.purpose()));
+  if (e.policy_rule().empty() && e.policy_version().empty()) {
+    line("policy", "");
+  } else {
+    line("policy",
+         "rule " + printable(e.policy_rule()) + ", version " + printable(e.policy_version()));
+  }
+  line("decision", decision_text(e.decision()));
+  line("records", std::to_string(e.record_count()));
+  std::string refs;
+  for (const auto& r : e.refs()) {
+    if (!refs.empty()) refs += ", ";
+    refs += printable(r.kind()) + " " + printable(r.value());
+  }
+  line("refs", refs);
+  line("detail", printable(e.detail()));
+  line("prev_hash", hex_encode(as_bytes(e.prev_hash())));
+  line("entry_hash", hex(entry_hash));
+  return out;
+}
+
+void entry_json_fields(JsonWriter& w, const v1::AuditEntry& e, const audit::Hash& entry_hash) {
+  w.field("seq", uint64_t{e.seq()})
+      .field("prev_hash", hex_encode(as_bytes(e.prev_hash())))
+      .field("entry_hash", hex(entry_hash))
+      .field("time_ms", int64_t{e.time_ms()})
+      .field("time", format_time_ms(e.time_ms()));
+  w.key("principal")
+      .begin_object()
+      .field("key_id", e.principal().key_id())
+      .field("role", e.principal().role())
+      .field("agency", e.principal().agency())
+      .end_object();
+  w.field("action", e.action())
+      .field("dataset", e.dataset())
+      .field("purpose", e.purpose())
+      .field("policy_rule", e.policy_rule())
+      .field("policy_version", e.policy_version())
+      .field("decision", decision_text(e.decision()))
+      .field("record_count", uint64_t{e.record_count()});
+  w.key("refs").begin_array();
+  for (const auto& r : e.refs()) {
+    w.begin_object().field("kind", r.kind()).field("value", r.value()).end_object();
+  }
+  w.end_array();
+  w.field("detail", e.detail());
+}
+
+}  // namespace gongshu::audit_cli

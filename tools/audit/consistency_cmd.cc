@@ -1,0 +1,167 @@
+// gongshu-audit prove-consistency / consistency: proofs that the log at a later tree size
+// extends the log at an earlier one (RFC 6962 §2.1.2), i.e. that history was neither rewritten
+// nor forked between two signed checkpoints.
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "core/audit/checkpoint.h"
+#include "core/audit/proof_file.h"
+#include "tools/audit/commands.h"
+#include "tools/audit/common.h"
+
+namespace gongshu::audit_cli {
+namespace {
+
+constexpr std::string_view kConsistencyFirstLine = "gongshu consistency proof v1\n";
+
+struct ProveArgs {
+  std::string export_path;
+  uint64_t old_size = 0;
+  uint64_t new_size = 0;
+  std::string out;
+};
+
+int run_prove_consistency(const ProveArgs& a) {
+  auto proof = audit::prove_consistency(a.export_path, a.old_size, a.new_size);
+  if (!proof) {
+    std::cerr << "gongshu-audit prove-consistency: " << proof.error().message() << "\n";
+    return kExitError;
+  }
+  if (auto s = write_output(a.out, audit::format_consistency_proof(*proof)); !s) {
+    std::cerr << "gongshu-audit prove-consistency: " << s.error().message() << "\n";
+    return kExitError;
+  }
+  if (a.out != "-") {
+    std::cout << "wrote the consistency proof from tree size " << proof->old_size
+              << " to tree size " << proof->new_size << " (" << proof->path.size()
+              << " path hashes) to " << a.out << "\n";
+  }
+  return kExitOk;
+}
+
+struct CheckArgs {
+  std::string old_checkpoint;
+  std::string new_checkpoint;
+  std::string proof_file;
+  std::string key;
+  bool json = false;
+};
+
+int run_consistency(const CheckArgs& a) {
+  auto error = [&a](const std::string& why) {
+    if (a.json) {
+      JsonWriter w;
+      w.begin_object().field("status", "error").field("reason", valid_utf8(why)).end_object();
+      std::cout << w.str() << "\n";
+    } else {
+      std::cerr << "gongshu-audit consistency: " << why << "\n";
+    }
+    return kExitError;
+  };
+  auto key = parse_key(a.key);
+  if (!key) return error(key.error().message());
+  // Files that cannot be read, or are not a checkpoint note / consistency proof at all, mean
+  // the check could not run; everything after that is the check itself.
+  auto read_note = [](const std::string& path) -> Result<std::string> {
+    GONGSHU_TRY(std::string note, read_small_file(path, audit::kMaxNoteSize));
+    GONGSHU_RETURN_IF_ERROR(with_context(audit::parse_checkpoint_note_unverified(note),
+                                         path + ": not a checkpoint note"));
+    return note;
+  };
+  auto old_note = read_note(a.old_checkpoint);
+  if (!old_note) return error(old_note.error().message());
+  auto new_note = read_note(a.new_checkpoint);
+  if (!new_note) return error(new_note.error().message());
+  auto text = read_small_file(a.proof_file, kMaxProofFile);
+  if (!text) return error(text.error().message());
+  if (text->substr(0, kConsistencyFirstLine.size()) != kConsistencyFirstLine) {
+    return error(a.proof_file + ": not a consistency proof (it does not start with '" +
+                 std::string(kConsistencyFirstLine.substr(0, kConsistencyFirstLine.size() - 1)) +
+                 "')");
+  }
+  auto proof = audit::parse_consistency_proof(*text);
+  auto checked = proof ? audit::check_consistency_proof(*old_note, *new_note, *proof, *key)
+                       : tl::unexpected(proof.error());
+  if (!checked) {
+    if (a.json) {
+      JsonWriter w;
+      w.begin_object()
+          .field("status", "failed")
+          .field("reason", valid_utf8(checked.error().message()))
+          .end_object();
+      std::cout << w.str() << "\n";
+    } else {
+      std::cout << "FAILED: " << printable(checked.error().message()) << "\n";
+    }
+    return kExitFailed;
+  }
+  const auto& [older, newer] = *checked;
+  if (a.json) {
+    JsonWriter w;
+    w.begin_object()
+        .field("status", "ok")
+        .field("origin", valid_utf8(older.origin))
+        .field("old_size", older.size)
+        .field("old_root", hex(older.root))
+        .field("new_size", newer.size)
+        .field("new_root", hex(newer.root))
+        .end_object();
+    std::cout << w.str() << "\n";
+  } else {
+    std::cout << "OK: the log " << printable(older.origin) << " at tree size " << newer.size
+              << " extends the log at tree size " << older.size << "\n"
+              << "  old root: " << hex(older.root) << "\n"
+              << "  new root: " << hex(newer.root) << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_consistency_commands(CLI::App& app, int* exit_code) {
+  auto p = std::make_shared<ProveArgs>();
+  CLI::App* prove = app.add_subcommand(
+      "prove-consistency",
+      "Write a consistency proof showing that the log at tree size N extends the log at tree\n"
+      "size M: every entry up to M is unchanged. Together with the signed checkpoints at M and\n"
+      "N (gongshu-audit checkpoint) anyone can check it with the consistency command. The\n"
+      "export must be a full export (from entry 1); verify it first.");
+  prove->add_option("export", p->export_path, "The audit export file")->required();
+  prove->add_option("--old-size", p->old_size, "The earlier tree size M (at least 1)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  prove->add_option("--new-size", p->new_size,
+                    "The later tree size N (default: the number of entries in the export)");
+  prove->add_option("--out", p->out, "The proof file to write ('-' for standard output)")
+      ->required();
+  prove->footer(
+      "Exit status: 0 written; 2 could not (sizes out of range, the export is damaged\n"
+      "or unreadable, usage error).");
+  prove->callback([p, exit_code] { *exit_code = run_prove_consistency(*p); });
+
+  auto c = std::make_shared<CheckArgs>();
+  CLI::App* check = app.add_subcommand(
+      "consistency",
+      "Check that the log named by NEW_CHECKPOINT extends the log named by OLD_CHECKPOINT,\n"
+      "using a proof from prove-consistency: both checkpoints must be signed by the daemon's\n"
+      "key, name the same log and the proof's sizes, and the proof must lead from the old root\n"
+      "to the new one. A failure means history was rewritten or forked between them.");
+  check->add_option("old_checkpoint", c->old_checkpoint, "The earlier signed checkpoint note")
+      ->required();
+  check->add_option("new_checkpoint", c->new_checkpoint, "The later signed checkpoint note")
+      ->required();
+  check->add_option("proof", c->proof_file, "The consistency proof file")->required();
+  check->add_option("--key", c->key, "The daemon's Ed25519 public key, 64 hex characters")
+      ->required();
+  check->add_flag("--json", c->json, "Print the result as one JSON object");
+  check->footer(
+      "Exit status: 0 consistent; 1 not (bad signature, different logs, sizes that\n"
+      "do not match the proof, a proof that does not hold); 2 could not run\n"
+      "(unreadable file, not a checkpoint note or consistency proof, malformed key,\n"
+      "usage error).");
+  check->callback([c, exit_code] { *exit_code = run_consistency(*c); });
+}
+
+}  // namespace gongshu::audit_cli

@@ -1,0 +1,46 @@
+// gongshu-audit: the security officers' offline audit verifier. Parses the command line and
+// runs the chosen subcommand; every subcommand lives in the gongshu_audit_cli library.
+
+#include <exception>
+#include <iostream>
+
+#include "core/util/version.h"
+#include "tools/audit/commands.h"
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{
+        "gongshu-audit — verify gongshu audit exports offline, with nothing but the export and\n"
+        "the daemon's public key; prove and check single entries and the consistency of the\n"
+        "log between two signed checkpoints; show entries. The format is in\n"
+        "docs/audit-format.md."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("gongshu-audit ") + gongshu::kVersion);
+    app.footer(
+        "Exit status: 0 verified / done; 1 a check failed (tampering, fork, a proof that does\n"
+        "not hold); 2 could not run (usage error, unreadable file, malformed key).\n"
+        "Run 'gongshu-audit <command> --help' for each command.");
+    int exit_code = gongshu::audit_cli::kExitError;
+    gongshu::audit_cli::add_verify_command(app, &exit_code);
+    gongshu::audit_cli::add_inclusion_commands(app, &exit_code);
+    gongshu::audit_cli::add_consistency_commands(app, &exit_code);
+    gongshu::audit_cli::add_checkpoint_command(app, &exit_code);
+    gongshu::audit_cli::add_show_command(app, &exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      app.exit(e);
+      return gongshu::audit_cli::kExitError;  // usage error
+    }
+    return exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "gongshu-audit: " << e.what() << "\n";
+    return gongshu::audit_cli::kExitError;
+  }
+}

@@ -1,0 +1,499 @@
+// gongshuctl agency | catalog | enroll-token | agent | record: the registries kept by gongshud.
+
+#include <toml++/toml.h>
+
+#include <iostream>
+#include <memory>
+
+#include "core/catalog/dataset.h"
+#include "core/util/clock.h"
+#include "core/util/fd.h"
+#include "core/util/json.h"
+#include "tools/ctl/commands.h"
+#include "tools/ctl/daemon_client.h"
+#include "tools/ctl/table.h"
+
+namespace gongshu::ctl {
+namespace {
+
+std::string when(int64_t ms) { return ms ? format_utc(ms * 1'000'000) : "-"; }
+
+// Registers body to run, connected, when cmd is chosen.
+void with_daemon(CLI::App* cmd, std::shared_ptr<ConnectOptions> conn, int* exit_code,
+                 std::function<int(DaemonClient&)> body) {
+  add_connect_options(cmd, conn.get());
+  cmd->callback([conn, exit_code, body] {
+    auto client = DaemonClient::connect(*conn);
+    if (!client) {
+      *exit_code = report_error(client.error());
+      return;
+    }
+    *exit_code = body(**client);
+  });
+}
+
+Result<uint64_t> parse_duration(const std::string& s) {
+  if (s.empty()) return fail(ErrorCode::kInvalidArgument, "empty duration");
+  uint64_t n = 0;
+  size_t i = 0;
+  for (; i < s.size() && isdigit(static_cast<unsigned char>(s[i])); ++i)
+    n = n * 10 + uint64_t(s[i] - '0');
+  std::string unit = s.substr(i);
+  uint64_t mult = unit == "s" || unit.empty() ? 1
+                  : unit == "m"               ? 60
+                  : unit == "h"               ? 3600
+                  : unit == "d"               ? 86400
+                                              : 0;
+  if (i == 0 || mult == 0 || n > 1'000'000)
+    return fail(ErrorCode::kInvalidArgument, "duration '" + s + "': use e.g. 90s, 30m, 24h, 7d");
+  return n * mult;
+}
+
+void agency_json(JsonWriter& w, const v1::Agency& a) {
+  w.begin_object()
+      .field("id", a.id())
+      .field("name", a.name())
+      .field("type", a.type())
+      .field("region_code", a.region_code())
+      .field("created_at", when(a.created_at_ms()))
+      .end_object();
+}
+
+void dataset_json(JsonWriter& w, const v1::DatasetInfo& d) {
+  const auto& e = d.entry();
+  w.begin_object()
+      .field("id", e.id())
+      .field("name", e.name())
+      .field("provider", e.provider_agency())
+      .field("grade", e.grade())
+      .field("open", e.open_attribute())
+      .field("share", e.share_attribute())
+      .field("update_frequency", e.update_frequency())
+      .field("subject", e.subject_kind())
+      .field("category", e.category())
+      .field("status", e.status())
+      .field("version", e.version())
+      .field("records", d.records())
+      .field("versions", d.versions())
+      .field("invalidated", d.invalidated());
+  w.key("fields").begin_array();
+  for (const auto& f : e.fields()) {
+    w.begin_object()
+        .field("name", f.name())
+        .field("type", catalog::field_type_name(f.type()))
+        .field("pii", catalog::pii_kind_name(f.pii()))
+        .field("required", f.required())
+        .field("description", f.description())
+        .end_object();
+  }
+  w.end_array().end_object();
+}
+
+void add_agency_commands(CLI::App& app, int* exit_code) {
+  auto* agency = app.add_subcommand("agency", "Agencies that provide data (R-02, R-03)");
+  agency->require_subcommand(1);
+
+  struct AddOpts {
+    v1::Agency a;
+    std::string from;
+  };
+  auto add = std::make_shared<AddOpts>();
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* addc =
+      agency->add_subcommand("add", "Register an agency (or every [[agency]] of --from FILE)");
+  addc->add_option("--id", *add->a.mutable_id(), "Agency id, [a-z0-9_-]");
+  addc->add_option("--name", *add->a.mutable_name(), "Chinese name");
+  addc->add_option("--type", *add->a.mutable_type(),
+                   "government | public_service | national_office");
+  addc->add_option("--region", *add->a.mutable_region_code(), "6-digit region code");
+  addc->add_option("--from", add->from,
+                   "TOML file with [[agency]] tables (id, name, type, region)");
+  with_daemon(addc, conn, exit_code, [add](DaemonClient& c) {
+    std::vector<v1::Agency> list;
+    if (!add->from.empty()) {
+      auto text = read_file(add->from, 1 << 20);
+      if (!text) return report_error(text.error());
+      try {
+        auto t = toml::parse(as_chars(*text), add->from);
+        if (auto* arr = t["agency"].as_array()) {
+          for (auto& n : *arr) {
+            auto* tbl = n.as_table();
+            if (!tbl) continue;
+            v1::Agency a;
+            a.set_id((*tbl)["id"].value_or(std::string()));
+            a.set_name((*tbl)["name"].value_or(std::string()));
+            a.set_type((*tbl)["type"].value_or(std::string()));
+            a.set_region_code((*tbl)["region"].value_or(std::string()));
+            list.push_back(a);
+          }
+        }
+      } catch (const toml::parse_error& e) {
+        std::cerr << "gongshuctl: " << add->from << ":" << e.source().begin.line << ": "
+                  << e.description() << "\n";
+        return 2;
+      }
+    } else {
+      if (add->a.id().empty()) {
+        std::cerr
+            << "gongshuctl agency add: give --id, --name, --type, --region (or --from FILE)\n";
+        return 2;
+      }
+      list.push_back(add->a);
+    }
+    int code = 0;
+    for (const auto& a : list) {
+      v1::ApiRequest req;
+      *req.mutable_agency_add()->mutable_agency() = a;
+      auto r = c.call(req);
+      if (!r) {
+        std::cerr << "agency " << a.id() << ": ";
+        code = std::max(code, report_error(r.error()));
+        continue;
+      }
+      std::cout << "added agency " << a.id() << " " << a.name() << "\n";
+    }
+    return code;
+  });
+
+  auto list_json = std::make_shared<bool>(false);
+  auto conn2 = std::make_shared<ConnectOptions>();
+  auto* listc = agency->add_subcommand("list", "List agencies");
+  listc->add_flag("--json", *list_json, "JSON output");
+  with_daemon(listc, conn2, exit_code, [list_json](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_agency_list();
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    if (*list_json) {
+      JsonWriter w;
+      w.begin_array();
+      for (const auto& a : r->agencies().agencies()) agency_json(w, a);
+      std::cout << w.end_array().str() << "\n";
+      return 0;
+    }
+    Table t({"ID", "NAME", "TYPE", "REGION", "REGISTERED"});
+    for (const auto& a : r->agencies().agencies())
+      t.add({a.id(), a.name(), a.type(), a.region_code(), when(a.created_at_ms())});
+    t.print(std::cout);
+    return 0;
+  });
+
+  struct ShowOpts {
+    std::string id;
+    bool json = false;
+  };
+  auto show = std::make_shared<ShowOpts>();
+  auto conn3 = std::make_shared<ConnectOptions>();
+  auto* showc = agency->add_subcommand("show", "Show one agency");
+  showc->add_option("ID", show->id, "Agency id")->required();
+  showc->add_flag("--json", show->json, "JSON output");
+  with_daemon(showc, conn3, exit_code, [show](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_agency_show()->set_id(show->id);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    const auto& a = r->agencies().agencies(0);
+    if (show->json) {
+      JsonWriter w;
+      agency_json(w, a);
+      std::cout << w.str() << "\n";
+    } else {
+      std::cout << "id:         " << a.id() << "\nname:       " << a.name()
+                << "\ntype:       " << a.type() << "\nregion:     " << a.region_code()
+                << "\nregistered: " << when(a.created_at_ms()) << "\n";
+    }
+    return 0;
+  });
+}
+
+void add_catalog_commands(CLI::App& app, int* exit_code) {
+  auto* cat = app.add_subcommand("catalog", "The dataset catalog (R-04 .. R-06, R-14)");
+  cat->require_subcommand(1);
+
+  auto files = std::make_shared<std::vector<std::string>>();
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* addc = cat->add_subcommand("add",
+                                   "Add or update datasets from TOML catalog entries (format: "
+                                   "core/catalog/dataset.h;\nexamples in policies/catalog/)");
+  addc->add_option("FILE", *files, "Catalog entry files")->required()->check(CLI::ExistingFile);
+  with_daemon(addc, conn, exit_code, [files](DaemonClient& c) {
+    int code = 0;
+    for (const auto& f : *files) {
+      auto text = read_file(f, 1 << 20);
+      if (!text) {
+        code = std::max(code, report_error(text.error()));
+        continue;
+      }
+      auto entry = catalog::parse_dataset_toml(as_chars(*text), f);
+      if (!entry) {
+        std::cerr << "gongshuctl: " << entry.error().message() << "\n";
+        code = std::max(code, 1);
+        continue;
+      }
+      v1::ApiRequest req;
+      *req.mutable_catalog_add()->mutable_entry() = *entry;
+      auto r = c.call(req);
+      if (!r) {
+        std::cerr << f << ": ";
+        code = std::max(code, report_error(r.error()));
+        continue;
+      }
+      const auto& e = r->datasets().datasets(0).entry();
+      std::cout << "catalog: " << e.id() << " " << e.name() << " (version " << e.version() << ", "
+                << e.status() << ")\n";
+    }
+    return code;
+  });
+
+  struct ShowOpts {
+    std::string id;
+    bool json = false;
+  };
+  auto list = std::make_shared<ShowOpts>();
+  auto conn2 = std::make_shared<ConnectOptions>();
+  auto* listc =
+      cat->add_subcommand("list", "List datasets with their attributes and record counts");
+  listc->add_flag("--json", list->json, "JSON output");
+  auto show = std::make_shared<ShowOpts>();
+  auto conn3 = std::make_shared<ConnectOptions>();
+  auto* showc = cat->add_subcommand(
+      "show", "Show one dataset: attributes, fields, record and version counts");
+  showc->add_option("ID", show->id, "Dataset id")->required();
+  showc->add_flag("--json", show->json, "JSON output");
+  auto run = [](std::shared_ptr<ShowOpts> o, bool one) {
+    return [o, one](DaemonClient& c) {
+      v1::ApiRequest req;
+      req.mutable_catalog_show()->set_id(o->id);
+      auto r = c.call(req);
+      if (!r) return report_error(r.error());
+      const auto& ds = r->datasets().datasets();
+      if (o->json) {
+        JsonWriter w;
+        if (!one) w.begin_array();
+        for (const auto& d : ds) dataset_json(w, d);
+        if (!one) w.end_array();
+        std::cout << w.str() << "\n";
+        return 0;
+      }
+      if (!one) {
+        Table t(
+            {"ID", "NAME", "PROVIDER", "GRADE", "OPEN", "SHARE", "UPDATES", "RECORDS", "VERSIONS"});
+        for (const auto& d : ds) {
+          const auto& e = d.entry();
+          t.add({e.id(), e.name(), e.provider_agency(), e.grade(), e.open_attribute(),
+                 e.share_attribute(), e.update_frequency(), std::to_string(d.records()),
+                 std::to_string(d.versions())});
+        }
+        t.print(std::cout);
+        return 0;
+      }
+      const auto& d = ds.Get(0);
+      const auto& e = d.entry();
+      std::cout << "id:               " << e.id() << "\nname:             " << e.name()
+                << "\nprovider:         " << e.provider_agency()
+                << "\ngrade:            " << e.grade()
+                << "\nopen attribute:   " << e.open_attribute()
+                << "\nshare attribute:  " << e.share_attribute()
+                << "\nupdate frequency: " << e.update_frequency()
+                << "\nsubject:          " << e.subject_kind()
+                << "\ncategory:         " << e.category() << "\nstatus:           " << e.status()
+                << " (version " << e.version() << ")\nrecords:          " << d.records()
+                << " current, " << d.invalidated()
+                << " invalidated\nversions:         " << d.versions() << "\nfields:\n";
+      Table t({"  NAME", "TYPE", "PII", "REQUIRED", "DESCRIPTION"});
+      for (const auto& f : e.fields()) {
+        t.add({"  " + f.name(), std::string(catalog::field_type_name(f.type())),
+               std::string(catalog::pii_kind_name(f.pii())), f.required() ? "yes" : "no",
+               f.description()});
+      }
+      t.print(std::cout);
+      return 0;
+    };
+  };
+  with_daemon(listc, conn2, exit_code, run(list, false));
+  with_daemon(showc, conn3, exit_code, run(show, true));
+}
+
+void add_token_commands(CLI::App& app, int* exit_code) {
+  auto* tok =
+      app.add_subcommand("enroll-token", "One-time tokens with which an agency's agent enrolls");
+  tok->require_subcommand(1);
+  struct Opts {
+    std::string agency;
+    std::string ttl = "24h";
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* create = tok->add_subcommand(
+      "create",
+      "Create a one-time, expiring token for one agency. Give it to that agency;\n"
+      "`gongshu-agent enroll TOKEN` on its machine registers the agent's key.");
+  create->add_option("--agency", o->agency, "Agency the agent will deliver for")->required();
+  create->add_option("--ttl", o->ttl, "Validity, e.g. 30m, 24h, 7d (at most 30d)")
+      ->capture_default_str();
+  create->add_flag("--json", o->json, "JSON output");
+  with_daemon(create, conn, exit_code, [o](DaemonClient& c) {
+    auto ttl = parse_duration(o->ttl);
+    if (!ttl) return report_error(ttl.error());
+    v1::ApiRequest req;
+    req.mutable_enroll_token_create()->set_agency(o->agency);
+    req.mutable_enroll_token_create()->set_ttl_seconds(*ttl);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    const auto& t = r->enroll_token();
+    if (o->json) {
+      JsonWriter w;
+      w.begin_object()
+          .field("token", t.token())
+          .field("agency", o->agency)
+          .field("expires_at", when(t.expires_at_ms()))
+          .end_object();
+      std::cout << w.str() << "\n";
+    } else {
+      std::cout << t.token() << "\n";
+      std::cerr << "one-time token for agency " << o->agency << ", valid until "
+                << when(t.expires_at_ms()) << "\n";
+    }
+    return 0;
+  });
+}
+
+void add_agent_commands(CLI::App& app, int* exit_code) {
+  auto* agent = app.add_subcommand("agent", "Enrolled agents");
+  agent->require_subcommand(1);
+  auto json = std::make_shared<bool>(false);
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* list =
+      agent->add_subcommand("list", "List enrolled agents, their agency, activity and revocation");
+  list->add_flag("--json", *json, "JSON output");
+  auto print = [](const v1::AgentList& agents, bool as_json) {
+    if (as_json) {
+      JsonWriter w;
+      w.begin_array();
+      for (const auto& a : agents.agents()) {
+        w.begin_object()
+            .field("key_id", a.key_id())
+            .field("public_key", a.public_key())
+            .field("agency", a.agency())
+            .field("hostname", a.hostname())
+            .field("enrolled_at", when(a.enrolled_at_ms()))
+            .field("revoked", a.revoked())
+            .field("revoked_at", when(a.revoked_at_ms()))
+            .field("last_seen", when(a.last_seen_ms()))
+            .field("batches", a.batches())
+            .field("last_batch_seq", a.last_batch_seq())
+            .end_object();
+      }
+      std::cout << w.end_array().str() << "\n";
+      return;
+    }
+    Table t({"KEY ID", "AGENCY", "HOST", "ENROLLED", "LAST SEEN", "BATCHES", "STATE"});
+    for (const auto& a : agents.agents()) {
+      t.add({a.key_id(), a.agency(), a.hostname(), when(a.enrolled_at_ms()), when(a.last_seen_ms()),
+             std::to_string(a.batches()),
+             a.revoked() ? "revoked " + when(a.revoked_at_ms()) : "active"});
+    }
+    t.print(std::cout);
+  };
+  with_daemon(list, conn, exit_code, [json, print](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_agent_list();
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    print(r->agents(), *json);
+    return 0;
+  });
+  auto key_id = std::make_shared<std::string>();
+  auto conn2 = std::make_shared<ConnectOptions>();
+  auto* revoke = agent->add_subcommand(
+      "revoke", "Revoke an agent's key: refused from its next connection and message on");
+  revoke->add_option("KEY_ID", *key_id, "The agent's key id (16 hex)")->required();
+  with_daemon(revoke, conn2, exit_code, [key_id](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_agent_revoke()->set_key_id(*key_id);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    std::cout << "revoked agent " << *key_id << "\n";
+    return 0;
+  });
+}
+
+void add_record_commands(CLI::App& app, int* exit_code) {
+  auto* rec = app.add_subcommand("record", "Stored records");
+  rec->require_subcommand(1);
+  struct Opts {
+    std::string dataset, key;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* prov = rec->add_subcommand(
+      "provenance",
+      "Show every stored version of a record with its provenance, and re-verify\n"
+      "each against the agent's signature (exit 1 if any fails)");
+  prov->add_option("DATASET", o->dataset, "Dataset id")->required();
+  prov->add_option("KEY", o->key, "Record key")->required();
+  prov->add_flag("--json", o->json, "JSON output");
+  with_daemon(prov, conn, exit_code, [o](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_record_provenance()->set_dataset(o->dataset);
+    req.mutable_record_provenance()->set_record_key(o->key);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    const auto& p = r->provenance();
+    bool all_ok = true;
+    for (const auto& v : p.versions()) all_ok = all_ok && v.signature_valid();
+    if (o->json) {
+      JsonWriter w;
+      w.begin_object()
+          .field("dataset", p.dataset())
+          .field("record_key", p.record_key())
+          .field("current_valid", p.current_valid());
+      w.key("versions").begin_array();
+      for (const auto& v : p.versions()) {
+        w.begin_object()
+            .field("version", v.version())
+            .field("agency", v.agency())
+            .field("agent_key_id", v.agent_key_id())
+            .field("batch_seq", v.batch_seq())
+            .field("index", v.index())
+            .field("received_at", when(v.received_at_ms()))
+            .field("invalidation", v.invalidated())
+            .field("record_hash", v.record_hash())
+            .field("audit_seq", v.audit_seq())
+            .field("verified", v.signature_valid())
+            .field("problem", v.check_error())
+            .end_object();
+      }
+      w.end_array().field("verified", all_ok).end_object();
+      std::cout << w.str() << "\n";
+    } else {
+      std::cout << p.dataset() << " / " << p.record_key() << ": "
+                << (p.current_valid() ? "valid" : "INVALIDATED") << ", " << p.versions_size()
+                << " version(s), newest first\n";
+      Table t({"VERSION", "AGENCY", "AGENT", "BATCH", "INDEX", "RECEIVED", "AUDIT", "KIND",
+               "SIGNATURE"});
+      for (const auto& v : p.versions()) {
+        t.add({std::to_string(v.version()), v.agency(), v.agent_key_id(),
+               std::to_string(v.batch_seq()), std::to_string(v.index()), when(v.received_at_ms()),
+               v.audit_seq(), v.invalidated() ? "invalidate" : "upsert",
+               v.signature_valid() ? "verified" : "FAILED: " + v.check_error()});
+      }
+      t.print(std::cout);
+    }
+    return all_ok ? 0 : 1;
+  });
+}
+
+}  // namespace
+
+void add_registry_commands(CLI::App& app, int* exit_code) {
+  add_agency_commands(app, exit_code);
+  add_catalog_commands(app, exit_code);
+  add_token_commands(app, exit_code);
+  add_agent_commands(app, exit_code);
+  add_record_commands(app, exit_code);
+}
+
+}  // namespace gongshu::ctl
