@@ -577,16 +577,10 @@ Reply ApiService::Impl::provenance(const Caller& c, const v1::RecordProvenanceRe
     // the batch header the agent signed, with the agent's own key.
     std::string problem;
     auto key = store.data_key(*txn, v.dataset());
-    Result<Bytes> plain = key ? crypto::aead_decrypt(
-                                    **key,
-                                    [&] {
-                                      Bytes ad;
-                                      append(ad, std::string_view("gongshu.version.v1"));
-                                      append_be64(ad, ver);
-                                      return ad;
-                                    }(),
-                                    as_bytes(v.sealed_record()))
-                              : Result<Bytes>(tl::unexpected(key.error()));
+    Result<Bytes> plain =
+        key ? crypto::aead_decrypt(**key, version_ad(v.agent_key_id(), v.batch_seq(), v.index()),
+                                   as_bytes(v.sealed_record()))
+            : Result<Bytes>(tl::unexpected(key.error()));
     stored::Batch b;
     stored::Principal agent;
     auto bv = db.batches.get(*txn, batch_key_of(v.agent_key_id(), v.batch_seq()));

@@ -1,5 +1,7 @@
 #include "daemon/daemon_store.h"
 
+#include <cstring>
+
 #include "core/crypto/keyed_hash.h"
 #include "daemon/stored.pb.h"
 
@@ -16,6 +18,21 @@ std::string record_key_of(std::string_view dataset, std::string_view record_key)
   k.append(dataset).push_back('\0');
   k.append(record_key);
   return k;
+}
+
+Bytes version_ad(std::string_view agent_key_id, uint64_t batch_seq, uint32_t index) {
+  constexpr std::string_view kDomain = "gongshu.version.v1";
+  // Laid out by offset (not appended piecewise): GCC 12 at -O3 misreports vector appends here.
+  Bytes ad(kDomain.size() + 1 + agent_key_id.size() + 12);
+  uint8_t* p = ad.data();
+  std::memcpy(p, kDomain.data(), kDomain.size());
+  p += kDomain.size();
+  *p++ = 0;
+  std::memcpy(p, agent_key_id.data(), agent_key_id.size());
+  p += agent_key_id.size();
+  put_be64(p, batch_seq);
+  put_be32(p + 8, index);
+  return ad;
 }
 
 Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq) {

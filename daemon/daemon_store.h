@@ -82,6 +82,11 @@ class DaemonStore {
   std::map<std::string, crypto::DataKey, std::less<>> keys_;
 };
 
+// Associated data binding an encrypted stored record to the place it came from (the batch and
+// the index in it), so a ciphertext moved to another version fails to open:
+// "gongshu.version.v1" || 0x00 || agent key id || u64 BE batch_seq || u32 BE index.
+Bytes version_ad(std::string_view agent_key_id, uint64_t batch_seq, uint32_t index);
+
 // Key helpers for the tables above.
 std::string record_key_of(std::string_view dataset, std::string_view record_key);
 Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);

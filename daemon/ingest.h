@@ -45,7 +45,10 @@ struct IngestStats {
   uint64_t duplicates = 0;
   uint64_t refused = 0;  // batches refused whole
   uint64_t commits = 0;
-  uint64_t queued = 0;  // jobs in the pipeline now
+  uint64_t queued = 0;            // jobs in the pipeline now
+  uint64_t writer_apply_ns = 0;   // writer time building transactions
+  uint64_t writer_commit_ns = 0;  // writer time in durable commits (fsync)
+  uint64_t prepare_ns = 0;        // worker time opening, verifying, validating (all workers)
 };
 
 class IngestService {
