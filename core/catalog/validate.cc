@@ -116,6 +116,21 @@ void normalize_record(const DatasetSchema& schema, v1::Record& r, const Clock& c
     if (c.valid) *value = c.normalized;
   };
   const std::string& subject = schema.entry().subject_kind();
+  // A record without an explicit subject takes it from its identifier field of the subject's
+  // kind, when the catalog entry has exactly one.
+  if (r.subject_id().empty() && (subject == "person" || subject == "organisation")) {
+    v1::PiiKind kind = subject == "person" ? v1::PII_CITIZEN_ID : v1::PII_CREDIT_CODE;
+    const v1::Field* only = nullptr;
+    int count = 0;
+    for (const v1::Field& f : r.fields()) {
+      const v1::FieldSpec* spec = schema.field(f.name());
+      if (spec && spec->pii() == kind && f.value().kind_case() == v1::FieldValue::kText) {
+        only = &f;
+        ++count;
+      }
+    }
+    if (count == 1) r.set_subject_id(only->value().text());
+  }
   if (!r.subject_id().empty() && (subject == "person" || subject == "organisation")) {
     normal(subject == "person" ? v1::PII_CITIZEN_ID : v1::PII_CREDIT_CODE, r.mutable_subject_id());
   }

@@ -30,8 +30,9 @@ struct Verdict {
 // fields only with a legal basis, and the subject identifier valid for the subject kind.
 Verdict validate_record(const DatasetSchema& schema, const v1::Record& record, const Clock& clock);
 
-// Agent side, before signing: rewrites identifier fields and the subject id to their normal
-// form (full-width digits, lowercase x, spaces), so the daemon sees canonical identifiers.
+// Agent side, before signing: fills a missing subject id from the record's one identifier field
+// of the subject's kind, and rewrites identifier fields and the subject id to their normal form
+// (full-width digits, lowercase x, spaces), so the daemon sees canonical identifiers.
 void normalize_record(const DatasetSchema& schema, v1::Record& record, const Clock& clock);
 
 }  // namespace gongshu::catalog
