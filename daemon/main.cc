@@ -1,65 +1,153 @@
-// gongshud: the city data authority's daemon. `init` creates a state directory; `run` serves
-// until SIGTERM or SIGINT, then drains in-flight batches and exits 0.
-
-#include <signal.h>
+// gongshud: the city data authority's daemon. `init` creates a state directory; `run` serves as
+// a Type=notify service (DESIGN §9):
+//
+//   READY=1       once Daemon::start returned (store open, ZAP running, sockets bound)
+//   STATUS=       live figures every few seconds
+//   WATCHDOG=1    from the signal loop below: if it stalls, systemd restarts the daemon
+//   SIGHUP        RELOADING=1 + MONOTONIC_USEC=, re-read and validate the configuration (a bad
+//                 file keeps the running one and says why), READY=1
+//   SIGTERM/INT   STOPPING=1, drain in-flight batches, exit 0
+//
+// `check-config` validates a configuration file and exits 0 or 2.
+//
+// Exit codes: 0 stopped cleanly; 1 could not start or failed; 2 bad command line or bad
+// configuration (the unit does not restart on 2: a restart cannot fix a file).
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <iostream>
+#include <string>
 
+#include "core/sys/harden.h"
+#include "core/sys/logger.h"
+#include "core/sys/notifier.h"
+#include "core/sys/signals.h"
 #include "core/util/version.h"
 #include "daemon/daemon.h"
 
 namespace {
 
-int run(const std::string& config_path) {
+using gongshu::sys::Logger;
+using gongshu::sys::Notifier;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kStatusPeriod = std::chrono::seconds(5);
+
+std::string status_text(const gongshu::daemon::IngestStats& s, const std::string& reload_error) {
+  std::string t = "serving; " + std::to_string(s.batches) + " batches, " +
+                  std::to_string(s.records_accepted) + " records accepted, " +
+                  std::to_string(s.records_rejected) + " rejected, " +
+                  std::to_string(s.duplicates) + " duplicate batches, " +
+                  std::to_string(s.refused) + " refused; queue " + std::to_string(s.queued);
+  if (!reload_error.empty()) t += "; last reload refused: " + reload_error;
+  return t;
+}
+
+// A notify failure is worth one warning, not one per watchdog period.
+class NotifyReporter {
+ public:
+  explicit NotifyReporter(const Logger& log) : log_(log) {}
+  void operator()(const gongshu::Status& s) {
+    if (s && failing_) log_.notice("service manager notifications work again");
+    if (!s && !failing_) log_.warning("cannot notify the service manager: " + s.error().message());
+    failing_ = !s;
+  }
+
+ private:
+  const Logger& log_;
+  bool failing_ = false;
+};
+
+int run(const std::string& config_path, const Logger& log) {
   auto config = gongshu::daemon::load_config(config_path);
   if (!config) {
-    std::cerr << "gongshud: " << config.error().message() << "\n";
+    log.error(config.error().message());
     return 2;
   }
-  // Signals are taken synchronously by this thread; every thread started below inherits the mask.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  // Taken synchronously by this thread; every thread Daemon::start creates inherits the mask.
+  auto signals = gongshu::sys::SignalSet::block_service_signals();
+  gongshu::sys::ignore_sigpipe();
+  const Notifier notifier = Notifier::from_environment();
+  NotifyReporter notify(log);
 
   auto daemon = gongshu::daemon::Daemon::start(*config, gongshu::SystemClock::instance());
   if (!daemon) {
-    std::cerr << "gongshud: " << daemon.error().message() << "\n";
+    notify(notifier.status("start failed: " + daemon.error().message()));
+    log.error("start failed: " + daemon.error().message());
     return 1;
   }
   if (auto s = gongshu::daemon::write_info_file(config->state_dir, **daemon); !s) {
-    std::cerr << "gongshud: " << s.error().message() << "\n";
+    log.error(s.error().message());
+    (*daemon)->stop();
     return 1;
   }
-  std::cerr << "gongshud " << gongshu::kVersion << ": ready; ingest "
-            << (*daemon)->ingest_endpoint() << ", api " << (*daemon)->api_endpoint() << ", key "
-            << (*daemon)->public_key().key_id() << "\n";
+  const std::string key_id = (*daemon)->public_key().key_id();
+  notify(notifier.ready());
+  std::string reload_error;
+  notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));
+  log.notice(std::string("ready (version ") + gongshu::kVersion + "); ingest " +
+                 (*daemon)->ingest_endpoint() + ", api " + (*daemon)->api_endpoint(),
+             {{"GONGSHU_DAEMON_KEY", key_id}});
+
+  const auto ping_period = notifier.watchdog_ping_period();
+  auto next_ping = Clock::now();
+  auto next_status = Clock::now() + kStatusPeriod;
   while (true) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      std::cerr << "gongshud: SIGHUP: nothing to reload in this version\n";
-      continue;
+    auto now = Clock::now();
+    if (ping_period && now >= next_ping) {
+      notify(notifier.watchdog());
+      next_ping = now + *ping_period;
     }
-    break;
+    if (now >= next_status) {
+      notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));
+      next_status = now + kStatusPeriod;
+    }
+    auto deadline = ping_period ? std::min(next_ping, next_status) : next_status;
+    auto sig = signals.wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+    if (!sig) continue;
+    if (*sig != SIGHUP) break;
+
+    // Reload. Only the configuration file exists to reload in this version: it is re-read and
+    // validated, and a valid one replaces the running copy (its settings apply at the next
+    // restart); a bad one is refused and the running configuration stays.
+    notify(notifier.reloading());
+    auto fresh = gongshu::daemon::load_config(config_path);
+    if (!fresh) {
+      reload_error = fresh.error().message();
+      log.warning("reload refused, keeping the running configuration: " + reload_error);
+    } else {
+      *config = std::move(*fresh);
+      reload_error.clear();
+      log.notice("reloaded " + config_path +
+                 ": the configuration is valid; its settings apply at the next restart");
+    }
+    notify(notifier.ready());
+    notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));
   }
-  std::cerr << "gongshud: stopping; draining in-flight batches\n";
+
+  notify(notifier.stopping());
+  notify(notifier.status("stopping: draining in-flight batches"));
+  log.notice("stopping; draining in-flight batches");
   (*daemon)->stop();
   auto stats = (*daemon)->ingest_stats();
-  std::cerr << "gongshud: stopped after " << stats.batches << " batches, " << stats.records_accepted
-            << " records\n";
+  log.notice("stopped after " + std::to_string(stats.batches) + " batches, " +
+             std::to_string(stats.records_accepted) + " records accepted, " +
+             std::to_string(stats.records_rejected) + " rejected");
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Logger log = Logger::for_process("gongshud");
   try {
+    // Before anything reads a key: no core dumps, no ptrace by same-user processes.
+    if (auto h = gongshu::sys::harden_process(); !h) {
+      log.error(h.error().message());
+      return 1;
+    }
     CLI::App app{"gongshud — the gongshu public-data platform daemon (city data authority)"};
     app.set_version_flag("--version", std::string("gongshud ") + gongshu::kVersion);
     app.require_subcommand(1);
@@ -74,15 +162,20 @@ int main(int argc, char** argv) {
         ->required();
     init->add_option("--audit-origin", origin, "Name of the audit log in checkpoints")
         ->capture_default_str();
-    auto* runc =
-        app.add_subcommand("run", "Serve the ingest and api sockets until SIGTERM or SIGINT.");
+    auto* runc = app.add_subcommand(
+        "run",
+        "Serve the ingest and api sockets until SIGTERM or SIGINT; SIGHUP reloads.\n"
+        "Speaks the systemd notify protocol when NOTIFY_SOCKET is set.");
     runc->add_option("--config", config, "TOML configuration file")->required();
+    auto* check = app.add_subcommand(
+        "check-config", "Validate a configuration file (before `systemctl reload gongshud`).");
+    check->add_option("--config", config, "TOML configuration file")->required();
     int code = 2;
     init->callback([&] {
       auto r = gongshu::daemon::init_state(state, operator_out, origin,
                                            gongshu::SystemClock::instance());
       if (!r) {
-        std::cerr << "gongshud init: " << r.error().message() << "\n";
+        log.error("init: " + r.error().message());
         code = 1;
         return;
       }
@@ -93,7 +186,13 @@ int main(int argc, char** argv) {
                 << operator_out << ")\n";
       code = 0;
     });
-    runc->callback([&] { code = run(config); });
+    runc->callback([&] { code = run(config, log); });
+    check->callback([&] {
+      auto c = gongshu::daemon::load_config(config);
+      if (!c) return log.error(c.error().message());
+      std::cout << config << ": valid\n";
+      code = 0;
+    });
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -108,7 +207,7 @@ int main(int argc, char** argv) {
     }
     return code;
   } catch (const std::exception& e) {
-    std::cerr << "gongshud: " << e.what() << "\n";
-    return 2;
+    log.error(e.what());
+    return 1;
   }
 }

@@ -8,6 +8,7 @@ GONGSHU_PACKAGES=(
   libsodium-dev libzmq3-dev cppzmq-dev liblmdb-dev
   protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
   libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  systemd file
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -124,6 +124,67 @@ RunResult run_process(const std::vector<std::string>& argv, const std::string& s
   return result;
 }
 
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+                           const std::map<std::string, std::string>& env) {
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || devnull < 0) throw std::runtime_error("cannot open " + log_path);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, devnull, 0);
+  posix_spawn_file_actions_adddup2(&fa, log, 1);
+  posix_spawn_file_actions_adddup2(&fa, log, 2);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string v(*e);
+    auto eq = v.find('=');
+    if (eq != std::string::npos && env.count(v.substr(0, eq))) continue;
+    env_strings.push_back(v);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& v : env_strings) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = argv;
+  std::vector<char*> argp;
+  for (auto& a : args) argp.push_back(a.data());
+  argp.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawn(&pid, argp[0], &fa, nullptr, argp.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(log);
+  ::close(devnull);
+  if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+  pid_ = pid;
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+void ChildProcess::signal(int sig) const {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+int ChildProcess::wait() {
+  if (!reaped_) {
+    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  return WIFEXITED(status_) ? WEXITSTATUS(status_) : -WTERMSIG(status_);
+}
+
+bool ChildProcess::running() {
+  if (reaped_) return false;
+  pid_t r = ::waitpid(pid_, &status_, WNOHANG);
+  if (r == pid_) reaped_ = true;
+  return !reaped_;
+}
+
 std::string binary_path(const std::string& relative) {
   return std::string(GONGSHU_TEST_BINARY_DIR) + "/" + relative;
 }

@@ -40,6 +40,29 @@ struct RunResult {
 RunResult run_process(const std::vector<std::string>& argv, const std::string& stdin_text = "",
                       const std::map<std::string, std::string>& env = {});
 
+// A child process running in the background, its output appended to a log file. The
+// destructor kills it (SIGKILL) if it still runs and reaps it.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path,
+               const std::map<std::string, std::string>& env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  int pid() const { return pid_; }
+  void signal(int sig) const;
+  // Waits for the process to exit; returns its exit code (-signal when killed).
+  int wait();
+  // True while the process runs (reaps it if it has exited).
+  bool running();
+
+ private:
+  int pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
+};
+
 // Path of a binary built in this tree, e.g. binary_path("tools/gongshuctl").
 std::string binary_path(const std::string& relative);
 
