@@ -14,5 +14,7 @@ void add_id_commands(CLI::App& app, int* exit_code);
 void add_registry_commands(CLI::App& app, int* exit_code);
 // audit head | checkpoint | export.
 void add_audit_commands(CLI::App& app, int* exit_code);
+// policy check | validate: offline decisions and explanations (core/policy).
+void add_policy_commands(CLI::App& app, int* exit_code);
 
 }  // namespace gongshu::ctl

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_id_commands(app, &exit_code);
     gongshu::ctl::add_registry_commands(app, &exit_code);
     gongshu::ctl::add_audit_commands(app, &exit_code);
+    gongshu::ctl::add_policy_commands(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
