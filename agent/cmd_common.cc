@@ -1,0 +1,34 @@
+#include "agent/cmd_common.h"
+
+#include <iostream>
+
+#include "core/util/clock.h"
+
+namespace gongshu::agent {
+
+void add_config_option(CLI::App* cmd, std::string* path) {
+  *path = kDefaultConfig;
+  cmd->add_option("--config,-c", *path, "The agent's configuration file (TOML)")
+      ->capture_default_str();
+}
+
+Result<Loaded> load_config_and_spool(const std::string& config_path) {
+  Loaded l;
+  GONGSHU_TRY(l.config, load_config(config_path));
+  SpoolOptions so;
+  so.max_bytes = l.config.limits.spool_max_bytes;
+  GONGSHU_TRY(l.spool, Spool::open(l.config.state_dir, so));
+  return l;
+}
+
+int report(std::string_view command, const Error& e, int code) {
+  std::cerr << "gongshu-agent " << command << ": " << e.message() << "\n";
+  return code;
+}
+
+std::string format_ms(int64_t ms) {
+  if (ms == 0) return "never";
+  return format_utc(ms * 1'000'000);
+}
+
+}  // namespace gongshu::agent

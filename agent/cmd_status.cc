@@ -1,0 +1,201 @@
+// gongshu-agent status: what is spooled, in flight, acknowledged and rejected, the last receipt,
+// and whether the daemon is reachable (a short probe of the ingest endpoint).
+
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "agent/api_client.h"
+#include "agent/cmd_common.h"
+#include "agent/commands.h"
+#include "core/util/encoding.h"
+#include "core/util/json.h"
+#include "core/wire/client_channel.h"
+#include "core/wire/context.h"
+
+namespace gongshu::agent {
+namespace {
+
+struct Probe {
+  std::string state = "not probed";
+  bool problem = false;
+};
+
+Probe probe_daemon(const AgentConfig& config, const DaemonTarget& target,
+                   std::chrono::milliseconds timeout) {
+  Probe p;
+  auto key = load_agent_key(config.key_file);
+  if (!key) return {"no agent key: " + key.error().message(), true};
+  auto context = wire::Context::create();
+  if (!context) return {context.error().message(), true};
+  auto ch = wire::ClientChannel::create(*context, *key, target.key);
+  if (!ch || !ch->connect(target.ingest)) return {"cannot open a channel", true};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  wire::HandshakeState st = wire::HandshakeState::kNotConnected;
+  while (std::chrono::steady_clock::now() < deadline) {
+    (void)ch->receive(std::chrono::milliseconds(50));
+    st = ch->handshake_state();
+    if (st != wire::HandshakeState::kNotConnected) break;
+  }
+  switch (st) {
+    case wire::HandshakeState::kConnected:
+      return {"reachable", false};
+    case wire::HandshakeState::kRefused:
+      return {"refused our key: not enrolled or revoked", true};
+    case wire::HandshakeState::kFailed:
+      return {"handshake failed: the daemon's key is not the one we expect", true};
+    default:
+      return {"unreachable", false};
+  }
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, int* exit_code) {
+  struct Options {
+    std::string config;
+    bool json = false;
+    bool no_probe = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(
+      "status",
+      "Show the spool (records waiting, batches in flight), what the daemon acknowledged and\n"
+      "rejected, the last receipt, the catalog, and whether the daemon is reachable (a 2-second\n"
+      "handshake probe of the ingest endpoint unless --no-probe). Exit 1 when the daemon\n"
+      "refuses this agent's key.");
+  add_config_option(cmd, &o->config);
+  cmd->add_flag("--json", o->json, "Print the status as JSON");
+  cmd->add_flag("--no-probe", o->no_probe, "Do not contact the daemon");
+  cmd->callback([o, exit_code] {
+    auto loaded = load_config_and_spool(o->config);
+    if (!loaded) return void(*exit_code = report("status", loaded.error()));
+    Spool& spool = *loaded->spool;
+    auto began = spool.env().begin_read();
+    if (!began) return void(*exit_code = report("status", began.error()));
+    std::optional<store::ReadTxn> txn;
+    txn.emplace(std::move(*began));
+    auto enrollment = spool.enrollment(*txn);
+    auto target = daemon_target(loaded->config, spool, *txn);
+    uint64_t next_pending = spool.get_u64(*txn, kNextPending);
+    uint64_t up_to = spool.get_u64(*txn, kBatchedUpTo);
+    uint64_t waiting = next_pending > up_to + 1 ? next_pending - 1 - up_to : 0;
+    uint64_t spooled = spool.pending().count(*txn);
+    uint64_t outbox = spool.outbox().count(*txn);
+    uint64_t outbox_records = 0;
+    {
+      store::Cursor cur = spool.outbox().cursor(*txn);
+      for (auto e = cur.first(); e; e = cur.next()) {
+        if (auto d = decode_outbox(e->value)) outbox_records += d->count;
+      }
+    }
+    uint64_t acked = spool.get_u64(*txn, kCountAckedRecords);
+    uint64_t acked_batches = spool.get_u64(*txn, kCountAckedBatches);
+    uint64_t accepted = spool.get_u64(*txn, kCountAccepted);
+    uint64_t rej_local = spool.get_u64(*txn, kCountRejectedLocal);
+    uint64_t rej_daemon = spool.get_u64(*txn, kCountRejectedDaemon);
+    uint64_t next_seq = std::max<uint64_t>(spool.get_u64(*txn, kNextBatchSeq), 1);
+    uint64_t catalog_count = spool.catalog().count(*txn);
+    int64_t catalog_ms = int64_t(spool.get_u64(*txn, kCatalogRefreshedMs));
+    uint64_t last_batch = spool.get_u64(*txn, kLastReceiptSeq);
+    v1::Receipt receipt;
+    bool have_receipt = false;
+    if (auto v = spool.receipts().get(*txn, last_batch)) {
+      agentpb::StoredReceipt sr;
+      have_receipt =
+          sr.ParseFromArray(v->data(), int(v->size())) && receipt.ParseFromString(sr.receipt());
+    }
+    agentpb::ServiceState service;
+    if (auto v = spool.get_meta(*txn, kServiceState)) {
+      (void)service.ParseFromArray(v->data(), int(v->size()));
+    }
+    txn.reset();  // the probe may take seconds: do not hold the snapshot meanwhile
+
+    Probe probe;
+    if (!target) {
+      probe = {"not enrolled", false};
+    } else if (!o->no_probe) {
+      probe = probe_daemon(loaded->config, *target, std::chrono::seconds(2));
+    }
+    std::string service_text =
+        service.pid() != 0 ? "running (pid " + std::to_string(service.pid()) + ")" : "stopped";
+    if (o->json) {
+      JsonWriter w;
+      w.begin_object();
+      w.field("enrolled", enrollment.has_value());
+      if (enrollment) {
+        w.field("agency", enrollment->agency())
+            .field("agent_key_id", enrollment->agent_key_id())
+            .field("ingest", target ? target->ingest : "")
+            .field("daemon_key_id", target ? target->key.key_id() : "");
+      }
+      w.field("daemon", probe.state)
+          .field("daemon_reachable", probe.state == "reachable")
+          .field("service", service_text)
+          .field("service_daemon_state", service.daemon_state())
+          .field("service_last_error", service.last_error())
+          .field("spooled", spooled)
+          .field("waiting", waiting)
+          .field("in_flight_batches", outbox)
+          .field("in_flight_records", outbox_records)
+          .field("accepted", accepted)
+          .field("acknowledged", acked)
+          .field("acknowledged_batches", acked_batches)
+          .field("rejected", rej_local + rej_daemon)
+          .field("rejected_by_agent", rej_local)
+          .field("rejected_by_daemon", rej_daemon)
+          .field("next_batch_seq", next_seq)
+          .field("catalog_datasets", catalog_count)
+          .field("catalog_refreshed", format_ms(catalog_ms));
+      if (have_receipt) {
+        w.key("last_receipt")
+            .begin_object()
+            .field("batch_seq", last_batch)
+            .field("audit_seq", receipt.seq())
+            .field("tree_size", receipt.tree_size())
+            .field("issued_at", format_ms(receipt.issued_at_ms()))
+            .end_object();
+      } else {
+        w.key("last_receipt").null();
+      }
+      w.end_object();
+      std::cout << w.str() << "\n";
+    } else {
+      if (enrollment) {
+        std::cout << "agent:         " << enrollment->agent_key_id() << " of agency "
+                  << enrollment->agency() << "\n";
+      } else {
+        std::cout << "agent:         not enrolled (gongshu-agent enroll TOKEN)\n";
+      }
+      std::cout << "daemon:        " << probe.state;
+      if (target) std::cout << " (" << target->ingest << ")";
+      std::cout << "\n"
+                << "service:       " << service_text;
+      if (service.pid() != 0 && !service.daemon_state().empty()) {
+        std::cout << ", daemon " << service.daemon_state();
+      }
+      if (!service.last_error().empty()) std::cout << "; " << service.last_error();
+      std::cout << "\n"
+                << "spooled:       " << spooled << " records not yet acknowledged (" << waiting
+                << " waiting for a batch)\n"
+                << "in flight:     " << outbox << " batches, " << outbox_records << " records\n"
+                << "acknowledged:  " << acked << " records in " << acked_batches << " batches\n"
+                << "rejected:      " << rej_local + rej_daemon << " (" << rej_local
+                << " by this agent, " << rej_daemon << " by the daemon)\n";
+      if (have_receipt) {
+        std::cout << "last receipt:  batch " << last_batch << ", audit entry " << receipt.seq()
+                  << ", tree size " << receipt.tree_size() << ", issued "
+                  << format_ms(receipt.issued_at_ms()) << "\n";
+      } else {
+        std::cout << "last receipt:  none\n";
+      }
+      std::cout << "next batch:    " << next_seq << "\n"
+                << "catalog:       " << catalog_count << " datasets, refreshed "
+                << format_ms(catalog_ms) << "\n";
+    }
+    *exit_code = probe.problem ? 1 : 0;
+  });
+}
+
+}  // namespace gongshu::agent

@@ -1,0 +1,323 @@
+// CSV reader (agent/record_reader.h): a small streaming RFC 4180 parser.
+
+#include <vector>
+
+#include "agent/record_reader.h"
+#include "agent/values.h"
+
+namespace gongshu::agent {
+namespace {
+
+// RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    if (n == 0 || c > 0xF4 || c == 0xC0 || c == 0xC1 || i + n >= s.size()) return false;
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+        (c == 0xF4 && c1 > 0x8F)) {
+      return false;
+    }
+    for (size_t k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+enum class Column { kField, kRecordKey, kSubjectId, kOp, kObservedAt, kInvalidateReason };
+
+struct ColumnSpec {
+  Column kind;
+  std::string name;
+  const v1::FieldSpec* spec = nullptr;
+};
+
+// One physical row: its cells, or why it is unusable.
+struct RawRow {
+  std::vector<std::string> cells;
+  std::string raw;    // the row's text, at most kMaxRawKept bytes
+  std::string error;  // empty if the row parsed
+  uint64_t line = 0;
+  bool blank = false;  // an empty line
+};
+
+class CsvReader final : public RecordReader {
+ public:
+  CsvReader(InputFile input, const catalog::DatasetSchema& schema, ReaderLimits limits)
+      : input_(std::move(input)), schema_(schema), limits_(limits) {}
+
+  const InputFile& input() const override { return input_; }
+
+  Status read_header() {
+    RawRow row;
+    while (true) {
+      GONGSHU_TRY(bool more, read_row(row));
+      if (!more) return {};  // an empty file: no rows
+      if (!row.blank) break;
+    }
+    auto bad = [&](const std::string& why) {
+      return fail(ErrorCode::kInvalidArgument,
+                  input_.name() + ": line " + std::to_string(row.line) + ": header: " + why);
+    };
+    if (!row.error.empty()) return bad(row.error);
+    if (!row.cells.empty() && row.cells[0].starts_with("\xEF\xBB\xBF")) row.cells[0].erase(0, 3);
+    std::vector<std::string> seen;
+    for (auto& name : row.cells) {
+      if (!valid_utf8(name)) return bad("the header is not valid UTF-8 (CSV files must be UTF-8)");
+      ColumnSpec c;
+      c.name = name;
+      if (name == "record_key") {
+        c.kind = Column::kRecordKey;
+      } else if (name == "subject_id") {
+        c.kind = Column::kSubjectId;
+      } else if (name == "op") {
+        c.kind = Column::kOp;
+      } else if (name == "observed_at") {
+        c.kind = Column::kObservedAt;
+      } else if (name == "invalidate_reason") {
+        c.kind = Column::kInvalidateReason;
+      } else if ((c.spec = schema_.field(name)) != nullptr) {
+        c.kind = Column::kField;
+      } else {
+        return bad("column '" + name.substr(0, 64) + "' is neither a field of dataset " +
+                   schema_.id() +
+                   " nor one of record_key, subject_id, op, observed_at, invalidate_reason");
+      }
+      for (const auto& s : seen) {
+        if (s == name) return bad("column '" + name + "' appears twice");
+      }
+      seen.push_back(name);
+      columns_.push_back(std::move(c));
+    }
+    has_header_ = true;
+    return {};
+  }
+
+  Result<bool> next(ParsedRow& out) override {
+    if (!has_header_) return false;
+    while (true) {
+      GONGSHU_TRY(bool more, read_row(row_));
+      if (!more) return false;
+      if (row_.blank) continue;
+      reset(out);
+      out.line = row_.line;
+      build(out);
+      return true;
+    }
+  }
+
+ private:
+  static void reset(ParsedRow& row) {
+    row.ok = false;
+    row.record.Clear();
+    row.code = v1::RECORD_STATUS_ACCEPTED;
+    row.field.clear();
+    row.reason.clear();
+    row.raw.clear();
+  }
+
+  void reject(ParsedRow& out, v1::RecordStatusCode code, std::string field,
+              const std::string& reason) {
+    out.ok = false;
+    out.code = code;
+    out.field = std::move(field);
+    out.reason = "line " + std::to_string(out.line) + ": " + reason;
+    out.raw = row_.raw;
+  }
+
+  void build(ParsedRow& out) {
+    if (!row_.error.empty()) {
+      reject(out, v1::RECORD_STATUS_MALFORMED, "", row_.error);
+      return;
+    }
+    if (row_.cells.size() != columns_.size()) {
+      reject(out, v1::RECORD_STATUS_MALFORMED, "",
+             "row has " + std::to_string(row_.cells.size()) + " cells, the header has " +
+                 std::to_string(columns_.size()));
+      return;
+    }
+    v1::Record& r = out.record;
+    r.set_dataset(schema_.id());
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      std::string& cell = row_.cells[i];
+      if (cell.empty()) continue;
+      const ColumnSpec& c = columns_[i];
+      if (!valid_utf8(cell)) {
+        return reject(out, v1::RECORD_STATUS_MALFORMED, c.name,
+                      "column '" + c.name + "' is not valid UTF-8 (CSV files must be UTF-8)");
+      }
+      switch (c.kind) {
+        case Column::kRecordKey:
+          r.set_record_key(std::move(cell));
+          break;
+        case Column::kSubjectId:
+          r.set_subject_id(std::move(cell));
+          break;
+        case Column::kInvalidateReason:
+          r.set_invalidate_reason(std::move(cell));
+          break;
+        case Column::kOp: {
+          auto op = parse_op(cell);
+          if (!op) return reject(out, v1::RECORD_STATUS_SCHEMA, "op", op.error().message());
+          r.set_op(*op);
+          break;
+        }
+        case Column::kObservedAt: {
+          auto ms = parse_timestamp_ms(cell);
+          if (!ms) {
+            return reject(out, v1::RECORD_STATUS_SCHEMA, "observed_at", ms.error().message());
+          }
+          r.set_observed_at_ms(*ms);
+          break;
+        }
+        case Column::kField: {
+          v1::Field* f = r.add_fields();
+          f->set_name(c.name);
+          if (auto s = value_from_text(c.spec->type(), cell, *f->mutable_value()); !s) {
+            return reject(out, v1::RECORD_STATUS_SCHEMA, c.name,
+                          "field '" + c.name + "': " + s.error().message());
+          }
+          break;
+        }
+      }
+    }
+    out.ok = true;
+  }
+
+  // Reads one row (which may span lines inside quotes). false at the end of the input.
+  Result<bool> read_row(RawRow& row) {
+    row.cells.clear();
+    row.raw.clear();
+    row.error.clear();
+    row.blank = false;
+    row.line = lines_ + 1;
+    enum { kStart, kUnquoted, kQuoted, kAfterQuote } state = kStart;
+    std::string cell;
+    size_t row_bytes = 0;
+    bool too_long = false;
+    bool any = false;
+    auto set_error = [&](std::string why) {
+      if (row.error.empty()) row.error = std::move(why);
+    };
+    auto end_cell = [&] {
+      if (row.cells.size() >= limits_.max_columns) {
+        set_error("more than " + std::to_string(limits_.max_columns) + " cells");
+      } else if (!too_long) {
+        row.cells.push_back(std::move(cell));
+      }
+      cell.clear();
+    };
+    auto add = [&](char ch) {
+      if (too_long) return;
+      if (++row_bytes > limits_.max_row_bytes) {
+        too_long = true;
+        set_error("row longer than " + std::to_string(limits_.max_row_bytes) + " bytes");
+        cell.clear();
+        row.cells.clear();
+        return;
+      }
+      cell.push_back(ch);
+    };
+    bool pending_cr = false;
+    while (true) {
+      GONGSHU_TRY(int c, input_.get());
+      if (c < 0) {
+        if (!any) return false;
+        if (state == kQuoted) set_error("unterminated quoted cell (started on this row)");
+        if (pending_cr) add('\r');
+        end_cell();
+        return true;
+      }
+      any = true;
+      char ch = static_cast<char>(c);
+      if (row.raw.size() < kMaxRawKept && ch != '\n') row.raw.push_back(ch);
+      if (ch == '\n') ++lines_;
+      if (pending_cr) {
+        pending_cr = false;
+        if (ch == '\n') {
+          end_cell();
+          row.blank = row.cells.size() == 1 && row.cells[0].empty() && row.error.empty();
+          return true;
+        }
+        add('\r');
+      }
+      switch (state) {
+        case kStart:
+          if (ch == '"') {
+            state = kQuoted;
+            break;
+          }
+          state = kUnquoted;
+          [[fallthrough]];
+        case kUnquoted:
+          if (ch == ',') {
+            end_cell();
+            state = kStart;
+          } else if (ch == '\n') {
+            end_cell();
+            row.blank = row.cells.size() == 1 && row.cells[0].empty() && row.error.empty();
+            return true;
+          } else if (ch == '\r') {
+            pending_cr = true;
+          } else {
+            if (ch == '"') set_error("a quote inside an unquoted cell (quote the whole cell)");
+            add(ch);
+          }
+          break;
+        case kQuoted:
+          if (ch == '"') {
+            state = kAfterQuote;
+          } else {
+            add(ch);
+          }
+          break;
+        case kAfterQuote:
+          if (ch == '"') {
+            add('"');
+            state = kQuoted;
+          } else if (ch == ',') {
+            end_cell();
+            state = kStart;
+          } else if (ch == '\n') {
+            end_cell();
+            return true;
+          } else if (ch == '\r') {
+            pending_cr = true;
+          } else {
+            set_error("text after a closing quote");
+            state = kUnquoted;
+            add(ch);
+          }
+          break;
+      }
+    }
+  }
+
+  InputFile input_;
+  const catalog::DatasetSchema& schema_;
+  ReaderLimits limits_;
+  std::vector<ColumnSpec> columns_;
+  bool has_header_ = false;
+  uint64_t lines_ = 0;
+  RawRow row_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<RecordReader>> make_csv_reader(InputFile input,
+                                                      const catalog::DatasetSchema& schema,
+                                                      ReaderLimits limits) {
+  auto reader = std::make_unique<CsvReader>(std::move(input), schema, limits);
+  GONGSHU_RETURN_IF_ERROR(reader->read_header());
+  return std::unique_ptr<RecordReader>(std::move(reader));
+}
+
+}  // namespace gongshu::agent

@@ -1,0 +1,517 @@
+#include "agent/forwarder.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "agent/resident.h"
+#include "core/batch/batch.h"
+#include "core/wire/codec.h"
+#include "gongshu/v1/record.pb.h"
+
+namespace gongshu::agent {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr size_t kMaxAckBytes = 16 << 20;
+constexpr size_t kMaxAcksPerStep = 256;
+constexpr uint64_t kTrimBytes = 1 << 20;
+// Batches sealed per step (one LMDB transaction), which bounds that transaction's memory.
+constexpr size_t kMaxBatchesPerStep = 2;
+
+std::string seq_text(uint64_t seq) { return "batch " + std::to_string(seq); }
+
+}  // namespace
+
+Forwarder::Forwarder(Spool& spool, wire::Context& context, const crypto::IdentityKey& agent,
+                     DaemonTarget target, ForwarderOptions options, const Clock& clock)
+    : spool_(spool),
+      context_(context),
+      agent_(agent),
+      target_(std::move(target)),
+      daemon_key_id_(target_.key.key_id()),
+      options_(options),
+      clock_(clock),
+      rng_(std::random_device{}()) {}
+
+Forwarder::~Forwarder() = default;
+
+bool Forwarder::take_status_change() {
+  bool c = status_changed_;
+  status_changed_ = false;
+  return c;
+}
+
+void Forwarder::set_error(std::string message) {
+  if (status_.last_error != message) {
+    status_.last_error = std::move(message);
+    status_changed_ = true;
+  }
+}
+
+std::chrono::milliseconds Forwarder::jittered(std::chrono::milliseconds base) {
+  // Between half and the whole of base, so that many agents do not reconnect in step.
+  int64_t b = std::max<int64_t>(base.count(), 1);
+  std::uniform_int_distribution<int64_t> d(b / 2, b);
+  return std::chrono::milliseconds(d(rng_));
+}
+
+void Forwarder::ensure_channel(SteadyClock::time_point now) {
+  if (channel_ || now < reconnect_at_) return;
+  wire::ClientOptions o;
+  o.max_message_size = kMaxAckBytes;
+  o.reconnect_interval = options_.reconnect_min;
+  o.reconnect_interval_max = std::chrono::milliseconds(5'000);
+  auto ch = wire::ClientChannel::create(context_, agent_, target_.key, o);
+  if (ch) {
+    if (auto c = ch->connect(target_.ingest); !c) {
+      ch = tl::unexpected(std::move(c).error());
+    }
+  }
+  if (!ch) {
+    set_error("ingest channel to " + target_.ingest + ": " + ch.error().message());
+    reconnect_at_ = now + std::chrono::seconds(1);
+    return;
+  }
+  channel_.emplace(std::move(*ch));
+  seen_state_ = wire::HandshakeState::kNotConnected;
+  inflight_.clear();
+  next_to_send_ = 0;
+}
+
+void Forwarder::drop_channel(SteadyClock::time_point now, bool refused) {
+  channel_.reset();
+  inflight_.clear();
+  retry_at_.clear();
+  next_to_send_ = 0;
+  auto grow = [](std::chrono::milliseconds cur, std::chrono::milliseconds lo,
+                 std::chrono::milliseconds hi) { return std::clamp(cur * 2, lo, hi); };
+  if (refused) {
+    refused_backoff_ = grow(refused_backoff_, options_.refused_min, options_.refused_max);
+    reconnect_at_ = now + jittered(refused_backoff_);
+  } else {
+    backoff_ = grow(backoff_, options_.reconnect_min, options_.reconnect_max);
+    reconnect_at_ = now + jittered(backoff_);
+  }
+}
+
+void Forwarder::watch_state(SteadyClock::time_point now) {
+  if (!channel_) return;
+  wire::HandshakeState st = channel_->handshake_state();
+  if (st == seen_state_) return;
+  seen_state_ = st;
+  status_.daemon = st;
+  status_changed_ = true;
+  switch (st) {
+    case wire::HandshakeState::kConnected:
+      backoff_ = std::chrono::milliseconds(0);
+      refused_backoff_ = std::chrono::milliseconds(0);
+      set_error("");
+      break;
+    case wire::HandshakeState::kRefused:
+      set_error("daemon refused our key: not enrolled or revoked");
+      drop_channel(now, true);
+      break;
+    case wire::HandshakeState::kDisconnected:
+      // A new channel, so that every unacknowledged batch is sent again in order and nothing
+      // half-queued on the old connection can overtake it.
+      drop_channel(now, false);
+      break;
+    case wire::HandshakeState::kFailed:
+      set_error("handshake with " + target_.ingest +
+                " failed: the daemon's key is not the one we expect");
+      break;
+    case wire::HandshakeState::kNotConnected:
+      break;
+  }
+}
+
+Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::BatchAck>& acks) {
+  if (!channel_) {
+    std::this_thread::sleep_for(wait);
+    return {};
+  }
+  auto timeout = wait;
+  while (acks.size() < kMaxAcksPerStep && channel_) {
+    auto got = channel_->receive(timeout);
+    timeout = std::chrono::milliseconds(0);
+    if (!got) {
+      if (got.error().code() == ErrorCode::kCorrupt) continue;
+      auto now = SteadyClock::now();
+      if (got.error().code() == ErrorCode::kUnauthenticated) {
+        status_.daemon = wire::HandshakeState::kRefused;
+        status_changed_ = true;
+        set_error("daemon refused our key: not enrolled or revoked");
+        drop_channel(now, true);
+      } else {
+        set_error("ingest channel: " + got.error().message());
+        drop_channel(now, false);
+      }
+      return {};
+    }
+    if (!*got) break;
+    auto ack = wire::decode_as<v1::BatchAck>(**got, kMaxAckBytes);
+    if (!ack) {
+      set_error("ignored an undecodable message from the daemon: " + ack.error().message());
+      continue;
+    }
+    acks.push_back(std::move(*ack));
+  }
+  return {};
+}
+
+Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const OutboxEntry& entry,
+                               const std::map<uint32_t, const v1::RecordStatus*>& rejected,
+                               const v1::BatchAck* whole) {
+  std::vector<uint64_t> keys;
+  std::vector<agentpb::RejectedRecord> filed;
+  keys.reserve(entry.count);
+  {
+    store::Cursor cur = spool_.pending().cursor(txn);
+    auto e = cur.seek(store::u64_key(entry.first_pending));
+    for (uint32_t i = 0; e && i < entry.count; ++i, e = cur.next()) {
+      auto key = store::parse_u64_key(e->key);
+      if (!key) break;
+      keys.push_back(*key);
+      const v1::RecordStatus* st = nullptr;
+      if (!whole) {
+        auto it = rejected.find(i);
+        if (it == rejected.end()) continue;
+        st = it->second;
+      }
+      agentpb::RejectedRecord r;
+      r.set_time_ms(clock_.now_ms());
+      r.set_by_daemon(true);
+      r.set_batch_seq(batch_seq);
+      if (whole) {
+        r.set_code(v1::RECORD_STATUS_MALFORMED);
+        r.set_batch_error(whole->error());
+        r.set_reason(seq_text(batch_seq) + " refused whole: " +
+                     v1::BatchErrorCode_Name(whole->error()) + ": " + whole->error_message());
+      } else {
+        r.set_code(st->code());
+        r.set_field(st->field());
+        r.set_reason(st->reason());
+      }
+      auto p = spool_.open_pending(*key, e->value);
+      if (p) {
+        r.set_source(p->source());
+        v1::Record rec;
+        if (rec.ParseFromString(p->record())) {
+          r.set_dataset(rec.dataset());
+          r.set_record_key(rec.record_key());
+        }
+        *r.mutable_record() = std::move(*p->mutable_record());
+      } else {
+        r.set_reason(r.reason() + " (the spooled copy could not be read: " + p.error().message() +
+                     ")");
+      }
+      filed.push_back(std::move(r));
+    }
+  }
+  for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
+  for (uint64_t k : keys) {
+    GONGSHU_TRY(bool existed, spool_.pending().del(txn, k));
+    (void)existed;
+  }
+  status_.rejected_records += filed.size();
+  touched(uint64_t(keys.size()) * 600);  // the leaf pages read to delete them
+  return {};
+}
+
+Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool* done) {
+  *done = false;
+  uint64_t seq = ack.batch_seq();
+  auto v = spool_.outbox().get(txn, seq);
+  if (!v) {
+    *done = true;  // acknowledged before (an ack for a resend): nothing left to do
+    return {};
+  }
+  GONGSHU_TRY(OutboxEntry entry, decode_outbox(*v));
+  entry.message = {};  // a view into the map; not needed past this point
+  if (ack.error() == v1::BATCH_INTERNAL) return {};
+  if (ack.error() != v1::BATCH_OK) {
+    GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, {}, &ack));
+    set_error(seq_text(seq) + " refused by the daemon: " + v1::BatchErrorCode_Name(ack.error()) +
+              ": " + ack.error_message());
+  } else {
+    if (!ack.has_receipt() || ack.receipt().daemon_key_id() != daemon_key_id_) {
+      set_error("ack for " + seq_text(seq) + " carries a receipt from key '" +
+                ack.receipt().daemon_key_id() + "', not from our daemon " + daemon_key_id_ +
+                "; ignored (the batch will be sent again)");
+      return {};
+    }
+    std::map<uint32_t, const v1::RecordStatus*> rejected;
+    for (const auto& s : ack.statuses()) {
+      if (s.index() < entry.count) rejected.emplace(s.index(), &s);
+    }
+    GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, rejected, nullptr));
+    agentpb::StoredReceipt sr;
+    sr.set_batch_seq(seq);
+    ack.receipt().SerializeToString(sr.mutable_receipt());
+    sr.set_records(entry.count);
+    sr.set_rejected(static_cast<uint32_t>(rejected.size()));
+    sr.set_duplicate(ack.duplicate());
+    sr.set_received_at_ms(clock_.now_ms());
+    std::string bytes;
+    sr.SerializeToString(&bytes);
+    GONGSHU_RETURN_IF_ERROR(spool_.receipts().put(txn, seq, as_bytes(bytes)));
+    GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAckedRecords, entry.count - rejected.size()));
+    GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAckedBatches, 1));
+    if (seq > spool_.get_u64(txn, kLastReceiptSeq)) {
+      GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kLastReceiptSeq, seq));
+    }
+    status_.acked_batches += 1;
+    status_.acked_records += entry.count - rejected.size();
+  }
+  GONGSHU_TRY(bool existed, spool_.outbox().del(txn, seq));
+  (void)existed;
+  *done = true;
+  return {};
+}
+
+Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, uint64_t* made,
+                               uint64_t* left) {
+  *made = 0;
+  for (size_t i = 0;; ++i) {
+    uint64_t next_pending = spool_.get_u64(txn, kNextPending);
+    uint64_t up_to = spool_.get_u64(txn, kBatchedUpTo);
+    *left = next_pending > up_to + 1 ? next_pending - 1 - up_to : 0;
+    if (i >= n || *left == 0) return {};
+    // Only full batches until the oldest waiting record has waited max_delay.
+    if (!partial_ok && *left < options_.max_records) return {};
+    std::vector<std::string> records;
+    uint64_t first = 0, last = 0;
+    size_t bytes = 0;
+    std::vector<uint64_t> corrupt;
+    {
+      store::Cursor cur = spool_.pending().cursor(txn);
+      for (auto e = cur.seek(store::u64_key(up_to + 1));
+           e && records.size() < options_.max_records && bytes < options_.max_batch_record_bytes;
+           e = cur.next()) {
+        uint64_t key = store::parse_u64_key(e->key).value_or(0);
+        auto p = spool_.open_pending(key, e->value);
+        if (!p) {
+          if (!records.empty()) break;  // end the batch before it; handled in the next one
+          corrupt.push_back(key);
+          last = key;
+          break;
+        }
+        if (records.empty()) first = key;
+        last = key;
+        bytes += p->record().size();
+        records.push_back(std::move(*p->mutable_record()));
+      }
+    }
+    if (!corrupt.empty()) {
+      // An unreadable spool entry cannot be sent; it is filed, not silently dropped.
+      agentpb::RejectedRecord r;
+      r.set_time_ms(clock_.now_ms());
+      r.set_source("spool");
+      r.set_code(v1::RECORD_STATUS_MALFORMED);
+      r.set_reason("spooled record " + std::to_string(corrupt[0]) +
+                   " could not be decrypted or parsed");
+      GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
+      GONGSHU_TRY(bool existed, spool_.pending().del(txn, corrupt[0]));
+      (void)existed;
+      GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
+      continue;
+    }
+    if (records.empty()) return {};
+    uint64_t seq = std::max<uint64_t>(spool_.get_u64(txn, kNextBatchSeq), 1);
+    v1::BatchHeader header;
+    header.set_agency(target_.agency);
+    header.set_batch_seq(seq);
+    int64_t created = clock_.now_ms();
+    header.set_created_at_ms(created);
+    auto sealed = batch::seal_batch(agent_, target_.key, std::move(header), records);
+    uint32_t count = static_cast<uint32_t>(records.size());
+    records = {};  // free the plaintext copies before the next buffers are made
+    if (!sealed) return tl::unexpected(std::move(sealed).error());
+    // The outbox value is the header followed by the serialised SealedBatch, written in place.
+    Bytes value = encode_outbox(first, count, created, sealed->ByteSizeLong());
+    size_t message_size = value.size() - kOutboxHeaderSize;
+    if (!sealed->SerializeToArray(value.data() + kOutboxHeaderSize, int(message_size))) {
+      return fail(ErrorCode::kInternal, "batch: serialisation failed");
+    }
+    sealed = v1::SealedBatch();
+    GONGSHU_RETURN_IF_ERROR(spool_.outbox().append(txn, seq, value));
+    GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kNextBatchSeq, seq + 1));
+    GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
+    touched(bytes + message_size);
+    ++*made;
+  }
+  return {};
+}
+
+Status Forwarder::send_due(SteadyClock::time_point now) {
+  if (!channel_ || seen_state_ != wire::HandshakeState::kConnected) return {};
+  auto send_one = [&](uint64_t seq, bool* sent) -> Status {
+    *sent = false;
+    GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+    auto v = spool_.outbox().get(txn, seq);
+    if (!v) return {};
+    GONGSHU_TRY(OutboxEntry e, decode_outbox(*v));
+    if (auto s = channel_->send(e.message); !s) return {};  // queue full: try next step
+    touched(e.message.size());
+    *sent = true;
+    return {};
+  };
+  for (auto it = retry_at_.begin(); it != retry_at_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    bool sent;
+    GONGSHU_RETURN_IF_ERROR(send_one(it->first, &sent));
+    if (sent) {
+      inflight_[it->first] = InFlight{now};
+      ++status_.sent_batches;
+      ++status_.resent_batches;
+    }
+    it = retry_at_.erase(it);
+  }
+  if (draining_) return {};
+  while (inflight_.size() + retry_at_.size() < options_.window) {
+    uint64_t seq = 0;
+    {
+      GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+      store::Cursor cur = spool_.outbox().cursor(txn);
+      auto e = cur.seek(store::u64_key(next_to_send_));
+      while (e) {
+        uint64_t k = store::parse_u64_key(e->key).value_or(0);
+        if (!inflight_.count(k) && !retry_at_.count(k)) {
+          seq = k;
+          break;
+        }
+        e = cur.next();
+      }
+    }
+    if (seq == 0) break;
+    bool sent;
+    GONGSHU_RETURN_IF_ERROR(send_one(seq, &sent));
+    if (!sent) break;
+    inflight_[seq] = InFlight{now};
+    next_to_send_ = seq + 1;
+    ++status_.sent_batches;
+    if (seq <= max_sent_seq_) ++status_.resent_batches;
+    max_sent_seq_ = std::max(max_sent_seq_, seq);
+  }
+  return {};
+}
+
+Status Forwarder::step(std::chrono::milliseconds wait) {
+  auto now = SteadyClock::now();
+  ensure_channel(now);
+  watch_state(now);
+
+  // Is a batch due? Then do not wait for the daemon at all.
+  uint64_t unbatched = 0;
+  size_t outbox_count = 0;
+  {
+    GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+    uint64_t next_pending = spool_.get_u64(txn, kNextPending);
+    uint64_t up_to = spool_.get_u64(txn, kBatchedUpTo);
+    unbatched = next_pending > up_to + 1 ? next_pending - 1 - up_to : 0;
+    outbox_count = spool_.outbox().count(txn);
+  }
+  if (unbatched == 0) {
+    waiting_since_.reset();
+  } else if (!waiting_since_) {
+    waiting_since_ = now;
+  }
+  bool due = !draining_ && unbatched > 0 &&
+             (unbatched >= options_.max_records || now - *waiting_since_ >= options_.max_delay);
+  bool room = outbox_count < options_.window;
+  if (due && room) {
+    wait = std::chrono::milliseconds(0);
+  } else if (!draining_ && unbatched > 0 && room) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*waiting_since_ +
+                                                                      options_.max_delay - now);
+    wait = std::clamp(left, std::chrono::milliseconds(0), wait);
+  }
+
+  std::vector<v1::BatchAck> acks;
+  GONGSHU_RETURN_IF_ERROR(receive_acks(wait, acks));
+  now = SteadyClock::now();
+  watch_state(now);
+  if (!due && !draining_ && unbatched > 0 && waiting_since_ &&
+      now - *waiting_since_ >= options_.max_delay) {
+    due = true;
+  }
+
+  if (!acks.empty() || (due && (room || !acks.empty()))) {
+    std::vector<uint64_t> done, retry;
+    uint64_t made = 0, left = unbatched;
+    bool delay_expired = waiting_since_ && now - *waiting_since_ >= options_.max_delay;
+    ForwarderStatus saved = status_;
+    GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
+      // update() may run this again after growing the map: start from scratch each time.
+      done.clear();
+      retry.clear();
+      status_ = saved;
+      for (const auto& ack : acks) {
+        bool ok = false;
+        GONGSHU_RETURN_IF_ERROR(apply_ack(txn, ack, &ok));
+        if (ok) {
+          done.push_back(ack.batch_seq());
+        } else if (ack.error() == v1::BATCH_INTERNAL) {
+          retry.push_back(ack.batch_seq());
+        }
+      }
+      if (due) {
+        size_t count = spool_.outbox().count(txn);
+        size_t n = count < options_.window ? options_.window - count : 0;
+        n = std::min(n, kMaxBatchesPerStep);
+        GONGSHU_RETURN_IF_ERROR(make_batches(txn, n, delay_expired, &made, &left));
+      }
+      return {};
+    }));
+    for (uint64_t s : done) {
+      inflight_.erase(s);
+      retry_at_.erase(s);
+    }
+    for (uint64_t s : retry) {
+      inflight_.erase(s);
+      backoff_ = std::clamp(backoff_ * 2, options_.reconnect_min, options_.reconnect_max);
+      retry_at_[s] = now + jittered(std::max(backoff_, std::chrono::milliseconds(500)));
+      set_error(seq_text(s) + ": the daemon could not store it (BATCH_INTERNAL); will resend");
+    }
+    if (made > 0 && left == 0) waiting_since_.reset();
+  }
+
+  // An overdue ack: the connection is not what it seems. Start over on a new one.
+  if (!inflight_.empty()) {
+    auto oldest = std::min_element(inflight_.begin(), inflight_.end(), [](auto& a, auto& b) {
+                    return a.second.sent_at < b.second.sent_at;
+                  })->second.sent_at;
+    if (now - oldest > options_.ack_timeout) {
+      set_error("no ack within " + std::to_string(options_.ack_timeout.count()) +
+                " ms; reconnecting and sending again");
+      drop_channel(now, false);
+      reconnect_at_ = now;
+    }
+  }
+
+  GONGSHU_RETURN_IF_ERROR(send_due(now));
+
+  {
+    GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+    status_.outbox = spool_.outbox().count(txn);
+  }
+  status_.in_flight = inflight_.size();
+  if (bytes_since_trim_ > 0) touched(kTrimBytes);
+  return {};
+}
+
+void Forwarder::touched(uint64_t bytes) {
+  // Pages of the spool read through the map stay resident until released (agent/resident.h);
+  // released every MiB or so, the agent's RSS does not grow with the backlog.
+  bytes_since_trim_ += bytes;
+  if (bytes_since_trim_ < kTrimBytes) return;
+  release_mapping(spool_.data_path());
+  release_heap();
+  bytes_since_trim_ = 0;
+}
+
+}  // namespace gongshu::agent

@@ -1,0 +1,140 @@
+// Forwarder: the batcher and the sender of the `run` service (DESIGN §5), driven by step().
+//
+// Batching. Pending records are taken in pending_seq order, with a cursor, a batch at a time
+// (never the whole backlog): a batch is made once max_records are waiting or the oldest waiting
+// record has waited max_delay. Its Record bytes are signed and sealed (batch::seal_batch) and
+// the SealedBatch is stored in the outbox, together with next_batch_seq and batched_up_to, in
+// one LMDB transaction — the batch exists durably before a byte of it is sent, so a resend after
+// any crash carries the same bytes under the same batch_seq. At most `window` batches exist
+// unacknowledged at a time; the rest of the backlog waits, unsealed, in `pending`.
+//
+// Sending. One ClientChannel to the daemon's ingest endpoint. Batches are sent in batch_seq
+// order and only while the handshake is up; whenever the connection is replaced (lost,
+// refused, an ack overdue) the channel is thrown away with its queue, and a new one sends every
+// unacknowledged batch again, in order, from the outbox. Reconnects back off exponentially with
+// jitter; a refused key ("not enrolled or revoked") backs off longer.
+//
+// Acks. A BatchAck is matched by batch_seq, in any order. BATCH_OK (duplicate or not): the
+// receipt is checked to be from our daemon and stored, the records named in statuses are filed
+// as rejected, and the batch's records and outbox entry are deleted. BATCH_INTERNAL: the batch is
+// sent again later. Any other error: the batch can never succeed, so all its records are filed
+// as rejected with that reason. Acks and new batches of one step share one transaction.
+//
+// Threads: one thread calls step() and the other methods. The Spool, Context, key and Clock
+// must outlive the Forwarder.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "agent/api_client.h"
+#include "agent/spool.h"
+#include "core/crypto/identity.h"
+#include "core/util/clock.h"
+#include "core/wire/client_channel.h"
+#include "core/wire/context.h"
+#include "gongshu/v1/batch.pb.h"
+
+namespace gongshu::agent {
+
+struct ForwarderOptions {
+  uint32_t max_records = 1000;
+  std::chrono::milliseconds max_delay{100};
+  uint32_t window = 8;
+  std::chrono::milliseconds ack_timeout{30'000};
+  size_t max_batch_record_bytes = 8 << 20;  // record bytes per batch, below the daemon's limit
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{30'000};
+  std::chrono::milliseconds refused_min{2'000};
+  std::chrono::milliseconds refused_max{60'000};
+};
+
+// What the forwarder knows, for `status` and the service's status line.
+struct ForwarderStatus {
+  wire::HandshakeState daemon = wire::HandshakeState::kNotConnected;
+  std::string last_error;
+  size_t in_flight = 0;           // batches sent and not acknowledged
+  size_t outbox = 0;              // batches sealed and not acknowledged
+  uint64_t acked_batches = 0;     // since start
+  uint64_t acked_records = 0;     // since start
+  uint64_t rejected_records = 0;  // by the daemon, since start
+  uint64_t sent_batches = 0;      // including resends
+  uint64_t resent_batches = 0;
+};
+
+class Forwarder {
+ public:
+  Forwarder(Spool& spool, wire::Context& context, const crypto::IdentityKey& agent,
+            DaemonTarget target, ForwarderOptions options, const Clock& clock);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  // Does whatever is due (acks, new batches, sends, reconnects), waiting at most `wait` for the
+  // daemon. Errors are spool failures (the caller should stop); network trouble is not an
+  // error, it is in status().
+  Status step(std::chrono::milliseconds wait);
+
+  // Draining for shutdown: no new batches, no first sends; acks are still taken.
+  void stop_new_batches() { draining_ = true; }
+  // Batches sent and not yet acknowledged.
+  size_t in_flight() const { return inflight_.size(); }
+
+  const ForwarderStatus& status() const { return status_; }
+  // True when status().daemon or last_error changed since the last call (not the counters,
+  // which change all the time).
+  bool take_status_change();
+
+ private:
+  struct InFlight {
+    std::chrono::steady_clock::time_point sent_at;
+  };
+
+  void ensure_channel(std::chrono::steady_clock::time_point now);
+  void drop_channel(std::chrono::steady_clock::time_point now, bool refused);
+  void watch_state(std::chrono::steady_clock::time_point now);
+  Status receive_acks(std::chrono::milliseconds wait, std::vector<v1::BatchAck>& acks);
+  Status apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool* done);
+  Status make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, uint64_t* made,
+                      uint64_t* left);
+  Status file_records(store::WriteTxn& txn, uint64_t batch_seq, const OutboxEntry& entry,
+                      const std::map<uint32_t, const v1::RecordStatus*>& rejected,
+                      const v1::BatchAck* whole);
+  Status send_due(std::chrono::steady_clock::time_point now);
+  void set_error(std::string message);
+  void touched(uint64_t bytes);
+  std::chrono::milliseconds jittered(std::chrono::milliseconds base);
+
+  Spool& spool_;
+  wire::Context& context_;
+  const crypto::IdentityKey& agent_;
+  DaemonTarget target_;
+  std::string daemon_key_id_;
+  ForwarderOptions options_;
+  const Clock& clock_;
+
+  std::optional<wire::ClientChannel> channel_;
+  wire::HandshakeState seen_state_ = wire::HandshakeState::kNotConnected;
+  std::chrono::steady_clock::time_point reconnect_at_{};
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::milliseconds refused_backoff_{0};
+
+  std::map<uint64_t, InFlight> inflight_;  // sent on the current channel, not acknowledged
+  std::map<uint64_t, std::chrono::steady_clock::time_point> retry_at_;  // BATCH_INTERNAL
+  uint64_t next_to_send_ = 0;  // lowest outbox seq not yet sent on the current channel
+  uint64_t max_sent_seq_ = 0;  // highest seq ever sent by this process (to count resends)
+  bool draining_ = false;
+  std::optional<std::chrono::steady_clock::time_point> waiting_since_;  // unbatched records seen
+  uint64_t bytes_since_trim_ = 0;
+  std::mt19937_64 rng_;
+
+  ForwarderStatus status_;
+  bool status_changed_ = true;
+};
+
+}  // namespace gongshu::agent

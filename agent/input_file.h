@@ -1,0 +1,59 @@
+// InputFile: a forward-only, buffered reader of one input file (or standard input), so that a
+// file of any size is read in constant memory. Lines end at '\n' (a preceding '\r' is dropped);
+// a line longer than the limit is skipped to its end and reported, never buffered whole.
+//
+// One thread; move-only (owns its descriptor).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/util/error.h"
+#include "core/util/fd.h"
+
+namespace gongshu::agent {
+
+class InputFile {
+ public:
+  // path "-" reads standard input.
+  static Result<InputFile> open(const std::string& path);
+  // Wraps an open descriptor (a test's pipe, a drop file); takes ownership.
+  static InputFile from_fd(Fd fd, std::string name);
+
+  InputFile(InputFile&&) noexcept = default;
+  InputFile& operator=(InputFile&&) noexcept = default;
+
+  enum class Line { kOk, kTooLong, kEnd };
+  // Reads the next line into line (cleared first). kTooLong: the line exceeded max_bytes and
+  // was skipped (line holds its first max_bytes bytes). Lines are counted from 1.
+  Result<Line> next_line(std::string& line, size_t max_bytes);
+
+  // The next byte, or -1 at the end of the input.
+  Result<int> get() {
+    if (pos_ < len_) return static_cast<unsigned char>(buf_[pos_++]);
+    return refill_and_get();
+  }
+
+  uint64_t line_number() const { return line_; }  // of the last line returned by next_line
+  uint64_t bytes_read() const { return consumed_ - (len_ - pos_); }
+  uint64_t size() const { return size_; }  // 0 when unknown (a pipe)
+  const std::string& name() const { return name_; }
+
+ private:
+  InputFile(Fd fd, std::string name, uint64_t size);
+  Result<int> refill_and_get();
+  Result<bool> refill();
+
+  Fd fd_;
+  std::string name_;
+  uint64_t size_ = 0;
+  std::unique_ptr<char[]> buf_;
+  size_t pos_ = 0;
+  size_t len_ = 0;
+  uint64_t consumed_ = 0;
+  uint64_t line_ = 0;
+  bool eof_ = false;
+};
+
+}  // namespace gongshu::agent

@@ -1,0 +1,290 @@
+#include "agent/intake.h"
+
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "agent/resident.h"
+#include "core/batch/batch.h"
+
+namespace gongshu::agent {
+
+Status Intake::refresh_catalog() {
+  GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+  uint64_t gen = spool_.get_u64(txn, kCatalogGeneration);
+  if (catalog_loaded_ && gen == catalog_.generation()) return {};
+  GONGSHU_TRY(catalog_, CatalogCache::load(spool_, txn));
+  catalog_loaded_ = true;
+  return {};
+}
+
+catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
+  catalog::Verdict v;
+  const catalog::DatasetSchema* schema = catalog_.find(record.dataset());
+  if (!schema) {
+    v = {v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
+         "dataset '" + record.dataset() + "' is not in the cached catalog of this agency"};
+  } else {
+    catalog::normalize_record(*schema, record, clock_);
+    v = catalog::validate_record(*schema, record, clock_);
+  }
+  if (record.observed_at_ms() == 0) record.set_observed_at_ms(clock_.now_ms());
+  std::string bytes;
+  if (v.ok() && !record.SerializeToString(&bytes)) {
+    v = {v1::RECORD_STATUS_MALFORMED, "", "the record cannot be serialised"};
+  }
+  if (v.ok() && bytes.size() > batch::Limits{}.max_record_bytes) {
+    v = {v1::RECORD_STATUS_MALFORMED, "",
+         "record of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
+             std::to_string(batch::Limits{}.max_record_bytes)};
+  }
+  if (!v.ok()) {
+    agentpb::RejectedRecord r;
+    r.set_time_ms(clock_.now_ms());
+    r.set_source(source);
+    r.set_dataset(record.dataset());
+    r.set_record_key(record.record_key());
+    r.set_code(v.code);
+    r.set_field(v.field);
+    r.set_reason(v.reason);
+    if (record.SerializeToString(r.mutable_record())) queued_bytes_ += r.record().size();
+    rejected_.push_back(std::move(r));
+    return v;
+  }
+  agentpb::PendingRecord p;
+  queued_bytes_ += bytes.size() + source.size();
+  *p.mutable_record() = std::move(bytes);
+  p.set_source(source);
+  p.set_accepted_at_ms(clock_.now_ms());
+  accepted_.push_back(std::move(p));
+  return v;
+}
+
+void Intake::add_rejection(const std::string& dataset, v1::RecordStatusCode code,
+                           const std::string& field, const std::string& reason,
+                           const std::string& source, const std::string& raw) {
+  agentpb::RejectedRecord r;
+  r.set_time_ms(clock_.now_ms());
+  r.set_source(source);
+  r.set_dataset(dataset);
+  r.set_code(code);
+  r.set_field(field);
+  r.set_reason(reason);
+  r.set_raw(raw.substr(0, kMaxRawKept));
+  queued_bytes_ += r.raw().size();
+  rejected_.push_back(std::move(r));
+}
+
+Status Intake::commit(const std::function<Status(store::WriteTxn&)>& extra) {
+  if (accepted_.empty() && rejected_.empty() && !extra) return {};
+  GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
+    for (const auto& p : accepted_) {
+      GONGSHU_TRY(uint64_t seq, spool_.append_pending(txn, p));
+      (void)seq;
+    }
+    for (const auto& r : rejected_) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
+    GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAccepted, accepted_.size()));
+    if (extra) GONGSHU_RETURN_IF_ERROR(extra(txn));
+    return {};
+  }));
+  accepted_.clear();
+  rejected_.clear();
+  queued_bytes_ = 0;
+  return {};
+}
+
+void Intake::discard() {
+  accepted_.clear();
+  rejected_.clear();
+  queued_bytes_ = 0;
+}
+
+std::string file_progress_key(const std::string& path) {
+  struct stat st;
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return std::string(kProgressPrefix) + std::to_string(st.st_dev) + ":" +
+         std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
+}
+
+namespace {
+
+// Rows travel from the parsing thread to the spooling thread in chunks, through a queue of
+// bounded depth, so parsing and spooling use both cores while memory stays bounded.
+struct RowChunk {
+  std::vector<ParsedRow> rows;  // rows[0, n) are filled; the rest are kept for reuse
+  size_t n = 0;
+  uint64_t bytes_read = 0;  // of the input, after the chunk's last row
+};
+
+class ChunkQueue {
+ public:
+  static constexpr size_t kDepth = 4;
+
+  // Chunks go back to the producer, so that rows (and the memory their records hold) are
+  // reused instead of allocated on one thread and freed on the other.
+  RowChunk take_free() {
+    std::lock_guard l(mu_);
+    if (free_.empty()) return RowChunk();
+    RowChunk c = std::move(free_.back());
+    free_.pop_back();
+    return c;
+  }
+  void give_back(RowChunk c) {
+    std::lock_guard l(mu_);
+    c.n = 0;
+    free_.push_back(std::move(c));
+  }
+
+  // Producer: false when the consumer has gone away.
+  bool push(RowChunk chunk) {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return q_.size() < kDepth || abandoned_; });
+    if (abandoned_) return false;
+    q_.push_back(std::move(chunk));
+    cv_.notify_all();
+    return true;
+  }
+  void finish(Status result) {
+    std::lock_guard l(mu_);
+    done_ = true;
+    result_ = std::move(result);
+    cv_.notify_all();
+  }
+  // Consumer: nullopt at the end (then result() says whether reading failed).
+  std::optional<RowChunk> pop() {
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return !q_.empty() || done_; });
+    if (q_.empty()) return std::nullopt;
+    RowChunk c = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return c;
+  }
+  void abandon() {
+    std::lock_guard l(mu_);
+    abandoned_ = true;
+    cv_.notify_all();
+  }
+  Status result() {
+    std::lock_guard l(mu_);
+    return result_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<RowChunk> q_;
+  std::vector<RowChunk> free_;
+  bool done_ = false;
+  bool abandoned_ = false;
+  Status result_;
+};
+
+}  // namespace
+
+Result<FileProgress> spool_file(Intake& intake, RecordReader& reader, const SpoolFileOptions& o) {
+  Spool& spool = intake.spool();
+  FileProgress p;
+  p.bytes_total = reader.input().size();
+  if (!o.progress_key.empty()) {
+    GONGSHU_TRY(store::ReadTxn txn, spool.env().begin_read());
+    p.resumed_after = spool.get_u64(txn, o.progress_key);
+  }
+  if (p.resumed_after == kProgressComplete) return p;  // spooled whole by an earlier run
+  if (p.resumed_after > 0) {
+    GONGSHU_TRY(bool more, reader.skip_rows(p.resumed_after));
+    (void)more;
+    p.rows = p.resumed_after;
+  }
+  auto commit = [&](bool last) -> Status {
+    std::function<Status(store::WriteTxn&)> extra;
+    if (!o.progress_key.empty()) {
+      extra = [&](store::WriteTxn& txn) -> Status {
+        if (last && o.keep_complete_marker) {
+          return spool.put_u64(txn, o.progress_key, kProgressComplete);
+        }
+        if (last) return spool.del_meta(txn, o.progress_key);
+        return spool.put_u64(txn, o.progress_key, p.rows);
+      };
+    }
+    GONGSHU_RETURN_IF_ERROR(intake.commit(extra));
+    release_mapping(spool.data_path());  // the B-tree pages this commit read (agent/resident.h)
+    if (o.on_commit) o.on_commit(p);
+    return {};
+  };
+  auto note = [&](const std::string& source, v1::RecordStatusCode code, const std::string& field,
+                  const std::string& reason) {
+    ++p.rejected;
+    if (p.first_rejections.size() < o.keep_rejections) {
+      std::string s = source + ": " + std::string(v1::RecordStatusCode_Name(code));
+      if (!field.empty()) s += " [" + field + "]";
+      p.first_rejections.push_back(s + " " + reason);
+    }
+  };
+
+  ChunkQueue queue;
+  std::thread parser([&] {
+    constexpr size_t kChunkRows = 256;
+    Status result;
+    RowChunk chunk = queue.take_free();
+    while (true) {
+      if (chunk.n == chunk.rows.size()) chunk.rows.emplace_back();
+      auto more = reader.next(chunk.rows[chunk.n]);
+      if (!more || !*more) {
+        if (!more) result = tl::unexpected(std::move(more).error());
+        break;
+      }
+      if (++chunk.n >= kChunkRows) {
+        chunk.bytes_read = reader.input().bytes_read();
+        if (!queue.push(std::move(chunk))) break;
+        chunk = queue.take_free();
+      }
+    }
+    chunk.bytes_read = reader.input().bytes_read();
+    if (chunk.n > 0) queue.push(std::move(chunk));
+    queue.finish(std::move(result));
+  });
+  Status status;
+  while (status) {
+    auto chunk = queue.pop();
+    if (!chunk) break;
+    p.bytes_read = chunk->bytes_read;
+    for (size_t i = 0; i < chunk->n && status; ++i) {
+      ParsedRow& row = chunk->rows[i];
+      ++p.rows;
+      std::string source = o.source + ":" + std::to_string(row.line);
+      if (row.ok) {
+        catalog::Verdict v = intake.add(row.record, source);
+        if (v.ok()) {
+          ++p.accepted;
+        } else {
+          note(source, v.code, v.field, v.reason);
+        }
+      } else {
+        intake.add_rejection(o.dataset, row.code, row.field, row.reason, source, row.raw);
+        note(source, row.code, row.field, row.reason);
+      }
+      if (intake.queued() >= o.group_records || intake.queued_bytes() >= o.group_bytes) {
+        status = commit(false);
+      }
+    }
+    queue.give_back(std::move(*chunk));
+  }
+  queue.abandon();
+  parser.join();
+  GONGSHU_RETURN_IF_ERROR(status);
+  // Rows read before a read error are spooled and counted; the error is still reported.
+  if (auto r = queue.result(); !r) {
+    GONGSHU_RETURN_IF_ERROR(commit(false));
+    return tl::unexpected(std::move(r).error());
+  }
+  GONGSHU_RETURN_IF_ERROR(commit(true));
+  return p;
+}
+
+}  // namespace gongshu::agent

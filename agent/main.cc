@@ -1,0 +1,47 @@
+// gongshu-agent: the program each agency runs. Parses the command line and runs the chosen
+// subcommand; everything lives in gongshu_agent_lib.
+
+#include <exception>
+#include <iostream>
+
+#include "agent/commands.h"
+#include "core/util/version.h"
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{
+        "gongshu-agent — validate, spool, sign, seal and forward an agency's records to the\n"
+        "city data platform (gongshud), exactly once and in order.\n\n"
+        "Inputs: `submit` (JSON Lines / CSV files), the drop directory ([agent] drop_dir: files\n"
+        "named DATASET--anything.jsonl or DATASET--anything.csv, moved to done/ or failed/ with\n"
+        "a .reason file), and the local socket ([agent] ipc: a SOCK_SEQPACKET Unix socket, one\n"
+        "SubmitRequest per message, see agent/agent.proto; access is controlled by its\n"
+        "directory's permissions). `run` is the service."};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("gongshu-agent ") + gongshu::kVersion);
+    int exit_code = 2;
+    gongshu::agent::add_enroll_command(app, &exit_code);
+    gongshu::agent::add_run_command(app, &exit_code);
+    gongshu::agent::add_submit_command(app, &exit_code);
+    gongshu::agent::add_status_command(app, &exit_code);
+    gongshu::agent::add_rejected_commands(app, &exit_code);
+    gongshu::agent::add_receipts_commands(app, &exit_code);
+    gongshu::agent::add_catalog_commands(app, &exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+      return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+      return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+      app.exit(e);
+      return 2;
+    }
+    return exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "gongshu-agent: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,188 @@
+#include "agent/service.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "agent/api_client.h"
+#include "agent/drop_dir.h"
+#include "agent/forwarder.h"
+#include "agent/ipc_server.h"
+#include "agent/resident.h"
+#include "agent/spool.h"
+#include "core/util/fd.h"
+#include "core/wire/context.h"
+
+namespace gongshu::agent {
+namespace {
+
+void log_line(const std::string& s) { std::fprintf(stderr, "gongshu-agent: %s\n", s.c_str()); }
+
+Status write_state(Spool& spool, const ForwarderStatus& st, int64_t started_ms, int64_t now_ms,
+                   bool stopped) {
+  agentpb::ServiceState s;
+  s.set_daemon_state(stopped ? "stopped" : std::string(wire::handshake_state_name(st.daemon)));
+  s.set_updated_ms(now_ms);
+  s.set_last_error(st.last_error);
+  s.set_pid(stopped ? 0 : int32_t(::getpid()));
+  s.set_started_ms(started_ms);
+  std::string bytes;
+  s.SerializeToString(&bytes);
+  return spool.env().update(
+      [&](store::WriteTxn& txn) { return spool.put_meta(txn, kServiceState, as_bytes(bytes)); });
+}
+
+std::string status_line(const ForwarderStatus& st) {
+  std::string s = "daemon " + std::string(wire::handshake_state_name(st.daemon)) + ", " +
+                  std::to_string(st.outbox) + " batches unacknowledged (" +
+                  std::to_string(st.in_flight) + " in flight), " +
+                  std::to_string(st.acked_records) + " records acknowledged since start";
+  if (!st.last_error.empty()) s += "; " + st.last_error;
+  return s;
+}
+
+// Sleeps up to d, waking early when stop is set.
+void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
+  auto end = std::chrono::steady_clock::now() + d;
+  while (!stop.load() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
+                   ServiceObserver& observer, const Clock& clock) {
+  tune_heap();
+  // One service per state directory: two would both forward the same batches.
+  GONGSHU_RETURN_IF_ERROR(make_state_dir(config.state_dir));
+  auto lock = Fd::open(config.state_dir + "/run.lock", O_RDWR | O_CREAT, 0600);
+  if (!lock) return tl::unexpected(std::move(lock).error());
+  if (::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) {
+    return fail(ErrorCode::kAlreadyExists,
+                "another `gongshu-agent run` is using " + config.state_dir + " (run.lock is held)");
+  }
+  SpoolOptions so;
+  so.max_bytes = config.limits.spool_max_bytes;
+  GONGSHU_TRY(std::unique_ptr<Spool> spool, Spool::open(config.state_dir, so));
+  GONGSHU_TRY(crypto::IdentityKey key, load_agent_key(config.key_file));
+  DaemonTarget target;
+  {
+    GONGSHU_TRY(store::ReadTxn txn, spool->env().begin_read());
+    GONGSHU_TRY(target, daemon_target(config, *spool, txn));
+    auto e = spool->enrollment(txn);
+    if (e && e->agent_key_id() != key.public_key().key_id()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "the key in " + config.key_file + " (" + key.public_key().key_id() +
+                      ") is not the enrolled agent key " + e->agent_key_id());
+    }
+  }
+  if (target.ingest.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "no ingest endpoint: the enrollment named none; set [daemon] ingest");
+  }
+  GONGSHU_TRY(wire::Context context, wire::Context::create());
+
+  std::optional<IpcServer> ipc;
+  if (!config.ipc_path.empty()) {
+    auto bound = IpcServer::bind(config.ipc_path);
+    if (!bound) return tl::unexpected(std::move(bound).error());
+    ipc.emplace(std::move(*bound));
+  }
+  std::unique_ptr<DropDirWatcher> drop;
+  if (!config.drop_dir.empty()) {
+    ReaderLimits limits;
+    limits.max_row_bytes = config.limits.max_line_bytes;
+    drop = std::make_unique<DropDirWatcher>(*spool, clock, config.drop_dir,
+                                            std::chrono::milliseconds(config.limits.drop_rescan_ms),
+                                            limits);
+    GONGSHU_RETURN_IF_ERROR(drop->prepare());
+  }
+
+  std::atomic<bool> inputs_stop{false};
+  std::vector<std::thread> threads;
+  if (ipc) {
+    threads.emplace_back([&] {
+      if (auto s = ipc->run(*spool, clock, inputs_stop); !s) log_line(s.error().message());
+    });
+  }
+  if (drop) {
+    threads.emplace_back([&] {
+      if (auto s = drop->run(inputs_stop); !s) log_line(s.error().message());
+    });
+  }
+  threads.emplace_back([&] {
+    while (!inputs_stop.load()) {
+      auto r = refresh_catalog(context, config, key, *spool, clock, std::chrono::seconds(10),
+                               &inputs_stop);
+      if (!r) log_line("catalog refresh: " + r.error().message());
+      sleep_unless(inputs_stop, std::chrono::seconds(config.limits.catalog_refresh_s));
+    }
+  });
+  auto join_inputs = [&] {
+    inputs_stop = true;
+    for (auto& t : threads) t.join();
+    threads.clear();
+  };
+
+  ForwarderOptions fo;
+  fo.max_records = config.batch.max_records;
+  fo.max_delay = std::chrono::milliseconds(config.batch.max_delay_ms);
+  fo.window = config.batch.window;
+  fo.ack_timeout = std::chrono::milliseconds(config.limits.ack_timeout_ms);
+  Forwarder fwd(*spool, context, key, target, fo, clock);
+  int64_t started = clock.now_ms();
+  observer.ready();
+  Status result;
+  std::string last_line;
+  auto last_status = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  while (!stop.load()) {
+    if (auto s = fwd.step(std::chrono::milliseconds(50)); !s) {
+      result = tl::unexpected(std::move(s).error());
+      break;
+    }
+    // The daemon's state and the last error are kept in the spool for `status`; they change
+    // rarely. The status line (counters) goes to the observer at most once a second.
+    bool changed = fwd.take_status_change();
+    if (changed) {
+      if (auto s = write_state(*spool, fwd.status(), started, clock.now_ms(), false); !s) {
+        result = tl::unexpected(std::move(s).error());
+        break;
+      }
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (changed || now - last_status >= std::chrono::seconds(1)) {
+      std::string line = status_line(fwd.status());
+      if (line != last_line) observer.status(line);
+      last_line = std::move(line);
+      last_status = now;
+    }
+    observer.alive();
+  }
+  observer.stopping();
+  join_inputs();
+  if (result) {
+    fwd.stop_new_batches();
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(config.limits.shutdown_timeout_ms);
+    while (fwd.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (auto s = fwd.step(std::chrono::milliseconds(20)); !s) {
+        result = tl::unexpected(std::move(s).error());
+        break;
+      }
+    }
+    if (fwd.in_flight() > 0) {
+      log_line(std::to_string(fwd.in_flight()) +
+               " batches still unacknowledged at shutdown; they are sent again at the next start");
+    }
+    (void)write_state(*spool, fwd.status(), started, clock.now_ms(), true);
+  }
+  return result;
+}
+
+}  // namespace gongshu::agent

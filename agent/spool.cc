@@ -1,0 +1,246 @@
+#include "agent/spool.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+#include "core/util/fd.h"
+
+namespace gongshu::agent {
+namespace {
+
+constexpr std::string_view kPendingDomain = "gongshu.agent.pending";
+constexpr std::string_view kRejectedDomain = "gongshu.agent.rejected";
+constexpr size_t kOutboxHeader = kOutboxHeaderSize;
+
+// Associated data: domain || 0x00 || u64(seq).
+Bytes associated(std::string_view domain, uint64_t seq) {
+  Bytes ad;
+  ad.reserve(domain.size() + 9);
+  append(ad, domain);
+  ad.push_back(0);
+  append_be64(ad, seq);
+  return ad;
+}
+
+Status make_dir(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return {};
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    // The parent may be missing too: create the chain.
+    std::filesystem::create_directories(path, ec);
+    if (ec) return fail(ErrorCode::kIo, "create " + path + ": " + ec.message());
+    ::chmod(path.c_str(), 0700);
+  }
+  return {};
+}
+
+}  // namespace
+
+Status make_state_dir(const std::string& path) { return make_dir(path); }
+
+Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
+                    ByteView message) {
+  Bytes out;
+  out.reserve(kOutboxHeader + message.size());
+  append_be64(out, first_pending);
+  append_be32(out, count);
+  append_be64(out, static_cast<uint64_t>(created_at_ms));
+  append(out, message);
+  return out;
+}
+
+Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
+                    size_t message_size) {
+  Bytes out(kOutboxHeader + message_size);
+  put_be64(out.data(), first_pending);
+  put_be32(out.data() + 8, count);
+  put_be64(out.data() + 12, static_cast<uint64_t>(created_at_ms));
+  return out;
+}
+
+Result<OutboxEntry> decode_outbox(ByteView v) {
+  if (v.size() <= kOutboxHeader) return fail(ErrorCode::kCorrupt, "spool: outbox entry too short");
+  OutboxEntry e;
+  e.first_pending = get_be64(v.data());
+  e.count = get_be32(v.data() + 8);
+  e.created_at_ms = static_cast<int64_t>(get_be64(v.data() + 12));
+  e.message = v.subspan(kOutboxHeader);
+  return e;
+}
+
+Result<crypto::DataKey> load_or_create_spool_key(const std::string& path, bool create) {
+  auto ctx = [&](const std::string& what) { return "spool key " + path + ": " + what; };
+  int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (raw < 0 && errno == ENOENT && create) {
+    crypto::SecretBytes key = crypto::SecretBytes::random(crypto::kDataKeySize);
+    auto written = write_new_file(path, key.view(), 0600);
+    if (written) return crypto::DataKey::from_secret(std::move(key));
+    // Another agent process created it at the same moment: use theirs.
+    if (written.error().code() != ErrorCode::kAlreadyExists) {
+      return tl::unexpected(std::move(written).error().with_context("spool key"));
+    }
+    raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (raw < 0) {
+    if (errno == ENOENT) {
+      return fail(ErrorCode::kNotFound,
+                  ctx("missing, but the spool exists: its records cannot be read without it"));
+    }
+    return fail_errno(ctx("open"), errno);
+  }
+  Fd fd(raw);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return fail_errno(ctx("stat"), errno);
+  if (!S_ISREG(st.st_mode)) return fail(ErrorCode::kInvalidArgument, ctx("not a regular file"));
+  if (st.st_mode & 077) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+    return fail(ErrorCode::kPermissionDenied,
+                ctx(std::string("mode ") + mode + " lets others read it; chmod 600"));
+  }
+  if (st.st_uid != ::geteuid()) {
+    return fail(ErrorCode::kPermissionDenied, ctx("owned by another user"));
+  }
+  if (st.st_size != static_cast<off_t>(crypto::kDataKeySize)) {
+    return fail(ErrorCode::kCorrupt, ctx("must be exactly 32 bytes"));
+  }
+  crypto::SecretBytes key(crypto::kDataKeySize);
+  size_t got = 0;
+  while (got < key.size()) {
+    ssize_t r = ::read(fd.get(), key.data() + got, key.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return fail(ErrorCode::kIo, ctx("short read"));
+    got += static_cast<size_t>(r);
+  }
+  return crypto::DataKey::from_secret(std::move(key));
+}
+
+Spool::Spool(std::string state_dir, std::unique_ptr<store::Env> env, crypto::DataKey key,
+             store::Table<uint64_t> pending, store::Table<uint64_t> outbox,
+             store::Table<uint64_t> receipts, store::Table<uint64_t> rejected,
+             store::Table<std::string_view> catalog, store::Table<std::string_view> meta)
+    : state_dir_(std::move(state_dir)),
+      env_(std::move(env)),
+      key_(std::move(key)),
+      pending_(std::move(pending)),
+      outbox_(std::move(outbox)),
+      receipts_(std::move(receipts)),
+      rejected_(std::move(rejected)),
+      catalog_(std::move(catalog)),
+      meta_(std::move(meta)) {}
+
+Result<std::unique_ptr<Spool>> Spool::open(const std::string& state_dir,
+                                           const SpoolOptions& options) {
+  GONGSHU_RETURN_IF_ERROR(make_dir(state_dir));
+  std::string dir = state_dir + "/spool";
+  std::error_code ec;
+  bool fresh = !std::filesystem::exists(dir + "/data.mdb", ec);
+  GONGSHU_RETURN_IF_ERROR(make_dir(dir));
+  GONGSHU_TRY(crypto::DataKey key, load_or_create_spool_key(state_dir + "/spool.key", fresh));
+  store::EnvOptions eo;
+  eo.max_map_size = std::max<uint64_t>(options.max_bytes, 64 << 20);
+  eo.map_size = std::min<size_t>(size_t{256} << 20, eo.max_map_size);
+  eo.max_dbs = 8;
+  eo.max_readers = 126;
+  GONGSHU_TRY(auto env, store::Env::open(dir, eo));
+  GONGSHU_TRY(auto pending, store::Table<uint64_t>::open(*env, "pending"));
+  GONGSHU_TRY(auto outbox, store::Table<uint64_t>::open(*env, "outbox"));
+  GONGSHU_TRY(auto receipts, store::Table<uint64_t>::open(*env, "receipts"));
+  GONGSHU_TRY(auto rejected, store::Table<uint64_t>::open(*env, "rejected"));
+  GONGSHU_TRY(auto catalog, store::Table<std::string_view>::open(*env, "catalog"));
+  GONGSHU_TRY(auto meta, store::Table<std::string_view>::open(*env, "meta"));
+  return std::unique_ptr<Spool>(
+      new Spool(state_dir, std::move(env), std::move(key), std::move(pending), std::move(outbox),
+                std::move(receipts), std::move(rejected), std::move(catalog), std::move(meta)));
+}
+
+uint64_t Spool::get_u64(const store::Txn& txn, std::string_view key) const {
+  auto v = meta_.get(txn, key);
+  if (!v || v->size() != 8) return 0;
+  return get_be64(v->data());
+}
+
+Status Spool::put_u64(store::WriteTxn& txn, std::string_view key, uint64_t value) const {
+  auto k = store::u64_key(value);
+  return meta_.put(txn, key, ByteView(k.data(), k.size()));
+}
+
+Status Spool::add_u64(store::WriteTxn& txn, std::string_view key, uint64_t delta) const {
+  if (delta == 0) return {};
+  return put_u64(txn, key, get_u64(txn, key) + delta);
+}
+
+std::optional<ByteView> Spool::get_meta(const store::Txn& txn, std::string_view key) const {
+  return meta_.get(txn, key);
+}
+
+Status Spool::put_meta(store::WriteTxn& txn, std::string_view key, ByteView value) const {
+  return meta_.put(txn, key, value);
+}
+
+Status Spool::del_meta(store::WriteTxn& txn, std::string_view key) const {
+  GONGSHU_TRY(bool existed, meta_.del(txn, key));
+  (void)existed;
+  return {};
+}
+
+Result<uint64_t> Spool::append_pending(store::WriteTxn& txn,
+                                       const agentpb::PendingRecord& rec) const {
+  uint64_t seq = std::max<uint64_t>(get_u64(txn, kNextPending), 1);
+  std::string plain;
+  if (!rec.SerializeToString(&plain)) return fail(ErrorCode::kInternal, "spool: serialise");
+  Bytes box = crypto::aead_encrypt(key_, associated(kPendingDomain, seq), as_bytes(plain));
+  GONGSHU_RETURN_IF_ERROR(pending_.append(txn, seq, box));
+  GONGSHU_RETURN_IF_ERROR(put_u64(txn, kNextPending, seq + 1));
+  return seq;
+}
+
+Result<agentpb::PendingRecord> Spool::open_pending(uint64_t seq, ByteView box) const {
+  GONGSHU_TRY(Bytes plain,
+              with_context(crypto::aead_decrypt(key_, associated(kPendingDomain, seq), box),
+                           "spool: pending record " + std::to_string(seq)));
+  agentpb::PendingRecord rec;
+  if (!rec.ParseFromArray(plain.data(), static_cast<int>(plain.size()))) {
+    return fail(ErrorCode::kCorrupt,
+                "spool: pending record " + std::to_string(seq) + " does not parse");
+  }
+  return rec;
+}
+
+Status Spool::add_rejected(store::WriteTxn& txn, const agentpb::RejectedRecord& rec) const {
+  uint64_t seq = std::max<uint64_t>(get_u64(txn, kNextRejected), 1);
+  std::string plain;
+  if (!rec.SerializeToString(&plain)) return fail(ErrorCode::kInternal, "spool: serialise");
+  Bytes box = crypto::aead_encrypt(key_, associated(kRejectedDomain, seq), as_bytes(plain));
+  GONGSHU_RETURN_IF_ERROR(rejected_.append(txn, seq, box));
+  GONGSHU_RETURN_IF_ERROR(put_u64(txn, kNextRejected, seq + 1));
+  return add_u64(txn, rec.by_daemon() ? kCountRejectedDaemon : kCountRejectedLocal, 1);
+}
+
+Result<agentpb::RejectedRecord> Spool::open_rejected(uint64_t seq, ByteView box) const {
+  GONGSHU_TRY(Bytes plain,
+              with_context(crypto::aead_decrypt(key_, associated(kRejectedDomain, seq), box),
+                           "spool: rejected record " + std::to_string(seq)));
+  agentpb::RejectedRecord rec;
+  if (!rec.ParseFromArray(plain.data(), static_cast<int>(plain.size()))) {
+    return fail(ErrorCode::kCorrupt,
+                "spool: rejected record " + std::to_string(seq) + " does not parse");
+  }
+  return rec;
+}
+
+std::optional<agentpb::Enrollment> Spool::enrollment(const store::Txn& txn) const {
+  auto v = meta_.get(txn, kEnrollment);
+  if (!v) return std::nullopt;
+  agentpb::Enrollment e;
+  if (!e.ParseFromArray(v->data(), static_cast<int>(v->size()))) return std::nullopt;
+  return e;
+}
+
+}  // namespace gongshu::agent

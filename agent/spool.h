@@ -1,0 +1,135 @@
+// Spool: the agent's durable store, one LMDB environment in STATE_DIR/spool, shared by every
+// agent process on the machine (the `run` service and any `submit`); each process opens it once.
+//
+// Tables:
+//   pending   u64 pending_seq -> box(PendingRecord)   records accepted and not yet acknowledged
+//   outbox    u64 batch_seq   -> OutboxEntry bytes     sealed batches not yet acknowledged
+//   receipts  u64 batch_seq   -> StoredReceipt         every receipt the daemon sent
+//   rejected  u64 reject_seq  -> box(RejectedRecord)   refused records, with source and reason
+//   catalog   dataset id      -> DatasetEntry          the catalog cached from the daemon
+//   meta      name            -> value                 counters, enrollment, service state
+//
+// "box" is XChaCha20-Poly1305 under the spool key (STATE_DIR/spool.key: 32 random bytes, mode
+// 0600, read straight into SecretBytes), with associated data naming the table and the key, so a
+// box moved to another slot does not open. Record text never reaches data.mdb in the clear.
+//
+// Pending records keep their order: pending_seq comes from the meta counter kNextPending in the
+// write transaction that stores them, so keys are dense and increasing. A batch covers the dense
+// range [first_pending, first_pending + count) and those records stay in `pending` until the
+// batch's ack arrives, which is when rejected ones are filed and the range deleted; so nothing is
+// copied twice and nothing is lost in between.
+//
+// Threads: Spool is safe to share between threads (LMDB transactions; the key is immutable).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "agent/agent.pb.h"
+#include "core/crypto/aead.h"
+#include "core/store/env.h"
+#include "core/store/table.h"
+#include "core/store/txn.h"
+#include "core/util/bytes.h"
+#include "core/util/error.h"
+
+namespace gongshu::agent {
+
+// meta keys (u64 values unless said)
+inline constexpr std::string_view kNextPending = "next_pending";     // next pending_seq (from 1)
+inline constexpr std::string_view kBatchedUpTo = "batched_up_to";    // last pending_seq batched
+inline constexpr std::string_view kNextBatchSeq = "next_batch_seq";  // next batch_seq (from 1)
+inline constexpr std::string_view kNextRejected = "next_rejected";
+inline constexpr std::string_view kCountAccepted = "count.accepted";  // records spooled
+inline constexpr std::string_view kCountRejectedLocal = "count.rejected_local";
+inline constexpr std::string_view kCountRejectedDaemon = "count.rejected_daemon";
+inline constexpr std::string_view kCountAckedRecords = "count.acked_records";
+inline constexpr std::string_view kCountAckedBatches = "count.acked_batches";
+inline constexpr std::string_view kLastReceiptSeq = "last_receipt_batch";  // batch_seq of it
+inline constexpr std::string_view kCatalogGeneration = "catalog.generation";
+inline constexpr std::string_view kCatalogRefreshedMs = "catalog.refreshed_ms";
+inline constexpr std::string_view kEnrollment = "enrollment";       // Enrollment message
+inline constexpr std::string_view kServiceState = "service_state";  // ServiceState message
+inline constexpr std::string_view kProgressPrefix = "progress/";    // input file -> lines done
+
+struct SpoolOptions {
+  uint64_t max_bytes = uint64_t{64} << 30;
+};
+
+// An outbox value: u64 first_pending || u32 count || i64 created_at_ms || encoded SealedBatch.
+struct OutboxEntry {
+  uint64_t first_pending = 0;
+  uint32_t count = 0;
+  int64_t created_at_ms = 0;
+  ByteView message;  // the exact bytes sent (and re-sent) on the ingest socket
+};
+inline constexpr size_t kOutboxHeaderSize = 8 + 4 + 8;
+Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
+                    ByteView message);
+// The header followed by message_size bytes for the caller to fill.
+Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
+                    size_t message_size);
+Result<OutboxEntry> decode_outbox(ByteView value);
+
+class Spool {
+ public:
+  // Creates STATE_DIR (0700) and the spool key if this is a new spool; refuses a spool whose
+  // key is missing or unsafe.
+  static Result<std::unique_ptr<Spool>> open(const std::string& state_dir,
+                                             const SpoolOptions& options = {});
+
+  store::Env& env() { return *env_; }
+  const std::string& state_dir() const { return state_dir_; }
+  std::string data_path() const { return state_dir_ + "/spool/data.mdb"; }
+
+  const store::Table<uint64_t>& pending() const { return pending_; }
+  const store::Table<uint64_t>& outbox() const { return outbox_; }
+  const store::Table<uint64_t>& receipts() const { return receipts_; }
+  const store::Table<uint64_t>& rejected() const { return rejected_; }
+  const store::Table<std::string_view>& catalog() const { return catalog_; }
+
+  // meta
+  uint64_t get_u64(const store::Txn& txn, std::string_view key) const;
+  Status put_u64(store::WriteTxn& txn, std::string_view key, uint64_t value) const;
+  Status add_u64(store::WriteTxn& txn, std::string_view key, uint64_t delta) const;
+  std::optional<ByteView> get_meta(const store::Txn& txn, std::string_view key) const;
+  Status put_meta(store::WriteTxn& txn, std::string_view key, ByteView value) const;
+  Status del_meta(store::WriteTxn& txn, std::string_view key) const;
+
+  // Stores a record at the next pending_seq (returned), encrypted.
+  Result<uint64_t> append_pending(store::WriteTxn& txn, const agentpb::PendingRecord& rec) const;
+  Result<agentpb::PendingRecord> open_pending(uint64_t seq, ByteView box) const;
+
+  // Files a refused record (counted as local or daemon rejection by rec.by_daemon()).
+  Status add_rejected(store::WriteTxn& txn, const agentpb::RejectedRecord& rec) const;
+  Result<agentpb::RejectedRecord> open_rejected(uint64_t seq, ByteView box) const;
+
+  std::optional<agentpb::Enrollment> enrollment(const store::Txn& txn) const;
+
+ private:
+  Spool(std::string state_dir, std::unique_ptr<store::Env> env, crypto::DataKey key,
+        store::Table<uint64_t> pending, store::Table<uint64_t> outbox,
+        store::Table<uint64_t> receipts, store::Table<uint64_t> rejected,
+        store::Table<std::string_view> catalog, store::Table<std::string_view> meta);
+
+  std::string state_dir_;
+  std::unique_ptr<store::Env> env_;
+  crypto::DataKey key_;
+  store::Table<uint64_t> pending_;
+  store::Table<uint64_t> outbox_;
+  store::Table<uint64_t> receipts_;
+  store::Table<uint64_t> rejected_;
+  store::Table<std::string_view> catalog_;
+  store::Table<std::string_view> meta_;
+};
+
+// Creates the state directory (mode 0700) if it does not exist.
+Status make_state_dir(const std::string& path);
+
+// Reads or creates the 32-byte spool key file (mode 0600, owned by us, not a symlink).
+Result<crypto::DataKey> load_or_create_spool_key(const std::string& path, bool create);
+
+}  // namespace gongshu::agent

@@ -1,0 +1,39 @@
+#include <catch2/catch.hpp>
+
+#include "agent/config.h"
+
+using namespace gongshu;
+using namespace gongshu::agent;
+
+TEST_CASE("config: defaults and overrides", "[agent][config]") {
+  auto c = parse_config(R"(
+[agent]
+state_dir = "state"
+ipc = "ipc:///run/a.sock"
+[batch]
+max_records = 500
+)",
+                        "/etc/gongshu/agent.toml");
+  REQUIRE(c);
+  CHECK(c->state_dir == "/etc/gongshu/state");
+  CHECK(c->key_file == "/etc/gongshu/state/agent.key");
+  CHECK(c->ipc_path == "/run/a.sock");
+  CHECK(c->batch.max_records == 500);
+  CHECK(c->batch.window == 8);
+  CHECK(c->batch.max_delay_ms == 100);
+}
+
+TEST_CASE("config: errors name file and line", "[agent][config]") {
+  auto c = parse_config("[agent]\nstate_dir = \"/x\"\n[batch]\nwindow = 0\n", "a.toml");
+  REQUIRE_FALSE(c);
+  CHECK(c.error().message() == "a.toml:4: [batch] window: must be 1..64");
+  auto d = parse_config("[agent]\nstate_dir = \"/x\"\nstate_dri = 1\n", "a.toml");
+  REQUIRE_FALSE(d);
+  CHECK(d.error().message().find("a.toml:3:") == 0);
+  auto e = parse_config("[agent\n", "a.toml");
+  REQUIRE_FALSE(e);
+  CHECK(e.error().message().find("a.toml:1:") == 0);
+  auto f = parse_config("[batch]\nwindow = 2\n", "a.toml");
+  REQUIRE_FALSE(f);
+  CHECK(f.error().message().find("state_dir") != std::string::npos);
+}

@@ -1,0 +1,207 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "agent/record_reader.h"
+#include "agent/values.h"
+#include "tests/agent/agent_test_util.h"
+#include "tests/support/test_support.h"
+
+using namespace gongshu;
+using namespace gongshu::agent;
+using gongshu::agent::testing::must;
+using gongshu::testing::TempDir;
+using gongshu::testing::write_text;
+
+namespace {
+
+std::vector<ParsedRow> read_all(InputFormat format, const std::string& text,
+                                ReaderLimits limits = {}, bool header_may_fail = false) {
+  static const catalog::DatasetSchema schema(agent::testing::test_dataset());
+  TempDir dir;
+  write_text(dir.file("in"), text);
+  auto made = make_reader(format, must(InputFile::open(dir.file("in"))), schema, limits);
+  if (!made && header_may_fail) return {};
+  auto reader = must(std::move(made));
+  std::vector<ParsedRow> rows;
+  ParsedRow row;
+  while (must(reader->next(row))) rows.push_back(row);
+  return rows;
+}
+
+const v1::FieldValue* field(const v1::Record& r, const std::string& name) {
+  for (const auto& f : r.fields()) {
+    if (f.name() == name) return &f.value();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("values: dates, timestamps, numbers", "[agent][values]") {
+  CHECK(*parse_date_days("1970-01-02") == 1);
+  CHECK_FALSE(parse_date_days("2023-02-29"));
+  CHECK(*parse_timestamp_ms("1970-01-01T00:00:01Z") == 1000);
+  CHECK(*parse_timestamp_ms("1970-01-01T08:00:01.5+08:00") == 1500);
+  CHECK(*parse_timestamp_ms("1714523400000") == 1714523400000);
+  CHECK_FALSE(parse_timestamp_ms("2024-05-01T08:30:00"));  // no zone
+  CHECK(format_timestamp_ms(1500) == "1970-01-01T00:00:01.500Z");
+  CHECK(format_date_days(1) == "1970-01-02");
+  v1::FieldValue v;
+  CHECK(value_from_text(v1::FIELD_TYPE_INTEGER, "-42", v));
+  CHECK(v.integer() == -42);
+  CHECK_FALSE(value_from_text(v1::FIELD_TYPE_INTEGER, "4x", v));
+  CHECK_FALSE(value_from_text(v1::FIELD_TYPE_REAL, "nan", v));
+  CHECK(value_from_text(v1::FIELD_TYPE_BLOB, "aGk=", v));
+  CHECK(v.blob() == "hi");
+}
+
+TEST_CASE("jsonl: nested and flat forms, typed values", "[agent][reader]") {
+  auto rows = read_all(
+      InputFormat::kJsonLines,
+      "\xEF\xBB\xBF" + agent::testing::jsonl_record(1) + "\n\n" +
+          R"({"record_key":7,"subject_id":"x","name":"李四","age":"31","op":"upsert","observed_at":1000})" +
+          "\r\n" + R"({"record_key":"k","op":"invalidate","invalidate_reason":"wrong"})");
+  REQUIRE(rows.size() == 3);
+  REQUIRE(rows[0].ok);
+  CHECK(rows[0].line == 1);
+  CHECK(rows[0].record.dataset() == agent::testing::kDataset);
+  CHECK(rows[0].record.record_key() == "r000001");
+  CHECK(field(rows[0].record, "age")->integer() == 21);
+  CHECK(field(rows[0].record, "active")->boolean());
+  CHECK(field(rows[0].record, "born")->date_days() == *parse_date_days("1990-01-01"));
+  CHECK(field(rows[0].record, "seen")->timestamp_ms() ==
+        *parse_timestamp_ms("2024-05-01T00:30:00Z"));
+  REQUIRE(rows[1].ok);
+  CHECK(rows[1].line == 3);
+  CHECK(rows[1].record.record_key() == "7");
+  CHECK(field(rows[1].record, "age")->integer() == 31);
+  CHECK(rows[1].record.observed_at_ms() == 1000);
+  REQUIRE(rows[2].ok);
+  CHECK(rows[2].record.op() == v1::RECORD_OP_INVALIDATE);
+  CHECK(rows[2].record.invalidate_reason() == "wrong");
+}
+
+TEST_CASE("jsonl: bad lines are rejected alone with their line number", "[agent][reader]") {
+  std::string text = agent::testing::jsonl_record(1) + "\n" +                   // 1 ok
+                     "{not json\n" +                                            // 2
+                     "[1,2]\n" +                                                // 3
+                     R"({"record_key":"a","fields":{"age":"old"}})" + "\n" +    // 4
+                     R"({"record_key":"a","fields":{"shoe_size":3}})" + "\n" +  // 5
+                     R"({"record_key":"a","op":"delete"})" + "\n" +             // 6
+                     R"({"record_key":"a","fields":{},"extra":1})" + "\n" +     // 7
+                     R"({"record_key":"a","fields":{"age":1.5}})" + "\n" +      // 8
+                     std::string(3000, 'z') + "\n" +                            // 9 too long
+                     agent::testing::jsonl_record(2);                           // 10 ok
+  ReaderLimits limits;
+  limits.max_row_bytes = 2048;
+  auto rows = read_all(InputFormat::kJsonLines, text, limits);
+  REQUIRE(rows.size() == 10);
+  CHECK(rows[0].ok);
+  CHECK(rows[9].ok);
+  CHECK(rows[9].line == 10);
+  for (int i = 1; i < 9; ++i) {
+    INFO(rows[i].reason);
+    CHECK_FALSE(rows[i].ok);
+    CHECK(rows[i].line == uint64_t(i + 1));
+    CHECK(rows[i].reason.starts_with("line " + std::to_string(i + 1) + ": "));
+    CHECK_FALSE(rows[i].raw.empty());
+  }
+  CHECK(rows[1].code == v1::RECORD_STATUS_MALFORMED);
+  CHECK(rows[3].field == "age");
+  CHECK(rows[4].field == "shoe_size");
+  CHECK(rows[5].field == "op");
+  CHECK(rows[8].reason.find("longer than 2048") != std::string::npos);
+  CHECK(rows[8].raw.size() <= kMaxRawKept);
+}
+
+TEST_CASE("csv: quotes, doubled quotes, CRLF, line breaks in cells", "[agent][reader]") {
+  auto rows = read_all(InputFormat::kCsv,
+                       "record_key,subject_id,name,age,note,active\r\n"
+                       "k1,110105199001010011,\"Zhang, San\",30,\"said \"\"hi\"\"\",true\r\n"
+                       "k2,,Li,,\"two\nlines\",0\n"
+                       "\n"
+                       "k3,,Wang,31,plain,false");
+  REQUIRE(rows.size() == 3);
+  REQUIRE(rows[0].ok);
+  CHECK(rows[0].line == 2);
+  CHECK(field(rows[0].record, "name")->text() == "Zhang, San");
+  CHECK(field(rows[0].record, "note")->text() == "said \"hi\"");
+  CHECK(field(rows[0].record, "active")->boolean());
+  REQUIRE(rows[1].ok);
+  CHECK(field(rows[1].record, "age") == nullptr);  // empty cell: absent
+  CHECK(field(rows[1].record, "note")->text() == "two\nlines");
+  CHECK(rows[1].record.subject_id().empty());
+  REQUIRE(rows[2].ok);
+  CHECK(rows[2].line == 6);
+  CHECK_FALSE(field(rows[2].record, "active")->boolean());
+}
+
+TEST_CASE("csv: bad rows rejected with their line; bad header refused", "[agent][reader]") {
+  auto rows = read_all(InputFormat::kCsv,
+                       "record_key,name,age\n"
+                       "a,x,1\n"
+                       "b,x\n"             // 3: too few cells
+                       "c,x,notanumber\n"  // 4
+                       "d,x\"y,1\n"        // 5: quote in unquoted cell
+                       "e,\"x\"y,1\n"      // 6: text after closing quote
+                       "f,x,2\n"           // 7 ok
+                       "g,\"unterminated,1\n");
+  REQUIRE(rows.size() == 7);
+  CHECK(rows[0].ok);
+  CHECK(rows[5].ok);
+  CHECK(rows[5].line == 7);
+  for (int i : {1, 2, 3, 4, 6}) {
+    INFO(i << " " << rows[i].reason);
+    CHECK_FALSE(rows[i].ok);
+  }
+  CHECK(rows[1].reason.starts_with("line 3: "));
+  CHECK(rows[2].field == "age");
+  CHECK(rows[6].reason.find("unterminated") != std::string::npos);
+
+  static const catalog::DatasetSchema schema(agent::testing::test_dataset());
+  TempDir dir;
+  write_text(dir.file("h.csv"), "record_key,shoe_size\n1,2\n");
+  auto r = make_csv_reader(must(InputFile::open(dir.file("h.csv"))), schema);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("line 1: header: column 'shoe_size'") != std::string::npos);
+  write_text(dir.file("d.csv"), "name,name\n");
+  CHECK_FALSE(make_csv_reader(must(InputFile::open(dir.file("d.csv"))), schema));
+}
+
+TEST_CASE("readers: random garbage never crashes and every row is accounted for",
+          "[agent][reader]") {
+  std::mt19937 rng(12345);
+  const std::string alphabet = "{}[]\",:\\\n\r abc019-+.eE\x00\xff\xe4\xb8\x89tfnul";
+  ReaderLimits limits;
+  limits.max_row_bytes = 256;
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    size_t n = rng() % 2000;
+    if (round % 3 == 0) text = "record_key,name,age,note\n";
+    if (round % 3 == 1) text = agent::testing::jsonl_record(round) + "\n";
+    for (size_t i = 0; i < n; ++i) text.push_back(alphabet[rng() % alphabet.size()]);
+    for (auto format : {InputFormat::kJsonLines, InputFormat::kCsv}) {
+      auto rows = read_all(format, text, limits, true);
+      for (const auto& row : rows) {
+        if (!row.ok) {
+          CHECK_FALSE(row.reason.empty());
+          CHECK(row.raw.size() <= kMaxRawKept);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("csv: cells must be UTF-8", "[agent][reader]") {
+  auto rows = read_all(InputFormat::kCsv,
+                       "record_key,name\nk1,\xd5\xc5\xc8\xfd\nk2,张三\nk3,\xed\xa0\x80\n");
+  REQUIRE(rows.size() == 3);
+  CHECK_FALSE(rows[0].ok);  // GBK, not UTF-8
+  CHECK(rows[0].field == "name");
+  CHECK(rows[1].ok);
+  CHECK_FALSE(rows[2].ok);  // an encoded surrogate
+}
