@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "agent/commands.h"
+#include "core/util/cli.h"
 #include "core/util/version.h"
 
 int main(int argc, char** argv) {
@@ -27,19 +28,7 @@ int main(int argc, char** argv) {
     gongshu::agent::add_rejected_commands(app, &exit_code);
     gongshu::agent::add_receipts_commands(app, &exit_code);
     gongshu::agent::add_catalog_commands(app, &exit_code);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      app.exit(e);
-      return 2;
-    }
-    return exit_code;
+    return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
     std::cerr << "gongshu-agent: " << e.what() << "\n";
     return 2;

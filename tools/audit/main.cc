@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 
+#include "core/util/cli.h"
 #include "core/util/version.h"
 #include "tools/audit/commands.h"
 
@@ -26,19 +27,7 @@ int main(int argc, char** argv) {
     gongshu::audit_cli::add_consistency_commands(app, &exit_code);
     gongshu::audit_cli::add_checkpoint_command(app, &exit_code);
     gongshu::audit_cli::add_show_command(app, &exit_code);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      app.exit(e);
-      return gongshu::audit_cli::kExitError;  // usage error
-    }
-    return exit_code;
+    return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
     std::cerr << "gongshu-audit: " << e.what() << "\n";
     return gongshu::audit_cli::kExitError;

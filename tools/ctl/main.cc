@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 
+#include "core/util/cli.h"
 #include "core/util/version.h"
 #include "tools/ctl/commands.h"
 
@@ -20,19 +21,10 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_registry_commands(app, &exit_code);
     gongshu::ctl::add_audit_commands(app, &exit_code);
     gongshu::ctl::add_policy_commands(app, &exit_code);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      app.exit(e);
-      return 2;  // usage error
-    }
-    return exit_code;
+    gongshu::ctl::add_access_commands(app, &exit_code);
+    gongshu::ctl::add_agreement_commands(app, &exit_code);
+    gongshu::ctl::add_principal_commands(app, &exit_code);
+    return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
     std::cerr << "gongshuctl: " << e.what() << "\n";
     return 2;
