@@ -19,6 +19,10 @@
 #include "core/wire/codec.h"
 #include "core/wire/enroll_token.h"
 #include "core/wire/server_channel.h"
+#include "daemon/access.h"
+#include "daemon/agreements.h"
+#include "daemon/api_context.h"
+#include "daemon/principals.h"
 #include "daemon/stored.pb.h"
 #include "gongshu/v1/api.pb.h"
 #include "gongshu/v1/record.pb.h"
@@ -27,62 +31,6 @@ namespace gongshu::daemon {
 namespace {
 
 constexpr int64_t kMaxTokenTtlSeconds = 30 * 24 * 3600;
-
-// The caller as the api thread sees it for one request.
-struct Caller {
-  std::string role;  // agent, operator, officer, public
-  std::string key_id;
-  std::string agency;
-  std::string curve_hex;  // public callers: their CURVE key
-};
-
-// A request-level failure, answered as ApiError.
-struct Refusal {
-  v1::ApiErrorCode code;
-  std::string message;
-};
-
-using Reply = tl::expected<void, Refusal>;
-
-tl::unexpected<Refusal> refuse(v1::ApiErrorCode code, std::string message) {
-  return tl::unexpected<Refusal>(Refusal{code, std::move(message)});
-}
-
-Refusal from_error(const Error& e) {
-  switch (e.code()) {
-    case ErrorCode::kInvalidArgument:
-      return {v1::API_BAD_REQUEST, e.message()};
-    case ErrorCode::kNotFound:
-      return {v1::API_NOT_FOUND, e.message()};
-    case ErrorCode::kAlreadyExists:
-      return {v1::API_CONFLICT, e.message()};
-    case ErrorCode::kPermissionDenied:
-    case ErrorCode::kUnauthenticated:
-      return {v1::API_DENIED, e.message()};
-    default:
-      return {v1::API_INTERNAL, e.message()};
-  }
-}
-
-template <typename M>
-bool parse_value(ByteView v, M& out) {
-  return out.ParseFromArray(v.data(), static_cast<int>(v.size()));
-}
-
-v1::AuditEntry entry_for(const Caller& c, std::string action) {
-  v1::AuditEntry e;
-  e.mutable_principal()->set_key_id(c.key_id);
-  e.mutable_principal()->set_role(c.role);
-  e.mutable_principal()->set_agency(c.agency);
-  e.set_action(std::move(action));
-  return e;
-}
-
-void add_ref(v1::AuditEntry& e, std::string kind, std::string value) {
-  auto* r = e.add_refs();
-  r->set_kind(std::move(kind));
-  r->set_value(std::move(value));
-}
 
 bool is_agency_id(std::string_view s) {
   if (s.size() < 2 || s.size() > 64) return false;
@@ -99,39 +47,33 @@ struct ApiService::Impl {
   Directory& directory;
   CatalogView& catalog;
   ApiOptions options;
+  RateLimiter limiter;
+  ApiContext ctx;
   wire::ServerChannel channel;
   std::string endpoint;
   std::atomic<bool> stopping{false};
   std::thread thread;
 
-  Impl(DaemonStore& s, Directory& d, CatalogView& c, ApiOptions o, wire::ServerChannel ch)
-      : store(s), directory(d), catalog(c), options(std::move(o)), channel(std::move(ch)) {}
+  Impl(DaemonStore& s, Directory& d, CatalogView& c, PolicyView& p, ApiOptions o,
+       wire::ServerChannel ch)
+      : store(s),
+        directory(d),
+        catalog(c),
+        options(std::move(o)),
+        ctx{s, d, c, p, limiter, options},
+        channel(std::move(ch)) {}
 
   void loop();
   v1::ApiResponse handle(const Caller& caller, const v1::ApiRequest& req);
   Caller identify(const std::string& user_id);
 
-  Status audited(const Caller&, v1::AuditEntry e) {
-    return store.env().update([&](store::WriteTxn& txn) -> Status {
-      GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
-      return {};
-    });
-  }
-  Reply require(const Caller& c, std::initializer_list<const char*> roles) {
-    for (const char* r : roles) {
-      if (c.role == r) return {};
-    }
-    // Denials are audited too.
-    auto e = entry_for(c, "denied");
-    e.set_decision(v1::DECISION_DENY);
-    e.set_detail("role " + c.role + " may not do this");
-    (void)audited(c, std::move(e));
-    return refuse(v1::API_DENIED, "role '" + c.role + "' may not do this");
+  Reply require(const Caller& c, std::string_view action,
+                std::initializer_list<std::string_view> roles) {
+    return ctx.require(c, action, roles);
   }
 
   Reply ping(v1::ApiResponse& resp);
   Reply enroll(const Caller& c, const v1::EnrollRequest& req, v1::ApiResponse& resp);
-  Reply catalog_list(const Caller& c, const v1::CatalogRequest& req, v1::ApiResponse& resp);
   Reply agency_add(const Caller& c, const v1::Agency& a);
   Reply agency_list(const Caller& c, const std::string& only, v1::ApiResponse& resp);
   Reply catalog_add(const Caller& c, const v1::DatasetEntry& entry, v1::ApiResponse& resp);
@@ -150,20 +92,34 @@ Caller ApiService::Impl::identify(const std::string& user_id) {
   auto colon = user_id.find(':');
   std::string role = user_id.substr(0, colon);
   std::string rest = colon == std::string::npos ? "" : user_id.substr(colon + 1);
+  c.role = "public";
+  c.key_id = "public";
+  c.policy_role = policy::Role::kPublic;
+  std::optional<Identity> id;
   if (role == "public") {
-    c.role = "public";
     c.curve_hex = rest;
-    c.key_id = "public";
-    return c;
+    // The key may have been registered since the connection was made (a public applicant
+    // whose agreement was approved): it is that principal from its next request.
+    auto raw = hex_decode(rest);
+    if (!raw || raw->size() != sizeof(wire::CurveKey)) return c;
+    wire::CurveKey curve;
+    std::copy(raw->begin(), raw->end(), curve.begin());
+    id = directory.by_curve(curve);
+    if (!id) return c;
+  } else {
+    // Re-check on every request: the connection may predate a revocation, after which the key
+    // is nobody in particular: the public.
+    id = directory.by_key_id(rest);
   }
-  // Re-check on every request: the connection may predate a revocation.
-  auto id = directory.by_key_id(rest);
-  if (!id || id->revoked) {
-    c.role = "public";
-    c.key_id = "public";
+  auto prole = id ? policy::parse_role(id->role) : std::nullopt;
+  if (!id || id->revoked || !prole) {
+    if (id) {
+      if (auto curve = wire::curve_key_of(id->key)) c.curve_hex = wire::curve_key_hex(*curve);
+    }
     return c;
   }
   c.role = id->role;
+  c.policy_role = *prole;
   c.key_id = id->key_id;
   c.agency = id->agency;
   return c;
@@ -197,7 +153,7 @@ v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& 
       r = enroll(c, req.enroll(), resp);
       break;
     case v1::ApiRequest::kCatalog:
-      r = catalog_list(c, req.catalog(), resp);
+      r = catalog_list(ctx, c, req.catalog(), resp);
       break;
     case v1::ApiRequest::kAgencyAdd:
       r = agency_add(c, req.agency_add().agency());
@@ -235,13 +191,65 @@ v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& 
     case v1::ApiRequest::kAuditExport:
       r = audit_export(c, req.audit_export(), resp);
       break;
+    case v1::ApiRequest::kOpenCatalog:
+      r = open_catalog(ctx, c, req.open_catalog(), resp);
+      break;
+    case v1::ApiRequest::kQuery:
+      r = query(ctx, c, req.query(), resp);
+      break;
+    case v1::ApiRequest::kLookup:
+      r = lookup(ctx, c, req.lookup(), resp);
+      break;
+    case v1::ApiRequest::kDownload:
+      r = download(ctx, c, req.download(), resp);
+      break;
+    case v1::ApiRequest::kAggregate:
+      r = aggregate(ctx, c, req.aggregate(), resp);
+      break;
+    case v1::ApiRequest::kAgreementApply:
+      r = agreement_apply(ctx, c, req.agreement_apply(), resp);
+      break;
+    case v1::ApiRequest::kAgreementReview:
+      r = agreement_review(ctx, c, req.agreement_review(), resp);
+      break;
+    case v1::ApiRequest::kAgreementApprove:
+      r = agreement_approve(ctx, c, req.agreement_approve(), resp);
+      break;
+    case v1::ApiRequest::kAgreementSign:
+      r = agreement_sign(ctx, c, req.agreement_sign(), resp);
+      break;
+    case v1::ApiRequest::kAgreementRevoke:
+      r = agreement_revoke(ctx, c, req.agreement_revoke(), resp);
+      break;
+    case v1::ApiRequest::kAgreementViolation:
+      r = agreement_violation(ctx, c, req.agreement_violation(), resp);
+      break;
+    case v1::ApiRequest::kAgreementList:
+      r = agreement_list(ctx, c, "", resp);
+      break;
+    case v1::ApiRequest::kAgreementShow:
+      r = agreement_list(ctx, c, req.agreement_show().id(), resp);
+      break;
+    case v1::ApiRequest::kPrincipalAdd:
+      r = principal_add(ctx, c, req.principal_add(), resp);
+      break;
+    case v1::ApiRequest::kPrincipalList:
+      r = principal_list(ctx, c, resp);
+      break;
+    case v1::ApiRequest::kPrincipalRevoke:
+      r = principal_revoke(ctx, c, req.principal_revoke(), resp);
+      break;
     default:
       r = refuse(v1::API_BAD_REQUEST, "unknown request");
   }
   if (!r) {
     resp.clear_body();
-    resp.mutable_error()->set_code(r.error().code);
-    resp.mutable_error()->set_message(r.error().message);
+    auto* err = resp.mutable_error();
+    err->set_code(r.error().code);
+    err->set_message(r.error().message);
+    err->set_rule(r.error().rule);
+    err->set_policy_version(r.error().policy_version);
+    if (r.error().retry_after_ms > 0) err->set_retry_after_ms(uint64_t(r.error().retry_after_ms));
   }
   return resp;
 }
@@ -294,7 +302,11 @@ Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
     GONGSHU_RETURN_IF_ERROR(
         db.principals.insert(txn, pub->key_id(), as_bytes(p.SerializeAsString())));
     agency = t.agency();
-    Caller who{"agent", pub->key_id(), t.agency(), ""};
+    Caller who;
+    who.role = "agent";
+    who.policy_role = policy::Role::kAgent;
+    who.key_id = pub->key_id();
+    who.agency = t.agency();
     auto e = entry_for(who, "enroll");
     add_ref(e, "token", hash.substr(0, 16));
     add_ref(e, "hostname", p.hostname());
@@ -306,7 +318,7 @@ Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
     auto e = entry_for(c, "enroll");
     e.set_decision(v1::DECISION_DENY);
     e.set_detail(s.error().message());
-    (void)audited(c, std::move(e));
+    (void)ctx.audit(std::move(e));
     return tl::unexpected(from_error(s.error()));
   }
   auto txn = store.env().begin_read();
@@ -319,28 +331,8 @@ Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
   return {};
 }
 
-Reply ApiService::Impl::catalog_list(const Caller& c, const v1::CatalogRequest& req,
-                                     v1::ApiResponse& resp) {
-  if (auto r = require(c, {"agent", "operator", "officer"}); !r) return r;
-  auto snap = catalog.snapshot();
-  auto* out = resp.mutable_catalog();
-  for (const auto& [id, schema] : *snap) {
-    if (!req.dataset_ids().empty() && std::find(req.dataset_ids().begin(), req.dataset_ids().end(),
-                                                id) == req.dataset_ids().end()) {
-      continue;
-    }
-    // An agent sees the datasets its agency provides: those are what it may deliver.
-    if (c.role == "agent" && schema.entry().provider_agency() != c.agency) continue;
-    *out->add_datasets() = schema.entry();
-  }
-  auto e = entry_for(c, "catalog_read");
-  e.set_record_count(static_cast<uint64_t>(out->datasets_size()));
-  (void)audited(c, std::move(e));
-  return {};
-}
-
 Reply ApiService::Impl::agency_add(const Caller& c, const v1::Agency& in) {
-  if (auto r = require(c, {"operator"}); !r) return r;
+  if (auto r = require(c, "add agencies", {"operator"}); !r) return r;
   if (!is_agency_id(in.id()))
     return refuse(v1::API_BAD_REQUEST, "agency id '" + in.id() + "' must be 2..64 of [a-z0-9_-]");
   if (in.name().empty()) return refuse(v1::API_BAD_REQUEST, "agency name is empty");
@@ -376,7 +368,7 @@ Reply ApiService::Impl::agency_add(const Caller& c, const v1::Agency& in) {
 
 Reply ApiService::Impl::agency_list(const Caller& c, const std::string& only,
                                     v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  if (auto r = require(c, "list agencies", {"operator", "officer"}); !r) return r;
   auto txn = store.env().begin_read();
   if (!txn) return tl::unexpected(from_error(txn.error()));
   auto* out = resp.mutable_agencies();
@@ -394,7 +386,7 @@ Reply ApiService::Impl::agency_list(const Caller& c, const std::string& only,
 
 Reply ApiService::Impl::catalog_add(const Caller& c, const v1::DatasetEntry& in,
                                     v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator"}); !r) return r;
+  if (auto r = require(c, "change the catalog", {"operator"}); !r) return r;
   v1::DatasetEntry entry = in;
   if (auto s = catalog::validate_dataset(entry); !s)
     return refuse(v1::API_BAD_REQUEST, s.error().message());
@@ -432,7 +424,7 @@ Reply ApiService::Impl::catalog_add(const Caller& c, const v1::DatasetEntry& in,
 
 Reply ApiService::Impl::catalog_show(const Caller& c, const std::string& id,
                                      v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  if (auto r = require(c, "show the catalog", {"operator", "officer"}); !r) return r;
   auto txn = store.env().begin_read();
   if (!txn) return tl::unexpected(from_error(txn.error()));
   auto* out = resp.mutable_datasets();
@@ -458,7 +450,7 @@ Reply ApiService::Impl::catalog_show(const Caller& c, const std::string& id,
 
 Reply ApiService::Impl::token_create(const Caller& c, const v1::EnrollTokenCreateRequest& req,
                                      v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator"}); !r) return r;
+  if (auto r = require(c, "create enrollment tokens", {"operator"}); !r) return r;
   if (req.ttl_seconds() == 0 || req.ttl_seconds() > uint64_t(kMaxTokenTtlSeconds)) {
     return refuse(v1::API_BAD_REQUEST, "ttl must be 1 second .. 30 days");
   }
@@ -493,7 +485,7 @@ Reply ApiService::Impl::token_create(const Caller& c, const v1::EnrollTokenCreat
 }
 
 Reply ApiService::Impl::agent_list(const Caller& c, v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  if (auto r = require(c, "list agents", {"operator", "officer"}); !r) return r;
   auto txn = store.env().begin_read();
   if (!txn) return tl::unexpected(from_error(txn.error()));
   auto* out = resp.mutable_agents();
@@ -519,7 +511,7 @@ Reply ApiService::Impl::agent_list(const Caller& c, v1::ApiResponse& resp) {
 
 Reply ApiService::Impl::agent_revoke(const Caller& c, const std::string& key_id,
                                      v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator"}); !r) return r;
+  if (auto r = require(c, "revoke agents", {"operator"}); !r) return r;
   auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
     auto v = store.db().principals.get(txn, key_id);
     stored::Principal p;
@@ -545,7 +537,7 @@ Reply ApiService::Impl::agent_revoke(const Caller& c, const std::string& key_id,
 
 Reply ApiService::Impl::provenance(const Caller& c, const v1::RecordProvenanceRequest& req,
                                    v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  if (auto r = require(c, "check provenance", {"operator", "officer"}); !r) return r;
   auto txn = store.env().begin_read();
   if (!txn) return tl::unexpected(from_error(txn.error()));
   const auto& db = store.db();
@@ -616,14 +608,13 @@ Reply ApiService::Impl::provenance(const Caller& c, const v1::RecordProvenanceRe
   e.set_dataset(req.dataset());
   add_ref(e, "record", req.record_key());
   e.set_record_count(static_cast<uint64_t>(out->versions_size()));
-  (void)audited(c, std::move(e));
+  (void)ctx.audit(std::move(e));
   return {};
 }
 
 Reply ApiService::Impl::audit_head(const Caller& c, bool sign_now, v1::ApiResponse& resp) {
-  if (auto r =
-          require(c, sign_now ? std::initializer_list<const char*>{"operator", "officer"}
-                              : std::initializer_list<const char*>{"operator", "officer", "agent"});
+  if (auto r = sign_now ? require(c, "sign checkpoints", {"operator", "officer"})
+                        : require(c, "read the audit head", {"operator", "officer", "agent"});
       !r) {
     return r;
   }
@@ -649,7 +640,7 @@ Reply ApiService::Impl::audit_head(const Caller& c, bool sign_now, v1::ApiRespon
 
 Reply ApiService::Impl::audit_export(const Caller& c, const v1::AuditExportRequest& req,
                                      v1::ApiResponse& resp) {
-  if (auto r = require(c, {"operator", "officer"}); !r) return r;
+  if (auto r = require(c, "export the audit log", {"operator", "officer"}); !r) return r;
   // The range is pinned by the caller (to_seq from a checkpoint it asked for), so the export's
   // bytes are the same for every chunk: entries and checkpoints in a closed range never change.
   uint64_t from = std::max<uint64_t>(req.from_seq(), 1);
@@ -678,7 +669,7 @@ Reply ApiService::Impl::audit_export(const Caller& c, const v1::AuditExportReque
     auto e = entry_for(c, "audit_export");
     add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
     e.set_record_count(entries);
-    (void)audited(c, std::move(e));
+    (void)ctx.audit(std::move(e));
   }
   auto fd = Fd::open(path, O_RDONLY);
   if (!fd) return tl::unexpected(from_error(fd.error()));
@@ -700,7 +691,8 @@ ApiService::~ApiService() { stop(); }
 Result<std::unique_ptr<ApiService>> ApiService::start(wire::Context& context,
                                                       const wire::ZapHandler& zap,
                                                       DaemonStore& store, Directory& directory,
-                                                      CatalogView& catalog, ApiOptions options) {
+                                                      CatalogView& catalog, PolicyView& policy,
+                                                      ApiOptions options) {
   wire::ServerOptions so;
   so.zap_domain = "gongshu.api";
   so.max_message_size = options.max_request;
@@ -708,8 +700,8 @@ Result<std::unique_ptr<ApiService>> ApiService::start(wire::Context& context,
               wire::ServerChannel::create(context, zap, store.daemon_key(), so));
   GONGSHU_TRY(std::string bound,
               with_context(channel.bind(options.endpoint), "api " + options.endpoint));
-  auto impl =
-      std::make_unique<Impl>(store, directory, catalog, std::move(options), std::move(channel));
+  auto impl = std::make_unique<Impl>(store, directory, catalog, policy, std::move(options),
+                                     std::move(channel));
   impl->endpoint = bound;
   Impl* p = impl.get();
   p->thread = std::thread([p] { p->loop(); });

@@ -2,7 +2,9 @@
 // ZAP User-Id "<role>:<key id>", or "public:<curve key hex>" for an unknown key), re-checked
 // against the directory on every request so a revocation takes effect on the next message.
 // Requests are answered in order on the api thread; writes go through LMDB write transactions,
-// each with its audit entry.
+// each with its audit entry. Access to data (queries, lookups, the open catalog, downloads,
+// aggregates) is decided by the policy in `policy` for every request (daemon/access.h);
+// agreements and principals are in daemon/agreements.h and daemon/principals.h.
 //
 // Threads: one api thread, started by start() and joined by stop().
 #pragma once
@@ -14,6 +16,7 @@
 #include "core/wire/zap_handler.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
+#include "daemon/policy_view.h"
 
 namespace gongshu::daemon {
 
@@ -30,7 +33,7 @@ class ApiService {
   static Result<std::unique_ptr<ApiService>> start(wire::Context& context,
                                                    const wire::ZapHandler& zap, DaemonStore& store,
                                                    Directory& directory, CatalogView& catalog,
-                                                   ApiOptions options);
+                                                   PolicyView& policy, ApiOptions options);
   ~ApiService();
   const std::string& endpoint() const;
   void stop();

@@ -60,6 +60,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       {"daemon", {"state_dir", "daemon_key", "master_key", "audit_origin"}},
       {"ingest", {"endpoint", "advertise", "workers", "max_group"}},
       {"api", {"endpoint"}},
+      {"policy", {"dir"}},
       {"limits", {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
@@ -84,6 +85,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   num("ingest", "workers", &c.workers, 1, 64);
   num("ingest", "max_group", &c.max_group, 1, 4096);
   str("api", "endpoint", &c.api_endpoint);
+  str("policy", "dir", &c.policy_dir);
   num("limits", "max_batch_bytes", &c.max_batch_bytes, 1024, int64_t(1) << 30);
   num("limits", "max_records_per_batch", &c.max_records_per_batch, 1, 1000000);
   num("limits", "max_record_bytes", &c.max_record_bytes, 64, 16 << 20);

@@ -4,12 +4,21 @@
 //
 //   [daemon]
 //   state_dir = "/var/lib/gongshud"
-//   daemon_key = ""            # default <state_dir>/daemon.key
-//   master_key = ""            # default $CREDENTIALS_DIRECTORY/master.key, else
-//   <state_dir>/master.key audit_origin = "gongshu/audit"   # only for a new store; an existing one
-//   keeps its own [ingest] endpoint = "tcp://127.0.0.1:7400" advertise = ""             # told to
-//   agents at enrollment; default: the bound endpoint workers = 2 max_group = 64             #
-//   batches per commit [api] endpoint = "tcp://127.0.0.1:7401" [limits] max_batch_bytes = 33554432
+//   daemon_key = ""             # default <state_dir>/daemon.key
+//   master_key = ""             # default $CREDENTIALS_DIRECTORY/master.key, else
+//                               #   <state_dir>/master.key
+//   audit_origin = "gongshu/audit"  # only for a new store; an existing one keeps its own
+//   [ingest]
+//   endpoint = "tcp://127.0.0.1:7400"
+//   advertise = ""              # told to agents at enrollment; default: the bound endpoint
+//   workers = 2
+//   max_group = 64              # batches per commit
+//   [api]
+//   endpoint = "tcp://127.0.0.1:7401"
+//   [policy]
+//   dir = "/etc/gongshu/policies/policy"   # the access policy (docs/policy.md); SIGHUP reloads
+//   [limits]
+//   max_batch_bytes = 33554432
 //   max_records_per_batch = 10000
 //   max_record_bytes = 65536
 //   map_size_mb = 1024
@@ -31,6 +40,7 @@ struct DaemonConfig {
   unsigned workers = 2;
   size_t max_group = 64;
   std::string api_endpoint = "tcp://127.0.0.1:7401";
+  std::string policy_dir = "/etc/gongshu/policies/policy";
   size_t max_batch_bytes = 32 << 20;
   size_t max_records_per_batch = 10000;
   size_t max_record_bytes = 64 << 10;

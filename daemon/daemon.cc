@@ -7,6 +7,7 @@
 
 #include "core/crypto/key_file.h"
 #include "core/crypto/keyed_hash.h"
+#include "core/policy/mask_op.h"
 #include "core/util/fd.h"
 #include "core/wire/curve_key.h"
 #include "daemon/stored.pb.h"
@@ -25,7 +26,86 @@ std::string advertised(const std::string& bound, const std::string& configured) 
   return out;
 }
 
+// Masking profiles that are new or whose ops differ between two policies (R-23: masking changes
+// are always audited).
+std::string changed_masks(const policy::Policy* old, const policy::Policy& now) {
+  std::string out;
+  auto same = [](const policy::MaskProfile& a, const policy::MaskProfile& b) {
+    if (!(a.record_key_op() == b.record_key_op())) return false;
+    for (int k = 0; k < policy::kPiiKindCount; ++k) {
+      if (!(a.kind_op(v1::PiiKind(k)) == b.kind_op(v1::PiiKind(k)))) return false;
+    }
+    return a.field_ops() == b.field_ops();
+  };
+  for (const policy::MaskProfile& m : now.masks()) {
+    const policy::MaskProfile* before = old ? old->mask(m.id()) : nullptr;
+    if (!before || !same(*before, m)) out.append(out.empty() ? "" : ",").append(m.id());
+  }
+  if (old) {
+    for (const policy::MaskProfile& m : old->masks()) {
+      if (!now.mask(m.id())) out.append(out.empty() ? "" : ",").append(m.id() + " (removed)");
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+Status Daemon::load_policy(const std::string& dir, bool at_start) {
+  auto loaded = policy::load_policy_dir(dir);
+  std::shared_ptr<const policy::Policy> old = policy_.current();
+  v1::AuditEntry e;
+  e.mutable_principal()->set_key_id(key_->public_key().key_id());
+  e.mutable_principal()->set_role("daemon");
+  e.set_action("policy_change");
+  auto ref = [&](std::string kind, std::string value) {
+    auto* r = e.add_refs();
+    r->set_kind(std::move(kind));
+    r->set_value(std::move(value));
+  };
+  ref("policy_dir", dir);
+  if (old) ref("previous_version", old->version());
+  if (!loaded) {
+    e.set_decision(v1::DECISION_DENY);
+    std::string why = loaded.error().message();
+    if (why.size() > 4000) why = why.substr(0, 4000) + " ...";
+    e.set_detail(std::string(at_start ? "policy not loaded at start; every access is denied "
+                                        "until a reload succeeds: "
+                                      : "reload refused; the running policy stays in force: ") +
+                 why);
+    GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
+      GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
+      return {};
+    }));
+    policy_.set_missing("policy " + dir + ": " + loaded.error().message());
+    return tl::unexpected(std::move(loaded.error()).with_context("policy " + dir));
+  }
+  auto fresh = std::make_shared<const policy::Policy>(std::move(*loaded));
+  e.set_decision(v1::DECISION_ALLOW);
+  e.set_policy_version(fresh->version());
+  ref("policy_digest", fresh->digest());
+  std::string masks = changed_masks(old.get(), *fresh);
+  if (!masks.empty()) ref("masks_changed", masks);
+  e.set_detail(std::string(at_start ? "policy loaded at start: " : "policy reloaded: ") +
+               std::to_string(fresh->rules().size()) + " rules, " +
+               std::to_string(fresh->masks().size()) + " masking profiles");
+  // Audited before it takes effect: if the entry cannot be written, the old policy stays.
+  GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
+    return {};
+  }));
+  policy_.set(std::move(fresh));
+  return {};
+}
+
+Status Daemon::reload(const DaemonConfig& config) { return load_policy(config.policy_dir, false); }
+
+std::string Daemon::policy_version() const {
+  auto p = policy_.current();
+  return p ? p->version() : std::string();
+}
+
+std::string Daemon::policy_problem() const { return policy_.missing_reason(); }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const Clock& clock) {
   std::unique_ptr<Daemon> d(new Daemon());
@@ -46,6 +126,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     GONGSHU_RETURN_IF_ERROR(d->directory_.reload(*d->store_, txn));
     GONGSHU_RETURN_IF_ERROR(d->catalog_.reload(*d->store_, txn));
   }
+  // A policy that does not load leaves none in force (every access denied) rather than
+  // stopping the daemon: ingest needs no access decision, and SIGHUP can load a fixed policy.
+  (void)d->load_policy(config.policy_dir, true);
   GONGSHU_TRY(wire::Context ctx, wire::Context::create(1));
   d->context_ = std::make_unique<wire::Context>(std::move(ctx));
   Directory* dir = &d->directory_;
@@ -81,7 +164,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   ao.advertised_ingest = advertised(d->ingest_->endpoint(), config.advertise_ingest);
   ao.exports_dir = config.state_dir + "/exports";
   GONGSHU_TRY(d->api_, ApiService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
-                                         d->catalog_, ao));
+                                         d->catalog_, d->policy_, ao));
   return d;
 }
 

@@ -3,6 +3,11 @@
 // ever accepted without authentication). stop() stops accepting, drains in-flight batches and
 // closes everything in reverse order.
 //
+// The access policy is loaded from config.policy_dir at start and again by reload() (SIGHUP).
+// A policy that does not load is refused whole: the running one stays in force — or, at
+// start-up, no policy is in force and every access decision is a denial until a reload
+// succeeds (fail closed; ingest keeps working, it needs no access decision).
+//
 // init_state() is `gongshud init`: it creates a new state directory with the daemon identity
 // key, the storage master key, an empty store with its first audit entry and checkpoint, and
 // the first operator.
@@ -18,6 +23,7 @@
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
 #include "daemon/ingest.h"
+#include "daemon/policy_view.h"
 
 namespace gongshu::daemon {
 
@@ -32,12 +38,24 @@ class Daemon {
   IngestStats ingest_stats() const { return ingest_->stats(); }
   void stop();
 
+  // Reloads the policy directory of config. A policy with any error is refused whole (the error
+  // is "file:line: reason", one per line) and the running policy stays in force; either way the
+  // outcome is audited (action policy_change, naming the new version, or the reasons). Requests
+  // already deciding keep the Policy they started with. Call from one thread at a time.
+  Status reload(const DaemonConfig& config);
+  // The version of the policy in force; empty when none is (policy_problem() says why).
+  std::string policy_version() const;
+  std::string policy_problem() const;
+
  private:
   Daemon() = default;
   std::unique_ptr<crypto::IdentityKey> key_;
   std::unique_ptr<DaemonStore> store_;
+  Status load_policy(const std::string& dir, bool at_start);
+
   Directory directory_;
   CatalogView catalog_;
+  PolicyView policy_;
   std::unique_ptr<wire::Context> context_;
   std::unique_ptr<wire::ZapHandler> zap_;
   std::unique_ptr<IngestService> ingest_;

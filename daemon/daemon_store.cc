@@ -65,9 +65,14 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(auto versions, store::Table<uint64_t>::open(env, "versions"));
   GONGSHU_TRY(B batches, B::open(env, "batches"));
   GONGSHU_TRY(B subjects, B::open(env, "subjects"));
-  return Tables{std::move(meta),    std::move(agencies), std::move(principals), std::move(tokens),
-                std::move(catalog), std::move(datasets), std::move(records),    std::move(versions),
-                std::move(batches), std::move(subjects)};
+  GONGSHU_TRY(S agreements, S::open(env, "agreements"));
+  GONGSHU_TRY(S agreement_holders, S::open(env, "agreement_holders"));
+  GONGSHU_TRY(S violations, S::open(env, "violations"));
+  return Tables{std::move(meta),      std::move(agencies),   std::move(principals),
+                std::move(tokens),    std::move(catalog),    std::move(datasets),
+                std::move(records),   std::move(versions),   std::move(batches),
+                std::move(subjects),  std::move(agreements), std::move(agreement_holders),
+                std::move(violations)};
 }
 
 DaemonStore::~DaemonStore() {
@@ -141,6 +146,12 @@ Result<const crypto::DataKey*> DaemonStore::data_key(const store::Txn& txn,
 
 crypto::Digest DaemonStore::subject_token(std::string_view identifier) const {
   return crypto::keyed_hash(subject_key_, "subject", as_bytes(identifier));
+}
+
+crypto::SecretBytes DaemonStore::derived_key(std::string_view domain,
+                                             std::string_view scope) const {
+  auto derived = crypto::keyed_hash(master_.secret(), domain, as_bytes(scope));
+  return crypto::SecretBytes::copy_of(derived);
 }
 
 }  // namespace gongshu::daemon

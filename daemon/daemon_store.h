@@ -48,6 +48,12 @@ class DaemonStore {
   // Keyed blind index of a subject identifier (normalised form).
   crypto::Digest subject_token(std::string_view identifier) const;
 
+  // A 32-byte key derived from the master key for one use (domain, e.g. "gongshu.mask-token.v1")
+  // and optionally one scope within it (e.g. an agreement id): BLAKE2b keyed with the master key
+  // over domain || 0x00 || scope. Only the master key needs protecting; distinct domains keep
+  // the uses apart. Thread-safe.
+  crypto::SecretBytes derived_key(std::string_view domain, std::string_view scope = {}) const;
+
   // The named databases.
   struct Tables {
     static Result<Tables> open(store::Env& env);
@@ -61,6 +67,9 @@ class DaemonStore {
     store::Table<uint64_t> versions;            // version -> stored::Version
     store::Table<ByteView> batches;             // key id (16) || u64 seq -> stored::Batch
     store::Table<ByteView> subjects;            // token (32) || dataset \0 key -> ""
+    store::Table<std::string_view> agreements;  // agreement id -> stored::Agreement
+    store::Table<std::string_view> agreement_holders;  // holder \0 agreement id -> ""
+    store::Table<std::string_view> violations;  // key id or agency \0 agreement id -> Violation
   };
   const Tables& db() const { return *db_; }
 

@@ -5,7 +5,8 @@
 //   STATUS=       live figures every few seconds
 //   WATCHDOG=1    from the signal loop below: if it stalls, systemd restarts the daemon
 //   SIGHUP        RELOADING=1 + MONOTONIC_USEC=, re-read and validate the configuration (a bad
-//                 file keeps the running one and says why), READY=1
+//                 file keeps the running one and says why), reload the access policy (a bad
+//                 policy keeps the running one and says why), READY=1
 //   SIGTERM/INT   STOPPING=1, drain in-flight batches, exit 0
 //
 // `check-config` validates a configuration file and exits 0 or 2.
@@ -90,6 +91,13 @@ int run(const std::string& config_path, const Logger& log) {
   log.notice(std::string("ready (version ") + gongshu::kVersion + "); ingest " +
                  (*daemon)->ingest_endpoint() + ", api " + (*daemon)->api_endpoint(),
              {{"GONGSHU_DAEMON_KEY", key_id}});
+  if ((*daemon)->policy_version().empty()) {
+    log.warning("no access policy is in force, every access is denied until a reload loads one: " +
+                (*daemon)->policy_problem());
+  } else {
+    log.notice("policy " + (*daemon)->policy_version() + " from " + config->policy_dir +
+               " is in force");
+  }
 
   const auto ping_period = notifier.watchdog_ping_period();
   auto next_ping = Clock::now();
@@ -109,9 +117,9 @@ int run(const std::string& config_path, const Logger& log) {
     if (!sig) continue;
     if (*sig != SIGHUP) break;
 
-    // Reload. Only the configuration file exists to reload in this version: it is re-read and
-    // validated, and a valid one replaces the running copy (its settings apply at the next
-    // restart); a bad one is refused and the running configuration stays.
+    // Reload. The configuration file is re-read and validated, and a valid one replaces the
+    // running copy (its settings apply at the next restart, except the policy directory, which
+    // is reloaded now); a bad one is refused and the running configuration stays.
     notify(notifier.reloading());
     auto fresh = gongshu::daemon::load_config(config_path);
     if (!fresh) {
@@ -122,6 +130,14 @@ int run(const std::string& config_path, const Logger& log) {
       reload_error.clear();
       log.notice("reloaded " + config_path +
                  ": the configuration is valid; its settings apply at the next restart");
+      // The access policy is reloaded now; a bad one is refused whole and the running one stays.
+      if (auto s = (*daemon)->reload(*config); !s) {
+        reload_error = s.error().message();
+        log.warning("policy reload refused, keeping the running policy: " + reload_error);
+      } else {
+        log.notice("policy " + (*daemon)->policy_version() + " from " + config->policy_dir +
+                   " is in force");
+      }
     }
     notify(notifier.ready());
     notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));

@@ -104,12 +104,21 @@ std::string_view key_kind_name(KeyKind kind) {
       return "operator";
     case KeyKind::kOfficer:
       return "officer";
+    case KeyKind::kAgency:
+      return "agency";
+    case KeyKind::kApplicant:
+      return "applicant";
+    case KeyKind::kLicensed:
+      return "licensed";
+    case KeyKind::kPublic:
+      return "public";
   }
   return "unknown";
 }
 
 std::optional<KeyKind> parse_key_kind(std::string_view name) {
-  for (KeyKind k : {KeyKind::kDaemon, KeyKind::kAgent, KeyKind::kOperator, KeyKind::kOfficer}) {
+  for (KeyKind k : {KeyKind::kDaemon, KeyKind::kAgent, KeyKind::kOperator, KeyKind::kOfficer,
+                    KeyKind::kAgency, KeyKind::kApplicant, KeyKind::kLicensed, KeyKind::kPublic}) {
     if (key_kind_name(k) == name) return k;
   }
   return std::nullopt;

@@ -23,7 +23,19 @@
 
 namespace gongshu::crypto {
 
-enum class KeyKind { kDaemon, kAgent, kOperator, kOfficer };
+// Whose key it is. The kind is a label for people and tools (a daemon refuses to start with a
+// key that is not a daemon key); what a key may do is decided by the daemon's principal
+// registry, never by the file. kPublic: a key for the open platform that nobody registers.
+enum class KeyKind {
+  kDaemon,
+  kAgent,
+  kOperator,
+  kOfficer,
+  kAgency,
+  kApplicant,
+  kLicensed,
+  kPublic,
+};
 
 std::string_view key_kind_name(KeyKind kind);
 std::optional<KeyKind> parse_key_kind(std::string_view name);

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/audit/checkpoint.h"
+#include "core/audit/export_file.h"
 #include "core/catalog/dataset.h"
 #include "core/crypto/key_file.h"
 #include "core/ids/citizen_id.h"
@@ -30,19 +32,24 @@ v1::ApiResponse ApiClient::call(v1::ApiRequest req) {
   return *resp;
 }
 
-DaemonFixture::DaemonFixture() : ctx(std::move(*wire::Context::create(1))) {
+DaemonFixture::DaemonFixture() : DaemonFixture(FixtureOptions{}) {}
+
+DaemonFixture::DaemonFixture(FixtureOptions options)
+    : clock(options.clock ? *options.clock : SystemClock::instance()),
+      ctx(std::move(*wire::Context::create(1))) {
   operator_key_path = dir.file("operator.key");
-  auto init = init_state(dir.file("state"), operator_key_path, "gongshu.test/audit",
-                         SystemClock::instance());
+  auto init = init_state(dir.file("state"), operator_key_path, "gongshu.test/audit", clock);
   REQUIRE(init);
   operator_key = std::make_unique<crypto::IdentityKey>(
       std::move(crypto::load_key_file(operator_key_path)->key));
-  DaemonConfig config;
   config.state_dir = dir.file("state");
   config.ingest_endpoint = "tcp://127.0.0.1:*";
   config.api_endpoint = "tcp://127.0.0.1:*";
   config.max_batch_bytes = 4 << 20;
-  auto d = Daemon::start(config, SystemClock::instance());
+  config.policy_dir = options.policy_dir.empty()
+                          ? std::string(GONGSHU_SOURCE_DIR) + "/policies/policy"
+                          : options.policy_dir;
+  auto d = Daemon::start(config, clock);
   REQUIRE(d);
   daemon = std::move(*d);
   op =
@@ -102,6 +109,66 @@ crypto::IdentityKey DaemonFixture::enroll(const std::string& agency) {
   CHECK(resp.enroll().agency() == agency);
   CHECK(resp.enroll().ingest_endpoint() == daemon->ingest_endpoint());
   return key;
+}
+
+crypto::IdentityKey DaemonFixture::add_principal(const std::string& role, const std::string& agency,
+                                                 int64_t valid_until_ms,
+                                                 const std::vector<std::string>& datasets,
+                                                 const std::vector<std::string>& purposes) {
+  auto key = crypto::IdentityKey::generate();
+  v1::ApiRequest req;
+  auto* p = req.mutable_principal_add();
+  p->set_role(role);
+  p->set_public_key(key.public_key().hex());
+  p->set_agency(agency);
+  p->set_name("test " + role);
+  p->set_valid_until_ms(valid_until_ms);
+  for (const auto& d : datasets) p->add_datasets(d);
+  for (const auto& u : purposes) p->add_purposes(u);
+  auto resp = op->call(req);
+  INFO(resp.error().message());
+  REQUIRE(resp.error().code() == v1::API_OK);
+  return key;
+}
+
+std::unique_ptr<ApiClient> DaemonFixture::client(const crypto::IdentityKey& key) {
+  return std::make_unique<ApiClient>(ctx, key, daemon->public_key(), daemon->api_endpoint());
+}
+
+std::vector<v1::AuditEntry> DaemonFixture::audit_entries() {
+  v1::ApiRequest head;
+  head.mutable_audit_checkpoint();
+  auto h = op->call(head);
+  REQUIRE(h.error().code() == v1::API_OK);
+  auto body = audit::parse_checkpoint_note_unverified(h.audit_head().checkpoint());
+  REQUIRE(body);
+  std::string path = dir.file("audit-" + std::to_string(body->size) + ".gsa");
+  std::string bytes;
+  for (uint64_t offset = 0;;) {
+    v1::ApiRequest req;
+    req.mutable_audit_export()->set_from_seq(1);
+    req.mutable_audit_export()->set_to_seq(body->size);
+    req.mutable_audit_export()->set_offset(offset);
+    auto chunk = op->call(req);
+    REQUIRE(chunk.error().code() == v1::API_OK);
+    bytes += chunk.audit_export().data();
+    offset += chunk.audit_export().data().size();
+    if (chunk.audit_export().last()) break;
+  }
+  gongshu::testing::write_text(path, bytes);
+  auto reader = audit::ExportReader::open(path);
+  REQUIRE(reader);
+  std::vector<v1::AuditEntry> out;
+  while (true) {
+    auto frame = reader->next();
+    REQUIRE(frame);
+    if (!*frame) break;
+    if ((*frame)->type != audit::FrameType::kEntry) continue;
+    v1::AuditEntry e;
+    REQUIRE(e.ParseFromArray((*frame)->data.data(), int((*frame)->data.size())));
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 std::string citizen_id(int n) {

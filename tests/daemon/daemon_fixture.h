@@ -13,6 +13,7 @@
 #include "core/wire/context.h"
 #include "daemon/daemon.h"
 #include "gongshu/v1/api.pb.h"
+#include "gongshu/v1/audit.pb.h"
 #include "gongshu/v1/record.pb.h"
 #include "tests/support/test_support.h"
 
@@ -30,16 +31,33 @@ class ApiClient {
   uint64_t next_ = 1;
 };
 
+struct FixtureOptions {
+  const Clock* clock = nullptr;  // default: the system clock
+  std::string policy_dir;        // default: the shipped policies/policy
+};
+
 struct DaemonFixture {
   DaemonFixture();
+  explicit DaemonFixture(FixtureOptions options);
   ~DaemonFixture();
   // Registers the example agencies and catalog of policies/.
   void add_examples();
   // Enrolls a new agent for agency and returns its key.
   crypto::IdentityKey enroll(const std::string& agency);
   std::string token(const std::string& agency, uint64_t ttl_seconds = 3600);
+  // Registers a principal (operator request) with a new key and returns the key.
+  crypto::IdentityKey add_principal(const std::string& role, const std::string& agency = "",
+                                    int64_t valid_until_ms = 0,
+                                    const std::vector<std::string>& datasets = {},
+                                    const std::vector<std::string>& purposes = {});
+  // A client of the api socket with key (a key nobody registered is the public).
+  std::unique_ptr<ApiClient> client(const crypto::IdentityKey& key);
+  // Every audit entry so far, read back through an audit export of the api.
+  std::vector<v1::AuditEntry> audit_entries();
 
   gongshu::testing::TempDir dir;
+  const Clock& clock;
+  DaemonConfig config;
   std::string operator_key_path;
   std::unique_ptr<crypto::IdentityKey> operator_key;
   std::unique_ptr<Daemon> daemon;

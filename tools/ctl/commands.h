@@ -5,8 +5,18 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/util/error.h"
 
 namespace gongshu::ctl {
+
+class DaemonClient;
+struct ConnectOptions;
 
 void add_keygen_command(CLI::App& app, int* exit_code);
 void add_id_commands(CLI::App& app, int* exit_code);
@@ -16,5 +26,22 @@ void add_registry_commands(CLI::App& app, int* exit_code);
 void add_audit_commands(CLI::App& app, int* exit_code);
 // policy check | validate: offline decisions and explanations (core/policy).
 void add_policy_commands(CLI::App& app, int* exit_code);
+// query | lookup | open-catalog | download | aggregate: data through the policy (issue 5).
+void add_access_commands(CLI::App& app, int* exit_code);
+// agreement apply | review | approve | sign | list | show | revoke | violation.
+void add_agreement_commands(CLI::App& app, int* exit_code);
+// principal add | list | revoke: agency users, applicants, licensed operators, staff.
+void add_principal_commands(CLI::App& app, int* exit_code);
+
+// Shared by the command groups that talk to gongshud (defined in access_cmd.cc).
+// Adds the connection options to cmd and runs body, connected, when cmd is chosen.
+void run_connected(CLI::App* cmd, std::shared_ptr<ConnectOptions> conn, int* exit_code,
+                   std::function<int(DaemonClient&)> body);
+// "2026-03-02T04:00:00Z" for ms since the epoch; "-" for 0.
+std::string time_text(int64_t ms);
+// "2027-01-01" (midnight, China Standard Time) or "2027-01-01T08:30:00+08:00" / "...Z".
+Result<int64_t> parse_time(const std::string& text);
+// "a,b,c" -> {"a", "b", "c"}, empty items dropped.
+std::vector<std::string> split_list(const std::string& text);
 
 }  // namespace gongshu::ctl

@@ -1,0 +1,43 @@
+// Access to data through the api socket (DESIGN §8, R-13 .. ). Every request is
+// decided by the policy in force (daemon/policy_view.h) for the caller's role and agency, the
+// action, the dataset, the purpose, the requested fields and the caller's agreements
+// (daemon/agreements.h):
+//
+//  - a denial is answered with API_DENIED naming the rule, the policy version and why (for the
+//    default deny, why each rule that could have allowed it did not);
+//  - an allowed answer is masked by the decision's profile (core/policy/mask_profile.h) on every
+//    path, capped by its limits (rows per answer, an agreement's row quota, k for aggregates),
+//    and rate limited by its rate class, per key — for the public per CURVE key;
+//  - every decision, allow and deny, is one audit entry (principal, agency, action, dataset,
+//    purpose, rule, policy version, count), committed — together with the row quota it uses —
+//    before the answer leaves the daemon.
+//
+// The handlers:
+//   catalog_list   CatalogRequest: full entries (agents: their agency's; staff: all; others by
+//                  policy, action catalog)
+//   open_catalog   the open catalog: name, provider, open attribute, update frequency
+//   query          the rows of one dataset (action read) or about one subject in it
+//                  (query_subject), by page; an opaque cursor hides record keys
+//   lookup         one subject across every dataset of its kind (一数一源), query_subject each
+//   download       a whole dataset in resumable chunks (download; with export, action export)
+//   aggregate      counts and sums by group; groups smaller than k are left out
+//
+// Api thread only (daemon/api_context.h).
+#pragma once
+
+#include "daemon/api_context.h"
+
+namespace gongshu::daemon {
+
+Reply catalog_list(ApiContext& ctx, const Caller& c, const v1::CatalogRequest& req,
+                   v1::ApiResponse& resp);
+Reply open_catalog(ApiContext& ctx, const Caller& c, const v1::OpenCatalogRequest& req,
+                   v1::ApiResponse& resp);
+Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::ApiResponse& resp);
+Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req, v1::ApiResponse& resp);
+Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
+               v1::ApiResponse& resp);
+Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& req,
+                v1::ApiResponse& resp);
+
+}  // namespace gongshu::daemon

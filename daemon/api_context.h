@@ -1,0 +1,80 @@
+// What the api socket's handlers share (daemon/api.cc dispatches; daemon/access.cc,
+// daemon/agreements.cc and daemon/principals.cc hold the handlers of issue 5): the caller as
+// the api thread identified it from its CURVE identity, the refusal a handler answers with, and
+// the daemon's services.
+//
+// Handlers run on the api thread only, one request at a time. A handler that reveals data or
+// changes state writes its audit entry in the same LMDB write transaction as the change, or
+// commits the entry before the answer leaves (reads); a refusal is audited too.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "core/policy/vocab.h"
+#include "daemon/api.h"
+#include "daemon/daemon_store.h"
+#include "daemon/directory.h"
+#include "daemon/policy_view.h"
+#include "daemon/rate_limiter.h"
+#include "gongshu/v1/api.pb.h"
+#include "gongshu/v1/audit.pb.h"
+
+namespace gongshu::daemon {
+
+// The caller as the api thread sees it for one request. Never taken from the message.
+struct Caller {
+  std::string role;  // public, agent, agency, operator, officer, applicant, licensed
+  policy::Role policy_role = policy::Role::kPublic;
+  std::string key_id;  // "public" for an unknown key
+  std::string agency;
+  std::string curve_hex;  // public callers: the CURVE key of their connection
+
+  bool is_public() const { return role == "public"; }
+  // Whom the rate limiter counts: the key, or for the public the connection's CURVE key.
+  const std::string& rate_key() const { return is_public() ? curve_hex : key_id; }
+};
+
+// A request-level failure, answered as ApiError.
+struct Refusal {
+  v1::ApiErrorCode code = v1::API_INTERNAL;
+  std::string message;
+  std::string rule;            // the policy rule behind a denial
+  std::string policy_version;  // and its policy version
+  int64_t retry_after_ms = 0;  // API_RATE_LIMITED
+};
+
+using Reply = tl::expected<void, Refusal>;
+
+tl::unexpected<Refusal> refuse(v1::ApiErrorCode code, std::string message);
+Refusal from_error(const Error& e);
+
+// An audit entry naming the caller (public callers with their CURVE key as a reference).
+v1::AuditEntry entry_for(const Caller& c, std::string action);
+void add_ref(v1::AuditEntry& e, std::string kind, std::string value);
+
+template <typename M>
+bool parse_value(ByteView v, M& out) {
+  return out.ParseFromArray(v.data(), static_cast<int>(v.size()));
+}
+
+struct ApiContext {
+  DaemonStore& store;
+  Directory& directory;
+  CatalogView& catalog;
+  PolicyView& policy;
+  RateLimiter& limiter;
+  const ApiOptions& options;
+
+  // Appends e in a write transaction of its own and commits it.
+  Status audit(v1::AuditEntry e);
+  // Refuses with API_DENIED, audited as a denial of `action`, unless the caller has one of roles.
+  Reply require(const Caller& c, std::string_view action,
+                std::initializer_list<std::string_view> roles);
+  // Rebuilds the directory after a principal change.
+  void reload_directory();
+};
+
+}  // namespace gongshu::daemon

@@ -1,0 +1,166 @@
+// gongshuctl principal: who may use the api socket, as what (operators register; DESIGN §4).
+// The person generates a key with `gongshuctl keygen` and hands over the public key only; the
+// operator registers it with a role: agency (with its agency), operator, officer, applicant, or
+// licensed (with the licence's term end, datasets and purposes, R-20). Agents are not added
+// here: they enroll with a one-time token. Every change is audited by the daemon.
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "tools/ctl/commands.h"
+#include "tools/ctl/daemon_client.h"
+#include "tools/ctl/table.h"
+
+namespace gongshu::ctl {
+namespace {
+
+using nlohmann::json;
+
+json principal_json(const v1::PrincipalInfo& p) {
+  json j = {{"key_id", p.key_id()},
+            {"public_key", p.public_key()},
+            {"role", p.role()},
+            {"agency", p.agency()},
+            {"name", p.name()},
+            {"created_at", time_text(p.created_at_ms())},
+            {"created_by", p.created_by()},
+            {"revoked", p.revoked()}};
+  if (p.revoked()) {
+    j["revoked_at"] = time_text(p.revoked_at_ms());
+    j["revoke_reason"] = p.revoke_reason();
+  }
+  if (p.role() == "licensed") {
+    j["valid_until"] = time_text(p.valid_until_ms());
+    j["datasets"] = std::vector<std::string>(p.datasets().begin(), p.datasets().end());
+    j["purposes"] = std::vector<std::string>(p.purposes().begin(), p.purposes().end());
+  }
+  return j;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string joined(const google::protobuf::RepeatedPtrField<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out.append(out.empty() ? "" : ",").append(s);
+  return out;
+}
+
+}  // namespace
+
+void add_principal_commands(CLI::App& app, int* exit_code) {
+  auto* group = app.add_subcommand(
+      "principal", "Agency users, applicants, licensed operators and staff (operators)");
+  group->require_subcommand(1);
+
+  struct AddOpts {
+    std::string role, public_key, agency, name, until, datasets, purposes;
+    bool json = false;
+  };
+  auto o = std::make_shared<AddOpts>();
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* add = group->add_subcommand(
+      "add",
+      "Register a public key with a role. The person runs `gongshuctl keygen --kind ROLE` and\n"
+      "hands over the public key; the secret never leaves them.");
+  add->add_option("--role", o->role, "agency | operator | officer | applicant | licensed")
+      ->required()
+      ->check(CLI::IsMember({"agency", "operator", "officer", "applicant", "licensed"}));
+  add->add_option("--public-key", o->public_key, "Their public key (64 hex)")->required();
+  add->add_option("--agency", o->agency, "agency: the registered agency they work for");
+  add->add_option("--name", o->name, "The person or organisation");
+  add->add_option("--until", o->until, "licensed: end of the licence term, e.g. 2027-01-01");
+  add->add_option("--datasets", o->datasets, "licensed: datasets of the licence, a,b");
+  add->add_option("--purposes", o->purposes, "licensed: purposes of the licence, a,b");
+  add->add_flag("--json", o->json, "JSON output");
+  run_connected(add, conn, exit_code, [o](DaemonClient& c) {
+    v1::ApiRequest req;
+    auto* p = req.mutable_principal_add();
+    p->set_role(o->role);
+    p->set_public_key(o->public_key);
+    p->set_agency(o->agency);
+    p->set_name(o->name);
+    if (!o->until.empty()) {
+      auto t = parse_time(o->until);
+      if (!t) return report_error(t.error());
+      p->set_valid_until_ms(*t);
+    }
+    for (auto& d : split_list(o->datasets)) p->add_datasets(d);
+    for (auto& u : split_list(o->purposes)) p->add_purposes(u);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    const auto& pi = r->principals().principals(0);
+    if (o->json) {
+      std::cout << dump(principal_json(pi)) << "\n";
+    } else {
+      std::cout << "registered " << pi.role() << " " << pi.key_id()
+                << (pi.agency().empty() ? "" : " of " + pi.agency())
+                << (pi.name().empty() ? "" : " (" + pi.name() + ")") << "\n";
+      if (pi.role() == "licensed") {
+        std::cout << "licence: " << joined(pi.datasets()) << " for " << joined(pi.purposes())
+                  << " until " << time_text(pi.valid_until_ms()) << "\n";
+      }
+    }
+    return 0;
+  });
+
+  struct ListOpts {
+    std::string role;
+    bool json = false;
+  };
+  auto l = std::make_shared<ListOpts>();
+  auto conn2 = std::make_shared<ConnectOptions>();
+  auto* list = group->add_subcommand("list", "Every principal, agents included");
+  list->add_option("--role", l->role, "Only this role");
+  list->add_flag("--json", l->json, "JSON output");
+  run_connected(list, conn2, exit_code, [l](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_principal_list();
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    std::vector<const v1::PrincipalInfo*> shown;
+    for (const auto& p : r->principals().principals()) {
+      if (l->role.empty() || p.role() == l->role) shown.push_back(&p);
+    }
+    if (l->json) {
+      json all = json::array();
+      for (const auto* p : shown) all.push_back(principal_json(*p));
+      std::cout << dump(all) << "\n";
+      return 0;
+    }
+    Table t({"KEY ID", "ROLE", "AGENCY", "NAME", "CREATED", "STATE", "LICENCE"});
+    for (const auto* p : shown) {
+      std::string licence;
+      if (p->role() == "licensed") {
+        licence = joined(p->datasets()) + " until " + time_text(p->valid_until_ms());
+      }
+      t.add({p->key_id(), p->role(), p->agency(), p->name(), time_text(p->created_at_ms()),
+             p->revoked() ? "revoked " + time_text(p->revoked_at_ms()) : "active", licence});
+    }
+    t.print(std::cout);
+    return 0;
+  });
+
+  struct RevokeOpts {
+    std::string key_id, reason;
+  };
+  auto rv = std::make_shared<RevokeOpts>();
+  auto conn3 = std::make_shared<ConnectOptions>();
+  auto* revoke = group->add_subcommand(
+      "revoke", "Revoke a principal: from its next request it is nobody (the public)");
+  revoke->add_option("KEY_ID", rv->key_id, "Key id (16 hex)")->required();
+  revoke->add_option("--reason", rv->reason, "Why");
+  run_connected(revoke, conn3, exit_code, [rv](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_principal_revoke()->set_key_id(rv->key_id);
+    req.mutable_principal_revoke()->set_reason(rv->reason);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    const auto& p = r->principals().principals(0);
+    std::cout << "revoked " << p.role() << " " << p.key_id() << " at "
+              << time_text(p.revoked_at_ms()) << "\n";
+    return 0;
+  });
+}
+
+}  // namespace gongshu::ctl
