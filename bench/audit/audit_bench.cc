@@ -170,7 +170,8 @@ int main(int argc, char** argv) {
   if (own_dir) {
     fs::remove_all(dir);
   } else {
-    std::printf("  export kept: %s (verify with --key %s)\n", path.c_str(), key.public_key().hex().c_str());
+    std::printf("  export kept: %s (verify with --key %s)\n", path.c_str(),
+                key.public_key().hex().c_str());
   }
   return ok ? 0 : 1;
 }
