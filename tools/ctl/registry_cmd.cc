@@ -16,22 +16,6 @@
 namespace gongshu::ctl {
 namespace {
 
-std::string when(int64_t ms) { return ms ? format_utc(ms * 1'000'000) : "-"; }
-
-// Registers body to run, connected, when cmd is chosen.
-void with_daemon(CLI::App* cmd, std::shared_ptr<ConnectOptions> conn, int* exit_code,
-                 std::function<int(DaemonClient&)> body) {
-  add_connect_options(cmd, conn.get());
-  cmd->callback([conn, exit_code, body] {
-    auto client = DaemonClient::connect(*conn);
-    if (!client) {
-      *exit_code = report_error(client.error());
-      return;
-    }
-    *exit_code = body(**client);
-  });
-}
-
 Result<uint64_t> parse_duration(const std::string& s) {
   if (s.empty()) return fail(ErrorCode::kInvalidArgument, "empty duration");
   uint64_t n = 0;
@@ -55,7 +39,7 @@ void agency_json(JsonWriter& w, const v1::Agency& a) {
       .field("name", a.name())
       .field("type", a.type())
       .field("region_code", a.region_code())
-      .field("created_at", when(a.created_at_ms()))
+      .field("created_at", time_text(a.created_at_ms()))
       .end_object();
 }
 
@@ -108,7 +92,7 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
   addc->add_option("--region", *add->a.mutable_region_code(), "6-digit region code");
   addc->add_option("--from", add->from,
                    "TOML file with [[agency]] tables (id, name, type, region)");
-  with_daemon(addc, conn, exit_code, [add](DaemonClient& c) {
+  run_connected(addc, conn, exit_code, [add](DaemonClient& c) {
     std::vector<v1::Agency> list;
     if (!add->from.empty()) {
       auto text = read_file(add->from, 1 << 20);
@@ -159,7 +143,7 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
   auto conn2 = std::make_shared<ConnectOptions>();
   auto* listc = agency->add_subcommand("list", "List agencies");
   listc->add_flag("--json", *list_json, "JSON output");
-  with_daemon(listc, conn2, exit_code, [list_json](DaemonClient& c) {
+  run_connected(listc, conn2, exit_code, [list_json](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agency_list();
     auto r = c.call(req);
@@ -173,7 +157,7 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
     }
     Table t({"ID", "NAME", "TYPE", "REGION", "REGISTERED"});
     for (const auto& a : r->agencies().agencies())
-      t.add({a.id(), a.name(), a.type(), a.region_code(), when(a.created_at_ms())});
+      t.add({a.id(), a.name(), a.type(), a.region_code(), time_text(a.created_at_ms())});
     t.print(std::cout);
     return 0;
   });
@@ -187,7 +171,7 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
   auto* showc = agency->add_subcommand("show", "Show one agency");
   showc->add_option("ID", show->id, "Agency id")->required();
   showc->add_flag("--json", show->json, "JSON output");
-  with_daemon(showc, conn3, exit_code, [show](DaemonClient& c) {
+  run_connected(showc, conn3, exit_code, [show](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agency_show()->set_id(show->id);
     auto r = c.call(req);
@@ -200,7 +184,7 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
     } else {
       std::cout << "id:         " << a.id() << "\nname:       " << a.name()
                 << "\ntype:       " << a.type() << "\nregion:     " << a.region_code()
-                << "\nregistered: " << when(a.created_at_ms()) << "\n";
+                << "\nregistered: " << time_text(a.created_at_ms()) << "\n";
     }
     return 0;
   });
@@ -216,7 +200,7 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
                                    "Add or update datasets from TOML catalog entries (format: "
                                    "core/catalog/dataset.h;\nexamples in policies/catalog/)");
   addc->add_option("FILE", *files, "Catalog entry files")->required()->check(CLI::ExistingFile);
-  with_daemon(addc, conn, exit_code, [files](DaemonClient& c) {
+  run_connected(addc, conn, exit_code, [files](DaemonClient& c) {
     int code = 0;
     for (const auto& f : *files) {
       auto text = read_file(f, 1 << 20);
@@ -310,8 +294,8 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       return 0;
     };
   };
-  with_daemon(listc, conn2, exit_code, run(list, false));
-  with_daemon(showc, conn3, exit_code, run(show, true));
+  run_connected(listc, conn2, exit_code, run(list, false));
+  run_connected(showc, conn3, exit_code, run(show, true));
 }
 
 void add_token_commands(CLI::App& app, int* exit_code) {
@@ -333,7 +317,7 @@ void add_token_commands(CLI::App& app, int* exit_code) {
   create->add_option("--ttl", o->ttl, "Validity, e.g. 30m, 24h, 7d (at most 30d)")
       ->capture_default_str();
   create->add_flag("--json", o->json, "JSON output");
-  with_daemon(create, conn, exit_code, [o](DaemonClient& c) {
+  run_connected(create, conn, exit_code, [o](DaemonClient& c) {
     auto ttl = parse_duration(o->ttl);
     if (!ttl) return report_error(ttl.error());
     v1::ApiRequest req;
@@ -347,13 +331,13 @@ void add_token_commands(CLI::App& app, int* exit_code) {
       w.begin_object()
           .field("token", t.token())
           .field("agency", o->agency)
-          .field("expires_at", when(t.expires_at_ms()))
+          .field("expires_at", time_text(t.expires_at_ms()))
           .end_object();
       std::cout << w.str() << "\n";
     } else {
       std::cout << t.token() << "\n";
       std::cerr << "one-time token for agency " << o->agency << ", valid until "
-                << when(t.expires_at_ms()) << "\n";
+                << time_text(t.expires_at_ms()) << "\n";
     }
     return 0;
   });
@@ -377,10 +361,10 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
             .field("public_key", a.public_key())
             .field("agency", a.agency())
             .field("hostname", a.hostname())
-            .field("enrolled_at", when(a.enrolled_at_ms()))
+            .field("enrolled_at", time_text(a.enrolled_at_ms()))
             .field("revoked", a.revoked())
-            .field("revoked_at", when(a.revoked_at_ms()))
-            .field("last_seen", when(a.last_seen_ms()))
+            .field("revoked_at", time_text(a.revoked_at_ms()))
+            .field("last_seen", time_text(a.last_seen_ms()))
             .field("batches", a.batches())
             .field("last_batch_seq", a.last_batch_seq())
             .end_object();
@@ -390,13 +374,13 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
     }
     Table t({"KEY ID", "AGENCY", "HOST", "ENROLLED", "LAST SEEN", "BATCHES", "STATE"});
     for (const auto& a : agents.agents()) {
-      t.add({a.key_id(), a.agency(), a.hostname(), when(a.enrolled_at_ms()), when(a.last_seen_ms()),
-             std::to_string(a.batches()),
-             a.revoked() ? "revoked " + when(a.revoked_at_ms()) : "active"});
+      t.add({a.key_id(), a.agency(), a.hostname(), time_text(a.enrolled_at_ms()),
+             time_text(a.last_seen_ms()), std::to_string(a.batches()),
+             a.revoked() ? "revoked " + time_text(a.revoked_at_ms()) : "active"});
     }
     t.print(std::cout);
   };
-  with_daemon(list, conn, exit_code, [json, print](DaemonClient& c) {
+  run_connected(list, conn, exit_code, [json, print](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agent_list();
     auto r = c.call(req);
@@ -409,7 +393,7 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
   auto* revoke = agent->add_subcommand(
       "revoke", "Revoke an agent's key: refused from its next connection and message on");
   revoke->add_option("KEY_ID", *key_id, "The agent's key id (16 hex)")->required();
-  with_daemon(revoke, conn2, exit_code, [key_id](DaemonClient& c) {
+  run_connected(revoke, conn2, exit_code, [key_id](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agent_revoke()->set_key_id(*key_id);
     auto r = c.call(req);
@@ -435,7 +419,7 @@ void add_record_commands(CLI::App& app, int* exit_code) {
   prov->add_option("DATASET", o->dataset, "Dataset id")->required();
   prov->add_option("KEY", o->key, "Record key")->required();
   prov->add_flag("--json", o->json, "JSON output");
-  with_daemon(prov, conn, exit_code, [o](DaemonClient& c) {
+  run_connected(prov, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_record_provenance()->set_dataset(o->dataset);
     req.mutable_record_provenance()->set_record_key(o->key);
@@ -458,7 +442,7 @@ void add_record_commands(CLI::App& app, int* exit_code) {
             .field("agent_key_id", v.agent_key_id())
             .field("batch_seq", v.batch_seq())
             .field("index", v.index())
-            .field("received_at", when(v.received_at_ms()))
+            .field("received_at", time_text(v.received_at_ms()))
             .field("invalidation", v.invalidated())
             .field("record_hash", v.record_hash())
             .field("audit_seq", v.audit_seq())
@@ -476,8 +460,9 @@ void add_record_commands(CLI::App& app, int* exit_code) {
                "SIGNATURE"});
       for (const auto& v : p.versions()) {
         t.add({std::to_string(v.version()), v.agency(), v.agent_key_id(),
-               std::to_string(v.batch_seq()), std::to_string(v.index()), when(v.received_at_ms()),
-               v.audit_seq(), v.invalidated() ? "invalidate" : "upsert",
+               std::to_string(v.batch_seq()), std::to_string(v.index()),
+               time_text(v.received_at_ms()), v.audit_seq(),
+               v.invalidated() ? "invalidate" : "upsert",
                v.signature_valid() ? "verified" : "FAILED: " + v.check_error()});
       }
       t.print(std::cout);
