@@ -2,6 +2,8 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
+
 #include "core/util/check.h"
 
 namespace gongshu::store {
@@ -23,7 +25,26 @@ std::optional<Entry> Cursor::first() { return op(MDB_FIRST); }
 std::optional<Entry> Cursor::last() { return op(MDB_LAST); }
 std::optional<Entry> Cursor::next() { return op(MDB_NEXT); }
 std::optional<Entry> Cursor::prev() { return op(MDB_PREV); }
-std::optional<Entry> Cursor::seek(ByteView key) { return op(MDB_SET_RANGE, key); }
-std::optional<Entry> Cursor::find(ByteView key) { return op(MDB_SET_KEY, key); }
+// Keys often come from requests. LMDB refuses an empty key or one longer than its limit with
+// an error; here such a key simply orders first (empty) or is absent (find).
+size_t Cursor::max_key() const {
+  return static_cast<size_t>(mdb_env_get_maxkeysize(mdb_txn_env(mdb_cursor_txn(cursor_))));
+}
+
+std::optional<Entry> Cursor::seek(ByteView key) {
+  if (key.empty()) return first();
+  if (key.size() <= max_key()) return op(MDB_SET_RANGE, key);
+  // No stored key is this long: the first entry at or after it follows its longest storable
+  // prefix, skipping the stored keys that sort below the whole key.
+  auto e = op(MDB_SET_RANGE, key.first(max_key()));
+  while (e && std::lexicographical_compare(e->key.begin(), e->key.end(), key.begin(), key.end()))
+    e = next();
+  return e;
+}
+
+std::optional<Entry> Cursor::find(ByteView key) {
+  if (key.empty() || key.size() > max_key()) return std::nullopt;
+  return op(MDB_SET_KEY, key);
+}
 
 }  // namespace gongshu::store

@@ -28,15 +28,16 @@ class Cursor {
   std::optional<Entry> last();
   std::optional<Entry> next();
   std::optional<Entry> prev();
-  // The first entry with key >= key.
+  // The first entry with key >= key (any key: empty and over-long keys included).
   std::optional<Entry> seek(ByteView key);
-  // The entry with exactly this key.
+  // The entry with exactly this key; nullopt for a key no table can hold.
   std::optional<Entry> find(ByteView key);
 
  private:
   friend class Txn;
   explicit Cursor(MDB_cursor* c) : cursor_(c) {}
   std::optional<Entry> op(int mdb_op, ByteView key = {});
+  size_t max_key() const;  // LMDB's key size limit
   MDB_cursor* cursor_;
 };
 

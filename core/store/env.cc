@@ -154,7 +154,11 @@ EnvInfo Env::info() const {
 }
 
 Status Env::copy_to(const std::string& dir) const {
+  // The copy runs inside a read transaction of LMDB's own: count it, so update() does not
+  // resize the map under it.
+  txn_started();
   int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+  txn_ended();
   if (rc != 0) return lmdb_error("store: copy to " + dir, rc);
   return {};
 }

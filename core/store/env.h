@@ -72,7 +72,9 @@ class Env {
   const std::string& path() const { return path_; }
 
   // Writes a compacted, consistent copy of the environment to dir (must exist and be empty)
-  // while writers continue (mdb_env_copy2 with MDB_CP_COMPACT).
+  // while writers continue (mdb_env_copy2 with MDB_CP_COMPACT). The copy holds a read
+  // transaction for its duration, so the map is not grown meanwhile (update() then returns
+  // MAP_FULL instead of resizing).
   Status copy_to(const std::string& dir) const;
 
   // Internal bookkeeping used by the transaction types.

@@ -26,6 +26,10 @@ void Txn::abort_if_open() {
 }
 
 std::optional<ByteView> Txn::get(const Db& db, ByteView key) const {
+  // A key LMDB cannot hold (empty, or longer than its key limit) is in no table. Keys often come
+  // from requests, so this is an answer, not a broken invariant.
+  if (key.empty() || key.size() > static_cast<size_t>(mdb_env_get_maxkeysize(env_->raw())))
+    return std::nullopt;
   MDB_val k = to_val(key), v;
   int rc = mdb_get(raw(), db.dbi, &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;

@@ -76,6 +76,27 @@ TEST_CASE("a reader keeps its snapshot while a writer commits") {
   CHECK(as_chars(*fresh->get(db, as_bytes("y"))) == "added");
 }
 
+TEST_CASE("looking up a key LMDB cannot hold finds nothing instead of aborting") {
+  // Keys often come from requests: an empty or oversized one is simply in no table.
+  TempDir dir;
+  auto env = open_env(dir);
+  Db db = *env->open_db("t");
+  auto w = env->begin_write();
+  REQUIRE(w->put(db, as_bytes("k"), as_bytes("1")));
+  CHECK(!w->get(db, ByteView()));
+  CHECK(!w->get(db, as_bytes(std::string(4096, 'k'))));
+  CHECK(!w->put(db, ByteView(), as_bytes("x")));  // and writing one is an error, not a crash
+  REQUIRE(std::move(*w).commit());
+  auto r = env->begin_read();
+  CHECK(!r->get(db, ByteView()));
+  CHECK(as_chars(*r->get(db, as_bytes("k"))) == "1");
+  auto c = r->cursor(db);
+  CHECK(!c.find(ByteView()));
+  CHECK(as_chars(c.seek(ByteView())->key) == "k");
+  CHECK(as_chars(c.seek(as_bytes(std::string(4096, 'a')))->key) == "k");
+  CHECK(!c.seek(as_bytes(std::string(4096, 'k'))));  // "k" sorts below "kkk..."
+}
+
 TEST_CASE("insert refuses an existing key; del reports presence") {
   TempDir dir;
   auto env = open_env(dir);
