@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/audit/checkpoint.h"
@@ -64,9 +65,11 @@ Result<ExportReader> ExportReader::open(const std::string& path) {
   if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + path, errno);
   if (!S_ISREG(st.st_mode)) return fail(ErrorCode::kInvalidArgument, path + ": not a regular file");
   ExportReader r(std::move(fd), static_cast<uint64_t>(st.st_size));
+  r.buf_.resize(kReadBuffer + kFrameHeader + std::max(kMaxEntrySize, kMaxNoteSize));
+  ::posix_fadvise(r.fd_.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   auto ok = r.fill(kExportMagic.size());
   if (!ok) return tl::unexpected(std::move(ok.error()));
-  if (!*ok || std::memcmp(r.buf_.data(), kExportMagic.data(), kExportMagic.size()) != 0) {
+  if (!*ok || std::memcmp(r.buf_.data() + r.pos_, kExportMagic.data(), kExportMagic.size()) != 0) {
     return fail(ErrorCode::kCorrupt, path + ": not an audit export (no GSAUDIT1 header)");
   }
   r.pos_ += kExportMagic.size();
@@ -75,24 +78,20 @@ Result<ExportReader> ExportReader::open(const std::string& path) {
 }
 
 Result<bool> ExportReader::fill(size_t n) {
-  if (buf_.size() - pos_ >= n) return true;
-  // Move the unread tail to the front, then read until n bytes are available or EOF.
-  buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(pos_));
+  if (end_ - pos_ >= n) return true;
+  // Move the unread tail (less than one frame) to the front, then read until n bytes are
+  // available or EOF. The buffer holds a read chunk plus the largest frame, so it never grows.
+  std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+  end_ -= pos_;
   pos_ = 0;
-  size_t want = std::max(n, kReadBuffer);
-  while (buf_.size() < n) {
-    size_t old = buf_.size();
-    buf_.resize(old + want);
+  while (end_ < n) {
     ssize_t got;
     do {
-      got = ::read(fd_.get(), buf_.data() + old, want);
+      got = ::read(fd_.get(), buf_.data() + end_, buf_.size() - end_);
     } while (got < 0 && errno == EINTR);
-    if (got < 0) {
-      buf_.resize(old);
-      return fail_errno("export: read", errno);
-    }
-    buf_.resize(old + static_cast<size_t>(got));
+    if (got < 0) return fail_errno("export: read", errno);
     if (got == 0) return false;
+    end_ += static_cast<size_t>(got);
   }
   return true;
 }
@@ -100,7 +99,7 @@ Result<bool> ExportReader::fill(size_t n) {
 Result<std::optional<Frame>> ExportReader::next() {
   GONGSHU_TRY(bool have_header, fill(kFrameHeader));
   if (!have_header) {
-    if (buf_.size() - pos_ == 0) return std::optional<Frame>();
+    if (end_ == pos_) return std::optional<Frame>();
     return fail(ErrorCode::kCorrupt, "export ends inside a frame header" + at(offset_));
   }
   const uint8_t* h = buf_.data() + pos_;

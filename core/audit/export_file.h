@@ -65,8 +65,9 @@ class ExportReader {
   Fd fd_;
   uint64_t file_size_;
   uint64_t offset_ = 0;  // file offset of buf_[pos_]
-  Bytes buf_;
+  Bytes buf_;            // allocated once; bytes [pos_, end_) are unread
   size_t pos_ = 0;
+  size_t end_ = 0;
 };
 
 }  // namespace gongshu::audit
