@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "agent/catalog_cache.h"
+#include "agent/daemon_key.h"
 #include "core/crypto/key_file.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
@@ -47,6 +48,8 @@ Status api_error(const v1::ApiResponse& r, std::string_view what) {
 }
 
 }  // namespace
+
+Status api_refusal(const v1::ApiResponse& r, std::string_view what) { return api_error(r, what); }
 
 Result<DaemonTarget> daemon_target(const AgentConfig& config, const Spool& spool,
                                    const store::Txn& txn) {
@@ -238,6 +241,13 @@ Result<CatalogRefresh> refresh_catalog(wire::Context& context, const AgentConfig
   CatalogRefresh out;
   out.datasets = datasets.size();
   GONGSHU_TRY(out.warnings, store_catalog(spool, datasets, clock.now_ms()));
+  // With every refresh, learn of a daemon key rotation (agent/daemon_key.h).
+  auto learnt = fetch_daemon_key_statement(context, identity, target, spool, timeout, cancel);
+  if (!learnt) {
+    out.warnings.push_back("daemon key rotation: " + learnt.error().message());
+  } else if (*learnt == StatementOutcome::kStored) {
+    out.warnings.push_back("the daemon announced its next key: used from its next restart");
+  }
   return out;
 }
 

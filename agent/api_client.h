@@ -42,6 +42,10 @@ Result<v1::ApiResponse> api_call(wire::Context& context, const crypto::IdentityK
                                  const v1::ApiRequest& request, std::chrono::milliseconds timeout,
                                  const std::atomic<bool>* cancel = nullptr);
 
+// The daemon's ApiError in r as an error saying what was asked ("what: the daemon answered
+// CODE: message"), or success when r carries none.
+Status api_refusal(const v1::ApiResponse& r, std::string_view what);
+
 // Loads the agent key, or creates it (mode 0600) when the file does not exist yet.
 Result<crypto::IdentityKey> load_or_create_agent_key(const std::string& path, bool* created);
 Result<crypto::IdentityKey> load_agent_key(const std::string& path);

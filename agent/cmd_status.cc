@@ -9,6 +9,7 @@
 #include "agent/api_client.h"
 #include "agent/cmd_common.h"
 #include "agent/commands.h"
+#include "agent/daemon_key.h"
 #include "core/util/encoding.h"
 #include "core/util/json.h"
 #include "core/wire/client_channel.h"
@@ -106,6 +107,9 @@ void add_status_command(CLI::App& app, int* exit_code) {
       have_receipt =
           sr.ParseFromArray(v->data(), int(v->size())) && receipt.ParseFromString(sr.receipt());
     }
+    // A daemon key announced by a rotation statement and not yet in use (agent/daemon_key.h).
+    std::optional<crypto::PublicKey> next_key =
+        target ? next_daemon_key(spool, *txn, target->key) : std::nullopt;
     agentpb::ServiceState service;
     if (auto v = spool.get_meta(*txn, kServiceState)) {
       (void)service.ParseFromArray(v->data(), int(v->size()));
@@ -128,7 +132,8 @@ void add_status_command(CLI::App& app, int* exit_code) {
         w.field("agency", enrollment->agency())
             .field("agent_key_id", enrollment->agent_key_id())
             .field("ingest", target ? target->ingest : "")
-            .field("daemon_key_id", target ? target->key.key_id() : "");
+            .field("daemon_key_id", target ? target->key.key_id() : "")
+            .field("daemon_next_key_id", next_key ? next_key->key_id() : "");
       }
       w.field("daemon", probe.state)
           .field("daemon_reachable", probe.state == "reachable")

@@ -15,5 +15,8 @@ void add_status_command(CLI::App& app, int* exit_code);
 void add_rejected_commands(CLI::App& app, int* exit_code);
 void add_receipts_commands(CLI::App& app, int* exit_code);
 void add_catalog_commands(CLI::App& app, int* exit_code);
+void add_rotate_key_command(CLI::App& app, int* exit_code);
+// trust-daemon-key FILE: the daemon's next key from a rotation statement (agent/daemon_key.h).
+void add_trust_key_command(CLI::App& app, int* exit_code);
 
 }  // namespace gongshu::agent

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/daemon_key.h"
 #include "agent/resident.h"
 #include "core/batch/batch.h"
 #include "core/wire/codec.h"
@@ -62,7 +63,8 @@ void Forwarder::ensure_channel(SteadyClock::time_point now) {
   o.max_message_size = kMaxAckBytes;
   o.reconnect_interval = options_.reconnect_min;
   o.reconnect_interval_max = std::chrono::milliseconds(5'000);
-  auto ch = wire::ClientChannel::create(context_, agent_, target_.key, o);
+  auto ch =
+      wire::ClientChannel::create(context_, agent_, trying_key_ ? *trying_key_ : target_.key, o);
   if (ch) {
     if (auto c = ch->connect(target_.ingest); !c) {
       ch = tl::unexpected(std::move(c).error());
@@ -95,6 +97,23 @@ void Forwarder::drop_channel(SteadyClock::time_point now, bool refused) {
   }
 }
 
+void Forwarder::adopt_trying_key() {
+  bool adopted = false;
+  auto s = spool_.env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_TRY(adopted, adopt_daemon_key_if_next(spool_, txn, *trying_key_));
+    return {};
+  });
+  if (!s) {
+    set_error("adopt the daemon's new key: " + s.error().message());
+    return;
+  }
+  if (adopted) {
+    target_.key = *trying_key_;
+    daemon_key_id_ = target_.key.key_id();
+  }
+  trying_key_.reset();
+}
+
 void Forwarder::watch_state(SteadyClock::time_point now) {
   if (!channel_) return;
   wire::HandshakeState st = channel_->handshake_state();
@@ -104,6 +123,7 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
   status_changed_ = true;
   switch (st) {
     case wire::HandshakeState::kConnected:
+      if (trying_key_) adopt_trying_key();
       backoff_ = std::chrono::milliseconds(0);
       refused_backoff_ = std::chrono::milliseconds(0);
       set_error("");
@@ -120,6 +140,15 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
     case wire::HandshakeState::kFailed:
       set_error("handshake with " + target_.ingest +
                 " failed: the daemon's key is not the one we expect");
+      // The daemon may have put its announced next key in force: try that one (and after it
+      // fails too, the trusted key again).
+      if (trying_key_) {
+        trying_key_.reset();
+        drop_channel(now, false);
+      } else if (auto txn = spool_.env().begin_read()) {
+        trying_key_ = next_daemon_key(spool_, *txn, target_.key);
+        if (trying_key_) drop_channel(now, false);
+      }
       break;
     case wire::HandshakeState::kNotConnected:
       break;
@@ -352,7 +381,14 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
     auto v = spool_.outbox().get(txn, seq);
     if (!v) return {};
     GONGSHU_TRY(OutboxEntry e, decode_outbox(*v));
-    if (auto s = channel_->send(e.message); !s) return {};  // queue full: try next step
+    // The spool backlog rides along, outside the signed bytes, as a second serialised
+    // SealedBatch holding only reported_backlog: protobuf merges concatenated messages, so the
+    // stored bytes stay exactly what was sealed and the daemon reads one SealedBatch.
+    v1::SealedBatch advisory;
+    advisory.set_reported_backlog(spool_.pending().count(txn));
+    Bytes frame(e.message.begin(), e.message.end());
+    append(frame, advisory.SerializeAsString());
+    if (auto s = channel_->send(frame); !s) return {};  // queue full: try next step
     touched(e.message.size());
     *sent = true;
     return {};
@@ -420,12 +456,12 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
   } else if (!waiting_since_) {
     waiting_since_ = now;
   }
-  bool due = !draining_ && unbatched > 0 &&
+  bool due = !draining_ && !paused_ && unbatched > 0 &&
              (unbatched >= options_.max_records || now - *waiting_since_ >= options_.max_delay);
   bool room = outbox_count < options_.window;
   if (due && room) {
     wait = std::chrono::milliseconds(0);
-  } else if (!draining_ && unbatched > 0 && room) {
+  } else if (!draining_ && !paused_ && unbatched > 0 && room) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*waiting_since_ +
                                                                       options_.max_delay - now);
     wait = std::clamp(left, std::chrono::milliseconds(0), wait);
@@ -435,7 +471,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
   GONGSHU_RETURN_IF_ERROR(receive_acks(wait, acks));
   now = SteadyClock::now();
   watch_state(now);
-  if (!due && !draining_ && unbatched > 0 && waiting_since_ &&
+  if (!due && !draining_ && !paused_ && unbatched > 0 && waiting_since_ &&
       now - *waiting_since_ >= options_.max_delay) {
     due = true;
   }

@@ -82,6 +82,9 @@ class Forwarder {
 
   // Draining for shutdown: no new batches, no first sends; acks are still taken.
   void stop_new_batches() { draining_ = true; }
+  // While paused (a key rotation, agent/key_rotation.h), no new batch is sealed, but the sealed
+  // ones are sent and acknowledged as usual.
+  void pause_batching(bool paused) { paused_ = paused; }
   // Batches sent and not yet acknowledged.
   size_t in_flight() const { return inflight_.size(); }
 
@@ -98,6 +101,7 @@ class Forwarder {
   void ensure_channel(std::chrono::steady_clock::time_point now);
   void drop_channel(std::chrono::steady_clock::time_point now, bool refused);
   void watch_state(std::chrono::steady_clock::time_point now);
+  void adopt_trying_key();
   Status receive_acks(std::chrono::milliseconds wait, std::vector<v1::BatchAck>& acks);
   Status apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool* done);
   Status make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, uint64_t* made,
@@ -115,6 +119,9 @@ class Forwarder {
   const crypto::IdentityKey& agent_;
   DaemonTarget target_;
   std::string daemon_key_id_;
+  // The daemon's announced next key, tried after a failed handshake with target_.key and adopted
+  // once a handshake with it succeeds (agent/daemon_key.h). Batches are sealed to target_.key.
+  std::optional<crypto::PublicKey> trying_key_;
   ForwarderOptions options_;
   const Clock& clock_;
 
@@ -129,6 +136,7 @@ class Forwarder {
   uint64_t next_to_send_ = 0;  // lowest outbox seq not yet sent on the current channel
   uint64_t max_sent_seq_ = 0;  // highest seq ever sent by this process (to count resends)
   bool draining_ = false;
+  bool paused_ = false;
   std::optional<std::chrono::steady_clock::time_point> waiting_since_;  // unbatched records seen
   uint64_t bytes_since_trim_ = 0;
   std::mt19937_64 rng_;

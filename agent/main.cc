@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
     gongshu::agent::add_rejected_commands(app, &exit_code);
     gongshu::agent::add_receipts_commands(app, &exit_code);
     gongshu::agent::add_catalog_commands(app, &exit_code);
+    gongshu::agent::add_rotate_key_command(app, &exit_code);
+    gongshu::agent::add_trust_key_command(app, &exit_code);
     return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
     std::cerr << "gongshu-agent: " << e.what() << "\n";

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "agent/drop_dir.h"
 #include "agent/forwarder.h"
 #include "agent/ipc_server.h"
+#include "agent/key_rotation.h"
 #include "agent/resident.h"
 #include "agent/spool.h"
 #include "core/util/fd.h"
@@ -76,7 +78,11 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
     GONGSHU_TRY(store::ReadTxn txn, spool->env().begin_read());
     GONGSHU_TRY(target, daemon_target(config, *spool, txn));
     auto e = spool->enrollment(txn);
-    if (e && e->agent_key_id() != key.public_key().key_id()) {
+    // An unfinished key rotation (KEY_FILE.next present) may have named the new key in the
+    // spool already; the rotator below finishes it before a batch is sealed.
+    struct stat next_st;
+    bool rotating = ::lstat(next_key_path(config).c_str(), &next_st) == 0;
+    if (e && e->agent_key_id() != key.public_key().key_id() && !rotating) {
       return fail(ErrorCode::kInvalidArgument,
                   "the key in " + config.key_file + " (" + key.public_key().key_id() +
                       ") is not the enrolled agent key " + e->agent_key_id());
@@ -118,8 +124,11 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   }
   threads.emplace_back([&] {
     while (!inputs_stop.load()) {
-      auto r = refresh_catalog(context, config, key, *spool, clock, std::chrono::seconds(10),
+      // The key is read each time: a key rotation replaces the file under the running service.
+      auto r = load_agent_key(config.key_file).and_then([&](const crypto::IdentityKey& k) {
+        return refresh_catalog(context, config, k, *spool, clock, std::chrono::seconds(10),
                                &inputs_stop);
+      });
       if (!r) log_line("catalog refresh: " + r.error().message());
       sleep_unless(inputs_stop, std::chrono::seconds(config.limits.catalog_refresh_s));
     }
@@ -135,29 +144,50 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   fo.max_delay = std::chrono::milliseconds(config.batch.max_delay_ms);
   fo.window = config.batch.window;
   fo.ack_timeout = std::chrono::milliseconds(config.limits.ack_timeout_ms);
-  Forwarder fwd(*spool, context, key, target, fo, clock);
+  auto fwd = std::make_unique<Forwarder>(*spool, context, key, target, fo, clock);
+  KeyRotator rotator(config, *spool, context, target, clock);
   int64_t started = clock.now_ms();
   observer.ready();
   Status result;
   std::string last_line;
   auto last_status = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   while (!stop.load()) {
-    if (auto s = fwd.step(std::chrono::milliseconds(50)); !s) {
+    auto rotating = rotator.poll();
+    if (!rotating) {
+      result = tl::unexpected(std::move(rotating).error());
+      break;
+    }
+    fwd->pause_batching(*rotating);
+    if (auto s = fwd->step(std::chrono::milliseconds(50)); !s) {
       result = tl::unexpected(std::move(s).error());
       break;
     }
+    if (*rotating && fwd->status().outbox == 0 && fwd->in_flight() == 0) {
+      auto rotated = rotator.run(key, stop);
+      if (!rotated) {
+        result = tl::unexpected(std::move(rotated).error());
+        break;
+      }
+      if (auto m = rotator.take_message(); !m.empty()) log_line("key rotation: " + m);
+      if (*rotated) {
+        // The old key's batches are all acknowledged; the rest of the spool goes under the new.
+        fwd.reset();
+        key = std::move(**rotated);
+        fwd = std::make_unique<Forwarder>(*spool, context, key, rotator.target(), fo, clock);
+      }
+    }
     // The daemon's state and the last error are kept in the spool for `status`; they change
     // rarely. The status line (counters) goes to the observer at most once a second.
-    bool changed = fwd.take_status_change();
+    bool changed = fwd->take_status_change();
     if (changed) {
-      if (auto s = write_state(*spool, fwd.status(), started, clock.now_ms(), false); !s) {
+      if (auto s = write_state(*spool, fwd->status(), started, clock.now_ms(), false); !s) {
         result = tl::unexpected(std::move(s).error());
         break;
       }
     }
     auto now = std::chrono::steady_clock::now();
     if (changed || now - last_status >= std::chrono::seconds(1)) {
-      std::string line = status_line(fwd.status());
+      std::string line = status_line(fwd->status());
       if (line != last_line) observer.status(line);
       last_line = std::move(line);
       last_status = now;
@@ -167,20 +197,20 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   observer.stopping();
   join_inputs();
   if (result) {
-    fwd.stop_new_batches();
+    fwd->stop_new_batches();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(config.limits.shutdown_timeout_ms);
-    while (fwd.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
-      if (auto s = fwd.step(std::chrono::milliseconds(20)); !s) {
+    while (fwd->in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (auto s = fwd->step(std::chrono::milliseconds(20)); !s) {
         result = tl::unexpected(std::move(s).error());
         break;
       }
     }
-    if (fwd.in_flight() > 0) {
-      log_line(std::to_string(fwd.in_flight()) +
+    if (fwd->in_flight() > 0) {
+      log_line(std::to_string(fwd->in_flight()) +
                " batches still unacknowledged at shutdown; they are sent again at the next start");
     }
-    (void)write_state(*spool, fwd.status(), started, clock.now_ms(), true);
+    (void)write_state(*spool, fwd->status(), started, clock.now_ms(), true);
   }
   return result;
 }

@@ -64,7 +64,7 @@ struct OutboxEntry {
   uint64_t first_pending = 0;
   uint32_t count = 0;
   int64_t created_at_ms = 0;
-  ByteView message;  // the exact bytes sent (and re-sent) on the ingest socket
+  ByteView message;  // the SealedBatch sent (and re-sent), plus the advisory backlog field
 };
 inline constexpr size_t kOutboxHeaderSize = 8 + 4 + 8;
 Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "core/catalog/validate.h"
 #include "core/crypto/aead.h"
 #include "core/ids/citizen_id.h"
 #include "core/ids/credit_code.h"
@@ -131,28 +132,9 @@ Refusal denied(const Decided& d, std::string message) {
   return r;
 }
 
-Reply rate_check(ApiContext& ctx, const Caller& c, const policy::RateClass* rate,
-                 std::string_view action, const std::string& dataset);
+}  // namespace
 
-// Audits a denial and answers it. A policy denial of a public caller counts against the public
-// default rate, so unknown keys cannot turn denials into audit commits without bound.
-Reply deny(ApiContext& ctx, const Caller& c, std::string_view action, const std::string& dataset,
-           std::string_view purpose, const Decided& d, std::string why = {}) {
-  if (why.empty()) {
-    why = d.why;
-    if (c.is_public()) {
-      if (auto r = rate_check(ctx, c, nullptr, action, dataset); !r) return r;
-    }
-  }
-  auto e = decision_entry(c, action, dataset, purpose, d, 0);
-  e.set_decision(v1::DECISION_DENY);
-  e.set_detail(why);
-  if (auto s = ctx.audit(std::move(e)); !s) return tl::unexpected(from_error(s.error()));
-  return tl::unexpected(denied(d, "denied: " + why));
-}
-
-// Takes a token of the decision's rate class (or, for the public, the default class); a refusal
-// is audited (at most once a minute per caller and class) and answered with when to retry.
+// Declared in access.h.
 Reply rate_check(ApiContext& ctx, const Caller& c, const policy::RateClass* rate,
                  std::string_view action, const std::string& dataset) {
   if (!rate && c.is_public()) rate = &kPublicDefaultRate;
@@ -179,6 +161,25 @@ Reply rate_check(ApiContext& ctx, const Caller& c, const policy::RateClass* rate
   r.rule = "rate:" + rate->id;
   r.retry_after_ms = out.retry_after_ms;
   return tl::unexpected(std::move(r));
+}
+
+namespace {
+
+// Audits a denial and answers it. A policy denial of a public caller counts against the public
+// default rate, so unknown keys cannot turn denials into audit commits without bound.
+Reply deny(ApiContext& ctx, const Caller& c, std::string_view action, const std::string& dataset,
+           std::string_view purpose, const Decided& d, std::string why = {}) {
+  if (why.empty()) {
+    why = d.why;
+    if (c.is_public()) {
+      if (auto r = rate_check(ctx, c, nullptr, action, dataset); !r) return r;
+    }
+  }
+  auto e = decision_entry(c, action, dataset, purpose, d, 0);
+  e.set_decision(v1::DECISION_DENY);
+  e.set_detail(why);
+  if (auto s = ctx.audit(std::move(e)); !s) return tl::unexpected(from_error(s.error()));
+  return tl::unexpected(denied(d, "denied: " + why));
 }
 
 Reply check_purpose(std::string_view purpose) {
@@ -243,11 +244,31 @@ crypto::SecretBytes token_key(ApiContext& ctx, const Decided& d) {
                                d.decision.agreement ? d.decision.agreement->id : std::string());
 }
 
-// Masks a stored record into an answer row. Outside roles do not get internal metadata (version
-// numbers, observation times), which could link anonymised rows.
+// Whether a field list names a field holding the subject's identifier (the citizen ID of a
+// person, the credit code of an organisation). The record's subject id is that identifier, so
+// with a field list it comes back only then: a decision (an agreement's field scope above all)
+// covers the fields asked for, not the ones left out.
+bool subject_requested(const catalog::DatasetSchema& schema,
+                       std::span<const std::string_view> fields) {
+  const std::string& kind = schema.entry().subject_kind();
+  const v1::PiiKind id_kind = kind == "person"         ? v1::PII_CITIZEN_ID
+                              : kind == "organisation" ? v1::PII_CREDIT_CODE
+                                                       : v1::PII_NONE;
+  if (id_kind == v1::PII_NONE) return true;
+  for (std::string_view f : fields) {
+    const v1::FieldSpec* spec = schema.field(f);
+    if (spec && spec->pii() == id_kind) return true;
+  }
+  return false;
+}
+
+// Masks a stored record into an answer row, keeping only the fields `only` names (all when it is
+// empty; the subject id as subject_requested says). Outside roles do not get internal metadata
+// (version numbers, observation times), which could link anonymised rows.
 void to_row(CurrentRecord&& r, const policy::RecordMasker& masker, const crypto::SecretBytes& key,
-            std::span<const std::string_view> only, bool outside, v1::Row* row) {
+            std::span<const std::string_view> only, bool keep_subject, bool outside, v1::Row* row) {
   masker.mask(r.record, key);
+  if (!keep_subject) r.record.clear_subject_id();
   if (!only.empty()) {
     auto* fields = r.record.mutable_fields();
     for (int i = fields->size() - 1; i >= 0; --i) {
@@ -476,6 +497,10 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
   if (!schema) return no_dataset(req.dataset());
   if (!req.record_key().empty() && !req.subject_id().empty())
     return refuse(v1::API_BAD_REQUEST, "give a record key or a subject, not both");
+  // Ingest accepts no longer key, and LMDB none much longer.
+  if (req.record_key().size() > catalog::kMaxRecordKey)
+    return refuse(v1::API_BAD_REQUEST,
+                  "a record key is at most " + std::to_string(catalog::kMaxRecordKey) + " bytes");
   std::vector<std::string_view> fields;
   if (auto r = check_fields(*schema, req.fields(), fields); !r) return r;
   const bool by_subject = !req.subject_id().empty();
@@ -512,6 +537,7 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
 
   const uint32_t limit = capped(req.limit(), kDefaultPage, kMaxPage, d);
   const bool outside = policy::is_outside_role(c.policy_role);
+  const bool keep_subject = fields.empty() || subject_requested(*schema, fields);
   auto key = token_key(ctx, d);
   auto* out = resp.mutable_query();
   out->set_dataset(schema->id());
@@ -527,7 +553,7 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
       return false;
     }
     last_key = r.record_key;
-    to_row(std::move(r), masker, key, fields, outside, out->add_rows());
+    to_row(std::move(r), masker, key, fields, keep_subject, outside, out->add_rows());
     return true;
   };
   Status read;
@@ -643,7 +669,7 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
             truncated = true;
             return false;
           }
-          to_row(std::move(r), masker, key, {}, outside, ds.add_rows());
+          to_row(std::move(r), masker, key, {}, true, outside, ds.add_rows());
           return true;
         });
     if (!read) {
@@ -716,7 +742,7 @@ Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
       return false;
     }
     last_key = r.record_key;
-    to_row(std::move(r), masker, key, {}, outside, out->add_rows());
+    to_row(std::move(r), masker, key, {}, true, outside, out->add_rows());
     return true;
   });
   if (!read) {

@@ -40,4 +40,11 @@ Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
 Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& req,
                 v1::ApiResponse& resp);
 
+// Takes a token of rate class `rate` for the caller (for a public caller without one, the
+// class "public-default", 60 a minute in bursts of 20, so that unknown keys cannot turn
+// requests into durable commits without bound; nothing for others without one). A refusal is
+// audited (at most once a minute per caller and class) and answered with when to retry.
+Reply rate_check(ApiContext& ctx, const Caller& c, const policy::RateClass* rate,
+                 std::string_view action, const std::string& dataset);
+
 }  // namespace gongshu::daemon

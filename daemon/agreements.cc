@@ -8,6 +8,7 @@
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
 #include "core/wire/curve_key.h"
+#include "daemon/access.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -17,6 +18,8 @@ constexpr size_t kMaxScope = 64;
 constexpr size_t kMaxPurposes = 16;
 constexpr size_t kMaxText = 2000;
 constexpr size_t kMaxName = 200;
+// Ids are issued as KF-2026-0001; a longer one names nothing (and LMDB keys are bounded).
+constexpr size_t kMaxId = 64;
 constexpr int64_t kMaxTermMs = int64_t(5) * 366 * 24 * 3600 * 1000;
 
 std::string when(int64_t ms) { return ms ? format_utc(ms * 1'000'000) : "-"; }
@@ -95,6 +98,8 @@ policy::Agreement to_policy(const v1::AgreementInfo& a) {
 }
 
 Result<stored::Agreement> load(ApiContext& ctx, const store::Txn& txn, const std::string& id) {
+  if (id.empty() || id.size() > kMaxId || !printable(id))
+    return fail(ErrorCode::kNotFound, "no agreement with such an id (ids are like KF-2026-0001)");
   auto v = ctx.store.db().agreements.get(txn, id);
   stored::Agreement a;
   if (!v) return fail(ErrorCode::kNotFound, "no agreement " + id);
@@ -292,6 +297,8 @@ Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* 
 
 Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApplyRequest& req,
                       v1::ApiResponse& resp) {
+  // Each application is a durable commit: the public applies at the public default rate.
+  if (auto r = rate_check(ctx, c, nullptr, "agreement_apply", ""); !r) return r;
   const std::string& kind = req.kind();
   if (kind != "open" && kind != "share")
     return refuse(v1::API_BAD_REQUEST, "agreement kind '" + kind + "' is not open or share");
@@ -341,6 +348,9 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
   if (req.applicant_name().size() > kMaxName)
     return refuse(v1::API_BAD_REQUEST, "applicant name is too long");
   const int64_t from = req.valid_from_ms() ? req.valid_from_ms() : now;
+  // Bounding the start first keeps valid_to - from from overflowing.
+  if (from < 0 || from > now + kMaxTermMs)
+    return refuse(v1::API_BAD_REQUEST, "the period must start within five years from now");
   if (req.valid_to_ms() <= from || req.valid_to_ms() <= now)
     return refuse(v1::API_BAD_REQUEST, "the period must end after it starts, in the future");
   if (req.valid_to_ms() - from > kMaxTermMs)
@@ -354,6 +364,8 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
     if (!seen.insert(s.dataset()).second)
       return refuse(v1::API_BAD_REQUEST, "dataset " + s.dataset() + " is named twice");
     const v1::DatasetEntry& e = it->second.entry();
+    if (s.fields_size() > e.fields_size() + 1)
+      return refuse(v1::API_BAD_REQUEST, "dataset " + e.id() + " is given more fields than it has");
     for (const auto& f : s.fields()) {
       if (f != "*" && !it->second.field(f))
         return refuse(v1::API_BAD_REQUEST, "dataset " + e.id() + " has no field '" + f + "'");
@@ -528,6 +540,8 @@ Reply agreement_approve(ApiContext& ctx, const Caller& c, const v1::AgreementApp
 
 Reply agreement_sign(ApiContext& ctx, const Caller& c, const v1::AgreementSignRequest& req,
                      v1::ApiResponse& resp) {
+  // Refusals are audited: the public signs at the public default rate.
+  if (auto r = rate_check(ctx, c, nullptr, "agreement_sign", ""); !r) return r;
   const int64_t now = ctx.store.clock().now_ms();
   return update(
       ctx, c, "agreement_sign", req.id(),
@@ -638,7 +652,8 @@ Reply agreement_list(ApiContext& ctx, const Caller& c, const std::string& id,
   auto* out = resp.mutable_agreements();
   if (!id.empty()) {
     auto a = load(ctx, *txn, id);
-    if (!a || !may_see(c, *a, *snap)) return refuse(v1::API_NOT_FOUND, "no agreement " + id);
+    if (!a) return refuse(v1::API_NOT_FOUND, a.error().message());
+    if (!may_see(c, *a, *snap)) return refuse(v1::API_NOT_FOUND, "no agreement " + id);
     *out->add_agreements() = presented(a->info(), now);
     return {};
   }

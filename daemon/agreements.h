@@ -20,8 +20,9 @@
 // A licence is not applied for: it is the licensed operator's principal record (term end,
 // datasets, purposes), set by `gongshuctl principal add --role licensed`.
 //
-// Every change is audited in the transaction that makes it; refusals are audited too.
-// Api thread only.
+// Every change is audited in the transaction that makes it; refusals are audited too. A public
+// caller applies and signs at the public default rate (access.h rate_check), so unknown keys
+// cannot grow the store and the audit log without bound. Api thread only.
 #pragma once
 
 #include <string>

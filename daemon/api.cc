@@ -22,6 +22,8 @@
 #include "daemon/access.h"
 #include "daemon/agreements.h"
 #include "daemon/api_context.h"
+#include "daemon/backup.h"
+#include "daemon/daemon_keys.h"
 #include "daemon/principals.h"
 #include "daemon/stored.pb.h"
 #include "gongshu/v1/api.pb.h"
@@ -115,6 +117,7 @@ Caller ApiService::Impl::identify(const std::string& user_id) {
   if (!id || id->revoked || !prole) {
     if (id) {
       if (auto curve = wire::curve_key_of(id->key)) c.curve_hex = wire::curve_key_hex(*curve);
+      if (id->revoked) c.revoked_key_id = id->key_id;
     }
     return c;
   }
@@ -238,6 +241,23 @@ v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& 
       break;
     case v1::ApiRequest::kPrincipalRevoke:
       r = principal_revoke(ctx, c, req.principal_revoke(), resp);
+      break;
+    case v1::ApiRequest::kBackup:
+      r = backup(ctx, c, req.backup(), resp);
+      break;
+    case v1::ApiRequest::kStatus:
+      r = status(ctx, c, options.status, resp);
+      break;
+    case v1::ApiRequest::kAgentKeyRotate:
+      r = agent_key_rotate(ctx, c, req.agent_key_rotate(), resp);
+      break;
+    case v1::ApiRequest::kDaemonKeyRotate:
+      r = options.daemon_keys ? daemon_key_rotate(ctx, *options.daemon_keys, c, resp)
+                              : refuse(v1::API_INTERNAL, "daemon keys are not available");
+      break;
+    case v1::ApiRequest::kDaemonKeyStatus:
+      r = options.daemon_keys ? daemon_key_status(ctx, *options.daemon_keys, resp)
+                              : refuse(v1::API_INTERNAL, "daemon keys are not available");
       break;
     default:
       r = refuse(v1::API_BAD_REQUEST, "unknown request");
@@ -671,16 +691,11 @@ Reply ApiService::Impl::audit_export(const Caller& c, const v1::AuditExportReque
     e.set_record_count(entries);
     (void)ctx.audit(std::move(e));
   }
-  auto fd = Fd::open(path, O_RDONLY);
-  if (!fd) return tl::unexpected(from_error(fd.error()));
-  off_t size = ::lseek(fd->get(), 0, SEEK_END);
-  if (req.offset() > uint64_t(size)) return refuse(v1::API_BAD_REQUEST, "offset beyond the export");
-  ::lseek(fd->get(), static_cast<off_t>(req.offset()), SEEK_SET);
-  auto chunk = fd->read_up_to(options.export_chunk);
+  auto chunk = read_file_chunk(path, req.offset(), options.export_chunk);
   if (!chunk) return tl::unexpected(from_error(chunk.error()));
   auto* out = resp.mutable_audit_export();
-  out->set_data(chunk->data(), chunk->size());
-  out->set_last(req.offset() + chunk->size() >= uint64_t(size));
+  out->set_data(chunk->data.data(), chunk->data.size());
+  out->set_last(chunk->last);
   out->set_total_entries(to - from + 1);
   return {};
 }

@@ -17,14 +17,21 @@
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
 #include "daemon/policy_view.h"
+#include "daemon/status.h"
 
 namespace gongshu::daemon {
+
+class DaemonKeys;  // daemon/daemon_keys.h
 
 struct ApiOptions {
   std::string endpoint = "tcp://127.0.0.1:7401";
   std::string advertised_ingest;  // told to agents at enrollment
   std::string exports_dir;        // where audit exports are staged for chunked download
+  std::string backups_dir;        // where backups are made and staged (daemon/backup.h)
+  StatusProbe status;             // the live figures `status` reports (daemon/status.h)
   size_t max_request = 1 << 20;
+  // daemon-key rotate and status (daemon/daemon_keys.h); outlives the service.
+  DaemonKeys* daemon_keys = nullptr;
   size_t export_chunk = 1 << 20;
 };
 

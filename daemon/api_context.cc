@@ -39,6 +39,7 @@ v1::AuditEntry entry_for(const Caller& c, std::string action) {
   e.mutable_principal()->set_agency(c.agency);
   e.set_action(std::move(action));
   if (c.is_public() && !c.curve_hex.empty()) add_ref(e, "curve_key", c.curve_hex);
+  if (!c.revoked_key_id.empty()) add_ref(e, "revoked_key", c.revoked_key_id);
   return e;
 }
 

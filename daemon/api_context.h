@@ -30,7 +30,8 @@ struct Caller {
   policy::Role policy_role = policy::Role::kPublic;
   std::string key_id;  // "public" for an unknown key
   std::string agency;
-  std::string curve_hex;  // public callers: the CURVE key of their connection
+  std::string curve_hex;       // public callers: the CURVE key of their connection
+  std::string revoked_key_id;  // a public caller whose key is registered but revoked
 
   bool is_public() const { return role == "public"; }
   // Whom the rate limiter counts: the key, or for the public the connection's CURVE key.

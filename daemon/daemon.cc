@@ -55,7 +55,7 @@ Status Daemon::load_policy(const std::string& dir, bool at_start) {
   auto loaded = policy::load_policy_dir(dir);
   std::shared_ptr<const policy::Policy> old = policy_.current();
   v1::AuditEntry e;
-  e.mutable_principal()->set_key_id(key_->public_key().key_id());
+  e.mutable_principal()->set_key_id(keys_->current().public_key().key_id());
   e.mutable_principal()->set_role("daemon");
   e.set_action("policy_change");
   auto ref = [&](std::string kind, std::string value) {
@@ -109,18 +109,18 @@ std::string Daemon::policy_problem() const { return policy_.missing_reason(); }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const Clock& clock) {
   std::unique_ptr<Daemon> d(new Daemon());
-  GONGSHU_TRY(crypto::KeyFile kf, crypto::load_key_file(config.daemon_key_path()));
-  if (kf.kind != crypto::KeyKind::kDaemon) {
-    return fail(ErrorCode::kInvalidArgument, config.daemon_key_path() + ": not a daemon key");
-  }
-  d->key_ = std::make_unique<crypto::IdentityKey>(std::move(kf.key));
+  GONGSHU_TRY(d->keys_, DaemonKeys::load(config.daemon_key_path()));
   GONGSHU_TRY(crypto::SecretBytes master,
               crypto::load_secret_file(config.master_key_path(), crypto::kDataKeySize));
   StoreOptions so;
   so.state_dir = config.state_dir;
   so.audit_origin = config.audit_origin;
   so.map_size = config.map_size_mb << 20;
-  GONGSHU_TRY(d->store_, DaemonStore::open(so, *d->key_, std::move(master), clock));
+  GONGSHU_TRY(d->store_, DaemonStore::open(so, d->keys_->current(), std::move(master), clock));
+  // A pending key rotation takes effect now, before any socket is bound (daemon/daemon_keys.h).
+  GONGSHU_TRY(auto activated, d->keys_->activate(*d->store_));
+  (void)activated;
+  d->store_->set_previous_daemon_key(d->keys_->previous());
   {
     GONGSHU_TRY(store::ReadTxn txn, d->store_->env().begin_read());
     GONGSHU_RETURN_IF_ERROR(d->directory_.reload(*d->store_, txn));
@@ -163,6 +163,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   ao.endpoint = config.api_endpoint;
   ao.advertised_ingest = advertised(d->ingest_->endpoint(), config.advertise_ingest);
   ao.exports_dir = config.state_dir + "/exports";
+  ao.daemon_keys = d->keys_.get();
+  ao.backups_dir = config.state_dir + "/backups";
+  ao.status.started_at_ms = clock.now_ms();
+  IngestService* ingest = d->ingest_.get();
+  ao.status.ingest = [ingest] { return ingest->stats(); };
+  ao.status.agents = [ingest] { return ingest->agent_activity(); };
   GONGSHU_TRY(d->api_, ApiService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                          d->catalog_, d->policy_, ao));
   return d;

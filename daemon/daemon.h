@@ -1,4 +1,5 @@
-// Daemon: gongshud assembled — keys loaded, store opened, directory and catalog loaded, the ZAP
+// Daemon: gongshud assembled — keys loaded, store opened (and a pending daemon key rotation
+// activated, daemon/daemon_keys.h), directory and catalog loaded, the ZAP
 // handler running, then the ingest and api sockets bound (in that order, so no connection is
 // ever accepted without authentication). stop() stops accepting, drains in-flight batches and
 // closes everything in reverse order.
@@ -20,6 +21,7 @@
 #include "core/util/clock.h"
 #include "daemon/api.h"
 #include "daemon/config.h"
+#include "daemon/daemon_keys.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
 #include "daemon/ingest.h"
@@ -34,7 +36,7 @@ class Daemon {
 
   const std::string& ingest_endpoint() const { return ingest_->endpoint(); }
   const std::string& api_endpoint() const { return api_->endpoint(); }
-  const crypto::PublicKey& public_key() const { return key_->public_key(); }
+  const crypto::PublicKey& public_key() const { return keys_->current().public_key(); }
   IngestStats ingest_stats() const { return ingest_->stats(); }
   void stop();
 
@@ -49,7 +51,7 @@ class Daemon {
 
  private:
   Daemon() = default;
-  std::unique_ptr<crypto::IdentityKey> key_;
+  std::unique_ptr<DaemonKeys> keys_;
   std::unique_ptr<DaemonStore> store_;
   Status load_policy(const std::string& dir, bool at_start);
 

@@ -37,6 +37,10 @@ class DaemonStore {
   store::Env& env() { return *env_; }
   audit::AuditLog& audit() { return *audit_; }
   const crypto::IdentityKey& daemon_key() const { return daemon_key_; }
+  // After a daemon key rotation (daemon/daemon_keys.h), the key it replaced: ingest still opens
+  // batches sealed to it. Set before any socket is bound; null otherwise.
+  const crypto::IdentityKey* previous_daemon_key() const { return previous_key_; }
+  void set_previous_daemon_key(const crypto::IdentityKey* key) { previous_key_ = key; }
   const Clock& clock() const { return clock_; }
 
   // Creates and wraps a new data key for a dataset inside txn (at catalog add). Destroying a
@@ -79,6 +83,7 @@ class DaemonStore {
   DaemonStore(const crypto::IdentityKey& daemon_key, crypto::SecretBytes master_key,
               const Clock& clock);
   const crypto::IdentityKey& daemon_key_;
+  const crypto::IdentityKey* previous_key_ = nullptr;
   crypto::DataKey master_;
   crypto::SecretBytes subject_key_;
   const Clock& clock_;

@@ -73,6 +73,8 @@ struct IngestService::Impl {
 
   std::atomic<uint64_t> batches{0}, accepted{0}, rejected{0}, duplicates{0}, refused{0}, commits{0};
   std::atomic<uint64_t> apply_ns{0}, commit_ns{0}, prepare_ns{0};
+  RateWindow accepted_window{store.clock()};  // once per commit, for `status`
+  AgentActivityMap activity;                  // in memory only: no store write per batch
 
   std::thread net_thread;
   std::vector<std::thread> worker_threads;
@@ -176,20 +178,31 @@ void IngestService::Impl::prepare(Job& job) {
     return set_refusal(job, v1::BATCH_KEY_MISMATCH,
                        "agent key " + job.agent_key_id + " is revoked");
   job.agency = identity->agency;
+  activity.seen(job.agent_key_id, clock.now_ms());
 
   v1::SealedBatch sealed;
   if (auto s = wire::decode(job.payload, options.limits.max_batch_bytes + 4096, sealed); !s) {
     return set_refusal(job, v1::BATCH_MALFORMED,
                        "frame is not a SealedBatch: " + s.error().message());
   }
+  if (sealed.has_reported_backlog())
+    activity.backlog(job.agent_key_id, sealed.reported_backlog(), clock.now_ms());
   job.seq = sealed.batch_seq();
   job.payload.clear();
   job.payload.shrink_to_fit();
-  auto opened = batch::open_batch(store.daemon_key(), sealed, options.limits);
+  // A batch sealed before its agent learnt of a daemon key rotation opens with the old key.
+  const crypto::IdentityKey* recipient = &store.daemon_key();
+  auto opened = batch::open_batch(*recipient, sealed, options.limits);
+  if (!opened && store.previous_daemon_key()) {
+    if (auto again = batch::open_batch(*store.previous_daemon_key(), sealed, options.limits)) {
+      opened = std::move(again);
+      recipient = store.previous_daemon_key();
+    }
+  }
   if (!opened) return set_refusal(job, opened.error().code, opened.error().message);
   job.batch = std::move(*opened);
-  auto hash = batch::verify_batch(job.batch, job.seq, identity->key,
-                                  store.daemon_key().public_key(), options.limits);
+  auto hash = batch::verify_batch(job.batch, job.seq, identity->key, recipient->public_key(),
+                                  options.limits);
   if (!hash) return set_refusal(job, hash.error().code, hash.error().message);
   job.batch_hash = *hash;
   if (job.batch.header().agency() != identity->agency) {
@@ -532,6 +545,7 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     commit_ns.fetch_add(ns(t_end - t_built), std::memory_order_relaxed);
   }
   commits.fetch_add(1, std::memory_order_relaxed);
+  uint64_t group_accepted = 0;
   for (auto& job : group) {
     if (!status) {
       // Nothing was stored; the agent keeps the batch and resends it.
@@ -550,10 +564,12 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       duplicates.fetch_add(1, std::memory_order_relaxed);
     } else {
       accepted.fetch_add(job->ack.accepted(), std::memory_order_relaxed);
+      group_accepted += job->ack.accepted();
       rejected.fetch_add(static_cast<uint64_t>(job->ack.statuses_size()),
                          std::memory_order_relaxed);
     }
   }
+  if (group_accepted > 0) accepted_window.add(group_accepted);
 }
 
 IngestService::IngestService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -620,9 +636,16 @@ IngestStats IngestService::stats() const {
   s.writer_apply_ns = impl_->apply_ns.load();
   s.writer_commit_ns = impl_->commit_ns.load();
   s.prepare_ns = impl_->prepare_ns.load();
+  s.last_minute = impl_->accepted_window.last_minute();
   std::lock_guard lock(impl_->mu);
   s.queued = impl_->to_commit.size();
+  s.awaiting_worker = impl_->to_prepare.size();
+  for (const auto& job : impl_->to_commit) s.awaiting_writer += job->prepared ? 1 : 0;
   return s;
+}
+
+std::map<std::string, AgentActivity> IngestService::agent_activity() const {
+  return impl_->activity.snapshot();
 }
 
 }  // namespace gongshu::daemon

@@ -14,11 +14,12 @@
 // gets its stored receipt and is never stored twice.
 //
 // Threads: start() spawns them; stop() stops accepting, finishes every queued job, sends its
-// ack and joins. stats() may be called from any thread.
+// ack and joins. stats() and agent_activity() may be called from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,7 @@
 #include "core/wire/zap_handler.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
+#include "daemon/status.h"
 
 namespace gongshu::daemon {
 
@@ -46,6 +48,9 @@ struct IngestStats {
   uint64_t refused = 0;  // batches refused whole
   uint64_t commits = 0;
   uint64_t queued = 0;            // jobs in the pipeline now
+  uint64_t awaiting_worker = 0;   // of those, waiting for a worker to open and verify them
+  uint64_t awaiting_writer = 0;   // of those, prepared and waiting for the writer's commit
+  uint64_t last_minute = 0;       // records accepted in the last 60 seconds
   uint64_t writer_apply_ns = 0;   // writer time building transactions
   uint64_t writer_commit_ns = 0;  // writer time in durable commits (fsync)
   uint64_t prepare_ns = 0;        // worker time opening, verifying, validating (all workers)
@@ -64,6 +69,9 @@ class IngestService {
   const std::string& endpoint() const;  // the bound endpoint (with the OS-chosen port)
   void stop();
   IngestStats stats() const;
+  // What this run learnt about each agent without writing it to the store: when its last frame
+  // arrived and the spool backlog it reported (SealedBatch.reported_backlog, advisory).
+  std::map<std::string, AgentActivity> agent_activity() const;
 
   struct Impl;
 

@@ -9,7 +9,8 @@
 //                 policy keeps the running one and says why), READY=1
 //   SIGTERM/INT   STOPPING=1, drain in-flight batches, exit 0
 //
-// `check-config` validates a configuration file and exits 0 or 2.
+// `check-config` validates a configuration file and exits 0 or 2. `restore` puts a verified
+// backup in place (daemon/backup.h).
 //
 // Exit codes: 0 stopped cleanly; 1 could not start or failed; 2 bad command line or bad
 // configuration (the unit does not restart on 2: a restart cannot fix a file).
@@ -26,6 +27,7 @@
 #include "core/sys/notifier.h"
 #include "core/sys/signals.h"
 #include "core/util/version.h"
+#include "daemon/backup.h"
 #include "daemon/daemon.h"
 
 namespace {
@@ -186,7 +188,51 @@ int main(int argc, char** argv) {
     auto* check = app.add_subcommand(
         "check-config", "Validate a configuration file (before `systemctl reload gongshud`).");
     check->add_option("--config", config, "TOML configuration file")->required();
+    gongshu::daemon::RestoreOptions restore_opts;
+    auto* restore = app.add_subcommand(
+        "restore",
+        "Restore a store from a backup made with `gongshuctl backup create`, with gongshud\n"
+        "stopped. Before anything is put in place it checks the manifest's signature (against\n"
+        "--daemon-key, else the public half of DIR/daemon.key), the data's SHA-256 and length,\n"
+        "verifies the whole audit log of the restored store and its tree size and root against\n"
+        "the manifest, and checks that the master key opens the restored data keys. Keys are not\n"
+        "in a backup: DIR must hold the backed-up daemon's daemon.key, and its master key must\n"
+        "be given (--master-key, a systemd credential, or DIR/master.key).\n"
+        "A `restore` entry is then appended to the restored audit log.\n"
+        "Exit 0 restored, 1 refused (tampered, wrong keys, a store already there) or failed.");
+    restore->add_option("--from", restore_opts.from, "Backup file")->required();
+    restore
+        ->add_option("--state", restore_opts.state_dir,
+                     "State directory (holds daemon.key and master.key; receives store/)")
+        ->required();
+    restore->add_option("--daemon-key", restore_opts.trusted_daemon_key,
+                        "The daemon public key (64 hex) the backup must be signed by");
+    restore->add_option(
+        "--master-key", restore_opts.master_key_path,
+        "Storage master key file (default $CREDENTIALS_DIRECTORY/master.key when set,\n"
+        "else DIR/master.key)");
+    restore->add_option("--audit-key", restore_opts.audit_keys,
+                        "A further daemon public key (64 hex) the audit log may be signed by,\n"
+                        "e.g. the original key of a daemon whose key was rotated (repeatable)");
+    restore->add_flag("--force", restore_opts.force,
+                      "Replace the store DIR already holds (it is deleted once the restored one "
+                      "is verified)");
     int code = 2;
+    restore->callback([&] {
+      auto r = gongshu::daemon::restore_backup(restore_opts, gongshu::SystemClock::instance());
+      if (!r) {
+        log.error("restore: " + r.error().message());
+        code = 1;
+        return;
+      }
+      std::cout << "restored " << restore_opts.from << " into " << restore_opts.state_dir
+                << "/store" << (r->replaced ? " (replacing the store that was there)" : "") << "\n"
+                << "audit log verified: " << r->verified_entries << " entries, " << r->checkpoints
+                << " signed checkpoints, tree size " << r->manifest.tree_size
+                << " as the manifest names\n"
+                << "restore recorded as audit entry " << r->restore_seq << "\n";
+      code = 0;
+    });
     init->callback([&] {
       auto r = gongshu::daemon::init_state(state, operator_out, origin,
                                            gongshu::SystemClock::instance());

@@ -4,6 +4,8 @@
 #include <set>
 
 #include "core/util/clock.h"
+#include "core/util/encoding.h"
+#include "core/wire/agent_key_rotation.h"
 #include "core/wire/curve_key.h"
 #include "daemon/stored.pb.h"
 
@@ -30,6 +32,18 @@ v1::PrincipalInfo info_of(std::string_view key_id, const stored::Principal& p) {
   *out.mutable_datasets() = p.datasets();
   *out.mutable_purposes() = p.purposes();
   return out;
+}
+
+// Operators other than except whose keys are not revoked.
+size_t active_operators(ApiContext& ctx, const store::Txn& txn, std::string_view except) {
+  size_t n = 0;
+  auto cur = ctx.store.db().principals.cursor(txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    if (as_chars(e->key) == except) continue;
+    stored::Principal p;
+    if (parse_value(e->value, p) && p.role() == "operator" && !p.revoked()) ++n;
+  }
+  return n;
 }
 
 bool printable(std::string_view s) {
@@ -148,8 +162,9 @@ Reply principal_list(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp) {
 Reply principal_revoke(ApiContext& ctx, const Caller& c, const v1::PrincipalRevokeRequest& req,
                        v1::ApiResponse& resp) {
   if (auto r = ctx.require(c, "revoke principals", {"operator"}); !r) return r;
-  if (req.key_id() == c.key_id)
-    return refuse(v1::API_BAD_REQUEST, "an operator does not revoke its own key; ask another");
+  // A key id is 16 hex characters; an empty one is no LMDB key at all.
+  if (req.key_id().size() != 16)
+    return refuse(v1::API_NOT_FOUND, "no principal with such a key id (16 hex characters)");
   stored::Principal p;
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     auto v = ctx.store.db().principals.get(txn, req.key_id());
@@ -157,6 +172,16 @@ Reply principal_revoke(ApiContext& ctx, const Caller& c, const v1::PrincipalRevo
       return fail(ErrorCode::kNotFound, "no principal " + req.key_id());
     if (p.revoked())
       return fail(ErrorCode::kAlreadyExists, "principal " + req.key_id() + " is already revoked");
+    // The authority must never lock itself out: without an active operator nobody could
+    // register, revoke or rotate anything again.
+    if (p.role() == "operator" && active_operators(ctx, txn, req.key_id()) == 0)
+      return fail(ErrorCode::kPermissionDenied,
+                  "operator " + req.key_id() +
+                      " is the last active operator; register another operator first "
+                      "(gongshuctl principal add --role operator)");
+    if (req.key_id() == c.key_id)
+      return fail(ErrorCode::kPermissionDenied,
+                  "an operator does not revoke its own key; ask another operator");
     p.set_revoked(true);
     p.set_revoked_at_ms(ctx.store.clock().now_ms());
     p.set_revoked_by(c.key_id);
@@ -171,9 +196,116 @@ Reply principal_revoke(ApiContext& ctx, const Caller& c, const v1::PrincipalRevo
     GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     return {};
   });
-  if (!s) return tl::unexpected(from_error(s.error()));
+  if (!s) {
+    if (s.error().code() == ErrorCode::kPermissionDenied) {
+      auto e = entry_for(c, "principal_revoke");
+      e.set_decision(v1::DECISION_DENY);
+      add_ref(e, "principal", req.key_id());
+      e.set_detail(s.error().message());
+      if (auto a = ctx.audit(std::move(e)); !a) return tl::unexpected(from_error(a.error()));
+    }
+    return tl::unexpected(from_error(s.error()));
+  }
   ctx.reload_directory();
   *resp.mutable_principals()->add_principals() = info_of(req.key_id(), p);
+  return {};
+}
+
+Reply agent_key_rotate(ApiContext& ctx, const Caller& c, const v1::AgentKeyRotateRequest& req,
+                       v1::ApiResponse& resp) {
+  // The old key is the connection's own. After the rotation the caller is no longer an agent
+  // (its key is revoked, so it is seen as the public), but the directory still knows its key:
+  // that is how a repeated request is recognised and answered "already".
+  std::optional<Identity> old;
+  if (c.role == "agent") {
+    old = ctx.directory.by_key_id(c.key_id);
+  } else if (c.is_public()) {
+    auto raw = hex_decode(c.curve_hex);
+    if (raw && raw->size() == sizeof(wire::CurveKey)) {
+      wire::CurveKey curve;
+      std::copy(raw->begin(), raw->end(), curve.begin());
+      old = ctx.directory.by_curve(curve);
+      if (old && (old->role != "agent" || !old->revoked)) old.reset();
+    }
+  }
+  if (!old) {
+    if (auto r = ctx.require(c, "rotate agent keys", {"agent"}); !r) return r;
+    return refuse(v1::API_INTERNAL, "the calling agent is not in the directory");
+  }
+  auto deny = [&](v1::ApiErrorCode code, const std::string& why) -> Reply {
+    auto e = entry_for(c, "agent_key_rotate");
+    e.set_decision(v1::DECISION_DENY);
+    add_ref(e, "agent", old->key_id);
+    e.set_detail(why);
+    if (auto a = ctx.audit(std::move(e)); !a) return tl::unexpected(from_error(a.error()));
+    return refuse(code, why);
+  };
+  auto fresh = crypto::PublicKey::from_hex(req.new_public_key());
+  if (!fresh) return deny(v1::API_BAD_REQUEST, "new public key: " + fresh.error().message());
+  if (!wire::curve_key_of(*fresh))
+    return deny(v1::API_BAD_REQUEST, "new public key is not a usable Ed25519 key");
+  if (*fresh == old->key) return deny(v1::API_BAD_REQUEST, "the new key is the old key");
+  if (!wire::verify_agent_key_rotation(old->key, *fresh, ctx.store.daemon_key().public_key(),
+                                       as_bytes(req.signature()))) {
+    return deny(v1::API_DENIED,
+                "the signature does not prove possession of the new key (statement "
+                "gongshu.agent-key-rotation.v1 over old key, new key, daemon key)");
+  }
+  const std::string new_id = fresh->key_id();
+  const int64_t now = ctx.store.clock().now_ms();
+  stored::Principal p1;
+  bool already = false;
+  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    already = false;
+    const auto& db = ctx.store.db();
+    auto v = db.principals.get(txn, old->key_id);
+    if (!v || !parse_value(*v, p1) || p1.role() != "agent")
+      return fail(ErrorCode::kNotFound, "no agent " + old->key_id);
+    if (p1.revoked()) {
+      if (p1.rotated_to() == new_id) {
+        already = true;
+        return {};
+      }
+      return fail(ErrorCode::kPermissionDenied,
+                  "agent key " + old->key_id + " is revoked" +
+                      (p1.revoke_reason().empty() ? "" : " (" + p1.revoke_reason() + ")"));
+    }
+    if (db.principals.get(txn, new_id))
+      return fail(ErrorCode::kAlreadyExists, "key " + new_id + " is already registered");
+    stored::Principal p2;
+    p2.set_public_key(fresh->bytes().data(), fresh->bytes().size());
+    p2.set_role("agent");
+    p2.set_agency(p1.agency());
+    p2.set_hostname(p1.hostname());
+    p2.set_created_at_ms(now);
+    p2.set_created_by("rotation:" + old->key_id);
+    GONGSHU_RETURN_IF_ERROR(db.principals.insert(txn, new_id, as_bytes(p2.SerializeAsString())));
+    p1.set_revoked(true);
+    p1.set_revoked_at_ms(now);
+    p1.set_revoked_by(old->key_id);
+    p1.set_revoke_reason("rotated to " + new_id);
+    p1.set_rotated_to(new_id);
+    GONGSHU_RETURN_IF_ERROR(db.principals.put(txn, old->key_id, as_bytes(p1.SerializeAsString())));
+    auto e = entry_for(c, "agent_key_rotate");
+    add_ref(e, "agent", old->key_id);
+    add_ref(e, "new_agent", new_id);
+    add_ref(e, "agency", p1.agency());
+    e.set_detail("agent key " + old->key_id + " rotated to " + new_id + " for agency " +
+                 p1.agency() + "; the old key is refused from its next message");
+    GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
+    return {};
+  });
+  if (!s) {
+    Refusal r = from_error(s.error());
+    if (r.code == v1::API_INTERNAL) return tl::unexpected(std::move(r));
+    return deny(r.code, r.message);
+  }
+  if (!already) ctx.reload_directory();
+  auto* out = resp.mutable_agent_key_rotate();
+  out->set_old_key_id(old->key_id);
+  out->set_new_key_id(new_id);
+  out->set_agency(p1.agency());
+  out->set_already(already);
   return {};
 }
 

@@ -10,7 +10,11 @@
 //              its licence, until its term ends
 //
 // Revocation takes effect on the caller's next request (the directory is re-checked per
-// message). Every change is audited in the transaction that makes it. Api thread only.
+// message). The last active operator cannot be revoked (nobody could administer the authority
+// again), and an operator does not revoke itself. An agent rotates its own key
+// (agent_key_rotate, docs/protocol.md): the new key is registered for the same agency and the
+// old one revoked as "rotated to <new key id>" in one transaction. Every change is audited in
+// the transaction that makes it, every refusal on its own. Api thread only.
 #pragma once
 
 #include "daemon/api_context.h"
@@ -21,6 +25,8 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
                     v1::ApiResponse& resp);
 Reply principal_list(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp);
 Reply principal_revoke(ApiContext& ctx, const Caller& c, const v1::PrincipalRevokeRequest& req,
+                       v1::ApiResponse& resp);
+Reply agent_key_rotate(ApiContext& ctx, const Caller& c, const v1::AgentKeyRotateRequest& req,
                        v1::ApiResponse& resp);
 
 }  // namespace gongshu::daemon

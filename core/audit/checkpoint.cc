@@ -107,40 +107,59 @@ Result<CheckpointBody> parse_checkpoint_body(std::string_view text) {
 }
 
 std::string sign_checkpoint(const CheckpointBody& body, const crypto::IdentityKey& key) {
+  const crypto::IdentityKey* one[] = {&key};
+  return sign_checkpoint(body, one);
+}
+
+std::string sign_checkpoint(const CheckpointBody& body,
+                            std::span<const crypto::IdentityKey* const> keys) {
   std::string text = format_checkpoint_body(body);
-  crypto::Signature sig = key.sign_raw(as_bytes(text));
-  auto id = note_key_id(body.origin, key.public_key());
-  Bytes blob(id.begin(), id.end());
-  blob.insert(blob.end(), sig.begin(), sig.end());
   std::string note = text;
   note.push_back('\n');
-  note.append(kSigPrefix).append(body.origin).push_back(' ');
-  note.append(base64_encode(blob)).push_back('\n');
+  for (const crypto::IdentityKey* key : keys) {
+    crypto::Signature sig = key->sign_raw(as_bytes(text));
+    auto id = note_key_id(body.origin, key->public_key());
+    Bytes blob(id.begin(), id.end());
+    blob.insert(blob.end(), sig.begin(), sig.end());
+    note.append(kSigPrefix).append(body.origin).push_back(' ');
+    note.append(base64_encode(blob)).push_back('\n');
+  }
   return note;
 }
 
 Result<CheckpointBody> verify_checkpoint(std::string_view note, const crypto::PublicKey& key) {
+  return verify_checkpoint(note, std::span<const crypto::PublicKey>(&key, 1));
+}
+
+Result<CheckpointBody> verify_checkpoint(std::string_view note,
+                                         std::span<const crypto::PublicKey> keys,
+                                         crypto::PublicKey* signer) {
   GONGSHU_TRY(SplitNote split, split_note(note));
-  bool verified = false;
+  const crypto::PublicKey* verified = nullptr;
   for (std::string_view line : split.signature_lines) {
     size_t space = line.rfind(' ');
     if (space == std::string_view::npos || space == 0) continue;
     std::string_view name = line.substr(0, space);
     auto blob = base64_decode(line.substr(space + 1));
     if (!blob || blob->size() != 4 + crypto::kSignatureSize) continue;
-    auto id = note_key_id(name, key);
-    if (std::memcmp(blob->data(), id.data(), 4) != 0) continue;
-    crypto::Signature sig;
-    std::memcpy(sig.data(), blob->data() + 4, sig.size());
-    if (crypto::verify_raw(key, as_bytes(split.body), sig)) {
-      verified = true;
-      break;
+    for (const crypto::PublicKey& key : keys) {
+      auto id = note_key_id(name, key);
+      if (std::memcmp(blob->data(), id.data(), 4) != 0) continue;
+      crypto::Signature sig;
+      std::memcpy(sig.data(), blob->data() + 4, sig.size());
+      if (!crypto::verify_raw(key, as_bytes(split.body), sig)) {
+        return fail(ErrorCode::kUnauthenticated,
+                    "checkpoint signature by key " + key.key_id() + " is invalid");
+      }
+      if (!verified) verified = &key;
     }
-    return fail(ErrorCode::kUnauthenticated,
-                "checkpoint signature by key " + key.key_id() + " is invalid");
   }
-  if (!verified)
-    return fail(ErrorCode::kUnauthenticated, "checkpoint is not signed by key " + key.key_id());
+  if (!verified) {
+    std::string ids;
+    for (const crypto::PublicKey& key : keys) ids += (ids.empty() ? "" : " or ") + key.key_id();
+    return fail(ErrorCode::kUnauthenticated, "checkpoint is not signed by key " + ids);
+  }
+  if (signer) *signer = *verified;
   return parse_checkpoint_body(split.body);
 }
 

@@ -152,7 +152,8 @@ Result<std::string> AuditLog::checkpoint(store::WriteTxn& txn) {
 
 Result<std::string> AuditLog::write_checkpoint(store::WriteTxn& txn, TreeHead h) {
   CheckpointBody body{options_.origin, h.size, h.root, h.last_entry_hash};
-  std::string note = sign_checkpoint(body, signer_);
+  const crypto::IdentityKey* keys[] = {&signer_, cosigner_.load()};
+  std::string note = sign_checkpoint(body, std::span(keys, keys[1] ? 2 : 1));
   GONGSHU_RETURN_IF_ERROR(checkpoints_.put(txn, h.size, as_bytes(note)));
   h.checkpoint_size = h.size;
   GONGSHU_RETURN_IF_ERROR(write_head(txn, h));

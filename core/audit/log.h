@@ -11,6 +11,7 @@
 // aborted transaction leaves nothing behind. The signer must outlive the log.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -79,6 +80,10 @@ class AuditLog {
                                               uint64_t new_size) const;
 
   const crypto::PublicKey& public_key() const { return signer_.public_key(); }
+  // During a daemon key rotation (core/audit/key_rotation.h): checkpoints written from now on
+  // carry a second signature by key (null: no second signature). Any thread; key must outlive
+  // the log or be replaced first.
+  void set_cosigner(const crypto::IdentityKey* key) { cosigner_.store(key); }
   const std::string& origin() const { return options_.origin; }
 
  private:
@@ -100,6 +105,7 @@ class AuditLog {
   Result<std::string> write_checkpoint(store::WriteTxn& txn, TreeHead head);
 
   const crypto::IdentityKey& signer_;
+  std::atomic<const crypto::IdentityKey*> cosigner_{nullptr};
   AuditLogOptions options_;
   const Clock& clock_;
   store::Table<uint64_t> entries_;

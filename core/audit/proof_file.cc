@@ -141,8 +141,8 @@ Result<ConsistencyProofFile> parse_consistency_proof(std::string_view text) {
 }
 
 Result<CheckedInclusion> check_inclusion_proof(const InclusionProofFile& p,
-                                               const crypto::PublicKey& key) {
-  GONGSHU_TRY(CheckpointBody cp, with_context(verify_checkpoint(p.checkpoint, key), "checkpoint"));
+                                               std::span<const crypto::PublicKey> keys) {
+  GONGSHU_TRY(CheckpointBody cp, with_context(verify_checkpoint(p.checkpoint, keys), "checkpoint"));
   if (cp.size != p.tree_size) {
     return fail(ErrorCode::kCorrupt, "the checkpoint is for tree size " + std::to_string(cp.size) +
                                          ", the proof for " + std::to_string(p.tree_size));
@@ -162,11 +162,11 @@ Result<CheckedInclusion> check_inclusion_proof(const InclusionProofFile& p,
 
 Result<std::pair<CheckpointBody, CheckpointBody>> check_consistency_proof(
     std::string_view old_checkpoint, std::string_view new_checkpoint, const ConsistencyProofFile& p,
-    const crypto::PublicKey& key) {
+    std::span<const crypto::PublicKey> keys) {
   GONGSHU_TRY(CheckpointBody a,
-              with_context(verify_checkpoint(old_checkpoint, key), "old checkpoint"));
+              with_context(verify_checkpoint(old_checkpoint, keys), "old checkpoint"));
   GONGSHU_TRY(CheckpointBody b,
-              with_context(verify_checkpoint(new_checkpoint, key), "new checkpoint"));
+              with_context(verify_checkpoint(new_checkpoint, keys), "new checkpoint"));
   if (a.origin != b.origin)
     return fail(ErrorCode::kCorrupt, "the checkpoints are for different logs");
   if (a.size != p.old_size || b.size != p.new_size) {

@@ -58,14 +58,26 @@ struct CheckedInclusion {
 };
 
 // Verifies the checkpoint's signature, that it is for tree_size, that the entry's seq matches,
-// and the Merkle path. kUnauthenticated / kCorrupt say which part failed.
+// and the Merkle path. kUnauthenticated / kCorrupt say which part failed. A checkpoint signed
+// by any one of keys is accepted (a daemon key rotation: docs/audit-format.md).
 Result<CheckedInclusion> check_inclusion_proof(const InclusionProofFile& p,
-                                               const crypto::PublicKey& key);
+                                               std::span<const crypto::PublicKey> keys);
+inline Result<CheckedInclusion> check_inclusion_proof(const InclusionProofFile& p,
+                                                      const crypto::PublicKey& key) {
+  return check_inclusion_proof(p, std::span<const crypto::PublicKey>(&key, 1));
+}
 
-// Verifies both checkpoints' signatures and the consistency path between them.
+// Verifies both checkpoints' signatures (each by any one of keys) and the consistency path
+// between them.
 Result<std::pair<CheckpointBody, CheckpointBody>> check_consistency_proof(
     std::string_view old_checkpoint, std::string_view new_checkpoint, const ConsistencyProofFile& p,
-    const crypto::PublicKey& key);
+    std::span<const crypto::PublicKey> keys);
+inline Result<std::pair<CheckpointBody, CheckpointBody>> check_consistency_proof(
+    std::string_view old_checkpoint, std::string_view new_checkpoint, const ConsistencyProofFile& p,
+    const crypto::PublicKey& key) {
+  return check_consistency_proof(old_checkpoint, new_checkpoint, p,
+                                 std::span<const crypto::PublicKey>(&key, 1));
+}
 
 // An export loaded into a Merkle tree, for producing proofs. Requires a full export (from
 // entry 1); keeps the bytes of one entry (keep_seq) and every checkpoint note.

@@ -68,6 +68,16 @@ Status verify_receipt(const v1::Receipt& r, const crypto::PublicKey& daemon_key)
   return {};
 }
 
+Status verify_receipt(const v1::Receipt& r, std::span<const crypto::PublicKey> keys) {
+  for (const crypto::PublicKey& key : keys) {
+    if (key.key_id() == r.daemon_key_id()) return verify_receipt(r, key);
+  }
+  std::string ids;
+  for (const crypto::PublicKey& key : keys) ids += (ids.empty() ? "" : ", ") + key.key_id();
+  return fail(ErrorCode::kUnauthenticated, "receipt: issued by key " + r.daemon_key_id() +
+                                               ", not by a trusted key (" + ids + ")");
+}
+
 std::string format_receipt_text(const v1::Receipt& r) {
   std::string out(kReceiptMagic);
   out += "\nevent_hash " + hex_encode(as_bytes(r.event_hash()));

@@ -8,6 +8,7 @@
 // tree_size (u64 BE) || root (32) || issued_at_ms (i64 BE) || daemon_key_id (16 ASCII).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,9 @@ Result<Bytes> receipt_signed_bytes(const v1::Receipt& r);
 
 // Checks field sizes, the key id and the signature.
 Status verify_receipt(const v1::Receipt& r, const crypto::PublicKey& daemon_key);
+// As above with the key among keys whose key id the receipt names (a receipt issued before a
+// daemon key rotation names the old key, one issued after it the new key).
+Status verify_receipt(const v1::Receipt& r, std::span<const crypto::PublicKey> keys);
 
 // A small text form for people and files ("gongshu receipt v1", one field per line).
 std::string format_receipt_text(const v1::Receipt& r);

@@ -1,8 +1,16 @@
 // Offline verification of an audit export (DESIGN §7) with nothing but the file and the
-// daemon's public key: every entry's canonical prefix, sequence (no gaps, no reordering) and
-// chain; the Merkle root recomputed at every checkpoint and compared with the signed note; every
-// checkpoint's signature; and, when given, receipts and a previously trusted checkpoint, which
-// catch truncation, rollback and forks that an export alone cannot reveal.
+// daemon's public key (or keys): every entry's canonical prefix, sequence (no gaps, no reordering)
+// and chain; the Merkle root recomputed at every checkpoint and compared with the signed note;
+// every checkpoint's signature; and, when given, receipts and a previously trusted checkpoint,
+// which catch truncation, rollback and forks that an export alone cannot reveal.
+//
+//
+// Daemon key rotation (docs/audit-format.md): the trusted keys start as options.key plus
+// options.more_keys. A key_rotate or key_activate entry carries a rotation statement; one whose
+// old key is trusted and whose two signatures verify adds the new key, and one whose old key is
+// not trusted is reported as tampering at that entry. After a key_activate entry the old key is
+// retired: later checkpoints must be signed by a key that is not retired. Receipts verify with
+// any trusted key, retired or not.
 //
 // Streaming: memory is O(log n) plus the receipts; the file is read once. Thread-safe (no
 // shared state).
@@ -26,7 +34,8 @@ struct ReceiptInput {
 };
 
 struct VerifyOptions {
-  crypto::PublicKey key;
+  crypto::PublicKey key;                     // all zero: only more_keys
+  std::vector<crypto::PublicKey> more_keys;  // further trusted daemon keys
   std::vector<ReceiptInput> receipts;
   std::optional<std::string> trusted_checkpoint;  // a signed note kept from earlier
   // An export that does not start at entry 1 is an excerpt: its chain and signatures are
@@ -55,6 +64,9 @@ struct VerifyReport {
   uint64_t unsigned_tail = 0;  // entries after the last checkpoint: chained, not yet signed
   uint64_t receipts = 0;       // verified receipts
   std::string origin;
+  // Daemon key rotations met, in order: "<seq>: <action> <old key id> -> <new key id>".
+  std::vector<std::string> key_rotations;
+  std::vector<crypto::PublicKey> trusted_keys;  // at the end: the initial keys and those learnt
   // On failure: the first sequence number that fails (0 when it is not about one entry) and why.
   uint64_t failing_seq = 0;
   std::string reason;

@@ -160,7 +160,8 @@ struct DaemonState {
   std::array<uint8_t, 16> secret{};
   std::set<std::string> enrolled;  // agent public keys (hex)
   bool token_used = false;
-  // batch_seq -> the SealedBatch bytes first received, and the stored records
+  // batch_seq -> the SealedBatch first received (re-serialised without reported_backlog), and
+  // the stored records
   std::map<uint64_t, std::string> batches;
   std::map<uint64_t, std::vector<std::string>> records;
   std::map<uint64_t, v1::BatchAck> acks;
@@ -292,13 +293,17 @@ class FakeDaemon {
     if (ack_delay_.count() > 0) std::this_thread::sleep_for(ack_delay_);
     auto sealed = wire::decode_as<v1::SealedBatch>(in.payload, 64 << 20);
     if (!sealed) return;
+    // What the agent sealed, without the advisory backlog figure each send carries.
+    v1::SealedBatch as_sealed = *sealed;
+    as_sealed.clear_reported_backlog();
+    const std::string sealed_bytes = as_sealed.SerializeAsString();
     v1::BatchAck ack;
     {
       std::lock_guard l(state_.mu);
       auto it = state_.batches.find(sealed->batch_seq());
       if (it != state_.batches.end()) {
         ++state_.duplicates;
-        if (it->second != std::string(as_chars(in.payload))) ++state_.mismatched_resends;
+        if (it->second != sealed_bytes) ++state_.mismatched_resends;
         ack = state_.acks[sealed->batch_seq()];
         ack.set_duplicate(true);
         (void)ingest_->send(in.from, must(wire::encode(ack)));
@@ -351,7 +356,7 @@ class FakeDaemon {
         *ack.mutable_receipt() = audit::make_receipt(key_, *hash, sealed->batch_seq(), zero,
                                                      sealed->batch_seq(), zero, 1);
         std::lock_guard l(state_.mu);
-        state_.batches[sealed->batch_seq()] = std::string(as_chars(in.payload));
+        state_.batches[sealed->batch_seq()] = sealed_bytes;
         state_.records[sealed->batch_seq()] = std::move(stored);
         state_.acks[sealed->batch_seq()] = ack;
       }

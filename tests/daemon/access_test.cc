@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/catalog/dataset.h"
+#include "core/catalog/validate.h"
 #include "core/util/fd.h"
 #include "daemon/agreements.h"
 #include "tests/daemon/daemon_fixture.h"
@@ -334,12 +335,17 @@ TEST_CASE("principals are registered by operators, audited, and revocation appli
   CHECK(p.f.op->call(revoke).error().code() == v1::API_CONFLICT);
   v1::ApiRequest self;
   self.mutable_principal_revoke()->set_key_id(p.f.operator_key->public_key().key_id());
-  CHECK(p.f.op->call(self).error().code() == v1::API_BAD_REQUEST);
+  CHECK(p.f.op->call(self).error().code() == v1::API_DENIED);
+  // An empty key id was looked up as an empty LMDB key, which aborted the daemon.
+  v1::ApiRequest nobody;
+  nobody.mutable_principal_revoke()->set_key_id("");
+  CHECK(p.f.op->call(nobody).error().code() == v1::API_NOT_FOUND);
 
   std::map<std::string, int> actions;
   for (const auto& e : p.f.audit_entries()) {
-    ++actions[e.action()];
-    if (e.action() == "principal_revoke") {
+    if (e.decision() != v1::DECISION_DENY || e.action() != "principal_revoke")
+      ++actions[e.action()];
+    if (e.action() == "principal_revoke" && e.decision() == v1::DECISION_ALLOW) {
       CHECK(e.principal().key_id() == p.f.operator_key->public_key().key_id());
       CHECK(e.refs(0).value() == gongan.public_key().key_id());
     }
@@ -865,6 +871,122 @@ TEST_CASE("sharing requests between agencies, and public applicants") {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+TEST_CASE("a field-limited sharing request does not reveal the subject's identifier") {
+  FakeClock clock(kStartMs * 1'000'000);
+  Platform p(FixtureOptions{&clock, ""});
+  p.add_dataset(person_dataset("people.cond", "conditional", "conditional"));
+  p.five_people("people.cond");
+  auto gongan = p.user("sjz-gongan");
+  auto shuiwu = p.user("sjz-shuiwu");
+  active_agreement(p, shuiwu, gongan,
+                   apply_request("share", {"people.cond"}, {"household_size", "address"},
+                                 kStartMs + 30 * kDayMs));
+  auto c = p.f.client(shuiwu);
+  // The agreement covers neither citizen_id nor name: the rows carry neither, and not the
+  // citizen ID as the record's subject either.
+  auto r = query(*c, "people.cond", kPurpose, "", {"household_size", "address"});
+  INFO(code_name(r));
+  REQUIRE(r.error().code() == v1::API_OK);
+  REQUIRE(r.query().rows_size() == 5);
+  for (const auto& row : r.query().rows()) {
+    CHECK(row.record().subject_id().empty());
+    CHECK(field(row.record(), "citizen_id") == nullptr);
+    CHECK(field(row.record(), "address")->text().find("***") != std::string::npos);
+  }
+  CHECK(query(*c, "people.cond", kPurpose, "", {"citizen_id"}).error().code() == v1::API_DENIED);
+  // Asking for the identifier field brings the subject along (the provider, own data).
+  auto own = query(*p.f.client(gongan), "people.cond", "", "", {"citizen_id"});
+  REQUIRE(own.error().code() == v1::API_OK);
+  CHECK(own.query().rows(0).record().subject_id() == citizen_id(1));
+  auto own_size = query(*p.f.client(gongan), "people.cond", "", "", {"household_size"});
+  REQUIRE(own_size.error().code() == v1::API_OK);
+  CHECK(own_size.query().rows(0).record().subject_id().empty());
+}
+
+TEST_CASE("empty or oversized ids, record keys and periods from the network are refused") {
+  FakeClock clock(kStartMs * 1'000'000);
+  Platform p(FixtureOptions{&clock, ""});
+  p.add_dataset(person_dataset("people.cond", "conditional", "conditional"));
+  p.five_people("people.cond");
+  auto gongan = p.user("sjz-gongan");
+  auto applicant = p.f.add_principal("applicant");
+  auto stranger = crypto::IdentityKey::generate();
+  // An empty id was looked up as an empty LMDB key (MDB_BAD_VALSIZE), which aborted the
+  // daemon: anyone could stop it with a sign request. A huge one was echoed back whole.
+  const std::string huge(2000, 'K');
+  for (const std::string& id : {std::string(), huge}) {
+    auto r = p.f.client(stranger)->call(sign_request(id, stranger, "text"));
+    CHECK(r.error().code() == v1::API_NOT_FOUND);
+    CHECK(r.error().message().find(huge) == std::string::npos);
+    agreement_call(*p.f.client(gongan), review_request(id, true), v1::API_NOT_FOUND);
+    agreement_call(*p.f.op, approve_request(id), v1::API_NOT_FOUND);
+    v1::ApiRequest revoke;
+    revoke.mutable_agreement_revoke()->set_id(id);
+    agreement_call(*p.f.op, revoke, v1::API_NOT_FOUND);
+    v1::ApiRequest violation;
+    violation.mutable_agreement_violation()->set_id(id);
+    violation.mutable_agreement_violation()->set_note("x");
+    agreement_call(*p.f.op, violation, v1::API_NOT_FOUND);
+  }
+  {
+    v1::ApiRequest show;
+    show.mutable_agreement_show()->set_id(huge);
+    auto r = p.f.client(stranger)->call(show);
+    CHECK(r.error().code() == v1::API_NOT_FOUND);
+    CHECK(r.error().message().find(huge) == std::string::npos);
+  }
+  {
+    // Record keys are bounded as ingest bounds them.
+    v1::ApiRequest q;
+    q.mutable_query()->set_dataset("people.cond");
+    q.mutable_query()->set_record_key(huge);
+    auto r = p.f.client(gongan)->call(q);
+    CHECK(r.error().code() == v1::API_BAD_REQUEST);
+    q.mutable_query()->set_record_key(std::string(catalog::kMaxRecordKey, 'k'));
+    r = p.f.client(gongan)->call(q);
+    CHECK(r.error().code() == v1::API_OK);
+    CHECK(r.query().rows_size() == 0);
+  }
+  // A period whose length overflowed int64 passed the five-year limit.
+  auto req = apply_request("open", {"people.cond"}, {}, int64_t(5'000'000'000'000'000'000));
+  req.mutable_agreement_apply()->set_valid_from_ms(-int64_t(5'000'000'000'000'000'000));
+  agreement_call(*p.f.client(applicant), req, v1::API_BAD_REQUEST);
+  req.mutable_agreement_apply()->set_valid_from_ms(kStartMs + 10 * 366 * kDayMs);
+  req.mutable_agreement_apply()->set_valid_to_ms(kStartMs + 11 * 366 * kDayMs);
+  agreement_call(*p.f.client(applicant), req, v1::API_BAD_REQUEST);
+  // The daemon is still there.
+  CHECK(query(*p.f.client(gongan), "people.cond").query().rows_size() == 5);
+}
+
+TEST_CASE("the public applies for agreements at the public rate") {
+  FakeClock clock(kStartMs * 1'000'000);
+  Platform p(FixtureOptions{&clock, ""});
+  p.add_dataset(person_dataset("people.cond", "conditional", "conditional"));
+  auto stranger = crypto::IdentityKey::generate();
+  auto c = p.f.client(stranger);
+  auto req = apply_request("open", {"people.cond"}, {}, kStartMs + 30 * kDayMs);
+  req.mutable_agreement_apply()->set_applicant_public_key(stranger.public_key().hex());
+  // Each application is a stored agreement and an audit entry: without a limit, an unknown key
+  // could add them as fast as it can send.
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 25; ++i) {
+    auto r = c->call(req);
+    ok += r.error().code() == v1::API_OK ? 1 : 0;
+    limited += r.error().code() == v1::API_RATE_LIMITED ? 1 : 0;
+  }
+  CHECK(ok == 20);  // the burst of the public default class
+  CHECK(limited == 5);
+  int stored = 0;
+  for (const auto& e : p.f.audit_entries())
+    stored += e.action() == "agreement_apply" && e.decision() == v1::DECISION_ALLOW ? 1 : 0;
+  CHECK(stored == 20);
+  // Registered applicants are limited by their rules, not by the public class.
+  auto applicant = p.f.add_principal("applicant");
+  auto a = p.f.client(applicant);
+  for (int i = 0; i < 25; ++i)
+    agreement_call(*a, apply_request("open", {"people.cond"}, {}, kStartMs + 30 * kDayMs));
+}
 
 TEST_CASE("licensed operators get aggregates only, small groups suppressed, within their term") {
   FakeClock clock(kStartMs * 1'000'000);

@@ -60,6 +60,16 @@ Result<crypto::PublicKey> parse_key(std::string_view hex_text) {
   return with_context(crypto::PublicKey::from_hex(hex_text), "--key");
 }
 
+Result<std::vector<crypto::PublicKey>> parse_keys(const std::vector<std::string>& hex_texts) {
+  std::vector<crypto::PublicKey> out;
+  for (const auto& h : hex_texts) {
+    GONGSHU_TRY(crypto::PublicKey k, parse_key(h));
+    out.push_back(k);
+  }
+  if (out.empty()) return fail(ErrorCode::kInvalidArgument, "--key: at least one is needed");
+  return out;
+}
+
 Result<std::string> read_small_file(const std::string& path, size_t max_size) {
   GONGSHU_TRY(Bytes b, with_context(read_file(path, max_size), path));
   return std::string(as_chars(b));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/audit/merkle.h"
 #include "core/crypto/identity.h"
@@ -23,6 +24,12 @@ inline constexpr size_t kMaxProofFile = 256 * 1024;
 
 // The daemon's public key from --key (64 hex characters).
 Result<crypto::PublicKey> parse_key(std::string_view hex);
+// Every --key given (repeatable: the daemon's keys before and after a rotation).
+Result<std::vector<crypto::PublicKey>> parse_keys(const std::vector<std::string>& hex);
+// Help text of the repeatable --key option.
+inline constexpr const char* kKeyHelp =
+    "The daemon's Ed25519 public key, 64 hex characters; repeat it to trust several (the keys\n"
+    "before and after a daemon key rotation)";
 
 // Reads a whole regular file of at most max_size bytes; the error names the file.
 Result<std::string> read_small_file(const std::string& path, size_t max_size);

@@ -45,7 +45,7 @@ struct CheckArgs {
   std::string old_checkpoint;
   std::string new_checkpoint;
   std::string proof_file;
-  std::string key;
+  std::vector<std::string> keys;
   bool json = false;
 };
 
@@ -60,8 +60,8 @@ int run_consistency(const CheckArgs& a) {
     }
     return kExitError;
   };
-  auto key = parse_key(a.key);
-  if (!key) return error(key.error().message());
+  auto keys = parse_keys(a.keys);
+  if (!keys) return error(keys.error().message());
   // Files that cannot be read, or are not a checkpoint note / consistency proof at all, mean
   // the check could not run; everything after that is the check itself.
   auto read_note = [](const std::string& path) -> Result<std::string> {
@@ -82,7 +82,7 @@ int run_consistency(const CheckArgs& a) {
                  "')");
   }
   auto proof = audit::parse_consistency_proof(*text);
-  auto checked = proof ? audit::check_consistency_proof(*old_note, *new_note, *proof, *key)
+  auto checked = proof ? audit::check_consistency_proof(*old_note, *new_note, *proof, *keys)
                        : tl::unexpected(proof.error());
   if (!checked) {
     if (a.json) {
@@ -153,8 +153,7 @@ void add_consistency_commands(CLI::App& app, int* exit_code) {
   check->add_option("new_checkpoint", c->new_checkpoint, "The later signed checkpoint note")
       ->required();
   check->add_option("proof", c->proof_file, "The consistency proof file")->required();
-  check->add_option("--key", c->key, "The daemon's Ed25519 public key, 64 hex characters")
-      ->required();
+  check->add_option("--key", c->keys, kKeyHelp)->allow_extra_args(false)->required();
   check->add_flag("--json", c->json, "Print the result as one JSON object");
   check->footer(
       "Exit status: 0 consistent; 1 not (bad signature, different logs, sizes that\n"

@@ -71,7 +71,7 @@ int run_prove(const ProveArgs& a) {
 
 struct CheckProofArgs {
   std::string proof_file;
-  std::string key;
+  std::vector<std::string> keys;
   bool json = false;
 };
 
@@ -86,8 +86,8 @@ int run_check_proof(const CheckProofArgs& a) {
     }
     return kExitError;
   };
-  auto key = parse_key(a.key);
-  if (!key) return error(key.error().message());
+  auto keys = parse_keys(a.keys);
+  if (!keys) return error(keys.error().message());
   auto text = read_small_file(a.proof_file, kMaxProofFile);
   if (!text) return error(text.error().message());
   if (text->substr(0, kInclusionFirstLine.size()) != kInclusionFirstLine) {
@@ -96,7 +96,7 @@ int run_check_proof(const CheckProofArgs& a) {
   }
   auto proof = audit::parse_inclusion_proof(*text);
   Result<audit::CheckedInclusion> checked =
-      proof ? audit::check_inclusion_proof(*proof, *key) : tl::unexpected(proof.error());
+      proof ? audit::check_inclusion_proof(*proof, *keys) : tl::unexpected(proof.error());
   if (!checked) {
     if (a.json) {
       JsonWriter w;
@@ -163,8 +163,7 @@ void add_inclusion_commands(CLI::App& app, int* exit_code) {
       "key, that the entry is the one the proof names, and the Merkle path from the entry to\n"
       "the checkpoint's root. Prints OK and the entry, or FAILED and why.");
   check->add_option("proof", c->proof_file, "The inclusion proof file")->required();
-  check->add_option("--key", c->key, "The daemon's Ed25519 public key, 64 hex characters")
-      ->required();
+  check->add_option("--key", c->keys, kKeyHelp)->allow_extra_args(false)->required();
   check->add_flag("--json", c->json, "Print the result as one JSON object");
   check->footer(
       "Exit status: 0 the proof holds; 1 it does not (bad signature, wrong key, the\n"

@@ -83,7 +83,7 @@ class Progress {
 
 struct VerifyArgs {
   std::string export_path;
-  std::string key;
+  std::vector<std::string> keys;
   std::string receipts_dir;
   std::string checkpoint_file;
   bool excerpt = false;
@@ -124,6 +124,12 @@ void print_ok(const VerifyArgs& a, const audit::VerifyReport& r,
         .field("last_checkpoint_size", r.last_checkpoint_size)
         .field("unsigned_tail", r.unsigned_tail)
         .field("receipts", r.receipts);
+    w.key("key_rotations").begin_array();
+    for (const auto& k : r.key_rotations) w.value(k);
+    w.end_array();
+    w.key("trusted_keys").begin_array();
+    for (const auto& k : r.trusted_keys) w.value(k.hex());
+    w.end_array();
     if (trusted) {
       w.field("trusted_checkpoint_size", trusted->size);
     } else {
@@ -150,6 +156,7 @@ void print_ok(const VerifyArgs& a, const audit::VerifyReport& r,
               << " entries after the last checkpoint are chained but not yet signed\n";
   }
   if (!a.receipts_dir.empty()) std::cout << "  receipts:      " << r.receipts << " verified\n";
+  for (const auto& k : r.key_rotations) std::cout << "  key rotation:  entry " << k << "\n";
   if (trusted) {
     std::cout << "  trusted checkpoint: tree size " << trusted->size
               << " is consistent with the export\n";
@@ -180,10 +187,10 @@ void print_tampered(const VerifyArgs& a, const audit::VerifyReport& r) {
 }
 
 int run_verify(const VerifyArgs& a) {
-  auto key = parse_key(a.key);
-  if (!key) return report_error(a, key.error().message());
+  auto keys = parse_keys(a.keys);
+  if (!keys) return report_error(a, keys.error().message());
   audit::VerifyOptions opts;
-  opts.key = *key;
+  opts.more_keys = std::move(*keys);
   opts.allow_excerpt = a.excerpt;
   if (!a.receipts_dir.empty()) {
     auto receipts = load_receipts(a.receipts_dir);
@@ -235,7 +242,11 @@ void add_verify_command(CLI::App& app, int* exit_code) {
       "entry and why.");
   cmd->add_option("export", a->export_path, "The audit export file (gongshuctl audit export)")
       ->required();
-  cmd->add_option("--key", a->key, "The daemon's Ed25519 public key, 64 hex characters")
+  cmd->add_option("--key", a->keys,
+                  "The daemon's Ed25519 public key, 64 hex characters (repeatable). Keys the\n"
+                  "export's daemon key rotations hand over to, by statements signed with a\n"
+                  "trusted key, are trusted from there on.")
+      ->allow_extra_args(false)
       ->required();
   cmd->add_option("--receipts", a->receipts_dir,
                   "A directory of receipt files (text form); each must be for an entry in the\n"

@@ -239,27 +239,41 @@ Result<v1::ApiResponse> call_patiently(DaemonClient& c, const v1::ApiRequest& re
   }
 }
 
+// How an access command prints: a table by default, --json for scripts, --csv where rows fit.
+struct Output {
+  bool json = false;
+  bool csv = false;
+};
+
+// The shape the access commands share: subcommand `name` with its output flags bound to *out.
+// The command adds its own options, then its body with run_connected.
+CLI::App* add_access_subcommand(CLI::App& app, const std::string& name, const std::string& help,
+                                Output* out, bool with_csv) {
+  auto* cmd = app.add_subcommand(name, help);
+  cmd->add_flag("--json", out->json, "JSON output");
+  if (with_csv) cmd->add_flag("--csv", out->csv, "CSV output");
+  return cmd;
+}
+
 void add_open_catalog(CLI::App& app, int* exit_code) {
   struct Opts {
-    bool json = false, csv = false;
+    Output out;
     std::string purpose;
   };
   auto o = std::make_shared<Opts>();
-  auto conn = std::make_shared<ConnectOptions>();
-  auto* cmd = app.add_subcommand(
-      "open-catalog",
+  auto* cmd = add_access_subcommand(
+      app, "open-catalog",
       "The open catalog (R-14): the datasets you may see, with name, provider, open attribute\n"
-      "and update frequency. Anyone may ask, with any key (gongshuctl keygen --kind public).");
+      "and update frequency. Anyone may ask, with any key (gongshuctl keygen --kind public).",
+      &o->out, true);
   cmd->add_option("--purpose", o->purpose, "Licensed operators: a purpose of the licence");
-  cmd->add_flag("--json", o->json, "JSON output");
-  cmd->add_flag("--csv", o->csv, "CSV output");
-  run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
+  run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_open_catalog()->set_purpose(o->purpose);
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     const auto& cat = r->open_catalog();
-    if (o->json) {
+    if (o->out.json) {
       json list = json::array();
       for (const auto& d : cat.datasets()) {
         json fields = json::array();
@@ -279,7 +293,7 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
       std::cout << dump({{"policy_version", cat.policy_version()}, {"datasets", list}}) << "\n";
       return 0;
     }
-    if (o->csv) {
+    if (o->out.csv) {
       std::cout << csv_line(
           {"id", "name", "provider", "provider_name", "open", "update_frequency", "records"});
       for (const auto& d : cat.datasets()) {
@@ -304,26 +318,27 @@ void add_query(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string dataset, record, subject, fields, purpose, cursor;
     uint32_t limit = 0;
-    bool invalidated = false, json = false, csv = false, all = false;
+    bool invalidated = false, all = false;
+    Output out;
   };
   auto o = std::make_shared<Opts>();
-  auto conn = std::make_shared<ConnectOptions>();
-  auto* cmd = app.add_subcommand(
-      "query",
+  auto* cmd = add_access_subcommand(
+      app, "query",
       "Rows of one dataset, masked as the policy says for you (action read), or the rows about\n"
-      "one subject in it with --subject (action query_subject). Every query is audited.");
+      "one subject in it with --subject (action query_subject). Every query is audited.",
+      &o->out, true);
   cmd->add_option("DATASET", o->dataset, "Dataset id")->required();
   cmd->add_option("--record", o->record, "Only this record key");
   cmd->add_option("--subject", o->subject, "Only rows about this citizen ID / credit code");
-  cmd->add_option("--fields", o->fields, "Fields to return, e.g. name,address (default all)");
+  cmd->add_option("--fields", o->fields,
+                  "Fields to return, e.g. name,address (default all); rows carry their subject\n"
+                  "only when the identifier field (citizen_id, credit_code) is among them");
   cmd->add_option("--limit", o->limit, "Rows per page (default 100, at most 1000)");
   cmd->add_option("--purpose", o->purpose, "Why you ask (most rules require one)");
   cmd->add_option("--cursor", o->cursor, "Continue after a page (printed with each page)");
   cmd->add_flag("--all", o->all, "Follow the pages to the end");
   cmd->add_flag("--invalidated", o->invalidated, "Include invalidated records (R-12)");
-  cmd->add_flag("--json", o->json, "JSON output");
-  cmd->add_flag("--csv", o->csv, "CSV output");
-  run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
+  run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* q = req.mutable_query();
     q->set_dataset(o->dataset);
@@ -346,7 +361,7 @@ void add_query(CLI::App& app, int* exit_code) {
       if (!o->all || page.next_cursor().empty()) break;
       req.mutable_query()->set_cursor(page.next_cursor());
     }
-    if (o->json) {
+    if (o->out.json) {
       json rows = json::array();
       for (const auto& row : all.rows()) rows.push_back(row_json(row));
       json j = {{"dataset", o->dataset},
@@ -357,7 +372,7 @@ void add_query(CLI::App& app, int* exit_code) {
       std::cout << dump(j) << "\n";
       return 0;
     }
-    print_rows(all.rows(), all.columns(), o->csv);
+    print_rows(all.rows(), all.columns(), o->out.csv);
     std::cerr << all.rows_size() << " row(s) of " << o->dataset << "; "
               << decision_line(all.decision()) << "\n";
     if (!all.next_cursor().empty())
@@ -369,21 +384,21 @@ void add_query(CLI::App& app, int* exit_code) {
 void add_lookup(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string subject, purpose;
-    bool invalidated = false, json = false;
+    bool invalidated = false;
+    Output out;
   };
   auto o = std::make_shared<Opts>();
-  auto conn = std::make_shared<ConnectOptions>();
-  auto* cmd = app.add_subcommand(
-      "lookup",
+  auto* cmd = add_access_subcommand(
+      app, "lookup",
       "One subject across every dataset you may query (一数一源): the rows about a citizen ID\n"
       "number or unified social credit code, dataset by dataset, masked for you. Datasets you\n"
-      "may not query are listed with the rule, whether or not they hold rows about the subject.");
+      "may not query are listed with the rule, whether or not they hold rows about the subject.",
+      &o->out, false);
   cmd->add_option("SUBJECT", o->subject, "Citizen ID number or unified social credit code")
       ->required();
   cmd->add_option("--purpose", o->purpose, "Why you ask");
   cmd->add_flag("--invalidated", o->invalidated, "Include invalidated records");
-  cmd->add_flag("--json", o->json, "JSON output");
-  run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
+  run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_lookup()->set_subject_id(o->subject);
     req.mutable_lookup()->set_purpose(o->purpose);
@@ -391,7 +406,7 @@ void add_lookup(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     const auto& l = r->lookup();
-    if (o->json) {
+    if (o->out.json) {
       json datasets = json::array();
       for (const auto& d : l.datasets()) {
         json rows = json::array();
@@ -434,10 +449,9 @@ void add_download(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string dataset, out, format = "csv", purpose, resume_cursor, download_id;
     uint32_t chunk = 0;
-    bool export_ = false, quiet = false;
+    bool export_ = false, quiet = false, progress = false;
   };
   auto o = std::make_shared<Opts>();
-  auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = app.add_subcommand(
       "download",
       "A whole dataset, masked, streamed in chunks into a file (R-17: unconditionally open\n"
@@ -455,18 +469,17 @@ void add_download(CLI::App& app, int* exit_code) {
   cmd->add_option("--download-id", o->download_id, "Its download id, to keep the audit together");
   cmd->add_flag("--export", o->export_, "A copy for another system (action export)");
   cmd->add_flag("--quiet", o->quiet, "No progress");
-  run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
+  cmd->add_flag("--progress", o->progress,
+                "Progress even when standard error is not a terminal (one line per chunk)");
+  run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     const bool to_stdout = o->out == "-";
+    // The file is opened when the first chunk has arrived: a refused download leaves an
+    // existing file (an earlier download, say) as it was.
     std::ofstream file;
-    if (!to_stdout) {
-      file.open(o->out, o->resume_cursor.empty() ? std::ios::trunc : std::ios::app);
-      if (!file) {
-        std::cerr << "gongshuctl: cannot write " << o->out << "\n";
-        return 2;
-      }
-    }
-    std::ostream& out = to_stdout ? std::cout : file;
-    const bool progress = !o->quiet && ::isatty(STDERR_FILENO);
+    std::ostream* out = to_stdout ? &std::cout : nullptr;
+    // On a terminal the progress line is redrawn in place; elsewhere each chunk gets a line.
+    const bool tty = ::isatty(STDERR_FILENO);
+    const bool progress = !o->quiet && (o->progress || tty);
     v1::ApiRequest req;
     auto* d = req.mutable_download();
     d->set_dataset(o->dataset);
@@ -482,7 +495,7 @@ void add_download(CLI::App& app, int* exit_code) {
     while (true) {
       auto r = call_patiently(c, req, o->quiet);
       if (!r) {
-        if (progress) std::cerr << "\n";
+        if (progress && tty) std::cerr << "\n";
         if (!req.download().cursor().empty()) {
           std::cerr << "gongshuctl: download interrupted after " << rows
                     << " rows; resume with --resume " << req.download().cursor()
@@ -490,35 +503,43 @@ void add_download(CLI::App& app, int* exit_code) {
         }
         return report_error(r.error());
       }
+      if (!out) {
+        file.open(o->out, o->resume_cursor.empty() ? std::ios::trunc : std::ios::app);
+        if (!file) {
+          std::cerr << "gongshuctl: cannot write " << o->out << "\n";
+          return 2;
+        }
+        out = &file;
+      }
       const auto& chunk = r->download();
       id = chunk.download_id();
       decision = chunk.decision();
       if (header && o->format == "csv") {
         std::vector<std::string> h = {"record_key", "subject_id"};
         for (const auto& col : chunk.columns()) h.push_back(col);
-        out << csv_line(h);
+        *out << csv_line(h);
         header = false;
       }
       for (const auto& row : chunk.rows()) {
         if (o->format == "csv") {
-          out << csv_line(row_cells(row, chunk.columns()));
+          *out << csv_line(row_cells(row, chunk.columns()));
         } else {
-          out << dump(row_json(row)) << "\n";
+          *out << dump(row_json(row)) << "\n";
         }
       }
       rows += uint64_t(chunk.rows_size());
       if (progress) {
         const uint64_t total = std::max<uint64_t>(chunk.total_rows(), rows);
-        std::cerr << "\r" << o->dataset << ": " << rows << " / " << total << " rows ("
-                  << (total ? rows * 100 / total : 100) << "%)" << std::flush;
+        std::cerr << (tty ? "\r" : "") << o->dataset << ": " << rows << " / " << total << " rows ("
+                  << (total ? rows * 100 / total : 100) << "%)" << (tty ? "" : "\n") << std::flush;
       }
       if (chunk.last() || chunk.next_cursor().empty()) break;
       req.mutable_download()->set_cursor(chunk.next_cursor());
       req.mutable_download()->set_download_id(id);
     }
-    out.flush();
-    if (progress) std::cerr << "\n";
-    if (!out) {
+    out->flush();
+    if (progress && tty) std::cerr << "\n";
+    if (!*out) {
       std::cerr << "gongshuctl: writing " << o->out << " failed\n";
       return 2;
     }
@@ -534,21 +555,19 @@ void add_download(CLI::App& app, int* exit_code) {
 void add_aggregate(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string dataset, by, sum, purpose;
-    bool json = false, csv = false;
+    Output out;
   };
   auto o = std::make_shared<Opts>();
-  auto conn = std::make_shared<ConnectOptions>();
-  auto* cmd = app.add_subcommand(
-      "aggregate",
+  auto* cmd = add_access_subcommand(
+      app, "aggregate",
       "Counts (and sums) by group, computed on the platform: no row leaves it. For licensed\n"
-      "operators and applicants, groups smaller than the policy's k are left out (R-20).");
+      "operators and applicants, groups smaller than the policy's k are left out (R-20).",
+      &o->out, true);
   cmd->add_option("DATASET", o->dataset, "Dataset id")->required();
   cmd->add_option("--by", o->by, "Fields to group by, e.g. address (masked as the policy says)");
   cmd->add_option("--sum", o->sum, "Integer or real fields to sum per group");
   cmd->add_option("--purpose", o->purpose, "Why you ask");
-  cmd->add_flag("--json", o->json, "JSON output");
-  cmd->add_flag("--csv", o->csv, "CSV output");
-  run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
+  run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* a = req.mutable_aggregate();
     a->set_dataset(o->dataset);
@@ -558,7 +577,7 @@ void add_aggregate(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     const auto& ag = r->aggregate();
-    if (o->json) {
+    if (o->out.json) {
       json groups = json::array();
       for (const auto& g : ag.groups()) {
         json key = json::array();
@@ -579,8 +598,8 @@ void add_aggregate(CLI::App& app, int* exit_code) {
     }
     std::vector<std::string> header;
     for (const auto& f : ag.group_by()) header.push_back(f);
-    header.push_back(o->csv ? "count" : "COUNT");
-    for (const auto& f : ag.sum()) header.push_back(o->csv ? "sum_" + f : "SUM(" + f + ")");
+    header.push_back(o->out.csv ? "count" : "COUNT");
+    for (const auto& f : ag.sum()) header.push_back(o->out.csv ? "sum_" + f : "SUM(" + f + ")");
     std::vector<std::vector<std::string>> lines;
     for (const auto& g : ag.groups()) {
       std::vector<std::string> cells;
@@ -593,7 +612,7 @@ void add_aggregate(CLI::App& app, int* exit_code) {
       }
       lines.push_back(std::move(cells));
     }
-    if (o->csv) {
+    if (o->out.csv) {
       std::cout << csv_line(header);
       for (const auto& l : lines) std::cout << csv_line(l);
     } else {

@@ -110,37 +110,19 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
       if (!body) return void(*exit_code = report_error(body.error()));
       to = body->size;
     }
-    std::string tmp = ex->out + ".partial";
-    ::unlink(tmp.c_str());
-    auto fd = Fd::open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0640);
-    if (!fd) return void(*exit_code = report_error(fd.error()));
-    bool tty = ex->progress || ::isatty(2);
-    uint64_t offset = 0;
-    while (true) {
-      v1::ApiRequest req;
-      req.mutable_audit_export()->set_from_seq(ex->from);
-      req.mutable_audit_export()->set_to_seq(to);
-      req.mutable_audit_export()->set_offset(offset);
-      auto r = (*c)->call(req);
-      if (!r) {
-        ::unlink(tmp.c_str());
-        return void(*exit_code = report_error(r.error()));
-      }
-      const auto& chunk = r->audit_export();
-      if (auto s = fd->write_all(as_bytes(chunk.data())); !s)
-        return void(*exit_code = report_error(s.error()));
-      offset += chunk.data().size();
-      if (tty) std::cerr << "\rexport: " << offset / 1024 << " KiB" << std::flush;
-      if (chunk.last()) break;
-      if (chunk.data().empty()) {
-        std::cerr << "gongshuctl: the daemon sent an empty chunk before the end\n";
-        return void(*exit_code = 2);
-      }
-    }
-    if (tty) std::cerr << "\n";
-    if (auto s = fd->sync(); !s) return void(*exit_code = report_error(s.error()));
-    if (::rename(tmp.c_str(), ex->out.c_str()) != 0)
-      return void(*exit_code = report_error(fail_errno("rename", errno).value()));
+    bool progress = ex->progress || ::isatty(2);
+    auto written =
+        download_to_file(ex->out, 0640, "export", progress, [&](uint64_t offset) -> Result<Chunk> {
+          v1::ApiRequest req;
+          req.mutable_audit_export()->set_from_seq(ex->from);
+          req.mutable_audit_export()->set_to_seq(to);
+          req.mutable_audit_export()->set_offset(offset);
+          GONGSHU_TRY(v1::ApiResponse r, (*c)->call(req));
+          auto* chunk = r.mutable_audit_export();
+          return Chunk{std::move(*chunk->mutable_data()), chunk->last(), 0};
+        });
+    if (!written) return void(*exit_code = report_error(written.error()));
+    uint64_t offset = *written;
     std::cout << "exported entries " << ex->from << ".." << to << " (" << offset << " bytes) to "
               << ex->out << "\n";
     *exit_code = 0;

@@ -4,6 +4,8 @@
 // Output goes to std::cout, diagnostics to std::cerr.
 #pragma once
 
+#include <sys/types.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
@@ -32,6 +34,25 @@ void add_access_commands(CLI::App& app, int* exit_code);
 void add_agreement_commands(CLI::App& app, int* exit_code);
 // principal add | list | revoke: agency users, applicants, licensed operators, staff.
 void add_principal_commands(CLI::App& app, int* exit_code);
+// backup create: a hot backup streamed from the daemon (issue 6).
+void add_backup_commands(CLI::App& app, int* exit_code);
+// status: the running daemon's live figures (issue 6).
+void add_status_command(CLI::App& app, int* exit_code);
+// daemon-key rotate | show | statement: the daemon's identity key rotation (issue 6).
+void add_daemon_key_commands(CLI::App& app, int* exit_code);
+
+// One chunk of a chunked download (audit export, backup).
+struct Chunk {
+  std::string data;
+  bool last = false;
+  uint64_t total = 0;  // bytes in the whole stream; 0 when the daemon does not say
+};
+// Downloads a chunked stream into out: next(offset) fetches the chunk at offset; the bytes go
+// to out.partial (created with mode, removed on failure), which is synced and renamed to out.
+// Progress on stderr when asked. Returns the bytes written (defined in backup_cmd.cc).
+Result<uint64_t> download_to_file(const std::string& out, mode_t mode, const std::string& label,
+                                  bool progress,
+                                  const std::function<Result<Chunk>(uint64_t offset)>& next);
 
 // Shared by the command groups that talk to gongshud (defined in access_cmd.cc).
 // Adds the connection options to cmd and runs body, connected, when cmd is chosen.

@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_access_commands(app, &exit_code);
     gongshu::ctl::add_agreement_commands(app, &exit_code);
     gongshu::ctl::add_principal_commands(app, &exit_code);
+    gongshu::ctl::add_backup_commands(app, &exit_code);
+    gongshu::ctl::add_status_command(app, &exit_code);
+    gongshu::ctl::add_daemon_key_commands(app, &exit_code);
     return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
     std::cerr << "gongshuctl: " << e.what() << "\n";

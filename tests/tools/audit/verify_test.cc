@@ -66,7 +66,8 @@ TEST_CASE_METHOD(Fixture, "verify: an untampered export is OK with count, tree s
             hex_encode(head.root) + "\",\"root_base64\":\"" + base64_encode(head.root) +
             "\",\"origin\":\"gongshu.test/audit\",\"checkpoints\":10,"
             "\"last_checkpoint_size\":1000,\"unsigned_tail\":0,\"receipts\":0,"
-            "\"trusted_checkpoint_size\":null}\n");
+            "\"key_rotations\":[],\"trusted_keys\":[\"" +
+            key_hex + "\"],\"trusted_checkpoint_size\":null}\n");
 
   auto p = verify({"--progress"});
   INFO("p: " << p.out << p.err);

@@ -1,0 +1,207 @@
+#include "agent/key_rotation.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <utility>
+
+#include "core/crypto/key_file.h"
+#include "core/util/fd.h"
+#include "core/wire/agent_key_rotation.h"
+
+namespace gongshu::agent {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+constexpr auto kPollEvery = std::chrono::milliseconds(200);
+constexpr auto kRetryEvery = std::chrono::seconds(3);
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+Status sync_dir_of(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  GONGSHU_TRY(Fd fd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
+  return with_context(fd.sync(), "sync " + dir);
+}
+
+// A refusal by the daemon, as opposed to no answer.
+bool is_refusal(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kPermissionDenied:
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kNotFound:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string next_key_path(const AgentConfig& config) { return config.key_file + ".next"; }
+
+std::string old_key_path(const AgentConfig& config, std::string_view key_id) {
+  return config.key_file + "." + std::string(key_id) + ".old";
+}
+
+std::optional<agentpb::KeyRotation> read_key_rotation(const Spool& spool, const store::Txn& txn) {
+  auto v = spool.get_meta(txn, kKeyRotation);
+  agentpb::KeyRotation r;
+  if (!v || !r.ParseFromArray(v->data(), static_cast<int>(v->size()))) return std::nullopt;
+  return r;
+}
+
+Status write_key_rotation(const Spool& spool, store::WriteTxn& txn, agentpb::KeyRotation r) {
+  std::string bytes;
+  r.SerializeToString(&bytes);
+  return spool.put_meta(txn, kKeyRotation, as_bytes(bytes));
+}
+
+Result<v1::AgentKeyRotateResponse> request_key_rotation(wire::Context& context,
+                                                        const DaemonTarget& target,
+                                                        const crypto::IdentityKey& old_key,
+                                                        const crypto::IdentityKey& new_key,
+                                                        std::chrono::milliseconds timeout,
+                                                        const std::atomic<bool>* cancel) {
+  v1::ApiRequest req;
+  req.set_request_id(1);
+  auto* body = req.mutable_agent_key_rotate();
+  body->set_new_public_key(new_key.public_key().hex());
+  crypto::Signature sig = wire::sign_agent_key_rotation(new_key, old_key.public_key(), target.key);
+  body->set_signature(sig.data(), sig.size());
+  GONGSHU_TRY(v1::ApiResponse resp,
+              with_context(api_call(context, old_key, target.key, target.api, req, timeout, cancel),
+                           "key rotation"));
+  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "key rotation"));
+  if (!resp.has_agent_key_rotate() ||
+      resp.agent_key_rotate().new_key_id() != new_key.public_key().key_id()) {
+    return fail(ErrorCode::kUnavailable, "key rotation: the daemon's answer names another key");
+  }
+  return resp.agent_key_rotate();
+}
+
+KeyRotator::KeyRotator(const AgentConfig& config, Spool& spool, wire::Context& context,
+                       DaemonTarget target, const Clock& clock)
+    : config_(config),
+      spool_(spool),
+      context_(context),
+      target_(std::move(target)),
+      clock_(clock) {}
+
+std::string KeyRotator::take_message() { return std::exchange(message_, std::string()); }
+
+Result<bool> KeyRotator::poll() {
+  auto now = SteadyClock::now();
+  if (now < next_poll_) return wanted_;
+  next_poll_ = now + kPollEvery;
+  if (exists(next_key_path(config_))) return wanted_ = true;
+  GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+  auto r = read_key_rotation(spool_, txn);
+  wanted_ = r && (r->state() == "requested" || r->state() == "sent");
+  return wanted_;
+}
+
+Status KeyRotator::record(const std::string& state, const std::string& old_id,
+                          const std::string& new_id, const std::string& message) {
+  return spool_.env().update([&](store::WriteTxn& txn) -> Status {
+    agentpb::KeyRotation r = read_key_rotation(spool_, txn).value_or(agentpb::KeyRotation());
+    r.set_state(state);
+    r.set_old_key_id(old_id);
+    r.set_new_key_id(new_id);
+    r.set_message(message);
+    r.set_updated_ms(clock_.now_ms());
+    return write_key_rotation(spool_, txn, std::move(r));
+  });
+}
+
+Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::IdentityKey& current,
+                                                           const std::atomic<bool>& stop) {
+  auto now = SteadyClock::now();
+  if (now < next_try_) return std::nullopt;
+  next_try_ = now + kRetryEvery;
+  const std::string next_path = next_key_path(config_);
+  const std::string old_id = current.public_key().key_id();
+  {
+    // The daemon's key may have changed since the start (agent/daemon_key.h).
+    GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+    GONGSHU_TRY(target_, daemon_target(config_, spool_, txn));
+  }
+
+  // Step 2: K2 on disk, durably, before the daemon can hear of it.
+  std::optional<crypto::IdentityKey> fresh;
+  if (exists(next_path)) {
+    GONGSHU_TRY(crypto::KeyFile kf, with_context(crypto::load_key_file(next_path), "key rotation"));
+    fresh.emplace(std::move(kf.key));
+  } else {
+    crypto::IdentityKey k = crypto::IdentityKey::generate();
+    GONGSHU_RETURN_IF_ERROR(crypto::save_key_file(next_path, crypto::KeyKind::kAgent, k));
+    GONGSHU_RETURN_IF_ERROR(sync_dir_of(next_path));
+    fresh.emplace(std::move(k));
+  }
+  const std::string new_id = fresh->public_key().key_id();
+  GONGSHU_RETURN_IF_ERROR(record("sent", old_id, new_id, "asking the daemon"));
+
+  auto answer = request_key_rotation(context_, target_, current, *fresh, kRequestTimeout, &stop);
+  if (!answer) {
+    if (!is_refusal(answer.error())) {
+      message_ = answer.error().message() + "; asking again (no batch is sealed meanwhile)";
+      return std::nullopt;
+    }
+    // Refused: K2 was never registered, so it is of no use; K1 goes on.
+    if (::unlink(next_path.c_str()) != 0 && errno != ENOENT) {
+      return fail_errno("key rotation: remove " + next_path, errno);
+    }
+    GONGSHU_RETURN_IF_ERROR(sync_dir_of(next_path));
+    message_ = answer.error().message();
+    GONGSHU_RETURN_IF_ERROR(record("failed", old_id, new_id, answer.error().message()));
+    wanted_ = false;
+    return std::nullopt;
+  }
+  // Step 3.
+  GONGSHU_RETURN_IF_ERROR(finish(current, *fresh));
+  message_ = "agent key " + old_id + " rotated to " + new_id +
+             (answer->already() ? " (the daemon had accepted it before)" : "");
+  wanted_ = false;
+  return fresh;
+}
+
+Status KeyRotator::finish(const crypto::IdentityKey& old_key, const crypto::IdentityKey& new_key) {
+  const std::string old_id = old_key.public_key().key_id();
+  const std::string new_id = new_key.public_key().key_id();
+  // The spool first: until KEY_FILE.next is renamed, a restart redoes all of this.
+  GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
+    auto e = spool_.enrollment(txn);
+    if (!e) return fail(ErrorCode::kNotFound, "key rotation: the spool holds no enrollment");
+    e->set_agent_key_id(new_id);
+    std::string bytes;
+    e->SerializeToString(&bytes);
+    GONGSHU_RETURN_IF_ERROR(spool_.put_meta(txn, kEnrollment, as_bytes(bytes)));
+    agentpb::KeyRotation r = read_key_rotation(spool_, txn).value_or(agentpb::KeyRotation());
+    r.set_state("done");
+    r.set_old_key_id(old_id);
+    r.set_new_key_id(new_id);
+    r.set_message("rotated; the old key file is " + old_key_path(config_, old_id));
+    r.set_updated_ms(clock_.now_ms());
+    return write_key_rotation(spool_, txn, std::move(r));
+  }));
+  const std::string old_path = old_key_path(config_, old_id);
+  if (::link(config_.key_file.c_str(), old_path.c_str()) != 0 && errno != EEXIST) {
+    return fail_errno("key rotation: keep " + config_.key_file + " as " + old_path, errno);
+  }
+  const std::string next_path = next_key_path(config_);
+  if (::rename(next_path.c_str(), config_.key_file.c_str()) != 0) {
+    return fail_errno("key rotation: rename " + next_path + " to " + config_.key_file, errno);
+  }
+  return sync_dir_of(config_.key_file);
+}
+
+}  // namespace gongshu::agent

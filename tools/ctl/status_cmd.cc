@@ -1,0 +1,178 @@
+// gongshuctl status: the running daemon's live figures (operators and officers): ingest rate,
+// queue depths, the audit head and checkpoint age, store size and free map space, the policy
+// in force, uptime, and every agent with its last-seen time and the backlog it reported.
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "tools/ctl/commands.h"
+#include "tools/ctl/daemon_client.h"
+#include "tools/ctl/table.h"
+
+namespace gongshu::ctl {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string bytes_text(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// "3d 4h", "2h 5m", "4m 10s", "12.3s"; "-" for a time that is not known.
+std::string age_text(int64_t ms) {
+  if (ms < 0) return "-";
+  int64_t s = ms / 1000;
+  char buf[32];
+  if (s >= 86400) {
+    std::snprintf(buf, sizeof buf, "%lldd %lldh", (long long)(s / 86400),
+                  (long long)(s % 86400 / 3600));
+  } else if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%lldh %lldm", (long long)(s / 3600),
+                  (long long)(s % 3600 / 60));
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fs", double(ms) / 1000.0);
+  }
+  return buf;
+}
+
+std::string rate_text(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, r < 10 ? "%.2f" : "%.0f", r);
+  return buf;
+}
+
+json to_json(const v1::StatusResponse& s) {
+  json agents = json::array();
+  for (const auto& a : s.agents()) {
+    json j = {{"key_id", a.key_id()},
+              {"agency", a.agency()},
+              {"hostname", a.hostname()},
+              {"revoked", a.revoked()},
+              {"last_seen_ms", a.last_seen_ms()},
+              {"batches", a.batches()}};
+    j["reported_backlog"] = a.backlog_reported() ? json(a.reported_backlog()) : json(nullptr);
+    j["backlog_reported_at_ms"] =
+        a.backlog_reported() ? json(a.backlog_reported_at_ms()) : json(nullptr);
+    agents.push_back(std::move(j));
+  }
+  json cp = json(nullptr);
+  if (s.checkpoint_size() > 0) {
+    cp = {{"tree_size", s.checkpoint_size()},
+          {"unsigned_entries", s.audit_tree_size() - s.checkpoint_size()},
+          {"covers_until_ms", s.checkpoint_covers_until_ms()},
+          {"age_ms_at_most", s.now_ms() - s.checkpoint_covers_until_ms()}};
+  }
+  return {{"version", s.version()},
+          {"now_ms", s.now_ms()},
+          {"started_at_ms", s.started_at_ms()},
+          {"uptime_ms", s.now_ms() - s.started_at_ms()},
+          {"policy_version", s.policy_version().empty() ? json(nullptr) : json(s.policy_version())},
+          {"ingest",
+           {{"batches", s.batches()},
+            {"records_accepted", s.records_accepted()},
+            {"records_rejected", s.records_rejected()},
+            {"batches_refused", s.batches_refused()},
+            {"records_last_minute", s.records_last_minute()},
+            {"rate_last_minute", s.rate_last_minute()},
+            {"rate_since_start", s.rate_since_start()}}},
+          {"queues",
+           {{"ingest_queue", s.ingest_queue()},
+            {"writer_backlog", s.writer_backlog()},
+            {"in_pipeline", s.in_pipeline()}}},
+          {"audit", {{"tree_size", s.audit_tree_size()}, {"checkpoint", cp}}},
+          {"store",
+           {{"used_bytes", s.store_used_bytes()},
+            {"map_bytes", s.store_map_bytes()},
+            {"free_map_bytes", s.store_free_map_bytes()}}},
+          {"agents", agents}};
+}
+
+void print_text(const v1::StatusResponse& s) {
+  std::cout << "gongshud " << s.version() << ", up " << age_text(s.now_ms() - s.started_at_ms())
+            << " (since " << time_text(s.started_at_ms()) << ")\n";
+  std::cout << "policy   "
+            << (s.policy_version().empty() ? "NONE in force: every access is denied"
+                                           : s.policy_version())
+            << "\n";
+  std::cout << "ingest   " << rate_text(s.rate_last_minute()) << " records/s over the last minute ("
+            << s.records_last_minute() << " records), " << rate_text(s.rate_since_start())
+            << "/s since start\n"
+            << "         " << s.batches() << " batches, " << s.records_accepted()
+            << " records accepted, " << s.records_rejected() << " rejected, " << s.batches_refused()
+            << " batches refused since start\n";
+  std::cout << "queues   ingest " << s.ingest_queue() << ", writer backlog " << s.writer_backlog()
+            << ", in pipeline " << s.in_pipeline() << " batches\n";
+  std::cout << "audit    tree size " << s.audit_tree_size();
+  if (s.checkpoint_size() > 0) {
+    std::cout << "; last checkpoint at " << s.checkpoint_size() << " ("
+              << s.audit_tree_size() - s.checkpoint_size() << " entries after it), age at most "
+              << age_text(s.now_ms() - s.checkpoint_covers_until_ms());
+  } else {
+    std::cout << "; no checkpoint yet";
+  }
+  std::cout << "\n";
+  std::cout << "store    " << bytes_text(s.store_used_bytes()) << " used of a "
+            << bytes_text(s.store_map_bytes()) << " map, " << bytes_text(s.store_free_map_bytes())
+            << " free\n";
+  if (s.agents_size() == 0) {
+    std::cout << "\nno agents enrolled\n";
+    return;
+  }
+  std::cout << "\n";
+  Table t({"AGENT", "AGENCY", "HOST", "LAST SEEN", "AGO", "BATCHES", "REPORTED BACKLOG", "STATE"});
+  for (const auto& a : s.agents()) {
+    std::string backlog = "-";
+    if (a.backlog_reported()) {
+      backlog = std::to_string(a.reported_backlog()) + " (" +
+                age_text(s.now_ms() - a.backlog_reported_at_ms()) + " ago)";
+    }
+    t.add({a.key_id(), a.agency(), a.hostname().empty() ? "-" : a.hostname(),
+           time_text(a.last_seen_ms()),
+           a.last_seen_ms() ? age_text(s.now_ms() - a.last_seen_ms()) : "-",
+           std::to_string(a.batches()), backlog, a.revoked() ? "revoked" : "enrolled"});
+  }
+  t.print(std::cout);
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, int* exit_code) {
+  auto json_out = std::make_shared<bool>(false);
+  auto conn = std::make_shared<ConnectOptions>();
+  auto* cmd = app.add_subcommand(
+      "status",
+      "The running daemon's live figures (operators, officers): ingest rate over the last\n"
+      "minute and since start, queue depths (batches waiting for a worker, prepared batches\n"
+      "waiting for the writer's commit), the audit tree size and the last checkpoint, store\n"
+      "size and free map space, the policy version in force, uptime, and each agent's\n"
+      "last-seen time and the spool backlog it last reported (advisory: the agent's own\n"
+      "count, sent beside its batches). Rates and counts are since the daemon started.");
+  cmd->add_flag("--json", *json_out, "JSON output for scripts");
+  run_connected(cmd, conn, exit_code, [json_out](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_status();
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    if (*json_out) {
+      std::cout << to_json(r->status()).dump() << "\n";
+    } else {
+      print_text(r->status());
+    }
+    return 0;
+  });
+}
+
+}  // namespace gongshu::ctl
