@@ -194,4 +194,22 @@ for gone in /var/lib/gongshud /var/lib/gongshu-agent /etc/gongshu /usr/bin/gongs
   in_ct test ! -e "$gone" || fail "$gone is still there after purge"
 done
 echo "purged: state, configuration and units gone"
+
+# --- docs/operations.md, as a new operator would follow it ----------------------------------------
+# Every ```sh block of the handbook, in order, in one shell, on the purged machine.
+step "walkthrough: docs/operations.md"
+doc="$(cd "$(dirname "$0")/../.." && pwd)/docs/operations.md"
+[ -f "$doc" ] || fail "no $doc"
+{
+  echo 'set -euo pipefail'
+  echo 'cd /root'
+  awk '/^```sh$/ {on=1; print "echo \"+ block at line " NR "\""; next} /^```/ {on=0; next} on' "$doc"
+} > "$root/root/operations.sh"
+blocks=$(grep -c '^```sh$' "$doc")
+if ! in_ct timeout 600 bash /root/operations.sh > "$work/walkthrough.log" 2>&1; then
+  tail -40 "$work/walkthrough.log" >&2
+  journal_tail gongshud
+  fail "docs/operations.md: a command failed (last block shown above)"
+fi
+echo "walkthrough: $blocks blocks of docs/operations.md ran as written"
 echo "PASS"

@@ -159,6 +159,27 @@ TEST_CASE("a log spanning a daemon key rotation verifies with the old key alone"
   CHECK(verify_receipt(r.after, both));
   CHECK_FALSE(verify_receipt(r.after, r.old_public));
 
+  // An officer holding only the old key keeps a checkpoint signed after the activation (by the
+  // new key alone): it is trusted because the log hands over to that key.
+  {
+    auto txn = r.log.env->begin_read();
+    REQUIRE(txn);
+    VerifyOptions with_saved = opts;
+    with_saved.trusted_checkpoint = *r.log.log->latest_checkpoint(*txn);
+    CHECK_FALSE(verify_checkpoint(*with_saved.trusted_checkpoint, r.old_public));
+    auto saved = verify_export(r.path, with_saved);
+    INFO(saved.reason);
+    CHECK(saved.status == VerifyStatus::kOk);
+    // One signed by a key the log never hands over to is refused.
+    auto stranger = crypto::IdentityKey::generate();
+    auto body = parse_checkpoint_note_unverified(*with_saved.trusted_checkpoint);
+    REQUIRE(body);
+    with_saved.trusted_checkpoint = sign_checkpoint(*body, stranger);
+    auto forged = verify_export(r.path, with_saved);
+    CHECK(forged.status == VerifyStatus::kTampered);
+    CHECK(contains(forged.reason, "trusted checkpoint"));
+  }
+
   // The new key alone cannot vouch for the checkpoints made before the rotation.
   VerifyOptions only_new;
   only_new.key = r.current.public_key();
