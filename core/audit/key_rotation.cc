@@ -1,9 +1,8 @@
 #include "core/audit/key_rotation.h"
 
-#include <charconv>
 #include <cstring>
-#include <map>
 
+#include "core/audit/field_text.h"
 #include "core/util/encoding.h"
 
 namespace gongshu::audit {
@@ -74,51 +73,21 @@ std::string format_rotation_text(const RotationStatement& s) {
 }
 
 Result<RotationStatement> parse_rotation_text(std::string_view text) {
-  if (text.size() > kMaxRotationText)
-    return fail(ErrorCode::kCorrupt, "rotation statement: larger than 2 KiB");
-  std::map<std::string, std::string, std::less<>> fields;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (++line_no == 1) {
-      if (line != kRotationMagic) {
-        return fail(ErrorCode::kCorrupt,
-                    "rotation statement: first line is not '" + std::string(kRotationMagic) + "'");
-      }
-      continue;
-    }
-    if (line.empty()) continue;
-    size_t sp = line.find(' ');
-    if (sp == std::string_view::npos ||
-        !fields.emplace(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1))).second) {
-      return fail(ErrorCode::kCorrupt, "rotation statement: line " + std::to_string(line_no) +
-                                           " is not a single 'name value' field");
-    }
-  }
-  auto need = [&](const char* name) -> Result<std::string> {
-    auto it = fields.find(name);
-    if (it == fields.end())
-      return fail(ErrorCode::kCorrupt, std::string("rotation statement: missing field ") + name);
-    return it->second;
-  };
+  GONGSHU_TRY(FieldText f,
+              FieldText::parse(text, kRotationMagic, "rotation statement", kMaxRotationText));
   RotationStatement s;
-  GONGSHU_TRY(s.origin, need("origin"));
+  GONGSHU_TRY(s.origin, f.need("origin"));
   if (s.origin.empty()) return fail(ErrorCode::kCorrupt, "rotation statement: empty origin");
-  GONGSHU_TRY(std::string old_hex, need("old_key"));
+  GONGSHU_TRY(std::string old_hex, f.need("old_key"));
   GONGSHU_TRY(s.old_key,
               with_context(crypto::PublicKey::from_hex(old_hex), "rotation statement: old_key"));
-  GONGSHU_TRY(std::string new_hex, need("new_key"));
+  GONGSHU_TRY(std::string new_hex, f.need("new_key"));
   GONGSHU_TRY(s.new_key,
               with_context(crypto::PublicKey::from_hex(new_hex), "rotation statement: new_key"));
-  GONGSHU_TRY(std::string t, need("time_ms"));
-  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), s.time_ms);
-  if (ec != std::errc() || p != t.data() + t.size())
-    return fail(ErrorCode::kCorrupt, "rotation statement: time_ms is not a number");
-  GONGSHU_TRY(std::string os, need("old_signature"));
+  GONGSHU_TRY(s.time_ms, f.number("time_ms"));
+  GONGSHU_TRY(std::string os, f.need("old_signature"));
   GONGSHU_TRY(s.old_signature, parse_signature(os, "old_signature"));
-  GONGSHU_TRY(std::string ns, need("new_signature"));
+  GONGSHU_TRY(std::string ns, f.need("new_signature"));
   GONGSHU_TRY(s.new_signature, parse_signature(ns, "new_signature"));
   GONGSHU_RETURN_IF_ERROR(check_rotation_signatures(s));
   return s;

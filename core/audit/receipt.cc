@@ -1,9 +1,8 @@
 #include "core/audit/receipt.h"
 
-#include <charconv>
 #include <cstring>
-#include <map>
 
+#include "core/audit/field_text.h"
 #include "core/util/encoding.h"
 
 namespace gongshu::audit {
@@ -93,57 +92,20 @@ std::string format_receipt_text(const v1::Receipt& r) {
 }
 
 Result<v1::Receipt> parse_receipt_text(std::string_view text) {
-  if (text.size() > 4096) return fail(ErrorCode::kCorrupt, "receipt: larger than 4 KiB");
-  std::map<std::string, std::string, std::less<>> fields;
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    if (line_no == 1) {
-      if (line != kReceiptMagic)
-        return fail(ErrorCode::kCorrupt,
-                    "receipt: first line is not '" + std::string(kReceiptMagic) + "'");
-      continue;
-    }
-    if (line.empty()) continue;
-    size_t sp = line.find(' ');
-    if (sp == std::string_view::npos)
-      return fail(ErrorCode::kCorrupt,
-                  "receipt: line " + std::to_string(line_no) + " has no value");
-    if (!fields.emplace(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1))).second) {
-      return fail(ErrorCode::kCorrupt,
-                  "receipt: duplicate field on line " + std::to_string(line_no));
-    }
-  }
-  auto need = [&](const char* name) -> Result<std::string> {
-    auto it = fields.find(name);
-    if (it == fields.end())
-      return fail(ErrorCode::kCorrupt, std::string("receipt: missing field ") + name);
-    return it->second;
-  };
-  auto number = [&](const char* name) -> Result<int64_t> {
-    GONGSHU_TRY(std::string v, need(name));
-    int64_t out = 0;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc() || p != v.data() + v.size())
-      return fail(ErrorCode::kCorrupt, std::string("receipt: ") + name + " is not a number");
-    return out;
-  };
+  GONGSHU_TRY(FieldText f, FieldText::parse(text, kReceiptMagic, "receipt", 4096));
   v1::Receipt r;
-  GONGSHU_TRY(std::string ev, need("event_hash"));
+  GONGSHU_TRY(std::string ev, f.need("event_hash"));
   GONGSHU_TRY(Bytes evb, with_context(hex_decode(ev), "receipt: event_hash"));
-  GONGSHU_TRY(std::string eh, need("entry_hash"));
+  GONGSHU_TRY(std::string eh, f.need("entry_hash"));
   GONGSHU_TRY(Bytes ehb, with_context(hex_decode(eh), "receipt: entry_hash"));
-  GONGSHU_TRY(std::string root, need("root"));
+  GONGSHU_TRY(std::string root, f.need("root"));
   GONGSHU_TRY(Bytes rootb, with_context(base64_decode(root), "receipt: root"));
-  GONGSHU_TRY(std::string sig, need("signature"));
+  GONGSHU_TRY(std::string sig, f.need("signature"));
   GONGSHU_TRY(Bytes sigb, with_context(base64_decode(sig), "receipt: signature"));
-  GONGSHU_TRY(int64_t seq, number("seq"));
-  GONGSHU_TRY(int64_t size, number("tree_size"));
-  GONGSHU_TRY(int64_t issued, number("issued_at_ms"));
-  GONGSHU_TRY(std::string kid, need("daemon_key_id"));
+  GONGSHU_TRY(int64_t seq, f.number("seq"));
+  GONGSHU_TRY(int64_t size, f.number("tree_size"));
+  GONGSHU_TRY(int64_t issued, f.number("issued_at_ms"));
+  GONGSHU_TRY(std::string kid, f.need("daemon_key_id"));
   if (seq <= 0 || size <= 0)
     return fail(ErrorCode::kCorrupt, "receipt: seq and tree_size must be positive");
   r.set_event_hash(evb.data(), evb.size());

@@ -17,7 +17,6 @@ namespace {
 
 constexpr auto kDrain = std::chrono::seconds(120);
 const std::string kBin = binary_path("bin/");
-constexpr const char* kDataset = "population.household";
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -29,23 +28,6 @@ std::string json_field(const std::string& json, const std::string& key) {
   return "";
 }
 
-void submit(Platform& p, const std::string& agent, int first, int n) {
-  std::string file = p.dir.file("records-" + std::to_string(first) + ".jsonl");
-  write_households(file, first, n);
-  auto r = p.agent(agent, {"submit", "--dataset", kDataset, file});
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
-void require_records(Platform& p, uint64_t n) {
-  bool done = wait_until([&] { return p.counts(kDataset).records >= n; }, kDrain);
-  auto c = p.counts(kDataset);
-  INFO("records " << c.records << ", versions " << c.versions);
-  REQUIRE(done);
-  CHECK(c.records == n);
-  CHECK(c.versions == n);
-}
-
 TEST_CASE("the daemon key is rotated under a running agent with no record lost") {
   Platform p;
   const std::string old_key = p.daemon_key();
@@ -54,9 +36,9 @@ TEST_CASE("the daemon key is rotated under a running agent with no record lost")
   // The running agent refreshes its catalog (and learns of rotations) every second.
   write_text(online, read_text(online) + "[limits]\ncatalog_refresh_s = 1\n");
 
-  submit(p, online, 0, 2000);
+  submit_households(p, online, 0, 2000);
   auto run = p.run_agent(online);
-  require_records(p, 2000);
+  require_households_once(p, 2000, kDrain);
   std::string receipts = p.dir.file("receipts-before");
   auto exported = p.agent(online, {"receipts", "export", "--dir", receipts});
   REQUIRE(exported.exit_code == 0);
@@ -83,13 +65,13 @@ TEST_CASE("the daemon key is rotated under a running agent with no record lost")
   p.ctl({"daemon-key", "statement", "--out", statement});
   CHECK(contains(p.agent(online, {"trust-daemon-key", statement}).out, "already known"));
   // During the overlap records keep flowing under the old key.
-  submit(p, online, 2000, 2000);
-  require_records(p, 4000);
+  submit_households(p, online, 2000, 2000);
+  require_households_once(p, 4000, kDrain);
 
   // Stop the daemon, spool more (the agent seals them to the old key it still trusts), restart:
   // the next key takes over, the agent switches to it and the old-sealed batches still land.
   p.kill_daemon(SIGTERM);
-  submit(p, online, 4000, 3000);
+  submit_households(p, online, 4000, 3000);
   // The agent seals them into batches while the daemon is away.
   REQUIRE(wait_until([&] {
     auto s = p.agent(online, {"status", "--json"});
@@ -106,7 +88,7 @@ TEST_CASE("the daemon key is rotated under a running agent with no record lost")
   }
   CHECK(kept_old);
   CHECK_FALSE(std::filesystem::exists(p.dir.file("state/daemon.key.next")));
-  require_records(p, 7000);
+  require_households_once(p, 7000, kDrain);
   auto status = p.agent(online, {"status", "--json"});
   CHECK(json_field(status.out, "daemon_key_id") == next_id);
   CHECK(json_field(status.out, "daemon_next_key_id").empty());
@@ -127,9 +109,9 @@ TEST_CASE("the daemon key is rotated under a running agent with no record lost")
   INFO(accepted.out << accepted.err);
   CHECK(accepted.exit_code == 0);
   CHECK(contains(accepted.out, "accepted"));
-  submit(p, offline, 7000, 1000);
+  submit_households(p, offline, 7000, 1000);
   auto run_offline = p.run_agent(offline);
-  require_records(p, 8000);
+  require_households_once(p, 8000, kDrain);
 
   // The whole log verifies with the old key alone, with the receipts from before the rotation.
   std::string path = p.dir.file("rotated.gsa");

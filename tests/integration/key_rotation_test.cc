@@ -23,7 +23,6 @@ namespace {
 using nlohmann::json;
 constexpr auto kDrain = std::chrono::seconds(180);
 const std::string kBin = binary_path("bin/");
-const std::string kDataset = "population.household";
 
 std::string state_dir_of(const std::string& agent_config) {
   // Platform::enroll_agent writes DIR/agent-NAME.toml for state DIR/agent-NAME.
@@ -40,23 +39,6 @@ std::string key_id_in(const std::string& key_file) {
 bool exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-void submit(Platform& p, const std::string& agent, int first, int n) {
-  std::string file = p.dir.file("records-" + std::to_string(first) + ".jsonl");
-  write_households(file, first, n);
-  auto r = p.agent(agent, {"submit", "--dataset", kDataset, file});
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
-void require_stored_once(Platform& p, uint64_t n) {
-  bool done = wait_until([&] { return p.counts(kDataset).records >= n; }, kDrain);
-  auto c = p.counts(kDataset);
-  INFO("records " << c.records << ", versions " << c.versions);
-  REQUIRE(done);
-  CHECK(c.records == n);
-  CHECK(c.versions == n);  // distinct keys: one version each means nothing was stored twice
 }
 
 // The agents the daemon knows, by key id.
@@ -143,12 +125,12 @@ TEST_CASE("rotate-key while records keep coming: each stored once, the old key r
   std::atomic<int> submitted{0};
   std::thread producer([&] {
     for (int f = 0; f < kFiles; ++f) {
-      submit(p, agent, f * kPerFile, kPerFile);
+      submit_households(p, agent, f * kPerFile, kPerFile);
       submitted = f + 1;
     }
   });
   // Rotate in the middle: some records delivered under the old key, some still to come.
-  REQUIRE(wait_until([&] { return p.counts(kDataset).records >= 3 * kPerFile; }, kDrain));
+  REQUIRE(wait_until([&] { return p.counts(kHouseholds).records >= 3 * kPerFile; }, kDrain));
   auto r = p.agent(agent, {"rotate-key", "--json", "--timeout", "120"});
   INFO(r.out << r.err << read_text(agent + ".log"));
   REQUIRE(r.exit_code == 0);
@@ -159,10 +141,10 @@ TEST_CASE("rotate-key while records keep coming: each stored once, the old key r
   CHECK(k2 != k1);
   producer.join();
   CHECK(submitted == kFiles);
-  submit(p, agent, kFiles * kPerFile, kPerFile);  // certainly after the rotation
+  submit_households(p, agent, kFiles * kPerFile, kPerFile);  // certainly after the rotation
   const uint64_t total = (kFiles + 1) * kPerFile;
 
-  require_stored_once(p, total);
+  require_households_once(p, total, kDrain);
   CHECK(key_id_in(key_file_of(agent)) == k2);
   const std::string old_file = key_file_of(agent) + "." + k1 + ".old";
   CHECK(key_id_in(old_file) == k1);
@@ -189,7 +171,7 @@ TEST_CASE("rotate-key for a stopped service is carried out when it starts") {
   Platform p;
   std::string agent = p.enroll_agent("sjz-gongan", "a");
   const std::string k1 = key_id_in(key_file_of(agent));
-  submit(p, agent, 0, 3000);
+  submit_households(p, agent, 0, 3000);
   auto r = p.agent(agent, {"rotate-key", "--json"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
@@ -198,8 +180,8 @@ TEST_CASE("rotate-key for a stopped service is carried out when it starts") {
   auto run = p.run_agent(agent);
   REQUIRE(wait_until([&] { return key_id_in(key_file_of(agent)) != k1; }, kDrain));
   const std::string k2 = key_id_in(key_file_of(agent));
-  submit(p, agent, 3000, 3000);
-  require_stored_once(p, 6000);
+  submit_households(p, agent, 3000, 3000);
+  require_households_once(p, 6000, kDrain);
   require_rotated(p, k1, k2);
 }
 
@@ -235,15 +217,15 @@ CrashState crash_with_next_key(const std::string& agent, bool daemon_accepted) {
 TEST_CASE("a rotation interrupted by a crash is finished at the next start") {
   Platform p;
   std::string agent = p.enroll_agent("sjz-gongan", "a");
-  submit(p, agent, 0, 2000);
+  submit_households(p, agent, 0, 2000);
   {
     // Some records delivered and acknowledged under K1, then the service stops.
     auto run = p.run_agent(agent);
-    REQUIRE(wait_until([&] { return p.counts(kDataset).records >= 2000; }, kDrain));
+    REQUIRE(wait_until([&] { return p.counts(kHouseholds).records >= 2000; }, kDrain));
     run->signal(SIGTERM);
     REQUIRE(run->wait() == 0);
   }
-  submit(p, agent, 2000, 3000);  // waiting in the spool, to go under K2
+  submit_households(p, agent, 2000, 3000);  // waiting in the spool, to go under K2
   bool accepted = GENERATE(false, true);
   INFO((accepted ? "killed after the daemon accepted K2" : "killed before the request"));
   CrashState s = crash_with_next_key(agent, accepted);
@@ -256,7 +238,7 @@ TEST_CASE("a rotation interrupted by a crash is finished at the next start") {
   REQUIRE(wait_until([&] { return !exists(key_file_of(agent) + ".next"); }, kDrain));
   CHECK(key_id_in(key_file_of(agent)) == s.k2);
   CHECK(key_id_in(key_file_of(agent) + "." + s.k1 + ".old") == s.k1);
-  require_stored_once(p, 5000);
+  require_households_once(p, 5000, kDrain);
   require_rotated(p, s.k1, s.k2);
   auto st = json::parse(p.agent(agent, {"status", "--json"}).out);
   CHECK(st["agent_key_id"] == s.k2);
@@ -267,10 +249,10 @@ TEST_CASE("the service killed with SIGKILL during rotate-key: restarted, the rot
   Platform p;
   std::string agent = p.enroll_agent("sjz-gongan", "a");
   const std::string k1 = key_id_in(key_file_of(agent));
-  submit(p, agent, 0, 20000);
+  submit_households(p, agent, 0, 20000);
   {
     auto run = p.run_agent(agent);
-    REQUIRE(wait_until([&] { return p.counts(kDataset).records >= 2000; }, kDrain));
+    REQUIRE(wait_until([&] { return p.counts(kHouseholds).records >= 2000; }, kDrain));
     ChildProcess rotate({kBin + "gongshu-agent", "rotate-key", "--config", agent},
                         p.dir.file("rotate.log"));
     // Killed once the new key is on disk: before, during or just after the daemon's answer.
@@ -286,7 +268,7 @@ TEST_CASE("the service killed with SIGKILL during rotate-key: restarted, the rot
   REQUIRE(wait_until([&] { return key_id_in(key_file_of(agent)) != k1; }, kDrain));
   const std::string k2 = key_id_in(key_file_of(agent));
   CHECK_FALSE(exists(key_file_of(agent) + ".next"));
-  require_stored_once(p, 20000);
+  require_households_once(p, 20000, kDrain);
   require_rotated(p, k1, k2);
 }
 
@@ -332,9 +314,9 @@ TEST_CASE("a rotation request without proof of possession of the new key is refu
   }
   CHECK(denied == 2);
   // The key still works.
-  submit(p, agent, 0, 500);
+  submit_households(p, agent, 0, 500);
   auto run = p.run_agent(agent);
-  require_stored_once(p, 500);
+  require_households_once(p, 500, kDrain);
 }
 
 TEST_CASE("operator key revocation through gongshuctl") {

@@ -135,4 +135,21 @@ void write_households(const std::string& path, int first, int n) {
   }
 }
 
+void submit_households(Platform& p, const std::string& config, int first, int n) {
+  std::string file = p.dir.file("records-" + std::to_string(first) + ".jsonl");
+  write_households(file, first, n);
+  auto r = p.agent(config, {"submit", "--dataset", kHouseholds, file});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+void require_households_once(Platform& p, uint64_t n, std::chrono::seconds drain) {
+  bool done = wait_until([&] { return p.counts(kHouseholds).records >= n; }, drain);
+  auto c = p.counts(kHouseholds);
+  INFO("records " << c.records << ", versions " << c.versions);
+  REQUIRE(done);
+  CHECK(c.records == n);
+  CHECK(c.versions == n);
+}
+
 }  // namespace gongshu::testing

@@ -4,6 +4,7 @@
 // daemon can be killed and restarted under the agents' feet.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,5 +51,15 @@ class Platform {
 
 // A JSON Lines file of n household records (unique keys, valid citizen IDs) from index first.
 void write_households(const std::string& path, int first, int n);
+
+inline constexpr const char* kHouseholds = "population.household";
+
+// Writes n households from index first and submits them through the agent of config; the
+// submission must succeed.
+void submit_households(Platform& p, const std::string& config, int first, int n);
+
+// Waits (up to drain) until the households dataset holds n records, then requires exactly n
+// records and n versions: distinct keys with one version each means nothing was stored twice.
+void require_households_once(Platform& p, uint64_t n, std::chrono::seconds drain);
 
 }  // namespace gongshu::testing
