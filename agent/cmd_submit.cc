@@ -65,6 +65,7 @@ void add_submit_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", o->json, "Print the result as JSON");
   cmd->callback([o, exit_code] {
     tune_heap();
+    release_startup_pages();  // agent/resident.h
     auto loaded = load_config_and_spool(o->config);
     if (!loaded) return void(*exit_code = report("submit", loaded.error()));
     Spool& spool = *loaded->spool;

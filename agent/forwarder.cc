@@ -545,7 +545,7 @@ void Forwarder::touched(uint64_t bytes) {
   // released every MiB or so, the agent's RSS does not grow with the backlog.
   bytes_since_trim_ += bytes;
   if (bytes_since_trim_ < kTrimBytes) return;
-  release_mapping(spool_.data_path());
+  release_mapping(spool_.env());
   release_heap();
   bytes_since_trim_ = 0;
 }

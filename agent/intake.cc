@@ -213,7 +213,7 @@ Result<FileProgress> spool_file(Intake& intake, RecordReader& reader, const Spoo
       };
     }
     GONGSHU_RETURN_IF_ERROR(intake.commit(extra));
-    release_mapping(spool.data_path());  // the B-tree pages this commit read (agent/resident.h)
+    release_mapping(spool.env());  // the B-tree pages this commit read (agent/resident.h)
     if (o.on_commit) o.on_commit(p);
     return {};
   };

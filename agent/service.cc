@@ -61,6 +61,7 @@ void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
 Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
                    ServiceObserver& observer, const Clock& clock) {
   tune_heap();
+  release_startup_pages();  // the dynamic linker's reading of every library's symbol tables
   // One service per state directory: two would both forward the same batches.
   GONGSHU_RETURN_IF_ERROR(make_state_dir(config.state_dir));
   auto lock = Fd::open(config.state_dir + "/run.lock", O_RDWR | O_CREAT, 0600);
@@ -147,6 +148,11 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   auto fwd = std::make_unique<Forwarder>(*spool, context, key, target, fo, clock);
   KeyRotator rotator(config, *spool, context, target, clock);
   int64_t started = clock.now_ms();
+  // Start-up is over: what only it needed of the program's and the libraries' pages goes
+  // (agent/resident.h); once more after the first acknowledged batch, when the code that
+  // seals, sends and checks receipts has been initialised.
+  release_startup_pages();
+  bool released_after_first_ack = false;
   observer.ready();
   Status result;
   std::string last_line;
@@ -162,6 +168,9 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
       result = tl::unexpected(std::move(s).error());
       break;
     }
+    // A step reads up to a few MiB of the spool through its map (batches made, sent, and the
+    // records of acknowledged ones deleted); those pages go before the next.
+    release_mapping(spool->env());
     if (*rotating && fwd->status().outbox == 0 && fwd->in_flight() == 0) {
       auto rotated = rotator.run(key, stop);
       if (!rotated) {
@@ -175,6 +184,10 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
         key = std::move(**rotated);
         fwd = std::make_unique<Forwarder>(*spool, context, key, rotator.target(), fo, clock);
       }
+    }
+    if (!released_after_first_ack && fwd->status().acked_batches > 0) {
+      release_startup_pages();
+      released_after_first_ack = true;
     }
     // The daemon's state and the last error are kept in the spool for `status`; they change
     // rarely. The status line (counters) goes to the observer at most once a second.

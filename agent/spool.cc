@@ -148,6 +148,7 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& state_dir,
   eo.map_size = std::min<size_t>(size_t{256} << 20, eo.max_map_size);
   eo.max_dbs = 8;
   eo.max_readers = 126;
+  eo.no_readahead = true;  // the service reads the backlog once; keep its RSS small
   GONGSHU_TRY(auto env, store::Env::open(dir, eo));
   GONGSHU_TRY(auto pending, store::Table<uint64_t>::open(*env, "pending"));
   GONGSHU_TRY(auto outbox, store::Table<uint64_t>::open(*env, "outbox"));

@@ -1,8 +1,12 @@
 #include "core/store/env.h"
 
 #include <lmdb.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 #include "core/store/txn.h"
 #include "core/util/check.h"
@@ -59,6 +63,7 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& path, EnvOptions optio
   if ((rc = mdb_env_set_mapsize(env, options.map_size)) != 0) return cleanup(rc, "set map size");
   unsigned flags = MDB_NOTLS;
   if (options.read_only) flags |= MDB_RDONLY;
+  if (options.no_readahead) flags |= MDB_NORDAHEAD;
   if ((rc = mdb_env_open(env, path.c_str(), flags, 0600)) != 0) return cleanup(rc, "open");
   // Another process may have grown the map: adopt the size recorded in the file.
   MDB_envinfo info;
@@ -134,6 +139,7 @@ Status Env::grow_map(size_t new_size) {
     return fail(ErrorCode::kResourceExhausted,
                 "store: cannot resize the map while transactions are open");
   }
+  std::lock_guard lock(map_mu_);
   int rc = mdb_env_set_mapsize(env_, new_size);
   if (rc != 0) return lmdb_error("store: resize map to " + std::to_string(new_size), rc);
   if (new_size > 0) options_.map_size = new_size;
@@ -151,6 +157,61 @@ EnvInfo Env::info() const {
   out.used_bytes = (info.me_last_pgno + 1) * st.ms_psize;
   out.last_txn_id = info.me_last_txnid;
   return out;
+}
+
+namespace {
+
+// The address of the environment's map. mdb_env_info's me_mapaddr is only the fixed address of
+// MDB_FIXEDMAP (null otherwise), and LMDB has no call for the map itself, so it is found from a
+// page read through the map: LMDB's file format starts every page with its page number, and page
+// 0, the first meta page, with the flag P_META and then the magic 0xBEEFC0DE. Null if the store
+// has no named database yet (nothing is read through the map but the meta pages) or the page
+// does not look like LMDB's.
+const char* map_base(MDB_env* env, size_t page_size) {
+  constexpr uint32_t kMagic = 0xBEEFC0DE;  // MDB_MAGIC
+  constexpr uint16_t kMetaFlag = 0x08;     // P_META
+  constexpr size_t kHeader = 16;           // PAGEHDRSZ: pgno (8), pad (2), flags (2), bounds (4)
+  MDB_txn* txn = nullptr;
+  if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) != 0) return nullptr;
+  const char* base = nullptr;
+  MDB_dbi main = 0;
+  MDB_cursor* cursor = nullptr;
+  if (mdb_dbi_open(txn, nullptr, 0, &main) == 0 && mdb_cursor_open(txn, main, &cursor) == 0) {
+    MDB_val key, value;
+    if (mdb_cursor_get(cursor, &key, &value, MDB_FIRST) == 0) {
+      auto at = reinterpret_cast<uintptr_t>(key.mv_data);
+      const char* page = reinterpret_cast<const char*>(at - at % page_size);
+      uint64_t pgno = 0;
+      std::memcpy(&pgno, page, sizeof pgno);
+      const char* candidate = page - pgno * page_size;
+      uint16_t flags = 0;
+      uint32_t magic = 0;
+      std::memcpy(&flags, candidate + 10, sizeof flags);
+      std::memcpy(&magic, candidate + kHeader, sizeof magic);
+      if (pgno * page_size <= at && (flags & kMetaFlag) && magic == kMagic) base = candidate;
+    }
+    mdb_cursor_close(cursor);
+  }
+  mdb_txn_abort(txn);
+  return base;
+}
+
+}  // namespace
+
+Status Env::release_resident() const {
+  std::lock_guard lock(map_mu_);
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  MDB_stat st;
+  mdb_env_stat(env_, &st);
+  const char* base = map_base(env_, st.ms_psize);
+  if (base == nullptr) return {};
+  if (::madvise(const_cast<char*>(base), info.me_mapsize, MADV_DONTNEED) != 0) {
+    int err = errno;
+    return fail(ErrorCode::kInternal,
+                "store " + path_ + ": release the map: madvise: " + std::strerror(err));
+  }
+  return {};
 }
 
 Status Env::copy_to(const std::string& dir) const {

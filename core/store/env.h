@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/util/error.h"
@@ -30,6 +31,10 @@ struct EnvOptions {
   unsigned max_dbs = 32;
   unsigned max_readers = 256;
   bool read_only = false;
+  // MDB_NORDAHEAD: no kernel read-ahead on the map. A page fault then reads only its page, and
+  // the kernel's fault-around maps fewer neighbours into the process: for a store larger than
+  // memory, or a process that must stay small (the agent's spool), fewer pages are resident.
+  bool no_readahead = false;
 };
 
 // A named database handle. Plain value; valid while its Env lives.
@@ -71,6 +76,14 @@ class Env {
   EnvInfo info() const;
   const std::string& path() const { return path_; }
 
+  // Drops this process's page-table entries for the memory map of data.mdb
+  // (madvise(MADV_DONTNEED) over the whole map), so the pages read so far stop counting towards
+  // the process's resident set. The map is read-only (writes go through write(2)), so nothing
+  // is lost: the pages stay in the page cache and the next access maps them again. Safe at any
+  // time, also while other threads read through open transactions; serialised with grow_map,
+  // which may move the map.
+  Status release_resident() const;
+
   // Writes a compacted, consistent copy of the environment to dir (must exist and be empty)
   // while writers continue (mdb_env_copy2 with MDB_CP_COMPACT). The copy holds a read
   // transaction for its duration, so the map is not grown meanwhile (update() then returns
@@ -89,6 +102,8 @@ class Env {
   std::string path_;
   EnvOptions options_;
   mutable std::atomic<int> active_txns_{0};
+  // Held while the map may move (grow_map) and while release_resident advises it.
+  mutable std::mutex map_mu_;
 };
 
 // "context: mdb_strerror(rc)" with a code that says what kind of LMDB failure it was.

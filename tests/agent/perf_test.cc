@@ -11,6 +11,7 @@
 #include "agent/catalog_cache.h"
 #include "agent/spool.h"
 #include "tests/agent/agent_test_util.h"
+#include "tests/agent/rss_util.h"
 #include "tests/support/test_support.h"
 
 using namespace gongshu;
@@ -22,14 +23,7 @@ using gongshu::testing::write_text;
 
 namespace {
 
-uint64_t rss_kib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
-  }
-  return 0;
-}
+uint64_t rss_kib(pid_t pid) { return proc_status_kib(pid, "VmRSS"); }
 
 }  // namespace
 
@@ -64,11 +58,12 @@ TEST_CASE("perf: submit and forward 512-byte records", "[.perf]") {
   };
   double cpu0 = children_cpu();
   auto t0 = std::chrono::steady_clock::now();
-  auto sub = run_process(
-      {agent, "submit", "--dataset", kDataset, dir.file("in.jsonl"), "--config", config, "--json"});
+  auto sub = run_measured(
+      {agent, "submit", "--dataset", kDataset, dir.file("in.jsonl"), "--config", config, "--json"},
+      dir.file("submit.log"));
   double submit_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   double submit_cpu = children_cpu() - cpu0;
-  INFO(sub.out << sub.err);
+  INFO(gongshu::testing::read_text(dir.file("submit.log")));
   REQUIRE(sub.exit_code == 0);
 
   Child run({agent, "run", "--config", config}, dir.file("run"));
@@ -96,9 +91,18 @@ TEST_CASE("perf: submit and forward 512-byte records", "[.perf]") {
   std::printf("records: %d of %zu bytes serialised\n", n, record_bytes);
   std::printf("submit:  %.2f s, %.0f records/s; CPU %.2f s (%.1f us/record, both threads)\n",
               submit_s, n / submit_s, submit_cpu, submit_cpu * 1e6 / n);
+  std::printf("submit:  peak RSS %llu KiB\n", (unsigned long long)sub.max_rss_kib);
   std::printf("forward: %.2f s, %.0f records/s (start to last stored)\n", fwd_s, n / fwd_s);
-  std::printf("agent run max RSS: %llu KiB\n", (unsigned long long)max_rss);
-  write_text("/tmp/peak_smaps.txt", peak_smaps);
+  uint64_t hwm = proc_status_kib(run.pid(), "VmHWM");
+  std::printf("agent run max RSS: %llu KiB sampled, VmHWM %llu KiB\n", (unsigned long long)max_rss,
+              (unsigned long long)hwm);
+  std::printf("resident set at the sampled peak, by mapping:\n%s",
+              rss_breakdown(peak_smaps).text().c_str());
+  std::printf(
+      "resident set now, by mapping:\n%s",
+      rss_breakdown(gongshu::testing::read_text("/proc/" + std::to_string(run.pid()) + "/smaps"))
+          .text()
+          .c_str());
   std::string trace;
   for (size_t i = 0; i < samples.size(); i += std::max<size_t>(1, samples.size() / 40)) {
     trace += std::to_string(samples[i]) + " ";

@@ -136,7 +136,7 @@ TEST_CASE("resident: pages of the spool map are released", "[agent][spool]") {
     }
     return {};
   }));
-  release_mapping(spool->data_path());
+  release_mapping(spool->env());
   uint64_t before = resident_bytes();
   size_t sum = 0;
   {
@@ -145,7 +145,7 @@ TEST_CASE("resident: pages of the spool map are released", "[agent][spool]") {
     for (auto e = cur.first(); e; e = cur.next()) sum += e->value[100];
   }
   uint64_t touched = resident_bytes();
-  CHECK(release_mapping(spool->data_path()) > 0);
+  release_mapping(spool->env());
   uint64_t after = resident_bytes();
   INFO(before << " " << touched << " " << after << " " << sum);
   CHECK(touched > before + (10 << 20));
