@@ -83,7 +83,6 @@ class Spool {
 
   store::Env& env() { return *env_; }
   const std::string& state_dir() const { return state_dir_; }
-  std::string data_path() const { return state_dir_ + "/spool/data.mdb"; }
 
   const store::Table<uint64_t>& pending() const { return pending_; }
   const store::Table<uint64_t>& outbox() const { return outbox_; }
