@@ -107,7 +107,7 @@ class CsvReader final : public RecordReader {
       GONGSHU_TRY(bool more, read_row(row_));
       if (!more) return false;
       if (row_.blank) continue;
-      reset(out);
+      out.clear();
       out.line = row_.line;
       build(out);
       return true;
@@ -115,22 +115,9 @@ class CsvReader final : public RecordReader {
   }
 
  private:
-  static void reset(ParsedRow& row) {
-    row.ok = false;
-    row.record.Clear();
-    row.code = v1::RECORD_STATUS_ACCEPTED;
-    row.field.clear();
-    row.reason.clear();
-    row.raw.clear();
-  }
-
   void reject(ParsedRow& out, v1::RecordStatusCode code, std::string field,
               const std::string& reason) {
-    out.ok = false;
-    out.code = code;
-    out.field = std::move(field);
-    out.reason = "line " + std::to_string(out.line) + ": " + reason;
-    out.raw = row_.raw;
+    out.reject(code, std::move(field), reason, row_.raw);
   }
 
   void build(ParsedRow& out) {

@@ -13,8 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string line_prefix(uint64_t line) { return "line " + std::to_string(line) + ": "; }
-
 // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ...".
 std::string clean_what(const char* what) {
   std::string s(what);
@@ -343,7 +341,7 @@ class JsonlReader final : public RecordReader {
       GONGSHU_TRY(InputFile::Line kind, input_.next_line(line_, limits_.max_row_bytes));
       if (kind == InputFile::Line::kEnd) return false;
       if (input_.line_number() == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
-      reset(row);
+      row.clear();
       row.line = input_.line_number();
       if (kind == InputFile::Line::kTooLong) {
         reject(row, v1::RECORD_STATUS_MALFORMED, "",
@@ -357,22 +355,9 @@ class JsonlReader final : public RecordReader {
   }
 
  private:
-  static void reset(ParsedRow& row) {
-    row.ok = false;
-    row.record.Clear();
-    row.code = v1::RECORD_STATUS_ACCEPTED;
-    row.field.clear();
-    row.reason.clear();
-    row.raw.clear();
-  }
-
   void reject(ParsedRow& row, v1::RecordStatusCode code, std::string field,
               const std::string& reason) {
-    row.ok = false;
-    row.code = code;
-    row.field = std::move(field);
-    row.reason = line_prefix(row.line) + reason;
-    row.raw.assign(line_, 0, std::min(line_.size(), kMaxRawKept));
+    row.reject(code, std::move(field), reason, line_);
   }
 
   void parse(ParsedRow& row) {

@@ -49,6 +49,25 @@ struct ParsedRow {
   std::string field;
   std::string reason;
   std::string raw;  // when not ok: the row's text, at most kMaxRawKept bytes
+
+  // Empties the row for the next read (keeps line).
+  void clear() {
+    ok = false;
+    record.Clear();
+    code = v1::RECORD_STATUS_ACCEPTED;
+    field.clear();
+    reason.clear();
+    raw.clear();
+  }
+  // Marks the row rejected: reason gets the "line N: " prefix, text is kept up to kMaxRawKept.
+  void reject(v1::RecordStatusCode c, std::string f, const std::string& why,
+              std::string_view text) {
+    ok = false;
+    code = c;
+    field = std::move(f);
+    reason = "line " + std::to_string(line) + ": " + why;
+    raw.assign(text.substr(0, kMaxRawKept));
+  }
 };
 
 class RecordReader {
