@@ -298,15 +298,18 @@ void describe(const Decided& d, uint64_t rows_used, v1::AccessDecision* out) {
 }
 
 // Commits the audit entries of what an answer reveals, with the rows it takes from agreements'
-// quotas, in one write transaction. Nothing may be sent unless this succeeds.
+// quotas, in one write transaction. Nothing may be sent unless this succeeds: on failure the
+// body of resp is cleared.
 Reply commit_reveal(ApiContext& ctx, std::vector<v1::AuditEntry>& entries,
-                    const std::vector<std::pair<const policy::Agreement*, uint64_t>>& quota_use) {
+                    const std::vector<std::pair<const policy::Agreement*, uint64_t>>& quota_use,
+                    v1::ApiResponse& resp) {
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     for (const auto& [a, rows] : quota_use) GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, a, rows));
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     return {};
   });
   if (!s) {
+    resp.clear_body();  // what the response would have revealed is not sent
     Refusal r = from_error(s.error());
     r.message = "nothing was sent: the access could not be audited: " + r.message;
     return tl::unexpected(std::move(r));
@@ -483,11 +486,7 @@ Reply open_catalog(ApiContext& ctx, const Caller& c, const v1::OpenCatalogReques
   e.set_detail(std::to_string(out->datasets_size()) + " datasets listed, " +
                std::to_string(withheld) + " withheld by policy");
   std::vector<v1::AuditEntry> entries{std::move(e)};
-  if (auto r = commit_reveal(ctx, entries, {}); !r) {
-    resp.clear_body();
-    return r;
-  }
-  return {};
+  return commit_reveal(ctx, entries, {}, resp);
 }
 
 Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::ApiResponse& resp) {
@@ -588,11 +587,7 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
     add_ref(e, "fields", f);
   }
   std::vector<v1::AuditEntry> entries{std::move(e)};
-  if (auto r = commit_reveal(ctx, entries, {{d.decision.agreement, n}}); !r) {
-    resp.clear_body();
-    return r;
-  }
-  return {};
+  return commit_reveal(ctx, entries, {{d.decision.agreement, n}}, resp);
 }
 
 Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
@@ -692,11 +687,7 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
     describe(d, agreement ? taken[agreement->id] : n, ds.mutable_decision());
     *out->add_datasets() = std::move(ds);
   }
-  if (auto r = commit_reveal(ctx, entries, quota); !r) {
-    resp.clear_body();
-    return r;
-  }
-  return {};
+  return commit_reveal(ctx, entries, quota, resp);
 }
 
 Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
@@ -767,11 +758,7 @@ Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
                std::to_string(n) + " rows of " + std::to_string(out->total_rows()) +
                (more ? "" : "; last chunk"));
   std::vector<v1::AuditEntry> entries{std::move(e)};
-  if (auto r = commit_reveal(ctx, entries, {{d.decision.agreement, n}}); !r) {
-    resp.clear_body();
-    return r;
-  }
-  return {};
+  return commit_reveal(ctx, entries, {{d.decision.agreement, n}}, resp);
 }
 
 Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& req,
@@ -907,11 +894,7 @@ Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& re
                std::to_string(suppressed) + " suppressed below k=" + std::to_string(k) + ", over " +
                std::to_string(rows) + " records");
   std::vector<v1::AuditEntry> entries{std::move(e)};
-  if (auto r = commit_reveal(ctx, entries, {}); !r) {
-    resp.clear_body();
-    return r;
-  }
-  return {};
+  return commit_reveal(ctx, entries, {}, resp);
 }
 
 }  // namespace gongshu::daemon
