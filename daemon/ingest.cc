@@ -48,6 +48,7 @@ struct Job {
   bool prepared = false;
   // Filled by the writer.
   v1::BatchAck ack;
+  stored::Batch stored;  // as apply() put it; commit_group adds the receipt and puts it again
 };
 
 using JobPtr = std::shared_ptr<Job>;
@@ -472,14 +473,16 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
   }
   job.ack.set_accepted(static_cast<uint32_t>(to_store.size()));
 
-  stored::Batch b;
+  stored::Batch& b = job.stored;
+  b.Clear();
   *b.mutable_header() = job.batch.header();
   b.set_signature(job.batch.signature());
   *b.mutable_statuses() = job.ack.statuses();
   b.set_accepted(job.ack.accepted());
   b.set_batch_hash(job.batch_hash.data(), job.batch_hash.size());
   b.set_first_version(first_version);
-  // The receipt is added once the whole group is appended (see commit_group).
+  // Put now, so a re-sent copy later in the same group finds it; the receipt is added once the
+  // whole group is appended (see commit_group).
   GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(b.SerializeAsString())));
 
   if (auto p = db.principals.get(txn, job.agent_key_id)) {
@@ -526,11 +529,8 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       if (job.refusal || job.ack.duplicate()) continue;
       *job.ack.mutable_receipt() = store.audit().receipt(txn, job.batch_hash, appended[i]);
       Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
-      auto v = db.batches.get(txn, bkey);
-      stored::Batch b;
-      b.ParseFromArray(v->data(), static_cast<int>(v->size()));
-      *b.mutable_receipt() = job.ack.receipt();
-      GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(b.SerializeAsString())));
+      *job.stored.mutable_receipt() = job.ack.receipt();
+      GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(job.stored.SerializeAsString())));
     }
     GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
     t_built = std::chrono::steady_clock::now();
