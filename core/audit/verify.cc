@@ -66,8 +66,13 @@ class Verifier {
 
 // Whether an entry may be a rotation: a walk over its top-level protobuf fields looking for an
 // action (field 5) of key_rotate or key_activate. It runs on every entry, so it stays a walk,
-// not a parse; anything it cannot walk is passed on to the full parse, which decides.
+// not a parse, and it stops at the first field after the action: the daemon writes fields in
+// number order, as protobuf's serialiser does. An entry whose fields go backwards before that,
+// or that cannot be walked, is passed on to the full parse, which decides; a rotation whose
+// action comes only after a later field is not one the daemon wrote, and is read as naming no
+// rotation (the verifier keeps the keys it had).
 bool may_name_rotation(ByteView data) {
+  constexpr uint64_t kActionField = 5;
   const uint8_t* p = data.data();
   const uint8_t* end = p + data.size();
   auto varint = [&](uint64_t& v) {
@@ -81,9 +86,14 @@ bool may_name_rotation(ByteView data) {
     return false;
   };
   bool named = false;
+  uint64_t last_field = 0;
   while (p < end) {
     uint64_t tag, len;
     if (!varint(tag)) return true;
+    uint64_t field = tag >> 3;
+    if (field < last_field) return true;
+    if (field > kActionField) return named;
+    last_field = field;
     switch (tag & 7) {
       case 0:
         if (!varint(len)) return true;
@@ -99,7 +109,8 @@ bool may_name_rotation(ByteView data) {
       case 2: {
         if (!varint(len) || len > uint64_t(end - p)) return true;
         std::string_view value(reinterpret_cast<const char*>(p), len);
-        if ((tag >> 3) == 5 && (value == kRotateAction || value == kActivateAction)) named = true;
+        if (field == kActionField && (value == kRotateAction || value == kActivateAction))
+          named = true;
         p += len;
         break;
       }
