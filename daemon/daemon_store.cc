@@ -1,8 +1,10 @@
 #include "daemon/daemon_store.h"
 
 #include <cstring>
+#include <vector>
 
 #include "core/crypto/keyed_hash.h"
+#include "core/store/cursor.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -42,6 +44,40 @@ Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq) {
   return k;
 }
 
+Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key) {
+  Bytes k;
+  k.reserve(8 + token.size() + stored_key.size());
+  append_be64(k, version >> kSubjectPartitionShift);
+  append(k, token);
+  append(k, stored_key);
+  return k;
+}
+
+namespace {
+
+// Stores written before the subject index was partitioned hold it in "subjects", keyed by
+// token || dataset \0 key. Their entries move into partition 0 at the first start after the
+// upgrade, in one transaction; the old table is left empty.
+Status migrate_unpartitioned_subjects(store::Env& env, const DaemonStore::Tables& db) {
+  GONGSHU_TRY(auto old, store::Table<ByteView>::open(env, "subjects"));
+  return env.update([&](store::WriteTxn& txn) -> Status {
+    if (old.count(txn) == 0) return {};
+    std::vector<Bytes> keys;
+    auto cur = old.cursor(txn);
+    for (auto e = cur.first(); e; e = cur.next()) keys.emplace_back(e->key.begin(), e->key.end());
+    for (const Bytes& key : keys) {
+      Bytes moved;
+      append_be64(moved, 0);
+      append(moved, key);
+      GONGSHU_RETURN_IF_ERROR(db.subjects.put(txn, moved, {}));
+      GONGSHU_RETURN_IF_ERROR(old.del(txn, key));
+    }
+    return {};
+  });
+}
+
+}  // namespace
+
 DaemonStore::DaemonStore(const crypto::IdentityKey& daemon_key, crypto::SecretBytes master_key,
                          const Clock& clock)
     : daemon_key_(daemon_key),
@@ -64,7 +100,7 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(S records, S::open(env, "records"));
   GONGSHU_TRY(auto versions, store::Table<uint64_t>::open(env, "versions"));
   GONGSHU_TRY(B batches, B::open(env, "batches"));
-  GONGSHU_TRY(B subjects, B::open(env, "subjects"));
+  GONGSHU_TRY(B subjects, B::open(env, "subject_index"));
   GONGSHU_TRY(S agreements, S::open(env, "agreements"));
   GONGSHU_TRY(S agreement_holders, S::open(env, "agreement_holders"));
   GONGSHU_TRY(S violations, S::open(env, "violations"));
@@ -95,6 +131,7 @@ Result<std::unique_ptr<DaemonStore>> DaemonStore::open(const StoreOptions& optio
   GONGSHU_TRY(s->env_, store::Env::open(options.state_dir + "/store", eo));
   GONGSHU_TRY(Tables tables, Tables::open(*s->env_));
   s->db_ = std::make_unique<Tables>(std::move(tables));
+  GONGSHU_RETURN_IF_ERROR(migrate_unpartitioned_subjects(*s->env_, *s->db_));
   // The log's origin is fixed when the store is created: checkpoints must all name one log.
   std::string origin = options.audit_origin;
   GONGSHU_RETURN_IF_ERROR(s->env_->update([&](store::WriteTxn& txn) -> Status {

@@ -70,7 +70,7 @@ class DaemonStore {
     store::Table<std::string_view> records;     // dataset \0 record key -> stored::RecordHead
     store::Table<uint64_t> versions;            // version -> stored::Version
     store::Table<ByteView> batches;             // key id (16) || u64 seq -> stored::Batch
-    store::Table<ByteView> subjects;            // token (32) || dataset \0 key -> ""
+    store::Table<ByteView> subjects;            // subject_key_of(...) -> ""
     store::Table<std::string_view> agreements;  // agreement id -> stored::Agreement
     store::Table<std::string_view> agreement_holders;  // holder \0 agreement id -> ""
     store::Table<std::string_view> violations;  // key id or agency \0 agreement id -> Violation
@@ -104,5 +104,14 @@ Bytes version_ad(std::string_view agent_key_id, uint64_t batch_seq, uint32_t ind
 // Key helpers for the tables above.
 std::string record_key_of(std::string_view dataset, std::string_view record_key);
 Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);
+
+// The subject index is partitioned by the version that wrote each entry: u64 BE partition
+// (version >> kSubjectPartitionShift) || token (32) || dataset \0 record key. Tokens are keyed
+// hashes, so an index ordered by token alone takes each new entry at a random place and every
+// ingest commit writes one 4 KiB page per record; ordered by partition first, a commit inserts
+// only into the newest partition, whose pages stay few however large the index grows. A lookup
+// seeks its token once per partition (RecordReader::scan_subject).
+constexpr unsigned kSubjectPartitionShift = 14;
+Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key);
 
 }  // namespace gongshu::daemon

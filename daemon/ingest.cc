@@ -466,9 +466,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
     hit->second = head;
     GONGSHU_RETURN_IF_ERROR(db.records.put(txn, rk, as_bytes(head.SerializeAsString())));
     if (pr->subject_token) {
-      Bytes sk(pr->subject_token->begin(), pr->subject_token->end());
-      append(sk, rk);
-      GONGSHU_RETURN_IF_ERROR(db.subjects.put(txn, sk, {}));
+      GONGSHU_RETURN_IF_ERROR(
+          db.subjects.put(txn, subject_key_of(version, *pr->subject_token, rk), {}));
     }
   }
   job.ack.set_accepted(static_cast<uint32_t>(to_store.size()));

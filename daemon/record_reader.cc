@@ -1,5 +1,8 @@
 #include "daemon/record_reader.h"
 
+#include <algorithm>
+#include <set>
+
 #include "core/crypto/aead.h"
 #include "core/store/cursor.h"
 #include "daemon/stored.pb.h"
@@ -61,29 +64,68 @@ Status RecordReader::scan(const std::string& dataset, std::string_view after,
   return {};
 }
 
+std::vector<std::string> RecordReader::subject_record_keys(const crypto::Digest& token,
+                                                           const std::string& dataset,
+                                                           std::string_view after, size_t limit) {
+  // token || dataset \0: what follows a partition number in every key of this subject in this
+  // dataset. Each partition holds them in record-key order; the partitions are walked one after
+  // another, keeping the `limit` smallest keys seen.
+  if (limit == 0) return {};
+  Bytes tail(token.begin(), token.end());
+  append(tail, record_key_of(dataset, ""));
+  std::set<std::string> out;
+  auto cur = store_.db().subjects.cursor(txn_);
+  uint64_t partition = 0;
+  while (true) {
+    Bytes probe;
+    append_be64(probe, partition);
+    append(probe, tail);
+    append(probe, after);
+    auto e = cur.seek(probe);
+    if (!e || e->key.size() < 8) break;
+    uint64_t found = get_be64(e->key.data());
+    if (found != partition) {
+      partition = found;  // the next partition there is: seek the subject in it
+      continue;
+    }
+    for (; e; e = cur.next()) {
+      ByteView key = e->key;
+      if (key.size() < 8 + tail.size() || get_be64(key.data()) != partition ||
+          !std::equal(tail.begin(), tail.end(), key.begin() + 8))
+        break;
+      std::string record_key(as_chars(key.subspan(8 + tail.size())));
+      if (record_key == after) continue;
+      // Later keys of this partition sort after this one: none of them can enter a full set.
+      if (out.size() == limit && record_key >= *out.rbegin()) break;
+      out.insert(std::move(record_key));
+      if (out.size() > limit) out.erase(std::prev(out.end()));
+    }
+    if (partition == UINT64_MAX) break;
+    ++partition;
+  }
+  return {out.begin(), out.end()};
+}
+
 Status RecordReader::scan_subject(const crypto::Digest& token, const std::string& dataset,
                                   std::string_view after, bool include_invalidated,
                                   const Visit& visit) {
-  Bytes prefix(token.begin(), token.end());
-  append(prefix, record_key_of(dataset, ""));
-  Bytes start = prefix;
-  append(start, after);
+  constexpr size_t kChunk = 256;
   const auto& db = store_.db();
-  auto cur = db.subjects.cursor(txn_);
-  for (auto e = cur.seek(start); e; e = cur.next()) {
-    if (e->key.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), e->key.begin()))
-      break;
-    std::string record_key(as_chars(e->key.subspan(prefix.size())));
-    if (!after.empty() && record_key == after) continue;
-    auto hv = db.records.get(txn_, record_key_of(dataset, record_key));
-    if (!hv) continue;
-    stored::RecordHead head;
-    if (!include_invalidated && head.ParseFromArray(hv->data(), int(hv->size())) && !head.valid())
-      continue;
-    GONGSHU_TRY(CurrentRecord r, open(dataset, record_key, *hv));
-    if (!visit(std::move(r))) break;
+  std::string from(after);
+  while (true) {
+    std::vector<std::string> keys = subject_record_keys(token, dataset, from, kChunk);
+    for (const std::string& record_key : keys) {
+      auto hv = db.records.get(txn_, record_key_of(dataset, record_key));
+      if (!hv) continue;
+      stored::RecordHead head;
+      if (!include_invalidated && head.ParseFromArray(hv->data(), int(hv->size())) && !head.valid())
+        continue;
+      GONGSHU_TRY(CurrentRecord r, open(dataset, record_key, *hv));
+      if (!visit(std::move(r))) return {};
+    }
+    if (keys.size() < kChunk) return {};
+    from = keys.back();
   }
-  return {};
 }
 
 }  // namespace gongshu::daemon

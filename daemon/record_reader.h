@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/crypto/sha256.h"
 #include "core/store/txn.h"
@@ -44,6 +45,13 @@ class RecordReader {
   // keeps every subject a record ever had, so the caller checks the record's current subject.
   Status scan_subject(const crypto::Digest& token, const std::string& dataset,
                       std::string_view after, bool include_invalidated, const Visit& visit);
+
+  // The smallest `limit` record keys of dataset indexed under token that sort after `after`
+  // (empty: from the start), gathered from every partition of the index (subject_key_of), in
+  // order and without repeats. scan_subject visits the records a chunk of these at a time.
+  std::vector<std::string> subject_record_keys(const crypto::Digest& token,
+                                               const std::string& dataset, std::string_view after,
+                                               size_t limit);
 
  private:
   Result<CurrentRecord> open(const std::string& dataset, std::string_view record_key,
