@@ -23,25 +23,34 @@ namespace gongshu::daemon {
 namespace {
 
 constexpr std::string_view kNextVersionKey = "next_version";
+// The largest encoding of the three stored::Version fields the writer adds: three tags and three
+// varints of at most ten bytes each.
+constexpr size_t kVersionTailMax = 3 * 11;
 
 struct PreparedRecord {
   uint32_t index = 0;
-  v1::Record record;
+  v1::Record* record = nullptr;  // on the job's arena
   catalog::Verdict verdict;
   std::optional<crypto::Digest> subject_token;
-  // Encrypted on the worker, so the single writer only writes.
-  Bytes sealed;
+  // The stored::Version as far as a worker knows it — every field but received_at_ms, audit_seq
+  // and previous_version, with the record encrypted — serialized, so the single writer only
+  // appends those three (protobuf reads concatenated encodings as one message) and writes.
+  std::string version_bytes;
+  size_t version_head_size = 0;  // what the worker wrote (a retried commit appends again)
 };
 
 // One SealedBatch from one connection, from arrival to ack.
 struct Job {
+  // The batch and its parsed records live here and are freed in one go with the job (on the net
+  // thread, after the ack), instead of as thousands of allocations made on a worker.
+  google::protobuf::Arena arena;
   wire::RoutingId from;
   std::string agent_key_id;  // from the connection's ZAP identity, never from the message
   uint64_t seq = 0;
   Bytes payload;
   // Filled by a worker.
   std::optional<batch::Rejection> refusal;
-  v1::SignedBatch batch;
+  v1::SignedBatch* batch = nullptr;  // on arena, once opened
   crypto::Digest batch_hash{};
   std::string agency;
   std::vector<PreparedRecord> records;
@@ -193,41 +202,43 @@ void IngestService::Impl::prepare(Job& job) {
   job.payload.shrink_to_fit();
   // A batch sealed before its agent learnt of a daemon key rotation opens with the old key.
   const crypto::IdentityKey* recipient = &store.daemon_key();
-  auto opened = batch::open_batch(*recipient, sealed, options.limits);
+  auto opened = batch::open_batch(*recipient, sealed, options.limits, job.arena);
   if (!opened && store.previous_daemon_key()) {
-    if (auto again = batch::open_batch(*store.previous_daemon_key(), sealed, options.limits)) {
+    if (auto again =
+            batch::open_batch(*store.previous_daemon_key(), sealed, options.limits, job.arena)) {
       opened = std::move(again);
       recipient = store.previous_daemon_key();
     }
   }
   if (!opened) return set_refusal(job, opened.error().code, opened.error().message);
-  job.batch = std::move(*opened);
-  auto hash = batch::verify_batch(job.batch, job.seq, identity->key, recipient->public_key(),
+  job.batch = *opened;
+  auto hash = batch::verify_batch(*job.batch, job.seq, identity->key, recipient->public_key(),
                                   options.limits);
   if (!hash) return set_refusal(job, hash.error().code, hash.error().message);
   job.batch_hash = *hash;
-  if (job.batch.header().agency() != identity->agency) {
+  if (job.batch->header().agency() != identity->agency) {
     return set_refusal(job, v1::BATCH_KEY_MISMATCH,
-                       "batch claims agency '" + job.batch.header().agency() +
+                       "batch claims agency '" + job.batch->header().agency() +
                            "' but the key belongs to '" + identity->agency + "'");
   }
 
   auto snapshot = catalog.snapshot();
   auto txn = store.env().begin_read();  // for the datasets' data keys
   std::map<std::string, const crypto::DataKey*, std::less<>> keys;
-  job.records.resize(static_cast<size_t>(job.batch.records_size()));
-  for (int i = 0; i < job.batch.records_size(); ++i) {
+  job.records.resize(static_cast<size_t>(job.batch->records_size()));
+  for (int i = 0; i < job.batch->records_size(); ++i) {
     PreparedRecord& pr = job.records[static_cast<size_t>(i)];
     pr.index = static_cast<uint32_t>(i);
-    const std::string& bytes = job.batch.records(i);
-    if (!pr.record.ParseFromString(bytes)) {
+    const std::string& bytes = job.batch->records(i);
+    pr.record = google::protobuf::Arena::CreateMessage<v1::Record>(&job.arena);
+    if (!pr.record->ParseFromString(bytes)) {
       pr.verdict = {v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse"};
       continue;
     }
-    auto it = snapshot->find(pr.record.dataset());
+    auto it = snapshot->find(pr.record->dataset());
     if (it == snapshot->end()) {
       pr.verdict = {v1::RECORD_STATUS_UNKNOWN_DATASET, "",
-                    "dataset '" + pr.record.dataset() + "' is not in the catalog"};
+                    "dataset '" + pr.record->dataset() + "' is not in the catalog"};
       continue;
     }
     const catalog::DatasetSchema& schema = it->second;
@@ -242,7 +253,7 @@ void IngestService::Impl::prepare(Job& job) {
                         schema.entry().provider_agency() + ")"};
       continue;
     }
-    pr.verdict = catalog::validate_record(schema, pr.record, clock);
+    pr.verdict = catalog::validate_record(schema, *pr.record, clock);
     if (pr.verdict.ok()) {
       auto key = keys.find(schema.id());
       if (key == keys.end()) {
@@ -255,14 +266,27 @@ void IngestService::Impl::prepare(Job& job) {
         }
         key = keys.emplace(schema.id(), *k).first;
       }
-      pr.sealed = crypto::aead_encrypt(
+      Bytes ciphertext = crypto::aead_encrypt(
           *key->second, version_ad(job.agent_key_id, job.seq, pr.index), as_bytes(bytes));
+      stored::Version v;
+      v.set_dataset(pr.record->dataset());
+      v.set_record_key(pr.record->record_key());
+      v.set_agency(job.agency);
+      v.set_agent_key_id(job.agent_key_id);
+      v.set_batch_seq(job.seq);
+      v.set_index(pr.index);
+      v.set_invalidation(pr.record->op() == v1::RECORD_OP_INVALIDATE);
+      v.set_sealed_record(ciphertext.data(), ciphertext.size());
+      v.set_record_hash(job.batch->header().record_hashes(i));
+      pr.version_bytes.reserve(v.ByteSizeLong() + kVersionTailMax);
+      v.AppendToString(&pr.version_bytes);
+      pr.version_head_size = pr.version_bytes.size();
     }
-    if (pr.verdict.ok() && !pr.record.subject_id().empty()) {
+    if (pr.verdict.ok() && !pr.record->subject_id().empty()) {
       const std::string& kind = schema.entry().subject_kind();
-      ids::IdCheck c = kind == "person" ? ids::check_citizen_id(pr.record.subject_id(), clock)
-                                        : ids::check_credit_code(pr.record.subject_id());
-      pr.subject_token = store.subject_token(c.valid ? c.normalized : pr.record.subject_id());
+      ids::IdCheck c = kind == "person" ? ids::check_citizen_id(pr.record->subject_id(), clock)
+                                        : ids::check_credit_code(pr.record->subject_id());
+      pr.subject_token = store.subject_token(c.valid ? c.normalized : pr.record->subject_id());
     }
   }
 }
@@ -372,12 +396,12 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
-    if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE) {
-      std::string rk = record_key_of(pr.record.dataset(), pr.record.record_key());
+    if (pr.verdict.ok() && pr.record->op() == v1::RECORD_OP_INVALIDATE) {
+      std::string rk = record_key_of(pr.record->dataset(), pr.record->record_key());
       bool exists = heads.count(rk) || db.records.get(txn, rk).has_value();
       if (!exists)
         pr.verdict = {v1::RECORD_STATUS_NOT_FOUND, "record_key",
-                      "no record '" + pr.record.record_key() + "' to invalidate"};
+                      "no record '" + pr.record->record_key() + "' to invalidate"};
     }
     if (!pr.verdict.ok()) {
       auto* st = job.ack.add_statuses();
@@ -388,9 +412,9 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
       continue;
     }
     to_store.push_back(&pr);
-    heads[record_key_of(pr.record.dataset(), pr.record.record_key())];
-    if (dataset_name.empty()) dataset_name = pr.record.dataset();
-    if (dataset_name != pr.record.dataset()) mixed = true;
+    heads[record_key_of(pr.record->dataset(), pr.record->record_key())];
+    if (dataset_name.empty()) dataset_name = pr.record->dataset();
+    if (dataset_name != pr.record->dataset()) mixed = true;
   }
   uint64_t first_version = next_version;
 
@@ -422,7 +446,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
   appended.push_back(a);
 
   for (PreparedRecord* pr : to_store) {
-    const v1::Record& r = pr->record;
+    const v1::Record& r = *pr->record;
     uint64_t version = next_version++;
     std::string rk = record_key_of(r.dataset(), r.record_key());
     stored::RecordHead head;
@@ -445,20 +469,13 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
       ds.set_invalidated(ds.invalidated() - 1);
     ds.set_versions(ds.versions() + 1);
 
-    stored::Version v;
-    v.set_dataset(r.dataset());
-    v.set_record_key(r.record_key());
-    v.set_agency(job.agency);
-    v.set_agent_key_id(job.agent_key_id);
-    v.set_batch_seq(job.seq);
-    v.set_index(pr->index);
-    v.set_received_at_ms(now);
-    v.set_invalidation(invalidation);
-    v.set_sealed_record(pr->sealed.data(), pr->sealed.size());
-    v.set_record_hash(job.batch.header().record_hashes(static_cast<int>(pr->index)));
-    v.set_audit_seq(a.seq);
-    v.set_previous_version(head.current_version());
-    GONGSHU_RETURN_IF_ERROR(db.versions.append(txn, version, as_bytes(v.SerializeAsString())));
+    stored::Version tail;
+    tail.set_received_at_ms(now);
+    tail.set_audit_seq(a.seq);
+    tail.set_previous_version(head.current_version());
+    pr->version_bytes.resize(pr->version_head_size);
+    tail.AppendToString(&pr->version_bytes);
+    GONGSHU_RETURN_IF_ERROR(db.versions.append(txn, version, as_bytes(pr->version_bytes)));
 
     head.set_current_version(version);
     head.set_valid(!invalidation);
@@ -474,8 +491,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
 
   stored::Batch& b = job.stored;
   b.Clear();
-  *b.mutable_header() = job.batch.header();
-  b.set_signature(job.batch.signature());
+  *b.mutable_header() = job.batch->header();
+  b.set_signature(job.batch->signature());
   *b.mutable_statuses() = job.ack.statuses();
   b.set_accepted(job.ack.accepted());
   b.set_batch_hash(job.batch_hash.data(), job.batch_hash.size());

@@ -66,8 +66,9 @@ Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
   return out;
 }
 
-Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon,
-                                    const v1::SealedBatch& sealed, const Limits& limits) {
+Checked<v1::SignedBatch*> open_batch(const crypto::IdentityKey& daemon,
+                                     const v1::SealedBatch& sealed, const Limits& limits,
+                                     google::protobuf::Arena& arena) {
   if (sealed.sealed().size() > limits.max_batch_bytes) {
     return reject(v1::BATCH_TOO_LARGE, "sealed batch of " + std::to_string(sealed.sealed().size()) +
                                            " bytes exceeds the limit of " +
@@ -75,8 +76,8 @@ Checked<v1::SignedBatch> open_batch(const crypto::IdentityKey& daemon,
   }
   auto plain = crypto::open_sealed(daemon, as_bytes(sealed.sealed()));
   if (!plain) return reject(v1::BATCH_UNOPENABLE, "batch does not open with this daemon's key");
-  v1::SignedBatch batch;
-  if (!batch.ParseFromArray(plain->data(), static_cast<int>(plain->size()))) {
+  auto* batch = google::protobuf::Arena::CreateMessage<v1::SignedBatch>(&arena);
+  if (!batch->ParseFromArray(plain->data(), static_cast<int>(plain->size()))) {
     return reject(v1::BATCH_MALFORMED, "sealed content is not a SignedBatch");
   }
   return batch;

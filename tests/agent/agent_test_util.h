@@ -326,21 +326,22 @@ class FakeDaemon {
     auto agent_key = must(crypto::PublicKey::from_hex(in.user_id));
     batch::Limits limits;
     ack.set_batch_seq(sealed->batch_seq());
-    auto opened = batch::open_batch(key_, *sealed, limits);
+    google::protobuf::Arena arena;
+    auto opened = batch::open_batch(key_, *sealed, limits, arena);
     if (!opened) {
       ack.set_error(opened.error().code);
       ack.set_error_message(opened.error().message);
     } else {
       auto hash =
-          batch::verify_batch(*opened, sealed->batch_seq(), agent_key, key_.public_key(), limits);
+          batch::verify_batch(**opened, sealed->batch_seq(), agent_key, key_.public_key(), limits);
       if (!hash) {
         ack.set_error(hash.error().code);
         ack.set_error_message(hash.error().message);
       } else {
         std::vector<std::string> stored;
-        for (int i = 0; i < opened->records_size(); ++i) {
+        for (int i = 0; i < (*opened)->records_size(); ++i) {
           v1::Record r;
-          r.ParseFromString(opened->records(i));
+          r.ParseFromString((*opened)->records(i));
           if (r.record_key().starts_with(reject_prefix)) {
             auto* st = ack.add_statuses();
             st->set_index(uint32_t(i));
@@ -349,7 +350,7 @@ class FakeDaemon {
             st->set_reason("the daemon does not like this key");
             continue;
           }
-          stored.push_back(opened->records(i));
+          stored.push_back((*opened)->records(i));
         }
         ack.set_accepted(uint32_t(stored.size()));
         audit::Hash zero{};

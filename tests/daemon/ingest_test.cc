@@ -144,8 +144,10 @@ TEST_CASE(
     h.set_batch_seq(1);
     auto sealed = batch::seal_batch(key, f.daemon->public_key(), h, bytes);
     // Re-seal a SignedBatch whose record differs from its signed hash.
-    auto plain = batch::open_batch(
-        *std::make_unique<crypto::IdentityKey>(crypto::IdentityKey::generate()), *sealed, {});
+    google::protobuf::Arena arena;
+    auto plain =
+        batch::open_batch(*std::make_unique<crypto::IdentityKey>(crypto::IdentityKey::generate()),
+                          *sealed, {}, arena);
     CHECK(!plain);  // only the daemon can open it; build the tampered batch by hand instead
     v1::SignedBatch sb;
     *sb.mutable_header() = h;
