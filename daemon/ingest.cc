@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/catalog/validate.h"
@@ -30,6 +31,7 @@ constexpr size_t kVersionTailMax = 3 * 11;
 struct PreparedRecord {
   uint32_t index = 0;
   v1::Record* record = nullptr;  // on the job's arena
+  std::string stored_key;        // record_key_of(dataset, record key): its key in records
   catalog::Verdict verdict;
   std::optional<crypto::Digest> subject_token;
   // The stored::Version as far as a worker knows it — every field but received_at_ms, audit_seq
@@ -254,6 +256,7 @@ void IngestService::Impl::prepare(Job& job) {
       continue;
     }
     pr.verdict = catalog::validate_record(schema, *pr.record, clock);
+    pr.stored_key = record_key_of(pr.record->dataset(), pr.record->record_key());
     if (pr.verdict.ok()) {
       auto key = keys.find(schema.id());
       if (key == keys.end()) {
@@ -392,13 +395,13 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
   std::vector<PreparedRecord*> to_store;
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
-  std::map<std::string, stored::RecordHead> heads;  // within this batch
+  std::unordered_map<std::string_view, stored::RecordHead> heads;  // within this batch
+  heads.reserve(job.records.size());
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
     if (pr.verdict.ok() && pr.record->op() == v1::RECORD_OP_INVALIDATE) {
-      std::string rk = record_key_of(pr.record->dataset(), pr.record->record_key());
-      bool exists = heads.count(rk) || db.records.get(txn, rk).has_value();
+      bool exists = heads.count(pr.stored_key) || db.records.get(txn, pr.stored_key).has_value();
       if (!exists)
         pr.verdict = {v1::RECORD_STATUS_NOT_FOUND, "record_key",
                       "no record '" + pr.record->record_key() + "' to invalidate"};
@@ -412,7 +415,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
       continue;
     }
     to_store.push_back(&pr);
-    heads[record_key_of(pr.record->dataset(), pr.record->record_key())];
+    heads[pr.stored_key];
     if (dataset_name.empty()) dataset_name = pr.record->dataset();
     if (dataset_name != pr.record->dataset()) mixed = true;
   }
@@ -448,7 +451,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
   for (PreparedRecord* pr : to_store) {
     const v1::Record& r = *pr->record;
     uint64_t version = next_version++;
-    std::string rk = record_key_of(r.dataset(), r.record_key());
+    const std::string& rk = pr->stored_key;
     stored::RecordHead head;
     auto hit = heads.find(rk);
     if (hit->second.current_version() == 0) {
