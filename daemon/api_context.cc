@@ -63,12 +63,22 @@ Reply ApiContext::require(const Caller& c, std::string_view action,
     if (c.role == r) return {};
     allowed.append(allowed.empty() ? "" : ", ").append(r);
   }
-  // Denials are audited too.
-  auto e = entry_for(c, std::string(action));
-  e.set_decision(v1::DECISION_DENY);
-  e.set_policy_rule("role");
-  e.set_detail("role " + c.role + " may not " + std::string(action) + " (roles: " + allowed + ")");
-  if (auto s = audit(std::move(e)); !s) return tl::unexpected(from_error(s.error()));
+  // Denials are audited too: the first of each minute per caller and action, naming how many
+  // were not audited since the one before (RateLimiter::deny).
+  auto out = limiter.deny(c.rate_key(), action, store.clock().now_ms());
+  if (out.audit) {
+    auto e = entry_for(c, std::string(action));
+    e.set_decision(v1::DECISION_DENY);
+    e.set_policy_rule("role");
+    std::string detail =
+        "role " + c.role + " may not " + std::string(action) + " (roles: " + allowed + ")";
+    if (out.unaudited) {
+      detail += "; " + std::to_string(out.unaudited) +
+                " earlier denials of this caller and action not audited one by one";
+    }
+    e.set_detail(std::move(detail));
+    if (auto s = audit(std::move(e)); !s) return tl::unexpected(from_error(s.error()));
+  }
   return refuse(v1::API_DENIED,
                 "role '" + c.role + "' may not " + std::string(action) + "; it is for: " + allowed);
 }

@@ -5,8 +5,9 @@
 //
 // Refusals are reported for auditing at most once a minute per bucket, with the count of the
 // ones not reported since, so a flood of refused requests cannot become a flood of durable audit
-// commits. Buckets that have refilled completely are forgotten when the table grows past
-// max_buckets, so callers with fresh keys cannot grow it without bound.
+// commits; role denials are reported the same way (deny()). Buckets that have refilled completely
+// are forgotten when the table grows past max_buckets, so callers with fresh keys cannot grow it
+// without bound.
 //
 // Used by the api thread only; not thread-safe.
 #pragma once
@@ -34,6 +35,12 @@ class RateLimiter {
   // refills nothing).
   Outcome take(std::string_view caller, const policy::RateClass& rate, int64_t now_ms);
 
+  // A refusal of another kind — a role denial of `action` — reported for auditing on the same
+  // terms as rate refusals: at most once a minute per (caller, action), with the count of those
+  // not reported since. A key without the role cannot turn a loop of requests into a loop of
+  // durable audit commits. `allowed` is always false.
+  Outcome deny(std::string_view caller, std::string_view action, int64_t now_ms);
+
   size_t buckets() const { return buckets_.size(); }
 
  private:
@@ -46,6 +53,8 @@ class RateLimiter {
     double per_ms = 0;
   };
   void prune(int64_t now_ms);
+  // Whether this refusal is the one of its minute to audit (and how many were not before it).
+  static void report_refusal(Bucket& b, int64_t now_ms, Outcome& out);
 
   size_t max_buckets_;
   std::unordered_map<std::string, Bucket> buckets_;

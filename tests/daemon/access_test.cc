@@ -428,6 +428,39 @@ const std::vector<MatrixRow> kMatrix = {
 };
 // clang-format on
 
+TEST_CASE("a flood of role denials is audited once a minute per caller, with the count") {
+  FakeClock clock(kStartMs * 1'000'000);
+  Platform p(FixtureOptions{&clock, ""});
+  auto gongan = p.user("sjz-gongan");
+  auto minzheng = p.user("sjz-minzheng");
+  auto add_operator = [&](ApiClient& c) {
+    v1::ApiRequest req;
+    req.mutable_principal_add()->set_role("operator");
+    req.mutable_principal_add()->set_public_key(crypto::IdentityKey::generate().public_key().hex());
+    return c.call(req).error().code();
+  };
+  auto denials = [&] {
+    std::vector<v1::AuditEntry> out;
+    for (const auto& e : p.f.audit_entries())
+      if (e.policy_rule() == "role" && e.action() == "add principals") out.push_back(e);
+    return out;
+  };
+  auto a = p.f.client(gongan);
+  for (int i = 0; i < 25; ++i) REQUIRE(add_operator(*a) == v1::API_DENIED);
+  REQUIRE(add_operator(*p.f.client(minzheng)) == v1::API_DENIED);
+  auto seen = denials();
+  REQUIRE(seen.size() == 2);  // one for each caller, not 26
+  CHECK(seen[0].principal().key_id() == gongan.public_key().key_id());
+  CHECK(seen[1].principal().key_id() == minzheng.public_key().key_id());
+  clock.advance(std::chrono::minutes(1));
+  REQUIRE(add_operator(*a) == v1::API_DENIED);
+  seen = denials();
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[2].principal().key_id() == gongan.public_key().key_id());
+  CHECK(seen[2].detail().find("; 24 earlier denials of this caller and action not audited") !=
+        std::string::npos);
+}
+
 TEST_CASE("the role x open x share x action matrix through the socket") {
   FakeClock clock(kStartMs * 1'000'000);
   Platform p(FixtureOptions{&clock, ""});
