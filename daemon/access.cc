@@ -821,6 +821,7 @@ Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& re
   auto key = token_key(ctx, d);
   std::map<std::string, Group> groups;
   uint64_t rows = 0;
+  bool too_many_groups = false;
   RecordReader reader(ctx.store, *txn);
   auto read = reader.scan(schema->id(), "", false, [&](CurrentRecord&& r) {
     ++rows;
@@ -844,7 +845,12 @@ Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& re
       id.append(std::to_string(b.size())).push_back(':');
       id.append(b);
     }
-    Group& g = groups[id];
+    auto [it, fresh] = groups.try_emplace(std::move(id));
+    if (fresh && groups.size() > ctx.options.max_aggregate_groups) {
+      too_many_groups = true;
+      return false;
+    }
+    Group& g = it->second;
     if (g.count == 0) {
       g.key = std::move(k);
       g.sums.assign(sums.size(), 0.0);
@@ -854,6 +860,14 @@ Reply aggregate(ApiContext& ctx, const Caller& c, const v1::AggregateRequest& re
     return true;
   });
   if (!read) return tl::unexpected(from_error(read.error()));
+  if (too_many_groups) {
+    std::string by;
+    for (auto f : group_by) by.append(by.empty() ? "" : ", ").append(f);
+    return deny(ctx, c, "aggregate", schema->id(), req.purpose(), d,
+                "grouping " + schema->id() + " by " + by + " makes more than " +
+                    std::to_string(ctx.options.max_aggregate_groups) +
+                    " groups (limits.max_aggregate_groups); group by fewer or coarser fields");
+  }
 
   auto* out = resp.mutable_aggregate();
   out->set_dataset(schema->id());

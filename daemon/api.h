@@ -33,6 +33,7 @@ struct ApiOptions {
   // daemon-key rotate and status (daemon/daemon_keys.h); outlives the service.
   DaemonKeys* daemon_keys = nullptr;
   size_t export_chunk = 1 << 20;
+  size_t max_aggregate_groups = 100'000;  // DaemonConfig::max_aggregate_groups
 };
 
 class ApiService {

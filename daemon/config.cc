@@ -61,7 +61,9 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       {"ingest", {"endpoint", "advertise", "workers", "max_group"}},
       {"api", {"endpoint"}},
       {"policy", {"dir"}},
-      {"limits", {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb"}}};
+      {"limits",
+       {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb",
+        "max_aggregate_groups"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
     if (ks == known.end() || !node.is_table()) {
@@ -90,6 +92,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   num("limits", "max_records_per_batch", &c.max_records_per_batch, 1, 1000000);
   num("limits", "max_record_bytes", &c.max_record_bytes, 64, 16 << 20);
   num("limits", "map_size_mb", &c.map_size_mb, 1, 1 << 22);
+  num("limits", "max_aggregate_groups", &c.max_aggregate_groups, 1, 100'000'000);
   if (!error.empty()) return fail(ErrorCode::kInvalidArgument, error);
   if (c.state_dir.empty())
     return fail(ErrorCode::kInvalidArgument, name + ": daemon.state_dir is empty");

@@ -45,6 +45,9 @@ struct DaemonConfig {
   size_t max_records_per_batch = 10000;
   size_t max_record_bytes = 64 << 10;
   size_t map_size_mb = 1024;
+  // Distinct groups one aggregate may build before it is refused (memory, not privacy: small
+  // groups are suppressed by the policy's k_threshold either way).
+  size_t max_aggregate_groups = 100'000;
 
   std::string daemon_key_path() const;
   std::string master_key_path() const;  // honours $CREDENTIALS_DIRECTORY

@@ -165,6 +165,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   ao.exports_dir = config.state_dir + "/exports";
   ao.daemon_keys = d->keys_.get();
   ao.backups_dir = config.state_dir + "/backups";
+  ao.max_aggregate_groups = config.max_aggregate_groups;
   ao.status.started_at_ms = clock.now_ms();
   IngestService* ingest = d->ingest_.get();
   ao.status.ingest = [ingest] { return ingest->stats(); };

@@ -428,6 +428,29 @@ const std::vector<MatrixRow> kMatrix = {
 };
 // clang-format on
 
+TEST_CASE("an aggregate that would build more groups than the limit is refused and audited") {
+  Platform p(FixtureOptions{nullptr, "", 4});
+  p.add_dataset(person_dataset("people.many", "conditional", "unconditional"));
+  p.five_people("people.many");  // five household sizes: five groups
+  auto refused = aggregate(*p.f.op, "people.many", {"household_size"}, {}, "statistics");
+  REQUIRE(refused.error().code() == v1::API_DENIED);
+  CHECK(refused.error().message().find("makes more than 4 groups (limits.max_aggregate_groups)") !=
+        std::string::npos);
+  CHECK(refused.aggregate().groups_size() == 0);
+  bool audited = false;
+  for (const auto& e : p.f.audit_entries()) {
+    if (e.action() == "aggregate" && e.decision() == v1::DECISION_DENY &&
+        e.detail().find("more than 4 groups") != std::string::npos)
+      audited = true;
+  }
+  CHECK(audited);
+  // Without a grouping field there is one group, well within the limit.
+  auto fine = aggregate(*p.f.op, "people.many", {}, {"household_size"}, "statistics");
+  REQUIRE(fine.error().code() == v1::API_OK);
+  REQUIRE(fine.aggregate().groups_size() == 1);
+  CHECK(fine.aggregate().groups(0).count() == 5);
+}
+
 TEST_CASE("a flood of role denials is audited once a minute per caller, with the count") {
   FakeClock clock(kStartMs * 1'000'000);
   Platform p(FixtureOptions{&clock, ""});

@@ -46,6 +46,7 @@ DaemonFixture::DaemonFixture(FixtureOptions options)
   config.ingest_endpoint = "tcp://127.0.0.1:*";
   config.api_endpoint = "tcp://127.0.0.1:*";
   config.max_batch_bytes = 4 << 20;
+  if (options.max_aggregate_groups) config.max_aggregate_groups = options.max_aggregate_groups;
   config.policy_dir = options.policy_dir.empty()
                           ? std::string(GONGSHU_SOURCE_DIR) + "/policies/policy"
                           : options.policy_dir;

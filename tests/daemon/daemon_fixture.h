@@ -32,8 +32,9 @@ class ApiClient {
 };
 
 struct FixtureOptions {
-  const Clock* clock = nullptr;  // default: the system clock
-  std::string policy_dir;        // default: the shipped policies/policy
+  const Clock* clock = nullptr;     // default: the system clock
+  std::string policy_dir;           // default: the shipped policies/policy
+  size_t max_aggregate_groups = 0;  // default: DaemonConfig's
 };
 
 struct DaemonFixture {
