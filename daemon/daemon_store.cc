@@ -5,6 +5,7 @@
 
 #include "core/crypto/keyed_hash.h"
 #include "core/store/cursor.h"
+#include "core/util/check.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -51,6 +52,11 @@ Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_
   append(k, token);
   append(k, stored_key);
   return k;
+}
+
+void set_subject_partition(Bytes& key, uint64_t version) {
+  GONGSHU_CHECK(key.size() >= 8);
+  put_be64(key.data(), version >> kSubjectPartitionShift);
 }
 
 namespace {

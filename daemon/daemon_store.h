@@ -113,5 +113,7 @@ Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);
 // seeks its token once per partition (RecordReader::scan_subject).
 constexpr unsigned kSubjectPartitionShift = 14;
 Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key);
+// Sets the partition of a key subject_key_of made to the one of `version`.
+void set_subject_partition(Bytes& key, uint64_t version);
 
 }  // namespace gongshu::daemon

@@ -2,12 +2,13 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "core/catalog/validate.h"
@@ -33,7 +34,9 @@ struct PreparedRecord {
   v1::Record* record = nullptr;  // on the job's arena
   std::string stored_key;        // record_key_of(dataset, record key): its key in records
   catalog::Verdict verdict;
-  std::optional<crypto::Digest> subject_token;
+  // Its subject index key (subject_key_of) with the partition still to be set by the writer,
+  // which alone numbers versions; empty when the record names no subject.
+  Bytes subject_key;
   // The stored::Version as far as a worker knows it — every field but received_at_ms, audit_seq
   // and previous_version, with the record encrypted — serialized, so the single writer only
   // appends those three (protobuf reads concatenated encodings as one message) and writes.
@@ -63,6 +66,25 @@ struct Job {
 };
 
 using JobPtr = std::shared_ptr<Job>;
+
+// Bytewise order, as LMDB sorts keys.
+bool key_less(ByteView a, ByteView b) {
+  size_t n = std::min(a.size(), b.size());
+  int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
+  return c != 0 ? c < 0 : a.size() < b.size();
+}
+
+// What one group commit gathers in memory and writes once, at the end of its transaction: the
+// datasets' counters, each touched record's latest head and the subject index entries. Heads and
+// subject entries are then put in key order through one cursor per table, so LMDB finds most
+// keys' pages without descending from the root, and a record updated twice in a group is
+// written once.
+struct GroupWrites {
+  uint64_t next_version = 1;
+  std::map<std::string, stored::DatasetState> datasets;
+  std::map<std::string_view, stored::RecordHead> heads;  // by store key (views into the jobs)
+  std::vector<ByteView> subjects;                        // subject index keys (views into the jobs)
+};
 
 }  // namespace
 
@@ -100,8 +122,7 @@ struct IngestService::Impl {
   void writer_loop();
   void prepare(Job& job);
   void commit_group(std::vector<JobPtr>& group);
-  Status apply(store::WriteTxn& txn, Job& job, uint64_t& next_version,
-               std::map<std::string, stored::DatasetState>& dataset_states,
+  Status apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
                std::vector<audit::Appended>& appended);
   Status refuse(store::WriteTxn& txn, Job& job, std::vector<audit::Appended>& appended);
 };
@@ -289,7 +310,8 @@ void IngestService::Impl::prepare(Job& job) {
       const std::string& kind = schema.entry().subject_kind();
       ids::IdCheck c = kind == "person" ? ids::check_citizen_id(pr.record->subject_id(), clock)
                                         : ids::check_credit_code(pr.record->subject_id());
-      pr.subject_token = store.subject_token(c.valid ? c.normalized : pr.record->subject_id());
+      pr.subject_key = subject_key_of(
+          0, store.subject_token(c.valid ? c.normalized : pr.record->subject_id()), pr.stored_key);
     }
   }
 }
@@ -352,8 +374,7 @@ Status IngestService::Impl::refuse(store::WriteTxn& txn, Job& job,
   return {};
 }
 
-Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next_version,
-                                  std::map<std::string, stored::DatasetState>& dataset_states,
+Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
                                   std::vector<audit::Appended>& appended) {
   const auto& db = store.db();
   int64_t now = store.clock().now_ms();
@@ -395,8 +416,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
   std::vector<PreparedRecord*> to_store;
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
-  std::unordered_map<std::string_view, stored::RecordHead> heads;  // within this batch
-  heads.reserve(job.records.size());
+  // Heads of this group's records so far; a placeholder (version 0) until first read.
+  auto& heads = writes.heads;
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
@@ -419,7 +440,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
     if (dataset_name.empty()) dataset_name = pr.record->dataset();
     if (dataset_name != pr.record->dataset()) mixed = true;
   }
-  uint64_t first_version = next_version;
+  uint64_t first_version = writes.next_version;
 
   v1::AuditEntry e;
   e.mutable_principal()->set_key_id(job.agent_key_id);
@@ -450,7 +471,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
 
   for (PreparedRecord* pr : to_store) {
     const v1::Record& r = *pr->record;
-    uint64_t version = next_version++;
+    uint64_t version = writes.next_version++;
     const std::string& rk = pr->stored_key;
     stored::RecordHead head;
     auto hit = heads.find(rk);
@@ -460,7 +481,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
     } else {
       head = hit->second;
     }
-    auto& ds = dataset_states[r.dataset()];
+    auto& ds = writes.datasets[r.dataset()];
     if (ds.wrapped_key().empty()) {
       if (auto v = db.datasets.get(txn, r.dataset()))
         ds.ParseFromArray(v->data(), static_cast<int>(v->size()));
@@ -484,10 +505,9 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, uint64_t& next
     head.set_valid(!invalidation);
     head.set_versions(head.versions() + 1);
     hit->second = head;
-    GONGSHU_RETURN_IF_ERROR(db.records.put(txn, rk, as_bytes(head.SerializeAsString())));
-    if (pr->subject_token) {
-      GONGSHU_RETURN_IF_ERROR(
-          db.subjects.put(txn, subject_key_of(version, *pr->subject_token, rk), {}));
+    if (!pr->subject_key.empty()) {
+      set_subject_partition(pr->subject_key, version);
+      writes.subjects.push_back(pr->subject_key);
     }
   }
   job.ack.set_accepted(static_cast<uint32_t>(to_store.size()));
@@ -524,23 +544,36 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
   std::chrono::steady_clock::time_point t_built;
   auto status = store.env().update([&](store::WriteTxn& txn) -> Status {
     appended.clear();
-    uint64_t next_version = 1;
+    GroupWrites writes;
     if (auto v = db.meta.get(txn, kNextVersionKey); v && v->size() == 8)
-      next_version = get_be64(v->data());
-    std::map<std::string, stored::DatasetState> dataset_states;
+      writes.next_version = get_be64(v->data());
     for (auto& job : group) {
       job->ack.Clear();
       if (job->refusal) {
         GONGSHU_RETURN_IF_ERROR(refuse(txn, *job, appended));
       } else {
-        GONGSHU_RETURN_IF_ERROR(apply(txn, *job, next_version, dataset_states, appended));
+        GONGSHU_RETURN_IF_ERROR(apply(txn, *job, writes, appended));
       }
     }
-    for (auto& [name, ds] : dataset_states) {
+    for (auto& [name, ds] : writes.datasets) {
       GONGSHU_RETURN_IF_ERROR(db.datasets.put(txn, name, as_bytes(ds.SerializeAsString())));
     }
+    {
+      auto heads = db.records.write_cursor(txn);
+      std::string bytes;
+      for (const auto& [key, head] : writes.heads) {
+        bytes.clear();
+        head.AppendToString(&bytes);
+        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(key), as_bytes(bytes)));
+      }
+    }
+    {
+      std::sort(writes.subjects.begin(), writes.subjects.end(), key_less);
+      auto subjects = db.subjects.write_cursor(txn);
+      for (ByteView key : writes.subjects) GONGSHU_RETURN_IF_ERROR(subjects.put(key, {}));
+    }
     uint8_t nv[8];
-    put_be64(nv, next_version);
+    put_be64(nv, writes.next_version);
     GONGSHU_RETURN_IF_ERROR(db.meta.put(txn, kNextVersionKey, ByteView(nv, 8)));
     // Receipts name the tree after every append of this commit.
     for (size_t i = 0; i < group.size(); ++i) {

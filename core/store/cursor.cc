@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/store/env.h"
 #include "core/util/check.h"
 
 namespace gongshu::store {
@@ -45,6 +46,14 @@ std::optional<Entry> Cursor::seek(ByteView key) {
 std::optional<Entry> Cursor::find(ByteView key) {
   if (key.empty() || key.size() > max_key()) return std::nullopt;
   return op(MDB_SET_KEY, key);
+}
+
+Status WriteCursor::put(ByteView key, ByteView value) {
+  MDB_val k{key.size(), const_cast<uint8_t*>(key.data())};
+  MDB_val v{value.size(), const_cast<uint8_t*>(value.data())};
+  int rc = mdb_cursor_put(raw(), &k, &v, 0);
+  if (rc != 0) return lmdb_error("store: put into " + *db_name_, rc);
+  return {};
 }
 
 }  // namespace gongshu::store

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/util/bytes.h"
+#include "core/util/error.h"
 
 typedef struct MDB_cursor MDB_cursor;
 
@@ -33,12 +34,32 @@ class Cursor {
   // The entry with exactly this key; nullopt for a key no table can hold.
   std::optional<Entry> find(ByteView key);
 
+ protected:
+  explicit Cursor(MDB_cursor* c) : cursor_(c) {}
+  MDB_cursor* raw() const { return cursor_; }
+
  private:
   friend class Txn;
-  explicit Cursor(MDB_cursor* c) : cursor_(c) {}
   std::optional<Entry> op(int mdb_op, ByteView key = {});
   size_t max_key() const;  // LMDB's key size limit
   MDB_cursor* cursor_;
+};
+
+// A cursor of a write transaction: it reads like Cursor, and puts. LMDB looks for a key first on
+// the page the cursor is on, so keys put in ascending order through one cursor mostly skip the
+// descent from the root that every WriteTxn::put makes: the way to write many keys of one
+// database in one transaction. Like Cursor, it must not outlive its transaction.
+class WriteCursor : public Cursor {
+ public:
+  WriteCursor(WriteCursor&&) noexcept = default;
+  // Inserts or overwrites; kResourceExhausted when the map is full (the transaction must then
+  // be abandoned).
+  Status put(ByteView key, ByteView value);
+
+ private:
+  friend class WriteTxn;
+  WriteCursor(MDB_cursor* c, const std::string* db_name) : Cursor(c), db_name_(db_name) {}
+  const std::string* db_name_;  // the Db's, for error messages
 };
 
 }  // namespace gongshu::store

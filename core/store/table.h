@@ -84,6 +84,7 @@ class Table {
   }
   uint64_t count(const Txn& txn) const { return txn.count(db_); }
   Cursor cursor(const Txn& txn) const { return txn.cursor(db_); }
+  WriteCursor write_cursor(WriteTxn& txn) const { return txn.write_cursor(db_); }
   const Db& db() const { return db_; }
 
  private:

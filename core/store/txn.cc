@@ -51,6 +51,13 @@ Cursor Txn::cursor(const Db& db) const {
   return Cursor(c);
 }
 
+WriteCursor WriteTxn::write_cursor(const Db& db) {
+  MDB_cursor* c = nullptr;
+  int rc = mdb_cursor_open(raw(), db.dbi, &c);
+  GONGSHU_CHECK_MSG(rc == 0, mdb_strerror(rc));
+  return WriteCursor(c, &db.name);
+}
+
 Status WriteTxn::put_flags(const Db& db, ByteView key, ByteView value, unsigned flags) {
   MDB_val k = to_val(key), v = to_val(value);
   int rc = mdb_put(raw(), db.dbi, &k, &v, flags);

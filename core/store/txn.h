@@ -18,6 +18,7 @@ typedef struct MDB_txn MDB_txn;
 namespace gongshu::store {
 
 class Cursor;
+class WriteCursor;
 
 // What both transaction kinds can do: read.
 class Txn {
@@ -67,6 +68,8 @@ class WriteTxn : public Txn {
   Status append(const Db& db, ByteView key, ByteView value);
   // Returns whether the key existed.
   Result<bool> del(const Db& db, ByteView key);
+  // A cursor that also puts (cursor.h): for many keys of one database, put in ascending order.
+  WriteCursor write_cursor(const Db& db);
 
   // Makes the transaction durable (LMDB syncs on commit).
   Status commit() &&;

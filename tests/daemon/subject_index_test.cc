@@ -92,6 +92,14 @@ TEST_CASE("a subject's record keys come from every partition, in order, without 
   CHECK(reader.subject_record_keys(token_of(0xcc), "d1", "", 10).empty());
 }
 
+TEST_CASE("a key made for partition 0 can be moved to a version's partition") {
+  Bytes key = subject_key_of(0, token_of(7), record_key_of("d1", "r1"));
+  set_subject_partition(key, in_partition(5, 3));
+  CHECK(key == subject_key_of(in_partition(5, 3), token_of(7), record_key_of("d1", "r1")));
+  set_subject_partition(key, 1);
+  CHECK(key == subject_key_of(0, token_of(7), record_key_of("d1", "r1")));
+}
+
 TEST_CASE("random subject indexes over many partitions read back as their model") {
   testing::TempDir dir;
   OpenStore s(dir.path());
