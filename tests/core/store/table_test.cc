@@ -1,6 +1,10 @@
 #include "core/store/table.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "tests/support/test_support.h"
 
@@ -55,6 +59,52 @@ TEST_CASE("string-keyed tables") {
   auto r = std::move(*env->begin_read());
   CHECK(as_chars(*table.get(r, "公安局")) == "police");
   CHECK(!table.get(r, "税务局"));
+}
+
+TEST_CASE("a write cursor inserts and overwrites, in any order, as put does") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto table = *Table<std::string_view>::open(*env, "heads");
+  std::map<std::string, std::string> model;
+  // Sorted runs (the way ingest uses it) and a reversed run, with overwrites of earlier keys.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3000; ++i) keys.push_back("k" + std::to_string(i * 7919 % 5000));
+  std::vector<std::string> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  for (int round = 0; round < 3; ++round) {
+    REQUIRE(env->update([&](WriteTxn& t) -> Status {
+      auto c = table.write_cursor(t);
+      std::vector<std::string> order = sorted;
+      if (round == 1) std::reverse(order.begin(), order.end());
+      for (const std::string& k : order) {
+        std::string v = k + "/" + std::to_string(round) + std::string(round * 40, 'x');
+        GONGSHU_RETURN_IF_ERROR(c.put(as_bytes(k), as_bytes(v)));
+        model[k] = v;
+      }
+      return {};
+    }));
+  }
+  auto r = std::move(*env->begin_read());
+  CHECK(table.count(r) == model.size());
+  auto c = table.cursor(r);
+  auto it = model.begin();
+  for (auto e = c.first(); e; e = c.next(), ++it) {
+    REQUIRE(it != model.end());
+    CHECK(as_chars(e->key) == it->first);
+    CHECK(as_chars(e->value) == it->second);
+  }
+  CHECK(it == model.end());
+}
+
+TEST_CASE("a write cursor reports a key LMDB cannot hold as an error naming the table") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto table = *Table<std::string_view>::open(*env, "heads");
+  auto w = std::move(*env->begin_write());
+  auto c = table.write_cursor(w);
+  auto s = c.put(as_bytes(std::string(4000, 'k')), as_bytes("v"));
+  REQUIRE(!s);
+  CHECK(s.error().message().find("heads") != std::string::npos);
 }
 
 }  // namespace
