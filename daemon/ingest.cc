@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/catalog/validate.h"
@@ -62,7 +63,8 @@ struct Job {
   bool prepared = false;
   // Filled by the writer.
   v1::BatchAck ack;
-  stored::Batch stored;  // as apply() put it; commit_group adds the receipt and puts it again
+  // As apply() put it, on the arena; commit_group adds the receipt and puts it again.
+  stored::Batch* stored = nullptr;
 };
 
 using JobPtr = std::shared_ptr<Job>;
@@ -82,8 +84,8 @@ bool key_less(ByteView a, ByteView b) {
 struct GroupWrites {
   uint64_t next_version = 1;
   std::map<std::string, stored::DatasetState> datasets;
-  std::map<std::string_view, stored::RecordHead> heads;  // by store key (views into the jobs)
-  std::vector<ByteView> subjects;                        // subject index keys (views into the jobs)
+  std::unordered_map<std::string_view, stored::RecordHead> heads;  // by store key (job views)
+  std::vector<ByteView> subjects;  // subject index keys (views into the jobs)
 };
 
 }  // namespace
@@ -512,10 +514,16 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   }
   job.ack.set_accepted(static_cast<uint32_t>(to_store.size()));
 
-  stored::Batch& b = job.stored;
-  b.Clear();
-  *b.mutable_header() = job.batch->header();
-  b.set_signature(job.batch->signature());
+  if (!job.stored) {
+    // The header (a hash per record) moves from the opened batch, which needs it no more: both
+    // live on the job's arena, so this is a pointer swap, not a copy. Done once, so a retried
+    // transaction finds it here.
+    job.stored = google::protobuf::Arena::CreateMessage<stored::Batch>(&job.arena);
+    job.stored->mutable_header()->Swap(job.batch->mutable_header());
+    job.stored->set_signature(job.batch->signature());
+  }
+  stored::Batch& b = *job.stored;
+  b.clear_receipt();
   *b.mutable_statuses() = job.ack.statuses();
   b.set_accepted(job.ack.accepted());
   b.set_batch_hash(job.batch_hash.data(), job.batch_hash.size());
@@ -545,6 +553,10 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
   auto status = store.env().update([&](store::WriteTxn& txn) -> Status {
     appended.clear();
     GroupWrites writes;
+    size_t records = 0;
+    for (const auto& job : group) records += job->records.size();
+    writes.heads.reserve(records);
+    writes.subjects.reserve(records);
     if (auto v = db.meta.get(txn, kNextVersionKey); v && v->size() == 8)
       writes.next_version = get_be64(v->data());
     for (auto& job : group) {
@@ -559,12 +571,17 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       GONGSHU_RETURN_IF_ERROR(db.datasets.put(txn, name, as_bytes(ds.SerializeAsString())));
     }
     {
+      std::vector<const std::pair<const std::string_view, stored::RecordHead>*> sorted;
+      sorted.reserve(writes.heads.size());
+      for (const auto& h : writes.heads) sorted.push_back(&h);
+      std::sort(sorted.begin(), sorted.end(),
+                [](const auto* a, const auto* b) { return a->first < b->first; });
       auto heads = db.records.write_cursor(txn);
       std::string bytes;
-      for (const auto& [key, head] : writes.heads) {
+      for (const auto* h : sorted) {
         bytes.clear();
-        head.AppendToString(&bytes);
-        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(key), as_bytes(bytes)));
+        h->second.AppendToString(&bytes);
+        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(h->first), as_bytes(bytes)));
       }
     }
     {
@@ -581,8 +598,8 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       if (job.refusal || job.ack.duplicate()) continue;
       *job.ack.mutable_receipt() = store.audit().receipt(txn, job.batch_hash, appended[i]);
       Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
-      *job.stored.mutable_receipt() = job.ack.receipt();
-      GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(job.stored.SerializeAsString())));
+      *job.stored->mutable_receipt() = job.ack.receipt();
+      GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(job.stored->SerializeAsString())));
     }
     GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
     t_built = std::chrono::steady_clock::now();
