@@ -292,9 +292,8 @@ void IngestService::Impl::prepare(Job& job) {
         }
         key = keys.emplace(schema.id(), *k).first;
       }
-      Bytes ciphertext = crypto::aead_encrypt(
-          *key->second, version_ad(job.agent_key_id, job.seq, pr.index), as_bytes(bytes));
-      stored::Version v;
+      // Built on the job's arena, the record encrypted straight into it.
+      auto& v = *google::protobuf::Arena::CreateMessage<stored::Version>(&job.arena);
       v.set_dataset(pr.record->dataset());
       v.set_record_key(pr.record->record_key());
       v.set_agency(job.agency);
@@ -302,7 +301,11 @@ void IngestService::Impl::prepare(Job& job) {
       v.set_batch_seq(job.seq);
       v.set_index(pr.index);
       v.set_invalidation(pr.record->op() == v1::RECORD_OP_INVALIDATE);
-      v.set_sealed_record(ciphertext.data(), ciphertext.size());
+      std::string* box = v.mutable_sealed_record();
+      box->resize(bytes.size() + crypto::kAeadOverhead);
+      crypto::aead_encrypt_into(*key->second, version_ad(job.agent_key_id, job.seq, pr.index),
+                                as_bytes(bytes),
+                                {reinterpret_cast<uint8_t*>(box->data()), box->size()});
       v.set_record_hash(job.batch->header().record_hashes(i));
       pr.version_bytes.reserve(v.ByteSizeLong() + kVersionTailMax);
       v.AppendToString(&pr.version_bytes);

@@ -91,6 +91,12 @@ Bytes aead_encrypt(const DataKey& key, ByteView associated, ByteView plaintext) 
   return out;
 }
 
+void aead_encrypt_into(const DataKey& key, ByteView associated, ByteView plaintext,
+                       std::span<uint8_t> out) {
+  GONGSHU_CHECK(out.size() == plaintext.size() + kAeadOverhead);
+  encrypt_into(key, associated, plaintext.data(), plaintext.size(), out.data());
+}
+
 Result<Bytes> aead_decrypt(const DataKey& key, ByteView associated, ByteView box) {
   Bytes out(box.size() >= kAeadOverhead ? box.size() - kAeadOverhead : 0);
   GONGSHU_RETURN_IF_ERROR(decrypt_into(key, associated, box, out.data()));

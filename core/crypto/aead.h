@@ -27,6 +27,10 @@ class DataKey {
 };
 
 Bytes aead_encrypt(const DataKey& key, ByteView associated, ByteView plaintext);
+// The same into out, which must hold plaintext.size() + kAeadOverhead bytes (for writing the
+// box straight into the message that stores it).
+void aead_encrypt_into(const DataKey& key, ByteView associated, ByteView plaintext,
+                       std::span<uint8_t> out);
 // Fails with kUnauthenticated when the box, the key or the associated data do not match.
 Result<Bytes> aead_decrypt(const DataKey& key, ByteView associated, ByteView box);
 

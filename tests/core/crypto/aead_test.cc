@@ -5,6 +5,18 @@
 namespace gongshu::crypto {
 namespace {
 
+TEST_CASE("encrypting into a caller's buffer opens like aead_encrypt's box") {
+  auto key = DataKey::generate();
+  std::string plain = "a record of some length, 数据";
+  std::string box(plain.size() + kAeadOverhead, '\0');
+  aead_encrypt_into(key, as_bytes("ad"), as_bytes(plain),
+                    {reinterpret_cast<uint8_t*>(box.data()), box.size()});
+  auto opened = aead_decrypt(key, as_bytes("ad"), as_bytes(box));
+  REQUIRE(opened);
+  CHECK(as_chars(*opened) == plain);
+  CHECK(!aead_decrypt(key, as_bytes("other"), as_bytes(box)));
+}
+
 TEST_CASE("data at rest opens only with its key and associated data") {
   auto key = DataKey::generate();
   Bytes ad = to_bytes("dataset=d1;key=r1;version=7");
