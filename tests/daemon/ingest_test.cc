@@ -252,6 +252,49 @@ TEST_CASE("enrollment tokens are one-time and need proof of the key") {
   CHECK(f.op->call(bad).error().code() == v1::API_NOT_FOUND);
 }
 
+TEST_CASE("one record created, updated, invalidated and restored in one batch keeps each step") {
+  DaemonFixture f;
+  f.add_examples();
+  auto key = f.enroll("sjz-gongan");
+  TestAgent agent(f.ctx, key, f.daemon->public_key(), f.daemon->ingest_endpoint(), "sjz-gongan");
+  auto invalidate = [](const std::string& record_key) {
+    v1::Record inv;
+    inv.set_dataset("population.household");
+    inv.set_record_key(record_key);
+    inv.set_subject_id(citizen_id(1));
+    inv.set_op(v1::RECORD_OP_INVALIDATE);
+    inv.set_invalidate_reason("test");
+    return inv;
+  };
+  // The writer keeps a group's record heads in memory and writes them once at the end: every
+  // step must still see the one before it, within the batch.
+  agent.send(1,
+             {household("hh-7", citizen_id(1), "张三"), household("hh-7", citizen_id(1), "张三丰"),
+              invalidate("hh-7"), household("hh-7", citizen_id(1), "张三"),
+              household("hh-8", citizen_id(2), "李四"), invalidate("hh-8"), invalidate("hh-9")});
+  auto ack = agent.ack();
+  REQUIRE(ack);
+  CHECK(ack->accepted() == 6);
+  REQUIRE(ack->statuses_size() == 1);
+  CHECK(ack->statuses(0).index() == 6);
+  CHECK(ack->statuses(0).code() == v1::RECORD_STATUS_NOT_FOUND);
+
+  v1::ApiRequest req;
+  req.mutable_record_provenance()->set_dataset("population.household");
+  req.mutable_record_provenance()->set_record_key("hh-7");
+  auto resp = f.op->call(req);
+  REQUIRE(resp.error().code() == v1::API_OK);
+  const auto& p = resp.provenance();
+  CHECK(p.current_valid());
+  REQUIRE(p.versions_size() == 4);
+  for (int i = 0; i < 4; ++i) CHECK(p.versions(i).index() == uint32_t(3 - i));  // newest first
+  CHECK(p.versions(1).invalidated());
+  auto info = dataset_info(f, "population.household");
+  CHECK(info.records() == 2);
+  CHECK(info.versions() == 6);
+  CHECK(info.invalidated() == 1);  // hh-8
+}
+
 TEST_CASE(
     "invalidation keeps history; provenance re-verifies every version against the agent's "
     "signature") {
