@@ -35,6 +35,27 @@ v1::DatasetInfo dataset_info(DaemonFixture& f, const std::string& id) {
   return resp.datasets().datasets(0);
 }
 
+// An invalidation of a household record (R-12).
+v1::Record invalidation(const std::string& record_key, const std::string& reason = "test") {
+  v1::Record inv;
+  inv.set_dataset("population.household");
+  inv.set_record_key(record_key);
+  inv.set_subject_id(citizen_id(1));
+  inv.set_op(v1::RECORD_OP_INVALIDATE);
+  inv.set_invalidate_reason(reason);
+  return inv;
+}
+
+// `record provenance` of one household record, which must succeed.
+v1::ApiResponse provenance_of(DaemonFixture& f, const std::string& record_key) {
+  v1::ApiRequest req;
+  req.mutable_record_provenance()->set_dataset("population.household");
+  req.mutable_record_provenance()->set_record_key(record_key);
+  auto resp = f.op->call(req);
+  REQUIRE(resp.error().code() == v1::API_OK);
+  return resp;
+}
+
 TEST_CASE(
     "a batch is stored once, acknowledged with a verifiable receipt, and a resend is answered from "
     "the store") {
@@ -257,21 +278,12 @@ TEST_CASE("one record created, updated, invalidated and restored in one batch ke
   f.add_examples();
   auto key = f.enroll("sjz-gongan");
   TestAgent agent(f.ctx, key, f.daemon->public_key(), f.daemon->ingest_endpoint(), "sjz-gongan");
-  auto invalidate = [](const std::string& record_key) {
-    v1::Record inv;
-    inv.set_dataset("population.household");
-    inv.set_record_key(record_key);
-    inv.set_subject_id(citizen_id(1));
-    inv.set_op(v1::RECORD_OP_INVALIDATE);
-    inv.set_invalidate_reason("test");
-    return inv;
-  };
   // The writer keeps a group's record heads in memory and writes them once at the end: every
   // step must still see the one before it, within the batch.
-  agent.send(1,
-             {household("hh-7", citizen_id(1), "张三"), household("hh-7", citizen_id(1), "张三丰"),
-              invalidate("hh-7"), household("hh-7", citizen_id(1), "张三"),
-              household("hh-8", citizen_id(2), "李四"), invalidate("hh-8"), invalidate("hh-9")});
+  agent.send(
+      1, {household("hh-7", citizen_id(1), "张三"), household("hh-7", citizen_id(1), "张三丰"),
+          invalidation("hh-7"), household("hh-7", citizen_id(1), "张三"),
+          household("hh-8", citizen_id(2), "李四"), invalidation("hh-8"), invalidation("hh-9")});
   auto ack = agent.ack();
   REQUIRE(ack);
   CHECK(ack->accepted() == 6);
@@ -279,11 +291,7 @@ TEST_CASE("one record created, updated, invalidated and restored in one batch ke
   CHECK(ack->statuses(0).index() == 6);
   CHECK(ack->statuses(0).code() == v1::RECORD_STATUS_NOT_FOUND);
 
-  v1::ApiRequest req;
-  req.mutable_record_provenance()->set_dataset("population.household");
-  req.mutable_record_provenance()->set_record_key("hh-7");
-  auto resp = f.op->call(req);
-  REQUIRE(resp.error().code() == v1::API_OK);
+  auto resp = provenance_of(f, "hh-7");
   const auto& p = resp.provenance();
   CHECK(p.current_valid());
   REQUIRE(p.versions_size() == 4);
@@ -306,25 +314,13 @@ TEST_CASE(
   REQUIRE(agent.ack()->accepted() == 1);
   agent.send(2, {household("hh-1", citizen_id(1), "张三丰")});
   REQUIRE(agent.ack()->accepted() == 1);
-  v1::Record inv;
-  inv.set_dataset("population.household");
-  inv.set_record_key("hh-1");
-  inv.set_subject_id(citizen_id(1));
-  inv.set_op(v1::RECORD_OP_INVALIDATE);
-  inv.set_invalidate_reason("duplicate registration");
-  v1::Record missing = inv;
-  missing.set_record_key("hh-404");
-  agent.send(3, {inv, missing});
+  agent.send(3, {invalidation("hh-1", "duplicate registration"), invalidation("hh-404")});
   auto ack = agent.ack();
   REQUIRE(ack->accepted() == 1);
   REQUIRE(ack->statuses_size() == 1);
   CHECK(ack->statuses(0).code() == v1::RECORD_STATUS_NOT_FOUND);
 
-  v1::ApiRequest req;
-  req.mutable_record_provenance()->set_dataset("population.household");
-  req.mutable_record_provenance()->set_record_key("hh-1");
-  auto resp = f.op->call(req);
-  REQUIRE(resp.error().code() == v1::API_OK);
+  auto resp = provenance_of(f, "hh-1");
   const auto& p = resp.provenance();
   CHECK(!p.current_valid());
   REQUIRE(p.versions_size() == 3);
