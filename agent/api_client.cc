@@ -24,7 +24,9 @@ std::string local_hostname(const AgentConfig& config) {
   return buf;
 }
 
-Status api_error(const v1::ApiResponse& r, std::string_view what) {
+}  // namespace
+
+Status api_refusal(const v1::ApiResponse& r, std::string_view what) {
   if (!r.has_error() || r.error().code() == v1::API_OK) return {};
   // Any answer of the daemon's is a refusal the user must see (exit 1), never "could not run".
   ErrorCode code = ErrorCode::kInvalidArgument;
@@ -46,10 +48,6 @@ Status api_error(const v1::ApiResponse& r, std::string_view what) {
   if (!r.error().rule().empty()) m += " (rule " + r.error().rule() + ")";
   return fail(code, m);
 }
-
-}  // namespace
-
-Status api_refusal(const v1::ApiResponse& r, std::string_view what) { return api_error(r, what); }
 
 Result<DaemonTarget> daemon_target(const AgentConfig& config, const Spool& spool,
                                    const store::Txn& txn) {
@@ -180,7 +178,7 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
   GONGSHU_TRY(
       v1::ApiResponse resp,
       with_context(api_call(context, key, t.daemon_key, t.api_endpoint, req, timeout), "enroll"));
-  GONGSHU_RETURN_IF_ERROR(api_error(resp, "enroll"));
+  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "enroll"));
   if (!resp.has_enroll()) {
     return fail(ErrorCode::kCorrupt, "enroll: the daemon's answer has no enrollment");
   }
@@ -235,7 +233,7 @@ Result<CatalogRefresh> refresh_catalog(wire::Context& context, const AgentConfig
   GONGSHU_TRY(v1::ApiResponse resp, with_context(api_call(context, identity, target.key, target.api,
                                                           req, timeout, cancel),
                                                  "catalog"));
-  GONGSHU_RETURN_IF_ERROR(api_error(resp, "catalog"));
+  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "catalog"));
   std::vector<v1::DatasetEntry> datasets(resp.catalog().datasets().begin(),
                                          resp.catalog().datasets().end());
   CatalogRefresh out;

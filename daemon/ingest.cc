@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/catalog/validate.h"
@@ -421,13 +422,24 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   std::vector<PreparedRecord*> to_store;
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
-  // Heads of this group's records so far; a placeholder (version 0) until first read.
-  auto& heads = writes.heads;
+  // A record's head as this group has it: read from the store the first time the group touches
+  // the record (current_version 0: there is no such record yet), then kept and updated here.
+  auto head_of = [&](std::string_view key) -> stored::RecordHead& {
+    auto [it, fresh] = writes.heads.try_emplace(key);
+    if (fresh) {
+      if (auto v = db.records.get(txn, key))
+        it->second.ParseFromArray(v->data(), static_cast<int>(v->size()));
+    }
+    return it->second;
+  };
+  // Records accepted earlier in this batch exist for an invalidation that follows them.
+  std::unordered_set<std::string_view> accepted_here;
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
     if (pr.verdict.ok() && pr.record->op() == v1::RECORD_OP_INVALIDATE) {
-      bool exists = heads.count(pr.stored_key) || db.records.get(txn, pr.stored_key).has_value();
+      bool exists =
+          accepted_here.count(pr.stored_key) || head_of(pr.stored_key).current_version() != 0;
       if (!exists)
         pr.verdict = {v1::RECORD_STATUS_NOT_FOUND, "record_key",
                       "no record '" + pr.record->record_key() + "' to invalidate"};
@@ -441,7 +453,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
       continue;
     }
     to_store.push_back(&pr);
-    heads[pr.stored_key];
+    accepted_here.insert(pr.stored_key);
     if (dataset_name.empty()) dataset_name = pr.record->dataset();
     if (dataset_name != pr.record->dataset()) mixed = true;
   }
@@ -477,17 +489,10 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   for (PreparedRecord* pr : to_store) {
     const v1::Record& r = *pr->record;
     uint64_t version = writes.next_version++;
-    const std::string& rk = pr->stored_key;
-    stored::RecordHead head;
-    auto hit = heads.find(rk);
-    if (hit->second.current_version() == 0) {
-      if (auto v = db.records.get(txn, rk))
-        head.ParseFromArray(v->data(), static_cast<int>(v->size()));
-    } else {
-      head = hit->second;
-    }
-    auto& ds = writes.datasets[r.dataset()];
-    if (ds.wrapped_key().empty()) {
+    stored::RecordHead& head = head_of(pr->stored_key);
+    auto [ds_it, ds_fresh] = writes.datasets.try_emplace(r.dataset());
+    stored::DatasetState& ds = ds_it->second;
+    if (ds_fresh) {
       if (auto v = db.datasets.get(txn, r.dataset()))
         ds.ParseFromArray(v->data(), static_cast<int>(v->size()));
     }
@@ -509,7 +514,6 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
     head.set_current_version(version);
     head.set_valid(!invalidation);
     head.set_versions(head.versions() + 1);
-    hit->second = head;
     if (!pr->subject_key.empty()) {
       set_subject_partition(pr->subject_key, version);
       writes.subjects.push_back(pr->subject_key);

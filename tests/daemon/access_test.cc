@@ -94,17 +94,9 @@ const v1::FieldValue* field(const v1::Record& r, const std::string& name) {
 // helpers for the requests.
 struct Platform {
   explicit Platform(FixtureOptions o = {}) : f(std::move(o)) {
-    for (auto [id, name] :
-         {std::pair{"sjz-gongan", "石家庄市公安局"}, std::pair{"sjz-minzheng", "石家庄市民政局"},
-          std::pair{"sjz-shuiwu", "国家税务总局石家庄市税务局"}}) {
-      v1::ApiRequest req;
-      auto* a = req.mutable_agency_add()->mutable_agency();
-      a->set_id(id);
-      a->set_name(name);
-      a->set_type("government");
-      a->set_region_code("130100");
-      REQUIRE(f.op->call(req).error().code() == v1::API_OK);
-    }
+    f.add_agency("sjz-gongan", "石家庄市公安局");
+    f.add_agency("sjz-minzheng", "石家庄市民政局");
+    f.add_agency("sjz-shuiwu", "国家税务总局石家庄市税务局");
     agent_key = std::make_unique<crypto::IdentityKey>(f.enroll("sjz-gongan"));
     agent = std::make_unique<TestAgent>(f.ctx, *agent_key, f.daemon->public_key(),
                                         f.daemon->ingest_endpoint(), "sjz-gongan");

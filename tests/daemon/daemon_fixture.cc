@@ -62,18 +62,19 @@ DaemonFixture::~DaemonFixture() {
   daemon.reset();
 }
 
+void DaemonFixture::add_agency(const std::string& id, const std::string& name) {
+  v1::ApiRequest req;
+  auto* a = req.mutable_agency_add()->mutable_agency();
+  a->set_id(id);
+  a->set_name(name);
+  a->set_type("government");
+  a->set_region_code("130100");
+  REQUIRE(op->call(req).error().code() == v1::API_OK);
+}
+
 void DaemonFixture::add_examples() {
-  for (auto [id, name] : {std::pair{"sjz-gongan", "石家庄市公安局"},
-                          std::pair{"sjz-shichang", "石家庄市市场监督管理局"}}) {
-    v1::ApiRequest req;
-    auto* a = req.mutable_agency_add()->mutable_agency();
-    a->set_id(id);
-    a->set_name(name);
-    a->set_type("government");
-    a->set_region_code("130100");
-    auto resp = op->call(req);
-    REQUIRE(resp.error().code() == v1::API_OK);
-  }
+  add_agency("sjz-gongan", "石家庄市公安局");
+  add_agency("sjz-shichang", "石家庄市市场监督管理局");
   for (const char* f : {"population_household.toml", "legal_person_registration.toml"}) {
     std::string path = std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/" + f;
     auto text = read_file(path, 1 << 20);

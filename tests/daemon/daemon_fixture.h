@@ -43,6 +43,8 @@ struct DaemonFixture {
   ~DaemonFixture();
   // Registers the example agencies and catalog of policies/.
   void add_examples();
+  // Registers a government agency of Shijiazhuang (region 130100).
+  void add_agency(const std::string& id, const std::string& name);
   // Enrolls a new agent for agency and returns its key.
   crypto::IdentityKey enroll(const std::string& agency);
   std::string token(const std::string& agency, uint64_t ttl_seconds = 3600);

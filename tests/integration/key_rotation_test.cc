@@ -189,23 +189,29 @@ TEST_CASE("rotate-key for a stopped service is carried out when it starts") {
 struct CrashState {
   std::string k1, k2;
 };
+// The daemon an agent's config and spool point at, as the agent itself finds it.
+agent::DaemonTarget daemon_target_of(const std::string& agent_config) {
+  auto config = agent::load_config(agent_config);
+  REQUIRE(config);
+  auto spool = agent::Spool::open(config->state_dir);
+  REQUIRE(spool);
+  auto txn = (*spool)->env().begin_read();
+  REQUIRE(txn);
+  auto target = agent::daemon_target(*config, **spool, *txn);
+  REQUIRE(target);
+  return *target;
+}
+
 CrashState crash_with_next_key(const std::string& agent, bool daemon_accepted) {
   auto k1 = crypto::load_key_file(key_file_of(agent));
   REQUIRE(k1);
   auto k2 = crypto::IdentityKey::generate();
   REQUIRE(crypto::save_key_file(key_file_of(agent) + ".next", crypto::KeyKind::kAgent, k2));
   if (daemon_accepted) {
-    auto config = agent::load_config(agent);
-    REQUIRE(config);
-    auto spool = agent::Spool::open(config->state_dir);
-    REQUIRE(spool);
-    auto txn = (*spool)->env().begin_read();
-    REQUIRE(txn);
-    auto target = agent::daemon_target(*config, **spool, *txn);
-    REQUIRE(target);
+    agent::DaemonTarget target = daemon_target_of(agent);
     auto context = wire::Context::create();
     REQUIRE(context);
-    auto answer = agent::request_key_rotation(*context, *target, k1->key, k2,
+    auto answer = agent::request_key_rotation(*context, target, k1->key, k2,
                                               std::chrono::seconds(10), nullptr);
     INFO((answer ? "" : answer.error().message()));
     REQUIRE(answer);
@@ -277,28 +283,21 @@ TEST_CASE("a rotation request without proof of possession of the new key is refu
   std::string agent = p.enroll_agent("sjz-gongan", "a");
   auto k1 = crypto::load_key_file(key_file_of(agent));
   REQUIRE(k1);
-  auto config = agent::load_config(agent);
-  REQUIRE(config);
-  auto spool = agent::Spool::open(config->state_dir);
-  REQUIRE(spool);
-  auto txn = (*spool)->env().begin_read();
-  REQUIRE(txn);
-  auto target = agent::daemon_target(*config, **spool, *txn);
-  REQUIRE(target);
+  const agent::DaemonTarget target = daemon_target_of(agent);
   auto context = wire::Context::create();
   REQUIRE(context);
   auto k2 = crypto::IdentityKey::generate();
   auto other = crypto::IdentityKey::generate();
   // Signed by a key other than the one named; then the right key over another daemon's key.
   for (const auto* signer : {&other, &k2}) {
-    crypto::PublicKey daemon = signer == &k2 ? other.public_key() : target->key;
+    crypto::PublicKey daemon = signer == &k2 ? other.public_key() : target.key;
     v1::ApiRequest req;
     req.set_request_id(7);
     req.mutable_agent_key_rotate()->set_new_public_key(k2.public_key().hex());
     auto sig = wire::sign_agent_key_rotation(*signer, k1->key.public_key(), daemon);
     req.mutable_agent_key_rotate()->set_signature(sig.data(), sig.size());
     auto resp =
-        agent::api_call(*context, k1->key, target->key, target->api, req, std::chrono::seconds(10));
+        agent::api_call(*context, k1->key, target.key, target.api, req, std::chrono::seconds(10));
     REQUIRE(resp);
     CHECK(resp->error().code() == v1::API_DENIED);
   }

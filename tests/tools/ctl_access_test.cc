@@ -218,17 +218,9 @@ struct KeyFile {
 // with the key file each call names.
 struct Platform {
   Platform() : f(FixtureOptions{&clock, ""}) {
-    for (auto [id, name] :
-         {std::pair{"sjz-gongan", "石家庄市公安局"}, std::pair{"sjz-minzheng", "石家庄市民政局"},
-          std::pair{"sjz-shuiwu", "国家税务总局石家庄市税务局"}}) {
-      v1::ApiRequest req;
-      auto* a = req.mutable_agency_add()->mutable_agency();
-      a->set_id(id);
-      a->set_name(name);
-      a->set_type("government");
-      a->set_region_code("130100");
-      REQUIRE(f.op->call(req).error().code() == v1::API_OK);
-    }
+    f.add_agency("sjz-gongan", "石家庄市公安局");
+    f.add_agency("sjz-minzheng", "石家庄市民政局");
+    f.add_agency("sjz-shuiwu", "国家税务总局石家庄市税务局");
     for (const auto& e : {person_dataset("people.shared", "closed", "unconditional"),
                           person_dataset("people.cond", "conditional", "conditional"),
                           person_dataset("people.open", "unconditional", "unconditional")}) {
