@@ -26,8 +26,9 @@ catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
   catalog::Verdict v;
   const catalog::DatasetSchema* schema = catalog_.find(record.dataset());
   if (!schema) {
-    v = {v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
-         "dataset '" + record.dataset() + "' is not in the cached catalog of this agency"};
+    v = catalog::Verdict::refusal(
+        v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
+        "dataset '" + record.dataset() + "' is not in the cached catalog of this agency");
   } else {
     catalog::normalize_record(*schema, record, clock_);
     v = catalog::validate_record(*schema, record, clock_);
@@ -35,12 +36,14 @@ catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
   if (record.observed_at_ms() == 0) record.set_observed_at_ms(clock_.now_ms());
   std::string bytes;
   if (v.ok() && !record.SerializeToString(&bytes)) {
-    v = {v1::RECORD_STATUS_MALFORMED, "", "the record cannot be serialised"};
+    v = catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "",
+                                  "the record cannot be serialised");
   }
   if (v.ok() && bytes.size() > batch::Limits{}.max_record_bytes) {
-    v = {v1::RECORD_STATUS_MALFORMED, "",
-         "record of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-             std::to_string(batch::Limits{}.max_record_bytes)};
+    v = catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "",
+                                  "record of " + std::to_string(bytes.size()) +
+                                      " bytes exceeds the limit of " +
+                                      std::to_string(batch::Limits{}.max_record_bytes));
   }
   if (!v.ok()) {
     agentpb::RejectedRecord r;

@@ -64,8 +64,10 @@ struct Job {
   bool prepared = false;
   // Filled by the writer.
   v1::BatchAck ack;
-  // As apply() put it, on the arena; commit_group adds the receipt and puts it again.
+  // What apply() stores for the batch, on the arena; commit_group adds the receipt and puts it.
   stored::Batch* stored = nullptr;
+  // A re-sent copy of a batch stored earlier in the same group: answered as that one is.
+  const Job* copy_of = nullptr;
 };
 
 using JobPtr = std::shared_ptr<Job>;
@@ -78,12 +80,14 @@ bool key_less(ByteView a, ByteView b) {
 }
 
 // What one group commit gathers in memory and writes once, at the end of its transaction: the
-// datasets' counters, each touched record's latest head and the subject index entries. Heads and
-// subject entries are then put in key order through one cursor per table, so LMDB finds most
+// datasets' counters, each touched record's latest head, the subject index entries and the
+// batches (put once, with their receipts; a re-sent copy in the same group finds them here). Heads
+// and subject entries are then put in key order through one cursor per table, so LMDB finds most
 // keys' pages without descending from the root, and a record updated twice in a group is
 // written once.
 struct GroupWrites {
   uint64_t next_version = 1;
+  std::unordered_map<std::string, const Job*> batches;  // stored by this group, by batch key
   std::map<std::string, stored::DatasetState> datasets;
   std::unordered_map<std::string_view, stored::RecordHead> heads;  // by store key (job views)
   std::vector<ByteView> subjects;  // subject index keys (views into the jobs)
@@ -258,25 +262,29 @@ void IngestService::Impl::prepare(Job& job) {
     const std::string& bytes = job.batch->records(i);
     pr.record = google::protobuf::Arena::CreateMessage<v1::Record>(&job.arena);
     if (!pr.record->ParseFromString(bytes)) {
-      pr.verdict = {v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse"};
+      pr.verdict =
+          catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse");
       continue;
     }
     auto it = snapshot->find(pr.record->dataset());
     if (it == snapshot->end()) {
-      pr.verdict = {v1::RECORD_STATUS_UNKNOWN_DATASET, "",
-                    "dataset '" + pr.record->dataset() + "' is not in the catalog"};
+      pr.verdict =
+          catalog::Verdict::refusal(v1::RECORD_STATUS_UNKNOWN_DATASET, "",
+                                    "dataset '" + pr.record->dataset() + "' is not in the catalog");
       continue;
     }
     const catalog::DatasetSchema& schema = it->second;
     if (schema.entry().status() != "approved") {
-      pr.verdict = {v1::RECORD_STATUS_DATASET_NOT_APPROVED, "",
-                    "dataset '" + schema.id() + "' is " + schema.entry().status()};
+      pr.verdict =
+          catalog::Verdict::refusal(v1::RECORD_STATUS_DATASET_NOT_APPROVED, "",
+                                    "dataset '" + schema.id() + "' is " + schema.entry().status());
       continue;
     }
     if (schema.entry().provider_agency() != job.agency) {
-      pr.verdict = {v1::RECORD_STATUS_NOT_PROVIDER, "",
-                    "agency '" + job.agency + "' is not the provider of '" + schema.id() + "' (" +
-                        schema.entry().provider_agency() + ")"};
+      pr.verdict = catalog::Verdict::refusal(v1::RECORD_STATUS_NOT_PROVIDER, "",
+                                             "agency '" + job.agency +
+                                                 "' is not the provider of '" + schema.id() +
+                                                 "' (" + schema.entry().provider_agency() + ")");
       continue;
     }
     pr.verdict = catalog::validate_record(schema, *pr.record, clock);
@@ -287,8 +295,9 @@ void IngestService::Impl::prepare(Job& job) {
         auto k = txn ? store.data_key(*txn, schema.id())
                      : Result<const crypto::DataKey*>(tl::unexpected(txn.error()));
         if (!k) {
-          pr.verdict = {v1::RECORD_STATUS_DATASET_NOT_APPROVED, "",
-                        "dataset '" + schema.id() + "' has no data key yet"};
+          pr.verdict =
+              catalog::Verdict::refusal(v1::RECORD_STATUS_DATASET_NOT_APPROVED, "",
+                                        "dataset '" + schema.id() + "' has no data key yet");
           continue;
         }
         key = keys.emplace(schema.id(), *k).first;
@@ -312,13 +321,9 @@ void IngestService::Impl::prepare(Job& job) {
       v.AppendToString(&pr.version_bytes);
       pr.version_head_size = pr.version_bytes.size();
     }
-    if (pr.verdict.ok() && !pr.record->subject_id().empty()) {
-      const std::string& kind = schema.entry().subject_kind();
-      ids::IdCheck c = kind == "person" ? ids::check_citizen_id(pr.record->subject_id(), clock)
-                                        : ids::check_credit_code(pr.record->subject_id());
-      pr.subject_key = subject_key_of(
-          0, store.subject_token(c.valid ? c.normalized : pr.record->subject_id()), pr.stored_key);
-    }
+    // Indexed under its canonical form, as validation found it.
+    if (pr.verdict.ok() && !pr.verdict.subject.empty())
+      pr.subject_key = subject_key_of(0, store.subject_token(pr.verdict.subject), pr.stored_key);
   }
 }
 
@@ -385,13 +390,27 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   const auto& db = store.db();
   int64_t now = store.clock().now_ms();
   Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
-  if (auto existing = db.batches.get(txn, bkey)) {
-    stored::Batch b;
-    if (!b.ParseFromArray(existing->data(), static_cast<int>(existing->size()))) {
+  std::string_view bkey_view(reinterpret_cast<const char*>(bkey.data()), bkey.size());
+  // A batch seen before — in this group or stored earlier — is stored once: a copy with the same
+  // content is answered as the first was, one with other content under the same seq refused.
+  bool seen = false;
+  std::string stored_hash;
+  const Job* in_group = nullptr;
+  stored::Batch earlier;
+  if (auto it = writes.batches.find(std::string(bkey_view)); it != writes.batches.end()) {
+    seen = true;
+    in_group = it->second;
+    stored_hash.assign(in_group->batch_hash.begin(), in_group->batch_hash.end());
+  } else if (auto existing = db.batches.get(txn, bkey)) {
+    if (!earlier.ParseFromArray(existing->data(), static_cast<int>(existing->size()))) {
       return fail(ErrorCode::kCorrupt, "stored batch " + job.agent_key_id + "/" +
                                            std::to_string(job.seq) + " does not parse");
     }
-    if (b.batch_hash() != std::string(job.batch_hash.begin(), job.batch_hash.end())) {
+    seen = true;
+    stored_hash = earlier.batch_hash();
+  }
+  if (seen) {
+    if (stored_hash != std::string(job.batch_hash.begin(), job.batch_hash.end())) {
       set_refusal(
           job, v1::BATCH_SEQ_CONFLICT,
           "batch " + std::to_string(job.seq) + " was already stored with different content");
@@ -411,10 +430,14 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
     appended.push_back(a);
     job.ack.Clear();
     job.ack.set_batch_seq(job.seq);
-    job.ack.set_accepted(b.accepted());
-    *job.ack.mutable_statuses() = b.statuses();
-    *job.ack.mutable_receipt() = b.receipt();
     job.ack.set_duplicate(true);
+    if (in_group) {
+      job.copy_of = in_group;  // its answer is complete once the group's receipts are made
+    } else {
+      job.ack.set_accepted(earlier.accepted());
+      *job.ack.mutable_statuses() = earlier.statuses();
+      *job.ack.mutable_receipt() = earlier.receipt();
+    }
     return {};
   }
 
@@ -441,8 +464,9 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
       bool exists =
           accepted_here.count(pr.stored_key) || head_of(pr.stored_key).current_version() != 0;
       if (!exists)
-        pr.verdict = {v1::RECORD_STATUS_NOT_FOUND, "record_key",
-                      "no record '" + pr.record->record_key() + "' to invalidate"};
+        pr.verdict =
+            catalog::Verdict::refusal(v1::RECORD_STATUS_NOT_FOUND, "record_key",
+                                      "no record '" + pr.record->record_key() + "' to invalidate");
     }
     if (!pr.verdict.ok()) {
       auto* st = job.ack.add_statuses();
@@ -535,9 +559,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   b.set_accepted(job.ack.accepted());
   b.set_batch_hash(job.batch_hash.data(), job.batch_hash.size());
   b.set_first_version(first_version);
-  // Put now, so a re-sent copy later in the same group finds it; the receipt is added once the
-  // whole group is appended (see commit_group).
-  GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(b.SerializeAsString())));
+  // Put by commit_group with its receipt, once the whole group is appended.
+  writes.batches.emplace(std::string(bkey_view), &job);
 
   if (auto p = db.principals.get(txn, job.agent_key_id)) {
     stored::Principal principal;
@@ -568,6 +591,7 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       writes.next_version = get_be64(v->data());
     for (auto& job : group) {
       job->ack.Clear();
+      job->copy_of = nullptr;
       if (job->refusal) {
         GONGSHU_RETURN_IF_ERROR(refuse(txn, *job, appended));
       } else {
@@ -600,13 +624,22 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     put_be64(nv, writes.next_version);
     GONGSHU_RETURN_IF_ERROR(db.meta.put(txn, kNextVersionKey, ByteView(nv, 8)));
     // Receipts name the tree after every append of this commit.
+    std::string bytes;
     for (size_t i = 0; i < group.size(); ++i) {
       Job& job = *group[i];
       if (job.refusal || job.ack.duplicate()) continue;
       *job.ack.mutable_receipt() = store.audit().receipt(txn, job.batch_hash, appended[i]);
-      Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
       *job.stored->mutable_receipt() = job.ack.receipt();
-      GONGSHU_RETURN_IF_ERROR(db.batches.put(txn, bkey, as_bytes(job.stored->SerializeAsString())));
+      bytes.clear();
+      job.stored->AppendToString(&bytes);
+      GONGSHU_RETURN_IF_ERROR(
+          db.batches.put(txn, batch_key_of(job.agent_key_id, job.seq), as_bytes(bytes)));
+    }
+    for (auto& job : group) {
+      if (!job->copy_of) continue;
+      job->ack.set_accepted(job->copy_of->ack.accepted());
+      *job->ack.mutable_statuses() = job->copy_of->ack.statuses();
+      *job->ack.mutable_receipt() = job->copy_of->ack.receipt();
     }
     GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
     t_built = std::chrono::steady_clock::now();

@@ -251,8 +251,13 @@ DatasetSchema::DatasetSchema(v1::DatasetEntry entry) : entry_(std::move(entry)) 
 }
 
 const v1::FieldSpec* DatasetSchema::field(std::string_view name) const {
-  auto it = by_name_.find(std::string(name));
-  return it == by_name_.end() ? nullptr : &entry_.fields(it->second);
+  const int index = field_index(name);
+  return index < 0 ? nullptr : &entry_.fields(index);
+}
+
+int DatasetSchema::field_index(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? -1 : it->second;
 }
 
 }  // namespace gongshu::catalog

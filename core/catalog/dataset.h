@@ -56,12 +56,18 @@ class DatasetSchema {
   const std::string& id() const { return entry_.id(); }
   // The field's spec, or nullptr for a field the catalog does not define.
   const v1::FieldSpec* field(std::string_view name) const;
+  // Its index in entry().fields(), or -1.
+  int field_index(std::string_view name) const;
   const std::vector<int>& required_fields() const { return required_; }
   bool personal() const { return personal_; }  // some field holds personal information
 
  private:
   v1::DatasetEntry entry_;
-  std::unordered_map<std::string, int> by_name_;
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, int, NameHash, std::equal_to<>> by_name_;
   std::vector<int> required_;
   bool personal_ = false;
 };

@@ -1,6 +1,6 @@
 #include "core/catalog/validate.h"
 
-#include <set>
+#include <vector>
 
 #include "core/ids/citizen_id.h"
 #include "core/ids/credit_code.h"
@@ -9,7 +9,13 @@ namespace gongshu::catalog {
 namespace {
 
 Verdict bad(v1::RecordStatusCode code, std::string field, std::string reason) {
-  return Verdict{code, std::move(field), std::move(reason)};
+  return Verdict::refusal(code, std::move(field), std::move(reason));
+}
+
+Verdict accepted(std::string subject) {
+  Verdict v;
+  v.subject = std::move(subject);
+  return v;
 }
 
 v1::FieldType kind_of(const v1::FieldValue& v) {
@@ -33,12 +39,9 @@ v1::FieldType kind_of(const v1::FieldValue& v) {
   }
 }
 
-// Validates an identifier of the given PII kind; empty string when valid.
-std::string identifier_problem(v1::PiiKind pii, const std::string& value, const Clock& clock) {
-  ids::IdCheck c = pii == v1::PII_CITIZEN_ID ? ids::check_citizen_id(value, clock)
-                                             : ids::check_credit_code(value);
-  if (!c.valid) return c.reason;
-  return {};
+ids::IdCheck check_identifier_of(v1::PiiKind pii, const std::string& value, const Clock& clock) {
+  return pii == v1::PII_CITIZEN_ID ? ids::check_citizen_id(value, clock)
+                                   : ids::check_credit_code(value);
 }
 
 }  // namespace
@@ -54,32 +57,43 @@ Verdict validate_record(const DatasetSchema& schema, const v1::Record& r, const 
                "record key must be 1.." + std::to_string(kMaxRecordKey) + " bytes");
   }
   // Subject: the identifier the subject index is built on.
+  v1::PiiKind subject_kind = v1::PII_NONE;
+  std::string subject;
   if (e.subject_kind() == "person" || e.subject_kind() == "organisation") {
     v1::PiiKind kind = e.subject_kind() == "person" ? v1::PII_CITIZEN_ID : v1::PII_CREDIT_CODE;
     if (r.subject_id().empty()) {
       return bad(v1::RECORD_STATUS_SCHEMA, "subject_id",
                  "missing subject identifier for a " + e.subject_kind());
     }
-    if (auto why = identifier_problem(kind, r.subject_id(), clock); !why.empty()) {
-      return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, "subject_id", why);
-    }
+    ids::IdCheck c = check_identifier_of(kind, r.subject_id(), clock);
+    if (!c.valid) return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, "subject_id", c.reason);
+    subject_kind = kind;
+    subject = std::move(c.normalized);
+  } else if (!r.subject_id().empty()) {
+    // A dataset without a subject kind may still name one: it is indexed when it is a valid
+    // identifier of either kind, and is not otherwise judged.
+    ids::IdCheck c = ids::check_citizen_id(r.subject_id(), clock);
+    if (!c.valid) c = ids::check_credit_code(r.subject_id());
+    if (c.valid) subject = std::move(c.normalized);
   }
   if (r.op() == v1::RECORD_OP_INVALIDATE) {
     if (r.fields_size() != 0)
       return bad(v1::RECORD_STATUS_SCHEMA, "", "an invalidation carries no fields");
-    return {};
+    return accepted(std::move(subject));
   }
   if (r.op() != v1::RECORD_OP_UPSERT)
     return bad(v1::RECORD_STATUS_SCHEMA, "op", "unknown operation");
   if (r.fields_size() > kMaxFields) return bad(v1::RECORD_STATUS_SCHEMA, "", "too many fields");
-  std::set<std::string_view> seen;
+  std::vector<bool> seen(static_cast<size_t>(e.fields_size()));  // by catalog field index
   for (const v1::Field& f : r.fields()) {
-    const v1::FieldSpec* spec = schema.field(f.name());
-    if (!spec)
+    const int index = schema.field_index(f.name());
+    if (index < 0)
       return bad(v1::RECORD_STATUS_SCHEMA, f.name(),
                  "field '" + f.name() + "' is not in the catalog entry");
-    if (!seen.insert(f.name()).second)
+    if (seen[static_cast<size_t>(index)])
       return bad(v1::RECORD_STATUS_SCHEMA, f.name(), "field given twice");
+    seen[static_cast<size_t>(index)] = true;
+    const v1::FieldSpec* spec = &e.fields(index);
     if (kind_of(f.value()) != spec->type()) {
       return bad(v1::RECORD_STATUS_SCHEMA, f.name(),
                  "expected " + std::string(field_type_name(spec->type())) + ", got " +
@@ -95,18 +109,20 @@ Verdict validate_record(const DatasetSchema& schema, const v1::Record& r, const 
       return bad(v1::RECORD_STATUS_BIOMETRIC, f.name(),
                  "biometric data without a legal basis in the catalog entry is refused (R-09)");
     }
-    if (spec->pii() == v1::PII_CITIZEN_ID || spec->pii() == v1::PII_CREDIT_CODE) {
-      if (auto why = identifier_problem(spec->pii(), f.value().text(), clock); !why.empty()) {
-        return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, f.name(), why);
-      }
+    // The subject's own identifier field, usually given again as a field, was checked above.
+    const bool is_identifier =
+        spec->pii() == v1::PII_CITIZEN_ID || spec->pii() == v1::PII_CREDIT_CODE;
+    if (is_identifier && !(spec->pii() == subject_kind && f.value().text() == r.subject_id())) {
+      ids::IdCheck c = check_identifier_of(spec->pii(), f.value().text(), clock);
+      if (!c.valid) return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, f.name(), c.reason);
     }
   }
   for (int idx : schema.required_fields()) {
     const std::string& name = e.fields(idx).name();
-    if (!seen.count(name))
+    if (!seen[static_cast<size_t>(idx)])
       return bad(v1::RECORD_STATUS_SCHEMA, name, "required field '" + name + "' is missing");
   }
-  return {};
+  return accepted(std::move(subject));
 }
 
 void normalize_record(const DatasetSchema& schema, v1::Record& r, const Clock& clock) {

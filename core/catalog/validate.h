@@ -22,6 +22,17 @@ struct Verdict {
   v1::RecordStatusCode code = v1::RECORD_STATUS_ACCEPTED;
   std::string field;
   std::string reason;
+  // When accepted: the subject identifier in its canonical form (core/ids), which the subject
+  // index is keyed on — the dataset's subject, or, for a dataset without a subject kind, a
+  // subject_id that is a valid identifier of either kind. Empty otherwise.
+  std::string subject;
+  static Verdict refusal(v1::RecordStatusCode code, std::string field, std::string reason) {
+    Verdict v;
+    v.code = code;
+    v.field = std::move(field);
+    v.reason = std::move(reason);
+    return v;
+  }
   bool ok() const { return code == v1::RECORD_STATUS_ACCEPTED; }
 };
 

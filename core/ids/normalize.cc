@@ -81,6 +81,10 @@ Result<std::string> normalize_identifier(std::string_view raw) {
                                                  " bytes after trimming, at most " +
                                                  std::to_string(kMaxIdentifierBytes));
   }
+  // Most identifiers arrive already normal (ASCII digits and capitals): nothing to map.
+  bool normal = true;
+  for (char c : s) normal &= (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+  if (normal) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {

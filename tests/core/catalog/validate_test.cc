@@ -80,6 +80,48 @@ TEST_CASE("each kind of bad record gets its code, field and reason") {
   CHECK(validate_record(schema, r, kClock).ok());
 }
 
+TEST_CASE("an accepted record carries its subject in canonical form, as the index keys it") {
+  auto schema = household();
+  auto r = record("11010519491231002X");
+  // Given by hand, not through normalize_record: full-width digits and a lower-case check char.
+  r.set_subject_id(" １１０１０５１９４９１２３１００２x ");
+  auto v = validate_record(schema, r, kClock);
+  REQUIRE(v.ok());
+  CHECK(v.subject == "11010519491231002X");
+
+  // The identifier field equal to the subject is not judged twice; one that differs still is.
+  r.mutable_fields(0)->mutable_value()->set_text(r.subject_id());
+  CHECK(validate_record(schema, r, kClock).subject == "11010519491231002X");
+  r.mutable_fields(0)->mutable_value()->set_text("110105194912310021");
+  v = validate_record(schema, r, kClock);
+  CHECK(v.code == v1::RECORD_STATUS_BAD_IDENTIFIER);
+  CHECK(v.field == "citizen_id");
+  CHECK(v.subject.empty());
+
+  // A field given twice is refused by its name.
+  r = record("11010519491231002X");
+  r.set_subject_id("11010519491231002X");
+  *r.add_fields() = r.fields(1);
+  v = validate_record(schema, r, kClock);
+  CHECK(v.field == "name");
+  CHECK(v.reason == "field given twice");
+
+  // A dataset without a subject kind: a valid identifier named anyway is indexed, anything
+  // else is left unindexed and not judged.
+  auto e = schema.entry();
+  e.set_subject_kind("none");
+  DatasetSchema none(e);
+  r = record("11010519491231002X");
+  r.set_subject_id("91350100M000100Y43");
+  v = validate_record(none, r, kClock);
+  REQUIRE(v.ok());
+  CHECK(v.subject == "91350100M000100Y43");
+  r.set_subject_id("not an identifier");
+  v = validate_record(none, r, kClock);
+  REQUIRE(v.ok());
+  CHECK(v.subject.empty());
+}
+
 TEST_CASE("biometric fields are refused without a legal basis (R-09)") {
   auto e = household().entry();
   auto* f = e.add_fields();
