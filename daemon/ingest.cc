@@ -21,15 +21,13 @@
 #include "core/wire/codec.h"
 #include "core/wire/server_channel.h"
 #include "daemon/stored.pb.h"
+#include "daemon/version_encoding.h"
 #include "gongshu/v1/record.pb.h"
 
 namespace gongshu::daemon {
 namespace {
 
 constexpr std::string_view kNextVersionKey = "next_version";
-// The largest encoding of the three stored::Version fields the writer adds: three tags and three
-// varints of at most ten bytes each.
-constexpr size_t kVersionTailMax = 3 * 11;
 
 struct PreparedRecord {
   uint32_t index = 0;
@@ -39,9 +37,8 @@ struct PreparedRecord {
   // Its subject index key (subject_key_of) with the partition still to be set by the writer,
   // which alone numbers versions; empty when the record names no subject.
   Bytes subject_key;
-  // The stored::Version as far as a worker knows it — every field but received_at_ms, audit_seq
-  // and previous_version, with the record encrypted — serialized, so the single writer only
-  // appends those three (protobuf reads concatenated encodings as one message) and writes.
+  // The stored::Version as far as a worker knows it, the record encrypted (version_encoding.h):
+  // the single writer appends the three fields it alone knows and writes.
   std::string version_bytes;
   size_t version_head_size = 0;  // what the worker wrote (a retried commit appends again)
 };
@@ -302,23 +299,17 @@ void IngestService::Impl::prepare(Job& job) {
         }
         key = keys.emplace(schema.id(), *k).first;
       }
-      // Built on the job's arena, the record encrypted straight into it.
-      auto& v = *google::protobuf::Arena::CreateMessage<stored::Version>(&job.arena);
-      v.set_dataset(pr.record->dataset());
-      v.set_record_key(pr.record->record_key());
-      v.set_agency(job.agency);
-      v.set_agent_key_id(job.agent_key_id);
-      v.set_batch_seq(job.seq);
-      v.set_index(pr.index);
-      v.set_invalidation(pr.record->op() == v1::RECORD_OP_INVALIDATE);
-      std::string* box = v.mutable_sealed_record();
-      box->resize(bytes.size() + crypto::kAeadOverhead);
-      crypto::aead_encrypt_into(*key->second, version_ad(job.agent_key_id, job.seq, pr.index),
-                                as_bytes(bytes),
-                                {reinterpret_cast<uint8_t*>(box->data()), box->size()});
-      v.set_record_hash(job.batch->header().record_hashes(i));
-      pr.version_bytes.reserve(v.ByteSizeLong() + kVersionTailMax);
-      v.AppendToString(&pr.version_bytes);
+      const VersionHead head{.dataset = pr.record->dataset(),
+                             .record_key = pr.record->record_key(),
+                             .agency = job.agency,
+                             .agent_key_id = job.agent_key_id,
+                             .batch_seq = job.seq,
+                             .index = pr.index,
+                             .invalidation = pr.record->op() == v1::RECORD_OP_INVALIDATE,
+                             .record_hash = job.batch->header().record_hashes(i)};
+      pr.version_bytes.reserve(version_head_capacity(head, bytes.size()) + kVersionTailCapacity);
+      append_version_head(pr.version_bytes, head, *key->second,
+                          version_ad(job.agent_key_id, job.seq, pr.index), as_bytes(bytes));
       pr.version_head_size = pr.version_bytes.size();
     }
     // Indexed under its canonical form, as validation found it.
@@ -455,8 +446,13 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
     }
     return it->second;
   };
-  // Records accepted earlier in this batch exist for an invalidation that follows them.
+  // Records accepted earlier in this batch exist for an invalidation that follows them (kept
+  // only when the batch has an invalidation).
   std::unordered_set<std::string_view> accepted_here;
+  const bool invalidates =
+      std::any_of(job.records.begin(), job.records.end(), [](const PreparedRecord& pr) {
+        return pr.verdict.ok() && pr.record->op() == v1::RECORD_OP_INVALIDATE;
+      });
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
@@ -477,7 +473,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
       continue;
     }
     to_store.push_back(&pr);
-    accepted_here.insert(pr.stored_key);
+    if (invalidates) accepted_here.insert(pr.stored_key);
     if (dataset_name.empty()) dataset_name = pr.record->dataset();
     if (dataset_name != pr.record->dataset()) mixed = true;
   }
@@ -527,12 +523,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
       ds.set_invalidated(ds.invalidated() - 1);
     ds.set_versions(ds.versions() + 1);
 
-    stored::Version tail;
-    tail.set_received_at_ms(now);
-    tail.set_audit_seq(a.seq);
-    tail.set_previous_version(head.current_version());
     pr->version_bytes.resize(pr->version_head_size);
-    tail.AppendToString(&pr->version_bytes);
+    append_version_tail(pr->version_bytes, now, a.seq, head.current_version());
     GONGSHU_RETURN_IF_ERROR(db.versions.append(txn, version, as_bytes(pr->version_bytes)));
 
     head.set_current_version(version);

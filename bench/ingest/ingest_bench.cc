@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "core/batch/batch.h"
@@ -90,11 +91,39 @@ struct BenchAgent {
   uint64_t next_seq = 1;  // batch_seq continues across runs, as a real agent's does
 };
 
+// CPU seconds each kind of thread of this process has used, by thread name (the daemon names
+// its threads gs-ingest-work/-write/-net; ZeroMQ's I/O threads, of both ends, are ZMQbg/IO/*).
+std::map<std::string, double> cpu_by_thread() {
+  std::map<std::string, double> out;
+  const double tick = double(::sysconf(_SC_CLK_TCK));
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    auto stat = read_file(task.path().string() + "/stat", 4096);
+    if (!stat) continue;
+    std::string text(as_chars(*stat));
+    size_t open = text.find('('), close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string name = text.substr(open + 1, close - open - 1);
+    if (name.rfind("ZMQbg/IO", 0) == 0) name = "ZMQbg/IO";
+    // After the name: state (field 3) ... utime (14) and stime (15).
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::strtod(field.c_str(), nullptr);
+      if (i == 15) stime = std::strtod(field.c_str(), nullptr);
+    }
+    out[name] += (utime + stime) / tick;
+  }
+  return out;
+}
+
 struct RunResult {
   double records_per_s = 0;
   double p50_ms = 0, p99_ms = 0;
   double wall_s = 0;
+  uint64_t records = 0;
   daemon::IngestStats before, after;
+  std::map<std::string, double> cpu_before, cpu_after;
 };
 
 RunResult run_agents(daemon::Daemon& d, wire::Context& ctx, std::vector<BenchAgent*> keys,
@@ -120,6 +149,7 @@ RunResult run_agents(daemon::Daemon& d, wire::Context& ctx, std::vector<BenchAge
         if (t0 == Clock::time_point()) {
           t0 = Clock::now();
           r.before = d.ingest_stats();
+          r.cpu_before = cpu_by_thread();
         }
       };
       std::vector<double> lat;
@@ -176,6 +206,8 @@ RunResult run_agents(daemon::Daemon& d, wire::Context& ctx, std::vector<BenchAge
   for (auto& t : threads) t.join();
   double s = secs(Clock::now() - t0);
   r.after = d.ingest_stats();
+  r.cpu_after = cpu_by_thread();
+  r.records = stored.load();
   r.wall_s = s;
   std::sort(latencies.begin(), latencies.end());
   r.records_per_s = double(stored.load()) / s;
@@ -345,8 +377,25 @@ int main(int argc, char** argv) {
       share(r1, &daemon::IngestStats::writer_apply_ns),
       share(r1, &daemon::IngestStats::writer_commit_ns),
       share(r1, &daemon::IngestStats::prepare_ns));
+  // CPU per record by thread kind: steadier than the rate on a shared machine, so it is what
+  // shows whether a change made the daemon do less.
+  auto cpu_line = [](const RunResult& r) {
+    auto per = [&](const std::string& name) {
+      auto b = r.cpu_before.find(name), a = r.cpu_after.find(name);
+      double used =
+          (a == r.cpu_after.end() ? 0 : a->second) - (b == r.cpu_before.end() ? 0 : b->second);
+      return used * 1e6 / double(std::max<uint64_t>(r.records, 1));
+    };
+    std::printf(
+        "    CPU per record: workers %.2f us, writer %.2f us, net %.2f us, ZeroMQ I/O (both ends) "
+        "%.2f us; %.0f records per commit\n",
+        per("gs-ingest-work"), per("gs-ingest-write"), per("gs-ingest-net"), per("ZMQbg/IO"),
+        double(r.records) / double(std::max<uint64_t>(r.after.commits - r.before.commits, 1)));
+  };
+  cpu_line(r1);
   std::printf("  4 agents                %10.0f records/s   p50 %6.1f ms  p99 %6.1f ms\n",
               r4.records_per_s, r4.p50_ms, r4.p99_ms);
+  cpu_line(r4);
   std::printf(
       "  1 agent at half rate    %10.0f records/s   p50 %6.1f ms  p99 %6.1f ms   (target p99 <= 50 "
       "ms)\n",
