@@ -91,10 +91,12 @@ SecretBytes IdentityKey::seed() const {
   return s;
 }
 
-SecretBytes IdentityKey::curve_secret() const {
-  SecretBytes s(32);
-  GONGSHU_CHECK(crypto_sign_ed25519_sk_to_curve25519(s.data(), secret_.data()) == 0);
-  return s;
+IdentityKey::IdentityKey(SecretBytes secret, PublicKey pub)
+    : secret_(std::move(secret)), public_(pub), curve_secret_(32) {
+  GONGSHU_CHECK(crypto_sign_ed25519_sk_to_curve25519(curve_secret_.data(), secret_.data()) == 0);
+  // The public half of a key libsodium made is always a valid point.
+  GONGSHU_CHECK(crypto_sign_ed25519_pk_to_curve25519(curve_public_.data(), pub.bytes().data()) ==
+                0);
 }
 
 Signature IdentityKey::sign(std::string_view domain, ByteView message) const {

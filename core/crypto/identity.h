@@ -62,16 +62,20 @@ class IdentityKey {
   const PublicKey& public_key() const { return public_; }
   // The 32-byte seed, for writing the key file.
   SecretBytes seed() const;
-  // The X25519 secret key for CURVE.
-  SecretBytes curve_secret() const;
+  // The X25519 key pair of the same key, for CURVE and sealed boxes: converted once, when the
+  // key is made, not per use.
+  const SecretBytes& curve_secret() const { return curve_secret_; }
+  const std::array<uint8_t, 32>& curve_public() const { return curve_public_; }
 
   Signature sign(std::string_view domain, ByteView message) const;
   Signature sign_raw(ByteView message) const;
 
  private:
-  IdentityKey(SecretBytes secret, PublicKey pub) : secret_(std::move(secret)), public_(pub) {}
+  IdentityKey(SecretBytes secret, PublicKey pub);
   SecretBytes secret_;  // libsodium's 64-byte Ed25519 secret key (seed || public key)
   PublicKey public_;
+  SecretBytes curve_secret_;
+  std::array<uint8_t, 32> curve_public_{};
 };
 
 }  // namespace gongshu::crypto

@@ -24,11 +24,10 @@ Result<Bytes> open_sealed(const IdentityKey& recipient, ByteView sealed) {
     return fail(ErrorCode::kCorrupt, "sealed message: " + std::to_string(sealed.size()) +
                                          " bytes is shorter than the 48-byte overhead");
   }
-  GONGSHU_TRY(auto curve_pk, recipient.public_key().curve_public());
-  SecretBytes curve_sk = recipient.curve_secret();
   Bytes out(sealed.size() - kSealOverhead);
   if (crypto_box_curve25519xchacha20poly1305_seal_open(out.data(), sealed.data(), sealed.size(),
-                                                       curve_pk.data(), curve_sk.data()) != 0) {
+                                                       recipient.curve_public().data(),
+                                                       recipient.curve_secret().data()) != 0) {
     return fail(ErrorCode::kUnauthenticated, "sealed message: does not open with this key");
   }
   return out;

@@ -93,7 +93,7 @@ Result<ClientChannel> ClientChannel::create(Context& context, const crypto::Iden
               with_context(curve_key_of(daemon_key), "client channel: daemon key"));
   GONGSHU_TRY(CurveKey own_key,
               with_context(curve_key_of(identity.public_key()), "client channel: own key"));
-  crypto::SecretBytes secret = identity.curve_secret();
+  const crypto::SecretBytes& secret = identity.curve_secret();
 
   detail::ContextState& ctx = detail::state_of(context);
   auto in_context = [](Error e) {

@@ -56,7 +56,7 @@ Result<ServerChannel> ServerChannel::create(Context& context, const ZapHandler& 
 
   auto socket = detail::Socket::open(ctx, zmq::socket_type::router, options.linger);
   if (!socket) return ctx_error(std::move(socket).error());
-  crypto::SecretBytes secret = identity.curve_secret();
+  const crypto::SecretBytes& secret = identity.curve_secret();
   auto configured =
       socket->set_int(ZMQ_ROUTER_MANDATORY, 1, "ZMQ_ROUTER_MANDATORY")
           .and_then([&] { return socket->set_int(ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER"); })

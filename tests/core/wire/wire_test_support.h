@@ -110,7 +110,7 @@ class RawClient {
     socket_.set(zmq::sockopt::linger, 0);
     CurveKey server = must(curve_key_of(daemon));
     CurveKey own = must(curve_key_of(identity.public_key()));
-    crypto::SecretBytes secret = identity.curve_secret();
+    const crypto::SecretBytes& secret = identity.curve_secret();
     socket_.set(zmq::sockopt::curve_serverkey, zmq::const_buffer(server.data(), server.size()));
     socket_.set(zmq::sockopt::curve_publickey, zmq::const_buffer(own.data(), own.size()));
     socket_.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(secret.data(), secret.size()));
@@ -137,7 +137,7 @@ class RawServer {
       : socket_(context_, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::curve_server, 1);
-    crypto::SecretBytes secret = identity.curve_secret();
+    const crypto::SecretBytes& secret = identity.curve_secret();
     socket_.set(zmq::sockopt::curve_secretkey, zmq::const_buffer(secret.data(), secret.size()));
     socket_.bind("tcp://127.0.0.1:*");
     endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
