@@ -1,9 +1,10 @@
 // bench_ingest: records/s through gongshud with everything on — batches signed and sealed by
 // the agents, opened and verified by the daemon, every record validated, encrypted at rest and
 // indexed, group-committed durably with its audit entry and a signed receipt — for 1 and 4
-// agents, with the latency from sending a batch to its acknowledgement. Printed beside the same
-// run's limits: raw LMDB group-commit append of the same bytes, raw CURVE message rate of the
-// same bytes over the same transport, and the raw Ed25519 verify rate.
+// agents, with the latency from sending a batch to its acknowledgement, and the CPU each kind of
+// daemon thread spends per record. Printed beside the same run's limits: raw LMDB group-commit
+// append of the same bytes, raw ZeroMQ PUSH/PULL of the same bytes (and the same with CURVE,
+// DEALER to ROUTER, as ingest uses it), and the raw Ed25519 verify rate.
 //
 //   bench_ingest [--records N] [--batch N] [--window N]
 //
@@ -24,6 +25,7 @@
 #include <sstream>
 #include <thread>
 
+#include <zmq.hpp>
 #include "core/batch/batch.h"
 #include "core/catalog/dataset.h"
 #include "core/crypto/key_file.h"
@@ -266,6 +268,30 @@ double raw_curve_rate(wire::Context& ctx, uint64_t n, size_t batch) {
   return double(messages * batch) / secs(Clock::now() - t0);
 }
 
+// Plain ZeroMQ PUSH -> PULL over TCP on 127.0.0.1, no security: the transport's own limit for
+// the same bytes, one message per batch. (cppzmq directly: this measures the library itself.)
+double raw_push_pull_rate(uint64_t n, size_t batch) {
+  zmq::context_t ctx(1);
+  zmq::socket_t pull(ctx, zmq::socket_type::pull);
+  pull.set(zmq::sockopt::linger, 0);
+  pull.bind("tcp://127.0.0.1:*");
+  const std::string ep = pull.get(zmq::sockopt::last_endpoint);
+  zmq::socket_t push(ctx, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 0);
+  push.connect(ep);
+  std::string payload;
+  for (size_t i = 0; i < batch; ++i) payload += record_bytes(i);
+  const uint64_t messages = n / batch;
+  auto t0 = Clock::now();
+  std::thread sender([&] {
+    for (uint64_t i = 0; i < messages; ++i) (void)push.send(zmq::buffer(payload));
+  });
+  zmq::message_t msg;
+  for (uint64_t got = 0; got < messages; ++got) (void)pull.recv(msg);
+  sender.join();
+  return double(messages * batch) / secs(Clock::now() - t0);
+}
+
 double raw_verify_rate() {
   auto key = crypto::IdentityKey::generate();
   Bytes msg(200, 7);
@@ -361,6 +387,7 @@ int main(int argc, char** argv) {
 
   double lmdb = raw_lmdb_rate(dir + "/raw", records);
   double curve = raw_curve_rate(ctx, records, batch_size);
+  double push_pull = raw_push_pull_rate(records, batch_size);
   double verify = raw_verify_rate();
   std::printf(
       "ingest, %llu records of 512 bytes, batches of %zu, window %zu (everything on: signing,\n"
@@ -404,7 +431,11 @@ int main(int argc, char** argv) {
       "  limits: raw LMDB group-commit append %10.0f records/s  (ingest = %.0f%%, target >= "
       "20%%)\n",
       lmdb, 100 * std::max(r1.records_per_s, r4.records_per_s) / lmdb);
-  std::printf("          raw CURVE DEALER->ROUTER     %10.0f records/s\n", curve);
+  std::printf("          raw ZeroMQ PUSH->PULL        %10.0f records/s\n", push_pull);
+  std::printf(
+      "          raw CURVE DEALER->ROUTER     %10.0f records/s  (the transport as ingest uses "
+      "it)\n",
+      curve);
   std::printf("          raw Ed25519 verify           %10.0f signatures/s\n", verify);
   std::printf("  process max RSS (daemon + bench agents) %ld KiB\n", daemon_rss);
   const double best = std::max(r1.records_per_s, r4.records_per_s);
