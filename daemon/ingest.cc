@@ -134,6 +134,11 @@ struct IngestService::Impl {
   Status apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
                std::vector<audit::Appended>& appended);
   Status refuse(store::WriteTxn& txn, Job& job, std::vector<audit::Appended>& appended);
+  // A batch seen before — stored earlier, or earlier in this group — is stored once: a copy with
+  // the same content is answered as the first was (the replay audited), one with other content
+  // under the same seq is refused. Returns whether the batch had been seen.
+  Result<bool> answer_if_seen(store::WriteTxn& txn, Job& job, const GroupWrites& writes,
+                              const std::string& bkey, std::vector<audit::Appended>& appended);
 };
 
 namespace {
@@ -395,61 +400,62 @@ Status IngestService::Impl::refuse(store::WriteTxn& txn, Job& job,
   return {};
 }
 
-Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
-                                  std::vector<audit::Appended>& appended) {
-  const auto& db = store.db();
-  int64_t now = store.clock().now_ms();
-  Bytes bkey = batch_key_of(job.agent_key_id, job.seq);
-  std::string_view bkey_view(reinterpret_cast<const char*>(bkey.data()), bkey.size());
-  // A batch seen before — in this group or stored earlier — is stored once: a copy with the same
-  // content is answered as the first was, one with other content under the same seq refused.
-  bool seen = false;
-  std::string stored_hash;
+Result<bool> IngestService::Impl::answer_if_seen(store::WriteTxn& txn, Job& job,
+                                                 const GroupWrites& writes, const std::string& bkey,
+                                                 std::vector<audit::Appended>& appended) {
+  std::string first_hash;
   const Job* in_group = nullptr;
   stored::Batch earlier;
-  if (auto it = writes.batches.find(std::string(bkey_view)); it != writes.batches.end()) {
-    seen = true;
+  if (auto it = writes.batches.find(bkey); it != writes.batches.end()) {
     in_group = it->second;
-    stored_hash.assign(in_group->batch_hash.begin(), in_group->batch_hash.end());
-  } else if (auto existing = db.batches.get(txn, bkey)) {
+    first_hash.assign(in_group->batch_hash.begin(), in_group->batch_hash.end());
+  } else if (auto existing = store.db().batches.get(txn, as_bytes(bkey))) {
     if (!earlier.ParseFromArray(existing->data(), static_cast<int>(existing->size()))) {
       return fail(ErrorCode::kCorrupt, "stored batch " + job.agent_key_id + "/" +
                                            std::to_string(job.seq) + " does not parse");
     }
-    seen = true;
-    stored_hash = earlier.batch_hash();
+    first_hash = earlier.batch_hash();
+  } else {
+    return false;
   }
-  if (seen) {
-    if (stored_hash != std::string(job.batch_hash.begin(), job.batch_hash.end())) {
-      set_refusal(
-          job, v1::BATCH_SEQ_CONFLICT,
-          "batch " + std::to_string(job.seq) + " was already stored with different content");
-      return refuse(txn, job, appended);
-    }
-    // A re-sent batch: answer with what was stored; record the replay.
-    v1::AuditEntry e;
-    e.mutable_principal()->set_key_id(job.agent_key_id);
-    e.mutable_principal()->set_role("agent");
-    e.mutable_principal()->set_agency(job.agency);
-    e.set_action("ingest_duplicate");
-    auto* ref = e.add_refs();
-    ref->set_kind("batch");
-    ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
-    e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
-    GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
-    appended.push_back(a);
-    job.ack.Clear();
-    job.ack.set_batch_seq(job.seq);
-    job.ack.set_duplicate(true);
-    if (in_group) {
-      job.copy_of = in_group;  // its answer is complete once the group's receipts are made
-    } else {
-      job.ack.set_accepted(earlier.accepted());
-      *job.ack.mutable_statuses() = earlier.statuses();
-      *job.ack.mutable_receipt() = earlier.receipt();
-    }
-    return {};
+  if (first_hash != std::string(job.batch_hash.begin(), job.batch_hash.end())) {
+    set_refusal(job, v1::BATCH_SEQ_CONFLICT,
+                "batch " + std::to_string(job.seq) + " was already stored with different content");
+    GONGSHU_RETURN_IF_ERROR(refuse(txn, job, appended));
+    return true;
   }
+  // A re-sent batch: answer with what was stored; record the replay.
+  v1::AuditEntry e;
+  e.mutable_principal()->set_key_id(job.agent_key_id);
+  e.mutable_principal()->set_role("agent");
+  e.mutable_principal()->set_agency(job.agency);
+  e.set_action("ingest_duplicate");
+  auto* ref = e.add_refs();
+  ref->set_kind("batch");
+  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
+  e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
+  GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+  appended.push_back(a);
+  job.ack.Clear();
+  job.ack.set_batch_seq(job.seq);
+  job.ack.set_duplicate(true);
+  if (in_group) {
+    job.copy_of = in_group;  // its answer is complete once the group's receipts are made
+  } else {
+    job.ack.set_accepted(earlier.accepted());
+    *job.ack.mutable_statuses() = earlier.statuses();
+    *job.ack.mutable_receipt() = earlier.receipt();
+  }
+  return true;
+}
+
+Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
+                                  std::vector<audit::Appended>& appended) {
+  const auto& db = store.db();
+  int64_t now = store.clock().now_ms();
+  const std::string bkey(as_chars(batch_key_of(job.agent_key_id, job.seq)));
+  GONGSHU_TRY(bool seen, answer_if_seen(txn, job, writes, bkey, appended));
+  if (seen) return {};
 
   // Versions are numbered before the audit entry is written, so the entry can name them.
   std::vector<PreparedRecord*> to_store;
@@ -571,7 +577,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   b.set_batch_hash(job.batch_hash.data(), job.batch_hash.size());
   b.set_first_version(first_version);
   // Put by commit_group with its receipt, once the whole group is appended.
-  writes.batches.emplace(std::string(bkey_view), &job);
+  writes.batches.emplace(bkey, &job);
 
   if (auto p = db.principals.get(txn, job.agent_key_id)) {
     stored::Principal principal;
