@@ -45,8 +45,8 @@ struct PreparedRecord {
 
 // One SealedBatch from one connection, from arrival to ack.
 struct Job {
-  // The batch and its parsed records live here and are freed in one go with the job (on the net
-  // thread, after the ack), instead of as thousands of allocations made on a worker.
+  // The batch and its parsed records live here and are freed in one go with the job, after the
+  // ack, by the worker that prepared it (see `spent`).
   google::protobuf::Arena arena;
   wire::RoutingId from;
   unsigned worker = 0;       // the worker that prepared it, and frees it

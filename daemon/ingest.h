@@ -2,7 +2,8 @@
 //
 //   net thread   receives SealedBatch frames, queues a job in arrival order, sends acks
 //   workers      open the seal, verify the agent's signature and every record hash, parse and
-//                validate each record against the catalog (the daemon never trusts the agent)
+//                validate each record against the catalog (the daemon never trusts the agent),
+//                encrypt it into its stored version; and free the jobs they prepared once acked
 //   writer       takes the prepared jobs in arrival order and group-commits them: records,
 //                versions, subject index, dedup marker, audit entries and receipts in ONE
 //                LMDB transaction; acks are released only after that commit is durable
