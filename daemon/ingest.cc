@@ -31,8 +31,10 @@ constexpr std::string_view kNextVersionKey = "next_version";
 
 struct PreparedRecord {
   uint32_t index = 0;
-  v1::Record* record = nullptr;  // on the job's arena
-  std::string stored_key;        // record_key_of(dataset, record key): its key in records
+  // Read in place from the batch, or from a message on the job's arena when its encoding is not
+  // the canonical one (core/catalog/record_view.h).
+  catalog::RecordView record;
+  std::string stored_key;  // record_key_of(dataset, record key): its key in records
   catalog::Verdict verdict;
   // Its subject index key (subject_key_of) with the partition still to be set by the writer,
   // which alone numbers versions; empty when the record names no subject.
@@ -86,7 +88,7 @@ bool key_less(ByteView a, ByteView b) {
 struct GroupWrites {
   uint64_t next_version = 1;
   std::unordered_map<std::string, const Job*> batches;  // stored by this group, by batch key
-  std::map<std::string, stored::DatasetState> datasets;
+  std::map<std::string, stored::DatasetState, std::less<>> datasets;
   std::unordered_map<std::string_view, stored::RecordHead> heads;  // by store key (job views)
   std::vector<ByteView> subjects;  // subject index keys (views into the jobs)
 };
@@ -281,17 +283,21 @@ void IngestService::Impl::prepare(Job& job) {
     PreparedRecord& pr = job.records[static_cast<size_t>(i)];
     pr.index = static_cast<uint32_t>(i);
     const std::string& bytes = job.batch->records(i);
-    pr.record = google::protobuf::Arena::CreateMessage<v1::Record>(&job.arena);
-    if (!pr.record->ParseFromString(bytes)) {
-      pr.verdict =
-          catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse");
-      continue;
+    if (!catalog::RecordView::read(bytes, pr.record)) {
+      auto* parsed = google::protobuf::Arena::CreateMessage<v1::Record>(&job.arena);
+      if (!parsed->ParseFromString(bytes)) {
+        pr.record = {};
+        pr.verdict =
+            catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse");
+        continue;
+      }
+      pr.record = catalog::RecordView::of(*parsed);
     }
-    auto it = snapshot->find(pr.record->dataset());
+    auto it = snapshot->find(pr.record.dataset());
     if (it == snapshot->end()) {
-      pr.verdict =
-          catalog::Verdict::refusal(v1::RECORD_STATUS_UNKNOWN_DATASET, "",
-                                    "dataset '" + pr.record->dataset() + "' is not in the catalog");
+      pr.verdict = catalog::Verdict::refusal(
+          v1::RECORD_STATUS_UNKNOWN_DATASET, "",
+          "dataset '" + std::string(pr.record.dataset()) + "' is not in the catalog");
       continue;
     }
     const catalog::DatasetSchema& schema = it->second;
@@ -308,8 +314,8 @@ void IngestService::Impl::prepare(Job& job) {
                                                  "' (" + schema.entry().provider_agency() + ")");
       continue;
     }
-    pr.verdict = catalog::validate_record(schema, *pr.record, clock);
-    pr.stored_key = record_key_of(pr.record->dataset(), pr.record->record_key());
+    pr.verdict = catalog::validate_record(schema, pr.record, clock);
+    pr.stored_key = record_key_of(pr.record.dataset(), pr.record.record_key());
     if (pr.verdict.ok()) {
       auto key = keys.find(schema.id());
       if (key == keys.end()) {
@@ -323,13 +329,13 @@ void IngestService::Impl::prepare(Job& job) {
         }
         key = keys.emplace(schema.id(), *k).first;
       }
-      const VersionHead head{.dataset = pr.record->dataset(),
-                             .record_key = pr.record->record_key(),
+      const VersionHead head{.dataset = pr.record.dataset(),
+                             .record_key = pr.record.record_key(),
                              .agency = job.agency,
                              .agent_key_id = job.agent_key_id,
                              .batch_seq = job.seq,
                              .index = pr.index,
-                             .invalidation = pr.record->op() == v1::RECORD_OP_INVALIDATE,
+                             .invalidation = pr.record.op() == v1::RECORD_OP_INVALIDATE,
                              .record_hash = job.batch->header().record_hashes(i)};
       pr.version_bytes.reserve(version_head_capacity(head, bytes.size()) + kVersionTailCapacity);
       append_version_head(pr.version_bytes, head, *key->second,
@@ -476,18 +482,18 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   std::unordered_set<std::string_view> accepted_here;
   const bool invalidates =
       std::any_of(job.records.begin(), job.records.end(), [](const PreparedRecord& pr) {
-        return pr.verdict.ok() && pr.record->op() == v1::RECORD_OP_INVALIDATE;
+        return pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE;
       });
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
-    if (pr.verdict.ok() && pr.record->op() == v1::RECORD_OP_INVALIDATE) {
+    if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE) {
       bool exists =
           accepted_here.count(pr.stored_key) || head_of(pr.stored_key).current_version() != 0;
       if (!exists)
-        pr.verdict =
-            catalog::Verdict::refusal(v1::RECORD_STATUS_NOT_FOUND, "record_key",
-                                      "no record '" + pr.record->record_key() + "' to invalidate");
+        pr.verdict = catalog::Verdict::refusal(
+            v1::RECORD_STATUS_NOT_FOUND, "record_key",
+            "no record '" + std::string(pr.record.record_key()) + "' to invalidate");
     }
     if (!pr.verdict.ok()) {
       auto* st = job.ack.add_statuses();
@@ -499,8 +505,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
     }
     to_store.push_back(&pr);
     if (invalidates) accepted_here.insert(pr.stored_key);
-    if (dataset_name.empty()) dataset_name = pr.record->dataset();
-    if (dataset_name != pr.record->dataset()) mixed = true;
+    if (dataset_name.empty()) dataset_name = pr.record.dataset();
+    if (dataset_name != pr.record.dataset()) mixed = true;
   }
   uint64_t first_version = writes.next_version;
 
@@ -532,15 +538,16 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   appended.push_back(a);
 
   for (PreparedRecord* pr : to_store) {
-    const v1::Record& r = *pr->record;
+    const catalog::RecordView& r = pr->record;
     uint64_t version = writes.next_version++;
     stored::RecordHead& head = head_of(pr->stored_key);
-    auto [ds_it, ds_fresh] = writes.datasets.try_emplace(r.dataset());
-    stored::DatasetState& ds = ds_it->second;
-    if (ds_fresh) {
+    auto ds_it = writes.datasets.find(r.dataset());
+    if (ds_it == writes.datasets.end()) {
+      ds_it = writes.datasets.emplace(std::string(r.dataset()), stored::DatasetState()).first;
       if (auto v = db.datasets.get(txn, r.dataset()))
-        ds.ParseFromArray(v->data(), static_cast<int>(v->size()));
+        ds_it->second.ParseFromArray(v->data(), static_cast<int>(v->size()));
     }
+    stored::DatasetState& ds = ds_it->second;
     bool invalidation = r.op() == v1::RECORD_OP_INVALIDATE;
     if (head.current_version() == 0) ds.set_records(ds.records() + 1);
     if (invalidation && head.valid()) ds.set_invalidated(ds.invalidated() + 1);

@@ -18,8 +18,8 @@ Verdict accepted(std::string subject) {
   return v;
 }
 
-v1::FieldType kind_of(const v1::FieldValue& v) {
-  switch (v.kind_case()) {
+v1::FieldType kind_of(const FieldView& v) {
+  switch (v.kind) {
     case v1::FieldValue::kText:
       return v1::FIELD_TYPE_TEXT;
     case v1::FieldValue::kInteger:
@@ -39,7 +39,7 @@ v1::FieldType kind_of(const v1::FieldValue& v) {
   }
 }
 
-ids::IdCheck check_identifier_of(v1::PiiKind pii, const std::string& value, const Clock& clock) {
+ids::IdCheck check_identifier_of(v1::PiiKind pii, std::string_view value, const Clock& clock) {
   return pii == v1::PII_CITIZEN_ID ? ids::check_citizen_id(value, clock)
                                    : ids::check_credit_code(value);
 }
@@ -47,10 +47,14 @@ ids::IdCheck check_identifier_of(v1::PiiKind pii, const std::string& value, cons
 }  // namespace
 
 Verdict validate_record(const DatasetSchema& schema, const v1::Record& r, const Clock& clock) {
+  return validate_record(schema, RecordView::of(r), clock);
+}
+
+Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const Clock& clock) {
   const v1::DatasetEntry& e = schema.entry();
   if (r.dataset() != e.id()) {
     return bad(v1::RECORD_STATUS_UNKNOWN_DATASET, "",
-               "record is for dataset '" + r.dataset() + "', not '" + e.id() + "'");
+               "record is for dataset '" + std::string(r.dataset()) + "', not '" + e.id() + "'");
   }
   if (r.record_key().empty() || r.record_key().size() > kMaxRecordKey) {
     return bad(v1::RECORD_STATUS_SCHEMA, "record_key",
@@ -77,44 +81,48 @@ Verdict validate_record(const DatasetSchema& schema, const v1::Record& r, const 
     if (c.valid) subject = std::move(c.normalized);
   }
   if (r.op() == v1::RECORD_OP_INVALIDATE) {
-    if (r.fields_size() != 0)
+    if (!r.fields().empty())
       return bad(v1::RECORD_STATUS_SCHEMA, "", "an invalidation carries no fields");
     return accepted(std::move(subject));
   }
   if (r.op() != v1::RECORD_OP_UPSERT)
     return bad(v1::RECORD_STATUS_SCHEMA, "op", "unknown operation");
-  if (r.fields_size() > kMaxFields) return bad(v1::RECORD_STATUS_SCHEMA, "", "too many fields");
+  if (r.fields().size() > size_t{kMaxFields})
+    return bad(v1::RECORD_STATUS_SCHEMA, "", "too many fields");
   std::vector<bool> seen(static_cast<size_t>(e.fields_size()));  // by catalog field index
-  for (const v1::Field& f : r.fields()) {
-    const int index = schema.field_index(f.name());
+  for (const FieldView& f : r.fields()) {
+    const std::string name(f.name);
+    // What protobuf's text() gives: empty unless the value is text.
+    const std::string_view text = f.kind == v1::FieldValue::kText ? f.bytes : std::string_view();
+    const int index = schema.field_index(f.name);
     if (index < 0)
-      return bad(v1::RECORD_STATUS_SCHEMA, f.name(),
-                 "field '" + f.name() + "' is not in the catalog entry");
+      return bad(v1::RECORD_STATUS_SCHEMA, name,
+                 "field '" + name + "' is not in the catalog entry");
     if (seen[static_cast<size_t>(index)])
-      return bad(v1::RECORD_STATUS_SCHEMA, f.name(), "field given twice");
+      return bad(v1::RECORD_STATUS_SCHEMA, name, "field given twice");
     seen[static_cast<size_t>(index)] = true;
     const v1::FieldSpec* spec = &e.fields(index);
-    if (kind_of(f.value()) != spec->type()) {
-      return bad(v1::RECORD_STATUS_SCHEMA, f.name(),
-                 "expected " + std::string(field_type_name(spec->type())) + ", got " +
-                     (f.value().kind_case() == v1::FieldValue::KIND_NOT_SET
-                          ? std::string("no value")
-                          : std::string(field_type_name(kind_of(f.value())))));
+    if (kind_of(f) != spec->type()) {
+      return bad(
+          v1::RECORD_STATUS_SCHEMA, name,
+          "expected " + std::string(field_type_name(spec->type())) + ", got " +
+              (f.kind == v1::FieldValue::KIND_NOT_SET ? std::string("no value")
+                                                      : std::string(field_type_name(kind_of(f)))));
     }
-    if (spec->type() == v1::FIELD_TYPE_TEXT && f.value().text().size() > kMaxTextField) {
-      return bad(v1::RECORD_STATUS_SCHEMA, f.name(),
+    if (spec->type() == v1::FIELD_TYPE_TEXT && text.size() > kMaxTextField) {
+      return bad(v1::RECORD_STATUS_SCHEMA, name,
                  "text longer than " + std::to_string(kMaxTextField) + " bytes");
     }
     if (spec->pii() == v1::PII_BIOMETRIC && e.legal_basis().empty()) {
-      return bad(v1::RECORD_STATUS_BIOMETRIC, f.name(),
+      return bad(v1::RECORD_STATUS_BIOMETRIC, name,
                  "biometric data without a legal basis in the catalog entry is refused (R-09)");
     }
     // The subject's own identifier field, usually given again as a field, was checked above.
     const bool is_identifier =
         spec->pii() == v1::PII_CITIZEN_ID || spec->pii() == v1::PII_CREDIT_CODE;
-    if (is_identifier && !(spec->pii() == subject_kind && f.value().text() == r.subject_id())) {
-      ids::IdCheck c = check_identifier_of(spec->pii(), f.value().text(), clock);
-      if (!c.valid) return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, f.name(), c.reason);
+    if (is_identifier && !(spec->pii() == subject_kind && text == r.subject_id())) {
+      ids::IdCheck c = check_identifier_of(spec->pii(), text, clock);
+      if (!c.valid) return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, name, c.reason);
     }
   }
   for (int idx : schema.required_fields()) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/catalog/dataset.h"
+#include "core/catalog/record_view.h"
 #include "core/util/clock.h"
 #include "gongshu/v1/batch.pb.h"
 #include "gongshu/v1/record.pb.h"
@@ -40,6 +41,8 @@ struct Verdict {
 // the catalog says, required fields present, identifiers valid (GB 11643 / GB 32100), biometric
 // fields only with a legal basis, and the subject identifier valid for the subject kind.
 Verdict validate_record(const DatasetSchema& schema, const v1::Record& record, const Clock& clock);
+// The same on a record read in place (core/catalog/record_view.h), as the daemon reads them.
+Verdict validate_record(const DatasetSchema& schema, const RecordView& record, const Clock& clock);
 
 // Agent side, before signing: fills a missing subject id from the record's one identifier field
 // of the subject's kind, and rewrites identifier fields and the subject id to their normal form

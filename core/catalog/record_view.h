@@ -1,0 +1,60 @@
+// RecordView: the parts of a v1::Record that validation and storage look at, as views.
+//
+// The daemon reads every record of every batch; building a v1::Record for each costs a dozen
+// allocations (a message per field and value, a heap string per text longer than 15 bytes).
+// RecordView::read() takes the views straight out of the encoding instead — but only for the
+// canonical encodings protobuf writes, read with protobuf's own rules: each field of the right
+// wire type, singular fields at most once, at most one member of the value oneof, no unknown
+// fields, text that protobuf accepts as UTF-8, booleans 0 or 1, varints in range. For anything
+// else it says no, and the caller parses with protobuf and takes RecordView::of() that message:
+// a record that reads here reads identically through protobuf (tests/core/catalog/
+// record_view_test holds the two to that, on generated and mutated encodings), so validation
+// never judges other content than what is stored and later parsed.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "gongshu/v1/record.pb.h"
+
+namespace gongshu::catalog {
+
+struct FieldView {
+  std::string_view name;
+  v1::FieldValue::KindCase kind = v1::FieldValue::KIND_NOT_SET;
+  std::string_view bytes;  // kText, kBlob
+  int64_t integer = 0;     // kInteger, kDateDays, kTimestampMs
+  double real = 0;         // kReal
+  bool boolean = false;    // kBoolean
+};
+
+// Same name, kind and value; reals compared bit for bit (so a NaN equals itself).
+bool operator==(const FieldView& a, const FieldView& b);
+
+class RecordView {
+ public:
+  // Reads `encoded` (the bytes of a v1::Record) in place; false when it is not in canonical
+  // form, in which case `out` is unspecified. The views point into `encoded`.
+  static bool read(std::string_view encoded, RecordView& out);
+  // Views into a parsed message, which must outlive them.
+  static RecordView of(const v1::Record& record);
+
+  std::string_view dataset() const { return dataset_; }
+  std::string_view record_key() const { return record_key_; }
+  v1::RecordOp op() const { return static_cast<v1::RecordOp>(op_); }
+  std::string_view subject_id() const { return subject_id_; }
+  int64_t observed_at_ms() const { return observed_at_ms_; }
+  std::string_view invalidate_reason() const { return invalidate_reason_; }
+  const std::vector<FieldView>& fields() const { return fields_; }
+
+  bool operator==(const RecordView&) const = default;
+
+ private:
+  std::string_view dataset_, record_key_, subject_id_, invalidate_reason_;
+  int32_t op_ = 0;
+  int64_t observed_at_ms_ = 0;
+  std::vector<FieldView> fields_;
+};
+
+}  // namespace gongshu::catalog
