@@ -12,6 +12,18 @@ constexpr uint32_t kVarint = 0;
 constexpr uint32_t kFixed64 = 1;
 constexpr uint32_t kLengthDelimited = 2;
 
+bool is_ascii(std::string_view s) {
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    high |= word;
+  }
+  for (; i < s.size(); ++i) high |= static_cast<uint8_t>(s[i]);
+  return (high & 0x8080808080808080ULL) == 0;
+}
+
 // Protobuf wire format, read strictly: anything protobuf would read differently, or that the
 // canonical encoder never writes, is a failure here (the caller then parses with protobuf).
 class Reader {
@@ -49,10 +61,11 @@ class Reader {
     return true;
   }
 
-  // A proto3 `string`: protobuf refuses text that is not UTF-8, with this same check.
+  // A proto3 `string`: protobuf refuses text that is not UTF-8. ASCII text is UTF-8 under any
+  // reading; anything else gets protobuf's own check, so the two never disagree.
   bool text(std::string_view& out) {
-    return bytes(out) && google::protobuf::internal::IsStructurallyValidUTF8(
-                             out.data(), static_cast<int>(out.size()));
+    return bytes(out) && (is_ascii(out) || google::protobuf::internal::IsStructurallyValidUTF8(
+                                               out.data(), static_cast<int>(out.size())));
   }
 
   bool fixed64(uint64_t& v) {
@@ -156,6 +169,7 @@ bool operator==(const FieldView& a, const FieldView& b) {
 bool RecordView::read(std::string_view encoded, RecordView& out) {
   using R = v1::Record;
   out = RecordView();
+  out.fields_.reserve(8);  // one allocation for most records
   Reader in(encoded);
   uint32_t seen = 0;
   while (!in.done()) {
