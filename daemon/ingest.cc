@@ -57,7 +57,7 @@ struct Job {
   Bytes payload;
   // Filled by a worker.
   std::optional<batch::Rejection> refusal;
-  v1::SignedBatch* batch = nullptr;  // on arena, once opened
+  batch::OpenedBatch batch;  // once opened: its header on the arena, its records views
   crypto::Digest batch_hash{};
   std::string agency;
   std::vector<PreparedRecord> records;
@@ -264,28 +264,28 @@ void IngestService::Impl::prepare(Job& job) {
     }
   }
   if (!opened) return set_refusal(job, opened.error().code, opened.error().message);
-  job.batch = *opened;
-  auto hash = batch::verify_batch(*job.batch, job.seq, identity->key, recipient->public_key(),
+  job.batch = std::move(*opened);
+  auto hash = batch::verify_batch(job.batch, job.seq, identity->key, recipient->public_key(),
                                   options.limits);
   if (!hash) return set_refusal(job, hash.error().code, hash.error().message);
   job.batch_hash = *hash;
-  if (job.batch->header().agency() != identity->agency) {
+  if (job.batch.header->agency() != identity->agency) {
     return set_refusal(job, v1::BATCH_KEY_MISMATCH,
-                       "batch claims agency '" + job.batch->header().agency() +
+                       "batch claims agency '" + job.batch.header->agency() +
                            "' but the key belongs to '" + identity->agency + "'");
   }
 
   auto snapshot = catalog.snapshot();
   auto txn = store.env().begin_read();  // for the datasets' data keys
   std::map<std::string, const crypto::DataKey*, std::less<>> keys;
-  job.records.resize(static_cast<size_t>(job.batch->records_size()));
-  for (int i = 0; i < job.batch->records_size(); ++i) {
+  job.records.resize(job.batch.records.size());
+  for (size_t i = 0; i < job.batch.records.size(); ++i) {
     PreparedRecord& pr = job.records[static_cast<size_t>(i)];
     pr.index = static_cast<uint32_t>(i);
-    const std::string& bytes = job.batch->records(i);
+    const std::string_view bytes = job.batch.records[i];
     if (!catalog::RecordView::read(bytes, pr.record)) {
       auto* parsed = google::protobuf::Arena::CreateMessage<v1::Record>(&job.arena);
-      if (!parsed->ParseFromString(bytes)) {
+      if (!parsed->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
         pr.record = {};
         pr.verdict =
             catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse");
@@ -336,7 +336,7 @@ void IngestService::Impl::prepare(Job& job) {
                              .batch_seq = job.seq,
                              .index = pr.index,
                              .invalidation = pr.record.op() == v1::RECORD_OP_INVALIDATE,
-                             .record_hash = job.batch->header().record_hashes(i)};
+                             .record_hash = job.batch.header->record_hashes(static_cast<int>(i))};
       pr.version_bytes.reserve(version_head_capacity(head, bytes.size()) + kVersionTailCapacity);
       append_version_head(pr.version_bytes, head, *key->second,
                           version_ad(job.agent_key_id, job.seq, pr.index), as_bytes(bytes));
@@ -574,8 +574,8 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
     // live on the job's arena, so this is a pointer swap, not a copy. Done once, so a retried
     // transaction finds it here.
     job.stored = google::protobuf::Arena::CreateMessage<stored::Batch>(&job.arena);
-    job.stored->mutable_header()->Swap(job.batch->mutable_header());
-    job.stored->set_signature(job.batch->signature());
+    job.stored->mutable_header()->Swap(job.batch.header);
+    job.stored->set_signature(job.batch.signature.data(), job.batch.signature.size());
   }
   stored::Batch& b = *job.stored;
   b.clear_receipt();

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/crypto/seal.h"
+#include "core/util/wire_reader.h"
 
 namespace gongshu::batch {
 namespace {
@@ -66,9 +67,48 @@ Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
   return out;
 }
 
-Checked<v1::SignedBatch*> open_batch(const crypto::IdentityKey& daemon,
-                                     const v1::SealedBatch& sealed, const Limits& limits,
-                                     google::protobuf::Arena& arena) {
+namespace {
+
+// Reads a canonical SignedBatch encoding in place: header once, signature once, records in
+// order, nothing else. False for anything protobuf would read otherwise (it then parses).
+bool read_in_place(std::string_view encoded, const Limits& limits, OpenedBatch& out,
+                   google::protobuf::Arena& arena, bool& too_many) {
+  WireReader in(encoded);
+  uint32_t seen = 0;
+  std::string_view header;
+  while (!in.done()) {
+    uint32_t number, type;
+    std::string_view value;
+    if (!in.tag(number, type) || type != WireReader::kLengthDelimited || !in.bytes(value))
+      return false;
+    switch (number) {
+      case v1::SignedBatch::kHeaderFieldNumber:
+        if (!first_time(seen, number)) return false;
+        header = value;
+        break;
+      case v1::SignedBatch::kSignatureFieldNumber:
+        if (!first_time(seen, number)) return false;
+        out.signature = value;
+        break;
+      case v1::SignedBatch::kRecordsFieldNumber:
+        if (out.records.size() == limits.max_records) {
+          too_many = true;
+          return false;
+        }
+        out.records.push_back(value);
+        break;
+      default:
+        return false;
+    }
+  }
+  out.header = google::protobuf::Arena::CreateMessage<v1::BatchHeader>(&arena);
+  return out.header->ParseFromArray(header.data(), static_cast<int>(header.size()));
+}
+
+}  // namespace
+
+Checked<OpenedBatch> open_batch(const crypto::IdentityKey& daemon, const v1::SealedBatch& sealed,
+                                const Limits& limits, google::protobuf::Arena& arena) {
   if (sealed.sealed().size() > limits.max_batch_bytes) {
     return reject(v1::BATCH_TOO_LARGE, "sealed batch of " + std::to_string(sealed.sealed().size()) +
                                            " bytes exceeds the limit of " +
@@ -76,17 +116,33 @@ Checked<v1::SignedBatch*> open_batch(const crypto::IdentityKey& daemon,
   }
   auto plain = crypto::open_sealed(daemon, as_bytes(sealed.sealed()));
   if (!plain) return reject(v1::BATCH_UNOPENABLE, "batch does not open with this daemon's key");
+  OpenedBatch out;
+  out.plaintext = std::move(*plain);
+  bool too_many = false;
+  if (read_in_place(as_chars(out.plaintext), limits, out, arena, too_many)) return out;
+  if (too_many) {
+    return reject(v1::BATCH_TOO_LARGE,
+                  "more than " + std::to_string(limits.max_records) + " records");
+  }
+  // Not canonical: protobuf's reading, the views pointing into its message.
+  out.signature = {};
+  out.records.clear();
   auto* batch = google::protobuf::Arena::CreateMessage<v1::SignedBatch>(&arena);
-  if (!batch->ParseFromArray(plain->data(), static_cast<int>(plain->size()))) {
+  if (!batch->ParseFromArray(out.plaintext.data(), static_cast<int>(out.plaintext.size()))) {
     return reject(v1::BATCH_MALFORMED, "sealed content is not a SignedBatch");
   }
-  return batch;
+  out.header = batch->mutable_header();
+  out.signature = batch->signature();
+  out.records.reserve(static_cast<size_t>(batch->records_size()));
+  for (const std::string& r : batch->records()) out.records.push_back(r);
+  return out;
 }
 
-Checked<crypto::Digest> verify_batch(const v1::SignedBatch& batch, uint64_t envelope_seq,
+Checked<crypto::Digest> verify_batch(const OpenedBatch& batch, uint64_t envelope_seq,
                                      const crypto::PublicKey& agent_key,
                                      const crypto::PublicKey& daemon_key, const Limits& limits) {
-  const v1::BatchHeader& h = batch.header();
+  const v1::BatchHeader& h = *batch.header;
+  const size_t records = batch.records.size();
   if (h.agent_key_id() != agent_key.key_id()) {
     return reject(v1::BATCH_KEY_MISMATCH, "batch names agent key " + h.agent_key_id() +
                                               " but arrived from " + agent_key.key_id());
@@ -99,35 +155,34 @@ Checked<crypto::Digest> verify_batch(const v1::SignedBatch& batch, uint64_t enve
                                            " does not match the envelope's " +
                                            std::to_string(envelope_seq));
   }
-  if (batch.signature().size() != crypto::kSignatureSize) {
+  if (batch.signature.size() != crypto::kSignatureSize) {
     return reject(v1::BATCH_BAD_SIGNATURE, "signature is not 64 bytes");
   }
-  if (static_cast<size_t>(batch.records_size()) > limits.max_records) {
-    return reject(v1::BATCH_TOO_LARGE, std::to_string(batch.records_size()) +
-                                           " records exceed the limit of " +
+  if (records > limits.max_records) {
+    return reject(v1::BATCH_TOO_LARGE, std::to_string(records) + " records exceed the limit of " +
                                            std::to_string(limits.max_records));
   }
-  if (batch.records_size() != h.record_hashes_size()) {
-    return reject(v1::BATCH_MALFORMED, std::to_string(batch.records_size()) + " records but " +
+  if (records != static_cast<size_t>(h.record_hashes_size())) {
+    return reject(v1::BATCH_MALFORMED, std::to_string(records) + " records but " +
                                            std::to_string(h.record_hashes_size()) +
                                            " record hashes");
   }
   Bytes header_bytes = canonical_header_bytes(h);
   crypto::Signature sig;
-  std::memcpy(sig.data(), batch.signature().data(), sig.size());
+  std::memcpy(sig.data(), batch.signature.data(), sig.size());
   if (!crypto::verify(agent_key, kBatchDomain, header_bytes, sig)) {
     return reject(v1::BATCH_BAD_SIGNATURE,
                   "batch signature does not verify with agent key " + agent_key.key_id());
   }
-  for (int i = 0; i < batch.records_size(); ++i) {
-    const std::string& r = batch.records(i);
+  for (size_t i = 0; i < records; ++i) {
+    const std::string_view r = batch.records[i];
     if (r.size() > limits.max_record_bytes) {
       return reject(v1::BATCH_TOO_LARGE,
                     "record " + std::to_string(i) + " of " + std::to_string(r.size()) +
                         " bytes exceeds the limit of " + std::to_string(limits.max_record_bytes));
     }
     auto rh = record_hash(as_bytes(r));
-    const std::string& claimed = h.record_hashes(i);
+    const std::string& claimed = h.record_hashes(static_cast<int>(i));
     if (claimed.size() != rh.size() || std::memcmp(claimed.data(), rh.data(), rh.size()) != 0) {
       return reject(v1::BATCH_BAD_SIGNATURE,
                     "record " + std::to_string(i) + " does not match its signed hash");

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <limits>
 
+#include "core/util/wire_reader.h"
+
 namespace gongshu::catalog {
 namespace {
 
-constexpr uint32_t kVarint = 0;
-constexpr uint32_t kFixed64 = 1;
-constexpr uint32_t kLengthDelimited = 2;
+constexpr uint32_t kVarint = WireReader::kVarint;
+constexpr uint32_t kFixed64 = WireReader::kFixed64;
+constexpr uint32_t kLengthDelimited = WireReader::kLengthDelimited;
 
 bool is_ascii(std::string_view s) {
   uint64_t high = 0;
@@ -24,76 +26,18 @@ bool is_ascii(std::string_view s) {
   return (high & 0x8080808080808080ULL) == 0;
 }
 
-// Protobuf wire format, read strictly: anything protobuf would read differently, or that the
-// canonical encoder never writes, is a failure here (the caller then parses with protobuf).
-class Reader {
- public:
-  explicit Reader(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
-  bool done() const { return p_ == end_; }
-
-  bool varint(uint64_t& v) {
-    v = 0;
-    for (int i = 0; i < 10; ++i) {
-      if (p_ == end_) return false;
-      const auto b = static_cast<uint8_t>(*p_++);
-      if (i == 9 && b > 1) return false;  // beyond 64 bits
-      v |= static_cast<uint64_t>(b & 0x7F) << (7 * i);
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  }
-
-  bool tag(uint32_t& field, uint32_t& wire_type) {
-    uint64_t t;
-    if (!varint(t) || t > std::numeric_limits<uint32_t>::max() || (t >> 3) == 0) return false;
-    field = static_cast<uint32_t>(t >> 3);
-    wire_type = static_cast<uint32_t>(t & 7);
-    return true;
-  }
-
-  bool bytes(std::string_view& out) {
-    uint64_t n;
-    if (!varint(n) || n > static_cast<uint64_t>(end_ - p_) ||
-        n > static_cast<uint64_t>(std::numeric_limits<int32_t>::max()))
-      return false;
-    out = std::string_view(p_, static_cast<size_t>(n));
-    p_ += n;
-    return true;
-  }
-
-  // A proto3 `string`: protobuf refuses text that is not UTF-8. ASCII text is UTF-8 under any
-  // reading; anything else gets protobuf's own check, so the two never disagree.
-  bool text(std::string_view& out) {
-    return bytes(out) && (is_ascii(out) || google::protobuf::internal::IsStructurallyValidUTF8(
-                                               out.data(), static_cast<int>(out.size())));
-  }
-
-  bool fixed64(uint64_t& v) {
-    if (end_ - p_ < 8) return false;
-    std::memcpy(&v, p_, 8);  // little-endian on every platform we build for
-    p_ += 8;
-    return true;
-  }
-
- private:
-  const char* p_;
-  const char* end_;
-};
+// A proto3 `string`: protobuf refuses text that is not UTF-8. ASCII text is UTF-8 under any
+// reading; anything else gets protobuf's own check, so the two never disagree.
+bool read_text(WireReader& in, std::string_view& out) {
+  return in.bytes(out) && (is_ascii(out) || google::protobuf::internal::IsStructurallyValidUTF8(
+                                                out.data(), static_cast<int>(out.size())));
+}
 
 int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
-// Marks field `number` as seen; false when it was already (a singular field given twice, which
-// protobuf would resolve by keeping the last, or merging).
-bool first_time(uint32_t& seen, uint32_t number) {
-  const uint32_t bit = uint32_t{1} << number;
-  if (seen & bit) return false;
-  seen |= bit;
-  return true;
-}
-
 bool read_value(std::string_view encoded, FieldView& f) {
   using V = v1::FieldValue;
-  Reader in(encoded);
+  WireReader in(encoded);
   while (!in.done()) {
     uint32_t number, type;
     if (!in.tag(number, type)) return false;
@@ -102,7 +46,7 @@ bool read_value(std::string_view encoded, FieldView& f) {
     uint64_t v = 0;
     switch (number) {
       case V::kTextFieldNumber:
-        if (type != kLengthDelimited || !in.text(f.bytes)) return false;
+        if (type != kLengthDelimited || !read_text(in, f.bytes)) return false;
         f.kind = V::kText;
         break;
       case V::kBlobFieldNumber:
@@ -139,7 +83,7 @@ bool read_value(std::string_view encoded, FieldView& f) {
 }
 
 bool read_field(std::string_view encoded, FieldView& f) {
-  Reader in(encoded);
+  WireReader in(encoded);
   uint32_t seen = 0;
   while (!in.done()) {
     uint32_t number, type;
@@ -147,7 +91,7 @@ bool read_field(std::string_view encoded, FieldView& f) {
     std::string_view value;
     switch (number) {
       case v1::Field::kNameFieldNumber:
-        if (!first_time(seen, number) || !in.text(f.name)) return false;
+        if (!first_time(seen, number) || !read_text(in, f.name)) return false;
         break;
       case v1::Field::kValueFieldNumber:
         if (!first_time(seen, number) || !in.bytes(value) || !read_value(value, f)) return false;
@@ -170,27 +114,26 @@ bool RecordView::read(std::string_view encoded, RecordView& out) {
   using R = v1::Record;
   out = RecordView();
   out.fields_.reserve(8);  // one allocation for most records
-  Reader in(encoded);
+  WireReader in(encoded);
   uint32_t seen = 0;
   while (!in.done()) {
     uint32_t number, type;
     if (!in.tag(number, type)) return false;
-    if (number != R::kFieldsFieldNumber && (number >= 32 || !first_time(seen, number)))
-      return false;
+    if (number != R::kFieldsFieldNumber && !first_time(seen, number)) return false;
     uint64_t v = 0;
     std::string_view field;
     switch (number) {
       case R::kDatasetFieldNumber:
-        if (type != kLengthDelimited || !in.text(out.dataset_)) return false;
+        if (type != kLengthDelimited || !read_text(in, out.dataset_)) return false;
         break;
       case R::kRecordKeyFieldNumber:
-        if (type != kLengthDelimited || !in.text(out.record_key_)) return false;
+        if (type != kLengthDelimited || !read_text(in, out.record_key_)) return false;
         break;
       case R::kSubjectIdFieldNumber:
-        if (type != kLengthDelimited || !in.text(out.subject_id_)) return false;
+        if (type != kLengthDelimited || !read_text(in, out.subject_id_)) return false;
         break;
       case R::kInvalidateReasonFieldNumber:
-        if (type != kLengthDelimited || !in.text(out.invalidate_reason_)) return false;
+        if (type != kLengthDelimited || !read_text(in, out.invalidate_reason_)) return false;
         break;
       case R::kOpFieldNumber:
         // An open enum: protobuf keeps any int32; negative values are left to protobuf.

@@ -333,15 +333,16 @@ class FakeDaemon {
       ack.set_error_message(opened.error().message);
     } else {
       auto hash =
-          batch::verify_batch(**opened, sealed->batch_seq(), agent_key, key_.public_key(), limits);
+          batch::verify_batch(*opened, sealed->batch_seq(), agent_key, key_.public_key(), limits);
       if (!hash) {
         ack.set_error(hash.error().code);
         ack.set_error_message(hash.error().message);
       } else {
         std::vector<std::string> stored;
-        for (int i = 0; i < (*opened)->records_size(); ++i) {
+        for (size_t i = 0; i < opened->records.size(); ++i) {
+          const std::string_view bytes = opened->records[i];
           v1::Record r;
-          r.ParseFromString((*opened)->records(i));
+          r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
           if (r.record_key().starts_with(reject_prefix)) {
             auto* st = ack.add_statuses();
             st->set_index(uint32_t(i));
@@ -350,7 +351,7 @@ class FakeDaemon {
             st->set_reason("the daemon does not like this key");
             continue;
           }
-          stored.push_back((*opened)->records(i));
+          stored.emplace_back(bytes);
         }
         ack.set_accepted(uint32_t(stored.size()));
         audit::Hash zero{};

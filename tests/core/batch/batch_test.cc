@@ -1,0 +1,162 @@
+// Opening batches on the daemon side: canonical SignedBatch encodings are read in place, any
+// other goes to protobuf, and either way the daemon sees what protobuf reads — the header, the
+// signature and the records — including for mutated and hostile plaintexts.
+#include "core/batch/batch.h"
+
+#include <google/protobuf/stubs/logging.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "core/crypto/seal.h"
+
+namespace gongshu::batch {
+namespace {
+
+struct Keys {
+  crypto::IdentityKey agent = crypto::IdentityKey::generate();
+  crypto::IdentityKey daemon = crypto::IdentityKey::generate();
+};
+
+std::vector<std::string> records(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("record " + std::to_string(i) + std::string(i, 'x'));
+  return out;
+}
+
+v1::BatchHeader header(uint64_t seq) {
+  v1::BatchHeader h;
+  h.set_agency("sjz-gongan");
+  h.set_batch_seq(seq);
+  return h;
+}
+
+// A SealedBatch carrying `plaintext` as the sealed SignedBatch bytes, whatever they are.
+v1::SealedBatch sealed_bytes(const Keys& k, const std::string& plaintext, uint64_t seq) {
+  v1::SealedBatch s;
+  s.set_batch_seq(seq);
+  auto box = crypto::seal(k.daemon.public_key(), as_bytes(plaintext));
+  REQUIRE(box);
+  s.set_sealed(std::string(as_chars(*box)));
+  return s;
+}
+
+// What open_batch gave must be what protobuf reads from the same plaintext.
+void same_as_protobuf(const OpenedBatch& opened) {
+  v1::SignedBatch parsed;
+  REQUIRE(parsed.ParseFromArray(opened.plaintext.data(), int(opened.plaintext.size())));
+  CHECK(opened.header->SerializeAsString() == parsed.header().SerializeAsString());
+  CHECK(opened.signature == parsed.signature());
+  REQUIRE(opened.records.size() == size_t(parsed.records_size()));
+  for (size_t i = 0; i < opened.records.size(); ++i)
+    CHECK(opened.records[i] == parsed.records(int(i)));
+}
+
+TEST_CASE("a sealed batch opens in place and verifies") {
+  Keys k;
+  auto recs = records(50);
+  auto sealed = seal_batch(k.agent, k.daemon.public_key(), header(7), recs);
+  REQUIRE(sealed);
+  google::protobuf::Arena arena;
+  auto opened = open_batch(k.daemon, *sealed, {}, arena);
+  REQUIRE(opened);
+  REQUIRE(opened->records.size() == recs.size());
+  for (size_t i = 0; i < recs.size(); ++i) CHECK(opened->records[i] == recs[i]);
+  same_as_protobuf(*opened);
+  // Moving keeps the views valid: they point into bytes the batch owns.
+  OpenedBatch moved = std::move(*opened);
+  CHECK(moved.records[3] == recs[3]);
+  auto hash = verify_batch(moved, 7, k.agent.public_key(), k.daemon.public_key(), {});
+  REQUIRE(hash);
+  CHECK(*hash == batch_hash(*moved.header));
+}
+
+TEST_CASE("encodings protobuf resolves by its rules are opened as protobuf reads them") {
+  Keys k;
+  auto sealed = seal_batch(k.agent, k.daemon.public_key(), header(3), records(4));
+  REQUIRE(sealed);
+  google::protobuf::Arena arena;
+  auto first = open_batch(k.daemon, *sealed, {}, arena);
+  REQUIRE(first);
+  const std::string plain(as_chars(first->plaintext));
+
+  // The header again (merged by protobuf: the later batch_seq wins), a signature again (the
+  // later one wins), and an unknown field: each is declined in place, read by protobuf.
+  v1::SignedBatch extra;
+  extra.mutable_header()->set_batch_seq(99);
+  v1::SignedBatch other_signature;
+  other_signature.set_signature(std::string(64, 's'));
+  const std::string variants[] = {plain + extra.SerializeAsString(),
+                                  plain + other_signature.SerializeAsString(),
+                                  plain + std::string("\x20\x01", 2)};
+  for (const std::string& v : variants) {
+    auto opened = open_batch(k.daemon, sealed_bytes(k, v, 3), {}, arena);
+    REQUIRE(opened);
+    same_as_protobuf(*opened);
+  }
+  auto merged = open_batch(k.daemon, sealed_bytes(k, variants[0], 3), {}, arena);
+  CHECK(merged->header->batch_seq() == 99);
+  // The signature was made over the first header: the merged one does not verify.
+  CHECK(!verify_batch(*merged, 99, k.agent.public_key(), k.daemon.public_key(), {}));
+}
+
+TEST_CASE("mutated plaintexts open as protobuf reads them, or are refused") {
+  google::protobuf::LogSilencer quiet;  // protobuf logs each refused string; refusals are expected
+  Keys k;
+  auto sealed = seal_batch(k.agent, k.daemon.public_key(), header(5), records(6));
+  REQUIRE(sealed);
+  google::protobuf::Arena arena;
+  const std::string plain(as_chars(open_batch(k.daemon, *sealed, {}, arena)->plaintext));
+  std::mt19937_64 rng(5);
+  int opened_count = 0, refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string bytes = plain;
+    for (int m = 0, n = 1 + int(rng() % 3); m < n && !bytes.empty(); ++m) {
+      const size_t at = rng() % bytes.size();
+      switch (rng() % 4) {
+        case 0:
+          bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+          break;
+        case 1:
+          bytes.insert(bytes.begin() + long(at), static_cast<char>(rng()));
+          break;
+        case 2:
+          bytes.erase(at, 1 + rng() % 4);
+          break;
+        default:
+          bytes.insert(at, bytes.substr(at, rng() % 40));
+          break;
+      }
+    }
+    google::protobuf::Arena a;
+    auto opened = open_batch(k.daemon, sealed_bytes(k, bytes, 5), {}, a);
+    if (!opened) {
+      ++refused;
+      v1::SignedBatch parsed;
+      CHECK(!parsed.ParseFromString(bytes));  // refused only what protobuf refuses
+      CHECK(opened.error().code == v1::BATCH_MALFORMED);
+      continue;
+    }
+    ++opened_count;
+    same_as_protobuf(*opened);
+  }
+  CHECK(opened_count > 300);
+  CHECK(refused > 300);
+}
+
+TEST_CASE("more records than the limit are refused while reading") {
+  Keys k;
+  auto sealed = seal_batch(k.agent, k.daemon.public_key(), header(1), records(5));
+  REQUIRE(sealed);
+  google::protobuf::Arena arena;
+  Limits limits;
+  limits.max_records = 4;
+  auto opened = open_batch(k.daemon, *sealed, limits, arena);
+  REQUIRE(!opened);
+  CHECK(opened.error().code == v1::BATCH_TOO_LARGE);
+  limits.max_records = 5;
+  CHECK(open_batch(k.daemon, *sealed, limits, arena));
+}
+
+}  // namespace
+}  // namespace gongshu::batch
