@@ -428,7 +428,7 @@ int main(int argc, char** argv) {
       "ms)\n",
       half.records_per_s, half.p50_ms, half.p99_ms);
   std::printf(
-      "  limits: raw LMDB group-commit append %10.0f records/s  (ingest = %.0f%%, target >= "
+      "  limits: raw LMDB group-commit append %10.0f records/s  (ingest = %.1f%%, target >= "
       "20%%)\n",
       lmdb, 100 * std::max(r1.records_per_s, r4.records_per_s) / lmdb);
   std::printf("          raw ZeroMQ PUSH->PULL        %10.0f records/s\n", push_pull);
