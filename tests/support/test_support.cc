@@ -201,4 +201,25 @@ void write_text(const std::string& path, const std::string& text, int mode) {
   ::chmod(path.c_str(), mode_t(mode));
 }
 
+std::string mutate(std::string bytes, std::mt19937_64& rng, size_t max_repeat) {
+  for (int m = 0, n = 1 + int(rng() % 3); m < n && !bytes.empty(); ++m) {
+    const size_t at = rng() % bytes.size();
+    switch (rng() % 4) {
+      case 0:
+        bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+        break;
+      case 1:
+        bytes.insert(bytes.begin() + static_cast<long>(at), static_cast<char>(rng()));
+        break;
+      case 2:
+        bytes.erase(at, 1 + rng() % 4);
+        break;
+      default:
+        bytes.insert(at, bytes.substr(at, rng() % (max_repeat + 1)));
+        break;
+    }
+  }
+  return bytes;
+}
+
 }  // namespace gongshu::testing

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,11 @@ class ChildProcess {
 };
 
 // Path of a binary built in this tree, e.g. binary_path("tools/gongshuctl").
+// `bytes` after one to three random mutations — a flipped bit, an inserted byte, up to four bytes
+// deleted, or a slice of up to `max_repeat` bytes repeated in place (which duplicates fields
+// of a protobuf encoding) — for tests that hold a parser to a reference on hostile input.
+std::string mutate(std::string bytes, std::mt19937_64& rng, size_t max_repeat = 32);
+
 std::string binary_path(const std::string& relative);
 
 std::string read_text(const std::string& path);

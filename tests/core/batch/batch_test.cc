@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/crypto/seal.h"
+#include "tests/support/test_support.h"
 
 namespace gongshu::batch {
 namespace {
@@ -111,23 +112,7 @@ TEST_CASE("mutated plaintexts open as protobuf reads them, or are refused") {
   int opened_count = 0, refused = 0;
   for (int i = 0; i < 3000; ++i) {
     std::string bytes = plain;
-    for (int m = 0, n = 1 + int(rng() % 3); m < n && !bytes.empty(); ++m) {
-      const size_t at = rng() % bytes.size();
-      switch (rng() % 4) {
-        case 0:
-          bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
-          break;
-        case 1:
-          bytes.insert(bytes.begin() + long(at), static_cast<char>(rng()));
-          break;
-        case 2:
-          bytes.erase(at, 1 + rng() % 4);
-          break;
-        default:
-          bytes.insert(at, bytes.substr(at, rng() % 40));
-          break;
-      }
-    }
+    bytes = gongshu::testing::mutate(std::move(bytes), rng, 40);
     google::protobuf::Arena a;
     auto opened = open_batch(k.daemon, sealed_bytes(k, bytes, 5), {}, a);
     if (!opened) {

@@ -10,6 +10,8 @@
 #include <limits>
 #include <random>
 
+#include "tests/support/test_support.h"
+
 namespace gongshu::catalog {
 namespace {
 
@@ -92,24 +94,8 @@ TEST_CASE("mutated encodings are read as protobuf reads them, or declined") {
   int read = 0, declined = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string bytes = random_record(rng).SerializeAsString();
-    // One to three mutations: flip, insert, delete, or repeat a slice (duplicate fields).
-    for (int m = 0, n = 1 + int(rng() % 3); m < n && !bytes.empty(); ++m) {
-      const size_t at = rng() % bytes.size();
-      switch (rng() % 4) {
-        case 0:
-          bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
-          break;
-        case 1:
-          bytes.insert(bytes.begin() + long(at), static_cast<char>(rng()));
-          break;
-        case 2:
-          bytes.erase(at, 1 + rng() % 4);
-          break;
-        default:
-          bytes.insert(at, bytes.substr(at, rng() % 24));
-          break;
-      }
-    }
+    // Flips, inserts, deletions, repeated slices (duplicate fields).
+    bytes = gongshu::testing::mutate(std::move(bytes), rng, 24);
     (agrees(bytes) ? read : declined)++;
   }
   // Both outcomes must really occur, or the test shows nothing.
