@@ -145,6 +145,19 @@ struct IngestService::Impl {
 
 namespace {
 
+// An audit entry of the agent's action on one batch: its principal and the batch it names.
+v1::AuditEntry agent_entry(const Job& job, std::string_view action) {
+  v1::AuditEntry e;
+  e.mutable_principal()->set_key_id(job.agent_key_id);
+  e.mutable_principal()->set_role("agent");
+  e.mutable_principal()->set_agency(job.agency);
+  e.set_action(std::string(action));
+  auto* ref = e.add_refs();
+  ref->set_kind("batch");
+  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
+  return e;
+}
+
 void set_refusal(Job& job, v1::BatchErrorCode code, std::string message) {
   job.refusal = batch::Rejection{code, std::move(message)};
 }
@@ -283,15 +296,10 @@ void IngestService::Impl::prepare(Job& job) {
     PreparedRecord& pr = job.records[static_cast<size_t>(i)];
     pr.index = static_cast<uint32_t>(i);
     const std::string_view bytes = job.batch.records[i];
-    if (!catalog::RecordView::read(bytes, pr.record)) {
-      auto* parsed = google::protobuf::Arena::CreateMessage<v1::Record>(&job.arena);
-      if (!parsed->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        pr.record = {};
-        pr.verdict =
-            catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse");
-        continue;
-      }
-      pr.record = catalog::RecordView::of(*parsed);
+    if (!catalog::RecordView::parse(bytes, job.arena, pr.record)) {
+      pr.verdict =
+          catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "", "record bytes do not parse");
+      continue;
     }
     auto it = snapshot->find(pr.record.dataset());
     if (it == snapshot->end()) {
@@ -385,16 +393,9 @@ void IngestService::Impl::writer_loop() {
 
 Status IngestService::Impl::refuse(store::WriteTxn& txn, Job& job,
                                    std::vector<audit::Appended>& appended) {
-  v1::AuditEntry e;
-  e.mutable_principal()->set_key_id(job.agent_key_id);
-  e.mutable_principal()->set_role("agent");
-  e.mutable_principal()->set_agency(job.agency);
-  e.set_action("ingest_refused");
+  v1::AuditEntry e = agent_entry(job, "ingest_refused");
   e.set_decision(v1::DECISION_DENY);
   e.set_purpose("aggregation per catalog (R-10)");
-  auto* ref = e.add_refs();
-  ref->set_kind("batch");
-  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
   e.set_detail(std::string(v1::BatchErrorCode_Name(job.refusal->code)) + ": " +
                job.refusal->message);
   GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
@@ -431,14 +432,7 @@ Result<bool> IngestService::Impl::answer_if_seen(store::WriteTxn& txn, Job& job,
     return true;
   }
   // A re-sent batch: answer with what was stored; record the replay.
-  v1::AuditEntry e;
-  e.mutable_principal()->set_key_id(job.agent_key_id);
-  e.mutable_principal()->set_role("agent");
-  e.mutable_principal()->set_agency(job.agency);
-  e.set_action("ingest_duplicate");
-  auto* ref = e.add_refs();
-  ref->set_kind("batch");
-  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
+  v1::AuditEntry e = agent_entry(job, "ingest_duplicate");
   e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
   GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
   appended.push_back(a);
@@ -510,20 +504,13 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   }
   uint64_t first_version = writes.next_version;
 
-  v1::AuditEntry e;
-  e.mutable_principal()->set_key_id(job.agent_key_id);
-  e.mutable_principal()->set_role("agent");
-  e.mutable_principal()->set_agency(job.agency);
-  e.set_action("ingest");
+  v1::AuditEntry e = agent_entry(job, "ingest");
   e.set_dataset(mixed ? "*" : dataset_name);
   e.set_purpose("aggregation per catalog (R-10)");
   e.set_policy_rule("ingest.provider");
   e.set_decision(v1::DECISION_ALLOW);
   e.set_record_count(to_store.size());
   auto* ref = e.add_refs();
-  ref->set_kind("batch");
-  ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
-  ref = e.add_refs();
   ref->set_kind("batch_hash");
   ref->set_value(hex_encode(job.batch_hash));
   if (!to_store.empty()) {

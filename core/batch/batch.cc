@@ -69,10 +69,12 @@ Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
 
 namespace {
 
+enum class InPlace { kRead, kDeclined, kTooManyRecords };
+
 // Reads a canonical SignedBatch encoding in place: header once, signature once, records in
-// order, nothing else. False for anything protobuf would read otherwise (it then parses).
-bool read_in_place(std::string_view encoded, const Limits& limits, OpenedBatch& out,
-                   google::protobuf::Arena& arena, bool& too_many) {
+// order, nothing else. Declined for anything protobuf would read otherwise (it then parses).
+InPlace read_in_place(std::string_view encoded, const Limits& limits, OpenedBatch& out,
+                      google::protobuf::Arena& arena) {
   WireReader in(encoded);
   uint32_t seen = 0;
   std::string_view header;
@@ -80,29 +82,28 @@ bool read_in_place(std::string_view encoded, const Limits& limits, OpenedBatch& 
     uint32_t number, type;
     std::string_view value;
     if (!in.tag(number, type) || type != WireReader::kLengthDelimited || !in.bytes(value))
-      return false;
+      return InPlace::kDeclined;
     switch (number) {
       case v1::SignedBatch::kHeaderFieldNumber:
-        if (!first_time(seen, number)) return false;
+        if (!first_time(seen, number)) return InPlace::kDeclined;
         header = value;
         break;
       case v1::SignedBatch::kSignatureFieldNumber:
-        if (!first_time(seen, number)) return false;
+        if (!first_time(seen, number)) return InPlace::kDeclined;
         out.signature = value;
         break;
       case v1::SignedBatch::kRecordsFieldNumber:
-        if (out.records.size() == limits.max_records) {
-          too_many = true;
-          return false;
-        }
+        if (out.records.size() == limits.max_records) return InPlace::kTooManyRecords;
         out.records.push_back(value);
         break;
       default:
-        return false;
+        return InPlace::kDeclined;
     }
   }
   out.header = google::protobuf::Arena::CreateMessage<v1::BatchHeader>(&arena);
-  return out.header->ParseFromArray(header.data(), static_cast<int>(header.size()));
+  return out.header->ParseFromArray(header.data(), static_cast<int>(header.size()))
+             ? InPlace::kRead
+             : InPlace::kDeclined;
 }
 
 }  // namespace
@@ -118,9 +119,9 @@ Checked<OpenedBatch> open_batch(const crypto::IdentityKey& daemon, const v1::Sea
   if (!plain) return reject(v1::BATCH_UNOPENABLE, "batch does not open with this daemon's key");
   OpenedBatch out;
   out.plaintext = std::move(*plain);
-  bool too_many = false;
-  if (read_in_place(as_chars(out.plaintext), limits, out, arena, too_many)) return out;
-  if (too_many) {
+  const InPlace in_place = read_in_place(as_chars(out.plaintext), limits, out, arena);
+  if (in_place == InPlace::kRead) return out;
+  if (in_place == InPlace::kTooManyRecords) {
     return reject(v1::BATCH_TOO_LARGE,
                   "more than " + std::to_string(limits.max_records) + " records");
   }

@@ -1,10 +1,9 @@
 #include "core/catalog/record_view.h"
 
-#include <google/protobuf/stubs/common.h>
-
 #include <cstring>
 #include <limits>
 
+#include "core/util/utf8.h"
 #include "core/util/wire_reader.h"
 
 namespace gongshu::catalog {
@@ -14,24 +13,9 @@ constexpr uint32_t kVarint = WireReader::kVarint;
 constexpr uint32_t kFixed64 = WireReader::kFixed64;
 constexpr uint32_t kLengthDelimited = WireReader::kLengthDelimited;
 
-bool is_ascii(std::string_view s) {
-  uint64_t high = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, s.data() + i, 8);
-    high |= word;
-  }
-  for (; i < s.size(); ++i) high |= static_cast<uint8_t>(s[i]);
-  return (high & 0x8080808080808080ULL) == 0;
-}
-
-// A proto3 `string`: protobuf refuses text that is not UTF-8. ASCII text is UTF-8 under any
-// reading; anything else gets protobuf's own check, so the two never disagree.
-bool read_text(WireReader& in, std::string_view& out) {
-  return in.bytes(out) && (is_ascii(out) || google::protobuf::internal::IsStructurallyValidUTF8(
-                                                out.data(), static_cast<int>(out.size())));
-}
+// A proto3 `string`: protobuf refuses text that is not UTF-8. Only RFC 3629 UTF-8 is read here;
+// whatever protobuf might accept beyond it is declined and left to protobuf.
+bool read_text(WireReader& in, std::string_view& out) { return in.bytes(out) && is_utf8(out); }
 
 int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
@@ -154,6 +138,17 @@ bool RecordView::read(std::string_view encoded, RecordView& out) {
         return false;
     }
   }
+  return true;
+}
+
+bool RecordView::parse(std::string_view encoded, google::protobuf::Arena& arena, RecordView& out) {
+  if (read(encoded, out)) return true;
+  auto* parsed = google::protobuf::Arena::CreateMessage<v1::Record>(&arena);
+  if (!parsed->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
+    out = RecordView();
+    return false;
+  }
+  out = of(*parsed);
   return true;
 }
 

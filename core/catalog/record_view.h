@@ -5,16 +5,18 @@
 // RecordView::read() takes the views straight out of the encoding instead — but only for the
 // canonical encodings protobuf writes, read with protobuf's own rules: each field of the right
 // wire type, singular fields at most once, at most one member of the value oneof, no unknown
-// fields, text that protobuf accepts as UTF-8, booleans 0 or 1, varints in range. For anything
-// else it says no, and the caller parses with protobuf and takes RecordView::of() that message:
-// a record that reads here reads identically through protobuf (tests/core/catalog/
-// record_view_test holds the two to that, on generated and mutated encodings), so validation
-// never judges other content than what is stored and later parsed.
+// fields, text that is UTF-8 by RFC 3629 (which protobuf accepts), booleans 0 or 1, varints in
+// range. For anything else it says no, and RecordView::parse() hands the bytes to protobuf and
+// takes of() its message: a record that reads here reads identically through protobuf
+// (tests/core/catalog/record_view_test holds the two to that, on generated and mutated
+// encodings), so validation never judges other content than what is stored and later parsed.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include <google/protobuf/arena.h>
 
 #include "gongshu/v1/record.pb.h"
 
@@ -37,6 +39,9 @@ class RecordView {
   // Reads `encoded` (the bytes of a v1::Record) in place; false when it is not in canonical
   // form, in which case `out` is unspecified. The views point into `encoded`.
   static bool read(std::string_view encoded, RecordView& out);
+  // read(), or else protobuf's parse onto `arena` and of() that message: false only when
+  // protobuf refuses the bytes too. The views point into `encoded` or the arena.
+  static bool parse(std::string_view encoded, google::protobuf::Arena& arena, RecordView& out);
   // Views into a parsed message, which must outlive them.
   static RecordView of(const v1::Record& record);
 

@@ -8,10 +8,6 @@
 namespace gongshu::catalog {
 namespace {
 
-Verdict bad(v1::RecordStatusCode code, std::string field, std::string reason) {
-  return Verdict::refusal(code, std::move(field), std::move(reason));
-}
-
 Verdict accepted(std::string subject) {
   Verdict v;
   v.subject = std::move(subject);
@@ -53,12 +49,13 @@ Verdict validate_record(const DatasetSchema& schema, const v1::Record& r, const 
 Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const Clock& clock) {
   const v1::DatasetEntry& e = schema.entry();
   if (r.dataset() != e.id()) {
-    return bad(v1::RECORD_STATUS_UNKNOWN_DATASET, "",
-               "record is for dataset '" + std::string(r.dataset()) + "', not '" + e.id() + "'");
+    return Verdict::refusal(
+        v1::RECORD_STATUS_UNKNOWN_DATASET, "",
+        "record is for dataset '" + std::string(r.dataset()) + "', not '" + e.id() + "'");
   }
   if (r.record_key().empty() || r.record_key().size() > kMaxRecordKey) {
-    return bad(v1::RECORD_STATUS_SCHEMA, "record_key",
-               "record key must be 1.." + std::to_string(kMaxRecordKey) + " bytes");
+    return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "record_key",
+                            "record key must be 1.." + std::to_string(kMaxRecordKey) + " bytes");
   }
   // Subject: the identifier the subject index is built on.
   v1::PiiKind subject_kind = v1::PII_NONE;
@@ -66,11 +63,11 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
   if (e.subject_kind() == "person" || e.subject_kind() == "organisation") {
     v1::PiiKind kind = e.subject_kind() == "person" ? v1::PII_CITIZEN_ID : v1::PII_CREDIT_CODE;
     if (r.subject_id().empty()) {
-      return bad(v1::RECORD_STATUS_SCHEMA, "subject_id",
-                 "missing subject identifier for a " + e.subject_kind());
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "subject_id",
+                              "missing subject identifier for a " + e.subject_kind());
     }
     ids::IdCheck c = check_identifier_of(kind, r.subject_id(), clock);
-    if (!c.valid) return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, "subject_id", c.reason);
+    if (!c.valid) return Verdict::refusal(v1::RECORD_STATUS_BAD_IDENTIFIER, "subject_id", c.reason);
     subject_kind = kind;
     subject = std::move(c.normalized);
   } else if (!r.subject_id().empty()) {
@@ -82,13 +79,13 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
   }
   if (r.op() == v1::RECORD_OP_INVALIDATE) {
     if (!r.fields().empty())
-      return bad(v1::RECORD_STATUS_SCHEMA, "", "an invalidation carries no fields");
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "", "an invalidation carries no fields");
     return accepted(std::move(subject));
   }
   if (r.op() != v1::RECORD_OP_UPSERT)
-    return bad(v1::RECORD_STATUS_SCHEMA, "op", "unknown operation");
+    return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "op", "unknown operation");
   if (r.fields().size() > size_t{kMaxFields})
-    return bad(v1::RECORD_STATUS_SCHEMA, "", "too many fields");
+    return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "", "too many fields");
   std::vector<bool> seen(static_cast<size_t>(e.fields_size()));  // by catalog field index
   for (const FieldView& f : r.fields()) {
     const std::string name(f.name);
@@ -96,39 +93,41 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
     const std::string_view text = f.kind == v1::FieldValue::kText ? f.bytes : std::string_view();
     const int index = schema.field_index(f.name);
     if (index < 0)
-      return bad(v1::RECORD_STATUS_SCHEMA, name,
-                 "field '" + name + "' is not in the catalog entry");
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name,
+                              "field '" + name + "' is not in the catalog entry");
     if (seen[static_cast<size_t>(index)])
-      return bad(v1::RECORD_STATUS_SCHEMA, name, "field given twice");
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name, "field given twice");
     seen[static_cast<size_t>(index)] = true;
     const v1::FieldSpec* spec = &e.fields(index);
     if (kind_of(f) != spec->type()) {
-      return bad(
+      return Verdict::refusal(
           v1::RECORD_STATUS_SCHEMA, name,
           "expected " + std::string(field_type_name(spec->type())) + ", got " +
               (f.kind == v1::FieldValue::KIND_NOT_SET ? std::string("no value")
                                                       : std::string(field_type_name(kind_of(f)))));
     }
     if (spec->type() == v1::FIELD_TYPE_TEXT && text.size() > kMaxTextField) {
-      return bad(v1::RECORD_STATUS_SCHEMA, name,
-                 "text longer than " + std::to_string(kMaxTextField) + " bytes");
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name,
+                              "text longer than " + std::to_string(kMaxTextField) + " bytes");
     }
     if (spec->pii() == v1::PII_BIOMETRIC && e.legal_basis().empty()) {
-      return bad(v1::RECORD_STATUS_BIOMETRIC, name,
-                 "biometric data without a legal basis in the catalog entry is refused (R-09)");
+      return Verdict::refusal(
+          v1::RECORD_STATUS_BIOMETRIC, name,
+          "biometric data without a legal basis in the catalog entry is refused (R-09)");
     }
     // The subject's own identifier field, usually given again as a field, was checked above.
     const bool is_identifier =
         spec->pii() == v1::PII_CITIZEN_ID || spec->pii() == v1::PII_CREDIT_CODE;
     if (is_identifier && !(spec->pii() == subject_kind && text == r.subject_id())) {
       ids::IdCheck c = check_identifier_of(spec->pii(), text, clock);
-      if (!c.valid) return bad(v1::RECORD_STATUS_BAD_IDENTIFIER, name, c.reason);
+      if (!c.valid) return Verdict::refusal(v1::RECORD_STATUS_BAD_IDENTIFIER, name, c.reason);
     }
   }
   for (int idx : schema.required_fields()) {
     const std::string& name = e.fields(idx).name();
     if (!seen[static_cast<size_t>(idx)])
-      return bad(v1::RECORD_STATUS_SCHEMA, name, "required field '" + name + "' is missing");
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name,
+                              "required field '" + name + "' is missing");
   }
   return accepted(std::move(subject));
 }

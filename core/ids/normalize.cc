@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/util/utf8.h"
+
 namespace gongshu::ids {
 namespace {
 
@@ -34,43 +36,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Decodes the UTF-8 sequence starting at s[i] into *cp and returns its length in bytes, or 0 when
-// it is not a valid sequence (RFC 3629).
-size_t decode(std::string_view s, size_t i, char32_t* cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t n;
-  char32_t c;
-  if (b0 < 0xC2) {  // a continuation byte, or the lead byte of an overlong 2-byte form
-    return 0;
-  } else if (b0 < 0xE0) {
-    n = 2;
-    c = b0 & 0x1F;
-  } else if (b0 < 0xF0) {
-    n = 3;
-    c = b0 & 0x0F;
-  } else if (b0 < 0xF5) {
-    n = 4;
-    c = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < n) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    c = (c << 6) | (b & 0x3F);
-  }
-  if (n == 3 && c < 0x800) return 0;                      // overlong
-  if (n == 4 && (c < 0x10000 || c > 0x10FFFF)) return 0;  // overlong or beyond Unicode
-  if (c >= 0xD800 && c <= 0xDFFF) return 0;               // surrogate
-  *cp = c;
-  return n;
-}
-
 }  // namespace
 
 Result<std::string> normalize_identifier(std::string_view raw) {
@@ -89,7 +54,7 @@ Result<std::string> normalize_identifier(std::string_view raw) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     char32_t cp;
-    const size_t n = decode(s, i, &cp);
+    const size_t n = utf8_decode(s, i, &cp);
     if (n == 0) {
       const size_t byte = static_cast<size_t>(s.data() - raw.data()) + i + 1;
       return fail(ErrorCode::kInvalidArgument, "invalid UTF-8 at byte " + std::to_string(byte));
@@ -121,7 +86,7 @@ size_t utf8_length(std::string_view valid_utf8) {
 std::string bad_character_reason(std::string_view valid_utf8, size_t offset) {
   const size_t position = utf8_length(valid_utf8.substr(0, offset)) + 1;
   char32_t cp = 0;
-  if (offset >= valid_utf8.size() || decode(valid_utf8, offset, &cp) == 0) {
+  if (offset >= valid_utf8.size() || utf8_decode(valid_utf8, offset, &cp) == 0) {
     cp = 0xFFFD;  // not reached for valid text; keep the reason well-formed anyway
   }
   char what[16];

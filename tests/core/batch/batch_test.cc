@@ -3,8 +3,6 @@
 // signature and the records — including for mutated and hostile plaintexts.
 #include "core/batch/batch.h"
 
-#include <google/protobuf/stubs/logging.h>
-
 #include <catch2/catch.hpp>
 #include <random>
 
@@ -102,7 +100,6 @@ TEST_CASE("encodings protobuf resolves by its rules are opened as protobuf reads
 }
 
 TEST_CASE("mutated plaintexts open as protobuf reads them, or are refused") {
-  google::protobuf::LogSilencer quiet;  // protobuf logs each refused string; refusals are expected
   Keys k;
   auto sealed = seal_batch(k.agent, k.daemon.public_key(), header(5), records(6));
   REQUIRE(sealed);
