@@ -58,7 +58,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   // Unknown keys are mistakes (a typo would silently keep a default).
   static const std::map<std::string, std::set<std::string>> known = {
       {"daemon", {"state_dir", "daemon_key", "master_key", "audit_origin"}},
-      {"ingest", {"endpoint", "advertise", "workers", "max_group"}},
+      {"ingest", {"endpoint", "advertise", "workers", "max_group", "worker_nice"}},
       {"api", {"endpoint"}},
       {"policy", {"dir"}},
       {"limits",
@@ -86,6 +86,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   str("ingest", "advertise", &c.advertise_ingest);
   num("ingest", "workers", &c.workers, 1, 64);
   num("ingest", "max_group", &c.max_group, 1, 4096);
+  num("ingest", "worker_nice", &c.worker_nice, 0, 19);
   str("api", "endpoint", &c.api_endpoint);
   str("policy", "dir", &c.policy_dir);
   num("limits", "max_batch_bytes", &c.max_batch_bytes, 1024, int64_t(1) << 30);

@@ -13,6 +13,7 @@
 //   advertise = ""              # told to agents at enrollment; default: the bound endpoint
 //   workers = 2
 //   max_group = 64              # batches per commit
+//   worker_nice = 10            # workers' nice above the daemon's: the writer runs first
 //   [api]
 //   endpoint = "tcp://127.0.0.1:7401"
 //   [policy]
@@ -39,6 +40,7 @@ struct DaemonConfig {
   std::string advertise_ingest;
   unsigned workers = 2;
   size_t max_group = 64;
+  unsigned worker_nice = 10;
   std::string api_endpoint = "tcp://127.0.0.1:7401";
   std::string policy_dir = "/etc/gongshu/policies/policy";
   size_t max_batch_bytes = 32 << 20;

@@ -153,6 +153,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   io.endpoint = config.ingest_endpoint;
   io.workers = config.workers;
   io.max_group = config.max_group;
+  io.worker_nice = config.worker_nice;
   io.limits.max_batch_bytes = config.max_batch_bytes;
   io.limits.max_records = config.max_records_per_batch;
   io.limits.max_record_bytes = config.max_record_bytes;

@@ -38,6 +38,8 @@ class Daemon {
   const std::string& api_endpoint() const { return api_->endpoint(); }
   const crypto::PublicKey& public_key() const { return keys_->current().public_key(); }
   IngestStats ingest_stats() const { return ingest_->stats(); }
+  // Empty, or why the ingest workers could not be given their lower priority (for the log).
+  const std::string& ingest_scheduling_problem() const { return ingest_->scheduling_problem(); }
   void stop();
 
   // Reloads the policy directory of config. A policy with any error is refused whole (the error

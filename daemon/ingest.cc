@@ -1,11 +1,15 @@
 #include "daemon/ingest.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <latch>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -121,6 +125,8 @@ struct IngestService::Impl {
   RateWindow accepted_window{store.clock()};  // once per commit, for `status`
   AgentActivityMap activity;                  // in memory only: no store write per batch
 
+  std::string scheduling_problem;  // set by the workers before start() returns
+
   std::thread net_thread;
   std::vector<std::thread> worker_threads;
   std::thread writer_thread;
@@ -129,6 +135,8 @@ struct IngestService::Impl {
       : store(s), directory(d), catalog(c), options(std::move(o)), channel(std::move(ch)) {}
 
   void net_loop();
+  // Lowers the calling worker's priority by options.worker_nice; says why not if it cannot.
+  std::string lower_worker_priority() const;
   void worker_loop(unsigned index);
   void writer_loop();
   void prepare(Job& job);
@@ -211,6 +219,19 @@ void IngestService::Impl::net_loop() {
       work_cv.notify_all();
     }
   }
+}
+
+std::string IngestService::Impl::lower_worker_priority() const {
+  if (options.worker_nice == 0) return {};
+  // On Linux a nice value is per thread: PRIO_PROCESS with a thread id sets only that thread's.
+  const id_t self = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int now = ::getpriority(PRIO_PROCESS, self);
+  if (now == -1 && errno != 0) return std::string("getpriority: ") + std::strerror(errno);
+  const int wanted = std::min(now + static_cast<int>(options.worker_nice), 19);
+  if (::setpriority(PRIO_PROCESS, self, wanted) != 0)
+    return "setpriority(" + std::to_string(wanted) + "): " + std::strerror(errno);
+  return {};
 }
 
 void IngestService::Impl::worker_loop(unsigned index) {
@@ -713,12 +734,20 @@ Result<std::unique_ptr<IngestService>> IngestService::start(
   // Named threads make `top -H` and profiles readable.
   const unsigned workers = std::max(1u, p->options.workers);
   p->spent.resize(workers);
+  std::latch niced(workers);
+  std::mutex problem_mu;
   for (unsigned i = 0; i < workers; ++i) {
-    p->worker_threads.emplace_back([p, i] {
+    p->worker_threads.emplace_back([p, i, &niced, &problem_mu] {
       pthread_setname_np(pthread_self(), "gs-ingest-work");
+      if (std::string problem = p->lower_worker_priority(); !problem.empty()) {
+        std::lock_guard lock(problem_mu);
+        p->scheduling_problem = std::move(problem);
+      }
+      niced.count_down();
       p->worker_loop(i);
     });
   }
+  niced.wait();
   p->writer_thread = std::thread([p] {
     pthread_setname_np(pthread_self(), "gs-ingest-write");
     p->writer_loop();
@@ -746,6 +775,8 @@ void IngestService::stop() {
   if (impl_->writer_thread.joinable()) impl_->writer_thread.join();
   if (impl_->net_thread.joinable()) impl_->net_thread.join();
 }
+
+const std::string& IngestService::scheduling_problem() const { return impl_->scheduling_problem; }
 
 IngestStats IngestService::stats() const {
   IngestStats s;

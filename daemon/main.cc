@@ -93,6 +93,8 @@ int run(const std::string& config_path, const Logger& log) {
   log.notice(std::string("ready (version ") + gongshu::kVersion + "); ingest " +
                  (*daemon)->ingest_endpoint() + ", api " + (*daemon)->api_endpoint(),
              {{"GONGSHU_DAEMON_KEY", key_id}});
+  if (const std::string& p = (*daemon)->ingest_scheduling_problem(); !p.empty())
+    log.warning("ingest workers run at the daemon's priority: " + p);
   if ((*daemon)->policy_version().empty()) {
     log.warning("no access policy is in force, every access is denied until a reload loads one: " +
                 (*daemon)->policy_problem());

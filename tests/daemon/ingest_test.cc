@@ -1,8 +1,15 @@
 // The ingest pipeline through the real sockets of an in-process gongshud: records stored once,
 // bad records rejected alone, bad batches refused whole, replays answered from the store, keys
 // checked at the handshake and on every message.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 
 #include "core/audit/export_log.h"
 #include "core/audit/proof_file.h"
@@ -253,6 +260,43 @@ TEST_CASE(
   REQUIRE(ack);
   CHECK(ack->error() == v1::BATCH_OK);
   CHECK(ack->accepted() == 2);
+}
+
+// The nice value of each thread of this process, by thread name (/proc/self/task/*/stat).
+std::multimap<std::string, int> thread_nice_values() {
+  std::multimap<std::string, int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t open = text.find('('), close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    // After the name: state is field 3, nice field 19.
+    std::istringstream rest(text.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && rest >> field; ++i) {
+      if (i == 19) out.emplace(text.substr(open + 1, close - open - 1), std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST_CASE(
+    "the ingest workers run worker_nice below the writer, which keeps the daemon's priority") {
+  DaemonFixture f;
+  REQUIRE(f.config.worker_nice == 10);
+  CHECK(f.daemon->ingest_scheduling_problem().empty());
+  // The daemon's threads were created by this one and started at its priority.
+  errno = 0;
+  const int base = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+  REQUIRE(errno == 0);
+  auto nice = thread_nice_values();
+  REQUIRE(nice.count("gs-ingest-work") == f.config.workers);
+  auto [first, last] = nice.equal_range("gs-ingest-work");
+  for (auto it = first; it != last; ++it) CHECK(it->second == std::min(base + 10, 19));
+  REQUIRE(nice.count("gs-ingest-write") == 1);
+  CHECK(nice.find("gs-ingest-write")->second == base);
+  REQUIRE(nice.count("gs-ingest-net") == 1);
+  CHECK(nice.find("gs-ingest-net")->second == base);
 }
 
 TEST_CASE("unenrolled keys are refused at the handshake; a revoked key from its next message on") {

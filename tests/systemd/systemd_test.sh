@@ -154,9 +154,17 @@ in_ct test ! -e /var/lib/gongshud/master.key || fail "master key left in the sta
 wait_ct 20 'systemctl show -p StatusText --value gongshud | grep -q "^serving"' ||
   fail "no STATUS= (StatusText: $(show gongshud StatusText))"
 echo "active as gongshu, pid $pid1; status: $(show gongshud StatusText)"
-in_ct journalctl -u gongshud -o export --no-pager | grep -q '^GONGSHU_DAEMON_KEY=' ||
+# grep reads the whole journal (not -q): under pipefail an early exit would fail journalctl.
+in_ct journalctl -u gongshud -o export --no-pager | grep '^GONGSHU_DAEMON_KEY=' >/dev/null ||
   { journal_tail gongshud; fail "no structured journal fields"; }
 echo "journal: structured fields present"
+# The unit's system call filter lets the ingest workers lower their own priority (worker_nice).
+in_ct journalctl -u gongshud --no-pager | grep "ingest workers run at the daemon's priority" &&
+  { journal_tail gongshud; fail "the ingest workers could not lower their priority"; }
+nices=$(in_ct sh -c "grep -h '(gs-ingest-work)' /proc/$pid1/task/*/stat" | sed 's/.*) //' |
+  awk '{print $17}' | sort -u)
+[ "$nices" = 10 ] || fail "the ingest workers' nice is '$nices', not 10"
+echo "ingest workers at nice $nices"
 
 step "reload: good configuration, then a bad one"
 in_ct timeout 60 systemctl reload gongshud || fail "reload"
@@ -177,7 +185,7 @@ wait_ct 60 "[ \"\$(systemctl show -p MainPID --value gongshud)\" != $pid1 ] && \
   [ \"\$(systemctl show -p MainPID --value gongshud)\" != 0 ] && systemctl is-active -q gongshud" ||
   { journal_tail gongshud; fail "no watchdog restart"; }
 pid2=$(show gongshud MainPID)
-in_ct journalctl -u gongshud --no-pager | grep -qi watchdog || fail "journal does not mention the watchdog"
+in_ct journalctl -u gongshud --no-pager | grep -i watchdog >/dev/null || fail "journal does not mention the watchdog"
 echo "restarted by the watchdog: pid $pid1 -> $pid2"
 
 step "stop: drains and exits 0"

@@ -1,0 +1,42 @@
+// gongshud's TOML configuration: defaults, the keys it knows, and errors that name file and line.
+#include <catch2/catch.hpp>
+
+#include "daemon/config.h"
+
+namespace gongshu::daemon {
+namespace {
+
+TEST_CASE("daemon config: an empty file keeps every default") {
+  auto c = parse_config("", "gongshud.toml");
+  REQUIRE(c);
+  CHECK(c->workers == 2);
+  CHECK(c->max_group == 64);
+  CHECK(c->worker_nice == 10);
+  CHECK(c->ingest_endpoint == "tcp://127.0.0.1:7400");
+}
+
+TEST_CASE("daemon config: ingest keys are read") {
+  auto c = parse_config(
+      "[ingest]\nworkers = 4\nmax_group = 128\nworker_nice = 0\nendpoint = \"tcp://0.0.0.0:9\"\n",
+      "gongshud.toml");
+  REQUIRE(c);
+  CHECK(c->workers == 4);
+  CHECK(c->max_group == 128);
+  CHECK(c->worker_nice == 0);
+  CHECK(c->ingest_endpoint == "tcp://0.0.0.0:9");
+}
+
+TEST_CASE("daemon config: a value out of range or an unknown key names the file and line") {
+  auto nice = parse_config("[ingest]\n\nworker_nice = 20\n", "/etc/gongshu/gongshud.toml");
+  REQUIRE(!nice);
+  CHECK_THAT(nice.error().message(),
+             Catch::Contains("/etc/gongshu/gongshud.toml:3") &&
+                 Catch::Contains("ingest.worker_nice must be an integer in 0..19"));
+  auto typo = parse_config("[ingest]\nworker_niceness = 5\n", "gongshud.toml");
+  REQUIRE(!typo);
+  CHECK_THAT(typo.error().message(), Catch::Contains("gongshud.toml:2") &&
+                                         Catch::Contains("unknown key ingest.worker_niceness"));
+}
+
+}  // namespace
+}  // namespace gongshu::daemon
