@@ -13,14 +13,33 @@ namespace {
 
 constexpr std::string_view kWrapDomain = "gongshu.datakey.v1:";
 
-}  // namespace
-
-std::string record_key_of(std::string_view dataset, std::string_view record_key) {
-  std::string k;
+template <class String>
+String record_key_in(String k, std::string_view dataset, std::string_view record_key) {
   k.reserve(dataset.size() + 1 + record_key.size());
   k.append(dataset).push_back('\0');
   k.append(record_key);
   return k;
+}
+
+template <class ByteVector>
+ByteVector subject_key_in(ByteVector k, uint64_t version, const crypto::Digest& token,
+                          std::string_view stored_key) {
+  k.resize(8 + token.size() + stored_key.size());
+  put_be64(k.data(), version >> kSubjectPartitionShift);
+  std::memcpy(k.data() + 8, token.data(), token.size());
+  std::memcpy(k.data() + 8 + token.size(), stored_key.data(), stored_key.size());
+  return k;
+}
+
+}  // namespace
+
+std::string record_key_of(std::string_view dataset, std::string_view record_key) {
+  return record_key_in(std::string(), dataset, record_key);
+}
+
+std::pmr::string record_key_of(std::string_view dataset, std::string_view record_key,
+                               std::pmr::memory_resource* memory) {
+  return record_key_in(std::pmr::string(memory), dataset, record_key);
 }
 
 Bytes version_ad(std::string_view agent_key_id, uint64_t batch_seq, uint32_t index) {
@@ -46,15 +65,16 @@ Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq) {
 }
 
 Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key) {
-  Bytes k;
-  k.reserve(8 + token.size() + stored_key.size());
-  append_be64(k, version >> kSubjectPartitionShift);
-  append(k, token);
-  append(k, stored_key);
-  return k;
+  return subject_key_in(Bytes(), version, token, stored_key);
 }
 
-void set_subject_partition(Bytes& key, uint64_t version) {
+std::pmr::vector<uint8_t> subject_key_of(uint64_t version, const crypto::Digest& token,
+                                         std::string_view stored_key,
+                                         std::pmr::memory_resource* memory) {
+  return subject_key_in(std::pmr::vector<uint8_t>(memory), version, token, stored_key);
+}
+
+void set_subject_partition(std::span<uint8_t> key, uint64_t version) {
   GONGSHU_CHECK(key.size() >= 8);
   put_be64(key.data(), version >> kSubjectPartitionShift);
 }

@@ -9,8 +9,11 @@
 
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <mutex>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/audit/log.h"
 #include "core/crypto/aead.h"
@@ -103,6 +106,9 @@ Bytes version_ad(std::string_view agent_key_id, uint64_t batch_seq, uint32_t ind
 
 // Key helpers for the tables above.
 std::string record_key_of(std::string_view dataset, std::string_view record_key);
+// The same on `memory` (the ingest path keeps a batch's keys on the batch's arena).
+std::pmr::string record_key_of(std::string_view dataset, std::string_view record_key,
+                               std::pmr::memory_resource* memory);
 Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);
 
 // The subject index is partitioned by the version that wrote each entry: u64 BE partition
@@ -113,7 +119,10 @@ Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);
 // seeks its token once per partition (RecordReader::scan_subject).
 constexpr unsigned kSubjectPartitionShift = 14;
 Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key);
+std::pmr::vector<uint8_t> subject_key_of(uint64_t version, const crypto::Digest& token,
+                                         std::string_view stored_key,
+                                         std::pmr::memory_resource* memory);
 // Sets the partition of a key subject_key_of made to the one of `version`.
-void set_subject_partition(Bytes& key, uint64_t version);
+void set_subject_partition(std::span<uint8_t> key, uint64_t version);
 
 }  // namespace gongshu::daemon

@@ -11,6 +11,7 @@
 #include <deque>
 #include <latch>
 #include <map>
+#include <memory_resource>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -33,27 +34,37 @@ namespace {
 
 constexpr std::string_view kNextVersionKey = "next_version";
 
+// What a worker makes of one record. Its buffers are on the job's arena (`Job::memory`).
 struct PreparedRecord {
+  explicit PreparedRecord(std::pmr::memory_resource* memory)
+      : record(memory), stored_key(memory), subject_key(memory), version_bytes(memory) {}
+
   uint32_t index = 0;
   // Read in place from the batch, or from a message on the job's arena when its encoding is not
   // the canonical one (core/catalog/record_view.h).
   catalog::RecordView record;
-  std::string stored_key;  // record_key_of(dataset, record key): its key in records
+  std::pmr::string stored_key;  // record_key_of(dataset, record key): its key in records
   catalog::Verdict verdict;
   // Its subject index key (subject_key_of) with the partition still to be set by the writer,
   // which alone numbers versions; empty when the record names no subject.
-  Bytes subject_key;
+  std::pmr::vector<uint8_t> subject_key;
   // The stored::Version as far as a worker knows it, the record encrypted (version_encoding.h):
   // the single writer appends the three fields it alone knows and writes.
-  std::string version_bytes;
+  std::pmr::string version_bytes;
   size_t version_head_size = 0;  // what the worker wrote (a retried commit appends again)
 };
 
 // One SealedBatch from one connection, from arrival to ack.
 struct Job {
+  // `payload_size`: the frame's size, by which the arena's first block is sized.
+  explicit Job(size_t payload_size)
+      : memory(std::clamp<size_t>(3 * payload_size, 4096, 64 << 20)) {}
+
   // The batch and its parsed records live here and are freed in one go with the job, after the
-  // ack, by the worker that prepared it (see `spent`).
+  // ack, by the worker that prepared it (see `spent`): protobuf messages on `arena`, the records'
+  // keys, field lists and versions on `memory` (a record's come to 2-3 times its size).
   google::protobuf::Arena arena;
+  std::pmr::monotonic_buffer_resource memory;
   wire::RoutingId from;
   unsigned worker = 0;       // the worker that prepared it, and frees it
   std::string agent_key_id;  // from the connection's ZAP identity, never from the message
@@ -180,7 +191,7 @@ void IngestService::Impl::net_loop() {
     }
     auto in = channel.receive(std::chrono::milliseconds(1));
     if (in && *in) {
-      auto job = std::make_shared<Job>();
+      auto job = std::make_shared<Job>((*in)->payload.size());
       job->from = std::move((*in)->from);
       // The ZAP identity of an ingest connection is "agent:<key id>".
       const std::string& uid = (*in)->user_id;
@@ -312,9 +323,9 @@ void IngestService::Impl::prepare(Job& job) {
   auto snapshot = catalog.snapshot();
   auto txn = store.env().begin_read();  // for the datasets' data keys
   std::map<std::string, const crypto::DataKey*, std::less<>> keys;
-  job.records.resize(job.batch.records.size());
+  job.records.reserve(job.batch.records.size());
   for (size_t i = 0; i < job.batch.records.size(); ++i) {
-    PreparedRecord& pr = job.records[static_cast<size_t>(i)];
+    PreparedRecord& pr = job.records.emplace_back(&job.memory);
     pr.index = static_cast<uint32_t>(i);
     const std::string_view bytes = job.batch.records[i];
     if (!catalog::RecordView::parse(bytes, job.arena, pr.record)) {
@@ -344,7 +355,7 @@ void IngestService::Impl::prepare(Job& job) {
       continue;
     }
     pr.verdict = catalog::validate_record(schema, pr.record, clock);
-    pr.stored_key = record_key_of(pr.record.dataset(), pr.record.record_key());
+    pr.stored_key = record_key_of(pr.record.dataset(), pr.record.record_key(), &job.memory);
     if (pr.verdict.ok()) {
       auto key = keys.find(schema.id());
       if (key == keys.end()) {
@@ -373,7 +384,8 @@ void IngestService::Impl::prepare(Job& job) {
     }
     // Indexed under its canonical form, as validation found it.
     if (pr.verdict.ok() && !pr.verdict.subject.empty())
-      pr.subject_key = subject_key_of(0, store.subject_token(pr.verdict.subject), pr.stored_key);
+      pr.subject_key =
+          subject_key_of(0, store.subject_token(pr.verdict.subject), pr.stored_key, &job.memory);
   }
 }
 

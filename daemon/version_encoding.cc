@@ -11,7 +11,7 @@ constexpr uint32_t kVarint = 0;
 constexpr uint32_t kLengthDelimited = 2;
 constexpr size_t kMaxVarint = 10;
 
-void put_varint(std::string& out, uint64_t v) {
+void put_varint(std::pmr::string& out, uint64_t v) {
   char buf[kMaxVarint];
   size_t n = 0;
   while (v >= 0x80) {
@@ -22,18 +22,18 @@ void put_varint(std::string& out, uint64_t v) {
   out.append(buf, n);
 }
 
-void put_tag(std::string& out, int field, uint32_t wire_type) {
+void put_tag(std::pmr::string& out, int field, uint32_t wire_type) {
   put_varint(out, (static_cast<uint64_t>(field) << 3) | wire_type);
 }
 
 // proto3 leaves out fields holding their default value.
-void put_uint(std::string& out, int field, uint64_t v) {
+void put_uint(std::pmr::string& out, int field, uint64_t v) {
   if (v == 0) return;
   put_tag(out, field, kVarint);
   put_varint(out, v);
 }
 
-void put_bytes(std::string& out, int field, std::string_view v) {
+void put_bytes(std::pmr::string& out, int field, std::string_view v) {
   if (v.empty()) return;
   put_tag(out, field, kLengthDelimited);
   put_varint(out, v.size());
@@ -52,7 +52,7 @@ size_t version_head_capacity(const VersionHead& h, size_t record_size) {
          field_capacity(h.record_hash.size());
 }
 
-void append_version_head(std::string& out, const VersionHead& h, const crypto::DataKey& key,
+void append_version_head(std::pmr::string& out, const VersionHead& h, const crypto::DataKey& key,
                          ByteView ad, ByteView record) {
   put_bytes(out, Version::kDatasetFieldNumber, h.dataset);
   put_bytes(out, Version::kRecordKeyFieldNumber, h.record_key);
@@ -71,7 +71,7 @@ void append_version_head(std::string& out, const VersionHead& h, const crypto::D
   put_bytes(out, Version::kRecordHashFieldNumber, h.record_hash);
 }
 
-void append_version_tail(std::string& out, int64_t received_at_ms, uint64_t audit_seq,
+void append_version_tail(std::pmr::string& out, int64_t received_at_ms, uint64_t audit_seq,
                          uint64_t previous_version) {
   // sint64: zigzag encoded.
   const uint64_t zigzag =

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,7 @@ size_t version_head_capacity(const VersionHead& head, size_t record_size);
 
 // Appends the head's fields with sealed_record = the record under `key` and `ad`
 // (crypto::aead_encrypt).
-void append_version_head(std::string& out, const VersionHead& head, const crypto::DataKey& key,
+void append_version_head(std::pmr::string& out, const VersionHead& head, const crypto::DataKey& key,
                          ByteView ad, ByteView record);
 
 // The most bytes append_version_tail() adds.
@@ -40,7 +41,7 @@ inline constexpr size_t kVersionTailCapacity = 3 * 11;
 
 // Appends the fields the writer alone knows: received_at_ms (7), audit_seq (11) and
 // previous_version (12).
-void append_version_tail(std::string& out, int64_t received_at_ms, uint64_t audit_seq,
+void append_version_tail(std::pmr::string& out, int64_t received_at_ms, uint64_t audit_seq,
                          uint64_t previous_version);
 
 }  // namespace gongshu::daemon

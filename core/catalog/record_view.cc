@@ -1,5 +1,6 @@
 #include "core/catalog/record_view.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -94,9 +95,23 @@ bool operator==(const FieldView& a, const FieldView& b) {
          std::memcmp(&a.real, &b.real, sizeof a.real) == 0 && a.boolean == b.boolean;
 }
 
+bool RecordView::operator==(const RecordView& o) const {
+  return dataset_ == o.dataset_ && record_key_ == o.record_key_ && subject_id_ == o.subject_id_ &&
+         invalidate_reason_ == o.invalidate_reason_ && op_ == o.op_ &&
+         observed_at_ms_ == o.observed_at_ms_ &&
+         std::equal(fields_.begin(), fields_.end(), o.fields_.begin(), o.fields_.end());
+}
+
+void RecordView::clear() {
+  dataset_ = record_key_ = subject_id_ = invalidate_reason_ = {};
+  op_ = 0;
+  observed_at_ms_ = 0;
+  fields_.clear();
+}
+
 bool RecordView::read(std::string_view encoded, RecordView& out) {
   using R = v1::Record;
-  out = RecordView();
+  out.clear();
   out.fields_.reserve(8);  // one allocation for most records
   WireReader in(encoded);
   uint32_t seen = 0;
@@ -145,15 +160,21 @@ bool RecordView::parse(std::string_view encoded, google::protobuf::Arena& arena,
   if (read(encoded, out)) return true;
   auto* parsed = google::protobuf::Arena::CreateMessage<v1::Record>(&arena);
   if (!parsed->ParseFromArray(encoded.data(), static_cast<int>(encoded.size()))) {
-    out = RecordView();
+    out.clear();
     return false;
   }
-  out = of(*parsed);
+  out.clear();
+  of(*parsed, out);
   return true;
 }
 
 RecordView RecordView::of(const v1::Record& r) {
   RecordView out;
+  of(r, out);
+  return out;
+}
+
+void RecordView::of(const v1::Record& r, RecordView& out) {
   out.dataset_ = r.dataset();
   out.record_key_ = r.record_key();
   out.op_ = static_cast<int32_t>(r.op());
@@ -192,7 +213,6 @@ RecordView RecordView::of(const v1::Record& r) {
         break;
     }
   }
-  return out;
 }
 
 }  // namespace gongshu::catalog

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +38,11 @@ bool operator==(const FieldView& a, const FieldView& b);
 
 class RecordView {
  public:
+  RecordView() = default;
+  // Its field list allocated from `memory` (the daemon keeps a batch's records on the batch's
+  // arena), which must outlive it.
+  explicit RecordView(std::pmr::memory_resource* memory) : fields_(memory) {}
+
   // Reads `encoded` (the bytes of a v1::Record) in place; false when it is not in canonical
   // form, in which case `out` is unspecified. The views point into `encoded`.
   static bool read(std::string_view encoded, RecordView& out);
@@ -51,15 +58,17 @@ class RecordView {
   std::string_view subject_id() const { return subject_id_; }
   int64_t observed_at_ms() const { return observed_at_ms_; }
   std::string_view invalidate_reason() const { return invalidate_reason_; }
-  const std::vector<FieldView>& fields() const { return fields_; }
+  std::span<const FieldView> fields() const { return fields_; }
 
-  bool operator==(const RecordView&) const = default;
+  bool operator==(const RecordView& o) const;
 
  private:
   std::string_view dataset_, record_key_, subject_id_, invalidate_reason_;
   int32_t op_ = 0;
   int64_t observed_at_ms_ = 0;
-  std::vector<FieldView> fields_;
+  std::pmr::vector<FieldView> fields_;
+  void clear();  // keeps the field list's memory resource
+  static void of(const v1::Record& record, RecordView& out);  // into a cleared view
 };
 
 }  // namespace gongshu::catalog

@@ -86,33 +86,39 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
     return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "op", "unknown operation");
   if (r.fields().size() > size_t{kMaxFields})
     return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "", "too many fields");
-  std::vector<bool> seen(static_cast<size_t>(e.fields_size()));  // by catalog field index
+  // Which catalog fields the record has, by index: a bit each, on the stack for most catalogs.
+  const size_t words = (static_cast<size_t>(e.fields_size()) + 63) / 64;
+  uint64_t small[4] = {};
+  std::vector<uint64_t> large(words > 4 ? words : 0);
+  uint64_t* seen = words > 4 ? large.data() : small;
+  auto bit = [](size_t i) { return uint64_t{1} << (i % 64); };
   for (const FieldView& f : r.fields()) {
-    const std::string name(f.name);
+    const std::string_view name = f.name;
     // What protobuf's text() gives: empty unless the value is text.
     const std::string_view text = f.kind == v1::FieldValue::kText ? f.bytes : std::string_view();
     const int index = schema.field_index(f.name);
     if (index < 0)
-      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name,
-                              "field '" + name + "' is not in the catalog entry");
-    if (seen[static_cast<size_t>(index)])
-      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name, "field given twice");
-    seen[static_cast<size_t>(index)] = true;
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, std::string(name),
+                              "field '" + std::string(name) + "' is not in the catalog entry");
+    const size_t i = static_cast<size_t>(index);
+    if (seen[i / 64] & bit(i))
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, std::string(name), "field given twice");
+    seen[i / 64] |= bit(i);
     const v1::FieldSpec* spec = &e.fields(index);
     if (kind_of(f) != spec->type()) {
       return Verdict::refusal(
-          v1::RECORD_STATUS_SCHEMA, name,
+          v1::RECORD_STATUS_SCHEMA, std::string(name),
           "expected " + std::string(field_type_name(spec->type())) + ", got " +
               (f.kind == v1::FieldValue::KIND_NOT_SET ? std::string("no value")
                                                       : std::string(field_type_name(kind_of(f)))));
     }
     if (spec->type() == v1::FIELD_TYPE_TEXT && text.size() > kMaxTextField) {
-      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name,
+      return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, std::string(name),
                               "text longer than " + std::to_string(kMaxTextField) + " bytes");
     }
     if (spec->pii() == v1::PII_BIOMETRIC && e.legal_basis().empty()) {
       return Verdict::refusal(
-          v1::RECORD_STATUS_BIOMETRIC, name,
+          v1::RECORD_STATUS_BIOMETRIC, std::string(name),
           "biometric data without a legal basis in the catalog entry is refused (R-09)");
     }
     // The subject's own identifier field, usually given again as a field, was checked above.
@@ -120,12 +126,13 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
         spec->pii() == v1::PII_CITIZEN_ID || spec->pii() == v1::PII_CREDIT_CODE;
     if (is_identifier && !(spec->pii() == subject_kind && text == r.subject_id())) {
       ids::IdCheck c = check_identifier_of(spec->pii(), text, clock);
-      if (!c.valid) return Verdict::refusal(v1::RECORD_STATUS_BAD_IDENTIFIER, name, c.reason);
+      if (!c.valid)
+        return Verdict::refusal(v1::RECORD_STATUS_BAD_IDENTIFIER, std::string(name), c.reason);
     }
   }
   for (int idx : schema.required_fields()) {
     const std::string& name = e.fields(idx).name();
-    if (!seen[static_cast<size_t>(idx)])
+    if (!(seen[static_cast<size_t>(idx) / 64] & bit(static_cast<size_t>(idx))))
       return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, name,
                               "required field '" + name + "' is missing");
   }

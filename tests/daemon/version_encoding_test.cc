@@ -56,8 +56,9 @@ TEST_CASE("the version encoding is protobuf's, and the concatenation parses as o
                      .invalidation = rng() % 2 == 0,
                      .record_hash = record_hash};
     Bytes ad = version_ad(agent_key_id, head.batch_seq, head.index);
-    std::string out;
-    append_version_head(out, head, key, ad, as_bytes(record));
+    std::pmr::string encoded;  // on the default resource here, on a job's arena in ingest
+    append_version_head(encoded, head, key, ad, as_bytes(record));
+    const std::string out(encoded);
     CHECK(out.size() <= version_head_capacity(head, record.size()));
 
     stored::Version parsed;
@@ -79,8 +80,9 @@ TEST_CASE("the version encoding is protobuf's, and the concatenation parses as o
     const int64_t received = times[rng() % times.size()];
     const uint64_t audit_seq = numbers[rng() % numbers.size()];
     const uint64_t previous = numbers[rng() % numbers.size()];
-    std::string tail;
-    append_version_tail(tail, received, audit_seq, previous);
+    std::pmr::string tail_encoded;
+    append_version_tail(tail_encoded, received, audit_seq, previous);
+    const std::string tail(tail_encoded);
     CHECK(tail.size() <= kVersionTailCapacity);
     stored::Version tail_only;
     tail_only.set_received_at_ms(received);
