@@ -96,17 +96,42 @@ bool key_less(ByteView a, ByteView b) {
 
 // What one group commit gathers in memory and writes once, at the end of its transaction: the
 // datasets' counters, each touched record's latest head, the subject index entries and the
-// batches (put once, with their receipts; a re-sent copy in the same group finds them here). Heads
-// and subject entries are then put in key order through one cursor per table, so LMDB finds most
-// keys' pages without descending from the root, and a record updated twice in a group is
-// written once.
+// batches (put once, with their receipts; a re-sent copy in the same group finds them here).
+// Heads are read before the group is applied and written after it, and subject entries put, in
+// key order through one cursor per table, so LMDB finds most keys' pages without descending from
+// the root; a record updated twice in a group is written once.
 struct GroupWrites {
+  struct Head {
+    stored::RecordHead head;  // current_version 0: there is no such record yet
+    bool changed = false;     // a version was stored: written back
+  };
   uint64_t next_version = 1;
   std::unordered_map<std::string, const Job*> batches;  // stored by this group, by batch key
   std::map<std::string, stored::DatasetState, std::less<>> datasets;
-  std::unordered_map<std::string_view, stored::RecordHead> heads;  // by store key (job views)
+  // Every record the group's jobs may store or invalidate (their accepted records), by store key
+  // (views into the jobs): in key order, and with their heads.
+  std::vector<std::string_view> record_keys;
+  std::unordered_map<std::string_view, Head> heads;
   std::vector<ByteView> subjects;  // subject index keys (views into the jobs)
 };
+
+// Reads the head of every record the group may touch into writes, in key order through `cursor`.
+void read_heads(const std::vector<JobPtr>& group, store::WriteCursor& cursor, GroupWrites& writes) {
+  for (const auto& job : group) {
+    if (job->refusal) continue;
+    for (const PreparedRecord& pr : job->records)
+      if (pr.verdict.ok()) writes.record_keys.push_back(pr.stored_key);
+  }
+  auto& keys = writes.record_keys;
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  writes.heads.reserve(keys.size());
+  for (std::string_view key : keys) {
+    GroupWrites::Head& h = writes.heads[key];
+    if (auto e = cursor.find(as_bytes(key)))
+      h.head.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()));
+  }
+}
 
 }  // namespace
 
@@ -494,14 +519,10 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   std::vector<PreparedRecord*> to_store;
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
-  // A record's head as this group has it: read from the store the first time the group touches
-  // the record (current_version 0: there is no such record yet), then kept and updated here.
-  auto head_of = [&](std::string_view key) -> stored::RecordHead& {
-    auto [it, fresh] = writes.heads.try_emplace(key);
-    if (fresh) {
-      if (auto v = db.records.get(txn, key))
-        it->second.ParseFromArray(v->data(), static_cast<int>(v->size()));
-    }
+  // A record's head as this group has it (read_heads read every accepted record's).
+  auto head_of = [&](std::string_view key) -> GroupWrites::Head& {
+    auto it = writes.heads.find(key);
+    GONGSHU_CHECK(it != writes.heads.end());
     return it->second;
   };
   // Records accepted earlier in this batch exist for an invalidation that follows them (kept
@@ -516,7 +537,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   for (auto& pr : job.records) {
     if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE) {
       bool exists =
-          accepted_here.count(pr.stored_key) || head_of(pr.stored_key).current_version() != 0;
+          accepted_here.count(pr.stored_key) || head_of(pr.stored_key).head.current_version() != 0;
       if (!exists)
         pr.verdict = catalog::Verdict::refusal(
             v1::RECORD_STATUS_NOT_FOUND, "record_key",
@@ -560,7 +581,9 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   for (PreparedRecord* pr : to_store) {
     const catalog::RecordView& r = pr->record;
     uint64_t version = writes.next_version++;
-    stored::RecordHead& head = head_of(pr->stored_key);
+    GroupWrites::Head& written = head_of(pr->stored_key);
+    written.changed = true;
+    stored::RecordHead& head = written.head;
     auto ds_it = writes.datasets.find(r.dataset());
     if (ds_it == writes.datasets.end()) {
       ds_it = writes.datasets.emplace(std::string(r.dataset()), stored::DatasetState()).first;
@@ -629,8 +652,10 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     GroupWrites writes;
     size_t records = 0;
     for (const auto& job : group) records += job->records.size();
-    writes.heads.reserve(records);
+    writes.record_keys.reserve(records);
     writes.subjects.reserve(records);
+    auto heads = db.records.write_cursor(txn);
+    read_heads(group, heads, writes);
     if (auto v = db.meta.get(txn, kNextVersionKey); v && v->size() == 8)
       writes.next_version = get_be64(v->data());
     for (auto& job : group) {
@@ -646,17 +671,13 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       GONGSHU_RETURN_IF_ERROR(db.datasets.put(txn, name, as_bytes(ds.SerializeAsString())));
     }
     {
-      std::vector<const std::pair<const std::string_view, stored::RecordHead>*> sorted;
-      sorted.reserve(writes.heads.size());
-      for (const auto& h : writes.heads) sorted.push_back(&h);
-      std::sort(sorted.begin(), sorted.end(),
-                [](const auto* a, const auto* b) { return a->first < b->first; });
-      auto heads = db.records.write_cursor(txn);
       std::string bytes;
-      for (const auto* h : sorted) {
+      for (std::string_view key : writes.record_keys) {
+        const GroupWrites::Head& h = writes.heads.find(key)->second;
+        if (!h.changed) continue;
         bytes.clear();
-        h->second.AppendToString(&bytes);
-        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(h->first), as_bytes(bytes)));
+        h.head.AppendToString(&bytes);
+        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(key), as_bytes(bytes)));
       }
     }
     {

@@ -382,6 +382,13 @@ TEST_CASE("one record created, updated, invalidated and restored in one batch ke
   CHECK(info.records() == 2);
   CHECK(info.versions() == 6);
   CHECK(info.invalidated() == 1);  // hh-8
+  // The refused invalidation of hh-9 left no record behind.
+  v1::ApiRequest missing;
+  missing.mutable_record_provenance()->set_dataset("population.household");
+  missing.mutable_record_provenance()->set_record_key("hh-9");
+  auto none = f.op->call(missing);
+  INFO(none.error().message());
+  CHECK(none.error().code() == v1::API_NOT_FOUND);
 }
 
 TEST_CASE(
