@@ -21,16 +21,6 @@ String record_key_in(String k, std::string_view dataset, std::string_view record
   return k;
 }
 
-template <class ByteVector>
-ByteVector subject_key_in(ByteVector k, uint64_t version, const crypto::Digest& token,
-                          std::string_view stored_key) {
-  k.resize(8 + token.size() + stored_key.size());
-  put_be64(k.data(), version >> kSubjectPartitionShift);
-  std::memcpy(k.data() + 8, token.data(), token.size());
-  std::memcpy(k.data() + 8 + token.size(), stored_key.data(), stored_key.size());
-  return k;
-}
-
 }  // namespace
 
 std::string record_key_of(std::string_view dataset, std::string_view record_key) {
@@ -62,21 +52,6 @@ Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq) {
   append(k, agent_key_id);
   append_be64(k, batch_seq);
   return k;
-}
-
-Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key) {
-  return subject_key_in(Bytes(), version, token, stored_key);
-}
-
-std::pmr::vector<uint8_t> subject_key_of(uint64_t version, const crypto::Digest& token,
-                                         std::string_view stored_key,
-                                         std::pmr::memory_resource* memory) {
-  return subject_key_in(std::pmr::vector<uint8_t>(memory), version, token, stored_key);
-}
-
-void set_subject_partition(std::span<uint8_t> key, uint64_t version) {
-  GONGSHU_CHECK(key.size() >= 8);
-  put_be64(key.data(), version >> kSubjectPartitionShift);
 }
 
 namespace {
@@ -127,13 +102,23 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(auto versions, store::Table<uint64_t>::open(env, "versions"));
   GONGSHU_TRY(B batches, B::open(env, "batches"));
   GONGSHU_TRY(B subjects, B::open(env, "subject_index"));
+  GONGSHU_TRY(B subject_runs, B::open(env, "subject_runs"));
   GONGSHU_TRY(S agreements, S::open(env, "agreements"));
   GONGSHU_TRY(S agreement_holders, S::open(env, "agreement_holders"));
   GONGSHU_TRY(S violations, S::open(env, "violations"));
-  return Tables{std::move(meta),      std::move(agencies),   std::move(principals),
-                std::move(tokens),    std::move(catalog),    std::move(datasets),
-                std::move(records),   std::move(versions),   std::move(batches),
-                std::move(subjects),  std::move(agreements), std::move(agreement_holders),
+  return Tables{std::move(meta),
+                std::move(agencies),
+                std::move(principals),
+                std::move(tokens),
+                std::move(catalog),
+                std::move(datasets),
+                std::move(records),
+                std::move(versions),
+                std::move(batches),
+                std::move(subjects),
+                std::move(subject_runs),
+                std::move(agreements),
+                std::move(agreement_holders),
                 std::move(violations)};
 }
 

@@ -73,7 +73,8 @@ class DaemonStore {
     store::Table<std::string_view> records;     // dataset \0 record key -> stored::RecordHead
     store::Table<uint64_t> versions;            // version -> stored::Version
     store::Table<ByteView> batches;             // key id (16) || u64 seq -> stored::Batch
-    store::Table<ByteView> subjects;            // subject_key_of(...) -> ""
+    store::Table<ByteView> subjects;            // daemon/subject_index.h: partitions
+    store::Table<ByteView> subject_runs;        // daemon/subject_index.h: runs
     store::Table<std::string_view> agreements;  // agreement id -> stored::Agreement
     store::Table<std::string_view> agreement_holders;  // holder \0 agreement id -> ""
     store::Table<std::string_view> violations;  // key id or agency \0 agreement id -> Violation
@@ -110,19 +111,5 @@ std::string record_key_of(std::string_view dataset, std::string_view record_key)
 std::pmr::string record_key_of(std::string_view dataset, std::string_view record_key,
                                std::pmr::memory_resource* memory);
 Bytes batch_key_of(std::string_view agent_key_id, uint64_t batch_seq);
-
-// The subject index is partitioned by the version that wrote each entry: u64 BE partition
-// (version >> kSubjectPartitionShift) || token (32) || dataset \0 record key. Tokens are keyed
-// hashes, so an index ordered by token alone takes each new entry at a random place and every
-// ingest commit writes one 4 KiB page per record; ordered by partition first, a commit inserts
-// only into the newest partition, whose pages stay few however large the index grows. A lookup
-// seeks its token once per partition (RecordReader::scan_subject).
-constexpr unsigned kSubjectPartitionShift = 14;
-Bytes subject_key_of(uint64_t version, const crypto::Digest& token, std::string_view stored_key);
-std::pmr::vector<uint8_t> subject_key_of(uint64_t version, const crypto::Digest& token,
-                                         std::string_view stored_key,
-                                         std::pmr::memory_resource* memory);
-// Sets the partition of a key subject_key_of made to the one of `version`.
-void set_subject_partition(std::span<uint8_t> key, uint64_t version);
 
 }  // namespace gongshu::daemon

@@ -26,6 +26,7 @@
 #include "core/wire/codec.h"
 #include "core/wire/server_channel.h"
 #include "daemon/stored.pb.h"
+#include "daemon/subject_index.h"
 #include "daemon/version_encoding.h"
 #include "gongshu/v1/record.pb.h"
 
@@ -45,7 +46,7 @@ struct PreparedRecord {
   catalog::RecordView record;
   std::pmr::string stored_key;  // record_key_of(dataset, record key): its key in records
   catalog::Verdict verdict;
-  // Its subject index key (subject_key_of) with the partition still to be set by the writer,
+  // Its subject index entry (daemon/subject_index.h) with the run still to be set by the writer,
   // which alone numbers versions; empty when the record names no subject.
   std::pmr::vector<uint8_t> subject_key;
   // The stored::Version as far as a worker knows it, the record encrypted (version_encoding.h):
@@ -87,11 +88,10 @@ struct Job {
 
 using JobPtr = std::shared_ptr<Job>;
 
-// Bytewise order, as LMDB sorts keys.
-bool key_less(ByteView a, ByteView b) {
-  size_t n = std::min(a.size(), b.size());
-  int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
-  return c != 0 ? c < 0 : a.size() < b.size();
+// The next version the writer will number (1 in a new store).
+uint64_t next_version_of(const store::Txn& txn, const DaemonStore::Tables& db) {
+  auto v = db.meta.get(txn, kNextVersionKey);
+  return v && v->size() == 8 ? get_be64(v->data()) : 1;
 }
 
 // What one group commit gathers in memory and writes once, at the end of its transaction: the
@@ -105,6 +105,7 @@ struct GroupWrites {
     stored::RecordHead head;  // current_version 0: there is no such record yet
     bool changed = false;     // a version was stored: written back
   };
+  uint64_t first_version = 1;  // the group's first
   uint64_t next_version = 1;
   std::unordered_map<std::string, const Job*> batches;  // stored by this group, by batch key
   std::map<std::string, stored::DatasetState, std::less<>> datasets;
@@ -112,7 +113,7 @@ struct GroupWrites {
   // (views into the jobs): in key order, and with their heads.
   std::vector<std::string_view> record_keys;
   std::unordered_map<std::string_view, Head> heads;
-  std::vector<ByteView> subjects;  // subject index keys (views into the jobs)
+  std::vector<ByteView> subjects;  // subject index entries, in runs (views into the jobs)
 };
 
 // Reads the head of every record the group may touch into writes, in key order through `cursor`.
@@ -410,7 +411,7 @@ void IngestService::Impl::prepare(Job& job) {
     // Indexed under its canonical form, as validation found it.
     if (pr.verdict.ok() && !pr.verdict.subject.empty())
       pr.subject_key =
-          subject_key_of(0, store.subject_token(pr.verdict.subject), pr.stored_key, &job.memory);
+          subject_key(0, store.subject_token(pr.verdict.subject), pr.stored_key, &job.memory);
   }
 }
 
@@ -432,10 +433,13 @@ void IngestService::Impl::writer_loop() {
       }
     }
     if (group.empty()) {
-      // Idle: sign a checkpoint if entries have waited long enough.
+      // Idle: sign a checkpoint if entries have waited long enough, and merge a closed
+      // partition's subject runs if a group that closed two left one.
       (void)store.env().update([&](store::WriteTxn& txn) -> Status {
         GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
-        return {};
+        return merge_subject_runs(txn, store.db().subject_runs, store.db().subjects,
+                                  next_version_of(txn, store.db()))
+            .map([](size_t) {});
       });
       continue;
     }
@@ -606,7 +610,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
     head.set_valid(!invalidation);
     head.set_versions(head.versions() + 1);
     if (!pr->subject_key.empty()) {
-      set_subject_partition(pr->subject_key, version);
+      set_subject_prefix(pr->subject_key, subject_run_start(writes.first_version, version));
       writes.subjects.push_back(pr->subject_key);
     }
   }
@@ -656,8 +660,7 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     writes.subjects.reserve(records);
     auto heads = db.records.write_cursor(txn);
     read_heads(group, heads, writes);
-    if (auto v = db.meta.get(txn, kNextVersionKey); v && v->size() == 8)
-      writes.next_version = get_be64(v->data());
+    writes.next_version = writes.first_version = next_version_of(txn, db);
     for (auto& job : group) {
       job->ack.Clear();
       job->copy_of = nullptr;
@@ -681,9 +684,15 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       }
     }
     {
-      std::sort(writes.subjects.begin(), writes.subjects.end(), key_less);
-      auto subjects = db.subjects.write_cursor(txn);
-      for (ByteView key : writes.subjects) GONGSHU_RETURN_IF_ERROR(subjects.put(key, {}));
+      // The group's subject entries, sorted, at the end of the runs; then the partition this
+      // group closed, if it closed one.
+      auto& entries = writes.subjects;
+      std::sort(entries.begin(), entries.end(), bytes_less);
+      entries.erase(std::unique(entries.begin(), entries.end(), bytes_equal), entries.end());
+      auto runs = db.subject_runs.write_cursor(txn);
+      for (ByteView key : entries) GONGSHU_RETURN_IF_ERROR(runs.append(key, {}));
+      GONGSHU_RETURN_IF_ERROR(
+          merge_subject_runs(txn, db.subject_runs, db.subjects, writes.next_version));
     }
     uint8_t nv[8];
     put_be64(nv, writes.next_version);

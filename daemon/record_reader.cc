@@ -6,6 +6,7 @@
 #include "core/crypto/aead.h"
 #include "core/store/cursor.h"
 #include "daemon/stored.pb.h"
+#include "daemon/subject_index.h"
 
 namespace gongshu::daemon {
 
@@ -67,42 +68,14 @@ Status RecordReader::scan(const std::string& dataset, std::string_view after,
 std::vector<std::string> RecordReader::subject_record_keys(const crypto::Digest& token,
                                                            const std::string& dataset,
                                                            std::string_view after, size_t limit) {
-  // token || dataset \0: what follows a partition number in every key of this subject in this
-  // dataset. Each partition holds them in record-key order; the partitions are walked one after
-  // another, keeping the `limit` smallest keys seen.
-  if (limit == 0) return {};
+  // token || dataset \0: what follows the prefix in every key of this subject in this dataset,
+  // in the merged partitions and in the runs of the partition still filling.
   Bytes tail(token.begin(), token.end());
   append(tail, record_key_of(dataset, ""));
   std::set<std::string> out;
-  auto cur = store_.db().subjects.cursor(txn_);
-  uint64_t partition = 0;
-  while (true) {
-    Bytes probe;
-    append_be64(probe, partition);
-    append(probe, tail);
-    append(probe, after);
-    auto e = cur.seek(probe);
-    if (!e || e->key.size() < 8) break;
-    uint64_t found = get_be64(e->key.data());
-    if (found != partition) {
-      partition = found;  // the next partition there is: seek the subject in it
-      continue;
-    }
-    for (; e; e = cur.next()) {
-      ByteView key = e->key;
-      if (key.size() < 8 + tail.size() || get_be64(key.data()) != partition ||
-          !std::equal(tail.begin(), tail.end(), key.begin() + 8))
-        break;
-      std::string record_key(as_chars(key.subspan(8 + tail.size())));
-      if (record_key == after) continue;
-      // Later keys of this partition sort after this one: none of them can enter a full set.
-      if (out.size() == limit && record_key >= *out.rbegin()) break;
-      out.insert(std::move(record_key));
-      if (out.size() > limit) out.erase(std::prev(out.end()));
-    }
-    if (partition == UINT64_MAX) break;
-    ++partition;
-  }
+  const auto& db = store_.db();
+  gather_subject_keys(txn_, db.subjects, tail, after, limit, out);
+  gather_subject_keys(txn_, db.subject_runs, tail, after, limit, out);
   return {out.begin(), out.end()};
 }
 

@@ -47,8 +47,9 @@ class RecordReader {
                       std::string_view after, bool include_invalidated, const Visit& visit);
 
   // The smallest `limit` record keys of dataset indexed under token that sort after `after`
-  // (empty: from the start), gathered from every partition of the index (subject_key_of), in
-  // order and without repeats. scan_subject visits the records a chunk of these at a time.
+  // (empty: from the start), gathered from every partition and run of the index
+  // (daemon/subject_index.h), in order and without repeats. scan_subject visits the records a chunk
+  // of these at a time.
   std::vector<std::string> subject_record_keys(const crypto::Digest& token,
                                                const std::string& dataset, std::string_view after,
                                                size_t limit);

@@ -48,11 +48,27 @@ std::optional<Entry> Cursor::find(ByteView key) {
   return op(MDB_SET_KEY, key);
 }
 
-Status WriteCursor::put(ByteView key, ByteView value) {
+Status WriteCursor::put_flags(ByteView key, ByteView value, unsigned flags) {
   MDB_val k{key.size(), const_cast<uint8_t*>(key.data())};
   MDB_val v{value.size(), const_cast<uint8_t*>(value.data())};
-  int rc = mdb_cursor_put(raw(), &k, &v, 0);
+  int rc = mdb_cursor_put(raw(), &k, &v, flags);
+  if (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "store: append to " + *db_name_ + ": the key does not sort after the last one");
+  }
   if (rc != 0) return lmdb_error("store: put into " + *db_name_, rc);
+  return {};
+}
+
+Status WriteCursor::put(ByteView key, ByteView value) { return put_flags(key, value, 0); }
+
+Status WriteCursor::append(ByteView key, ByteView value) {
+  return put_flags(key, value, MDB_APPEND);
+}
+
+Status WriteCursor::erase() {
+  int rc = mdb_cursor_del(raw(), 0);
+  if (rc != 0) return lmdb_error("store: delete from " + *db_name_, rc);
   return {};
 }
 

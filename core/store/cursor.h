@@ -55,10 +55,17 @@ class WriteCursor : public Cursor {
   // Inserts or overwrites; kResourceExhausted when the map is full (the transaction must then
   // be abandoned).
   Status put(ByteView key, ByteView value);
+  // Inserts a key greater than every key of the database (an error otherwise, and nothing is
+  // written). LMDB then fills each page before starting the next, instead of splitting pages
+  // in half, and never searches: the way to write a sorted run at the end of a table.
+  Status append(ByteView key, ByteView value);
+  // Deletes the entry the cursor is on. Position the cursor again before using it.
+  Status erase();
 
  private:
   friend class WriteTxn;
   WriteCursor(MDB_cursor* c, const std::string* db_name) : Cursor(c), db_name_(db_name) {}
+  Status put_flags(ByteView key, ByteView value, unsigned flags);
   const std::string* db_name_;  // the Db's, for error messages
 };
 

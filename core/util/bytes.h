@@ -26,6 +26,10 @@ inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 inline void append(Bytes& out, ByteView b) { out.insert(out.end(), b.begin(), b.end()); }
 inline void append(Bytes& out, std::string_view s) { append(out, as_bytes(s)); }
 
+// Bytewise order and equality, as LMDB orders keys.
+inline bool bytes_less(ByteView a, ByteView b) { return as_chars(a) < as_chars(b); }
+inline bool bytes_equal(ByteView a, ByteView b) { return as_chars(a) == as_chars(b); }
+
 inline void put_be32(uint8_t* p, uint32_t v) {
   p[0] = uint8_t(v >> 24);
   p[1] = uint8_t(v >> 16);

@@ -568,6 +568,43 @@ TEST_CASE("the role x open x share x action matrix through the socket") {
 
 // ---------------------------------------------------------------------------------------------
 
+TEST_CASE("a subject's records are found in merged partitions and in the runs of the filling one") {
+  Platform p;
+  p.add_dataset(person_dataset("people.many", "unconditional", "unconditional"));
+  // 17 batches of 1,000, one commit each: a subject-index run per commit, and the commit that
+  // numbers version 16,384 closes partition 0 and merges its runs. The last 2,000 records
+  // rewrite p-0..p-1999 with the same subjects, so a record's entries repeat within partition 0
+  // (merged once) and across partitions 0 and 1.
+  constexpr int kSubjects = 40;
+  for (int b = 0; b < 17; ++b) {
+    std::vector<v1::Record> batch;
+    for (int i = 0; i < 1000; ++i) {
+      const int n = b * 1000 + i;
+      batch.push_back(person("people.many", "p-" + std::to_string(n % 15000),
+                             citizen_id(n % kSubjects), "张三", "河北省石家庄市长安区", 1));
+    }
+    p.deliver(batch);
+  }
+  auto gongan = p.f.client(p.user("sjz-gongan"));
+  for (int subject : {0, 7, 39}) {
+    std::set<std::string> want;
+    for (int m = subject; m < 15000; m += kSubjects) want.insert("p-" + std::to_string(m));
+    std::set<std::string> got;
+    std::string cursor;
+    do {
+      auto r = query(*gongan, "people.many", kPurpose, citizen_id(subject), {}, 100, cursor);
+      INFO(code_name(r));
+      REQUIRE(r.error().code() == v1::API_OK);
+      for (const auto& row : r.query().rows()) {
+        CHECK(row.record().subject_id() == citizen_id(subject));
+        CHECK(got.insert(row.record().record_key()).second);  // each record once
+      }
+      cursor = r.query().next_cursor();
+    } while (!cursor.empty());
+    CHECK(got == want);
+  }
+}
+
 TEST_CASE("every read path masks rows with the decision's profile") {
   FakeClock clock(kStartMs * 1'000'000);
   Platform p(FixtureOptions{&clock, ""});

@@ -96,6 +96,59 @@ TEST_CASE("a write cursor inserts and overwrites, in any order, as put does") {
   CHECK(it == model.end());
 }
 
+TEST_CASE("a write cursor appends sorted keys at the end, and refuses one out of order") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto table = *Table<std::string_view>::open(*env, "runs");
+  REQUIRE(env->update([&](WriteTxn& t) -> Status { return table.put(t, "b000", as_bytes("x")); }));
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    auto c = table.write_cursor(t);
+    for (int i = 1; i <= 2000; ++i) {
+      char key[8];
+      std::snprintf(key, sizeof key, "b%04d", i);
+      GONGSHU_RETURN_IF_ERROR(c.append(as_bytes(std::string_view(key)), as_bytes("v")));
+    }
+    return {};
+  }));
+  auto w = std::move(*env->begin_write());
+  auto c = table.write_cursor(w);
+  for (std::string_view early : {"a", "b1000", "b2000"}) {
+    auto s = c.append(as_bytes(early), as_bytes("late"));
+    REQUIRE(!s);
+    CHECK_THAT(s.error().message(),
+               Catch::Contains("runs") && Catch::Contains("does not sort after"));
+  }
+  CHECK(as_chars(*table.get(w, "b1000")) == "v");
+  CHECK(table.count(w) == 2001);
+}
+
+TEST_CASE("a write cursor erases the entry it is on") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto table = *Table<uint64_t>::open(*env, "runs");
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    for (uint64_t i = 0; i < 3000; ++i) GONGSHU_RETURN_IF_ERROR(table.append(t, i, as_bytes("v")));
+    return {};
+  }));
+  // The way subject runs are merged: erase from the front until a key, re-seeking the first.
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    auto c = table.write_cursor(t);
+    for (auto e = c.first(); e && get_be64(e->key.data()) < 2500; e = c.first())
+      GONGSHU_RETURN_IF_ERROR(c.erase());
+    // And one in the middle of what is left.
+    uint8_t middle[8];
+    put_be64(middle, 2700);
+    REQUIRE(c.find(ByteView(middle, 8)));
+    return c.erase();
+  }));
+  auto r = std::move(*env->begin_read());
+  CHECK(table.count(r) == 499);
+  CHECK(!table.get(r, 2499));
+  CHECK(table.get(r, 2500));
+  CHECK(!table.get(r, 2700));
+  CHECK(table.get(r, 2701));
+}
+
 TEST_CASE("a write cursor reports a key LMDB cannot hold as an error naming the table") {
   testing::TempDir dir;
   auto env = std::move(*Env::open(dir.path()));
