@@ -437,8 +437,8 @@ void IngestService::Impl::writer_loop() {
       // partition's subject runs if a group that closed two left one.
       (void)store.env().update([&](store::WriteTxn& txn) -> Status {
         GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
-        return merge_subject_runs(txn, store.db().subject_runs, store.db().subjects,
-                                  next_version_of(txn, store.db()))
+        return write_subject_entries(txn, store.db().subject_runs, store.db().subjects, {},
+                                     next_version_of(txn, store.db()))
             .map([](size_t) {});
       });
       continue;
@@ -684,15 +684,11 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       }
     }
     {
-      // The group's subject entries, sorted, at the end of the runs; then the partition this
+      // The group's subject entries: a run at the end of the runs, or into the partition the
       // group closed, if it closed one.
-      auto& entries = writes.subjects;
-      std::sort(entries.begin(), entries.end(), bytes_less);
-      entries.erase(std::unique(entries.begin(), entries.end(), bytes_equal), entries.end());
-      auto runs = db.subject_runs.write_cursor(txn);
-      for (ByteView key : entries) GONGSHU_RETURN_IF_ERROR(runs.append(key, {}));
-      GONGSHU_RETURN_IF_ERROR(
-          merge_subject_runs(txn, db.subject_runs, db.subjects, writes.next_version));
+      sort_subject_keys(writes.subjects);
+      GONGSHU_RETURN_IF_ERROR(write_subject_entries(txn, db.subject_runs, db.subjects,
+                                                    writes.subjects, writes.next_version));
     }
     uint8_t nv[8];
     put_be64(nv, writes.next_version);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "core/store/cursor.h"
 #include "core/util/check.h"
@@ -19,7 +20,35 @@ ByteVector subject_key_in(ByteVector k, uint64_t prefix, const crypto::Digest& t
   return k;
 }
 
+// Eight bytes of k from `at` as a big-endian integer, zero-padded past its end (which keeps the
+// order bytewise: a key that ends first sorts first or ties, and ties compare whole keys).
+uint64_t be64_at(ByteView k, size_t at) {
+  if (k.size() >= at + 8) return get_be64(k.data() + at);
+  uint8_t padded[8] = {};
+  if (k.size() > at) std::memcpy(padded, k.data() + at, k.size() - at);
+  return get_be64(padded);
+}
+
 }  // namespace
+
+void sort_subject_keys(std::vector<ByteView>& keys) {
+  struct Keyed {
+    uint64_t first, second;
+    ByteView key;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(keys.size());
+  for (ByteView k : keys) keyed.push_back({be64_at(k, 0), be64_at(k, 8), k});
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (a.second != b.second) return a.second < b.second;
+    return bytes_less(a.key, b.key);
+  });
+  keys.clear();
+  for (const Keyed& k : keyed) {
+    if (keys.empty() || !bytes_equal(keys.back(), k.key)) keys.push_back(k.key);
+  }
+}
 
 Bytes subject_key(uint64_t prefix, const crypto::Digest& token, std::string_view stored_key) {
   return subject_key_in(Bytes(), prefix, token, stored_key);
@@ -36,45 +65,76 @@ void set_subject_prefix(std::span<uint8_t> key, uint64_t prefix) {
   put_be64(key.data(), prefix);
 }
 
-Result<size_t> merge_subject_runs(store::WriteTxn& txn, const store::Table<ByteView>& runs,
-                                  const store::Table<ByteView>& index, uint64_t next_version) {
-  auto from = runs.write_cursor(txn);
-  auto e = from.first();
-  if (!e) return size_t{0};
-  if (e->key.size() < 8) return fail(ErrorCode::kCorrupt, "subject_runs: a key of under 8 bytes");
-  const uint64_t partition = subject_partition(get_be64(e->key.data()));
-  if (partition >= subject_partition(next_version)) return size_t{0};  // still filling
+Result<size_t> write_subject_entries(store::WriteTxn& txn, const store::Table<ByteView>& runs,
+                                     const store::Table<ByteView>& index,
+                                     std::span<const ByteView> entries, uint64_t next_version) {
+  // A run's partition (the prefix of an index key is its partition already).
+  auto partition_of = [](ByteView run_key) { return subject_partition(get_be64(run_key.data())); };
+  for (ByteView e : entries) GONGSHU_CHECK(e.size() >= 8);
+  const uint64_t filling = subject_partition(next_version);
 
-  // The partition's runs are the first entries of the table: take their tails (token || stored
-  // key) and delete them.
-  Bytes tails;
-  std::vector<std::pair<size_t, size_t>> spans;  // offset, size in tails
-  for (; e && e->key.size() >= 8 && subject_partition(get_be64(e->key.data())) == partition;
-       e = from.first()) {
-    spans.emplace_back(tails.size(), e->key.size() - 8);
-    tails.insert(tails.end(), e->key.begin() + 8, e->key.end());
-    GONGSHU_RETURN_IF_ERROR(from.erase());
+  // The oldest closed partition: the first run's, or else the first entry's. (The commit's run
+  // starts follow every stored run's, so its entries belong to no older partition.)
+  std::optional<uint64_t> closed;
+  size_t merged = 0, taken = 0;  // entries[0, taken) go into the merge
+  {
+    auto cursor = runs.write_cursor(txn);
+    auto first = cursor.first();
+    if (first && first->key.size() < 8)
+      return fail(ErrorCode::kCorrupt, "subject_runs: a key of under 8 bytes");
+    if (first && partition_of(first->key) < filling)
+      closed = partition_of(first->key);
+    else if (!entries.empty() && partition_of(entries.front()) < filling)
+      closed = partition_of(entries.front());
+    if (closed) {
+      // Its tails (token || stored key), copied: the runs are deleted below.
+      Bytes tails;
+      std::vector<std::pair<size_t, size_t>> spans;  // offset and size in tails
+      auto take = [&](ByteView key) {
+        spans.emplace_back(tails.size(), key.size() - 8);
+        tails.insert(tails.end(), key.begin() + 8, key.end());
+      };
+      for (auto e = first; e && e->key.size() >= 8 && partition_of(e->key) == *closed;
+           e = cursor.next())
+        take(e->key);
+      while (taken < entries.size() && partition_of(entries[taken]) == *closed)
+        take(entries[taken++]);
+      merged = spans.size();
+      std::vector<ByteView> sorted;
+      sorted.reserve(spans.size());
+      for (auto [at, size] : spans) sorted.emplace_back(tails.data() + at, size);
+      // A record written twice in the partition has an entry in each run: one is kept.
+      sort_subject_keys(sorted);
+      // Appended when the partition is new to the index: always, but for the newest partition
+      // of a store from before runs, which may already hold entries.
+      auto to = index.write_cursor(txn);
+      auto last = to.last();
+      const bool append = !last || last->key.size() < 8 || get_be64(last->key.data()) < *closed;
+      Bytes key(8);
+      put_be64(key.data(), *closed);
+      for (ByteView tail : sorted) {
+        key.resize(8);
+        key.insert(key.end(), tail.begin(), tail.end());
+        GONGSHU_RETURN_IF_ERROR(append ? to.append(key, {}) : to.put(key, {}));
+      }
+    }
   }
-  std::vector<ByteView> sorted;
-  sorted.reserve(spans.size());
-  for (auto [at, size] : spans) sorted.emplace_back(tails.data() + at, size);
-  std::sort(sorted.begin(), sorted.end(), bytes_less);
-  // A record written twice in the partition has an entry in each run: one is kept.
-  sorted.erase(std::unique(sorted.begin(), sorted.end(), bytes_equal), sorted.end());
-
-  // Appended when the partition is new to the index (always, but for the newest partition of a
-  // store from before runs, which may already hold entries).
-  auto to = index.write_cursor(txn);
-  auto last = to.last();
-  const bool append = !last || last->key.size() < 8 || get_be64(last->key.data()) < partition;
-  Bytes key(8);
-  put_be64(key.data(), partition);
-  for (ByteView tail : sorted) {
-    key.resize(8);
-    key.insert(key.end(), tail.begin(), tail.end());
-    GONGSHU_RETURN_IF_ERROR(append ? to.append(key, {}) : to.put(key, {}));
+  if (closed) {
+    // Delete the partition's runs: usually all there are, emptied in one go.
+    auto cursor = runs.write_cursor(txn);
+    auto last = cursor.last();
+    if (last && last->key.size() >= 8 && partition_of(last->key) == *closed) {
+      GONGSHU_RETURN_IF_ERROR(runs.clear(txn));
+    } else {
+      for (auto e = cursor.first(); e && e->key.size() >= 8 && partition_of(e->key) == *closed;
+           e = cursor.first())
+        GONGSHU_RETURN_IF_ERROR(cursor.erase());
+    }
   }
-  return spans.size();
+  auto cursor = runs.write_cursor(txn);
+  for (size_t i = taken; i < entries.size(); ++i)
+    GONGSHU_RETURN_IF_ERROR(cursor.append(entries[i], {}));
+  return merged;
 }
 
 void gather_subject_keys(const store::Txn& txn, const store::Table<ByteView>& table, ByteView tail,

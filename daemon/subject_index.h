@@ -10,10 +10,11 @@
 // its partition, a commit of N records dirtied up to N of the partition's ~300 pages, more than
 // half of all the bytes ingest wrote. Instead, ingest appends each commit's entries, sorted, at
 // the end of subject_runs: one run per partition the commit's versions fall in, keyed by its
-// first version there (subject_run_start), so runs only ever extend that table at its end. Once
-// the writer has numbered the last version of a partition, merge_subject_runs moves the
-// partition's runs into subject_index, sorted, again at its end. A lookup seeks its token once
-// per partition and once per run; a partition has at most a dozen runs while it fills.
+// first version there (subject_run_start), so runs only ever extend that table at its end. The
+// commit that numbers past the last version of a partition merges the partition's runs, and its
+// own entries of it, into subject_index, sorted, again at its end; the runs table, which then
+// holds nothing else, is emptied in one go (write_subject_entries). A lookup seeks its token
+// once per partition and once per run; a partition has at most a dozen runs while it fills.
 //
 // Stores from before runs hold only subject_index, whose newest partition may still fill: its
 // runs are then merged among its entries. Nothing else changes for them.
@@ -52,12 +53,21 @@ std::pmr::vector<uint8_t> subject_key(uint64_t prefix, const crypto::Digest& tok
 // Sets the prefix of such a key (ingest makes keys before the writer numbers their versions).
 void set_subject_prefix(std::span<uint8_t> key, uint64_t prefix);
 
-// Moves the runs of the oldest partition whose last version is numbered (one before
-// subject_partition(next_version)) into subject_index, sorted and without repeats, and deletes
-// them. One partition per call, so one commit pays for one merge (16,384 entries: a few
-// milliseconds). Returns how many entries the partition's runs held (0: nothing to merge).
-Result<size_t> merge_subject_runs(store::WriteTxn& txn, const store::Table<ByteView>& runs,
-                                  const store::Table<ByteView>& index, uint64_t next_version);
+// Sorts keys of either table, or their tails, bytewise and drops repeats. The first 16 bytes of
+// each (a prefix and half a token, or a token) are compared as two integers, which orders nearly
+// every pair of random tokens without a memcmp.
+void sort_subject_keys(std::vector<ByteView>& keys);
+
+// Writes a commit's entries (subject_key with their run starts set, in sort_subject_keys order;
+// none for an idle commit) now that the writer's next version is next_version. The oldest closed
+// partition (one before subject_partition(next_version)) with runs or entries is merged: its runs
+// and the commit's entries of it go into subject_index, sorted and without repeats, and its runs
+// are deleted. One partition per call, so one commit pays for one merge (16,384 entries: a few
+// milliseconds); a group that closes two leaves one for the next. The other entries are
+// appended as runs. Returns how many entries the merge took (0: none).
+Result<size_t> write_subject_entries(store::WriteTxn& txn, const store::Table<ByteView>& runs,
+                                     const store::Table<ByteView>& index,
+                                     std::span<const ByteView> entries, uint64_t next_version);
 
 // Adds to `out` the record keys that follow `tail` (token || dataset \0) in the entries of
 // every partition or run of `table` and sort after `after`, keeping only the `limit` smallest.

@@ -82,6 +82,7 @@ class Table {
     auto k = Codec::encode(key);
     return txn.del(db_, Codec::view(k));
   }
+  Status clear(WriteTxn& txn) const { return txn.clear(db_); }
   uint64_t count(const Txn& txn) const { return txn.count(db_); }
   Cursor cursor(const Txn& txn) const { return txn.cursor(db_); }
   WriteCursor write_cursor(WriteTxn& txn) const { return txn.write_cursor(db_); }

@@ -85,6 +85,12 @@ Result<bool> WriteTxn::del(const Db& db, ByteView key) {
   return true;
 }
 
+Status WriteTxn::clear(const Db& db) {
+  int rc = mdb_drop(raw(), db.dbi, 0);
+  if (rc != 0) return lmdb_error("store: clear " + db.name, rc);
+  return {};
+}
+
 Status WriteTxn::commit() && {
   MDB_txn* txn = raw();
   txn_ = nullptr;

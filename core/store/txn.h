@@ -68,6 +68,8 @@ class WriteTxn : public Txn {
   Status append(const Db& db, ByteView key, ByteView value);
   // Returns whether the key existed.
   Result<bool> del(const Db& db, ByteView key);
+  // Deletes every entry of db, freeing its pages in one pass (no per-key work).
+  Status clear(const Db& db);
   // A cursor that also puts (cursor.h): for many keys of one database, put in ascending order.
   WriteCursor write_cursor(const Db& db);
 

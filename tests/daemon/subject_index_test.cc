@@ -148,6 +148,27 @@ TEST_CASE("random subject indexes over many partitions read back as their model"
   }
 }
 
+TEST_CASE("subject keys sort bytewise and once, whatever their lengths and shared beginnings") {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Bytes> storage;
+    for (int i = 0; i < 60; ++i) {
+      // Short keys, keys sharing their first 16 bytes, zero bytes, and repeats.
+      Bytes k(rng() % 24, 0);
+      for (auto& b : k) b = static_cast<uint8_t>(rng() % 3 == 0 ? 0 : rng() % 4);
+      storage.push_back(k);
+      if (rng() % 5 == 0) storage.push_back(k);
+    }
+    std::vector<ByteView> keys(storage.begin(), storage.end());
+    std::vector<ByteView> want = keys;
+    std::sort(want.begin(), want.end(), bytes_less);
+    want.erase(std::unique(want.begin(), want.end(), bytes_equal), want.end());
+    sort_subject_keys(keys);
+    REQUIRE(keys.size() == want.size());
+    for (size_t i = 0; i < keys.size(); ++i) REQUIRE(bytes_equal(keys[i], want[i]));
+  }
+}
+
 // Every key of a table, in order.
 std::vector<Bytes> keys_of(DaemonStore& store, const store::Table<ByteView>& table) {
   auto txn = store.env().begin_read();
@@ -167,10 +188,14 @@ void append_runs(DaemonStore& store, const std::vector<Bytes>& entries) {
   }));
 }
 
-size_t merge(DaemonStore& store, uint64_t next_version) {
+// A commit's write of its (sorted) entries once the writer's next version is next_version.
+size_t commit(DaemonStore& store, uint64_t next_version, std::vector<Bytes> entries = {}) {
+  std::vector<ByteView> views(entries.begin(), entries.end());
+  sort_subject_keys(views);
   size_t merged = 0;
   auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
-    auto n = merge_subject_runs(txn, store.db().subject_runs, store.db().subjects, next_version);
+    auto n = write_subject_entries(txn, store.db().subject_runs, store.db().subjects, views,
+                                   next_version);
     if (!n) return tl::unexpected(n.error());
     merged = *n;
     return {};
@@ -185,6 +210,35 @@ std::vector<std::string> lookup(DaemonStore& store, uint8_t token) {
   REQUIRE(txn);
   RecordReader reader(store, *txn);
   return reader.subject_record_keys(token_of(token), "d1", "", 100);
+}
+
+TEST_CASE("a commit appends its entries as runs; one that closes a partition merges it") {
+  testing::TempDir dir;
+  OpenStore s(dir.path());
+  DaemonStore& store = *s.store;
+  const auto& db = store.db();
+  // Two commits inside partition 0: two runs.
+  CHECK(commit(store, in_partition(0, 500),
+               {run_entry(in_partition(0, 1), 0xbb, "d1", "r1"),
+                run_entry(in_partition(0, 1), 0xaa, "d1", "r2")}) == 0);
+  CHECK(commit(store, in_partition(0, 16000),
+               {run_entry(in_partition(0, 500), 0xaa, "d1", "r2"),
+                run_entry(in_partition(0, 500), 0xcc, "d1", "r3")}) == 0);
+  CHECK(keys_of(store, db.subjects).empty());
+  CHECK(keys_of(store, db.subject_runs).size() == 4);
+  // A commit from version 16,000 to past 16,384: its entries of partition 0 join the merge, its
+  // entries of partition 1 start a run there.
+  CHECK(commit(store, in_partition(1, 100),
+               {run_entry(in_partition(0, 16000), 0xdd, "d1", "r4"),
+                run_entry(in_partition(1), 0xaa, "d1", "r5")}) == 5);
+  CHECK(keys_of(store, db.subjects) ==
+        std::vector<Bytes>{partition_entry(in_partition(0), 0xaa, "d1", "r2"),
+                           partition_entry(in_partition(0), 0xbb, "d1", "r1"),
+                           partition_entry(in_partition(0), 0xcc, "d1", "r3"),
+                           partition_entry(in_partition(0), 0xdd, "d1", "r4")});
+  CHECK(keys_of(store, db.subject_runs) ==
+        std::vector<Bytes>{run_entry(in_partition(1), 0xaa, "d1", "r5")});
+  CHECK(lookup(store, 0xaa) == std::vector<std::string>{"r2", "r5"});
 }
 
 TEST_CASE("a closed partition's runs are merged into it, sorted and once; a filling one's stay") {
@@ -202,9 +256,9 @@ TEST_CASE("a closed partition's runs are merged into it, sorted and once; a fill
   const std::vector<std::string> aa{"r1", "r2", "r3"};
   REQUIRE(lookup(store, 0xaa) == aa);
 
-  CHECK(merge(store, in_partition(0, 16383)) == 0);  // partition 0 still filling
+  CHECK(commit(store, in_partition(0, 16383)) == 0);  // partition 0 still filling
   CHECK(keys_of(store, db.subjects).empty());
-  CHECK(merge(store, in_partition(1, 7)) == 5);  // numbered past it: closed
+  CHECK(commit(store, in_partition(1, 7)) == 5);  // numbered past it: closed
   const std::vector<Bytes> merged{partition_entry(in_partition(0), 0xaa, "d1", "r1"),
                                   partition_entry(in_partition(0), 0xaa, "d1", "r2"),
                                   partition_entry(in_partition(0), 0xbb, "d1", "r1"),
@@ -214,7 +268,7 @@ TEST_CASE("a closed partition's runs are merged into it, sorted and once; a fill
         std::vector<Bytes>{run_entry(in_partition(1, 0), 0xaa, "d1", "r3")});
   CHECK(lookup(store, 0xaa) == aa);
   CHECK(lookup(store, 0xbb) == std::vector<std::string>{"r1"});
-  CHECK(merge(store, in_partition(1, 8)) == 0);
+  CHECK(commit(store, in_partition(1, 8)) == 0);
 }
 
 TEST_CASE("one closed partition is merged per call, also among entries from before runs") {
@@ -236,9 +290,9 @@ TEST_CASE("one closed partition is merged per call, also among entries from befo
                       run_entry(in_partition(5, 1), 0xaa, "d1", "r6")});
   const std::vector<std::string> aa{"r0", "r1", "r2", "r4", "r6"};
   REQUIRE(lookup(store, 0xaa) == aa);
-  CHECK(merge(store, in_partition(5, 2)) == 2);  // partition 2, among its entries
-  CHECK(merge(store, in_partition(5, 2)) == 1);  // partition 3
-  CHECK(merge(store, in_partition(5, 2)) == 0);  // partition 5 still filling
+  CHECK(commit(store, in_partition(5, 2)) == 2);  // partition 2, among its entries
+  CHECK(commit(store, in_partition(5, 2)) == 1);  // partition 3
+  CHECK(commit(store, in_partition(5, 2)) == 0);  // partition 5 still filling
   CHECK(keys_of(store, db.subjects) ==
         std::vector<Bytes>{partition_entry(in_partition(1), 0xaa, "d1", "r0"),
                            partition_entry(in_partition(2), 0xaa, "d1", "r1"),

@@ -149,6 +149,29 @@ TEST_CASE("a write cursor erases the entry it is on") {
   CHECK(table.get(r, 2701));
 }
 
+TEST_CASE("clearing a table empties it, leaves others alone, and it can be filled again") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto runs = *Table<uint64_t>::open(*env, "runs");
+  auto other = *Table<uint64_t>::open(*env, "other");
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    for (uint64_t i = 0; i < 5000; ++i) {
+      GONGSHU_RETURN_IF_ERROR(runs.append(t, i, as_bytes(std::string(100, 'r'))));
+      GONGSHU_RETURN_IF_ERROR(other.append(t, i, as_bytes("o")));
+    }
+    return {};
+  }));
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    GONGSHU_RETURN_IF_ERROR(runs.clear(t));
+    CHECK(runs.count(t) == 0);
+    return runs.append(t, 7, as_bytes("again"));
+  }));
+  auto r = std::move(*env->begin_read());
+  CHECK(runs.count(r) == 1);
+  CHECK(as_chars(*runs.get(r, 7)) == "again");
+  CHECK(other.count(r) == 5000);
+}
+
 TEST_CASE("a write cursor reports a key LMDB cannot hold as an error naming the table") {
   testing::TempDir dir;
   auto env = std::move(*Env::open(dir.path()));
