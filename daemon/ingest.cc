@@ -53,6 +53,7 @@ struct PreparedRecord {
   // the single writer appends the three fields it alone knows and writes.
   std::pmr::string version_bytes;
   size_t version_head_size = 0;  // what the worker wrote (a retried commit appends again)
+  uint32_t head_slot = 0;        // its record's in GroupWrites::heads (set by the writer)
 };
 
 // One SealedBatch from one connection, from arrival to ack.
@@ -102,6 +103,7 @@ uint64_t next_version_of(const store::Txn& txn, const DaemonStore::Tables& db) {
 // the root; a record updated twice in a group is written once.
 struct GroupWrites {
   struct Head {
+    std::string_view key;     // its store key (a view into a job)
     stored::RecordHead head;  // current_version 0: there is no such record yet
     bool changed = false;     // a version was stored: written back
   };
@@ -109,28 +111,33 @@ struct GroupWrites {
   uint64_t next_version = 1;
   std::unordered_map<std::string, const Job*> batches;  // stored by this group, by batch key
   std::map<std::string, stored::DatasetState, std::less<>> datasets;
-  // Every record the group's jobs may store or invalidate (their accepted records), by store key
-  // (views into the jobs): in key order, and with their heads.
-  std::vector<std::string_view> record_keys;
-  std::unordered_map<std::string_view, Head> heads;
+  // Every record the group's jobs may store or invalidate (their accepted records), in key
+  // order, with its head; each of those PreparedRecords knows its own (head_slot).
+  std::vector<Head> heads;
   std::vector<ByteView> subjects;  // subject index entries, in runs (views into the jobs)
 };
 
-// Reads the head of every record the group may touch into writes, in key order through `cursor`.
+// Reads the head of every record the group may touch into writes, in key order through `cursor`,
+// and tells each accepted record its head's slot.
 void read_heads(const std::vector<JobPtr>& group, store::WriteCursor& cursor, GroupWrites& writes) {
+  std::vector<PreparedRecord*> accepted;
   for (const auto& job : group) {
     if (job->refusal) continue;
-    for (const PreparedRecord& pr : job->records)
-      if (pr.verdict.ok()) writes.record_keys.push_back(pr.stored_key);
+    for (PreparedRecord& pr : job->records)
+      if (pr.verdict.ok()) accepted.push_back(&pr);
   }
-  auto& keys = writes.record_keys;
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  writes.heads.reserve(keys.size());
-  for (std::string_view key : keys) {
-    GroupWrites::Head& h = writes.heads[key];
-    if (auto e = cursor.find(as_bytes(key)))
-      h.head.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()));
+  std::sort(accepted.begin(), accepted.end(), [](const PreparedRecord* a, const PreparedRecord* b) {
+    return a->stored_key < b->stored_key;
+  });
+  writes.heads.reserve(accepted.size());
+  for (PreparedRecord* pr : accepted) {
+    if (writes.heads.empty() || writes.heads.back().key != pr->stored_key) {
+      GroupWrites::Head& h = writes.heads.emplace_back();
+      h.key = pr->stored_key;
+      if (auto e = cursor.find(as_bytes(h.key)))
+        h.head.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()));
+    }
+    pr->head_slot = static_cast<uint32_t>(writes.heads.size() - 1);
   }
 }
 
@@ -524,10 +531,10 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
   // A record's head as this group has it (read_heads read every accepted record's).
-  auto head_of = [&](std::string_view key) -> GroupWrites::Head& {
-    auto it = writes.heads.find(key);
-    GONGSHU_CHECK(it != writes.heads.end());
-    return it->second;
+  auto head_of = [&](const PreparedRecord& pr) -> GroupWrites::Head& {
+    GONGSHU_CHECK(pr.head_slot < writes.heads.size() &&
+                  writes.heads[pr.head_slot].key == pr.stored_key);
+    return writes.heads[pr.head_slot];
   };
   // Records accepted earlier in this batch exist for an invalidation that follows them (kept
   // only when the batch has an invalidation).
@@ -540,8 +547,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   bool mixed = false;
   for (auto& pr : job.records) {
     if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE) {
-      bool exists =
-          accepted_here.count(pr.stored_key) || head_of(pr.stored_key).head.current_version() != 0;
+      bool exists = accepted_here.count(pr.stored_key) || head_of(pr).head.current_version() != 0;
       if (!exists)
         pr.verdict = catalog::Verdict::refusal(
             v1::RECORD_STATUS_NOT_FOUND, "record_key",
@@ -585,7 +591,7 @@ Status IngestService::Impl::apply(store::WriteTxn& txn, Job& job, GroupWrites& w
   for (PreparedRecord* pr : to_store) {
     const catalog::RecordView& r = pr->record;
     uint64_t version = writes.next_version++;
-    GroupWrites::Head& written = head_of(pr->stored_key);
+    GroupWrites::Head& written = head_of(*pr);
     written.changed = true;
     stored::RecordHead& head = written.head;
     auto ds_it = writes.datasets.find(r.dataset());
@@ -656,7 +662,6 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     GroupWrites writes;
     size_t records = 0;
     for (const auto& job : group) records += job->records.size();
-    writes.record_keys.reserve(records);
     writes.subjects.reserve(records);
     auto heads = db.records.write_cursor(txn);
     read_heads(group, heads, writes);
@@ -675,12 +680,11 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     }
     {
       std::string bytes;
-      for (std::string_view key : writes.record_keys) {
-        const GroupWrites::Head& h = writes.heads.find(key)->second;
+      for (const GroupWrites::Head& h : writes.heads) {
         if (!h.changed) continue;
         bytes.clear();
         h.head.AppendToString(&bytes);
-        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(key), as_bytes(bytes)));
+        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(h.key), as_bytes(bytes)));
       }
     }
     {
