@@ -684,7 +684,7 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
         if (!h.changed) continue;
         bytes.clear();
         h.head.AppendToString(&bytes);
-        GONGSHU_RETURN_IF_ERROR(heads.put(as_bytes(h.key), as_bytes(bytes)));
+        GONGSHU_RETURN_IF_ERROR(heads.put_ascending(as_bytes(h.key), as_bytes(bytes)));
       }
     }
     {

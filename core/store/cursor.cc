@@ -66,6 +66,16 @@ Status WriteCursor::append(ByteView key, ByteView value) {
   return put_flags(key, value, MDB_APPEND);
 }
 
+Status WriteCursor::put_ascending(ByteView key, ByteView value) {
+  if (tail_ == Tail::kUnknown) {
+    auto last = this->last();
+    tail_ = last ? Tail::kBefore : Tail::kPast;
+    if (last) last_.assign(last->key.begin(), last->key.end());
+  }
+  if (tail_ == Tail::kBefore && bytes_less(last_, key)) tail_ = Tail::kPast;
+  return tail_ == Tail::kPast ? append(key, value) : put(key, value);
+}
+
 Status WriteCursor::erase() {
   int rc = mdb_cursor_del(raw(), 0);
   if (rc != 0) return lmdb_error("store: delete from " + *db_name_, rc);

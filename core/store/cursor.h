@@ -59,6 +59,11 @@ class WriteCursor : public Cursor {
   // written). LMDB then fills each page before starting the next, instead of splitting pages
   // in half, and never searches: the way to write a sorted run at the end of a table.
   Status append(ByteView key, ByteView value);
+  // put() for keys given in ascending order: once a key sorts after the last key the database
+  // had, it and every later one are appended (full pages, no search), the rest put. For tables
+  // whose new keys mostly come last, such as record keys that count up. A key out of order after
+  // that point is an error.
+  Status put_ascending(ByteView key, ByteView value);
   // Deletes the entry the cursor is on. Position the cursor again before using it.
   Status erase();
 
@@ -67,6 +72,9 @@ class WriteCursor : public Cursor {
   WriteCursor(MDB_cursor* c, const std::string* db_name) : Cursor(c), db_name_(db_name) {}
   Status put_flags(ByteView key, ByteView value, unsigned flags);
   const std::string* db_name_;  // the Db's, for error messages
+  // put_ascending(): whether the keys have passed the database's last key.
+  enum class Tail { kUnknown, kBefore, kPast } tail_ = Tail::kUnknown;
+  Bytes last_;  // the database's last key, while kBefore
 };
 
 }  // namespace gongshu::store

@@ -122,6 +122,54 @@ TEST_CASE("a write cursor appends sorted keys at the end, and refuses one out of
   CHECK(table.count(w) == 2001);
 }
 
+TEST_CASE("ascending puts overwrite and insert among old keys, then append past the last") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto table = *Table<std::string_view>::open(*env, "heads");
+  std::map<std::string, std::string> model;
+  auto key = [](int i) {
+    char k[16];
+    std::snprintf(k, sizeof k, "hh-%06d", i);
+    return std::string(k);
+  };
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    for (int i = 0; i < 1000; i += 2) {
+      GONGSHU_RETURN_IF_ERROR(table.put(t, key(i), as_bytes("old")));
+      model[key(i)] = "old";
+    }
+    return {};
+  }));
+  // Overwrites and inserts among the old keys (0..998), then 1,000 new keys past them.
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    auto c = table.write_cursor(t);
+    for (int i = 500; i < 2000; ++i) {
+      GONGSHU_RETURN_IF_ERROR(c.put_ascending(as_bytes(key(i)), as_bytes("new")));
+      model[key(i)] = "new";
+    }
+    // Past the end, a key out of order is refused, and nothing is written.
+    auto late = c.put_ascending(as_bytes(key(1500)), as_bytes("late"));
+    CHECK(!late);
+    return {};
+  }));
+  // Into an empty table: every key is appended.
+  auto empty = *Table<std::string_view>::open(*env, "empty");
+  REQUIRE(env->update([&](WriteTxn& t) -> Status {
+    auto c = empty.write_cursor(t);
+    for (int i = 0; i < 100; ++i) GONGSHU_RETURN_IF_ERROR(c.put_ascending(as_bytes(key(i)), {}));
+    return {};
+  }));
+  auto r = std::move(*env->begin_read());
+  CHECK(empty.count(r) == 100);
+  CHECK(table.count(r) == model.size());
+  auto c = table.cursor(r);
+  auto it = model.begin();
+  for (auto e = c.first(); e; e = c.next(), ++it) {
+    REQUIRE(it != model.end());
+    CHECK(as_chars(e->key) == it->first);
+    CHECK(as_chars(e->value) == it->second);
+  }
+}
+
 TEST_CASE("a write cursor erases the entry it is on") {
   testing::TempDir dir;
   auto env = std::move(*Env::open(dir.path()));
