@@ -11,9 +11,7 @@
 #include <memory>
 #include <memory_resource>
 #include <mutex>
-#include <span>
 #include <string>
-#include <vector>
 
 #include "core/audit/log.h"
 #include "core/crypto/aead.h"

@@ -61,6 +61,20 @@ TEST_CASE("string-keyed tables") {
   CHECK(!table.get(r, "税务局"));
 }
 
+// The table holds exactly the model's keys and values, in order.
+void check_holds(const Txn& txn, const Table<std::string_view>& table,
+                 const std::map<std::string, std::string>& model) {
+  CHECK(table.count(txn) == model.size());
+  auto c = table.cursor(txn);
+  auto it = model.begin();
+  for (auto e = c.first(); e; e = c.next(), ++it) {
+    REQUIRE(it != model.end());
+    CHECK(as_chars(e->key) == it->first);
+    CHECK(as_chars(e->value) == it->second);
+  }
+  CHECK(it == model.end());
+}
+
 TEST_CASE("a write cursor inserts and overwrites, in any order, as put does") {
   testing::TempDir dir;
   auto env = std::move(*Env::open(dir.path()));
@@ -85,15 +99,7 @@ TEST_CASE("a write cursor inserts and overwrites, in any order, as put does") {
     }));
   }
   auto r = std::move(*env->begin_read());
-  CHECK(table.count(r) == model.size());
-  auto c = table.cursor(r);
-  auto it = model.begin();
-  for (auto e = c.first(); e; e = c.next(), ++it) {
-    REQUIRE(it != model.end());
-    CHECK(as_chars(e->key) == it->first);
-    CHECK(as_chars(e->value) == it->second);
-  }
-  CHECK(it == model.end());
+  check_holds(r, table, model);
 }
 
 TEST_CASE("a write cursor appends sorted keys at the end, and refuses one out of order") {
@@ -160,14 +166,7 @@ TEST_CASE("ascending puts overwrite and insert among old keys, then append past 
   }));
   auto r = std::move(*env->begin_read());
   CHECK(empty.count(r) == 100);
-  CHECK(table.count(r) == model.size());
-  auto c = table.cursor(r);
-  auto it = model.begin();
-  for (auto e = c.first(); e; e = c.next(), ++it) {
-    REQUIRE(it != model.end());
-    CHECK(as_chars(e->key) == it->first);
-    CHECK(as_chars(e->value) == it->second);
-  }
+  check_holds(r, table, model);
 }
 
 TEST_CASE("a write cursor erases the entry it is on") {
