@@ -690,9 +690,8 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
     {
       // The group's subject entries: a run at the end of the runs, or into the partition the
       // group closed, if it closed one.
-      sort_subject_keys(writes.subjects);
-      GONGSHU_RETURN_IF_ERROR(write_subject_entries(txn, db.subject_runs, db.subjects,
-                                                    writes.subjects, writes.next_version));
+      GONGSHU_RETURN_IF_ERROR(write_subject_entries(
+          txn, db.subject_runs, db.subjects, std::move(writes.subjects), writes.next_version));
     }
     uint8_t nv[8];
     put_be64(nv, writes.next_version);
@@ -790,14 +789,11 @@ Result<std::unique_ptr<IngestService>> IngestService::start(
     });
   }
   niced.wait();
-  p->writer_thread = std::thread([p] {
-    pthread_setname_np(pthread_self(), "gs-ingest-write");
-    p->writer_loop();
-  });
-  p->net_thread = std::thread([p] {
-    pthread_setname_np(pthread_self(), "gs-ingest-net");
-    p->net_loop();
-  });
+  // Named from here, so every thread has its name once start() returns.
+  p->writer_thread = std::thread([p] { p->writer_loop(); });
+  pthread_setname_np(p->writer_thread.native_handle(), "gs-ingest-write");
+  p->net_thread = std::thread([p] { p->net_loop(); });
+  pthread_setname_np(p->net_thread.native_handle(), "gs-ingest-net");
   return std::unique_ptr<IngestService>(new IngestService(std::move(impl)));
 }
 

@@ -67,10 +67,11 @@ void set_subject_prefix(std::span<uint8_t> key, uint64_t prefix) {
 
 Result<size_t> write_subject_entries(store::WriteTxn& txn, const store::Table<ByteView>& runs,
                                      const store::Table<ByteView>& index,
-                                     std::span<const ByteView> entries, uint64_t next_version) {
+                                     std::vector<ByteView> entries, uint64_t next_version) {
   // A run's partition (the prefix of an index key is its partition already).
   auto partition_of = [](ByteView run_key) { return subject_partition(get_be64(run_key.data())); };
   for (ByteView e : entries) GONGSHU_CHECK(e.size() >= 8);
+  sort_subject_keys(entries);  // runs first, then by token: a record written twice is one entry
   const uint64_t filling = subject_partition(next_version);
 
   // The oldest closed partition: the first run's, or else the first entry's. (The commit's run

@@ -58,8 +58,8 @@ void set_subject_prefix(std::span<uint8_t> key, uint64_t prefix);
 // every pair of random tokens without a memcmp.
 void sort_subject_keys(std::vector<ByteView>& keys);
 
-// Writes a commit's entries (subject_key with their run starts set, in sort_subject_keys order;
-// none for an idle commit) now that the writer's next version is next_version. The oldest closed
+// Writes a commit's entries (subject_key with their run starts set, in any order; none for an
+// idle commit) now that the writer's next version is next_version. The oldest closed
 // partition (one before subject_partition(next_version)) with runs or entries is merged: its runs
 // and the commit's entries of it go into subject_index, sorted and without repeats, and its runs
 // are deleted. One partition per call, so one commit pays for one merge (16,384 entries: a few
@@ -67,7 +67,7 @@ void sort_subject_keys(std::vector<ByteView>& keys);
 // appended as runs. Returns how many entries the merge took (0: none).
 Result<size_t> write_subject_entries(store::WriteTxn& txn, const store::Table<ByteView>& runs,
                                      const store::Table<ByteView>& index,
-                                     std::span<const ByteView> entries, uint64_t next_version);
+                                     std::vector<ByteView> entries, uint64_t next_version);
 
 // Adds to `out` the record keys that follow `tail` (token || dataset \0) in the entries of
 // every partition or run of `table` and sort after `after`, keeping only the `limit` smallest.

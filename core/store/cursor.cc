@@ -52,11 +52,7 @@ Status WriteCursor::put_flags(ByteView key, ByteView value, unsigned flags) {
   MDB_val k{key.size(), const_cast<uint8_t*>(key.data())};
   MDB_val v{value.size(), const_cast<uint8_t*>(value.data())};
   int rc = mdb_cursor_put(raw(), &k, &v, flags);
-  if (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) {
-    return fail(ErrorCode::kInvalidArgument,
-                "store: append to " + *db_name_ + ": the key does not sort after the last one");
-  }
-  if (rc != 0) return lmdb_error("store: put into " + *db_name_, rc);
+  if (rc != 0) return put_error(*db_name_, rc, flags);
   return {};
 }
 

@@ -49,6 +49,14 @@ tl::unexpected<Error> lmdb_error(std::string_view context, int rc) {
   return fail(code, std::move(m));
 }
 
+tl::unexpected<Error> put_error(const std::string& db_name, int rc, unsigned flags) {
+  if (rc == MDB_KEYEXIST && (flags & MDB_APPEND)) {
+    return fail(ErrorCode::kAlreadyExists,
+                "store: append to " + db_name + ": the key does not sort after the last one");
+  }
+  return lmdb_error("store: put into " + db_name, rc);
+}
+
 Result<std::unique_ptr<Env>> Env::open(const std::string& path, EnvOptions options) {
   MDB_env* env = nullptr;
   int rc = mdb_env_create(&env);

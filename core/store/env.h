@@ -108,5 +108,8 @@ class Env {
 
 // "context: mdb_strerror(rc)" with a code that says what kind of LMDB failure it was.
 tl::unexpected<Error> lmdb_error(std::string_view context, int rc);
+// The error of a put with LMDB `flags` into the database named db_name that LMDB refused with rc
+// (an append of a key that does not sort last is named as such).
+tl::unexpected<Error> put_error(const std::string& db_name, int rc, unsigned flags);
 
 }  // namespace gongshu::store

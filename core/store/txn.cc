@@ -61,7 +61,7 @@ WriteCursor WriteTxn::write_cursor(const Db& db) {
 Status WriteTxn::put_flags(const Db& db, ByteView key, ByteView value, unsigned flags) {
   MDB_val k = to_val(key), v = to_val(value);
   int rc = mdb_put(raw(), db.dbi, &k, &v, flags);
-  if (rc != 0) return lmdb_error("store: put into " + db.name, rc);
+  if (rc != 0) return put_error(db.name, rc, flags);
   return {};
 }
 

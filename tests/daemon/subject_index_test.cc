@@ -188,10 +188,9 @@ void append_runs(DaemonStore& store, const std::vector<Bytes>& entries) {
   }));
 }
 
-// A commit's write of its (sorted) entries once the writer's next version is next_version.
+// A commit's write of its entries once the writer's next version is next_version.
 size_t commit(DaemonStore& store, uint64_t next_version, std::vector<Bytes> entries = {}) {
   std::vector<ByteView> views(entries.begin(), entries.end());
-  sort_subject_keys(views);
   size_t merged = 0;
   auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
     auto n = write_subject_entries(txn, store.db().subject_runs, store.db().subjects, views,
