@@ -9,6 +9,9 @@ GONGSHU_PACKAGES=(
   protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
   libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   systemd file
+  # what the tests need beyond the build: the real-systemd test (systemd-nspawn, debootstrap),
+  # the packaging test (lintian) and the fuzz targets (clang with libFuzzer's runtime)
+  systemd-container debootstrap lintian clang libclang-rt-14-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

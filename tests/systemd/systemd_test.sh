@@ -16,7 +16,12 @@ suite=bookworm
 cache_version=1
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIPPED: $*" >&2; exit 77; }
+# In CI (a fresh machine, as root, after scripts/test installed every package) nothing may skip:
+# a skip there is a missing install step, so it fails.
+skip() {
+  if [ "${CI:-}" = true ]; then echo "FAIL (would skip in CI): $*" >&2; exit 1; fi
+  echo "SKIPPED: $*" >&2; exit 77
+}
 step() { echo "== $*"; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, systemd-nspawn)"
