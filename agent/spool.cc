@@ -144,8 +144,8 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& state_dir,
   GONGSHU_RETURN_IF_ERROR(make_dir(dir));
   GONGSHU_TRY(crypto::DataKey key, load_or_create_spool_key(state_dir + "/spool.key", fresh));
   store::EnvOptions eo;
-  eo.max_map_size = std::max<uint64_t>(options.max_bytes, 64 << 20);
-  eo.map_size = std::min<size_t>(size_t{256} << 20, eo.max_map_size);
+  // The map is the spool's limit, mapped once (core/store/env.h): address space, not disk.
+  eo.map_size = std::max<uint64_t>(options.max_bytes, 64 << 20);
   eo.max_dbs = 8;
   eo.max_readers = 126;
   eo.no_readahead = true;  // the service reads the backlog once; keep its RSS small

@@ -137,7 +137,6 @@ Result<std::unique_ptr<DaemonStore>> DaemonStore::open(const StoreOptions& optio
   std::unique_ptr<DaemonStore> s(new DaemonStore(daemon_key, std::move(master_key), clock));
   store::EnvOptions eo;
   eo.map_size = options.map_size;
-  eo.max_map_size = options.max_map_size;
   eo.max_dbs = 32;
   GONGSHU_TRY(s->env_, store::Env::open(options.state_dir + "/store", eo));
   GONGSHU_TRY(Tables tables, Tables::open(*s->env_));

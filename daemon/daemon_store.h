@@ -24,8 +24,8 @@ namespace gongshu::daemon {
 struct StoreOptions {
   std::string state_dir;
   std::string audit_origin = "gongshu/audit";
-  size_t map_size = size_t{1} << 30;
-  size_t max_map_size = size_t{256} << 30;
+  // The store's map, fixed for the process's life (core/store/env.h): the largest it may grow.
+  size_t map_size = size_t{256} << 30;
 };
 
 class DaemonStore {

@@ -45,7 +45,8 @@ tl::unexpected<Error> lmdb_error(std::string_view context, int rc) {
   }
   std::string m(context);
   m.append(": ").append(mdb_strerror(rc));
-  if (rc == MDB_MAP_FULL) m.append(" (the store's map size is exhausted; raise map_size)");
+  if (rc == MDB_MAP_FULL)
+    m.append(" (the store has reached its map size, the largest it may become; raise map_size)");
   return fail(code, std::move(m));
 }
 
@@ -73,10 +74,10 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& path, EnvOptions optio
   if (options.read_only) flags |= MDB_RDONLY;
   if (options.no_readahead) flags |= MDB_NORDAHEAD;
   if ((rc = mdb_env_open(env, path.c_str(), flags, 0600)) != 0) return cleanup(rc, "open");
-  // Another process may have grown the map: adopt the size recorded in the file.
+  // A store another process opened with a larger map keeps that size (LMDB adopts the larger).
   MDB_envinfo info;
   mdb_env_info(env, &info);
-  options.map_size = std::max(options.map_size, static_cast<size_t>(info.me_mapsize));
+  options.map_size = static_cast<size_t>(info.me_mapsize);
   return std::unique_ptr<Env>(new Env(env, path, options));
 }
 
@@ -103,55 +104,44 @@ Result<Db> Env::open_db(const std::string& name, bool integer_dup) {
   return Db{dbi, name};
 }
 
+Status Env::begin(unsigned flags, MDB_txn** txn) const {
+  std::lock_guard lock(map_mu_);
+  int rc = mdb_txn_begin(env_, nullptr, flags, txn);
+  if (rc == MDB_MAP_RESIZED) {
+    // Another process grew the map. Adopting its size moves the map, which no live transaction
+    // of ours may see; none can begin meanwhile, since they begin under this lock.
+    if (active_txns_.load(std::memory_order_acquire) != 0) {
+      return fail(ErrorCode::kUnavailable,
+                  "store " + path_ +
+                      ": another process grew the map; this process adopts the new size once its "
+                      "open transactions end (retry)");
+    }
+    rc = mdb_env_set_mapsize(env_, 0);
+    if (rc != 0) return lmdb_error("store " + path_ + ": adopt the map size another process set", rc);
+    rc = mdb_txn_begin(env_, nullptr, flags, txn);
+  }
+  if (rc != 0) return lmdb_error(flags & MDB_RDONLY ? "store: begin read" : "store: begin write", rc);
+  active_txns_.fetch_add(1, std::memory_order_acq_rel);
+  return {};
+}
+
 Result<ReadTxn> Env::begin_read() const {
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
-  if (rc != 0) return lmdb_error("store: begin read", rc);
-  txn_started();
+  GONGSHU_RETURN_IF_ERROR(begin(MDB_RDONLY, &txn));
   return ReadTxn(this, txn);
 }
 
 Result<WriteTxn> Env::begin_write() {
   GONGSHU_CHECK_MSG(!options_.read_only, "write transaction on a read-only store");
   MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {
-    // Another process grew the map; adopt its size (no txn of ours is active) and retry.
-    GONGSHU_RETURN_IF_ERROR(grow_map(0));
-    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  }
-  if (rc != 0) return lmdb_error("store: begin write", rc);
-  txn_started();
+  GONGSHU_RETURN_IF_ERROR(begin(0, &txn));
   return WriteTxn(this, txn);
 }
 
 Status Env::update(const std::function<Status(WriteTxn&)>& fn) {
-  while (true) {
-    Status result;
-    {
-      GONGSHU_TRY(WriteTxn txn, begin_write());
-      result = fn(txn);
-      if (result) result = std::move(txn).commit();
-    }
-    if (result || result.error().code() != ErrorCode::kResourceExhausted) return result;
-    size_t current = info().map_size;
-    if (current >= options_.max_map_size) return result;
-    if (active_txns_.load() != 0) return result;  // cannot resize under live readers
-    size_t next = std::min(current * 2, options_.max_map_size);
-    GONGSHU_RETURN_IF_ERROR(grow_map(next));
-  }
-}
-
-Status Env::grow_map(size_t new_size) {
-  if (active_txns_.load() != 0) {
-    return fail(ErrorCode::kResourceExhausted,
-                "store: cannot resize the map while transactions are open");
-  }
-  std::lock_guard lock(map_mu_);
-  int rc = mdb_env_set_mapsize(env_, new_size);
-  if (rc != 0) return lmdb_error("store: resize map to " + std::to_string(new_size), rc);
-  if (new_size > 0) options_.map_size = new_size;
-  return {};
+  GONGSHU_TRY(WriteTxn txn, begin_write());
+  GONGSHU_RETURN_IF_ERROR(fn(txn));
+  return std::move(txn).commit();
 }
 
 EnvInfo Env::info() const {
@@ -223,9 +213,12 @@ Status Env::release_resident() const {
 }
 
 Status Env::copy_to(const std::string& dir) const {
-  // The copy runs inside a read transaction of LMDB's own: count it, so update() does not
-  // resize the map under it.
-  txn_started();
+  // The copy runs inside a read transaction of LMDB's own: count it as live, so the map is not
+  // moved under it.
+  {
+    std::lock_guard lock(map_mu_);
+    active_txns_.fetch_add(1, std::memory_order_acq_rel);
+  }
   int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
   txn_ended();
   if (rc != 0) return lmdb_error("store: copy to " + dir, rc);

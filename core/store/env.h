@@ -2,6 +2,15 @@
 // the MDB_env and must outlive every transaction and cursor made from it. Open it once per
 // process (LMDB forbids opening the same environment twice in one process).
 //
+// The map is fixed for the Env's life: it is opened at EnvOptions::map_size, which is meant to
+// be large (virtual address space is cheap; the file only grows as pages are used), and never
+// grown while the process runs. Growing an LMDB map is only safe while no transaction of the
+// process is live, which a daemon serving readers on several threads cannot promise; a map
+// grown under live transactions crashed the agent inside liblmdb on a large backlog. The one
+// resize left is adopting a larger size that another process recorded in the file
+// (MDB_MAP_RESIZED), done only under the lock every transaction begins under, and only when no
+// transaction of this process is live; otherwise the begin fails with a clear error.
+//
 // Threads: any thread may begin read transactions (the env is opened with MDB_NOTLS, so a
 // ReadTxn is not tied to its thread); LMDB allows one write transaction at a time, and
 // begin_write blocks until the previous one ends. Named databases are opened once, at start-up,
@@ -19,6 +28,7 @@
 #include "core/util/error.h"
 
 typedef struct MDB_env MDB_env;
+typedef struct MDB_txn MDB_txn;
 
 namespace gongshu::store {
 
@@ -26,8 +36,9 @@ class ReadTxn;
 class WriteTxn;
 
 struct EnvOptions {
-  size_t map_size = size_t{1} << 30;  // initial map size (bytes); grown on demand by update()
-  size_t max_map_size = size_t{64} << 30;
+  // The map size (bytes), fixed for the Env's life: the largest the store may become. 0 adopts
+  // the size recorded in an existing store (for tools that open one someone else made).
+  size_t map_size = size_t{64} << 30;
   unsigned max_dbs = 32;
   unsigned max_readers = 256;
   bool read_only = false;
@@ -64,14 +75,9 @@ class Env {
   Result<ReadTxn> begin_read() const;
   Result<WriteTxn> begin_write();
 
-  // Runs fn in a write transaction and commits it. If the map fills up, the transaction is
-  // aborted, the map doubled (up to max_map_size) and fn run again — so fn must have no effects
-  // outside the transaction. Growing needs no other transaction active in this process; if one
-  // is, the MAP_FULL error is returned instead.
-  Status update(const std::function<Status(WriteTxn&)>& fn);
-
-  // Sets a new map size. Requires that no transaction is active in this process.
-  Status grow_map(size_t new_size);
+  // Runs fn in a write transaction and commits it if fn succeeds; aborts it otherwise. A full
+  // map is an error (kResourceExhausted, naming map_size).
+  [[nodiscard]] Status update(const std::function<Status(WriteTxn&)>& fn);
 
   EnvInfo info() const;
   const std::string& path() const { return path_; }
@@ -80,20 +86,19 @@ class Env {
   // (madvise(MADV_DONTNEED) over the whole map), so the pages read so far stop counting towards
   // the process's resident set. The map is read-only (writes go through write(2)), so nothing
   // is lost: the pages stay in the page cache and the next access maps them again. Safe at any
-  // time, also while other threads read through open transactions; serialised with grow_map,
-  // which may move the map.
-  Status release_resident() const;
+  // time, also while other threads read through open transactions; serialised with the
+  // adoption of another process's map size, which may move the map.
+  [[nodiscard]] Status release_resident() const;
 
   // Writes a compacted, consistent copy of the environment to dir (must exist and be empty)
   // while writers continue (mdb_env_copy2 with MDB_CP_COMPACT). The copy holds a read
-  // transaction for its duration, so the map is not grown meanwhile (update() then returns
-  // MAP_FULL instead of resizing).
-  Status copy_to(const std::string& dir) const;
+  // transaction for its duration, counted as one of this process's.
+  [[nodiscard]] Status copy_to(const std::string& dir) const;
 
-  // Internal bookkeeping used by the transaction types.
+  // Internal bookkeeping used by the transaction types: a transaction counts as live from
+  // before its mdb_txn_begin (under map_mu_) until after its commit or abort returned.
   MDB_env* raw() const { return env_; }
-  void txn_started() const { active_txns_.fetch_add(1, std::memory_order_relaxed); }
-  void txn_ended() const { active_txns_.fetch_sub(1, std::memory_order_relaxed); }
+  void txn_ended() const { active_txns_.fetch_sub(1, std::memory_order_acq_rel); }
 
  private:
   Env(MDB_env* env, std::string path, EnvOptions options)
@@ -101,8 +106,13 @@ class Env {
   MDB_env* env_;
   std::string path_;
   EnvOptions options_;
+  // Begins a transaction (flags: 0 or MDB_RDONLY) and counts it as live. On MDB_MAP_RESIZED
+  // adopts the size another process recorded, if no transaction of this process is live.
+  Status begin(unsigned flags, MDB_txn** txn) const;
+
   mutable std::atomic<int> active_txns_{0};
-  // Held while the map may move (grow_map) and while release_resident advises it.
+  // Held while a transaction begins and is counted, while the map may move (adopting another
+  // process's size) and while release_resident advises it: the count read under it is exact.
   mutable std::mutex map_mu_;
 };
 

@@ -94,8 +94,8 @@ Status WriteTxn::clear(const Db& db) {
 Status WriteTxn::commit() && {
   MDB_txn* txn = raw();
   txn_ = nullptr;
-  env_->txn_ended();
   int rc = mdb_txn_commit(txn);  // frees txn whether or not it succeeds
+  env_->txn_ended();             // only now: the map must not move under a committing txn
   if (rc != 0) return lmdb_error("store: commit", rc);
   return {};
 }

@@ -1,7 +1,12 @@
 #include "core/store/txn.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
+#include <vector>
 
 #include "core/store/cursor.h"
 #include "tests/support/test_support.h"
@@ -111,59 +116,128 @@ TEST_CASE("insert refuses an existing key; del reports presence") {
   REQUIRE(std::move(*w).commit());
 }
 
-TEST_CASE("a full map is grown by update(), or reported as a clear error") {
+// Writes n values of `value` under keys first..first+n-1.
+Status put_values(WriteTxn& t, const Db& db, uint32_t first, uint32_t n, ByteView value) {
+  for (uint32_t i = first; i < first + n; ++i) {
+    uint8_t k[4];
+    put_be32(k, i);
+    GONGSHU_RETURN_IF_ERROR(t.put(db, ByteView(k, 4), value));
+  }
+  return {};
+}
+
+TEST_CASE("the map is fixed: a full one is a clear error and the store stays usable") {
   TempDir dir;
   EnvOptions opts;
   opts.map_size = 256 * 1024;
-  opts.max_map_size = 4 * 1024 * 1024;
   auto env = open_env(dir, opts);
   Db db = *env->open_db("t");
   Bytes value(1000, 0x5a);
+  auto reader = env->begin_read();  // a live reader changes nothing: nothing is resized
+  REQUIRE(reader);
+  auto s = env->update([&](WriteTxn& t) { return put_values(t, db, 0, 2000, value); });
+  REQUIRE(!s);
+  CHECK(s.error().code() == ErrorCode::kResourceExhausted);
+  CHECK(s.error().message().find("map size") != std::string::npos);
+  CHECK(env->info().map_size == opts.map_size);
+  REQUIRE(env->update([&](WriteTxn& t) { return t.put(db, as_bytes("small"), as_bytes("ok")); }));
+  CHECK(env->begin_read()->get(db, as_bytes("small")));
+}
 
-  SECTION("update grows the map and retries") {
-    // 2,000 × 1 KB does not fit in 256 KiB but fits in 4 MiB.
-    auto s = env->update([&](WriteTxn& t) -> Status {
-      for (uint32_t i = 0; i < 2000; ++i) {
-        uint8_t k[4];
-        put_be32(k, i);
-        GONGSHU_RETURN_IF_ERROR(t.put(db, ByteView(k, 4), value));
+// The old store grew its map under live transactions and crashed inside liblmdb (issue 13): a
+// writer filling the store far past its first map while readers on other threads begin and end
+// transactions as fast as they can must neither crash nor fail.
+TEST_CASE("a writer fills the store past 64 MiB while readers run on other threads") {
+  TempDir dir;
+  auto env = open_env(dir);  // the default map: fixed, large
+  Db db = *env->open_db("t");
+  Bytes value(4000, 0x42);
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> reads{0}, failures{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        auto txn = env->begin_read();
+        if (!txn) {
+          failures.fetch_add(1);
+          continue;
+        }
+        uint64_t n = txn->count(db);
+        if (n > 0) {
+          uint8_t k[4];
+          put_be32(k, static_cast<uint32_t>(n - 1));
+          if (!txn->get(db, ByteView(k, 4))) failures.fetch_add(1);
+        }
+        reads.fetch_add(1);
       }
-      return {};
     });
-    REQUIRE(s);
-    CHECK(env->info().map_size > opts.map_size);
-    CHECK(env->begin_read()->count(db) == 2000);
   }
-
-  SECTION("beyond the maximum, the error says the map is full") {
-    auto s = env->update([&](WriteTxn& t) -> Status {
-      for (uint32_t i = 0; i < 10000; ++i) {
-        uint8_t k[4];
-        put_be32(k, i);
-        GONGSHU_RETURN_IF_ERROR(t.put(db, ByteView(k, 4), value));
-      }
-      return {};
-    });
-    REQUIRE(!s);
-    CHECK(s.error().code() == ErrorCode::kResourceExhausted);
-    CHECK(s.error().message().find("map") != std::string::npos);
-    // The store is still usable after the failure.
-    REQUIRE(env->update([&](WriteTxn& t) { return t.put(db, as_bytes("small"), as_bytes("ok")); }));
-    CHECK(env->begin_read()->get(db, as_bytes("small")));
+  constexpr uint32_t kPerCommit = 1000, kCommits = 20;  // 20,000 × 4 KB: ~80 MB on disk
+  for (uint32_t c = 0; c < kCommits; ++c) {
+    REQUIRE(env->update(
+        [&](WriteTxn& t) { return put_values(t, db, c * kPerCommit, kPerCommit, value); }));
   }
+  done = true;
+  for (auto& t : readers) t.join();
+  CHECK(failures.load() == 0);
+  CHECK(reads.load() > 0);
+  CHECK(env->info().used_bytes > size_t{64} << 20);
+  CHECK(env->begin_read()->count(db) == kPerCommit * kCommits);
+}
 
-  SECTION("with a reader open, the map cannot grow and the error is returned") {
-    auto reader = env->begin_read();
-    auto s = env->update([&](WriteTxn& t) -> Status {
-      for (uint32_t i = 0; i < 2000; ++i) {
-        uint8_t k[4];
-        put_be32(k, i);
-        GONGSHU_RETURN_IF_ERROR(t.put(db, ByteView(k, 4), value));
-      }
-      return {};
-    });
-    REQUIRE(!s);
-    CHECK(s.error().code() == ErrorCode::kResourceExhausted);
+// Another process opening the store with a larger map and filling it past ours: this process
+// adopts the new size at its next begin when none of its transactions is live, and refuses with
+// a clear error (never a crash) while one is.
+TEST_CASE("a map another process grew is adopted, never under a live transaction") {
+  TempDir dir;
+  EnvOptions small;
+  small.map_size = 1 << 20;
+  auto env = open_env(dir, small);
+  Db db = *env->open_db("t");
+  REQUIRE(env->update([&](WriteTxn& t) { return t.put(db, as_bytes("first"), as_bytes("1")); }));
+  auto grow_in_child = [&](uint32_t first) {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // A separate process: its own Env on the same directory, with a larger map.
+      EnvOptions big;
+      big.map_size = 64 << 20;
+      auto other = Env::open(dir.path(), big);
+      if (!other) ::_exit(10);
+      auto odb = (*other)->open_db("t");
+      if (!odb) ::_exit(11);
+      Bytes value(1000, 0x33);
+      auto s = (*other)->update([&](WriteTxn& t) { return put_values(t, *odb, first, 4000, value); });
+      other->reset();
+      ::_exit(s ? 0 : 12);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  };
+
+  SECTION("with no transaction live, the next begin adopts the size and reads everything") {
+    grow_in_child(0);
+    auto txn = env->begin_read();
+    REQUIRE(txn);
+    CHECK(txn->count(db) == 4001);
+    CHECK(env->info().map_size == size_t{64} << 20);
+  }
+  SECTION("with a reader live, a begin is refused with a clear error until it ends") {
+    {
+      auto live = env->begin_read();
+      REQUIRE(live);
+      grow_in_child(0);
+      auto refused = env->begin_write();
+      REQUIRE(!refused);
+      CHECK(refused.error().code() == ErrorCode::kUnavailable);
+      CHECK(refused.error().message().find("another process grew the map") != std::string::npos);
+    }
+    auto txn = env->begin_read();
+    REQUIRE(txn);
+    CHECK(txn->count(db) == 4001);
   }
 }
 
