@@ -8,6 +8,7 @@
 #include "agent/cmd_common.h"
 #include "agent/commands.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "core/wire/context.h"
 
 namespace gongshu::agent {
@@ -62,10 +63,11 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       if (cache->empty()) std::cout << "no cached datasets (gongshu-agent catalog refresh)\n";
       for (const auto* d : cache->all()) {
         const auto& e = d->entry();
-        std::cout << e.id() << "  " << e.name() << "  (subject " << e.subject_kind()
-                  << (e.status().empty() ? "" : ", " + e.status()) << ")\n";
+        std::cout << printable(e.id()) << "  " << printable(e.name()) << "  (subject "
+                  << printable(e.subject_kind() + (e.status().empty() ? "" : ", " + e.status()))
+                  << ")\n";
         for (const auto& f : e.fields()) {
-          std::cout << "    " << f.name() << ": " << catalog::field_type_name(f.type());
+          std::cout << "    " << printable(f.name()) << ": " << catalog::field_type_name(f.type());
           if (f.pii() != v1::PII_NONE) std::cout << ", " << catalog::pii_kind_name(f.pii());
           if (f.required()) std::cout << ", required";
           std::cout << "\n";

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "core/util/clock.h"
+#include "core/util/printable.h"
 
 namespace gongshu::agent {
 
@@ -22,7 +23,7 @@ Result<Loaded> load_config_and_spool(const std::string& config_path) {
 }
 
 int report(std::string_view command, const Error& e, int code) {
-  std::cerr << "gongshu-agent " << command << ": " << e.message() << "\n";
+  std::cerr << "gongshu-agent " << command << ": " << printable(e.message()) << "\n";
   return code;
 }
 

@@ -8,6 +8,7 @@
 #include "agent/cmd_common.h"
 #include "agent/commands.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 
 namespace gongshu::agent {
 
@@ -62,11 +63,12 @@ void add_enroll_command(CLI::App& app, int* exit_code) {
       w.end_array().end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "enrolled agent " << e.agent_key_id() << " for agency " << e.agency() << "\n"
+      std::cout << "enrolled agent " << printable(e.agent_key_id()) << " for agency "
+                << printable(e.agency()) << "\n"
                 << "  key file: " << loaded->config.key_file
                 << (r->key_created ? " (created)" : " (existing)") << "\n"
-                << "  daemon:   api " << e.api_endpoint() << ", ingest " << e.ingest_endpoint()
-                << "\n"
+                << "  daemon:   api " << printable(e.api_endpoint()) << ", ingest "
+                << printable(e.ingest_endpoint()) << "\n"
                 << "  catalog:  " << r->datasets << " datasets cached\n";
       for (const auto& x : r->warnings) std::cerr << "gongshu-agent enroll: warning: " << x << "\n";
     }

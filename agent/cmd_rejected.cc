@@ -15,6 +15,7 @@
 #include "core/util/encoding.h"
 #include "core/util/fd.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "gongshu/v1/batch.pb.h"
 #include "gongshu/v1/record.pb.h"
 
@@ -122,10 +123,11 @@ void add_rejected_commands(CLI::App& app, int* exit_code) {
         std::cout << (first ? "" : ",") << "\n" << dump(rejection_json(id, r));
         first = false;
       } else {
-        std::cout << id << "  " << format_ms(r.time_ms()) << "  " << r.source() << "  "
+        std::cout << id << "  " << format_ms(r.time_ms()) << "  "
+                  << printable(r.source()) << "  "
                   << v1::RecordStatusCode_Name(static_cast<v1::RecordStatusCode>(r.code()));
-        if (!r.field().empty()) std::cout << " [" << r.field() << "]";
-        std::cout << "  " << (r.by_daemon() ? "(daemon) " : "") << r.reason() << "\n";
+        if (!r.field().empty()) std::cout << " [" << printable(r.field()) << "]";
+        std::cout << "  " << (r.by_daemon() ? "(daemon) " : "") << printable(r.reason()) << "\n";
       }
       return Status{};
     });

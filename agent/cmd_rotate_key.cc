@@ -18,6 +18,7 @@
 #include "agent/key_rotation.h"
 #include "core/util/fd.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 
 namespace gongshu::agent {
 namespace {
@@ -108,9 +109,9 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
                   << "  key file:     " << config.key_file << "\n"
                   << "  old key file: " << old_key_path(config, r.old_key_id()) << "\n";
       } else if (state == "failed") {
-        std::cerr << "gongshu-agent rotate-key: refused: " << r.message() << "\n";
+        std::cerr << "gongshu-agent rotate-key: refused: " << printable(r.message()) << "\n";
       } else {
-        std::cout << "key rotation " << state << ": " << r.message() << "\n";
+        std::cout << "key rotation " << printable(state) << ": " << printable(r.message()) << "\n";
       }
     };
 

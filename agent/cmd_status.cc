@@ -12,6 +12,7 @@
 #include "agent/daemon_key.h"
 #include "core/util/encoding.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/context.h"
 
@@ -169,18 +170,18 @@ void add_status_command(CLI::App& app, int* exit_code) {
     } else {
       if (enrollment) {
         std::cout << "agent:         " << enrollment->agent_key_id() << " of agency "
-                  << enrollment->agency() << "\n";
+                  << printable(enrollment->agency()) << "\n";
       } else {
         std::cout << "agent:         not enrolled (gongshu-agent enroll TOKEN)\n";
       }
       std::cout << "daemon:        " << probe.state;
-      if (target) std::cout << " (" << target->ingest << ")";
+      if (target) std::cout << " (" << printable(target->ingest) << ")";
       std::cout << "\n"
                 << "service:       " << service_text;
       if (service.pid() != 0 && !service.daemon_state().empty()) {
-        std::cout << ", daemon " << service.daemon_state();
+        std::cout << ", daemon " << printable(service.daemon_state());
       }
-      if (!service.last_error().empty()) std::cout << "; " << service.last_error();
+      if (!service.last_error().empty()) std::cout << "; " << printable(service.last_error());
       std::cout << "\n"
                 << "spooled:       " << spooled << " records not yet acknowledged (" << waiting
                 << " waiting for a batch)\n"

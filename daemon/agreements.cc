@@ -7,6 +7,7 @@
 #include "core/crypto/sha256.h"
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
+#include "core/util/printable.h"
 #include "core/wire/curve_key.h"
 #include "daemon/access.h"
 #include "daemon/stored.pb.h"
@@ -33,12 +34,9 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
-bool printable(std::string_view s) {
-  for (unsigned char ch : s) {
-    if (ch < 0x20 || ch == 0x7f) return false;
-  }
-  return true;
-}
+bool printable(std::string_view s) { return is_printable(s); }
+
+bool pending(const v1::AgreementInfo& a) { return a.status().starts_with("pending_"); }
 
 std::string holder_key(std::string_view holder, std::string_view id) {
   std::string k(holder);
@@ -154,6 +152,19 @@ Reply refused(ApiContext& ctx, const Caller& c, std::string action, const std::s
   return refuse(code, std::move(why));
 }
 
+// The same for refusals a caller can repeat at will (an application over a cap, the public's
+// refusals): audited on the RateLimiter's terms (ApiContext::audit_refusal), per key, and for
+// unknown keys all together.
+Reply refused_summarised(ApiContext& ctx, const Caller& c, std::string action,
+                         v1::ApiErrorCode code, std::string why) {
+  auto e = entry_for(c, action);
+  e.set_decision(v1::DECISION_DENY);
+  e.set_detail(why);
+  if (auto s = ctx.audit_refusal(c.refusal_key(), action, std::move(e)); !s)
+    return tl::unexpected(from_error(s.error()));
+  return refuse(code, std::move(why));
+}
+
 // Runs change on agreement id in a write transaction that also appends the entry it returns;
 // answers with the agreement as it is afterwards. change fails with kPermissionDenied for a
 // refusal the caller should see as a denial (it is audited), other codes as they are.
@@ -162,14 +173,16 @@ Reply update(
     const std::function<Result<v1::AuditEntry>(store::WriteTxn&, stored::Agreement&)>& change,
     v1::ApiResponse& resp, bool reload_directory = false) {
   stored::Agreement after;
-  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+  auto apply = [&](store::WriteTxn& txn) -> Status {
     GONGSHU_TRY(stored::Agreement a, load(ctx, txn, id));
     GONGSHU_TRY(v1::AuditEntry e, change(txn, a));
     GONGSHU_RETURN_IF_ERROR(save(ctx, txn, a));
     GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     after = std::move(a);
     return {};
-  });
+  };
+  // A change that registers a key is in force when it answers (ApiContext::update_principals).
+  auto s = reload_directory ? ctx.update_principals(apply) : ctx.store.env().update(apply);
   if (!s) {
     if (s.error().code() == ErrorCode::kPermissionDenied ||
         s.error().code() == ErrorCode::kAlreadyExists ||
@@ -178,7 +191,6 @@ Reply update(
     }
     return tl::unexpected(from_error(s.error()));
   }
-  if (reload_directory) ctx.reload_directory();
   *resp.mutable_agreements()->add_agreements() =
       presented(after.info(), ctx.store.clock().now_ms());
   return {};
@@ -322,8 +334,9 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
           "a public applicant gives applicant_public_key (64 hex): " + pub.error().message());
     auto curve = wire::curve_key_of(*pub);
     if (!curve || wire::curve_key_hex(*curve) != c.curve_hex) {
-      return refused(ctx, c, "agreement_apply", "", v1::API_DENIED,
-                     "apply from a connection made with the key in applicant_public_key");
+      return refused_summarised(ctx, c, "agreement_apply", v1::API_DENIED,
+                                "apply from a connection made with the key in "
+                                "applicant_public_key");
     }
     applicant_key = *pub;
     applicant = pub->key_id();
@@ -415,6 +428,9 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
   for (const auto& p : providers_of(*snap, info)) info.add_reviews_pending(p);
 
   std::string blocked;
+  std::string capped;
+  v1::ApiErrorCode capped_code = v1::API_CONFLICT;
+  const ApiLimits& limits = ctx.options.limits;
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     // A recorded violation blocks the applicant's (and for sharing its agency's) applications.
     for (const std::string& who : {applicant, kind == "share" ? c.agency : std::string()}) {
@@ -429,6 +445,31 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
         blocked = "key " + applicant + " was registered and revoked; it may not apply";
         return {};
       }
+    }
+    // Pending applications are capped per applicant and in all, so keys that cost nothing to
+    // make cannot grow the store (and the reviewers' queue) without bound. Past the total, only
+    // keys the daemon does not know are refused: registered applicants and agencies are held
+    // by their own cap and cannot be crowded out by strangers.
+    uint64_t mine = 0, all = 0;
+    auto cur = ctx.store.db().agreements.cursor(txn);
+    for (auto e = cur.first(); e; e = cur.next()) {
+      stored::Agreement a;
+      if (!parse_value(e->value, a) || !pending(a.info())) continue;
+      ++all;
+      if (a.info().applicant() == applicant) ++mine;
+    }
+    if (mine >= limits.max_pending_applications_per_applicant) {
+      capped = applicant + " has " + std::to_string(mine) +
+               " applications awaiting a decision, the most one applicant may have (" +
+               std::to_string(limits.max_pending_applications_per_applicant) + ")";
+      return {};
+    }
+    if (c.is_public() && all >= limits.max_pending_applications) {
+      capped = std::to_string(all) + " applications await a decision, the most the platform " +
+               "takes from unregistered keys (" + std::to_string(limits.max_pending_applications) +
+               "); try again later";
+      capped_code = v1::API_UNAVAILABLE;
+      return {};
     }
     GONGSHU_TRY(std::string id, next_id(ctx, txn, kind, now));
     info.set_id(id);
@@ -450,7 +491,12 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
     return {};
   });
   if (!s) return tl::unexpected(from_error(s.error()));
-  if (!blocked.empty()) return refused(ctx, c, "agreement_apply", "", v1::API_DENIED, blocked);
+  if (!capped.empty()) return refused_summarised(ctx, c, "agreement_apply", capped_code, capped);
+  if (!blocked.empty()) {
+    if (c.is_public())
+      return refused_summarised(ctx, c, "agreement_apply", v1::API_DENIED, blocked);
+    return refused(ctx, c, "agreement_apply", "", v1::API_DENIED, blocked);
+  }
   *resp.mutable_agreements()->add_agreements() = presented(info, now);
   return {};
 }

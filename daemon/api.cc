@@ -15,6 +15,7 @@
 #include "core/crypto/sodium_init.h"
 #include "core/util/encoding.h"
 #include "core/util/fd.h"
+#include "core/util/printable.h"
 #include "core/util/version.h"
 #include "core/wire/codec.h"
 #include "core/wire/enroll_token.h"
@@ -22,9 +23,11 @@
 #include "daemon/access.h"
 #include "daemon/agreements.h"
 #include "daemon/api_context.h"
+#include "daemon/audit_export.h"
 #include "daemon/backup.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/principals.h"
+#include "daemon/provenance.h"
 #include "daemon/stored.pb.h"
 #include "gongshu/v1/api.pb.h"
 #include "gongshu/v1/record.pb.h"
@@ -67,6 +70,7 @@ struct ApiService::Impl {
 
   void loop();
   v1::ApiResponse handle(const Caller& caller, const v1::ApiRequest& req);
+  Reply dispatch(const Caller& caller, const v1::ApiRequest& req, v1::ApiResponse& resp);
   Caller identify(const std::string& user_id);
 
   Reply require(const Caller& c, std::string_view action,
@@ -84,9 +88,7 @@ struct ApiService::Impl {
                      v1::ApiResponse& resp);
   Reply agent_list(const Caller& c, v1::ApiResponse& resp);
   Reply agent_revoke(const Caller& c, const std::string& key_id, v1::ApiResponse& resp);
-  Reply provenance(const Caller& c, const v1::RecordProvenanceRequest& req, v1::ApiResponse& resp);
   Reply audit_head(const Caller& c, bool sign_now, v1::ApiResponse& resp);
-  Reply audit_export(const Caller& c, const v1::AuditExportRequest& req, v1::ApiResponse& resp);
 };
 
 Caller ApiService::Impl::identify(const std::string& user_id) {
@@ -138,7 +140,9 @@ void ApiService::Impl::loop() {
       resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
       resp.mutable_error()->set_message("request does not parse: " + s.error().message());
     } else {
-      resp = handle(identify((*in)->user_id), req);
+      Caller caller = identify((*in)->user_id);
+      caller.address = source_address_class((*in)->peer_address);
+      resp = handle(caller, req);
     }
     if (auto bytes = wire::encode(resp)) (void)channel.send((*in)->from, *bytes);
   }
@@ -147,6 +151,24 @@ void ApiService::Impl::loop() {
 v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& req) {
   v1::ApiResponse resp;
   resp.set_request_id(req.request_id());
+  // A ping costs nothing and writes nothing; every other request of an unknown key is admitted
+  // against the limits for unknown keys first.
+  Reply r = req.body_case() == v1::ApiRequest::kPing ? Reply{} : ctx.admit(c);
+  if (r) r = dispatch(c, req, resp);
+  if (!r) {
+    resp.clear_body();
+    auto* err = resp.mutable_error();
+    err->set_code(r.error().code);
+    err->set_message(r.error().message);
+    err->set_rule(r.error().rule);
+    err->set_policy_version(r.error().policy_version);
+    if (r.error().retry_after_ms > 0) err->set_retry_after_ms(uint64_t(r.error().retry_after_ms));
+  }
+  return resp;
+}
+
+Reply ApiService::Impl::dispatch(const Caller& c, const v1::ApiRequest& req,
+                                 v1::ApiResponse& resp) {
   Reply r;
   switch (req.body_case()) {
     case v1::ApiRequest::kPing:
@@ -183,7 +205,7 @@ v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& 
       r = agent_revoke(c, req.agent_revoke().key_id(), resp);
       break;
     case v1::ApiRequest::kRecordProvenance:
-      r = provenance(c, req.record_provenance(), resp);
+      r = provenance(ctx, c, req.record_provenance(), resp);
       break;
     case v1::ApiRequest::kAuditHead:
       r = audit_head(c, false, resp);
@@ -192,7 +214,7 @@ v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& 
       r = audit_head(c, true, resp);
       break;
     case v1::ApiRequest::kAuditExport:
-      r = audit_export(c, req.audit_export(), resp);
+      r = audit_export(ctx, c, req.audit_export(), resp);
       break;
     case v1::ApiRequest::kOpenCatalog:
       r = open_catalog(ctx, c, req.open_catalog(), resp);
@@ -262,16 +284,7 @@ v1::ApiResponse ApiService::Impl::handle(const Caller& c, const v1::ApiRequest& 
     default:
       r = refuse(v1::API_BAD_REQUEST, "unknown request");
   }
-  if (!r) {
-    resp.clear_body();
-    auto* err = resp.mutable_error();
-    err->set_code(r.error().code);
-    err->set_message(r.error().message);
-    err->set_rule(r.error().rule);
-    err->set_policy_version(r.error().policy_version);
-    if (r.error().retry_after_ms > 0) err->set_retry_after_ms(uint64_t(r.error().retry_after_ms));
-  }
-  return resp;
+  return r;
 }
 
 Reply ApiService::Impl::ping(v1::ApiResponse& resp) {
@@ -294,15 +307,24 @@ Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
   if (token->daemon_key != store.daemon_key().public_key()) {
     return refuse(v1::API_DENIED, "the token was issued by another daemon");
   }
+  // The hostname is shown to operators (agent list, principal list): text, no control
+  // characters (docs/protocol.md, "Text and control characters").
+  if (req.hostname().size() > 255 || !is_printable(req.hostname()))
+    return refuse(v1::API_BAD_REQUEST,
+                  "hostname must be at most 255 bytes of UTF-8 text without control characters");
   std::string hash = wire::enroll_secret_hash(token->secret);
   std::string agency;
   int64_t now = store.clock().now_ms();
-  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+  // Refused enrollments are audited once a minute per token the daemon issued, and once a
+  // minute for all tokens it did not issue together (those cost nothing to make).
+  std::string refusal_key = "token:unknown";
+  auto s = ctx.update_principals([&](store::WriteTxn& txn) -> Status {
     const auto& db = store.db();
     auto v = db.tokens.get(txn, hash);
     stored::EnrollToken t;
     if (!v || !parse_value(*v, t))
       return fail(ErrorCode::kPermissionDenied, "unknown enrollment token");
+    refusal_key = "token:" + hash.substr(0, 16);
     if (t.used_at_ms() != 0)
       return fail(ErrorCode::kPermissionDenied, "enrollment token was already used");
     if (now > t.expires_at_ms())
@@ -316,7 +338,7 @@ Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
     p.set_public_key(pub->bytes().data(), pub->bytes().size());
     p.set_role("agent");
     p.set_agency(t.agency());
-    p.set_hostname(req.hostname().substr(0, 255));
+    p.set_hostname(req.hostname());
     p.set_created_at_ms(now);
     p.set_created_by("token:" + hash.substr(0, 16));
     GONGSHU_RETURN_IF_ERROR(
@@ -337,12 +359,12 @@ Reply ApiService::Impl::enroll(const Caller& c, const v1::EnrollRequest& req,
   if (!s) {
     auto e = entry_for(c, "enroll");
     e.set_decision(v1::DECISION_DENY);
+    if (refusal_key != "token:unknown") add_ref(e, "token", refusal_key.substr(6));
     e.set_detail(s.error().message());
-    (void)ctx.audit(std::move(e));
+    if (auto a = ctx.audit_refusal(refusal_key, "enroll", std::move(e)); !a)
+      return tl::unexpected(from_error(a.error()));
     return tl::unexpected(from_error(s.error()));
   }
-  auto txn = store.env().begin_read();
-  if (txn) (void)directory.reload(store, *txn);
   auto* out = resp.mutable_enroll();
   out->set_agency(agency);
   out->set_agent_key_id(pub->key_id());
@@ -355,7 +377,9 @@ Reply ApiService::Impl::agency_add(const Caller& c, const v1::Agency& in) {
   if (auto r = require(c, "add agencies", {"operator"}); !r) return r;
   if (!is_agency_id(in.id()))
     return refuse(v1::API_BAD_REQUEST, "agency id '" + in.id() + "' must be 2..64 of [a-z0-9_-]");
-  if (in.name().empty()) return refuse(v1::API_BAD_REQUEST, "agency name is empty");
+  if (in.name().empty() || in.name().size() > 200 || !is_printable(in.name()))
+    return refuse(v1::API_BAD_REQUEST,
+                  "agency name must be 1..200 bytes of UTF-8 text without control characters");
   static const char* kTypes[] = {"government", "public_service", "national_office"};
   if (std::find_if(std::begin(kTypes), std::end(kTypes),
                    [&](const char* t) { return in.type() == t; }) == std::end(kTypes)) {
@@ -532,7 +556,8 @@ Reply ApiService::Impl::agent_list(const Caller& c, v1::ApiResponse& resp) {
 Reply ApiService::Impl::agent_revoke(const Caller& c, const std::string& key_id,
                                      v1::ApiResponse& resp) {
   if (auto r = require(c, "revoke agents", {"operator"}); !r) return r;
-  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
+  // In force when this answers, or not made (ApiContext::update_principals).
+  auto s = ctx.update_principals([&](store::WriteTxn& txn) -> Status {
     auto v = store.db().principals.get(txn, key_id);
     stored::Principal p;
     if (!v || !parse_value(*v, p) || p.role() != "agent")
@@ -550,86 +575,7 @@ Reply ApiService::Impl::agent_revoke(const Caller& c, const std::string& key_id,
     return {};
   });
   if (!s) return tl::unexpected(from_error(s.error()));
-  auto txn = store.env().begin_read();
-  if (txn) (void)directory.reload(store, *txn);
   return agent_list(c, resp);
-}
-
-Reply ApiService::Impl::provenance(const Caller& c, const v1::RecordProvenanceRequest& req,
-                                   v1::ApiResponse& resp) {
-  if (auto r = require(c, "check provenance", {"operator", "officer"}); !r) return r;
-  auto txn = store.env().begin_read();
-  if (!txn) return tl::unexpected(from_error(txn.error()));
-  const auto& db = store.db();
-  std::string rk = record_key_of(req.dataset(), req.record_key());
-  auto hv = db.records.get(*txn, rk);
-  stored::RecordHead head;
-  if (!hv || !parse_value(*hv, head))
-    return refuse(v1::API_NOT_FOUND, "no record " + req.record_key() + " in " + req.dataset());
-  auto* out = resp.mutable_provenance();
-  out->set_dataset(req.dataset());
-  out->set_record_key(req.record_key());
-  out->set_current_valid(head.valid());
-  for (uint64_t ver = head.current_version(); ver != 0;) {
-    auto vv = db.versions.get(*txn, ver);
-    stored::Version v;
-    if (!vv || !parse_value(*vv, v))
-      return refuse(v1::API_INTERNAL, "version " + std::to_string(ver) + " is missing");
-    auto* p = out->add_versions();
-    p->set_version(ver);
-    p->set_agency(v.agency());
-    p->set_agent_key_id(v.agent_key_id());
-    p->set_batch_seq(v.batch_seq());
-    p->set_index(v.index());
-    p->set_received_at_ms(v.received_at_ms());
-    p->set_invalidated(v.invalidation());
-    p->set_record_hash(hex_encode(as_bytes(v.record_hash())));
-    p->set_audit_seq(std::to_string(v.audit_seq()));
-    // Re-verify from scratch: decrypt the stored bytes, hash them, and check the hash against
-    // the batch header the agent signed, with the agent's own key.
-    std::string problem;
-    auto key = store.data_key(*txn, v.dataset());
-    Result<Bytes> plain =
-        key ? crypto::aead_decrypt(**key, version_ad(v.agent_key_id(), v.batch_seq(), v.index()),
-                                   as_bytes(v.sealed_record()))
-            : Result<Bytes>(tl::unexpected(key.error()));
-    stored::Batch b;
-    stored::Principal agent;
-    auto bv = db.batches.get(*txn, batch_key_of(v.agent_key_id(), v.batch_seq()));
-    auto av = db.principals.get(*txn, v.agent_key_id());
-    if (!plain) {
-      problem = "stored record does not decrypt: " + plain.error().message();
-    } else if (!bv || !parse_value(*bv, b)) {
-      problem = "batch " + std::to_string(v.batch_seq()) + " is missing";
-    } else if (!av || !parse_value(*av, agent)) {
-      problem = "agent " + v.agent_key_id() + " is unknown";
-    } else {
-      auto h = batch::record_hash(*plain);
-      auto agent_key = crypto::PublicKey::from_bytes(as_bytes(agent.public_key()));
-      const auto& hdr = b.header();
-      crypto::Signature sig{};
-      if (b.signature().size() == sig.size())
-        std::memcpy(sig.data(), b.signature().data(), sig.size());
-      if (std::string(h.begin(), h.end()) != v.record_hash()) {
-        problem = "stored record does not hash to its recorded hash";
-      } else if (static_cast<int>(v.index()) >= hdr.record_hashes_size() ||
-                 hdr.record_hashes(static_cast<int>(v.index())) != v.record_hash()) {
-        problem = "record hash is not in the signed batch header at its index";
-      } else if (!agent_key || !crypto::verify(*agent_key, batch::kBatchDomain,
-                                               batch::canonical_header_bytes(hdr), sig)) {
-        problem = "batch signature does not verify with the agent's key";
-      }
-    }
-    p->set_signature_valid(problem.empty());
-    p->set_check_error(problem);
-    ver = v.previous_version();
-  }
-  auto e = entry_for(c, "provenance_check");
-  e.set_dataset(req.dataset());
-  add_ref(e, "record", req.record_key());
-  e.set_record_count(static_cast<uint64_t>(out->versions_size()));
-  (void)ctx.audit(std::move(e));
-  return {};
 }
 
 Reply ApiService::Impl::audit_head(const Caller& c, bool sign_now, v1::ApiResponse& resp) {
@@ -655,48 +601,6 @@ Reply ApiService::Impl::audit_head(const Caller& c, bool sign_now, v1::ApiRespon
     note = *latest;
   }
   resp.mutable_audit_head()->set_checkpoint(note);
-  return {};
-}
-
-Reply ApiService::Impl::audit_export(const Caller& c, const v1::AuditExportRequest& req,
-                                     v1::ApiResponse& resp) {
-  if (auto r = require(c, "export the audit log", {"operator", "officer"}); !r) return r;
-  // The range is pinned by the caller (to_seq from a checkpoint it asked for), so the export's
-  // bytes are the same for every chunk: entries and checkpoints in a closed range never change.
-  uint64_t from = std::max<uint64_t>(req.from_seq(), 1);
-  uint64_t to = req.to_seq();
-  if (to == 0)
-    return refuse(v1::API_BAD_REQUEST, "to_seq must be given (ask for a checkpoint first)");
-  std::string path =
-      options.exports_dir + "/export-" + std::to_string(from) + "-" + std::to_string(to) + ".gsa";
-  if (req.offset() == 0 || ::access(path.c_str(), R_OK) != 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.exports_dir, ec);
-    for (const auto& f : std::filesystem::directory_iterator(options.exports_dir, ec)) {
-      if (f.path().string() != path) std::filesystem::remove(f.path(), ec);
-    }
-    ::unlink(path.c_str());
-    uint64_t entries = 0;
-    {
-      auto txn = store.env().begin_read();
-      if (!txn) return tl::unexpected(from_error(txn.error()));
-      if (to > store.audit().head(*txn).size)
-        return refuse(v1::API_BAD_REQUEST, "to_seq is beyond the log");
-      auto summary = audit::export_log(store.audit(), *txn, from, to, path);
-      if (!summary) return tl::unexpected(from_error(summary.error()));
-      entries = summary->entries;
-    }
-    auto e = entry_for(c, "audit_export");
-    add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
-    e.set_record_count(entries);
-    (void)ctx.audit(std::move(e));
-  }
-  auto chunk = read_file_chunk(path, req.offset(), options.export_chunk);
-  if (!chunk) return tl::unexpected(from_error(chunk.error()));
-  auto* out = resp.mutable_audit_export();
-  out->set_data(chunk->data.data(), chunk->data.size());
-  out->set_last(chunk->last);
-  out->set_total_entries(to - from + 1);
   return {};
 }
 

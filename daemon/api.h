@@ -6,6 +6,11 @@
 // aggregates) is decided by the policy in `policy` for every request (daemon/access.h);
 // agreements and principals are in daemon/agreements.h and daemon/principals.h.
 //
+// Every request of a key the daemon does not know (role public, a revoked key included) except
+// ping is admitted first against ApiLimits: per source address, then all such keys together
+// (ApiContext::admit): a fresh CURVE key per connection costs an attacker nothing, an address
+// does.
+//
 // Threads: one api thread, started by start() and joined by stop().
 #pragma once
 
@@ -14,6 +19,7 @@
 
 #include "core/wire/context.h"
 #include "core/wire/zap_handler.h"
+#include "daemon/config.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
 #include "daemon/policy_view.h"
@@ -34,6 +40,7 @@ struct ApiOptions {
   DaemonKeys* daemon_keys = nullptr;
   size_t export_chunk = 1 << 20;
   size_t max_aggregate_groups = 100'000;  // DaemonConfig::max_aggregate_groups
+  ApiLimits limits;                       // DaemonConfig::api_limits
 };
 
 class ApiService {

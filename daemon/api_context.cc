@@ -1,6 +1,36 @@
 #include "daemon/api_context.h"
 
+#include <arpa/inet.h>
+
+#include <cstdio>
+
 namespace gongshu::daemon {
+
+namespace {
+
+// What a request of a caller the daemon does not know is refused as, audited together.
+constexpr std::string_view kUnknownRate = "exceed the api's request rate for unknown keys";
+
+}  // namespace
+
+std::string source_address_class(std::string_view peer) {
+  if (peer.empty()) return "local";
+  const std::string text(peer);
+  in6_addr a6{};
+  if (peer.find(':') != std::string_view::npos && ::inet_pton(AF_INET6, text.c_str(), &a6) == 1) {
+    const uint8_t* b = a6.s6_addr;
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char out[64];
+    if (std::equal(b, b + 12, kMapped)) {
+      std::snprintf(out, sizeof out, "%u.%u.%u.%u", b[12], b[13], b[14], b[15]);
+    } else {
+      std::snprintf(out, sizeof out, "%x:%x:%x:%x::/64", b[0] << 8 | b[1], b[2] << 8 | b[3],
+                    b[4] << 8 | b[5], b[6] << 8 | b[7]);
+    }
+    return out;
+  }
+  return text;
+}
 
 tl::unexpected<Refusal> refuse(v1::ApiErrorCode code, std::string message) {
   Refusal r;
@@ -56,6 +86,18 @@ Status ApiContext::audit(v1::AuditEntry e) {
   });
 }
 
+Status ApiContext::audit_refusal(std::string_view refusal_key, std::string_view what,
+                                 v1::AuditEntry e) {
+  auto out = limiter.deny(refusal_key, what, store.clock().now_ms());
+  if (!out.audit) return {};
+  if (out.unaudited) {
+    e.set_detail(e.detail() + "; " + std::to_string(out.unaudited) +
+                 " earlier refusals like this one (" + std::string(refusal_key) +
+                 ") not audited one by one");
+  }
+  return audit(std::move(e));
+}
+
 Reply ApiContext::require(const Caller& c, std::string_view action,
                           std::initializer_list<std::string_view> roles) {
   std::string allowed;
@@ -63,29 +105,67 @@ Reply ApiContext::require(const Caller& c, std::string_view action,
     if (c.role == r) return {};
     allowed.append(allowed.empty() ? "" : ", ").append(r);
   }
-  // Denials are audited too: the first of each minute per caller and action, naming how many
-  // were not audited since the one before (RateLimiter::deny).
-  auto out = limiter.deny(c.rate_key(), action, store.clock().now_ms());
-  if (out.audit) {
-    auto e = entry_for(c, std::string(action));
-    e.set_decision(v1::DECISION_DENY);
-    e.set_policy_rule("role");
-    std::string detail =
-        "role " + c.role + " may not " + std::string(action) + " (roles: " + allowed + ")";
-    if (out.unaudited) {
-      detail += "; " + std::to_string(out.unaudited) +
-                " earlier denials of this caller and action not audited one by one";
-    }
-    e.set_detail(std::move(detail));
-    if (auto s = audit(std::move(e)); !s) return tl::unexpected(from_error(s.error()));
-  }
+  // Denials are audited too: the first of each minute per caller (every unknown key together)
+  // and action, naming how many were not audited since the one before.
+  auto e = entry_for(c, std::string(action));
+  e.set_decision(v1::DECISION_DENY);
+  e.set_policy_rule("role");
+  e.set_detail("role " + c.role + " may not " + std::string(action) + " (roles: " + allowed + ")");
+  if (auto s = audit_refusal(c.refusal_key(), action, std::move(e)); !s)
+    return tl::unexpected(from_error(s.error()));
   return refuse(v1::API_DENIED,
                 "role '" + c.role + "' may not " + std::string(action) + "; it is for: " + allowed);
 }
 
-void ApiContext::reload_directory() {
-  auto txn = store.env().begin_read();
-  if (txn) (void)directory.reload(store, *txn);
+Reply ApiContext::admit(const Caller& c) {
+  if (!c.is_public()) return {};
+  const int64_t now = store.clock().now_ms();
+  // Ids with a space: no policy's rate class (names of [a-z0-9_-]) shares their buckets.
+  const policy::RateClass per_address{"unknown keys by address",
+                                      options.limits.unknown_keys_per_address_per_minute,
+                                      options.limits.unknown_keys_per_address_per_minute, ""};
+  const policy::RateClass all{"unknown keys", options.limits.unknown_keys_per_minute,
+                              options.limits.unknown_keys_per_minute, ""};
+  // The address first: one address flooding does not use up what the others share.
+  auto out = limiter.take(c.address, per_address, now);
+  std::string why;
+  if (!out.allowed) {
+    why = "source address " + c.address + " made more than " +
+          std::to_string(per_address.requests_per_minute) +
+          " requests a minute with keys the daemon does not know";
+  } else {
+    out = limiter.take("", all, now);
+    if (!out.allowed)
+      why = "keys the daemon does not know made more than " +
+            std::to_string(all.requests_per_minute) + " requests a minute together";
+  }
+  if (out.allowed) return {};
+  // Audited once a minute for all unknown keys and addresses together, with the count: many
+  // addresses must not mean many entries either.
+  auto e = entry_for(c, "api_request");
+  e.set_decision(v1::DECISION_DENY);
+  e.set_policy_rule("rate:unknown-keys");
+  add_ref(e, "address", c.address);
+  e.set_detail("rate limited: " + why);
+  if (auto s = audit_refusal(Caller::kUnknownKeys, kUnknownRate, std::move(e)); !s)
+    return tl::unexpected(from_error(s.error()));
+  Refusal r;
+  r.code = v1::API_RATE_LIMITED;
+  r.message = "rate limited: " + why + "; retry in " + std::to_string(out.retry_after_ms) + " ms";
+  r.rule = "rate:unknown-keys";
+  r.retry_after_ms = out.retry_after_ms;
+  return tl::unexpected(std::move(r));
+}
+
+Status ApiContext::update_principals(const std::function<Status(store::WriteTxn&)>& change) {
+  std::optional<Directory::Contents> next;
+  GONGSHU_RETURN_IF_ERROR(store.env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_RETURN_IF_ERROR(change(txn));
+    GONGSHU_TRY(next, Directory::read(store, txn));
+    return {};
+  }));
+  directory.install(std::move(*next));
+  return {};
 }
 
 }  // namespace gongshu::daemon

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -32,11 +33,26 @@ struct Caller {
   std::string agency;
   std::string curve_hex;       // public callers: the CURVE key of their connection
   std::string revoked_key_id;  // a public caller whose key is registered but revoked
+  // The connection's source address as the limits count it (source_address_class()).
+  std::string address;
 
   bool is_public() const { return role == "public"; }
   // Whom the rate limiter counts: the key, or for the public the connection's CURVE key.
   const std::string& rate_key() const { return is_public() ? curve_hex : key_id; }
+  // Whose refusals are summarised together in the audit log: the key, or for callers the
+  // daemon does not know all of them as one class, since a fresh key costs nothing to make.
+  std::string_view refusal_key() const {
+    return is_public() ? std::string_view(kUnknownKeys) : std::string_view(key_id);
+  }
+  // Key ids are 16 hex characters, so this names no key.
+  static constexpr std::string_view kUnknownKeys = "unknown keys";
 };
+
+// What the limits count for a peer address (wire::Incoming::peer_address): an IPv4 address as
+// it is (an IPv4-mapped IPv6 one as IPv4), an IPv6 address by its /64 (one subscriber gets a
+// whole /64, so single addresses in it cost nothing), anything else as given, and no address
+// (ipc://) as "local".
+std::string source_address_class(std::string_view peer_address);
 
 // A request-level failure, answered as ApiError.
 struct Refusal {
@@ -71,11 +87,22 @@ struct ApiContext {
 
   // Appends e in a write transaction of its own and commits it.
   Status audit(v1::AuditEntry e);
+  // Audits the refusal e on the RateLimiter's terms: the first of each minute per
+  // (refusal_key, what) is appended, its detail naming how many were not audited since the one
+  // before; the others are only counted. Refusals are summarised, never silent.
+  Status audit_refusal(std::string_view refusal_key, std::string_view what, v1::AuditEntry e);
   // Refuses with API_DENIED, audited as a denial of `action`, unless the caller has one of roles.
   Reply require(const Caller& c, std::string_view action,
                 std::initializer_list<std::string_view> roles);
-  // Rebuilds the directory after a principal change.
-  void reload_directory();
+  // Admits a request of a caller the daemon does not know (public) against
+  // options.limits: a token of its source address's bucket, then one of the bucket all such
+  // callers share. Refused: API_RATE_LIMITED with retry_after_ms, audited by audit_refusal.
+  // Known keys are admitted without a check (the policy's rate classes count them per key).
+  Reply admit(const Caller& c);
+  // Runs change in a write transaction that then reads the directory as the change left it,
+  // commits, and installs that directory: a change to who may connect (a revocation above all)
+  // is in force when this returns, or it was not made. change's errors are returned as they are.
+  Status update_principals(const std::function<Status(store::WriteTxn&)>& change);
 };
 
 }  // namespace gongshu::daemon

@@ -59,7 +59,9 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   static const std::map<std::string, std::set<std::string>> known = {
       {"daemon", {"state_dir", "daemon_key", "master_key", "audit_origin"}},
       {"ingest", {"endpoint", "advertise", "workers", "max_group", "worker_nice"}},
-      {"api", {"endpoint"}},
+      {"api",
+       {"endpoint", "unknown_keys_per_minute", "unknown_keys_per_address_per_minute",
+        "max_pending_applications_per_applicant", "max_pending_applications"}},
       {"policy", {"dir"}},
       {"limits",
        {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb",
@@ -88,6 +90,12 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   num("ingest", "max_group", &c.max_group, 1, 4096);
   num("ingest", "worker_nice", &c.worker_nice, 0, 19);
   str("api", "endpoint", &c.api_endpoint);
+  num("api", "unknown_keys_per_minute", &c.api_limits.unknown_keys_per_minute, 1, 1'000'000);
+  num("api", "unknown_keys_per_address_per_minute",
+      &c.api_limits.unknown_keys_per_address_per_minute, 1, 1'000'000);
+  num("api", "max_pending_applications_per_applicant",
+      &c.api_limits.max_pending_applications_per_applicant, 1, 10'000);
+  num("api", "max_pending_applications", &c.api_limits.max_pending_applications, 1, 1'000'000);
   str("policy", "dir", &c.policy_dir);
   num("limits", "max_batch_bytes", &c.max_batch_bytes, 1024, int64_t(1) << 30);
   num("limits", "max_records_per_batch", &c.max_records_per_batch, 1, 1000000);

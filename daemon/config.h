@@ -16,6 +16,11 @@
 //   worker_nice = 10            # workers' nice above the daemon's: the writer runs first
 //   [api]
 //   endpoint = "tcp://127.0.0.1:7401"
+//   unknown_keys_per_minute = 600          # requests of every key the daemon does not know,
+//                                          #   together (fresh keys cost nothing to make)
+//   unknown_keys_per_address_per_minute = 120   # the same, per source address (IPv6: per /64)
+//   max_pending_applications_per_applicant = 5  # agreement applications awaiting a decision
+//   max_pending_applications = 500         # all pending; past it unknown keys may not apply
 //   [policy]
 //   dir = "/etc/gongshu/policies/policy"   # the access policy (docs/policy.md); SIGHUP reloads
 //   [limits]
@@ -25,11 +30,30 @@
 //   map_size_mb = 1024
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/util/error.h"
 
 namespace gongshu::daemon {
+
+// What the api socket lets callers it cannot hold to a key of their own do (docs/security.md,
+// "The api socket"). Requests per minute are token buckets whose burst is a minute's worth.
+struct ApiLimits {
+  uint32_t unknown_keys_per_minute = 600;
+  uint32_t unknown_keys_per_address_per_minute = 120;
+  uint32_t max_pending_applications_per_applicant = 5;
+  uint32_t max_pending_applications = 500;
+};
+
+// What one agent key may take of the ingest pipeline (docs/security.md, "The ingest socket").
+struct IngestLimits {
+  uint32_t max_queue_per_agent = 32;
+  uint32_t max_group_records = 16'384;
+  uint32_t waste_burst = 64;
+  uint32_t waste_per_minute = 60;
+  uint32_t audited_refusals_per_minute = 3;
+};
 
 struct DaemonConfig {
   std::string state_dir = "/var/lib/gongshud";
@@ -42,6 +66,7 @@ struct DaemonConfig {
   size_t max_group = 64;
   unsigned worker_nice = 10;
   std::string api_endpoint = "tcp://127.0.0.1:7401";
+  ApiLimits api_limits;
   std::string policy_dir = "/etc/gongshu/policies/policy";
   size_t max_batch_bytes = 32 << 20;
   size_t max_records_per_batch = 10000;

@@ -6,45 +6,56 @@
 
 namespace gongshu::daemon {
 
-Status Directory::reload(const DaemonStore& store, const store::Txn& txn) {
-  std::map<wire::CurveKey, std::string> curve_to_id;
-  std::map<std::string, Identity, std::less<>> by_id;
+Result<Directory::Contents> Directory::read(const DaemonStore& store, const store::Txn& txn) {
+  Contents out;
   auto c = store.db().principals.cursor(txn);
   for (auto e = c.first(); e; e = c.next()) {
     stored::Principal p;
     if (!p.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()))) {
       return fail(ErrorCode::kCorrupt,
-                  "principal " + std::string(as_chars(e->key)) + " does not parse");
+                  "directory: principal " + std::string(as_chars(e->key)) + " does not parse");
     }
-    GONGSHU_TRY(crypto::PublicKey key, crypto::PublicKey::from_bytes(as_bytes(p.public_key())));
-    GONGSHU_TRY(wire::CurveKey curve, wire::curve_key_of(key));
+    GONGSHU_TRY(crypto::PublicKey key,
+                with_context(crypto::PublicKey::from_bytes(as_bytes(p.public_key())),
+                             "directory: principal " + std::string(as_chars(e->key))));
+    GONGSHU_TRY(wire::CurveKey curve,
+                with_context(wire::curve_key_of(key),
+                             "directory: principal " + std::string(as_chars(e->key))));
     Identity id{key.key_id(), p.role(), p.agency(), key, p.revoked()};
-    curve_to_id[curve] = id.key_id;
-    by_id.emplace(id.key_id, std::move(id));
+    out.curve_to_id[curve] = id.key_id;
+    out.by_id.emplace(id.key_id, std::move(id));
   }
+  return out;
+}
+
+void Directory::install(Contents contents) {
   std::unique_lock lock(mu_);
-  curve_to_id_ = std::move(curve_to_id);
-  by_id_ = std::move(by_id);
+  contents_ = std::move(contents);
+}
+
+Status Directory::reload(const DaemonStore& store, const store::Txn& txn) {
+  GONGSHU_TRY(Contents next, read(store, txn));
+  install(std::move(next));
   return {};
 }
 
 std::optional<Identity> Directory::by_curve(const wire::CurveKey& key) const {
   std::shared_lock lock(mu_);
-  auto it = curve_to_id_.find(key);
-  if (it == curve_to_id_.end()) return std::nullopt;
-  return by_id_.find(it->second)->second;
+  auto it = contents_.curve_to_id.find(key);
+  if (it == contents_.curve_to_id.end()) return std::nullopt;
+  return contents_.by_id.find(it->second)->second;
 }
 
 std::optional<Identity> Directory::by_key_id(std::string_view key_id) const {
   std::shared_lock lock(mu_);
-  auto it = by_id_.find(key_id);
-  if (it == by_id_.end()) return std::nullopt;
+  auto it = contents_.by_id.find(key_id);
+  if (it == contents_.by_id.end()) return std::nullopt;
   return it->second;
 }
 
 size_t Directory::size() const {
   std::shared_lock lock(mu_);
-  return by_id_.size();
+  return contents_.by_id.size();
 }
 
 Status CatalogView::reload(const DaemonStore& store, const store::Txn& txn) {

@@ -33,7 +33,19 @@ struct Identity {
 
 class Directory {
  public:
-  // Rebuilds from the principals table as txn sees it.
+  // Who may connect and as what, as one transaction sees the principals table.
+  struct Contents {
+    std::map<wire::CurveKey, std::string> curve_to_id;
+    std::map<std::string, Identity, std::less<>> by_id;
+  };
+  // Reads the principals table as txn sees it; fails on a principal that does not parse or
+  // whose key is unusable. A change to the principals (a revocation above all) reads the
+  // directory inside its own write transaction, so a directory that cannot be built fails the
+  // change instead of leaving it committed but not in force, and install()s it after the
+  // commit, which cannot fail.
+  static Result<Contents> read(const DaemonStore& store, const store::Txn& txn);
+  void install(Contents contents);
+  // read() then install().
   Status reload(const DaemonStore& store, const store::Txn& txn);
   std::optional<Identity> by_curve(const wire::CurveKey& key) const;
   std::optional<Identity> by_key_id(std::string_view key_id) const;
@@ -41,8 +53,7 @@ class Directory {
 
  private:
   mutable std::shared_mutex mu_;
-  std::map<wire::CurveKey, std::string> curve_to_id_;
-  std::map<std::string, Identity, std::less<>> by_id_;
+  Contents contents_;
 };
 
 class CatalogView {

@@ -5,6 +5,7 @@
 
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
+#include "core/util/printable.h"
 #include "core/wire/agent_key_rotation.h"
 #include "core/wire/curve_key.h"
 #include "daemon/stored.pb.h"
@@ -46,13 +47,6 @@ size_t active_operators(ApiContext& ctx, const store::Txn& txn, std::string_view
   return n;
 }
 
-bool printable(std::string_view s) {
-  for (unsigned char ch : s) {
-    if (ch < 0x20 || ch == 0x7f) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequest& req,
@@ -73,8 +67,9 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
   if (!pub) return refuse(v1::API_BAD_REQUEST, "public key: " + pub.error().message());
   if (!wire::curve_key_of(*pub))
     return refuse(v1::API_BAD_REQUEST, "public key is not a usable Ed25519 key");
-  if (req.name().size() > kMaxName || !printable(req.name()))
-    return refuse(v1::API_BAD_REQUEST, "name is at most 200 printable characters");
+  if (req.name().size() > kMaxName || !is_printable(req.name()))
+    return refuse(v1::API_BAD_REQUEST,
+                  "name is at most 200 bytes of UTF-8 text without control characters");
   if (role == "agency" && req.agency().empty())
     return refuse(v1::API_BAD_REQUEST, "an agency user needs --agency (a registered agency id)");
   if (role != "agency" && !req.agency().empty())
@@ -89,7 +84,7 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
     if (req.purposes().empty() || req.purposes_size() > kMaxList)
       return refuse(v1::API_BAD_REQUEST, "a licence states 1..64 purposes (--purposes)");
     for (const auto& p : req.purposes()) {
-      if (p.empty() || p.size() > kMaxName || !printable(p))
+      if (p.empty() || p.size() > kMaxName || !is_printable(p))
         return refuse(v1::API_BAD_REQUEST, "a purpose is 1..200 printable characters");
     }
     auto snap = ctx.catalog.snapshot();
@@ -112,7 +107,7 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
   *p.mutable_datasets() = req.datasets();
   *p.mutable_purposes() = req.purposes();
   const std::string key_id = pub->key_id();
-  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+  auto s = ctx.update_principals([&](store::WriteTxn& txn) -> Status {
     const auto& db = ctx.store.db();
     if (role == "agency" && !db.agencies.get(txn, req.agency()))
       return fail(ErrorCode::kNotFound, "no agency " + req.agency());
@@ -140,7 +135,6 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
     return {};
   });
   if (!s) return tl::unexpected(from_error(s.error()));
-  ctx.reload_directory();
   *resp.mutable_principals()->add_principals() = info_of(key_id, p);
   return {};
 }
@@ -166,7 +160,8 @@ Reply principal_revoke(ApiContext& ctx, const Caller& c, const v1::PrincipalRevo
   if (req.key_id().size() != 16)
     return refuse(v1::API_NOT_FOUND, "no principal with such a key id (16 hex characters)");
   stored::Principal p;
-  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+  // In force when this answers, or not made (ApiContext::update_principals).
+  auto s = ctx.update_principals([&](store::WriteTxn& txn) -> Status {
     auto v = ctx.store.db().principals.get(txn, req.key_id());
     if (!v || !parse_value(*v, p))
       return fail(ErrorCode::kNotFound, "no principal " + req.key_id());
@@ -206,7 +201,6 @@ Reply principal_revoke(ApiContext& ctx, const Caller& c, const v1::PrincipalRevo
     }
     return tl::unexpected(from_error(s.error()));
   }
-  ctx.reload_directory();
   *resp.mutable_principals()->add_principals() = info_of(req.key_id(), p);
   return {};
 }
@@ -255,7 +249,7 @@ Reply agent_key_rotate(ApiContext& ctx, const Caller& c, const v1::AgentKeyRotat
   const int64_t now = ctx.store.clock().now_ms();
   stored::Principal p1;
   bool already = false;
-  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+  auto s = ctx.update_principals([&](store::WriteTxn& txn) -> Status {
     already = false;
     const auto& db = ctx.store.db();
     auto v = db.principals.get(txn, old->key_id);
@@ -300,7 +294,6 @@ Reply agent_key_rotate(ApiContext& ctx, const Caller& c, const v1::AgentKeyRotat
     if (r.code == v1::API_INTERNAL) return tl::unexpected(std::move(r));
     return deny(r.code, r.message);
   }
-  if (!already) ctx.reload_directory();
   auto* out = resp.mutable_agent_key_rotate();
   out->set_old_key_id(old->key_id);
   out->set_new_key_id(new_id);

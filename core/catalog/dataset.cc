@@ -5,6 +5,8 @@
 #include <array>
 #include <set>
 
+#include "core/util/printable.h"
+
 namespace gongshu::catalog {
 namespace {
 
@@ -96,6 +98,10 @@ Status validate_dataset(const v1::DatasetEntry& e) {
   if (!is_id(e.id(), true) || e.id().size() < 3)
     problems.push_back("id '" + e.id() + "' must be 3..64 of [a-z0-9_.-]");
   if (e.name().empty()) problems.push_back("name is empty");
+  // Names and descriptions are shown to people: text without control characters
+  // (docs/protocol.md, "Text and control characters").
+  if (!is_printable(e.name())) problems.push_back("name holds control characters");
+  if (!is_printable(e.legal_basis())) problems.push_back("legal_basis holds control characters");
   if (!is_id(e.provider_agency(), true))
     problems.push_back("provider '" + e.provider_agency() + "' is not an agency id");
   if (!one_of(kGrades, e.grade()))
@@ -117,6 +123,8 @@ Status validate_dataset(const v1::DatasetEntry& e) {
   for (const auto& f : e.fields()) {
     if (!is_id(f.name(), false))
       problems.push_back("field name '" + f.name() + "' must be [a-z0-9_]");
+    if (!is_printable(f.description()))
+      problems.push_back("field '" + f.name() + "' description holds control characters");
     if (!names.insert(f.name()).second)
       problems.push_back("field '" + f.name() + "' is defined twice");
     if (f.pii() == v1::PII_BIOMETRIC) biometric = true;

@@ -4,6 +4,7 @@
 
 #include "core/ids/citizen_id.h"
 #include "core/ids/credit_code.h"
+#include "core/util/printable.h"
 
 namespace gongshu::catalog {
 namespace {
@@ -56,6 +57,12 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
   if (r.record_key().empty() || r.record_key().size() > kMaxRecordKey) {
     return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "record_key",
                             "record key must be 1.." + std::to_string(kMaxRecordKey) + " bytes");
+  }
+  // A record key is an identifier people read in provenance and query output: text without
+  // control characters (docs/protocol.md, "Text and control characters").
+  if (!is_printable(r.record_key())) {
+    return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, "record_key",
+                            "record key holds control characters or is not UTF-8 text");
   }
   // Subject: the identifier the subject index is built on.
   v1::PiiKind subject_kind = v1::PII_NONE;

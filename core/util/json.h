@@ -1,6 +1,8 @@
 // JsonWriter: a small streaming writer for the --json output of the commands. It escapes
 // strings per RFC 8259 (control characters as \u00XX, UTF-8 passed through) and tracks commas,
-// so callers only say what goes where. Not thread-safe; one writer per output.
+// so callers only say what goes where. Its output is always valid UTF-8 (a byte that is not
+// becomes U+FFFD) and safe on a terminal: DEL and whatever core/util/printable.h escapes
+// are written as \uNNNN too. Not thread-safe; one writer per output.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,12 @@
 #include <vector>
 
 namespace gongshu {
+
+// JSON text written by another encoder (nlohmann-json's dump) made as safe on a terminal as
+// JsonWriter's: DEL and the characters core/util/printable.h escapes become \uNNNN escapes.
+// Outside strings JSON text is ASCII structure, so only string contents change, and they decode
+// to the same characters.
+std::string json_terminal_safe(std::string_view json_text);
 
 class JsonWriter {
  public:

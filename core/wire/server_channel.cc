@@ -132,8 +132,10 @@ Result<std::optional<Incoming>> ServerChannel::receive(std::chrono::milliseconds
     return fail(ErrorCode::kUnauthenticated,
                 "server channel: dropped a message from a connection with no ZAP identity");
   }
+  const char* peer = zmq_msg_gets(payload.handle(), "Peer-Address");
   const uint8_t* data = static_cast<const uint8_t*>(payload.data());
-  return Incoming{std::move(from), std::string(user_id), Bytes(data, data + payload.size())};
+  return Incoming{std::move(from), std::string(user_id), Bytes(data, data + payload.size()),
+                  peer ? std::string(peer) : std::string()};
 }
 
 Status ServerChannel::send(const RoutingId& to, ByteView payload) {

@@ -58,6 +58,9 @@ struct Incoming {
   RoutingId from;
   std::string user_id;  // the identity the ZapAuthorizer returned for this connection
   Bytes payload;        // exactly one frame, 1..max_message_size bytes
+  // The peer's network address as libzmq reports it (the "Peer-Address" property: the IP
+  // address of a tcp:// peer, without its port); empty when the transport has none (ipc://).
+  std::string peer_address;
 };
 
 class ServerChannel {

@@ -38,5 +38,36 @@ TEST_CASE("daemon config: a value out of range or an unknown key names the file 
                                          Catch::Contains("unknown key ingest.worker_niceness"));
 }
 
+TEST_CASE("daemon config: the api's limits for unknown keys and pending applications") {
+  auto d = parse_config("", "gongshud.toml");
+  REQUIRE(d);
+  CHECK(d->api_limits.unknown_keys_per_minute == 600);
+  CHECK(d->api_limits.unknown_keys_per_address_per_minute == 120);
+  CHECK(d->api_limits.max_pending_applications_per_applicant == 5);
+  CHECK(d->api_limits.max_pending_applications == 500);
+  auto c = parse_config(
+      "[api]\nunknown_keys_per_minute = 30\nunknown_keys_per_address_per_minute = 10\n"
+      "max_pending_applications_per_applicant = 2\nmax_pending_applications = 7\n",
+      "gongshud.toml");
+  REQUIRE(c);
+  CHECK(c->api_limits.unknown_keys_per_minute == 30);
+  CHECK(c->api_limits.unknown_keys_per_address_per_minute == 10);
+  CHECK(c->api_limits.max_pending_applications_per_applicant == 2);
+  CHECK(c->api_limits.max_pending_applications == 7);
+  CHECK(!parse_config("[api]\nunknown_keys_per_minute = 0\n", "gongshud.toml"));
+}
+
+TEST_CASE("daemon config: the shipped gongshud.toml parses and states the defaults") {
+  auto shipped = load_config(std::string(GONGSHU_SOURCE_DIR) + "/packaging/config/gongshud.toml");
+  REQUIRE(shipped);
+  auto d = parse_config("", "gongshud.toml");
+  CHECK(shipped->api_limits.unknown_keys_per_minute == d->api_limits.unknown_keys_per_minute);
+  CHECK(shipped->api_limits.unknown_keys_per_address_per_minute ==
+        d->api_limits.unknown_keys_per_address_per_minute);
+  CHECK(shipped->api_limits.max_pending_applications_per_applicant ==
+        d->api_limits.max_pending_applications_per_applicant);
+  CHECK(shipped->api_limits.max_pending_applications == d->api_limits.max_pending_applications);
+}
+
 }  // namespace
 }  // namespace gongshu::daemon

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct FixtureOptions {
   const Clock* clock = nullptr;     // default: the system clock
   std::string policy_dir;           // default: the shipped policies/policy
   size_t max_aggregate_groups = 0;  // default: DaemonConfig's
+  std::optional<ApiLimits> api_limits = std::nullopt;  // default: DaemonConfig's
 };
 
 struct DaemonFixture {

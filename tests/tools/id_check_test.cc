@@ -45,7 +45,7 @@ TEST_CASE("id check: hostile bytes are escaped, not echoed") {
   auto r = run_process({kCtl, "id", "check", "12\x1b[31m\xff"});
   CHECK(r.exit_code == 1);
   CHECK(contains(r.out, "invalid UTF-8 at byte 8"));
-  CHECK(contains(r.out, "12\\x1B[31m\\xFF  INVALID  unknown\n"));
+  CHECK(contains(r.out, "12\\x1b[31m\\xff  INVALID  unknown\n"));
   CHECK_FALSE(contains(r.out, "\x1b"));
 }
 

@@ -164,7 +164,7 @@ TEST_CASE("policy check: usage errors exit 2") {
   CHECK(no_agency.exit_code == 2);
   auto unknown = check({"--as", "public", "--action", "read", "--dataset", "no.such\x1b[31m"});
   CHECK(unknown.exit_code == 2);
-  CHECK(contains(unknown.err, "dataset 'no.such\\x1B[31m' is in none of the 6 catalog entries"));
+  CHECK(contains(unknown.err, "dataset 'no.such\\x1b[31m' is in none of the 6 catalog entries"));
   CHECK_FALSE(contains(unknown.err, "\x1b"));
   auto offline = check(
       {"--as", "applicant:k", "--action", "read", "--dataset", "geo.poi", "--agreement", "KF-1"});

@@ -15,45 +15,6 @@ namespace {
 constexpr int64_t kMinTimeMs = -62167219200000;
 constexpr int64_t kMaxTimeMs = 253402300799999;
 
-// Decodes one UTF-8 sequence at s[i]; returns its length and sets *cp, or 0 if it is invalid
-// (truncated, overlong, a surrogate, beyond U+10FFFF).
-size_t utf8_sequence(std::string_view s, size_t i, uint32_t* cp) {
-  auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
-  uint8_t c = b(0);
-  size_t len;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xe0) == 0xc0) {
-    len = 2;
-    v = c & 0x1f;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3;
-    v = c & 0x0f;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4;
-    v = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(k) & 0xc0) != 0x80) return 0;
-    v = v << 6 | (b(k) & 0x3f);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < kMin[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-  *cp = v;
-  return len;
-}
-
-// Code points a terminal would act on or that reorder text (bidirectional overrides).
-bool is_control(uint32_t cp) {
-  return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
-         (cp >= 0x2066 && cp <= 0x2069);
-}
-
 }  // namespace
 
 Result<crypto::PublicKey> parse_key(std::string_view hex_text) {
@@ -107,56 +68,6 @@ std::string format_time_ms(int64_t ms) {
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", d.year, d.month, d.day,
                 int(rem / 3600), int(rem / 60 % 60), int(rem % 60), int(milli));
   return buf;
-}
-
-std::string printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  char buf[16];
-  for (size_t i = 0; i < s.size();) {
-    uint32_t cp = 0;
-    size_t len = utf8_sequence(s, i, &cp);
-    if (len == 0) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<uint8_t>(s[i]));
-      out += buf;
-      ++i;
-      continue;
-    }
-    if (cp == '\\') {
-      out += "\\\\";
-    } else if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (cp < 0x80 && is_control(cp)) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
-      out += buf;
-    } else if (is_control(cp)) {
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
-      out += buf;
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  return out;
-}
-
-std::string valid_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    uint32_t cp = 0;
-    size_t len = utf8_sequence(s, i, &cp);
-    if (len == 0) {
-      out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
-      ++i;
-    } else {
-      out.append(s.substr(i, len));
-      i += len;
-    }
-  }
-  return out;
 }
 
 std::string decision_text(int decision) {

@@ -14,6 +14,7 @@
 #include "core/crypto/identity.h"
 #include "core/util/error.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "gongshu/v1/audit.pb.h"
 
 namespace gongshu::audit_cli {
@@ -43,13 +44,8 @@ std::string b64(const audit::Hash& h);
 // "2026-01-15T08:30:00.250Z"; times outside years 0000..9999 are printed as "<ms> ms".
 std::string format_time_ms(int64_t ms);
 
-// s with control characters (C0, DEL, C1), backslashes and invalid UTF-8 escaped, for
-// printing untrusted text on a terminal.
-std::string printable(std::string_view s);
-
-// s with every byte that is not part of valid UTF-8 replaced by U+FFFD, so JSON output stays
-// valid whatever a crafted note or message holds.
-std::string valid_utf8(std::string_view s);
+// Untrusted text is printed through gongshu::printable() (core/util/printable.h); JsonWriter
+// keeps JSON output valid UTF-8 and terminal-safe whatever a crafted note or message holds.
 
 // "allow", "deny", "none", or "unknown (<n>)" for a value this version does not know.
 std::string decision_text(int decision);

@@ -53,7 +53,7 @@ int run_consistency(const CheckArgs& a) {
   auto error = [&a](const std::string& why) {
     if (a.json) {
       JsonWriter w;
-      w.begin_object().field("status", "error").field("reason", valid_utf8(why)).end_object();
+      w.begin_object().field("status", "error").field("reason", why).end_object();
       std::cout << w.str() << "\n";
     } else {
       std::cerr << "gongshu-audit consistency: " << why << "\n";
@@ -89,7 +89,7 @@ int run_consistency(const CheckArgs& a) {
       JsonWriter w;
       w.begin_object()
           .field("status", "failed")
-          .field("reason", valid_utf8(checked.error().message()))
+          .field("reason", checked.error().message())
           .end_object();
       std::cout << w.str() << "\n";
     } else {
@@ -102,7 +102,7 @@ int run_consistency(const CheckArgs& a) {
     JsonWriter w;
     w.begin_object()
         .field("status", "ok")
-        .field("origin", valid_utf8(older.origin))
+        .field("origin", older.origin)
         .field("old_size", older.size)
         .field("old_root", hex(older.root))
         .field("new_size", newer.size)

@@ -31,7 +31,7 @@ bool show_entry(const Args& a, const audit::Frame& f) {
       w.begin_object()
           .field("type", "undecodable_entry")
           .field("offset", f.offset)
-          .field("reason", valid_utf8(e.error().message()))
+          .field("reason", e.error().message())
           .field("entry_hash", hex(h))
           .field("bytes", hex_encode(f.data))
           .end_object();
@@ -62,15 +62,15 @@ bool show_checkpoint(const Args& a, const audit::Frame& f) {
     JsonWriter w;
     w.begin_object().field("type", "checkpoint").field("offset", f.offset);
     if (body) {
-      w.field("origin", valid_utf8(body->origin))
+      w.field("origin", body->origin)
           .field("tree_size", body->size)
           .field("root", hex(body->root))
           .field("root_base64", b64(body->root))
           .field("chain", hex(body->chain));
     } else {
-      w.field("reason", valid_utf8(body.error().message()));
+      w.field("reason", body.error().message());
     }
-    w.field("note", valid_utf8(note)).end_object();
+    w.field("note", note).end_object();
     std::cout << w.str() << "\n";
   } else if (body) {
     std::cout << "checkpoint at tree size " << body->size << " (signature not checked here)\n"

@@ -94,7 +94,7 @@ struct VerifyArgs {
 int report_error(const VerifyArgs& a, const std::string& reason) {
   if (a.json) {
     JsonWriter w;
-    w.begin_object().field("status", "error").field("reason", valid_utf8(reason)).end_object();
+    w.begin_object().field("status", "error").field("reason", reason).end_object();
     std::cout << w.str() << "\n";
   } else {
     std::cerr << "gongshu-audit verify: " << reason << "\n";
@@ -119,7 +119,7 @@ void print_ok(const VerifyArgs& a, const audit::VerifyReport& r,
     } else {
       w.key("tree_size").null().key("root").null().key("root_base64").null();
     }
-    w.field("origin", valid_utf8(r.origin))
+    w.field("origin", r.origin)
         .field("checkpoints", r.checkpoints)
         .field("last_checkpoint_size", r.last_checkpoint_size)
         .field("unsigned_tail", r.unsigned_tail)
@@ -172,7 +172,7 @@ void print_tampered(const VerifyArgs& a, const audit::VerifyReport& r) {
     } else {
       w.key("failing_seq").null();
     }
-    w.field("reason", valid_utf8(r.reason))
+    w.field("reason", r.reason)
         .field("entries_checked", r.entries)
         .field("checkpoints_checked", r.checkpoints)
         .end_object();

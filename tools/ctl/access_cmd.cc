@@ -19,6 +19,7 @@
 
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/table.h"
@@ -128,7 +129,10 @@ json value_json(const v1::FieldValue& v) {
   }
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+// Compact JSON; bytes that are not UTF-8 replaced, and safe on a terminal (core/util/json.h).
+std::string dump(const json& j) {
+  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
@@ -309,7 +313,8 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
              d.open_attribute(), d.update_frequency(), std::to_string(d.records())});
     }
     t.print(std::cout);
-    std::cerr << cat.datasets_size() << " dataset(s) (policy " << cat.policy_version() << ")\n";
+    std::cerr << cat.datasets_size() << " dataset(s) (policy " << shown(cat.policy_version())
+              << ")\n";
     return 0;
   });
 }
@@ -374,9 +379,9 @@ void add_query(CLI::App& app, int* exit_code) {
     }
     print_rows(all.rows(), all.columns(), o->out.csv);
     std::cerr << all.rows_size() << " row(s) of " << o->dataset << "; "
-              << decision_line(all.decision()) << "\n";
+              << shown(decision_line(all.decision())) << "\n";
     if (!all.next_cursor().empty())
-      std::cerr << "more rows: --cursor " << all.next_cursor() << " (or --all)\n";
+      std::cerr << "more rows: --cursor " << shown(all.next_cursor()) << " (or --all)\n";
     return 0;
   });
 }
@@ -429,9 +434,11 @@ void add_lookup(CLI::App& app, int* exit_code) {
     }
     if (l.datasets().empty()) std::cout << "no rows you may see about this subject\n";
     for (const auto& d : l.datasets()) {
-      std::cout << "\n" << d.dataset() << "  " << d.name() << "  (" << d.provider() << ")\n";
+      std::cout << "\n"
+                << shown(d.dataset()) << "  " << shown(d.name()) << "  (" << shown(d.provider())
+                << ")\n";
       print_rows(d.rows(), d.columns(), false);
-      std::cout << "  " << decision_line(d.decision())
+      std::cout << "  " << shown(decision_line(d.decision()))
                 << (d.truncated() ? "; more rows than the policy allows in one answer" : "")
                 << "\n";
     }
@@ -498,7 +505,7 @@ void add_download(CLI::App& app, int* exit_code) {
         if (progress && tty) std::cerr << "\n";
         if (!req.download().cursor().empty()) {
           std::cerr << "gongshuctl: download interrupted after " << rows
-                    << " rows; resume with --resume " << req.download().cursor()
+                    << " rows; resume with --resume " << shown(req.download().cursor())
                     << " --download-id " << id << "\n";
         }
         return report_error(r.error());
@@ -545,7 +552,7 @@ void add_download(CLI::App& app, int* exit_code) {
     }
     if (!o->quiet) {
       std::cerr << (o->export_ ? "exported " : "downloaded ") << rows << " rows of " << o->dataset
-                << (to_stdout ? "" : " to " + o->out) << "; " << decision_line(decision)
+                << (to_stdout ? "" : " to " + o->out) << "; " << shown(decision_line(decision))
                 << "; download id " << id << "\n";
     }
     return 0;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto/key_file.h"
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/table.h"
@@ -90,39 +91,43 @@ json agreement_json(const v1::AgreementInfo& a) {
   return j;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+// Compact JSON; bytes that are not UTF-8 replaced, and safe on a terminal (core/util/json.h).
+std::string dump(const json& j) {
+  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 void print_one(const v1::AgreementInfo& a, bool with_commitment) {
-  std::cout << "agreement:   " << a.id() << " (" << a.kind() << ")\n"
-            << "status:      " << a.status() << (a.violation() ? " (violation recorded)" : "")
-            << "\napplicant:   " << a.applicant() << " " << a.applicant_name()
-            << "\nholder:      " << a.holder() << "\n";
-  for (const auto& s : a.scope()) std::cout << "dataset:     " << scope_text(s) << "\n";
-  for (const auto& p : a.purposes()) std::cout << "purpose:     " << p << "\n";
+  std::cout << "agreement:   " << shown(a.id()) << " (" << shown(a.kind()) << ")\n"
+            << "status:      " << shown(a.status())
+            << (a.violation() ? " (violation recorded)" : "")
+            << "\napplicant:   " << shown(a.applicant()) << " " << shown(a.applicant_name())
+            << "\nholder:      " << shown(a.holder()) << "\n";
+  for (const auto& s : a.scope()) std::cout << "dataset:     " << shown(scope_text(s)) << "\n";
+  for (const auto& p : a.purposes()) std::cout << "purpose:     " << shown(p) << "\n";
   std::cout << "period:      " << time_text(a.valid_from_ms()) << " .. "
             << time_text(a.valid_to_ms()) << "\n"
             << "row quota:   "
             << (a.row_quota() ? std::to_string(a.rows_used()) + " of " +
                                     std::to_string(a.row_quota()) + " used"
                               : std::string("none"))
-            << "\nmeasures:    " << a.security_measures() << "\n";
+            << "\nmeasures:    " << shown(a.security_measures()) << "\n";
   for (const auto& r : a.reviews()) {
-    std::cout << "review:      " << r.agency() << " " << (r.approved() ? "approved" : "rejected")
-              << " by " << r.reviewer() << " at " << time_text(r.at_ms())
-              << (r.note().empty() ? "" : ": " + r.note()) << "\n";
+    std::cout << "review:      " << shown(r.agency()) << " "
+              << (r.approved() ? "approved" : "rejected") << " by " << shown(r.reviewer()) << " at "
+              << time_text(r.at_ms()) << (r.note().empty() ? "" : ": " + r.note()) << "\n";
   }
   for (const auto& p : a.reviews_pending()) std::cout << "review:      " << p << " pending\n";
   if (!a.decided_by().empty()) {
-    std::cout << "authority:   " << a.decided_by() << " at " << time_text(a.decided_at_ms())
+    std::cout << "authority:   " << shown(a.decided_by()) << " at " << time_text(a.decided_at_ms())
               << (a.decision_note().empty() ? "" : ": " + a.decision_note()) << "\n";
   }
   if (a.signed_at_ms()) std::cout << "signed:      " << time_text(a.signed_at_ms()) << "\n";
   if (!a.revoked_by().empty()) {
-    std::cout << "revoked:     by " << a.revoked_by() << " at " << time_text(a.revoked_at_ms())
-              << ": " << a.revoke_reason() << "\n";
+    std::cout << "revoked:     by " << shown(a.revoked_by()) << " at "
+              << time_text(a.revoked_at_ms()) << ": " << shown(a.revoke_reason()) << "\n";
   }
   if (with_commitment && !a.commitment().empty())
-    std::cout << "\n--- security commitment ---\n" << a.commitment() << "---\n";
+    std::cout << "\n--- security commitment ---\n" << printable_lines(a.commitment()) << "---\n";
 }
 
 // Sends req and prints the agreement it answers with.
@@ -134,7 +139,8 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
   if (as_json) {
     std::cout << dump(agreement_json(a)) << "\n";
   } else {
-    if (!done.empty()) std::cout << done << " " << a.id() << ": now " << a.status() << "\n";
+    if (!done.empty())
+      std::cout << done << " " << shown(a.id()) << ": now " << shown(a.status()) << "\n";
     print_one(a, false);
   }
   return 0;
@@ -254,14 +260,14 @@ void add_sign(CLI::App* group, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& a = r->agreements().agreements(0);
     if (a.status() != "pending_signature" || a.commitment().empty()) {
-      std::cerr << "gongshuctl: agreement " << a.id() << " is " << a.status()
+      std::cerr << "gongshuctl: agreement " << shown(a.id()) << " is " << shown(a.status())
                 << ", not awaiting your signature\n";
       return 1;
     }
     // The commitment names this agreement and what was applied for; print it whole.
-    std::cerr << a.commitment();
+    std::cerr << printable_lines(a.commitment());
     if (a.commitment().find("agreement: " + a.id() + "\n") == std::string::npos) {
-      std::cerr << "gongshuctl: the commitment does not name agreement " << a.id() << "\n";
+      std::cerr << "gongshuctl: the commitment does not name agreement " << shown(a.id()) << "\n";
       return 1;
     }
     if (!o->yes) {

@@ -12,6 +12,7 @@
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
+#include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
 namespace {
@@ -40,7 +41,7 @@ int print_head(const std::string& note, bool json) {
         .end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cout << note;
+    std::cout << printable_lines(note);
   }
   return 0;
 }

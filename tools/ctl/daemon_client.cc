@@ -7,6 +7,7 @@
 
 #include "core/util/fd.h"
 #include "core/wire/codec.h"
+#include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
 namespace {
@@ -110,7 +111,7 @@ Result<v1::ApiResponse> DaemonClient::call(v1::ApiRequest request) {
 }
 
 int report_error(const Error& e) {
-  std::cerr << "gongshuctl: " << e.message() << "\n";
+  std::cerr << "gongshuctl: " << shown(e.message()) << "\n";
   switch (e.code()) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kUnavailable:

@@ -10,8 +10,10 @@
 
 #include "core/audit/key_rotation.h"
 #include "core/util/fd.h"
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
+#include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
 namespace {
@@ -41,10 +43,10 @@ json status_json(const v1::DaemonKeyStatus& s) {
 
 void print_status(const v1::DaemonKeyStatus& s) {
   std::cout << "current key: " << key_id_of(s.current_public_key()) << " ("
-            << s.current_public_key() << ")\n";
+            << shown(s.current_public_key()) << ")\n";
   if (!s.next_public_key().empty()) {
-    std::cout << "next key:    " << key_id_of(s.next_public_key()) << " (" << s.next_public_key()
-              << "), in force from the next start of gongshud\n";
+    std::cout << "next key:    " << key_id_of(s.next_public_key()) << " ("
+              << shown(s.next_public_key()) << "), in force from the next start of gongshud\n";
   } else {
     std::cout << "next key:    none (no rotation pending)\n";
   }
@@ -89,7 +91,10 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     if (rot->json) {
-      std::cout << status_json(r->daemon_key()).dump() << "\n";
+      std::cout << json_terminal_safe(
+                       status_json(r->daemon_key())
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+                << "\n";
     } else {
       print_status(r->daemon_key());
       std::cout << "recorded as audit entry " << r->daemon_key().audit_seq()
@@ -105,7 +110,9 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     auto s = fetch_status(c);
     if (!s) return report_error(s.error());
     if (sh->json) {
-      std::cout << status_json(*s).dump() << "\n";
+      std::cout << json_terminal_safe(status_json(*s).dump(
+                       -1, ' ', false, nlohmann::json::error_handler_t::replace))
+                << "\n";
     } else {
       print_status(*s);
     }
@@ -130,7 +137,7 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     auto st = audit::parse_rotation_text(s->statement());
     if (!st) return report_error(st.error());
     if (so->out == "-") {
-      std::cout << s->statement();
+      std::cout << printable_lines(s->statement());
       return 0;
     }
     if (auto w = write_file_atomic(so->out, as_bytes(s->statement()), 0644); !w)

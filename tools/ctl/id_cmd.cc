@@ -10,6 +10,7 @@
 #include "core/ids/id_check.h"
 #include "core/util/clock.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "tools/ctl/commands.h"
 
 namespace gongshu::ctl {
@@ -21,27 +22,10 @@ std::string format_date(const CivilDate& d) {
   return buf;
 }
 
-// The values come from the command line, so anything but printable ASCII is shown as \xNN: no
-// terminal control sequences or bidirectional overrides reach the operator's screen.
-std::string escape_for_terminal(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7F && c != '\\') {
-      out.push_back(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", u);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 void print_human(std::string_view raw, const ids::IdCheck& r, std::string& out) {
   // Positions in the reason count characters of the normalised text, so show that when there
   // is one.
-  out += escape_for_terminal(r.normalized.empty() ? raw : std::string_view(r.normalized));
+  out += printable(r.normalized.empty() ? raw : std::string_view(r.normalized));
   out += r.valid ? "  valid  " : "  INVALID  ";
   out += ids::id_kind_name(r.kind);
   out += "\n";

@@ -20,6 +20,7 @@
 #include "core/util/clock.h"
 #include "core/util/fd.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "tools/ctl/commands.h"
 
 namespace gongshu::ctl {
@@ -30,23 +31,6 @@ using policy::Action;
 using policy::Role;
 
 constexpr size_t kMaxCatalogFile = 1 << 20;
-
-// Values from the command line and the files are shown with anything but printable ASCII and
-// UTF-8 letters escaped, so no terminal control sequence reaches the screen.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // The policies/ directory: the source tree's when gongshuctl runs from a build tree (its
 // CMakeCache.txt names the source directory), otherwise the installed one.

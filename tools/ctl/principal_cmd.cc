@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/table.h"
@@ -38,7 +39,10 @@ json principal_json(const v1::PrincipalInfo& p) {
   return j;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+// Compact JSON; bytes that are not UTF-8 replaced, and safe on a terminal (core/util/json.h).
+std::string dump(const json& j) {
+  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
 
 std::string joined(const google::protobuf::RepeatedPtrField<std::string>& v) {
   std::string out;
@@ -93,12 +97,13 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     if (o->json) {
       std::cout << dump(principal_json(pi)) << "\n";
     } else {
-      std::cout << "registered " << pi.role() << " " << pi.key_id()
-                << (pi.agency().empty() ? "" : " of " + pi.agency())
-                << (pi.name().empty() ? "" : " (" + pi.name() + ")") << "\n";
+      std::cout << "registered " << shown(pi.role()) << " " << pi.key_id()
+                << shown(pi.agency().empty() ? "" : " of " + pi.agency())
+                << shown(pi.name().empty() ? "" : " (" + pi.name() + ")") << "\n";
       if (pi.role() == "licensed") {
-        std::cout << "licence: " << joined(pi.datasets()) << " for " << joined(pi.purposes())
-                  << " until " << time_text(pi.valid_until_ms()) << "\n";
+        std::cout << "licence: " << shown(joined(pi.datasets())) << " for "
+                  << shown(joined(pi.purposes())) << " until " << time_text(pi.valid_until_ms())
+                  << "\n";
       }
     }
     return 0;
@@ -157,7 +162,7 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     const auto& p = r->principals().principals(0);
-    std::cout << "revoked " << p.role() << " " << p.key_id() << " at "
+    std::cout << "revoked " << shown(p.role()) << " " << p.key_id() << " at "
               << time_text(p.revoked_at_ms()) << "\n";
     return 0;
   });

@@ -113,7 +113,7 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
         }
       } catch (const toml::parse_error& e) {
         std::cerr << "gongshuctl: " << add->from << ":" << e.source().begin.line << ": "
-                  << e.description() << "\n";
+                  << shown(e.description()) << "\n";
         return 2;
       }
     } else {
@@ -130,11 +130,11 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       *req.mutable_agency_add()->mutable_agency() = a;
       auto r = c.call(req);
       if (!r) {
-        std::cerr << "agency " << a.id() << ": ";
+        std::cerr << "agency " << shown(a.id()) << ": ";
         code = std::max(code, report_error(r.error()));
         continue;
       }
-      std::cout << "added agency " << a.id() << " " << a.name() << "\n";
+      std::cout << "added agency " << shown(a.id()) << " " << shown(a.name()) << "\n";
     }
     return code;
   });
@@ -182,8 +182,8 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       agency_json(w, a);
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "id:         " << a.id() << "\nname:       " << a.name()
-                << "\ntype:       " << a.type() << "\nregion:     " << a.region_code()
+      std::cout << "id:         " << shown(a.id()) << "\nname:       " << shown(a.name())
+                << "\ntype:       " << shown(a.type()) << "\nregion:     " << shown(a.region_code())
                 << "\nregistered: " << time_text(a.created_at_ms()) << "\n";
     }
     return 0;
@@ -223,8 +223,8 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
         continue;
       }
       const auto& e = r->datasets().datasets(0).entry();
-      std::cout << "catalog: " << e.id() << " " << e.name() << " (version " << e.version() << ", "
-                << e.status() << ")\n";
+      std::cout << "catalog: " << shown(e.id()) << " " << shown(e.name()) << " (version "
+                << e.version() << ", " << shown(e.status()) << ")\n";
     }
     return code;
   });
@@ -273,16 +273,17 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       }
       const auto& d = ds.Get(0);
       const auto& e = d.entry();
-      std::cout << "id:               " << e.id() << "\nname:             " << e.name()
-                << "\nprovider:         " << e.provider_agency()
-                << "\ngrade:            " << e.grade()
-                << "\nopen attribute:   " << e.open_attribute()
-                << "\nshare attribute:  " << e.share_attribute()
-                << "\nupdate frequency: " << e.update_frequency()
-                << "\nsubject:          " << e.subject_kind()
-                << "\ncategory:         " << e.category() << "\nstatus:           " << e.status()
-                << " (version " << e.version() << ")\nrecords:          " << d.records()
-                << " current, " << d.invalidated()
+      std::cout << "id:               " << shown(e.id())
+                << "\nname:             " << shown(e.name())
+                << "\nprovider:         " << shown(e.provider_agency())
+                << "\ngrade:            " << shown(e.grade())
+                << "\nopen attribute:   " << shown(e.open_attribute())
+                << "\nshare attribute:  " << shown(e.share_attribute())
+                << "\nupdate frequency: " << shown(e.update_frequency())
+                << "\nsubject:          " << shown(e.subject_kind())
+                << "\ncategory:         " << shown(e.category())
+                << "\nstatus:           " << shown(e.status()) << " (version " << e.version()
+                << ")\nrecords:          " << d.records() << " current, " << d.invalidated()
                 << " invalidated\nversions:         " << d.versions() << "\nfields:\n";
       Table t({"  NAME", "TYPE", "PII", "REQUIRED", "DESCRIPTION"});
       for (const auto& f : e.fields()) {
@@ -453,7 +454,7 @@ void add_record_commands(CLI::App& app, int* exit_code) {
       w.end_array().field("verified", all_ok).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << p.dataset() << " / " << p.record_key() << ": "
+      std::cout << shown(p.dataset()) << " / " << shown(p.record_key()) << ": "
                 << (p.current_valid() ? "valid" : "INVALIDATED") << ", " << p.versions_size()
                 << " version(s), newest first\n";
       Table t({"VERSION", "AGENCY", "AGENT", "BATCH", "INDEX", "RECEIVED", "AUDIT", "KIND",

@@ -85,6 +85,10 @@ json to_json(const v1::StatusResponse& s) {
             {"records_accepted", s.records_accepted()},
             {"records_rejected", s.records_rejected()},
             {"batches_refused", s.batches_refused()},
+            {"frames_busy", s.frames_busy()},
+            {"frames_dropped", s.frames_dropped()},
+            {"connection_cuts", s.connection_cuts()},
+            {"refusal_summaries", s.refusal_summaries()},
             {"records_last_minute", s.records_last_minute()},
             {"rate_last_minute", s.rate_last_minute()},
             {"rate_since_start", s.rate_since_start()}}},
@@ -101,11 +105,12 @@ json to_json(const v1::StatusResponse& s) {
 }
 
 void print_text(const v1::StatusResponse& s) {
-  std::cout << "gongshud " << s.version() << ", up " << age_text(s.now_ms() - s.started_at_ms())
-            << " (since " << time_text(s.started_at_ms()) << ")\n";
+  std::cout << "gongshud " << shown(s.version()) << ", up "
+            << age_text(s.now_ms() - s.started_at_ms()) << " (since "
+            << time_text(s.started_at_ms()) << ")\n";
   std::cout << "policy   "
             << (s.policy_version().empty() ? "NONE in force: every access is denied"
-                                           : s.policy_version())
+                                           : shown(s.policy_version()))
             << "\n";
   std::cout << "ingest   " << rate_text(s.rate_last_minute()) << " records/s over the last minute ("
             << s.records_last_minute() << " records), " << rate_text(s.rate_since_start())
@@ -113,6 +118,12 @@ void print_text(const v1::StatusResponse& s) {
             << "         " << s.batches() << " batches, " << s.records_accepted()
             << " records accepted, " << s.records_rejected() << " rejected, " << s.batches_refused()
             << " batches refused since start\n";
+  if (s.frames_busy() + s.frames_dropped() + s.connection_cuts() > 0) {
+    std::cout << "         turned away: " << s.frames_busy() << " frames answered busy, "
+              << s.frames_dropped() << " dropped, " << s.connection_cuts()
+              << " connection cuts for revoked keys (" << s.refusal_summaries()
+              << " refusal summaries audited)\n";
+  }
   std::cout << "queues   ingest " << s.ingest_queue() << ", writer backlog " << s.writer_backlog()
             << ", in pipeline " << s.in_pipeline() << " batches\n";
   std::cout << "audit    tree size " << s.audit_tree_size();

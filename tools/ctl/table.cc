@@ -25,9 +25,16 @@ size_t display_width(const std::string& s) {
 }
 
 void Table::print(std::ostream& out) const {
+  // Escaped before measuring: the widths are those of what is shown.
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(rows_.size());
+  for (const auto& r : rows_) {
+    auto& shown_row = rows.emplace_back();
+    for (const auto& cell : r) shown_row.push_back(printable(cell));
+  }
   std::vector<size_t> widths(header_.size());
   for (size_t i = 0; i < header_.size(); ++i) widths[i] = display_width(header_[i]);
-  for (const auto& r : rows_) {
+  for (const auto& r : rows) {
     for (size_t i = 0; i < r.size() && i < widths.size(); ++i)
       widths[i] = std::max(widths[i], display_width(r[i]));
   }
@@ -40,7 +47,7 @@ void Table::print(std::ostream& out) const {
     out << "\n";
   };
   line(header_);
-  for (const auto& r : rows_) line(r);
+  for (const auto& r : rows) line(r);
 }
 
 }  // namespace gongshu::ctl

@@ -1,10 +1,18 @@
 // Table: aligned text tables for the commands' default output. Column widths count display
-// cells, so Chinese names (two cells per character) line up. Not thread-safe.
+// cells, so Chinese names (two cells per character) line up. Cells are text from the daemon
+// and from records: print() escapes what a terminal would act on (core/util/printable.h), so
+// callers add them as they came. Not thread-safe.
+//
+// shown(): the same escaping for every other human-readable line the commands print.
 #pragma once
 
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
+
+#include "core/util/printable.h"
 
 namespace gongshu::ctl {
 
@@ -19,6 +27,17 @@ class Table {
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+// Text from the daemon or from records as it may be shown on a terminal (printable());
+// anything that is not text (numbers) as it is.
+template <typename T>
+auto shown(const T& v) {
+  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    return printable(std::string_view(v));
+  } else {
+    return v;
+  }
+}
 
 // Display width of UTF-8 text: East Asian wide characters count two cells.
 size_t display_width(const std::string& s);

@@ -76,5 +76,20 @@ TEST_CASE("JsonWriter escapes and separates") {
   CHECK(json_quote(std::string_view("\x01", 1)) == "\"\\u0001\"");
 }
 
+TEST_CASE("JsonWriter writes valid UTF-8 that is safe on a terminal") {
+  // ESC, DEL, a C1 CSI (U+009B), a right-to-left override and bytes that are not UTF-8.
+  CHECK(json_quote("a\x1b[2Jb") == "\"a\\u001b[2Jb\"");
+  CHECK(json_quote("\x7f") == "\"\\u007f\"");
+  CHECK(json_quote("\xc2\x9b"
+                   "31m") == "\"\\u009b31m\"");
+  CHECK(json_quote("\xe2\x80\xae"
+                   "txt") == "\"\\u202etxt\"");
+  CHECK(json_quote("\xff\xc3(") == "\"\xef\xbf\xbd\xef\xbf\xbd(\"");
+  CHECK(json_quote("石家庄市公安局 😀") == "\"石家庄市公安局 😀\"");
+  // Another encoder's output made as safe, structure untouched.
+  CHECK(json_terminal_safe("{\"a\":\"x\xc2\x9by\x7f\xe2\x80\xae张\"}") ==
+        "{\"a\":\"x\\u009by\\u007f\\u202e张\"}");
+}
+
 }  // namespace
 }  // namespace gongshu
