@@ -20,7 +20,7 @@ if(GONGSHU_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
   # _FORTIFY_SOURCE and ASan check the same things and conflict; ASan wins in this build.
-else()
+elseif(NOT GONGSHU_FUZZ)  # the fuzz build (top-level CMakeLists.txt) runs ASan as well
   # _FORTIFY_SOURCE needs optimisation; the default build type is RelWithDebInfo.
   add_compile_options($<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>)
 endif()

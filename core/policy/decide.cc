@@ -135,7 +135,8 @@ bool agreement_ok(const Agreement& a, AgreementKind kind, Ctx& c, std::string* w
   if (!scope) return no([&] { return "does not cover dataset " + c.d.id; });
   if (returns_data(r.action)) {
     if (r.fields.empty()) {
-      for (const auto& [name, kind_unused] : c.d.fields) {
+      for (const auto& field : c.d.fields) {
+        const std::string& name = field.first;  // clang 14 cannot capture a structured binding
         if (!covers_field(*scope, name)) {
           return no([&] { return "does not cover field " + name + " (all fields requested)"; });
         }
