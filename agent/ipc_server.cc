@@ -49,6 +49,24 @@ bool send_reply(int fd, const std::string& out) {
 
 }  // namespace
 
+IpcRequest decode_ipc_request(std::string_view message, size_t received) {
+  IpcRequest out;
+  agentpb::SubmitRequest req;
+  if (received > kMaxIpcMessage ||
+      !req.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    out.error = received > kMaxIpcMessage ? "message larger than 128 KiB" : "not a SubmitRequest";
+    out.raw = std::string(message.substr(0, 256));
+    return out;
+  }
+  out.request_id = req.request_id();
+  if (!out.record.ParseFromString(req.record())) {
+    out.record.Clear();
+    out.error = "the record bytes are not a gongshu.v1.Record";
+    out.raw = req.record().substr(0, 256);
+  }
+  return out;
+}
+
 Result<IpcServer> IpcServer::bind(const std::string& path) {
   GONGSHU_TRY(sockaddr_un a, address(path));
   struct stat st;
@@ -110,26 +128,17 @@ Status IpcServer::run(Spool& spool, const Clock& clock, const std::atomic<bool>&
           closed.push_back(fd);
           break;
         }
-        agentpb::SubmitRequest req;
+        IpcRequest req = decode_ipc_request(
+            std::string_view(buf.data(), std::min(size_t(n), buf.size())), size_t(n));
         Pending p{fd, {}};
-        if (size_t(n) > kMaxIpcMessage || !req.ParseFromArray(buf.data(), int(n))) {
+        p.reply.set_request_id(req.request_id);
+        if (!req.error.empty()) {
           p.reply.set_code(v1::RECORD_STATUS_MALFORMED);
-          p.reply.set_reason(size_t(n) > kMaxIpcMessage ? "message larger than 128 KiB"
-                                                        : "not a SubmitRequest");
-          intake.add_rejection("", v1::RECORD_STATUS_MALFORMED, "", p.reply.reason(), client.source,
-                               std::string(buf.data(), std::min<size_t>(n, 256)));
-          replies.push_back(std::move(p));
-          continue;
-        }
-        p.reply.set_request_id(req.request_id());
-        v1::Record rec;
-        if (!rec.ParseFromString(req.record())) {
-          p.reply.set_code(v1::RECORD_STATUS_MALFORMED);
-          p.reply.set_reason("the record bytes are not a gongshu.v1.Record");
-          intake.add_rejection("", v1::RECORD_STATUS_MALFORMED, "", p.reply.reason(), client.source,
-                               req.record().substr(0, 256));
+          p.reply.set_reason(req.error);
+          intake.add_rejection("", v1::RECORD_STATUS_MALFORMED, "", req.error, client.source,
+                               req.raw);
         } else {
-          catalog::Verdict v = intake.add(rec, client.source);
+          catalog::Verdict v = intake.add(req.record, client.source);
           p.reply.set_accepted(v.ok());
           p.reply.set_code(v.code);
           p.reply.set_field(v.field);

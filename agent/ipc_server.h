@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 
 #include "agent/agent.pb.h"
 #include "agent/intake.h"
@@ -30,6 +31,18 @@
 namespace gongshu::agent {
 
 inline constexpr size_t kMaxIpcMessage = 128 * 1024;
+
+// One message a client sent, decoded: its request id and record, or why it is refused (the
+// reply's reason, with code RECORD_STATUS_MALFORMED) and what the rejection keeps of it.
+struct IpcRequest {
+  uint64_t request_id = 0;  // 0 when the message is not a SubmitRequest
+  v1::Record record;
+  std::string error;  // empty: decoded
+  std::string raw;    // when refused: at most 256 bytes of the input
+};
+// `received` is the message's full length, which exceeds message.size() when recv truncated it.
+// Pure; the bytes are untrusted.
+IpcRequest decode_ipc_request(std::string_view message, size_t received);
 
 class IpcServer {
  public:
