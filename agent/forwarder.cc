@@ -477,12 +477,12 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
   }
 
   if (!acks.empty() || (due && (room || !acks.empty()))) {
-    std::vector<uint64_t> done, retry;
+    std::vector<uint64_t> done;
+    std::vector<const v1::BatchAck*> retry;
     uint64_t made = 0, left = unbatched;
     bool delay_expired = waiting_since_ && now - *waiting_since_ >= options_.max_delay;
     ForwarderStatus saved = status_;
     GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
-      // update() may run this again after growing the map: start from scratch each time.
       done.clear();
       retry.clear();
       status_ = saved;
@@ -492,7 +492,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
         if (ok) {
           done.push_back(ack.batch_seq());
         } else if (ack.error() == v1::BATCH_INTERNAL) {
-          retry.push_back(ack.batch_seq());
+          retry.push_back(&ack);
         }
       }
       if (due) {
@@ -507,11 +507,17 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
       inflight_.erase(s);
       retry_at_.erase(s);
     }
-    for (uint64_t s : retry) {
+    if (!done.empty() && retry.empty()) backoff_ = std::chrono::milliseconds(0);  // served again
+    for (const v1::BatchAck* ack : retry) {
+      // Busy or could not store it: resend this batch after the daemon's hint, backing off
+      // further while it stays busy. The answer names the batch, so nothing waits for the ack
+      // timeout.
+      const uint64_t s = ack->batch_seq();
       inflight_.erase(s);
       backoff_ = std::clamp(backoff_ * 2, options_.reconnect_min, options_.reconnect_max);
-      retry_at_[s] = now + jittered(std::max(backoff_, std::chrono::milliseconds(500)));
-      set_error(seq_text(s) + ": the daemon could not store it (BATCH_INTERNAL); will resend");
+      const auto hint = std::chrono::milliseconds(ack->retry_after_ms());
+      retry_at_[s] = now + jittered(std::max({backoff_, hint, std::chrono::milliseconds(50)}));
+      set_error(seq_text(s) + ": not stored yet (" + ack->error_message() + "); will resend");
     }
     if (made > 0 && left == 0) waiting_since_.reset();
   }

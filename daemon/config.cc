@@ -58,7 +58,10 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   // Unknown keys are mistakes (a typo would silently keep a default).
   static const std::map<std::string, std::set<std::string>> known = {
       {"daemon", {"state_dir", "daemon_key", "master_key", "audit_origin"}},
-      {"ingest", {"endpoint", "advertise", "workers", "max_group", "worker_nice"}},
+      {"ingest",
+       {"endpoint", "advertise", "workers", "max_group", "worker_nice", "max_queue_per_agent",
+        "max_group_records", "waste_burst", "waste_per_minute", "audited_refusals_per_minute",
+        "quarantine_after", "quarantine_s"}},
       {"api",
        {"endpoint", "unknown_keys_per_minute", "unknown_keys_per_address_per_minute",
         "max_pending_applications_per_applicant", "max_pending_applications"}},
@@ -89,6 +92,14 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   num("ingest", "workers", &c.workers, 1, 64);
   num("ingest", "max_group", &c.max_group, 1, 4096);
   num("ingest", "worker_nice", &c.worker_nice, 0, 19);
+  num("ingest", "max_queue_per_agent", &c.ingest_limits.max_queue_per_agent, 1, 4096);
+  num("ingest", "max_group_records", &c.ingest_limits.max_group_records, 1, 10'000'000);
+  num("ingest", "waste_burst", &c.ingest_limits.waste_burst, 1, 1'000'000);
+  num("ingest", "waste_per_minute", &c.ingest_limits.waste_per_minute, 1, 1'000'000);
+  num("ingest", "audited_refusals_per_minute", &c.ingest_limits.audited_refusals_per_minute, 0,
+      1000);
+  num("ingest", "quarantine_after", &c.ingest_limits.quarantine_after, 1, 1'000'000);
+  num("ingest", "quarantine_s", &c.ingest_limits.quarantine_s, 1, 86'400);
   str("api", "endpoint", &c.api_endpoint);
   num("api", "unknown_keys_per_minute", &c.api_limits.unknown_keys_per_minute, 1, 1'000'000);
   num("api", "unknown_keys_per_address_per_minute",

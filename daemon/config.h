@@ -27,7 +27,7 @@
 //   max_batch_bytes = 33554432
 //   max_records_per_batch = 10000
 //   max_record_bytes = 65536
-//   map_size_mb = 1024
+//   map_size_mb = 262144                  # the largest the store may grow (fixed map)
 #pragma once
 
 #include <cstdint>
@@ -53,6 +53,8 @@ struct IngestLimits {
   uint32_t waste_burst = 64;
   uint32_t waste_per_minute = 60;
   uint32_t audited_refusals_per_minute = 3;
+  uint32_t quarantine_after = 64;
+  uint32_t quarantine_s = 60;
 };
 
 struct DaemonConfig {
@@ -65,13 +67,14 @@ struct DaemonConfig {
   unsigned workers = 2;
   size_t max_group = 64;
   unsigned worker_nice = 10;
+  IngestLimits ingest_limits;
   std::string api_endpoint = "tcp://127.0.0.1:7401";
   ApiLimits api_limits;
   std::string policy_dir = "/etc/gongshu/policies/policy";
   size_t max_batch_bytes = 32 << 20;
   size_t max_records_per_batch = 10000;
   size_t max_record_bytes = 64 << 10;
-  size_t map_size_mb = 1024;
+  size_t map_size_mb = size_t{256} << 10;  // 256 GiB of address space, not of disk
   // Distinct groups one aggregate may build before it is refused (memory, not privacy: small
   // groups are suppressed by the policy's k_threshold either way).
   size_t max_aggregate_groups = 100'000;

@@ -132,12 +132,16 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   GONGSHU_TRY(wire::Context ctx, wire::Context::create(1));
   d->context_ = std::make_unique<wire::Context>(std::move(ctx));
   Directory* dir = &d->directory_;
+  Quarantine* quarantine = &d->quarantine_;
+  const Clock* wall = &clock;
   // One ZAP handler for both sockets; the domain says which one is asking.
-  auto authorize = [dir](const wire::CurveKey& key,
-                         std::string_view domain) -> std::optional<std::string> {
+  auto authorize = [dir, quarantine, wall](const wire::CurveKey& key,
+                                           std::string_view domain) -> std::optional<std::string> {
     auto id = dir->by_curve(key);
     if (domain == "gongshu.ingest") {
-      if (id && id->role == "agent" && !id->revoked) return "agent:" + id->key_id;
+      if (id && id->role == "agent" && !id->revoked &&
+          !quarantine->holds(id->key_id, wall->now_ms()))
+        return "agent:" + id->key_id;
       return std::nullopt;
     }
     if (domain == "gongshu.api") {
@@ -154,11 +158,18 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   io.workers = config.workers;
   io.max_group = config.max_group;
   io.worker_nice = config.worker_nice;
+  io.max_queue_per_agent = config.ingest_limits.max_queue_per_agent;
+  io.max_group_records = config.ingest_limits.max_group_records;
+  io.waste_burst = config.ingest_limits.waste_burst;
+  io.waste_per_minute = config.ingest_limits.waste_per_minute;
+  io.audited_refusals_per_minute = config.ingest_limits.audited_refusals_per_minute;
+  io.quarantine_after = config.ingest_limits.quarantine_after;
+  io.quarantine_ms = int64_t{config.ingest_limits.quarantine_s} * 1000;
   io.limits.max_batch_bytes = config.max_batch_bytes;
   io.limits.max_records = config.max_records_per_batch;
   io.limits.max_record_bytes = config.max_record_bytes;
   GONGSHU_TRY(d->ingest_, IngestService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
-                                               d->catalog_, io));
+                                               d->catalog_, d->quarantine_, io));
 
   ApiOptions ao;
   ao.endpoint = config.api_endpoint;

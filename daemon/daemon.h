@@ -24,6 +24,7 @@
 #include "daemon/daemon_keys.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
+#include "daemon/quarantine.h"
 #include "daemon/ingest.h"
 #include "daemon/policy_view.h"
 
@@ -40,6 +41,8 @@ class Daemon {
   IngestStats ingest_stats() const { return ingest_->stats(); }
   // Empty, or why the ingest workers could not be given their lower priority (for the log).
   const std::string& ingest_scheduling_problem() const { return ingest_->scheduling_problem(); }
+  // Why the ingest socket stopped serving; empty while healthy (IngestService::failure).
+  std::string ingest_failure() const { return ingest_->failure(); }
   void stop();
 
   // Reloads the policy directory of config. A policy with any error is refused whole (the error
@@ -58,6 +61,7 @@ class Daemon {
   Status load_policy(const std::string& dir, bool at_start);
 
   Directory directory_;
+  Quarantine quarantine_;  // flooding agent keys, refused at the ingest handshake for a while
   CatalogView catalog_;
   PolicyView policy_;
   std::unique_ptr<wire::Context> context_;

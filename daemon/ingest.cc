@@ -1,6 +1,7 @@
 #include "daemon/ingest.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -23,8 +24,14 @@
 #include "core/ids/credit_code.h"
 #include "core/util/check.h"
 #include "core/util/encoding.h"
+#include "core/util/fd.h"
+#include "core/util/wire_reader.h"
 #include "core/wire/codec.h"
+#include "core/wire/poller.h"
 #include "core/wire/server_channel.h"
+#include "daemon/fair_queue.h"
+#include "daemon/protobuf_log.h"
+#include "daemon/refusal_digest.h"
 #include "daemon/stored.pb.h"
 #include "daemon/subject_index.h"
 #include "daemon/version_encoding.h"
@@ -79,6 +86,7 @@ struct Job {
   std::string agency;
   std::vector<PreparedRecord> records;
   bool prepared = false;
+  size_t weight() const { return records.size(); }  // for the group's record budget
   // Filled by the writer.
   v1::BatchAck ack;
   // What apply() stores for the batch, on the arena; commit_group adds the receipt and puts it.
@@ -143,20 +151,40 @@ void read_heads(const std::vector<JobPtr>& group, store::WriteCursor& cursor, Gr
 
 }  // namespace
 
+// The net thread's own state: per key, its bucket of wasted work and when it was last heard.
+struct NetState {
+  struct Key {
+    double tokens = 0;
+    int64_t refilled_ms = 0;
+    int64_t seen_ms = 0;
+    int64_t throttled_since_ms = 0;  // the second throttled frames are counted in
+    uint32_t throttled = 0;
+  };
+  std::map<std::string, Key, std::less<>> keys;
+  int64_t next_check_ms = 0;  // of revocations among the connected keys
+  int64_t next_cut_ms = 0;    // cuts are at most once a second
+};
+
 struct IngestService::Impl {
   DaemonStore& store;
   Directory& directory;
   CatalogView& catalog;
+  Quarantine& quarantine;
   IngestOptions options;
   wire::ServerChannel channel;
   std::string endpoint;
 
   std::mutex mu;
   std::condition_variable work_cv;    // workers wait for jobs to prepare or to free
-  std::condition_variable commit_cv;  // the writer waits for the front job to be prepared
-  std::deque<JobPtr> to_prepare;
-  std::deque<JobPtr> to_commit;  // arrival order
+  std::condition_variable commit_cv;  // the writer waits for a lane's front job to be prepared
+  FairQueue<JobPtr> queue;            // a lane per agent key, each in arrival order
   std::deque<JobPtr> to_send;
+  Fd wake;  // eventfd: the writer wakes the net thread when acks are ready to send
+  // Refusals the net thread answered or dropped without a job (throttled, from a revoked key),
+  // by key and kind: the writer folds them into its digest.
+  std::map<std::string, std::map<std::string, uint64_t>> net_refusals;
+  RefusalDigest digest;  // the writer's
+  std::string failed;    // under mu: why the socket stopped serving
   // Answered jobs, by the worker that prepared them: the worker frees its own allocations (a
   // batch's are thousands), which the allocator serves from per-thread caches, instead of the
   // net thread freeing what another thread allocated.
@@ -165,6 +193,7 @@ struct IngestService::Impl {
   bool writer_done = false;
 
   std::atomic<uint64_t> batches{0}, accepted{0}, rejected{0}, duplicates{0}, refused{0}, commits{0};
+  std::atomic<uint64_t> busy{0}, dropped{0}, cuts{0}, summaries{0}, quarantines{0};
   std::atomic<uint64_t> apply_ns{0}, commit_ns{0}, prepare_ns{0};
   RateWindow accepted_window{store.clock()};  // once per commit, for `status`
   AgentActivityMap activity;                  // in memory only: no store write per batch
@@ -175,10 +204,30 @@ struct IngestService::Impl {
   std::vector<std::thread> worker_threads;
   std::thread writer_thread;
 
-  Impl(DaemonStore& s, Directory& d, CatalogView& c, IngestOptions o, wire::ServerChannel ch)
-      : store(s), directory(d), catalog(c), options(std::move(o)), channel(std::move(ch)) {}
+  Impl(DaemonStore& s, Directory& d, CatalogView& c, Quarantine& q, IngestOptions o,
+       wire::ServerChannel ch, Fd wake_fd)
+      : store(s),
+        directory(d),
+        catalog(c),
+        quarantine(q),
+        options(std::move(o)),
+        channel(std::move(ch)),
+        queue(options.max_queue, options.max_queue_per_agent),
+        wake(std::move(wake_fd)),
+        digest(60'000, options.audited_refusals_per_minute) {}
 
   void net_loop();
+  // What the net thread does with one frame: drop it, answer it busy, or queue a job.
+  void admit(wire::Incoming in, NetState& net);
+  // Answers the frame `payload` from `to` busy, naming its batch so the agent resends it.
+  void answer_busy(const wire::RoutingId& to, ByteView payload, std::string_view why,
+                   int64_t retry_after_ms);
+  // Cuts every connection if a key connected since the last check has been revoked (checked
+  // every 250 ms), or at once when `now` (a revoked or quarantined key is still connected).
+  void cut_connections(NetState& net, int64_t now_ms, bool now);
+  void fail_socket(std::string why);
+  // Audits the refusals the net thread counted and the digest's due summaries, in txn.
+  Status audit_summaries(store::WriteTxn& txn, std::vector<audit::Appended>* appended);
   // Lowers the calling worker's priority by options.worker_nice; says why not if it cannot.
   std::string lower_worker_priority() const;
   void worker_loop(unsigned index);
@@ -216,41 +265,183 @@ void set_refusal(Job& job, v1::BatchErrorCode code, std::string message) {
 
 }  // namespace
 
+// The batch_seq of a SealedBatch frame, read without parsing the rest (field 1, a varint); 0 if
+// the frame does not start like one. Only to name the batch in a busy answer.
+uint64_t peek_batch_seq(ByteView payload) {
+  WireReader r(as_chars(payload));
+  uint32_t field = 0, type = 0;
+  uint64_t seq = 0;
+  if (r.tag(field, type) && field == 1 && type == WireReader::kVarint && r.varint(seq)) return seq;
+  return 0;
+}
+
+void IngestService::Impl::fail_socket(std::string why) {
+  std::lock_guard lock(mu);
+  if (failed.empty()) failed = std::move(why);
+}
+
+void IngestService::Impl::answer_busy(const wire::RoutingId& to, ByteView payload,
+                                      std::string_view why, int64_t retry_after_ms) {
+  busy.fetch_add(1, std::memory_order_relaxed);
+  v1::BatchAck ack;
+  ack.set_batch_seq(peek_batch_seq(payload));
+  ack.set_error(v1::BATCH_INTERNAL);
+  ack.set_error_message(std::string(why));
+  ack.set_retry_after_ms(static_cast<uint32_t>(std::max<int64_t>(retry_after_ms, 0)));
+  // A peer whose queue is full or that went away resends on its own.
+  if (auto bytes = wire::encode(ack)) (void)channel.send(to, *bytes);
+}
+
+void IngestService::Impl::cut_connections(NetState& net, int64_t now_ms, bool known_revoked) {
+  if (!known_revoked) {  // the periodic check
+    if (now_ms < net.next_check_ms) return;
+    net.next_check_ms = now_ms + 250;
+    for (auto it = net.keys.begin(); it != net.keys.end();) {
+      auto id = directory.by_key_id(it->first);
+      if (!id || id->revoked) {
+        known_revoked = true;
+        it = net.keys.erase(it);
+        continue;
+      }
+      // A key silent for ten minutes with a full bucket has nothing worth keeping.
+      const bool idle = now_ms - it->second.seen_ms > 600'000;
+      it = idle ? net.keys.erase(it) : std::next(it);
+    }
+    if (!known_revoked) return;
+  }
+  if (now_ms < net.next_cut_ms) return;  // a cut within the last second covers it
+  net.next_cut_ms = now_ms + 1000;
+  // ZeroMQ cannot close one peer of a ROUTER: every connection is cut, and the others reconnect
+  // at once and resend what was not acknowledged (exactly once: the store dedups). The revoked
+  // key's reconnection is refused by the ZAP handler.
+  cuts.fetch_add(1, std::memory_order_relaxed);
+  if (auto s = channel.drop_connections(std::chrono::seconds(5)); !s) {
+    fail_socket("ingest: cutting a revoked key's connections: " + s.error().message());
+  }
+}
+
+void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
+  const int64_t now = store.clock().now_ms();
+  // The ZAP identity of an ingest connection is "agent:<key id>".
+  const std::string& uid = in.user_id;
+  std::string key = uid.rfind("agent:", 0) == 0 ? uid.substr(6) : std::string();
+  // Revoked since its handshake (ZAP admits only enrolled, unrevoked agents): nothing from it is
+  // served or answered; it is counted for the digest and every connection is cut.
+  auto identity = directory.by_key_id(key);
+  const bool revoked = !identity || identity->role != "agent" || identity->revoked;
+  if (revoked || quarantine.holds(key, now)) {
+    dropped.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mu);
+      ++net_refusals[key][revoked ? "revoked key, frame dropped" : "quarantined, frame dropped"];
+    }
+    cut_connections(net, now, true);
+    return;
+  }
+  auto [kit, fresh] = net.keys.try_emplace(key);
+  NetState::Key& k = kit->second;
+  const double per_ms = options.waste_per_minute / 60'000.0;
+  if (fresh) {
+    k.tokens = options.waste_burst;
+  } else if (now > k.refilled_ms) {
+    k.tokens = std::min<double>(options.waste_burst, k.tokens + (now - k.refilled_ms) * per_ms);
+  }
+  k.refilled_ms = now;
+  k.seen_ms = now;
+  if (k.tokens < 1) {
+    if (now - k.throttled_since_ms >= 1000) {
+      k.throttled_since_ms = now;
+      k.throttled = 0;
+    }
+    if (++k.throttled >= options.quarantine_after) {
+      // Still sending as fast as it can with its allowance spent: stop answering it at all.
+      quarantine.add(key, now + options.quarantine_ms);
+      quarantines.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(mu);
+        ++net_refusals[key]["quarantined for " + std::to_string(options.quarantine_ms / 1000) +
+                            " s: flooding after its allowance was spent"];
+      }
+      k.throttled = 0;
+      cut_connections(net, now, true);
+      return;
+    }
+    const int64_t wait = per_ms > 0 ? static_cast<int64_t>((1 - k.tokens) / per_ms) + 1 : 60'000;
+    answer_busy(in.from, in.payload,
+                "daemon is busy: this key's refused and re-sent batches are throttled; resend "
+                "later",
+                wait);
+    std::lock_guard lock(mu);
+    ++net_refusals[key]["throttled"];
+    return;
+  }
+  auto job = std::make_shared<Job>(in.payload.size());
+  job->from = std::move(in.from);
+  job->agent_key_id = std::move(key);
+  job->payload = std::move(in.payload);
+  std::unique_lock lock(mu);
+  auto pushed = stopping ? FairQueue<JobPtr>::Push::kQueueFull : queue.push(job->agent_key_id, job);
+  if (pushed != FairQueue<JobPtr>::Push::kQueued) {
+    lock.unlock();
+    answer_busy(job->from, job->payload,
+                stopping ? "daemon is stopping; resend later"
+                : pushed == FairQueue<JobPtr>::Push::kLaneFull
+                    ? "daemon is busy: this key's share of the queue is full; resend later"
+                    : "daemon is busy: the queue is full; resend later",
+                stopping ? 1000 : 200);
+    return;
+  }
+  work_cv.notify_one();
+}
+
 void IngestService::Impl::net_loop() {
+  NetState net;
+  wire::Poller poller;
+  poller.add(channel);
+  poller.add(wake.get());
   while (true) {
     {
       std::unique_lock lock(mu);
       if (writer_done && to_send.empty()) return;
     }
-    auto in = channel.receive(std::chrono::milliseconds(1));
-    if (in && *in) {
-      auto job = std::make_shared<Job>((*in)->payload.size());
-      job->from = std::move((*in)->from);
-      // The ZAP identity of an ingest connection is "agent:<key id>".
-      const std::string& uid = (*in)->user_id;
-      job->agent_key_id = uid.rfind("agent:", 0) == 0 ? uid.substr(6) : std::string();
-      job->payload = std::move((*in)->payload);
-      std::unique_lock lock(mu);
-      if (stopping || to_commit.size() >= options.max_queue) {
-        lock.unlock();
-        v1::BatchAck ack;
-        ack.set_error(v1::BATCH_INTERNAL);
-        ack.set_error_message(stopping ? "daemon is stopping; resend later"
-                                       : "daemon is busy; resend later");
-        if (auto bytes = wire::encode(ack)) (void)channel.send(job->from, *bytes);
-        continue;
-      }
-      to_prepare.push_back(job);
-      to_commit.push_back(job);
-      work_cv.notify_one();
+    // The writer wakes this thread when acks are ready; otherwise it sleeps until a frame comes
+    // (or the periodic revocation check is due).
+    auto ready = poller.wait(std::chrono::milliseconds(250));
+    if (!ready) {
+      fail_socket("ingest: waiting on the socket: " + ready.error().message());
+      return;
     }
-    // Malformed frames (several parts, no identity) were dropped by the channel; keep serving.
+    uint64_t woken;
+    while (::read(wake.get(), &woken, sizeof woken) == sizeof woken) {
+    }
+    // What is queued now, a bounded number at a time so acks keep flowing under a flood.
+    for (int i = 0; i < 256; ++i) {
+      auto in = channel.receive(std::chrono::milliseconds(0));
+      if (!in) {
+        const ErrorCode code = in.error().code();
+        if (code == ErrorCode::kCorrupt || code == ErrorCode::kUnauthenticated) {
+          dropped.fetch_add(1, std::memory_order_relaxed);  // dropped by the channel
+          continue;
+        }
+        fail_socket("ingest: receiving: " + in.error().message());
+        return;
+      }
+      if (!*in) break;
+      admit(std::move(**in), net);
+    }
     std::deque<JobPtr> out;
     {
       std::lock_guard lock(mu);
       out.swap(to_send);
     }
+    const int64_t now = store.clock().now_ms();
     for (const auto& job : out) {
+      // Refused or re-sent batches cost the key a token of its waste bucket.
+      if ((job->ack.error() != v1::BATCH_OK && job->ack.error() != v1::BATCH_INTERNAL) ||
+          job->ack.duplicate()) {
+        if (auto k = net.keys.find(job->agent_key_id); k != net.keys.end())
+          k->second.tokens = std::max(0.0, k->second.tokens - 1);
+      }
       auto bytes = wire::encode(job->ack);
       // A vanished agent will resend; its batch is stored and it will get the receipt then.
       if (bytes) (void)channel.send(job->from, *bytes);
@@ -262,6 +453,7 @@ void IngestService::Impl::net_loop() {
       }
       work_cv.notify_all();
     }
+    cut_connections(net, now, false);
   }
 }
 
@@ -285,14 +477,14 @@ void IngestService::Impl::worker_loop(unsigned index) {
     to_free.clear();  // outside the lock
     {
       std::unique_lock lock(mu);
-      work_cv.wait(lock, [&] { return !to_prepare.empty() || !spent[index].empty() || stopping; });
+      work_cv.wait(lock,
+                   [&] { return queue.unstarted() > 0 || !spent[index].empty() || stopping; });
       if (!spent[index].empty()) {
         to_free.swap(spent[index]);
         continue;
       }
-      if (to_prepare.empty()) return;  // stopping, and nothing left to prepare
-      job = to_prepare.front();
-      to_prepare.pop_front();
+      if (queue.unstarted() == 0) return;  // stopping, and nothing left to prepare
+      job = queue.take_for_prepare();
     }
     job->worker = index;
     auto t0 = std::chrono::steady_clock::now();
@@ -353,6 +545,9 @@ void IngestService::Impl::prepare(Job& job) {
                            "' but the key belongs to '" + identity->agency + "'");
   }
 
+  // Protobuf's complaints about this batch's records (when a record is not read in place) are
+  // one log line for the batch, not one per record.
+  ProtobufLogBatch protobuf_log(job.agent_key_id + "/" + std::to_string(job.seq));
   auto snapshot = catalog.snapshot();
   auto txn = store.env().begin_read();  // for the datasets' data keys
   std::map<std::string, const crypto::DataKey*, std::less<>> keys;
@@ -427,22 +622,18 @@ void IngestService::Impl::writer_loop() {
     std::vector<JobPtr> group;
     {
       std::unique_lock lock(mu);
-      commit_cv.wait_for(lock, std::chrono::milliseconds(250), [&] {
-        return (!to_commit.empty() && to_commit.front()->prepared) ||
-               (stopping && to_commit.empty());
-      });
-      if (stopping && to_commit.empty()) break;
-      // The prepared prefix, in arrival order.
-      while (!to_commit.empty() && to_commit.front()->prepared &&
-             group.size() < options.max_group) {
-        group.push_back(to_commit.front());
-        to_commit.pop_front();
-      }
+      commit_cv.wait_for(lock, std::chrono::milliseconds(250),
+                         [&] { return queue.group_ready() || (stopping && queue.size() == 0); });
+      if (stopping && queue.size() == 0) break;
+      // The prepared prefixes of the lanes, round robin, each lane in arrival order.
+      group = queue.take_group(options.max_group, options.max_group_records);
     }
     if (group.empty()) {
-      // Idle: sign a checkpoint if entries have waited long enough, and merge a closed
-      // partition's subject runs if a group that closed two left one.
+      // Idle: audit refusal summaries that are due, sign a checkpoint if entries have waited
+      // long enough, and merge a closed partition's subject runs if a group that closed two
+      // left one. A failure here is retried on the next idle pass (nothing was committed).
       (void)store.env().update([&](store::WriteTxn& txn) -> Status {
+        GONGSHU_RETURN_IF_ERROR(audit_summaries(txn, nullptr));
         GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
         return write_subject_entries(txn, store.db().subject_runs, store.db().subjects, {},
                                      next_version_of(txn, store.db()))
@@ -455,20 +646,71 @@ void IngestService::Impl::writer_loop() {
       std::lock_guard lock(mu);
       for (auto& job : group) to_send.push_back(job);
     }
+    // An eventfd write fails only when its counter would overflow, when it is readable anyway.
+    const uint64_t one = 1;
+    if (::write(wake.get(), &one, sizeof one) < 0) {
+    }
   }
   std::lock_guard lock(mu);
   writer_done = true;
 }
 
+Status IngestService::Impl::audit_summaries(store::WriteTxn& txn,
+                                            std::vector<audit::Appended>* appended) {
+  const int64_t now = store.clock().now_ms();
+  std::map<std::string, std::map<std::string, uint64_t>> counted;
+  {
+    std::lock_guard lock(mu);
+    counted.swap(net_refusals);
+  }
+  auto entry = [&](const std::string& key, std::string_view action) {
+    v1::AuditEntry e;
+    e.mutable_principal()->set_key_id(key);
+    e.mutable_principal()->set_role("agent");
+    if (auto id = directory.by_key_id(key)) e.mutable_principal()->set_agency(id->agency);
+    e.set_action(std::string(action));
+    e.set_decision(v1::DECISION_DENY);
+    e.set_purpose("aggregation per catalog (R-10)");
+    return e;
+  };
+  // Frames the net thread answered or dropped without a job: the first of a key's minute in an
+  // entry of their own, like refused batches, the rest into its summary.
+  for (const auto& [key, kinds] : counted) {
+    for (const auto& [kind, n] : kinds) {
+      const bool own_entry = n == 1 && digest.note(key, kind, now, 1);
+      if (!own_entry && n > 1) digest.note(key, kind, now, n);
+      if (!own_entry) continue;
+      v1::AuditEntry e = entry(key, "ingest_refused");
+      e.set_detail(kind);
+      GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+      if (appended) appended->push_back(a);
+    }
+  }
+  if (!digest.any_due(now)) return {};
+  for (const RefusalDigest::Summary& s : digest.due(now)) {
+    v1::AuditEntry e = entry(s.key, "ingest_refused_summary");
+    e.set_record_count(s.total);
+    e.set_detail(RefusalDigest::describe(s));
+    GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+    if (appended) appended->push_back(a);
+    summaries.fetch_add(1, std::memory_order_relaxed);
+  }
+  return {};
+}
+
 Status IngestService::Impl::refuse(store::WriteTxn& txn, Job& job,
                                    std::vector<audit::Appended>& appended) {
-  v1::AuditEntry e = agent_entry(job, "ingest_refused");
-  e.set_decision(v1::DECISION_DENY);
-  e.set_purpose("aggregation per catalog (R-10)");
-  e.set_detail(std::string(v1::BatchErrorCode_Name(job.refusal->code)) + ": " +
-               job.refusal->message);
-  GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
-  appended.push_back(a);
+  const std::string kind = v1::BatchErrorCode_Name(job.refusal->code);
+  if (digest.note(job.agent_key_id, kind, store.clock().now_ms())) {
+    v1::AuditEntry e = agent_entry(job, "ingest_refused");
+    e.set_decision(v1::DECISION_DENY);
+    e.set_purpose("aggregation per catalog (R-10)");
+    e.set_detail(kind + ": " + job.refusal->message);
+    GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+    appended.push_back(a);
+  } else {
+    appended.push_back(audit::Appended{});  // summarised: one slot per job all the same
+  }
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
   job.ack.set_error(job.refusal->code);
@@ -500,11 +742,16 @@ Result<bool> IngestService::Impl::answer_if_seen(store::WriteTxn& txn, Job& job,
     GONGSHU_RETURN_IF_ERROR(refuse(txn, job, appended));
     return true;
   }
-  // A re-sent batch: answer with what was stored; record the replay.
-  v1::AuditEntry e = agent_entry(job, "ingest_duplicate");
-  e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
-  GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
-  appended.push_back(a);
+  // A re-sent batch: answer with what was stored; record the replay (summarised when a key
+  // re-sends more than a few a minute).
+  if (digest.note(job.agent_key_id, "duplicate", store.clock().now_ms())) {
+    v1::AuditEntry e = agent_entry(job, "ingest_duplicate");
+    e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
+    GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
+    appended.push_back(a);
+  } else {
+    appended.push_back(audit::Appended{});
+  }
   job.ack.Clear();
   job.ack.set_batch_seq(job.seq);
   job.ack.set_duplicate(true);
@@ -714,6 +961,7 @@ void IngestService::Impl::commit_group(std::vector<JobPtr>& group) {
       *job->ack.mutable_statuses() = job->copy_of->ack.statuses();
       *job->ack.mutable_receipt() = job->copy_of->ack.receipt();
     }
+    GONGSHU_RETURN_IF_ERROR(audit_summaries(txn, nullptr));
     GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
     t_built = std::chrono::steady_clock::now();
     return {};
@@ -760,7 +1008,7 @@ IngestService::~IngestService() { stop(); }
 
 Result<std::unique_ptr<IngestService>> IngestService::start(
     wire::Context& context, const wire::ZapHandler& zap, DaemonStore& store, Directory& directory,
-    CatalogView& catalog, IngestOptions options) {
+    CatalogView& catalog, Quarantine& quarantine, IngestOptions options) {
   wire::ServerOptions so;
   so.zap_domain = "gongshu.ingest";
   so.max_message_size = options.limits.max_batch_bytes + 4096;
@@ -768,8 +1016,10 @@ Result<std::unique_ptr<IngestService>> IngestService::start(
               wire::ServerChannel::create(context, zap, store.daemon_key(), so));
   GONGSHU_TRY(std::string bound,
               with_context(channel.bind(options.endpoint), "ingest " + options.endpoint));
-  auto impl =
-      std::make_unique<Impl>(store, directory, catalog, std::move(options), std::move(channel));
+  Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake.valid()) return fail_errno("ingest: eventfd", errno);
+  auto impl = std::make_unique<Impl>(store, directory, catalog, quarantine, std::move(options),
+                                     std::move(channel), std::move(wake));
   impl->endpoint = bound;
   Impl* p = impl.get();
   // Named threads make `top -H` and profiles readable.
@@ -816,6 +1066,11 @@ void IngestService::stop() {
 
 const std::string& IngestService::scheduling_problem() const { return impl_->scheduling_problem; }
 
+std::string IngestService::failure() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->failed;
+}
+
 IngestStats IngestService::stats() const {
   IngestStats s;
   s.batches = impl_->batches.load();
@@ -827,11 +1082,16 @@ IngestStats IngestService::stats() const {
   s.writer_apply_ns = impl_->apply_ns.load();
   s.writer_commit_ns = impl_->commit_ns.load();
   s.prepare_ns = impl_->prepare_ns.load();
+  s.busy = impl_->busy.load();
+  s.dropped = impl_->dropped.load();
+  s.cuts = impl_->cuts.load();
+  s.quarantines = impl_->quarantines.load();
+  s.summaries = impl_->summaries.load();
   s.last_minute = impl_->accepted_window.last_minute();
   std::lock_guard lock(impl_->mu);
-  s.queued = impl_->to_commit.size();
-  s.awaiting_worker = impl_->to_prepare.size();
-  for (const auto& job : impl_->to_commit) s.awaiting_writer += job->prepared ? 1 : 0;
+  s.queued = impl_->queue.size();
+  s.awaiting_worker = impl_->queue.unstarted();
+  s.awaiting_writer = impl_->queue.prepared();
   return s;
 }
 

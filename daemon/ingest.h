@@ -29,6 +29,7 @@
 #include "core/wire/zap_handler.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
+#include "daemon/quarantine.h"
 #include "daemon/status.h"
 
 namespace gongshu::daemon {
@@ -42,7 +43,25 @@ struct IngestOptions {
   // preparing a batch the writer cannot take yet must not delay the commit that acks the ones
   // before it. Measured on 2 cores: ~+25% records/s at 10 over 0 (bench/ingest).
   unsigned worker_nice = 10;
-  size_t max_queue = 512;  // jobs waiting; beyond it new batches are refused (resend later)
+  size_t max_queue = 512;  // jobs waiting; beyond it new batches are answered busy (resend later)
+  // One agent key's share of the queue: beyond it that key's batches are answered busy, so one
+  // agent's flood cannot take the queue whole (daemon/fair_queue.h). An agent's window is 8.
+  size_t max_queue_per_agent = 32;
+  // A group commit stops taking batches once it holds this many records, so a batch of another
+  // agency never waits behind a commit of everything a busy agent had queued.
+  size_t max_group_records = 16'384;
+  // Work a key wastes — batches refused whole, re-sent duplicates — takes a token from its
+  // bucket of `waste_burst`, refilled at waste_per_minute; with the bucket empty, the key's
+  // frames are answered busy at once, before any worker opens them (docs/security.md).
+  unsigned waste_burst = 64;
+  unsigned waste_per_minute = 60;
+  // Refusals audited one by one per key and minute; the rest are summarised (refusal_digest.h).
+  unsigned audited_refusals_per_minute = 3;
+  // A key answered busy for its spent allowance quarantine_after times within a second is still
+  // flooding: it is added to the Quarantine (refused at the handshake) for quarantine_ms and
+  // every connection is cut, so the daemon stops answering it at all.
+  unsigned quarantine_after = 64;
+  int64_t quarantine_ms = 60'000;
   batch::Limits limits;
 };
 
@@ -51,7 +70,12 @@ struct IngestStats {
   uint64_t records_accepted = 0;
   uint64_t records_rejected = 0;
   uint64_t duplicates = 0;
-  uint64_t refused = 0;  // batches refused whole
+  uint64_t refused = 0;      // batches refused whole
+  uint64_t busy = 0;         // frames answered busy (queue, lane or waste bucket full)
+  uint64_t dropped = 0;      // frames dropped: malformed, or from a key revoked since its handshake
+  uint64_t cuts = 0;         // times every connection was cut (a key revoked or quarantined)
+  uint64_t quarantines = 0;  // keys quarantined for flooding
+  uint64_t summaries = 0;    // audit entries summarising refusals not audited one by one
   uint64_t commits = 0;
   uint64_t queued = 0;            // jobs in the pipeline now
   uint64_t awaiting_worker = 0;   // of those, waiting for a worker to open and verify them
@@ -67,7 +91,8 @@ class IngestService {
   static Result<std::unique_ptr<IngestService>> start(wire::Context& context,
                                                       const wire::ZapHandler& zap,
                                                       DaemonStore& store, Directory& directory,
-                                                      CatalogView& catalog, IngestOptions options);
+                                                      CatalogView& catalog, Quarantine& quarantine,
+                                                      IngestOptions options);
   ~IngestService();
   IngestService(const IngestService&) = delete;
   IngestService& operator=(const IngestService&) = delete;
@@ -78,6 +103,10 @@ class IngestService {
   // Why the workers run at the daemon's own priority instead of worker_nice lower (setpriority
   // refused, e.g. by a seccomp filter); empty when they were set as configured.
   const std::string& scheduling_problem() const;
+  // Why the ingest socket stopped serving (it failed, or could not listen again after cutting
+  // a revoked key's connections); empty while it is healthy. The daemon exits on it, so that
+  // systemd restarts it instead of it running deaf.
+  std::string failure() const;
   // What this run learnt about each agent without writing it to the store: when its last frame
   // arrived and the spool backlog it reported (SealedBatch.reported_backlog, advisory).
   std::map<std::string, AgentActivity> agent_activity() const;

@@ -29,6 +29,7 @@
 #include "core/util/version.h"
 #include "daemon/backup.h"
 #include "daemon/daemon.h"
+#include "daemon/protobuf_log.h"
 
 namespace {
 
@@ -75,6 +76,12 @@ int run(const std::string& config_path, const Logger& log) {
   const Notifier notifier = Notifier::from_environment();
   NotifyReporter notify(log);
 
+  // Protobuf's complaints about hostile input go through a limiter, never one line per record.
+  gongshu::sys::LogLimiter limiter(log);
+  gongshu::daemon::route_protobuf_log(limiter);
+  struct Unroute {
+    ~Unroute() { gongshu::daemon::unroute_protobuf_log(); }  // before the limiter goes
+  } unroute;
   auto daemon = gongshu::daemon::Daemon::start(*config, gongshu::SystemClock::instance());
   if (!daemon) {
     notify(notifier.status("start failed: " + daemon.error().message()));
@@ -108,6 +115,14 @@ int run(const std::string& config_path, const Logger& log) {
   auto next_status = Clock::now() + kStatusPeriod;
   while (true) {
     auto now = Clock::now();
+    // A socket that failed cannot be served again in this process: say so and exit non-zero,
+    // so systemd restarts the daemon (and the watchdog is not fed by a deaf one).
+    if (std::string failure = (*daemon)->ingest_failure(); !failure.empty()) {
+      notify(notifier.status("failed: " + failure));
+      log.error("stopping: " + failure);
+      (*daemon)->stop();
+      return 1;
+    }
     if (ping_period && now >= next_ping) {
       notify(notifier.watchdog());
       next_ping = now + *ping_period;

@@ -73,6 +73,11 @@ Reply status(ApiContext& ctx, const Caller& c, const StatusProbe& probe, v1::Api
   out->set_records_accepted(s.records_accepted);
   out->set_records_rejected(s.records_rejected);
   out->set_batches_refused(s.refused);
+  out->set_frames_busy(s.busy);
+  out->set_frames_dropped(s.dropped);
+  out->set_connection_cuts(s.cuts);
+  out->set_refusal_summaries(s.summaries);
+  out->set_agent_quarantines(s.quarantines);
   out->set_records_last_minute(s.last_minute);
   double up_s = std::max<double>(double(now - probe.started_at_ms) / 1000.0, 0.001);
   out->set_rate_since_start(double(s.records_accepted) / up_s);

@@ -117,10 +117,12 @@ Status Env::begin(unsigned flags, MDB_txn** txn) const {
                       "open transactions end (retry)");
     }
     rc = mdb_env_set_mapsize(env_, 0);
-    if (rc != 0) return lmdb_error("store " + path_ + ": adopt the map size another process set", rc);
+    if (rc != 0)
+      return lmdb_error("store " + path_ + ": adopt the map size another process set", rc);
     rc = mdb_txn_begin(env_, nullptr, flags, txn);
   }
-  if (rc != 0) return lmdb_error(flags & MDB_RDONLY ? "store: begin read" : "store: begin write", rc);
+  if (rc != 0)
+    return lmdb_error(flags & MDB_RDONLY ? "store: begin read" : "store: begin write", rc);
   active_txns_.fetch_add(1, std::memory_order_acq_rel);
   return {};
 }

@@ -18,6 +18,11 @@ struct Poller::Impl {
     }
     return channels++;
   }
+  size_t add_fd(int fd) {
+    items.push_back(zmq_pollitem_t{nullptr, fd, ZMQ_POLLIN, 0});
+    owner.push_back(channels);
+    return channels++;
+  }
 };
 
 Poller::Poller() : impl_(std::make_unique<Impl>()) {}
@@ -26,6 +31,8 @@ Poller& Poller::operator=(Poller&&) noexcept = default;
 Poller::~Poller() = default;
 
 size_t Poller::add(ServerChannel& channel) { return impl_->add({channel.poll_handle()}); }
+
+size_t Poller::add(int fd) { return impl_->add_fd(fd); }
 
 size_t Poller::add(ClientChannel& channel) {
   return impl_->add({channel.poll_handle(), channel.monitor_poll_handle()});

@@ -30,6 +30,9 @@ class Poller {
   // A client channel is ready when a message or a handshake event is waiting: after a wait,
   // call its receive() with a zero timeout and/or handshake_state().
   size_t add(ClientChannel& channel);
+  // A file descriptor (e.g. an eventfd another thread writes to wake this one) is ready when it
+  // is readable. The caller owns it and reads it.
+  size_t add(int fd);
 
   // Waits up to timeout until at least one channel is ready; returns the indices of the ready
   // channels, in increasing order. Empty: the timeout passed or a signal interrupted the wait.

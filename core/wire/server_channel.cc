@@ -1,6 +1,9 @@
 #include "core/wire/server_channel.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "core/util/check.h"
 #include "core/wire/detail/context_state.h"
@@ -30,6 +33,7 @@ struct ServerChannel::Impl {
   detail::Socket socket;
   ZapHandler::State* zap;
   ServerOptions options;
+  std::vector<std::string> bound;  // resolved endpoints, for drop_connections
 };
 
 Result<ServerChannel> ServerChannel::create(Context& context, const ZapHandler& zap,
@@ -96,7 +100,34 @@ Result<std::string> ServerChannel::bind(std::string_view endpoint) {
   }
   GONGSHU_RETURN_IF_ERROR(
       with_context(impl_->socket.bind(std::string(endpoint)), "server channel"));
-  return with_context(impl_->socket.last_endpoint(), "server channel");
+  GONGSHU_TRY(std::string resolved, with_context(impl_->socket.last_endpoint(), "server channel"));
+  impl_->bound.push_back(resolved);
+  return resolved;
+}
+
+Status ServerChannel::drop_connections(std::chrono::milliseconds rebind_timeout) {
+  GONGSHU_CHECK(impl_ != nullptr);
+  for (const std::string& endpoint : impl_->bound) {
+    GONGSHU_RETURN_IF_ERROR(with_context(impl_->socket.unbind(endpoint), "server channel"));
+  }
+  // The old listeners close on libzmq's I/O thread; until they have, their ports are in use.
+  const auto deadline = std::chrono::steady_clock::now() + rebind_timeout;
+  for (const std::string& endpoint : impl_->bound) {
+    auto wait = std::chrono::milliseconds(1);
+    while (true) {
+      auto s = impl_->socket.bind(endpoint);
+      if (s) break;
+      if (s.error().code() != ErrorCode::kAlreadyExists ||
+          std::chrono::steady_clock::now() >= deadline) {
+        return fail(ErrorCode::kUnavailable,
+                    "server channel: listen again at " + endpoint +
+                        " after dropping its connections: " + s.error().message());
+      }
+      std::this_thread::sleep_for(wait);  // bounded by the deadline; the port frees in ms
+      wait = std::min(wait * 2, std::chrono::milliseconds(50));
+    }
+  }
+  return {};
 }
 
 Result<std::optional<Incoming>> ServerChannel::receive(std::chrono::milliseconds timeout) {

@@ -82,6 +82,14 @@ class ServerChannel {
   // refused (kInvalidArgument): it would bypass CURVE and ZAP. kAlreadyExists: address in use.
   Result<std::string> bind(std::string_view endpoint);
 
+  // Closes every connection accepted so far and goes on listening at the same endpoints: each
+  // bound endpoint is unbound (libzmq then ends the connections its listener accepted, and
+  // drops their queued messages) and bound again at the same resolved address, retrying for
+  // up to rebind_timeout while the old listener's port is released. Clients reconnect and pass
+  // the ZAP handler again, so a key refused since its handshake stays out. kUnavailable: an
+  // endpoint could not be bound again in time (the channel then no longer listens there).
+  Status drop_connections(std::chrono::milliseconds rebind_timeout);
+
   // Waits up to timeout for one message. nullopt: nothing arrived (or a signal interrupted the
   // wait). Error kCorrupt: a malformed message (several frames, an empty frame) arrived and was
   // dropped; kUnauthenticated: a message without a ZAP identity was dropped. After either, the

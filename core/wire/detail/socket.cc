@@ -75,6 +75,13 @@ Status Socket::bind(const std::string& endpoint) {
   return {};
 }
 
+Status Socket::unbind(const std::string& endpoint) {
+  if (zmq_unbind(handle(), endpoint.c_str()) != 0) {
+    return tl::unexpected(zmq_error("unbind " + endpoint, zmq_errno()));
+  }
+  return {};
+}
+
 Status Socket::connect(const std::string& endpoint) {
   if (zmq_connect(handle(), endpoint.c_str()) != 0) {
     return tl::unexpected(zmq_error("connect " + endpoint, zmq_errno()));

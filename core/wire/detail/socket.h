@@ -48,6 +48,9 @@ class Socket {
   Status set_bytes(int option, ByteView value, std::string_view name);
 
   Status bind(const std::string& endpoint);
+  // Closes the listener bound at endpoint (as last_endpoint() gave it) and, with it, every
+  // connection it accepted.
+  Status unbind(const std::string& endpoint);
   Status connect(const std::string& endpoint);
   // ZMQ_LAST_ENDPOINT: the endpoint of the last bind, with any wildcard port resolved.
   Result<std::string> last_endpoint();

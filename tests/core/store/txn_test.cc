@@ -208,7 +208,8 @@ TEST_CASE("a map another process grew is adopted, never under a live transaction
       auto odb = (*other)->open_db("t");
       if (!odb) ::_exit(11);
       Bytes value(1000, 0x33);
-      auto s = (*other)->update([&](WriteTxn& t) { return put_values(t, *odb, first, 4000, value); });
+      auto s =
+          (*other)->update([&](WriteTxn& t) { return put_values(t, *odb, first, 4000, value); });
       other->reset();
       ::_exit(s ? 0 : 12);
     }
