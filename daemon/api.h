@@ -2,9 +2,14 @@
 // ZAP User-Id "<role>:<key id>", or "public:<curve key hex>" for an unknown key), re-checked
 // against the directory on every request so a revocation takes effect on the next message.
 // Requests are answered in order on the api thread; writes go through LMDB write transactions,
-// each with its audit entry. Access to data (queries, lookups, the open catalog, downloads,
-// aggregates) is decided by the policy in `policy` for every request (daemon/access.h);
-// agreements and principals are in daemon/agreements.h and daemon/principals.h.
+// each with its audit entry.
+//
+// This file only receives, identifies, admits and dispatches: each request body maps, in one
+// switch in api.cc, to a free-function handler of its capability, testable without a socket
+// (daemon/api_context.h is what they share): enrollment.h (ping, tokens, enroll), registry.h
+// (agencies, the catalog, agents), principals.h, provenance.h, audit_head.h, audit_export.h,
+// access.h (data access, decided by the policy in `policy`), agreements.h, backup.h, status.h
+// and daemon_keys.h.
 //
 // Every request of a key the daemon does not know (role public, a revoked key included) except
 // ping is admitted first against ApiLimits: per source address, then all such keys together
@@ -30,6 +35,8 @@ namespace gongshu::daemon {
 class DaemonKeys;  // daemon/daemon_keys.h
 
 struct ApiOptions {
+  // Where to bind; from ApiService::start on, where it is bound (a port the OS chose included),
+  // which enrollment tokens name.
   std::string endpoint = "tcp://127.0.0.1:7401";
   std::string advertised_ingest;  // told to agents at enrollment
   std::string exports_dir;        // where audit exports are staged for chunked download

@@ -1,6 +1,6 @@
-// What the api socket's handlers share (daemon/api.cc dispatches; daemon/access.cc,
-// daemon/agreements.cc and daemon/principals.cc hold the handlers of issue 5): the caller as
-// the api thread identified it from its CURVE identity, the refusal a handler answers with, and
+// What the api socket's handlers share (daemon/api.cc only dispatches; each capability's
+// handlers are free functions in their own file, daemon/api.h lists them): the caller as the
+// api thread identified it from its CURVE identity, the refusal a handler answers with, and
 // the daemon's services.
 //
 // Handlers run on the api thread only, one request at a time. A handler that reveals data or
