@@ -1,187 +1,34 @@
-// gongshud: the city data authority's daemon. `init` creates a state directory; `run` serves as
-// a Type=notify service (DESIGN §9):
+// gongshud: the city data authority's daemon. Parses the command line and calls: `init` creates
+// a state directory (daemon/daemon.h); `run` serves as a Type=notify service until SIGTERM,
+// SIGHUP reloading (daemon/service.h); `check-config` validates a configuration file and exits
+// 0 or 2; `restore` puts a verified backup in place (daemon/backup.h).
 //
-//   READY=1       once Daemon::start returned (store open, ZAP running, sockets bound)
-//   STATUS=       live figures every few seconds
-//   WATCHDOG=1    from the signal loop below: if it stalls, systemd restarts the daemon
-//   SIGHUP        RELOADING=1 + MONOTONIC_USEC=, re-read and validate the configuration (a bad
-//                 file keeps the running one and says why), reload the access policy (a bad
-//                 policy keeps the running one and says why), READY=1
-//   SIGTERM/INT   STOPPING=1, drain in-flight batches, exit 0
-//
-// `check-config` validates a configuration file and exits 0 or 2. `restore` puts a verified
-// backup in place (daemon/backup.h).
-//
-// Exit codes: 0 stopped cleanly; 1 could not start or failed; 2 bad command line or bad
-// configuration (the unit does not restart on 2: a restart cannot fix a file).
+// Exit codes (daemon/service.h): 0 stopped cleanly; 1 could not start or failed; 2 bad command
+// line or bad configuration (the unit does not restart on 2: a restart cannot fix a file).
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <chrono>
 #include <exception>
 #include <iostream>
 #include <string>
 
 #include "core/sys/harden.h"
 #include "core/sys/logger.h"
-#include "core/sys/notifier.h"
-#include "core/sys/signals.h"
+#include "core/util/cli.h"
 #include "core/util/version.h"
 #include "daemon/backup.h"
 #include "daemon/daemon.h"
-#include "daemon/protobuf_log.h"
-
-namespace {
-
-using gongshu::sys::Logger;
-using gongshu::sys::Notifier;
-using Clock = std::chrono::steady_clock;
-
-constexpr auto kStatusPeriod = std::chrono::seconds(5);
-
-std::string status_text(const gongshu::daemon::IngestStats& s, const std::string& reload_error) {
-  std::string t = "serving; " + std::to_string(s.batches) + " batches, " +
-                  std::to_string(s.records_accepted) + " records accepted, " +
-                  std::to_string(s.records_rejected) + " rejected, " +
-                  std::to_string(s.duplicates) + " duplicate batches, " +
-                  std::to_string(s.refused) + " refused; queue " + std::to_string(s.queued);
-  if (!reload_error.empty()) t += "; last reload refused: " + reload_error;
-  return t;
-}
-
-// A notify failure is worth one warning, not one per watchdog period.
-class NotifyReporter {
- public:
-  explicit NotifyReporter(const Logger& log) : log_(log) {}
-  void operator()(const gongshu::Status& s) {
-    if (s && failing_) log_.notice("service manager notifications work again");
-    if (!s && !failing_) log_.warning("cannot notify the service manager: " + s.error().message());
-    failing_ = !s;
-  }
-
- private:
-  const Logger& log_;
-  bool failing_ = false;
-};
-
-int run(const std::string& config_path, const Logger& log) {
-  auto config = gongshu::daemon::load_config(config_path);
-  if (!config) {
-    log.error(config.error().message());
-    return 2;
-  }
-  // Taken synchronously by this thread; every thread Daemon::start creates inherits the mask.
-  auto signals = gongshu::sys::SignalSet::block_service_signals();
-  gongshu::sys::ignore_sigpipe();
-  const Notifier notifier = Notifier::from_environment();
-  NotifyReporter notify(log);
-
-  // Protobuf's complaints about hostile input go through a limiter, never one line per record.
-  gongshu::sys::LogLimiter limiter(log);
-  gongshu::daemon::route_protobuf_log(limiter);
-  struct Unroute {
-    ~Unroute() { gongshu::daemon::unroute_protobuf_log(); }  // before the limiter goes
-  } unroute;
-  auto daemon = gongshu::daemon::Daemon::start(*config, gongshu::SystemClock::instance());
-  if (!daemon) {
-    notify(notifier.status("start failed: " + daemon.error().message()));
-    log.error("start failed: " + daemon.error().message());
-    return 1;
-  }
-  if (auto s = gongshu::daemon::write_info_file(config->state_dir, **daemon); !s) {
-    log.error(s.error().message());
-    (*daemon)->stop();
-    return 1;
-  }
-  const std::string key_id = (*daemon)->public_key().key_id();
-  notify(notifier.ready());
-  std::string reload_error;
-  notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));
-  log.notice(std::string("ready (version ") + gongshu::kVersion + "); ingest " +
-                 (*daemon)->ingest_endpoint() + ", api " + (*daemon)->api_endpoint(),
-             {{"GONGSHU_DAEMON_KEY", key_id}});
-  if (const std::string& p = (*daemon)->ingest_scheduling_problem(); !p.empty())
-    log.warning("ingest workers run at the daemon's priority: " + p);
-  if ((*daemon)->policy_version().empty()) {
-    log.warning("no access policy is in force, every access is denied until a reload loads one: " +
-                (*daemon)->policy_problem());
-  } else {
-    log.notice("policy " + (*daemon)->policy_version() + " from " + config->policy_dir +
-               " is in force");
-  }
-
-  const auto ping_period = notifier.watchdog_ping_period();
-  auto next_ping = Clock::now();
-  auto next_status = Clock::now() + kStatusPeriod;
-  while (true) {
-    auto now = Clock::now();
-    // A socket that failed cannot be served again in this process: say so and exit non-zero,
-    // so systemd restarts the daemon (and the watchdog is not fed by a deaf one).
-    if (std::string failure = (*daemon)->ingest_failure(); !failure.empty()) {
-      notify(notifier.status("failed: " + failure));
-      log.error("stopping: " + failure);
-      (*daemon)->stop();
-      return 1;
-    }
-    if (ping_period && now >= next_ping) {
-      notify(notifier.watchdog());
-      next_ping = now + *ping_period;
-    }
-    if (now >= next_status) {
-      notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));
-      next_status = now + kStatusPeriod;
-    }
-    auto deadline = ping_period ? std::min(next_ping, next_status) : next_status;
-    auto sig = signals.wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
-    if (!sig) continue;
-    if (*sig != SIGHUP) break;
-
-    // Reload. The configuration file is re-read and validated, and a valid one replaces the
-    // running copy (its settings apply at the next restart, except the policy directory, which
-    // is reloaded now); a bad one is refused and the running configuration stays.
-    notify(notifier.reloading());
-    auto fresh = gongshu::daemon::load_config(config_path);
-    if (!fresh) {
-      reload_error = fresh.error().message();
-      log.warning("reload refused, keeping the running configuration: " + reload_error);
-    } else {
-      *config = std::move(*fresh);
-      reload_error.clear();
-      log.notice("reloaded " + config_path +
-                 ": the configuration is valid; its settings apply at the next restart");
-      // The access policy is reloaded now; a bad one is refused whole and the running one stays.
-      if (auto s = (*daemon)->reload(*config); !s) {
-        reload_error = s.error().message();
-        log.warning("policy reload refused, keeping the running policy: " + reload_error);
-      } else {
-        log.notice("policy " + (*daemon)->policy_version() + " from " + config->policy_dir +
-                   " is in force");
-      }
-    }
-    notify(notifier.ready());
-    notify(notifier.status(status_text((*daemon)->ingest_stats(), reload_error)));
-  }
-
-  notify(notifier.stopping());
-  notify(notifier.status("stopping: draining in-flight batches"));
-  log.notice("stopping; draining in-flight batches");
-  (*daemon)->stop();
-  auto stats = (*daemon)->ingest_stats();
-  log.notice("stopped after " + std::to_string(stats.batches) + " batches, " +
-             std::to_string(stats.records_accepted) + " records accepted, " +
-             std::to_string(stats.records_rejected) + " rejected");
-  return 0;
-}
-
-}  // namespace
+#include "daemon/service.h"
 
 int main(int argc, char** argv) {
-  const Logger log = Logger::for_process("gongshud");
+  using gongshu::daemon::kExitConfig;
+  using gongshu::daemon::kExitFailed;
+  using gongshu::daemon::kExitOk;
+  const gongshu::sys::Logger log = gongshu::sys::Logger::for_process("gongshud");
   try {
     // Before anything reads a key: no core dumps, no ptrace by same-user processes.
     if (auto h = gongshu::sys::harden_process(); !h) {
       log.error(h.error().message());
-      return 1;
+      return kExitFailed;
     }
     CLI::App app{"gongshud — the gongshu public-data platform daemon (city data authority)"};
     app.set_version_flag("--version", std::string("gongshud ") + gongshu::kVersion);
@@ -234,12 +81,12 @@ int main(int argc, char** argv) {
     restore->add_flag("--force", restore_opts.force,
                       "Replace the store DIR already holds (it is deleted once the restored one "
                       "is verified)");
-    int code = 2;
+    int code = kExitConfig;
     restore->callback([&] {
       auto r = gongshu::daemon::restore_backup(restore_opts, gongshu::SystemClock::instance());
       if (!r) {
         log.error("restore: " + r.error().message());
-        code = 1;
+        code = kExitFailed;
         return;
       }
       std::cout << "restored " << restore_opts.from << " into " << restore_opts.state_dir
@@ -248,14 +95,14 @@ int main(int argc, char** argv) {
                 << " signed checkpoints, tree size " << r->manifest.tree_size
                 << " as the manifest names\n"
                 << "restore recorded as audit entry " << r->restore_seq << "\n";
-      code = 0;
+      code = kExitOk;
     });
     init->callback([&] {
       auto r = gongshu::daemon::init_state(state, operator_out, origin,
                                            gongshu::SystemClock::instance());
       if (!r) {
         log.error("init: " + r.error().message());
-        code = 1;
+        code = kExitFailed;
         return;
       }
       std::cout << "state directory:   " << state << "\n"
@@ -263,30 +110,18 @@ int main(int argc, char** argv) {
                 << "daemon key id:     " << r->daemon_key.key_id() << "\n"
                 << "operator key id:   " << r->operator_key.key_id() << " (key file "
                 << operator_out << ")\n";
-      code = 0;
+      code = kExitOk;
     });
-    runc->callback([&] { code = run(config, log); });
+    runc->callback([&] { code = gongshu::daemon::run_service(config, log); });
     check->callback([&] {
       auto c = gongshu::daemon::load_config(config);
       if (!c) return log.error(c.error().message());
       std::cout << config << ": valid\n";
-      code = 0;
+      code = kExitOk;
     });
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-      return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      app.exit(e);
-      return 2;
-    }
-    return code;
+    return gongshu::run_cli(app, argc, argv, code);
   } catch (const std::exception& e) {
     log.error(e.what());
-    return 1;
+    return kExitFailed;
   }
 }

@@ -66,4 +66,22 @@ void HandlerFixture::fill_map() {
   }
 }
 
+uint64_t HandlerFixture::audit_size() {
+  auto txn = store->env().begin_read();
+  REQUIRE(txn);
+  return store->audit().head(*txn).size;
+}
+
+std::vector<v1::AuditEntry> HandlerFixture::audit_after(uint64_t after) {
+  auto txn = store->env().begin_read();
+  REQUIRE(txn);
+  std::vector<v1::AuditEntry> out;
+  for (uint64_t seq = after + 1; seq <= store->audit().head(*txn).size; ++seq) {
+    auto bytes = store->audit().entry(*txn, seq);
+    REQUIRE(bytes);
+    REQUIRE(parse_value(*bytes, out.emplace_back()));
+  }
+  return out;
+}
+
 }  // namespace gongshu::daemon::testing

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/crypto/identity.h"
 #include "daemon/api_context.h"
@@ -25,6 +26,10 @@ struct HandlerFixture {
   // transaction begun before it: that keeps the pages the filling frees from being reused, so
   // afterwards no write transaction can allocate a page.
   void fill_map();
+  // The audit log's size now, and the entries appended after seq `after` (to read what a
+  // handler audited).
+  uint64_t audit_size();
+  std::vector<v1::AuditEntry> audit_after(uint64_t after);
 
   gongshu::testing::TempDir dir;
   crypto::IdentityKey daemon_key = crypto::IdentityKey::generate();

@@ -1,0 +1,187 @@
+#include "daemon/service.h"
+
+#include <algorithm>
+#include <csignal>
+
+#include "core/sys/log_limiter.h"
+#include "core/sys/notifier.h"
+#include "core/sys/signals.h"
+#include "core/util/version.h"
+#include "daemon/daemon.h"
+#include "daemon/protobuf_log.h"
+
+namespace gongshu::daemon {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string status_text(const IngestStats& s, const std::string& reload_error) {
+  std::string t = "serving; " + std::to_string(s.batches) + " batches, " +
+                  std::to_string(s.records_accepted) + " records accepted, " +
+                  std::to_string(s.records_rejected) + " rejected, " +
+                  std::to_string(s.duplicates) + " duplicate batches, " +
+                  std::to_string(s.refused) + " refused; queue " + std::to_string(s.queued);
+  if (!reload_error.empty()) t += "; last reload refused: " + reload_error;
+  return t;
+}
+
+// The service manager's notify protocol. A notify failure is worth one warning, not one per
+// watchdog period.
+class NotifierObserver final : public ServiceObserver {
+ public:
+  explicit NotifierObserver(const sys::Logger& log)
+      : log_(log), notifier_(sys::Notifier::from_environment()) {}
+
+  void ready() override { report(notifier_.ready()); }
+  void status(const std::string& line) override { report(notifier_.status(line)); }
+  void reloading() override { report(notifier_.reloading()); }
+  void stopping() override { report(notifier_.stopping()); }
+  void watchdog() override { report(notifier_.watchdog()); }
+  std::optional<std::chrono::milliseconds> watchdog_period() const override {
+    return notifier_.watchdog_ping_period();
+  }
+
+ private:
+  void report(const Status& s) {
+    if (s && failing_) log_.notice("service manager notifications work again");
+    if (!s && !failing_) log_.warning("cannot notify the service manager: " + s.error().message());
+    failing_ = !s;
+  }
+
+  const sys::Logger& log_;
+  const sys::Notifier notifier_;
+  bool failing_ = false;
+};
+
+// The process's service signals, blocked and taken synchronously (core/sys/signals.h).
+class ProcessSignals final : public SignalSource {
+ public:
+  explicit ProcessSignals(sys::SignalSet set) : set_(set) {}
+  std::optional<int> wait(std::chrono::milliseconds timeout) override { return set_.wait(timeout); }
+
+ private:
+  sys::SignalSet set_;
+};
+
+void log_policy_in_force(const Daemon& daemon, const DaemonConfig& config, const sys::Logger& log) {
+  log.notice("policy " + daemon.policy_version() + " from " + config.policy_dir + " is in force");
+}
+
+}  // namespace
+
+std::string ServedDaemon::failure() const { return daemon_.ingest_failure(); }
+
+int serve_started(ServedDaemon& served, const std::string& config_path, DaemonConfig& config,
+                  SignalSource& signals, ServiceObserver& observer, const sys::Logger& log,
+                  ServiceOptions options) {
+  Daemon& daemon = served.daemon();
+  std::string reload_error;
+  observer.ready();
+  observer.status(status_text(daemon.ingest_stats(), reload_error));
+  log.notice(std::string("ready (version ") + kVersion + "); ingest " + daemon.ingest_endpoint() +
+                 ", api " + daemon.api_endpoint(),
+             {{"GONGSHU_DAEMON_KEY", daemon.public_key().key_id()}});
+  if (const std::string& p = daemon.ingest_scheduling_problem(); !p.empty())
+    log.warning("ingest workers run at the daemon's priority: " + p);
+  if (daemon.policy_version().empty()) {
+    log.warning("no access policy is in force, every access is denied until a reload loads one: " +
+                daemon.policy_problem());
+  } else {
+    log_policy_in_force(daemon, config, log);
+  }
+
+  const auto ping_period = observer.watchdog_period();
+  auto next_ping = SteadyClock::now();
+  auto next_status = SteadyClock::now() + options.status_period;
+  while (true) {
+    auto now = SteadyClock::now();
+    if (std::string failure = served.failure(); !failure.empty()) {
+      observer.status("failed: " + failure);
+      log.error("stopping: " + failure);
+      daemon.stop();
+      return kExitFailed;
+    }
+    if (ping_period && now >= next_ping) {
+      observer.watchdog();
+      next_ping = now + *ping_period;
+    }
+    if (now >= next_status) {
+      observer.status(status_text(daemon.ingest_stats(), reload_error));
+      next_status = now + options.status_period;
+    }
+    auto deadline = ping_period ? std::min(next_ping, next_status) : next_status;
+    auto sig = signals.wait(
+        std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()),
+                 std::chrono::milliseconds(0)));
+    if (!sig) continue;
+    if (*sig != SIGHUP) break;
+
+    observer.reloading();
+    auto fresh = load_config(config_path);
+    if (!fresh) {
+      reload_error = fresh.error().message();
+      log.warning("reload refused, keeping the running configuration: " + reload_error);
+    } else {
+      config = std::move(*fresh);
+      reload_error.clear();
+      log.notice("reloaded " + config_path +
+                 ": the configuration is valid; its settings apply at the next restart");
+      if (auto s = daemon.reload(config); !s) {
+        reload_error = s.error().message();
+        log.warning("policy reload refused, keeping the running policy: " + reload_error);
+      } else {
+        log_policy_in_force(daemon, config, log);
+      }
+    }
+    observer.ready();
+    observer.status(status_text(daemon.ingest_stats(), reload_error));
+  }
+
+  observer.stopping();
+  observer.status("stopping: draining in-flight batches");
+  log.notice("stopping; draining in-flight batches");
+  daemon.stop();
+  auto stats = daemon.ingest_stats();
+  log.notice("stopped after " + std::to_string(stats.batches) + " batches, " +
+             std::to_string(stats.records_accepted) + " records accepted, " +
+             std::to_string(stats.records_rejected) + " rejected");
+  return kExitOk;
+}
+
+int serve(const std::string& config_path, SignalSource& signals, ServiceObserver& observer,
+          const sys::Logger& log, const Clock& clock, ServiceOptions options) {
+  auto config = load_config(config_path);
+  if (!config) {
+    log.error(config.error().message());
+    return kExitConfig;
+  }
+  // Protobuf's complaints about hostile input go through a limiter, never one line per record.
+  sys::LogLimiter limiter(log);
+  route_protobuf_log(limiter);
+  struct Unroute {
+    ~Unroute() { unroute_protobuf_log(); }  // before the limiter goes
+  } unroute;
+  auto daemon = Daemon::start(*config, clock);
+  if (!daemon) {
+    observer.status("start failed: " + daemon.error().message());
+    log.error("start failed: " + daemon.error().message());
+    return kExitFailed;
+  }
+  if (auto s = write_info_file(config->state_dir, **daemon); !s) {
+    log.error(s.error().message());
+    (*daemon)->stop();
+    return kExitFailed;
+  }
+  ServedDaemon served(**daemon);
+  return serve_started(served, config_path, *config, signals, observer, log, options);
+}
+
+int run_service(const std::string& config_path, const sys::Logger& log) {
+  // Taken synchronously by this thread; every thread Daemon::start creates inherits the mask.
+  ProcessSignals signals(sys::SignalSet::block_service_signals());
+  sys::ignore_sigpipe();
+  NotifierObserver observer(log);
+  return serve(config_path, signals, observer, log, SystemClock::instance());
+}
+
+}  // namespace gongshu::daemon
