@@ -2,7 +2,8 @@
 // verifies offline, from wherever it came. The input is written to a scratch file and read
 // frame by frame, verified as a full export and as an excerpt against the fixed daemon key with
 // a receipt and a trusted checkpoint of the sample log (the seeds are exports of that log), and
-// loaded to make proofs from.
+// loaded to make proofs from. Each entry's canonical prefix must agree with protobuf's parse.
+#include "core/audit/entry.h"
 #include "core/audit/export_file.h"
 #include "core/audit/proof_file.h"
 #include "core/audit/receipt.h"
@@ -29,6 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       GONGSHU_FUZZ_CHECK((*frame)->offset + 5 + (*frame)->data.size() <= size,
                          "a frame runs past the end of the file");
       last = (*frame)->offset + 1;
+      // The verifier chains entries by their canonical prefix, people read them through
+      // protobuf (decode_entry): both must see the same seq and prev_hash.
+      if ((*frame)->type != audit::FrameType::kEntry) continue;
+      if (auto entry = audit::decode_entry((*frame)->data)) {
+        auto prefix = audit::parse_entry_prefix((*frame)->data);
+        GONGSHU_FUZZ_CHECK(prefix.has_value() && entry->seq() == prefix->seq &&
+                               entry->prev_hash() == as_chars(prefix->prev_hash),
+                           "an entry's prefix and its protobuf parse disagree");
+      }
     }
   }
 

@@ -50,10 +50,15 @@ void encode_entry(uint64_t seq, const Hash& prev_hash, v1::AuditEntry& entry, st
 }
 
 Result<v1::AuditEntry> decode_entry(ByteView entry) {
-  GONGSHU_RETURN_IF_ERROR(parse_entry_prefix(entry));
+  GONGSHU_TRY(EntryPrefix prefix, parse_entry_prefix(entry));
   v1::AuditEntry e;
   if (!e.ParseFromArray(entry.data(), static_cast<int>(entry.size()))) {
     return fail(ErrorCode::kCorrupt, "entry bytes do not parse as gongshu.v1.AuditEntry");
+  }
+  // protobuf keeps the last of a repeated field: an entry giving seq or prev_hash again would
+  // read here as another entry than the one the verifier chained by its prefix.
+  if (e.seq() != prefix.seq || e.prev_hash() != as_chars(prefix.prev_hash)) {
+    return fail(ErrorCode::kCorrupt, "entry gives seq or prev_hash again after its prefix");
   }
   return e;
 }

@@ -33,7 +33,8 @@ inline Hash entry_hash(ByteView entry) { return leaf_hash(entry); }
 // Serialises entry with seq and prev_hash set; the result starts with the canonical prefix.
 void encode_entry(uint64_t seq, const Hash& prev_hash, v1::AuditEntry& entry, std::string* out);
 
-// Full parse for display; checks the prefix too.
+// Full parse for display; checks the prefix too, and that protobuf reads the same seq and
+// prev_hash from the whole entry (kCorrupt otherwise).
 Result<v1::AuditEntry> decode_entry(ByteView entry);
 
 std::string_view decision_name(v1::Decision d);
