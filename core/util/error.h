@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <tl/expected.hpp>
@@ -50,8 +51,23 @@ class [[nodiscard]] Error {
   std::string message_;
 };
 
+// Result<T> is a tl::expected<T, Error> that cannot be ignored: it is [[nodiscard]], so calling a
+// function that can fail and dropping its outcome does not compile (-Werror). It adds nothing
+// else; it converts to and from tl::expected<T, Error>, and and_then() over a callable returning
+// a Result yields a Result. Where dropping an outcome is truly right, say why beside a
+// `(void)` cast.
 template <typename T>
-using Result = tl::expected<T, Error>;
+class [[nodiscard]] Result : public tl::expected<T, Error> {
+ public:
+  using Expected = tl::expected<T, Error>;
+  using Expected::Expected;
+
+  Result() = default;
+  // The base's own copy and move constructors are not inherited, so a tl::expected produced by
+  // map() or map_error() needs these to become a Result again.
+  Result(const Expected& e) : Expected(e) {}
+  Result(Expected&& e) : Expected(std::move(e)) {}
+};
 
 // Status is a Result carrying no value.
 using Status = Result<void>;
@@ -72,6 +88,13 @@ Result<T> with_context(Result<T> r, std::string_view context) {
 }
 
 }  // namespace gongshu
+
+// tl::expected's and_then() and or_else() insist the callable returns a tl::expected; a Result is
+// one, so tell its trait.
+namespace tl::detail {
+template <typename T>
+struct is_expected_impl<::gongshu::Result<T>> : std::true_type {};
+}  // namespace tl::detail
 
 #define GONGSHU_CONCAT_INNER(a, b) a##b
 #define GONGSHU_CONCAT(a, b) GONGSHU_CONCAT_INNER(a, b)

@@ -1,5 +1,8 @@
 #include "core/util/error.h"
 
+#include <memory>
+#include <type_traits>
+
 #include <catch2/catch.hpp>
 
 namespace gongshu {
@@ -38,6 +41,37 @@ TEST_CASE("GONGSHU_RETURN_IF_ERROR stops at the first failure") {
   auto s = check_all(1, 0);
   REQUIRE(!s);
   CHECK(s.error().message() == "value 0 is not positive");
+}
+
+// Result is a tl::expected that cannot be ignored (a discarded one does not compile; ctest
+// result_nodiscard holds that). Everything else behaves as tl::expected does.
+TEST_CASE("Result converts and chains like the tl::expected it is") {
+  // From a tl::expected (what map() returns), and to a Result of a wider type.
+  Result<int> mapped = parse_positive(2).map([](int v) { return v + 1; });
+  REQUIRE(mapped);
+  CHECK(*mapped == 3);
+  Result<long> widened = parse_positive(5);
+  CHECK(*widened == 5L);
+  // and_then() over a callable returning a Result stays a Result, errors included.
+  auto chained = parse_positive(3).and_then([](int v) { return doubled(v); });
+  static_assert(std::is_same_v<decltype(chained), Result<int>>);
+  CHECK(*chained == 6);
+  auto stopped = check_all(1, -1).and_then([] { return check_all(1, 1); });
+  static_assert(std::is_same_v<decltype(stopped), Status>);
+  REQUIRE(!stopped);
+  CHECK(stopped.error().message() == "value -1 is not positive");
+  // Assigned from a value, an error or another Result.
+  Result<int> r = 1;
+  r = fail(ErrorCode::kNotFound, "gone");
+  CHECK(r.error().code() == ErrorCode::kNotFound);
+  r = 7;
+  CHECK(*r == 7);
+  const tl::expected<int, Error>& base = r;
+  CHECK(*base == 7);
+  // Move-only values.
+  Result<std::unique_ptr<int>> owned = std::make_unique<int>(4);
+  Result<std::unique_ptr<int>> moved = std::move(owned);
+  CHECK(**moved == 4);
 }
 
 TEST_CASE("fail_errno maps errno to a code") {
