@@ -25,16 +25,19 @@ elseif(NOT GONGSHU_FUZZ)  # the fuzz build (top-level CMakeLists.txt) runs ASan 
   add_compile_options($<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>)
 endif()
 
-# Helper: a gongshu library. gongshu_library(NAME SOURCES... DEPS ...)
+# Helper: a gongshu library. gongshu_library(NAME SOURCES... DEPS ... [OWNS LIB...])
+# OWNS: the C libraries (cmake/OwnedHeaders.cmake) this module alone includes and links, PRIVATE.
 function(gongshu_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;OWNS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE gongshu_flags)
+  gongshu_owns(${name} ${ARG_OWNS})
 endfunction()
 
 function(gongshu_executable name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;OWNS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} gongshu_flags)
+  gongshu_owns(${name} ${ARG_OWNS})
 endfunction()
