@@ -36,6 +36,7 @@ Probe probe_daemon(const AgentConfig& config, const DaemonTarget& target,
   auto deadline = std::chrono::steady_clock::now() + timeout;
   wire::HandshakeState st = wire::HandshakeState::kNotConnected;
   while (std::chrono::steady_clock::now() < deadline) {
+    // Receiving only drives the handshake; the probe reads its state, not messages or errors.
     (void)ch->receive(std::chrono::milliseconds(50));
     st = ch->handshake_state();
     if (st != wire::HandshakeState::kNotConnected) break;
@@ -113,7 +114,9 @@ void add_status_command(CLI::App& app, int* exit_code) {
         target ? next_daemon_key(spool, *txn, target->key) : std::nullopt;
     agentpb::ServiceState service;
     if (auto v = spool.get_meta(*txn, kServiceState)) {
-      (void)service.ParseFromArray(v->data(), int(v->size()));
+      // Only shown, so no reason to fail status: a state that does not parse shows as none
+      // (stopped), not as whatever part of it was read.
+      if (!service.ParseFromArray(v->data(), int(v->size()))) service.Clear();
     }
     txn.reset();  // the probe may take seconds: do not hold the snapshot meanwhile
 

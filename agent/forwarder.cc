@@ -239,10 +239,8 @@ Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const O
     }
   }
   for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
-  for (uint64_t k : keys) {
-    GONGSHU_TRY(bool existed, spool_.pending().del(txn, k));
-    (void)existed;
-  }
+  // These keys were read in this transaction, so each exists; del's "existed" adds nothing.
+  for (uint64_t k : keys) GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, k));
   status_.rejected_records += filed.size();
   touched(uint64_t(keys.size()) * 600);  // the leaf pages read to delete them
   return {};
@@ -293,8 +291,8 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
     status_.acked_batches += 1;
     status_.acked_records += entry.count - rejected.size();
   }
-  GONGSHU_TRY(bool existed, spool_.outbox().del(txn, seq));
-  (void)existed;
+  // Gone either way: whether the batch was still in the outbox does not change the outcome.
+  GONGSHU_RETURN_IF_ERROR(spool_.outbox().del(txn, seq));
   *done = true;
   return {};
 }
@@ -341,8 +339,8 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
       r.set_reason("spooled record " + std::to_string(corrupt[0]) +
                    " could not be decrypted or parsed");
       GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
-      GONGSHU_TRY(bool existed, spool_.pending().del(txn, corrupt[0]));
-      (void)existed;
+      // Read from pending in this transaction: it exists.
+      GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, corrupt[0]));
       GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
       continue;
     }

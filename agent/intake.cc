@@ -85,10 +85,8 @@ void Intake::add_rejection(const std::string& dataset, v1::RecordStatusCode code
 Status Intake::commit(const std::function<Status(store::WriteTxn&)>& extra) {
   if (accepted_.empty() && rejected_.empty() && !extra) return {};
   GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
-    for (const auto& p : accepted_) {
-      GONGSHU_TRY(uint64_t seq, spool_.append_pending(txn, p));
-      (void)seq;
-    }
+    // The sequence numbers append_pending assigns are the batcher's business, not intake's.
+    for (const auto& p : accepted_) GONGSHU_RETURN_IF_ERROR(spool_.append_pending(txn, p));
     for (const auto& r : rejected_) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
     GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAccepted, accepted_.size()));
     if (extra) GONGSHU_RETURN_IF_ERROR(extra(txn));
@@ -200,8 +198,9 @@ Result<FileProgress> spool_file(Intake& intake, RecordReader& reader, const Spoo
   }
   if (p.resumed_after == kProgressComplete) return p;  // spooled whole by an earlier run
   if (p.resumed_after > 0) {
-    GONGSHU_TRY(bool more, reader.skip_rows(p.resumed_after));
-    (void)more;
+    // If the input ends first, every row it has was spooled already: the parser below then
+    // finds nothing more, and the file completes as usual.
+    GONGSHU_RETURN_IF_ERROR(reader.skip_rows(p.resumed_after));
     p.rows = p.resumed_after;
   }
   auto commit = [&](bool last) -> Status {

@@ -11,6 +11,7 @@
 
 namespace gongshu::agent {
 
+// A failure (madvise refused) only costs memory, never data: the pages stay mapped.
 void release_mapping(const store::Env& env) { (void)env.release_resident(); }
 
 namespace {

@@ -223,7 +223,12 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
       log_line(std::to_string(fwd->in_flight()) +
                " batches still unacknowledged at shutdown; they are sent again at the next start");
     }
-    (void)write_state(*spool, fwd->status(), started, clock.now_ms(), true);
+    // Like every other state write of the loop, a failure is the run's failure (unless it has
+    // failed already): status would otherwise go on showing a running agent.
+    auto stopped = write_state(*spool, fwd->status(), started, clock.now_ms(), true);
+    if (!stopped && result) {
+      result = tl::unexpected(std::move(stopped).error().with_context("recording the stop"));
+    }
   }
   return result;
 }

@@ -25,7 +25,7 @@ class ServiceObserver {
  public:
   virtual ~ServiceObserver() = default;
   virtual void ready() {}
-  virtual void status(const std::string& line) { (void)line; }
+  virtual void status(const std::string& /*line*/) {}
   virtual void stopping() {}
   virtual void alive() {}
 };

@@ -186,8 +186,8 @@ Status Spool::put_meta(store::WriteTxn& txn, std::string_view key, ByteView valu
 }
 
 Status Spool::del_meta(store::WriteTxn& txn, std::string_view key) const {
-  GONGSHU_TRY(bool existed, meta_.del(txn, key));
-  (void)existed;
+  // Deleting a key that is not there is no failure: either way it is gone.
+  GONGSHU_RETURN_IF_ERROR(meta_.del(txn, key));
   return {};
 }
 

@@ -38,11 +38,11 @@ std::atomic<uint64_t> fork_generation{0};
 void random_nonce(uint8_t* nonce) {
   constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
   constexpr size_t kPool = 170 * kNonce;
-  static const bool registered = [] {
+  // Registers the fork handler once, on first use; the flag itself is never read.
+  [[maybe_unused]] static const bool registered = [] {
     pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
     return true;
   }();
-  (void)registered;
   thread_local uint8_t pool[kPool];
   thread_local size_t used = kPool;
   thread_local uint64_t generation = 0;

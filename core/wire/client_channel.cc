@@ -35,7 +35,8 @@ struct ClientChannel::Impl {
   Impl(detail::Socket s, detail::Socket m) : socket(std::move(s)), monitor(std::move(m)) {}
   ~Impl() {
     // Stop the monitor before closing the socket it watches, so libzmq closes its side of the
-    // monitor pipe while our reader still exists.
+    // monitor pipe while our reader still exists. It fails only for a socket that is not one,
+    // which ours is; a destructor has no one to tell anyway.
     (void)zmq_socket_monitor(socket.handle(), nullptr, 0);
   }
   Impl(const Impl&) = delete;
@@ -134,6 +135,7 @@ Result<ClientChannel> ClientChannel::create(Context& context, const crypto::Iden
   }
   auto monitor = detail::Socket::open(ctx, zmq::socket_type::pair, std::chrono::milliseconds(0));
   if (!monitor) {
+    // Clean-up on a path that already fails: the error returned is the one that matters.
     (void)zmq_socket_monitor(socket->handle(), nullptr, 0);
     return in_context(std::move(monitor).error());
   }
@@ -144,6 +146,7 @@ Result<ClientChannel> ClientChannel::create(Context& context, const crypto::Iden
     return monitor->connect(endpoint);
   });
   if (!connected) {
+    // Clean-up on a path that already fails, as above.
     (void)zmq_socket_monitor(socket->handle(), nullptr, 0);
     return in_context(std::move(connected).error());
   }

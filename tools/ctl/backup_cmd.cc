@@ -51,7 +51,11 @@ Result<uint64_t> download_to_file(const std::string& out, mode_t mode, const std
   if (::rename(tmp.c_str(), out.c_str()) != 0) return fail_errno("rename to " + out, errno);
   partial.path.clear();
   std::string dir = out.find('/') == std::string::npos ? "." : out.substr(0, out.rfind('/') + 1);
-  if (auto d = Fd::open(dir.empty() ? "/" : dir, O_RDONLY | O_DIRECTORY)) (void)d->sync();
+  // The rename is durable only once its directory is synced: a backup that may vanish in a
+  // crash is not reported as written.
+  if (dir.empty()) dir = "/";
+  GONGSHU_TRY(Fd d, Fd::open(dir, O_RDONLY | O_DIRECTORY));
+  GONGSHU_RETURN_IF_ERROR(with_context(d.sync(), "sync " + dir));
   return offset;
 }
 
