@@ -118,8 +118,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   so.map_size = config.map_size_mb << 20;
   GONGSHU_TRY(d->store_, DaemonStore::open(so, d->keys_->current(), std::move(master), clock));
   // A pending key rotation takes effect now, before any socket is bound (daemon/daemon_keys.h).
-  GONGSHU_TRY(auto activated, d->keys_->activate(*d->store_));
-  (void)activated;
+  // activate() audits what it activates; the statement it returns is not needed here.
+  GONGSHU_RETURN_IF_ERROR(d->keys_->activate(*d->store_));
   d->store_->set_previous_daemon_key(d->keys_->previous());
   {
     GONGSHU_TRY(store::ReadTxn txn, d->store_->env().begin_read());
@@ -128,7 +128,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   }
   // A policy that does not load leaves none in force (every access denied) rather than
   // stopping the daemon: ingest needs no access decision, and SIGHUP can load a fixed policy.
-  (void)d->load_policy(config.policy_dir, true);
+  // That refusal is audited, and policy_problem() names it for the service to log. With no
+  // problem named, it was the audit entry (of a refusal or of a policy that loaded) that could
+  // not be written: nothing takes effect unaudited, and a store that cannot commit at start is
+  // a start that failed.
+  if (auto p = d->load_policy(config.policy_dir, true); !p && d->policy_problem().empty()) {
+    return tl::unexpected(std::move(p).error().with_context("auditing the policy at start"));
+  }
   GONGSHU_TRY(wire::Context ctx, wire::Context::create(1));
   d->context_ = std::make_unique<wire::Context>(std::move(ctx));
   Directory* dir = &d->directory_;

@@ -152,6 +152,9 @@ Result<audit::RotationStatement> DaemonKeys::rotate(DaemonStore& store, const Ca
     return {};
   });
   if (!s) {
+    // Clean-up on a failing path: a next-key file with no committed statement is never
+    // activated (daemon_keys.h), so one left behind is harmless, and the error that matters
+    // is the transaction's.
     (void)::unlink(next_path().c_str());
     return tl::unexpected(std::move(s).error().with_context("daemon key rotation"));
   }
@@ -180,7 +183,12 @@ Reply daemon_key_rotate(ApiContext& ctx, DaemonKeys& keys, const Caller& c, v1::
     auto e = entry_for(c, std::string(audit::kRotateAction));
     e.set_decision(v1::DECISION_DENY);
     e.set_detail(st.error().message());
-    (void)ctx.audit(std::move(e));
+    // The refusal is recorded like every other; if even that fails, the caller hears both.
+    if (auto a = ctx.audit(std::move(e)); !a) {
+      return tl::unexpected(from_error(Error(
+          st.error().code(),
+          st.error().message() + "; and its audit entry was not written: " + a.error().message())));
+    }
     return tl::unexpected(from_error(st.error()));
   }
   auto status = keys.status(ctx.store);

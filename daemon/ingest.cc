@@ -125,6 +125,13 @@ struct IngestService::Impl {
     out.swap(net_refusals);
     return out;
   }
+  // Puts back refusals taken for a transaction that failed, for the next one to audit.
+  void give_back_net_refusals(const NetRefusals& counted) {
+    std::lock_guard lock(mu);
+    for (const auto& [key, kinds] : counted) {
+      for (const auto& [kind, n] : kinds) net_refusals[key][kind] += n;
+    }
+  }
 };
 
 void IngestService::Impl::fail_socket(std::string why) {
@@ -365,10 +372,11 @@ void IngestService::Impl::writer_loop() {
       group = queue.take_group(options.max_group, options.max_group_records);
     }
     if (group.empty()) {
-      // Idle: summaries, checkpoint, subject runs (IngestWriter::idle). A failure is retried on
-      // the next idle pass: nothing was committed, and refusals counted then are counted again
-      // from the next frames on (a lost count never hides a refusal that is still going on).
-      (void)writer.idle(take_net_refusals());
+      // Idle: summaries, checkpoint, subject runs (IngestWriter::idle). A failure commits
+      // nothing and loses no refusal: idle() leaves its digest as it was, and the refusals taken
+      // for it go back, so the next pass audits them all.
+      NetRefusals counted = take_net_refusals();
+      if (!writer.idle(counted)) give_back_net_refusals(counted);
       continue;
     }
     writer.commit_group(group, take_net_refusals());

@@ -429,14 +429,19 @@ void IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
 }
 Status IngestWriter::idle(const NetRefusals& counted) {
   // Audit refusal summaries that are due, sign a checkpoint if entries have waited long enough,
-  // and merge a closed partition's subject runs if a group that closed two left one.
-  return store.env().update([&](store::WriteTxn& txn) -> Status {
+  // and merge a closed partition's subject runs if a group that closed two left one. The digest
+  // changes as the entries are written; if the transaction fails it is put back as it was, so
+  // the summaries it owed are written by a later pass instead of lost with this one.
+  RefusalDigest kept = digest;
+  auto s = store.env().update([&](store::WriteTxn& txn) -> Status {
     GONGSHU_RETURN_IF_ERROR(audit_summaries(txn, counted, nullptr));
     GONGSHU_RETURN_IF_ERROR(store.audit().checkpoint_if_due(txn));
     return write_subject_entries(txn, store.db().subject_runs, store.db().subjects, {},
                                  next_version_of(txn, store.db()))
         .map([](size_t) {});
   });
+  if (!s) digest = std::move(kept);
+  return s;
 }
 
 }  // namespace gongshu::daemon

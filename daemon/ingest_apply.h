@@ -53,7 +53,8 @@ class IngestWriter {
   // stored and every ack says BATCH_INTERNAL (resend).
   void commit_group(std::vector<JobPtr>& group, const NetRefusals& counted);
   // With no group to commit: audits `counted` and the summaries due, signs a checkpoint if one
-  // is due, merges a closed partition's subject runs.
+  // is due, merges a closed partition's subject runs. On failure nothing is written and the
+  // digest is as before: the caller gives `counted` to a later call.
   Status idle(const NetRefusals& counted);
 
   DaemonStore& store;

@@ -113,7 +113,9 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
       return fail(ErrorCode::kNotFound, "no agency " + req.agency());
     if (auto v = db.principals.get(txn, key_id)) {
       stored::Principal old;
-      (void)parse_value(*v, old);
+      // Only to word the refusal, which stands either way: a record that does not parse
+      // names no role rather than part of one.
+      if (!parse_value(*v, old)) old.Clear();
       return fail(ErrorCode::kAlreadyExists, "key " + key_id + " is already registered (role " +
                                                  old.role() + (old.revoked() ? ", revoked" : "") +
                                                  ")");
