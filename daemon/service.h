@@ -46,7 +46,7 @@ class ServiceObserver {
  public:
   virtual ~ServiceObserver() = default;
   virtual void ready() {}
-  virtual void status(const std::string& line) { (void)line; }
+  virtual void status(const std::string& /*line*/) {}
   virtual void reloading() {}
   virtual void stopping() {}
   virtual void watchdog() {}

@@ -22,6 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     f->mutable_value()->set_text("110101199003074514");
   }
   catalog::normalize_record(schema, r, fuzz::clock());
+  // Called for what it may do wrong, not for its answer: any outcome is fine.
   (void)catalog::validate_record(schema, r, fuzz::clock());
   return 0;
 }

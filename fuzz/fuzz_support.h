@@ -208,8 +208,8 @@ inline const std::string& scratch_path() {
     return std::string(dir && *dir ? dir : "/tmp") + "/gongshu-fuzz-" + std::to_string(::getpid());
   }();
   // Registered once the path is built, so it runs before the path is destroyed.
-  static const bool removed_at_exit = std::atexit([] { ::unlink(scratch_path().c_str()); }) == 0;
-  (void)removed_at_exit;
+  [[maybe_unused]] static const bool removed_at_exit =
+      std::atexit([] { ::unlink(scratch_path().c_str()); }) == 0;
   return path;
 }
 

@@ -46,6 +46,13 @@ using namespace gongshu;
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// A step of the measurement that failed makes every figure after it wrong: stop and say so.
+void must(const Status& s, const char* what) {
+  if (s) return;
+  std::fprintf(stderr, "bench_ingest: %s: %s\n", what, s.error().message().c_str());
+  std::exit(1);
+}
+
 std::string citizen(int n) {
   char body[24];
   std::snprintf(body, sizeof body, "13010219850612%03d", n % 1000);
@@ -76,11 +83,11 @@ struct Api {
   Api(wire::Context& ctx, const crypto::IdentityKey& key, const crypto::PublicKey& daemon,
       const std::string& ep)
       : ch(std::move(*wire::ClientChannel::create(ctx, key, daemon))) {
-    (void)ch.connect(ep);
+    must(ch.connect(ep), "api connect");
   }
   v1::ApiResponse call(v1::ApiRequest req) {
     req.set_request_id(++id);
-    (void)ch.send(*wire::encode(req));
+    must(ch.send(*wire::encode(req)), "api send");
     auto got = ch.receive(std::chrono::seconds(30));
     return *wire::decode_as<v1::ApiResponse>(**got, 64 << 20);
   }
@@ -155,7 +162,7 @@ RunResult run_agents(daemon::Daemon& d, wire::Context& ctx, std::vector<BenchAge
     threads.emplace_back([&, a] {
       BenchAgent& agent = *keys[a];
       auto ch = std::move(*wire::ClientChannel::create(ctx, agent.key, d.public_key()));
-      (void)ch.connect(d.ingest_endpoint());
+      must(ch.connect(d.ingest_endpoint()), "ingest connect");
       std::map<uint64_t, Clock::time_point> in_flight;
       auto mark_start = [&] {
         std::lock_guard lock(mu);
@@ -196,7 +203,9 @@ RunResult run_agents(daemon::Daemon& d, wire::Context& ctx, std::vector<BenchAge
         while (sent < batches && in_flight.size() < window &&
                (per_batch_s == 0 || secs(Clock::now() - start) >= double(sent) * per_batch_s)) {
           in_flight[next_seq] = Clock::now();
-          (void)ch.send(prepared[sent]);
+          // The window keeps the queue far below its high-water mark: a send cannot fail for
+          // lack of room, and a batch that was never sent would never be acknowledged.
+          must(ch.send(prepared[sent]), "ingest send");
           ++next_seq;
           ++sent;
         }
@@ -244,11 +253,12 @@ RawLmdb raw_lmdb_rate(const std::string& dir, uint64_t n) {
   auto t0 = Clock::now();
   const uint64_t written = bytes_written();
   for (uint64_t done = 0; done < n; done += 1000) {
-    (void)env->update([&](store::WriteTxn& txn) -> Status {
+    auto appended = env->update([&](store::WriteTxn& txn) -> Status {
       for (uint64_t i = done; i < done + 1000; ++i)
         GONGSHU_RETURN_IF_ERROR(t.append(txn, i, as_bytes(v)));
       return {};
     });
+    must(appended, "raw LMDB append");
   }
   return {double(n) / secs(Clock::now() - t0), double(bytes_written() - written) / double(n)};
 }
@@ -268,7 +278,7 @@ double raw_curve_rate(wire::Context& ctx, uint64_t n, size_t batch) {
   co.max_message_size = 64 << 20;
   auto client =
       std::move(*wire::ClientChannel::create(ctx, client_key, server_key.public_key(), co));
-  (void)client.connect(ep);
+  must(client.connect(ep), "raw CURVE connect");
   // The same bytes as a batch of records, sent as one message per batch.
   std::string payload;
   for (size_t i = 0; i < batch; ++i) payload += record_bytes(i);
@@ -303,6 +313,8 @@ double raw_push_pull_rate(uint64_t n, size_t batch) {
   const uint64_t messages = n / batch;
   auto t0 = Clock::now();
   std::thread sender([&] {
+    // Blocking send and receive: cppzmq reports a failure by throwing, and an empty result only
+    // for a non-blocking call, so there is nothing to read in what they return.
     for (uint64_t i = 0; i < messages; ++i) (void)push.send(zmq::buffer(payload));
   });
   zmq::message_t msg;

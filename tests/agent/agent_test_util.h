@@ -286,6 +286,8 @@ class FakeDaemon {
       resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
       resp.mutable_error()->set_message("unsupported");
     }
+    // A reply the agent cannot take is lost as a real daemon's would be: the agent asks again,
+    // and a test that needs the answer fails on its wait.
     (void)api_->send(in.from, must(wire::encode(resp)));
   }
 
@@ -306,6 +308,7 @@ class FakeDaemon {
         if (it->second != sealed_bytes) ++state_.mismatched_resends;
         ack = state_.acks[sealed->batch_seq()];
         ack.set_duplicate(true);
+        // Lost if the agent cannot take it: it resends, as from a real daemon.
         (void)ingest_->send(in.from, must(wire::encode(ack)));
         return;
       }
@@ -319,6 +322,7 @@ class FakeDaemon {
         ack.set_error_message("refused by the test");
         state_.fail_once.erase(f);
         ++state_.refused_batches;
+        // Lost if the agent cannot take it: it resends, as from a real daemon.
         (void)ingest_->send(in.from, must(wire::encode(ack)));
         return;
       }
@@ -367,6 +371,7 @@ class FakeDaemon {
       std::lock_guard l(state_.mu);
       ++state_.refused_batches;
     }
+    // Lost if the agent cannot take it: it resends, as from a real daemon.
     (void)ingest_->send(in.from, must(wire::encode(ack)));
   }
 

@@ -43,10 +43,6 @@ TEST_CASE("perf: submit and forward 512-byte records", "[.perf]") {
   // Size the note so that the serialised Record is 512 bytes.
   size_t size = 512;
   {
-    std::string line = jsonl_record(1, size);
-    (void)line;
-  }
-  {
     std::ofstream out(dir.file("in.jsonl"));
     for (int i = 0; i < n; ++i) out << jsonl_record(i, size) << "\n";
   }

@@ -124,7 +124,7 @@ TEST_CASE("agent run: peak RSS does not grow with a 50k-record backlog", "[rss]"
 }
 
 TEST_CASE("release_startup_pages drops clean library pages, and the process goes on", "[rss]") {
-  // Touch code of the libraries first, so there is something to drop.
+  // Touch code of the libraries first, so there is something to drop (the digest is not needed).
   (void)crypto::sha256(std::string_view("warm up"));
   const uint64_t before = agent::resident_bytes();
   const uint64_t advised = agent::release_startup_pages();

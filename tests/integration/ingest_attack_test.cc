@@ -332,6 +332,7 @@ TEST_CASE("a key revoked while its connection stays open is cut off at revocatio
                      std::chrono::seconds(10)));
   // Whatever it sends now gets no answer and costs no audit entry beyond a handful.
   const Bytes garbage(100, 0x42);
+  // Sends fail once the connection is cut, which is the point.
   for (int i = 0; i < 20'000; ++i) (void)c.send(garbage);
   CHECK_FALSE(c.ack(milliseconds(500)));
   // Another agent of the same agency still delivers over its reconnected connection.
