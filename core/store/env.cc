@@ -105,12 +105,20 @@ Result<Db> Env::open_db(const std::string& name, bool integer_dup) {
 }
 
 Status Env::begin(unsigned flags, MDB_txn** txn) const {
-  std::lock_guard lock(map_mu_);
+  // Counted as live before mdb_txn_begin, under map_mu_, so that the map can only move while
+  // no transaction of ours is live or beginning. The lock is not held across mdb_txn_begin: a
+  // write begin blocks there until the running write transaction ends, and that transaction's
+  // thread may need the lock meanwhile (release_resident).
+  {
+    std::lock_guard lock(map_mu_);
+    active_txns_.fetch_add(1, std::memory_order_acq_rel);
+  }
   int rc = mdb_txn_begin(env_, nullptr, flags, txn);
   if (rc == MDB_MAP_RESIZED) {
     // Another process grew the map. Adopting its size moves the map, which no live transaction
-    // of ours may see; none can begin meanwhile, since they begin under this lock.
-    if (active_txns_.load(std::memory_order_acquire) != 0) {
+    // of ours may see; none can begin meanwhile, since every begin is counted under this lock.
+    std::lock_guard lock(map_mu_);
+    if (active_txns_.fetch_sub(1, std::memory_order_acq_rel) != 1) {
       return fail(ErrorCode::kUnavailable,
                   "store " + path_ +
                       ": another process grew the map; this process adopts the new size once its "
@@ -119,11 +127,13 @@ Status Env::begin(unsigned flags, MDB_txn** txn) const {
     rc = mdb_env_set_mapsize(env_, 0);
     if (rc != 0)
       return lmdb_error("store " + path_ + ": adopt the map size another process set", rc);
+    active_txns_.fetch_add(1, std::memory_order_acq_rel);
     rc = mdb_txn_begin(env_, nullptr, flags, txn);
   }
-  if (rc != 0)
+  if (rc != 0) {
+    txn_ended();
     return lmdb_error(flags & MDB_RDONLY ? "store: begin read" : "store: begin write", rc);
-  active_txns_.fetch_add(1, std::memory_order_acq_rel);
+  }
   return {};
 }
 

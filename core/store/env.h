@@ -96,7 +96,7 @@ class Env {
   [[nodiscard]] Status copy_to(const std::string& dir) const;
 
   // Internal bookkeeping used by the transaction types: a transaction counts as live from
-  // before its mdb_txn_begin (under map_mu_) until after its commit or abort returned.
+  // before its mdb_txn_begin (counted under map_mu_) until after its commit or abort returned.
   MDB_env* raw() const { return env_; }
   void txn_ended() const { active_txns_.fetch_sub(1, std::memory_order_acq_rel); }
 
@@ -111,8 +111,8 @@ class Env {
   Status begin(unsigned flags, MDB_txn** txn) const;
 
   mutable std::atomic<int> active_txns_{0};
-  // Held while a transaction begins and is counted, while the map may move (adopting another
-  // process's size) and while release_resident advises it: the count read under it is exact.
+  // Held while a beginning transaction is counted (not while it waits in mdb_txn_begin), while
+  // the map may move (adopting another process's size) and while release_resident advises it.
   mutable std::mutex map_mu_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -184,6 +185,36 @@ TEST_CASE("a writer fills the store past 64 MiB while readers run on other threa
   CHECK(reads.load() > 0);
   CHECK(env->info().used_bytes > size_t{64} << 20);
   CHECK(env->begin_read()->count(db) == kPerCommit * kCommits);
+}
+
+// A write begin waits in LMDB for the running write transaction to end; the thread that runs
+// that transaction must meanwhile still be able to use the Env (the agent's forwarder releases
+// the map's resident pages from inside its write transaction). Holding the Env's lock across
+// that wait deadlocked the agent on its first large backlog.
+TEST_CASE("a write begin waiting for the writer does not block the writer's thread") {
+  TempDir dir;
+  auto env = open_env(dir);
+  Db db = *env->open_db("t");
+  auto running = env->begin_write();
+  REQUIRE(running);
+  std::atomic<bool> began{false};
+  std::thread second([&] {
+    auto w = env->begin_write();  // blocks until `running` ends
+    began = true;
+    REQUIRE(w);
+    REQUIRE(w->put(db, as_bytes("second"), as_bytes("2")));
+    REQUIRE(std::move(*w).commit());
+  });
+  // Give the second thread every chance to be waiting inside mdb_txn_begin, then use the Env.
+  CHECK_FALSE(testing::wait_until([&] { return began.load(); }, std::chrono::milliseconds(200)));
+  auto released = std::async(std::launch::async, [&] { return env->release_resident(); });
+  REQUIRE(released.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK(released.get());
+  REQUIRE(running->put(db, as_bytes("first"), as_bytes("1")));
+  REQUIRE(std::move(*running).commit());
+  second.join();
+  CHECK(began.load());
+  CHECK(env->begin_read()->count(db) == 2);
 }
 
 // Another process opening the store with a larger map and filling it past ours: this process
