@@ -24,12 +24,12 @@ uint64_t file_size(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
-// n households with a long name (~300 bytes of Chinese), so that the backlog is as large in
+// n households with a long name (~600 bytes of Chinese), so that the backlog is as large in
 // bytes as a real day's.
 void write_long_households(const std::string& path, int n) {
   std::ofstream out(path);
   std::string name;
-  for (int i = 0; i < 100; ++i) name += "张";
+  for (int i = 0; i < 200; ++i) name += "张";
   for (int i = 0; i < n; ++i) {
     CivilDate d = civil_from_days(days_from_civil({1950, 1, 1}) + (i / 1000) % 20000);
     char body[32];
