@@ -48,11 +48,22 @@ struct ApiLimits {
 
 // What one agent key may take of the ingest pipeline (docs/security.md, "The ingest socket").
 struct IngestLimits {
+  // One agent key's share of the queue: beyond it that key's batches are answered busy, so one
+  // agent's flood cannot take the queue whole (daemon/fair_queue.h). An agent's window is 8.
   uint32_t max_queue_per_agent = 32;
+  // A group commit stops taking batches once it holds this many records, so a batch of another
+  // agency never waits behind a commit of everything a busy agent had queued.
   uint32_t max_group_records = 16'384;
+  // Work a key wastes — batches refused whole, re-sent duplicates — takes a token from its
+  // bucket of `waste_burst`, refilled at waste_per_minute; with the bucket empty, the key's
+  // frames are answered busy at once, before any worker opens them.
   uint32_t waste_burst = 64;
   uint32_t waste_per_minute = 60;
+  // Refusals audited one by one per key and minute; the rest are summarised (refusal_digest.h).
   uint32_t audited_refusals_per_minute = 3;
+  // A key answered busy for its spent allowance quarantine_after times within a second is still
+  // flooding: it is quarantined (refused at the handshake, daemon/quarantine.h) for
+  // quarantine_s and every connection is cut, so the daemon stops answering it at all.
   uint32_t quarantine_after = 64;
   uint32_t quarantine_s = 60;
 };

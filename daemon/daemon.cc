@@ -164,13 +164,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   io.workers = config.workers;
   io.max_group = config.max_group;
   io.worker_nice = config.worker_nice;
-  io.max_queue_per_agent = config.ingest_limits.max_queue_per_agent;
-  io.max_group_records = config.ingest_limits.max_group_records;
-  io.waste_burst = config.ingest_limits.waste_burst;
-  io.waste_per_minute = config.ingest_limits.waste_per_minute;
-  io.audited_refusals_per_minute = config.ingest_limits.audited_refusals_per_minute;
-  io.quarantine_after = config.ingest_limits.quarantine_after;
-  io.quarantine_ms = int64_t{config.ingest_limits.quarantine_s} * 1000;
+  io.per_key = config.ingest_limits;
   io.limits.max_batch_bytes = config.max_batch_bytes;
   io.limits.max_records = config.max_records_per_batch;
   io.limits.max_record_bytes = config.max_record_bytes;

@@ -100,9 +100,9 @@ struct IngestService::Impl {
         quarantine(q),
         options(std::move(o)),
         channel(std::move(ch)),
-        queue(options.max_queue, options.max_queue_per_agent),
+        queue(options.max_queue, options.per_key.max_queue_per_agent),
         wake(std::move(wake_fd)),
-        writer(s, d, options.audited_refusals_per_minute) {}
+        writer(s, d, options.per_key.audited_refusals_per_minute) {}
 
   void net_loop();
   // What the net thread does with one frame: drop it, answer it busy, or queue a job.
@@ -199,11 +199,12 @@ void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
   }
   auto [kit, fresh] = net.keys.try_emplace(key);
   NetState::Key& k = kit->second;
-  const double per_ms = options.waste_per_minute / 60'000.0;
+  const double per_ms = options.per_key.waste_per_minute / 60'000.0;
   if (fresh) {
-    k.tokens = options.waste_burst;
+    k.tokens = options.per_key.waste_burst;
   } else if (now > k.refilled_ms) {
-    k.tokens = std::min<double>(options.waste_burst, k.tokens + (now - k.refilled_ms) * per_ms);
+    k.tokens =
+        std::min<double>(options.per_key.waste_burst, k.tokens + (now - k.refilled_ms) * per_ms);
   }
   k.refilled_ms = now;
   k.seen_ms = now;
@@ -212,13 +213,13 @@ void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
       k.throttled_since_ms = now;
       k.throttled = 0;
     }
-    if (++k.throttled >= options.quarantine_after) {
+    if (++k.throttled >= options.per_key.quarantine_after) {
       // Still sending as fast as it can with its allowance spent: stop answering it at all.
-      quarantine.add(key, now + options.quarantine_ms);
+      quarantine.add(key, now + int64_t{options.per_key.quarantine_s} * 1000);
       quarantines.fetch_add(1, std::memory_order_relaxed);
       {
         std::lock_guard lock(mu);
-        ++net_refusals[key]["quarantined for " + std::to_string(options.quarantine_ms / 1000) +
+        ++net_refusals[key]["quarantined for " + std::to_string(options.per_key.quarantine_s) +
                             " s: flooding after its allowance was spent"];
       }
       k.throttled = 0;
@@ -369,7 +370,7 @@ void IngestService::Impl::writer_loop() {
                          [&] { return queue.group_ready() || (stopping && queue.size() == 0); });
       if (stopping && queue.size() == 0) break;
       // The prepared prefixes of the lanes, round robin, each lane in arrival order.
-      group = queue.take_group(options.max_group, options.max_group_records);
+      group = queue.take_group(options.max_group, options.per_key.max_group_records);
     }
     if (group.empty()) {
       // Idle: summaries, checkpoint, subject runs (IngestWriter::idle). A failure commits

@@ -27,6 +27,7 @@
 #include "core/batch/batch.h"
 #include "core/wire/context.h"
 #include "core/wire/zap_handler.h"
+#include "daemon/config.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
 #include "daemon/quarantine.h"
@@ -44,24 +45,7 @@ struct IngestOptions {
   // before it. Measured on 2 cores: ~+25% records/s at 10 over 0 (bench/ingest).
   unsigned worker_nice = 10;
   size_t max_queue = 512;  // jobs waiting; beyond it new batches are answered busy (resend later)
-  // One agent key's share of the queue: beyond it that key's batches are answered busy, so one
-  // agent's flood cannot take the queue whole (daemon/fair_queue.h). An agent's window is 8.
-  size_t max_queue_per_agent = 32;
-  // A group commit stops taking batches once it holds this many records, so a batch of another
-  // agency never waits behind a commit of everything a busy agent had queued.
-  size_t max_group_records = 16'384;
-  // Work a key wastes — batches refused whole, re-sent duplicates — takes a token from its
-  // bucket of `waste_burst`, refilled at waste_per_minute; with the bucket empty, the key's
-  // frames are answered busy at once, before any worker opens them (docs/security.md).
-  unsigned waste_burst = 64;
-  unsigned waste_per_minute = 60;
-  // Refusals audited one by one per key and minute; the rest are summarised (refusal_digest.h).
-  unsigned audited_refusals_per_minute = 3;
-  // A key answered busy for its spent allowance quarantine_after times within a second is still
-  // flooding: it is added to the Quarantine (refused at the handshake) for quarantine_ms and
-  // every connection is cut, so the daemon stops answering it at all.
-  unsigned quarantine_after = 64;
-  int64_t quarantine_ms = 60'000;
+  IngestLimits per_key;    // what one agent key may take (daemon/config.h)
   batch::Limits limits;
 };
 

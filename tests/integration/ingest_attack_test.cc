@@ -19,6 +19,7 @@
 
 #include "core/batch/batch.h"
 #include "core/crypto/key_file.h"
+#include "core/ids/citizen_id.h"
 #include "core/util/clock.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
@@ -63,13 +64,10 @@ v1::Record poi(const std::string& key) {
 }
 
 v1::Record household(int n) {
-  // A valid citizen ID: 130102 19900101 sequence, with its check character.
-  std::string body = "13010219900101" + std::to_string(100 + n % 900).substr(0, 3);
-  static const int w[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
-  int sum = 0;
-  for (int i = 0; i < 17; ++i) sum += (body[i] - '0') * w[i];
-  const char* check = "10X98765432";
-  std::string cid = body + check[sum % 11];
+  // A valid citizen ID per n (n < 1000): 130102 19900101 sequence, and its check character.
+  char body[32];
+  std::snprintf(body, sizeof body, "13010219900101%03d", n % 1000);
+  const std::string cid = std::string(body) + *ids::citizen_id_check_char(body);
   v1::Record r;
   r.set_dataset("population.household");
   r.set_record_key("hh-" + std::to_string(n));
@@ -130,6 +128,24 @@ class Client {
   std::unique_ptr<wire::ClientChannel> channel_;
   bool ok_ = false;
 };
+
+// The ingest socket as the agent `name` (enrolled by Platform::enroll_agent) reaches it.
+struct Connected {
+  std::unique_ptr<Client> client;
+  crypto::PublicKey daemon_key;
+};
+Connected connect_as(Platform& p, wire::Context& ctx, const std::string& name,
+                     const std::string& agency) {
+  auto key = crypto::load_key_file(p.dir.file("agent-" + name + "/agent.key"));
+  REQUIRE(key);
+  const std::string info = read_text(p.dir.file("state/daemon.info"));
+  auto daemon_key = crypto::PublicKey::from_hex(field_of(info, "daemon_public_key"));
+  REQUIRE(daemon_key);
+  auto client = std::make_unique<Client>(ctx, std::move(key->key), *daemon_key,
+                                         field_of(info, "ingest"), agency);
+  REQUIRE(client->ok());
+  return Connected{std::move(client), *daemon_key};
+}
 
 struct Latencies {
   std::vector<double> ms;
@@ -196,20 +212,12 @@ TEST_CASE("an enrolled key flooding the ingest socket cannot wear the daemon dow
   p.ctl({"catalog", "add", std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/geo_poi.toml"});
   const std::string flood_cfg = p.enroll_agent("sjz-gongan", "flood");
   const std::string other_cfg = p.enroll_agent("sjz-ziranziyuan", "other");
-  auto flood_key = crypto::load_key_file(p.dir.file("agent-flood/agent.key"));
-  auto other_key = crypto::load_key_file(p.dir.file("agent-other/agent.key"));
-  REQUIRE(flood_key);
-  REQUIRE(other_key);
-  const std::string info = read_text(p.dir.file("state/daemon.info"));
-  auto daemon_key = crypto::PublicKey::from_hex(field_of(info, "daemon_public_key"));
-  REQUIRE(daemon_key);
-  const std::string ingest = field_of(info, "ingest");
   auto ctx = wire::Context::create(1);
   REQUIRE(ctx);
-  Client flood(*ctx, std::move(flood_key->key), *daemon_key, ingest, "sjz-gongan");
-  Client other(*ctx, std::move(other_key->key), *daemon_key, ingest, "sjz-ziranziyuan");
-  REQUIRE(flood.ok());
-  REQUIRE(other.ok());
+  Connected flooding_agent = connect_as(p, *ctx, "flood", "sjz-gongan");
+  Connected delivering = connect_as(p, *ctx, "other", "sjz-ziranziyuan");
+  Client& flood = *flooding_agent.client;
+  Client& other = *delivering.client;
   auto status = [&] {
     std::string j = p.ctl({"status", "--json"}).out;
     return Status{json_number(j, "tree_size"), json_number(j, "used_bytes"),
@@ -306,18 +314,13 @@ TEST_CASE("a key revoked while its connection stays open is cut off at revocatio
   Platform p;
   const std::string cfg = p.enroll_agent("sjz-gongan", "revoked");
   const std::string other_cfg = p.enroll_agent("sjz-gongan", "other");
-  auto key = crypto::load_key_file(p.dir.file("agent-revoked/agent.key"));
-  auto other_key = crypto::load_key_file(p.dir.file("agent-other/agent.key"));
-  REQUIRE(key);
-  REQUIRE(other_key);
-  const std::string key_id = key->key.public_key().key_id();
-  const std::string info = read_text(p.dir.file("state/daemon.info"));
-  auto daemon_key = crypto::PublicKey::from_hex(field_of(info, "daemon_public_key"));
-  REQUIRE(daemon_key);
   auto ctx = wire::Context::create(1);
   REQUIRE(ctx);
-  Client c(*ctx, std::move(key->key), *daemon_key, field_of(info, "ingest"), "sjz-gongan");
-  Client o(*ctx, std::move(other_key->key), *daemon_key, field_of(info, "ingest"), "sjz-gongan");
+  Connected revoked = connect_as(p, *ctx, "revoked", "sjz-gongan");
+  Connected still = connect_as(p, *ctx, "other", "sjz-gongan");
+  Client& c = *revoked.client;
+  Client& o = *still.client;
+  const std::string key_id = c.key().public_key().key_id();
   std::vector<v1::Record> hh{household(1)};
   REQUIRE(c.send(c.seal(1, hh)));
   auto a = c.ack(milliseconds(20'000));
@@ -360,14 +363,11 @@ TEST_CASE("records protobuf refuses are one log line per batch, not one per reco
           "[adversary]") {
   Platform p;
   p.enroll_agent("sjz-gongan", "utf8");
-  auto key = crypto::load_key_file(p.dir.file("agent-utf8/agent.key"));
-  REQUIRE(key);
-  const std::string info = read_text(p.dir.file("state/daemon.info"));
-  auto daemon_key = crypto::PublicKey::from_hex(field_of(info, "daemon_public_key"));
-  REQUIRE(daemon_key);
   auto ctx = wire::Context::create(1);
   REQUIRE(ctx);
-  Client c(*ctx, std::move(key->key), *daemon_key, field_of(info, "ingest"), "sjz-gongan");
+  Connected connected = connect_as(p, *ctx, "utf8", "sjz-gongan");
+  Client& c = *connected.client;
+  const crypto::PublicKey& daemon_key = connected.daemon_key;
   const size_t log_before = count_lines(p.dir.file("gongshud.log"));
   for (uint64_t seq = 1; seq <= 3; ++seq) {
     std::vector<std::string> records;
@@ -383,7 +383,7 @@ TEST_CASE("records protobuf refuses are one log line per batch, not one per reco
     h.set_agency("sjz-gongan");
     h.set_batch_seq(seq);
     h.set_created_at_ms(SystemClock::instance().now_ms());
-    auto sealed = batch::seal_batch(c.key(), *daemon_key, h, records);
+    auto sealed = batch::seal_batch(c.key(), daemon_key, h, records);
     REQUIRE(sealed);
     REQUIRE(c.send(*wire::encode(*sealed)));
     auto a = c.ack(milliseconds(60'000));
