@@ -1,0 +1,448 @@
+// bench_e2e: the user's path, file to durable store, with the shipped binaries (issue 19). A
+// real gongshud and a real gongshu-agent run as separate processes on 127.0.0.1 (OS-chosen
+// ports), set up as an operator would: init, the example agencies and catalog, an enrollment
+// token, `gongshu-agent enroll`. A generated JSON Lines file of 512-byte population.household
+// rows is then submitted to the agent's spool (intake) and drained by `gongshu-agent run`
+// (drain: from the agent's start, which connects at once, until the daemon's status counts the
+// last record accepted, i.e. durably stored). Printed: both rates, CPU per record per process
+// and per thread (/proc/<pid>/task/*/stat, thread names), the agent's VmHWM, and beside them the
+// same run's bench_ingest one-agent figure (the daemon with in-process agents), and minor page
+// faults per record (the agent maps each large buffer afresh: agent/resident.h).
+//
+//   bench_e2e [--records N] [--fsyncs] [--no-ingest]
+//
+// --fsyncs adds a separate measurement run (smaller, 100,000 records) with each process under
+// `strace -c -f`, counting fsync/fdatasync/msync per batch: strace slows both processes, so its
+// run gives counts, never rates. Ack latency is not printed: the agent does not report it (see
+// bench_ingest, whose in-process agents time each batch to its ack).
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ids/citizen_id.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::string kBin = GONGSHU_BINARY_DIR "/bin/";
+const std::string kSource = GONGSHU_SOURCE_DIR;
+std::string kErrLog = "/dev/null";
+const long kTick = ::sysconf(_SC_CLK_TCK);
+
+double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "bench_e2e: %s\n", what.c_str());
+  std::exit(1);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) die("cannot write " + path);
+}
+
+// Starts argv with stdout and stderr to `log` (or a pipe read into *out when log is empty and
+// out is set). Returns the pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int out_fd = -1) {
+  pid_t pid = ::fork();
+  if (pid < 0) die("fork failed");
+  if (pid == 0) {
+    int fd = out_fd >= 0 ? out_fd : ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      if (out_fd < 0) ::dup2(fd, 2);
+    }
+    // A captured command's stderr goes to a file beside the bench's, read when it fails.
+    if (out_fd >= 0) {
+      int err = ::open(kErrLog.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (err >= 0) ::dup2(err, 2);
+    }
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+struct Ran {
+  int status = -1;
+  std::string out;
+  double cpu_s = 0;
+};
+
+Ran run(const std::vector<std::string>& argv) {
+  int p[2];
+  if (::pipe(p) != 0) die("pipe failed");
+  pid_t pid = spawn(argv, "", p[1]);
+  ::close(p[1]);
+  Ran r;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) r.out.append(buf, size_t(n));
+  ::close(p[0]);
+  struct rusage ru {};
+  ::wait4(pid, &r.status, 0, &ru);
+  r.cpu_s = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  return r;
+}
+
+Ran must_run(const std::vector<std::string>& argv) {
+  Ran r = run(argv);
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+    die(argv[0] + " " + (argv.size() > 1 ? argv[1] : "") + " failed: " + r.out +
+        read_text(kErrLog));
+  return r;
+}
+
+// CPU ticks per thread name (threads of one name summed), from /proc/<pid>/task/*/stat.
+std::map<std::string, long> thread_ticks(pid_t pid) {
+  std::map<std::string, long> m;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return m;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::string s = read_text(dir + "/" + e->d_name + "/stat");
+    size_t open = s.find('('), close = s.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::string name = s.substr(open + 1, close - open - 1);
+    std::istringstream rest(s.substr(close + 2));
+    std::string tok;
+    long utime = 0, stime = 0;
+    // After the name: state is field 3; utime and stime are fields 14 and 15.
+    for (int f = 3; f <= 15 && rest >> tok; ++f) {
+      if (f == 14) utime = std::atol(tok.c_str());
+      if (f == 15) stime = std::atol(tok.c_str());
+    }
+    m[name] += utime + stime;
+  }
+  ::closedir(d);
+  return m;
+}
+
+// Minor page faults of a whole process (field 10 of /proc/<pid>/stat): the agent's buffers of
+// 64 KiB and more are mappings of their own (agent/resident.h), so each is faulted in afresh.
+long minor_faults(pid_t pid) {
+  std::string s = read_text("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = s.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(s.substr(close + 2));
+  std::string tok;
+  for (int f = 3; f <= 10 && rest >> tok; ++f)
+    if (f == 10) return std::atol(tok.c_str());
+  return 0;
+}
+
+// The process strace started (its first child), or pid itself when it has no child: a SIGTERM
+// goes to the traced program, so that strace writes its summary when that exits.
+pid_t traced(pid_t pid) {
+  std::string p = std::to_string(pid);
+  std::string c = read_text("/proc/" + p + "/task/" + p + "/children");
+  pid_t child = pid_t(std::atol(c.c_str()));
+  return child > 0 ? child : pid;
+}
+
+long status_kib(pid_t pid, const char* key) {
+  std::string s = read_text("/proc/" + std::to_string(pid) + "/status");
+  size_t at = s.find(key);
+  return at == std::string::npos ? -1 : std::atol(s.c_str() + at + std::strlen(key) + 1);
+}
+
+// 512-byte JSON Lines rows (newline included) of population.household, distinct valid citizen
+// IDs, padded with an address.
+void write_households(const std::string& path, uint64_t n) {
+  std::ofstream out(path, std::ios::binary);
+  for (uint64_t i = 0; i < n; ++i) {
+    // Vary the birth date (a day per 1,000 rows over ~50 years) and the sequence number.
+    int day = int((i / 1000) % 18000);
+    int y = 1950 + day / 360, mo = day % 360 / 30 + 1, dd = day % 30 + 1;
+    if (mo == 2 && dd > 28) dd = 28;
+    char body[32];
+    std::snprintf(body, sizeof body, "130102%04d%02d%02d%03d", y, mo, dd, int(i % 1000));
+    std::string cid = std::string(body) + *gongshu::ids::citizen_id_check_char(body);
+    std::string head = "{\"record_key\":\"hh-" + std::to_string(i) +
+                       "\",\"fields\":{\"citizen_id\":\"" + cid +
+                       "\",\"name\":\"张三丰\",\"household_size\":" + std::to_string(i % 7 + 1) +
+                       ",\"address\":\"河北省石家庄市长安区";
+    std::string tail = "\"}}\n";
+    size_t pad = 512 > head.size() + tail.size() ? 512 - head.size() - tail.size() : 0;
+    out << head << std::string(pad, 'x') << tail;
+  }
+  if (!out) die("cannot write " + path);
+}
+
+struct Platform {
+  std::string dir;
+  std::string daemon_config;
+  pid_t daemon = -1;
+
+  explicit Platform(const std::string& root) : dir(root) {
+    must_run({kBin + "gongshud", "init", "--state", dir + "/state", "--operator-key-out",
+              dir + "/operator.key", "--audit-origin", "e2e.bench/audit"});
+    daemon_config = dir + "/gongshud.toml";
+    write_text(daemon_config, "[daemon]\nstate_dir = \"" + dir +
+                                  "/state\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n"
+                                  "[api]\nendpoint = \"tcp://127.0.0.1:*\"\n");
+    ::setenv("GONGSHU_DAEMON_INFO", (dir + "/state/daemon.info").c_str(), 1);
+    ::setenv("GONGSHU_KEY", (dir + "/operator.key").c_str(), 1);
+  }
+
+  void start(const std::vector<std::string>& prefix = {}) {
+    ::unlink((dir + "/state/daemon.info").c_str());
+    std::vector<std::string> argv = prefix;
+    for (auto s : {kBin + "gongshud", std::string("run"), std::string("--config"), daemon_config})
+      argv.push_back(s);
+    daemon = spawn(argv, dir + "/gongshud.log");
+    auto until = Clock::now() + std::chrono::seconds(30);
+    while (read_text(dir + "/state/daemon.info").empty()) {
+      if (Clock::now() > until || ::waitpid(daemon, nullptr, WNOHANG) != 0)
+        die("gongshud did not start: " + read_text(dir + "/gongshud.log"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  void stop() {
+    if (daemon > 0) {
+      ::kill(traced(daemon), SIGTERM);
+      ::waitpid(daemon, nullptr, 0);
+      daemon = -1;
+    }
+  }
+
+  Ran ctl(std::vector<std::string> args) {
+    args.insert(args.begin(), kBin + "gongshuctl");
+    return must_run(args);
+  }
+
+  void setup_catalog() {
+    ctl({"agency", "add", "--from", kSource + "/policies/agencies.toml"});
+    ctl({"catalog", "add", kSource + "/policies/catalog/population_household.toml"});
+  }
+
+  std::string enroll_agent(const std::string& name) {
+    std::string token =
+        ctl({"enroll-token", "create", "--agency", "sjz-gongan", "--ttl", "1h"}).out;
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+    std::string config = dir + "/agent-" + name + ".toml";
+    write_text(config, "[agent]\nstate_dir = \"" + dir + "/agent-" + name +
+                           "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n");
+    must_run({kBin + "gongshu-agent", "enroll", token, "--config", config});
+    return config;
+  }
+
+  // Records the daemon has accepted (stored durably), from its live status.
+  uint64_t accepted() {
+    Ran r = run({kBin + "gongshuctl", "status", "--json"});
+    std::smatch m;
+    if (std::regex_search(r.out, m, std::regex("\"records_accepted\":(\\d+)")))
+      return std::stoull(m[1]);
+    return 0;
+  }
+  uint64_t batches() {
+    Ran r = run({kBin + "gongshuctl", "status", "--json"});
+    std::smatch m;
+    if (std::regex_search(r.out, m, std::regex("\"batches\":(\\d+)"))) return std::stoull(m[1]);
+    return 0;
+  }
+};
+
+struct Drain {
+  double submit_s = 0, submit_cpu_s = 0, drain_s = 0;
+  std::map<std::string, long> agent_threads, daemon_threads;
+  long agent_hwm_kib = 0;
+  long agent_faults = 0, daemon_faults = 0;
+};
+
+// Sets up a platform in root, submits `records` rows, drains them; prefix wraps each process
+// (e.g. strace). Stops both processes before returning.
+Drain measure(const std::string& root, uint64_t records, const std::string& file,
+              const std::vector<std::string>& daemon_prefix = {},
+              const std::vector<std::string>& agent_prefix = {}) {
+  ::mkdir(root.c_str(), 0700);
+  Platform p(root);
+  p.start(daemon_prefix);
+  p.setup_catalog();
+  std::string config = p.enroll_agent("bench");
+  Drain d;
+  auto t0 = Clock::now();
+  Ran sub = must_run({kBin + "gongshu-agent", "submit", "--dataset", "population.household", file,
+                      "--config", config});
+  d.submit_s = secs(Clock::now() - t0);
+  d.submit_cpu_s = sub.cpu_s;
+
+  auto daemon_before = thread_ticks(p.daemon);
+  long daemon_faults_before = minor_faults(p.daemon);
+  std::vector<std::string> argv = agent_prefix;
+  for (auto s : {kBin + "gongshu-agent", std::string("run"), std::string("--config"), config})
+    argv.push_back(s);
+  auto t1 = Clock::now();
+  pid_t agent = spawn(argv, config + ".log");
+  // Under strace the agent is strace's child: its /proc figures are then not read.
+  std::map<std::string, long> agent_last;
+  for (;;) {
+    if (p.accepted() >= records) break;
+    if (::waitpid(agent, nullptr, WNOHANG) != 0) die("agent exited: " + read_text(config + ".log"));
+    if (agent_prefix.empty()) {
+      agent_last = thread_ticks(agent);
+      d.agent_faults = minor_faults(agent);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  d.drain_s = secs(Clock::now() - t1);
+  if (agent_prefix.empty()) {
+    auto now = thread_ticks(agent);
+    // A thread that ended before the last sample keeps its last figure.
+    for (auto& [k, v] : now) agent_last[k] = v;
+    d.agent_threads = agent_last;
+    d.agent_hwm_kib = status_kib(agent, "VmHWM:");
+    d.agent_faults = minor_faults(agent);
+  }
+  auto daemon_after = thread_ticks(p.daemon);
+  d.daemon_faults = minor_faults(p.daemon) - daemon_faults_before;
+  for (auto& [k, v] : daemon_after) d.daemon_threads[k] = v - daemon_before[k];
+  ::kill(agent_prefix.empty() ? agent : traced(agent), SIGTERM);
+  ::waitpid(agent, nullptr, 0);
+  p.stop();
+  return d;
+}
+
+void print_threads(const char* who, const std::map<std::string, long>& t, uint64_t records) {
+  long total = 0;
+  for (auto& [k, v] : t) total += v;
+  std::printf("  %-7s CPU %6.2f s  %6.2f us/record\n", who, double(total) / double(kTick),
+              double(total) / double(kTick) * 1e6 / double(records));
+  for (auto& [k, v] : t)
+    if (v > 0)
+      std::printf("      %-16s %6.2f s  %6.2f us/record\n", k.c_str(), double(v) / double(kTick),
+                  double(v) / double(kTick) * 1e6 / double(records));
+}
+
+// Sums strace -c's "calls" column for the named system calls.
+std::map<std::string, long> strace_calls(const std::string& path) {
+  std::map<std::string, long> m;
+  std::istringstream in(read_text(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    std::vector<std::string> cols;
+    std::string c;
+    while (l >> c) cols.push_back(c);
+    if (cols.size() >= 5 && (cols.back() == "fsync" || cols.back() == "fdatasync" ||
+                             cols.back() == "msync" || cols.back() == "sync_file_range"))
+      m[cols.back()] += std::atol(cols[3].c_str());
+  }
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t records = 600'000;
+  bool fsyncs = false, ingest = true;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--records") && i + 1 < argc)
+      records = std::strtoull(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--fsyncs"))
+      fsyncs = true;
+    else if (!std::strcmp(argv[i], "--no-ingest"))
+      ingest = false;
+    else
+      die("usage: bench_e2e [--records N] [--fsyncs] [--no-ingest]");
+  }
+  char tmpl[] = "/tmp/bench_e2e.XXXXXX";
+  if (!::mkdtemp(tmpl)) die("mkdtemp failed");
+  const std::string root = tmpl;
+  kErrLog = root + "/last-command.err";
+  const std::string file = root + "/households.jsonl";
+  write_households(file, records);
+
+  Drain d = measure(root + "/run", records, file);
+  std::printf("bench_e2e: %llu records of 512 bytes, gongshu-agent -> gongshud on 127.0.0.1\n",
+              (unsigned long long)records);
+  std::printf("  intake  (gongshu-agent submit)   %10.0f records/s  (%.2f s, %.2f us CPU/record)\n",
+              double(records) / d.submit_s, d.submit_s, d.submit_cpu_s * 1e6 / double(records));
+  std::printf(
+      "  drain   (gongshu-agent run)      %10.0f records/s  (%.2f s, start to last stored)\n",
+      double(records) / d.drain_s, d.drain_s);
+  std::printf("  ack p50/p99: not reported by the agent (bench_ingest times them in-process)\n");
+  print_threads("agent", d.agent_threads, records);
+  print_threads("daemon", d.daemon_threads, records);
+  std::printf("  agent VmHWM %ld KiB\n", d.agent_hwm_kib);
+  std::printf("  minor page faults per record: agent %.2f, daemon %.2f\n",
+              double(d.agent_faults) / double(records), double(d.daemon_faults) / double(records));
+
+  if (fsyncs) {
+    const uint64_t n = std::min<uint64_t>(records, 100'000);
+    const std::string small = root + "/small.jsonl";
+    write_households(small, n);
+    const std::string a = root + "/strace-agent.txt", s = root + "/strace-daemon.txt";
+    const std::vector<std::string> trace = {
+        "/usr/bin/strace", "-c", "-f", "-e", "trace=fsync,fdatasync,msync,sync_file_range", "-o"};
+    auto with = [&](std::string out) {
+      auto v = trace;
+      v.push_back(out);
+      return v;
+    };
+    measure(root + "/strace", n, small, with(s), with(a));
+    const uint64_t batches = (n + 999) / 1000;
+    for (auto [who, path] : {std::pair{"agent", a}, std::pair{"daemon", s}}) {
+      long total = 0;
+      std::string parts;
+      for (auto& [k, v] : strace_calls(path)) {
+        total += v;
+        parts += " " + k + " " + std::to_string(v);
+      }
+      std::printf(
+          "  %-7s syncs per batch %6.2f  (%s; %llu batches, separate run under strace -c -f;"
+          " includes submit/setup for the daemon only)\n",
+          who, double(total) / double(batches), parts.c_str(), (unsigned long long)batches);
+    }
+  }
+
+  if (ingest) {
+    Ran r = run({GONGSHU_BINARY_DIR "/bench/bench_ingest", "--records", "200000"});
+    std::smatch m;
+    std::regex one("1 agent +([0-9]+) records/s[^\n]*");
+    if (std::regex_search(r.out, m, one)) {
+      double daemon_alone = std::stod(m[1]);
+      std::printf("  bench_ingest (same run) %s\n", m[0].str().c_str());
+      std::printf("  drain / bench_ingest one agent   %10.0f%%\n",
+                  100.0 * double(records) / d.drain_s / daemon_alone);
+    } else {
+      std::printf("  bench_ingest failed; run %s/bench/bench_ingest\n", GONGSHU_BINARY_DIR);
+    }
+  }
+  std::filesystem::remove_all(root);
+  return 0;
+}
