@@ -380,7 +380,8 @@ void IngestService::Impl::writer_loop() {
       if (!writer.idle(counted)) give_back_net_refusals(counted);
       continue;
     }
-    writer.commit_group(group, take_net_refusals());
+    NetRefusals counted = take_net_refusals();
+    if (!writer.commit_group(group, counted)) give_back_net_refusals(counted);
     {
       std::lock_guard lock(mu);
       for (auto& job : group) to_send.push_back(job);

@@ -325,8 +325,11 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
   return {};
 }
 
-void IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& counted) {
+bool IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& counted) {
   const auto& db = store.db();
+  // As in idle(): a transaction that fails puts the digest back, so no refusal it counted or
+  // summarised is lost with it.
+  RefusalDigest kept = digest;
   std::vector<audit::Appended> appended;
   auto t_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point t_built;
@@ -393,6 +396,7 @@ void IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
     return {};
   });
   auto t_end = std::chrono::steady_clock::now();
+  if (!status) digest = std::move(kept);
   auto ns = [](auto d) {
     return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
   };
@@ -426,7 +430,9 @@ void IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
     }
   }
   if (group_accepted > 0) counters.accepted_window.add(group_accepted);
+  return static_cast<bool>(status);
 }
+
 Status IngestWriter::idle(const NetRefusals& counted) {
   // Audit refusal summaries that are due, sign a checkpoint if entries have waited long enough,
   // and merge a closed partition's subject runs if a group that closed two left one. The digest

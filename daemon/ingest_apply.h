@@ -50,8 +50,9 @@ class IngestWriter {
 
   // Commits group (prepared jobs, each agent's in the order it sent them) in one transaction
   // with the audit of `counted`; sets every job's ack. If the transaction fails nothing is
-  // stored and every ack says BATCH_INTERNAL (resend).
-  void commit_group(std::vector<JobPtr>& group, const NetRefusals& counted);
+  // stored, every ack says BATCH_INTERNAL (resend), the digest is as it was and false is
+  // returned: the caller keeps `counted` for the next commit.
+  [[nodiscard]] bool commit_group(std::vector<JobPtr>& group, const NetRefusals& counted);
   // With no group to commit: audits `counted` and the summaries due, signs a checkpoint if one
   // is due, merges a closed partition's subject runs. On failure nothing is written and the
   // digest is as before: the caller gives `counted` to a later call.

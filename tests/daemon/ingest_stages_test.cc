@@ -90,7 +90,7 @@ TEST_CASE("prepare then apply: stored once, a replay answered, a conflict and ga
   for (const auto& pr : first->records) CHECK(pr.verdict.ok());
 
   std::vector<JobPtr> group{first};
-  s.writer.commit_group(group, {});
+  REQUIRE(s.writer.commit_group(group, {}));
   CHECK(first->ack.error() == v1::BATCH_OK);
   CHECK(first->ack.accepted() == 3);
   CHECK(first->ack.has_receipt());
@@ -101,7 +101,7 @@ TEST_CASE("prepare then apply: stored once, a replay answered, a conflict and ga
   JobPtr replay = s.raw_job(sent);
   s.prepare(replay);
   std::vector<JobPtr> again{replay};
-  s.writer.commit_group(again, {});
+  REQUIRE(s.writer.commit_group(again, {}));
   CHECK(replay->ack.error() == v1::BATCH_OK);
   CHECK(replay->ack.duplicate());
   CHECK(replay->ack.receipt().SerializeAsString() == first->ack.receipt().SerializeAsString());
@@ -116,7 +116,7 @@ TEST_CASE("prepare then apply: stored once, a replay answered, a conflict and ga
   REQUIRE(garbage->refusal);
   CHECK(garbage->refusal->code == v1::BATCH_MALFORMED);
   std::vector<JobPtr> second{conflict, garbage};
-  s.writer.commit_group(second, {});
+  REQUIRE(s.writer.commit_group(second, {}));
   CHECK(conflict->ack.error() == v1::BATCH_SEQ_CONFLICT);
   CHECK(garbage->ack.error() == v1::BATCH_MALFORMED);
   CHECK(s.writer.counters.refused.load() == 2);
@@ -133,7 +133,7 @@ TEST_CASE("the writer summarises a key's refusals past the first three of its mi
       s.prepare(g);
       group.push_back(g);
     }
-    s.writer.commit_group(group, {{s.agent->public_key().key_id(), {{"throttled", 5}}}});
+    REQUIRE(s.writer.commit_group(group, {{s.agent->public_key().key_id(), {{"throttled", 5}}}}));
     for (const auto& g : group) CHECK(g->ack.error() == v1::BATCH_MALFORMED);
   }
   // 200 refused and 100 throttled: three entries so far; the summary comes once the minute has
