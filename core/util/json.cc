@@ -12,7 +12,7 @@ std::string json_quote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
   out.push_back('"');
-  char buf[8];
+  char buf[16];  // room for "\\u" and any value the format may see (-O3 checks it)
   for (size_t i = 0; i < s.size();) {
     const char c = s[i];
     const auto b = static_cast<unsigned char>(c);
@@ -67,7 +67,7 @@ std::string json_quote(std::string_view s) {
 std::string json_terminal_safe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  char buf[8];
+  char buf[16];  // room for "\\u" and any value the format may see (-O3 checks it)
   for (size_t i = 0; i < text.size();) {
     const auto b = static_cast<unsigned char>(text[i]);
     char32_t cp;

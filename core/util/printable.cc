@@ -21,7 +21,7 @@ bool control_byte(unsigned char b) { return b < 0x20 || b == 0x7f; }
 std::string printable(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  char buf[8];
+  char buf[16];  // room for "\\u" and any value the format may see (-O3 checks it)
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
     if (b == '\\') {
