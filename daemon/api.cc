@@ -13,6 +13,7 @@
 #include "daemon/audit_export.h"
 #include "daemon/audit_head.h"
 #include "daemon/backup.h"
+#include "daemon/catalog_workflow.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/enrollment.h"
 #include "daemon/principals.h"
@@ -93,6 +94,17 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return agent_list(ctx, c, resp);
     case R::kAgentRevoke:
       return agent_revoke(ctx, c, req.agent_revoke().key_id(), resp);
+    // catalog_workflow.h
+    case R::kCatalogSubmit:
+      return catalog_submit(ctx, c, req.catalog_submit(), resp);
+    case R::kCatalogPending:
+      return catalog_pending(ctx, c, resp);
+    case R::kCatalogReview:
+      return catalog_review(ctx, c, req.catalog_review(), resp);
+    case R::kCatalogRetire:
+      return catalog_retire(ctx, c, req.catalog_retire(), resp);
+    case R::kCatalogHistory:
+      return catalog_history(ctx, c, req.catalog_history().id(), resp);
     // principals.h
     case R::kPrincipalAdd:
       return principal_add(ctx, c, req.principal_add(), resp);

@@ -97,6 +97,7 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(S principals, S::open(env, "principals"));
   GONGSHU_TRY(S tokens, S::open(env, "enroll_tokens"));
   GONGSHU_TRY(S catalog, S::open(env, "catalog"));
+  GONGSHU_TRY(S catalog_versions, S::open(env, "catalog_versions"));
   GONGSHU_TRY(S datasets, S::open(env, "datasets"));
   GONGSHU_TRY(S records, S::open(env, "records"));
   GONGSHU_TRY(auto versions, store::Table<uint64_t>::open(env, "versions"));
@@ -106,20 +107,11 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(S agreements, S::open(env, "agreements"));
   GONGSHU_TRY(S agreement_holders, S::open(env, "agreement_holders"));
   GONGSHU_TRY(S violations, S::open(env, "violations"));
-  return Tables{std::move(meta),
-                std::move(agencies),
-                std::move(principals),
-                std::move(tokens),
-                std::move(catalog),
-                std::move(datasets),
-                std::move(records),
-                std::move(versions),
-                std::move(batches),
-                std::move(subjects),
-                std::move(subject_runs),
-                std::move(agreements),
-                std::move(agreement_holders),
-                std::move(violations)};
+  return Tables{std::move(meta),       std::move(agencies),          std::move(principals),
+                std::move(tokens),     std::move(catalog),           std::move(catalog_versions),
+                std::move(datasets),   std::move(records),           std::move(versions),
+                std::move(batches),    std::move(subjects),          std::move(subject_runs),
+                std::move(agreements), std::move(agreement_holders), std::move(violations)};
 }
 
 DaemonStore::~DaemonStore() {

@@ -66,7 +66,9 @@ class DaemonStore {
     store::Table<std::string_view> agencies;    // agency id -> v1::Agency
     store::Table<std::string_view> principals;  // key id -> stored::Principal
     store::Table<std::string_view> tokens;      // hex SHA-256(secret) -> stored::EnrollToken
-    store::Table<std::string_view> catalog;     // dataset id -> v1::DatasetEntry
+    store::Table<std::string_view> catalog;     // dataset id -> v1::DatasetEntry in force
+    // dataset id \0 20-digit version -> v1::CatalogVersion (daemon/catalog_workflow.h)
+    store::Table<std::string_view> catalog_versions;
     store::Table<std::string_view> datasets;    // dataset id -> stored::DatasetState
     store::Table<std::string_view> records;     // dataset \0 record key -> stored::RecordHead
     store::Table<uint64_t> versions;            // version -> stored::Version

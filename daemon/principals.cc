@@ -52,16 +52,17 @@ size_t active_operators(ApiContext& ctx, const store::Txn& txn, std::string_view
 Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequest& req,
                     v1::ApiResponse& resp) {
   if (auto r = ctx.require(c, "add principals", {"operator"}); !r) return r;
-  static const std::set<std::string> kRoles = {"agency", "operator", "officer", "applicant",
-                                               "licensed"};
+  static const std::set<std::string> kRoles = {"agency",    "operator", "officer",
+                                               "applicant", "licensed", "reviewer"};
   const std::string& role = req.role();
   if (role == "agent")
     return refuse(
         v1::API_BAD_REQUEST,
         "agents enroll themselves with a one-time token (gongshuctl enroll-token create)");
   if (!kRoles.count(role)) {
-    return refuse(v1::API_BAD_REQUEST,
-                  "role '" + role + "' is not agency, operator, officer, applicant or licensed");
+    return refuse(
+        v1::API_BAD_REQUEST,
+        "role '" + role + "' is not agency, operator, officer, applicant, licensed or reviewer");
   }
   auto pub = crypto::PublicKey::from_hex(req.public_key());
   if (!pub) return refuse(v1::API_BAD_REQUEST, "public key: " + pub.error().message());
@@ -70,10 +71,14 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
   if (req.name().size() > kMaxName || !is_printable(req.name()))
     return refuse(v1::API_BAD_REQUEST,
                   "name is at most 200 bytes of UTF-8 text without control characters");
-  if (role == "agency" && req.agency().empty())
-    return refuse(v1::API_BAD_REQUEST, "an agency user needs --agency (a registered agency id)");
-  if (role != "agency" && !req.agency().empty())
-    return refuse(v1::API_BAD_REQUEST, "only agency users belong to an agency");
+  // A reviewer reviews the catalog for its agency's region: the agency names the level.
+  const bool with_agency = role == "agency" || role == "reviewer";
+  if (with_agency && req.agency().empty())
+    return refuse(v1::API_BAD_REQUEST,
+                  std::string(role == "agency" ? "an agency user" : "a reviewer") +
+                      " needs --agency (a registered agency id)");
+  if (!with_agency && !req.agency().empty())
+    return refuse(v1::API_BAD_REQUEST, "only agency users and reviewers belong to an agency");
   const int64_t now = ctx.store.clock().now_ms();
   const bool licensed = role == "licensed";
   if (licensed) {
@@ -109,7 +114,7 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
   const std::string key_id = pub->key_id();
   auto s = ctx.update_principals([&](store::WriteTxn& txn) -> Status {
     const auto& db = ctx.store.db();
-    if (role == "agency" && !db.agencies.get(txn, req.agency()))
+    if (with_agency && !db.agencies.get(txn, req.agency()))
       return fail(ErrorCode::kNotFound, "no agency " + req.agency());
     if (auto v = db.principals.get(txn, key_id)) {
       stored::Principal old;

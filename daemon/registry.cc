@@ -5,6 +5,7 @@
 
 #include "core/catalog/dataset.h"
 #include "core/util/printable.h"
+#include "daemon/catalog_workflow.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -90,14 +91,11 @@ Reply catalog_add(ApiContext& ctx, const Caller& c, const v1::DatasetEntry& in,
       return fail(ErrorCode::kInvalidArgument,
                   "provider agency '" + entry.provider_agency() + "' is not registered");
     }
-    uint64_t version = 1;
-    if (auto v = db.catalog.get(txn, entry.id())) {
-      v1::DatasetEntry old;
-      if (parse_value(*v, old)) version = old.version() + 1;
-      updated = true;
-    }
-    // The review workflow comes later; an operator's entry is approved as added.
+    if (auto v = db.catalog.get(txn, entry.id())) updated = true;
+    // The authority's direct path (docs/catalog.md): approved as added, recorded as the
+    // dataset's next version beside those of the review workflow (daemon/catalog_workflow.h).
     entry.set_status("approved");
+    GONGSHU_TRY(uint64_t version, record_direct_add(ctx, c, txn, entry));
     entry.set_version(version);
     GONGSHU_RETURN_IF_ERROR(db.catalog.put(txn, entry.id(), as_bytes(entry.SerializeAsString())));
     GONGSHU_RETURN_IF_ERROR(store.create_data_key(txn, entry.id()));

@@ -6,7 +6,7 @@ namespace gongshu::policy {
 namespace {
 
 constexpr std::array<std::string_view, kRoleCount> kRoles = {
-    "public", "agent", "agency", "operator", "officer", "applicant", "licensed"};
+    "public", "agent", "agency", "operator", "officer", "applicant", "licensed", "reviewer"};
 constexpr std::array<std::string_view, kActionCount> kActions = {
     "catalog",   "read",   "query_subject", "download", "export",
     "aggregate", "ingest", "correct",       "destroy",  "provenance"};

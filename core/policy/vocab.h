@@ -22,8 +22,9 @@ enum class Role : uint8_t {
   kOfficer,    // security officer: verifies the audit log, reads no data
   kApplicant,  // conditional-open applicant holding agreements
   kLicensed,   // licensed operator: aggregates only, within the licence term
+  kReviewer,   // catalog reviewer of a region: reviews catalog entries, reads no data
 };
-inline constexpr int kRoleCount = 7;
+inline constexpr int kRoleCount = 8;
 
 enum class Action : uint8_t {
   kCatalog,       // see a dataset's catalog entry (the open catalog, R-14)
