@@ -1,0 +1,273 @@
+#include "tools/drill/commands.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "core/crypto/key_file.h"
+#include "core/util/version.h"
+#include "tools/drill/plan.h"
+#include "tools/drill/process.h"
+#include "tools/drill/report.h"
+#include "tools/drill/runner.h"
+
+namespace gongshu::drill {
+namespace fs = std::filesystem;
+namespace {
+
+struct Paths {
+  std::string bin;
+  std::string policies;
+};
+
+std::string self_dir() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
+
+// Binaries next to gongshu-drill; the shipped policies in /etc/gongshu/policies for an installed
+// gongshu-drill, the source tree's for one in a build tree.
+void add_path_options(CLI::App* cmd, Paths* p) {
+  cmd->add_option("--bin", p->bin,
+                  "Directory of gongshud, gongshu-agent, gongshuctl, gongshu-audit "
+                  "(default: gongshu-drill's own)");
+  cmd->add_option("--policies", p->policies,
+                  "Directory of agencies.toml, catalog/, policy/ and drills/ (default: "
+                  "/etc/gongshu/policies when installed)");
+}
+
+void resolve(Paths* p) {
+  std::string self = self_dir();
+  if (p->bin.empty()) p->bin = self;
+  if (p->policies.empty()) {
+    p->policies = self.rfind("/usr/", 0) == 0 || !fs::exists(GONGSHU_DRILL_SOURCE_POLICIES)
+                      ? "/etc/gongshu/policies"
+                      : GONGSHU_DRILL_SOURCE_POLICIES;
+  }
+}
+
+Result<std::vector<Plan>> builtin(const Paths& p) { return load_plans(p.policies + "/drills"); }
+
+// A scenario by name among the built-in plans.
+Result<Plan> find_plan(const Paths& p, const std::string& name) {
+  GONGSHU_TRY(auto plans, builtin(p));
+  for (auto& plan : plans) {
+    if (plan.name == name) return std::move(plan);
+  }
+  return fail(ErrorCode::kNotFound,
+              "no scenario `" + name + "` in " + p.policies + "/drills (gongshu-drill list)");
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+void add_list_command(CLI::App& app, int* exit_code) {
+  auto p = std::make_shared<Paths>();
+  CLI::App* cmd = app.add_subcommand("list", "List the built-in scenarios (policies/drills/)");
+  add_path_options(cmd, p.get());
+  cmd->callback([p, exit_code] {
+    resolve(p.get());
+    auto plans = builtin(*p);
+    if (!plans) {
+      std::cerr << "gongshu-drill list: " << plans.error().message() << "\n";
+      return void(*exit_code = kExitError);
+    }
+    for (const auto& plan : *plans) {
+      std::cout << plan.name << "\n    " << plan.summary_zh << "\n    " << plan.summary_en << "\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+void add_show_command(CLI::App& app, int* exit_code) {
+  struct Opts {
+    Paths paths;
+    std::string scenario, plan;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("show", "Show a scenario's steps and expectations");
+  cmd->add_option("SCENARIO", o->scenario, "A built-in scenario");
+  cmd->add_option("--plan", o->plan, "A plan file instead");
+  add_path_options(cmd, &o->paths);
+  cmd->callback([o, exit_code] {
+    resolve(&o->paths);
+    auto plan =
+        !o->plan.empty() ? load_plan(o->plan)
+        : o->scenario.empty()
+            ? Result<Plan>(fail(ErrorCode::kInvalidArgument, "name a SCENARIO or give --plan FILE"))
+            : find_plan(o->paths, o->scenario);
+    if (!plan) {
+      std::cerr << "gongshu-drill show: " << plan.error().message() << "\n";
+      return void(*exit_code = kExitError);
+    }
+    std::cout << "场景 scenario " << plan->name << " (" << plan->file << ")\n  " << plan->summary_zh
+              << "\n  " << plan->summary_en << "\n\n";
+    int i = 0;
+    for (const auto& s : plan->steps) {
+      std::cout << "  " << ++i << ". " << describe(s) << "   [line " << s.line << "]\n";
+    }
+    *exit_code = kExitOk;
+  });
+}
+
+void add_run_command(CLI::App& app, int* exit_code) {
+  struct Opts {
+    Paths paths;
+    std::vector<std::string> scenarios, plans;
+    bool all = false, json = false, keep = false, sandbox = true;
+    std::string report, key;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Run scenarios against a throwaway sandbox platform built from the real binaries, step by\n"
+      "step, timed; check that every acknowledged record is stored exactly once and that the\n"
+      "audit log verifies; write a signed report. Exit 0 all held, 1 a drill failed, 2 could\n"
+      "not run.");
+  cmd->add_option("SCENARIO", o->scenarios, "Built-in scenarios to run, in order");
+  cmd->add_flag("--all", o->all, "Run every built-in scenario");
+  cmd->add_option("--plan", o->plans, "A plan file of your own (repeatable)");
+  cmd->add_flag("--sandbox", o->sandbox, "Run against a throwaway platform (the default)");
+  cmd->add_option("--report", o->report,
+                  "Write the signed report (JSON) to FILE and its text form to FILE.txt");
+  cmd->add_option("--key", o->key, "The drill operator's key file (gongshuctl keygen)");
+  cmd->add_flag("--json", o->json, "Print the report as JSON instead of text");
+  cmd->add_flag("--keep", o->keep, "Keep the sandbox directory for a post-mortem");
+  add_path_options(cmd, &o->paths);
+  cmd->callback([o, exit_code] {
+    resolve(&o->paths);
+    auto error = [&](const std::string& m) {
+      std::cerr << "gongshu-drill run: " << m << "\n";
+      *exit_code = kExitError;
+    };
+    std::optional<crypto::KeyFile> key;
+    if (!o->report.empty() && o->key.empty()) return error("--report needs --key FILE to sign");
+    if (!o->key.empty()) {
+      auto k = crypto::load_key_file(o->key);
+      if (!k) return error(k.error().message());
+      key.emplace(std::move(*k));
+    }
+    std::vector<Plan> plans;
+    if (o->all) {
+      auto all = builtin(o->paths);
+      if (!all) return error(all.error().message());
+      plans = std::move(*all);
+    }
+    for (const auto& name : o->scenarios) {
+      auto p = find_plan(o->paths, name);
+      if (!p) return error(p.error().message());
+      plans.push_back(std::move(*p));
+    }
+    for (const auto& file : o->plans) {
+      auto p = load_plan(file);
+      if (!p) return error(p.error().message());
+      plans.push_back(std::move(*p));
+    }
+    if (plans.empty()) return error("name scenarios, --all or --plan FILE");
+
+    Report report;
+    report.tool_version = kVersion;
+    report.started_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    report.operator_key_id = key ? key->key.public_key().key_id() : "";
+    for (const char* b : {"gongshud", "gongshu-agent", "gongshuctl", "gongshu-audit"}) {
+      auto v = run_command({o->paths.bin + "/" + b, "--version"}, {}, std::chrono::seconds(10));
+      report.binaries.emplace_back(b, v && v->exit_code == 0 ? first_line(v->out) : "unknown");
+    }
+    RunOptions ro;
+    ro.bin_dir = o->paths.bin;
+    ro.policies_dir = o->paths.policies;
+    ro.keep = o->keep;
+    ro.progress = &std::cerr;
+    bool any_error = false;
+    for (const auto& plan : plans) {
+      report.scenarios.push_back(run_plan(plan, ro));
+      const auto& s = report.scenarios.back();
+      any_error = any_error || !s.error.empty();
+      if (!s.passed && s.error.empty()) {
+        for (const auto& st : s.steps) {
+          for (const auto& e : st.expectations) {
+            if (!e.held) {
+              std::cerr << "gongshu-drill: " << s.name << " FAILED at step " << st.index << " ("
+                        << st.action << ", " << plan.file << ":" << st.line << "): " << e.text
+                        << " — " << e.evidence << "\n";
+            }
+          }
+        }
+      } else if (!s.error.empty()) {
+        std::cerr << "gongshu-drill: " << s.name << " could not run: " << s.error << "\n";
+      }
+    }
+    std::string json = report_json(report);
+    if (!o->report.empty()) {
+      std::ofstream(o->report, std::ios::binary | std::ios::trunc) << sign_report(json, key->key);
+      std::ofstream(o->report + ".txt", std::ios::binary | std::ios::trunc) << report_text(report);
+      std::cerr << "gongshu-drill: report signed by " << report.operator_key_id << " in "
+                << o->report << " (text: " << o->report << ".txt)\n";
+    }
+    std::cout << (o->json ? json : report_text(report));
+    *exit_code = any_error ? kExitError : report.passed() ? kExitOk : kExitFailed;
+  });
+}
+
+void add_verify_report_command(CLI::App& app, int* exit_code) {
+  struct Opts {
+    std::string file, signer;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify-report",
+      "Prove a signed drill report unaltered and print its text form. Without --signer it\n"
+      "proves only that the key named in the report signed it: compare that key with the\n"
+      "drill operator's registered one, or pass it with --signer.");
+  cmd->add_option("FILE", o->file, "The report (run --report FILE)")->required();
+  cmd->add_option("--signer", o->signer, "The operator's public key (64 hex) it must be signed by");
+  cmd->add_flag("--quiet", o->quiet, "Print only the verdict");
+  cmd->callback([o, exit_code] {
+    std::optional<crypto::PublicKey> expected;
+    if (!o->signer.empty()) {
+      auto k = crypto::PublicKey::from_hex(o->signer);
+      if (!k) {
+        std::cerr << "gongshu-drill verify-report: --signer: " << k.error().message() << "\n";
+        return void(*exit_code = kExitError);
+      }
+      expected = *k;
+    }
+    std::error_code ec;
+    auto size = fs::file_size(o->file, ec);
+    if (ec || size > (64u << 20)) {
+      std::cerr << "gongshu-drill verify-report: " << o->file << ": "
+                << (ec ? ec.message() : "larger than 64 MiB") << "\n";
+      return void(*exit_code = kExitError);
+    }
+    std::ifstream in(o->file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto v = verify_report(ss.str(), expected);
+    if (!v) {
+      std::cerr << "gongshu-drill verify-report: " << o->file << ": " << v.error().message()
+                << "\n";
+      return void(*exit_code =
+                      v.error().code() == ErrorCode::kUnauthenticated ? kExitFailed : kExitError);
+    }
+    auto text = report_text_from_json(v->json);
+    if (!text) {
+      std::cerr << "gongshu-drill verify-report: " << text.error().message() << "\n";
+      return void(*exit_code = kExitError);
+    }
+    std::cout << "报告未被篡改 report verified: signed by " << v->signer.key_id() << " ("
+              << v->signer.hex() << ")\n";
+    if (!o->quiet) std::cout << "\n" << *text;
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace gongshu::drill

@@ -1,0 +1,175 @@
+#include "tools/drill/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace gongshu::drill {
+namespace {
+
+// The environment of a child: ours with the extra variables set or replaced.
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    std::string name = kv.substr(0, kv.find('='));
+    if (!extra.count(name)) out.push_back(kv);
+  }
+  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& v) {
+  std::vector<char*> p;
+  for (auto& s : v) p.push_back(s.data());
+  p.push_back(nullptr);
+  return p;
+}
+
+Result<int> spawn(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+                  const std::string& out_path, const std::string& err_path, bool append) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  // No O_CLOEXEC: these become the child's standard descriptors.
+  int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), flags, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), flags, 0600);
+  auto envs = child_environment(env);
+  auto args = pointers(argv);
+  auto envp = pointers(envs);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    return tl::unexpected(
+        Error(ErrorCode::kIo, "start " + argv[0] + ": " + std::string(std::strerror(rc))));
+  }
+  return pid;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int decode_status(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+}  // namespace
+
+std::string command_text(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) {
+    if (!s.empty()) s += ' ';
+    bool quote = a.empty() || a.find_first_of(" \t\"'$") != std::string::npos;
+    s += quote ? "'" + a + "'" : a;
+  }
+  return s;
+}
+
+Result<CommandResult> run_command(const std::vector<std::string>& argv,
+                                  const std::map<std::string, std::string>& env,
+                                  std::chrono::milliseconds timeout) {
+  // Output goes through temporary files: no pipe can fill up and stall the child.
+  char tmpl[] = "/tmp/gongshu-drill-cmd-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    return tl::unexpected(Error(ErrorCode::kIo, std::string("mkdtemp: ") + std::strerror(errno)));
+  }
+  std::string dir = tmpl;
+  auto start = std::chrono::steady_clock::now();
+  auto pid = spawn(argv, env, dir + "/out", dir + "/err", false);
+  if (!pid) {
+    ::rmdir(dir.c_str());
+    return tl::unexpected(pid.error());
+  }
+  int status = 0;
+  auto delay = std::chrono::milliseconds(1);
+  for (;;) {
+    pid_t r = ::waitpid(*pid, &status, WNOHANG);
+    if (r == *pid) break;
+    if (std::chrono::steady_clock::now() - start > timeout) {
+      ::kill(*pid, SIGKILL);
+      while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(20));
+  }
+  CommandResult res;
+  res.exit_code = decode_status(status);
+  res.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  res.out = slurp(dir + "/out");
+  res.err = slurp(dir + "/err");
+  ::unlink((dir + "/out").c_str());
+  ::unlink((dir + "/err").c_str());
+  ::rmdir(dir.c_str());
+  return res;
+}
+
+Result<Child> Child::start(const std::vector<std::string>& argv, const std::string& log_path,
+                           const std::map<std::string, std::string>& env) {
+  GONGSHU_TRY(int pid, spawn(argv, env, log_path, log_path, true));
+  return Child(pid);
+}
+
+Child::Child(Child&& o) noexcept : pid_(o.pid_), status_(o.status_), reaped_(o.reaped_) {
+  o.reaped_ = true;
+}
+
+Child& Child::operator=(Child&& o) noexcept {
+  if (this != &o) {
+    if (!reaped_ && pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+    pid_ = o.pid_;
+    status_ = o.status_;
+    reaped_ = o.reaped_;
+    o.reaped_ = true;
+  }
+  return *this;
+}
+
+Child::~Child() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait();
+  }
+}
+
+void Child::signal(int sig) const {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+int Child::wait() {
+  if (!reaped_) {
+    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+  }
+  return decode_status(status_);
+}
+
+bool Child::running() {
+  if (reaped_) return false;
+  if (::waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+}  // namespace gongshu::drill

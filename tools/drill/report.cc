@@ -1,0 +1,222 @@
+#include "tools/drill/report.h"
+
+#include <ctime>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/util/encoding.h"
+
+namespace gongshu::drill {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr std::string_view kDomain = "gongshu.drill-report.v1";
+constexpr std::string_view kBegin = "-----BEGIN GONGSHU DRILL SIGNATURE-----\n";
+constexpr std::string_view kEnd = "-----END GONGSHU DRILL SIGNATURE-----\n";
+
+std::string figure_text(double v) {
+  std::ostringstream o;
+  if (v == static_cast<double>(static_cast<int64_t>(v))) {
+    o << static_cast<int64_t>(v);
+  } else {
+    o << std::fixed << std::setprecision(3) << v;
+  }
+  return o.str();
+}
+
+std::string outcome_zh(const std::string& o) {
+  if (o == "ok") return "通过";
+  if (o == "failed") return "未通过";
+  if (o == "not run") return "未执行";
+  if (o == "error") return "无法执行";
+  return o;
+}
+
+}  // namespace
+
+bool Report::passed() const {
+  if (scenarios.empty()) return false;
+  for (const auto& s : scenarios) {
+    if (!s.passed) return false;
+  }
+  return true;
+}
+
+std::string iso_time(int64_t ms) {
+  std::time_t t = ms / 1000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms % 1000));
+  return out;
+}
+
+std::string report_json(const Report& r) {
+  json j;
+  j["format"] = "gongshu-drill-report-v1";
+  j["tool"] = "gongshu-drill " + r.tool_version;
+  j["target"] = r.target;
+  j["started_at"] = iso_time(r.started_at_ms);
+  j["operator_key_id"] = r.operator_key_id;
+  j["passed"] = r.passed();
+  json bins = json::object();
+  for (const auto& [name, version] : r.binaries) bins[name] = version;
+  j["binaries"] = bins;
+  json scenarios = json::array();
+  for (const auto& s : r.scenarios) {
+    json sj;
+    sj["name"] = s.name;
+    sj["summary_zh"] = s.summary_zh;
+    sj["summary_en"] = s.summary_en;
+    sj["plan"] = s.plan_file;
+    sj["started_at"] = iso_time(s.started_at_ms);
+    sj["duration_ms"] = s.duration_ms;
+    sj["passed"] = s.passed;
+    if (!s.error.empty()) sj["error"] = s.error;
+    json steps = json::array();
+    for (const auto& st : s.steps) {
+      json x;
+      x["step"] = st.index;
+      x["do"] = st.action;
+      x["line"] = st.line;
+      x["title"] = st.title;
+      x["started_at"] = st.started_at_ms ? iso_time(st.started_at_ms) : "";
+      x["duration_ms"] = st.duration_ms;
+      x["outcome"] = st.outcome;
+      json cmds = json::array();
+      for (const auto& c : st.commands) {
+        cmds.push_back(
+            {{"command", c.command}, {"exit_code", c.exit_code}, {"duration_ms", c.duration_ms}});
+      }
+      x["commands"] = cmds;
+      json figs = json::object();
+      for (const auto& [k, v] : st.figures) figs[k] = v;
+      x["figures"] = figs;
+      json exps = json::array();
+      for (const auto& e : st.expectations) {
+        exps.push_back({{"expectation", e.text}, {"held", e.held}, {"evidence", e.evidence}});
+      }
+      x["expectations"] = exps;
+      steps.push_back(x);
+    }
+    sj["steps"] = steps;
+    scenarios.push_back(sj);
+  }
+  j["scenarios"] = scenarios;
+  return j.dump(2) + "\n";
+}
+
+Result<std::string> report_text_from_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+    std::ostringstream o;
+    bool passed = j.at("passed").get<bool>();
+    o << "应急演练报告 Emergency drill report\n"
+      << "工具 tool:            " << j.at("tool").get<std::string>() << "\n"
+      << "目标 target:          " << j.at("target").get<std::string>() << "\n"
+      << "开始 started:         " << j.at("started_at").get<std::string>() << "\n"
+      << "演练人 operator key:  " << j.at("operator_key_id").get<std::string>() << "\n";
+    for (const auto& [name, v] : j.at("binaries").items()) {
+      o << "版本 version:         " << name << ": " << v.get<std::string>() << "\n";
+    }
+    o << "结论 result:          " << (passed ? "通过 PASSED" : "未通过 FAILED") << "\n";
+    for (const auto& s : j.at("scenarios")) {
+      o << "\n== 场景 scenario " << s.at("name").get<std::string>() << " — "
+        << (s.at("passed").get<bool>() ? "通过 passed" : "未通过 failed") << "\n"
+        << "   " << s.at("summary_zh").get<std::string>() << "\n"
+        << "   " << s.at("summary_en").get<std::string>() << "\n"
+        << "   预案 plan " << s.at("plan").get<std::string>() << ", 开始 started "
+        << s.at("started_at").get<std::string>() << ", 用时 took "
+        << s.at("duration_ms").get<uint64_t>() << " ms\n";
+      if (s.contains("error")) {
+        o << "   无法执行 could not run: " << s.at("error").get<std::string>() << "\n";
+      }
+      for (const auto& st : s.at("steps")) {
+        std::string outcome = st.at("outcome").get<std::string>();
+        o << "\n   [" << st.at("step").get<int>() << "] " << st.at("do").get<std::string>()
+          << " (line " << st.at("line").get<int>() << "): " << st.at("title").get<std::string>()
+          << "\n       " << outcome_zh(outcome) << " " << outcome;
+        if (!st.at("started_at").get<std::string>().empty()) {
+          o << ", 开始 started " << st.at("started_at").get<std::string>() << ", 用时 took "
+            << st.at("duration_ms").get<uint64_t>() << " ms";
+        }
+        o << "\n";
+        for (const auto& c : st.at("commands")) {
+          o << "       $ " << c.at("command").get<std::string>() << "   → exit "
+            << c.at("exit_code").get<int>() << ", " << c.at("duration_ms").get<uint64_t>()
+            << " ms\n";
+        }
+        for (const auto& [k, v] : st.at("figures").items()) {
+          o << "       数据 figure " << k << " = " << figure_text(v.get<double>()) << "\n";
+        }
+        for (const auto& e : st.at("expectations")) {
+          bool held = e.at("held").get<bool>();
+          o << "       " << (held ? "✓ 成立 held " : "✗ 不成立 FAILED ")
+            << e.at("expectation").get<std::string>() << " — "
+            << e.at("evidence").get<std::string>() << "\n";
+        }
+      }
+    }
+    return o.str();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kCorrupt, std::string("drill report: ") + e.what());
+  }
+}
+
+std::string report_text(const Report& r) {
+  auto t = report_text_from_json(report_json(r));
+  return t ? *t : t.error().message();
+}
+
+std::string sign_report(const std::string& json_text, const crypto::IdentityKey& key) {
+  crypto::Signature sig = key.sign(kDomain, as_bytes(json_text));
+  std::string out = json_text;
+  out += kBegin;
+  out += "signer " + key.public_key().hex() + "\n";
+  out += "signature " + base64_encode(ByteView(sig.data(), sig.size())) + "\n";
+  out += kEnd;
+  return out;
+}
+
+Result<VerifiedReport> verify_report(const std::string& bytes,
+                                     const std::optional<crypto::PublicKey>& expected) {
+  size_t begin = bytes.rfind(kBegin);
+  if (begin == std::string::npos) {
+    return fail(ErrorCode::kCorrupt, "not a signed drill report (no signature block)");
+  }
+  std::string block = bytes.substr(begin + kBegin.size());
+  std::istringstream in(block);
+  std::string l1, l2, l3, rest;
+  std::getline(in, l1);
+  std::getline(in, l2);
+  std::getline(in, l3);
+  std::getline(in, rest, '\0');
+  if (l1.rfind("signer ", 0) != 0 || l2.rfind("signature ", 0) != 0 || l3 + "\n" != kEnd ||
+      !rest.empty()) {
+    return fail(ErrorCode::kCorrupt, "malformed signature block");
+  }
+  auto signer = crypto::PublicKey::from_hex(l1.substr(7));
+  auto sig_bytes = base64_decode(l2.substr(10));
+  if (!signer || !sig_bytes || sig_bytes->size() != crypto::kSignatureSize) {
+    return fail(ErrorCode::kCorrupt, "malformed signer or signature");
+  }
+  crypto::Signature sig;
+  std::copy(sig_bytes->begin(), sig_bytes->end(), sig.begin());
+  VerifiedReport v{bytes.substr(0, begin), *signer};
+  if (!crypto::verify(*signer, kDomain, as_bytes(v.json), sig)) {
+    return fail(ErrorCode::kUnauthenticated,
+                "the signature does not verify: the report was altered after signing");
+  }
+  if (expected && !(*expected == *signer)) {
+    return fail(ErrorCode::kUnauthenticated,
+                "signed by " + signer->key_id() + ", not by " + expected->key_id());
+  }
+  return v;
+}
+
+}  // namespace gongshu::drill

@@ -1,0 +1,93 @@
+// The drill report: what ran, when, with which commands, what was measured and whether each
+// expectation held. It is written as JSON (the authoritative form) and rendered as text with
+// Chinese beside English. A signed report file is the JSON followed by a signature block:
+//
+//   <JSON document>\n
+//   -----BEGIN GONGSHU DRILL SIGNATURE-----\n
+//   signer <64 hex public key>\n
+//   signature <base64 Ed25519 signature>\n
+//   -----END GONGSHU DRILL SIGNATURE-----\n
+//
+// The signature is core/crypto's domain-separated signature (domain "gongshu.drill-report.v1")
+// over the JSON bytes exactly as written. verify_report checks it and, when an expected signer
+// is given, that the signer is that key; the readable form is then rendered from the verified
+// JSON, so a text report can always be regenerated from proven data.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/crypto/identity.h"
+#include "core/util/error.h"
+
+namespace gongshu::drill {
+
+struct CommandRecord {
+  std::string command;
+  int exit_code = 0;
+  uint64_t duration_ms = 0;
+};
+
+struct ExpectationResult {
+  std::string text;
+  bool held = false;
+  std::string evidence;
+};
+
+struct StepResult {
+  int index = 0;  // 1-based
+  std::string action;
+  int line = 0;
+  std::string title;  // what the step does, in words
+  int64_t started_at_ms = 0;
+  uint64_t duration_ms = 0;
+  std::string outcome;  // "ok", "failed", "not run"
+  std::vector<CommandRecord> commands;
+  std::vector<std::pair<std::string, double>> figures;
+  std::vector<ExpectationResult> expectations;
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string summary_zh;
+  std::string summary_en;
+  std::string plan_file;
+  int64_t started_at_ms = 0;
+  uint64_t duration_ms = 0;
+  bool passed = false;
+  std::string error;  // set when the drill could not run
+  std::vector<StepResult> steps;
+};
+
+struct Report {
+  std::string tool_version;
+  std::string target = "sandbox";
+  std::vector<std::pair<std::string, std::string>> binaries;  // name, `--version` output
+  std::string operator_key_id;
+  int64_t started_at_ms = 0;
+  std::vector<ScenarioResult> scenarios;
+  bool passed() const;
+};
+
+std::string report_json(const Report& r);
+std::string report_text(const Report& r);
+// The text form of a report's JSON (as read back by verify-report).
+[[nodiscard]] Result<std::string> report_text_from_json(const std::string& json);
+
+std::string sign_report(const std::string& json, const crypto::IdentityKey& key);
+
+struct VerifiedReport {
+  std::string json;
+  crypto::PublicKey signer;
+};
+// Error kUnauthenticated when the signature does not verify or the signer is not `expected`,
+// kCorrupt when the file is not a signed report.
+[[nodiscard]] Result<VerifiedReport> verify_report(
+    const std::string& file_bytes, const std::optional<crypto::PublicKey>& expected);
+
+// "2026-12-07T05:30:00.123Z"
+std::string iso_time(int64_t ms);
+
+}  // namespace gongshu::drill

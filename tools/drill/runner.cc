@@ -1,0 +1,557 @@
+#include "tools/drill/runner.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "tools/drill/tamper.h"
+
+namespace gongshu::drill {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t ms_since(Clock::time_point t) {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count());
+}
+
+int signal_number(const std::string& s) {
+  static const std::map<std::string, int> m = {{"KILL", SIGKILL}, {"TERM", SIGTERM},
+                                               {"INT", SIGINT},   {"HUP", SIGHUP},
+                                               {"STOP", SIGSTOP}, {"CONT", SIGCONT}};
+  return m.at(s);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string who(const std::string& target) {
+  if (target == "daemon") return "gongshud";
+  return "agent " + target + " (" + Sandbox::agency_of(target) + ")";
+}
+
+// Carries out one scenario. A failed expectation ends it (failed_); an error means the drill
+// could not go on (error_).
+class Run {
+ public:
+  Run(const Plan& plan, const RunOptions& o) : plan_(plan), o_(o) {}
+
+  ScenarioResult go();
+
+ private:
+  void say(const std::string& line) {
+    if (o_.progress) *o_.progress << line << std::endl;
+  }
+  void expect(bool held, std::string text, std::string evidence) {
+    step_->expectations.push_back({std::move(text), held, std::move(evidence)});
+    if (!held) failed_ = true;
+  }
+  void figure(const std::string& name, double v) {
+    figures_[name] = v;
+    step_->figures.emplace_back(name, v);
+  }
+  [[nodiscard]] Status step(const Step& s);
+  [[nodiscard]] Status wait_until(const Step& s);
+  [[nodiscard]] Status tamper_step(const Step& s);
+  [[nodiscard]] Status reload_policy(const Step& s);
+  [[nodiscard]] Status verify();
+  [[nodiscard]] Result<uint64_t> refusals();
+  [[nodiscard]] Result<std::string> audit_show(const std::string& name);
+
+  const Plan& plan_;
+  const RunOptions& o_;
+  std::unique_ptr<Sandbox> sb_;
+  StepResult* step_ = nullptr;
+  std::map<std::string, double> figures_;
+  bool failed_ = false;
+  uint64_t refused_baseline_ = 0;
+  int exports_ = 0;
+};
+
+ScenarioResult Run::go() {
+  ScenarioResult r;
+  r.name = plan_.name;
+  r.summary_zh = plan_.summary_zh;
+  r.summary_en = plan_.summary_en;
+  r.plan_file = plan_.file;
+  r.started_at_ms = wall_ms();
+  auto t0 = Clock::now();
+  for (size_t i = 0; i < plan_.steps.size(); ++i) {
+    StepResult st;
+    st.index = int(i + 1);
+    st.action = std::string(action_name(plan_.steps[i].action));
+    st.line = plan_.steps[i].line;
+    st.title = describe(plan_.steps[i]);
+    st.outcome = "not run";
+    r.steps.push_back(std::move(st));
+  }
+  // Step 0: the sandbox itself, timed and recorded like a step.
+  StepResult setup;
+  setup.index = 0;
+  setup.action = "sandbox";
+  setup.title =
+      "构建沙箱平台 build the sandbox platform: gongshud init + run, agencies, catalog, "
+      "agents a (sjz-gongan) and b (sjz-shichang) enrolled and running";
+  setup.started_at_ms = wall_ms();
+  step_ = &setup;
+  say("[" + plan_.name + " 0/" + std::to_string(plan_.steps.size()) + "] " + setup.title);
+  SandboxOptions so;
+  so.bin_dir = o_.bin_dir;
+  so.policies_dir = o_.policies_dir;
+  so.keep = o_.keep;
+  so.on_command = [this](const std::string& cmd, const CommandResult& res) {
+    step_->commands.push_back({cmd, res.exit_code, uint64_t(res.took.count())});
+  };
+  auto sb = Sandbox::create(so);
+  setup.duration_ms = ms_since(t0);
+  if (!sb) {
+    setup.outcome = "error";
+    r.error = sb.error().message();
+    r.steps.insert(r.steps.begin(), std::move(setup));
+    r.duration_ms = ms_since(t0);
+    say("  ✗ could not build the sandbox: " + r.error);
+    return r;
+  }
+  sb_ = std::move(*sb);
+  setup.outcome = "ok";
+  setup.figures.emplace_back("setup_ms", double(setup.duration_ms));
+  say("  ✓ " + std::to_string(setup.duration_ms) + " ms, in " + sb_->dir());
+  r.steps.insert(r.steps.begin(), std::move(setup));
+
+  for (size_t i = 0; i < plan_.steps.size() && !failed_ && r.error.empty(); ++i) {
+    const Step& s = plan_.steps[i];
+    step_ = &r.steps[i + 1];
+    step_->started_at_ms = wall_ms();
+    auto ts = Clock::now();
+    say("[" + plan_.name + " " + std::to_string(i + 1) + "/" + std::to_string(plan_.steps.size()) +
+        " +" + std::to_string(ms_since(t0) / 1000) + "s] " + step_->title);
+    auto st = step(s);
+    step_->duration_ms = ms_since(ts);
+    if (!st) {
+      step_->outcome = "error";
+      r.error = "step " + std::to_string(i + 1) + " (" + std::string(action_name(s.action)) + ", " +
+                plan_.file + ":" + std::to_string(s.line) + "): " + st.error().message();
+      say("  ✗ could not run: " + st.error().message());
+      break;
+    }
+    step_->outcome = failed_ ? "failed" : "ok";
+    for (const auto& e : step_->expectations) {
+      say(std::string("  ") + (e.held ? "✓ " : "✗ FAILED ") + e.text + " — " + e.evidence);
+    }
+    say(std::string("  ") + (failed_ ? "✗ failed" : "✓ done") + " in " +
+        std::to_string(step_->duration_ms) + " ms");
+  }
+  sb_.reset();  // stops every process and removes the sandbox
+  r.duration_ms = ms_since(t0);
+  r.passed = !failed_ && r.error.empty();
+  return r;
+}
+
+Status Run::step(const Step& s) {
+  switch (s.action) {
+    case Action::kStartLoad:
+      sb_->start_load(s.records, s.batch, std::chrono::milliseconds(s.interval_ms));
+      step_->commands.push_back({"gongshu-agent submit --dataset <dataset> <file of " +
+                                     std::to_string(s.batch) +
+                                     " records>  # repeated in the background for agents a and b",
+                                 0, 0});
+      figure("load_records_per_agent", double(s.records));
+      return {};
+    case Action::kWaitUntil:
+      return wait_until(s);
+    case Action::kKill:
+    case Action::kStop: {
+      int sig = s.action == Action::kStop ? SIGTERM : signal_number(s.signal);
+      bool wait = sig == SIGKILL || sig == SIGTERM || sig == SIGINT;
+      auto t = Clock::now();
+      GONGSHU_TRY(int code, sb_->signal(s.target, sig, wait));
+      if (wait) {
+        figure(s.target == "daemon" ? "daemon_exit_ms" : "agent_exit_ms", double(ms_since(t)));
+        if (s.action == Action::kStop) {
+          expect(code == 0, who(s.target) + " stops cleanly on SIGTERM",
+                 "exit status " + std::to_string(code));
+        }
+      }
+      return {};
+    }
+    case Action::kStart: {
+      auto t = Clock::now();
+      if (s.target == "daemon") {
+        auto st = sb_->start_daemon();
+        expect(st.has_value(), "gongshud starts and is ready",
+               st ? "ready (daemon.info written)" : st.error().message());
+        figure("daemon_start_ms", double(ms_since(t)));
+      } else {
+        GONGSHU_RETURN_IF_ERROR(sb_->start_agent(s.target));
+      }
+      return {};
+    }
+    case Action::kRevoke: {
+      GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
+      GONGSHU_TRY(refused_baseline_, refusals());
+      GONGSHU_TRY(auto r, sb_->ctl({"agent", "revoke", f.key_id}));
+      expect(r.exit_code == 0, "the operator revokes agent key " + f.key_id,
+             "gongshuctl exit " + std::to_string(r.exit_code));
+      figure("acknowledged_at_revoke", double(f.acknowledged));
+      return {};
+    }
+    case Action::kReenroll: {
+      auto st = sb_->reenroll(s.agent);
+      expect(st.has_value(),
+             "agency " + Sandbox::agency_of(s.agent) +
+                 " enrolls a new key with a new token and restarts its agent",
+             st ? "enrolled" : st.error().message());
+      if (st) {
+        GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
+        step_->commands.push_back({"# new agent key " + f.key_id, 0, 0});
+      }
+      return {};
+    }
+    case Action::kTamper:
+      return tamper_step(s);
+    case Action::kReloadPolicy:
+      return reload_policy(s);
+    case Action::kVerify:
+      return verify();
+    case Action::kExpect: {
+      auto it = figures_.find(s.expect->figure);
+      if (it == figures_.end()) {
+        expect(false, s.expect->text, "no earlier step measured `" + s.expect->figure + "`");
+      } else {
+        std::ostringstream v;
+        v << s.expect->figure << " = " << it->second;
+        expect(s.expect->holds(it->second), s.expect->text, v.str());
+      }
+      return {};
+    }
+    case Action::kPause:
+      std::this_thread::sleep_for(std::chrono::milliseconds(s.ms));
+      return {};
+  }
+  return {};
+}
+
+Result<uint64_t> Run::refusals() {
+  GONGSHU_TRY(auto r, sb_->ctl({"status", "--json"}, false));
+  if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshuctl status: " + r.err);
+  try {
+    auto j = nlohmann::json::parse(r.out).at("ingest");
+    return j.value("batches_refused", uint64_t{0}) + j.value("connection_cuts", uint64_t{0});
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kCorrupt, std::string("gongshuctl status --json: ") + e.what());
+  }
+}
+
+Status Run::wait_until(const Step& s) {
+  auto t = Clock::now();
+  auto deadline = t + std::chrono::milliseconds(s.timeout_ms);
+  auto next_note = t + std::chrono::seconds(2);
+  std::string state;
+  bool met = false;
+  std::string waits_for = s.condition;
+  if (s.condition == "stored" || s.condition == "acknowledged" || s.condition == "refused") {
+    waits_for += " ≥ " + std::to_string(s.at_least);
+  }
+  say("  waiting for " + waits_for + " (at most " + std::to_string(s.timeout_ms / 1000) + " s)");
+  for (;;) {
+    uint64_t stored = 0, acked = 0, spooled = 0;
+    bool ok = true;
+    for (const char* a : Sandbox::kAgents) {
+      auto f = sb_->agent_figures(a);
+      auto c = sb_->counts(Sandbox::dataset_of(a));
+      if (!f || !c) {
+        ok = false;  // the daemon may be down for a moment: the condition is not met yet
+        continue;
+      }
+      stored += c->records;
+      acked += f->acknowledged;
+      spooled += f->spooled;
+    }
+    if (s.condition == "load-done") {
+      met = sb_->load_done();
+    } else if (s.condition == "drained") {
+      met = ok && sb_->load_done() && spooled == 0 && stored >= acked;
+    } else if (s.condition == "stored") {
+      met = ok && stored >= s.at_least;
+    } else if (s.condition == "acknowledged") {
+      met = ok && acked >= s.at_least;
+    } else if (s.condition == "refused") {
+      auto r = refusals();
+      met = r && *r >= refused_baseline_ + std::max<uint64_t>(1, s.at_least);
+      if (r) state = "refusals " + std::to_string(*r - refused_baseline_) + ", ";
+    }
+    state = (s.condition == "refused" ? state : std::string()) + "stored " +
+            std::to_string(stored) + ", acknowledged " + std::to_string(acked) + ", spooled " +
+            std::to_string(spooled) + (sb_->load_done() ? ", load done" : ", load running");
+    if (met || Clock::now() > deadline) break;
+    if (Clock::now() > next_note) {
+      say("  … " + std::to_string(ms_since(t) / 1000) + " s: " + state);
+      next_note += std::chrono::seconds(2);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  uint64_t waited = ms_since(t);
+  figure("waited_ms", double(waited));
+  if (!s.figure.empty()) figure(s.figure, double(waited));
+  expect(met, waits_for + " within " + std::to_string(s.timeout_ms) + " ms",
+         (met ? "after " : "not after ") + std::to_string(waited) + " ms: " + state);
+  return {};
+}
+
+Result<std::string> Run::audit_show(const std::string& name) {
+  std::string path = sb_->file(name + "-" + std::to_string(++exports_) + ".gsa");
+  GONGSHU_RETURN_IF_ERROR(sb_->export_audit(path, false));
+  GONGSHU_TRY(auto r, sb_->audit_cmd({"show", path, "--json"}, false));
+  if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshu-audit show: " + r.err);
+  return r.out;
+}
+
+Status Run::tamper_step(const Step& s) {
+  std::string path = sb_->file("tamper-original.gsa");
+  GONGSHU_RETURN_IF_ERROR(sb_->export_audit(path));
+  GONGSHU_TRY(auto clean, sb_->audit_cmd({"verify", path, "--key", sb_->daemon_key(), "--json"}));
+  expect(clean.exit_code == 0, "the untouched export verifies",
+         "gongshu-audit exit " + std::to_string(clean.exit_code));
+  std::string original = read_file(path);
+  uint64_t caught = 0, located = 0;
+  for (const auto& kind : s.kinds) {
+    auto t = tamper(original, kind);
+    if (!t) return tl::unexpected(t.error());
+    std::string bad = sb_->file("tamper-" + kind + ".gsa");
+    {
+      std::ofstream out(bad, std::ios::binary | std::ios::trunc);
+      out << t->bytes;
+    }
+    GONGSHU_TRY(auto r, sb_->audit_cmd({"verify", bad, "--key", sb_->daemon_key(), "--json"}));
+    std::string evidence = t->description + "; gongshu-audit exit " + std::to_string(r.exit_code);
+    bool is_caught = r.exit_code == 1;
+    bool is_located = false;
+    std::smatch m;
+    if (std::regex_search(r.out, m, std::regex("\"failing_seq\":(\\d+)"))) {
+      uint64_t at = std::stoull(m[1]);
+      evidence += ", failing entry " + std::to_string(at);
+      // A removed or altered entry shows at its own seq or, for a chain, the next one.
+      is_located = at >= t->seq && at <= t->seq + 1;
+    }
+    if (std::regex_search(r.out, m, std::regex("\"reason\":\"([^\"]*)\""))) {
+      evidence += ": " + std::string(m[1]);
+    }
+    caught += is_caught;
+    located += is_caught && is_located;
+    expect(is_caught && is_located,
+           kind + ": gongshu-audit reports tampering (exit 1) at entry " + std::to_string(t->seq) +
+               (kind == "drop-entry" || kind == "flip-entry" ? "" : " or the next"),
+           evidence);
+  }
+  figure("tamper_cases", double(s.kinds.size()));
+  figure("tamper_caught", double(caught));
+  figure("tamper_located", double(located));
+  return {};
+}
+
+Status Run::reload_policy(const Step& s) {
+  namespace fs = std::filesystem;
+  std::string rules = sb_->policy_dir() + "/rules.toml";
+  auto version = [&]() -> Result<std::string> {
+    GONGSHU_TRY(auto r, sb_->ctl({"status", "--json"}, false));
+    try {
+      auto v = nlohmann::json::parse(r.out).at("policy_version");
+      return v.is_null() ? std::string() : v.get<std::string>();
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::kCorrupt, std::string("gongshuctl status --json: ") + e.what());
+    }
+  };
+  GONGSHU_TRY(std::string before, version());
+  std::string needle = s.broken ? "reload refused" : "policy reloaded";
+  GONGSHU_TRY(std::string audit_before, audit_show("policy-before"));
+  size_t audited_before = count_of(audit_before, needle);
+  size_t journal_before =
+      count_of(read_file(sb_->file("gongshud.log")), s.broken ? "policy reload refused" : "policy");
+  if (s.broken) {
+    // An operator's typo: an unterminated table header in the rules file.
+    std::ofstream(rules, std::ios::app) << "\n[[rule\nid = \"drill-broken\"\n";
+    step_->commands.push_back({"echo '[[rule' >> " + rules + "  # a broken policy", 0, 0});
+  } else {
+    std::error_code ec;
+    fs::copy_file(o_.policies_dir + "/policy/rules.toml", rules,
+                  fs::copy_options::overwrite_existing, ec);
+    if (ec) return fail(ErrorCode::kIo, "restore the shipped rules: " + ec.message());
+    step_->commands.push_back({"cp <shipped>/policy/rules.toml " + rules, 0, 0});
+  }
+  auto t = Clock::now();
+  GONGSHU_TRY(int ignored, sb_->signal("daemon", SIGHUP, false));
+  (void)ignored;  // no exit status without waiting
+  say("  waiting for the reload to be audited (at most 15 s)");
+  std::string audit;
+  size_t audited = audited_before;
+  while (ms_since(t) < 15'000) {
+    auto a = audit_show("policy-after");
+    if (a) {
+      audit = *a;
+      audited = count_of(audit, needle);
+      if (audited > audited_before) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  figure("reload_audited_ms", double(ms_since(t)));
+  std::string journal = read_file(sb_->file("gongshud.log"));
+  size_t journal_now = count_of(journal, s.broken ? "policy reload refused" : "policy");
+  GONGSHU_TRY(std::string after, version());
+  bool alive = sb_->running("daemon");
+  expect(alive, "gongshud keeps running", alive ? "running" : "exited");
+  if (s.broken) {
+    expect(!before.empty() && after == before, "the running policy stays in force",
+           "policy version before " + before + ", after " + after);
+    expect(journal_now > journal_before, "the refusal is in the daemon's journal",
+           journal_now > journal_before ? "\"policy reload refused, keeping the running policy\""
+                                        : "no refusal logged");
+  } else {
+    expect(!after.empty(), "a policy is in force", "policy version " + after);
+  }
+  std::string evidence = "no audit entry";
+  std::smatch m;
+  size_t at = audit.rfind(needle);
+  if (at != std::string::npos) {
+    size_t line = audit.rfind('\n', at);
+    std::string entry = audit.substr(line == std::string::npos ? 0 : line + 1, 300);
+    if (std::regex_search(entry, m, std::regex("\"seq\":(\\d+)"))) {
+      evidence = "audit entry " + std::string(m[1]) + " (policy_change, " +
+                 (s.broken ? "deny" : "allow") + ")";
+    }
+  }
+  expect(audited > audited_before,
+         s.broken ? "the refusal is in the audit log" : "the reload is in the audit log", evidence);
+  return {};
+}
+
+Status Run::verify() {
+  sb_->stop_load();
+  uint64_t tot_sub = 0, tot_ack = 0, tot_stored = 0, lost = 0, doubled = 0;
+  for (const char* a : Sandbox::kAgents) {
+    std::string ds = Sandbox::dataset_of(a);
+    std::string receipts =
+        sb_->file("receipts-" + std::string(a) + "-" + std::to_string(++exports_));
+    GONGSHU_TRY(auto rx, sb_->agent_cmd(a, {"receipts", "export", "--dir", receipts}));
+    GONGSHU_TRY(auto f, sb_->agent_figures(a));
+    GONGSHU_TRY(auto c, sb_->counts(ds));
+    uint64_t sub = sb_->submitted(a);
+    tot_sub += sub;
+    tot_ack += f.acknowledged;
+    tot_stored += c.records;
+    uint64_t l = f.acknowledged > c.records ? f.acknowledged - c.records : 0;
+    uint64_t d = (c.versions > c.records ? c.versions - c.records : 0) +
+                 (c.records > sub ? c.records - sub : 0);
+    lost += l;
+    doubled += d;
+    std::ostringstream ev;
+    ev << "submitted " << sub << ", acknowledged " << f.acknowledged << " in "
+       << f.acknowledged_batches << " batches, stored " << c.records << " records / " << c.versions
+       << " versions, still spooled " << f.spooled;
+    expect(rx.exit_code == 0 && c.records == f.acknowledged && c.versions == f.acknowledged &&
+               f.spooled == 0 && f.acknowledged == sub,
+           ds + ": every acknowledged record stored exactly once", ev.str());
+    std::string audit = sb_->file("verify-" + std::to_string(++exports_) + ".gsa");
+    GONGSHU_RETURN_IF_ERROR(sb_->export_audit(audit));
+    GONGSHU_TRY(auto v, sb_->audit_cmd({"verify", audit, "--key", sb_->daemon_key(), "--receipts",
+                                        receipts, "--json"}));
+    std::smatch m;
+    std::string entries =
+        std::regex_search(v.out, m, std::regex("\"entries\":(\\d+)")) ? std::string(m[1]) : "?";
+    std::string nreceipts =
+        std::regex_search(v.out, m, std::regex("\"receipts\":(\\d+)")) ? std::string(m[1]) : "?";
+    expect(v.exit_code == 0,
+           "the audit log verifies offline with the daemon key and agent " + std::string(a) +
+               "'s receipts",
+           "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + entries + " entries, " +
+               nreceipts + " receipts" +
+               (v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
+  }
+  if (sb_->submit_failures() > 0) {
+    step_->commands.push_back({"# " + std::to_string(sb_->submit_failures()) +
+                                   " submissions refused by the agent: " + sb_->load_error(),
+                               1, 0});
+  }
+  figure("submitted", double(tot_sub));
+  figure("acknowledged", double(tot_ack));
+  figure("stored", double(tot_stored));
+  figure("lost", double(lost));
+  figure("doubled", double(doubled));
+  return {};
+}
+
+}  // namespace
+
+std::string describe(const Step& s) {
+  switch (s.action) {
+    case Action::kStartLoad:
+      return "启动负载 start a steady load: " + std::to_string(s.records) +
+             " valid records per agent, " + std::to_string(s.batch) + " per submission, every " +
+             std::to_string(s.interval_ms) + " ms";
+    case Action::kWaitUntil: {
+      std::string c = s.condition;
+      if (c == "stored" || c == "acknowledged" || c == "refused") {
+        c += " ≥ " + std::to_string(s.at_least);
+      }
+      return "等待 wait until " + c + " (timeout " + std::to_string(s.timeout_ms) + " ms" +
+             (s.figure.empty() ? "" : ", measured as " + s.figure) + ")";
+    }
+    case Action::kKill:
+      return "强制终止 kill " + who(s.target) + " with SIG" + s.signal;
+    case Action::kStop:
+      return "停止 stop " + who(s.target) + " (SIGTERM)";
+    case Action::kStart:
+      return "启动 start " + who(s.target);
+    case Action::kRevoke:
+      return "吊销 revoke the key of " + who(s.agent) + " (declared compromised)";
+    case Action::kReenroll:
+      return "重新注册 re-enroll " + who(s.agent) + " with a new key and token";
+    case Action::kTamper: {
+      std::string k;
+      for (const auto& x : s.kinds) k += (k.empty() ? "" : ", ") + x;
+      return "篡改 tamper with copies of an audit export (" + k +
+             "); gongshu-audit must catch each";
+    }
+    case Action::kReloadPolicy:
+      return s.broken ? "推送错误策略 push a broken policy and reload (SIGHUP)"
+                      : "恢复策略 restore the shipped policy and reload (SIGHUP)";
+    case Action::kVerify:
+      return "核验 check: every acknowledged record stored exactly once; the audit log and "
+             "receipts verify offline";
+    case Action::kExpect:
+      return "预期 expect " + s.expect->text;
+    case Action::kPause:
+      return "暂停 let " + std::to_string(s.ms) + " ms pass";
+  }
+  return "";
+}
+
+ScenarioResult run_plan(const Plan& plan, const RunOptions& options) {
+  return Run(plan, options).go();
+}
+
+}  // namespace gongshu::drill

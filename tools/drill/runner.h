@@ -1,0 +1,32 @@
+// The drill runner: carries out a plan's steps, in order, against a fresh sandbox platform
+// (tools/drill/sandbox.h), times each step, keeps what was submitted and acknowledged, and
+// records commands, figures and expectations in a ScenarioResult. The first step whose
+// expectation does not hold fails the scenario; the remaining steps are listed as not run.
+// Progress (step, elapsed time, what it waits for) goes to the progress stream as it happens.
+// One thread; a runner holds no state between scenarios.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "tools/drill/plan.h"
+#include "tools/drill/report.h"
+#include "tools/drill/sandbox.h"
+
+namespace gongshu::drill {
+
+struct RunOptions {
+  std::string bin_dir;
+  std::string policies_dir;
+  bool keep = false;
+  std::ostream* progress = nullptr;  // may be null
+};
+
+// passed == true: every expectation held. error non-empty: the drill could not run (the
+// sandbox could not be built, a binary could not be started).
+ScenarioResult run_plan(const Plan& plan, const RunOptions& options);
+
+// A one-line description of a step, for `show` and the report.
+std::string describe(const Step& step);
+
+}  // namespace gongshu::drill

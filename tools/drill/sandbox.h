@@ -1,0 +1,130 @@
+// A throwaway platform for a drill, built and driven only through the real binaries as an
+// operator would: `gongshud init` and `gongshud run` (OS-chosen ports, kept across restarts),
+// the shipped agencies, catalog and policy registered with gongshuctl, two agents enrolled with
+// tokens (agent "a" of sjz-gongan delivering population.household, agent "b" of sjz-shichang
+// delivering legal_person.registration) and run as `gongshu-agent run`, and a synthetic load of
+// valid records submitted with `gongshu-agent submit` from a background thread with known counts.
+// Everything lives in one temporary directory, removed by the destructor with every process it
+// started killed.
+//
+// Sandbox is used by one thread (the runner's), except the load thread it owns, which only
+// submits files and updates the per-agent counts under a mutex.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/util/error.h"
+#include "tools/drill/process.h"
+
+namespace gongshu::drill {
+
+struct SandboxOptions {
+  std::string bin_dir;       // gongshud, gongshu-agent, gongshuctl, gongshu-audit
+  std::string policies_dir;  // agencies.toml, catalog/, policy/
+  bool keep = false;         // leave the directory behind (for a post-mortem)
+  // Called for every command run on a step's behalf (not for polling), for the report.
+  std::function<void(const std::string& command, const CommandResult&)> on_command;
+};
+
+struct DatasetCounts {
+  uint64_t records = 0;
+  uint64_t versions = 0;
+};
+
+struct AgentFigures {
+  uint64_t spooled = 0;
+  uint64_t in_flight = 0;
+  uint64_t acknowledged = 0;
+  uint64_t acknowledged_batches = 0;
+  std::string key_id;
+};
+
+class Sandbox {
+ public:
+  static constexpr const char* kAgents[2] = {"a", "b"};
+
+  [[nodiscard]] static Result<std::unique_ptr<Sandbox>> create(SandboxOptions options);
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  const std::string& daemon_key() const { return daemon_key_; }
+  static std::string dataset_of(const std::string& agent);
+  static std::string agency_of(const std::string& agent);
+
+  // Daemon and agent services. start_daemon returns once daemon.info is written (the daemon
+  // is ready) or fails if the process exits first.
+  [[nodiscard]] Status start_daemon();
+  [[nodiscard]] Status start_agent(const std::string& agent);
+  // Sends sig; with wait, waits for the process to exit and returns its exit status.
+  [[nodiscard]] Result<int> signal(const std::string& target, int sig, bool wait);
+  bool running(const std::string& target);
+
+  // The operator's and agencies' commands. record = false for polling (not in the report).
+  [[nodiscard]] Result<CommandResult> ctl(std::vector<std::string> args, bool record = true);
+  [[nodiscard]] Result<CommandResult> agent_cmd(const std::string& agent,
+                                                std::vector<std::string> args, bool record = true);
+  [[nodiscard]] Result<CommandResult> audit_cmd(std::vector<std::string> args, bool record = true);
+
+  [[nodiscard]] Result<DatasetCounts> counts(const std::string& dataset);
+  [[nodiscard]] Result<AgentFigures> agent_figures(const std::string& agent);
+  // A token for the agent's agency, a fresh key, enrollment, the service started again.
+  [[nodiscard]] Status reenroll(const std::string& agent);
+  // gongshuctl audit export into path.
+  [[nodiscard]] Status export_audit(const std::string& path, bool record = true);
+
+  // The synthetic load: per agent `records` records in submissions of `batch`, `interval`
+  // apart, alternating agents. Runs until done or stop_load().
+  void start_load(uint64_t records, uint64_t batch, std::chrono::milliseconds interval);
+  void stop_load();
+  bool load_done() const { return load_done_; }
+  uint64_t submitted(const std::string& agent) const;
+  uint64_t submit_failures() const { return submit_failures_; }
+  std::string load_error() const;
+
+  std::string daemon_log() const;
+  std::string policy_dir() const { return file("policy"); }
+  const SandboxOptions& options() const { return options_; }
+
+ private:
+  explicit Sandbox(SandboxOptions o) : options_(std::move(o)) {}
+  [[nodiscard]] Status build();
+  [[nodiscard]] Result<CommandResult> run(const std::vector<std::string>& argv, bool record,
+                                          const std::map<std::string, std::string>& env = {});
+  [[nodiscard]] Status enroll(const std::string& agent);
+  std::string bin(const std::string& name) const { return options_.bin_dir + "/" + name; }
+  std::string agent_config(const std::string& agent) const {
+    return file("agent-" + agent + ".toml");
+  }
+  std::string write_records(const std::string& agent, uint64_t first, uint64_t n);
+
+  SandboxOptions options_;
+  std::string dir_;
+  std::string daemon_config_;
+  std::string daemon_key_;
+  std::map<std::string, std::string> ctl_env_;
+  std::optional<Child> daemon_;
+  std::map<std::string, Child> agents_;
+
+  std::thread load_thread_;
+  std::atomic<bool> load_stop_{false};
+  std::atomic<bool> load_done_{true};
+  std::atomic<uint64_t> submit_failures_{0};
+  mutable std::mutex mu_;  // guards submitted_, load_error_
+  std::map<std::string, uint64_t> submitted_;
+  std::string load_error_;
+  uint64_t next_record_ = 0;  // the load thread's only
+};
+
+}  // namespace gongshu::drill
