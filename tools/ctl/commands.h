@@ -24,6 +24,9 @@ void add_keygen_command(CLI::App& app, int* exit_code);
 void add_id_commands(CLI::App& app, int* exit_code);
 // agency, catalog, enroll-token, agent, record: registries kept by gongshud.
 void add_registry_commands(CLI::App& app, int* exit_code);
+// catalog submit | pending | review | retire | history: the catalog workflow, under the
+// catalog group add_registry_commands makes (defined in catalog_cmd.cc).
+void add_catalog_workflow_commands(CLI::App* catalog, int* exit_code);
 // audit head | checkpoint | export.
 void add_audit_commands(CLI::App& app, int* exit_code);
 // policy check | validate: offline decisions and explanations (core/policy).

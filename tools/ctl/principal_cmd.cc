@@ -67,11 +67,15 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
       "add",
       "Register a public key with a role. The person runs `gongshuctl keygen --kind ROLE` and\n"
       "hands over the public key; the secret never leaves them.");
-  add->add_option("--role", o->role, "agency | operator | officer | applicant | licensed")
+  add->add_option("--role", o->role,
+                  "agency | operator | officer | applicant | licensed | reviewer")
       ->required()
-      ->check(CLI::IsMember({"agency", "operator", "officer", "applicant", "licensed"}));
+      ->check(
+          CLI::IsMember({"agency", "operator", "officer", "applicant", "licensed", "reviewer"}));
   add->add_option("--public-key", o->public_key, "Their public key (64 hex)")->required();
-  add->add_option("--agency", o->agency, "agency: the registered agency they work for");
+  add->add_option("--agency", o->agency,
+                  "agency, reviewer: the registered agency they work for (a reviewer's agency's "
+                  "region is its review level)");
   add->add_option("--name", o->name, "The person or organisation");
   add->add_option("--until", o->until, "licensed: end of the licence term, e.g. 2027-01-01");
   add->add_option("--datasets", o->datasets, "licensed: datasets of the licence, a,b");

@@ -197,8 +197,10 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto conn = std::make_shared<ConnectOptions>();
   auto* addc = cat->add_subcommand("add",
-                                   "Add or update datasets from TOML catalog entries (format: "
-                                   "core/catalog/dataset.h;\nexamples in policies/catalog/)");
+                                   "Add or update datasets from TOML catalog entries, approved "
+                                   "as added: the authority's direct path,\naudited (operators; "
+                                   "format: core/catalog/dataset.h; examples in "
+                                   "policies/catalog/)");
   addc->add_option("FILE", *files, "Catalog entry files")->required()->check(CLI::ExistingFile);
   run_connected(addc, conn, exit_code, [files](DaemonClient& c) {
     int code = 0;
@@ -297,6 +299,7 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
   };
   run_connected(listc, conn2, exit_code, run(list, false));
   run_connected(showc, conn3, exit_code, run(show, true));
+  add_catalog_workflow_commands(cat, exit_code);
 }
 
 void add_token_commands(CLI::App& app, int* exit_code) {

@@ -1,0 +1,153 @@
+// gongshuctl catalog submit | pending | review | retire | history, driven through the real
+// binary against an in-process gongshud (tests/daemon/daemon_fixture.h): a county agency's entry
+// through the county and then the city reviewer, the refusals on the way, the history, and
+// ingest refusing records for a dataset that is not approved with its state as the reason.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/util/fd.h"
+#include "tests/daemon/daemon_fixture.h"
+
+namespace gongshu::ctl {
+namespace {
+
+using daemon::testing::DaemonFixture;
+using daemon::testing::TestAgent;
+using gongshu::testing::RunResult;
+using nlohmann::json;
+
+const std::string kCtl = gongshu::testing::binary_path("bin/gongshuctl");
+
+json parse(const RunResult& r) {
+  INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  try {
+    return json::parse(r.out);
+  } catch (const json::exception& e) {
+    FAIL("--json output does not parse: " << e.what());
+  }
+  return {};
+}
+
+struct Platform {
+  Platform() {
+    for (auto [id, region] : {std::pair{"sjz-shuju", "130100"},
+                              {"changan-gongan", "130102"},
+                              {"changan-shuju", "130102"}}) {
+      v1::ApiRequest req;
+      auto* a = req.mutable_agency_add()->mutable_agency();
+      a->set_id(id);
+      a->set_name(std::string("机构 ") + id);
+      a->set_type("government");
+      a->set_region_code(region);
+      REQUIRE(f.op->call(req).error().code() == v1::API_OK);
+    }
+    env = {{"GONGSHU_API", f.daemon->api_endpoint()},
+           {"GONGSHU_DAEMON_KEY", f.daemon->public_key().hex()}};
+  }
+  RunResult ctl(const std::string& key, std::vector<std::string> args) {
+    args.insert(args.begin(), kCtl);
+    auto e = env;
+    e["GONGSHU_KEY"] = key;
+    return gongshu::testing::run_process(args, "", e);
+  }
+  // A key made by `gongshuctl keygen` and registered by the operator with `principal add`.
+  std::string principal(const std::string& role, const std::string& agency) {
+    std::string path = f.dir.file(role + "-" + agency + ".key");
+    auto k = parse(gongshu::testing::run_process(
+        {kCtl, "keygen", "--kind", "agency", "--out", path, "--json"}));
+    auto j = parse(ctl(f.operator_key_path, {"principal", "add", "--role", role, "--public-key",
+                                             k.at("public_key"), "--agency", agency, "--json"}));
+    CHECK(j.at("role") == role);
+    return path;
+  }
+
+  DaemonFixture f;
+  std::map<std::string, std::string> env;
+};
+
+TEST_CASE("gongshuctl catalog: a county entry through the county and the city reviewer") {
+  Platform p;
+  const std::string user = p.principal("agency", "changan-gongan");
+  const std::string county = p.principal("reviewer", "changan-shuju");
+  const std::string city = p.principal("reviewer", "sjz-shuju");
+
+  // The shipped household entry, provided by the county's bureau.
+  auto text = read_file(
+      std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/population_household.toml", 1 << 20);
+  REQUIRE(text);
+  std::string toml(as_chars(*text));
+  toml.replace(toml.find("sjz-gongan"), std::string("sjz-gongan").size(), "changan-gongan");
+  const std::string file = p.f.dir.file("household.toml");
+  std::ofstream(file) << toml;
+
+  auto submitted = parse(p.ctl(user, {"catalog", "submit", file, "--json"}));
+  REQUIRE(submitted.size() == 1);
+  CHECK(submitted[0].at("state") == "submitted");
+  CHECK(submitted[0].at("awaiting") == "county reviewer 130102");
+  CHECK(submitted[0].at("version") == 1);
+  // Another agency's entry is refused (exit 1), as is a second submission while one is open.
+  CHECK(p.ctl(city, {"catalog", "submit", file}).exit_code == 1);
+  CHECK(p.ctl(user, {"catalog", "submit", file}).exit_code == 1);
+
+  // Records for it are refused at ingest, naming its state.
+  {
+    auto agent_key = p.f.enroll("changan-gongan");
+    TestAgent agent(p.f.ctx, agent_key, p.f.daemon->public_key(), p.f.daemon->ingest_endpoint(),
+                    "changan-gongan");
+    agent.send(1, {daemon::testing::household("h-1", daemon::testing::citizen_id(1), "张三")});
+    auto ack = agent.ack();
+    REQUIRE(ack);
+    CHECK(ack->accepted() == 0);
+    REQUIRE(ack->statuses_size() == 1);
+    CHECK(ack->statuses(0).reason().find("submitted") != std::string::npos);
+  }
+
+  CHECK(parse(p.ctl(city, {"catalog", "pending", "--json"})).empty());
+  auto queue = p.ctl(county, {"catalog", "pending"});
+  REQUIRE(queue.exit_code == 0);
+  CHECK(queue.out.find("STATE 状态") != std::string::npos);
+  CHECK(queue.out.find("population.household") != std::string::npos);
+
+  auto skipped = p.ctl(
+      city, {"catalog", "review", "population.household", "--approve", "--note", "looks fine"});
+  CHECK(skipped.exit_code == 1);
+  CHECK(skipped.err.find("county reviewer 130102") != std::string::npos);
+  CHECK(p.ctl(county,
+              {"catalog", "review", "population.household", "--approve", "--reject", "--note", "x"})
+            .exit_code != 0);
+
+  auto c1 = parse(p.ctl(county, {"catalog", "review", "population.household", "--approve", "--note",
+                                 "县级审核通过", "--json"}));
+  CHECK(c1[0].at("state") == "county_approved");
+  auto c2 = parse(p.ctl(city, {"catalog", "review", "population.household", "--approve", "--note",
+                               "市级审核通过", "--json"}));
+  CHECK(c2[0].at("state") == "approved");
+
+  auto h =
+      parse(p.ctl(p.f.operator_key_path, {"catalog", "history", "population.household", "--json"}));
+  REQUIRE(h.size() == 1);
+  REQUIRE(h[0].at("steps").size() == 3);
+  CHECK(h[0].at("steps")[1].at("note") == "县级审核通过");
+  CHECK(h[0].at("steps")[2].at("region") == "130100");
+  auto table = p.ctl(user, {"catalog", "history", "population.household"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.find("已批准") != std::string::npos);
+
+  auto retired = parse(p.ctl(user, {"catalog", "retire", "population.household", "--note",
+                                    "no longer collected", "--json"}));
+  CHECK(retired[0].at("state") == "retired");
+
+  // Every step is audited.
+  int steps = 0;
+  for (const auto& e : p.f.audit_entries()) {
+    if (e.dataset() == "population.household" && e.action().rfind("catalog_", 0) == 0 &&
+        e.decision() != v1::DECISION_DENY)
+      ++steps;
+  }
+  CHECK(steps == 4);
+}
+
+}  // namespace
+}  // namespace gongshu::ctl

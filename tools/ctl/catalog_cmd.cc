@@ -1,0 +1,200 @@
+// gongshuctl catalog submit | pending | review | retire | history: the catalog workflow
+// (daemon/catalog_workflow.h, docs/catalog.md). Agency users submit their own agency's entries,
+// reviewers decide at their level, every step is audited by the daemon.
+
+#include <iostream>
+#include <memory>
+
+#include "core/catalog/dataset.h"
+#include "core/catalog/lifecycle.h"
+#include "core/util/fd.h"
+#include "core/util/json.h"
+#include "tools/ctl/commands.h"
+#include "tools/ctl/daemon_client.h"
+#include "tools/ctl/table.h"
+
+namespace gongshu::ctl {
+namespace {
+
+std::string state_text(const std::string& s) {
+  auto st = catalog::parse_state(s);
+  if (!st) return s;
+  return s + " " + std::string(catalog::state_name_zh(*st));
+}
+
+void version_json(JsonWriter& w, const v1::CatalogVersion& v) {
+  const auto& e = v.entry();
+  w.begin_object()
+      .field("id", e.id())
+      .field("version", e.version())
+      .field("name", e.name())
+      .field("provider", e.provider_agency())
+      .field("region", v.region())
+      .field("state", e.status())
+      .field("awaiting", v.awaiting())
+      .field("grade", e.grade())
+      .field("open", e.open_attribute())
+      .field("share", e.share_attribute())
+      .field("fields", uint64_t(e.fields_size()));
+  w.key("steps").begin_array();
+  for (const auto& s : v.steps()) {
+    w.begin_object()
+        .field("step", s.step())
+        .field("from", s.from_state())
+        .field("to", s.to_state())
+        .field("key_id", s.key_id())
+        .field("role", s.role())
+        .field("agency", s.agency())
+        .field("region", s.region())
+        .field("at", time_text(s.at_ms()))
+        .field("note", s.note())
+        .end_object();
+  }
+  w.end_array().end_object();
+}
+
+// The versions of an answer: JSON, or one line each (pending, submit, review, retire).
+int print_versions(const v1::ApiResponse& r, bool json) {
+  const auto& vs = r.catalog_versions().versions();
+  if (json) {
+    JsonWriter w;
+    w.begin_array();
+    for (const auto& v : vs) version_json(w, v);
+    w.end_array();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  Table t({"ID 数据集", "VERSION 版本", "PROVIDER 提供机构", "REGION 区划", "STATE 状态",
+           "AWAITING 待审", "OPEN 开放", "SHARE 共享"});
+  for (const auto& v : vs) {
+    const auto& e = v.entry();
+    t.add({e.id(), std::to_string(e.version()), e.provider_agency(), v.region(),
+           state_text(e.status()), v.awaiting(), e.open_attribute(), e.share_attribute()});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+struct Opts {
+  std::string file, id, note;
+  uint64_t version = 0;
+  bool draft = false, approve = false, reject = false, json = false;
+};
+
+}  // namespace
+
+void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
+  auto submit = std::make_shared<Opts>();
+  auto* submitc = cat->add_subcommand(
+      "submit",
+      "Submit a version of one of your agency's catalog entries for review (agency users;\n"
+      "format: core/catalog/dataset.h). The approved version stays in force until this one is "
+      "approved.");
+  submitc->add_option("FILE", submit->file, "Catalog entry file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  submitc->add_flag("--draft", submit->draft, "Keep it as a draft, not yet submitted");
+  submitc->add_flag("--json", submit->json, "JSON output");
+  run_connected(submitc, std::make_shared<ConnectOptions>(), exit_code, [submit](DaemonClient& c) {
+    auto text = read_file(submit->file, 1 << 20);
+    if (!text) return report_error(text.error());
+    auto entry = catalog::parse_dataset_toml(as_chars(*text), submit->file);
+    if (!entry) {
+      std::cerr << "gongshuctl: " << entry.error().message() << "\n";
+      return 1;
+    }
+    v1::ApiRequest req;
+    *req.mutable_catalog_submit()->mutable_entry() = *entry;
+    req.mutable_catalog_submit()->set_draft(submit->draft);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    return print_versions(*r, submit->json);
+  });
+
+  auto pending = std::make_shared<Opts>();
+  auto* pendingc = cat->add_subcommand(
+      "pending",
+      "Versions awaiting review: a reviewer's own level and region; every one for staff;\n"
+      "an agency's own open versions");
+  pendingc->add_flag("--json", pending->json, "JSON output");
+  run_connected(pendingc, std::make_shared<ConnectOptions>(), exit_code,
+                [pending](DaemonClient& c) {
+                  v1::ApiRequest req;
+                  req.mutable_catalog_pending();
+                  auto r = c.call(req);
+                  if (!r) return report_error(r.error());
+                  return print_versions(*r, pending->json);
+                });
+
+  auto review = std::make_shared<Opts>();
+  auto* reviewc = cat->add_subcommand(
+      "review",
+      "Approve or reject the version of ID awaiting your level (reviewers; a note is "
+      "required)");
+  reviewc->add_option("ID", review->id, "Dataset id")->required();
+  auto* approve = reviewc->add_flag("--approve", review->approve, "Approve it");
+  auto* reject = reviewc->add_flag("--reject", review->reject, "Reject it");
+  approve->excludes(reject);
+  reviewc->add_option("--version", review->version, "The version (default: the open one)");
+  reviewc->add_option("--note", review->note, "Why (recorded and audited)")->required();
+  reviewc->add_flag("--json", review->json, "JSON output");
+  run_connected(reviewc, std::make_shared<ConnectOptions>(), exit_code, [review](DaemonClient& c) {
+    if (review->approve == review->reject) {
+      std::cerr << "gongshuctl: give --approve or --reject\n";
+      return 2;
+    }
+    v1::ApiRequest req;
+    auto* rr = req.mutable_catalog_review();
+    rr->set_id(review->id);
+    rr->set_version(review->version);
+    rr->set_approve(review->approve);
+    rr->set_note(review->note);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    return print_versions(*r, review->json);
+  });
+
+  auto retire = std::make_shared<Opts>();
+  auto* retirec = cat->add_subcommand(
+      "retire",
+      "Retire a dataset: nothing new is accepted for it (its agency, a city reviewer or an "
+      "operator)");
+  retirec->add_option("ID", retire->id, "Dataset id")->required();
+  retirec->add_option("--note", retire->note, "Why (recorded and audited)")->required();
+  retirec->add_flag("--json", retire->json, "JSON output");
+  run_connected(retirec, std::make_shared<ConnectOptions>(), exit_code, [retire](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_catalog_retire()->set_id(retire->id);
+    req.mutable_catalog_retire()->set_note(retire->note);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    return print_versions(*r, retire->json);
+  });
+
+  auto history = std::make_shared<Opts>();
+  auto* historyc =
+      cat->add_subcommand("history", "Every version of a dataset, with who did what and when");
+  historyc->add_option("ID", history->id, "Dataset id")->required();
+  historyc->add_flag("--json", history->json, "JSON output");
+  run_connected(
+      historyc, std::make_shared<ConnectOptions>(), exit_code, [history](DaemonClient& c) {
+        v1::ApiRequest req;
+        req.mutable_catalog_history()->set_id(history->id);
+        auto r = c.call(req);
+        if (!r) return report_error(r.error());
+        if (history->json) return print_versions(*r, true);
+        Table t({"VERSION 版本", "STEP 步骤", "FROM 原状态", "TO 新状态", "WHO 操作人", "ROLE 角色",
+                 "AGENCY 机构", "WHEN 时间", "NOTE 说明"});
+        for (const auto& v : r->catalog_versions().versions()) {
+          for (const auto& s : v.steps()) {
+            t.add({std::to_string(v.entry().version()), s.step(), state_text(s.from_state()),
+                   state_text(s.to_state()), s.key_id().empty() ? "platform" : s.key_id(), s.role(),
+                   s.agency(), time_text(s.at_ms()), s.note()});
+          }
+        }
+        t.print(std::cout);
+        return 0;
+      });
+}
+
+}  // namespace gongshu::ctl
