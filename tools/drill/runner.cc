@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -257,7 +258,7 @@ Status Run::step(const Step& s) {
 }
 
 Result<uint64_t> Run::refusals() {
-  GONGSHU_TRY(auto r, sb_->ctl({"status", "--json"}, false));
+  GONGSHU_TRY(auto r, sb_->ctl({"status", "--json", "--timeout", "2"}, false));
   if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshuctl status: " + r.err);
   try {
     auto j = nlohmann::json::parse(r.out).at("ingest");
@@ -278,10 +279,13 @@ Status Run::wait_until(const Step& s) {
     waits_for += " ≥ " + std::to_string(s.at_least);
   }
   say("  waiting for " + waits_for + " (at most " + std::to_string(s.timeout_ms / 1000) + " s)");
+  std::optional<uint64_t> stored_at_start;
+  uint64_t stored_now = 0;
   for (;;) {
     uint64_t stored = 0, acked = 0, spooled = 0;
-    bool ok = true;
+    bool ok = s.condition != "load-done";
     for (const char* a : Sandbox::kAgents) {
+      if (!ok) break;  // load-done asks nothing of the platform, which may be down
       auto f = sb_->agent_figures(a);
       auto c = sb_->counts(Sandbox::dataset_of(a));
       if (!f || !c) {
@@ -291,6 +295,10 @@ Status Run::wait_until(const Step& s) {
       stored += c->records;
       acked += f->acknowledged;
       spooled += f->spooled;
+    }
+    if (ok) {
+      if (!stored_at_start) stored_at_start = stored;
+      stored_now = stored;
     }
     if (s.condition == "load-done") {
       met = sb_->load_done();
@@ -317,6 +325,10 @@ Status Run::wait_until(const Step& s) {
   }
   uint64_t waited = ms_since(t);
   figure("waited_ms", double(waited));
+  // The drain rate: records stored while waiting, per second of the wait.
+  uint64_t gained = stored_at_start ? stored_now - std::min(stored_now, *stored_at_start) : 0;
+  figure("stored_while_waiting", double(gained));
+  if (waited > 0) figure("stored_per_s", double(gained) * 1000.0 / double(waited));
   if (!s.figure.empty()) figure(s.figure, double(waited));
   expect(met, waits_for + " within " + std::to_string(s.timeout_ms) + " ms",
          (met ? "after " : "not after ") + std::to_string(waited) + " ms: " + state);

@@ -296,7 +296,8 @@ Status Sandbox::export_audit(const std::string& path, bool record) {
 }
 
 Result<DatasetCounts> Sandbox::counts(const std::string& dataset) {
-  GONGSHU_TRY(auto r, ctl({"catalog", "show", dataset, "--json"}, false));
+  // A poll: a daemon that is down must not hold the drill for gongshuctl's default 30 s.
+  GONGSHU_TRY(auto r, ctl({"catalog", "show", dataset, "--json", "--timeout", "2"}, false));
   if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "catalog show: " + trimmed(r.err));
   DatasetCounts c;
   std::smatch m;
