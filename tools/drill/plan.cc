@@ -25,6 +25,7 @@ const std::map<std::string, Action, std::less<>>& actions() {
       {"verify", Action::kVerify},
       {"expect", Action::kExpect},
       {"pause", Action::kPause},
+      {"rotate-daemon-key", Action::kRotateDaemonKey},
   };
   return m;
 }
@@ -44,6 +45,7 @@ const std::set<std::string>& allowed_keys(Action a) {
       {Action::kVerify, {}},
       {Action::kExpect, {"that"}},
       {Action::kPause, {"ms"}},
+      {Action::kRotateDaemonKey, {}},
   };
   return m.at(a);
 }

@@ -27,18 +27,19 @@
 namespace gongshu::drill {
 
 enum class Action {
-  kStartLoad,     // a steady synthetic load through every agent (submit of valid records)
-  kWaitUntil,     // a condition on the platform, with a timeout; its wait is a figure
-  kKill,          // a signal to the daemon or an agent service (default SIGKILL)
-  kStop,          // SIGTERM and wait for the process to exit
-  kStart,         // start the daemon or an agent service again
-  kRevoke,        // gongshuctl agent revoke: the agent's key is declared compromised
-  kReenroll,      // the agency enrolls a new key with a new token and restarts its agent
-  kTamper,        // alter copies of an audit export in several ways; gongshu-audit must catch
-  kReloadPolicy,  // push a policy (broken or the shipped one) and SIGHUP the daemon
-  kVerify,        // the checker: acknowledged == stored once; audit log verifies offline
-  kExpect,        // a condition on a figure measured by an earlier step
-  kPause,         // let time pass (load keeps running)
+  kStartLoad,        // a steady synthetic load through every agent (submit of valid records)
+  kWaitUntil,        // a condition on the platform, with a timeout; its wait is a figure
+  kKill,             // a signal to the daemon or an agent service (default SIGKILL)
+  kStop,             // SIGTERM and wait for the process to exit
+  kStart,            // start the daemon or an agent service again
+  kRevoke,           // gongshuctl agent revoke: the agent's key is declared compromised
+  kReenroll,         // the agency enrolls a new key with a new token and restarts its agent
+  kTamper,           // alter copies of an audit export in several ways; gongshu-audit must catch
+  kReloadPolicy,     // push a policy (broken or the shipped one) and SIGHUP the daemon
+  kVerify,           // the checker: acknowledged == stored once; audit log verifies offline
+  kExpect,           // a condition on a figure measured by an earlier step
+  kPause,            // let time pass (load keeps running)
+  kRotateDaemonKey,  // gongshuctl daemon-key rotate, agents trust the statement, restart
 };
 
 std::string_view action_name(Action a);

@@ -81,6 +81,7 @@ class Run {
   [[nodiscard]] Status tamper_step(const Step& s);
   [[nodiscard]] Status reload_policy(const Step& s);
   [[nodiscard]] Status verify();
+  [[nodiscard]] Status rotate_daemon_key();
   [[nodiscard]] Result<uint64_t> refusals();
   [[nodiscard]] Result<std::string> audit_show(const std::string& name);
 
@@ -253,6 +254,47 @@ Status Run::step(const Step& s) {
     case Action::kPause:
       std::this_thread::sleep_for(std::chrono::milliseconds(s.ms));
       return {};
+    case Action::kRotateDaemonKey:
+      return rotate_daemon_key();
+  }
+  return {};
+}
+
+// docs/operations.md §6, "The daemon's key", under load.
+Status Run::rotate_daemon_key() {
+  auto t = Clock::now();
+  GONGSHU_TRY(auto rot, sb_->ctl({"daemon-key", "rotate"}));
+  expect(rot.exit_code == 0, "the operator rotates the daemon key (old and new key sign)",
+         "gongshuctl daemon-key rotate exit " + std::to_string(rot.exit_code));
+  if (rot.exit_code != 0) return {};
+  std::string statement = sb_->file("daemon-key-rotation.txt");
+  GONGSHU_TRY(auto st, sb_->ctl({"daemon-key", "statement", "--out", statement}));
+  expect(st.exit_code == 0, "the signed rotation statement is published",
+         "gongshuctl daemon-key statement exit " + std::to_string(st.exit_code));
+  for (const char* a : Sandbox::kAgents) {
+    GONGSHU_TRY(auto tr, sb_->agent_cmd(a, {"trust-daemon-key", statement}));
+    expect(tr.exit_code == 0, std::string("agent ") + a + " accepts the statement",
+           "gongshu-agent trust-daemon-key exit " + std::to_string(tr.exit_code) +
+               (tr.exit_code == 0 ? "" : ": " + tr.err.substr(0, 300)));
+  }
+  auto r = Clock::now();
+  GONGSHU_TRY(int code, sb_->signal("daemon", SIGTERM, true));
+  expect(code == 0, "gongshud stops cleanly for the restart", "exit " + std::to_string(code));
+  auto started = sb_->start_daemon();
+  expect(started.has_value(), "gongshud restarts with the new key in force",
+         started ? "ready" : started.error().message());
+  figure("restart_ms", double(ms_since(r)));
+  figure("rotation_ms", double(ms_since(t)));
+  if (started) {
+    GONGSHU_TRY(auto show, sb_->ctl({"daemon-key", "show"}));
+    std::smatch m;
+    std::string info = read_file(sb_->file("state/daemon.info"));
+    std::string now = std::regex_search(info, m, std::regex("daemon_public_key = \"([0-9a-f]*)\""))
+                          ? std::string(m[1])
+                          : "";
+    expect(show.exit_code == 0 && !now.empty() && now != sb_->daemon_key(),
+           "a new daemon key is in force",
+           "daemon key " + now.substr(0, 16) + "…, was " + sb_->daemon_key().substr(0, 16) + "…");
   }
   return {};
 }
@@ -497,8 +539,8 @@ Status Run::verify() {
     std::string nreceipts =
         std::regex_search(v.out, m, std::regex("\"receipts\":(\\d+)")) ? std::string(m[1]) : "?";
     expect(v.exit_code == 0,
-           "the audit log verifies offline with the daemon key and agent " + std::string(a) +
-               "'s receipts",
+           "the audit log verifies offline with the daemon key the officers hold (" +
+               sb_->daemon_key().substr(0, 16) + "…) and agent " + std::string(a) + "'s receipts",
            "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + entries + " entries, " +
                nreceipts + " receipts" +
                (v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
@@ -558,6 +600,9 @@ std::string describe(const Step& s) {
       return "预期 expect " + s.expect->text;
     case Action::kPause:
       return "暂停 let " + std::to_string(s.ms) + " ms pass";
+    case Action::kRotateDaemonKey:
+      return "紧急轮换守护进程密钥 emergency rotation of the daemon key: rotate, agents trust the "
+             "signed statement, restart gongshud";
   }
   return "";
 }
