@@ -6,6 +6,7 @@
 
 #include "core/catalog/dataset.h"
 #include "core/catalog/lifecycle.h"
+#include "core/catalog/overlap.h"
 #include "core/util/check.h"
 #include "core/util/printable.h"
 
@@ -100,6 +101,16 @@ std::string attributes(const v1::DatasetEntry* before, const v1::DatasetEntry& a
   return out;
 }
 
+std::string overlaps_text(const v1::CatalogVersion& v) {
+  std::string out;
+  for (const auto& o : v.overlaps()) {
+    out += out.empty() ? "; overlaps (R-07): " : ", ";
+    out += o.dataset() + " " + std::to_string(o.score_permille()) + "/1000";
+    if (!o.acknowledged_by().empty()) out += " acknowledged: " + o.reason();
+  }
+  return out;
+}
+
 v1::AuditEntry step_entry(const Caller& c, Step step, const v1::CatalogVersion& v, State from,
                           State to, const v1::DatasetEntry* before, const std::string& note) {
   auto e = entry_for(c, "catalog_" + std::string(catalog::step_name(step)));
@@ -109,6 +120,7 @@ v1::AuditEntry step_entry(const Caller& c, Step step, const v1::CatalogVersion& 
   std::string detail = "v" + std::to_string(v.entry().version()) + " " +
                        std::string(catalog::state_name(from)) + " -> " +
                        std::string(catalog::state_name(to)) + "; " + attributes(before, v.entry());
+  detail += overlaps_text(v);
   if (!note.empty()) detail += "; note: " + note;
   e.set_detail(detail);
   return e;
@@ -154,6 +166,29 @@ Result<std::string> checked_note(const std::string& note) {
     return fail(ErrorCode::kInvalidArgument,
                 "a note is required: 1..1000 bytes of UTF-8 text without control characters");
   return note;
+}
+
+// Flags the approved datasets of other agencies whose data items v's entry duplicates.
+Status flag_overlaps(const DaemonStore& store, const store::Txn& txn, v1::CatalogVersion& v) {
+  v.clear_overlaps();
+  auto cur = store.db().catalog.cursor(txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    v1::DatasetEntry other;
+    if (!parse_value(e->value, other))
+      return fail(ErrorCode::kCorrupt,
+                  "catalog entry " + printable(as_chars(e->key)) + " does not parse");
+    if (other.status() != "approved" || other.id() == v.entry().id() ||
+        other.provider_agency() == v.entry().provider_agency())
+      continue;
+    auto o = catalog::overlap(v.entry(), other);
+    if (o.score_permille < catalog::kOverlapFlagPermille) continue;
+    auto* flag = v.add_overlaps();
+    flag->set_dataset(other.id());
+    flag->set_provider(other.provider_agency());
+    flag->set_score_permille(o.score_permille);
+    for (auto& f : o.shared) flag->add_shared(std::move(f));
+  }
+  return {};
 }
 
 // Runs change in a write transaction, then reloads the catalog in force. A kPermissionDenied
@@ -266,6 +301,7 @@ Reply catalog_submit(ApiContext& ctx, const Caller& c, const v1::CatalogSubmitRe
         *v.mutable_entry() = entry;
         v.set_region(region);
         add_step(v, c, step, from, *to, region, store.clock().now_ms(), "");
+        GONGSHU_RETURN_IF_ERROR(flag_overlaps(store, txn, v));
         GONGSHU_RETURN_IF_ERROR(write_version(store, txn, v));
         GONGSHU_RETURN_IF_ERROR(show_unless_in_force(store, txn, v.entry()));
         auto e = step_entry(c, step, v, from, *to, before, "");
@@ -357,6 +393,33 @@ Reply catalog_review(ApiContext& ctx, const Caller& c, const v1::CatalogReviewRe
                       "version " + std::to_string(version) + " of " + id + " is " +
                           std::string(catalog::state_name(from)) + " and awaits the " +
                           v->awaiting() + ", not a reviewer of region " + region);
+        }
+        // each flag is acknowledged, with a reason, before the version is approved.
+        for (const auto& ack : req.acknowledge()) {
+          v1::CatalogOverlap* flag = nullptr;
+          for (auto& o : *v->mutable_overlaps()) {
+            if (o.dataset() == ack.dataset()) flag = &o;
+          }
+          if (!flag)
+            return fail(ErrorCode::kInvalidArgument, "version " + std::to_string(version) + " of " +
+                                                         id + " has no overlap flag for " +
+                                                         ack.dataset());
+          GONGSHU_TRY(std::string reason, checked_note(ack.reason()));
+          flag->set_acknowledged_by(c.key_id);
+          flag->set_reason(reason);
+        }
+        if (step == Step::kApprove) {
+          std::string open_flags;
+          for (const auto& o : v->overlaps()) {
+            if (o.acknowledged_by().empty())
+              open_flags += (open_flags.empty() ? "" : ", ") + o.dataset() + " (" +
+                            std::to_string(o.score_permille()) + "/1000)";
+          }
+          if (!open_flags.empty())
+            return fail(ErrorCode::kInvalidArgument,
+                        "version " + std::to_string(version) + " of " + id +
+                            " duplicates data items of " + open_flags +
+                            " (R-07): acknowledge each with a reason to approve");
         }
         const int64_t now = store.clock().now_ms();
         v1::CatalogVersion* force = in_force(vs);

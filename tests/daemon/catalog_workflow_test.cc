@@ -272,5 +272,62 @@ TEST_CASE("catalog workflow: the operator's catalog add is the audited direct pa
   CHECK(h[2].entry().status() == "approved");
 }
 
+TEST_CASE("catalog workflow: repeated collection is flagged and must be acknowledged (R-07)") {
+  World w;
+  const auto base = household("sjz-gongan");
+  REQUIRE(w.submit(w.city_user, base));
+  REQUIRE(w.review(w.city_reviewer, base.id(), true));
+
+  // The county bureau's own list of residents collects the household register's items again.
+  auto again = household("changan-gongan");
+  again.set_id("changan.residents");
+  uint64_t before = w.h.audit_size();
+  REQUIRE(w.submit(w.county_user, again));
+  auto audited = w.h.audit_after(before);
+  REQUIRE(audited.size() == 1);
+  CHECK(audited[0].detail().find("overlaps (R-07): population.household") != std::string::npos);
+  auto queue = w.pending(w.county_reviewer);
+  REQUIRE(queue.size() == 1);
+  REQUIRE(queue[0].overlaps_size() == 1);
+  CHECK(queue[0].overlaps(0).dataset() == base.id());
+  CHECK(queue[0].overlaps(0).provider() == "sjz-gongan");
+  CHECK(queue[0].overlaps(0).score_permille() == 1000);
+  CHECK(queue[0].overlaps(0).acknowledged_by().empty());
+
+  // Not approved without an acknowledgement, nor with one for a flag it does not have.
+  auto unacknowledged = w.review(w.county_reviewer, again.id(), true);
+  REQUIRE(!unacknowledged);
+  CHECK(unacknowledged.error().code == v1::API_BAD_REQUEST);
+  CHECK(unacknowledged.error().message.find("population.household") != std::string::npos);
+  v1::CatalogReviewRequest req;
+  req.set_id(again.id());
+  req.set_approve(true);
+  req.set_note("县级审核");
+  auto* ack = req.add_acknowledge();
+  ack->set_dataset("no.such");
+  ack->set_reason("x");
+  v1::ApiResponse resp;
+  CHECK(catalog_review(*w.h.ctx, w.county_reviewer, req, resp).error().code == v1::API_BAD_REQUEST);
+  ack->set_dataset(base.id());
+  ack->set_reason("");
+  CHECK(catalog_review(*w.h.ctx, w.county_reviewer, req, resp).error().code == v1::API_BAD_REQUEST);
+  ack->set_reason("county-level verification of residence, not a copy of the register");
+  REQUIRE(catalog_review(*w.h.ctx, w.county_reviewer, req, resp));
+  const auto& v = resp.catalog_versions().versions(0);
+  CHECK(v.entry().status() == "county_approved");
+  CHECK(v.overlaps(0).acknowledged_by() == w.county_reviewer.key_id);
+  // The city sees the acknowledged flag and approves.
+  REQUIRE(w.review(w.city_reviewer, again.id(), true));
+  CHECK(w.in_force_status(again.id()) == "approved");
+
+  // Rejecting needs no acknowledgement; the provider's own datasets are never compared.
+  auto mine = household("sjz-gongan");
+  mine.set_id("population.household.copy");
+  REQUIRE(w.submit(w.city_user, mine));
+  REQUIRE(w.pending(w.city_reviewer).at(0).overlaps_size() == 1);  // changan.residents only
+  CHECK(w.pending(w.city_reviewer).at(0).overlaps(0).dataset() == "changan.residents");
+  REQUIRE(w.review(w.city_reviewer, mine.id(), false, "duplicate"));
+}
+
 }  // namespace
 }  // namespace gongshu::daemon

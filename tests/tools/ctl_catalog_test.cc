@@ -34,7 +34,8 @@ struct Platform {
   Platform() {
     for (auto [id, region] : {std::pair{"sjz-shuju", "130100"},
                               {"changan-gongan", "130102"},
-                              {"changan-shuju", "130102"}}) {
+                              {"changan-shuju", "130102"},
+                              {"sjz-minzheng", "130100"}}) {
       v1::ApiRequest req;
       auto* a = req.mutable_agency_add()->mutable_agency();
       a->set_id(id);
@@ -134,6 +135,29 @@ TEST_CASE("gongshuctl catalog: a county entry through the county and the city re
   auto table = p.ctl(user, {"catalog", "history", "population.household"});
   REQUIRE(table.exit_code == 0);
   CHECK(table.out.find("已批准") != std::string::npos);
+
+  // R-07: the city civil affairs bureau collecting the same items is flagged; the reviewer
+  // acknowledges the flag to approve.
+  const std::string minzheng = p.principal("agency", "sjz-minzheng");
+  std::string copy = toml;
+  copy.replace(copy.find("changan-gongan"), std::string("changan-gongan").size(), "sjz-minzheng");
+  copy.replace(copy.find("population.household"), std::string("population.household").size(),
+               "minzheng.residents");
+  const std::string copy_file = p.f.dir.file("residents.toml");
+  std::ofstream(copy_file) << copy;
+  auto flagged = parse(p.ctl(minzheng, {"catalog", "submit", copy_file, "--json"}));
+  REQUIRE(flagged[0].at("overlaps").size() == 1);
+  CHECK(flagged[0].at("overlaps")[0].at("dataset") == "population.household");
+  auto pending = p.ctl(city, {"catalog", "pending"});
+  CHECK(pending.out.find("population.household 1000/1000") != std::string::npos);
+  auto refused =
+      p.ctl(city, {"catalog", "review", "minzheng.residents", "--approve", "--note", "ok"});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("R-07") != std::string::npos);
+  auto acked = parse(p.ctl(city, {"catalog", "review", "minzheng.residents", "--approve", "--note",
+                                  "ok", "--ack", "population.household=低保核查需要", "--json"}));
+  CHECK(acked[0].at("state") == "approved");
+  CHECK(acked[0].at("overlaps")[0].at("reason") == "低保核查需要");
 
   auto retired = parse(p.ctl(user, {"catalog", "retire", "population.household", "--note",
                                     "no longer collected", "--json"}));

@@ -50,7 +50,30 @@ void version_json(JsonWriter& w, const v1::CatalogVersion& v) {
         .field("note", s.note())
         .end_object();
   }
+  w.end_array();
+  w.key("overlaps").begin_array();
+  for (const auto& o : v.overlaps()) {
+    w.begin_object()
+        .field("dataset", o.dataset())
+        .field("provider", o.provider())
+        .field("score_permille", uint64_t(o.score_permille()))
+        .field("acknowledged_by", o.acknowledged_by())
+        .field("reason", o.reason());
+    w.key("shared").begin_array();
+    for (const auto& f : o.shared()) w.value(f);
+    w.end_array().end_object();
+  }
   w.end_array().end_object();
+}
+
+// "dataset 667/1000 (acknowledged)", one per flag.
+std::string flags_text(const v1::CatalogVersion& v) {
+  std::string out;
+  for (const auto& o : v.overlaps()) {
+    out += (out.empty() ? "" : ", ") + o.dataset() + " " + std::to_string(o.score_permille()) +
+           "/1000" + (o.acknowledged_by().empty() ? "" : " (acknowledged)");
+  }
+  return out;
 }
 
 // The versions of an answer: JSON, or one line each (pending, submit, review, retire).
@@ -65,11 +88,12 @@ int print_versions(const v1::ApiResponse& r, bool json) {
     return 0;
   }
   Table t({"ID 数据集", "VERSION 版本", "PROVIDER 提供机构", "REGION 区划", "STATE 状态",
-           "AWAITING 待审", "OPEN 开放", "SHARE 共享"});
+           "AWAITING 待审", "OPEN 开放", "SHARE 共享", "OVERLAPS 重复采集"});
   for (const auto& v : vs) {
     const auto& e = v.entry();
     t.add({e.id(), std::to_string(e.version()), e.provider_agency(), v.region(),
-           state_text(e.status()), v.awaiting(), e.open_attribute(), e.share_attribute()});
+           state_text(e.status()), v.awaiting(), e.open_attribute(), e.share_attribute(),
+           flags_text(v)});
   }
   t.print(std::cout);
   return 0;
@@ -77,6 +101,7 @@ int print_versions(const v1::ApiResponse& r, bool json) {
 
 struct Opts {
   std::string file, id, note;
+  std::vector<std::string> acks;
   uint64_t version = 0;
   bool draft = false, approve = false, reject = false, json = false;
 };
@@ -137,6 +162,9 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
   approve->excludes(reject);
   reviewc->add_option("--version", review->version, "The version (default: the open one)");
   reviewc->add_option("--note", review->note, "Why (recorded and audited)")->required();
+  reviewc->add_option("--ack", review->acks,
+                      "DATASET=REASON: acknowledge a repeated-collection flag (R-07); every flag "
+                      "must be acknowledged to approve");
   reviewc->add_flag("--json", review->json, "JSON output");
   run_connected(reviewc, std::make_shared<ConnectOptions>(), exit_code, [review](DaemonClient& c) {
     if (review->approve == review->reject) {
@@ -149,6 +177,16 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
     rr->set_version(review->version);
     rr->set_approve(review->approve);
     rr->set_note(review->note);
+    for (const auto& a : review->acks) {
+      auto eq = a.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "gongshuctl: --ack takes DATASET=REASON\n";
+        return 2;
+      }
+      auto* ack = rr->add_acknowledge();
+      ack->set_dataset(a.substr(0, eq));
+      ack->set_reason(a.substr(eq + 1));
+    }
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     return print_versions(*r, review->json);
