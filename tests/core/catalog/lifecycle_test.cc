@@ -2,6 +2,10 @@
 #include "core/catalog/lifecycle.h"
 
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace gongshu::catalog {
 namespace {
@@ -50,6 +54,33 @@ TEST_CASE("lifecycle: every state has one name that parses back") {
     CHECK_FALSE(state_name_zh(State(i)).empty());
   }
   CHECK_FALSE(parse_state("pending"));
+}
+
+// docs/catalog.md copies the table for data officers and reviewers; it must say what the code
+// does, row for row.
+TEST_CASE("lifecycle: docs/catalog.md shows exactly this table") {
+  std::ifstream in(std::string(GONGSHU_SOURCE_DIR) + "/docs/catalog.md");
+  REQUIRE(in);
+  std::vector<std::string> rows;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line == "<!-- lifecycle-table -->") inside = true;
+    if (line == "<!-- /lifecycle-table -->") inside = false;
+    if (inside && line.starts_with("| ") && !line.starts_with("| from") &&
+        !line.starts_with("|---"))
+      rows.push_back(line);
+  }
+  auto scope = [](Scope s) {
+    return s == Scope::kAny ? "any" : s == Scope::kCountyEntry ? "county" : "city";
+  };
+  std::vector<std::string> expected;
+  for (const Transition& t : kTransitions) {
+    std::ostringstream os;
+    os << "| " << state_name(t.from) << " | " << step_name(t.step) << " | " << actor_name(t.actor)
+       << " | " << scope(t.scope) << " | " << state_name(t.to) << " |";
+    expected.push_back(os.str());
+  }
+  CHECK(rows == expected);
 }
 
 }  // namespace
