@@ -26,6 +26,8 @@ const std::map<std::string, Action, std::less<>>& actions() {
       {"expect", Action::kExpect},
       {"pause", Action::kPause},
       {"rotate-daemon-key", Action::kRotateDaemonKey},
+      {"backup", Action::kBackup},
+      {"restore", Action::kRestore},
   };
   return m;
 }
@@ -46,6 +48,8 @@ const std::set<std::string>& allowed_keys(Action a) {
       {Action::kExpect, {"that"}},
       {Action::kPause, {"ms"}},
       {Action::kRotateDaemonKey, {}},
+      {Action::kBackup, {}},
+      {Action::kRestore, {}},
   };
   return m.at(a);
 }

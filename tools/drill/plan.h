@@ -40,6 +40,8 @@ enum class Action {
   kExpect,           // a condition on a figure measured by an earlier step
   kPause,            // let time pass (load keeps running)
   kRotateDaemonKey,  // gongshuctl daemon-key rotate, agents trust the statement, restart
+  kBackup,           // gongshuctl backup create under load
+  kRestore,          // the store destroyed, gongshud restore from the last backup, restart
 };
 
 std::string_view action_name(Action a);

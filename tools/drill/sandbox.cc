@@ -198,6 +198,11 @@ Result<CommandResult> Sandbox::audit_cmd(std::vector<std::string> args, bool rec
   return run(args, record);
 }
 
+Result<CommandResult> Sandbox::run_bin(const std::string& name, std::vector<std::string> args) {
+  args.insert(args.begin(), bin(name));
+  return run(args, true);
+}
+
 Status Sandbox::start_daemon() {
   ::unlink(file("state/daemon.info").c_str());
   GONGSHU_TRY(Child c, Child::start({bin("gongshud"), "run", "--config", daemon_config_},

@@ -76,6 +76,9 @@ class Sandbox {
   [[nodiscard]] Result<CommandResult> agent_cmd(const std::string& agent,
                                                 std::vector<std::string> args, bool record = true);
   [[nodiscard]] Result<CommandResult> audit_cmd(std::vector<std::string> args, bool record = true);
+  // Another of the binaries (e.g. gongshud restore), run to completion.
+  [[nodiscard]] Result<CommandResult> run_bin(const std::string& name,
+                                              std::vector<std::string> args);
 
   [[nodiscard]] Result<DatasetCounts> counts(const std::string& dataset);
   [[nodiscard]] Result<AgentFigures> agent_figures(const std::string& agent);
