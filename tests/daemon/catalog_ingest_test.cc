@@ -1,0 +1,102 @@
+// Ingest honours the catalog workflow (R-10, issue 15): a running gongshud refuses records for a
+// dataset in each state that is not in force with that state as the reason, and keeps accepting
+// records for an approved dataset while a newer version of it is under review.
+#include <catch2/catch.hpp>
+
+#include "core/catalog/dataset.h"
+#include "core/util/fd.h"
+#include "tests/daemon/daemon_fixture.h"
+
+namespace gongshu::daemon {
+namespace {
+
+using testing::ApiClient;
+using testing::DaemonFixture;
+using testing::TestAgent;
+
+v1::DatasetEntry household_as(const std::string& id) {
+  std::string path =
+      std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/population_household.toml";
+  auto text = read_file(path, 1 << 20);
+  REQUIRE(text);
+  auto entry = catalog::parse_dataset_toml(as_chars(*text), path);
+  REQUIRE(entry);
+  entry->set_id(id);
+  return *entry;
+}
+
+v1::ApiResponse call(ApiClient& c, v1::ApiRequest req, v1::ApiErrorCode expected = v1::API_OK) {
+  auto resp = c.call(std::move(req));
+  INFO(resp.error().message());
+  REQUIRE(resp.error().code() == expected);
+  return resp;
+}
+
+void submit(ApiClient& c, const std::string& id, bool draft = false) {
+  v1::ApiRequest req;
+  *req.mutable_catalog_submit()->mutable_entry() = household_as(id);
+  req.mutable_catalog_submit()->set_draft(draft);
+  call(c, req);
+}
+
+void review(ApiClient& c, const std::string& id, bool approve) {
+  v1::ApiRequest req;
+  req.mutable_catalog_review()->set_id(id);
+  req.mutable_catalog_review()->set_approve(approve);
+  req.mutable_catalog_review()->set_note("reviewed");
+  call(c, req);
+}
+
+TEST_CASE("catalog ingest: records for a dataset not in force are refused, naming its state") {
+  DaemonFixture f;
+  f.add_agency("sjz-gongan", "石家庄市公安局");
+  f.add_agency("sjz-shuju", "石家庄市数据资源局");
+  auto user = f.client(f.add_principal("agency", "sjz-gongan"));
+  auto reviewer = f.client(f.add_principal("reviewer", "sjz-shuju"));
+
+  submit(*user, "ds.draft", /*draft=*/true);
+  submit(*user, "ds.submitted");
+  submit(*user, "ds.rejected");
+  review(*reviewer, "ds.rejected", false);
+  submit(*user, "ds.retired");
+  review(*reviewer, "ds.retired", true);
+  {
+    v1::ApiRequest req;
+    req.mutable_catalog_retire()->set_id("ds.retired");
+    req.mutable_catalog_retire()->set_note("withdrawn");
+    call(*user, req);
+  }
+  // Approved, with version 2 under review: version 1 stays in force.
+  submit(*user, "ds.approved");
+  review(*reviewer, "ds.approved", true);
+  submit(*user, "ds.approved");
+
+  auto key = f.enroll("sjz-gongan");
+  TestAgent agent(f.ctx, key, f.daemon->public_key(), f.daemon->ingest_endpoint(), "sjz-gongan");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"ds.draft", "is draft"},
+      {"ds.submitted", "is submitted"},
+      {"ds.rejected", "is rejected"},
+      {"ds.retired", "is retired"},
+      {"ds.unknown", "is not in the catalog"},
+      {"ds.approved", ""}};
+  uint64_t seq = 0;
+  for (const auto& [dataset, reason] : cases) {
+    INFO(dataset);
+    auto r = testing::household("h-" + dataset, testing::citizen_id(int(seq) + 1), "张三");
+    r.set_dataset(dataset);
+    agent.send(++seq, {r});
+    auto ack = agent.ack();
+    REQUIRE(ack);
+    if (reason.empty()) {
+      CHECK(ack->accepted() == 1);
+      continue;
+    }
+    CHECK(ack->accepted() == 0);
+    REQUIRE(ack->statuses_size() == 1);
+    CHECK(ack->statuses(0).reason().find("'" + dataset + "' " + reason) != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace gongshu::daemon
