@@ -94,6 +94,12 @@ std::string_view pii_kind_name(v1::PiiKind kind) {
 }
 
 Status validate_dataset(const v1::DatasetEntry& e) {
+  if (e.state_secret()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "dataset '" + printable(e.id()) +
+                    "' is declared a state secret: state secrets are outside the platform "
+                    "(R-01); this entry is refused");
+  }
   std::vector<std::string> problems;
   if (!is_id(e.id(), true) || e.id().size() < 3)
     problems.push_back("id '" + e.id() + "' must be 3..64 of [a-z0-9_.-]");

@@ -329,5 +329,22 @@ TEST_CASE("catalog workflow: repeated collection is flagged and must be acknowle
   REQUIRE(w.review(w.city_reviewer, mine.id(), false, "duplicate"));
 }
 
+TEST_CASE("catalog workflow: a state secret is refused on every path (R-01)") {
+  World w;
+  auto e = household("sjz-gongan");
+  e.set_state_secret(true);
+  uint64_t before = w.h.audit_size();
+  auto submitted = w.submit(w.city_user, e);
+  REQUIRE(!submitted);
+  CHECK(submitted.error().code == v1::API_BAD_REQUEST);
+  CHECK(submitted.error().message.find("R-01") != std::string::npos);
+  v1::ApiResponse resp;
+  auto added = catalog_add(*w.h.ctx, w.op, e, resp);
+  REQUIRE(!added);
+  CHECK(added.error().code == v1::API_BAD_REQUEST);
+  CHECK(w.h.audit_size() == before);
+  CHECK(w.in_force_status(e.id()).empty());
+}
+
 }  // namespace
 }  // namespace gongshu::daemon
