@@ -1,5 +1,6 @@
 #include "tools/drill/commands.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -64,6 +65,17 @@ Result<Plan> find_plan(const Paths& p, const std::string& name) {
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+extern "C" void on_stop_signal(int) { request_stop(); }
+
+// Ctrl-C or a SIGTERM ends the drill between steps, so every sandbox is taken down and removed.
+void stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
 
 }  // namespace
 
@@ -181,6 +193,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
       auto v = run_command({o->paths.bin + "/" + b, "--version"}, {}, std::chrono::seconds(10));
       report.binaries.emplace_back(b, v && v->exit_code == 0 ? first_line(v->out) : "unknown");
     }
+    stop_on_signals();
     RunOptions ro;
     ro.bin_dir = o->paths.bin;
     ro.policies_dir = o->paths.policies;
@@ -188,6 +201,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
     ro.progress = &std::cerr;
     bool any_error = false;
     for (const auto& plan : plans) {
+      if (stop_requested()) {
+        any_error = true;
+        break;
+      }
       report.scenarios.push_back(run_plan(plan, ro));
       const auto& s = report.scenarios.back();
       any_error = any_error || !s.error.empty();

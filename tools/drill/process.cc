@@ -92,8 +92,13 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv,
   std::string dir = tmpl;
   auto start = std::chrono::steady_clock::now();
   auto pid = spawn(argv, env, dir + "/out", dir + "/err", false);
-  if (!pid) {
+  auto remove_dir = [&] {
+    ::unlink((dir + "/out").c_str());
+    ::unlink((dir + "/err").c_str());
     ::rmdir(dir.c_str());
+  };
+  if (!pid) {
+    remove_dir();  // the files may exist: a failed exec happens after the child opened them
     return tl::unexpected(pid.error());
   }
   int status = 0;
@@ -116,9 +121,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv,
       std::chrono::steady_clock::now() - start);
   res.out = slurp(dir + "/out");
   res.err = slurp(dir + "/err");
-  ::unlink((dir + "/out").c_str());
-  ::unlink((dir + "/err").c_str());
-  ::rmdir(dir.c_str());
+  remove_dir();
   return res;
 }
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,8 @@ namespace gongshu::drill {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -153,6 +156,10 @@ ScenarioResult Run::go() {
   for (size_t i = 0; i < plan_.steps.size() && !failed_ && r.error.empty(); ++i) {
     const Step& s = plan_.steps[i];
     step_ = &r.steps[i + 1];
+    if (g_stop) {
+      r.error = "interrupted before step " + std::to_string(i + 1);
+      break;
+    }
     step_->started_at_ms = wall_ms();
     auto ts = Clock::now();
     say("[" + plan_.name + " " + std::to_string(i + 1) + "/" + std::to_string(plan_.steps.size()) +
@@ -438,6 +445,7 @@ Status Run::wait_until(const Step& s) {
             std::to_string(stored) + ", acknowledged " + std::to_string(acked) + ", spooled " +
             std::to_string(spooled) + (sb_->load_done() ? ", load done" : ", load running");
     if (met || Clock::now() > deadline) break;
+    if (g_stop) return fail(ErrorCode::kUnavailable, "interrupted");
     if (Clock::now() > next_note) {
       say("  … " + std::to_string(ms_since(t) / 1000) + " s: " + state);
       next_note += std::chrono::seconds(2);
@@ -689,6 +697,9 @@ std::string describe(const Step& s) {
   }
   return "";
 }
+
+void request_stop() { g_stop = true; }
+bool stop_requested() { return g_stop; }
 
 ScenarioResult run_plan(const Plan& plan, const RunOptions& options) {
   return Run(plan, options).go();

@@ -26,6 +26,11 @@ struct RunOptions {
 // sandbox could not be built, a binary could not be started).
 ScenarioResult run_plan(const Plan& plan, const RunOptions& options);
 
+// Set from a SIGINT/SIGTERM handler (commands.cc): the running scenario stops at its next
+// step or poll, as "could not run", and its sandbox is removed on the way out.
+void request_stop();
+bool stop_requested();
+
 // A one-line description of a step, for `show` and the report.
 std::string describe(const Step& step);
 
