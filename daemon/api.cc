@@ -105,6 +105,8 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return catalog_retire(ctx, c, req.catalog_retire(), resp);
     case R::kCatalogHistory:
       return catalog_history(ctx, c, req.catalog_history().id(), resp);
+    case R::kCatalogOverlaps:
+      return catalog_overlaps(ctx, c, resp);
     // principals.h
     case R::kPrincipalAdd:
       return principal_add(ctx, c, req.principal_add(), resp);

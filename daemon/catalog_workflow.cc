@@ -520,6 +520,26 @@ Reply catalog_history(ApiContext& ctx, const Caller& c, const std::string& id,
   return {};
 }
 
+Reply catalog_overlaps(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp) {
+  if (auto r = ctx.require(c, "list catalog overlaps", {"operator", "officer", "reviewer"}); !r)
+    return r;
+  auto txn = ctx.store.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  auto* out = resp.mutable_catalog_versions();
+  auto cur = ctx.store.db().catalog.cursor(*txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    v1::CatalogVersion v;
+    if (!parse_value(e->value, *v.mutable_entry()))
+      return refuse(v1::API_INTERNAL,
+                    "catalog entry " + printable(as_chars(e->key)) + " does not parse");
+    if (v.entry().status() != "approved") continue;
+    if (auto s = flag_overlaps(ctx.store, *txn, v); !s)
+      return tl::unexpected(from_error(s.error()));
+    if (v.overlaps_size() > 0) *out->add_versions() = std::move(v);
+  }
+  return {};
+}
+
 Result<uint64_t> record_direct_add(ApiContext& ctx, const Caller& c, store::WriteTxn& txn,
                                    const v1::DatasetEntry& entry) {
   DaemonStore& store = ctx.store;

@@ -18,6 +18,9 @@
 //                    is retired (a note is required): nothing new is accepted for it.
 //   catalog_history  operator, officer, reviewer, and the provider agency: every version with
 //                    every step, who took it and when.
+//   catalog_overlaps operator, officer, reviewer: every approved dataset whose data items
+//                    duplicate another agency's approved dataset, with the flags
+//                    a submission would raise. Writes nothing.
 //
 // Every step is one audit entry, written in the transaction that takes it, naming the dataset,
 // the version, the states before and after and the attributes before and after; every denial past
@@ -43,6 +46,8 @@ Reply catalog_retire(ApiContext& ctx, const Caller& c, const v1::CatalogRetireRe
                      v1::ApiResponse& resp);
 Reply catalog_history(ApiContext& ctx, const Caller& c, const std::string& id,
                       v1::ApiResponse& resp);
+
+Reply catalog_overlaps(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp);
 
 // The authority's direct path (registry.h catalog_add): records `entry`, approved as added, as
 // its dataset's next version in txn, superseding the version in force, and returns that

@@ -320,6 +320,15 @@ TEST_CASE("catalog workflow: repeated collection is flagged and must be acknowle
   REQUIRE(w.review(w.city_reviewer, again.id(), true));
   CHECK(w.in_force_status(again.id()) == "approved");
 
+  // The whole catalog: each of the two names the other.
+  v1::ApiResponse all;
+  REQUIRE(catalog_overlaps(*w.h.ctx, w.officer, all));
+  REQUIRE(all.catalog_versions().versions_size() == 2);
+  CHECK(all.catalog_versions().versions(0).entry().id() == again.id());
+  CHECK(all.catalog_versions().versions(0).overlaps(0).dataset() == base.id());
+  CHECK(all.catalog_versions().versions(1).overlaps(0).dataset() == again.id());
+  CHECK(catalog_overlaps(*w.h.ctx, w.city_user, all).error().code == v1::API_DENIED);
+
   // Rejecting needs no acknowledgement; the provider's own datasets are never compared.
   auto mine = household("sjz-gongan");
   mine.set_id("population.household.copy");

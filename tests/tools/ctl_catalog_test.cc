@@ -159,6 +159,12 @@ TEST_CASE("gongshuctl catalog: a county entry through the county and the city re
   CHECK(acked[0].at("state") == "approved");
   CHECK(acked[0].at("overlaps")[0].at("reason") == "低保核查需要");
 
+  auto whole = p.ctl(p.f.operator_key_path, {"catalog", "overlaps"});
+  REQUIRE(whole.exit_code == 0);
+  CHECK(whole.out.find("重合度") != std::string::npos);
+  CHECK(whole.out.find("minzheng.residents") != std::string::npos);
+  CHECK(parse(p.ctl(p.f.operator_key_path, {"catalog", "overlaps", "--json"})).size() == 2);
+
   auto retired = parse(p.ctl(user, {"catalog", "retire", "population.household", "--note",
                                     "no longer collected", "--json"}));
   CHECK(retired[0].at("state") == "retired");

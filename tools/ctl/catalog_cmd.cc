@@ -209,6 +209,32 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
     return print_versions(*r, retire->json);
   });
 
+  auto overlaps = std::make_shared<Opts>();
+  auto* overlapsc = cat->add_subcommand(
+      "overlaps",
+      "Approved datasets whose data items duplicate another agency's approved dataset (R-07)");
+  overlapsc->add_flag("--json", overlaps->json, "JSON output");
+  run_connected(overlapsc, std::make_shared<ConnectOptions>(), exit_code,
+                [overlaps](DaemonClient& c) {
+                  v1::ApiRequest req;
+                  req.mutable_catalog_overlaps();
+                  auto r = c.call(req);
+                  if (!r) return report_error(r.error());
+                  if (overlaps->json) return print_versions(*r, true);
+                  Table t({"DATASET 数据集", "PROVIDER 提供机构", "DUPLICATES 重复于",
+                           "OF 其提供机构", "SCORE 重合度", "SHARED 重复数据项"});
+                  for (const auto& v : r->catalog_versions().versions()) {
+                    for (const auto& o : v.overlaps()) {
+                      std::string shared;
+                      for (const auto& f : o.shared()) shared += (shared.empty() ? "" : ",") + f;
+                      t.add({v.entry().id(), v.entry().provider_agency(), o.dataset(), o.provider(),
+                             std::to_string(o.score_permille()) + "/1000", shared});
+                    }
+                  }
+                  t.print(std::cout);
+                  return 0;
+                });
+
   auto history = std::make_shared<Opts>();
   auto* historyc =
       cat->add_subcommand("history", "Every version of a dataset, with who did what and when");
