@@ -3,8 +3,11 @@
 // and the ingest and api handlers consult it for every message, because a connection accepted
 // before a revocation stays open: a revoked key must stop working from its next message.
 //
-// CatalogView: the approved catalog entries compiled into schemas, swapped whole when the catalog
-// changes, so workers validate against a consistent snapshot without locking per record.
+// CatalogView: the catalog table's entries compiled into schemas, swapped whole when the catalog
+// changes, so workers validate against a consistent snapshot without locking per record. The
+// table holds each dataset's version in force (approved, or retired), or for a dataset never
+// approved its latest version (draft, submitted, rejected: daemon/catalog_workflow.h); only
+// approved entries are served or accepted, the others are there so refusals name their state.
 //
 // Both are thread-safe: readers take a shared lock (or a snapshot pointer), reload() replaces
 // the contents under an exclusive lock.
@@ -25,7 +28,7 @@ namespace gongshu::daemon {
 
 struct Identity {
   std::string key_id;
-  std::string role;  // agent, operator, officer
+  std::string role;  // agent, operator, officer, agency, applicant, licensed, reviewer
   std::string agency;
   crypto::PublicKey key;
   bool revoked = false;

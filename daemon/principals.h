@@ -8,6 +8,8 @@
 //   applicant  an organisation applying for and using open-use agreements
 //   licensed   a licensed operator: aggregates only, over the datasets and purposes of
 //              its licence, until its term ends
+//   reviewer   a catalog reviewer of an agency, whose region code is the level it
+//              reviews at (daemon/catalog_workflow.h); no data
 //
 // Revocation takes effect on the caller's next request (the directory is re-checked per
 // message). The last active operator cannot be revoked (nobody could administer the authority

@@ -7,6 +7,7 @@
 
 #include "core/catalog/dataset.h"
 #include "core/util/fd.h"
+#include "daemon/principals.h"
 #include "daemon/registry.h"
 #include "tests/daemon/handler_fixture.h"
 
@@ -336,6 +337,29 @@ TEST_CASE("catalog workflow: repeated collection is flagged and must be acknowle
   REQUIRE(w.pending(w.city_reviewer).at(0).overlaps_size() == 1);  // changan.residents only
   CHECK(w.pending(w.city_reviewer).at(0).overlaps(0).dataset() == "changan.residents");
   REQUIRE(w.review(w.city_reviewer, mine.id(), false, "duplicate"));
+}
+
+TEST_CASE("catalog workflow: reviewers are registered with the agency that gives their level") {
+  World w;
+  auto key = crypto::IdentityKey::generate();
+  v1::PrincipalAddRequest req;
+  req.set_role("reviewer");
+  req.set_public_key(key.public_key().hex());
+  req.set_name("审核人");
+  v1::ApiResponse resp;
+  auto no_agency = principal_add(*w.h.ctx, w.op, req, resp);
+  REQUIRE(!no_agency);
+  CHECK(no_agency.error().code == v1::API_BAD_REQUEST);
+  req.set_agency("no-such-agency");
+  CHECK(principal_add(*w.h.ctx, w.op, req, resp).error().code == v1::API_NOT_FOUND);
+  req.set_agency("changan-shuju");
+  REQUIRE(principal_add(*w.h.ctx, w.op, req, resp));
+  auto c = w.h.caller_of(key);
+  CHECK(c.role == "reviewer");
+  CHECK(c.policy_role == policy::Role::kReviewer);
+  CHECK(c.agency == "changan-shuju");
+  // A reviewer decides; it does not submit.
+  CHECK(w.submit(c, household("changan-shuju")).error().code == v1::API_DENIED);
 }
 
 TEST_CASE("catalog workflow: a state secret is refused on every path (R-01)") {
