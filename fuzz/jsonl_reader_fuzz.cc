@@ -1,10 +1,6 @@
 // The agent's JSON Lines reader (agent/jsonl_reader.cc, agent/record_reader.h): input files come
-// from the agency's systems. The input is read from an in-memory file, row by row, against the fuzz
-// dataset; every row that reads is normalised and validated as intake does, and a row that
-// passes must encode to a record protobuf parses back (what the agent spools, the daemon reads).
-#include "agent/record_reader.h"
-#include "core/catalog/validate.h"
-#include "fuzz/fuzz_support.h"
+// from the agency's systems (fuzz/reader_fuzz.h).
+#include "fuzz/reader_fuzz.h"
 
 using namespace gongshu;
 
@@ -14,27 +10,5 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  agent::ReaderLimits limits;
-  limits.max_row_bytes = 4096;  // small, so the fuzzer meets the limits
-  limits.max_columns = 16;
-  auto input = agent::InputFile::from_fd(fuzz::memory_file(fuzz::text(data, size)), "fuzz");
-  auto reader =
-      agent::make_reader(agent::InputFormat::kJsonLines, std::move(input), fuzz::schema(), limits);
-  if (!reader) return 0;
-  agent::ParsedRow row;
-  for (int rows = 0; rows < 100'000; ++rows) {
-    auto more = (*reader)->next(row);
-    if (!more || !*more) break;
-    if (!row.ok) {
-      GONGSHU_FUZZ_CHECK(!row.reason.empty(), "a row refused without a reason");
-      continue;
-    }
-    catalog::normalize_record(fuzz::schema(), row.record, fuzz::clock());
-    if (!catalog::validate_record(fuzz::schema(), row.record, fuzz::clock()).ok()) continue;
-    std::string bytes;
-    GONGSHU_FUZZ_CHECK(row.record.SerializeToString(&bytes), "an accepted row does not encode");
-    v1::Record back;
-    GONGSHU_FUZZ_CHECK(back.ParseFromString(bytes), "an accepted row's record does not parse");
-  }
-  return 0;
+  return fuzz::read_rows(agent::InputFormat::kJsonLines, data, size);
 }
