@@ -37,8 +37,12 @@ constexpr uint64_t kGuardKiB = kTargetKiB + 1024;
 // `enroll` and `submit` are commands, not the resident service; a ceiling against regressions.
 constexpr uint64_t kCommandCeilingKiB = 17 * 1024;
 // What the service itself holds at the sampled peak — anonymous memory (heap, buffers, thread
-// stacks) and the spool's map — the part a backlog could make grow.
-constexpr uint64_t kOwnCeilingKiB = 8 * 1024;
+// stacks) and the spool's map — the part a backlog could make grow. A sample taken while the
+// forwarder holds a batch's buffers lands anywhere between ~7 and ~9 MiB depending on what the
+// other core is doing (8,244 and 9,096 KiB seen beside other tests), so this ceiling is a guard
+// against a backlog-sized leak, with room for that; the bounds that matter are VmHWM against
+// kTargetKiB and its growth over the backlog (kGrowthKiB).
+constexpr uint64_t kOwnCeilingKiB = 11 * 1024;
 // VmHWM may rise by this much between the first tenth of the backlog and its end.
 constexpr uint64_t kGrowthKiB = 1024;
 
