@@ -123,8 +123,7 @@ void add_rejected_commands(CLI::App& app, int* exit_code) {
         std::cout << (first ? "" : ",") << "\n" << dump(rejection_json(id, r));
         first = false;
       } else {
-        std::cout << id << "  " << format_ms(r.time_ms()) << "  "
-                  << printable(r.source()) << "  "
+        std::cout << id << "  " << format_ms(r.time_ms()) << "  " << printable(r.source()) << "  "
                   << v1::RecordStatusCode_Name(static_cast<v1::RecordStatusCode>(r.code()));
         if (!r.field().empty()) std::cout << " [" << printable(r.field()) << "]";
         std::cout << "  " << (r.by_daemon() ? "(daemon) " : "") << printable(r.reason()) << "\n";

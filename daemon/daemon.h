@@ -24,9 +24,9 @@
 #include "daemon/daemon_keys.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
-#include "daemon/quarantine.h"
 #include "daemon/ingest.h"
 #include "daemon/policy_view.h"
+#include "daemon/quarantine.h"
 
 namespace gongshu::daemon {
 

@@ -33,9 +33,9 @@ class ApiClient {
 };
 
 struct FixtureOptions {
-  const Clock* clock = nullptr;     // default: the system clock
-  std::string policy_dir;           // default: the shipped policies/policy
-  size_t max_aggregate_groups = 0;  // default: DaemonConfig's
+  const Clock* clock = nullptr;                        // default: the system clock
+  std::string policy_dir;                              // default: the shipped policies/policy
+  size_t max_aggregate_groups = 0;                     // default: DaemonConfig's
   std::optional<ApiLimits> api_limits = std::nullopt;  // default: DaemonConfig's
 };
 

@@ -24,7 +24,8 @@ const int64_t kStartMs = days_from_civil({2026, 3, 2}) * 86'400'000LL + 4 * 3'60
 // Clears the screen, sets the window title, turns text red; then a C1 CSI and an override.
 const std::string kHostile =
     "张三\x1b[2J\x1b]0;pwned\x07\x1b[31m\xc2\x9b"
-    "2J\xe2\x80\xae" "abc";
+    "2J\xe2\x80\xae"
+    "abc";
 const std::string kShown = "张三\\x1b[2J\\x1b]0;pwned\\x07\\x1b[31m\\u009b2J\\u202eabc";
 
 bool contains(const std::string& haystack, const std::string& needle) {

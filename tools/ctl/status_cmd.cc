@@ -122,9 +122,9 @@ void print_text(const v1::StatusResponse& s) {
   if (s.frames_busy() + s.frames_dropped() + s.connection_cuts() > 0) {
     std::cout << "         turned away: " << s.frames_busy() << " frames answered busy, "
               << s.frames_dropped() << " dropped, " << s.connection_cuts()
-              << " connection cuts for revoked or quarantined keys, "
-              << s.agent_quarantines() << " agent keys quarantined for flooding ("
-              << s.refusal_summaries() << " refusal summaries audited)\n";
+              << " connection cuts for revoked or quarantined keys, " << s.agent_quarantines()
+              << " agent keys quarantined for flooding (" << s.refusal_summaries()
+              << " refusal summaries audited)\n";
   }
   std::cout << "queues   ingest " << s.ingest_queue() << ", writer backlog " << s.writer_backlog()
             << ", in pipeline " << s.in_pipeline() << " batches\n";
