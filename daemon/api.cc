@@ -15,6 +15,7 @@
 #include "daemon/backup.h"
 #include "daemon/catalog_workflow.h"
 #include "daemon/daemon_keys.h"
+#include "daemon/drill_marker.h"
 #include "daemon/enrollment.h"
 #include "daemon/principals.h"
 #include "daemon/provenance.h"
@@ -107,6 +108,9 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return catalog_history(ctx, c, req.catalog_history().id(), resp);
     case R::kCatalogOverlaps:
       return catalog_overlaps(ctx, c, resp);
+    case R::kCatalogAuthoritySet:
+    case R::kCatalogAuthorityList:
+      break;  // daemon/catalog_authority.h lands next
     // principals.h
     case R::kPrincipalAdd:
       return principal_add(ctx, c, req.principal_add(), resp);
@@ -164,6 +168,9 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return keys ? daemon_key_rotate(ctx, *keys, c, resp) : no_daemon_keys();
     case R::kDaemonKeyStatus:
       return keys ? daemon_key_status(ctx, *keys, resp) : no_daemon_keys();
+    // drill_marker.h
+    case R::kDrillMark:
+      return drill_mark(ctx, c, req.drill_mark(), resp);
     case R::BODY_NOT_SET:
       break;
   }
