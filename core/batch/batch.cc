@@ -1,8 +1,10 @@
 #include "core/batch/batch.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/crypto/seal.h"
+#include "core/util/check.h"
 #include "core/util/wire_reader.h"
 
 namespace gongshu::batch {
@@ -11,6 +13,61 @@ namespace {
 void append_str(Bytes& out, std::string_view s) {
   append_be32(out, static_cast<uint32_t>(s.size()));
   append(out, s);
+}
+
+// The canonical header bytes (docs/protocol.md) from the header's fields and its record hashes.
+template <typename Hashes>
+Bytes canonical_bytes(std::string_view agency, std::string_view agent_key_id, uint64_t seq,
+                      int64_t created_at_ms, std::string_view daemon_key_id, const Hashes& hashes) {
+  Bytes out;
+  out.reserve(64 + agency.size() + agent_key_id.size() + daemon_key_id.size() +
+              32 * static_cast<size_t>(hashes.size()));
+  append_str(out, agency);
+  append_str(out, agent_key_id);
+  append_be64(out, seq);
+  append_be64(out, static_cast<uint64_t>(created_at_ms));
+  append_str(out, daemon_key_id);
+  append_be32(out, static_cast<uint32_t>(hashes.size()));
+  for (const auto& rh : hashes)
+    append(out, ByteView(reinterpret_cast<const uint8_t*>(rh.data()), rh.size()));
+  return out;
+}
+
+// Protobuf's wire format, written as its serialisation writes it.
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+uint8_t* put_varint(uint8_t* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+constexpr uint8_t tag(uint32_t field, uint32_t wire_type) {
+  return static_cast<uint8_t>(field << 3 | wire_type);
+}
+// A length-delimited field's size, its tag (one byte: fields below 16) included.
+size_t field_size(size_t len) { return 1 + varint_size(len) + len; }
+uint8_t* put_field(uint8_t* p, uint32_t field, std::string_view bytes) {
+  *p++ = tag(field, 2);
+  p = put_varint(p, bytes.size());
+  std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
+}
+// A proto3 string field is written only when not empty, a scalar only when not zero.
+size_t string_field_size(std::string_view s) { return s.empty() ? 0 : field_size(s.size()); }
+uint8_t* put_string_field(uint8_t* p, uint32_t field, std::string_view s) {
+  return s.empty() ? p : put_field(p, field, s);
+}
+uint64_t zigzag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
 
 tl::unexpected<Rejection> reject(v1::BatchErrorCode code, std::string message) {
@@ -24,16 +81,8 @@ crypto::Digest record_hash(ByteView record_bytes) {
 }
 
 Bytes canonical_header_bytes(const v1::BatchHeader& h) {
-  Bytes out;
-  out.reserve(64 + h.agency().size() + 32 * static_cast<size_t>(h.record_hashes_size()));
-  append_str(out, h.agency());
-  append_str(out, h.agent_key_id());
-  append_be64(out, h.batch_seq());
-  append_be64(out, static_cast<uint64_t>(h.created_at_ms()));
-  append_str(out, h.daemon_key_id());
-  append_be32(out, static_cast<uint32_t>(h.record_hashes_size()));
-  for (const auto& rh : h.record_hashes()) append(out, rh);
-  return out;
+  return canonical_bytes(h.agency(), h.agent_key_id(), h.batch_seq(), h.created_at_ms(),
+                         h.daemon_key_id(), h.record_hashes());
 }
 
 crypto::Digest batch_hash(const v1::BatchHeader& header) {
@@ -65,6 +114,89 @@ Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
   out.set_batch_seq(seq);
   out.set_sealed(sealed.data(), sealed.size());
   return out;
+}
+
+void BatchBuilder::start() {
+  hashes_.clear();
+  record_bytes_ = 0;
+  // Room in front for the header and the signature of a batch of up to 1,000 records; a larger
+  // one moves its records once, at seal().
+  gap_ = 512 + 34 * 1000;
+  end_ = gap_;
+  if (buf_.size() < gap_) buf_.resize(gap_);
+}
+
+void BatchBuilder::add(std::string_view record) {
+  const size_t need = end_ + field_size(record.size());
+  if (need > buf_.size()) buf_.resize(std::max(need, buf_.size() * 2));
+  end_ = static_cast<size_t>(put_field(buf_.data() + end_, 3, record) - buf_.data());
+  hashes_.push_back(record_hash(as_bytes(record)));
+  record_bytes_ += record.size();
+}
+
+void BatchBuilder::release() {
+  buf_ = Bytes();
+  hashes_ = {};
+  gap_ = end_ = 0;
+}
+
+Result<Bytes> BatchBuilder::seal(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
+                                 std::string_view agency, uint64_t batch_seq,
+                                 int64_t created_at_ms) {
+  const std::string agent_key_id = agent.public_key().key_id();
+  const std::string daemon_key_id = daemon.key_id();
+  const crypto::Signature sig = agent.sign(
+      kBatchDomain,
+      canonical_bytes(agency, agent_key_id, batch_seq, created_at_ms, daemon_key_id, hashes_));
+  // BatchHeader, fields in number order, proto3 defaults left out.
+  size_t header_size = string_field_size(agency) + string_field_size(agent_key_id) +
+                       string_field_size(daemon_key_id) + field_size(32) * hashes_.size();
+  if (batch_seq != 0) header_size += 1 + varint_size(batch_seq);
+  if (created_at_ms != 0) header_size += 1 + varint_size(zigzag(created_at_ms));
+  const size_t prefix = field_size(header_size) + field_size(sig.size());
+  if (prefix > gap_) {
+    // More records than the room kept for their hashes: move them up.
+    const size_t grow = prefix - gap_;
+    if (buf_.size() < end_ + grow) buf_.resize(end_ + grow);
+    std::memmove(buf_.data() + gap_ + grow, buf_.data() + gap_, end_ - gap_);
+    gap_ += grow;
+    end_ += grow;
+  }
+  const size_t begin = gap_ - prefix;
+  uint8_t* p = buf_.data() + begin;
+  *p++ = tag(1, 2);
+  p = put_varint(p, header_size);
+  p = put_string_field(p, 1, agency);
+  p = put_string_field(p, 2, agent_key_id);
+  if (batch_seq != 0) {
+    *p++ = tag(3, 0);
+    p = put_varint(p, batch_seq);
+  }
+  if (created_at_ms != 0) {
+    *p++ = tag(4, 0);
+    p = put_varint(p, zigzag(created_at_ms));
+  }
+  p = put_string_field(p, 5, daemon_key_id);
+  for (const auto& h : hashes_)
+    p = put_field(p, 6, std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  p = put_field(p, 2, std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
+  GONGSHU_CHECK(p == buf_.data() + gap_);
+  return crypto::seal(daemon, ByteView(buf_.data() + begin, end_ - begin));
+}
+
+size_t sealed_batch_size(uint64_t batch_seq, size_t sealed_size) {
+  return (batch_seq != 0 ? 1 + varint_size(batch_seq) : 0) +
+         (sealed_size != 0 ? field_size(sealed_size) : 0);
+}
+
+void write_sealed_batch(uint64_t batch_seq, ByteView sealed, std::span<uint8_t> out) {
+  GONGSHU_CHECK(out.size() == sealed_batch_size(batch_seq, sealed.size()));
+  uint8_t* p = out.data();
+  if (batch_seq != 0) {
+    *p++ = tag(1, 0);
+    p = put_varint(p, batch_seq);
+  }
+  if (!sealed.empty()) p = put_field(p, 2, as_chars(sealed));
 }
 
 namespace {

@@ -7,6 +7,7 @@
 // receives and the audit log records.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,41 @@ crypto::Digest batch_hash(const v1::BatchHeader& header);
 Result<v1::SealedBatch> seal_batch(const crypto::IdentityKey& agent,
                                    const crypto::PublicKey& daemon, v1::BatchHeader header,
                                    const std::vector<std::string>& records);
+
+// Agent side, without a message per record (issue 19): a batch's SignedBatch encoding built in
+// one buffer that is kept from batch to batch (no allocation once it has grown to a batch's
+// size), each record appended as it is read and hashed as it goes; seal() writes the header and
+// the signature in front of the records and seals the whole. The bytes sealed are exactly those
+// seal_batch() seals for the same header and records — protobuf's serialisation of the
+// SignedBatch — which a test holds them to.
+class BatchBuilder {
+ public:
+  // Starts a new batch (the previous one is forgotten; its buffer is kept).
+  void start();
+  void add(std::string_view record);
+  size_t count() const { return hashes_.size(); }
+  size_t record_bytes() const { return record_bytes_; }
+  // Signs and seals the batch for header fields agency, batch_seq and created_at_ms; the key ids
+  // and record hashes are filled as seal_batch() fills them. Returns the sealed bytes (the
+  // SealedBatch's `sealed`).
+  Result<Bytes> seal(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
+                     std::string_view agency, uint64_t batch_seq, int64_t created_at_ms);
+  // Gives the buffer back (for an idle agent).
+  void release();
+
+ private:
+  Bytes buf_;       // [0, gap_) room for the header and signature, then the records
+  size_t gap_ = 0;  // where the first record starts
+  size_t end_ = 0;  // end of the last record
+  std::vector<crypto::Digest> hashes_;
+  size_t record_bytes_ = 0;
+};
+
+// The protobuf encoding of SealedBatch{batch_seq, sealed} (no reported_backlog), written into
+// out, which must hold sealed_batch_size(batch_seq, sealed.size()) bytes: for writing a sealed
+// batch straight into the store.
+size_t sealed_batch_size(uint64_t batch_seq, size_t sealed_size);
+void write_sealed_batch(uint64_t batch_seq, ByteView sealed, std::span<uint8_t> out);
 
 struct Rejection {
   v1::BatchErrorCode code;

@@ -78,6 +78,10 @@ class Table {
     auto k = Codec::encode(key);
     return txn.append(db_, Codec::view(k), value);
   }
+  Result<std::span<uint8_t>> append_reserve(WriteTxn& txn, Key key, size_t size) const {
+    auto k = Codec::encode(key);
+    return txn.append_reserve(db_, Codec::view(k), size);
+  }
   Result<bool> del(WriteTxn& txn, Key key) const {
     auto k = Codec::encode(key);
     return txn.del(db_, Codec::view(k));

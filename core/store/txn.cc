@@ -77,6 +77,14 @@ Status WriteTxn::append(const Db& db, ByteView key, ByteView value) {
   return put_flags(db, key, value, MDB_APPEND);
 }
 
+Result<std::span<uint8_t>> WriteTxn::append_reserve(const Db& db, ByteView key, size_t size) {
+  MDB_val k = to_val(key), v{size, nullptr};
+  const unsigned flags = MDB_APPEND | MDB_RESERVE;
+  int rc = mdb_put(raw(), db.dbi, &k, &v, flags);
+  if (rc != 0) return put_error(db.name, rc, flags);
+  return std::span<uint8_t>(static_cast<uint8_t*>(v.mv_data), size);
+}
+
 Result<bool> WriteTxn::del(const Db& db, ByteView key) {
   MDB_val k = to_val(key);
   int rc = mdb_del(raw(), db.dbi, &k, nullptr);

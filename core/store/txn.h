@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <utility>
 
 #include "core/store/env.h"
@@ -66,6 +67,10 @@ class WriteTxn : public Txn {
   Status insert(const Db& db, ByteView key, ByteView value);
   // Appends a key greater than every key in db (MDB_APPEND: fast, no page splits).
   Status append(const Db& db, ByteView key, ByteView value);
+  // append() without the copy (MDB_APPEND | MDB_RESERVE): stores `size` bytes under key and
+  // returns them for the caller to fill before the next put/del on db or the commit. Used to
+  // write a large value (a sealed batch) straight into the page it is committed from.
+  Result<std::span<uint8_t>> append_reserve(const Db& db, ByteView key, size_t size);
   // Returns whether the key existed.
   Result<bool> del(const Db& db, ByteView key);
   // Deletes every entry of db, freeing its pages in one pass (no per-key work).

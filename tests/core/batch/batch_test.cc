@@ -140,5 +140,70 @@ TEST_CASE("more records than the limit are refused while reading") {
   CHECK(open_batch(k.daemon, *sealed, limits, arena));
 }
 
+// The plaintext inside sealed bytes.
+std::string opened_plaintext(const Keys& k, ByteView sealed) {
+  auto plain = crypto::open_sealed(k.daemon, sealed);
+  REQUIRE(plain);
+  return std::string(as_chars(*plain));
+}
+
+TEST_CASE("the batch builder seals exactly the bytes seal_batch seals") {
+  Keys k;
+  BatchBuilder builder;
+  struct Case {
+    std::string agency;
+    uint64_t seq;
+    int64_t created;
+    std::vector<std::string> recs;
+  };
+  std::vector<Case> cases = {
+      {"sjz-gongan", 7, 1765000000123, records(50)},
+      {"", 1, 0, records(3)},                           // proto3 defaults left out
+      {"sjz-minzheng", uint64_t{1} << 40, -5, {""}},    // an empty record, a negative time
+      {"sjz-gongan", 2, 1, {}},                         // no records
+      {std::string(600, 'a'), 300, 99, records(1200)},  // more than the room kept in front
+  };
+  for (const auto& c : cases) {
+    // The buffer is reused from case to case, as the agent reuses it from batch to batch.
+    builder.start();
+    for (const auto& r : c.recs) builder.add(r);
+    CHECK(builder.count() == c.recs.size());
+    auto mine = builder.seal(k.agent, k.daemon.public_key(), c.agency, c.seq, c.created);
+    REQUIRE(mine);
+    v1::BatchHeader h;
+    h.set_agency(c.agency);
+    h.set_batch_seq(c.seq);
+    h.set_created_at_ms(c.created);
+    auto theirs = seal_batch(k.agent, k.daemon.public_key(), h, c.recs);
+    REQUIRE(theirs);
+    // Ed25519 signatures are deterministic: the same header signs to the same bytes.
+    CHECK(opened_plaintext(k, *mine) == opened_plaintext(k, as_bytes(theirs->sealed())));
+    // And the daemon takes it.
+    v1::SealedBatch sealed;
+    sealed.set_batch_seq(c.seq);
+    sealed.set_sealed(std::string(as_chars(*mine)));
+    google::protobuf::Arena arena;
+    Limits limits;
+    limits.max_records = 2000;
+    auto opened = open_batch(k.daemon, sealed, limits, arena);
+    REQUIRE(opened);
+    CHECK(verify_batch(*opened, c.seq, k.agent.public_key(), k.daemon.public_key(), limits));
+  }
+}
+
+TEST_CASE("write_sealed_batch writes what protobuf serialises") {
+  for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, ~uint64_t{0}}) {
+    for (size_t n : {size_t{0}, size_t{1}, size_t{200}, size_t{70000}}) {
+      Bytes sealed(n, 0x5a);
+      v1::SealedBatch m;
+      m.set_batch_seq(seq);
+      m.set_sealed(std::string(as_chars(sealed)));
+      Bytes out(sealed_batch_size(seq, n));
+      write_sealed_batch(seq, sealed, out);
+      CHECK(as_chars(out) == m.SerializeAsString());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gongshu::batch

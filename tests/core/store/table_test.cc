@@ -51,6 +51,29 @@ TEST_CASE("append requires increasing keys") {
   CHECK(!table.append(w, 2, as_bytes("c")));
 }
 
+TEST_CASE(
+    "append_reserve stores what is written into the reserved bytes, after the last key only") {
+  testing::TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  auto table = *Table<uint64_t>::open(*env, "outbox");
+  const std::string big(200'000, 'x');  // overflow pages, as a sealed batch takes
+  REQUIRE(env->update([&](WriteTxn& w) -> Status {
+    GONGSHU_RETURN_IF_ERROR(table.append(w, 1, as_bytes("a")));
+    GONGSHU_TRY(std::span<uint8_t> at, table.append_reserve(w, 2, big.size() + 1));
+    REQUIRE(at.size() == big.size() + 1);
+    std::copy(big.begin(), big.end(), at.begin());
+    at.back() = 'y';
+    // Not after the last key: refused, and nothing reserved.
+    auto refused = table.append_reserve(w, 2, 10);
+    REQUIRE(!refused);
+    CHECK(refused.error().code() == ErrorCode::kAlreadyExists);
+    return {};
+  }));
+  auto r = std::move(*env->begin_read());  // read from the map: what was committed
+  CHECK(as_chars(*table.get(r, 2)) == big + "y");
+  CHECK(table.count(r) == 2);
+}
+
 TEST_CASE("string-keyed tables") {
   testing::TempDir dir;
   auto env = std::move(*Env::open(dir.path()));
