@@ -247,6 +247,14 @@ bool match(const Rule& rule, Ctx& c, Tracer& t, const Agreement** used) {
         }))
       return false;
   }
+  if (rule.consent && !r.subject_consent && !t.fail([&] {
+        return std::string(r.action == Action::kQuerySubject
+                               ? "needs the subject's consent (R-15) to this caller for this "
+                                 "dataset and purpose; none is in force"
+                               : "needs the subject's consent (R-15), which covers query_subject "
+                                 "only");
+      }))
+    return false;
   if (rule.agreement) {
     const Agreement* found = nullptr;
     std::string reasons;
@@ -336,6 +344,7 @@ Explanation explain(const Policy& policy, const Request& r) {
       why = "role, action and dataset match";
       if (rule.require_purpose || !rule.purposes.empty()) why += "; purpose given";
       if (rule.hours) why += "; within hours";
+      if (rule.consent) why += "; the subject consented";
       if (a) why += "; agreement " + a->id + " covers dataset, fields and purpose";
       if (rule.effect == Effect::kDeny) {
         if (!first_deny) first_deny = &rule;

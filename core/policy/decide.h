@@ -9,7 +9,7 @@
 //  - otherwise the decision is deny, rule "default-deny".
 // A rule matches when every selector it has matches (role, agency, action, dataset attributes)
 // and every condition holds (an active agreement covering dataset + fields + purpose, the
-// purpose, the hours). explain() evaluates every rule of the policy the same way and says, for
+// purpose, the hours, the subject's consent). explain() evaluates every rule of the policy the same way and says, for
 // each, whether it matched and why not; its decision is always decide()'s.
 //
 // decide() does not allocate and takes well under a microsecond (bench/policy). It reads only
@@ -46,6 +46,9 @@ struct Request {
   // principal (or, for sharing, the agency); others never match.
   std::span<const Agreement> agreements;
   int64_t now_ms = 0;
+  // query_subject: the subject asked about has a consent in force naming this principal,
+  // covering the dataset and the purpose. The daemon looks it up (daemon/consent.h).
+  bool subject_consent = false;
 };
 
 struct Limits {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/crypto/sha256.h"
+#include "core/policy/calendar.h"
 #include "core/policy/policy_impl.h"
 #include "core/policy/toml_reader.h"
 #include "core/util/encoding.h"
@@ -325,12 +326,13 @@ struct Loader {
   // Returns false when the rule has errors (they are recorded).
   bool read_rule(TomlReader& rd, const toml::table& t, Rule& r) {
     const size_t errors_before = errors.size();
-    rd.check_keys(t, {"id",        "description", "basis",     "effect",      "roles",
-                      "actions",   "agencies",    "provider",  "datasets",    "grades",
-                      "min_grade", "max_grade",   "open",      "share",       "categories",
-                      "pii",       "personal",    "agreement", "purposes",    "require_purpose",
-                      "hours",     "mask",        "max_rows",  "k_threshold", "rate"},
-                  "[[rule]]");
+    rd.check_keys(
+        t, {"id",       "description",     "basis",      "effect", "roles",     "actions",
+            "agencies", "provider",        "datasets",   "grades", "min_grade", "max_grade",
+            "open",     "share",           "categories", "pii",    "personal",  "agreement",
+            "purposes", "require_purpose", "hours",      "mask",   "max_rows",  "k_threshold",
+            "rate",     "consent"},
+        "[[rule]]");
     r.file = rd.file();
     r.line = TomlReader::line_of(t);
     auto id = rd.string(t, "id", true);
@@ -440,6 +442,7 @@ struct Loader {
       for (auto& l : *p) r.purposes.push_back(std::move(l.value));
     }
     r.require_purpose = rd.boolean(t, "require_purpose").value_or(false);
+    r.consent = rd.boolean(t, "consent").value_or(false);
     if (auto h = rd.string(t, "hours")) {
       r.hours = parse_hours(*h);
       if (!r.hours) err(node("hours"), "hours must read like \"08:00-18:00\" (local time)");
@@ -479,10 +482,10 @@ struct Loader {
     const uint32_t row_actions = data_actions & ~bit(Action::kAggregate);
     const uint32_t outside = bit(Role::kPublic) | bit(Role::kApplicant) | bit(Role::kLicensed);
     if (r.effect == Effect::kDeny) {
-      if (r.agreement || !r.purposes.empty() || r.require_purpose || r.hours) {
+      if (r.agreement || !r.purposes.empty() || r.require_purpose || r.hours || r.consent) {
         err(t,
-            "a deny rule takes no conditions (agreement, purposes, require_purpose, hours); "
-            "conditions narrow an allow rule");
+            "a deny rule takes no conditions (agreement, purposes, require_purpose, hours, "
+            "consent); conditions narrow an allow rule");
       }
       return;
     }
@@ -494,14 +497,29 @@ struct Loader {
                  "fields)");
     }
     const bool may_be_personal = r.personal.value_or(true);
-    if (data && (r.roles & outside) && may_be_personal && r.mask) {
+    if (r.consent) {
+      // A consent names one subject and one applicant (R-15 (三)): it can open that subject's
+      // rows to that applicant, nothing wider.
+      if (r.actions & ~bit(Action::kQuerySubject)) {
+        err(node("actions"), "needs consent, which covers one subject: allow query_subject only");
+      }
+      if (r.roles & ~bit(Role::kApplicant)) {
+        err(node("roles"),
+            "needs consent, which names an applicant: allow the applicant role only");
+      }
+    }
+    // With the subject's consent (R-15 (三)) personal data may be opened without anonymisation.
+    const bool consented =
+        r.consent && r.actions == bit(Action::kQuerySubject) && r.roles == bit(Role::kApplicant);
+    if (data && (r.roles & outside) && may_be_personal && r.mask && !consented) {
       if (auto why = r.mask->not_anonymising()) {
         err(node("mask"), "opens data to " + role_list(r.roles & outside) +
                               " under mask profile '" + r.mask->id() +
                               "', which does not anonymise: " + *why +
                               " (R-15: personal information is opened only after "
-                              "anonymisation; add personal = false if the rule is only for "
-                              "datasets without personal fields)");
+                              "anonymisation or with the subject's consent; add personal = false "
+                              "if the rule is only for datasets without personal fields, or "
+                              "consent = true to an applicant's query_subject)");
       }
     }
     if ((r.roles & bit(Role::kPublic)) && data && (r.open & ~bit(OpenAttr::kUnconditional))) {
@@ -700,6 +718,8 @@ Result<Policy> load_policy_dir(const std::string& dir) {
     if (ec) return fail(ErrorCode::kIo, "policy directory " + dir + ": " + ec.message());
     const fs::path& p = it->path();
     if (p.extension() != ".toml" || p.filename().string().starts_with(".")) continue;
+    // The working-day calendar is read by WorkCalendar (core/policy/calendar.h).
+    if (p.filename() == kCalendarFile) continue;
     if (!it->is_regular_file(ec)) continue;
     paths.push_back(p.string());
   }

@@ -14,8 +14,9 @@
 // The loader reports every problem as "file:line: reason", and refuses a policy that would
 // break the regulation whatever its rules say (the guards, docs/policy.md §Guards): an
 // outside role (public, applicant, licensed) allowed data under a profile that does not
-// anonymise every personal kind; the public allowed more than unconditional open data
-// conditional open data without an open agreement; a licensed operator allowed
+// anonymise every personal kind, unless the rule needs the subject's consent and allows
+// an applicant query_subject only (one subject's rows, R-15 (三)); the public allowed more than
+// unconditional open data; conditional open data without an open agreement; a licensed operator allowed
 // anything but aggregates under a licence; an officer allowed data; data returned
 // with no mask profile named; an agency given another agency's data the share
 // attribute does not allow.
@@ -100,6 +101,9 @@ struct Rule {
   std::vector<std::string> purposes;       // the request's purpose must be one of these
   bool require_purpose = false;
   std::optional<TimeWindow> hours;
+  // The subject of a query_subject has consented (R-15 同意) to the caller, for this dataset and
+  // purpose, in a consent the daemon holds (daemon/consent.h; Request::subject_consent).
+  bool consent = false;
 
   // What an allowing decision yields.
   const MaskProfile* mask = nullptr;

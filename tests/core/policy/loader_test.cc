@@ -174,8 +174,9 @@ mask = "leaky"
   CHECK(e ==
         "test.toml:13: rule 'open-download': opens data to public under mask profile 'leaky', "
         "which does not anonymise: name = keep_first:1 (R-15: personal information is opened "
-        "only after anonymisation; add personal = false if the rule is only for datasets "
-        "without personal fields)");
+        "only after anonymisation or with the subject's consent; add personal = false if the "
+        "rule is only for datasets without personal fields, or consent = true to an "
+        "applicant's query_subject)");
   // The same rule limited to datasets without personal fields loads.
   CHECK(test::parse_with_header(rule + "personal = false\n"));
   // A field override that keeps a value, and a record key kept as it is, are refused too.
