@@ -186,6 +186,15 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   if (r) r = dispatch(ctx, c, req, resp);
   if (!r) {
     resp.clear_body();
+    // objections.h, consent.h (issue 16)
+    case R::kObjectionFile:
+    case R::kObjectionVerify:
+    case R::kObjectionAnswer:
+    case R::kObjectionList:
+    case R::kConsentGrant:
+    case R::kConsentRevoke:
+    case R::kConsentList:
+      break;  // daemon/objections.h and daemon/consent.h land next
     auto* err = resp.mutable_error();
     err->set_code(r.error().code);
     err->set_message(r.error().message);
