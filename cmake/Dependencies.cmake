@@ -12,6 +12,8 @@ find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 find_package(tl-expected REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
+# libcurl: core/etcd speaks etcd's v3 JSON gateway over HTTP (issue 20).
+find_package(CURL 7.74 REQUIRED)
 find_package(Threads REQUIRED)
 if(GONGSHU_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)

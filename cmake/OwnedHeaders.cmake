@@ -13,7 +13,7 @@
 # The ctest owned_c_headers (tests/build/owned_headers_check.cmake) holds every compile command
 # and every #include in the tree to this, fuzz/ and bench/ included.
 
-set(GONGSHU_OWNED_LIBRARIES sodium openssl lmdb zmq systemd)
+set(GONGSHU_OWNED_LIBRARIES sodium openssl lmdb zmq systemd curl)
 
 # Per library: its owner (for the message), the imported targets it links, a header that must
 # exist (to find where its headers are), and the headers it has (globs, relative to that place).
@@ -41,6 +41,11 @@ set(GONGSHU_OWNER_systemd core/sys)
 set(GONGSHU_LINK_systemd PkgConfig::systemd)
 set(GONGSHU_PROBE_systemd systemd/sd-daemon.h)
 set(GONGSHU_HEADERS_systemd "systemd/*.h")
+
+set(GONGSHU_OWNER_curl core/etcd)
+set(GONGSHU_LINK_curl CURL::libcurl)
+set(GONGSHU_PROBE_curl curl/curl.h)
+set(GONGSHU_HEADERS_curl "curl/*.h")
 
 set(GONGSHU_STANDIN_DIR ${PROJECT_BINARY_DIR}/owned_headers)
 

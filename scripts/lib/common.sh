@@ -7,11 +7,12 @@ GONGSHU_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libsodium-dev libzmq3-dev cppzmq-dev liblmdb-dev
   protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
-  libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
+  libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
   systemd file
   # what the tests need beyond the build: the real-systemd test (systemd-nspawn, debootstrap),
-  # the packaging test (lintian) and the fuzz targets (clang with libFuzzer's runtime)
-  systemd-container debootstrap lintian clang libclang-rt-14-dev
+  # the packaging test (lintian), the fuzz targets (clang with libFuzzer's runtime) and the
+  # replication tests, which run a real 3-member etcd cluster on loopback ports of their own
+  systemd-container debootstrap lintian clang libclang-rt-14-dev etcd-server etcd-client
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
