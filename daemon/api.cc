@@ -13,6 +13,7 @@
 #include "daemon/audit_export.h"
 #include "daemon/audit_head.h"
 #include "daemon/backup.h"
+#include "daemon/catalog_authority.h"
 #include "daemon/catalog_workflow.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/drill_marker.h"
@@ -108,9 +109,11 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return catalog_history(ctx, c, req.catalog_history().id(), resp);
     case R::kCatalogOverlaps:
       return catalog_overlaps(ctx, c, resp);
+    // catalog_authority.h
     case R::kCatalogAuthoritySet:
+      return catalog_authority_set(ctx, c, req.catalog_authority_set(), resp);
     case R::kCatalogAuthorityList:
-      break;  // daemon/catalog_authority.h lands next
+      return catalog_authority_list(ctx, c, req.catalog_authority_list(), resp);
     // principals.h
     case R::kPrincipalAdd:
       return principal_add(ctx, c, req.principal_add(), resp);

@@ -48,6 +48,7 @@ struct ApiOptions {
   size_t export_chunk = 1 << 20;
   size_t max_aggregate_groups = 100'000;  // DaemonConfig::max_aggregate_groups
   ApiLimits limits;                       // DaemonConfig::api_limits
+  std::string city_region = "130100";     // DaemonConfig::city_region
 };
 
 class ApiService {

@@ -1,5 +1,6 @@
 #include "daemon/catalog_workflow.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "core/catalog/overlap.h"
 #include "core/util/check.h"
 #include "core/util/printable.h"
+#include "daemon/catalog_authority.h"
 
 namespace gongshu::daemon {
 namespace {
@@ -32,7 +34,10 @@ State state_of(const v1::CatalogVersion& v) {
   return catalog::parse_state(v.entry().status()).value_or(State::kNone);
 }
 
-bool county_entry(const v1::CatalogVersion& v) { return v.region() != catalog::kCityRegion; }
+// A county entry: its provider's region is not the city's (DaemonConfig::city_region).
+bool county_entry(const ApiContext& ctx, const v1::CatalogVersion& v) {
+  return v.region() != ctx.options.city_region;
+}
 
 // Every version of dataset id as txn sees it, oldest first.
 Result<std::vector<v1::CatalogVersion>> read_versions(const DaemonStore& store,
@@ -57,17 +62,17 @@ Status write_version(const DaemonStore& store, store::WriteTxn& txn, const v1::C
                                          as_bytes(v.SerializeAsString()));
 }
 
-std::string awaiting_text(State s, const std::string& region) {
-  auto a = catalog::awaiting(s, region != catalog::kCityRegion);
+std::string awaiting_text(State s, const std::string& region, const std::string& city) {
+  auto a = catalog::awaiting(s, region != city);
   if (!a) return "";
   if (*a == Actor::kCountyReviewer) return "county reviewer " + region;
   return "city reviewer";
 }
 
-void add_step(v1::CatalogVersion& v, const Caller& c, Step step, State from, State to,
-              const std::string& region, int64_t now_ms, const std::string& note) {
+void add_step(const ApiContext& ctx, v1::CatalogVersion& v, const Caller& c, Step step, State from,
+              State to, const std::string& region, int64_t now_ms, const std::string& note) {
   v.mutable_entry()->set_status(std::string(catalog::state_name(to)));
-  v.set_awaiting(awaiting_text(to, v.region()));
+  v.set_awaiting(awaiting_text(to, v.region(), ctx.options.city_region));
   auto* s = v.add_steps();
   s->set_step(std::string(catalog::step_name(step)));
   s->set_from_state(std::string(catalog::state_name(from)));
@@ -106,6 +111,7 @@ std::string overlaps_text(const v1::CatalogVersion& v) {
   for (const auto& o : v.overlaps()) {
     out += out.empty() ? "; overlaps (R-07): " : ", ";
     out += o.dataset() + " " + std::to_string(o.score_permille()) + "/1000";
+    for (const auto& item : o.authorities()) out += " authoritative for " + item;
     if (!o.acknowledged_by().empty()) out += " acknowledged: " + o.reason();
   }
   return out;
@@ -168,7 +174,8 @@ Result<std::string> checked_note(const std::string& note) {
   return note;
 }
 
-// Flags the approved datasets of other agencies whose data items v's entry duplicates.
+// Flags the approved datasets of other agencies whose data items v's entry duplicates,
+// and the authoritative sources of the items it collects again.
 Status flag_overlaps(const DaemonStore& store, const store::Txn& txn, v1::CatalogVersion& v) {
   v.clear_overlaps();
   auto cur = store.db().catalog.cursor(txn);
@@ -188,32 +195,32 @@ Status flag_overlaps(const DaemonStore& store, const store::Txn& txn, v1::Catalo
     flag->set_score_permille(o.score_permille);
     for (auto& f : o.shared) flag->add_shared(std::move(f));
   }
-  return {};
-}
-
-// Runs change in a write transaction, then reloads the catalog in force. A kPermissionDenied
-// from change is a refusal the caller sees as a denial: audited on its own.
-Reply run(ApiContext& ctx, const Caller& c, const std::string& action, const std::string& id,
-          const std::function<Status(store::WriteTxn&)>& change) {
-  auto s = ctx.store.env().update(change);
-  if (!s) {
-    if (s.error().code() == ErrorCode::kPermissionDenied) {
-      auto e = entry_for(c, action);
-      e.set_dataset(id);
-      e.set_decision(v1::DECISION_DENY);
-      e.set_detail(s.error().message());
-      if (auto a = ctx.audit_refusal(c.refusal_key(), action, std::move(e)); !a)
-        return tl::unexpected(from_error(a.error()));
+  // The named authoritative sources: collecting an item again is flagged with the
+  // dataset it is sourced from, whoever provides it; one flag per dataset, naming its items.
+  GONGSHU_TRY(auto authorities, read_authorities(store, txn));
+  for (const auto& a : authorities) {
+    if (a.dataset() == v.entry().id()) continue;
+    v1::DatasetEntry source;
+    auto sv = store.db().catalog.get(txn, a.dataset());
+    if (!sv || !parse_value(*sv, source) || source.subject_kind() != v.entry().subject_kind())
+      continue;
+    auto o = catalog::item_overlap(v.entry(), data_item(a));
+    if (o.score_permille < catalog::kOverlapFlagPermille) continue;
+    v1::CatalogOverlap* flag = nullptr;
+    for (auto& f : *v.mutable_overlaps()) {
+      if (f.dataset() == a.dataset()) flag = &f;
     }
-    return tl::unexpected(from_error(s.error()));
-  }
-  auto txn = ctx.store.env().begin_read();
-  Status reloaded = txn ? ctx.catalog.reload(ctx.store, *txn) : Status(tl::unexpected(txn.error()));
-  if (!reloaded) {
-    return refuse(v1::API_INTERNAL, "catalog entry " + id +
-                                        " is changed, but the catalog in force could not be "
-                                        "reloaded: " +
-                                        reloaded.error().message());
+    if (!flag) {
+      flag = v.add_overlaps();
+      flag->set_dataset(a.dataset());
+      flag->set_provider(a.provider());
+    }
+    flag->set_score_permille(std::max(flag->score_permille(), o.score_permille));
+    for (auto& f : o.shared) {
+      if (std::find(flag->shared().begin(), flag->shared().end(), f) == flag->shared().end())
+        flag->add_shared(std::move(f));
+    }
+    flag->add_authorities(a.item());
   }
   return {};
 }
@@ -247,6 +254,31 @@ Reply answer_versions(ApiContext& ctx, const std::string& id, v1::ApiResponse& r
 
 }  // namespace
 
+Reply catalog_change(ApiContext& ctx, const Caller& c, const std::string& action,
+                     const std::string& id, const std::function<Status(store::WriteTxn&)>& change) {
+  auto s = ctx.store.env().update(change);
+  if (!s) {
+    if (s.error().code() == ErrorCode::kPermissionDenied) {
+      auto e = entry_for(c, action);
+      e.set_dataset(id);
+      e.set_decision(v1::DECISION_DENY);
+      e.set_detail(s.error().message());
+      if (auto a = ctx.audit_refusal(c.refusal_key(), action, std::move(e)); !a)
+        return tl::unexpected(from_error(a.error()));
+    }
+    return tl::unexpected(from_error(s.error()));
+  }
+  auto txn = ctx.store.env().begin_read();
+  Status reloaded = txn ? ctx.catalog.reload(ctx.store, *txn) : Status(tl::unexpected(txn.error()));
+  if (!reloaded) {
+    return refuse(v1::API_INTERNAL, "catalog entry " + id +
+                                        " is changed, but the catalog in force could not be "
+                                        "reloaded: " +
+                                        reloaded.error().message());
+  }
+  return {};
+}
+
 Reply catalog_submit(ApiContext& ctx, const Caller& c, const v1::CatalogSubmitRequest& req,
                      v1::ApiResponse& resp) {
   if (auto r = ctx.require(c, "submit catalog entries", {"agency"}); !r) return r;
@@ -256,7 +288,7 @@ Reply catalog_submit(ApiContext& ctx, const Caller& c, const v1::CatalogSubmitRe
   const std::string id = entry.id();
   const Step step = req.draft() ? Step::kSaveDraft : Step::kSubmit;
   uint64_t version = 0;
-  auto r = run(
+  auto r = catalog_change(
       ctx, c, "catalog_" + std::string(catalog::step_name(step)), id,
       [&](store::WriteTxn& txn) -> Status {
         DaemonStore& store = ctx.store;
@@ -294,13 +326,13 @@ Reply catalog_submit(ApiContext& ctx, const Caller& c, const v1::CatalogSubmitRe
         }
         v1::CatalogVersion* force = in_force(vs);
         const v1::DatasetEntry* before = force ? &force->entry() : nullptr;
-        auto to =
-            catalog::next_state(from, step, Actor::kProviderAgency, region != catalog::kCityRegion);
+        auto to = catalog::next_state(from, step, Actor::kProviderAgency,
+                                      region != ctx.options.city_region);
         GONGSHU_CHECK(to.has_value());  // none and draft both move on both steps
         entry.set_version(version);
         *v.mutable_entry() = entry;
         v.set_region(region);
-        add_step(v, c, step, from, *to, region, store.clock().now_ms(), "");
+        add_step(ctx, v, c, step, from, *to, region, store.clock().now_ms(), "");
         GONGSHU_RETURN_IF_ERROR(flag_overlaps(store, txn, v));
         GONGSHU_RETURN_IF_ERROR(write_version(store, txn, v));
         GONGSHU_RETURN_IF_ERROR(show_unless_in_force(store, txn, v.entry()));
@@ -332,13 +364,13 @@ Reply catalog_pending(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp) {
     if (!parse_value(e->value, v)) continue;
     const State s = state_of(v);
     if (!catalog::is_open(s)) continue;
-    auto who = catalog::awaiting(s, county_entry(v));
+    auto who = catalog::awaiting(s, county_entry(ctx, v));
     bool shown = false;
     if (c.role == "agency") {
       shown = v.entry().provider_agency() == c.agency;
     } else if (c.role == "reviewer") {
       if (who == Actor::kCountyReviewer) shown = v.region() == region;
-      if (who == Actor::kCityReviewer) shown = region == catalog::kCityRegion;
+      if (who == Actor::kCityReviewer) shown = region == ctx.options.city_region;
       if (v.entry().provider_agency() == c.agency) shown = false;
     } else {
       shown = who.has_value();
@@ -356,7 +388,7 @@ Reply catalog_review(ApiContext& ctx, const Caller& c, const v1::CatalogReviewRe
   const std::string& id = req.id();
   const Step step = req.approve() ? Step::kApprove : Step::kReject;
   uint64_t version = 0;
-  auto r = run(
+  auto r = catalog_change(
       ctx, c, "catalog_" + std::string(catalog::step_name(step)), id,
       [&](store::WriteTxn& txn) -> Status {
         DaemonStore& store = ctx.store;
@@ -374,7 +406,7 @@ Reply catalog_review(ApiContext& ctx, const Caller& c, const v1::CatalogReviewRe
         }
         version = v->entry().version();
         const State from = state_of(*v);
-        const bool county = county_entry(*v);
+        const bool county = county_entry(ctx, *v);
         if (!catalog::awaiting(from, county)) {
           return fail(ErrorCode::kAlreadyExists,
                       "version " + std::to_string(version) + " of " + id + " is " +
@@ -386,7 +418,7 @@ Reply catalog_review(ApiContext& ctx, const Caller& c, const v1::CatalogReviewRe
                           " provides " + id + ")");
         }
         const Actor actor =
-            region == catalog::kCityRegion ? Actor::kCityReviewer : Actor::kCountyReviewer;
+            region == ctx.options.city_region ? Actor::kCityReviewer : Actor::kCountyReviewer;
         auto to = catalog::next_state(from, step, actor, county);
         if (!to || (actor == Actor::kCountyReviewer && region != v->region())) {
           return fail(ErrorCode::kPermissionDenied,
@@ -426,12 +458,12 @@ Reply catalog_review(ApiContext& ctx, const Caller& c, const v1::CatalogReviewRe
         const v1::DatasetEntry before = force ? force->entry() : v1::DatasetEntry(v->entry());
         std::string detail_note = *note;
         if (*to == State::kApproved && force) {
-          add_step(*force, c, Step::kSupersede, State::kApproved, State::kSuperseded, "", now,
+          add_step(ctx, *force, c, Step::kSupersede, State::kApproved, State::kSuperseded, "", now,
                    "by version " + std::to_string(version));
           GONGSHU_RETURN_IF_ERROR(write_version(store, txn, *force));
           detail_note += "; supersedes v" + std::to_string(force->entry().version());
         }
-        add_step(*v, c, step, from, *to, region, now, *note);
+        add_step(ctx, *v, c, step, from, *to, region, now, *note);
         GONGSHU_RETURN_IF_ERROR(write_version(store, txn, *v));
         if (*to == State::kApproved) {
           GONGSHU_RETURN_IF_ERROR(
@@ -456,7 +488,7 @@ Reply catalog_retire(ApiContext& ctx, const Caller& c, const v1::CatalogRetireRe
   if (!note) return tl::unexpected(from_error(note.error()));
   const std::string& id = req.id();
   uint64_t version = 0;
-  auto r = run(ctx, c, "catalog_retire", id, [&](store::WriteTxn& txn) -> Status {
+  auto r = catalog_change(ctx, c, "catalog_retire", id, [&](store::WriteTxn& txn) -> Status {
     DaemonStore& store = ctx.store;
     GONGSHU_TRY(auto vs, read_versions(store, txn, id));
     v1::CatalogVersion* v = in_force(vs);
@@ -472,9 +504,9 @@ Reply catalog_retire(ApiContext& ctx, const Caller& c, const v1::CatalogRetireRe
                         " is provided by " + v->entry().provider_agency());
     } else if (c.role == "reviewer") {
       GONGSHU_TRY(region, region_of(store, txn, c.agency));
-      actor = region == catalog::kCityRegion ? Actor::kCityReviewer : Actor::kCountyReviewer;
+      actor = region == ctx.options.city_region ? Actor::kCityReviewer : Actor::kCountyReviewer;
     }
-    auto to = catalog::next_state(State::kApproved, Step::kRetire, actor, county_entry(*v));
+    auto to = catalog::next_state(State::kApproved, Step::kRetire, actor, county_entry(ctx, *v));
     if (!to) {
       return fail(ErrorCode::kPermissionDenied,
                   "a " + std::string(catalog::actor_name(actor)) + " does not retire entries");
@@ -485,7 +517,8 @@ Reply catalog_retire(ApiContext& ctx, const Caller& c, const v1::CatalogRetireRe
                                                  "; decide on it before retiring " + id);
     }
     const v1::DatasetEntry before = v->entry();
-    add_step(*v, c, Step::kRetire, State::kApproved, *to, region, store.clock().now_ms(), *note);
+    add_step(ctx, *v, c, Step::kRetire, State::kApproved, *to, region, store.clock().now_ms(),
+             *note);
     GONGSHU_RETURN_IF_ERROR(write_version(store, txn, *v));
     GONGSHU_RETURN_IF_ERROR(
         store.db().catalog.put(txn, id, as_bytes(v->entry().SerializeAsString())));
@@ -548,7 +581,7 @@ Result<uint64_t> record_direct_add(ApiContext& ctx, const Caller& c, store::Writ
   const int64_t now = store.clock().now_ms();
   const uint64_t version = next_version(store, txn, entry.id(), vs);
   if (auto* force = in_force(vs)) {
-    add_step(*force, c, Step::kSupersede, State::kApproved, State::kSuperseded, "", now,
+    add_step(ctx, *force, c, Step::kSupersede, State::kApproved, State::kSuperseded, "", now,
              "by version " + std::to_string(version));
     GONGSHU_RETURN_IF_ERROR(write_version(store, txn, *force));
   }
@@ -556,7 +589,7 @@ Result<uint64_t> record_direct_add(ApiContext& ctx, const Caller& c, store::Writ
   *v.mutable_entry() = entry;
   v.mutable_entry()->set_version(version);
   v.set_region(region);
-  add_step(v, c, Step::kAdd, State::kNone, State::kApproved, "", now,
+  add_step(ctx, v, c, Step::kAdd, State::kNone, State::kApproved, "", now,
            "the authority's direct path (catalog add)");
   GONGSHU_RETURN_IF_ERROR(write_version(store, txn, v));
   return version;

@@ -4,9 +4,11 @@
 // explains it to data officers and reviewers.
 //
 //   catalog_submit   agency: a version of one of its own agency's entries (draft = true keeps it
-//                    as a draft). At most one version of a dataset is open at a time; a draft is
-//                    replaced by the next submission. The approved version stays in force until
-//                    a newer one is approved.
+//                    as a draft), flagged with every approved dataset of another agency
+//                    whose data items it duplicates and every authoritative source of a
+//                    data item it collects again, each with a score. At most one version of a
+//                    dataset is open at a time; a draft is replaced by the next submission. The
+//                    approved version stays in force until a newer one is approved.
 //   catalog_pending  reviewer: the versions awaiting its level and region; operator, officer:
 //                    every version awaiting review; agency: its own agency's open versions.
 //   catalog_review   reviewer: approves or rejects (a note is required) the version awaiting its
@@ -19,8 +21,10 @@
 //   catalog_history  operator, officer, reviewer, and the provider agency: every version with
 //                    every step, who took it and when.
 //   catalog_overlaps operator, officer, reviewer: every approved dataset whose data items
-//                    duplicate another agency's approved dataset, with the flags
-//                    a submission would raise. Writes nothing.
+//                    duplicate another agency's approved dataset or collect an item named
+//                    as authoritatively sourced from another dataset (R-11,
+//                    daemon/catalog_authority.h), with the flags a submission would raise.
+//                    Writes nothing.
 //
 // Every step is one audit entry, written in the transaction that takes it, naming the dataset,
 // the version, the states before and after and the attributes before and after; every denial past
@@ -31,6 +35,7 @@
 // that state (daemon/ingest_prepare.cc). Every version is in catalog_versions.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "daemon/api_context.h"
@@ -48,6 +53,12 @@ Reply catalog_history(ApiContext& ctx, const Caller& c, const std::string& id,
                       v1::ApiResponse& resp);
 
 Reply catalog_overlaps(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp);
+
+// Runs change in a write transaction, then reloads the catalog in force (the view ingest and
+// access read). A kPermissionDenied from change is answered API_DENIED and audited as a denial
+// of action on dataset id (ApiContext::audit_refusal); change writes its own audit entry.
+Reply catalog_change(ApiContext& ctx, const Caller& c, const std::string& action,
+                     const std::string& id, const std::function<Status(store::WriteTxn&)>& change);
 
 // The authority's direct path (registry.h catalog_add): records `entry`, approved as added, as
 // its dataset's next version in txn, superseding the version in force, and returns that

@@ -66,6 +66,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
        {"endpoint", "unknown_keys_per_minute", "unknown_keys_per_address_per_minute",
         "max_pending_applications_per_applicant", "max_pending_applications"}},
       {"policy", {"dir"}},
+      {"catalog", {"city_region"}},
       {"limits",
        {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb",
         "max_aggregate_groups"}}};
@@ -108,12 +109,19 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       &c.api_limits.max_pending_applications_per_applicant, 1, 10'000);
   num("api", "max_pending_applications", &c.api_limits.max_pending_applications, 1, 1'000'000);
   str("policy", "dir", &c.policy_dir);
+  str("catalog", "city_region", &c.city_region);
   num("limits", "max_batch_bytes", &c.max_batch_bytes, 1024, int64_t(1) << 30);
   num("limits", "max_records_per_batch", &c.max_records_per_batch, 1, 1000000);
   num("limits", "max_record_bytes", &c.max_record_bytes, 64, 16 << 20);
   num("limits", "map_size_mb", &c.map_size_mb, 1, 1 << 22);
   num("limits", "max_aggregate_groups", &c.max_aggregate_groups, 1, 100'000'000);
   if (!error.empty()) return fail(ErrorCode::kInvalidArgument, error);
+  if (c.city_region.size() != 6 ||
+      c.city_region.find_first_not_of("0123456789") != std::string::npos) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        name + ": catalog.city_region must be a 6-digit region code, not '" + c.city_region + "'");
+  }
   if (c.state_dir.empty())
     return fail(ErrorCode::kInvalidArgument, name + ": daemon.state_dir is empty");
   return c;

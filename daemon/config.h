@@ -23,6 +23,9 @@
 //   max_pending_applications = 500         # all pending; past it unknown keys may not apply
 //   [policy]
 //   dir = "/etc/gongshu/policies/policy"   # the access policy (docs/policy.md); SIGHUP reloads
+//   [catalog]
+//   city_region = "130100"      # the city's 6-digit region code: agencies of any other region
+//                               #   are counties, reviewed by their county first (docs/catalog.md)
 //   [limits]
 //   max_batch_bytes = 33554432
 //   max_records_per_batch = 10000
@@ -82,6 +85,7 @@ struct DaemonConfig {
   std::string api_endpoint = "tcp://127.0.0.1:7401";
   ApiLimits api_limits;
   std::string policy_dir = "/etc/gongshu/policies/policy";
+  std::string city_region = "130100";  // 石家庄市
   size_t max_batch_bytes = 32 << 20;
   size_t max_records_per_batch = 10000;
   size_t max_record_bytes = 64 << 10;

@@ -93,6 +93,13 @@ std::string_view pii_kind_name(v1::PiiKind kind) {
   return "unknown";
 }
 
+std::optional<v1::PiiKind> parse_pii_kind(std::string_view name) {
+  for (const auto& p : kPii) {
+    if (p.name == name) return p.kind;
+  }
+  return std::nullopt;
+}
+
 Status validate_dataset(const v1::DatasetEntry& e) {
   if (e.state_secret()) {
     return fail(ErrorCode::kInvalidArgument,

@@ -29,6 +29,7 @@
 // Thread-safety: DatasetSchema is immutable after construction and safe to share.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,6 +49,8 @@ Status validate_dataset(const v1::DatasetEntry& entry);
 
 std::string_view field_type_name(v1::FieldType type);
 std::string_view pii_kind_name(v1::PiiKind kind);
+// The kind a name of pii_kind_name stands for ("citizen_id", "birth_date", ...), or nullopt.
+std::optional<v1::PiiKind> parse_pii_kind(std::string_view name);
 
 class DatasetSchema {
  public:

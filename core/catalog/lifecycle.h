@@ -7,7 +7,8 @@
 // county_approved) at a time; the approved version stays in force until a newer one is
 // approved, which then supersedes it. A county agency's version (its provider's region is not
 // the city's) is approved first by that county's reviewer and then by the city's; a city
-// agency's by the city's reviewer alone.
+// agency's by the city's reviewer alone. Which region is the city's is the daemon's
+// configuration ([catalog] city_region, daemon/config.h; 130100, 石家庄市, by default).
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,6 @@
 #include <string_view>
 
 namespace gongshu::catalog {
-
-// The region code of the city itself (石家庄市); every other region is one of its counties.
-inline constexpr std::string_view kCityRegion = "130100";
 
 enum class State : uint8_t {
   kNone,            // before a version exists (a new version starts here)
@@ -44,7 +42,7 @@ enum class Step : uint8_t {
 enum class Actor : uint8_t {
   kProviderAgency,  // a user of the agency that provides the dataset
   kCountyReviewer,  // a reviewer whose region is the provider's county
-  kCityReviewer,    // a reviewer of the city (kCityRegion)
+  kCityReviewer,    // a reviewer of the city (its agency's region is the city's)
   kOperator,        // the data authority's staff
   kPlatform,        // the daemon itself, as a consequence of another step
 };
@@ -84,7 +82,7 @@ inline constexpr Transition kTransitions[] = {
 };
 
 // The state `from` becomes when `actor` takes `step` on an entry (county_entry: its provider's
-// region is not kCityRegion), or nullopt if the table does not allow it.
+// region is not the city's), or nullopt if the table does not allow it.
 std::optional<State> next_state(State from, Step step, Actor actor, bool county_entry);
 
 // Whether a version in this state is open (at most one per dataset) or in force.

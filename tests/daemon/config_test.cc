@@ -67,6 +67,24 @@ TEST_CASE("daemon config: the shipped gongshud.toml parses and states the defaul
   CHECK(shipped->api_limits.max_pending_applications_per_applicant ==
         d->api_limits.max_pending_applications_per_applicant);
   CHECK(shipped->api_limits.max_pending_applications == d->api_limits.max_pending_applications);
+  CHECK(shipped->city_region == d->city_region);
+}
+
+TEST_CASE("daemon config: [catalog] city_region is the city's region code, 130100 by default") {
+  auto d = parse_config("", "gongshud.toml");
+  REQUIRE(d);
+  CHECK(d->city_region == "130100");
+  auto c = parse_config("[catalog]\ncity_region = \"130200\"\n", "gongshud.toml");
+  REQUIRE(c);
+  CHECK(c->city_region == "130200");
+  auto bad = parse_config("[catalog]\ncity_region = \"1301\"\n", "gongshud.toml");
+  REQUIRE(!bad);
+  CHECK_THAT(bad.error().message(), Catch::Contains("catalog.city_region must be a 6-digit"));
+  auto num = parse_config("[catalog]\ncity_region = 130100\n", "gongshud.toml");
+  REQUIRE(!num);
+  CHECK_THAT(num.error().message(), Catch::Contains("gongshud.toml:2") &&
+                                        Catch::Contains("catalog.city_region must be a string"));
+  CHECK(!parse_config("[catalog]\ncity = \"130100\"\n", "gongshud.toml"));
 }
 
 }  // namespace
