@@ -213,6 +213,7 @@ bool Verifier::check_entry(ByteView data) {
   report_.entries++;
   report_.last_seq = expected;
   next_seq_ = expected + 1;
+  if (opts_.on_entry) opts_.on_entry(expected, data);
   return true;
 }
 
@@ -253,6 +254,7 @@ bool Verifier::check_checkpoint(ByteView data) {
   }
   report_.checkpoints++;
   report_.last_checkpoint_size = after;
+  if (opts_.on_checkpoint) opts_.on_checkpoint(after);
   return true;
 }
 

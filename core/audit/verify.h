@@ -24,6 +24,7 @@
 
 #include "core/audit/merkle.h"
 #include "core/crypto/identity.h"
+#include "core/util/bytes.h"
 #include "gongshu/v1/batch.pb.h"
 
 namespace gongshu::audit {
@@ -43,6 +44,13 @@ struct VerifyOptions {
   bool allow_excerpt = false;
   // Called every 2^16 entries with (bytes read, file size).
   std::function<void(uint64_t, uint64_t)> progress;
+  // Readers of the verified bytes (the officers' report), in the same single pass, so what they
+  // read is what was verified: on_entry gets each entry once its sequence and chain hold (its
+  // stored bytes, valid during the call only), on_checkpoint each checkpoint's tree size once
+  // its signature and root hold. What they were shown counts only if the run ends kOk; entries
+  // after the last checkpoint are chained but not signed.
+  std::function<void(uint64_t seq, ByteView entry)> on_entry;
+  std::function<void(uint64_t tree_size)> on_checkpoint;
 };
 
 enum class VerifyStatus {

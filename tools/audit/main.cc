@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     gongshu::audit_cli::add_consistency_commands(app, &exit_code);
     gongshu::audit_cli::add_checkpoint_command(app, &exit_code);
     gongshu::audit_cli::add_show_command(app, &exit_code);
+    gongshu::audit_cli::add_report_command(app, &exit_code);
     return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
     std::cerr << "gongshu-audit: " << e.what() << "\n";

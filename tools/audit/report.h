@@ -1,0 +1,260 @@
+// The officers' report (R-27): figures over a period of Beijing calendar days, computed from the
+// entries of an audit export. ReportBuilder is pure: it is fed entries in sequence order and the
+// tree sizes of the checkpoints that follow them (audit::VerifyOptions::on_entry/on_checkpoint),
+// and counts an entry only once a checkpoint covers it, so a report holds signed entries alone;
+// the caller uses the figures only if the export verified. Rendering is in report_html.h; the
+// command in report_cmd.cc. Not thread-safe.
+//
+// Time: --from/--to are dates read in Asia/Shanghai, which is UTC+8 all year (China has kept no
+// daylight saving time since 1991), so no time-zone database is needed. An entry is in the
+// period when from 00:00 Beijing time <= time < the day after to, 00:00 Beijing time.
+//
+// What is counted (the action names gongshud writes, docs/reports.md lists them all):
+//   data access   read, query_subject, download, export, aggregate; per dataset, agency, role,
+//                 purpose and mask profile, allowed and denied, per day;
+//   agreements    accesses naming an agreement (refs kind "agreement") and the agreement_*
+//                 workflow entries; rows delivered under each; the kind (share, open) from its
+//                 agreement_apply entry anywhere in the export;
+//   open data     allowed accesses by the public role (no agreement: unconditional open data);
+//   denials       every entry whose decision is deny, per policy rule and action, per day;
+//   alerts        alert_raised (policy_rule = rule, refs alert = id, detail "severity=S kind=K;
+//                 text") and alert_acknowledged (refs alert = id, detail = note), matched by id
+//                 anywhere later in the export;
+//   third parties entries with refs kind "third_party" (value: the company), with sessions: one
+//                 principal's entries on one Beijing day;
+//   destruction   dataset_destroy_requested, dataset_destroyed (and their refused forms);
+//   quality and objections: actions beginning "objection" or "quality"; none are written yet.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/util/clock.h"
+#include "core/util/error.h"
+#include "gongshu/v1/audit.pb.h"
+
+namespace gongshu::audit_cli {
+
+// Asia/Shanghai's offset from UTC, all year.
+inline constexpr int64_t kBeijingOffsetMs = 8 * 3'600'000LL;
+inline constexpr int64_t kDayMs = 86'400'000LL;
+// The longest period one report covers (its per-day series are this long at most).
+inline constexpr int64_t kMaxReportDays = 366;
+
+// The key a breakdown shows for an empty field.
+inline constexpr std::string_view kNone = "(none)";
+
+struct ReportPeriod {
+  CivilDate from{};
+  CivilDate to{};         // inclusive
+  int64_t begin_ms = 0;   // from, 00:00 Beijing time, in ms since the epoch (UTC)
+  int64_t end_ms = 0;     // the day after to, 00:00 Beijing time (exclusive)
+  int64_t first_day = 0;  // days_from_civil(from)
+
+  size_t days() const { return static_cast<size_t>((end_ms - begin_ms) / kDayMs); }
+  bool contains(int64_t ms) const { return ms >= begin_ms && ms < end_ms; }
+  // The index of ms's Beijing day in the period; ms must be inside it.
+  size_t day_index(int64_t ms) const;
+};
+
+// "YYYY-MM-DD" twice; the error names the option and says why (not a date, to before from,
+// longer than kMaxReportDays).
+Result<ReportPeriod> parse_period(std::string_view from, std::string_view to);
+// The Beijing calendar day of ms.
+CivilDate beijing_date(int64_t ms);
+// "2026-03-02" and "2026-03-02 12:00:05" (Beijing time; the reader names the zone).
+std::string date_text(CivilDate d);
+std::string beijing_time_text(int64_t ms);
+
+// A per-day series kept sparse: (day index, count) pairs in day order, so a breakdown with many
+// rows and few days each stays small.
+class DaySeries {
+ public:
+  void add(size_t day, uint64_t n);
+  uint64_t at(size_t day) const;
+  // Every day of a period of `days` days, zeros included.
+  std::vector<uint64_t> dense(size_t days) const;
+
+ private:
+  std::vector<std::pair<uint32_t, uint64_t>> points_;
+};
+
+// One row of a breakdown of data access.
+struct AccessRow {
+  uint64_t allowed = 0;
+  uint64_t denied = 0;
+  uint64_t records = 0;  // records delivered by the allowed accesses
+  DaySeries per_day;     // accesses (allowed and denied) per day
+  uint64_t total() const { return allowed + denied; }
+};
+using Breakdown = std::map<std::string, AccessRow>;
+// The rows by total accesses, most first (ties by key).
+std::vector<std::pair<std::string, const AccessRow*>> ranked(const Breakdown& b);
+
+struct Event {  // one entry, as listed in a section
+  uint64_t seq = 0;
+  int64_t time_ms = 0;
+  std::string action;
+  std::string key_id;
+  std::string role;
+  std::string agency;
+  std::string dataset;
+  std::string decision;  // "allow", "deny", "none"
+  uint64_t records = 0;
+  std::string detail;
+};
+
+struct AgreementRow {
+  std::string kind;  // "share" or "open" from its agreement_apply entry; empty if not in the export
+  uint64_t accesses = 0;        // allowed data accesses under it
+  uint64_t denied = 0;          // denied data accesses naming it (e.g. over its row quota)
+  uint64_t records = 0;         // rows delivered under it
+  uint64_t quota_refusals = 0;  // denials whose reason names its row quota
+  std::set<std::string> datasets;
+  std::set<std::string> users;  // agency, or role/key id when there is none
+  DaySeries per_day;            // rows delivered per day
+  std::vector<Event> workflow;  // agreement_* entries naming it in the period
+};
+
+struct DenialRow {
+  uint64_t count = 0;
+  std::map<std::string, uint64_t> actions;
+  std::map<std::string, uint64_t> roles;
+  DaySeries per_day;
+  Event last;  // the latest denial under this rule
+};
+
+struct Alert {
+  std::string id;
+  std::string rule;
+  std::string severity;  // warning, critical (as written; empty if the detail has none)
+  std::string kind;
+  std::string text;
+  uint64_t seq = 0;
+  int64_t raised_ms = 0;
+  std::optional<int64_t> acked_ms;  // the first acknowledgement in the export
+  uint64_t acked_seq = 0;
+  std::string acked_by;  // key id (role)
+  std::string note;
+  std::optional<int64_t> ack_delay_ms() const {
+    if (!acked_ms) return std::nullopt;
+    return *acked_ms - raised_ms;
+  }
+};
+
+struct Session {  // one third-party principal's entries on one Beijing day
+  std::string key_id;
+  std::string role;
+  std::string agency;
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
+  uint64_t entries = 0;
+  uint64_t records = 0;
+  uint64_t denied = 0;
+  std::map<std::string, uint64_t> actions;
+};
+
+struct Company {
+  uint64_t entries = 0;
+  uint64_t records = 0;
+  uint64_t denied = 0;
+  std::map<std::string, uint64_t> actions;
+  std::set<std::string> principals;                             // key ids
+  std::map<std::pair<std::string, int64_t>, Session> sessions;  // (key id, Beijing day number)
+};
+
+// Facts about the export itself, filled in by the command from the verifier's report.
+struct ExportFacts {
+  std::string path;
+  std::string origin;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  uint64_t checkpoints = 0;
+  uint64_t signed_through = 0;  // the last checkpoint's tree size
+  bool full = false;
+  std::string root_hex;              // full exports only
+  std::vector<std::string> key_ids;  // the daemon keys trusted, initial and learnt
+};
+
+struct ReportFigures {
+  ReportPeriod period;
+  ExportFacts source;
+
+  uint64_t entries_read = 0;   // signed entries in the export
+  uint64_t unsigned_tail = 0;  // entries after the last checkpoint: left out
+  uint64_t undecodable = 0;    // signed entries that do not decode (left out, seqs below)
+  std::vector<uint64_t> undecodable_seqs;    // the first 100
+  uint64_t in_period = 0;                    // entries within the period
+  std::optional<int64_t> first_ms, last_ms;  // of the entries in the period
+  std::map<std::string, uint64_t> actions;   // every action in the period
+
+  // Data access.
+  uint64_t access_allowed = 0;
+  uint64_t access_denied = 0;
+  uint64_t access_records = 0;
+  DaySeries day_allowed, day_denied, day_records;
+  Breakdown by_dataset, by_agency, by_role, by_purpose, by_mask, by_action;
+
+  // Sharing and open data.
+  std::map<std::string, AgreementRow> agreements;
+  Breakdown open_unconditional;  // allowed accesses by the public role, per dataset
+
+  // Denials (every entry whose decision is deny).
+  uint64_t denials = 0;
+  std::map<std::string, DenialRow> denials_by_rule;
+  DaySeries day_denials;
+
+  // Alerts raised in the period; acknowledgements of earlier alerts counted apart.
+  std::vector<Alert> alerts;
+  uint64_t acks_of_earlier_alerts = 0;
+
+  std::map<std::string, Company> third_parties;
+  std::vector<Event> destruction;
+  std::map<std::string, uint64_t> quality_objection;  // action -> count
+};
+
+class ReportBuilder {
+ public:
+  explicit ReportBuilder(ReportPeriod period);
+
+  // An entry whose chain has been checked, in sequence order; counted once a checkpoint covers
+  // it. A null entry is one whose bytes do not decode.
+  void add(uint64_t seq, const v1::AuditEntry* entry);
+  // A verified checkpoint at tree_size: the entries up to it are signed.
+  void checkpoint(uint64_t tree_size);
+  // The figures; the entries never covered by a checkpoint are counted as the unsigned tail.
+  ReportFigures finish(ExportFacts source) &&;
+
+ private:
+  void count(uint64_t seq, const v1::AuditEntry& e);
+  void count_alert_ack(const v1::AuditEntry& e);
+
+  ReportFigures f_;
+  std::vector<std::pair<uint64_t, std::optional<v1::AuditEntry>>> pending_;
+  std::map<std::string, size_t> alert_index_;          // alert id -> index in f_.alerts
+  std::map<std::string, std::string> agreement_kind_;  // from agreement_apply, whole export
+};
+
+// Alerts of a report in figures, the same for the HTML and the JSON. The delays are those of the
+// acknowledged alerts; the median of an even count is the mean of the two middle delays.
+struct AlertSummary {
+  uint64_t raised = 0;
+  uint64_t acknowledged = 0;
+  uint64_t open = 0;  // not acknowledged anywhere in the export
+  std::optional<int64_t> median_delay_ms, max_delay_ms;
+  std::map<std::string, uint64_t> by_rule, by_severity;
+};
+AlertSummary summarize_alerts(const std::vector<Alert>& alerts);
+
+// Whether an action is a data access (read, query_subject, download, export, aggregate).
+bool is_data_access(std::string_view action);
+// The value of the first reference of this kind, or empty.
+std::string ref_value(const v1::AuditEntry& e, std::string_view kind);
+
+}  // namespace gongshu::audit_cli
