@@ -183,6 +183,9 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
     case R::kConsentRevoke:
     case R::kConsentList:
       break;  // daemon/objections.h and daemon/consent.h land next
+    case R::kDatasetDestroy:
+    case R::kDatasetDestroyStatus:
+      break;  // daemon/destroy.h lands next
     case R::BODY_NOT_SET:
       break;
   }
