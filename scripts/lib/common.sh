@@ -9,6 +9,9 @@ GONGSHU_PACKAGES=(
   protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
   libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
   systemd file
+  # the Chinese interface (docs/language.md): gettext's tools build the catalogues (po/), the
+  # locales package gives the zh_CN.UTF-8 locale (generated below), tzdata the Asia/Shanghai zone
+  gettext locales tzdata
   # what the tests need beyond the build: the real-systemd test (systemd-nspawn, debootstrap),
   # the packaging test (lintian), the fuzz targets (clang with libFuzzer's runtime) and the
   # replication tests, which run a real 3-member etcd cluster on loopback ports of their own
@@ -23,13 +26,19 @@ ensure_packages() {
   for p in "${GONGSHU_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing missing packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ ${#missing[@]} -ne 0 ]; then
+    log "installing missing packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  # The tests of the Chinese interface run under zh_CN.UTF-8; a fresh machine lacks it.
+  if ! locale -a 2>/dev/null | grep -qix 'zh_CN\.utf-\?8'; then
+    log "generating the zh_CN.UTF-8 locale"
+    $sudo localedef -i zh_CN -f UTF-8 zh_CN.UTF-8
+  fi
 }
 
 # configure_and_build BUILD_DIR [cmake args...]

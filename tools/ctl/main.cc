@@ -5,14 +5,19 @@
 #include <iostream>
 
 #include "core/util/cli.h"
+#include "core/util/i18n.h"
+#include "core/util/i18n_cli.h"
 #include "core/util/version.h"
 #include "tools/ctl/commands.h"
+#include "tools/ctl/drill_cmd.h"
 
 int main(int argc, char** argv) {
+  gongshu::i18n::init("gongshu-tools");
   try {
     CLI::App app{
-        "gongshuctl — manage the gongshu public-data platform: keys, identifiers, and (with a\n"
-        "running gongshud) agencies, the catalog, agreements, queries and the audit log."};
+        gongshu::tr("gongshuctl — manage the gongshu public-data platform: keys, identifiers, and "
+                    "(with a\nrunning gongshud) agencies, the catalog, agreements, queries and the "
+                    "audit log.")};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("gongshuctl ") + gongshu::kVersion);
     int exit_code = 2;
@@ -27,9 +32,13 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_backup_commands(app, &exit_code);
     gongshu::ctl::add_status_command(app, &exit_code);
     gongshu::ctl::add_daemon_key_commands(app, &exit_code);
+    gongshu::ctl::add_alert_commands(app, &exit_code);
+    gongshu::ctl::add_drill_commands(app, &exit_code);
+    gongshu::i18n::localize_cli(app);
     return gongshu::run_cli(app, argc, argv, exit_code);
   } catch (const std::exception& e) {
-    std::cerr << "gongshuctl: " << e.what() << "\n";
+    std::cerr << "gongshuctl: "  // i18n-exempt: the program name
+              << gongshu::trf("internal error: {}", e.what()) << "\n";
     return 2;
   }
 }

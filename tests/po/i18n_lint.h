@@ -1,0 +1,33 @@
+// i18n_lint: finds string literals in C++ source that would reach a person without going
+// through the catalogue (tr, trf, trn, trnf, tr_noop of core/util/i18n.h). Used by
+// i18n_lint_test.cc over the files of po/POTFILES.
+//
+// The file is tokenised as C++ (comments, character literals, raw strings, adjacent literals
+// joined, preprocessor lines skipped) and each literal is judged in its context — the calls and
+// braces around it. A literal inside a tr-family call is fine. Otherwise it is reported when
+//   - it is prose: two words of letters separated by white space ("agency not found"), or
+//   - it is streamed (`<< "..."`) and holds a letter ("OK\n", "agency"), or
+//   - it is a Table header cell (inside `Table(...)` / `Table name{...}`) and holds a letter.
+// A line that carries the comment `i18n-exempt` is skipped (with the reason beside it): protocol
+// words, JSON written by hand, names that are not words.
+//
+// Limits: it sees literals, not strings: English assembled elsewhere (a core library's error
+// text, a literal without a space stored in a variable and printed later, text from the daemon)
+// passes unseen, and a literal nested in the arguments of a tr-family call counts as wrapped.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gongshu::test {
+
+struct LintFinding {
+  int line = 0;
+  std::string literal;
+  std::string reason;
+};
+
+std::vector<LintFinding> i18n_lint(std::string_view source);
+
+}  // namespace gongshu::test
