@@ -9,6 +9,7 @@
 #include "core/wire/server_channel.h"
 #include "daemon/access.h"
 #include "daemon/agreements.h"
+#include "daemon/alerts.h"
 #include "daemon/api_context.h"
 #include "daemon/audit_export.h"
 #include "daemon/audit_head.h"
@@ -68,6 +69,7 @@ Caller identify(const Directory& directory, const std::string& user_id) {
 }
 
 Reply no_daemon_keys() { return refuse(v1::API_INTERNAL, "daemon keys are not available"); }
+Reply no_alerts() { return refuse(v1::API_INTERNAL, "security monitoring is not available"); }
 
 // The one map from a request's body to its handler (daemon/<capability>.h).
 Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::ApiResponse& resp) {
@@ -186,6 +188,16 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
     case R::kDatasetDestroy:
     case R::kDatasetDestroyStatus:
       break;  // daemon/destroy.h lands next
+    // alerts.h
+    case R::kAlertList:
+      return ctx.options.alerts ? ctx.options.alerts->list(ctx, c, req.alert_list(), resp)
+                                : no_alerts();
+    case R::kAlertShow:
+      return ctx.options.alerts ? ctx.options.alerts->show(ctx, c, req.alert_show(), resp)
+                                : no_alerts();
+    case R::kAlertAck:
+      return ctx.options.alerts ? ctx.options.alerts->ack(ctx, c, req.alert_ack(), resp)
+                                : no_alerts();
     case R::BODY_NOT_SET:
       break;
   }
@@ -201,15 +213,6 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   if (r) r = dispatch(ctx, c, req, resp);
   if (!r) {
     resp.clear_body();
-    // objections.h, consent.h (issue 16)
-    case R::kObjectionFile:
-    case R::kObjectionVerify:
-    case R::kObjectionAnswer:
-    case R::kObjectionList:
-    case R::kConsentGrant:
-    case R::kConsentRevoke:
-    case R::kConsentList:
-      break;  // daemon/objections.h and daemon/consent.h land next
     auto* err = resp.mutable_error();
     err->set_code(r.error().code);
     err->set_message(r.error().message);

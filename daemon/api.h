@@ -32,7 +32,8 @@
 
 namespace gongshu::daemon {
 
-class DaemonKeys;  // daemon/daemon_keys.h
+class DaemonKeys;    // daemon/daemon_keys.h
+class AlertService;  // daemon/alerts.h
 
 struct ApiOptions {
   // Where to bind; from ApiService::start on, where it is bound (a port the OS chose included),
@@ -45,6 +46,8 @@ struct ApiOptions {
   size_t max_request = 1 << 20;
   // daemon-key rotate and status (daemon/daemon_keys.h); outlives the service.
   DaemonKeys* daemon_keys = nullptr;
+  // alert list | show | ack (daemon/alerts.h); outlives the service.
+  AlertService* alerts = nullptr;
   size_t export_chunk = 1 << 20;
   size_t max_aggregate_groups = 100'000;  // DaemonConfig::max_aggregate_groups
   ApiLimits limits;                       // DaemonConfig::api_limits

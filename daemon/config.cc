@@ -66,6 +66,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
        {"endpoint", "unknown_keys_per_minute", "unknown_keys_per_address_per_minute",
         "max_pending_applications_per_applicant", "max_pending_applications"}},
       {"policy", {"dir"}},
+      {"alerts", {"notify_command", "notify_timeout_ms"}},
       {"catalog", {"city_region"}},
       {"limits",
        {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb",
@@ -109,6 +110,8 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       &c.api_limits.max_pending_applications_per_applicant, 1, 10'000);
   num("api", "max_pending_applications", &c.api_limits.max_pending_applications, 1, 1'000'000);
   str("policy", "dir", &c.policy_dir);
+  str("alerts", "notify_command", &c.alerts.notify_command);
+  num("alerts", "notify_timeout_ms", &c.alerts.notify_timeout_ms, 100, 600'000);
   str("catalog", "city_region", &c.city_region);
   num("limits", "max_batch_bytes", &c.max_batch_bytes, 1024, int64_t(1) << 30);
   num("limits", "max_records_per_batch", &c.max_records_per_batch, 1, 1000000);

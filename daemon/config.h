@@ -26,6 +26,9 @@
 //   [catalog]
 //   city_region = "130100"      # the city's 6-digit region code: agencies of any other region
 //                               #   are counties, reviewed by their county first (docs/catalog.md)
+//   [alerts]                    # security monitoring (docs/monitoring.md; rules: alerts.toml)
+//   notify_command = ""         # run by /bin/sh -c with each alert as JSON on standard input
+//   notify_timeout_ms = 10000   # then killed
 //   [limits]
 //   max_batch_bytes = 33554432
 //   max_records_per_batch = 10000
@@ -71,6 +74,12 @@ struct IngestLimits {
   uint32_t quarantine_s = 60;
 };
 
+// How alerts reach people beyond the journal and `gongshuctl alert list` (daemon/alerts.h).
+struct AlertConfig {
+  std::string notify_command;  // empty: none
+  int64_t notify_timeout_ms = 10'000;
+};
+
 struct DaemonConfig {
   std::string state_dir = "/var/lib/gongshud";
   std::string daemon_key;
@@ -85,6 +94,7 @@ struct DaemonConfig {
   std::string api_endpoint = "tcp://127.0.0.1:7401";
   ApiLimits api_limits;
   std::string policy_dir = "/etc/gongshu/policies/policy";
+  AlertConfig alerts;
   std::string city_region = "130100";  // 石家庄市
   size_t max_batch_bytes = 32 << 20;
   size_t max_records_per_batch = 10000;

@@ -53,6 +53,9 @@ std::string changed_masks(const policy::Policy* old, const policy::Policy& now) 
 
 Status Daemon::load_policy(const std::string& dir, bool at_start) {
   auto loaded = policy::load_policy_dir(dir);
+  // The alert rules beside it are part of it: refused together, in force together.
+  auto alert_rules = policy::load_alert_rules(dir);
+  if (loaded && !alert_rules) loaded = tl::unexpected(alert_rules.error());
   std::shared_ptr<const policy::Policy> old = policy_.current();
   v1::AuditEntry e;
   e.mutable_principal()->set_key_id(keys_->current().public_key().key_id());
@@ -88,13 +91,15 @@ Status Daemon::load_policy(const std::string& dir, bool at_start) {
   if (!masks.empty()) ref("masks_changed", masks);
   e.set_detail(std::string(at_start ? "policy loaded at start: " : "policy reloaded: ") +
                std::to_string(fresh->rules().size()) + " rules, " +
-               std::to_string(fresh->masks().size()) + " masking profiles");
+               std::to_string(fresh->masks().size()) + " masking profiles, " +
+               std::to_string(alert_rules->rules.size()) + " alert rules");
   // Audited before it takes effect: if the entry cannot be written, the old policy stays.
   GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
     GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
     return {};
   }));
   policy_.set(std::move(fresh));
+  alerts_->set_rules(std::make_shared<const policy::AlertRules>(std::move(*alert_rules)));
   return {};
 }
 
@@ -107,7 +112,8 @@ std::string Daemon::policy_version() const {
 
 std::string Daemon::policy_problem() const { return policy_.missing_reason(); }
 
-Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const Clock& clock) {
+Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const Clock& clock,
+                                              const sys::Logger* log) {
   std::unique_ptr<Daemon> d(new Daemon());
   GONGSHU_TRY(d->keys_, DaemonKeys::load(config.daemon_key_path()));
   GONGSHU_TRY(crypto::SecretBytes master,
@@ -126,6 +132,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     GONGSHU_RETURN_IF_ERROR(d->directory_.reload(*d->store_, txn));
     GONGSHU_RETURN_IF_ERROR(d->catalog_.reload(*d->store_, txn));
   }
+  // Before the policy (which sets its rules) and the sockets: every entry passes through it.
+  AlertService::Options alert_options;
+  alert_options.config = config.alerts;
+  alert_options.log = log;
+  GONGSHU_TRY(d->alerts_, AlertService::start(*d->store_, d->catalog_, std::move(alert_options)));
   // A policy that does not load leaves none in force (every access denied) rather than
   // stopping the daemon: ingest needs no access decision, and SIGHUP can load a fixed policy.
   // That refusal is audited, and policy_problem() names it for the service to log. With no
@@ -184,6 +195,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   IngestService* ingest = d->ingest_.get();
   ao.status.ingest = [ingest] { return ingest->stats(); };
   ao.status.agents = [ingest] { return ingest->agent_activity(); };
+  ao.alerts = d->alerts_.get();
+  AlertService* alerts = d->alerts_.get();
+  DaemonStore* store = d->store_.get();
+  ao.status.open_alerts = [alerts, store]() -> uint64_t {
+    auto txn = store->env().begin_read();
+    return txn ? alerts->open_count(*txn) : 0;
+  };
+  d->alerts_->set_agents([ingest] { return ingest->agent_activity(); });
   GONGSHU_TRY(d->api_, ApiService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                          d->catalog_, d->policy_, ao));
   return d;
@@ -196,6 +215,7 @@ void Daemon::stop() {
 
 Daemon::~Daemon() {
   stop();
+  alerts_.reset();  // stopped: no appends are left to pass through it; it samples ingest
   // Sockets before the ZAP handler before the context (core/wire's lifetime rules).
   api_.reset();
   ingest_.reset();

@@ -19,6 +19,7 @@
 
 #include "core/crypto/identity.h"
 #include "core/util/clock.h"
+#include "daemon/alerts.h"
 #include "daemon/api.h"
 #include "daemon/config.h"
 #include "daemon/daemon_keys.h"
@@ -32,7 +33,9 @@ namespace gongshu::daemon {
 
 class Daemon {
  public:
-  static Result<std::unique_ptr<Daemon>> start(const DaemonConfig& config, const Clock& clock);
+  // Alerts are announced to log (daemon/alerts.h); null: lines on stderr.
+  static Result<std::unique_ptr<Daemon>> start(const DaemonConfig& config, const Clock& clock,
+                                               const sys::Logger* log = nullptr);
   ~Daemon();
 
   const std::string& ingest_endpoint() const { return ingest_->endpoint(); }
@@ -53,6 +56,8 @@ class Daemon {
   // The version of the policy in force; empty when none is (policy_problem() says why).
   std::string policy_version() const;
   std::string policy_problem() const;
+  // Security monitoring (daemon/alerts.h); alive from start() until the daemon is destroyed.
+  AlertService& alerts() { return *alerts_; }
 
  private:
   Daemon() = default;
@@ -66,6 +71,7 @@ class Daemon {
   PolicyView policy_;
   std::unique_ptr<wire::Context> context_;
   std::unique_ptr<wire::ZapHandler> zap_;
+  std::unique_ptr<AlertService> alerts_;  // after the store, before the sockets
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<ApiService> api_;
 };

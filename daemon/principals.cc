@@ -32,6 +32,9 @@ v1::PrincipalInfo info_of(std::string_view key_id, const stored::Principal& p) {
   out.set_valid_until_ms(p.valid_until_ms());
   *out.mutable_datasets() = p.datasets();
   *out.mutable_purposes() = p.purposes();
+  out.set_third_party(p.third_party());
+  out.set_company(p.company());
+  out.set_contract(p.contract());
   return out;
 }
 
@@ -101,9 +104,29 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
     return refuse(v1::API_BAD_REQUEST,
                   "a term end, datasets and purposes are for licensed operators only");
   }
+  // Third-party service staff: named with their company and service contract, so every
+  // action of theirs is tagged and alerted (daemon/alerts.h).
+  if (req.third_party()) {
+    if (role == "operator" || role == "officer")
+      return refuse(v1::API_BAD_REQUEST,
+                    "third-party staff are not registered as " + role +
+                        ": the authority's operators and officers are its own staff");
+    for (const auto& [what, v] :
+         {std::pair{"--company", &req.company()}, {"--contract", &req.contract()}}) {
+      if (v->empty() || v->size() > kMaxName || !is_printable(*v))
+        return refuse(v1::API_BAD_REQUEST,
+                      std::string("a third party needs ") + what +
+                          " (1..200 bytes of text without control characters)");
+    }
+  } else if (!req.company().empty() || !req.contract().empty()) {
+    return refuse(v1::API_BAD_REQUEST, "--company and --contract are for --third-party staff only");
+  }
   stored::Principal p;
   p.set_public_key(pub->bytes().data(), pub->bytes().size());
   p.set_role(role);
+  p.set_third_party(req.third_party());
+  p.set_company(req.company());
+  p.set_contract(req.contract());
   p.set_agency(req.agency());
   p.set_name(req.name());
   p.set_created_at_ms(now);
@@ -131,6 +154,11 @@ Reply principal_add(ApiContext& ctx, const Caller& c, const v1::PrincipalAddRequ
     add_ref(e, "role", role);
     if (!req.agency().empty()) add_ref(e, "agency", req.agency());
     std::string detail = role + " registered";
+    if (req.third_party()) {
+      add_ref(e, "third_party_company", req.company());
+      add_ref(e, "contract", req.contract());
+      detail += "; third-party staff of " + req.company() + " under contract " + req.contract();
+    }
     if (licensed) {
       std::string ds;
       for (const auto& d : req.datasets()) ds.append(ds.empty() ? "" : ",").append(d);

@@ -161,7 +161,7 @@ int serve(const std::string& config_path, SignalSource& signals, ServiceObserver
   struct Unroute {
     ~Unroute() { unroute_protobuf_log(); }  // before the limiter goes
   } unroute;
-  auto daemon = Daemon::start(*config, clock);
+  auto daemon = Daemon::start(*config, clock, &log);
   if (!daemon) {
     observer.status("start failed: " + daemon.error().message());
     log.error("start failed: " + daemon.error().message());

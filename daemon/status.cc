@@ -78,6 +78,7 @@ Reply status(ApiContext& ctx, const Caller& c, const StatusProbe& probe, v1::Api
   out->set_connection_cuts(s.cuts);
   out->set_refusal_summaries(s.summaries);
   out->set_agent_quarantines(s.quarantines);
+  if (probe.open_alerts) out->set_open_alerts(probe.open_alerts());
   out->set_records_last_minute(s.last_minute);
   double up_s = std::max<double>(double(now - probe.started_at_ms) / 1000.0, 0.001);
   out->set_rate_since_start(double(s.records_accepted) / up_s);

@@ -70,6 +70,7 @@ struct StatusProbe {
   int64_t started_at_ms = 0;
   std::function<IngestStats()> ingest;  // unset: ingest figures are reported as zero
   std::function<std::map<std::string, AgentActivity>()> agents;
+  std::function<uint64_t()> open_alerts;  // unset: reported as zero (daemon/alerts.h)
 };
 
 // The `status` request: fills resp.status from the probe, the store and the audit head.

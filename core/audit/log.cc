@@ -94,6 +94,27 @@ const CompactRange& AuditLog::frontier_for(const store::Txn& txn, const TreeHead
 }
 
 Result<Appended> AuditLog::append(store::WriteTxn& txn, v1::AuditEntry& entry) {
+  AppendHook* hook = in_hook_ ? nullptr : hook_.load();
+  if (!hook) return append_entry(txn, entry);
+  // Entries the hook appends itself do not reach it again.
+  struct InHook {
+    bool& flag;
+    explicit InHook(bool& f) : flag(f) { flag = true; }
+    ~InHook() { flag = false; }
+  };
+  {
+    InHook guard(in_hook_);
+    GONGSHU_RETURN_IF_ERROR(hook->before(txn, entry));
+  }
+  GONGSHU_TRY(Appended a, append_entry(txn, entry));
+  {
+    InHook guard(in_hook_);
+    GONGSHU_RETURN_IF_ERROR(hook->after(txn, entry, a));
+  }
+  return a;
+}
+
+Result<Appended> AuditLog::append_entry(store::WriteTxn& txn, v1::AuditEntry& entry) {
   // The head without its root: append only needs size and the last hash.
   TreeHead h;
   if (auto v = meta_.get(txn, kHeadKey)) {

@@ -47,13 +47,29 @@ struct TreeHead {
   int64_t pending_since_ms = 0;  // when the first entry after the last checkpoint was appended
 };
 
+// What the daemon sees of every entry as it is appended (daemon/alerts.h), inside the appending
+// transaction: before() may add to the entry before it is encoded and hashed; after() may write
+// to txn and append entries of its own, which do not reach the hook again. A failure of either
+// fails the append, and so the transaction's action.
+class AppendHook {
+ public:
+  virtual ~AppendHook() = default;
+  virtual Status before(store::WriteTxn& txn, v1::AuditEntry& entry) = 0;
+  virtual Status after(store::WriteTxn& txn, const v1::AuditEntry& entry,
+                       const Appended& appended) = 0;
+};
+
 class AuditLog {
  public:
   static Result<std::unique_ptr<AuditLog>> open(store::Env& env, const crypto::IdentityKey& signer,
                                                 AuditLogOptions options, const Clock& clock);
 
-  // Appends entry (seq, prev_hash set here; time_ms set from the clock when zero).
+  // Appends entry (seq, prev_hash set here; time_ms set from the clock when zero), passing it
+  // through the hook when one is set.
   Result<Appended> append(store::WriteTxn& txn, v1::AuditEntry& entry);
+  // Sets (or with null clears) the hook every append passes through. Set it before the writers
+  // start, clear it after they stop; it must outlive its use.
+  void set_hook(AppendHook* hook) { hook_.store(hook); }
 
   // Writes a checkpoint if the policy says one is due; returns its note if it wrote one.
   Result<std::optional<std::string>> checkpoint_if_due(store::WriteTxn& txn);
@@ -98,6 +114,7 @@ class AuditLog {
         checkpoints_(std::move(checkpoints)),
         meta_(std::move(meta)) {}
 
+  Result<Appended> append_entry(store::WriteTxn& txn, v1::AuditEntry& entry);
   Status write_head(store::WriteTxn& txn, const TreeHead& head) const;
   // The frontier (perfect-subtree peaks) at the size read from txn: the cached one when it
   // matches the store, else rebuilt from stored nodes (after an aborted transaction).
@@ -106,6 +123,9 @@ class AuditLog {
 
   const crypto::IdentityKey& signer_;
   std::atomic<const crypto::IdentityKey*> cosigner_{nullptr};
+  std::atomic<AppendHook*> hook_{nullptr};
+  // True while the hook runs: appends are serialised by LMDB's write lock, so one flag serves.
+  bool in_hook_ = false;
   AuditLogOptions options_;
   const Clock& clock_;
   store::Table<uint64_t> entries_;

@@ -718,6 +718,8 @@ Result<Policy> load_policy_dir(const std::string& dir) {
     if (ec) return fail(ErrorCode::kIo, "policy directory " + dir + ": " + ec.message());
     const fs::path& p = it->path();
     if (p.extension() != ".toml" || p.filename().string().starts_with(".")) continue;
+    // The alert rules beside the policy are read by load_alert_rules (core/policy/alerts.h).
+    if (p.filename() == "alerts.toml") continue;
     // The working-day calendar is read by WorkCalendar (core/policy/calendar.h).
     if (p.filename() == kCalendarFile) continue;
     if (!it->is_regular_file(ec)) continue;

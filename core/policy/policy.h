@@ -158,7 +158,8 @@ class Policy {
 // Reads the named files (each at most 1 MiB) and parses them as one policy.
 Result<Policy> load_policy_files(const std::vector<std::string>& paths);
 
-// Loads every regular *.toml file directly in dir, in name order. A directory with none is an
+// Loads every regular *.toml file directly in dir but alerts.toml (core/policy/alerts.h), in
+// name order. A directory with none is an
 // error.
 Result<Policy> load_policy_dir(const std::string& dir);
 

@@ -43,6 +43,8 @@ void add_backup_commands(CLI::App& app, int* exit_code);
 void add_status_command(CLI::App& app, int* exit_code);
 // daemon-key rotate | show | statement: the daemon's identity key rotation (issue 6).
 void add_daemon_key_commands(CLI::App& app, int* exit_code);
+// alert list | show | ack: security monitoring (R-24, docs/monitoring.md).
+void add_alert_commands(CLI::App& app, int* exit_code);
 
 // One chunk of a chunked download (audit export, backup).
 struct Chunk {

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_status_command(app, &exit_code);
     gongshu::ctl::add_daemon_key_commands(app, &exit_code);
     gongshu::ctl::add_alert_commands(app, &exit_code);
+    gongshu::ctl::add_alert_commands(app, &exit_code);
     gongshu::ctl::add_drill_commands(app, &exit_code);
     gongshu::i18n::localize_cli(app);
     return gongshu::run_cli(app, argc, argv, exit_code);

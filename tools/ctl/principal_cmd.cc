@@ -31,6 +31,11 @@ json principal_json(const v1::PrincipalInfo& p) {
     j["revoked_at"] = time_text(p.revoked_at_ms());
     j["revoke_reason"] = p.revoke_reason();
   }
+  j["third_party"] = p.third_party();
+  if (p.third_party()) {
+    j["company"] = p.company();
+    j["contract"] = p.contract();
+  }
   if (p.role() == "licensed") {
     j["valid_until"] = time_text(p.valid_until_ms());
     j["datasets"] = std::vector<std::string>(p.datasets().begin(), p.datasets().end());
@@ -59,6 +64,8 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
 
   struct AddOpts {
     std::string role, public_key, agency, name, until, datasets, purposes;
+    std::string company, contract;
+    bool third_party = false;
     bool json = false;
   };
   auto o = std::make_shared<AddOpts>();
@@ -80,6 +87,11 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
   add->add_option("--until", o->until, "licensed: end of the licence term, e.g. 2027-01-01");
   add->add_option("--datasets", o->datasets, "licensed: datasets of the licence, a,b");
   add->add_option("--purposes", o->purposes, "licensed: purposes of the licence, a,b");
+  add->add_flag("--third-party", o->third_party,
+                "Third-party service staff (R-23): every copy, export, download, desensitisation\n"
+                "and destruction of theirs is audited with their company and alerted");
+  add->add_option("--company", o->company, "--third-party: the company they work for");
+  add->add_option("--contract", o->contract, "--third-party: the service contract's reference");
   add->add_flag("--json", o->json, "JSON output");
   run_connected(add, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
@@ -88,6 +100,9 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     p->set_public_key(o->public_key);
     p->set_agency(o->agency);
     p->set_name(o->name);
+    p->set_third_party(o->third_party);
+    p->set_company(o->company);
+    p->set_contract(o->contract);
     if (!o->until.empty()) {
       auto t = parse_time(o->until);
       if (!t) return report_error(t.error());
@@ -104,6 +119,10 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
       std::cout << "registered " << shown(pi.role()) << " " << pi.key_id()
                 << shown(pi.agency().empty() ? "" : " of " + pi.agency())
                 << shown(pi.name().empty() ? "" : " (" + pi.name() + ")") << "\n";
+      if (pi.third_party()) {
+        std::cout << "third party: " << shown(pi.company()) << ", contract " << shown(pi.contract())
+                  << "\n";
+      }
       if (pi.role() == "licensed") {
         std::cout << "licence: " << shown(joined(pi.datasets())) << " for "
                   << shown(joined(pi.purposes())) << " until " << time_text(pi.valid_until_ms())
@@ -137,14 +156,15 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
       std::cout << dump(all) << "\n";
       return 0;
     }
-    Table t({"KEY ID", "ROLE", "AGENCY", "NAME", "CREATED", "STATE", "LICENCE"});
+    Table t({"KEY ID", "ROLE", "AGENCY", "NAME", "CREATED", "STATE", "LICENCE", "THIRD PARTY"});
     for (const auto* p : shown) {
       std::string licence;
       if (p->role() == "licensed") {
         licence = joined(p->datasets()) + " until " + time_text(p->valid_until_ms());
       }
       t.add({p->key_id(), p->role(), p->agency(), p->name(), time_text(p->created_at_ms()),
-             p->revoked() ? "revoked " + time_text(p->revoked_at_ms()) : "active", licence});
+             p->revoked() ? "revoked " + time_text(p->revoked_at_ms()) : "active", licence,
+             p->third_party() ? p->company() + " (" + p->contract() + ")" : ""});
     }
     t.print(std::cout);
     return 0;

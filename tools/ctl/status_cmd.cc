@@ -98,6 +98,7 @@ json to_json(const v1::StatusResponse& s) {
             {"writer_backlog", s.writer_backlog()},
             {"in_pipeline", s.in_pipeline()}}},
           {"audit", {{"tree_size", s.audit_tree_size()}, {"checkpoint", cp}}},
+          {"alerts", {{"open", s.open_alerts()}}},
           {"store",
            {{"used_bytes", s.store_used_bytes()},
             {"map_bytes", s.store_map_bytes()},
@@ -137,6 +138,8 @@ void print_text(const v1::StatusResponse& s) {
     std::cout << "; no checkpoint yet";
   }
   std::cout << "\n";
+  std::cout << "alerts   " << s.open_alerts() << " open"
+            << (s.open_alerts() ? " (gongshuctl alert list --open; 未确认告警)" : "") << "\n";
   std::cout << "store    " << bytes_text(s.store_used_bytes()) << " used of a "
             << bytes_text(s.store_map_bytes()) << " map, " << bytes_text(s.store_free_map_bytes())
             << " free\n";
@@ -172,7 +175,8 @@ void add_status_command(CLI::App& app, int* exit_code) {
       "waiting for the writer's commit), the audit tree size and the last checkpoint, store\n"
       "size and free map space, the policy version in force, uptime, and each agent's\n"
       "last-seen time and the spool backlog it last reported (advisory: the agent's own\n"
-      "count, sent beside its batches). Rates and counts are since the daemon started.");
+      "count, sent beside its batches), and the security alerts not yet acknowledged.\n"
+      "Rates and counts are since the daemon started.");
   cmd->add_flag("--json", *json_out, "JSON output for scripts");
   run_connected(cmd, conn, exit_code, [json_out](DaemonClient& c) {
     v1::ApiRequest req;

@@ -1,0 +1,636 @@
+#include "daemon/alerts.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+
+#include "core/util/clock.h"
+#include "core/util/json.h"
+#include "core/util/printable.h"
+#include "daemon/stored.pb.h"
+
+extern char** environ;
+
+namespace gongshu::daemon {
+namespace {
+
+constexpr size_t kMaxNote = 2000;
+constexpr uint32_t kDefaultList = 200;
+constexpr uint32_t kMaxList = 10'000;
+
+// Local minute of the day and weekday of t in the process's zone (set_rules set TZ), through
+// the C library's reading of tzdata.
+void local_time(int64_t ms, int* minute, int* weekday) {
+  time_t t = time_t(ms / 1000);
+  struct tm tm {};
+  if (!::localtime_r(&t, &tm)) return;
+  *minute = tm.tm_hour * 60 + tm.tm_min;
+  *weekday = tm.tm_wday;
+}
+
+std::string_view ref_of(const v1::AuditEntry& e, std::string_view kind) {
+  for (const auto& r : e.refs()) {
+    if (r.kind() == kind) return r.value();
+  }
+  return {};
+}
+
+bool timer_kind(policy::AlertKind k) {
+  return k == policy::AlertKind::kAgentSilent || k == policy::AlertKind::kCheckpointStalled ||
+         k == policy::AlertKind::kSpoolBacklog;
+}
+
+// Roles of people: only they can be third-party staff (agents enroll; the daemon is itself).
+bool person_role(std::string_view role) {
+  return role != "agent" && role != "daemon" && role != "public" && !role.empty();
+}
+
+void put_ms(JsonWriter& w, std::string_view key, int64_t ms) {
+  w.key(key);
+  if (ms) {
+    w.value(format_utc(ms * 1'000'000));
+  } else {
+    w.null();
+  }
+}
+
+}  // namespace
+
+std::string alert_key(uint64_t id) {
+  std::string s = std::to_string(id);
+  return std::string(20 - std::min<size_t>(s.size(), 20), '0') + s;
+}
+
+std::string alert_json(const v1::Alert& a) {
+  JsonWriter w;
+  w.begin_object()
+      .field("id", a.id())
+      .field("rule", a.rule())
+      .field("kind", a.kind())
+      .field("severity", a.severity());
+  put_ms(w, "raised_at", a.raised_at_ms());
+  w.field("raised_at_ms", int64_t(a.raised_at_ms()))
+      .field("principal", a.principal())
+      .field("role", a.role())
+      .field("agency", a.agency())
+      .field("dataset", a.dataset())
+      .field("company", a.company())
+      .field("text", a.text())
+      .field("measured", uint64_t(a.measured()))
+      .field("threshold", uint64_t(a.threshold()))
+      .field("audit_seq", uint64_t(a.audit_seq()))
+      .field("trigger_seq", uint64_t(a.trigger_seq()))
+      .field("acknowledged", a.acknowledged());
+  if (a.acknowledged()) {
+    put_ms(w, "acknowledged_at", a.acknowledged_at_ms());
+    w.field("acknowledged_by", a.acknowledged_by())
+        .field("note", a.note())
+        .field("ack_seq", uint64_t(a.ack_seq()));
+  }
+  w.end_object();
+  return w.str();
+}
+
+AlertService::AlertService(DaemonStore& store, CatalogView& catalog, Options options,
+                           store::Table<std::string_view> alerts,
+                           store::Table<std::string_view> open)
+    : store_(store),
+      catalog_(catalog),
+      options_(std::move(options)),
+      alerts_(std::move(alerts)),
+      open_(std::move(open)) {
+  if (options_.log) {
+    log_ = options_.log;
+  } else {
+    own_log_ = std::make_unique<sys::Logger>("gongshud", sys::Logger::Target::kLine, 2);
+    log_ = own_log_.get();
+  }
+}
+
+Result<std::unique_ptr<AlertService>> AlertService::start(DaemonStore& store, CatalogView& catalog,
+                                                          Options options) {
+  using S = store::Table<std::string_view>;
+  GONGSHU_TRY(S alerts, S::open(store.env(), "alerts"));
+  GONGSHU_TRY(S open, S::open(store.env(), "alerts_open"));
+  std::unique_ptr<AlertService> s(
+      new AlertService(store, catalog, std::move(options), std::move(alerts), std::move(open)));
+  // What was raised before this start: announced already (or lost with the process that raised
+  // it), and the timer rules' latest alerts, so a restart does not raise them again.
+  {
+    GONGSHU_TRY(store::ReadTxn txn, store.env().begin_read());
+    auto cur = s->alerts_.cursor(txn);
+    for (auto e = cur.first(); e; e = cur.next()) {
+      v1::Alert a;
+      if (!parse_value(e->value, a)) continue;
+      s->announced_up_to_ = std::max<uint64_t>(s->announced_up_to_, std::stoull(a.id()));
+      if (auto k = policy::parse_alert_kind(a.kind()); k && timer_kind(*k)) {
+        auto& last = s->last_raised_[a.rule() + "\n" + a.about()];
+        last = std::max<int64_t>(last, a.raised_at_ms());
+      }
+    }
+  }
+  store.audit().set_hook(s.get());
+  AlertService* p = s.get();
+  p->timer_ = std::thread([p] { p->timer_loop(); });
+  p->notifier_ = std::thread([p] { p->notify_loop(); });
+  return s;
+}
+
+AlertService::~AlertService() {
+  store_.audit().set_hook(nullptr);
+  {
+    std::lock_guard lock(qmu_);
+    stopping_ = true;
+  }
+  qcv_.notify_all();
+  tcv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+  if (notifier_.joinable()) notifier_.join();
+}
+
+void AlertService::set_rules(std::shared_ptr<const policy::AlertRules> rules) {
+  std::lock_guard lock(mu_);
+  if (rules && rules->timezone != zone_) {
+    // The C library reads the zone from TZ (tzdata under /usr/share/zoneinfo); localtime_r then
+    // uses it. Set while the daemon's threads may call localtime_r: glibc locks its zone state.
+    ::setenv("TZ", (":" + rules->timezone).c_str(), 1);
+    ::tzset();
+    zone_ = rules->timezone;
+  }
+  rules_ = std::move(rules);
+  evaluator_.reset(rules_.get());
+}
+
+void AlertService::set_agents(std::function<std::map<std::string, AgentActivity>()> agents) {
+  std::lock_guard lock(mu_);
+  agents_ = std::move(agents);
+}
+
+std::shared_ptr<const policy::AlertRules> AlertService::rules() const {
+  std::lock_guard lock(mu_);
+  return rules_;
+}
+
+Status AlertService::before(store::WriteTxn& txn, v1::AuditEntry& entry) {
+  const auto& who = entry.principal();
+  if (!person_role(who.role()) || who.key_id().size() != 16) return {};
+  auto v = store_.db().principals.get(txn, who.key_id());
+  stored::Principal p;
+  if (!v || !parse_value(*v, p) || !p.third_party()) return {};
+  if (ref_of(entry, "third_party").empty()) add_ref(entry, "third_party", p.company());
+  return {};
+}
+
+Status AlertService::after(store::WriteTxn& txn, const v1::AuditEntry& e,
+                           const audit::Appended& appended) {
+  std::lock_guard lock(mu_);
+  if (!rules_ || rules_->rules.empty()) return {};
+  policy::AlertFact f;
+  f.time_ms = e.time_ms();
+  f.principal = e.principal().key_id();
+  f.role = e.principal().role();
+  f.action = e.action();
+  f.dataset = e.dataset();
+  f.denied = e.decision() == v1::DECISION_DENY;
+  f.records = e.record_count();
+  f.subject_token = ref_of(e, "subject_token");
+  f.company = ref_of(e, "third_party");
+  if (!e.dataset().empty()) {
+    auto snap = catalog_.snapshot();
+    if (auto it = snap->find(e.dataset()); it != snap->end())
+      f.grade = policy::parse_grade(it->second.entry().grade());
+  }
+  local_time(f.time_ms, &f.local_minute, &f.weekday);
+  auto firings = evaluator_.observe(f);
+  for (const auto& fire : firings) {
+    GONGSHU_RETURN_IF_ERROR(raise(txn, fire, &e, appended.seq, "", e.principal().agency()));
+  }
+  if (!firings.empty()) tcv_.notify_all();
+  return {};
+}
+
+Result<std::string> AlertService::raise(store::WriteTxn& txn, const policy::Firing& fire,
+                                        const v1::AuditEntry* trigger, uint64_t trigger_seq,
+                                        const std::string& about, const std::string& agency) {
+  uint64_t id = 1;
+  {
+    auto cur = alerts_.cursor(txn);
+    if (auto last = cur.last()) id = std::stoull(std::string(as_chars(last->key))) + 1;
+  }
+  const int64_t now = store_.clock().now_ms();
+  v1::Alert a;
+  a.set_id(std::to_string(id));
+  a.set_rule(fire.rule->name);
+  a.set_kind(std::string(policy::alert_kind_name(fire.rule->kind)));
+  a.set_severity(std::string(policy::severity_name(fire.rule->severity)));
+  a.set_raised_at_ms(now);
+  a.set_text(fire.text);
+  a.set_measured(fire.measured);
+  a.set_threshold(fire.threshold);
+  a.set_trigger_seq(trigger_seq);
+  a.set_agency(agency);
+  a.set_about(about);
+  v1::AuditEntry e;
+  if (trigger) {
+    *e.mutable_principal() = trigger->principal();
+    a.set_principal(trigger->principal().key_id());
+    a.set_role(trigger->principal().role());
+    a.set_dataset(trigger->dataset());
+    a.set_company(std::string(ref_of(*trigger, "third_party")));
+    e.set_dataset(trigger->dataset());
+  } else {
+    e.mutable_principal()->set_key_id(store_.daemon_key().public_key().key_id());
+    e.mutable_principal()->set_role("daemon");
+    a.set_principal(e.principal().key_id());
+    a.set_role("daemon");
+  }
+  e.set_action("alert_raised");
+  e.set_policy_rule(fire.rule->name);
+  add_ref(e, "alert", a.id());
+  if (trigger_seq) add_ref(e, "trigger_seq", std::to_string(trigger_seq));
+  if (!about.empty()) add_ref(e, about.size() == 16 ? "agent" : "about", about);
+  e.set_detail("severity=" + a.severity() + " kind=" + a.kind() + "; " + fire.text);
+  GONGSHU_TRY(audit::Appended ap, store_.audit().append(txn, e));
+  a.set_audit_seq(ap.seq);
+  const std::string key = alert_key(id);
+  GONGSHU_RETURN_IF_ERROR(alerts_.put(txn, key, as_bytes(a.SerializeAsString())));
+  GONGSHU_RETURN_IF_ERROR(open_.put(txn, key, {}));
+  ++figures_.raised;
+  return a.id();
+}
+
+Status AlertService::check_timers() {
+  std::shared_ptr<const policy::AlertRules> rules = this->rules();
+  if (!rules) return {};
+  bool any = false;
+  for (const auto& r : rules->rules) any = any || timer_kind(r.kind);
+  if (!any) return {};
+  const int64_t now = store_.clock().now_ms();
+
+  // Samples, outside the write transaction.
+  std::vector<policy::AgentSample> agents;
+  audit::TreeHead head;
+  {
+    GONGSHU_TRY(store::ReadTxn txn, store_.env().begin_read());
+    head = store_.audit().head(txn);
+    std::function<std::map<std::string, AgentActivity>()> source;
+    {
+      std::lock_guard lock(mu_);
+      source = agents_;
+    }
+    auto activity = source ? source() : std::map<std::string, AgentActivity>{};
+    auto snap = catalog_.snapshot();
+    std::map<std::string, int64_t> period;  // agency -> shortest update period
+    for (const auto& [id, schema] : *snap) {
+      const auto& entry = schema.entry();
+      int64_t p = policy::update_period_ms(entry.update_frequency());
+      if (!p) continue;
+      auto& slot = period[entry.provider_agency()];
+      slot = slot ? std::min(slot, p) : p;
+    }
+    auto cur = store_.db().principals.cursor(txn);
+    for (auto e = cur.first(); e; e = cur.next()) {
+      stored::Principal p;
+      if (!parse_value(e->value, p) || p.role() != "agent" || p.revoked()) continue;
+      policy::AgentSample s;
+      s.key_id = std::string(as_chars(e->key));
+      s.agency = p.agency();
+      s.last_seen_ms = std::max(p.last_seen_ms(), p.created_at_ms());
+      if (auto it = period.find(p.agency()); it != period.end()) s.expected_ms = it->second;
+      if (auto it = activity.find(s.key_id); it != activity.end()) {
+        s.last_seen_ms = std::max(s.last_seen_ms, it->second.last_seen_ms);
+        s.backlog_reported = it->second.backlog_reported;
+        s.backlog = it->second.reported_backlog;
+      }
+      agents.push_back(std::move(s));
+    }
+  }
+
+  struct Pending {
+    policy::Firing fire;
+    std::string about, agency, memo;
+  };
+  std::vector<Pending> due;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& r : rules->rules) {
+      auto raised_after = [&](const std::string& memo, int64_t since) {
+        auto it = last_raised_.find(memo);
+        return it != last_raised_.end() && it->second >= since;
+      };
+      switch (r.kind) {
+        case policy::AlertKind::kAgentSilent:
+          for (const auto& a : agents) {
+            auto f = policy::agent_silent(r, a, now);
+            std::string memo = r.name + "\n" + a.key_id;
+            // One alert per silence: none again until the agent has been heard from since.
+            if (f && !raised_after(memo, a.last_seen_ms))
+              due.push_back({std::move(*f), a.key_id, a.agency, memo});
+          }
+          break;
+        case policy::AlertKind::kSpoolBacklog:
+          for (auto a : agents) {
+            std::string memo = r.name + "\n" + a.key_id;
+            auto prev = backlog_.find(memo);
+            a.previous_backlog = prev == backlog_.end() ? a.backlog : prev->second;
+            if (prev == backlog_.end() && backlog_.size() < 100'000) backlog_[memo] = a.backlog;
+            if (prev != backlog_.end()) prev->second = a.backlog;
+            auto f = policy::spool_backlog(r, a);
+            // One alert per episode: again only after the backlog fell below the threshold.
+            if (a.backlog <= r.max_backlog) last_raised_.erase(memo);
+            if (f && !last_raised_.count(memo))
+              due.push_back({std::move(*f), a.key_id, a.agency, memo});
+          }
+          break;
+        case policy::AlertKind::kCheckpointStalled: {
+          // Measured on the steady clock from when entries were first seen waiting behind this
+          // checkpoint: a checkpoint that moves, however slowly, is not stalled.
+          const int64_t steady = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count();
+          if (head.size <= head.checkpoint_size || head.checkpoint_size != checkpoint_seen_) {
+            checkpoint_seen_ = head.checkpoint_size;
+            checkpoint_waiting_since_ = head.size > head.checkpoint_size ? steady : 0;
+          } else if (!checkpoint_waiting_since_) {
+            checkpoint_waiting_since_ = steady;
+          }
+          auto f = policy::checkpoint_stalled(
+              r, head.size, head.checkpoint_size,
+              checkpoint_waiting_since_ ? steady - checkpoint_waiting_since_ : 0);
+          // One alert per stalled checkpoint.
+          std::string about = "checkpoint " + std::to_string(head.checkpoint_size);
+          std::string memo = r.name + "\n" + about;
+          if (f && !last_raised_.count(memo)) due.push_back({std::move(*f), about, "", memo});
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+  if (due.empty()) return {};
+  GONGSHU_RETURN_IF_ERROR(store_.env().update([&](store::WriteTxn& txn) -> Status {
+    for (const auto& d : due) {
+      GONGSHU_RETURN_IF_ERROR(raise(txn, d.fire, nullptr, 0, d.about, d.agency));
+    }
+    return {};
+  }));
+  std::lock_guard lock(mu_);
+  for (const auto& d : due) last_raised_[d.memo] = now;
+  return {};
+}
+
+uint64_t AlertService::open_count(const store::Txn& txn) const { return open_.count(txn); }
+
+void AlertService::announce_new() {
+  auto txn = store_.env().begin_read();
+  if (!txn) return;
+  auto cur = alerts_.cursor(*txn);
+  std::vector<v1::Alert> fresh;
+  for (auto e = cur.seek(as_bytes(alert_key(announced_up_to_ + 1))); e; e = cur.next()) {
+    v1::Alert a;
+    if (parse_value(e->value, a)) fresh.push_back(std::move(a));
+  }
+  for (const auto& a : fresh) {
+    announced_up_to_ = std::max<uint64_t>(announced_up_to_, std::stoull(a.id()));
+    const auto level = a.severity() == "critical" ? sys::Level::kError : sys::Level::kWarning;
+    log_->log(level, "alert " + a.id() + " (" + a.rule() + ", " + a.severity() + "): " + a.text(),
+              {{"GONGSHU_ALERT_ID", a.id()},
+               {"GONGSHU_ALERT_RULE", a.rule()},
+               {"GONGSHU_ALERT_KIND", a.kind()},
+               {"GONGSHU_ALERT_SEVERITY", a.severity()},
+               {"GONGSHU_PRINCIPAL", a.principal()},
+               {"GONGSHU_DATASET", a.dataset()},
+               {"GONGSHU_AUDIT_SEQ", std::to_string(a.audit_seq())}});
+    {
+      std::lock_guard lock(mu_);
+      ++figures_.announced;
+    }
+    if (options_.config.notify_command.empty()) continue;
+    std::lock_guard lock(qmu_);
+    if (queue_.size() >= kMaxQueued) {
+      std::lock_guard flock(mu_);
+      ++figures_.notify_dropped;
+      continue;
+    }
+    queue_.push_back(alert_json(a));
+    qcv_.notify_one();
+  }
+}
+
+void AlertService::timer_loop() {
+  auto next_timers = std::chrono::steady_clock::now();
+  std::unique_lock lock(qmu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_timers) {
+      if (auto s = check_timers(); !s)
+        log_->warning("alerts: the timer rules could not be checked: " + s.error().message());
+      next_timers = now + std::chrono::milliseconds(options_.tick_ms);
+    }
+    announce_new();
+    lock.lock();
+    // Woken early when an action raised an alert (it is announced once committed).
+    tcv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(options_.tick_ms, 200)));
+  }
+}
+
+void AlertService::notify_loop() {
+  std::unique_lock lock(qmu_);
+  while (true) {
+    qcv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    std::string json = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    run_notify(json);
+    lock.lock();
+  }
+}
+
+void AlertService::run_notify(const std::string& json) {
+  auto count = [&](uint64_t Figures::*field) {
+    std::lock_guard lock(mu_);
+    ++(figures_.*field);
+  };
+  int in[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) {
+    log_->warning("alerts: notify_command: pipe: " + std::string(std::strerror(errno)));
+    count(&Figures::notify_failed);
+    return;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own process group, so a timeout ends whatever the shell started too.
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  const std::string& cmd = options_.config.notify_command;
+  char* argv[] = {const_cast<char*>("/bin/sh"), const_cast<char*>("-c"),
+                  const_cast<char*>(cmd.c_str()), nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  ::close(in[0]);
+  if (rc != 0) {
+    ::close(in[1]);
+    log_->warning("alerts: notify_command could not start: " + std::string(std::strerror(rc)));
+    count(&Figures::notify_failed);
+    return;
+  }
+  // The alert on its standard input, never blocking: a command that does not read gets what
+  // the pipe holds (an alert is far smaller than a pipe's 64 KiB).
+  ::fcntl(in[1], F_SETFL, O_NONBLOCK);
+  std::string body = json + "\n";
+  (void)!::write(in[1], body.data(), body.size());
+  ::close(in[1]);
+
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(options_.config.notify_timeout_ms);
+  int pidfd = int(::syscall(SYS_pidfd_open, pid, 0));
+  int status = 0;
+  bool done = false;
+  while (!done) {
+    pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) {
+      done = true;
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    bool stop;
+    {
+      std::lock_guard lock(qmu_);
+      stop = stopping_;
+    }
+    if (left.count() <= 0 || stop) break;
+    int wait_ms = int(std::min<int64_t>(left.count(), 100));
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(&p, 1, wait_ms);
+    } else {
+      ::poll(nullptr, 0, std::min(wait_ms, 10));
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  if (!done) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    log_->warning("alerts: notify_command did not finish within " +
+                  std::to_string(options_.config.notify_timeout_ms) + " ms and was killed");
+    count(&Figures::notify_timed_out);
+    return;
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    count(&Figures::notified);
+  } else {
+    log_->warning("alerts: notify_command failed (" +
+                  std::string(WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                                                : "killed by a signal") +
+                  ")");
+    count(&Figures::notify_failed);
+  }
+}
+
+AlertService::Figures AlertService::figures() const {
+  std::lock_guard lock(mu_);
+  Figures f = figures_;
+  f.tracked = evaluator_.tracked();
+  f.tracked_subjects = evaluator_.tracked_subjects();
+  return f;
+}
+
+Reply AlertService::list(ApiContext& ctx, const Caller& c, const v1::AlertListRequest& req,
+                         v1::ApiResponse& resp) {
+  if (auto r = ctx.require(c, "list alerts", {"operator", "officer"}); !r) return r;
+  auto txn = store_.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  const uint32_t limit = req.limit() ? std::min(req.limit(), kMaxList) : kDefaultList;
+  auto* out = resp.mutable_alerts();
+  out->set_open(open_.count(*txn));
+  auto cur = (req.open_only() ? open_ : alerts_).cursor(*txn);
+  for (auto e = cur.last(); e && uint32_t(out->alerts_size()) < limit; e = cur.prev()) {
+    auto v = alerts_.get(*txn, as_chars(e->key));
+    v1::Alert a;
+    if (v && parse_value(*v, a)) *out->add_alerts() = std::move(a);
+  }
+  return {};
+}
+
+Reply AlertService::show(ApiContext& ctx, const Caller& c, const v1::AlertShowRequest& req,
+                         v1::ApiResponse& resp) {
+  if (auto r = ctx.require(c, "read alerts", {"operator", "officer"}); !r) return r;
+  auto txn = store_.env().begin_read();
+  if (!txn) return tl::unexpected(from_error(txn.error()));
+  const std::string& id = req.id();
+  if (id.empty() || id.size() > 20 || id.find_first_not_of("0123456789") != std::string::npos)
+    return refuse(v1::API_BAD_REQUEST, "an alert id is a number (gongshuctl alert list)");
+  auto v = alerts_.get(*txn, alert_key(std::stoull(id)));
+  v1::Alert a;
+  if (!v || !parse_value(*v, a)) return refuse(v1::API_NOT_FOUND, "no alert " + id);
+  auto* out = resp.mutable_alerts();
+  out->set_open(open_.count(*txn));
+  *out->add_alerts() = std::move(a);
+  return {};
+}
+
+Reply AlertService::ack(ApiContext& ctx, const Caller& c, const v1::AlertAckRequest& req,
+                        v1::ApiResponse& resp) {
+  if (auto r = ctx.require(c, "acknowledge alerts", {"operator", "officer"}); !r) return r;
+  const std::string& id = req.id();
+  if (id.empty() || id.size() > 20 || id.find_first_not_of("0123456789") != std::string::npos)
+    return refuse(v1::API_BAD_REQUEST, "an alert id is a number (gongshuctl alert list)");
+  if (req.note().empty() || req.note().size() > kMaxNote || !is_printable(req.note()))
+    return refuse(v1::API_BAD_REQUEST,
+                  "an acknowledgement needs --note: what was found and done, 1..2000 bytes of "
+                  "text without control characters");
+  v1::Alert a;
+  const std::string key = alert_key(std::stoull(id));
+  auto s = store_.env().update([&](store::WriteTxn& txn) -> Status {
+    auto v = alerts_.get(txn, key);
+    if (!v || !parse_value(*v, a)) return fail(ErrorCode::kNotFound, "no alert " + id);
+    if (a.acknowledged())
+      return fail(ErrorCode::kAlreadyExists, "alert " + id + " was acknowledged at " +
+                                                 format_utc(a.acknowledged_at_ms() * 1'000'000) +
+                                                 " by " + a.acknowledged_by() + ": " + a.note());
+    auto e = entry_for(c, "alert_acknowledged");
+    e.set_policy_rule(a.rule());
+    add_ref(e, "alert", a.id());
+    e.set_detail(req.note());
+    GONGSHU_TRY(audit::Appended ap, store_.audit().append(txn, e));
+    a.set_acknowledged(true);
+    a.set_acknowledged_at_ms(e.time_ms());
+    a.set_acknowledged_by(c.key_id);
+    a.set_note(req.note());
+    a.set_ack_seq(ap.seq);
+    GONGSHU_RETURN_IF_ERROR(alerts_.put(txn, key, as_bytes(a.SerializeAsString())));
+    GONGSHU_RETURN_IF_ERROR(open_.del(txn, key));
+    return {};
+  });
+  if (!s) return tl::unexpected(from_error(s.error()));
+  auto txn = store_.env().begin_read();
+  auto* out = resp.mutable_alerts();
+  if (txn) out->set_open(open_.count(*txn));
+  *out->add_alerts() = std::move(a);
+  return {};
+}
+
+}  // namespace gongshu::daemon
