@@ -65,7 +65,10 @@ class Client {
   // rounded up: 2 s with etcd's defaults) to that minimum.
   Result<LeaseId> grant_lease(int64_t ttl_s);
   // Renews the lease once; returns the seconds it now has, 0 when it had already expired or
-  // was revoked (then its keys are gone).
+  // was revoked (then its keys are gone). etcd restarts the TTL when a member receives the
+  // request, which is after the call began: a holder that notes the monotonic time t0 before
+  // calling knows the lease cannot expire before t0 + TTL, even if the call moved to another
+  // endpoint (an etcd leader change only extends leases). That is the step-down bound.
   Result<int64_t> keep_alive_once(LeaseId lease);
   // True when this call revoked it, false when it was already gone.
   Result<bool> revoke_lease(LeaseId lease);

@@ -42,8 +42,10 @@ std::vector<int> free_ports(int n) {
   return ports;
 }
 
-// A plain HTTP GET on 127.0.0.1:port with a one-second limit each way; "" when it fails.
-std::string http_get(int port, const std::string& path) {
+// A plain HTTP/1.0 request on 127.0.0.1:port with a one-second limit each way; the whole
+// reply (headers and body), "" when it fails.
+std::string http_request(int port, const std::string& method, const std::string& path,
+                         const std::string& body = "") {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   timeval tv{1, 0};
@@ -55,7 +57,13 @@ std::string http_get(int port, const std::string& path) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   std::string reply;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string request = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n";
+    if (method == "POST") {
+      request +=
+          "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\n";
+    }
+    request += "\r\n" + body;
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
         static_cast<ssize_t>(request.size())) {
       char buf[4096];
@@ -67,6 +75,16 @@ std::string http_get(int port, const std::string& path) {
   }
   ::close(fd);
   return reply;
+}
+
+// The decimal string value of "name":"..." in a JSON text; "" when absent.
+std::string json_string_field(const std::string& text, const std::string& name) {
+  std::string pattern = "\"" + name + "\":\"";
+  size_t at = text.find(pattern);
+  if (at == std::string::npos) return "";
+  at += pattern.size();
+  size_t end = text.find('"', at);
+  return end == std::string::npos ? "" : text.substr(at, end - at);
 }
 
 bool executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
@@ -209,8 +227,26 @@ bool EtcdCluster::running(int i) {
 }
 
 bool EtcdCluster::healthy(int i) const {
-  std::string reply = http_get(members_.at(static_cast<size_t>(i)).client_port, "/health");
+  std::string reply =
+      http_request(members_.at(static_cast<size_t>(i)).client_port, "GET", "/health");
   return reply.find("\"health\":\"true\"") != std::string::npos;
+}
+
+int EtcdCluster::leader() const {
+  // Each member's status names the raft leader's member id, and its own.
+  std::vector<std::string> ids(members_.size());
+  std::string leader_id;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    std::string reply =
+        http_request(members_[i].client_port, "POST", "/v3/maintenance/status", "{}");
+    ids[i] = json_string_field(reply, "member_id");
+    std::string l = json_string_field(reply, "leader");
+    if (!l.empty() && l != "0") leader_id = l;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!leader_id.empty() && ids[i] == leader_id) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 bool EtcdCluster::all_healthy() const {

@@ -41,6 +41,8 @@ class EtcdCluster {
   // GET /health on member i says {"health":"true"} (a leader, a read served).
   bool healthy(int i) const;
   bool all_healthy() const;
+  // The member that is etcd's raft leader now, as the running members report it; -1 if none.
+  int leader() const;
   std::string log_tail(int i, size_t bytes = 4000) const;
 
   // The etcd binary: $GONGSHU_ETCD, else etcd on PATH or in /usr/bin; throws when absent.
