@@ -14,6 +14,8 @@
 #include "core/util/check.h"
 #include "core/util/encoding.h"
 #include "daemon/agreements.h"
+#include "daemon/consent.h"
+#include "daemon/objections.h"
 #include "daemon/record_reader.h"
 #include "daemon/stored.pb.h"
 
@@ -77,7 +79,7 @@ std::string denial_reason(const policy::Policy& p, const policy::Request& r,
 Decided decide_for(ApiContext& ctx, const std::shared_ptr<const policy::Policy>& pol,
                    const Caller& c, std::span<const policy::Agreement> agreements,
                    const catalog::DatasetSchema& schema, Action action, std::string_view purpose,
-                   std::span<const std::string_view> fields) {
+                   std::span<const std::string_view> fields, bool subject_consent = false) {
   Decided d;
   d.policy = pol;
   d.schema = &schema;
@@ -102,6 +104,7 @@ Decided decide_for(ApiContext& ctx, const std::shared_ptr<const policy::Policy>&
   r.fields = fields;
   r.agreements = agreements;
   r.now_ms = ctx.store.clock().now_ms();
+  r.subject_consent = subject_consent;
   d.decision = policy::decide(*pol, r);
   if (!d.decision.allowed()) d.why = denial_reason(*pol, r, d.decision);
   return d;
@@ -280,6 +283,28 @@ void to_row(CurrentRecord&& r, const policy::RecordMasker& masker, const crypto:
   row->set_invalidated(!r.valid);
   if (!outside) row->set_version(r.version);
   row->mutable_record()->Swap(&r.record);
+}
+
+// a record an open objection disputes says so in every answer that returns it (outside
+// roles are not told the objections' ids).
+void mark_disputed(const ApiContext& ctx, const store::Txn& txn, const std::string& dataset,
+                   const std::string& record_key, bool outside, v1::Row* row) {
+  auto ids = disputes_of(ctx.store, txn, dataset, record_key);
+  if (ids.empty()) return;
+  row->set_disputed(true);
+  if (!outside) {
+    for (auto& id : ids) row->add_objections(std::move(id));
+  }
+}
+
+// R-15 (三): the consent in force by the subject of a query_subject to this caller, for the
+// dataset and purpose (only applicants hold consents).
+std::optional<std::string> consent_for(const ApiContext& ctx, const store::Txn& txn,
+                                       const Caller& c, const crypto::Digest& token,
+                                       const std::string& dataset, std::string_view purpose) {
+  if (c.policy_role != policy::Role::kApplicant) return std::nullopt;
+  return consent_in_force(ctx.store, txn, token, c.key_id, dataset, purpose,
+                          ctx.store.clock().now_ms());
 }
 
 void describe(const Decided& d, uint64_t rows_used, v1::AccessDecision* out) {
@@ -524,8 +549,12 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
   if (!txn) return tl::unexpected(from_error(txn.error()));
   auto agreements = caller_agreements(ctx, *txn, c);
   if (!agreements) return tl::unexpected(from_error(agreements.error()));
-  Decided d =
-      decide_for(ctx, ctx.policy.current(), c, *agreements, *schema, action, req.purpose(), fields);
+  const auto consent =
+      by_subject ? consent_for(ctx, *txn, c, ctx.store.subject_token(subject), schema->id(),
+                               req.purpose())
+                 : std::nullopt;
+  Decided d = decide_for(ctx, ctx.policy.current(), c, *agreements, *schema, action,
+                         req.purpose(), fields, consent.has_value());
   if (!d.allowed()) return deny(ctx, c, action_name, schema->id(), req.purpose(), d);
   if (auto r = rate_check(ctx, c, d.decision.limits.rate, action_name, schema->id()); !r) return r;
   policy::RecordMasker masker(*d.decision.mask, *schema);
@@ -552,7 +581,9 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
       return false;
     }
     last_key = r.record_key;
-    to_row(std::move(r), masker, key, fields, keep_subject, outside, out->add_rows());
+    v1::Row* row = out->add_rows();
+    to_row(std::move(r), masker, key, fields, keep_subject, outside, row);
+    mark_disputed(ctx, *txn, schema->id(), last_key, outside, row);
     return true;
   };
   Status read;
@@ -581,6 +612,7 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
   auto e = decision_entry(c, action_name, schema->id(), req.purpose(), d, n);
   if (!req.record_key().empty()) add_ref(e, "record", req.record_key());
   if (by_subject) add_ref(e, "subject_token", hex_encode(ctx.store.subject_token(subject)));
+  if (consent && d.decision.rule && d.decision.rule->consent) add_ref(e, "consent", *consent);
   if (!fields.empty()) {
     std::string f;
     for (auto v : fields) f.append(f.empty() ? "" : ",").append(v);
@@ -613,11 +645,14 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
   // Decide every dataset about this kind of subject first, so the rate limit and the denials
   // do not depend on where the subject has rows.
   std::vector<Decided> decided;
+  std::map<std::string, std::string> consents;  // dataset -> consent in force
   const policy::RateClass* rate = nullptr;
   for (const auto& [id, schema] : *snap) {
     if (schema.entry().status() != "approved" || schema.entry().subject_kind() != kind) continue;
-    decided.push_back(
-        decide_for(ctx, pol, c, *agreements, schema, Action::kQuerySubject, req.purpose(), {}));
+    auto consent = consent_for(ctx, *txn, c, token, schema.id(), req.purpose());
+    if (consent) consents[schema.id()] = *consent;
+    decided.push_back(decide_for(ctx, pol, c, *agreements, schema, Action::kQuerySubject,
+                                 req.purpose(), {}, consent.has_value()));
     if (decided.back().allowed() && !rate) rate = decided.back().decision.limits.rate;
   }
   if (auto r = rate_check(ctx, c, rate, "lookup", ""); !r) return r;
@@ -664,7 +699,10 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
             truncated = true;
             return false;
           }
-          to_row(std::move(r), masker, key, {}, true, outside, ds.add_rows());
+          const std::string record_key = r.record_key;
+          v1::Row* row = ds.add_rows();
+          to_row(std::move(r), masker, key, {}, true, outside, row);
+          mark_disputed(ctx, *txn, schema.id(), record_key, outside, row);
           return true;
         });
     if (!read) {
@@ -675,6 +713,8 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
     auto e = decision_entry(c, "query_subject", schema.id(), req.purpose(), d, n);
     add_ref(e, "subject_token", token_hex);
     add_ref(e, "via", "lookup");
+    if (d.decision.rule && d.decision.rule->consent && consents.count(schema.id()))
+      add_ref(e, "consent", consents[schema.id()]);
     entries.push_back(std::move(e));
     quota.emplace_back(d.decision.agreement, n);
     if (agreement) taken[agreement->id] += n;
@@ -733,7 +773,9 @@ Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
       return false;
     }
     last_key = r.record_key;
-    to_row(std::move(r), masker, key, {}, true, outside, out->add_rows());
+    v1::Row* row = out->add_rows();
+    to_row(std::move(r), masker, key, {}, true, outside, row);
+    mark_disputed(ctx, *txn, schema->id(), last_key, outside, row);
     return true;
   });
   if (!read) {

@@ -16,9 +16,11 @@
 #include "daemon/backup.h"
 #include "daemon/catalog_authority.h"
 #include "daemon/catalog_workflow.h"
+#include "daemon/consent.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/drill_marker.h"
 #include "daemon/enrollment.h"
+#include "daemon/objections.h"
 #include "daemon/principals.h"
 #include "daemon/provenance.h"
 #include "daemon/registry.h"
@@ -178,13 +180,19 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return drill_mark(ctx, c, req.drill_mark(), resp);
     // objections.h, consent.h (issue 16)
     case R::kObjectionFile:
+      return objection_file(ctx, c, req.objection_file(), resp);
     case R::kObjectionVerify:
+      return objection_verify(ctx, c, req.objection_verify(), resp);
     case R::kObjectionAnswer:
+      return objection_answer(ctx, c, req.objection_answer(), resp);
     case R::kObjectionList:
+      return objection_list(ctx, c, req.objection_list(), resp);
     case R::kConsentGrant:
+      return consent_grant(ctx, c, req.consent_grant(), resp);
     case R::kConsentRevoke:
+      return consent_revoke(ctx, c, req.consent_revoke(), resp);
     case R::kConsentList:
-      break;  // daemon/objections.h and daemon/consent.h land next
+      return consent_list(ctx, c, req.consent_list(), resp);
     case R::kDatasetDestroy:
     case R::kDatasetDestroyStatus:
       break;  // daemon/destroy.h lands next

@@ -51,6 +51,8 @@ struct ApiOptions {
   size_t export_chunk = 1 << 20;
   size_t max_aggregate_groups = 100'000;  // DaemonConfig::max_aggregate_groups
   ApiLimits limits;                       // DaemonConfig::api_limits
+  // DaemonConfig::policy_dir: objection deadlines read its calendar.toml (core/policy/calendar.h).
+  std::string policy_dir;
   std::string city_region = "130100";     // DaemonConfig::city_region
 };
 

@@ -190,6 +190,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   ao.backups_dir = config.state_dir + "/backups";
   ao.max_aggregate_groups = config.max_aggregate_groups;
   ao.limits = config.api_limits;
+  ao.policy_dir = config.policy_dir;
   ao.city_region = config.city_region;
   ao.status.started_at_ms = clock.now_ms();
   IngestService* ingest = d->ingest_.get();

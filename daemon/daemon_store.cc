@@ -107,11 +107,17 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(S agreements, S::open(env, "agreements"));
   GONGSHU_TRY(S agreement_holders, S::open(env, "agreement_holders"));
   GONGSHU_TRY(S violations, S::open(env, "violations"));
-  return Tables{std::move(meta),       std::move(agencies),          std::move(principals),
-                std::move(tokens),     std::move(catalog),           std::move(catalog_versions),
-                std::move(datasets),   std::move(records),           std::move(versions),
-                std::move(batches),    std::move(subjects),          std::move(subject_runs),
-                std::move(agreements), std::move(agreement_holders), std::move(violations)};
+  GONGSHU_TRY(S objections, S::open(env, "objections"));
+  GONGSHU_TRY(S objection_marks, S::open(env, "objection_marks"));
+  GONGSHU_TRY(S consents, S::open(env, "consents"));
+  GONGSHU_TRY(S consent_index, S::open(env, "consent_index"));
+  return Tables{std::move(meta),         std::move(agencies),          std::move(principals),
+                std::move(tokens),       std::move(catalog),           std::move(catalog_versions),
+                std::move(datasets),     std::move(records),           std::move(versions),
+                std::move(batches),      std::move(subjects),          std::move(subject_runs),
+                std::move(agreements),   std::move(agreement_holders), std::move(violations),
+                std::move(objections),   std::move(objection_marks),   std::move(consents),
+                std::move(consent_index)};
 }
 
 DaemonStore::~DaemonStore() {

@@ -78,6 +78,12 @@ class DaemonStore {
     store::Table<std::string_view> agreements;  // agreement id -> stored::Agreement
     store::Table<std::string_view> agreement_holders;  // holder \0 agreement id -> ""
     store::Table<std::string_view> violations;  // key id or agency \0 agreement id -> Violation
+    // Objections and consent (daemon/objections.h, daemon/consent.h; issue 16).
+    store::Table<std::string_view> objections;       // objection id -> v1::ObjectionInfo
+    store::Table<std::string_view> objection_marks;  // dataset \0 record key \0 objection id -> ""
+    store::Table<std::string_view> consents;         // consent id -> v1::ConsentInfo
+    // subject token (64 hex) \0 applicant key id \0 consent id -> ""
+    store::Table<std::string_view> consent_index;
   };
   const Tables& db() const { return *db_; }
 

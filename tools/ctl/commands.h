@@ -45,6 +45,10 @@ void add_status_command(CLI::App& app, int* exit_code);
 void add_daemon_key_commands(CLI::App& app, int* exit_code);
 // alert list | show | ack: security monitoring (R-24, docs/monitoring.md).
 void add_alert_commands(CLI::App& app, int* exit_code);
+// objection file | verify | answer | list | show (R-11, docs/objections.md).
+void add_objection_commands(CLI::App& app, int* exit_code);
+// consent grant | revoke | list (R-15, docs/objections.md).
+void add_consent_commands(CLI::App& app, int* exit_code);
 
 // One chunk of a chunked download (audit export, backup).
 struct Chunk {

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_daemon_key_commands(app, &exit_code);
     gongshu::ctl::add_alert_commands(app, &exit_code);
     gongshu::ctl::add_alert_commands(app, &exit_code);
+    gongshu::ctl::add_objection_commands(app, &exit_code);
+    gongshu::ctl::add_consent_commands(app, &exit_code);
     gongshu::ctl::add_drill_commands(app, &exit_code);
     gongshu::i18n::localize_cli(app);
     return gongshu::run_cli(app, argc, argv, exit_code);
