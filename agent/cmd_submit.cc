@@ -38,6 +38,7 @@ void add_submit_command(CLI::App& app, int* exit_code) {
     std::string dataset;
     std::string file;
     std::string format = "auto";
+    std::string encoding = "auto";
     bool json = false;
     bool progress = false;
     size_t max_line = 0;
@@ -59,6 +60,12 @@ void add_submit_command(CLI::App& app, int* exit_code) {
   cmd->add_option("FILE", o->file, "The input file; - reads standard input")->required();
   cmd->add_option("--format", o->format, "jsonl, csv, or auto (by the file name's extension)")
       ->check(CLI::IsMember({"auto", "jsonl", "csv"}))
+      ->capture_default_str();
+  cmd->add_option("--encoding", o->encoding,
+                  "utf-8, gb18030 (also GBK/GB2312 files), or auto: a UTF-8 byte order mark or "
+                  "valid UTF-8 is read as UTF-8, anything else as GB18030; the output says which")
+      ->check(
+          CLI::IsMember({"auto", "utf-8", "utf8", "gb18030", "gbk", "gb2312"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_flag("--progress", o->progress,
                 "Show progress on stderr (the default when stderr is a terminal)");
@@ -101,8 +108,12 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       }
       format = f.value_or(InputFormat::kJsonLines);
     }
-    auto input = InputFile::open(o->file);
+    auto encoding = parse_encoding(o->encoding);
+    if (!encoding) return void(*exit_code = report("submit", encoding.error()));
+    auto input = InputFile::open(o->file, *encoding);
     if (!input) return void(*exit_code = report("submit", input.error()));
+    const std::string encoding_used = charset_name(input->charset());
+    const std::string encoding_note = input->encoding_note();
     ReaderLimits limits;
     limits.max_row_bytes = loaded->config.limits.max_line_bytes;
     auto reader = make_reader(format, std::move(*input), *schema, limits);
@@ -139,6 +150,7 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       w.begin_object()
           .field("file", so.source)
           .field("dataset", o->dataset)
+          .field("encoding", encoding_used)
           .field("accepted", r->accepted)
           .field("rejected", r->rejected)
           .field("resumed_after_rows", r->resumed_after)
@@ -153,6 +165,7 @@ void add_submit_command(CLI::App& app, int* exit_code) {
         std::cout << "resumed after row " << r->resumed_after
                   << " (an earlier submit of this file was interrupted)\n";
       }
+      std::cout << so.source << ": read as " << encoding_note << "\n";
       std::cout << so.source << ": " << r->accepted << " accepted, " << r->rejected
                 << " rejected; spooled durably for dataset " << o->dataset << "\n";
       for (const auto& x : r->first_rejections) std::cerr << "  rejected " << x << "\n";

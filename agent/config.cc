@@ -113,7 +113,7 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   Reader r(root, path);
   r.check_top({"agent", "daemon", "batch", "limits"});
   const toml::table* agent =
-      r.table("agent", {"state_dir", "key_file", "drop_dir", "ipc", "hostname"});
+      r.table("agent", {"state_dir", "key_file", "drop_dir", "drop_encoding", "ipc", "hostname"});
   const toml::table* daemon = r.table("daemon", {"api", "ingest", "public_key"});
   const toml::table* batch = r.table("batch", {"max_records", "max_delay_ms", "window"});
   const toml::table* limits =
@@ -122,6 +122,8 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   r.str(agent, "agent", "state_dir", &c.state_dir);
   r.str(agent, "agent", "key_file", &c.key_file);
   r.str(agent, "agent", "drop_dir", &c.drop_dir);
+  std::string drop_encoding;
+  r.str(agent, "agent", "drop_encoding", &drop_encoding);
   std::string ipc;
   r.str(agent, "agent", "ipc", &ipc);
   r.str(agent, "agent", "hostname", &c.hostname);
@@ -142,6 +144,14 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
     r.error_at_file("missing [agent] table (it needs at least state_dir)");
   } else if (c.state_dir.empty()) {
     r.error(agent->source(), "[agent] state_dir is required");
+  }
+  if (!drop_encoding.empty()) {
+    if (auto e = parse_encoding(drop_encoding); e) {
+      c.drop_encoding = *e;
+    } else {
+      r.error(agent->get("drop_encoding")->source(),
+              "[agent] drop_encoding: must be auto, utf-8 or gb18030");
+    }
   }
   if (!ipc.empty()) {
     constexpr std::string_view kIpc = "ipc://";

@@ -6,6 +6,7 @@
 //   state_dir = "/var/lib/gongshu-agent"     # spool, spool key, agent key (required)
 //   key_file = "/var/lib/gongshu-agent/agent.key"   # default: state_dir/agent.key
 //   drop_dir = "/srv/gongshu/drop"           # optional: watched directory of files to spool
+//   drop_encoding = "auto"                   # its files' encoding: auto | utf-8 | gb18030
 //   ipc = "ipc:///run/gongshu-agent/agent.sock"     # optional: local socket for applications
 //   hostname = "..."                         # optional: reported at enrollment
 //
@@ -35,6 +36,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/util/charset.h"
 #include "core/util/error.h"
 
 namespace gongshu::agent {
@@ -59,6 +61,7 @@ struct AgentConfig {
   std::string state_dir;
   std::string key_file;
   std::string drop_dir;  // empty: no drop directory
+  EncodingChoice drop_encoding = EncodingChoice::kAuto;
   std::string ipc_path;  // filesystem path of the socket; empty: no local socket
   std::string hostname;  // empty: gethostname()
   std::string daemon_api;

@@ -4,33 +4,10 @@
 
 #include "agent/record_reader.h"
 #include "agent/values.h"
+#include "core/util/charset.h"
 
 namespace gongshu::agent {
 namespace {
-
-// RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-    if (n == 0 || c > 0xF4 || c == 0xC0 || c == 0xC1 || i + n >= s.size()) return false;
-    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
-        (c == 0xF4 && c1 > 0x8F)) {
-      return false;
-    }
-    for (size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 enum class Column { kField, kRecordKey, kSubjectId, kOp, kObservedAt, kInvalidateReason };
 
@@ -51,8 +28,9 @@ struct RawRow {
 
 class CsvReader final : public RecordReader {
  public:
-  CsvReader(InputFile input, const catalog::DatasetSchema& schema, ReaderLimits limits)
-      : input_(std::move(input)), schema_(schema), limits_(limits) {}
+  CsvReader(InputFile input, TextDecoder decoder, const catalog::DatasetSchema& schema,
+            ReaderLimits limits)
+      : input_(std::move(input)), decoder_(std::move(decoder)), schema_(schema), limits_(limits) {}
 
   const InputFile& input() const override { return input_; }
 
@@ -70,8 +48,12 @@ class CsvReader final : public RecordReader {
     if (!row.error.empty()) return bad(row.error);
     if (!row.cells.empty() && row.cells[0].starts_with("\xEF\xBB\xBF")) row.cells[0].erase(0, 3);
     std::vector<std::string> seen;
-    for (auto& name : row.cells) {
-      if (!valid_utf8(name)) return bad("the header is not valid UTF-8 (CSV files must be UTF-8)");
+    for (size_t i = 0; i < row.cells.size(); ++i) {
+      std::string& name = row.cells[i];
+      if (auto s = decoder_.to_utf8(name); !s) {
+        return bad("column " + std::to_string(i + 1) + ": " + s.error().message() +
+                   encoding_hint());
+      }
       ColumnSpec c;
       c.name = name;
       if (name == "record_key") {
@@ -117,7 +99,17 @@ class CsvReader final : public RecordReader {
  private:
   void reject(ParsedRow& out, v1::RecordStatusCode code, std::string field,
               const std::string& reason) {
-    out.reject(code, std::move(field), reason, row_.raw);
+    // The row's text is kept as people can read it: decoded when it decodes.
+    std::string raw = row_.raw;
+    if (!decoder_.to_utf8(raw)) raw = row_.raw;
+    out.reject(code, std::move(field), reason, raw);
+  }
+
+  // After a decoding error: what to try.
+  std::string encoding_hint() const {
+    return decoder_.charset() == Charset::kUtf8
+               ? " (the file is read as UTF-8; --encoding gb18030 reads GBK/GB18030 files)"
+               : " (the file is read as GB18030; --encoding utf-8 reads UTF-8 files)";
   }
 
   void build(ParsedRow& out) {
@@ -137,9 +129,9 @@ class CsvReader final : public RecordReader {
       std::string& cell = row_.cells[i];
       if (cell.empty()) continue;
       const ColumnSpec& c = columns_[i];
-      if (!valid_utf8(cell)) {
+      if (auto s = decoder_.to_utf8(cell); !s) {
         return reject(out, v1::RECORD_STATUS_MALFORMED, c.name,
-                      "column '" + c.name + "' is not valid UTF-8 (CSV files must be UTF-8)");
+                      "column '" + c.name + "': " + s.error().message() + encoding_hint());
       }
       switch (c.kind) {
         case Column::kRecordKey:
@@ -289,6 +281,7 @@ class CsvReader final : public RecordReader {
   }
 
   InputFile input_;
+  TextDecoder decoder_;
   const catalog::DatasetSchema& schema_;
   ReaderLimits limits_;
   std::vector<ColumnSpec> columns_;
@@ -302,7 +295,8 @@ class CsvReader final : public RecordReader {
 Result<std::unique_ptr<RecordReader>> make_csv_reader(InputFile input,
                                                       const catalog::DatasetSchema& schema,
                                                       ReaderLimits limits) {
-  auto reader = std::make_unique<CsvReader>(std::move(input), schema, limits);
+  GONGSHU_TRY(TextDecoder decoder, TextDecoder::create(input.charset()));
+  auto reader = std::make_unique<CsvReader>(std::move(input), std::move(decoder), schema, limits);
   GONGSHU_RETURN_IF_ERROR(reader->read_header());
   return std::unique_ptr<RecordReader>(std::move(reader));
 }

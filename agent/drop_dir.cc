@@ -17,12 +17,14 @@ namespace gongshu::agent {
 namespace fs = std::filesystem;
 
 DropDirWatcher::DropDirWatcher(Spool& spool, const Clock& clock, std::string dir,
-                               std::chrono::milliseconds rescan, ReaderLimits limits)
+                               std::chrono::milliseconds rescan, ReaderLimits limits,
+                               EncodingChoice encoding)
     : spool_(spool),
       clock_(clock),
       dir_(std::move(dir)),
       rescan_(rescan),
       limits_(limits),
+      encoding_(encoding),
       intake_(spool, clock) {}
 
 Status DropDirWatcher::prepare() {
@@ -68,8 +70,9 @@ Status DropDirWatcher::process(const std::string& name) {
                        "' is not in this agent's cached catalog "
                        "(gongshu-agent catalog list)");
   }
-  auto input = InputFile::open(path);
+  auto input = InputFile::open(path, encoding_);
   if (!input) return move_to(name, "failed", input.error().message());
+  const std::string encoding = input->encoding_note();
   auto reader = make_reader(*format, std::move(*input), *schema, limits_);
   if (!reader) return move_to(name, "failed", reader.error().message());
   SpoolFileOptions o;
@@ -80,6 +83,9 @@ Status DropDirWatcher::process(const std::string& name) {
   auto done = spool_file(intake_, **reader, o);
   // A spool failure leaves the file where it is, to be tried again.
   if (!done) return tl::unexpected(std::move(done).error());
+  std::fprintf(stderr, "gongshu-agent: drop %s: read as %s; %llu accepted, %llu rejected\n",
+               name.c_str(), encoding.c_str(), static_cast<unsigned long long>(done->accepted),
+               static_cast<unsigned long long>(done->rejected));
   // Spooled whole and marked so: a crash before the move cannot spool it twice.
   GONGSHU_RETURN_IF_ERROR(move_to(name, "done", ""));
   if (o.progress_key.empty()) return {};

@@ -7,8 +7,12 @@
 //
 // Each file is spooled like `submit` (resuming after a crash without spooling rows twice; bad
 // rows go to the rejected store with source "drop:NAME:LINE") and then moved to done/. A file
-// that cannot be used at all (no dataset prefix, unknown dataset, unreadable header) is moved
-// to failed/ next to a NAME.reason file saying why. Hidden files and other names are ignored.
+// Files are read in the configured encoding ([agent] drop_encoding: auto by default, which
+// takes a UTF-8 BOM or valid UTF-8 as UTF-8 and anything else as GB18030); the journal line for
+// each file names the encoding used and why, with the counts.
+//
+// A file that cannot be used at all (no dataset prefix, unknown dataset, unreadable header) is
+// moved to failed/ next to a NAME.reason file saying why. Hidden files and other names are ignored.
 //
 // One thread runs run(); scan_once() is for tests and for the first pass.
 #pragma once
@@ -28,7 +32,8 @@ namespace gongshu::agent {
 class DropDirWatcher {
  public:
   DropDirWatcher(Spool& spool, const Clock& clock, std::string dir,
-                 std::chrono::milliseconds rescan, ReaderLimits limits);
+                 std::chrono::milliseconds rescan, ReaderLimits limits,
+                 EncodingChoice encoding = EncodingChoice::kAuto);
 
   // Creates done/ and failed/ if needed.
   Status prepare();
@@ -49,6 +54,7 @@ class DropDirWatcher {
   std::string dir_;
   std::chrono::milliseconds rescan_;
   ReaderLimits limits_;
+  EncodingChoice encoding_;
   Intake intake_;
   std::set<std::string> signalled_;  // names inotify reported complete
   std::string last_error_;

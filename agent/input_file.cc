@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/util/check.h"
+
 namespace gongshu::agent {
 namespace {
 constexpr size_t kBufferSize = 64 * 1024;
@@ -15,17 +17,50 @@ constexpr size_t kBufferSize = 64 * 1024;
 InputFile::InputFile(Fd fd, std::string name, uint64_t size)
     : fd_(std::move(fd)), name_(std::move(name)), size_(size), buf_(new char[kBufferSize]) {}
 
-Result<InputFile> InputFile::open(const std::string& path) {
+Result<InputFile> InputFile::open(const std::string& path, EncodingChoice encoding) {
   if (path == "-") {
     int dup = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
     if (dup < 0) return fail_errno("standard input", errno);
-    return from_fd(Fd(dup), "stdin");
+    InputFile in = from_fd(Fd(dup), "stdin");
+    GONGSHU_RETURN_IF_ERROR(in.choose_encoding(encoding));
+    return in;
   }
   GONGSHU_TRY(Fd fd, Fd::open(path, O_RDONLY));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return fail_errno(path, errno);
   if (S_ISDIR(st.st_mode)) return fail(ErrorCode::kInvalidArgument, path + ": is a directory");
-  return InputFile(std::move(fd), path, S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0);
+  InputFile in(std::move(fd), path, S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0);
+  GONGSHU_RETURN_IF_ERROR(in.choose_encoding(encoding));
+  return in;
+}
+
+Status InputFile::choose_encoding(EncodingChoice encoding) {
+  GONGSHU_CHECK(consumed_ == 0 || (encoding != EncodingChoice::kAuto && pos_ == 0));
+  if (encoding != EncodingChoice::kAuto) {
+    charset_ = encoding == EncodingChoice::kUtf8 ? Charset::kUtf8 : Charset::kGb18030;
+    encoding_note_ = std::string(charset_name(charset_)) + " (declared)";
+    return {};
+  }
+  AutoDetector detect;
+  if (size_ > 0) {
+    // A regular file: read it through with pread (the buffered position stays at 0).
+    uint64_t offset = 0;
+    while (!detect.settled()) {
+      const ssize_t r = ::pread(fd_.get(), buf_.get(), kBufferSize, static_cast<off_t>(offset));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return fail_errno(name_ + ": read", errno);
+      if (r == 0) break;
+      detect.feed(std::string_view(buf_.get(), static_cast<size_t>(r)));
+      offset += static_cast<uint64_t>(r);
+    }
+  } else {
+    // A pipe: its first block, kept in the buffer for the readers.
+    GONGSHU_TRY(bool more, refill());
+    if (more) detect.feed(std::string_view(buf_.get(), len_));
+  }
+  charset_ = detect.decide();
+  encoding_note_ = std::string(charset_name(charset_)) + " (auto: " + detect.reason() + ")";
+  return {};
 }
 
 InputFile InputFile::from_fd(Fd fd, std::string name) {

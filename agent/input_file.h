@@ -2,6 +2,13 @@
 // file of any size is read in constant memory. Lines end at '\n' (a preceding '\r' is dropped);
 // a line longer than the limit is skipped to its end and reported, never buffered whole.
 //
+// It also knows the file's character set (core/util/charset.h). open() with
+// EncodingChoice::kAuto decides before the first read: a regular file is read through once
+// (constant memory) and is UTF-8 when it starts with a UTF-8 byte order mark or is valid UTF-8
+// throughout, GB18030 otherwise; standard input or a pipe is judged by its first block (up to
+// 64 KiB), which stays buffered for the readers. The bytes handed out are never converted here:
+// the readers decode each row (agent/record_reader.h).
+//
 // One thread; move-only (owns its descriptor).
 #pragma once
 
@@ -9,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "core/util/charset.h"
 #include "core/util/error.h"
 #include "core/util/fd.h"
 
@@ -17,9 +25,18 @@ namespace gongshu::agent {
 class InputFile {
  public:
   // path "-" reads standard input.
-  static Result<InputFile> open(const std::string& path);
-  // Wraps an open descriptor (a test's pipe, a drop file); takes ownership.
+  static Result<InputFile> open(const std::string& path,
+                                EncodingChoice encoding = EncodingChoice::kAuto);
+  // Wraps an open descriptor (a test's pipe, a drop file); takes ownership. Read as UTF-8
+  // unless choose_encoding() says otherwise.
   static InputFile from_fd(Fd fd, std::string name);
+
+  // Settles the character set (auto: as above). Only before the first read.
+  Status choose_encoding(EncodingChoice encoding);
+  Charset charset() const { return charset_; }
+  // How the character set was chosen, for people: "GB18030 (declared)",
+  // "UTF-8 (auto: valid UTF-8)", "GB18030 (auto: not UTF-8 at byte 17)".
+  const std::string& encoding_note() const { return encoding_note_; }
 
   InputFile(InputFile&&) noexcept = default;
   InputFile& operator=(InputFile&&) noexcept = default;
@@ -54,6 +71,8 @@ class InputFile {
   uint64_t consumed_ = 0;
   uint64_t line_ = 0;
   bool eof_ = false;
+  Charset charset_ = Charset::kUtf8;
+  std::string encoding_note_ = "UTF-8 (declared)";
 };
 
 }  // namespace gongshu::agent

@@ -331,8 +331,9 @@ class RecordBuilder {
 
 class JsonlReader final : public RecordReader {
  public:
-  JsonlReader(InputFile input, const catalog::DatasetSchema& schema, ReaderLimits limits)
-      : input_(std::move(input)), schema_(schema), limits_(limits) {}
+  JsonlReader(InputFile input, TextDecoder decoder, const catalog::DatasetSchema& schema,
+              ReaderLimits limits)
+      : input_(std::move(input)), decoder_(std::move(decoder)), schema_(schema), limits_(limits) {}
 
   const InputFile& input() const override { return input_; }
 
@@ -349,6 +350,15 @@ class JsonlReader final : public RecordReader {
         return true;
       }
       if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
+      // The whole line is decoded before JSON sees it: a GBK trailing byte may be a backslash.
+      if (auto s = decoder_.to_utf8(line_); !s) {
+        reject(row, v1::RECORD_STATUS_MALFORMED, "",
+               s.error().message() +
+                   (decoder_.charset() == Charset::kUtf8
+                        ? " (the file is read as UTF-8; --encoding gb18030 reads GBK/GB18030 files)"
+                        : " (the file is read as GB18030; --encoding utf-8 reads UTF-8 files)"));
+        return true;
+      }
       parse(row);
       return true;
     }
@@ -381,6 +391,7 @@ class JsonlReader final : public RecordReader {
   }
 
   InputFile input_;
+  TextDecoder decoder_;
   const catalog::DatasetSchema& schema_;
   ReaderLimits limits_;
   std::string line_;
@@ -407,7 +418,9 @@ std::optional<InputFormat> format_from_name(std::string_view name) {
 Result<std::unique_ptr<RecordReader>> make_jsonl_reader(InputFile input,
                                                         const catalog::DatasetSchema& schema,
                                                         ReaderLimits limits) {
-  return std::unique_ptr<RecordReader>(new JsonlReader(std::move(input), schema, limits));
+  GONGSHU_TRY(TextDecoder decoder, TextDecoder::create(input.charset()));
+  return std::unique_ptr<RecordReader>(
+      new JsonlReader(std::move(input), std::move(decoder), schema, limits));
 }
 
 Result<std::unique_ptr<RecordReader>> make_reader(InputFormat format, InputFile input,

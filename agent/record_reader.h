@@ -11,6 +11,11 @@
 // subject_id, op, observed_at, invalidate_reason; quoted cells may hold commas, doubled quotes
 // and line breaks; LF or CRLF. An empty cell means the field is absent.
 //
+// Either format in UTF-8 or GB18030, as the InputFile says (agent/input_file.h: declared or
+// auto). Each JSON line, and each CSV cell, is decoded to UTF-8 on its own, so a row that is not
+// valid in that character set is rejected alone (MALFORMED, the byte and its value in the
+// reason) and the reader goes on; a rejected row's text is kept decoded when it decodes.
+//
 // A bad row (unparseable, a mistyped value, too long) is a normal outcome: next() returns it
 // with ok = false, a status code, the field and a reason starting "line N: ", and the reader
 // goes on with the next row. An Error from next() means the input cannot be read any further.

@@ -107,7 +107,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
     limits.max_row_bytes = config.limits.max_line_bytes;
     drop = std::make_unique<DropDirWatcher>(*spool, clock, config.drop_dir,
                                             std::chrono::milliseconds(config.limits.drop_rescan_ms),
-                                            limits);
+                                            limits, config.drop_encoding);
     GONGSHU_RETURN_IF_ERROR(drop->prepare());
   }
 

@@ -8,6 +8,7 @@
 
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
+#include "core/util/utf8.h"
 
 namespace gongshu::agent {
 namespace {
@@ -16,12 +17,12 @@ tl::unexpected<Error> bad(std::string message) {
   return fail(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-// Short, printable rendering of input for error messages.
+// Short, printable rendering of input for error messages (never cut inside a UTF-8 character).
 std::string quoted(std::string_view s) {
   std::string out = "'";
   size_t n = 0;
   for (char c : s) {
-    if (++n > 40) {
+    if (++n > 40 && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
       out += "...";
       break;
     }
@@ -63,14 +64,69 @@ bool date_prefix(std::string_view s, int64_t* days) {
   return true;
 }
 
+// Full-width forms as Chinese input methods type them (U+FF01..U+FF5E: "２０２４／１／２") and
+// the ideographic space, as their ASCII counterparts; every other character as it is.
+std::string narrow_full_width(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char32_t cp;
+    const size_t n = utf8_decode(s, i, &cp);
+    if (n == 3 && cp >= 0xFF01 && cp <= 0xFF5E) {
+      out.push_back(static_cast<char>(cp - 0xFF01 + 0x21));
+    } else if (n == 3 && cp == 0x3000) {
+      out.push_back(' ');
+    } else {
+      out.append(s.substr(i, n == 0 ? 1 : n));
+    }
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
+// Dates as offices write them, after narrow_full_width(): "2024年1月2日", "2024/1/2",
+// "2024.01.02", "2024-1-2" (a four-digit year, then month and day of one or two digits).
+bool office_date(std::string_view s, int64_t* days) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  int y, m = 0, d = 0;
+  if (!digits(s, 0, 4, &y)) return false;
+  size_t i = 4;
+  auto number = [&](int* out) {
+    size_t n = 0;
+    while (i + n < s.size() && n < 3 && s[i + n] >= '0' && s[i + n] <= '9') ++n;
+    if (n == 0 || n > 2) return false;
+    digits(s, i, n, out);
+    i += n;
+    return true;
+  };
+  auto take = [&](std::string_view sep) {
+    if (s.substr(i, sep.size()) != sep) return false;
+    i += sep.size();
+    return true;
+  };
+  if (take("年")) {
+    if (!number(&m) || !take("月") || !number(&d) || !take("日")) return false;
+  } else if (i < s.size() && (s[i] == '/' || s[i] == '.' || s[i] == '-')) {
+    const std::string_view sep = s.substr(i, 1);
+    ++i;
+    if (!number(&m) || !take(sep) || !number(&d)) return false;
+  } else {
+    return false;
+  }
+  if (i != s.size() || !is_valid_civil_date(y, unsigned(m), unsigned(d))) return false;
+  *days = days_from_civil({y, unsigned(m), unsigned(d)});
+  return true;
+}
+
 }  // namespace
 
 Result<int32_t> parse_date_days(std::string_view s) {
   int64_t days;
-  if (s.size() != 10 || !date_prefix(s, &days)) {
-    return bad("expected a date YYYY-MM-DD, got " + quoted(s));
-  }
-  return static_cast<int32_t>(days);
+  if (s.size() == 10 && date_prefix(s, &days)) return static_cast<int32_t>(days);
+  if (office_date(narrow_full_width(s), &days)) return static_cast<int32_t>(days);
+  return bad("expected a date (2024-01-02, 2024年1月2日, 2024/1/2 or 2024.01.02), got " +
+             quoted(s));
 }
 
 Result<int64_t> parse_timestamp_ms(std::string_view s) {

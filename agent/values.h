@@ -4,7 +4,9 @@
 //   real       decimal or exponent form ("3.5", "-1e3"); no NaN or infinity
 //   boolean    true | false | 1 | 0 (CSV; JSON uses true/false)
 //   blob       base64 (RFC 4648, padded)
-//   date       YYYY-MM-DD (proleptic Gregorian)
+//   date       YYYY-MM-DD (proleptic Gregorian); also as offices write them — 2024年1月2日,
+//              2024/1/2, 2024.01.02, 2024-1-2, in full-width digits too (２０２４／１／２) — and
+//              stored as the same day; a refusal quotes the text as it was written
 //   timestamp  ISO 8601 with a zone ("2024-05-01T08:30:00Z", "...+08:00", fraction allowed) or
 //              integer milliseconds since the epoch
 // Pure functions; errors are messages for the person who wrote the input.

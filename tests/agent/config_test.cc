@@ -37,3 +37,15 @@ TEST_CASE("config: errors name file and line", "[agent][config]") {
   REQUIRE_FALSE(f);
   CHECK(f.error().message().find("state_dir") != std::string::npos);
 }
+
+TEST_CASE("config: the drop directory's encoding", "[agent][config]") {
+  auto d = parse_config("[agent]\nstate_dir = \"/x\"\n", "a.toml");
+  REQUIRE(d);
+  CHECK(d->drop_encoding == EncodingChoice::kAuto);
+  auto g = parse_config("[agent]\nstate_dir = \"/x\"\ndrop_encoding = \"GB18030\"\n", "a.toml");
+  REQUIRE(g);
+  CHECK(g->drop_encoding == EncodingChoice::kGb18030);
+  auto bad = parse_config("[agent]\nstate_dir = \"/x\"\ndrop_encoding = \"latin1\"\n", "a.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message() == "a.toml:3: [agent] drop_encoding: must be auto, utf-8 or gb18030");
+}

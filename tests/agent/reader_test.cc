@@ -19,11 +19,12 @@ using gongshu::testing::write_text;
 namespace {
 
 std::vector<ParsedRow> read_all(InputFormat format, const std::string& text,
-                                ReaderLimits limits = {}, bool header_may_fail = false) {
+                                ReaderLimits limits = {}, bool header_may_fail = false,
+                                EncodingChoice encoding = EncodingChoice::kAuto) {
   static const catalog::DatasetSchema schema(agent::testing::test_dataset());
   TempDir dir;
   write_text(dir.file("in"), text);
-  auto made = make_reader(format, must(InputFile::open(dir.file("in"))), schema, limits);
+  auto made = make_reader(format, must(InputFile::open(dir.file("in"), encoding)), schema, limits);
   if (!made && header_may_fail) return {};
   auto reader = must(std::move(made));
   std::vector<ParsedRow> rows;
@@ -196,12 +197,106 @@ TEST_CASE("readers: random garbage never crashes and every row is accounted for"
   }
 }
 
-TEST_CASE("csv: cells must be UTF-8", "[agent][reader]") {
+TEST_CASE("csv: cells must be UTF-8 when the file is declared UTF-8", "[agent][reader]") {
   auto rows = read_all(InputFormat::kCsv,
-                       "record_key,name\nk1,\xd5\xc5\xc8\xfd\nk2,张三\nk3,\xed\xa0\x80\n");
+                       "record_key,name\nk1,\xd5\xc5\xc8\xfd\nk2,张三\nk3,\xed\xa0\x80\n", {},
+                       false, EncodingChoice::kUtf8);
   REQUIRE(rows.size() == 3);
   CHECK_FALSE(rows[0].ok);  // GBK, not UTF-8
   CHECK(rows[0].field == "name");
+  CHECK(rows[0].reason.find("not valid UTF-8 at byte 0") != std::string::npos);
   CHECK(rows[1].ok);
   CHECK_FALSE(rows[2].ok);  // an encoded surrogate
+}
+
+TEST_CASE("csv and jsonl in GB18030: decoded per row, an invalid row rejected alone",
+          "[agent][reader]") {
+  // 张三 and 李四 in GB18030; the third row holds 0x81 0x20, valid in no GB18030 text.
+  const std::string csv =
+      "record_key,name,born\n"
+      "k1,\xD5\xC5\xC8\xFD,2024\xC4\xEA"
+      "1\xD4\xC2"
+      "2\xC8\xD5\n"  // 2024年1月2日
+      "k2,\xC0\xEE\xCB\xC4,2024/1/2\n"
+      "k3,\x81\x20,2024.01.02\n"
+      "k4,\xC0\xEE,2024\xC4\xEA"
+      "2\xD4\xC2"
+      "30\xC8\xD5\n";  // 2024年2月30日: no such day
+  for (auto enc : {EncodingChoice::kAuto, EncodingChoice::kGb18030}) {
+    auto rows = read_all(InputFormat::kCsv, csv, {}, false, enc);
+    REQUIRE(rows.size() == 4);
+    REQUIRE(rows[0].ok);
+    CHECK(field(rows[0].record, "name")->text() == "张三");
+    CHECK(format_date_days(field(rows[0].record, "born")->date_days()) == "2024-01-02");
+    REQUIRE(rows[1].ok);
+    CHECK(field(rows[1].record, "name")->text() == "李四");
+    CHECK(field(rows[1].record, "born")->date_days() == field(rows[0].record, "born")->date_days());
+    CHECK_FALSE(rows[2].ok);
+    CHECK(rows[2].code == v1::RECORD_STATUS_MALFORMED);
+    CHECK(rows[2].field == "name");
+    CHECK(rows[2].reason.find("line 4: ") == 0);
+    CHECK(rows[2].reason.find("not valid GB18030 at byte 0 (bytes 81 20)") != std::string::npos);
+    // Refused date: the original text is in the reason, and the kept row is decoded.
+    CHECK_FALSE(rows[3].ok);
+    CHECK(rows[3].field == "born");
+    CHECK(rows[3].reason.find("'2024年2月30日'") != std::string::npos);
+    CHECK(rows[3].raw == "k4,李,2024年2月30日");
+  }
+  // JSON Lines: the line is decoded before JSON reads it (昞 ends in 0x5C, a backslash).
+  const std::string jsonl =
+      "{\"record_key\":\"j1\",\"name\":\"\x95\x5C\",\"born\":\"2024.01.02\"}\n"
+      "{\"record_key\":\"j2\",\"name\":\"\x81\x20\"}\n"
+      "{\"record_key\":\"j3\",\"name\":\"\xD5\xC5\"}\n";
+  auto rows = read_all(InputFormat::kJsonLines, jsonl);
+  REQUIRE(rows.size() == 3);
+  REQUIRE(rows[0].ok);
+  CHECK(field(rows[0].record, "name")->text() == "昞");
+  CHECK_FALSE(rows[1].ok);
+  CHECK(rows[1].reason.find("not valid GB18030") != std::string::npos);
+  REQUIRE(rows[2].ok);
+  CHECK(field(rows[2].record, "name")->text() == "张");
+}
+
+TEST_CASE("input file: auto names the encoding it chose, a pipe judged by its first block",
+          "[agent][reader]") {
+  TempDir dir;
+  write_text(dir.file("u"), "name\n张三\n");
+  write_text(dir.file("g"), "name\n\xD5\xC5\xC8\xFD\n");
+  CHECK(must(InputFile::open(dir.file("u"))).encoding_note() == "UTF-8 (auto: valid UTF-8)");
+  CHECK(must(InputFile::open(dir.file("g"))).encoding_note() ==
+        "GB18030 (auto: not UTF-8 at byte 5)");
+  CHECK(must(InputFile::open(dir.file("g"), EncodingChoice::kUtf8)).encoding_note() ==
+        "UTF-8 (declared)");
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+  const std::string text = "name\n\xD5\xC5\n";
+  REQUIRE(::write(p[1], text.data(), text.size()) == ssize_t(text.size()));
+  ::close(p[1]);
+  InputFile in = InputFile::from_fd(Fd(p[0]), "pipe");
+  REQUIRE(in.choose_encoding(EncodingChoice::kAuto));
+  CHECK(in.charset() == Charset::kGb18030);
+  std::string line;
+  REQUIRE(must(in.next_line(line, 100)) == InputFile::Line::kOk);
+  CHECK(line == "name");  // the block read to decide is still there for the readers
+  REQUIRE(must(in.next_line(line, 100)) == InputFile::Line::kOk);
+  CHECK(line == "\xD5\xC5");
+}
+
+TEST_CASE("values: dates as offices write them", "[agent][values]") {
+  const int32_t day = *parse_date_days("2024-01-02");
+  for (const char* text : {"2024年1月2日", "2024年01月02日", "2024/1/2", "2024/01/02", "2024.01.02",
+                           "2024.1.2", "2024-1-2", "２０２４年１月２日", "２０２４／０１／０２",
+                           "２０２４．１．２", " 2024/1/2 "}) {
+    INFO(text);
+    auto d = parse_date_days(text);
+    REQUIRE(d);
+    CHECK(*d == day);
+  }
+  for (const char* text : {"2024年2月30日", "2024/1/2/3", "2024/1-2", "2024年1月2", "24/1/2",
+                           "2024/123/1", "２０２４／１３／０１"}) {
+    INFO(text);
+    auto d = parse_date_days(text);
+    REQUIRE_FALSE(d);
+    CHECK(d.error().message().find(std::string("'") + text + "'") != std::string::npos);
+  }
 }
