@@ -15,7 +15,10 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxAckBytes = 16 << 20;
-constexpr size_t kMaxAcksPerStep = 256;
+// Acks applied per step (one LMDB transaction). Each deletes a batch's records, dirtying some
+// 150 pages that LMDB keeps for reuse once written (never freed while the spool is open): the
+// most pages dirtied in one transaction stay resident, so acks are taken a few at a time.
+constexpr size_t kMaxAcksPerStep = 2;
 constexpr uint64_t kTrimBytes = 1 << 20;
 // Batches sealed per step (one LMDB transaction), which bounds that transaction's memory.
 constexpr size_t kMaxBatchesPerStep = 2;
@@ -192,57 +195,65 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
 Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const OutboxEntry& entry,
                                const std::map<uint32_t, const v1::RecordStatus*>& rejected,
                                const v1::BatchAck* whole) {
-  std::vector<uint64_t> keys;
   std::vector<agentpb::RejectedRecord> filed;
-  keys.reserve(entry.count);
+  uint64_t deleted = 0;
   {
-    store::Cursor cur = spool_.pending().cursor(txn);
+    // The batch's range, deleted through one cursor as it is read (no descent from the root per
+    // key); a refused record is read before its entry goes.
+    store::WriteCursor cur = spool_.pending().write_cursor(txn);
     auto e = cur.seek(store::u64_key(entry.first_pending));
-    for (uint32_t i = 0; e && i < entry.count; ++i, e = cur.next()) {
+    for (uint32_t i = 0; e && i < entry.count; ++i) {
       auto key = store::parse_u64_key(e->key);
       if (!key) break;
-      keys.push_back(*key);
       const v1::RecordStatus* st = nullptr;
+      bool file = true;
       if (!whole) {
         auto it = rejected.find(i);
-        if (it == rejected.end()) continue;
-        st = it->second;
-      }
-      agentpb::RejectedRecord r;
-      r.set_time_ms(clock_.now_ms());
-      r.set_by_daemon(true);
-      r.set_batch_seq(batch_seq);
-      if (whole) {
-        r.set_code(v1::RECORD_STATUS_MALFORMED);
-        r.set_batch_error(whole->error());
-        r.set_reason(seq_text(batch_seq) + " refused whole: " +
-                     v1::BatchErrorCode_Name(whole->error()) + ": " + whole->error_message());
-      } else {
-        r.set_code(st->code());
-        r.set_field(st->field());
-        r.set_reason(st->reason());
-      }
-      auto p = spool_.open_pending(*key, e->value);
-      if (p) {
-        r.set_source(p->source());
-        v1::Record rec;
-        if (rec.ParseFromString(p->record())) {
-          r.set_dataset(rec.dataset());
-          r.set_record_key(rec.record_key());
+        if (it == rejected.end()) {
+          file = false;
+        } else {
+          st = it->second;
         }
-        *r.mutable_record() = std::move(*p->mutable_record());
-      } else {
-        r.set_reason(r.reason() + " (the spooled copy could not be read: " + p.error().message() +
-                     ")");
       }
-      filed.push_back(std::move(r));
+      if (file) {
+        agentpb::RejectedRecord r;
+        r.set_time_ms(clock_.now_ms());
+        r.set_by_daemon(true);
+        r.set_batch_seq(batch_seq);
+        if (whole) {
+          r.set_code(v1::RECORD_STATUS_MALFORMED);
+          r.set_batch_error(whole->error());
+          r.set_reason(seq_text(batch_seq) + " refused whole: " +
+                       v1::BatchErrorCode_Name(whole->error()) + ": " + whole->error_message());
+        } else {
+          r.set_code(st->code());
+          r.set_field(st->field());
+          r.set_reason(st->reason());
+        }
+        auto p = spool_.open_pending(*key, e->value);
+        if (p) {
+          r.set_source(p->source());
+          v1::Record rec;
+          if (rec.ParseFromString(p->record())) {
+            r.set_dataset(rec.dataset());
+            r.set_record_key(rec.record_key());
+          }
+          *r.mutable_record() = std::move(*p->mutable_record());
+        } else {
+          r.set_reason(r.reason() + " (the spooled copy could not be read: " + p.error().message() +
+                       ")");
+        }
+        filed.push_back(std::move(r));
+      }
+      // Read in this transaction, so it exists.
+      GONGSHU_RETURN_IF_ERROR(cur.erase());
+      ++deleted;
+      e = cur.seek(store::u64_key(*key + 1));
     }
   }
   for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
-  // These keys were read in this transaction, so each exists; del's "existed" adds nothing.
-  for (uint64_t k : keys) GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, k));
   status_.rejected_records += filed.size();
-  touched(uint64_t(keys.size()) * 600);  // the leaf pages read to delete them
+  touched(deleted * 600);  // the leaf pages read to delete them
   return {};
 }
 
@@ -307,62 +318,58 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     if (i >= n || *left == 0) return {};
     // Only full batches until the oldest waiting record has waited max_delay.
     if (!partial_ok && *left < options_.max_records) return {};
-    std::vector<std::string> records;
+    builder_.start();
     uint64_t first = 0, last = 0;
-    size_t bytes = 0;
-    std::vector<uint64_t> corrupt;
+    std::optional<uint64_t> corrupt;
     {
       store::Cursor cur = spool_.pending().cursor(txn);
       for (auto e = cur.seek(store::u64_key(up_to + 1));
-           e && records.size() < options_.max_records && bytes < options_.max_batch_record_bytes;
+           e && builder_.count() < options_.max_records &&
+           builder_.record_bytes() < options_.max_batch_record_bytes;
            e = cur.next()) {
         uint64_t key = store::parse_u64_key(e->key).value_or(0);
-        auto p = spool_.open_pending(key, e->value);
-        if (!p) {
-          if (!records.empty()) break;  // end the batch before it; handled in the next one
-          corrupt.push_back(key);
+        // Decrypted into one buffer kept from record to record, read in place, and copied once:
+        // into the batch's encoding.
+        auto record = spool_.open_pending_record(key, e->value, &plain_);
+        if (!record) {
+          if (builder_.count() > 0) break;  // end the batch before it; handled in the next one
+          corrupt = key;
           last = key;
           break;
         }
-        if (records.empty()) first = key;
+        if (builder_.count() == 0) first = key;
         last = key;
-        bytes += p->record().size();
-        records.push_back(std::move(*p->mutable_record()));
+        builder_.add(*record);
       }
     }
-    if (!corrupt.empty()) {
+    if (corrupt) {
       // An unreadable spool entry cannot be sent; it is filed, not silently dropped.
       agentpb::RejectedRecord r;
       r.set_time_ms(clock_.now_ms());
       r.set_source("spool");
       r.set_code(v1::RECORD_STATUS_MALFORMED);
-      r.set_reason("spooled record " + std::to_string(corrupt[0]) +
+      r.set_reason("spooled record " + std::to_string(*corrupt) +
                    " could not be decrypted or parsed");
       GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
       // Read from pending in this transaction: it exists.
-      GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, corrupt[0]));
+      GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, *corrupt));
       GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
       continue;
     }
-    if (records.empty()) return {};
+    if (builder_.count() == 0) return {};
     uint64_t seq = std::max<uint64_t>(spool_.get_u64(txn, kNextBatchSeq), 1);
-    v1::BatchHeader header;
-    header.set_agency(target_.agency);
-    header.set_batch_seq(seq);
     int64_t created = clock_.now_ms();
-    header.set_created_at_ms(created);
-    auto sealed = batch::seal_batch(agent_, target_.key, std::move(header), records);
-    uint32_t count = static_cast<uint32_t>(records.size());
-    records = {};  // free the plaintext copies before the next buffers are made
-    if (!sealed) return tl::unexpected(std::move(sealed).error());
-    // The outbox value is the header followed by the serialised SealedBatch, written in place.
-    Bytes value = encode_outbox(first, count, created, sealed->ByteSizeLong());
-    size_t message_size = value.size() - kOutboxHeaderSize;
-    if (!sealed->SerializeToArray(value.data() + kOutboxHeaderSize, int(message_size))) {
-      return fail(ErrorCode::kInternal, "batch: serialisation failed");
-    }
-    sealed = v1::SealedBatch();
-    GONGSHU_RETURN_IF_ERROR(spool_.outbox().append(txn, seq, value));
+    const uint32_t count = static_cast<uint32_t>(builder_.count());
+    const size_t bytes = builder_.record_bytes();
+    GONGSHU_TRY(Bytes sealed, builder_.seal(agent_, target_.key, target_.agency, seq, created));
+    // The outbox value — its header and the SealedBatch — written straight into the page it is
+    // committed from.
+    const size_t message_size = batch::sealed_batch_size(seq, sealed.size());
+    GONGSHU_TRY(std::span<uint8_t> value,
+                spool_.outbox().append_reserve(txn, seq, kOutboxHeaderSize + message_size));
+    put_outbox_header(value.data(), first, count, created);
+    batch::write_sealed_batch(seq, sealed, value.subspan(kOutboxHeaderSize));
+    sealed = Bytes();
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kNextBatchSeq, seq + 1));
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
     touched(bytes + message_size);
@@ -384,8 +391,11 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
     // stored bytes stay exactly what was sealed and the daemon reads one SealedBatch.
     v1::SealedBatch advisory;
     advisory.set_reported_backlog(spool_.pending().count(txn));
-    Bytes frame(e.message.begin(), e.message.end());
+    // Built in the batch builder's buffer, kept from batch to batch.
+    Bytes& frame = builder_.buffer();
+    frame.assign(e.message.begin(), e.message.end());
     append(frame, advisory.SerializeAsString());
+    holding_buffers_ = true;
     if (auto s = channel_->send(frame); !s) return {};  // queue full: try next step
     touched(e.message.size());
     *sent = true;
@@ -535,22 +545,34 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
 
   GONGSHU_RETURN_IF_ERROR(send_due(now));
 
+  bool idle = false;
   {
     GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
     status_.outbox = spool_.outbox().count(txn);
+    idle = status_.outbox == 0 &&
+           spool_.get_u64(txn, kNextPending) <= spool_.get_u64(txn, kBatchedUpTo) + 1;
   }
   status_.in_flight = inflight_.size();
   if (bytes_since_trim_ > 0) touched(kTrimBytes);
+  if (idle && holding_buffers_) {
+    // The backlog is drained: the batch buffers, and the heap's free memory, go back.
+    builder_.release();
+    plain_ = Bytes();
+    release_heap();
+    holding_buffers_ = false;
+  }
   return {};
 }
 
 void Forwarder::touched(uint64_t bytes) {
   // Pages of the spool read through the map stay resident until released (agent/resident.h);
-  // released every MiB or so, the agent's RSS does not grow with the backlog.
+  // released every MiB or so, the agent's RSS does not grow with the backlog. The heap is not
+  // trimmed here: the large buffers of a batch are reused from batch to batch while a backlog
+  // drains (trimming them would only fault them in again), and go back once it is drained.
+  holding_buffers_ = true;
   bytes_since_trim_ += bytes;
   if (bytes_since_trim_ < kTrimBytes) return;
   release_mapping(spool_.env());
-  release_heap();
   bytes_since_trim_ = 0;
 }
 

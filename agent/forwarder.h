@@ -34,6 +34,7 @@
 
 #include "agent/api_client.h"
 #include "agent/spool.h"
+#include "core/batch/batch.h"
 #include "core/crypto/identity.h"
 #include "core/util/clock.h"
 #include "core/wire/client_channel.h"
@@ -139,6 +140,12 @@ class Forwarder {
   bool paused_ = false;
   std::optional<std::chrono::steady_clock::time_point> waiting_since_;  // unbatched records seen
   uint64_t bytes_since_trim_ = 0;
+  // Buffers kept from batch to batch while there is work, so a backlog drains without mapping
+  // and faulting in fresh memory for every batch; given back once the forwarder is idle
+  // (agent/resident.h).
+  batch::BatchBuilder builder_;  // its buffer also holds each message sent
+  Bytes plain_;                  // one pending record's plaintext
+  bool holding_buffers_ = false;
   std::mt19937_64 rng_;
 
   ForwarderStatus status_;

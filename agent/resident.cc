@@ -82,8 +82,8 @@ uint64_t resident_bytes() {
 
 void tune_heap() {
   ::mallopt(M_ARENA_MAX, 2);
-  ::mallopt(M_MMAP_THRESHOLD, 64 * 1024);
-  ::mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+  ::mallopt(M_MMAP_THRESHOLD, kHeapMmapThreshold);
+  ::mallopt(M_TRIM_THRESHOLD, kHeapTrimThreshold);
 }
 
 void release_heap() { ::malloc_trim(0); }

@@ -10,6 +10,8 @@
 #include <filesystem>
 
 #include "core/util/fd.h"
+#include "core/util/utf8.h"
+#include "core/util/wire_reader.h"
 
 namespace gongshu::agent {
 namespace {
@@ -58,10 +60,15 @@ Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_m
 Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
                     size_t message_size) {
   Bytes out(kOutboxHeader + message_size);
-  put_be64(out.data(), first_pending);
-  put_be32(out.data() + 8, count);
-  put_be64(out.data() + 12, static_cast<uint64_t>(created_at_ms));
+  put_outbox_header(out.data(), first_pending, count, created_at_ms);
   return out;
+}
+
+void put_outbox_header(uint8_t* out, uint64_t first_pending, uint32_t count,
+                       int64_t created_at_ms) {
+  put_be64(out, first_pending);
+  put_be32(out + 8, count);
+  put_be64(out + 12, static_cast<uint64_t>(created_at_ms));
 }
 
 Result<OutboxEntry> decode_outbox(ByteView v) {
@@ -212,6 +219,44 @@ Result<agentpb::PendingRecord> Spool::open_pending(uint64_t seq, ByteView box) c
                 "spool: pending record " + std::to_string(seq) + " does not parse");
   }
   return rec;
+}
+
+Result<std::string_view> Spool::open_pending_record(uint64_t seq, ByteView box,
+                                                    Bytes* plain) const {
+  GONGSHU_TRY(*plain, with_context(crypto::aead_decrypt(key_, associated(kPendingDomain, seq), box),
+                                   "spool: pending record " + std::to_string(seq)));
+  // PendingRecord as we write it: record (1), source (2), accepted_at_ms (3), each once.
+  WireReader in(as_chars(*plain));
+  uint32_t seen = 0;
+  std::string_view record;
+  bool in_place = true;
+  while (in_place && !in.done()) {
+    uint32_t number, type;
+    std::string_view value;
+    uint64_t v;
+    if (!in.tag(number, type) || !first_time(seen, number)) {
+      in_place = false;
+    } else if (number == agentpb::PendingRecord::kRecordFieldNumber &&
+               type == WireReader::kLengthDelimited && in.bytes(value)) {
+      record = value;
+    } else if (number == agentpb::PendingRecord::kSourceFieldNumber &&
+               type == WireReader::kLengthDelimited && in.bytes(value) && is_utf8(value)) {
+      // a string: protobuf refuses one that is not UTF-8
+    } else if (number == agentpb::PendingRecord::kAcceptedAtMsFieldNumber &&
+               type == WireReader::kVarint && in.varint(v)) {
+    } else {
+      in_place = false;
+    }
+  }
+  if (in_place) return record;
+  // Not as we write it: protobuf's reading decides, and the record is kept in *plain.
+  agentpb::PendingRecord rec;
+  if (!rec.ParseFromArray(plain->data(), static_cast<int>(plain->size()))) {
+    return fail(ErrorCode::kCorrupt,
+                "spool: pending record " + std::to_string(seq) + " does not parse");
+  }
+  plain->assign(rec.record().begin(), rec.record().end());
+  return as_chars(*plain);
 }
 
 Status Spool::add_rejected(store::WriteTxn& txn, const agentpb::RejectedRecord& rec) const {

@@ -72,6 +72,8 @@ Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_m
 // The header followed by message_size bytes for the caller to fill.
 Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
                     size_t message_size);
+// Writes the header alone into out (kOutboxHeaderSize bytes), the message to follow it.
+void put_outbox_header(uint8_t* out, uint64_t first_pending, uint32_t count, int64_t created_at_ms);
 Result<OutboxEntry> decode_outbox(ByteView value);
 
 class Spool {
@@ -101,6 +103,11 @@ class Spool {
   // Stores a record at the next pending_seq (returned), encrypted.
   Result<uint64_t> append_pending(store::WriteTxn& txn, const agentpb::PendingRecord& rec) const;
   Result<agentpb::PendingRecord> open_pending(uint64_t seq, ByteView box) const;
+  // Only the record bytes of a pending entry, read in place from its plaintext, which is
+  // decrypted into *plain (kept by the caller from entry to entry): the batcher's path, without
+  // a message or a copy per record. Fails where open_pending fails, and gives the bytes
+  // open_pending's record() would (an encoding protobuf could read otherwise goes to protobuf).
+  Result<std::string_view> open_pending_record(uint64_t seq, ByteView box, Bytes* plain) const;
 
   // Files a refused record (counted as local or daemon rejection by rec.by_daemon()).
   Status add_rejected(store::WriteTxn& txn, const agentpb::RejectedRecord& rec) const;

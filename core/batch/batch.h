@@ -64,6 +64,9 @@ class BatchBuilder {
                      std::string_view agency, uint64_t batch_seq, int64_t created_at_ms);
   // Gives the buffer back (for an idle agent).
   void release();
+  // The buffer itself, lent for other work between a seal() and the next start() (the agent
+  // builds each message it sends in it), so that one buffer of a batch's size is kept, not two.
+  Bytes& buffer() { return buf_; }
 
  private:
   Bytes buf_;       // [0, gap_) room for the header and signature, then the records

@@ -6,6 +6,7 @@
 #include "agent/intake.h"
 #include "agent/resident.h"
 #include "agent/spool.h"
+#include "core/crypto/aead.h"
 #include "tests/agent/agent_test_util.h"
 #include "tests/support/test_support.h"
 
@@ -83,6 +84,49 @@ TEST_CASE("spool: records survive reopening, in order, and are encrypted at rest
   auto rej = must(spool->open_rejected(1, rc.first()->value));
   CHECK(rej.source() == "test:bad");
   CHECK(rej.field() == "subject_id");
+}
+
+TEST_CASE("spool: the batcher's in-place read gives the record open_pending gives",
+          "[agent][spool]") {
+  TempDir dir;
+  auto spool = must(Spool::open(dir.path()));
+  auto key = must(load_or_create_spool_key(dir.path() + "/spool.key", false));
+  // Boxes of plaintexts as append_pending would seal them, at slot seq.
+  auto box = [&](uint64_t seq, const std::string& plain) {
+    Bytes ad = to_bytes("gongshu.agent.pending");
+    ad.push_back(0);
+    append_be64(ad, seq);
+    return crypto::aead_encrypt(key, ad, as_bytes(plain));
+  };
+  agentpb::PendingRecord usual;
+  usual.set_record(record(1, "张三").SerializeAsString());
+  usual.set_source("file.jsonl:12");
+  usual.set_accepted_at_ms(1765000000000);
+  agentpb::PendingRecord other = usual;
+  other.set_record("second");
+  const std::string u = usual.SerializeAsString();
+  const std::vector<std::string> plaintexts = {
+      u,
+      agentpb::PendingRecord().SerializeAsString(),  // empty: no record at all
+      u + other.SerializeAsString(),                 // fields twice: protobuf keeps the last
+      u + std::string("\x22\x03"
+                      "abc"),                     // an unknown field
+      std::string("\x0a\x02hi\x12\x02\xff\xfe"),  // a source that is not UTF-8
+      std::string("\x08\x01"),                    // record with the wrong wire type
+      std::string("\x0a\x05hi"),                  // truncated
+  };
+  Bytes plain;
+  for (size_t i = 0; i < plaintexts.size(); ++i) {
+    const uint64_t seq = 10 + i;
+    Bytes b = box(seq, plaintexts[i]);
+    auto whole = spool->open_pending(seq, b);
+    auto in_place = spool->open_pending_record(seq, b, &plain);
+    INFO("plaintext " << i);
+    REQUIRE(bool(whole) == bool(in_place));
+    if (whole) CHECK(whole->record() == *in_place);
+    // At another slot neither opens.
+    CHECK_FALSE(spool->open_pending_record(seq + 1, b, &plain));
+  }
 }
 
 TEST_CASE("spool: a missing or unsafe key is refused", "[agent][spool]") {
