@@ -12,6 +12,9 @@ GONGSHU_PACKAGES=(
   # the Chinese interface (docs/language.md): gettext's tools build the catalogues (po/), the
   # locales package gives the zh_CN.UTF-8 locale (generated below), tzdata the Asia/Shanghai zone
   gettext locales tzdata
+  # the officers' report test renders gongshu-audit report's page in headless Chromium; a CJK
+  # font so its Chinese renders (tests/tools/audit/report_e2e_test.cc)
+  chromium fonts-wqy-microhei
   # what the tests need beyond the build: the real-systemd test (systemd-nspawn, debootstrap),
   # the packaging test (lintian), the fuzz targets (clang with libFuzzer's runtime) and the
   # replication tests, which run a real 3-member etcd cluster on loopback ports of their own
