@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "core/catalog/lifecycle.h"
 #include "core/catalog/validate.h"
 #include "core/crypto/aead.h"
 #include "core/ids/citizen_id.h"
@@ -386,11 +387,14 @@ uint64_t current_records(ApiContext& ctx, const store::Txn& txn, const std::stri
 const catalog::DatasetSchema* find_dataset(const CatalogView::Snapshot& snap,
                                            const std::string& id) {
   auto it = snap.find(id);
-  return it == snap.end() || it->second.entry().status() != "approved" ? nullptr : &it->second;
+  // A retired dataset's records stay readable under the policy: nothing new is accepted.
+  return it == snap.end() || !catalog::records_readable(it->second.entry().status())
+             ? nullptr
+             : &it->second;
 }
 
 Reply no_dataset(const std::string& id) {
-  return refuse(v1::API_NOT_FOUND, "no approved dataset '" + id + "' in the catalog");
+  return refuse(v1::API_NOT_FOUND, "no approved or retired dataset '" + id + "' in the catalog");
 }
 
 uint32_t capped(uint32_t asked, uint32_t dflt, uint32_t most, const Decided& d) {
@@ -648,7 +652,9 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
   std::map<std::string, std::string> consents;  // dataset -> consent in force
   const policy::RateClass* rate = nullptr;
   for (const auto& [id, schema] : *snap) {
-    if (schema.entry().status() != "approved" || schema.entry().subject_kind() != kind) continue;
+    if (!catalog::records_readable(schema.entry().status()) ||
+        schema.entry().subject_kind() != kind)
+      continue;
     auto consent = consent_for(ctx, *txn, c, token, schema.id(), req.purpose());
     if (consent) consents[schema.id()] = *consent;
     decided.push_back(decide_for(ctx, pol, c, *agreements, schema, Action::kQuerySubject,

@@ -41,6 +41,12 @@ bool is_open(State s) {
   return s == State::kDraft || s == State::kSubmitted || s == State::kCountyApproved;
 }
 
+bool accepts_records(std::string_view status) { return status == state_name(State::kApproved); }
+
+bool records_readable(std::string_view status) {
+  return status == state_name(State::kApproved) || status == state_name(State::kRetired);
+}
+
 std::optional<Actor> awaiting(State s, bool county_entry) {
   for (Actor a : {Actor::kCountyReviewer, Actor::kCityReviewer}) {
     if (next_state(s, Step::kApprove, a, county_entry)) return a;

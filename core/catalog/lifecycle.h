@@ -88,6 +88,12 @@ std::optional<State> next_state(State from, Step step, Actor actor, bool county_
 // Whether a version in this state is open (at most one per dataset) or in force.
 bool is_open(State s);
 
+// What a dataset's records may do, by the state of the version the catalog shows for it
+// (its status string; unknown strings are neither): new records are accepted only for an
+// approved dataset; stored ones stay readable under the policy once it is retired.
+bool accepts_records(std::string_view status);
+bool records_readable(std::string_view status);
+
 // Who must act next on a version in state s: kCountyReviewer / kCityReviewer for a version
 // waiting for review, nullopt otherwise.
 std::optional<Actor> awaiting(State s, bool county_entry);

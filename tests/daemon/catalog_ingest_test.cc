@@ -98,5 +98,68 @@ TEST_CASE("catalog ingest: records for a dataset not in force are refused, namin
   }
 }
 
+TEST_CASE("catalog ingest: a retired dataset's records stay readable, nothing new is accepted") {
+  DaemonFixture f;
+  f.add_agency("sjz-gongan", "石家庄市公安局");
+  f.add_agency("sjz-shuju", "石家庄市数据资源局");
+  auto user_key = f.add_principal("agency", "sjz-gongan");
+  auto user = f.client(user_key);
+  auto reviewer = f.client(f.add_principal("reviewer", "sjz-shuju"));
+  submit(*user, "ds.old");
+  review(*reviewer, "ds.old", true);
+
+  auto key = f.enroll("sjz-gongan");
+  TestAgent agent(f.ctx, key, f.daemon->public_key(), f.daemon->ingest_endpoint(), "sjz-gongan");
+  const std::string cid = testing::citizen_id(7);
+  auto r = testing::household("h-1", cid, "张三");
+  r.set_dataset("ds.old");
+  agent.send(1, {r});
+  auto ack = agent.ack();
+  REQUIRE(ack);
+  REQUIRE(ack->accepted() == 1);
+
+  {
+    v1::ApiRequest req;
+    req.mutable_catalog_retire()->set_id("ds.old");
+    req.mutable_catalog_retire()->set_note("不再采集");
+    call(*user, req);
+  }
+  // Nothing new is accepted...
+  auto later = testing::household("h-2", testing::citizen_id(8), "李四");
+  later.set_dataset("ds.old");
+  agent.send(2, {later});
+  ack = agent.ack();
+  REQUIRE(ack);
+  CHECK(ack->accepted() == 0);
+  REQUIRE(ack->statuses_size() == 1);
+  CHECK(ack->statuses(0).reason().find("'ds.old' is retired") != std::string::npos);
+
+  // ... and what was stored stays readable under the policy (the provider's own data): a query,
+  // a lookup by subject and a download each return the one record.
+  v1::ApiRequest q;
+  q.mutable_query()->set_dataset("ds.old");
+  auto rows = call(*user, q);
+  REQUIRE(rows.query().rows_size() == 1);
+  CHECK(rows.query().rows(0).record().record_key() == "h-1");
+  v1::ApiRequest l;
+  l.mutable_lookup()->set_subject_id(cid);
+  auto found = call(*user, l);
+  bool listed = false;
+  for (const auto& d : found.lookup().datasets()) {
+    if (d.dataset() == "ds.old") listed = d.rows_size() == 1;
+  }
+  CHECK(listed);
+  v1::ApiRequest d;
+  d.mutable_download()->set_dataset("ds.old");
+  auto chunk = call(*user, d);
+  CHECK(chunk.download().rows_size() == 1);
+
+  // A dataset never approved has nothing to read: it is not found.
+  submit(*user, "ds.draft", /*draft=*/true);
+  q.mutable_query()->set_dataset("ds.draft");
+  auto none = call(*user, q, v1::API_NOT_FOUND);
+  CHECK(none.error().message().find("ds.draft") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace gongshu::daemon

@@ -4,9 +4,11 @@
 #include "daemon/catalog_workflow.h"
 
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "core/catalog/dataset.h"
 #include "core/util/fd.h"
+#include "daemon/catalog_authority.h"
 #include "daemon/principals.h"
 #include "daemon/registry.h"
 #include "tests/daemon/handler_fixture.h"
@@ -377,6 +379,212 @@ TEST_CASE("catalog workflow: a state secret is refused on every path (R-01)") {
   CHECK(added.error().code == v1::API_BAD_REQUEST);
   CHECK(w.h.audit_size() == before);
   CHECK(w.in_force_status(e.id()).empty());
+}
+
+}  // namespace
+}  // namespace gongshu::daemon
+
+namespace gongshu::daemon {
+namespace {
+
+v1::CatalogAuthoritySetRequest identity_source(const std::string& dataset) {
+  v1::CatalogAuthoritySetRequest req;
+  auto* a = req.mutable_authority();
+  a->set_item("person.identity");
+  a->set_name("居民身份基础信息");
+  a->add_pii(v1::PII_CITIZEN_ID);
+  a->add_pii(v1::PII_NAME);
+  a->add_pii(v1::PII_BIRTH_DATE);
+  a->set_dataset(dataset);
+  a->set_note("人口基础库为身份信息权威来源");
+  return req;
+}
+
+// A register of subsidies: keyed by citizen ID, with name and birth date beside the payments.
+// Its items other than those two are its own, so it does not duplicate the household register
+// as a whole (2 of 5 items); it collects the identity item again all the same.
+v1::DatasetEntry subsidies(const std::string& id, const std::string& provider) {
+  auto e = household(provider);
+  e.set_id(id);
+  e.set_name("补贴发放信息");
+  e.clear_fields();
+  for (auto [name, pii, desc] : {std::tuple{"sfzh", v1::PII_CITIZEN_ID, "身份证号"},
+                                 {"xm", v1::PII_NAME, "申领人"},
+                                 {"csrq", v1::PII_BIRTH_DATE, "申领人生日"},
+                                 {"amount", v1::PII_NONE, "补贴金额"},
+                                 {"kind", v1::PII_NONE, "补贴类别"},
+                                 {"paid_on", v1::PII_NONE, "发放日期"}}) {
+    auto* f = e.add_fields();
+    f->set_name(name);
+    f->set_type(v1::FIELD_TYPE_TEXT);
+    f->set_pii(pii);
+    f->set_description(desc);
+  }
+  e.mutable_fields(0)->set_required(true);
+  return e;
+}
+
+TEST_CASE("catalog authority: a named source is audited, flagged at submission, acknowledged") {
+  World w;
+  const auto base = household("sjz-gongan");
+  REQUIRE(w.submit(w.city_user, base));
+  REQUIRE(w.review(w.city_reviewer, base.id(), true));
+  v1::ApiResponse resp;
+
+  // Who may name a source, and what: a city reviewer or an operator; an approved dataset that
+  // holds the whole item; a note.
+  CHECK(catalog_authority_set(*w.h.ctx, w.county_reviewer, identity_source(base.id()), resp)
+            .error()
+            .code == v1::API_DENIED);
+  CHECK(
+      catalog_authority_set(*w.h.ctx, w.city_user, identity_source(base.id()), resp).error().code ==
+      v1::API_DENIED);
+  auto no_note = identity_source(base.id());
+  no_note.mutable_authority()->clear_note();
+  CHECK(catalog_authority_set(*w.h.ctx, w.city_reviewer, no_note, resp).error().code ==
+        v1::API_BAD_REQUEST);
+  auto phone = identity_source(base.id());
+  phone.mutable_authority()->add_pii(v1::PII_PHONE);
+  auto missing = catalog_authority_set(*w.h.ctx, w.city_reviewer, phone, resp);
+  REQUIRE(!missing);
+  CHECK(missing.error().message.find("does not hold pii kind 'phone'") != std::string::npos);
+  REQUIRE(w.submit(w.county_user, subsidies("changan.pending", "changan-gongan")));
+  auto unapproved =
+      catalog_authority_set(*w.h.ctx, w.city_reviewer, identity_source("changan.pending"), resp);
+  REQUIRE(!unapproved);
+  CHECK(unapproved.error().message.find("is submitted") != std::string::npos);
+
+  uint64_t before = w.h.audit_size();
+  REQUIRE(catalog_authority_set(*w.h.ctx, w.city_reviewer, identity_source(base.id()), resp));
+  auto audited = w.h.audit_after(before);
+  REQUIRE(audited.size() == 1);
+  CHECK(audited[0].action() == "catalog_authority_set");
+  CHECK(audited[0].dataset() == base.id());
+  CHECK(audited[0].detail().find("person.identity") != std::string::npos);
+  CHECK(audited[0].detail().find("sourced from population.household") != std::string::npos);
+  REQUIRE(resp.catalog_authorities().authorities_size() == 1);
+  CHECK(resp.catalog_authorities().authorities(0).provider() == "sjz-gongan");
+  CHECK(resp.catalog_authorities().authorities(0).set_by() == w.city_reviewer.key_id);
+
+  // The lookup issue 16 routes objections with: by PII kind or by field name.
+  {
+    auto txn = w.h.store->env().begin_read();
+    REQUIRE(txn);
+    auto by_kind = authoritative_for(*w.h.store, *txn, "", v1::PII_BIRTH_DATE);
+    REQUIRE(by_kind);
+    REQUIRE(by_kind->size() == 1);
+    CHECK(by_kind->at(0).dataset() == base.id());
+    auto by_phone = authoritative_for(*w.h.store, *txn, "phone", v1::PII_PHONE);
+    REQUIRE(by_phone);
+    CHECK(by_phone->empty());
+  }
+  v1::CatalogAuthorityListRequest list;
+  list.set_pii(v1::PII_NAME);
+  v1::ApiResponse listed;
+  REQUIRE(catalog_authority_list(*w.h.ctx, w.county_user, list, listed));
+  CHECK(listed.catalog_authorities().authorities_size() == 1);
+  list.set_pii(v1::PII_ADDRESS);
+  v1::ApiResponse none;
+  REQUIRE(catalog_authority_list(*w.h.ctx, w.officer, list, none));
+  CHECK(none.catalog_authorities().authorities_size() == 0);
+
+  // A county bureau's subsidy register collects name and birth date again: not a copy of the
+  // household register (no flag by data items alone), but of its identity item.
+  auto subsidy = subsidies("changan.subsidy", "changan-gongan");
+  before = w.h.audit_size();
+  REQUIRE(w.submit(w.county_user, subsidy));
+  audited = w.h.audit_after(before);
+  REQUIRE(audited.size() == 1);
+  CHECK(audited[0].detail().find("authoritative for person.identity") != std::string::npos);
+  auto queue = w.pending(w.county_reviewer);
+  const v1::CatalogVersion* v = nullptr;
+  for (const auto& x : queue) {
+    if (x.entry().id() == subsidy.id()) v = &x;
+  }
+  REQUIRE(v);
+  REQUIRE(v->overlaps_size() == 1);
+  CHECK(v->overlaps(0).dataset() == base.id());
+  CHECK(v->overlaps(0).score_permille() == 1000);
+  REQUIRE(v->overlaps(0).authorities_size() == 1);
+  CHECK(v->overlaps(0).authorities(0) == "person.identity");
+  CHECK(std::vector<std::string>(v->overlaps(0).shared().begin(), v->overlaps(0).shared().end()) ==
+        std::vector<std::string>{"xm", "csrq"});
+  auto unacknowledged = w.review(w.county_reviewer, subsidy.id(), true);
+  REQUIRE(!unacknowledged);
+  CHECK(unacknowledged.error().message.find("population.household") != std::string::npos);
+  v1::CatalogReviewRequest req;
+  req.set_id(subsidy.id());
+  req.set_approve(true);
+  req.set_note("县级审核");
+  auto* ack = req.add_acknowledge();
+  ack->set_dataset(base.id());
+  ack->set_reason("申领核验需要，身份信息以人口基础库为准");
+  REQUIRE(catalog_review(*w.h.ctx, w.county_reviewer, req, resp));
+  REQUIRE(w.review(w.city_reviewer, subsidy.id(), true));
+  CHECK(w.in_force_status(subsidy.id()) == "approved");
+
+  // The provider's own second dataset is flagged too: the item has one source.
+  auto copy = subsidies("population.subsidy", "sjz-gongan");
+  REQUIRE(w.submit(w.city_user, copy));
+  auto city_queue = w.pending(w.city_reviewer);
+  REQUIRE(city_queue.size() == 1);
+  const v1::CatalogOverlap* by_source = nullptr;
+  for (const auto& o : city_queue[0].overlaps()) {
+    if (o.dataset() == base.id()) by_source = &o;
+  }
+  REQUIRE(by_source);
+  REQUIRE(by_source->authorities_size() == 1);
+  CHECK(by_source->authorities(0) == "person.identity");
+  REQUIRE(w.review(w.city_reviewer, copy.id(), false, "重复采集"));
+
+  // The whole catalog's comparison names it too.
+  v1::ApiResponse all;
+  REQUIRE(catalog_overlaps(*w.h.ctx, w.officer, all));
+  bool named = false;
+  for (const auto& x : all.catalog_versions().versions()) {
+    for (const auto& o : x.overlaps()) {
+      if (x.entry().id() == subsidy.id() && o.authorities_size() == 1) named = true;
+    }
+  }
+  CHECK(named);
+
+  // Withdrawn (audited): a new submission is no longer flagged.
+  v1::CatalogAuthoritySetRequest rm;
+  rm.mutable_authority()->set_item("person.identity");
+  rm.mutable_authority()->set_note("改由新库提供");
+  rm.set_remove(true);
+  before = w.h.audit_size();
+  REQUIRE(catalog_authority_set(*w.h.ctx, w.op, rm, resp));
+  audited = w.h.audit_after(before);
+  REQUIRE(audited.size() == 1);
+  CHECK(audited[0].action() == "catalog_authority_remove");
+  CHECK(catalog_authority_set(*w.h.ctx, w.op, rm, resp).error().code == v1::API_NOT_FOUND);
+  REQUIRE(w.submit(w.city_user, copy));
+  auto resubmitted = w.pending(w.city_reviewer);
+  REQUIRE(resubmitted.size() == 1);
+  for (const auto& o : resubmitted[0].overlaps()) {
+    CHECK(o.dataset() != base.id());  // changan.subsidy's copy is still flagged, by data items
+    CHECK(o.authorities_size() == 0);
+  }
+}
+
+TEST_CASE("catalog workflow: the city's region code is the daemon's configuration") {
+  World w;
+  // A platform whose city is 130102: the changan agencies are the city's, sjz ones a county's.
+  w.h.options.city_region = "130102";
+  const auto e = household("sjz-gongan");
+  REQUIRE(w.submit(w.city_user, e));
+  auto queue = w.pending(w.city_reviewer);  // the sjz-shuju reviewer: now a county's
+  REQUIRE(queue.size() == 1);
+  CHECK(queue[0].awaiting() == "county reviewer 130100");
+  CHECK(w.pending(w.county_reviewer).empty());
+  CHECK(w.review(w.county_reviewer, e.id(), true).error().code == v1::API_DENIED);
+  REQUIRE(w.review(w.city_reviewer, e.id(), true));
+  CHECK(w.in_force_status(e.id()) == "county_approved");
+  auto h = w.history(w.op, e.id());
+  CHECK(h.at(0).awaiting() == "city reviewer");
+  REQUIRE(w.review(w.county_reviewer, e.id(), true));  // changan-shuju: the city's reviewer
+  CHECK(w.in_force_status(e.id()) == "approved");
 }
 
 }  // namespace

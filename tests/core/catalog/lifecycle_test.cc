@@ -56,6 +56,16 @@ TEST_CASE("lifecycle: every state has one name that parses back") {
   CHECK_FALSE(parse_state("pending"));
 }
 
+TEST_CASE("lifecycle: records are accepted for approved datasets, and stay readable once retired") {
+  CHECK(accepts_records("approved"));
+  for (auto s : {"draft", "submitted", "county_approved", "rejected", "superseded", "retired", ""})
+    CHECK_FALSE(accepts_records(s));
+  CHECK(records_readable("approved"));
+  CHECK(records_readable("retired"));
+  for (auto s : {"draft", "submitted", "county_approved", "rejected", "superseded", "approve"})
+    CHECK_FALSE(records_readable(s));
+}
+
 // docs/catalog.md copies the table for data officers and reviewers; it must say what the code
 // does, row for row.
 TEST_CASE("lifecycle: docs/catalog.md shows exactly this table") {
