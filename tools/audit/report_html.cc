@@ -116,6 +116,7 @@ std::string day_chart(const ReportPeriod& p, const std::vector<Layer>& layers, c
   out += buf;
   const double slot = plot_w / double(days ? days : 1);
   const size_t label_every = std::max<size_t>(1, (days + 11) / 12);
+  const double bar_w = std::min(slot * 0.8, 40.0);
   for (size_t d = 0; d < days; ++d) {
     double x = left + slot * double(d);
     double y = top + plot_h;
@@ -128,7 +129,7 @@ std::string day_chart(const ReportPeriod& p, const std::vector<Layer>& layers, c
       std::snprintf(buf, sizeof buf,
                     "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
                     "<title>%s</title></rect>",
-                    x + slot * 0.1, y, slot * 0.8, bh, l.colour, esc(tip).c_str());
+                    x + (slot - bar_w) / 2, y, bar_w, bh, l.colour, esc(tip).c_str());
       out += buf;
     }
     if (d % label_every == 0 || d + 1 == days) {
