@@ -4,9 +4,10 @@
 // A compare looks at one field of one key (or, with a prefix, of every key under it):
 //   value, create_revision, mod_revision or version, against a constant with =, !=, > or <.
 // An absent key has create_revision, mod_revision and version 0, so "key absent" is
-// create_revision == 0 (require_absent). A prefix compare holds when it holds for every key
-// under the prefix (and trivially when there are none): "no member key changed since revision
-// R" is compare_prefix(kModRevision, prefix, kLess, R + 1).
+// create_revision == 0 (require_absent); a value compare on an absent key fails whatever its
+// operator. A prefix compare holds when it holds for every key under the prefix; with no key
+// there, it is made against one absent key (etcd's rule). "No member key written since
+// revision R" is compare_prefix(kModRevision, prefix, kLess, R + 1).
 //
 // Ops are put, delete and range (one key or a prefix); their results come back in order in
 // TxnResult. A failed compare is not an error: it is TxnResult::succeeded == false, with the
@@ -71,7 +72,7 @@ class Txn {
  public:
   Txn& compare(Field field, std::string key, Cmp cmp, int64_t number);
   Txn& compare_value(std::string key, Cmp cmp, std::string value);
-  // Every key under prefix (none: holds).
+  // Every key under prefix (none: as for one absent key).
   Txn& compare_prefix(Field field, std::string prefix, Cmp cmp, int64_t number);
   Txn& require_absent(std::string key) {
     return compare(Field::kCreateRevision, std::move(key), Cmp::kEqual, 0);

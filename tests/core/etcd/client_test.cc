@@ -208,8 +208,7 @@ TEST_CASE("client: two clients race create_if_absent and exactly one wins", "[et
   auto run = [&](Client& c, std::vector<Result<CreateResult>>& out, const char* who) {
     for (int i = 0; i < kKeys; ++i) {
       arrived.fetch_add(1);
-      while (arrived.load() < 2 * (i + 1)) {
-      }
+      while (arrived.load() < 2 * (i + 1)) std::this_thread::yield();
       out[static_cast<size_t>(i)] =
           c.create_if_absent("race/" + std::to_string(i), who, std::nullopt);
     }
@@ -290,6 +289,13 @@ TEST_CASE("client: a transaction refuses when a compare fails", "[etcd]") {
     CHECK(holds(Txn().compare(Field::kCreateRevision, "txn1/leader", Cmp::kEqual, term->revision)));
     CHECK_FALSE(holds(Txn().require_absent("txn1/leader")));
     CHECK(holds(Txn().compare(Field::kModRevision, "txn1/leader", Cmp::kNotEqual, r)));
+    // Absent keys: revisions and version 0; a value compare fails whatever its operator.
+    CHECK(holds(Txn().compare(Field::kVersion, "txn1/absent", Cmp::kEqual, 0)));
+    CHECK_FALSE(holds(Txn().compare_value("txn1/absent", Cmp::kNotEqual, "x")));
+    CHECK_FALSE(holds(Txn().compare_value("txn1/absent", Cmp::kEqual, "")));
+    // A prefix with no key under it compares as one absent key.
+    CHECK(holds(Txn().compare_prefix(Field::kModRevision, "txn1/none/", Cmp::kLess, 1)));
+    CHECK_FALSE(holds(Txn().compare_prefix(Field::kVersion, "txn1/none/", Cmp::kGreater, 0)));
   }
 
   SECTION("take leadership only if no leader and no member advanced since the read") {
@@ -331,6 +337,21 @@ TEST_CASE("client: a transaction refuses when a compare fails", "[etcd]") {
     members = client.get_prefix("txn2/members/");
     REQUIRE(members);
     CHECK_FALSE(take(members->revision).succeeded);
+
+    // Stepping down and clearing the member keys in one transaction (prefix ops).
+    Txn clear;
+    clear.compare_value("txn2/leader", Cmp::kEqual, "n1")
+        .on_success(Op::del("txn2/leader"))
+        .on_success(Op::delete_prefix("txn2/members/"))
+        .on_success(Op::get_prefix("txn2/"));
+    auto cleared = client.txn(clear);
+    REQUIRE(cleared);
+    CHECK(cleared->succeeded);
+    REQUIRE(cleared->results.size() == 3);
+    CHECK(cleared->results[0].deleted == 1);
+    CHECK(cleared->results[1].deleted == 3);
+    CHECK(cleared->results[2].kind == Op::Kind::kRange);
+    CHECK(cleared->results[2].kvs.empty());
   }
 }
 
