@@ -27,6 +27,7 @@ th { background: #edf2f7; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.t { white-space: nowrap; }
 .k { word-break: break-all; }
+td:first-child { min-width: 8em; }
 dl.grid { display: grid; grid-template-columns: repeat(4, 1fr); gap: 8px; }
 dl.grid div { border: 1px solid #cbd2d9; border-radius: 4px; padding: 6px 8px; }
 dl.grid dt { font-size: 0.8em; color: var(--muted); }
