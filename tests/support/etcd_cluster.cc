@@ -212,6 +212,16 @@ void EtcdCluster::kill(int i) {
   p.reset();
 }
 
+void EtcdCluster::pause(int i) {
+  auto& p = members_.at(static_cast<size_t>(i)).process;
+  if (p) p->signal(SIGSTOP);
+}
+
+void EtcdCluster::resume(int i) {
+  auto& p = members_.at(static_cast<size_t>(i)).process;
+  if (p) p->signal(SIGCONT);
+}
+
 void EtcdCluster::restart(int i, std::chrono::milliseconds timeout) {
   kill(i);
   start(i);

@@ -9,7 +9,8 @@
 // is then started again on new ports (three tries). The destructor kills every member.
 //
 // kill(i) SIGKILLs member i (its data stays); restart(i) starts it again on the same data
-// directory and ports and waits until it is healthy again. One thread at a time.
+// directory and ports and waits until it is healthy again; pause(i)/resume(i) freeze and thaw
+// it. One thread at a time.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,10 @@ class EtcdCluster {
   int index_of(const std::string& endpoint) const;
 
   void kill(int i);
+  // SIGSTOP / SIGCONT member i: a member that accepts connections (the kernel does) but never
+  // answers, as one cut off or hung looks to a client; its peers elect without it.
+  void pause(int i);
+  void resume(int i);
   void restart(int i, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool running(int i);
   // GET /health on member i says {"health":"true"} (a leader, a read served).

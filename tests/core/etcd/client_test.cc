@@ -412,6 +412,42 @@ TEST_CASE("client: failover to another member when the one in use is killed", "[
   CHECK(*still > 0);
 }
 
+TEST_CASE("client: a frozen member costs a safe call its share, and a txn its budget", "[etcd]") {
+  EtcdCluster cluster(3);
+  int raft_leader = -1;
+  REQUIRE(wait_until([&] { return (raft_leader = cluster.leader()) >= 0; }));
+  const int frozen = (raft_leader + 1) % cluster.size();  // a follower: no election needed
+  Client client =
+      make_client(starting_at(cluster, frozen), Options{milliseconds(2000), milliseconds(300)});
+  REQUIRE(client.put("frozen/k", "before"));
+  cluster.pause(frozen);
+
+  auto start = Clock::now();
+  auto got = client.get("frozen/k");  // linearizable: served by a member with a quorum
+  long took = ms_since(start);
+  std::printf("frozen member: get answered after %ld ms (its share: 666 ms of 2000)\n", took);
+  REQUIRE(got);
+  REQUIRE(got->kv);
+  CHECK(got->kv->value == "before");
+  CHECK(took < 2000);
+  CHECK(cluster.index_of(client.current_endpoint()) != frozen);
+
+  // A transaction sent to the frozen member is not re-sent: its outcome is unknown until the
+  // member thaws. Once it does, the transaction may well have been applied: read back.
+  Client txn_client =
+      make_client(starting_at(cluster, frozen), Options{milliseconds(1000), milliseconds(300)});
+  auto t = txn_client.create_if_absent("frozen/leader", "n1", std::nullopt);
+  REQUIRE_FALSE(t);
+  CHECK(t.error().message().find(cluster.endpoint(frozen)) != std::string::npos);
+  CHECK(t.error().message().find("may have been applied") != std::string::npos);
+  cluster.resume(frozen);
+  CHECK(wait_until([&] { return cluster.healthy(frozen); }));
+  auto read_back = client.get("frozen/leader");
+  REQUIRE(read_back);
+  std::printf("frozen member: the unanswered txn was %s once it thawed\n",
+              read_back->kv ? "applied" : "not applied");
+}
+
 TEST_CASE("client: with every member down a call fails within its timeout", "[etcd]") {
   EtcdCluster cluster(3);
   for (int i = 0; i < cluster.size(); ++i) cluster.kill(i);
