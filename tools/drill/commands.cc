@@ -3,10 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <sstream>
 
 #include "core/crypto/key_file.h"
@@ -62,6 +64,19 @@ Result<Plan> find_plan(const Paths& p, const std::string& name) {
   }
   return fail(ErrorCode::kNotFound,
               "no scenario `" + name + "` in " + p.policies + "/drills (gongshu-drill list)");
+}
+
+// "drill-20261207T071500-9f3a61c2": when, and 32 random bits, so two drills never share an id.
+std::string new_report_id(int64_t ms) {
+  std::string t = iso_time(ms);  // 2026-12-07T07:15:00.123Z
+  std::string compact;
+  for (char ch : t.substr(0, 19)) {
+    if (ch != '-' && ch != ':') compact += ch;
+  }
+  std::random_device rd;
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%08x", unsigned(rd()));
+  return "drill-" + compact + "-" + hex;
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -189,6 +204,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     report.operator_key_id = key ? key->key.public_key().key_id() : "";
+    report.report_id = new_report_id(report.started_at_ms);
     for (const char* b : {"gongshud", "gongshu-agent", "gongshuctl", "gongshu-audit"}) {
       auto v = run_command({o->paths.bin + "/" + b, "--version"}, {}, std::chrono::seconds(10));
       report.binaries.emplace_back(b, v && v->exit_code == 0 ? first_line(v->out) : "unknown");
@@ -198,6 +214,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
     ro.bin_dir = o->paths.bin;
     ro.policies_dir = o->paths.policies;
     ro.keep = o->keep;
+    ro.report_id = report.report_id;
     ro.progress = &std::cerr;
     bool any_error = false;
     for (const auto& plan : plans) {

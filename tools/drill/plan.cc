@@ -28,6 +28,7 @@ const std::map<std::string, Action, std::less<>>& actions() {
       {"rotate-daemon-key", Action::kRotateDaemonKey},
       {"backup", Action::kBackup},
       {"restore", Action::kRestore},
+      {"grow-store", Action::kGrowStore},
   };
   return m;
 }
@@ -50,12 +51,13 @@ const std::set<std::string>& allowed_keys(Action a) {
       {Action::kRotateDaemonKey, {}},
       {Action::kBackup, {}},
       {Action::kRestore, {}},
+      {Action::kGrowStore, {"mb"}},
   };
   return m.at(a);
 }
 
-const std::set<std::string> kConditions = {"drained", "load-done", "stored", "acknowledged",
-                                           "refused"};
+const std::set<std::string> kConditions = {"drained",      "load-done", "stored",
+                                           "acknowledged", "refused",   "store-full"};
 const std::set<std::string> kSignals = {"KILL", "TERM", "INT", "HUP", "STOP", "CONT"};
 
 tl::unexpected<Error> at(const std::string& file, const toml::node& n, const std::string& why) {
@@ -132,6 +134,9 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
     } else if (key == "interval_ms" || key == "timeout_ms" || key == "ms") {
       GONGSHU_TRY(uint64_t v, get_uint(file, node, key, 3'600'000));
       (key == "interval_ms" ? s.interval_ms : key == "timeout_ms" ? s.timeout_ms : s.ms) = v;
+    } else if (key == "mb") {
+      GONGSHU_TRY(s.mb, get_uint(file, node, key, 1 << 20));
+      if (s.mb == 0) return at(file, node, "`mb` must be at least 1");
     } else if (key == "at_least") {
       GONGSHU_TRY(s.at_least, get_uint(file, node, key, 1'000'000'000));
     } else if (key == "target" || key == "agent") {
@@ -150,7 +155,7 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       if (!kConditions.count(s.condition)) {
         return at(file, node,
                   "unknown condition `" + s.condition +
-                      "` (drained, load-done, stored, acknowledged, refused)");
+                      "` (drained, load-done, stored, acknowledged, refused, store-full)");
       }
     } else if (key == "figure") {
       GONGSHU_TRY(s.figure, get_string(file, node, key));
@@ -200,6 +205,9 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       break;
     case Action::kExpect:
       GONGSHU_RETURN_IF_ERROR(need(s.expect.has_value(), "`that`"));
+      break;
+    case Action::kGrowStore:
+      GONGSHU_RETURN_IF_ERROR(need(s.mb > 0, "`mb` (the store's new size in MiB)"));
       break;
     default:
       break;
@@ -259,6 +267,9 @@ Result<Plan> parse_plan(std::string_view text, const std::string& file) {
     if (key == "name" || key == "summary_zh" || key == "summary_en") {
       GONGSHU_TRY(std::string v, get_string(file, node, key));
       (key == "name" ? p.name : key == "summary_zh" ? p.summary_zh : p.summary_en) = v;
+    } else if (key == "store_mb") {
+      GONGSHU_TRY(p.store_mb, get_uint(file, node, key, 1 << 20));
+      if (p.store_mb == 0) return at(file, node, "`store_mb` must be at least 1");
     } else if (key == "step") {
       const auto* arr = node.as_array();
       if (!arr || !arr->is_array_of_tables()) {

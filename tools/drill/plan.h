@@ -42,6 +42,7 @@ enum class Action {
   kRotateDaemonKey,  // gongshuctl daemon-key rotate, agents trust the statement, restart
   kBackup,           // gongshuctl backup create under load
   kRestore,          // the store destroyed, gongshud restore from the last backup, restart
+  kGrowStore,        // space added: stop gongshud, raise [limits] map_size_mb, start it again
 };
 
 std::string_view action_name(Action a);
@@ -62,8 +63,9 @@ struct Step {
   int line = 0;        // in the plan file
   std::string target;  // kill/stop/start: "daemon" or an agent name ("a", "b")
   std::string signal = "KILL";
-  std::string agent;      // revoke/re-enroll
-  std::string condition;  // wait-until: drained, load-done, stored, acknowledged, refused
+  std::string agent;  // revoke/re-enroll
+  // wait-until: drained, load-done, stored, acknowledged, refused, store-full
+  std::string condition;
   uint64_t at_least = 0;  // wait-until stored/acknowledged/refused
   uint64_t timeout_ms = 60'000;
   std::string figure;              // wait-until: the name its waiting time is recorded under
@@ -71,6 +73,7 @@ struct Step {
   uint64_t batch = 100;            // start-load: records per submission
   uint64_t interval_ms = 50;       // start-load: pause between submissions
   uint64_t ms = 0;                 // pause
+  uint64_t mb = 0;                 // grow-store: the store's new map size in MiB
   std::vector<std::string> kinds;  // tamper
   bool broken = true;              // reload-policy
   std::optional<Expectation> expect;
@@ -81,6 +84,9 @@ struct Plan {
   std::string summary_zh;
   std::string summary_en;
   std::string file;
+  // The sandbox daemon's store limit ([limits] map_size_mb) in MiB; 0: the daemon's default.
+  // A small one is a disk that fills up (disk-full).
+  uint64_t store_mb = 0;
   std::vector<Step> steps;
 };
 

@@ -58,6 +58,7 @@ std::string iso_time(int64_t ms) {
 std::string report_json(const Report& r) {
   json j;
   j["format"] = "gongshu-drill-report-v1";
+  j["report_id"] = r.report_id;
   j["tool"] = "gongshu-drill " + r.tool_version;
   j["target"] = r.target;
   j["started_at"] = iso_time(r.started_at_ms);
@@ -77,6 +78,9 @@ std::string report_json(const Report& r) {
     sj["duration_ms"] = s.duration_ms;
     sj["passed"] = s.passed;
     if (!s.error.empty()) sj["error"] = s.error;
+    json marks = json::object();
+    for (const auto& [action, seq] : s.audit_marks) marks[action] = seq;
+    sj["audit_marks"] = marks;
     json steps = json::array();
     for (const auto& st : s.steps) {
       json x;
@@ -117,6 +121,7 @@ Result<std::string> report_text_from_json(const std::string& text) {
     std::ostringstream o;
     bool passed = j.at("passed").get<bool>();
     o << "应急演练报告 Emergency drill report\n"
+      << "报告编号 report id:   " << j.value("report_id", std::string()) << "\n"
       << "工具 tool:            " << j.at("tool").get<std::string>() << "\n"
       << "目标 target:          " << j.at("target").get<std::string>() << "\n"
       << "开始 started:         " << j.at("started_at").get<std::string>() << "\n"
@@ -133,6 +138,13 @@ Result<std::string> report_text_from_json(const std::string& text) {
         << "   预案 plan " << s.at("plan").get<std::string>() << ", 开始 started "
         << s.at("started_at").get<std::string>() << ", 用时 took "
         << s.at("duration_ms").get<uint64_t>() << " ms\n";
+      if (s.contains("audit_marks")) {
+        o << "   审计日志中的演练标记 drill marks in the target's audit log:";
+        for (const auto& [action, seq] : s.at("audit_marks").items()) {
+          o << " " << action << " = entry " << seq.get<uint64_t>();
+        }
+        o << "\n";
+      }
       if (s.contains("error")) {
         o << "   无法执行 could not run: " << s.at("error").get<std::string>() << "\n";
       }

@@ -59,9 +59,13 @@ struct ScenarioResult {
   bool passed = false;
   std::string error;  // set when the drill could not run
   std::vector<StepResult> steps;
+  // The entries the drill wrote in the target's audit log: drill_started, drill_finished and
+  // their seq (0: the daemon could not record it).
+  std::vector<std::pair<std::string, uint64_t>> audit_marks;
 };
 
 struct Report {
+  std::string report_id;  // random, 16 hex: named in the target's audit log
   std::string tool_version;
   std::string target = "sandbox";
   std::vector<std::pair<std::string, std::string>> binaries;  // name, `--version` output

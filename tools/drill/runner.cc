@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -10,9 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "tools/drill/checker.h"
 #include "tools/drill/tamper.h"
 
 namespace gongshu::drill {
@@ -87,9 +90,18 @@ class Run {
   [[nodiscard]] Status rotate_daemon_key();
   [[nodiscard]] Status backup();
   [[nodiscard]] Status restore();
+  [[nodiscard]] Status grow_store(const Step& s);
   [[nodiscard]] Result<std::map<std::string, uint64_t>> stored_per_dataset();
   [[nodiscard]] Result<uint64_t> refusals();
   [[nodiscard]] Result<std::string> audit_show(const std::string& name);
+  [[nodiscard]] Result<HistoryCheck> check_agent(const std::string& agent,
+                                                 const std::string& receipts,
+                                                 const std::string& audit_export,
+                                                 const std::vector<IngestEntry>& entries,
+                                                 uint64_t checkpoint_size);
+  // gongshuctl drill mark: the drill's start or end in the platform's audit log. The entry's
+  // seq, or 0 when the daemon could not record it (down at the end of a failed drill).
+  uint64_t mark(const std::string& phase, const std::string& outcome);
 
   const Plan& plan_;
   const RunOptions& o_;
@@ -100,6 +112,11 @@ class Run {
   uint64_t refused_baseline_ = 0;
   std::string backup_;                                // the last backup's file
   std::map<std::string, uint64_t> stored_at_backup_;  // records per dataset just before it
+  uint64_t log_size_at_backup_ = 0;  // a lower bound: the signed head just before the backup
+  bool restored_ = false;
+  uint64_t started_seq_ = 0;             // the drill_started entry
+  std::string last_store_error_;         // what an agent was told when the store was full
+  std::map<std::string, uint64_t> rpo_;  // per dataset: acknowledged after the backup, lost
   int exports_ = 0;
 };
 
@@ -134,6 +151,7 @@ ScenarioResult Run::go() {
   so.bin_dir = o_.bin_dir;
   so.policies_dir = o_.policies_dir;
   so.keep = o_.keep;
+  so.store_mb = plan_.store_mb;
   so.on_command = [this](const std::string& cmd, const CommandResult& res) {
     step_->commands.push_back({cmd, res.exit_code, uint64_t(res.took.count())});
   };
@@ -151,6 +169,9 @@ ScenarioResult Run::go() {
   setup.outcome = "ok";
   setup.figures.emplace_back("setup_ms", double(setup.duration_ms));
   say("  ✓ " + std::to_string(setup.duration_ms) + " ms, in " + sb_->dir());
+  // Officers reading the log can tell what follows from a real incident.
+  started_seq_ = mark("started", "");
+  if (started_seq_) setup.figures.emplace_back("drill_started_seq", double(started_seq_));
   r.steps.insert(r.steps.begin(), std::move(setup));
 
   for (size_t i = 0; i < plan_.steps.size() && !failed_ && r.error.empty(); ++i) {
@@ -180,9 +201,15 @@ ScenarioResult Run::go() {
     say(std::string("  ") + (failed_ ? "✗ failed" : "✓ done") + " in " +
         std::to_string(step_->duration_ms) + " ms");
   }
+  r.passed = !failed_ && r.error.empty();
+  r.audit_marks.emplace_back("drill_started", started_seq_);
+  if (sb_->running("daemon")) {
+    step_ = &r.steps.front();  // the marker's command is the sandbox's, not the last step's
+    uint64_t seq = mark("finished", !r.error.empty() ? "error" : r.passed ? "passed" : "failed");
+    r.audit_marks.emplace_back("drill_finished", seq);
+  }
   sb_.reset();  // stops every process and removes the sandbox
   r.duration_ms = ms_since(t0);
-  r.passed = !failed_ && r.error.empty();
   return r;
 }
 
@@ -272,6 +299,8 @@ Status Run::step(const Step& s) {
       return backup();
     case Action::kRestore:
       return restore();
+    case Action::kGrowStore:
+      return grow_store(s);
   }
   return {};
 }
@@ -288,6 +317,13 @@ Result<std::map<std::string, uint64_t>> Run::stored_per_dataset() {
 // docs/operations.md §5: a hot backup while the agencies deliver.
 Status Run::backup() {
   GONGSHU_TRY(stored_at_backup_, stored_per_dataset());
+  // Every batch acknowledged before this is in the backup: its receipt's entry is at most here.
+  GONGSHU_TRY(auto head, sb_->ctl({"audit", "head", "--json"}, false));
+  try {
+    log_size_at_backup_ = nlohmann::json::parse(head.out).at("tree_size").get<uint64_t>();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kCorrupt, std::string("gongshuctl audit head --json: ") + e.what());
+  }
   backup_ = sb_->file("drill-backup.gsb");
   auto t = Clock::now();
   GONGSHU_TRY(auto r, sb_->ctl({"backup", "create", "--out", backup_, "--quiet"}));
@@ -332,17 +368,58 @@ Status Run::restore() {
   for (const auto& [ds, n] : after) {
     uint64_t gone = before[ds] > n ? before[ds] - n : 0;
     rpo += gone;
+    rpo_[ds] = gone;
     expect(n == stored_at_backup_[ds], ds + ": the restored store holds what the backup held",
            std::to_string(n) + " records restored, " + std::to_string(stored_at_backup_[ds]) +
                " at the backup; " + std::to_string(gone) +
                " acknowledged after the backup are to be re-delivered (RPO)");
   }
   figure("rpo_records", double(rpo));
+  restored_ = true;
   std::string audit = sb_->file("restored.gsa");
   GONGSHU_RETURN_IF_ERROR(sb_->export_audit(audit));
   GONGSHU_TRY(auto v, sb_->audit_cmd({"verify", audit, "--key", sb_->daemon_key()}));
   expect(v.exit_code == 0, "the restored audit log verifies offline",
          "gongshu-audit exit " + std::to_string(v.exit_code));
+  return {};
+}
+
+// Space is added to a full store: gongshud stopped cleanly, its store limit raised in its
+// configuration, started again. Until then it must have kept running and refused batches
+// whole (the agents hold them), which the drill checks first.
+Status Run::grow_store(const Step& s) {
+  bool alive = sb_->running("daemon");
+  expect(alive, "gongshud keeps running with its store full",
+         alive ? "running; an agent was told: " + last_store_error_.substr(0, 300) : "exited");
+  if (!alive) return {};
+  uint64_t spooled = 0, stored = 0;
+  for (const char* a : Sandbox::kAgents) {
+    GONGSHU_TRY(auto f, sb_->agent_figures(a));
+    GONGSHU_TRY(auto c, sb_->counts(Sandbox::dataset_of(a)));
+    spooled += f.spooled + f.in_flight;
+    stored += c.records;
+  }
+  figure("stored_when_full", double(stored));
+  figure("spooled_when_full", double(spooled));
+  expect(spooled > 0, "the agencies keep their batches spooled while the store is full",
+         std::to_string(spooled) + " records spooled, " + std::to_string(stored) + " stored");
+  GONGSHU_TRY(auto st, sb_->ctl({"status", "--json", "--timeout", "5"}));
+  try {
+    auto j = nlohmann::json::parse(st.out).at("store");
+    figure("store_used_bytes", j.value("used_bytes", 0.0));
+    figure("store_map_bytes", j.value("map_bytes", 0.0));
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kCorrupt, std::string("gongshuctl status --json: ") + e.what());
+  }
+  auto t = Clock::now();
+  GONGSHU_TRY(int code, sb_->signal("daemon", SIGTERM, true));
+  expect(code == 0, "gongshud stops cleanly with its store full", "exit " + std::to_string(code));
+  GONGSHU_RETURN_IF_ERROR(sb_->set_store_mb(s.mb));
+  auto started = sb_->start_daemon();
+  expect(started.has_value(),
+         "gongshud starts on the same store with " + std::to_string(s.mb) + " MiB",
+         started ? "ready" : started.error().message());
+  figure("grow_ms", double(ms_since(t)));
   return {};
 }
 
@@ -411,6 +488,7 @@ Status Run::wait_until(const Step& s) {
   uint64_t stored_now = 0;
   for (;;) {
     uint64_t stored = 0, acked = 0, spooled = 0;
+    std::string store_error;
     bool ok = s.condition != "load-done";
     for (const char* a : Sandbox::kAgents) {
       if (!ok) break;  // load-done asks nothing of the platform, which may be down
@@ -423,6 +501,8 @@ Status Run::wait_until(const Step& s) {
       stored += c->records;
       acked += f->acknowledged;
       spooled += f->spooled;
+      if (f->last_error.find("could not store the batch") != std::string::npos)
+        store_error = f->last_error;
     }
     if (ok) {
       if (!stored_at_start) stored_at_start = stored;
@@ -436,6 +516,11 @@ Status Run::wait_until(const Step& s) {
       met = ok && stored >= s.at_least;
     } else if (s.condition == "acknowledged") {
       met = ok && acked >= s.at_least;
+    } else if (s.condition == "store-full") {
+      // What the agencies see: the daemon answers that it could not store their batches, and
+      // they keep them spooled to resend.
+      met = ok && !store_error.empty() && sb_->running("daemon");
+      if (met) last_store_error_ = store_error;
     } else if (s.condition == "refused") {
       auto r = refusals();
       met = r && *r >= refused_baseline_ + std::max<uint64_t>(1, s.at_least);
@@ -590,9 +675,118 @@ Status Run::reload_policy(const Step& s) {
   return {};
 }
 
+// The proof of one agent's history (tools/drill/checker.h): its receipts against the log as
+// exported after recovery, each acknowledged batch proven by gongshu-audit prove / check-proof
+// under the export's closing checkpoint, with the keys the officers trust (the daemon's first
+// key and, after a rotation, the one in force).
+Result<HistoryCheck> Run::check_agent(const std::string& agent, const std::string& receipts,
+                                      const std::string& audit_export,
+                                      const std::vector<IngestEntry>& entries,
+                                      uint64_t checkpoint_size) {
+  namespace fs = std::filesystem;
+  HistoryInput in;
+  in.agency = Sandbox::agency_of(agent);
+  in.entries = &entries;
+  in.checkpoint_size = checkpoint_size;
+  in.restored_size = restored_ ? std::max<uint64_t>(log_size_at_backup_, 1) : 0;
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(receipts, ec)) {
+    if (e.path().extension() == ".receipt") files.push_back(e.path().string());
+  }
+  if (ec) return fail(ErrorCode::kIo, receipts + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    GONGSHU_TRY(auto r, parse_receipt_ref(read_file(f), f));
+    in.receipts.push_back(std::move(r));
+  }
+  std::vector<std::string> keys = {"--key", sb_->daemon_key()};
+  std::smatch m;
+  std::string info = read_file(sb_->file("state/daemon.info"));
+  if (std::regex_search(info, m, std::regex("daemon_public_key = \"([0-9a-f]{64})\"")) &&
+      m[1] != sb_->daemon_key()) {
+    keys.push_back("--key");
+    keys.push_back(m[1]);
+  }
+  std::string proof = sb_->file("inclusion-" + agent + ".proof");
+  uint64_t proofs = 0;
+  auto t = Clock::now();
+  in.prove = [&](uint64_t seq) -> Result<Proven> {
+    ++proofs;
+    GONGSHU_TRY(auto p, sb_->audit_cmd(
+                            {"prove", audit_export, "--seq", std::to_string(seq),
+                             "--checkpoint-size", std::to_string(checkpoint_size), "--out", proof},
+                            false));
+    if (p.exit_code != 0) return fail(ErrorCode::kNotFound, "gongshu-audit prove: " + p.err);
+    std::vector<std::string> check = {"check-proof", proof, "--json"};
+    check.insert(check.end(), keys.begin(), keys.end());
+    GONGSHU_TRY(auto c, sb_->audit_cmd(check, false));
+    if (c.exit_code != 0)
+      return fail(ErrorCode::kUnauthenticated, "gongshu-audit check-proof: " + c.out + c.err);
+    try {
+      auto j = nlohmann::json::parse(c.out);
+      return Proven{j.at("entry").at("entry_hash").get<std::string>(),
+                    j.at("tree_size").get<uint64_t>()};
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::kCorrupt, std::string("check-proof --json: ") + e.what());
+    }
+  };
+  HistoryCheck h = check_history(in);
+  // The proofs are one pair of commands per batch: recorded once, as what an officer would run.
+  std::string key_args;
+  for (size_t i = 1; i < keys.size(); i += 2) key_args += " --key " + keys[i].substr(0, 16) + "…";
+  step_->commands.push_back({"for each receipt in " + receipts + ": gongshu-audit prove " +
+                                 audit_export + " --seq <receipt seq> --checkpoint-size " +
+                                 std::to_string(checkpoint_size) +
+                                 " --out P && gongshu-audit check-proof P" + key_args + "  # " +
+                                 std::to_string(proofs) + " proofs",
+                             h.unproven_batches == 0 ? 0 : 1, ms_since(t)});
+  return h;
+}
+
+uint64_t Run::mark(const std::string& phase, const std::string& outcome) {
+  std::vector<std::string> args = {"drill",    "mark",        "--phase",    phase,      "--plan",
+                                   plan_.name, "--report-id", o_.report_id, "--target", "sandbox",
+                                   "--json",   "--timeout",   "5"};
+  if (!outcome.empty()) {
+    args.push_back("--outcome");
+    args.push_back(outcome);
+  }
+  auto r = sb_->ctl(args);
+  if (!r || r->exit_code != 0) return 0;
+  try {
+    return nlohmann::json::parse(r->out).at("seq").get<uint64_t>();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 Status Run::verify() {
   sb_->stop_load();
+  // The log after recovery, closed by a checkpoint the daemon signs now: every proof below is
+  // against it, and the officers keep it (gongshu-audit checkpoint) as the trusted one.
+  std::string audit = sb_->file("verify-" + std::to_string(++exports_) + ".gsa");
+  GONGSHU_RETURN_IF_ERROR(sb_->export_audit(audit));
+  GONGSHU_TRY(auto cp, sb_->audit_cmd({"checkpoint", audit}));
+  uint64_t checkpoint_size = 0;
+  {
+    // A signed note: origin, then the tree size.
+    std::istringstream note(cp.out);
+    std::string origin, size;
+    std::getline(note, origin);
+    std::getline(note, size);
+    checkpoint_size = std::strtoull(size.c_str(), nullptr, 10);
+  }
+  if (cp.exit_code != 0 || checkpoint_size == 0)
+    return fail(ErrorCode::kUnavailable, "gongshu-audit checkpoint " + audit + ": " + cp.err);
+  std::ofstream(sb_->file("checkpoint-after-recovery.note"), std::ios::trunc) << cp.out;
+  GONGSHU_TRY(auto show, sb_->audit_cmd({"show", audit, "--json"}, false));
+  if (show.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshu-audit show: " + show.err);
+  GONGSHU_TRY(auto entries, parse_ingest_entries(show.out));
+  figure("checkpoint_size", double(checkpoint_size));
+
   uint64_t tot_sub = 0, tot_ack = 0, tot_stored = 0, lost = 0, doubled = 0;
+  uint64_t batches = 0, proven = 0, unknown = 0, unknown_records = 0, rpo_batches = 0;
   for (const char* a : Sandbox::kAgents) {
     std::string ds = Sandbox::dataset_of(a);
     std::string receipts =
@@ -604,34 +798,85 @@ Status Run::verify() {
     tot_sub += sub;
     tot_ack += f.acknowledged;
     tot_stored += c.records;
-    uint64_t l = f.acknowledged > c.records ? f.acknowledged - c.records : 0;
+    uint64_t rpo = rpo_.count(ds) ? rpo_[ds] : 0;
+
+    GONGSHU_TRY(auto h, check_agent(a, receipts, audit, entries, checkpoint_size));
+    batches += h.acknowledged_batches;
+    proven += h.proven_batches;
+    unknown += h.unknown_batches;
+    unknown_records += h.unknown_records;
+    rpo_batches += h.rpo_batches;
+    // Acknowledged records the log cannot account for: lost, unless a restore took them (RPO).
+    uint64_t accounted = h.proven_records + rpo;
+    uint64_t l = f.acknowledged > accounted ? f.acknowledged - accounted : 0;
     uint64_t d = (c.versions > c.records ? c.versions - c.records : 0) +
-                 (c.records > sub ? c.records - sub : 0);
+                 (c.records > sub ? c.records - sub : 0) + h.doubled_batches;
     lost += l;
     doubled += d;
     std::ostringstream ev;
-    ev << "submitted " << sub << ", acknowledged " << f.acknowledged << " in "
-       << f.acknowledged_batches << " batches, stored " << c.records << " records / " << c.versions
-       << " versions, still spooled " << f.spooled;
-    expect(rx.exit_code == 0 && c.records == f.acknowledged && c.versions == f.acknowledged &&
-               f.spooled == 0 && f.acknowledged == sub,
-           ds + ": every acknowledged record stored exactly once", ev.str());
-    std::string audit = sb_->file("verify-" + std::to_string(++exports_) + ".gsa");
-    GONGSHU_RETURN_IF_ERROR(sb_->export_audit(audit));
+    ev << f.acknowledged << " records acknowledged in " << h.acknowledged_batches
+       << " batches with receipts; " << h.proven_batches << " batches (" << h.proven_records
+       << " records) recorded once and proven under the checkpoint at tree size " << checkpoint_size
+       << "; lost " << h.lost_batches << ", doubled " << h.doubled_batches << ", unproven "
+       << h.unproven_batches << " batches";
+    if (restored_) ev << "; acknowledged after the backup (RPO) " << h.rpo_batches << " batches";
+    for (const auto& p : h.problems) ev << "; " << p;
+    expect(rx.exit_code == 0 && h.holds() && l == 0,
+           ds + ": every acknowledged batch is recorded exactly once, as its receipt says, and "
+                "proven by an inclusion proof against the checkpoint taken after recovery",
+           ev.str());
+    std::ostringstream sv;
+    sv << "stored " << c.records << " records / " << c.versions << " versions; proven "
+       << h.proven_records << " + unknown " << h.unknown_records << " (in the log, ack lost, "
+       << h.unknown_batches << " batches)";
+    expect(c.records == c.versions && c.records == h.proven_records + h.unknown_records,
+           ds + ": every stored record is stored once and accounted for by one ingest entry",
+           sv.str());
+    std::ostringstream dv;
+    dv << "submitted " << sub << ", acknowledged " << f.acknowledged << ", still spooled "
+       << f.spooled;
+    expect(f.spooled == 0 && f.acknowledged == sub,
+           ds + ": everything the agency submitted was delivered and acknowledged", dv.str());
+    std::string held = receipts;
+    if (!h.rpo_receipts.empty()) {
+      // After a restore the log forks from the receipts of what was acknowledged after the
+      // backup (their entries went with the lost store): verify against the others.
+      namespace fs = std::filesystem;
+      held = receipts + "-restored";
+      std::error_code ec;
+      fs::create_directories(held, ec);
+      std::set<std::string> aside(h.rpo_receipts.begin(), h.rpo_receipts.end());
+      for (const auto& e : fs::directory_iterator(receipts, ec)) {
+        if (!aside.count(e.path().string()))
+          fs::copy_file(e.path(), held + "/" + e.path().filename().string(), ec);
+      }
+      if (ec) return fail(ErrorCode::kIo, held + ": " + ec.message());
+      step_->commands.push_back({"# " + std::to_string(aside.size()) + " receipts of agent " + a +
+                                     " issued after the backup set aside (RPO); the rest in " +
+                                     held,
+                                 0, 0});
+    }
     GONGSHU_TRY(auto v, sb_->audit_cmd({"verify", audit, "--key", sb_->daemon_key(), "--receipts",
-                                        receipts, "--json"}));
+                                        held, "--json"}));
     std::smatch m;
-    std::string entries =
+    std::string nentries =
         std::regex_search(v.out, m, std::regex("\"entries\":(\\d+)")) ? std::string(m[1]) : "?";
     std::string nreceipts =
         std::regex_search(v.out, m, std::regex("\"receipts\":(\\d+)")) ? std::string(m[1]) : "?";
     expect(v.exit_code == 0,
            "the audit log verifies offline with the daemon key the officers hold (" +
                sb_->daemon_key().substr(0, 16) + "…) and agent " + std::string(a) + "'s receipts",
-           "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + entries + " entries, " +
+           "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + nentries + " entries, " +
                nreceipts + " receipts" +
                (v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
   }
+  // The drill is in the log it drills, as a drill.
+  bool marked = show.out.find("\"action\":\"drill_started\"") != std::string::npos &&
+                show.out.find("\"value\":\"" + o_.report_id + "\"") != std::string::npos;
+  expect(marked,
+         "the drill's start is in the platform's audit log as a drill (drill_started, report " +
+             o_.report_id + ")",
+         marked ? "entry " + std::to_string(started_seq_) : "no drill_started entry");
   if (sb_->submit_failures() > 0) {
     step_->commands.push_back({"# " + std::to_string(sb_->submit_failures()) +
                                    " submissions refused by the agent: " + sb_->load_error(),
@@ -640,6 +885,11 @@ Status Run::verify() {
   figure("submitted", double(tot_sub));
   figure("acknowledged", double(tot_ack));
   figure("stored", double(tot_stored));
+  figure("acknowledged_batches", double(batches));
+  figure("proven_batches", double(proven));
+  figure("unknown_batches", double(unknown));
+  figure("unknown_records", double(unknown_records));
+  if (restored_) figure("rpo_batches", double(rpo_batches));
   figure("lost", double(lost));
   figure("doubled", double(doubled));
   return {};
@@ -681,8 +931,9 @@ std::string describe(const Step& s) {
       return s.broken ? "推送错误策略 push a broken policy and reload (SIGHUP)"
                       : "恢复策略 restore the shipped policy and reload (SIGHUP)";
     case Action::kVerify:
-      return "核验 check: every acknowledged record stored exactly once; the audit log and "
-             "receipts verify offline";
+      return "核验 the checker: every acknowledged batch recorded exactly once and proven by an "
+             "inclusion proof against a checkpoint taken after recovery (acks lost in the fault "
+             "count as unknown); the audit log and receipts verify offline";
     case Action::kExpect:
       return "预期 expect " + s.expect->text;
     case Action::kPause:
@@ -691,6 +942,9 @@ std::string describe(const Step& s) {
       return "备份 hot backup while the daemon runs (gongshuctl backup create)";
     case Action::kRestore:
       return "恢复 the store is lost: gongshud restore from the last backup, restart; RTO and RPO";
+    case Action::kGrowStore:
+      return "扩容 space is added: stop gongshud, raise its store limit to " +
+             std::to_string(s.mb) + " MiB ([limits] map_size_mb), start it on the same store";
     case Action::kRotateDaemonKey:
       return "紧急轮换守护进程密钥 emergency rotation of the daemon key: rotate, agents trust the "
              "signed statement, restart gongshud";

@@ -19,6 +19,7 @@ struct RunOptions {
   std::string bin_dir;
   std::string policies_dir;
   bool keep = false;
+  std::string report_id;             // named in the drill_started / drill_finished audit entries
   std::ostream* progress = nullptr;  // may be null
 };
 

@@ -124,20 +124,17 @@ Status Sandbox::build() {
                        true),
                    "gongshud init"));
   daemon_config_ = file("gongshud.toml");
-  auto config = [&](const std::string& ingest, const std::string& api) {
-    return "[daemon]\nstate_dir = \"" + file("state") + "\"\n[ingest]\nendpoint = \"" + ingest +
-           "\"\n[api]\nendpoint = \"" + api + "\"\n[policy]\ndir = \"" + policy_dir() + "\"\n";
-  };
-  GONGSHU_RETURN_IF_ERROR(
-      write_file(daemon_config_, config("tcp://127.0.0.1:*", "tcp://127.0.0.1:*")));
+  store_mb_ = options_.store_mb;
+  GONGSHU_RETURN_IF_ERROR(write_daemon_config());
   ctl_env_ = {{"GONGSHU_DAEMON_INFO", file("state/daemon.info")},
               {"GONGSHU_KEY", file("operator.key")}};
   GONGSHU_RETURN_IF_ERROR(start_daemon());
   // Keep the ports the OS chose, so a restarted daemon comes back where the agents look.
   std::string info = read_file(file("state/daemon.info"));
   daemon_key_ = toml_field(info, "daemon_public_key");
-  GONGSHU_RETURN_IF_ERROR(
-      write_file(daemon_config_, config(toml_field(info, "ingest"), toml_field(info, "api"))));
+  ingest_endpoint_ = toml_field(info, "ingest");
+  api_endpoint_ = toml_field(info, "api");
+  GONGSHU_RETURN_IF_ERROR(write_daemon_config());
   GONGSHU_RETURN_IF_ERROR(must_succeed(
       ctl({"agency", "add", "--from", options_.policies_dir + "/agencies.toml"}), "agency add"));
   std::vector<std::string> add = {"catalog", "add"};
@@ -153,6 +150,27 @@ Status Sandbox::build() {
                                         "[limits]\nack_timeout_ms = 3000\n"));
     GONGSHU_RETURN_IF_ERROR(enroll(a));
     GONGSHU_RETURN_IF_ERROR(start_agent(a));
+  }
+  return {};
+}
+
+Status Sandbox::write_daemon_config() {
+  std::string text = "[daemon]\nstate_dir = \"" + file("state") + "\"\n[ingest]\nendpoint = \"" +
+                     ingest_endpoint_ + "\"\n[api]\nendpoint = \"" + api_endpoint_ +
+                     "\"\n[policy]\ndir = \"" + policy_dir() + "\"\n";
+  if (store_mb_ > 0) text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";
+  return write_file(daemon_config_, text);
+}
+
+Status Sandbox::set_store_mb(uint64_t mb) {
+  store_mb_ = mb;
+  GONGSHU_RETURN_IF_ERROR(write_daemon_config());
+  if (options_.on_command) {
+    CommandResult r;
+    r.exit_code = 0;
+    options_.on_command("sed -i 's/^map_size_mb = .*/map_size_mb = " + std::to_string(mb) + "/' " +
+                            daemon_config_ + "  # [limits] map_size_mb",
+                        r);
   }
   return {};
 }
@@ -324,6 +342,8 @@ Result<AgentFigures> Sandbox::agent_figures(const std::string& agent) {
     f.acknowledged = j.value("acknowledged", uint64_t{0});
     f.acknowledged_batches = j.value("acknowledged_batches", uint64_t{0});
     f.key_id = j.value("agent_key_id", std::string());
+    if (j.contains("service_last_error") && j["service_last_error"].is_string())
+      f.last_error = j["service_last_error"].get<std::string>();
     return f;
   } catch (const std::exception& e) {
     return fail(ErrorCode::kCorrupt, std::string("agent status --json: ") + e.what());

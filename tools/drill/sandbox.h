@@ -31,6 +31,7 @@ struct SandboxOptions {
   std::string bin_dir;       // gongshud, gongshu-agent, gongshuctl, gongshu-audit
   std::string policies_dir;  // agencies.toml, catalog/, policy/
   bool keep = false;         // leave the directory behind (for a post-mortem)
+  uint64_t store_mb = 0;     // the daemon's [limits] map_size_mb; 0: its default
   // Called for every command run on a step's behalf (not for polling), for the report.
   std::function<void(const std::string& command, const CommandResult&)> on_command;
 };
@@ -46,6 +47,7 @@ struct AgentFigures {
   uint64_t acknowledged = 0;
   uint64_t acknowledged_batches = 0;
   std::string key_id;
+  std::string last_error;  // the service's, e.g. a batch the daemon could not store
 };
 
 class Sandbox {
@@ -84,6 +86,10 @@ class Sandbox {
   [[nodiscard]] Result<AgentFigures> agent_figures(const std::string& agent);
   // A token for the agent's agency, a fresh key, enrollment, the service started again.
   [[nodiscard]] Status reenroll(const std::string& agent);
+  // Rewrites the daemon's configuration with [limits] map_size_mb = mb (the store's limit; it
+  // takes effect when the daemon starts next).
+  [[nodiscard]] Status set_store_mb(uint64_t mb);
+  const std::string& daemon_config() const { return daemon_config_; }
   // gongshuctl audit export into path.
   [[nodiscard]] Status export_audit(const std::string& path, bool record = true);
 
@@ -103,6 +109,7 @@ class Sandbox {
  private:
   explicit Sandbox(SandboxOptions o) : options_(std::move(o)) {}
   [[nodiscard]] Status build();
+  [[nodiscard]] Status write_daemon_config();
   [[nodiscard]] Result<CommandResult> run(const std::vector<std::string>& argv, bool record,
                                           const std::map<std::string, std::string>& env = {});
   [[nodiscard]] Status enroll(const std::string& agent);
@@ -116,6 +123,9 @@ class Sandbox {
   std::string dir_;
   std::string daemon_config_;
   std::string daemon_key_;
+  std::string ingest_endpoint_ = "tcp://127.0.0.1:*";
+  std::string api_endpoint_ = "tcp://127.0.0.1:*";
+  uint64_t store_mb_ = 0;
   std::map<std::string, std::string> ctl_env_;
   std::optional<Child> daemon_;
   std::map<std::string, Child> agents_;

@@ -1,0 +1,145 @@
+#include "tools/drill/checker.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace gongshu::drill {
+namespace {
+
+constexpr size_t kMaxProblems = 5;
+
+void problem(HistoryCheck& out, std::string text) {
+  if (out.problems.size() < kMaxProblems) out.problems.push_back(std::move(text));
+}
+
+std::string short_hash(const std::string& h) { return h.substr(0, 16) + "…"; }
+
+}  // namespace
+
+Result<ReceiptRef> parse_receipt_ref(std::string_view text, const std::string& file) {
+  ReceiptRef r;
+  r.file = file;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  bool header = false;
+  while (std::getline(in, line)) {
+    if (line == "gongshu receipt v1") {
+      header = true;
+      continue;
+    }
+    auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    std::string key = line.substr(0, sp), value = line.substr(sp + 1);
+    try {
+      if (key == "event_hash") r.event_hash = value;
+      if (key == "entry_hash") r.entry_hash = value;
+      if (key == "seq") r.seq = std::stoull(value);
+      if (key == "tree_size") r.tree_size = std::stoull(value);
+    } catch (const std::exception&) {
+      return fail(ErrorCode::kCorrupt, file + ": " + key + " is not a number");
+    }
+  }
+  if (!header || r.event_hash.size() != 64 || r.entry_hash.size() != 64 || r.seq == 0)
+    return fail(ErrorCode::kCorrupt, file + ": not a receipt (gongshu receipt v1)");
+  return r;
+}
+
+Result<std::vector<IngestEntry>> parse_ingest_entries(std::string_view jsonl) {
+  std::vector<IngestEntry> out;
+  size_t line_no = 0;
+  size_t at = 0;
+  while (at < jsonl.size()) {
+    size_t end = jsonl.find('\n', at);
+    if (end == std::string_view::npos) end = jsonl.size();
+    std::string_view line = jsonl.substr(at, end - at);
+    at = end + 1;
+    ++line_no;
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("type", "") != "entry" || j.value("action", "") != "ingest") continue;
+      IngestEntry e;
+      e.seq = j.at("seq").get<uint64_t>();
+      e.entry_hash = j.value("entry_hash", "");
+      e.agency = j.at("principal").value("agency", "");
+      e.dataset = j.value("dataset", "");
+      e.record_count = j.value("record_count", uint64_t{0});
+      for (const auto& ref : j.value("refs", nlohmann::json::array())) {
+        if (ref.value("kind", "") == "batch_hash") e.batch_hash = ref.value("value", "");
+      }
+      out.push_back(std::move(e));
+    } catch (const std::exception& ex) {
+      return fail(ErrorCode::kCorrupt,
+                  "gongshu-audit show --json, line " + std::to_string(line_no) + ": " + ex.what());
+    }
+  }
+  return out;
+}
+
+HistoryCheck check_history(const HistoryInput& in) {
+  HistoryCheck out;
+  std::map<std::string, std::vector<const IngestEntry*>> by_batch;
+  for (const auto& e : *in.entries) {
+    if (!e.batch_hash.empty()) by_batch[e.batch_hash].push_back(&e);
+  }
+  std::set<std::string> acknowledged;
+  for (const auto& r : in.receipts) {
+    // One batch may hold several receipts (a duplicate answer re-sends the stored one); the
+    // agent keeps one per batch, but count each batch once all the same.
+    if (!acknowledged.insert(r.event_hash).second) continue;
+    ++out.acknowledged_batches;
+    auto it = by_batch.find(r.event_hash);
+    size_t n = it == by_batch.end() ? 0 : it->second.size();
+    std::string name =
+        "batch " + short_hash(r.event_hash) + " (receipt for entry " + std::to_string(r.seq) + ")";
+    if (n == 0) {
+      if (in.restored_size > 0 && r.seq > in.restored_size) {
+        ++out.rpo_batches;  // acknowledged after the backup the store was restored from
+        out.rpo_receipts.push_back(r.file);
+        continue;
+      }
+      ++out.lost_batches;
+      problem(out, name + ": acknowledged, but no ingest entry in the log records it");
+      continue;
+    }
+    if (n > 1) {
+      ++out.doubled_batches;
+      std::string seqs;
+      for (const auto* e : it->second) seqs += (seqs.empty() ? "" : ", ") + std::to_string(e->seq);
+      problem(out, name + ": recorded " + std::to_string(n) + " times, entries " + seqs);
+      continue;
+    }
+    const IngestEntry& e = *it->second.front();
+    if (e.seq != r.seq || e.entry_hash != r.entry_hash) {
+      ++out.lost_batches;  // the log no longer holds what the daemon signed for
+      problem(out, name + ": the log records it as entry " + std::to_string(e.seq) + " (" +
+                       short_hash(e.entry_hash) + "), the receipt says " + std::to_string(r.seq) +
+                       " (" + short_hash(r.entry_hash) + ")");
+      continue;
+    }
+    auto proven = in.prove(r.seq);
+    if (!proven || proven->entry_hash != r.entry_hash || proven->tree_size != in.checkpoint_size) {
+      ++out.unproven_batches;
+      problem(out, name + ": no inclusion proof under the checkpoint at tree size " +
+                       std::to_string(in.checkpoint_size) + ": " +
+                       (proven ? "the proof is of entry hash " + short_hash(proven->entry_hash) +
+                                     " at tree size " + std::to_string(proven->tree_size)
+                               : proven.error().message()));
+      continue;
+    }
+    ++out.proven_batches;
+    out.proven_records += e.record_count;
+  }
+  // What the log holds for the agency that the agent holds no receipt for: stored, but the
+  // acknowledgement was lost in the fault. Unknown to the agency; not lost, not a pass.
+  for (const auto& e : *in.entries) {
+    if (e.agency != in.agency || e.batch_hash.empty() || acknowledged.count(e.batch_hash)) continue;
+    ++out.unknown_batches;
+    out.unknown_records += e.record_count;
+  }
+  return out;
+}
+
+}  // namespace gongshu::drill
