@@ -269,6 +269,8 @@ Result<std::string> AlertService::raise(store::WriteTxn& txn, const policy::Firi
 }
 
 Status AlertService::check_timers() {
+  // One check at a time (the thread's and a caller's): sampling, deciding and raising together.
+  std::lock_guard timers(timers_mu_);
   std::shared_ptr<const policy::AlertRules> rules = this->rules();
   if (!rules) return {};
   bool any = false;

@@ -124,6 +124,7 @@ class AlertService : public audit::AppendHook {
   store::Table<std::string_view> alerts_;  // 20-digit id -> v1::Alert
   store::Table<std::string_view> open_;    // 20-digit id -> "" while unacknowledged
 
+  std::mutex timers_mu_;   // held through check_timers()
   mutable std::mutex mu_;  // rules_, evaluator_, timer state, figures_
   std::shared_ptr<const policy::AlertRules> rules_;
   policy::AlertEvaluator evaluator_{nullptr};
