@@ -328,6 +328,8 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
     Alert a;
     a.id = ref_value(e, "alert");
     a.rule = e.policy_rule();
+    a.principal = e.principal().key_id() + " (" + role + ")" +
+                  (e.principal().agency().empty() ? "" : ", " + e.principal().agency());
     a.seq = seq;
     a.raised_ms = t;
     parse_alert_detail(e.detail(), a);

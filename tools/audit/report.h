@@ -136,6 +136,7 @@ struct Alert {
   std::string severity;  // warning, critical (as written; empty if the detail has none)
   std::string kind;
   std::string text;
+  std::string principal;  // whose action raised it: key id (role), agency
   uint64_t seq = 0;
   int64_t raised_ms = 0;
   std::optional<int64_t> acked_ms;  // the first acknowledgement in the export

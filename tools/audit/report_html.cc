@@ -533,7 +533,8 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
     }
     out +=
         "<table data-t=\"alerts\"><thead><tr><th>告警 <span class=\"en\">Alert</span></th><th>"
-        "规则 <span class=\"en\">Rule</span></th><th>级别 <span class=\"en\">Severity</span>"
+        "规则 · 触发主体 <span class=\"en\">Rule · raised by</span></th><th>级别 <span "
+        "class=\"en\">Severity</span>"
         "</th><th>发生 <span class=\"en\">Raised</span></th><th>确认 <span "
         "class=\"en\">Acknowledged</span></th><th>用时 <span class=\"en\">Delay</span></th>"
         "<th>说明 <span class=\"en\">Text</span></th></tr></thead><tbody>\n";
@@ -545,7 +546,8 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
       }
       auto delay = a.ack_delay_ms();
       out += "<tr data-k=\"" + esc(a.id) + "\"><td class=\"k\">" + esc(a.id) + "<br>#" +
-             num(a.seq) + "</td><td>" + esc(a.rule) + "<br>" + esc(a.kind) + "</td><td>" +
+             num(a.seq) + "</td><td>" + esc(a.rule) + "<br>" + esc(a.kind) + "<br>" +
+             esc(a.principal) + "</td><td>" +
              (a.severity == "critical"  ? "<span class=\"warn\">严重 critical</span>"
               : a.severity == "warning" ? std::string("警告 warning")
                                         : esc(a.severity)) +

@@ -204,6 +204,7 @@ std::string report_json(const ReportFigures& f, int64_t generated_ms) {
         .field("severity", a.severity)
         .field("kind", a.kind)
         .field("text", a.text)
+        .field("principal", a.principal)
         .field("seq", a.seq)
         .field("raised", format_time_ms(a.raised_ms));
     optional_time(w, "acknowledged", a.acked_ms);

@@ -350,6 +350,18 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
   CHECK(report_png.height == 1600);
   INFO("report " << report_png.bytes << " bytes, blank " << blank_png.bytes << " bytes");
   CHECK(report_png.bytes > 5 * blank_png.bytes);
+  // Printed (the print style sheet, A4): a PDF of several pages.
+  const std::string pdf = p.dir.file("report.pdf");
+  auto s3 =
+      chromium(chrome, profile.path(), {"--no-pdf-header-footer", "--print-to-pdf=" + pdf}, html);
+  INFO(s3.err);
+  REQUIRE(s3.exit_code == 0);
+  CHECK(console_lines(s3.err).empty());
+  const std::string pdf_bytes = testing::read_text(pdf);
+  CHECK(pdf_bytes.substr(0, 5) == "%PDF-");
+  std::smatch pages;
+  REQUIRE(std::regex_search(pdf_bytes, pages, std::regex("/Count ([0-9]+)")));
+  CHECK(std::stoi(pages[1]) >= 2);
   // To look at them: GONGSHU_KEEP_REPORT=DIR keeps the page, its JSON and the screenshot.
   if (const char* keep = std::getenv("GONGSHU_KEEP_REPORT")) {
     std::filesystem::copy_file(html, std::string(keep) + "/report.html",

@@ -401,6 +401,7 @@ TEST_CASE("report: alerts and how fast they were acknowledged") {
   CHECK(f.alerts[0].severity == "critical");
   CHECK(f.alerts[0].kind == "bulk_read");
   CHECK(f.alerts[0].rule == "bulk-read-night");
+  CHECK(f.alerts[0].principal == "0123456789abcdef (daemon)");
   CHECK(f.alerts[0].text == "5000 rows at 03:00");
   CHECK(f.alerts[0].ack_delay_ms() == 60'000);
   CHECK(f.alerts[0].note == "called the agency");
