@@ -28,6 +28,13 @@
 // are linearizable (etcd's default), so a member cut off from its quorum cannot serve a stale
 // read: it times out or says unavailable, and the client moves on.
 //
+// etcd's own failover: while etcd elects a new raft leader (1-2.6 s with its default 1 s
+// election timeout, measured in tests/core/etcd) writes and linearizable reads wait on every
+// member; a call whose budget is shorter fails with kUnavailable and the next one succeeds.
+//
+// Transport: plain HTTP, or https:// verified against the system's CA store; client
+// certificates and etcd's own authentication are not supported yet.
+//
 // Threads: one thread at a time (it keeps one HTTP connection per endpoint). Give each thread
 // its own Client; they are cheap.
 #pragma once
