@@ -1,5 +1,7 @@
 #include "agent/catalog_cache.h"
 
+#include "core/catalog/lifecycle.h"
+
 namespace gongshu::agent {
 
 Result<CatalogCache> CatalogCache::load(const Spool& spool, const store::Txn& txn) {
@@ -26,6 +28,17 @@ Result<CatalogCache> CatalogCache::load(Spool& spool) {
 const catalog::DatasetSchema* CatalogCache::find(std::string_view id) const {
   auto it = schemas_.find(id);
   return it == schemas_.end() ? nullptr : it->second.get();
+}
+
+std::optional<std::string> CatalogCache::refused_state(const catalog::DatasetSchema& d) const {
+  const std::string& status = d.entry().status();
+  if (catalog::accepts_records(status)) return std::nullopt;
+  std::string state = status.empty() ? "in no state" : status;
+  if (auto st = catalog::parse_state(status))
+    state += " (" + std::string(catalog::state_name_zh(*st)) + ")";
+  return "dataset '" + d.id() + "' is " + state +
+         " in the catalog, not approved: records are accepted only for an approved dataset "
+         "(R-10; `gongshu-agent catalog refresh` once it is approved)";
 }
 
 std::vector<const catalog::DatasetSchema*> CatalogCache::all() const {

@@ -3,11 +3,15 @@
 // whole by store_catalog(), which bumps meta kCatalogGeneration so that long-running readers
 // (the service's inputs) notice and reload.
 //
+// The cache holds the agency's datasets in whatever state the catalog shows them (approved,
+// submitted, retired, ...); records are accepted only for approved ones (refused_state()).
+//
 // Immutable after load; share it read-only between threads or load one per thread.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +28,10 @@ class CatalogCache {
 
   // nullptr when the dataset is not in the cached catalog.
   const catalog::DatasetSchema* find(std::string_view id) const;
+  // Why records for dataset are refused by its catalog state: the daemon serves an
+  // agency's datasets in every state, and only an approved one accepts records. nullopt when
+  // it is approved (or not cached: find() says so). The reason names the dataset and its state.
+  std::optional<std::string> refused_state(const catalog::DatasetSchema& dataset) const;
   std::vector<const catalog::DatasetSchema*> all() const;
   uint64_t generation() const { return generation_; }
   bool empty() const { return schemas_.empty(); }

@@ -25,8 +25,8 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
   group->require_subcommand(1);
   CLI::App* list = group->add_subcommand(
       "list",
-      "List the cached datasets with their fields (type, personal-information kind,\n"
-      "required).");
+      "List the cached datasets with their catalog state and fields (type,\n"
+      "personal-information kind, required). Records are accepted only for approved ones.");
   add_config_option(list, &o->config);
   list->add_flag("--json", o->json, "Print JSON");
   list->callback([o, exit_code] {
@@ -45,6 +45,7 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
             .field("provider", e.provider_agency())
             .field("subject", e.subject_kind())
             .field("status", e.status())
+            .field("accepts_records", !cache->refused_state(*d))
             .field("legal_basis", e.legal_basis());
         w.key("fields").begin_array();
         for (const auto& f : e.fields()) {
@@ -100,6 +101,12 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
     for (const auto& w : r->warnings)
       std::cerr << "gongshu-agent catalog refresh: warning: " << w << "\n";
     std::cout << r->datasets << " datasets cached\n";
+    // say which cached datasets refuse records, and why.
+    if (auto cache = CatalogCache::load(*loaded->spool)) {
+      for (const auto* d : cache->all()) {
+        if (auto refused = cache->refused_state(*d)) std::cout << "refused: " << *refused << "\n";
+      }
+    }
     *exit_code = 0;
   });
 }

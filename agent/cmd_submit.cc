@@ -53,7 +53,9 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       "one resumes after the rows it had spooled. Formats: JSON Lines (one object per line,\n"
       "{\"record_key\":..,\"subject_id\":..,\"op\":\"upsert\"|\"invalidate\",\"observed_at\":..,\n"
       "\"fields\":{..}} or flat) and CSV (header row of field names plus optional record_key,\n"
-      "subject_id, op, observed_at, invalidate_reason). Exit 0 all accepted, 1 some rejected,\n"
+      "subject_id, op, observed_at, invalidate_reason). Only an approved dataset accepts\n"
+      "records: one that is a draft, submitted, rejected or retired in the catalog is refused\n"
+      "whole, naming its state. Exit 0 all accepted, 1 some rejected (or the dataset refused),\n"
       "2 could not run.");
   add_config_option(cmd, &o->config);
   cmd->add_option("--dataset,-d", o->dataset, "Catalog id of the records' dataset")->required();
@@ -79,7 +81,10 @@ void add_submit_command(CLI::App& app, int* exit_code) {
     Intake intake(spool, SystemClock::instance());
     if (auto s = intake.refresh_catalog(); !s)
       return void(*exit_code = report("submit", s.error()));
-    if (!intake.catalog().find(o->dataset)) {
+    // Not cached (it may be new), or cached in a state that refuses records (it may have been
+    // approved since): ask the daemon once.
+    const auto* cached = intake.catalog().find(o->dataset);
+    if (!cached || intake.catalog().refused_state(*cached)) {
       try_refresh(loaded->config, spool);
       if (auto s = intake.refresh_catalog(); !s) {
         return void(*exit_code = report("submit", s.error()));
@@ -94,6 +99,10 @@ void add_submit_command(CLI::App& app, int* exit_code) {
                                       "dataset '" + o->dataset +
                                           "' is not in this agent's catalog (cached: " +
                                           (known.empty() ? "none; enroll first" : known) + ")")));
+    }
+    // nothing is spooled for a dataset the catalog does not have approved.
+    if (auto refused = intake.catalog().refused_state(*schema)) {
+      return void(*exit_code = report("submit", Error(ErrorCode::kPermissionDenied, *refused), 1));
     }
     InputFormat format = InputFormat::kJsonLines;
     if (o->format == "csv") {

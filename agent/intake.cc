@@ -29,6 +29,8 @@ catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
     v = catalog::Verdict::refusal(
         v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
         "dataset '" + record.dataset() + "' is not in the cached catalog of this agency");
+  } else if (auto refused = catalog_.refused_state(*schema)) {
+    v = catalog::Verdict::refusal(v1::RECORD_STATUS_DATASET_NOT_APPROVED, "dataset", *refused);
   } else {
     catalog::normalize_record(*schema, record, clock_);
     v = catalog::validate_record(*schema, record, clock_);

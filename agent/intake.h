@@ -1,5 +1,6 @@
 // Intake: the one way records enter the spool, whatever their input (a submitted file, the drop
-// directory, the local socket). Each record is looked up in the cached catalog, normalised
+// directory, the local socket). Each record is looked up in the cached catalog (a dataset that
+// is not approved there refuses it, naming its state: CatalogCache::refused_state), normalised
 // (canonical identifiers), validated, and serialised once — those bytes are what is later
 // hashed, signed and sent. Accepted records and rejections (with source, code, field, reason)
 // are queued in memory and written by commit() in one durable LMDB transaction, so callers
