@@ -176,6 +176,10 @@ json row_json(const v1::Row& row) {
     j["invalidate_reason"] = row.record().invalidate_reason();
   }
   if (row.version()) j["version"] = row.version();
+  if (row.disputed()) {
+    j["disputed"] = true;
+    j["objections"] = std::vector<std::string>(row.objections().begin(), row.objections().end());
+  }
   return j;
 }
 
@@ -212,10 +216,19 @@ void print_rows(const google::protobuf::RepeatedPtrField<v1::Row>& rows,
   bool any_invalid = false;
   for (const auto& r : rows) any_invalid = any_invalid || r.invalidated();
   if (any_invalid) header.push_back("STATE");
+  // records an open objection disputes are marked (docs/objections.md).
+  bool any_disputed = false;
+  for (const auto& r : rows) any_disputed = any_disputed || r.disputed();
+  if (any_disputed) header.push_back("DISPUTED 有异议");
   Table t(header);
   for (const auto& r : rows) {
     auto cells = row_cells(r, columns);
     if (any_invalid && !r.invalidated()) cells.push_back("");
+    if (any_disputed) {
+      std::string ids;
+      for (const auto& id : r.objections()) ids.append(ids.empty() ? "" : " ").append(id);
+      cells.push_back(r.disputed() ? (ids.empty() ? std::string("yes") : ids) : std::string());
+    }
     t.add(cells);
   }
   t.print(std::cout);
