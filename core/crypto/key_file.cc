@@ -112,13 +112,16 @@ std::string_view key_kind_name(KeyKind kind) {
       return "licensed";
     case KeyKind::kPublic:
       return "public";
+    case KeyKind::kReviewer:
+      return "reviewer";
   }
   return "unknown";
 }
 
 std::optional<KeyKind> parse_key_kind(std::string_view name) {
-  for (KeyKind k : {KeyKind::kDaemon, KeyKind::kAgent, KeyKind::kOperator, KeyKind::kOfficer,
-                    KeyKind::kAgency, KeyKind::kApplicant, KeyKind::kLicensed, KeyKind::kPublic}) {
+  for (KeyKind k :
+       {KeyKind::kDaemon, KeyKind::kAgent, KeyKind::kOperator, KeyKind::kOfficer, KeyKind::kAgency,
+        KeyKind::kApplicant, KeyKind::kLicensed, KeyKind::kPublic, KeyKind::kReviewer}) {
     if (key_kind_name(k) == name) return k;
   }
   return std::nullopt;

@@ -35,6 +35,7 @@ enum class KeyKind {
   kApplicant,
   kLicensed,
   kPublic,
+  kReviewer,  // a catalog reviewer (审核人) of the data authority, county or city
 };
 
 std::string_view key_kind_name(KeyKind kind);

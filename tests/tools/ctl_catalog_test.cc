@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/crypto/key_file.h"
 #include "core/util/fd.h"
 #include "tests/daemon/daemon_fixture.h"
 
@@ -56,8 +57,9 @@ struct Platform {
   // A key made by `gongshuctl keygen` and registered by the operator with `principal add`.
   std::string principal(const std::string& role, const std::string& agency) {
     std::string path = f.dir.file(role + "-" + agency + ".key");
-    auto k = parse(gongshu::testing::run_process(
-        {kCtl, "keygen", "--kind", "agency", "--out", path, "--json"}));
+    auto k = parse(
+        gongshu::testing::run_process({kCtl, "keygen", "--kind", role, "--out", path, "--json"}));
+    CHECK(k.at("kind") == role);
     auto j = parse(ctl(f.operator_key_path, {"principal", "add", "--role", role, "--public-key",
                                              k.at("public_key"), "--agency", agency, "--json"}));
     CHECK(j.at("role") == role);
@@ -177,6 +179,146 @@ TEST_CASE("gongshuctl catalog: a county entry through the county and the city re
       ++steps;
   }
   CHECK(steps == 4);
+}
+
+const char* kSubsidyToml =
+    R"(# 补贴发放信息: keyed by citizen ID, with the applicant's name and birth date.
+[dataset]
+id = "changan.subsidy"
+name = "补贴发放信息"
+provider = "changan-gongan"
+grade = "general-2"
+open = "closed"
+share = "conditional"
+update_frequency = "monthly"
+subject = "person"
+category = "topic"
+
+[[field]]
+name = "sfzh"
+type = "text"
+pii = "citizen_id"
+required = true
+description = "身份证号"
+
+[[field]]
+name = "xm"
+type = "text"
+pii = "name"
+description = "申领人"
+
+[[field]]
+name = "csrq"
+type = "date"
+pii = "birth_date"
+description = "申领人生日"
+
+[[field]]
+name = "amount"
+type = "integer"
+description = "补贴金额"
+
+[[field]]
+name = "kind"
+type = "text"
+description = "补贴类别"
+)";
+
+TEST_CASE("gongshuctl catalog authority: a reviewer set up with the real commands names a source") {
+  Platform p;
+  const std::string& op = p.f.operator_key_path;
+  // The statistics bureau's data office, registered with its region: its reviewers are the
+  // city's.
+  auto added = p.ctl(op, {"agency", "add", "--id", "sjz-tongji", "--name", "石家庄市统计局",
+                          "--type", "government", "--region", "130100"});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code == 0);
+  const std::string path = p.f.dir.file("tongji-reviewer.key");
+  auto k = parse(gongshu::testing::run_process(
+      {kCtl, "keygen", "--kind", "reviewer", "--out", path, "--json"}));
+  CHECK(k.at("kind") == "reviewer");
+  auto kf = crypto::load_key_file(path);
+  REQUIRE(kf);
+  CHECK(kf->kind == crypto::KeyKind::kReviewer);
+  auto registered = parse(p.ctl(op, {"principal", "add", "--role", "reviewer", "--public-key",
+                                     k.at("public_key"), "--agency", "sjz-tongji", "--json"}));
+  CHECK(registered.at("role") == "reviewer");
+  const std::string& reviewer = path;
+  const std::string county = p.principal("reviewer", "changan-shuju");
+  const std::string user = p.principal("agency", "changan-gongan");
+
+  // The household register, provided by the civil affairs bureau here, by the direct path.
+  auto text = read_file(
+      std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/population_household.toml", 1 << 20);
+  REQUIRE(text);
+  std::string toml(as_chars(*text));
+  toml.replace(toml.find("sjz-gongan"), std::string("sjz-gongan").size(), "sjz-minzheng");
+  const std::string file = p.f.dir.file("household.toml");
+  std::ofstream(file) << toml;
+  REQUIRE(p.ctl(op, {"catalog", "add", file}).exit_code == 0);
+
+  const std::vector<std::string> set = {"catalog",   "authority",
+                                        "set",       "person.identity",
+                                        "--name",    "居民身份基础信息",
+                                        "--pii",     "citizen_id,name,birth_date",
+                                        "--dataset", "population.household",
+                                        "--note",    "人口基础库为身份信息权威来源",
+                                        "--json"};
+  auto denied = p.ctl(county, set);
+  CHECK(denied.exit_code == 1);
+  CHECK(denied.err.find("city reviewer") != std::string::npos);
+  auto bad_kind = set;
+  bad_kind[7] = "citizen_id,wizard";
+  auto usage = p.ctl(reviewer, bad_kind);
+  CHECK(usage.exit_code == 2);
+  CHECK(usage.err.find("'wizard'") != std::string::npos);
+  auto named = parse(p.ctl(reviewer, set));
+  REQUIRE(named.size() == 1);
+  CHECK(named[0].at("dataset") == "population.household");
+  CHECK(named[0].at("provider") == "sjz-minzheng");
+  CHECK(named[0].at("pii") == json::array({"citizen_id", "name", "birth_date"}));
+  CHECK(named[0].at("set_by_role") == "reviewer");
+
+  auto listed = p.ctl(user, {"catalog", "authority", "list", "--pii", "birth_date"});
+  REQUIRE(listed.exit_code == 0);
+  CHECK(listed.out.find("SOURCE 权威来源") != std::string::npos);
+  CHECK(listed.out.find("population.household") != std::string::npos);
+  CHECK(parse(p.ctl(user, {"catalog", "authority", "list", "--field", "phone", "--json"})).empty());
+
+  // A county bureau's subsidy register collects the identity item again: flagged with its
+  // source, acknowledged by the reviewers to approve.
+  const std::string subsidy = p.f.dir.file("subsidy.toml");
+  std::ofstream(subsidy) << kSubsidyToml;
+  auto flagged = parse(p.ctl(user, {"catalog", "submit", subsidy, "--json"}));
+  REQUIRE(flagged[0].at("overlaps").size() == 1);
+  CHECK(flagged[0].at("overlaps")[0].at("dataset") == "population.household");
+  CHECK(flagged[0].at("overlaps")[0].at("authorities") == json::array({"person.identity"}));
+  auto queue = p.ctl(county, {"catalog", "pending"});
+  CHECK(queue.out.find("权威来源 person.identity") != std::string::npos);
+  auto unacked =
+      p.ctl(county, {"catalog", "review", "changan.subsidy", "--approve", "--note", "ok"});
+  CHECK(unacked.exit_code != 0);
+  CHECK(unacked.err.find("R-07") != std::string::npos);
+  auto c1 =
+      parse(p.ctl(county, {"catalog", "review", "changan.subsidy", "--approve", "--note",
+                           "县级审核", "--ack", "population.household=申领核验需要", "--json"}));
+  CHECK(c1[0].at("state") == "county_approved");
+  auto c2 = parse(p.ctl(reviewer, {"catalog", "review", "changan.subsidy", "--approve", "--note",
+                                   "市级审核", "--json"}));
+  CHECK(c2[0].at("state") == "approved");
+
+  auto removed =
+      p.ctl(op, {"catalog", "authority", "remove", "person.identity", "--note", "改由新库"});
+  INFO(removed.err);
+  REQUIRE(removed.exit_code == 0);
+  CHECK(removed.out.find("no longer sourced from population.household") != std::string::npos);
+  CHECK(parse(p.ctl(op, {"catalog", "authority", "list", "--json"})).empty());
+  int audited = 0;
+  for (const auto& e : p.f.audit_entries()) {
+    if (e.action() == "catalog_authority_set" && e.decision() != v1::DECISION_DENY) ++audited;
+    if (e.action() == "catalog_authority_remove") ++audited;
+  }
+  CHECK(audited == 2);
 }
 
 }  // namespace

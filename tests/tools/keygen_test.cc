@@ -29,6 +29,19 @@ TEST_CASE("keygen writes a loadable key and prints its public half") {
   CHECK(crypto::load_key_file(out)->key.public_key() == key->key.public_key());
 }
 
+TEST_CASE("keygen makes a catalog reviewer's key") {
+  testing::TempDir dir;
+  auto r = run_process(
+      {kCtl, "keygen", "--kind", "reviewer", "--out", dir.file("reviewer.key"), "--json"});
+  REQUIRE(r.exit_code == 0);
+  auto key = crypto::load_key_file(dir.file("reviewer.key"));
+  REQUIRE(key);
+  CHECK(key->kind == crypto::KeyKind::kReviewer);
+  CHECK(r.out.find("\"kind\":\"reviewer\"") != std::string::npos);
+  CHECK(crypto::parse_key_kind("reviewer") == crypto::KeyKind::kReviewer);
+  CHECK(crypto::key_kind_name(crypto::KeyKind::kReviewer) == "reviewer");
+}
+
 TEST_CASE("keygen --json") {
   testing::TempDir dir;
   auto r = run_process({kCtl, "keygen", "--kind", "daemon", "--out", dir.file("d.key"), "--json"});

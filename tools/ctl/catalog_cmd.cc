@@ -1,6 +1,7 @@
-// gongshuctl catalog submit | pending | review | retire | history: the catalog workflow
-// (daemon/catalog_workflow.h, docs/catalog.md). Agency users submit their own agency's entries,
-// reviewers decide at their level, every step is audited by the daemon.
+// gongshuctl catalog submit | pending | review | retire | history | overlaps | authority: the
+// catalog workflow (daemon/catalog_workflow.h, daemon/catalog_authority.h, docs/catalog.md). Agency
+// users submit their own agency's entries, reviewers decide at their level, every step is audited
+// by the daemon.
 
 #include <iostream>
 #include <memory>
@@ -61,6 +62,9 @@ void version_json(JsonWriter& w, const v1::CatalogVersion& v) {
         .field("reason", o.reason());
     w.key("shared").begin_array();
     for (const auto& f : o.shared()) w.value(f);
+    w.end_array();
+    w.key("authorities").begin_array();
+    for (const auto& a : o.authorities()) w.value(a);
     w.end_array().end_object();
   }
   w.end_array().end_object();
@@ -71,7 +75,9 @@ std::string flags_text(const v1::CatalogVersion& v) {
   std::string out;
   for (const auto& o : v.overlaps()) {
     out += (out.empty() ? "" : ", ") + o.dataset() + " " + std::to_string(o.score_permille()) +
-           "/1000" + (o.acknowledged_by().empty() ? "" : " (acknowledged)");
+           "/1000";
+    for (const auto& a : o.authorities()) out += " 权威来源 " + a;
+    if (!o.acknowledged_by().empty()) out += " (acknowledged)";
   }
   return out;
 }
@@ -106,9 +112,166 @@ struct Opts {
   bool draft = false, approve = false, reject = false, json = false;
 };
 
+void authority_json(JsonWriter& w, const v1::CatalogAuthority& a) {
+  w.begin_object().field("item", a.item()).field("name", a.name());
+  w.key("fields").begin_array();
+  for (const auto& f : a.fields()) w.value(f);
+  w.end_array();
+  w.key("pii").begin_array();
+  for (int k : a.pii()) w.value(catalog::pii_kind_name(v1::PiiKind(k)));
+  w.end_array();
+  w.field("dataset", a.dataset())
+      .field("provider", a.provider())
+      .field("note", a.note())
+      .field("set_by", a.set_by())
+      .field("set_by_role", a.set_by_role())
+      .field("set_at", time_text(a.set_at_ms()))
+      .end_object();
+}
+
+std::string elements(const v1::CatalogAuthority& a) {
+  std::string out;
+  for (const auto& f : a.fields()) out += (out.empty() ? "" : "+") + f;
+  for (int k : a.pii())
+    out += (out.empty() ? "pii:" : "+pii:") + std::string(catalog::pii_kind_name(v1::PiiKind(k)));
+  return out;
+}
+
+int print_authorities(const v1::ApiResponse& r, bool json) {
+  const auto& as = r.catalog_authorities().authorities();
+  if (json) {
+    JsonWriter w;
+    w.begin_array();
+    for (const auto& a : as) authority_json(w, a);
+    w.end_array();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  Table t({"ITEM 数据项", "NAME 名称", "ELEMENTS 组成", "SOURCE 权威来源", "PROVIDER 提供机构",
+           "SET BY 指定人", "WHEN 时间", "NOTE 说明"});
+  for (const auto& a : as) {
+    t.add({a.item(), a.name(), elements(a), a.dataset(), a.provider(),
+           a.set_by() + " (" + a.set_by_role() + ")", time_text(a.set_at_ms()), a.note()});
+  }
+  t.print(std::cout);
+  return 0;
+}
+
+// --pii citizen_id,name: the kinds, or an error naming the unknown one.
+Result<std::vector<v1::PiiKind>> pii_list(const std::string& text) {
+  std::vector<v1::PiiKind> out;
+  for (const auto& name : split_list(text)) {
+    auto k = catalog::parse_pii_kind(name);
+    if (!k)
+      return fail(ErrorCode::kInvalidArgument,
+                  "--pii: unknown kind '" + name +
+                      "' (citizen_id, credit_code, name, phone, address, birth_date, biometric)");
+    out.push_back(*k);
+  }
+  return out;
+}
+
+struct AuthorityOpts {
+  std::string item, name, dataset, fields, pii, note, field;
+  bool json = false;
+};
+
+// gongshuctl catalog authority set | list | remove (daemon/catalog_authority.h).
+void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
+  auto* group = cat->add_subcommand(
+      "authority",
+      "Authoritative sources (权威来源, R-11): the dataset a data item (fields by name or by kind\n"
+      "of personal information) is sourced from. Submissions collecting the item again are\n"
+      "flagged with it; objections are routed to it.");
+  group->require_subcommand(1);
+
+  auto set = std::make_shared<AuthorityOpts>();
+  auto* setc = group->add_subcommand(
+      "set",
+      "Name (or re-name) the authoritative source of a data item (city reviewers, operators).\n"
+      "The dataset must be approved and hold every element. Audited.\n"
+      "Example: catalog authority set person.identity --name 居民身份基础信息\n"
+      "  --pii citizen_id,name,birth_date --dataset population.household --note \"...\"");
+  setc->add_option("ITEM", set->item, "Data item id, 2..64 of [a-z0-9_.-]")->required();
+  setc->add_option("--name", set->name, "Its Chinese name")->required();
+  setc->add_option("--dataset", set->dataset, "The approved dataset it is sourced from")
+      ->required();
+  setc->add_option("--fields", set->fields, "Elements by field name, a,b");
+  setc->add_option("--pii", set->pii,
+                   "Elements by kind of personal information, e.g. citizen_id,name,birth_date");
+  setc->add_option("--note", set->note, "Why (recorded and audited)")->required();
+  setc->add_flag("--json", set->json, "JSON output");
+  run_connected(setc, std::make_shared<ConnectOptions>(), exit_code, [set](DaemonClient& c) {
+    auto kinds = pii_list(set->pii);
+    if (!kinds) {
+      std::cerr << "gongshuctl: " << kinds.error().message() << "\n";
+      return 2;
+    }
+    v1::ApiRequest req;
+    auto* a = req.mutable_catalog_authority_set()->mutable_authority();
+    a->set_item(set->item);
+    a->set_name(set->name);
+    a->set_dataset(set->dataset);
+    a->set_note(set->note);
+    for (auto& f : split_list(set->fields)) a->add_fields(f);
+    for (auto k : *kinds) a->add_pii(k);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    return print_authorities(*r, set->json);
+  });
+
+  auto rm = std::make_shared<AuthorityOpts>();
+  auto* rmc = group->add_subcommand(
+      "remove", "Withdraw the designation of a data item (city reviewers, operators). Audited.");
+  rmc->add_option("ITEM", rm->item, "Data item id")->required();
+  rmc->add_option("--note", rm->note, "Why (recorded and audited)")->required();
+  rmc->add_flag("--json", rm->json, "JSON output");
+  run_connected(rmc, std::make_shared<ConnectOptions>(), exit_code, [rm](DaemonClient& c) {
+    v1::ApiRequest req;
+    req.mutable_catalog_authority_set()->set_remove(true);
+    req.mutable_catalog_authority_set()->mutable_authority()->set_item(rm->item);
+    req.mutable_catalog_authority_set()->mutable_authority()->set_note(rm->note);
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    if (rm->json) return print_authorities(*r, true);
+    std::cout << "withdrawn: " << rm->item << " is no longer sourced from "
+              << r->catalog_authorities().authorities(0).dataset() << "\n";
+    return 0;
+  });
+
+  auto list = std::make_shared<AuthorityOpts>();
+  auto* listc = group->add_subcommand(
+      "list",
+      "The named authoritative sources; --field / --pii / --dataset show those that name it\n"
+      "(operators, officers, reviewers, agency users)");
+  listc->add_option("--field", list->field, "Only items with this field name");
+  listc->add_option("--pii", list->pii, "Only items with this kind of personal information");
+  listc->add_option("--dataset", list->dataset, "Only items sourced from this dataset");
+  listc->add_flag("--json", list->json, "JSON output");
+  run_connected(listc, std::make_shared<ConnectOptions>(), exit_code, [list](DaemonClient& c) {
+    v1::ApiRequest req;
+    auto* l = req.mutable_catalog_authority_list();
+    l->set_field(list->field);
+    l->set_dataset(list->dataset);
+    if (!list->pii.empty()) {
+      auto k = catalog::parse_pii_kind(list->pii);
+      if (!k || *k == v1::PII_NONE) {
+        std::cerr << "gongshuctl: --pii: unknown kind '" << list->pii << "'\n";
+        return 2;
+      }
+      l->set_pii(*k);
+    }
+    auto r = c.call(req);
+    if (!r) return report_error(r.error());
+    return print_authorities(*r, list->json);
+  });
+}
+
 }  // namespace
 
 void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
+  add_catalog_authority_commands(cat, exit_code);
+
   auto submit = std::make_shared<Opts>();
   auto* submitc = cat->add_subcommand(
       "submit",
@@ -214,26 +377,27 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
       "overlaps",
       "Approved datasets whose data items duplicate another agency's approved dataset (R-07)");
   overlapsc->add_flag("--json", overlaps->json, "JSON output");
-  run_connected(overlapsc, std::make_shared<ConnectOptions>(), exit_code,
-                [overlaps](DaemonClient& c) {
-                  v1::ApiRequest req;
-                  req.mutable_catalog_overlaps();
-                  auto r = c.call(req);
-                  if (!r) return report_error(r.error());
-                  if (overlaps->json) return print_versions(*r, true);
-                  Table t({"DATASET 数据集", "PROVIDER 提供机构", "DUPLICATES 重复于",
-                           "OF 其提供机构", "SCORE 重合度", "SHARED 重复数据项"});
-                  for (const auto& v : r->catalog_versions().versions()) {
-                    for (const auto& o : v.overlaps()) {
-                      std::string shared;
-                      for (const auto& f : o.shared()) shared += (shared.empty() ? "" : ",") + f;
-                      t.add({v.entry().id(), v.entry().provider_agency(), o.dataset(), o.provider(),
-                             std::to_string(o.score_permille()) + "/1000", shared});
-                    }
-                  }
-                  t.print(std::cout);
-                  return 0;
-                });
+  run_connected(
+      overlapsc, std::make_shared<ConnectOptions>(), exit_code, [overlaps](DaemonClient& c) {
+        v1::ApiRequest req;
+        req.mutable_catalog_overlaps();
+        auto r = c.call(req);
+        if (!r) return report_error(r.error());
+        if (overlaps->json) return print_versions(*r, true);
+        Table t({"DATASET 数据集", "PROVIDER 提供机构", "DUPLICATES 重复于", "OF 其提供机构",
+                 "SCORE 重合度", "SHARED 重复数据项", "AUTHORITY 权威来源"});
+        for (const auto& v : r->catalog_versions().versions()) {
+          for (const auto& o : v.overlaps()) {
+            std::string shared, items;
+            for (const auto& f : o.shared()) shared += (shared.empty() ? "" : ",") + f;
+            for (const auto& a : o.authorities()) items += (items.empty() ? "" : ",") + a;
+            t.add({v.entry().id(), v.entry().provider_agency(), o.dataset(), o.provider(),
+                   std::to_string(o.score_permille()) + "/1000", shared, items});
+          }
+        }
+        t.print(std::cout);
+        return 0;
+      });
 
   auto history = std::make_shared<Opts>();
   auto* historyc =

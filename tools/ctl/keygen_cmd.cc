@@ -21,13 +21,14 @@ void add_keygen_command(CLI::App& app, int* exit_code) {
       "keygen",
       "Generate an Ed25519 identity key and write it to a new key file (mode 0600).\n"
       "Prints the public key (64 hex) and key id, which may be shared; the file holds the\n"
-      "secret and is never overwritten. Agency users, applicants, licensed operators and\n"
-      "staff hand the public key to an operator (gongshuctl principal add); a `public` key\n"
-      "reaches the open catalog and open data without registration.");
+      "secret and is never overwritten. Agency users, catalog reviewers, applicants, licensed\n"
+      "operators and staff hand the public key to an operator (gongshuctl principal add\n"
+      "--role KIND); a `public` key reaches the open catalog and open data without\n"
+      "registration.");
   cmd->add_option("--kind", opts->kind, "Whose key it is")
       ->required()
-      ->check(CLI::IsMember(
-          {"agent", "operator", "officer", "agency", "applicant", "licensed", "public", "daemon"}));
+      ->check(CLI::IsMember({"agent", "operator", "officer", "agency", "reviewer", "applicant",
+                             "licensed", "public", "daemon"}));
   cmd->add_option("--out", opts->out, "Path of the key file to create")->required();
   cmd->add_flag("--json", opts->json, "Print the result as JSON");
   cmd->callback([opts, exit_code] {
