@@ -204,12 +204,8 @@ AlertSummary summarize_alerts(const std::vector<Alert>& alerts) {
 
 ReportBuilder::ReportBuilder(ReportPeriod period) { f_.period = period; }
 
-void ReportBuilder::add(uint64_t seq, const v1::AuditEntry* entry) {
-  if (entry) {
-    pending_.emplace_back(seq, *entry);
-  } else {
-    pending_.emplace_back(seq, std::nullopt);
-  }
+void ReportBuilder::add(uint64_t seq, std::optional<v1::AuditEntry> entry) {
+  pending_.emplace_back(seq, std::move(entry));
 }
 
 void ReportBuilder::checkpoint(uint64_t tree_size) {

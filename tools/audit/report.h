@@ -225,8 +225,8 @@ class ReportBuilder {
   explicit ReportBuilder(ReportPeriod period);
 
   // An entry whose chain has been checked, in sequence order; counted once a checkpoint covers
-  // it. A null entry is one whose bytes do not decode.
-  void add(uint64_t seq, const v1::AuditEntry* entry);
+  // it. nullopt is an entry whose bytes do not decode.
+  void add(uint64_t seq, std::optional<v1::AuditEntry> entry);
   // A verified checkpoint at tree_size: the entries up to it are signed.
   void checkpoint(uint64_t tree_size);
   // The figures; the entries never covered by a checkpoint are counted as the unsigned tail.

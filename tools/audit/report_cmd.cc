@@ -54,7 +54,7 @@ int run_report(const ReportArgs& a) {
   opts.allow_excerpt = a.excerpt;
   opts.on_entry = [&builder](uint64_t seq, ByteView bytes) {
     auto e = audit::decode_entry(bytes);
-    builder.add(seq, e ? &*e : nullptr);
+    builder.add(seq, e ? std::optional<v1::AuditEntry>(std::move(*e)) : std::nullopt);
   };
   opts.on_checkpoint = [&builder](uint64_t size) { builder.checkpoint(size); };
   const audit::VerifyReport r = audit::verify_export(a.export_path, opts);

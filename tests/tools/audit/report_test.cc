@@ -77,8 +77,7 @@ v1::AuditEntry entry(const E& x, uint64_t seq = 0) {
 ReportFigures build(const std::vector<E>& entries, size_t signed_n = SIZE_MAX) {
   ReportBuilder b(march_2_to_4());
   for (size_t i = 0; i < entries.size(); ++i) {
-    v1::AuditEntry e = entry(entries[i], i + 1);
-    b.add(i + 1, &e);
+    b.add(i + 1, entry(entries[i], i + 1));
   }
   b.checkpoint(std::min(signed_n, entries.size()));
   return std::move(b).finish({});
@@ -249,14 +248,12 @@ TEST_CASE("report: only entries a checkpoint covers; undecodable entries are nam
   }
   ReportBuilder b(march_2_to_4());
   for (size_t i = 0; i < 4; ++i) {
-    v1::AuditEntry e = entry(es[i], i + 1);
-    b.add(i + 1, &e);
+    b.add(i + 1, entry(es[i], i + 1));
   }
-  b.add(5, nullptr);  // bytes that do not decode
+  b.add(5, std::nullopt);  // bytes that do not decode
   b.checkpoint(5);
   for (size_t i = 5; i < 10; ++i) {
-    v1::AuditEntry e = entry(es[i], i + 1);
-    b.add(i + 1, &e);
+    b.add(i + 1, entry(es[i], i + 1));
   }
   b.checkpoint(8);
   ReportFigures f = std::move(b).finish({});
