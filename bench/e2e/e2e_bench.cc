@@ -9,7 +9,13 @@
 // same run's bench_ingest one-agent figure (the daemon with in-process agents), and minor page
 // faults per record (the agent maps each large buffer afresh: agent/resident.h).
 //
-//   bench_e2e [--records N] [--fsyncs] [--no-ingest]
+//   bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--fsyncs] [--no-ingest]
+//
+// --agents 4 (or both, the default) adds a run of four gongshu-agent processes, each enrolled for
+// its own agency (sjz-gongan and three others, each the provider of its own copy of the
+// household dataset) and each draining a quarter of the records at once: their total beside
+// bench_ingest's four-agent figure. --same-agency enrolls all four for sjz-gongan and one
+// dataset instead, as bench_ingest's four in-process agents are.
 //
 // --fsyncs adds a separate measurement run (smaller, 100,000 records) with each process under
 // `strace -c -f`, counting fsync/fdatasync/msync per batch: strace slows both processes, so its
@@ -48,6 +54,8 @@ const std::string kBin = GONGSHU_BINARY_DIR "/bin/";
 const std::string kSource = GONGSHU_SOURCE_DIR;
 std::string kErrLog = "/dev/null";
 const long kTick = ::sysconf(_SC_CLK_TCK);
+// --same-agency: the four agents all of sjz-gongan (four keys), as bench_ingest's four are.
+bool g_same_agency = false;
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -245,14 +253,34 @@ struct Platform {
     return must_run(args);
   }
 
-  void setup_catalog() {
+  // The example agencies and the household dataset (provided by sjz-gongan); with agencies > 1,
+  // a copy of the dataset for each of the next agencies, which provides it (bench.household.N).
+  void setup_catalog(int agencies = 1) {
     ctl({"agency", "add", "--from", kSource + "/policies/agencies.toml"});
     ctl({"catalog", "add", kSource + "/policies/catalog/population_household.toml"});
+    const std::string entry = read_text(kSource + "/policies/catalog/population_household.toml");
+    for (int i = 1; i < agencies && !g_same_agency; ++i) {
+      std::string copy = std::regex_replace(entry, std::regex("id = \"population\\.household\""),
+                                            "id = \"" + dataset(i) + "\"");
+      copy = std::regex_replace(copy, std::regex("provider = \"sjz-gongan\""),
+                                "provider = \"" + agency(i) + "\"");
+      const std::string path = dir + "/" + dataset(i) + ".toml";
+      write_text(path, copy);
+      ctl({"catalog", "add", path});
+    }
+  }
+  static std::string agency(int i) {
+    static const char* kAgencies[] = {"sjz-gongan", "sjz-shichang", "sjz-dianli",
+                                      "sjz-ziranziyuan"};
+    return kAgencies[g_same_agency ? 0 : i % 4];
+  }
+  static std::string dataset(int i) {
+    return i == 0 || g_same_agency ? "population.household"
+                                   : "bench.household." + std::to_string(i);
   }
 
-  std::string enroll_agent(const std::string& name) {
-    std::string token =
-        ctl({"enroll-token", "create", "--agency", "sjz-gongan", "--ttl", "1h"}).out;
+  std::string enroll_agent(const std::string& name, const std::string& agency_id = "sjz-gongan") {
+    std::string token = ctl({"enroll-token", "create", "--agency", agency_id, "--ttl", "1h"}).out;
     while (!token.empty() && token.back() == '\n') token.pop_back();
     std::string config = dir + "/agent-" + name + ".toml";
     write_text(config, "[agent]\nstate_dir = \"" + dir + "/agent-" + name +
@@ -279,60 +307,77 @@ struct Platform {
 
 struct Drain {
   double submit_s = 0, submit_cpu_s = 0, drain_s = 0;
-  std::map<std::string, long> agent_threads, daemon_threads;
-  long agent_hwm_kib = 0;
+  std::map<std::string, long> agent_threads, daemon_threads;  // agents' summed
+  long agent_hwm_kib = 0;                                     // the largest of the agents'
   long agent_faults = 0, daemon_faults = 0;
 };
 
-// Sets up a platform in root, submits `records` rows, drains them; prefix wraps each process
-// (e.g. strace). Stops both processes before returning.
-Drain measure(const std::string& root, uint64_t records, const std::string& file,
+// Sets up a platform in root with `agents` agents (each its own agency and dataset), submits
+// `records` rows to each agent's spool, then starts every agent's `run` at once and waits until
+// the daemon has stored them all; prefix wraps each process (e.g. strace). Stops every process
+// before returning.
+Drain measure(const std::string& root, uint64_t records, const std::string& file, int agents = 1,
               const std::vector<std::string>& daemon_prefix = {},
               const std::vector<std::string>& agent_prefix = {}) {
   ::mkdir(root.c_str(), 0700);
   Platform p(root);
   p.start(daemon_prefix);
-  p.setup_catalog();
-  std::string config = p.enroll_agent("bench");
+  p.setup_catalog(agents);
+  std::vector<std::string> configs;
+  for (int i = 0; i < agents; ++i)
+    configs.push_back(p.enroll_agent("bench" + std::to_string(i), Platform::agency(i)));
   Drain d;
   auto t0 = Clock::now();
-  Ran sub = must_run({kBin + "gongshu-agent", "submit", "--dataset", "population.household", file,
-                      "--config", config});
+  for (int i = 0; i < agents; ++i) {
+    Ran sub = must_run({kBin + "gongshu-agent", "submit", "--dataset", Platform::dataset(i), file,
+                        "--config", configs[size_t(i)]});
+    d.submit_cpu_s += sub.cpu_s;
+  }
   d.submit_s = secs(Clock::now() - t0);
-  d.submit_cpu_s = sub.cpu_s;
+  const uint64_t total = records * uint64_t(agents);
 
   auto daemon_before = thread_ticks(p.daemon);
   long daemon_faults_before = minor_faults(p.daemon);
-  std::vector<std::string> argv = agent_prefix;
-  for (auto s : {kBin + "gongshu-agent", std::string("run"), std::string("--config"), config})
-    argv.push_back(s);
   auto t1 = Clock::now();
-  pid_t agent = spawn(argv, config + ".log");
-  // Under strace the agent is strace's child: its /proc figures are then not read.
-  std::map<std::string, long> agent_last;
-  for (;;) {
-    if (p.accepted() >= records) break;
-    if (::waitpid(agent, nullptr, WNOHANG) != 0) die("agent exited: " + read_text(config + ".log"));
-    if (agent_prefix.empty()) {
-      agent_last = thread_ticks(agent);
-      d.agent_faults = minor_faults(agent);
+  std::vector<pid_t> pids;
+  for (const auto& config : configs) {
+    std::vector<std::string> argv = agent_prefix;
+    for (auto s : {kBin + "gongshu-agent", std::string("run"), std::string("--config"), config})
+      argv.push_back(s);
+    pids.push_back(spawn(argv, config + ".log"));
+  }
+  // Under strace an agent is strace's child: its /proc figures are then not read.
+  std::vector<std::map<std::string, long>> last(pids.size());
+  std::vector<long> faults(pids.size());
+  auto sample = [&] {
+    if (!agent_prefix.empty()) return;
+    for (size_t i = 0; i < pids.size(); ++i) {
+      // A thread that ended before this sample keeps its last figure.
+      for (auto& [k, v] : thread_ticks(pids[i])) last[i][k] = v;
+      faults[i] = minor_faults(pids[i]);
     }
+  };
+  for (;;) {
+    if (p.accepted() >= total) break;
+    for (size_t i = 0; i < pids.size(); ++i)
+      if (::waitpid(pids[i], nullptr, WNOHANG) != 0)
+        die("agent exited: " + read_text(configs[i] + ".log"));
+    sample();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   d.drain_s = secs(Clock::now() - t1);
-  if (agent_prefix.empty()) {
-    auto now = thread_ticks(agent);
-    // A thread that ended before the last sample keeps its last figure.
-    for (auto& [k, v] : now) agent_last[k] = v;
-    d.agent_threads = agent_last;
-    d.agent_hwm_kib = status_kib(agent, "VmHWM:");
-    d.agent_faults = minor_faults(agent);
+  sample();
+  for (size_t i = 0; i < pids.size(); ++i) {
+    for (auto& [k, v] : last[i]) d.agent_threads[k] += v;
+    d.agent_faults += faults[i];
+    if (agent_prefix.empty())
+      d.agent_hwm_kib = std::max(d.agent_hwm_kib, status_kib(pids[i], "VmHWM:"));
   }
   auto daemon_after = thread_ticks(p.daemon);
   d.daemon_faults = minor_faults(p.daemon) - daemon_faults_before;
   for (auto& [k, v] : daemon_after) d.daemon_threads[k] = v - daemon_before[k];
-  ::kill(agent_prefix.empty() ? agent : traced(agent), SIGTERM);
-  ::waitpid(agent, nullptr, 0);
+  for (pid_t pid : pids) ::kill(agent_prefix.empty() ? pid : traced(pid), SIGTERM);
+  for (pid_t pid : pids) ::waitpid(pid, nullptr, 0);
   p.stop();
   return d;
 }
@@ -369,16 +414,25 @@ std::map<std::string, long> strace_calls(const std::string& path) {
 
 int main(int argc, char** argv) {
   uint64_t records = 600'000;
-  bool fsyncs = false, ingest = true;
+  bool fsyncs = false, ingest = true, one = true, four = true;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--records") && i + 1 < argc)
+    if (!std::strcmp(argv[i], "--records") && i + 1 < argc) {
       records = std::strtoull(argv[++i], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--fsyncs"))
+    } else if (!std::strcmp(argv[i], "--agents") && i + 1 < argc) {
+      const std::string a = argv[++i];
+      one = a == "1" || a == "both";
+      four = a == "4" || a == "both";
+      if (!one && !four) die("--agents takes 1, 4 or both");
+    } else if (!std::strcmp(argv[i], "--same-agency")) {
+      g_same_agency = true;
+    } else if (!std::strcmp(argv[i], "--fsyncs")) {
       fsyncs = true;
-    else if (!std::strcmp(argv[i], "--no-ingest"))
+    } else if (!std::strcmp(argv[i], "--no-ingest")) {
       ingest = false;
-    else
-      die("usage: bench_e2e [--records N] [--fsyncs] [--no-ingest]");
+    } else {
+      die("usage: bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--fsyncs] "
+          "[--no-ingest]");
+    }
   }
   char tmpl[] = "/tmp/bench_e2e.XXXXXX";
   if (!::mkdtemp(tmpl)) die("mkdtemp failed");
@@ -387,20 +441,40 @@ int main(int argc, char** argv) {
   const std::string file = root + "/households.jsonl";
   write_households(file, records);
 
-  Drain d = measure(root + "/run", records, file);
   std::printf("bench_e2e: %llu records of 512 bytes, gongshu-agent -> gongshud on 127.0.0.1\n",
               (unsigned long long)records);
-  std::printf("  intake  (gongshu-agent submit)   %10.0f records/s  (%.2f s, %.2f us CPU/record)\n",
-              double(records) / d.submit_s, d.submit_s, d.submit_cpu_s * 1e6 / double(records));
-  std::printf(
-      "  drain   (gongshu-agent run)      %10.0f records/s  (%.2f s, start to last stored)\n",
-      double(records) / d.drain_s, d.drain_s);
-  std::printf("  ack p50/p99: not reported by the agent (bench_ingest times them in-process)\n");
-  print_threads("agent", d.agent_threads, records);
-  print_threads("daemon", d.daemon_threads, records);
-  std::printf("  agent VmHWM %ld KiB\n", d.agent_hwm_kib);
-  std::printf("  minor page faults per record: agent %.2f, daemon %.2f\n",
-              double(d.agent_faults) / double(records), double(d.daemon_faults) / double(records));
+  auto report = [&](const Drain& d, const char* submit, const char* drain) {
+    std::printf("  intake  (%-26s %10.0f records/s  (%.2f s, %.2f us CPU/record)\n", submit,
+                double(records) / d.submit_s, d.submit_s, d.submit_cpu_s * 1e6 / double(records));
+    std::printf("  drain   (%-26s %10.0f records/s  (%.2f s, start to last stored)\n", drain,
+                double(records) / d.drain_s, d.drain_s);
+    print_threads("agent", d.agent_threads, records);
+    print_threads("daemon", d.daemon_threads, records);
+    std::printf("  agent VmHWM %ld KiB%s\n", d.agent_hwm_kib,
+                std::strstr(drain, "4") ? " (the largest of the four)" : "");
+    std::printf("  minor page faults per record: agent %.2f, daemon %.2f\n",
+                double(d.agent_faults) / double(records),
+                double(d.daemon_faults) / double(records));
+  };
+  double drain1 = 0, drain4 = 0;
+  if (one) {
+    Drain d = measure(root + "/run", records, file);
+    drain1 = double(records) / d.drain_s;
+    report(d, "gongshu-agent submit)", "gongshu-agent run)");
+    std::printf("  ack p50/p99: not reported by the agent (bench_ingest times them in-process)\n");
+  }
+  if (four) {
+    // The same number of records in all, a quarter from each agent.
+    const uint64_t each = records / 4;
+    const std::string quarter = root + "/quarter.jsonl";
+    write_households(quarter, each);
+    Drain d = measure(root + "/run4", each, quarter, 4);
+    drain4 = double(each * 4) / d.drain_s;
+    std::printf("  four agents, %s, %llu records each:\n",
+                g_same_agency ? "one agency (four keys)" : "four agencies",
+                (unsigned long long)each);
+    report(d, "4 x submit, one by one)", "4 x run, at once)");
+  }
 
   if (fsyncs) {
     const uint64_t n = std::min<uint64_t>(records, 100'000);
@@ -414,7 +488,7 @@ int main(int argc, char** argv) {
       v.push_back(out);
       return v;
     };
-    measure(root + "/strace", n, small, with(s), with(a));
+    measure(root + "/strace", n, small, 1, with(s), with(a));
     const uint64_t batches = (n + 999) / 1000;
     for (auto [who, path] : {std::pair{"agent", a}, std::pair{"daemon", s}}) {
       long total = 0;
@@ -433,15 +507,24 @@ int main(int argc, char** argv) {
   if (ingest) {
     Ran r = run({GONGSHU_BINARY_DIR "/bench/bench_ingest", "--records", "200000"});
     std::smatch m;
-    std::regex one("1 agent +([0-9]+) records/s[^\n]*");
-    if (std::regex_search(r.out, m, one)) {
-      double daemon_alone = std::stod(m[1]);
+    const std::string out = r.out;
+    bool found = false;
+    if (std::regex_search(out, m, std::regex("1 agent +([0-9]+) records/s[^\n]*"))) {
+      found = true;
       std::printf("  bench_ingest (same run) %s\n", m[0].str().c_str());
-      std::printf("  drain / bench_ingest one agent   %10.0f%%\n",
-                  100.0 * double(records) / d.drain_s / daemon_alone);
-    } else {
-      std::printf("  bench_ingest failed; run %s/bench/bench_ingest\n", GONGSHU_BINARY_DIR);
+      if (one)
+        std::printf("  drain / bench_ingest one agent   %10.0f%%\n",
+                    100.0 * drain1 / std::stod(m[1]));
     }
+    if (std::regex_search(out, m, std::regex("4 agents +([0-9]+) records/s[^\n]*"))) {
+      found = true;
+      std::printf("  bench_ingest (same run) %s\n", m[0].str().c_str());
+      if (four)
+        std::printf("  four agents' drain / bench_ingest four agents %5.0f%%\n",
+                    100.0 * drain4 / std::stod(m[1]));
+    }
+    if (!found)
+      std::printf("  bench_ingest failed; run %s/bench/bench_ingest\n", GONGSHU_BINARY_DIR);
   }
   std::filesystem::remove_all(root);
   return 0;
