@@ -68,6 +68,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       {"policy", {"dir"}},
       {"alerts", {"notify_command", "notify_timeout_ms"}},
       {"catalog", {"city_region"}},
+      {"drill", {"allowed"}},
       {"limits",
        {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb",
         "max_aggregate_groups"}}};
@@ -118,6 +119,12 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   num("limits", "max_record_bytes", &c.max_record_bytes, 64, 16 << 20);
   num("limits", "map_size_mb", &c.map_size_mb, 1, 1 << 22);
   num("limits", "max_aggregate_groups", &c.max_aggregate_groups, 1, 100'000'000);
+  if (const toml::node* n = root.at_path("drill.allowed").node()) {
+    if (auto v = n->value<bool>(); v && n->is_boolean())
+      c.drill_allowed = *v;
+    else if (error.empty())
+      error = at(*n) + "drill.allowed must be true or false";
+  }
   if (!error.empty()) return fail(ErrorCode::kInvalidArgument, error);
   if (c.city_region.size() != 6 ||
       c.city_region.find_first_not_of("0123456789") != std::string::npos) {

@@ -29,6 +29,9 @@
 //   [alerts]                    # security monitoring (docs/monitoring.md; rules: alerts.toml)
 //   notify_command = ""         # run by /bin/sh -c with each alert as JSON on standard input
 //   notify_timeout_ms = 10000   # then killed
+//   [drill]
+//   allowed = false             # gongshu-drill --target systemd may inject faults here (a
+//                               #   staging host); never true on production (docs/drills.md)
 //   [limits]
 //   max_batch_bytes = 33554432
 //   max_records_per_batch = 10000
@@ -96,6 +99,9 @@ struct DaemonConfig {
   std::string policy_dir = "/etc/gongshu/policies/policy";
   AlertConfig alerts;
   std::string city_region = "130100";  // 石家庄市
+  // Emergency drills against this host's real units (gongshu-drill --target systemd) refuse to
+  // run unless this is true ([drill] allowed): a production host is never hit by mistake.
+  bool drill_allowed = false;
   size_t max_batch_bytes = 32 << 20;
   size_t max_records_per_batch = 10000;
   size_t max_record_bytes = 64 << 10;

@@ -26,6 +26,7 @@ IngestEntry ingest(uint64_t seq, char entry, char batch, uint64_t records,
   e.seq = seq;
   e.entry_hash = h(entry);
   e.batch_hash = h(batch);
+  e.key_id = "key-of-" + agency;
   e.agency = std::move(agency);
   e.dataset = "population.household";
   e.record_count = records;
@@ -47,8 +48,12 @@ ProveFn prover(const std::vector<IngestEntry>& log, uint64_t size) {
 TEST_CASE("checker: acknowledged batches recorded once and proven pass") {
   std::vector<IngestEntry> log = {ingest(3, 'a', '1', 100), ingest(4, 'b', '2', 50),
                                   ingest(5, 'c', '3', 70, "sjz-shichang")};
-  HistoryInput in{
-      "sjz-gongan", {receipt('1', 3, 'a'), receipt('2', 4, 'b')}, &log, 9, prover(log, 9), 0};
+  HistoryInput in{{"key-of-sjz-gongan"},
+                  {receipt('1', 3, 'a'), receipt('2', 4, 'b')},
+                  &log,
+                  9,
+                  prover(log, 9),
+                  0};
   auto c = check_history(in);
   CHECK(c.holds());
   CHECK(c.acknowledged_batches == 2);
@@ -62,7 +67,7 @@ TEST_CASE("checker: lost, doubled, contradicted and unproven batches fail, namin
   std::vector<IngestEntry> log = {ingest(3, 'a', '1', 100), ingest(4, 'b', '2', 10),
                                   ingest(6, 'd', '2', 10), ingest(7, 'e', '4', 5)};
   SECTION("no entry records an acknowledged batch") {
-    HistoryInput in{"sjz-gongan", {receipt('9', 8, 'f')}, &log, 9, prover(log, 9), 0};
+    HistoryInput in{{"key-of-sjz-gongan"}, {receipt('9', 8, 'f')}, &log, 9, prover(log, 9), 0};
     auto c = check_history(in);
     CHECK(!c.holds());
     CHECK(c.lost_batches == 1);
@@ -70,20 +75,20 @@ TEST_CASE("checker: lost, doubled, contradicted and unproven batches fail, namin
     CHECK(c.problems[0].find("no ingest entry") != std::string::npos);
   }
   SECTION("a batch recorded twice") {
-    HistoryInput in{"sjz-gongan", {receipt('2', 4, 'b')}, &log, 9, prover(log, 9), 0};
+    HistoryInput in{{"key-of-sjz-gongan"}, {receipt('2', 4, 'b')}, &log, 9, prover(log, 9), 0};
     auto c = check_history(in);
     CHECK(c.doubled_batches == 1);
     CHECK(!c.holds());
     CHECK(c.problems[0].find("entries 4, 6") != std::string::npos);
   }
   SECTION("the log records the batch elsewhere than the receipt says") {
-    HistoryInput in{"sjz-gongan", {receipt('4', 6, 'e')}, &log, 9, prover(log, 9), 0};
+    HistoryInput in{{"key-of-sjz-gongan"}, {receipt('4', 6, 'e')}, &log, 9, prover(log, 9), 0};
     auto c = check_history(in);
     CHECK(c.lost_batches == 1);
     CHECK(!c.holds());
   }
   SECTION("no inclusion proof under the checkpoint") {
-    HistoryInput in{"sjz-gongan",
+    HistoryInput in{{"key-of-sjz-gongan"},
                     {receipt('1', 3, 'a')},
                     &log,
                     9,
@@ -97,14 +102,14 @@ TEST_CASE("checker: lost, doubled, contradicted and unproven batches fail, namin
     CHECK(c.problems[0].find("root mismatch") != std::string::npos);
   }
   SECTION("a proof under an older checkpoint does not count") {
-    HistoryInput in{"sjz-gongan", {receipt('1', 3, 'a')}, &log, 9, prover(log, 5), 0};
+    HistoryInput in{{"key-of-sjz-gongan"}, {receipt('1', 3, 'a')}, &log, 9, prover(log, 5), 0};
     CHECK(check_history(in).unproven_batches == 1);
   }
 }
 
 TEST_CASE("checker: a stored batch whose ack was lost is unknown, neither lost nor proven") {
   std::vector<IngestEntry> log = {ingest(3, 'a', '1', 100), ingest(4, 'b', '2', 40)};
-  HistoryInput in{"sjz-gongan", {receipt('1', 3, 'a')}, &log, 9, prover(log, 9), 0};
+  HistoryInput in{{"key-of-sjz-gongan"}, {receipt('1', 3, 'a')}, &log, 9, prover(log, 9), 0};
   auto c = check_history(in);
   CHECK(c.holds());
   CHECK(c.proven_batches == 1);
@@ -117,10 +122,12 @@ TEST_CASE("checker: after a restore, batches acknowledged after the backup are R
   std::vector<IngestEntry> log = {ingest(3, 'a', '1', 100)};
   // Restored log of 5 entries: a receipt for entry 8 came after the backup; one for entry 4
   // was in it and is gone, which is a loss.
-  HistoryInput in{
-      "sjz-gongan",   {receipt('1', 3, 'a'), receipt('2', 8, 'b'), receipt('3', 4, 'c')},
-      &log,           9,
-      prover(log, 9), 5};
+  HistoryInput in{{"key-of-sjz-gongan"},
+                  {receipt('1', 3, 'a'), receipt('2', 8, 'b'), receipt('3', 4, 'c')},
+                  &log,
+                  9,
+                  prover(log, 9),
+                  5};
   auto c = check_history(in);
   CHECK(c.rpo_batches == 1);
   CHECK(c.rpo_receipts.size() == 1);
@@ -155,6 +162,7 @@ TEST_CASE("checker: receipts and show --json are read as the tools write them") 
   CHECK((*entries)[0].seq == 2);
   CHECK((*entries)[0].batch_hash == h('1'));
   CHECK((*entries)[0].agency == "sjz-gongan");
+  CHECK((*entries)[0].key_id == "k");
   CHECK((*entries)[0].record_count == 100);
   CHECK(!parse_ingest_entries("{not json\n"));
 }

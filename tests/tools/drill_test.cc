@@ -3,7 +3,9 @@
 // refused with file:line, and signed reports that prove themselves unaltered.
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -14,6 +16,7 @@ namespace {
 
 const std::string kDrill = binary_path("bin/gongshu-drill");
 const std::string kCtl = binary_path("bin/gongshuctl");
+const std::string kDaemon = binary_path("bin/gongshud");
 
 std::string operator_key(const TempDir& dir) {
   std::string key = dir.file("drill-operator.key");
@@ -155,6 +158,117 @@ TEST_CASE("verify-report catches an altered report and a wrong signer") {
   // No signature at all.
   write_text(dir.file("unsigned.report"), bytes.substr(0, bytes.find("-----BEGIN")));
   CHECK(run_process({kDrill, "verify-report", dir.file("unsigned.report")}).exit_code == 2);
+}
+
+TEST_CASE("--from-backup restores a real backup into the sandbox first, timed") {
+  // A platform of its own, as production would be: agencies and catalog registered, a hot
+  // backup taken while it runs.
+  TempDir dir;
+  const std::string state = dir.file("prod");
+  REQUIRE(run_process({kDaemon, "init", "--state", state, "--operator-key-out",
+                       dir.file("operator.key"), "--audit-origin", "prod.example/audit"})
+              .exit_code == 0);
+  write_text(dir.file("gongshud.toml"),
+             "[daemon]\nstate_dir = \"" + state +
+                 "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
+                 "\"tcp://127.0.0.1:*\"\n[policy]\ndir = \"" GONGSHU_SOURCE_DIR
+                 "/policies/policy\"\n");
+  std::string backup = dir.file("prod.gsb");
+  {
+    ChildProcess daemon({kDaemon, "run", "--config", dir.file("gongshud.toml")},
+                        dir.file("gongshud.log"));
+    REQUIRE(wait_until([&] { return !read_text(state + "/daemon.info").empty(); }));
+    std::map<std::string, std::string> env = {{"GONGSHU_DAEMON_INFO", state + "/daemon.info"},
+                                              {"GONGSHU_KEY", dir.file("operator.key")}};
+    std::string policies = std::string(GONGSHU_SOURCE_DIR) + "/policies";
+    REQUIRE(run_process({kCtl, "agency", "add", "--from", policies + "/agencies.toml"}, "", env)
+                .exit_code == 0);
+    std::vector<std::string> add = {kCtl, "catalog", "add"};
+    for (const auto& e : std::filesystem::directory_iterator(policies + "/catalog")) {
+      if (e.path().extension() == ".toml") add.push_back(e.path().string());
+    }
+    REQUIRE(run_process(add, "", env).exit_code == 0);
+    auto b = run_process({kCtl, "backup", "create", "--out", backup, "--quiet"}, "", env);
+    INFO(b.err);
+    REQUIRE(b.exit_code == 0);
+    daemon.signal(SIGTERM);
+    REQUIRE(daemon.wait() == 0);
+  }
+
+  auto r = run_process({kDrill, "run", "audit-tamper", "--json", "--from-backup", backup,
+                        "--master-key", state + "/master.key", "--daemon-key",
+                        state + "/daemon.key", "--key", dir.file("operator.key")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = nlohmann::json::parse(r.out);
+  CHECK(j["target"] == "sandbox restored from " + backup);
+  const auto& setup = j["scenarios"][0]["steps"][0];
+  CHECK(setup["figures"]["backup_bytes"].get<double>() > 0);
+  CHECK(setup["figures"].contains("backup_restore_ms"));
+  bool restored = false;
+  for (const auto& c : setup["commands"]) {
+    std::string cmd = c["command"];
+    if (cmd.find("gongshud restore --from " + backup) != std::string::npos) {
+      restored = c["exit_code"] == 0;
+    }
+  }
+  CHECK(restored);
+
+  // A backup that does not restore (the wrong master key) is a drill that could not run.
+  TempDir other;
+  REQUIRE(run_process({kDaemon, "init", "--state", other.file("st"), "--operator-key-out",
+                       other.file("op.key")})
+              .exit_code == 0);
+  r = run_process({kDrill, "run", "audit-tamper", "--from-backup", backup, "--master-key",
+                   other.file("st/master.key"), "--daemon-key", state + "/daemon.key", "--key",
+                   dir.file("operator.key")});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("gongshud restore") != std::string::npos);
+  // The restore needs its keys: refused before anything runs.
+  r = run_process({kDrill, "run", "audit-tamper", "--from-backup", backup});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--master-key") != std::string::npos);
+}
+
+TEST_CASE("--target systemd refuses unless the daemon's configuration allows drills") {
+  TempDir dir;
+  std::string config = dir.file("gongshud.toml");
+  auto run = [&] {
+    return run_process({kDrill, "run", "daemon-crash", "--target", "systemd", "--config", config});
+  };
+  // No configuration at all, none that mentions drills, one that says false or not a boolean:
+  // refused before anything is touched, naming the file and the key.
+  auto r = run();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(config) != std::string::npos);
+  write_text(config, "[daemon]\nstate_dir = \"/var/lib/gongshud\"\n");
+  r = run();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("[drill] allowed = true") != std::string::npos);
+  CHECK(r.err.find("it has no [drill] allowed") != std::string::npos);
+  write_text(config, "[drill]\nallowed = false\n");
+  r = run();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("it says false") != std::string::npos);
+  write_text(config, "[drill]\nallowed = \"yes\"\n");
+  r = run();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("line 2 is not true or false") != std::string::npos);
+  // gongshud itself accepts the key (an unknown key would stop it at start).
+  write_text(config,
+             "[daemon]\nstate_dir = \"" + dir.file("state") + "\"\n[drill]\nallowed = true\n");
+  REQUIRE(run_process({kDaemon, "init", "--state", dir.file("state"), "--operator-key-out",
+                       dir.file("op.key")})
+              .exit_code == 0);
+  auto bad = dir.file("bad.toml");
+  write_text(bad, "[daemon]\nstate_dir = \"" + dir.file("state") + "\"\n[drill]\nallowed = 1\n");
+  auto refused = run_process({kDaemon, "run", "--config", bad});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("drill.allowed must be true or false") != std::string::npos);
+  // Allowed: the refusal is gone (what remains is that scenarios run only in a sandbox so far).
+  r = run();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("not allowed") == std::string::npos);
 }
 
 }  // namespace gongshu::testing

@@ -64,6 +64,7 @@ Result<std::vector<IngestEntry>> parse_ingest_entries(std::string_view jsonl) {
       e.seq = j.at("seq").get<uint64_t>();
       e.entry_hash = j.value("entry_hash", "");
       e.agency = j.at("principal").value("agency", "");
+      e.key_id = j.at("principal").value("key_id", "");
       e.dataset = j.value("dataset", "");
       e.record_count = j.value("record_count", uint64_t{0});
       for (const auto& ref : j.value("refs", nlohmann::json::array())) {
@@ -132,10 +133,11 @@ HistoryCheck check_history(const HistoryInput& in) {
     ++out.proven_batches;
     out.proven_records += e.record_count;
   }
-  // What the log holds for the agency that the agent holds no receipt for: stored, but the
-  // acknowledgement was lost in the fault. Unknown to the agency; not lost, not a pass.
+  // What the log holds from the agent's keys that the agent holds no receipt for: stored, but
+  // the acknowledgement was lost in the fault. Unknown to the agency; not lost, not a pass.
   for (const auto& e : *in.entries) {
-    if (e.agency != in.agency || e.batch_hash.empty() || acknowledged.count(e.batch_hash)) continue;
+    if (!in.key_ids.count(e.key_id) || e.batch_hash.empty() || acknowledged.count(e.batch_hash))
+      continue;
     ++out.unknown_batches;
     out.unknown_records += e.record_count;
   }

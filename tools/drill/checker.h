@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,7 @@ struct IngestEntry {
   uint64_t seq = 0;
   std::string entry_hash;
   std::string agency;
+  std::string key_id;  // the agent key that sent the batch
   std::string batch_hash;
   std::string dataset;
   uint64_t record_count = 0;
@@ -54,7 +56,7 @@ struct Proven {
 using ProveFn = std::function<Result<Proven>(uint64_t seq)>;
 
 struct HistoryInput {
-  std::string agency;
+  std::set<std::string> key_ids;            // the agent's keys, before and after re-enrollment
   std::vector<ReceiptRef> receipts;         // every acknowledgement the agent holds
   const std::vector<IngestEntry>* entries;  // the whole log after recovery
   uint64_t checkpoint_size = 0;             // the checkpoint taken after recovery
@@ -72,7 +74,7 @@ struct HistoryCheck {
   uint64_t lost_batches = 0;      // acknowledged, not in the log (or not as the receipt says)
   uint64_t doubled_batches = 0;   // recorded by more than one ingest entry
   uint64_t unproven_batches = 0;  // in the log, but no inclusion proof against the checkpoint
-  uint64_t unknown_batches = 0;   // in the log for the agency, no acknowledgement held
+  uint64_t unknown_batches = 0;   // in the log under the agent's keys, no acknowledgement held
   uint64_t unknown_records = 0;
   uint64_t rpo_batches = 0;
   // Their receipts: the restored log forks from them (the entries they name were lost with

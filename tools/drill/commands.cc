@@ -17,6 +17,7 @@
 #include "tools/drill/process.h"
 #include "tools/drill/report.h"
 #include "tools/drill/runner.h"
+#include "tools/drill/target.h"
 
 namespace gongshu::drill {
 namespace fs = std::filesystem;
@@ -149,6 +150,8 @@ void add_run_command(CLI::App& app, int* exit_code) {
     std::vector<std::string> scenarios, plans;
     bool all = false, json = false, keep = false, sandbox = true;
     std::string report, key;
+    std::string from_backup, master_key, backup_daemon_key;
+    std::string target = "sandbox", config = kDefaultDaemonConfig;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
@@ -161,9 +164,26 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--all", o->all, "Run every built-in scenario");
   cmd->add_option("--plan", o->plans, "A plan file of your own (repeatable)");
   cmd->add_flag("--sandbox", o->sandbox, "Run against a throwaway platform (the default)");
+  cmd->add_option("--target", o->target,
+                  "sandbox (default), or systemd: this host's real units (a staging host whose\n"
+                  "gongshud configuration says [drill] allowed = true; refused otherwise)")
+      ->check(CLI::IsMember({"sandbox", "systemd"}));
+  cmd->add_option("--config", o->config,
+                  "With --target systemd: the host's gongshud configuration (default " +
+                      std::string(kDefaultDaemonConfig) + ")");
   cmd->add_option("--report", o->report,
                   "Write the signed report (JSON) to FILE and its text form to FILE.txt");
   cmd->add_option("--key", o->key, "The drill operator's key file (gongshuctl keygen)");
+  cmd->add_option("--from-backup", o->from_backup,
+                  "Restore this backup (gongshuctl backup create) into each sandbox first, instead "
+                  "of a new\nplatform, and measure how long the restore takes: proves the "
+                  "backups restore.\nNeeds --master-key, --daemon-key and --key (an operator "
+                  "registered on that platform)");
+  cmd->add_option("--master-key", o->master_key,
+                  "With --from-backup: the storage master key file of the backed-up platform");
+  cmd->add_option("--daemon-key", o->backup_daemon_key,
+                  "With --from-backup: a copy of the backed-up daemon's key file (daemon.key; "
+                  "keys are\nnot in a backup)");
   cmd->add_flag("--json", o->json, "Print the report as JSON instead of text");
   cmd->add_flag("--keep", o->keep, "Keep the sandbox directory for a post-mortem");
   add_path_options(cmd, &o->paths);
@@ -173,12 +193,35 @@ void add_run_command(CLI::App& app, int* exit_code) {
       std::cerr << "gongshu-drill run: " << m << "\n";
       *exit_code = kExitError;
     };
+    if (o->target == "systemd") {
+      // A production host can never be hit by mistake: its configuration must say so.
+      if (auto allowed = systemd_drills_allowed(o->config); !allowed) {
+        return error("--target systemd: " + allowed.error().message());
+      }
+      return error(
+          "--target systemd: drills are allowed on this host, but this gongshu-drill runs its "
+          "scenarios only in a sandbox so far; run without --target");
+    }
     std::optional<crypto::KeyFile> key;
     if (!o->report.empty() && o->key.empty()) return error("--report needs --key FILE to sign");
     if (!o->key.empty()) {
       auto k = crypto::load_key_file(o->key);
       if (!k) return error(k.error().message());
       key.emplace(std::move(*k));
+    }
+    if (!o->from_backup.empty() &&
+        (o->master_key.empty() || o->backup_daemon_key.empty() || o->key.empty())) {
+      return error(
+          "--from-backup needs --master-key FILE, --daemon-key FILE (the backed-up daemon's key) "
+          "and --key FILE (an operator of that platform)");
+    }
+    if (o->from_backup.empty() && (!o->master_key.empty() || !o->backup_daemon_key.empty())) {
+      return error("--master-key and --daemon-key go with --from-backup FILE");
+    }
+    for (std::string* f : {&o->from_backup, &o->master_key, &o->backup_daemon_key}) {
+      std::error_code ec;
+      if (!f->empty() && !fs::is_regular_file(*f, ec)) return error(*f + ": no such file");
+      if (!f->empty()) *f = fs::absolute(*f, ec).string();
     }
     std::vector<Plan> plans;
     if (o->all) {
@@ -205,6 +248,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
                                .count();
     report.operator_key_id = key ? key->key.public_key().key_id() : "";
     report.report_id = new_report_id(report.started_at_ms);
+    if (!o->from_backup.empty()) report.target = "sandbox restored from " + o->from_backup;
     for (const char* b : {"gongshud", "gongshu-agent", "gongshuctl", "gongshu-audit"}) {
       auto v = run_command({o->paths.bin + "/" + b, "--version"}, {}, std::chrono::seconds(10));
       report.binaries.emplace_back(b, v && v->exit_code == 0 ? first_line(v->out) : "unknown");
@@ -215,6 +259,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
     ro.policies_dir = o->paths.policies;
     ro.keep = o->keep;
     ro.report_id = report.report_id;
+    ro.sandbox.from_backup = o->from_backup;
+    ro.sandbox.master_key = o->master_key;
+    ro.sandbox.backup_daemon_key = o->backup_daemon_key;
+    if (!o->from_backup.empty()) ro.sandbox.operator_key = fs::absolute(o->key).string();
     ro.progress = &std::cerr;
     bool any_error = false;
     for (const auto& plan : plans) {

@@ -114,9 +114,12 @@ class Run {
   std::map<std::string, uint64_t> stored_at_backup_;  // records per dataset just before it
   uint64_t log_size_at_backup_ = 0;  // a lower bound: the signed head just before the backup
   bool restored_ = false;
-  uint64_t started_seq_ = 0;             // the drill_started entry
-  std::string last_store_error_;         // what an agent was told when the store was full
-  std::map<std::string, uint64_t> rpo_;  // per dataset: acknowledged after the backup, lost
+  uint64_t started_seq_ = 0;  // the drill_started entry
+  std::string last_store_error_;
+  std::map<std::string, std::set<std::string>> agent_keys_;  // every key each agent signed with
+  std::map<std::string, uint64_t> baseline_;  // records per dataset before the drill (a backup's)
+                                              // // what an agent was told when the store was full
+  std::map<std::string, uint64_t> rpo_;       // per dataset: acknowledged after the backup, lost
   int exports_ = 0;
 };
 
@@ -147,7 +150,7 @@ ScenarioResult Run::go() {
   setup.started_at_ms = wall_ms();
   step_ = &setup;
   say("[" + plan_.name + " 0/" + std::to_string(plan_.steps.size()) + "] " + setup.title);
-  SandboxOptions so;
+  SandboxOptions so = o_.sandbox;
   so.bin_dir = o_.bin_dir;
   so.policies_dir = o_.policies_dir;
   so.keep = o_.keep;
@@ -169,6 +172,22 @@ ScenarioResult Run::go() {
   setup.outcome = "ok";
   setup.figures.emplace_back("setup_ms", double(setup.duration_ms));
   say("  ✓ " + std::to_string(setup.duration_ms) + " ms, in " + sb_->dir());
+  if (!o_.sandbox.from_backup.empty()) {
+    setup.figures.emplace_back("backup_bytes", double(sb_->backup_bytes()));
+    setup.figures.emplace_back("backup_restore_ms", double(sb_->restore_ms()));
+    say("  backup restored in " + std::to_string(sb_->restore_ms()) + " ms (" +
+        std::to_string(sb_->backup_bytes()) + " bytes)");
+  }
+  for (const char* a : Sandbox::kAgents) {
+    auto f = sb_->agent_figures(a);
+    auto c = sb_->counts(Sandbox::dataset_of(a));
+    if (f) agent_keys_[a].insert(f->key_id);
+    if (c) {
+      baseline_[Sandbox::dataset_of(a)] = c->records;
+      if (c->records > 0)
+        setup.figures.emplace_back("records_before_" + Sandbox::dataset_of(a), double(c->records));
+    }
+  }
   // Officers reading the log can tell what follows from a real incident.
   started_seq_ = mark("started", "");
   if (started_seq_) setup.figures.emplace_back("drill_started_seq", double(started_seq_));
@@ -269,6 +288,7 @@ Status Run::step(const Step& s) {
              st ? "enrolled" : st.error().message());
       if (st) {
         GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
+        agent_keys_[s.agent].insert(f.key_id);
         step_->commands.push_back({"# new agent key " + f.key_id, 0, 0});
       }
       return {};
@@ -498,7 +518,8 @@ Status Run::wait_until(const Step& s) {
         ok = false;  // the daemon may be down for a moment: the condition is not met yet
         continue;
       }
-      stored += c->records;
+      uint64_t base = baseline_[Sandbox::dataset_of(a)];
+      stored += c->records > base ? c->records - base : 0;
       acked += f->acknowledged;
       spooled += f->spooled;
       if (f->last_error.find("could not store the batch") != std::string::npos)
@@ -685,7 +706,7 @@ Result<HistoryCheck> Run::check_agent(const std::string& agent, const std::strin
                                       uint64_t checkpoint_size) {
   namespace fs = std::filesystem;
   HistoryInput in;
-  in.agency = Sandbox::agency_of(agent);
+  in.key_ids = agent_keys_[agent];
   in.entries = &entries;
   in.checkpoint_size = checkpoint_size;
   in.restored_size = restored_ ? std::max<uint64_t>(log_size_at_backup_, 1) : 0;
@@ -794,6 +815,11 @@ Status Run::verify() {
     GONGSHU_TRY(auto rx, sb_->agent_cmd(a, {"receipts", "export", "--dir", receipts}));
     GONGSHU_TRY(auto f, sb_->agent_figures(a));
     GONGSHU_TRY(auto c, sb_->counts(ds));
+    agent_keys_[a].insert(f.key_id);
+    // A restored backup's records were there before the drill: only the drill's are counted.
+    uint64_t base = baseline_[ds];
+    c.records = c.records > base ? c.records - base : 0;
+    c.versions = c.versions > base ? c.versions - base : 0;
     uint64_t sub = sb_->submitted(a);
     tot_sub += sub;
     tot_ack += f.acknowledged;

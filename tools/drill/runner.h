@@ -19,7 +19,10 @@ struct RunOptions {
   std::string bin_dir;
   std::string policies_dir;
   bool keep = false;
-  std::string report_id;             // named in the drill_started / drill_finished audit entries
+  std::string report_id;  // named in the drill_started / drill_finished audit entries
+  // The sandbox's own settings: from_backup, master_key, backup_daemon_key, operator_key (the
+  // rest is filled in per plan).
+  SandboxOptions sandbox;
   std::ostream* progress = nullptr;  // may be null
 };
 

@@ -118,16 +118,21 @@ Status Sandbox::build() {
   std::error_code ec;
   fs::copy(options_.policies_dir + "/policy", policy_dir(), fs::copy_options::recursive, ec);
   if (ec) return fail(ErrorCode::kIo, "copy the shipped policy: " + ec.message());
-  GONGSHU_RETURN_IF_ERROR(
-      must_succeed(run({bin("gongshud"), "init", "--state", file("state"), "--operator-key-out",
-                        file("operator.key"), "--audit-origin", "drill.sandbox/audit"},
-                       true),
-                   "gongshud init"));
+  std::string operator_key = file("operator.key");
+  if (options_.from_backup.empty()) {
+    GONGSHU_RETURN_IF_ERROR(
+        must_succeed(run({bin("gongshud"), "init", "--state", file("state"), "--operator-key-out",
+                          operator_key, "--audit-origin", "drill.sandbox/audit"},
+                         true),
+                     "gongshud init"));
+  } else {
+    GONGSHU_RETURN_IF_ERROR(restore_backup());
+    operator_key = options_.operator_key;
+  }
   daemon_config_ = file("gongshud.toml");
   store_mb_ = options_.store_mb;
   GONGSHU_RETURN_IF_ERROR(write_daemon_config());
-  ctl_env_ = {{"GONGSHU_DAEMON_INFO", file("state/daemon.info")},
-              {"GONGSHU_KEY", file("operator.key")}};
+  ctl_env_ = {{"GONGSHU_DAEMON_INFO", file("state/daemon.info")}, {"GONGSHU_KEY", operator_key}};
   GONGSHU_RETURN_IF_ERROR(start_daemon());
   // Keep the ports the OS chose, so a restarted daemon comes back where the agents look.
   std::string info = read_file(file("state/daemon.info"));
@@ -135,14 +140,27 @@ Status Sandbox::build() {
   ingest_endpoint_ = toml_field(info, "ingest");
   api_endpoint_ = toml_field(info, "api");
   GONGSHU_RETURN_IF_ERROR(write_daemon_config());
-  GONGSHU_RETURN_IF_ERROR(must_succeed(
-      ctl({"agency", "add", "--from", options_.policies_dir + "/agencies.toml"}), "agency add"));
-  std::vector<std::string> add = {"catalog", "add"};
-  for (const auto& e : fs::directory_iterator(options_.policies_dir + "/catalog")) {
-    if (e.path().extension() == ".toml") add.push_back(e.path().string());
+  // A restored platform may already have the drill's agencies and datasets (the shipped
+  // examples); they are then used as they are.
+  auto known = [&](const std::vector<std::string>& show) {
+    auto r = ctl(show, false);
+    return r && r->exit_code == 0;
+  };
+  if (options_.from_backup.empty() || !known({"agency", "show", agency_of("a")}) ||
+      !known({"agency", "show", agency_of("b")})) {
+    GONGSHU_RETURN_IF_ERROR(must_succeed(
+        ctl({"agency", "add", "--from", options_.policies_dir + "/agencies.toml"}), "agency add"));
   }
-  std::sort(add.begin() + 2, add.end());
-  GONGSHU_RETURN_IF_ERROR(must_succeed(ctl(add), "catalog add"));
+  if (options_.from_backup.empty() ||
+      !known({"catalog", "show", dataset_of("a"), "--timeout", "5"}) ||
+      !known({"catalog", "show", dataset_of("b"), "--timeout", "5"})) {
+    std::vector<std::string> add = {"catalog", "add"};
+    for (const auto& e : fs::directory_iterator(options_.policies_dir + "/catalog")) {
+      if (e.path().extension() == ".toml") add.push_back(e.path().string());
+    }
+    std::sort(add.begin() + 2, add.end());
+    GONGSHU_RETURN_IF_ERROR(must_succeed(ctl(add), "catalog add"));
+  }
   for (const char* a : kAgents) {
     GONGSHU_RETURN_IF_ERROR(
         write_file(agent_config(a), "[agent]\nstate_dir = \"" + file(std::string("agent-") + a) +
@@ -154,10 +172,37 @@ Status Sandbox::build() {
   return {};
 }
 
+// A real backup restored into the sandbox as docs/operations.md §5 does it: the backed-up
+// daemon's key file in the state directory (keys are not in a backup), gongshud restore with
+// the master key, which checks the signature, the data and the whole audit log first.
+Status Sandbox::restore_backup() {
+  std::error_code ec;
+  fs::create_directories(file("state"), ec);
+  if (!ec) fs::permissions(file("state"), fs::perms::owner_all, ec);
+  if (!ec) fs::copy_file(options_.backup_daemon_key, file("state/daemon.key"), ec);
+  if (!ec)
+    fs::permissions(file("state/daemon.key"), fs::perms::owner_read | fs::perms::owner_write, ec);
+  if (ec) return fail(ErrorCode::kIo, "copy the backed-up daemon's key: " + ec.message());
+  backup_bytes_ = fs::file_size(options_.from_backup, ec);
+  auto t = std::chrono::steady_clock::now();
+  GONGSHU_RETURN_IF_ERROR(
+      must_succeed(run({bin("gongshud"), "restore", "--from", options_.from_backup, "--state",
+                        file("state"), "--master-key", options_.master_key},
+                       true),
+                   "gongshud restore"));
+  restore_ms_ = uint64_t(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+          .count());
+  return {};
+}
+
 Status Sandbox::write_daemon_config() {
   std::string text = "[daemon]\nstate_dir = \"" + file("state") + "\"\n[ingest]\nendpoint = \"" +
                      ingest_endpoint_ + "\"\n[api]\nendpoint = \"" + api_endpoint_ +
                      "\"\n[policy]\ndir = \"" + policy_dir() + "\"\n";
+  if (!options_.master_key.empty()) {
+    text.insert(text.find("[ingest]"), "master_key = \"" + options_.master_key + "\"\n");
+  }
   if (store_mb_ > 0) text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";
   return write_file(daemon_config_, text);
 }

@@ -32,6 +32,13 @@ struct SandboxOptions {
   std::string policies_dir;  // agencies.toml, catalog/, policy/
   bool keep = false;         // leave the directory behind (for a post-mortem)
   uint64_t store_mb = 0;     // the daemon's [limits] map_size_mb; 0: its default
+  // A real backup to restore instead of `gongshud init`: the backup, the storage master key,
+  // the backed-up daemon's key file (keys are not in a backup) and a key registered as an
+  // operator of that platform, which the drill then acts as.
+  std::string from_backup;
+  std::string master_key;
+  std::string backup_daemon_key;
+  std::string operator_key;
   // Called for every command run on a step's behalf (not for polling), for the report.
   std::function<void(const std::string& command, const CommandResult&)> on_command;
 };
@@ -90,6 +97,9 @@ class Sandbox {
   // takes effect when the daemon starts next).
   [[nodiscard]] Status set_store_mb(uint64_t mb);
   const std::string& daemon_config() const { return daemon_config_; }
+  // With from_backup: how long gongshud restore took and the backup's size.
+  uint64_t restore_ms() const { return restore_ms_; }
+  uint64_t backup_bytes() const { return backup_bytes_; }
   // gongshuctl audit export into path.
   [[nodiscard]] Status export_audit(const std::string& path, bool record = true);
 
@@ -110,6 +120,7 @@ class Sandbox {
   explicit Sandbox(SandboxOptions o) : options_(std::move(o)) {}
   [[nodiscard]] Status build();
   [[nodiscard]] Status write_daemon_config();
+  [[nodiscard]] Status restore_backup();
   [[nodiscard]] Result<CommandResult> run(const std::vector<std::string>& argv, bool record,
                                           const std::map<std::string, std::string>& env = {});
   [[nodiscard]] Status enroll(const std::string& agent);
@@ -126,6 +137,8 @@ class Sandbox {
   std::string ingest_endpoint_ = "tcp://127.0.0.1:*";
   std::string api_endpoint_ = "tcp://127.0.0.1:*";
   uint64_t store_mb_ = 0;
+  uint64_t restore_ms_ = 0;
+  uint64_t backup_bytes_ = 0;
   std::map<std::string, std::string> ctl_env_;
   std::optional<Child> daemon_;
   std::map<std::string, Child> agents_;

@@ -1,0 +1,41 @@
+#include "tools/drill/target.h"
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace gongshu::drill {
+
+Status systemd_drills_allowed(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return fail(ErrorCode::kNotFound, path + ": " + ec.message());
+  if (size > (1u << 20)) return fail(ErrorCode::kResourceExhausted, path + ": larger than 1 MiB");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  toml::table root;
+  try {
+    root = toml::parse(ss.str(), path);
+  } catch (const toml::parse_error& e) {
+    return fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(e.source().begin.line) +
+                                                 ": " + std::string(e.description()));
+  }
+  const toml::node* n = root.at_path("drill.allowed").node();
+  const std::string refusal =
+      "drills are not allowed on this host: " + path +
+      " must say `[drill] allowed = true` (only ever on a staging host, never on production; "
+      "docs/drills.md)";
+  if (!n) return fail(ErrorCode::kPermissionDenied, refusal + "; it has no [drill] allowed");
+  if (!n->is_boolean()) {
+    return fail(
+        ErrorCode::kPermissionDenied,
+        refusal + "; line " + std::to_string(n->source().begin.line) + " is not true or false");
+  }
+  if (!*n->value<bool>()) return fail(ErrorCode::kPermissionDenied, refusal + "; it says false");
+  return {};
+}
+
+}  // namespace gongshu::drill
