@@ -71,6 +71,43 @@ void parse_alert_detail(const std::string& detail, Alert& a) {
   if (!any) a.text = detail;  // not the agreed form: keep it all as text
 }
 
+bool is_objection_answer(std::string_view action) {
+  return action == "objection_upheld" || action == "objection_corrected" ||
+         action == "objection_transferred";
+}
+
+// M of an ingest entry's "N accepted, M rejected"; 0 when the detail does not say.
+uint64_t rejected_count(std::string_view detail) {
+  size_t at = detail.find(" rejected");
+  if (at == std::string_view::npos) return 0;
+  size_t start = at;
+  while (start > 0 && detail[start - 1] >= '0' && detail[start - 1] <= '9') --start;
+  if (start == at || at - start > 18) return 0;
+  uint64_t n = 0;
+  for (size_t i = start; i < at; ++i) n = n * 10 + uint64_t(detail[i] - '0');
+  return n;
+}
+
+// The time of "deadline 2026-11-27T03:02:30Z" in a detail, if it is there and well formed.
+std::optional<int64_t> deadline_in(std::string_view detail) {
+  constexpr std::string_view kWord = "deadline ";
+  size_t at = detail.find(kWord);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view t = detail.substr(at + kWord.size());
+  if (t.size() < 20 || t[10] != 'T' || t[19] != 'Z' || t[13] != ':' || t[16] != ':')
+    return std::nullopt;
+  auto date = parse_date(t.substr(0, 10));
+  if (!date) return std::nullopt;
+  int hms[3];
+  for (int i = 0; i < 3; ++i) {
+    char a = t[11 + 3 * i], b = t[12 + 3 * i];
+    if (a < '0' || a > '9' || b < '0' || b > '9') return std::nullopt;
+    hms[i] = (a - '0') * 10 + (b - '0');
+  }
+  if (hms[0] > 23 || hms[1] > 59 || hms[2] > 60) return std::nullopt;
+  return days_from_civil(*date) * kDayMs + (hms[0] * 3600 + hms[1] * 60 + hms[2]) * 1000LL;
+}
+
 }  // namespace
 
 size_t ReportPeriod::day_index(int64_t ms) const {
@@ -202,6 +239,28 @@ AlertSummary summarize_alerts(const std::vector<Alert>& alerts) {
   return s;
 }
 
+ObjectionSummary summarize_objections(const ReportFigures& f) {
+  ObjectionSummary s;
+  std::vector<int64_t> delays;
+  for (const Objection& o : f.objections) {
+    s.filed++;
+    if (auto d = o.answer_delay_ms()) {
+      s.answered++;
+      delays.push_back(*d);
+    } else {
+      s.open++;
+      if (o.deadline_ms && *o.deadline_ms < f.export_last_ms) s.open_past_deadline++;
+    }
+  }
+  if (!delays.empty()) {
+    std::sort(delays.begin(), delays.end());
+    const size_t n = delays.size();
+    s.median_answer_ms = n % 2 ? delays[n / 2] : (delays[n / 2 - 1] + delays[n / 2]) / 2;
+    s.max_answer_ms = delays.back();
+  }
+  return s;
+}
+
 ReportBuilder::ReportBuilder(ReportPeriod period) { f_.period = period; }
 
 void ReportBuilder::add(uint64_t seq, std::optional<v1::AuditEntry> entry) {
@@ -257,8 +316,11 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
     const std::string kind = ref_value(e, "kind");
     if (!id.empty() && !kind.empty()) agreement_kind_[id] = kind;
   }
-  // Acknowledgements are matched to alerts of the period wherever they fall in the export.
+  // Acknowledgements and answers are matched to alerts and objections of the period wherever
+  // they fall in the export.
   if (action == "alert_acknowledged") count_alert_ack(e);
+  if (is_objection_answer(action)) count_objection_answer(e);
+  f_.export_last_ms = std::max(f_.export_last_ms, e.time_ms());
   const int64_t t = e.time_ms();
   if (!f_.period.contains(t)) return;
   const size_t day = f_.period.day_index(t);
@@ -358,8 +420,51 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
   }
 
   if (starts_with(action, "dataset_destroy")) f_.destruction.push_back(event_of(seq, e));
-  if (starts_with(action, "objection") || starts_with(action, "quality"))
-    f_.quality_objection[action]++;
+
+  if (action == "ingest" || action == "ingest_refused" || action == "ingest_duplicate") {
+    QualityRow& q = f_.quality[or_none(e.principal().agency())][or_none(e.dataset())];
+    if (action == "ingest_refused") {
+      q.refused++;
+    } else if (action == "ingest_duplicate") {
+      q.duplicates++;
+    } else {
+      q.batches++;
+      q.accepted += e.record_count();
+      q.rejected += rejected_count(e.detail());
+    }
+  }
+  if (starts_with(action, "objection_")) {
+    f_.objection_actions[action]++;
+    if (is_objection_answer(action)) {
+      f_.objection_answers[action]++;
+      if (e.detail().find("(overdue)") != std::string::npos) f_.objection_answers_overdue++;
+    }
+  }
+  if (starts_with(action, "consent_")) f_.consent_actions[action]++;
+  if (action == "objection_filed") {
+    Objection o;
+    o.id = ref_value(e, "objection");
+    o.dataset = e.dataset();
+    o.assigned_agency = ref_value(e, "assigned_agency");
+    o.filed_by = e.principal().key_id() + " (" + role + ")" +
+                 (e.principal().agency().empty() ? "" : ", " + e.principal().agency());
+    o.seq = seq;
+    o.filed_ms = t;
+    o.records = e.record_count();
+    o.deadline_ms = deadline_in(e.detail());
+    if (!o.id.empty()) objection_index_.emplace(o.id, f_.objections.size());
+    f_.objections.push_back(std::move(o));
+  }
+}
+
+void ReportBuilder::count_objection_answer(const v1::AuditEntry& e) {
+  auto it = objection_index_.find(ref_value(e, "objection"));
+  if (it == objection_index_.end()) return;
+  Objection& o = f_.objections[it->second];
+  if (o.answered_ms) return;
+  o.answer = e.action();
+  o.answered_ms = e.time_ms();
+  o.answered_overdue = e.detail().find("(overdue)") != std::string::npos;
 }
 
 }  // namespace gongshu::audit_cli

@@ -23,7 +23,11 @@
 //   third parties entries with refs kind "third_party" (value: the company), with sessions: one
 //                 principal's entries on one Beijing day;
 //   destruction   dataset_destroy_requested, dataset_destroyed (and their refused forms);
-//   quality and objections: actions beginning "objection" or "quality"; none are written yet.
+//   quality       ingest ("N accepted, M rejected"), ingest_refused, ingest_duplicate per agency
+//                 and dataset;
+//   objections    objection_filed (refs objection = id, assigned_agency; "deadline <UTC>" in the
+//                 detail) followed to its answer (objection_upheld, _corrected, _transferred;
+//                 "overdue" in the detail) anywhere later in the export; consent_* counted.
 #pragma once
 
 #include <cstdint>
@@ -170,6 +174,34 @@ struct Company {
   std::map<std::pair<std::string, int64_t>, Session> sessions;  // (key id, Beijing day number)
 };
 
+// Data quality as ingest shows it: one agency's deliveries of one dataset.
+struct QualityRow {
+  uint64_t batches = 0;     // stored batches (ingest)
+  uint64_t accepted = 0;    // records stored
+  uint64_t rejected = 0;    // records rejected alone ("N accepted, M rejected")
+  uint64_t refused = 0;     // whole batches refused (ingest_refused)
+  uint64_t duplicates = 0;  // batches sent again (ingest_duplicate)
+};
+
+// An objection (docs/objections.md) filed in the period, followed through the export.
+struct Objection {
+  std::string id;
+  std::string dataset;
+  std::string assigned_agency;
+  std::string filed_by;  // key id (role), agency
+  uint64_t seq = 0;
+  int64_t filed_ms = 0;
+  uint64_t records = 0;                // records disputed
+  std::optional<int64_t> deadline_ms;  // from the entry's "deadline <UTC>"
+  std::string answer;                  // objection_upheld / _corrected / _transferred
+  std::optional<int64_t> answered_ms;
+  bool answered_overdue = false;
+  std::optional<int64_t> answer_delay_ms() const {
+    if (!answered_ms) return std::nullopt;
+    return *answered_ms - filed_ms;
+  }
+};
+
 // Facts about the export itself, filled in by the command from the verifier's report.
 struct ExportFacts {
   std::string path;
@@ -217,7 +249,15 @@ struct ReportFigures {
 
   std::map<std::string, Company> third_parties;
   std::vector<Event> destruction;
-  std::map<std::string, uint64_t> quality_objection;  // action -> count
+  // Quality: agency -> dataset -> deliveries (a refused batch names no dataset).
+  std::map<std::string, std::map<std::string, QualityRow>> quality;
+  // Objections filed in the period; answers in the period by action and whether overdue.
+  std::vector<Objection> objections;
+  std::map<std::string, uint64_t> objection_answers;  // answer action -> count, in the period
+  uint64_t objection_answers_overdue = 0;
+  std::map<std::string, uint64_t> objection_actions;  // every objection_* action in the period
+  std::map<std::string, uint64_t> consent_actions;    // every consent_* action in the period
+  int64_t export_last_ms = 0;  // time of the last signed entry: "now" for open objections
 };
 
 class ReportBuilder {
@@ -235,11 +275,13 @@ class ReportBuilder {
  private:
   void count(uint64_t seq, const v1::AuditEntry& e);
   void count_alert_ack(const v1::AuditEntry& e);
+  void count_objection_answer(const v1::AuditEntry& e);
 
   ReportFigures f_;
   std::vector<std::pair<uint64_t, std::optional<v1::AuditEntry>>> pending_;
   std::map<std::string, size_t> alert_index_;          // alert id -> index in f_.alerts
   std::map<std::string, std::string> agreement_kind_;  // from agreement_apply, whole export
+  std::map<std::string, size_t> objection_index_;      // objection id -> index in objections
 };
 
 // Alerts of a report in figures, the same for the HTML and the JSON. The delays are those of the
@@ -252,6 +294,16 @@ struct AlertSummary {
   std::map<std::string, uint64_t> by_rule, by_severity;
 };
 AlertSummary summarize_alerts(const std::vector<Alert>& alerts);
+
+// Objections of a report in figures, the same for the HTML and the JSON.
+struct ObjectionSummary {
+  uint64_t filed = 0;
+  uint64_t answered = 0;  // of those filed in the period, anywhere in the export
+  uint64_t open = 0;
+  uint64_t open_past_deadline = 0;  // open, deadline before the export's last entry
+  std::optional<int64_t> median_answer_ms, max_answer_ms;
+};
+ObjectionSummary summarize_objections(const ReportFigures& f);
 
 // Whether an action is a data access (read, query_subject, download, export, aggregate).
 bool is_data_access(std::string_view action);

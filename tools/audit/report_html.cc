@@ -613,18 +613,88 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
 
   // Quality and objections.
   out += "<section id=\"quality\"><h2>" + title("数据质量与异议", "Quality and objections") +
-         "</h2>\n";
-  if (f.quality_objection.empty()) {
+         "</h2>\n<h3>" + title("数据汇聚质量", "Data quality at ingest") + "</h3>\n";
+  if (f.quality.empty()) {
     out += none_recorded();
   } else {
-    out += "<table data-t=\"quality_objections\"><tbody>\n";
-    for (const auto& [a, n] : f.quality_objection) {
-      out += "<tr data-k=\"" + esc(a) + "\"><td>" + esc(a) +
-             "</td><td class=\"n\" data-f=\"count\">" + num(n) + "</td></tr>\n";
+    out +=
+        "<p>按部门、数据集统计的汇聚批次与记录；拒收率 = 拒收记录 / (入库 + 拒收)。<span "
+        "class=\"en\">Deliveries per agency and dataset; rejection rate = rejected / "
+        "(accepted + rejected). A refused batch names no dataset.</span></p>\n"
+        "<table data-t=\"quality\"><thead><tr><th>部门 <span class=\"en\">Agency</span></th>"
+        "<th>数据集 <span class=\"en\">Dataset</span></th><th>批次 <span "
+        "class=\"en\">Batches</span></th><th>入库 <span class=\"en\">Accepted</span></th><th>"
+        "拒收 <span class=\"en\">Rejected</span></th><th>拒收率 <span class=\"en\">Rejection "
+        "rate</span></th><th>整批拒绝 <span class=\"en\">Refused batches</span></th><th>重复 "
+        "<span class=\"en\">Duplicates</span></th></tr></thead><tbody>\n";
+    for (const auto& [agency, by_dataset] : f.quality) {
+      for (const auto& [dataset, q] : by_dataset) {
+        char rate[32] = "—";
+        if (q.accepted + q.rejected) {
+          std::snprintf(rate, sizeof rate, "%.2f%%",
+                        100.0 * double(q.rejected) / double(q.accepted + q.rejected));
+        }
+        out += "<tr data-k=\"" + esc(agency + "/" + dataset) + "\"><td>" + key_text(agency) +
+               "</td><td class=\"k\">" + key_text(dataset) +
+               "</td><td class=\"n\" data-f=\"batches\">" + num(q.batches) +
+               "</td><td class=\"n\" data-f=\"accepted\">" + num(q.accepted) +
+               "</td><td class=\"n\" data-f=\"rejected\">" + num(q.rejected) +
+               "</td><td class=\"n\">" + rate + "</td><td class=\"n\" data-f=\"refused\">" +
+               num(q.refused) + "</td><td class=\"n\">" + num(q.duplicates) + "</td></tr>\n";
+      }
     }
     out += "</tbody></table>\n";
   }
-  out += "</section>\n";
+  out += "<h3>" + title("异议", "Objections") + "</h3>\n";
+  if (f.objection_actions.empty()) {
+    out += none_recorded();
+  } else {
+    const ObjectionSummary os = summarize_objections(f);
+    out += "<dl class=\"grid\">\n";
+    out += stat("objections_filed", "期间内提出", "Filed in the period", num(os.filed));
+    out += stat("objections_answered", "已答复", "Answered", num(os.answered));
+    out += stat("objections_open", "未答复", "Not answered", num(os.open));
+    out += stat("objections_open_past_deadline", "逾期未答复", "Open past deadline",
+                num(os.open_past_deadline));
+    out += stat("objections_median_answer", "答复用时中位数", "Median time to answer",
+                os.median_answer_ms ? duration_text(*os.median_answer_ms) : "—");
+    out += stat("objections_answers_overdue", "期间内逾期答复", "Answered late in the period",
+                num(f.objection_answers_overdue));
+    out += "</dl>\n<p>期间内答复 <span class=\"en\">Answers in the period</span>: " +
+           counts_text(f.objection_answers) +
+           "<br>全部异议操作 <span class=\"en\">All "
+           "objection actions</span>: " +
+           counts_text(f.objection_actions) + "</p>\n";
+    if (!f.objections.empty()) {
+      out +=
+          "<table data-t=\"objections\"><thead><tr><th>异议 <span class=\"en\">Objection"
+          "</span></th><th>数据集 · 承办部门 <span class=\"en\">Dataset · assigned to</span>"
+          "</th><th>提出 <span class=\"en\">Filed</span></th><th>期限 <span "
+          "class=\"en\">Deadline</span></th><th>答复 <span class=\"en\">Answer</span></th>"
+          "<th>用时 <span class=\"en\">Time</span></th></tr></thead><tbody>\n";
+      for (const Objection& o : f.objections) {
+        std::string answer = "<span class=\"warn\">未答复 not answered</span>";
+        if (o.answered_ms) {
+          answer = esc(o.answer) + "<br>" + when(*o.answered_ms) +
+                   (o.answered_overdue ? "<br><span class=\"warn\">逾期 overdue</span>" : "");
+        }
+        auto delay = o.answer_delay_ms();
+        out += "<tr data-k=\"" + esc(o.id) + "\"><td class=\"k\">" + esc(o.id) + "<br>#" +
+               num(o.seq) + "</td><td class=\"k\">" + esc(o.dataset) + "<br>" +
+               esc(o.assigned_agency) + "</td><td class=\"t\">" + when(o.filed_ms) + "<br>" +
+               esc(o.filed_by) + "<br>" + num(o.records) + " 条记录 records</td><td class=\"t\">" +
+               (o.deadline_ms ? when(*o.deadline_ms) : std::string("—")) + "</td><td>" + answer +
+               "</td><td class=\"n\">" + (delay ? duration_text(*delay) : std::string("—")) +
+               "</td></tr>\n";
+      }
+      out += "</tbody></table>\n";
+    }
+  }
+  if (!f.consent_actions.empty()) {
+    out +=
+        "<p>同意 <span class=\"en\">Consent</span>: " + counts_text(f.consent_actions) + "</p>\n";
+  }
+  out += "</section>\n\n";
 
   // Every action.
   out +=

@@ -245,9 +245,54 @@ std::string report_json(const ReportFigures& f, int64_t generated_ms) {
   for (const auto& e : f.destruction) event(w, e);
   w.end_array();
 
-  w.key("quality_objections").begin_object().field("recorded", !f.quality_objection.empty());
-  counts(w, "actions", f.quality_objection);
-  w.end_object();
+  w.key("quality").begin_object().field("recorded", !f.quality.empty());
+  w.key("ingest").begin_array();
+  for (const auto& [agency, by_dataset] : f.quality) {
+    for (const auto& [dataset, q] : by_dataset) {
+      w.begin_object()
+          .field("agency", agency)
+          .field("dataset", dataset)
+          .field("batches", q.batches)
+          .field("accepted", q.accepted)
+          .field("rejected", q.rejected)
+          .field("refused_batches", q.refused)
+          .field("duplicate_batches", q.duplicates)
+          .end_object();
+    }
+  }
+  w.end_array().end_object();
+
+  const ObjectionSummary os = summarize_objections(f);
+  w.key("objections")
+      .begin_object()
+      .field("recorded", !f.objection_actions.empty())
+      .field("filed", os.filed)
+      .field("answered", os.answered)
+      .field("open", os.open)
+      .field("open_past_deadline", os.open_past_deadline);
+  optional_int(w, "median_answer_ms", os.median_answer_ms);
+  optional_int(w, "max_answer_ms", os.max_answer_ms);
+  counts(w, "answers_in_period", f.objection_answers);
+  w.field("answers_in_period_overdue", f.objection_answers_overdue);
+  counts(w, "actions", f.objection_actions);
+  w.key("items").begin_array();
+  for (const Objection& o : f.objections) {
+    w.begin_object()
+        .field("id", o.id)
+        .field("dataset", o.dataset)
+        .field("assigned_agency", o.assigned_agency)
+        .field("filed_by", o.filed_by)
+        .field("seq", o.seq)
+        .field("filed", format_time_ms(o.filed_ms))
+        .field("records", o.records);
+    optional_time(w, "deadline", o.deadline_ms);
+    w.field("answer", o.answer);
+    optional_time(w, "answered", o.answered_ms);
+    optional_int(w, "answer_delay_ms", o.answer_delay_ms());
+    w.field("answered_overdue", o.answered_overdue).end_object();
+  }
+  w.end_array().end_object();
+  counts(w, "consent", f.consent_actions);
 
   w.end_object();
   return w.str();

@@ -98,7 +98,7 @@ Png read_png(const std::string& path) {
 // falls within [begin, end), decoded here with protobuf.
 struct Counted {
   uint64_t signed_entries = 0, in_period = 0;
-  uint64_t allowed = 0, denied = 0, records = 0, denials = 0;
+  uint64_t allowed = 0, denied = 0, records = 0, denials = 0, ingested = 0;
   std::map<std::string, std::array<uint64_t, 3>> by_dataset, by_role, by_agency, by_purpose;
   std::map<std::string, uint64_t> denials_by_rule, actions, agreement_records;
 };
@@ -129,6 +129,7 @@ Counted count_export(const std::string& path, int64_t begin, int64_t end) {
       c.denials++;
       c.denials_by_rule[or_none(e->policy_rule())]++;
     }
+    if (e->action() == "ingest") c.ingested += e->record_count();
     static const std::set<std::string> kAccess = {"read", "query_subject", "download", "export",
                                                   "aggregate"};
     if (!kAccess.count(e->action())) continue;
@@ -254,6 +255,7 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
   CHECK(c.denied >= 2);
   CHECK(c.agreement_records.count(agreement));
   CHECK(c.by_role.size() >= 2);
+  CHECK(c.ingested == 30);
 
   CHECK(j["period"]["from"] == from);
   CHECK(j["period"]["to"] == to);
@@ -286,7 +288,13 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
   uint64_t per_day = 0;
   for (const auto& n : j["access"]["per_day"]["allowed"]) per_day += n.get<uint64_t>();
   CHECK(per_day == c.allowed);
-  CHECK(j["quality_objections"]["recorded"] == false);
+  CHECK(j["objections"]["recorded"] == false);
+  uint64_t accepted = 0;
+  for (const auto& q : j["quality"]["ingest"]) {
+    if (q["agency"] == "sjz-gongan" && q["dataset"] == testing::kHouseholds)
+      accepted += q["accepted"].get<uint64_t>();
+  }
+  CHECK(accepted == c.ingested);
 
   // Chromium: first prove the console check sees an error, then render the report.
   testing::TempDir profile;

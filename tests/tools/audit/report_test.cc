@@ -489,11 +489,98 @@ TEST_CASE("report: third parties with sessions per principal and day; destructio
   CHECK(first.actions.at("download") == 1);
   REQUIRE(f.destruction.size() == 2);
   CHECK(f.destruction[1].records == 300);
-  CHECK(f.quality_objection.empty());
+  CHECK(f.quality.empty());
+  CHECK(f.objection_actions.empty());
+}
 
-  es.push_back({t + 4, "objection_filed", "public", "", "population.household"});
-  ReportFigures g = build(es);
-  CHECK(g.quality_objection.at("objection_filed") == 1);
+TEST_CASE("report: data quality at ingest; objections followed to their answers") {
+  const int64_t t = kMar2 + 4 * kHour;
+  auto ingest = [&](int64_t at, std::string agency, std::string dataset, uint64_t n,
+                    std::string detail, std::string action = "ingest") {
+    return E{at,
+             std::move(action),
+             "agent",
+             std::move(agency),
+             std::move(dataset),
+             "aggregation per catalog (R-10)",
+             "ingest.provider",
+             v1::DECISION_ALLOW,
+             n,
+             {},
+             std::move(detail)};
+  };
+  auto obj = [&](int64_t at, std::string action, std::string id, std::string detail) {
+    return E{at,
+             std::move(action),
+             "agency",
+             "sjz-shuiwu",
+             "population.household",
+             "",
+             "",
+             v1::DECISION_NONE,
+             2,
+             {{"objection", std::move(id)}, {"assigned_agency", "sjz-gongan"}},
+             std::move(detail)};
+  };
+  std::vector<E> es = {
+      ingest(t, "sjz-gongan", "population.household", 98, "98 accepted, 2 rejected"),
+      ingest(t + 1, "sjz-gongan", "population.household", 50, "50 accepted, 0 rejected"),
+      ingest(t + 2, "sjz-gongan", "", 0, "schema: bad batch", "ingest_refused"),
+      ingest(t + 3, "sjz-gongan", "population.household", 0, "re-sent", "ingest_duplicate"),
+      ingest(t + 4, "sjz-shichang", "legal_person.registration", 7, "7 accepted, 12345 rejected"),
+      // Filed before the period and answered in it (late).
+      obj(kMar2 - kHour, "objection_filed", "OBJ-0", "-> filed; deadline 2026-03-01T17:00:00Z (1)"),
+      obj(t + 10, "objection_upheld", "OBJ-0", "answered after the deadline (overdue)"),
+      obj(t + 20, "objection_filed", "OBJ-1",
+          "-> filed; assigned to sjz-gongan (catalog); deadline 2026-03-10T09:00:00Z (5 working "
+          "days, Asia/Shanghai); 2 record(s) disputed"),
+      obj(t + 30, "objection_filed", "OBJ-2",
+          "-> filed; assigned to sjz-gongan; deadline 2026-03-01T21:00:00Z (0 working days)"),
+      obj(t + 40, "objection_verifying", "OBJ-1", "filed -> verifying"),
+      obj(t + 20 + 2 * kHour, "objection_corrected", "OBJ-1", "answered within the deadline"),
+      {t + 50, "consent_grant", "agency", "sjz-minzheng"},
+  };
+  ReportFigures f = build(es);
+  REQUIRE(f.quality.size() == 2);
+  const auto& q = f.quality.at("sjz-gongan").at("population.household");
+  CHECK(q.batches == 2);
+  CHECK(q.accepted == 148);
+  CHECK(q.rejected == 2);
+  CHECK(q.duplicates == 1);
+  CHECK(f.quality.at("sjz-gongan").at("(none)").refused == 1);
+  CHECK(f.quality.at("sjz-shichang").at("legal_person.registration").rejected == 12345);
+
+  REQUIRE(f.objections.size() == 2);  // OBJ-0 was filed before the period
+  CHECK(f.objections[0].id == "OBJ-1");
+  CHECK(f.objections[0].assigned_agency == "sjz-gongan");
+  CHECK(f.objections[0].records == 2);
+  CHECK(f.objections[0].deadline_ms ==
+        days_from_civil({2026, 3, 10}) * audit_cli::kDayMs + 9 * kHour);
+  CHECK(f.objections[0].answer == "objection_corrected");
+  CHECK(f.objections[0].answer_delay_ms() == 2 * kHour);
+  CHECK(!f.objections[0].answered_overdue);
+  CHECK(!f.objections[1].answered_ms);
+  CHECK(f.objection_answers.at("objection_upheld") == 1);
+  CHECK(f.objection_answers.at("objection_corrected") == 1);
+  CHECK(f.objection_answers_overdue == 1);
+  CHECK(f.objection_actions.at("objection_filed") == 2);
+  CHECK(f.consent_actions.at("consent_grant") == 1);
+  auto s = audit_cli::summarize_objections(f);
+  CHECK(s.filed == 2);
+  CHECK(s.answered == 1);
+  CHECK(s.open == 1);
+  // OBJ-2's deadline (21:00Z) is before the export's last entry (22:00:00.020Z).
+  CHECK(s.open_past_deadline == 1);
+  CHECK(s.median_answer_ms == 2 * kHour);
+
+  const json j = json::parse(audit_cli::report_json(f, kMar2));
+  CHECK(j["quality"]["recorded"] == true);
+  CHECK(j["objections"]["open_past_deadline"] == 1);
+  CHECK(j["objections"]["items"][0]["deadline"] == "2026-03-10T09:00:00.000Z");
+  CHECK(j["consent"]["consent_grant"] == 1);
+  const std::string html = audit_cli::report_html(f, kMar2);
+  CHECK(contains(html, "data-f=\"objections_open_past_deadline\">1</dd>"));
+  CHECK(contains(html, "<td class=\"n\">1.33%</td>"));  // 2 of 150 rejected
 }
 
 TEST_CASE("report rendering: every string from the log escaped; quality says none recorded") {
@@ -536,7 +623,7 @@ TEST_CASE("report rendering: every string from the log escaped; quality says non
   CHECK(j["access"]["by_agency"].size() == 2);
   CHECK(j["denials"]["by_rule"][0]["rule"] == evil);
   CHECK(j["third_parties"][0]["company"].get<std::string>().substr(0, 8) == "<script>");
-  CHECK(j["quality_objections"]["recorded"] == false);
+  CHECK(j["objections"]["recorded"] == false);
   CHECK(j["period"]["time_zone"] == "Asia/Shanghai (UTC+08:00)");
   CHECK(j["generated"] == "2026-03-01T16:00:00.000Z");
 }
@@ -664,7 +751,8 @@ TEST_CASE("gongshu-audit report: a real log with alerts, third parties and destr
   CHECK(j["third_parties"][0]["company"] == "某某科技有限公司");
   CHECK(j["third_parties"][0]["sessions"].size() == 1);
   CHECK(j["destruction"][0]["action"] == "dataset_destroy_requested");
-  CHECK(j["quality_objections"]["recorded"] == false);
+  CHECK(j["objections"]["recorded"] == false);
+  CHECK(j["quality"]["recorded"] == false);
   const std::string html = testing::read_text(out);
   CHECK(contains(html, "data-f=\"access_records\">54</dd>"));
   CHECK(contains(html, "某某科技有限公司"));
