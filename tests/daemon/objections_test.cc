@@ -393,6 +393,47 @@ TEST_CASE("objection: transferred to the agency that must answer, with a fresh d
   CHECK(entries(p.f, "objection_filed").size() == 2);
 }
 
+TEST_CASE("objection: a field whose data item has an authoritative source goes to its provider",
+          "[daemon][objections]") {
+  Platform p;
+  // sjz-shuiwu's dataset is named the source of people's names (R-11 权威来源).
+  v1::DatasetEntry names = people();
+  names.set_id("test.names");
+  names.set_provider_agency("sjz-shuiwu");
+  v1::ApiRequest add;
+  *add.mutable_catalog_add()->mutable_entry() = names;
+  REQUIRE(p.f.op->call(add).error().code() == v1::API_OK);
+  v1::ApiRequest set;
+  auto* a = set.mutable_catalog_authority_set()->mutable_authority();
+  a->set_item("person.name");
+  a->set_name("姓名");
+  a->add_fields("name");
+  a->set_dataset("test.names");
+  a->set_note("姓名以该库为准");
+  auto designated = p.f.op->call(set);
+  INFO(code_name(designated));
+  REQUIRE(designated.error().code() == v1::API_OK);
+
+  v1::ApiRequest req;
+  auto* f = req.mutable_objection_file();
+  f->set_dataset(kDataset);
+  f->set_record_key("p-1");
+  f->set_field("name");
+  f->set_reason(kReason);
+  f->set_contact(kContact);
+  const v1::ObjectionInfo by_name = ok_one(p.desk->call(req));
+  CHECK(by_name.assigned_agency() == "sjz-shuiwu");
+  CHECK(by_name.routed_by() == "authority person.name (test.names)");
+  // Still about the record objected to, which is disputed.
+  CHECK(by_name.dataset() == kDataset);
+  CHECK(read_record(*p.gongan, "p-1").disputed());
+  // A field no item names goes to the provider; an unknown field is refused.
+  f->set_field("address");
+  CHECK(ok_one(p.desk->call(req)).assigned_agency() == "sjz-gongan");
+  f->set_field("nickname");
+  CHECK(p.desk->call(req).error().code() == v1::API_BAD_REQUEST);
+}
+
 TEST_CASE("objection: refusals name the problem", "[daemon][objections]") {
   Platform p;
   auto no_record = file(*p.desk, "p-9");
