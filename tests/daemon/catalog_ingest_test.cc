@@ -161,5 +161,26 @@ TEST_CASE("catalog ingest: a retired dataset's records stay readable, nothing ne
   CHECK(none.error().message().find("ds.draft") != std::string::npos);
 }
 
+TEST_CASE("catalog: gongshud takes the city's region code from its configuration") {
+  // A daemon configured for another city (石家庄 is 130100; here 130200): an agency of 130100 is
+  // one of its counties, reviewed by that county first.
+  testing::FixtureOptions options;
+  options.city_region = "130200";
+  DaemonFixture f(options);
+  f.add_agency("sjz-gongan", "石家庄市公安局");  // region 130100
+  auto user = f.client(f.add_principal("agency", "sjz-gongan"));
+  v1::ApiRequest req;
+  *req.mutable_catalog_submit()->mutable_entry() = household_as("ds.city");
+  auto resp = call(*user, req);
+  REQUIRE(resp.catalog_versions().versions_size() == 1);
+  CHECK(resp.catalog_versions().versions(0).awaiting() == "county reviewer 130100");
+
+  DaemonFixture plain;  // the default: 130100 is the city
+  plain.add_agency("sjz-gongan", "石家庄市公安局");
+  auto city_user = plain.client(plain.add_principal("agency", "sjz-gongan"));
+  resp = call(*city_user, req);
+  CHECK(resp.catalog_versions().versions(0).awaiting() == "city reviewer");
+}
+
 }  // namespace
 }  // namespace gongshu::daemon

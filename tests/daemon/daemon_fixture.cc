@@ -48,6 +48,7 @@ DaemonFixture::DaemonFixture(FixtureOptions options)
   config.max_batch_bytes = 4 << 20;
   if (options.max_aggregate_groups) config.max_aggregate_groups = options.max_aggregate_groups;
   if (options.api_limits) config.api_limits = *options.api_limits;
+  if (!options.city_region.empty()) config.city_region = options.city_region;
   config.policy_dir = options.policy_dir.empty()
                           ? std::string(GONGSHU_SOURCE_DIR) + "/policies/policy"
                           : options.policy_dir;

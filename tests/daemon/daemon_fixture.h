@@ -37,6 +37,7 @@ struct FixtureOptions {
   std::string policy_dir;                              // default: the shipped policies/policy
   size_t max_aggregate_groups = 0;                     // default: DaemonConfig's
   std::optional<ApiLimits> api_limits = std::nullopt;  // default: DaemonConfig's
+  std::string city_region = {};                        // default: DaemonConfig's
 };
 
 struct DaemonFixture {
