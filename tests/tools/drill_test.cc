@@ -271,4 +271,35 @@ TEST_CASE("--target systemd refuses unless the daemon's configuration allows dri
   CHECK(r.err.find("not allowed") == std::string::npos);
 }
 
+TEST_CASE("the report's HTML page is self-contained, bilingual and escapes what it shows") {
+  TempDir dir;
+  std::string key = operator_key(dir);
+  std::string plan = dir.file("markup.toml");
+  write_text(plan,
+             "name = \"markup\"\nsummary_zh = \"标记 <b>\"\n"
+             "summary_en = \"<script>alert('x')</script> & \\\"quotes\\\"\"\n"
+             "[[step]]\ndo = \"pause\"\nms = 1\n");
+  std::string report = dir.file("r.report");
+  auto r = run_process({kDrill, "run", "--plan", plan, "--report", report, "--key", key});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::string html = read_text(report + ".html");
+  CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(html.find("应急演练报告") != std::string::npos);
+  CHECK(html.find("Emergency drill report") != std::string::npos);
+  CHECK(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quotes&quot;") !=
+        std::string::npos);
+  CHECK(html.find("标记 &lt;b&gt;") != std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+  // Nothing fetched from elsewhere: no scripts, links, images or URLs.
+  for (const char* outside : {"<link", "src=", "http://", "https://", "@import"}) {
+    CHECK(html.find(outside) == std::string::npos);
+  }
+  // The page verify-report renders from the signed JSON is the same page.
+  auto v = run_process({kDrill, "verify-report", report, "--quiet", "--html", dir.file("v.html")});
+  INFO(v.err);
+  REQUIRE(v.exit_code == 0);
+  CHECK(read_text(dir.file("v.html")) == html);
+}
+
 }  // namespace gongshu::testing

@@ -172,7 +172,8 @@ void add_run_command(CLI::App& app, int* exit_code) {
                   "With --target systemd: the host's gongshud configuration (default " +
                       std::string(kDefaultDaemonConfig) + ")");
   cmd->add_option("--report", o->report,
-                  "Write the signed report (JSON) to FILE and its text form to FILE.txt");
+                  "Write the signed report (JSON) to FILE, its text form to FILE.txt and a\n"
+                  "self-contained HTML page to FILE.html");
   cmd->add_option("--key", o->key, "The drill operator's key file (gongshuctl keygen)");
   cmd->add_option("--from-backup", o->from_backup,
                   "Restore this backup (gongshuctl backup create) into each sandbox first, instead "
@@ -291,8 +292,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
     if (!o->report.empty()) {
       std::ofstream(o->report, std::ios::binary | std::ios::trunc) << sign_report(json, key->key);
       std::ofstream(o->report + ".txt", std::ios::binary | std::ios::trunc) << report_text(report);
+      std::ofstream(o->report + ".html", std::ios::binary | std::ios::trunc) << report_html(report);
       std::cerr << "gongshu-drill: report signed by " << report.operator_key_id << " in "
-                << o->report << " (text: " << o->report << ".txt)\n";
+                << o->report << " (text: " << o->report << ".txt, HTML: " << o->report
+                << ".html)\n";
     }
     std::cout << (o->json ? json : report_text(report));
     *exit_code = any_error ? kExitError : report.passed() ? kExitOk : kExitFailed;
@@ -301,7 +304,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
 
 void add_verify_report_command(CLI::App& app, int* exit_code) {
   struct Opts {
-    std::string file, signer;
+    std::string file, signer, html;
     bool quiet = false;
   };
   auto o = std::make_shared<Opts>();
@@ -313,6 +316,8 @@ void add_verify_report_command(CLI::App& app, int* exit_code) {
   cmd->add_option("FILE", o->file, "The report (run --report FILE)")->required();
   cmd->add_option("--signer", o->signer, "The operator's public key (64 hex) it must be signed by");
   cmd->add_flag("--quiet", o->quiet, "Print only the verdict");
+  cmd->add_option("--html", o->html,
+                  "Also write the verified report as a self-contained HTML page to this file");
   cmd->callback([o, exit_code] {
     std::optional<crypto::PublicKey> expected;
     if (!o->signer.empty()) {
@@ -344,6 +349,16 @@ void add_verify_report_command(CLI::App& app, int* exit_code) {
     if (!text) {
       std::cerr << "gongshu-drill verify-report: " << text.error().message() << "\n";
       return void(*exit_code = kExitError);
+    }
+    if (!o->html.empty()) {
+      auto page = report_html_from_json(v->json);
+      std::ofstream out(o->html, std::ios::binary | std::ios::trunc);
+      if (page) out << *page;
+      if (!page || !out) {
+        std::cerr << "gongshu-drill verify-report: " << o->html << ": "
+                  << (page ? std::string("cannot write") : page.error().message()) << "\n";
+        return void(*exit_code = kExitError);
+      }
     }
     std::cout << "报告未被篡改 report verified: signed by " << v->signer.key_id() << " ("
               << v->signer.hex() << ")\n";

@@ -180,6 +180,134 @@ Result<std::string> report_text_from_json(const std::string& text) {
   }
 }
 
+namespace {
+
+// Text made safe for HTML element content and attribute values.
+std::string esc(const std::string& in) {
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+constexpr std::string_view kStyle =
+    "body{font-family:sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}"
+    "th{background:#eee}.ok{color:#060}.bad{color:#b00;font-weight:bold}"
+    ".cmd{font-family:monospace;font-size:90%;white-space:pre-wrap;word-break:break-all}"
+    "h2{border-top:2px solid #888;padding-top:.5em}";
+
+}  // namespace
+
+Result<std::string> report_html_from_json(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    bool passed = j.at("passed").get<bool>();
+    std::ostringstream o;
+    o << "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+      << "<title>应急演练报告 Emergency drill report " << esc(str(j, "report_id"))
+      << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n"
+      << "<h1>应急演练报告 Emergency drill report</h1>\n<table>\n";
+    auto row = [&](const char* zh, const char* en, const std::string& v) {
+      o << "<tr><th>" << zh << " " << en << "</th><td>" << esc(v) << "</td></tr>\n";
+    };
+    row("报告编号", "report id", str(j, "report_id"));
+    row("工具", "tool", str(j, "tool"));
+    row("目标", "target", str(j, "target"));
+    row("开始", "started", str(j, "started_at"));
+    row("演练人密钥", "operator key", str(j, "operator_key_id"));
+    for (const auto& [name, v] : j.at("binaries").items()) {
+      row("版本", "version", name + ": " + (v.is_string() ? v.get<std::string>() : ""));
+    }
+    o << "<tr><th>结论 result</th><td class=\"" << (passed ? "ok" : "bad") << "\">"
+      << (passed ? "通过 PASSED" : "未通过 FAILED") << "</td></tr>\n</table>\n";
+    for (const auto& s : j.at("scenarios")) {
+      bool sp = s.at("passed").get<bool>();
+      o << "<h2>场景 scenario " << esc(str(s, "name")) << " — <span class=\""
+        << (sp ? "ok\">通过 passed" : "bad\">未通过 failed") << "</span></h2>\n"
+        << "<p>" << esc(str(s, "summary_zh")) << "<br>" << esc(str(s, "summary_en")) << "</p>\n"
+        << "<p>预案 plan <code>" << esc(str(s, "plan")) << "</code>, 开始 started "
+        << esc(str(s, "started_at")) << ", 用时 took " << s.at("duration_ms").get<uint64_t>()
+        << " ms</p>\n";
+      if (s.contains("audit_marks")) {
+        o << "<p>审计日志中的演练标记 drill marks in the target's audit log:";
+        for (const auto& [action, seq] : s.at("audit_marks").items()) {
+          o << " " << esc(action) << " = entry " << seq.get<uint64_t>();
+        }
+        o << "</p>\n";
+      }
+      if (s.contains("error")) {
+        o << "<p class=\"bad\">无法执行 could not run: " << esc(str(s, "error")) << "</p>\n";
+      }
+      o << "<table>\n<tr><th>#</th><th>步骤 step</th><th>结果 outcome</th>"
+        << "<th>开始 started / 用时 took</th><th>命令 commands</th><th>数据 figures</th>"
+        << "<th>预期 expectations</th></tr>\n";
+      for (const auto& st : s.at("steps")) {
+        std::string outcome = str(st, "outcome");
+        o << "<tr><td>" << st.at("step").get<int>() << "</td><td><b>" << esc(str(st, "do"))
+          << "</b> (line " << st.at("line").get<int>() << ")<br>" << esc(str(st, "title"))
+          << "</td><td class=\"" << (outcome == "ok" ? "ok" : "bad") << "\">"
+          << esc(outcome_zh(outcome) + " " + outcome) << "</td><td>" << esc(str(st, "started_at"))
+          << "<br>" << st.at("duration_ms").get<uint64_t>() << " ms</td><td class=\"cmd\">";
+        for (const auto& c : st.at("commands")) {
+          o << "$ " << esc(str(c, "command")) << " → exit " << c.at("exit_code").get<int>() << ", "
+            << c.at("duration_ms").get<uint64_t>() << " ms\n";
+        }
+        o << "</td><td>";
+        for (const auto& [k, v] : st.at("figures").items()) {
+          o << esc(k) << " = " << figure_text(v.get<double>()) << "<br>";
+        }
+        o << "</td><td>";
+        for (const auto& e : st.at("expectations")) {
+          bool held = e.at("held").get<bool>();
+          o << "<div class=\"" << (held ? "ok" : "bad") << "\">"
+            << (held ? "✓ 成立 held " : "✗ 不成立 FAILED ") << esc(str(e, "expectation"))
+            << "</div><div>" << esc(str(e, "evidence")) << "</div>";
+        }
+        o << "</td></tr>\n";
+      }
+      o << "</table>\n";
+    }
+    o << "<p>签名报告为 JSON；用 <code>gongshu-drill verify-report FILE</code> 证明其未被篡改。"
+      << "<br>The signed report is the JSON; prove it unaltered with "
+      << "<code>gongshu-drill verify-report FILE</code>.</p>\n</body>\n</html>\n";
+    return o.str();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kCorrupt, std::string("drill report: ") + e.what());
+  }
+}
+
+std::string report_html(const Report& r) {
+  auto h = report_html_from_json(report_json(r));
+  return h ? *h : esc(h.error().message());
+}
+
 std::string report_text(const Report& r) {
   auto t = report_text_from_json(report_json(r));
   return t ? *t : t.error().message();

@@ -80,6 +80,11 @@ std::string report_text(const Report& r);
 // The text form of a report's JSON (as read back by verify-report).
 [[nodiscard]] Result<std::string> report_text_from_json(const std::string& json);
 
+// A self-contained HTML page of the report (Chinese beside English, every value HTML-escaped,
+// no external resource), for officers to read and file.
+std::string report_html(const Report& r);
+[[nodiscard]] Result<std::string> report_html_from_json(const std::string& json);
+
 std::string sign_report(const std::string& json, const crypto::IdentityKey& key);
 
 struct VerifiedReport {
