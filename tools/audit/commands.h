@@ -28,7 +28,8 @@ void add_consistency_commands(CLI::App& app, int* exit_code);
 void add_checkpoint_command(CLI::App& app, int* exit_code);
 // show EXPORT [--seq N] [--json]
 void add_show_command(CLI::App& app, int* exit_code);
-// report EXPORT --key HEX --from DATE --to DATE --out FILE [--excerpt] [--json]
+// report EXPORT --key HEX --from DATE --to DATE --out FILE [--checkpoint FILE] [--excerpt]
+//        [--json]
 void add_report_command(CLI::App& app, int* exit_code);
 
 }  // namespace gongshu::audit_cli

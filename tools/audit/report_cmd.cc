@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/audit/checkpoint.h"
 #include "core/audit/entry.h"
 #include "core/audit/verify.h"
 #include "core/util/clock.h"
@@ -24,6 +25,7 @@ struct ReportArgs {
   std::string from;
   std::string to;
   std::string out;
+  std::string checkpoint_file;
   bool excerpt = false;
   bool json = false;
 };
@@ -52,6 +54,13 @@ int run_report(const ReportArgs& a) {
   audit::VerifyOptions opts;
   opts.more_keys = std::move(*keys);
   opts.allow_excerpt = a.excerpt;
+  if (!a.checkpoint_file.empty()) {
+    // Its signature, size and root are checked by the verifier, against the keys it learns.
+    auto note = read_small_file(a.checkpoint_file, audit::kMaxNoteSize);
+    if (!note)
+      return report_error(a, kExitError, "error", "--checkpoint: " + note.error().message());
+    opts.trusted_checkpoint = std::move(*note);
+  }
   opts.on_entry = [&builder](uint64_t seq, ByteView bytes) {
     auto e = audit::decode_entry(bytes);
     builder.add(seq, e ? std::optional<v1::AuditEntry>(std::move(*e)) : std::nullopt);
@@ -133,6 +142,10 @@ void add_report_command(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("--out", a->out, "The HTML file to write (replaced atomically; - for stdout)")
       ->required();
+  cmd->add_option("--checkpoint", a->checkpoint_file,
+                  "A signed checkpoint note kept from an earlier verification (gongshu-audit\n"
+                  "checkpoint), as for verify: an export that was cut short or rolled back\n"
+                  "before it gets no report");
   cmd->add_flag("--excerpt", a->excerpt,
                 "Accept an export that does not start at entry 1 (gongshuctl audit export\n"
                 "--from N), as verify --excerpt does");

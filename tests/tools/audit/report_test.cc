@@ -817,6 +817,27 @@ TEST_CASE("gongshu-audit report: no report from an export that does not verify")
   CHECK(wrong.exit_code == 1);
   CHECK(!std::filesystem::exists(out));
 
+  // A checkpoint the officer kept from a longer log: this export was cut short before it.
+  log.append({{kMar2 + 3, "read", "agency", "sjz-gongan", "population.household", "own", "",
+               v1::DECISION_ALLOW, 3}});
+  const std::string longer = dir.file("longer.gsa");
+  log.export_to(longer);
+  auto cp = testing::run_process({kAudit, "checkpoint", longer});
+  REQUIRE(cp.exit_code == 0);
+  const std::string note = dir.file("kept.note");
+  testing::write_text(note, cp.out);
+  auto cut = testing::run_process({kAudit, "report", path, "--key", hex_key, "--checkpoint", note,
+                                   "--from", "2026-03-02", "--to", "2026-03-02", "--out", out});
+  CHECK(cut.exit_code == 1);
+  CHECK(contains(cut.err, "rollback or truncation"));
+  CHECK(!std::filesystem::exists(out));
+  auto whole =
+      testing::run_process({kAudit, "report", longer, "--key", hex_key, "--checkpoint", note,
+                            "--from", "2026-03-02", "--to", "2026-03-02", "--out", out, "--json"});
+  CHECK(whole.exit_code == 0);
+  CHECK(json::parse(whole.out)["access"]["allowed"] == 3);
+  std::filesystem::remove(out);
+
   // Could not run: exit 2, naming why.
   auto bad_date = testing::run_process({kAudit, "report", path, "--key", hex_key, "--from",
                                         "2026-03-32", "--to", "2026-04-01", "--out", out});
