@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/util/local_time.h"
+
 namespace gongshu {
 
 namespace {
@@ -43,6 +45,8 @@ void init(const char* domain) {
   // Our output is UTF-8 whatever the locale's character set says.
   bind_textdomain_codeset(domain, "UTF-8");
   textdomain(domain);
+  // Times for people in their zone (core/util/local_time.h), settled before any thread starts.
+  init_local_time();
 }
 
 const std::string& locale_dir() { return bound_dir(); }

@@ -130,7 +130,11 @@ std::vector<LintFinding> i18n_lint(std::string_view src) {
       i += 2;
       continue;
     }
-    if (c == '\'') {  // character literal (digit separators never follow a quote here)
+    if (c == '\'' && i > 0 && std::isalnum(static_cast<unsigned char>(src[i - 1]))) {
+      ++i;  // a digit separator (1'000)
+      continue;
+    }
+    if (c == '\'') {  // character literal
       ++i;
       while (i < src.size() && src[i] != '\'') i += src[i] == '\\' ? 2 : 1;
       ++i;

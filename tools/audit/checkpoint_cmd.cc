@@ -10,6 +10,7 @@
 #include "core/audit/checkpoint.h"
 #include "core/audit/entry.h"
 #include "core/audit/export_file.h"
+#include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
 
@@ -39,14 +40,14 @@ Result<std::optional<Found>> find_checkpoint(const std::string& path, uint64_t s
     GONGSHU_TRY(auto frame, with_context(reader.next(), path));
     if (!frame) break;
     if (frame->type == audit::FrameType::kEntry) {
-      GONGSHU_TRY(audit::EntryPrefix prefix,
-                  with_context(audit::parse_entry_prefix(frame->data),
-                               path + ": entry at byte offset " + std::to_string(frame->offset)));
+      GONGSHU_TRY(audit::EntryPrefix prefix, with_context(audit::parse_entry_prefix(frame->data),
+                                                          path + tr(": entry at byte offset ") +
+                                                              std::to_string(frame->offset)));
       if (entries == 0) first_seq = prefix.seq;
       if (prefix.seq != first_seq + entries) {
-        return fail(ErrorCode::kCorrupt, path + ": expected entry " +
+        return fail(ErrorCode::kCorrupt, path + tr(": expected entry ") +
                                              std::to_string(first_seq + entries) + ", found " +
-                                             std::to_string(prefix.seq) + "; run verify");
+                                             std::to_string(prefix.seq) + tr("; run verify"));
       }
       last = audit::entry_hash(frame->data);
       if (first_seq == 1) range.append(last);
@@ -57,17 +58,17 @@ Result<std::optional<Found>> find_checkpoint(const std::string& path, uint64_t s
     GONGSHU_TRY(
         audit::CheckpointBody body,
         with_context(audit::parse_checkpoint_note_unverified(note),
-                     path + ": checkpoint at byte offset " + std::to_string(frame->offset)));
+                     path + tr(": checkpoint at byte offset ") + std::to_string(frame->offset)));
     if (size != 0 && body.size != size) continue;
     Found f{std::move(note), {}};
     uint64_t here = entries ? first_seq + entries - 1 : 0;
     if (body.size != here) {
-      f.matches = fail(ErrorCode::kCorrupt, "it follows entry " + std::to_string(here));
+      f.matches = fail(ErrorCode::kCorrupt, tr("it follows entry ") + std::to_string(here));
     } else if (body.chain != last) {
-      f.matches =
-          fail(ErrorCode::kCorrupt, "its chain hash does not match entry " + std::to_string(here));
+      f.matches = fail(ErrorCode::kCorrupt,
+                       tr("its chain hash does not match entry ") + std::to_string(here));
     } else if (first_seq == 1 && body.root != range.root()) {
-      f.matches = fail(ErrorCode::kCorrupt, "its root does not match the entries");
+      f.matches = fail(ErrorCode::kCorrupt, tr("its root does not match the entries"));
     }
     found = std::move(f);
   }
@@ -77,19 +78,19 @@ Result<std::optional<Found>> find_checkpoint(const std::string& path, uint64_t s
 int run_checkpoint(const Args& a) {
   auto found = find_checkpoint(a.export_path, a.size);
   if (!found) {
-    std::cerr << "gongshu-audit checkpoint: " << found.error().message() << "\n";
+    std::cerr << tr("gongshu-audit checkpoint: ") << found.error().message() << "\n";
     return kExitError;
   }
   if (!*found) {
-    std::cerr << "gongshu-audit checkpoint: " << a.export_path << " has no checkpoint"
-              << (a.size ? " at tree size " + std::to_string(a.size) : std::string()) << "\n";
+    std::cerr << tr("gongshu-audit checkpoint: ") << a.export_path << tr(" has no checkpoint")
+              << (a.size ? tr(" at tree size ") + std::to_string(a.size) : std::string()) << "\n";
     return kExitError;
   }
   if (!(*found)->matches) {
-    std::cerr << "gongshu-audit checkpoint: the export's checkpoint at tree size "
+    std::cerr << tr("gongshu-audit checkpoint: the export's checkpoint at tree size ")
               << (a.size ? std::to_string(a.size) : std::string("(latest)"))
-              << " does not match its entries: " << (*found)->matches.error().message()
-              << "; run verify\n";
+              << tr(" does not match its entries: ") << (*found)->matches.error().message()
+              << tr("; run verify\n");
     return kExitError;
   }
   std::cout << (*found)->note;
@@ -102,15 +103,16 @@ void add_checkpoint_command(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "checkpoint",
-      "Print a signed checkpoint note from an export, verbatim (default: the latest one).\n"
-      "Keep it: a later 'verify --checkpoint' proves the log was not rolled back or forked\n"
-      "since, and 'consistency' checks proofs between two kept checkpoints. The note is checked\n"
-      "against the export's entries but its signature is not: verify the export first.");
-  cmd->add_option("export", a->export_path, "The audit export file")->required();
-  cmd->add_option("--size", a->size, "The tree size of the checkpoint to print");
+      tr("Print a signed checkpoint note from an export, verbatim (default: the latest one).\n"
+         "Keep it: a later 'verify --checkpoint' proves the log was not rolled back or forked\n"
+         "since, and 'consistency' checks proofs between two kept checkpoints. The note is "
+         "checked\n"
+         "against the export's entries but its signature is not: verify the export first."));
+  cmd->add_option("export", a->export_path, tr("The audit export file"))->required();
+  cmd->add_option("--size", a->size, tr("The tree size of the checkpoint to print"));
   cmd->footer(
-      "Exit status: 0 printed; 2 could not (no checkpoint at that size, the checkpoint\n"
-      "does not match the entries, the export is damaged or unreadable, usage error).");
+      tr("Exit status: 0 printed; 2 could not (no checkpoint at that size, the checkpoint\n"
+         "does not match the entries, the export is damaged or unreadable, usage error)."));
   cmd->callback([a, exit_code] { *exit_code = run_checkpoint(*a); });
 }
 

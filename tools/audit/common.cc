@@ -7,6 +7,7 @@
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::audit_cli {
 namespace {
@@ -27,7 +28,7 @@ Result<std::vector<crypto::PublicKey>> parse_keys(const std::vector<std::string>
     GONGSHU_TRY(crypto::PublicKey k, parse_key(h));
     out.push_back(k);
   }
-  if (out.empty()) return fail(ErrorCode::kInvalidArgument, "--key: at least one is needed");
+  if (out.empty()) return fail(ErrorCode::kInvalidArgument, tr("--key: at least one is needed"));
   return out;
 }
 
@@ -40,7 +41,7 @@ Status write_output(const std::string& path, std::string_view text) {
   if (path == "-") {
     std::cout << text;
     std::cout.flush();
-    if (!std::cout) return fail(ErrorCode::kIo, "standard output: write failed");
+    if (!std::cout) return fail(ErrorCode::kIo, tr("standard output: write failed"));
     return {};
   }
   return write_file_atomic(path, as_bytes(text), 0644);
@@ -90,7 +91,7 @@ std::string entry_text(const v1::AuditEntry& e, const audit::Hash& entry_hash) {
   };
   line("time", format_time_ms(e.time_ms()));
   const auto& p = e.principal();
-  line("principal", "key id " + printable(p.key_id()) + ", role " + printable(p.role()) +
+  line("principal", tr("key id ") + printable(p.key_id()) + ", role " + printable(p.role()) +
                         (p.agency().empty() ? "" : ", agency " + printable(p.agency())));
   line("action", printable(e.action()));
   line("dataset", printable(e.dataset()));

@@ -13,6 +13,7 @@
 #include "core/audit/merkle.h"
 #include "core/crypto/identity.h"
 #include "core/util/error.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
 #include "gongshu/v1/audit.pb.h"
@@ -27,10 +28,10 @@ inline constexpr size_t kMaxProofFile = 256 * 1024;
 Result<crypto::PublicKey> parse_key(std::string_view hex);
 // Every --key given (repeatable: the daemon's keys before and after a rotation).
 Result<std::vector<crypto::PublicKey>> parse_keys(const std::vector<std::string>& hex);
-// Help text of the repeatable --key option.
-inline constexpr const char* kKeyHelp =
+// Help text of the repeatable --key option (marked for the catalogue: show it with tr()).
+inline constexpr const char* kKeyHelp = tr_noop(
     "The daemon's Ed25519 public key, 64 hex characters; repeat it to trust several (the keys\n"
-    "before and after a daemon key rotation)";
+    "before and after a daemon key rotation)");
 
 // Reads a whole regular file of at most max_size bytes; the error names the file.
 Result<std::string> read_small_file(const std::string& path, size_t max_size);

@@ -8,13 +8,15 @@
 
 #include "core/audit/checkpoint.h"
 #include "core/audit/proof_file.h"
+#include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
 
 namespace gongshu::audit_cli {
 namespace {
 
-constexpr std::string_view kConsistencyFirstLine = "gongshu consistency proof v1\n";
+// The file format's first line: never translated.
+constexpr std::string_view kConsistencyFirstLine = "gongshu consistency proof v1\n";  // i18n-exempt
 
 struct ProveArgs {
   std::string export_path;
@@ -26,17 +28,17 @@ struct ProveArgs {
 int run_prove_consistency(const ProveArgs& a) {
   auto proof = audit::prove_consistency(a.export_path, a.old_size, a.new_size);
   if (!proof) {
-    std::cerr << "gongshu-audit prove-consistency: " << proof.error().message() << "\n";
+    std::cerr << tr("gongshu-audit prove-consistency: ") << proof.error().message() << "\n";
     return kExitError;
   }
   if (auto s = write_output(a.out, audit::format_consistency_proof(*proof)); !s) {
-    std::cerr << "gongshu-audit prove-consistency: " << s.error().message() << "\n";
+    std::cerr << tr("gongshu-audit prove-consistency: ") << s.error().message() << "\n";
     return kExitError;
   }
   if (a.out != "-") {
-    std::cout << "wrote the consistency proof from tree size " << proof->old_size
-              << " to tree size " << proof->new_size << " (" << proof->path.size()
-              << " path hashes) to " << a.out << "\n";
+    std::cout << tr("wrote the consistency proof from tree size ") << proof->old_size
+              << tr(" to tree size ") << proof->new_size << " (" << proof->path.size()
+              << tr(" path hashes) to ") << a.out << "\n";
   }
   return kExitOk;
 }
@@ -56,7 +58,7 @@ int run_consistency(const CheckArgs& a) {
       w.begin_object().field("status", "error").field("reason", why).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cerr << "gongshu-audit consistency: " << why << "\n";
+      std::cerr << tr("gongshu-audit consistency: ") << why << "\n";
     }
     return kExitError;
   };
@@ -67,7 +69,7 @@ int run_consistency(const CheckArgs& a) {
   auto read_note = [](const std::string& path) -> Result<std::string> {
     GONGSHU_TRY(std::string note, read_small_file(path, audit::kMaxNoteSize));
     GONGSHU_RETURN_IF_ERROR(with_context(audit::parse_checkpoint_note_unverified(note),
-                                         path + ": not a checkpoint note"));
+                                         path + tr(": not a checkpoint note")));
     return note;
   };
   auto old_note = read_note(a.old_checkpoint);
@@ -77,7 +79,7 @@ int run_consistency(const CheckArgs& a) {
   auto text = read_small_file(a.proof_file, kMaxProofFile);
   if (!text) return error(text.error().message());
   if (text->substr(0, kConsistencyFirstLine.size()) != kConsistencyFirstLine) {
-    return error(a.proof_file + ": not a consistency proof (it does not start with '" +
+    return error(a.proof_file + tr(": not a consistency proof (it does not start with '") +
                  std::string(kConsistencyFirstLine.substr(0, kConsistencyFirstLine.size() - 1)) +
                  "')");
   }
@@ -93,7 +95,7 @@ int run_consistency(const CheckArgs& a) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "FAILED: " << printable(checked.error().message()) << "\n";
+      std::cout << tr("FAILED: ") << printable(checked.error().message()) << "\n";
     }
     return kExitFailed;
   }
@@ -110,10 +112,10 @@ int run_consistency(const CheckArgs& a) {
         .end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cout << "OK: the log " << printable(older.origin) << " at tree size " << newer.size
-              << " extends the log at tree size " << older.size << "\n"
-              << "  old root: " << hex(older.root) << "\n"
-              << "  new root: " << hex(newer.root) << "\n";
+    std::cout << tr("OK: the log ") << printable(older.origin) << tr(" at tree size ") << newer.size
+              << tr(" extends the log at tree size ") << older.size << "\n"
+              << tr("  old root: ") << hex(older.root) << "\n"
+              << tr("  new root: ") << hex(newer.root) << "\n";
   }
   return kExitOk;
 }
@@ -124,42 +126,42 @@ void add_consistency_commands(CLI::App& app, int* exit_code) {
   auto p = std::make_shared<ProveArgs>();
   CLI::App* prove = app.add_subcommand(
       "prove-consistency",
-      "Write a consistency proof showing that the log at tree size N extends the log at tree\n"
-      "size M: every entry up to M is unchanged. Together with the signed checkpoints at M and\n"
-      "N (gongshu-audit checkpoint) anyone can check it with the consistency command. The\n"
-      "export must be a full export (from entry 1); verify it first.");
-  prove->add_option("export", p->export_path, "The audit export file")->required();
-  prove->add_option("--old-size", p->old_size, "The earlier tree size M (at least 1)")
+      tr("Write a consistency proof showing that the log at tree size N extends the log at tree\n"
+         "size M: every entry up to M is unchanged. Together with the signed checkpoints at M and\n"
+         "N (gongshu-audit checkpoint) anyone can check it with the consistency command. The\n"
+         "export must be a full export (from entry 1); verify it first."));
+  prove->add_option("export", p->export_path, tr("The audit export file"))->required();
+  prove->add_option("--old-size", p->old_size, tr("The earlier tree size M (at least 1)"))
       ->required()
       ->check(CLI::PositiveNumber);
   prove->add_option("--new-size", p->new_size,
-                    "The later tree size N (default: the number of entries in the export)");
-  prove->add_option("--out", p->out, "The proof file to write ('-' for standard output)")
+                    tr("The later tree size N (default: the number of entries in the export)"));
+  prove->add_option("--out", p->out, tr("The proof file to write ('-' for standard output)"))
       ->required();
   prove->footer(
-      "Exit status: 0 written; 2 could not (sizes out of range, the export is damaged\n"
-      "or unreadable, usage error).");
+      tr("Exit status: 0 written; 2 could not (sizes out of range, the export is damaged\n"
+         "or unreadable, usage error)."));
   prove->callback([p, exit_code] { *exit_code = run_prove_consistency(*p); });
 
   auto c = std::make_shared<CheckArgs>();
   CLI::App* check = app.add_subcommand(
       "consistency",
-      "Check that the log named by NEW_CHECKPOINT extends the log named by OLD_CHECKPOINT,\n"
-      "using a proof from prove-consistency: both checkpoints must be signed by the daemon's\n"
-      "key, name the same log and the proof's sizes, and the proof must lead from the old root\n"
-      "to the new one. A failure means history was rewritten or forked between them.");
-  check->add_option("old_checkpoint", c->old_checkpoint, "The earlier signed checkpoint note")
+      tr("Check that the log named by NEW_CHECKPOINT extends the log named by OLD_CHECKPOINT,\n"
+         "using a proof from prove-consistency: both checkpoints must be signed by the daemon's\n"
+         "key, name the same log and the proof's sizes, and the proof must lead from the old root\n"
+         "to the new one. A failure means history was rewritten or forked between them."));
+  check->add_option("old_checkpoint", c->old_checkpoint, tr("The earlier signed checkpoint note"))
       ->required();
-  check->add_option("new_checkpoint", c->new_checkpoint, "The later signed checkpoint note")
+  check->add_option("new_checkpoint", c->new_checkpoint, tr("The later signed checkpoint note"))
       ->required();
-  check->add_option("proof", c->proof_file, "The consistency proof file")->required();
-  check->add_option("--key", c->keys, kKeyHelp)->allow_extra_args(false)->required();
-  check->add_flag("--json", c->json, "Print the result as one JSON object");
+  check->add_option("proof", c->proof_file, tr("The consistency proof file"))->required();
+  check->add_option("--key", c->keys, tr(kKeyHelp))->allow_extra_args(false)->required();
+  check->add_flag("--json", c->json, tr("Print the result as one JSON object"));
   check->footer(
-      "Exit status: 0 consistent; 1 not (bad signature, different logs, sizes that\n"
-      "do not match the proof, a proof that does not hold); 2 could not run\n"
-      "(unreadable file, not a checkpoint note or consistency proof, malformed key,\n"
-      "usage error).");
+      tr("Exit status: 0 consistent; 1 not (bad signature, different logs, sizes that\n"
+         "do not match the proof, a proof that does not hold); 2 could not run\n"
+         "(unreadable file, not a checkpoint note or consistency proof, malformed key,\n"
+         "usage error)."));
   check->callback([c, exit_code] { *exit_code = run_consistency(*c); });
 }
 

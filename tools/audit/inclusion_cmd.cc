@@ -8,13 +8,15 @@
 #include "core/audit/entry.h"
 #include "core/audit/export_file.h"
 #include "core/audit/proof_file.h"
+#include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
 
 namespace gongshu::audit_cli {
 namespace {
 
-constexpr std::string_view kInclusionFirstLine = "gongshu inclusion proof v1\n";
+constexpr std::string_view kInclusionFirstLine =
+    "gongshu inclusion proof v1\n";  // i18n-exempt: format
 
 // The tree size of the last checkpoint frame in the export, nullopt when it has none. Reads the
 // frames without hashing; prove_inclusion does the real work.
@@ -28,7 +30,7 @@ Result<std::optional<uint64_t>> latest_checkpoint_size(const std::string& path) 
     GONGSHU_TRY(
         audit::CheckpointBody body,
         with_context(audit::parse_checkpoint_note_unverified(as_chars(frame->data)),
-                     path + ": checkpoint at byte offset " + std::to_string(frame->offset)));
+                     path + tr(": checkpoint at byte offset ") + std::to_string(frame->offset)));
     latest = body.size;
   }
   return latest;
@@ -43,7 +45,7 @@ struct ProveArgs {
 
 int run_prove(const ProveArgs& a) {
   auto fail_with = [](const std::string& why) {
-    std::cerr << "gongshu-audit prove: " << why << "\n";
+    std::cerr << tr("gongshu-audit prove: ") << why << "\n";
     return kExitError;
   };
   uint64_t size = a.checkpoint_size;
@@ -53,7 +55,7 @@ int run_prove(const ProveArgs& a) {
     auto latest = latest_checkpoint_size(a.export_path);
     if (!latest) return fail_with(latest.error().message());
     if (!*latest)
-      return fail_with(a.export_path + ": the export has no checkpoint to prove against");
+      return fail_with(a.export_path + tr(": the export has no checkpoint to prove against"));
     size = **latest;
   }
   auto proof = audit::prove_inclusion(a.export_path, a.seq, size);
@@ -62,9 +64,9 @@ int run_prove(const ProveArgs& a) {
     return fail_with(s.error().message());
   }
   if (a.out != "-") {
-    std::cout << "wrote the inclusion proof of entry " << proof->seq
-              << " under the checkpoint at tree size " << proof->tree_size << " ("
-              << proof->path.size() << " path hashes) to " << a.out << "\n";
+    std::cout << tr("wrote the inclusion proof of entry ") << proof->seq
+              << tr(" under the checkpoint at tree size ") << proof->tree_size << " ("
+              << proof->path.size() << tr(" path hashes) to ") << a.out << "\n";
   }
   return kExitOk;
 }
@@ -82,7 +84,7 @@ int run_check_proof(const CheckProofArgs& a) {
       w.begin_object().field("status", "error").field("reason", why).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cerr << "gongshu-audit check-proof: " << why << "\n";
+      std::cerr << tr("gongshu-audit check-proof: ") << why << "\n";
     }
     return kExitError;
   };
@@ -91,7 +93,7 @@ int run_check_proof(const CheckProofArgs& a) {
   auto text = read_small_file(a.proof_file, kMaxProofFile);
   if (!text) return error(text.error().message());
   if (text->substr(0, kInclusionFirstLine.size()) != kInclusionFirstLine) {
-    return error(a.proof_file + ": not an inclusion proof (it does not start with '" +
+    return error(a.proof_file + tr(": not an inclusion proof (it does not start with '") +
                  std::string(kInclusionFirstLine.substr(0, kInclusionFirstLine.size() - 1)) + "')");
   }
   auto proof = audit::parse_inclusion_proof(*text);
@@ -106,7 +108,7 @@ int run_check_proof(const CheckProofArgs& a) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "FAILED: " << printable(checked.error().message()) << "\n";
+      std::cout << tr("FAILED: ") << printable(checked.error().message()) << "\n";
     }
     return kExitFailed;
   }
@@ -125,8 +127,9 @@ int run_check_proof(const CheckProofArgs& a) {
     w.end_object().end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cout << "OK: entry " << checked->entry.seq() << " is in log " << printable(cp.origin)
-              << " at tree size " << cp.size << ", root " << hex(cp.root) << "\n";
+    std::cout << tr("OK: entry ") << checked->entry.seq() << tr(" is in log ")
+              << printable(cp.origin) << tr(" at tree size ") << cp.size << tr(", root ")
+              << hex(cp.root) << "\n";
     std::cout << entry_text(checked->entry, h);
   }
   return kExitOk;
@@ -138,37 +141,37 @@ void add_inclusion_commands(CLI::App& app, int* exit_code) {
   auto p = std::make_shared<ProveArgs>();
   CLI::App* prove = app.add_subcommand(
       "prove",
-      "Write an inclusion proof for one entry: the entry's bytes, the Merkle path from it to\n"
-      "the root of a signed checkpoint, and that checkpoint. The proof reveals no other entry,\n"
-      "so it can be handed to a court, an inspector or the data subject. Check it with\n"
-      "check-proof. The export must be a full export (from entry 1); verify it first.");
-  prove->add_option("export", p->export_path, "The audit export file")->required();
-  prove->add_option("--seq", p->seq, "The sequence number of the entry to prove")
+      tr("Write an inclusion proof for one entry: the entry's bytes, the Merkle path from it to\n"
+         "the root of a signed checkpoint, and that checkpoint. The proof reveals no other entry,\n"
+         "so it can be handed to a court, an inspector or the data subject. Check it with\n"
+         "check-proof. The export must be a full export (from entry 1); verify it first."));
+  prove->add_option("export", p->export_path, tr("The audit export file"))->required();
+  prove->add_option("--seq", p->seq, tr("The sequence number of the entry to prove"))
       ->required()
       ->check(CLI::PositiveNumber);
-  prove->add_option("--out", p->out, "The proof file to write ('-' for standard output)")
+  prove->add_option("--out", p->out, tr("The proof file to write ('-' for standard output)"))
       ->required();
   prove->add_option("--checkpoint-size", p->checkpoint_size,
-                    "Prove against the export's checkpoint at this tree size (default: the\n"
-                    "latest checkpoint; it must cover the entry)");
+                    tr("Prove against the export's checkpoint at this tree size (default: the\n"
+                       "latest checkpoint; it must cover the entry)"));
   prove->footer(
-      "Exit status: 0 written; 2 could not (no such entry or checkpoint, the export is\n"
-      "damaged or unreadable, usage error).");
+      tr("Exit status: 0 written; 2 could not (no such entry or checkpoint, the export is\n"
+         "damaged or unreadable, usage error)."));
   prove->callback([p, exit_code] { *exit_code = run_prove(*p); });
 
   auto c = std::make_shared<CheckProofArgs>();
   CLI::App* check = app.add_subcommand(
       "check-proof",
-      "Check an inclusion proof written by prove: the checkpoint's signature by the daemon's\n"
-      "key, that the entry is the one the proof names, and the Merkle path from the entry to\n"
-      "the checkpoint's root. Prints OK and the entry, or FAILED and why.");
-  check->add_option("proof", c->proof_file, "The inclusion proof file")->required();
-  check->add_option("--key", c->keys, kKeyHelp)->allow_extra_args(false)->required();
-  check->add_flag("--json", c->json, "Print the result as one JSON object");
+      tr("Check an inclusion proof written by prove: the checkpoint's signature by the daemon's\n"
+         "key, that the entry is the one the proof names, and the Merkle path from the entry to\n"
+         "the checkpoint's root. Prints OK and the entry, or FAILED and why."));
+  check->add_option("proof", c->proof_file, tr("The inclusion proof file"))->required();
+  check->add_option("--key", c->keys, tr(kKeyHelp))->allow_extra_args(false)->required();
+  check->add_flag("--json", c->json, tr("Print the result as one JSON object"));
   check->footer(
-      "Exit status: 0 the proof holds; 1 it does not (bad signature, wrong key, the\n"
-      "path or entry was altered); 2 could not run (unreadable file, not an inclusion\n"
-      "proof, malformed key, usage error).");
+      tr("Exit status: 0 the proof holds; 1 it does not (bad signature, wrong key, the\n"
+         "path or entry was altered); 2 could not run (unreadable file, not an inclusion\n"
+         "proof, malformed key, usage error)."));
   check->callback([c, exit_code] { *exit_code = run_check_proof(*c); });
 }
 

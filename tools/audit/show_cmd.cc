@@ -9,6 +9,7 @@
 #include "core/audit/entry.h"
 #include "core/audit/export_file.h"
 #include "core/util/encoding.h"
+#include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
 
@@ -37,8 +38,9 @@ bool show_entry(const Args& a, const audit::Frame& f) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "undecodable entry at byte offset " << f.offset << ": "
-                << printable(e.error().message()) << "\n  bytes: " << hex_encode(f.data) << "\n";
+      std::cout << tr("undecodable entry at byte offset ") << f.offset << ": "
+                << printable(e.error().message()) << tr("\n  bytes: ") << hex_encode(f.data)
+                << "\n";
     }
     return false;
   }
@@ -73,20 +75,21 @@ bool show_checkpoint(const Args& a, const audit::Frame& f) {
     w.field("note", note).end_object();
     std::cout << w.str() << "\n";
   } else if (body) {
-    std::cout << "checkpoint at tree size " << body->size << " (signature not checked here)\n"
-              << "  origin:        " << printable(body->origin) << "\n"
-              << "  root:          " << hex(body->root) << "\n"
-              << "  chain:         " << hex(body->chain) << "\n";
+    std::cout << tr("checkpoint at tree size ") << body->size
+              << tr(" (signature not checked here)\n") << tr("  origin:        ")
+              << printable(body->origin) << "\n"
+              << tr("  root:          ") << hex(body->root) << "\n"
+              << tr("  chain:         ") << hex(body->chain) << "\n";
     // The signature lines, after the blank line that ends the body.
     std::string_view sigs = note.substr(note.rfind("\n\n") + 2);
     while (!sigs.empty()) {
       size_t nl = sigs.find('\n');
-      std::cout << "  signature:     " << printable(sigs.substr(0, nl)) << "\n";
+      std::cout << tr("  signature:     ") << printable(sigs.substr(0, nl)) << "\n";
       sigs.remove_prefix(nl == std::string_view::npos ? sigs.size() : nl + 1);
     }
   } else {
-    std::cout << "unreadable checkpoint at byte offset " << f.offset << ": "
-              << printable(body.error().message()) << "\n  note: " << printable(note) << "\n";
+    std::cout << tr("unreadable checkpoint at byte offset ") << f.offset << ": "
+              << printable(body.error().message()) << tr("\n  note: ") << printable(note) << "\n";
   }
   return body.has_value();
 }
@@ -94,7 +97,7 @@ bool show_checkpoint(const Args& a, const audit::Frame& f) {
 int run_show(const Args& a) {
   auto reader = audit::ExportReader::open(a.export_path);
   if (!reader) {
-    std::cerr << "gongshu-audit show: " << reader.error().message() << "\n";
+    std::cerr << tr("gongshu-audit show: ") << reader.error().message() << "\n";
     return kExitError;
   }
   bool all_decoded = true;
@@ -103,7 +106,7 @@ int run_show(const Args& a) {
     auto frame = reader->next();
     if (!frame) {
       std::cout.flush();
-      std::cerr << "gongshu-audit show: " << a.export_path << ": " << frame.error().message()
+      std::cerr << tr("gongshu-audit show: ") << a.export_path << ": " << frame.error().message()
                 << "\n";
       return kExitError;
     }
@@ -123,7 +126,8 @@ int run_show(const Args& a) {
     all_decoded &= show_entry(a, f);
   }
   if (a.seq != 0 && !found) {
-    std::cerr << "gongshu-audit show: entry " << a.seq << " is not in " << a.export_path << "\n";
+    std::cerr << tr("gongshu-audit show: entry ") << a.seq << tr(" is not in ") << a.export_path
+              << "\n";
     return kExitError;
   }
   return all_decoded ? kExitOk : kExitFailed;
@@ -135,21 +139,21 @@ void add_show_command(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "show",
-      "Print the entries and checkpoints of an export in file order: every field of each\n"
-      "entry (seq, time in UTC, the accountable principal's key id, role and agency, action,\n"
-      "dataset, purpose, policy rule and version, decision, record count, references, detail,\n"
-      "prev_hash and the entry's own hash) and each checkpoint's tree size, root and\n"
-      "signature lines. show decodes; it does not verify: run verify for that.\n"
-      "With --json, prints one JSON object per line (JSON Lines), each with a \"type\" of\n"
-      "\"entry\" or \"checkpoint\".");
-  cmd->add_option("export", a->export_path, "The audit export file")->required();
-  cmd->add_option("--seq", a->seq, "Print only the entry with this sequence number")
+      tr("Print the entries and checkpoints of an export in file order: every field of each\n"
+         "entry (seq, time in UTC, the accountable principal's key id, role and agency, action,\n"
+         "dataset, purpose, policy rule and version, decision, record count, references, detail,\n"
+         "prev_hash and the entry's own hash) and each checkpoint's tree size, root and\n"
+         "signature lines. show decodes; it does not verify: run verify for that.\n"
+         "With --json, prints one JSON object per line (JSON Lines), each with a \"type\" of\n"
+         "\"entry\" or \"checkpoint\"."));
+  cmd->add_option("export", a->export_path, tr("The audit export file"))->required();
+  cmd->add_option("--seq", a->seq, tr("Print only the entry with this sequence number"))
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("--json", a->json, "Print JSON Lines instead of text");
+  cmd->add_flag("--json", a->json, tr("Print JSON Lines instead of text"));
   cmd->footer(
-      "Exit status: 0 printed; 1 some entry or checkpoint could not be decoded (it is\n"
-      "printed raw); 2 could not run (unreadable file, not an export, damaged framing,\n"
-      "no entry with --seq, usage error).");
+      tr("Exit status: 0 printed; 1 some entry or checkpoint could not be decoded (it is\n"
+         "printed raw); 2 could not run (unreadable file, not an export, damaged framing,\n"
+         "no entry with --seq, usage error)."));
   cmd->callback([a, exit_code] { *exit_code = run_show(*a); });
 }
 

@@ -16,6 +16,7 @@
 #include "core/audit/checkpoint.h"
 #include "core/audit/receipt.h"
 #include "core/audit/verify.h"
+#include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
 
@@ -36,8 +37,8 @@ Result<std::vector<audit::ReceiptInput>> load_receipts(const std::string& dir) {
     if (name.empty() || name[0] == '.') continue;
     if (!e.is_regular_file(ec)) continue;
     if (names.size() == kMaxReceipts) {
-      return fail(ErrorCode::kResourceExhausted,
-                  "--receipts " + dir + ": more than " + std::to_string(kMaxReceipts) + " files");
+      return fail(ErrorCode::kResourceExhausted, "--receipts " + dir + tr(": more than ") +
+                                                     std::to_string(kMaxReceipts) + " files");
     }
     names.push_back(std::move(name));
   }
@@ -68,8 +69,8 @@ class Progress {
     if (!forced_ && !shown_ && done >= total) return;
     shown_ = true;
     unsigned pct = total ? static_cast<unsigned>(done * 100 / total) : 100;
-    std::cerr << (tty_ ? "\r" : "") << "gongshu-audit verify: " << pct << "% (" << mib(done)
-              << " of " << mib(total) << ")" << (tty_ ? "" : "\n") << std::flush;
+    std::cerr << (tty_ ? "\r" : "") << tr("gongshu-audit verify: ") << pct << "% (" << mib(done)
+              << tr(" of ") << mib(total) << ")" << (tty_ ? "" : "\n") << std::flush;
   }
   void finish() {
     if (shown_ && tty_) std::cerr << "\n";
@@ -97,7 +98,7 @@ int report_error(const VerifyArgs& a, const std::string& reason) {
     w.begin_object().field("status", "error").field("reason", reason).end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cerr << "gongshu-audit verify: " << reason << "\n";
+    std::cerr << tr("gongshu-audit verify: ") << reason << "\n";
   }
   return kExitError;
 }
@@ -141,25 +142,26 @@ void print_ok(const VerifyArgs& a, const audit::VerifyReport& r,
   }
   std::string seqs = "seq " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq);
   if (r.full) {
-    std::cout << "OK: " << r.entries << " entries (" << seqs << "), tree size " << r.tree_size
-              << ", root " << hex(r.root) << "\n";
-    std::cout << "  root (base64): " << b64(r.root) << "\n";
+    std::cout << tr("OK: ") << r.entries << tr(" entries (") << seqs << tr("), tree size ")
+              << r.tree_size << tr(", root ") << hex(r.root) << "\n";
+    std::cout << tr("  root (base64): ") << b64(r.root) << "\n";
   } else {
-    std::cout << "OK: " << r.entries << " entries (" << seqs << "), excerpt: chain and "
-              << "checkpoint signatures verified; tree roots need the entries from seq 1\n";
+    std::cout << tr("OK: ") << r.entries << tr(" entries (") << seqs << tr("), excerpt: chain and ")
+              << tr("checkpoint signatures verified; tree roots need the entries from seq 1\n");
   }
-  std::cout << "  origin:        " << printable(r.origin) << "\n";
-  std::cout << "  checkpoints:   " << r.checkpoints << " verified, the last at tree size "
+  std::cout << tr("  origin:        ") << printable(r.origin) << "\n";
+  std::cout << tr("  checkpoints:   ") << r.checkpoints << tr(" verified, the last at tree size ")
             << r.last_checkpoint_size << "\n";
   if (r.unsigned_tail > 0) {
-    std::cout << "  unsigned tail: " << r.unsigned_tail
-              << " entries after the last checkpoint are chained but not yet signed\n";
+    std::cout << tr("  unsigned tail: ") << r.unsigned_tail
+              << tr(" entries after the last checkpoint are chained but not yet signed\n");
   }
-  if (!a.receipts_dir.empty()) std::cout << "  receipts:      " << r.receipts << " verified\n";
-  for (const auto& k : r.key_rotations) std::cout << "  key rotation:  entry " << k << "\n";
+  if (!a.receipts_dir.empty())
+    std::cout << tr("  receipts:      ") << r.receipts << tr(" verified\n");
+  for (const auto& k : r.key_rotations) std::cout << tr("  key rotation:  entry ") << k << "\n";
   if (trusted) {
-    std::cout << "  trusted checkpoint: tree size " << trusted->size
-              << " is consistent with the export\n";
+    std::cout << tr("  trusted checkpoint: tree size ") << trusted->size
+              << tr(" is consistent with the export\n");
   }
 }
 
@@ -179,11 +181,11 @@ void print_tampered(const VerifyArgs& a, const audit::VerifyReport& r) {
     std::cout << w.str() << "\n";
     return;
   }
-  std::cout << "FAILED";
-  if (r.failing_seq) std::cout << " at entry " << r.failing_seq;
+  std::cout << tr("FAILED");
+  if (r.failing_seq) std::cout << tr(" at entry ") << r.failing_seq;
   std::cout << ": " << printable(r.reason) << "\n";
-  std::cout << "  checked before the failure: " << r.entries << " entries, " << r.checkpoints
-            << " checkpoints\n";
+  std::cout << tr("  checked before the failure: ") << r.entries << tr(" entries, ")
+            << r.checkpoints << tr(" checkpoints\n");
 }
 
 int run_verify(const VerifyArgs& a) {
@@ -203,8 +205,8 @@ int run_verify(const VerifyArgs& a) {
     if (!note) return report_error(a, "--checkpoint: " + note.error().message());
     auto body = audit::parse_checkpoint_note_unverified(*note);
     if (!body) {
-      return report_error(a, "--checkpoint " + a.checkpoint_file +
-                                 ": not a checkpoint note: " + body.error().message());
+      return report_error(a, "--checkpoint " + a.checkpoint_file + tr(": not a checkpoint note: ") +
+                                 body.error().message());
     }
     trusted = *body;
     opts.trusted_checkpoint = std::move(*note);
@@ -234,38 +236,39 @@ void add_verify_command(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<VerifyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "verify",
-      "Verify an audit export offline with nothing but the file and the daemon's public key.\n"
-      "Recomputes every entry hash, the hash chain (no gaps, no reordering), the Merkle tree,\n"
-      "and every checkpoint's signature and root. Receipts and a checkpoint kept from earlier\n"
-      "catch what an export alone cannot show: truncation, rollback and forks.\n"
-      "Prints OK with the entry count, tree size and root, or FAILED with the first failing\n"
-      "entry and why.");
-  cmd->add_option("export", a->export_path, "The audit export file (gongshuctl audit export)")
+      tr("Verify an audit export offline with nothing but the file and the daemon's public key.\n"
+         "Recomputes every entry hash, the hash chain (no gaps, no reordering), the Merkle tree,\n"
+         "and every checkpoint's signature and root. Receipts and a checkpoint kept from earlier\n"
+         "catch what an export alone cannot show: truncation, rollback and forks.\n"
+         "Prints OK with the entry count, tree size and root, or FAILED with the first failing\n"
+         "entry and why."));
+  cmd->add_option("export", a->export_path, tr("The audit export file (gongshuctl audit export)"))
       ->required();
   cmd->add_option("--key", a->keys,
-                  "The daemon's Ed25519 public key, 64 hex characters (repeatable). Keys the\n"
-                  "export's daemon key rotations hand over to, by statements signed with a\n"
-                  "trusted key, are trusted from there on.")
+                  tr("The daemon's Ed25519 public key, 64 hex characters (repeatable). Keys the\n"
+                     "export's daemon key rotations hand over to, by statements signed with a\n"
+                     "trusted key, are trusted from there on."))
       ->allow_extra_args(false)
       ->required();
   cmd->add_option("--receipts", a->receipts_dir,
-                  "A directory of receipt files (text form); each must be for an entry in the\n"
-                  "export under the export's root at the receipt's tree size. Hidden files and\n"
-                  "non-regular files are skipped.");
-  cmd->add_option("--checkpoint", a->checkpoint_file,
-                  "A signed checkpoint note trusted from earlier (gongshu-audit checkpoint); the\n"
-                  "export must reach its tree size with the same root");
+                  tr("A directory of receipt files (text form); each must be for an entry in the\n"
+                     "export under the export's root at the receipt's tree size. Hidden files and\n"
+                     "non-regular files are skipped."));
+  cmd->add_option(
+      "--checkpoint", a->checkpoint_file,
+      tr("A signed checkpoint note trusted from earlier (gongshu-audit checkpoint); the\n"
+         "export must reach its tree size with the same root"));
   cmd->add_flag("--excerpt", a->excerpt,
-                "Accept an export that does not start at entry 1 (an excerpt): its chain and\n"
-                "checkpoint signatures are checked, its roots cannot be. Without this flag\n"
-                "missing leading entries are tampering.");
-  cmd->add_flag("--json", a->json, "Print the result as one JSON object");
+                tr("Accept an export that does not start at entry 1 (an excerpt): its chain and\n"
+                   "checkpoint signatures are checked, its roots cannot be. Without this flag\n"
+                   "missing leading entries are tampering."));
+  cmd->add_flag("--json", a->json, tr("Print the result as one JSON object"));
   cmd->add_flag("--progress", a->progress,
-                "Report progress on stderr even when stderr is not a terminal");
+                tr("Report progress on stderr even when stderr is not a terminal"));
   cmd->footer(
-      "Exit status: 0 verified; 1 tampering found (the export, a receipt or the trusted\n"
-      "checkpoint disagrees); 2 could not run (missing or unreadable file, not an export,\n"
-      "malformed key, receipt or checkpoint file, usage error).");
+      tr("Exit status: 0 verified; 1 tampering found (the export, a receipt or the trusted\n"
+         "checkpoint disagrees); 2 could not run (missing or unreadable file, not an export,\n"
+         "malformed key, receipt or checkpoint file, usage error)."));
   cmd->callback([a, exit_code] { *exit_code = run_verify(*a); });
 }
 

@@ -19,7 +19,9 @@
 
 #include "core/util/clock.h"
 #include "core/util/encoding.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
+#include "core/util/local_time.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/table.h"
@@ -41,17 +43,25 @@ void run_connected(CLI::App* cmd, std::shared_ptr<ConnectOptions> conn, int* exi
 
 std::string time_text(int64_t ms) { return ms ? format_utc(ms * 1'000'000) : "-"; }
 
+std::string local_time_text(int64_t ms) { return ms ? format_local_time(ms) : "-"; }
+
 Result<int64_t> parse_time(const std::string& text) {
   auto bad = [&] {
     return fail(ErrorCode::kInvalidArgument,
-                "time '" + text + "': use 2027-01-01 or 2027-01-01T08:30:00+08:00");
+                "time '" + text + tr("': use 2027-01-01 or 2027-01-01T08:30:00+08:00"));
   };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   char rest[16] = {0};
   int n = std::sscanf(text.c_str(), "%4d-%2d-%2d", &y, &mo, &d);
   if (n != 3 || text.size() < 10 || !is_valid_civil_date(y, unsigned(mo), unsigned(d)))
     return bad();
-  int64_t offset_min = 8 * 60;  // a date alone is midnight in China Standard Time
+  // A date alone is midnight in the zone people use (core/util/local_time.h).
+  if (text.size() == 10) {
+    auto local = parse_local_date(text);
+    if (!local) return bad();
+    return *local;
+  }
+  int64_t offset_min = 8 * 60;  // a time without a zone: China Standard Time
   if (text.size() > 10) {
     if (text[10] != 'T' && text[10] != ' ') return bad();
     int m = std::sscanf(text.c_str() + 11, "%2d:%2d:%2d%15s", &h, &mi, &sec, rest);
@@ -195,16 +205,16 @@ json decision_json(const v1::AccessDecision& d) {
 }
 
 std::string decision_line(const v1::AccessDecision& d) {
-  std::string s = "allowed by rule " + d.rule() + " (policy " + d.policy_version() + ")";
-  if (!d.mask_profile().empty()) s += ", masked with profile " + d.mask_profile();
-  if (!d.agreement_id().empty()) s += ", under agreement " + d.agreement_id();
-  if (d.has_quota()) s += " (" + std::to_string(d.rows_remaining()) + " rows of quota left)";
+  std::string s = tr("allowed by rule ") + d.rule() + " (policy " + d.policy_version() + ")";
+  if (!d.mask_profile().empty()) s += tr(", masked with profile ") + d.mask_profile();
+  if (!d.agreement_id().empty()) s += tr(", under agreement ") + d.agreement_id();
+  if (d.has_quota()) s += " (" + std::to_string(d.rows_remaining()) + tr(" rows of quota left)");
   return s;
 }
 
 void print_rows(const google::protobuf::RepeatedPtrField<v1::Row>& rows,
                 const google::protobuf::RepeatedPtrField<std::string>& columns, bool csv) {
-  std::vector<std::string> header = {"RECORD KEY", "SUBJECT"};
+  std::vector<std::string> header = {tr("RECORD KEY"), "SUBJECT"};
   for (const auto& c : columns) header.push_back(c);
   if (csv) {
     std::vector<std::string> h = {"record_key", "subject_id"};
@@ -236,8 +246,8 @@ void print_rows(const google::protobuf::RepeatedPtrField<v1::Row>& rows,
 
 // The daemon says "retry in N ms" when it rate-limits; the client only sees the message.
 std::optional<int64_t> rate_limited(const Error& e) {
-  if (e.message().rfind("rate limited", 0) != 0) return std::nullopt;
-  static const std::regex kRetry("retry in ([0-9]+) ms");
+  if (e.message().rfind("rate limited", 0) != 0) return std::nullopt;  // i18n-exempt
+  static const std::regex kRetry("retry in ([0-9]+) ms");              // i18n-exempt
   std::smatch m;
   if (std::regex_search(e.message(), m, kRetry)) return std::stoll(m[1].str());
   return 1000;
@@ -251,7 +261,7 @@ Result<v1::ApiResponse> call_patiently(DaemonClient& c, const v1::ApiRequest& re
     if (r) return r;
     auto wait = rate_limited(r.error());
     if (!wait || patience-- <= 0) return r;
-    if (!quiet) std::cerr << "\n(rate limited; waiting " << *wait << " ms)";
+    if (!quiet) std::cerr << tr("\n(rate limited; waiting ") << *wait << tr(" ms)");
     std::this_thread::sleep_for(std::chrono::milliseconds(*wait));
   }
 }
@@ -267,8 +277,8 @@ struct Output {
 CLI::App* add_access_subcommand(CLI::App& app, const std::string& name, const std::string& help,
                                 Output* out, bool with_csv) {
   auto* cmd = app.add_subcommand(name, help);
-  cmd->add_flag("--json", out->json, "JSON output");
-  if (with_csv) cmd->add_flag("--csv", out->csv, "CSV output");
+  cmd->add_flag("--json", out->json, tr("JSON output"));
+  if (with_csv) cmd->add_flag("--csv", out->csv, tr("CSV output"));
   return cmd;
 }
 
@@ -280,10 +290,10 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto* cmd = add_access_subcommand(
       app, "open-catalog",
-      "The open catalog (R-14): the datasets you may see, with name, provider, open attribute\n"
-      "and update frequency. Anyone may ask, with any key (gongshuctl keygen --kind public).",
+      tr("The open catalog (R-14): the datasets you may see, with name, provider, open attribute\n"
+         "and update frequency. Anyone may ask, with any key (gongshuctl keygen --kind public)."),
       &o->out, true);
-  cmd->add_option("--purpose", o->purpose, "Licensed operators: a purpose of the licence");
+  cmd->add_option("--purpose", o->purpose, tr("Licensed operators: a purpose of the licence"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_open_catalog()->set_purpose(o->purpose);
@@ -320,13 +330,13 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
       }
       return 0;
     }
-    Table t({"ID", "NAME", "PROVIDER", "OPEN", "UPDATES", "RECORDS"});
+    Table t({tr("ID"), tr("NAME"), tr("PROVIDER"), tr("OPEN"), tr("UPDATES"), tr("RECORDS")});
     for (const auto& d : cat.datasets()) {
       t.add({d.id(), d.name(), d.provider_name().empty() ? d.provider() : d.provider_name(),
              d.open_attribute(), d.update_frequency(), std::to_string(d.records())});
     }
     t.print(std::cout);
-    std::cerr << cat.datasets_size() << " dataset(s) (policy " << shown(cat.policy_version())
+    std::cerr << cat.datasets_size() << tr(" dataset(s) (policy ") << shown(cat.policy_version())
               << ")\n";
     return 0;
   });
@@ -342,20 +352,20 @@ void add_query(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto* cmd = add_access_subcommand(
       app, "query",
-      "Rows of one dataset, masked as the policy says for you (action read), or the rows about\n"
-      "one subject in it with --subject (action query_subject). Every query is audited.",
+      tr("Rows of one dataset, masked as the policy says for you (action read), or the rows about\n"
+         "one subject in it with --subject (action query_subject). Every query is audited."),
       &o->out, true);
-  cmd->add_option("DATASET", o->dataset, "Dataset id")->required();
-  cmd->add_option("--record", o->record, "Only this record key");
-  cmd->add_option("--subject", o->subject, "Only rows about this citizen ID / credit code");
+  cmd->add_option("DATASET", o->dataset, tr("Dataset id"))->required();
+  cmd->add_option("--record", o->record, tr("Only this record key"));
+  cmd->add_option("--subject", o->subject, tr("Only rows about this citizen ID / credit code"));
   cmd->add_option("--fields", o->fields,
-                  "Fields to return, e.g. name,address (default all); rows carry their subject\n"
-                  "only when the identifier field (citizen_id, credit_code) is among them");
-  cmd->add_option("--limit", o->limit, "Rows per page (default 100, at most 1000)");
-  cmd->add_option("--purpose", o->purpose, "Why you ask (most rules require one)");
-  cmd->add_option("--cursor", o->cursor, "Continue after a page (printed with each page)");
-  cmd->add_flag("--all", o->all, "Follow the pages to the end");
-  cmd->add_flag("--invalidated", o->invalidated, "Include invalidated records (R-12)");
+                  tr("Fields to return, e.g. name,address (default all); rows carry their subject\n"
+                     "only when the identifier field (citizen_id, credit_code) is among them"));
+  cmd->add_option("--limit", o->limit, tr("Rows per page (default 100, at most 1000)"));
+  cmd->add_option("--purpose", o->purpose, tr("Why you ask (most rules require one)"));
+  cmd->add_option("--cursor", o->cursor, tr("Continue after a page (printed with each page)"));
+  cmd->add_flag("--all", o->all, tr("Follow the pages to the end"));
+  cmd->add_flag("--invalidated", o->invalidated, tr("Include invalidated records (R-12)"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* q = req.mutable_query();
@@ -391,10 +401,10 @@ void add_query(CLI::App& app, int* exit_code) {
       return 0;
     }
     print_rows(all.rows(), all.columns(), o->out.csv);
-    std::cerr << all.rows_size() << " row(s) of " << o->dataset << "; "
+    std::cerr << all.rows_size() << tr(" row(s) of ") << o->dataset << "; "
               << shown(decision_line(all.decision())) << "\n";
     if (!all.next_cursor().empty())
-      std::cerr << "more rows: --cursor " << shown(all.next_cursor()) << " (or --all)\n";
+      std::cerr << tr("more rows: --cursor ") << shown(all.next_cursor()) << tr(" (or --all)\n");
     return 0;
   });
 }
@@ -408,14 +418,15 @@ void add_lookup(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto* cmd = add_access_subcommand(
       app, "lookup",
-      "One subject across every dataset you may query (一数一源): the rows about a citizen ID\n"
-      "number or unified social credit code, dataset by dataset, masked for you. Datasets you\n"
-      "may not query are listed with the rule, whether or not they hold rows about the subject.",
+      tr("One subject across every dataset you may query (一数一源): the rows about a citizen ID\n"
+         "number or unified social credit code, dataset by dataset, masked for you. Datasets you\n"
+         "may not query are listed with the rule, whether or not they hold rows about the "
+         "subject."),
       &o->out, false);
-  cmd->add_option("SUBJECT", o->subject, "Citizen ID number or unified social credit code")
+  cmd->add_option("SUBJECT", o->subject, tr("Citizen ID number or unified social credit code"))
       ->required();
-  cmd->add_option("--purpose", o->purpose, "Why you ask");
-  cmd->add_flag("--invalidated", o->invalidated, "Include invalidated records");
+  cmd->add_option("--purpose", o->purpose, tr("Why you ask"));
+  cmd->add_flag("--invalidated", o->invalidated, tr("Include invalidated records"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_lookup()->set_subject_id(o->subject);
@@ -445,19 +456,19 @@ void add_lookup(CLI::App& app, int* exit_code) {
                 << "\n";
       return 0;
     }
-    if (l.datasets().empty()) std::cout << "no rows you may see about this subject\n";
+    if (l.datasets().empty()) std::cout << tr("no rows you may see about this subject\n");
     for (const auto& d : l.datasets()) {
       std::cout << "\n"
                 << shown(d.dataset()) << "  " << shown(d.name()) << "  (" << shown(d.provider())
                 << ")\n";
       print_rows(d.rows(), d.columns(), false);
       std::cout << "  " << shown(decision_line(d.decision()))
-                << (d.truncated() ? "; more rows than the policy allows in one answer" : "")
+                << (d.truncated() ? tr("; more rows than the policy allows in one answer") : "")
                 << "\n";
     }
     if (!l.denied().empty()) {
-      std::cout << "\nnot visible to you:\n";
-      Table t({"DATASET", "RULE"});
+      std::cout << tr("\nnot visible to you:\n");
+      Table t({tr("DATASET"), tr("RULE")});
       for (const auto& d : l.denied()) t.add({d.dataset(), d.rule()});
       t.print(std::cout);
     }
@@ -474,23 +485,24 @@ void add_download(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "download",
-      "A whole dataset, masked, streamed in chunks into a file (R-17: unconditionally open\n"
-      "data for anyone; agencies their own data and shared data under a sharing request).\n"
-      "--export marks a copy for another system (action export). Every chunk is audited.\n"
-      "The public rate limit is waited out; an interrupted download resumes with --resume.");
-  cmd->add_option("DATASET", o->dataset, "Dataset id")->required();
-  cmd->add_option("--out", o->out, "File to write ('-' for standard output)")->required();
-  cmd->add_option("--format", o->format, "csv or jsonl")
+      tr("A whole dataset, masked, streamed in chunks into a file (R-17: unconditionally open\n"
+         "data for anyone; agencies their own data and shared data under a sharing request).\n"
+         "--export marks a copy for another system (action export). Every chunk is audited.\n"
+         "The public rate limit is waited out; an interrupted download resumes with --resume."));
+  cmd->add_option("DATASET", o->dataset, tr("Dataset id"))->required();
+  cmd->add_option("--out", o->out, tr("File to write ('-' for standard output)"))->required();
+  cmd->add_option("--format", o->format, tr("csv or jsonl"))
       ->check(CLI::IsMember({"csv", "jsonl"}))
       ->capture_default_str();
-  cmd->add_option("--purpose", o->purpose, "Why you download");
-  cmd->add_option("--chunk", o->chunk, "Rows per chunk (default 500, at most 5000)");
-  cmd->add_option("--resume", o->resume_cursor, "Cursor printed by an interrupted download");
-  cmd->add_option("--download-id", o->download_id, "Its download id, to keep the audit together");
-  cmd->add_flag("--export", o->export_, "A copy for another system (action export)");
-  cmd->add_flag("--quiet", o->quiet, "No progress");
+  cmd->add_option("--purpose", o->purpose, tr("Why you download"));
+  cmd->add_option("--chunk", o->chunk, tr("Rows per chunk (default 500, at most 5000)"));
+  cmd->add_option("--resume", o->resume_cursor, tr("Cursor printed by an interrupted download"));
+  cmd->add_option("--download-id", o->download_id,
+                  tr("Its download id, to keep the audit together"));
+  cmd->add_flag("--export", o->export_, tr("A copy for another system (action export)"));
+  cmd->add_flag("--quiet", o->quiet, tr("No progress"));
   cmd->add_flag("--progress", o->progress,
-                "Progress even when standard error is not a terminal (one line per chunk)");
+                tr("Progress even when standard error is not a terminal (one line per chunk)"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     const bool to_stdout = o->out == "-";
     // The file is opened when the first chunk has arrived: a refused download leaves an
@@ -517,16 +529,16 @@ void add_download(CLI::App& app, int* exit_code) {
       if (!r) {
         if (progress && tty) std::cerr << "\n";
         if (!req.download().cursor().empty()) {
-          std::cerr << "gongshuctl: download interrupted after " << rows
-                    << " rows; resume with --resume " << shown(req.download().cursor())
-                    << " --download-id " << id << "\n";
+          std::cerr << tr("gongshuctl: download interrupted after ") << rows
+                    << tr(" rows; resume with --resume ") << shown(req.download().cursor())
+                    << tr(" --download-id ") << id << "\n";
         }
         return report_error(r.error());
       }
       if (!out) {
         file.open(o->out, o->resume_cursor.empty() ? std::ios::trunc : std::ios::app);
         if (!file) {
-          std::cerr << "gongshuctl: cannot write " << o->out << "\n";
+          std::cerr << tr("gongshuctl: cannot write ") << o->out << "\n";
           return 2;
         }
         out = &file;
@@ -550,8 +562,9 @@ void add_download(CLI::App& app, int* exit_code) {
       rows += uint64_t(chunk.rows_size());
       if (progress) {
         const uint64_t total = std::max<uint64_t>(chunk.total_rows(), rows);
-        std::cerr << (tty ? "\r" : "") << o->dataset << ": " << rows << " / " << total << " rows ("
-                  << (total ? rows * 100 / total : 100) << "%)" << (tty ? "" : "\n") << std::flush;
+        std::cerr << (tty ? "\r" : "") << o->dataset << ": " << rows << " / " << total
+                  << tr(" rows (") << (total ? rows * 100 / total : 100) << "%)"
+                  << (tty ? "" : "\n") << std::flush;
       }
       if (chunk.last() || chunk.next_cursor().empty()) break;
       req.mutable_download()->set_cursor(chunk.next_cursor());
@@ -560,13 +573,13 @@ void add_download(CLI::App& app, int* exit_code) {
     out->flush();
     if (progress && tty) std::cerr << "\n";
     if (!*out) {
-      std::cerr << "gongshuctl: writing " << o->out << " failed\n";
+      std::cerr << tr("gongshuctl: writing ") << o->out << tr(" failed\n");
       return 2;
     }
     if (!o->quiet) {
-      std::cerr << (o->export_ ? "exported " : "downloaded ") << rows << " rows of " << o->dataset
-                << (to_stdout ? "" : " to " + o->out) << "; " << shown(decision_line(decision))
-                << "; download id " << id << "\n";
+      std::cerr << (o->export_ ? "exported " : "downloaded ") << rows << tr(" rows of ")
+                << o->dataset << (to_stdout ? "" : " to " + o->out) << "; "
+                << shown(decision_line(decision)) << tr("; download id ") << id << "\n";
     }
     return 0;
   });
@@ -580,13 +593,14 @@ void add_aggregate(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto* cmd = add_access_subcommand(
       app, "aggregate",
-      "Counts (and sums) by group, computed on the platform: no row leaves it. For licensed\n"
-      "operators and applicants, groups smaller than the policy's k are left out (R-20).",
+      tr("Counts (and sums) by group, computed on the platform: no row leaves it. For licensed\n"
+         "operators and applicants, groups smaller than the policy's k are left out (R-20)."),
       &o->out, true);
-  cmd->add_option("DATASET", o->dataset, "Dataset id")->required();
-  cmd->add_option("--by", o->by, "Fields to group by, e.g. address (masked as the policy says)");
-  cmd->add_option("--sum", o->sum, "Integer or real fields to sum per group");
-  cmd->add_option("--purpose", o->purpose, "Why you ask");
+  cmd->add_option("DATASET", o->dataset, tr("Dataset id"))->required();
+  cmd->add_option("--by", o->by,
+                  tr("Fields to group by, e.g. address (masked as the policy says)"));
+  cmd->add_option("--sum", o->sum, tr("Integer or real fields to sum per group"));
+  cmd->add_option("--purpose", o->purpose, tr("Why you ask"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* a = req.mutable_aggregate();
@@ -640,10 +654,10 @@ void add_aggregate(CLI::App& app, int* exit_code) {
       for (auto& l : lines) t.add(l);
       t.print(std::cout);
     }
-    std::cerr << ag.groups_size() << " group(s)";
+    std::cerr << ag.groups_size() << tr(" group(s)");
     if (ag.decision().k_threshold())
-      std::cerr << "; " << ag.suppressed_groups()
-                << " group(s) smaller than k=" << ag.decision().k_threshold() << " suppressed";
+      std::cerr << "; " << ag.suppressed_groups() << tr(" group(s) smaller than k=")
+                << ag.decision().k_threshold() << tr(" suppressed");
     std::cerr << "; " << decision_line(ag.decision()) << "\n";
     return 0;
   });

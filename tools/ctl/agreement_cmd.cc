@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto/key_file.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -37,7 +38,7 @@ Result<crypto::KeyFile> own_key(const ConnectOptions& conn) {
     const char* env = std::getenv("GONGSHU_KEY");
     path = env ? env : "";
   }
-  if (path.empty()) return fail(ErrorCode::kInvalidArgument, "no key file: give --key");
+  if (path.empty()) return fail(ErrorCode::kInvalidArgument, tr("no key file: give --key"));
   return crypto::load_key_file(path);
 }
 
@@ -97,37 +98,41 @@ std::string dump(const json& j) {
 }
 
 void print_one(const v1::AgreementInfo& a, bool with_commitment) {
-  std::cout << "agreement:   " << shown(a.id()) << " (" << shown(a.kind()) << ")\n"
-            << "status:      " << shown(a.status())
-            << (a.violation() ? " (violation recorded)" : "")
-            << "\napplicant:   " << shown(a.applicant()) << " " << shown(a.applicant_name())
-            << "\nholder:      " << shown(a.holder()) << "\n";
-  for (const auto& s : a.scope()) std::cout << "dataset:     " << shown(scope_text(s)) << "\n";
-  for (const auto& p : a.purposes()) std::cout << "purpose:     " << shown(p) << "\n";
-  std::cout << "period:      " << time_text(a.valid_from_ms()) << " .. "
-            << time_text(a.valid_to_ms()) << "\n"
-            << "row quota:   "
-            << (a.row_quota() ? std::to_string(a.rows_used()) + " of " +
-                                    std::to_string(a.row_quota()) + " used"
-                              : std::string("none"))
-            << "\nmeasures:    " << shown(a.security_measures()) << "\n";
+  std::cout << tr("agreement:   ") << shown(a.id()) << " (" << shown(a.kind()) << ")\n"
+            << tr("status:      ") << shown(a.status())
+            << (a.violation() ? tr(" (violation recorded)") : "") << tr("\napplicant:   ")
+            << shown(a.applicant()) << " " << shown(a.applicant_name()) << tr("\nholder:      ")
+            << shown(a.holder()) << "\n";
+  for (const auto& s : a.scope()) std::cout << tr("dataset:     ") << shown(scope_text(s)) << "\n";
+  for (const auto& p : a.purposes()) std::cout << tr("purpose:     ") << shown(p) << "\n";
+  std::cout << tr("period:      ") << local_time_text(a.valid_from_ms()) << " .. "
+            << local_time_text(a.valid_to_ms()) << "\n"
+            << tr("row quota:   ")
+            << (a.row_quota() ? trf("{} of {} used", a.rows_used(), a.row_quota())
+                              : std::string(tr("none")))
+            << tr("\nmeasures:    ") << shown(a.security_measures()) << "\n";
   for (const auto& r : a.reviews()) {
-    std::cout << "review:      " << shown(r.agency()) << " "
-              << (r.approved() ? "approved" : "rejected") << " by " << shown(r.reviewer()) << " at "
-              << time_text(r.at_ms()) << (r.note().empty() ? "" : ": " + r.note()) << "\n";
+    std::cout << tr("review:      ") << shown(r.agency()) << " "
+              << (r.approved() ? tr("approved") : tr("rejected")) << tr(" by ")
+              << shown(r.reviewer()) << tr(" at ") << local_time_text(r.at_ms())
+              << (r.note().empty() ? "" : ": " + r.note()) << "\n";
   }
-  for (const auto& p : a.reviews_pending()) std::cout << "review:      " << p << " pending\n";
+  for (const auto& p : a.reviews_pending())
+    std::cout << tr("review:      ") << p << tr(" pending\n");
   if (!a.decided_by().empty()) {
-    std::cout << "authority:   " << shown(a.decided_by()) << " at " << time_text(a.decided_at_ms())
+    std::cout << tr("authority:   ") << shown(a.decided_by()) << tr(" at ")
+              << local_time_text(a.decided_at_ms())
               << (a.decision_note().empty() ? "" : ": " + a.decision_note()) << "\n";
   }
-  if (a.signed_at_ms()) std::cout << "signed:      " << time_text(a.signed_at_ms()) << "\n";
+  if (a.signed_at_ms())
+    std::cout << tr("signed:      ") << local_time_text(a.signed_at_ms()) << "\n";
   if (!a.revoked_by().empty()) {
-    std::cout << "revoked:     by " << shown(a.revoked_by()) << " at "
-              << time_text(a.revoked_at_ms()) << ": " << shown(a.revoke_reason()) << "\n";
+    std::cout << tr("revoked:     by ") << shown(a.revoked_by()) << tr(" at ")
+              << local_time_text(a.revoked_at_ms()) << ": " << shown(a.revoke_reason()) << "\n";
   }
   if (with_commitment && !a.commitment().empty())
-    std::cout << "\n--- security commitment ---\n" << printable_lines(a.commitment()) << "---\n";
+    std::cout << tr("\n--- security commitment ---\n") << printable_lines(a.commitment())
+              << "---\n";
 }
 
 // Sends req and prints the agreement it answers with.
@@ -140,7 +145,7 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
     std::cout << dump(agreement_json(a)) << "\n";
   } else {
     if (!done.empty())
-      std::cout << done << " " << shown(a.id()) << ": now " << shown(a.status()) << "\n";
+      std::cout << done << " " << shown(a.id()) << tr(": now ") << shown(a.status()) << "\n";
     print_one(a, false);
   }
   return 0;
@@ -157,23 +162,23 @@ void add_apply(CLI::App* group, int* exit_code) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = group->add_subcommand(
       "apply",
-      "Apply for an open-use agreement over conditionally open data (R-18), or, as an agency\n"
-      "user, for sharing another agency's data (--kind share, R-13). The providing agencies\n"
-      "review it, the authority approves it, then you sign the security commitment.\n"
-      "A key nobody registered may apply too: the approval registers it as an applicant.");
-  cmd->add_option("--kind", o->kind, "open or share")
+      tr("Apply for an open-use agreement over conditionally open data (R-18), or, as an agency\n"
+         "user, for sharing another agency's data (--kind share, R-13). The providing agencies\n"
+         "review it, the authority approves it, then you sign the security commitment.\n"
+         "A key nobody registered may apply too: the approval registers it as an applicant."));
+  cmd->add_option("--kind", o->kind, tr("open or share"))
       ->check(CLI::IsMember({"open", "share"}))
       ->capture_default_str();
   cmd->add_option("--dataset", o->datasets,
-                  "DATASET or DATASET:field,field (repeat for several datasets)")
+                  tr("DATASET or DATASET:field,field (repeat for several datasets)"))
       ->required();
-  cmd->add_option("--purpose", o->purposes, "A purpose (repeat for several)")->required();
-  cmd->add_option("--from", o->from, "Start, e.g. 2026-04-01 (default: now)");
-  cmd->add_option("--to", o->to, "End (exclusive), e.g. 2027-04-01")->required();
-  cmd->add_option("--measures", o->measures, "Security measures you commit to")->required();
-  cmd->add_option("--rows", o->rows, "Row quota over the whole agreement (default: none)");
-  cmd->add_option("--name", o->name, "The applying organisation");
-  cmd->add_flag("--json", o->json, "JSON output");
+  cmd->add_option("--purpose", o->purposes, tr("A purpose (repeat for several)"))->required();
+  cmd->add_option("--from", o->from, tr("Start, e.g. 2026-04-01 (default: now)"));
+  cmd->add_option("--to", o->to, tr("End (exclusive), e.g. 2027-04-01"))->required();
+  cmd->add_option("--measures", o->measures, tr("Security measures you commit to"))->required();
+  cmd->add_option("--rows", o->rows, tr("Row quota over the whole agreement (default: none)"));
+  cmd->add_option("--name", o->name, tr("The applying organisation"));
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o, conn](DaemonClient& c) {
     v1::ApiRequest req;
     auto* a = req.mutable_agreement_apply();
@@ -202,7 +207,7 @@ void add_apply(CLI::App* group, int* exit_code) {
     auto key = own_key(*conn);
     if (!key) return report_error(key.error());
     a->set_applicant_public_key(key->key.public_key().hex());
-    return call_and_print(c, req, o->json, "applied:");
+    return call_and_print(c, req, o->json, tr("applied:"));
   });
 }
 
@@ -214,15 +219,15 @@ void add_decide(CLI::App* group, int* exit_code, const char* name, const char* h
   auto o = std::make_shared<Opts>();
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = group->add_subcommand(name, help);
-  cmd->add_option("ID", o->id, "Agreement id")->required();
+  cmd->add_option("ID", o->id, tr("Agreement id"))->required();
   auto* yes = cmd->add_flag("--approve", o->approve, "Approve");
   auto* no = cmd->add_flag("--reject", o->reject, "Reject");
   yes->excludes(no);
   cmd->add_option("--note", o->note, "Why");
-  cmd->add_flag("--json", o->json, "JSON output");
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o, review](DaemonClient& c) {
     if (o->approve == o->reject) {
-      std::cerr << "gongshuctl: give --approve or --reject\n";
+      std::cerr << tr("gongshuctl: give --approve or --reject\n");
       return 2;
     }
     v1::ApiRequest req;
@@ -235,7 +240,7 @@ void add_decide(CLI::App* group, int* exit_code, const char* name, const char* h
       req.mutable_agreement_approve()->set_approve(o->approve);
       req.mutable_agreement_approve()->set_note(o->note);
     }
-    return call_and_print(c, req, o->json, o->approve ? "approved" : "rejected");
+    return call_and_print(c, req, o->json, o->approve ? tr("approved") : tr("rejected"));
   });
 }
 
@@ -246,13 +251,12 @@ void add_sign(CLI::App* group, int* exit_code) {
   };
   auto o = std::make_shared<Opts>();
   auto conn = std::make_shared<ConnectOptions>();
-  auto* cmd = group->add_subcommand(
-      "sign",
-      "Read the security commitment (安全承诺书) of an approved agreement and sign it with your\n"
-      "key; the agreement is then active.");
-  cmd->add_option("ID", o->id, "Agreement id")->required();
-  cmd->add_flag("--yes", o->yes, "Sign without asking (the commitment is still printed)");
-  cmd->add_flag("--json", o->json, "JSON output");
+  auto* cmd = group->add_subcommand("sign", tr("Read the security commitment (安全承诺书) of an "
+                                               "approved agreement and sign it with your\n"
+                                               "key; the agreement is then active."));
+  cmd->add_option("ID", o->id, tr("Agreement id"))->required();
+  cmd->add_flag("--yes", o->yes, tr("Sign without asking (the commitment is still printed)"));
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o, conn](DaemonClient& c) {
     v1::ApiRequest show;
     show.mutable_agreement_show()->set_id(o->id);
@@ -260,22 +264,23 @@ void add_sign(CLI::App* group, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& a = r->agreements().agreements(0);
     if (a.status() != "pending_signature" || a.commitment().empty()) {
-      std::cerr << "gongshuctl: agreement " << shown(a.id()) << " is " << shown(a.status())
-                << ", not awaiting your signature\n";
+      std::cerr << tr("gongshuctl: agreement ") << shown(a.id()) << tr(" is ") << shown(a.status())
+                << tr(", not awaiting your signature\n");
       return 1;
     }
     // The commitment names this agreement and what was applied for; print it whole.
     std::cerr << printable_lines(a.commitment());
     if (a.commitment().find("agreement: " + a.id() + "\n") == std::string::npos) {
-      std::cerr << "gongshuctl: the commitment does not name agreement " << shown(a.id()) << "\n";
+      std::cerr << tr("gongshuctl: the commitment does not name agreement ") << shown(a.id())
+                << "\n";
       return 1;
     }
     if (!o->yes) {
-      std::cerr << "\nsign this commitment with your key? [y/N] " << std::flush;
+      std::cerr << tr("\nsign this commitment with your key? [y/N] ") << std::flush;
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "y" && answer != "Y" && answer != "yes") {
-        std::cerr << "not signed\n";
+        std::cerr << tr("not signed\n");
         return 1;
       }
     }
@@ -285,7 +290,7 @@ void add_sign(CLI::App* group, int* exit_code) {
     v1::ApiRequest req;
     req.mutable_agreement_sign()->set_id(o->id);
     req.mutable_agreement_sign()->set_signature(std::string(sig.begin(), sig.end()));
-    return call_and_print(c, req, o->json, "signed");
+    return call_and_print(c, req, o->json, tr("signed"));
   });
 }
 
@@ -293,8 +298,8 @@ void add_list_show(CLI::App* group, int* exit_code) {
   auto json_list = std::make_shared<bool>(false);
   auto conn = std::make_shared<ConnectOptions>();
   auto* list = group->add_subcommand(
-      "list", "The agreements you may see (yours; your agency's; for staff, all)");
-  list->add_flag("--json", *json_list, "JSON output");
+      "list", tr("The agreements you may see (yours; your agency's; for staff, all)"));
+  list->add_flag("--json", *json_list, tr("JSON output"));
   run_connected(list, conn, exit_code, [json_list](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agreement_list();
@@ -306,12 +311,13 @@ void add_list_show(CLI::App* group, int* exit_code) {
       std::cout << dump(all) << "\n";
       return 0;
     }
-    Table t({"ID", "KIND", "STATUS", "HOLDER", "DATASETS", "PURPOSES", "VALID TO", "ROWS"});
+    Table t({tr("ID"), tr("KIND"), tr("STATUS"), tr("HOLDER"), tr("DATASETS"), tr("PURPOSES"),
+             tr("VALID TO"), tr("ROWS")});
     for (const auto& a : r->agreements().agreements()) {
       std::string ds, ps;
       for (const auto& s : a.scope()) ds.append(ds.empty() ? "" : " ").append(scope_text(s));
       for (const auto& p : a.purposes()) ps.append(ps.empty() ? "" : ",").append(p);
-      t.add({a.id(), a.kind(), a.status(), a.holder(), ds, ps, time_text(a.valid_to_ms()),
+      t.add({a.id(), a.kind(), a.status(), a.holder(), ds, ps, local_time_text(a.valid_to_ms()),
              a.row_quota() ? std::to_string(a.rows_used()) + "/" + std::to_string(a.row_quota())
                            : "-"});
     }
@@ -325,9 +331,9 @@ void add_list_show(CLI::App* group, int* exit_code) {
   };
   auto o = std::make_shared<ShowOpts>();
   auto conn2 = std::make_shared<ConnectOptions>();
-  auto* show = group->add_subcommand("show", "One agreement, its reviews and its commitment");
-  show->add_option("ID", o->id, "Agreement id")->required();
-  show->add_flag("--json", o->json, "JSON output");
+  auto* show = group->add_subcommand("show", tr("One agreement, its reviews and its commitment"));
+  show->add_option("ID", o->id, tr("Agreement id"))->required();
+  show->add_flag("--json", o->json, tr("JSON output"));
   run_connected(show, conn2, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agreement_show()->set_id(o->id);
@@ -352,16 +358,16 @@ void add_end(CLI::App* group, int* exit_code, bool violation) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd =
       violation
-          ? group->add_subcommand("violation",
-                                  "Record a violation (authority): the agreement is revoked and\n"
-                                  "the applicant (and for sharing its agency) may apply no more")
-          : group->add_subcommand("revoke",
-                                  "Revoke an agreement (authority); it stops on the next request");
-  cmd->add_option("ID", o->id, "Agreement id")->required();
+          ? group->add_subcommand(
+                "violation", tr("Record a violation (authority): the agreement is revoked and\n"
+                                "the applicant (and for sharing its agency) may apply no more"))
+          : group->add_subcommand(
+                "revoke", tr("Revoke an agreement (authority); it stops on the next request"));
+  cmd->add_option("ID", o->id, tr("Agreement id"))->required();
   cmd->add_option(violation ? "--note" : "--reason", o->text,
-                  violation ? "What happened (kept for good)" : "Why")
+                  violation ? tr("What happened (kept for good)") : "Why")
       ->required();
-  cmd->add_flag("--json", o->json, "JSON output");
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o, violation](DaemonClient& c) {
     v1::ApiRequest req;
     if (violation) {
@@ -371,7 +377,8 @@ void add_end(CLI::App* group, int* exit_code, bool violation) {
       req.mutable_agreement_revoke()->set_id(o->id);
       req.mutable_agreement_revoke()->set_reason(o->text);
     }
-    return call_and_print(c, req, o->json, violation ? "violation recorded for" : "revoked");
+    return call_and_print(c, req, o->json,
+                          violation ? tr("violation recorded for") : tr("revoked"));
   });
 }
 
@@ -379,13 +386,13 @@ void add_end(CLI::App* group, int* exit_code, bool violation) {
 
 void add_agreement_commands(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand(
-      "agreement", "Open-use agreements (R-18) and sharing requests between agencies (R-13)");
+      "agreement", tr("Open-use agreements (R-18) and sharing requests between agencies (R-13)"));
   group->require_subcommand(1);
   add_apply(group, exit_code);
   add_decide(group, exit_code, "review",
-             "Review an application for your agency's datasets (providing agency)", true);
-  add_decide(group, exit_code, "approve", "Approve or reject a reviewed application (authority)",
-             false);
+             tr("Review an application for your agency's datasets (providing agency)"), true);
+  add_decide(group, exit_code, "approve",
+             tr("Approve or reject a reviewed application (authority)"), false);
   add_sign(group, exit_code);
   add_list_show(group, exit_code);
   add_end(group, exit_code, false);

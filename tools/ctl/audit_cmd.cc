@@ -9,6 +9,7 @@
 #include "core/audit/checkpoint.h"
 #include "core/util/encoding.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -50,14 +51,14 @@ int print_head(const std::string& note, bool json) {
 
 void add_audit_commands(CLI::App& app, int* exit_code) {
   auto* audit = app.add_subcommand(
-      "audit", "The audit log: signed checkpoints and exports for offline verification");
+      "audit", tr("The audit log: signed checkpoints and exports for offline verification"));
   audit->require_subcommand(1);
 
   auto head_json = std::make_shared<bool>(false);
   auto conn = std::make_shared<ConnectOptions>();
   auto* head =
-      audit->add_subcommand("head", "Print the latest signed checkpoint (a C2SP signed note)");
-  head->add_flag("--json", *head_json, "JSON output");
+      audit->add_subcommand("head", tr("Print the latest signed checkpoint (a C2SP signed note)"));
+  head->add_flag("--json", *head_json, tr("JSON output"));
   add_connect_options(head, conn.get());
   head->callback([conn, head_json, exit_code] {
     auto c = DaemonClient::connect(*conn);
@@ -69,9 +70,9 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
 
   auto cp_json = std::make_shared<bool>(false);
   auto conn2 = std::make_shared<ConnectOptions>();
-  auto* cp =
-      audit->add_subcommand("checkpoint", "Ask the daemon to sign a checkpoint now and print it");
-  cp->add_flag("--json", *cp_json, "JSON output");
+  auto* cp = audit->add_subcommand("checkpoint",
+                                   tr("Ask the daemon to sign a checkpoint now and print it"));
+  cp->add_flag("--json", *cp_json, tr("JSON output"));
   add_connect_options(cp, conn2.get());
   cp->callback([conn2, cp_json, exit_code] {
     auto c = DaemonClient::connect(*conn2);
@@ -90,15 +91,14 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
   auto ex = std::make_shared<ExportOpts>();
   auto conn3 = std::make_shared<ConnectOptions>();
   auto* exc = audit->add_subcommand(
-      "export",
-      "Write the audit log (or --from/--to a range) to FILE in the export format of\n"
-      "docs/audit-format.md. Without --to, the daemon first signs a checkpoint and\n"
-      "the export ends with it, so every entry is covered by a signature.\n"
-      "Verify it offline with: gongshu-audit verify FILE --key <daemon key>");
-  exc->add_option("--out", ex->out, "File to create")->required();
-  exc->add_option("--from", ex->from, "First entry (default 1)");
-  exc->add_option("--to", ex->to, "Last entry (default: a checkpoint signed now)");
-  exc->add_flag("--progress", ex->progress, "Show progress on stderr");
+      "export", tr("Write the audit log (or --from/--to a range) to FILE in the export format of\n"
+                   "docs/audit-format.md. Without --to, the daemon first signs a checkpoint and\n"
+                   "the export ends with it, so every entry is covered by a signature.\n"
+                   "Verify it offline with: gongshu-audit verify FILE --key <daemon key>"));
+  exc->add_option("--out", ex->out, tr("File to create"))->required();
+  exc->add_option("--from", ex->from, tr("First entry (default 1)"));
+  exc->add_option("--to", ex->to, tr("Last entry (default: a checkpoint signed now)"));
+  exc->add_flag("--progress", ex->progress, tr("Show progress on stderr"));
   add_connect_options(exc, conn3.get());
   exc->callback([conn3, ex, exit_code] {
     auto c = DaemonClient::connect(*conn3);
@@ -124,8 +124,8 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
         });
     if (!written) return void(*exit_code = report_error(written.error()));
     uint64_t offset = *written;
-    std::cout << "exported entries " << ex->from << ".." << to << " (" << offset << " bytes) to "
-              << ex->out << "\n";
+    std::cout << tr("exported entries ") << ex->from << ".." << to << " (" << offset
+              << tr(" bytes) to ") << ex->out << "\n";
     *exit_code = 0;
   });
 }

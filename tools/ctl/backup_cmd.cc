@@ -11,6 +11,7 @@
 
 #include "core/util/encoding.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -37,18 +38,19 @@ Result<uint64_t> download_to_file(const std::string& out, mode_t mode, const std
     GONGSHU_RETURN_IF_ERROR(with_context(fd.write_all(as_bytes(chunk.data)), "write " + tmp));
     offset += chunk.data.size();
     if (progress) {
-      std::cerr << (tty ? "\r" : "") << label << ": " << offset / 1024 << " KiB";
-      if (chunk.total > 0) std::cerr << " of " << chunk.total / 1024 << " KiB";
+      std::cerr << (tty ? "\r" : "") << label << ": " << offset / 1024 << tr(" KiB");
+      if (chunk.total > 0) std::cerr << tr(" of ") << chunk.total / 1024 << tr(" KiB");
       std::cerr << (tty ? "" : "\n") << std::flush;
     }
     if (chunk.last) break;
     if (chunk.data.empty()) {
-      return fail(ErrorCode::kInternal, label + ": the daemon sent an empty chunk before the end");
+      return fail(ErrorCode::kInternal,
+                  label + tr(": the daemon sent an empty chunk before the end"));
     }
   }
   if (progress && tty) std::cerr << "\n";
   GONGSHU_RETURN_IF_ERROR(with_context(fd.sync(), "sync " + tmp));
-  if (::rename(tmp.c_str(), out.c_str()) != 0) return fail_errno("rename to " + out, errno);
+  if (::rename(tmp.c_str(), out.c_str()) != 0) return fail_errno(tr("rename to ") + out, errno);
   partial.path.clear();
   std::string dir = out.find('/') == std::string::npos ? "." : out.substr(0, out.rfind('/') + 1);
   // The rename is durable only once its directory is synced: a backup that may vanish in a
@@ -60,7 +62,7 @@ Result<uint64_t> download_to_file(const std::string& out, mode_t mode, const std
 }
 
 void add_backup_commands(CLI::App& app, int* exit_code) {
-  auto* backup = app.add_subcommand("backup", "Hot backups of gongshud's store");
+  auto* backup = app.add_subcommand("backup", tr("Hot backups of gongshud's store"));
   backup->require_subcommand(1);
 
   struct Opts {
@@ -75,18 +77,18 @@ void add_backup_commands(CLI::App& app, int* exit_code) {
   conn->timeout_s = 3600;
   auto* create = backup->add_subcommand(
       "create",
-      "Make a consistent backup of the running daemon's store while ingest continues and\n"
-      "write it to FILE (mode 0600; written to FILE.partial, synced, then renamed). The\n"
-      "file holds a manifest signed by the daemon (audit tree size and root, SHA-256 of the\n"
-      "data) and the LMDB data (docs/protocol.md, \"Backups\"). The backup is audited.\n"
-      "Keys are NOT in it: keep the daemon's daemon.key and master.key safe separately.\n"
-      "The first chunk comes once the whole copy is made (--timeout defaults to 3600 s here).\n"
-      "Restore with: gongshud restore --from FILE --state DIR (operators only).");
-  create->add_option("--out", o->out, "Backup file to create")->required();
+      tr("Make a consistent backup of the running daemon's store while ingest continues and\n"
+         "write it to FILE (mode 0600; written to FILE.partial, synced, then renamed). The\n"
+         "file holds a manifest signed by the daemon (audit tree size and root, SHA-256 of the\n"
+         "data) and the LMDB data (docs/protocol.md, \"Backups\"). The backup is audited.\n"
+         "Keys are NOT in it: keep the daemon's daemon.key and master.key safe separately.\n"
+         "The first chunk comes once the whole copy is made (--timeout defaults to 3600 s here).\n"
+         "Restore with: gongshud restore --from FILE --state DIR (operators only)."));
+  create->add_option("--out", o->out, tr("Backup file to create"))->required();
   create->add_flag("--progress", o->progress,
-                   "Progress on stderr even when it is not a terminal (one line per chunk)");
-  create->add_flag("--quiet", o->quiet, "No progress");
-  create->add_flag("--json", o->json, "Print the backup's manifest figures as JSON");
+                   tr("Progress on stderr even when it is not a terminal (one line per chunk)"));
+  create->add_flag("--quiet", o->quiet, tr("No progress"));
+  create->add_flag("--json", o->json, tr("Print the backup's manifest figures as JSON"));
   run_connected(create, conn, exit_code, [o](DaemonClient& c) {
     std::string id;
     uint64_t tree_size = 0;
@@ -120,9 +122,9 @@ void add_backup_commands(CLI::App& app, int* exit_code) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "backup " << id << " written to " << o->out << " (" << *written
-                << " bytes)\naudit tree size " << tree_size << ", root " << root << "\ndata sha256 "
-                << sha << "\n";
+      std::cout << tr("backup ") << id << tr(" written to ") << o->out << " (" << *written
+                << tr(" bytes)\naudit tree size ") << tree_size << tr(", root ") << root
+                << tr("\ndata sha256 ") << sha << "\n";
     }
     return 0;
   });

@@ -45,6 +45,8 @@ void add_status_command(CLI::App& app, int* exit_code);
 void add_daemon_key_commands(CLI::App& app, int* exit_code);
 // alert list | show | ack: security monitoring (R-24, docs/monitoring.md).
 void add_alert_commands(CLI::App& app, int* exit_code);
+// dataset destroy | destruction: crypto-shredding under dual control.
+void add_dataset_commands(CLI::App& app, int* exit_code);
 // objection file | verify | answer | list | show (R-11, docs/objections.md).
 void add_objection_commands(CLI::App& app, int* exit_code);
 // consent grant | revoke | list (R-15, docs/objections.md).
@@ -67,9 +69,13 @@ Result<uint64_t> download_to_file(const std::string& out, mode_t mode, const std
 // Adds the connection options to cmd and runs body, connected, when cmd is chosen.
 void run_connected(CLI::App* cmd, std::shared_ptr<ConnectOptions> conn, int* exit_code,
                    std::function<int(DaemonClient&)> body);
-// "2026-03-02T04:00:00Z" for ms since the epoch; "-" for 0.
+// "2026-03-02T04:00:00Z" for ms since the epoch; "-" for 0. For --json and files.
 std::string time_text(int64_t ms);
-// "2027-01-01" (midnight, China Standard Time) or "2027-01-01T08:30:00+08:00" / "...Z".
+// "2026-03-02 12:00:00 CST (Asia/Shanghai)": for people, in their zone (core/util/local_time.h,
+// TZ or Asia/Shanghai); "-" for 0.
+std::string local_time_text(int64_t ms);
+// "2027-01-01" (midnight in the zone people use: TZ, else Asia/Shanghai) or
+// "2027-01-01T08:30:00+08:00" / "...Z" (a time without a zone: China Standard Time).
 Result<int64_t> parse_time(const std::string& text);
 // "a,b,c" -> {"a", "b", "c"}, empty items dropped.
 std::vector<std::string> split_list(const std::string& text);

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/wire/codec.h"
 #include "tools/ctl/table.h"
 
@@ -22,13 +23,13 @@ std::string env_or(const std::string& value, const char* name) {
 
 void add_connect_options(CLI::App* cmd, ConnectOptions* o) {
   auto* g =
-      cmd->add_option_group("connection", "How to reach gongshud (env GONGSHU_* as fallback)");
+      cmd->add_option_group("connection", tr("How to reach gongshud (env GONGSHU_* as fallback)"));
   g->add_option("--daemon-info", o->daemon_info,
-                "daemon.info file written by gongshud (api + key)");
-  g->add_option("--api", o->api, "api endpoint, e.g. tcp://127.0.0.1:7401");
-  g->add_option("--daemon-key", o->daemon_key, "the daemon's public key (64 hex)");
-  g->add_option("--key", o->key, "your key file (operator, officer ...)");
-  g->add_option("--timeout", o->timeout_s, "seconds to wait for the daemon")
+                tr("daemon.info file written by gongshud (api + key)"));
+  g->add_option("--api", o->api, tr("api endpoint, e.g. tcp://127.0.0.1:7401"));
+  g->add_option("--daemon-key", o->daemon_key, tr("the daemon's public key (64 hex)"));
+  g->add_option("--key", o->key, tr("your key file (operator, officer ...)"));
+  g->add_option("--timeout", o->timeout_s, tr("seconds to wait for the daemon"))
       ->check(CLI::Range(1, 3600));
 }
 
@@ -48,11 +49,12 @@ Result<std::unique_ptr<DaemonClient>> DaemonClient::connect(const ConnectOptions
     }
   }
   if (api.empty())
-    return fail(ErrorCode::kInvalidArgument, "no api endpoint: give --daemon-info or --api");
+    return fail(ErrorCode::kInvalidArgument, tr("no api endpoint: give --daemon-info or --api"));
   if (daemon_key.empty())
-    return fail(ErrorCode::kInvalidArgument, "no daemon key: give --daemon-info or --daemon-key");
+    return fail(ErrorCode::kInvalidArgument,
+                tr("no daemon key: give --daemon-info or --daemon-key"));
   if (key_path.empty())
-    return fail(ErrorCode::kInvalidArgument, "no key file: give --key (or GONGSHU_KEY)");
+    return fail(ErrorCode::kInvalidArgument, tr("no key file: give --key (or GONGSHU_KEY)"));
   GONGSHU_TRY(crypto::PublicKey dk,
               with_context(crypto::PublicKey::from_hex(daemon_key), "--daemon-key"));
   GONGSHU_TRY(crypto::KeyFile kf, crypto::load_key_file(key_path));
@@ -83,14 +85,15 @@ Result<v1::ApiResponse> DaemonClient::call(v1::ApiRequest request) {
     auto got = channel_->receive(std::chrono::milliseconds(200));
     if (!got) {
       if (got.error().code() == ErrorCode::kUnauthenticated) {
-        return fail(ErrorCode::kPermissionDenied, "the daemon refused our key at the handshake");
+        return fail(ErrorCode::kPermissionDenied,
+                    tr("the daemon refused our key at the handshake"));
       }
       return tl::unexpected(std::move(got).error());
     }
     if (!*got) {
       if (channel_->handshake_state() == wire::HandshakeState::kFailed) {
         return fail(ErrorCode::kUnauthenticated,
-                    "handshake failed: is --daemon-key the daemon's key?");
+                    tr("handshake failed: is --daemon-key the daemon's key?"));
       }
       continue;
     }
@@ -106,12 +109,12 @@ Result<v1::ApiResponse> DaemonClient::call(v1::ApiRequest request) {
     }
     return resp;
   }
-  return fail(ErrorCode::kUnavailable,
-              "no answer from the daemon within " + std::to_string(timeout_.count() / 1000) + " s");
+  return fail(ErrorCode::kUnavailable, tr("no answer from the daemon within ") +
+                                           std::to_string(timeout_.count() / 1000) + " s");
 }
 
 int report_error(const Error& e) {
-  std::cerr << "gongshuctl: " << shown(e.message()) << "\n";
+  std::cerr << tr("gongshuctl: ") << shown(e.message()) << "\n";
   switch (e.code()) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kUnavailable:

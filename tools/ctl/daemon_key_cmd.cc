@@ -10,6 +10,7 @@
 
 #include "core/audit/key_rotation.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -42,17 +43,17 @@ json status_json(const v1::DaemonKeyStatus& s) {
 }
 
 void print_status(const v1::DaemonKeyStatus& s) {
-  std::cout << "current key: " << key_id_of(s.current_public_key()) << " ("
+  std::cout << tr("current key: ") << key_id_of(s.current_public_key()) << " ("
             << shown(s.current_public_key()) << ")\n";
   if (!s.next_public_key().empty()) {
-    std::cout << "next key:    " << key_id_of(s.next_public_key()) << " ("
-              << shown(s.next_public_key()) << "), in force from the next start of gongshud\n";
+    std::cout << tr("next key:    ") << key_id_of(s.next_public_key()) << " ("
+              << shown(s.next_public_key()) << tr("), in force from the next start of gongshud\n");
   } else {
-    std::cout << "next key:    none (no rotation pending)\n";
+    std::cout << tr("next key:    none (no rotation pending)\n");
   }
   if (auto st = audit::parse_rotation_text(s.statement())) {
-    std::cout << "last rotation: " << st->old_key.key_id() << " -> " << st->new_key.key_id()
-              << " announced " << time_text(st->time_ms) << "\n";
+    std::cout << tr("last rotation: ") << st->old_key.key_id() << " -> " << st->new_key.key_id()
+              << tr(" announced ") << local_time_text(st->time_ms) << "\n";
   }
 }
 
@@ -68,9 +69,9 @@ Result<v1::DaemonKeyStatus> fetch_status(DaemonClient& c) {
 void add_daemon_key_commands(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand(
       "daemon-key",
-      "Rotate the daemon's identity key with overlap: the current key announces the next one,\n"
-      "checkpoints carry both signatures until gongshud restarts with the next key, and agents\n"
-      "learn the next key from the signed statement.");
+      tr("Rotate the daemon's identity key with overlap: the current key announces the next one,\n"
+         "checkpoints carry both signatures until gongshud restarts with the next key, and agents\n"
+         "learn the next key from the signed statement."));
   group->require_subcommand(1);
 
   struct Opts {
@@ -80,11 +81,12 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
   auto rot = std::make_shared<Opts>();
   auto* rotate = group->add_subcommand(
       "rotate",
-      "Generate the daemon's next key (operators). It is written beside daemon.key as\n"
-      "daemon.key.next and announced by a statement signed by both keys, recorded in the audit\n"
-      "log (action key_rotate). Restart gongshud to put it in force; until then checkpoints are\n"
-      "signed by both keys and running agents fetch the statement with their catalog refresh.");
-  rotate->add_flag("--json", rot->json, "JSON output");
+      tr("Generate the daemon's next key (operators). It is written beside daemon.key as\n"
+         "daemon.key.next and announced by a statement signed by both keys, recorded in the audit\n"
+         "log (action key_rotate). Restart gongshud to put it in force; until then checkpoints "
+         "are\n"
+         "signed by both keys and running agents fetch the statement with their catalog refresh."));
+  rotate->add_flag("--json", rot->json, tr("JSON output"));
   run_connected(rotate, std::make_shared<ConnectOptions>(), exit_code, [rot](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_daemon_key_rotate();
@@ -97,15 +99,16 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
                 << "\n";
     } else {
       print_status(r->daemon_key());
-      std::cout << "recorded as audit entry " << r->daemon_key().audit_seq()
-                << "; restart gongshud (systemctl restart gongshud) to put the next key in force\n";
+      std::cout
+          << tr("recorded as audit entry ") << r->daemon_key().audit_seq()
+          << tr("; restart gongshud (systemctl restart gongshud) to put the next key in force\n");
     }
     return 0;
   });
 
   auto sh = std::make_shared<Opts>();
-  auto* show = group->add_subcommand("show", "The daemon's current and next key");
-  show->add_flag("--json", sh->json, "JSON output");
+  auto* show = group->add_subcommand("show", tr("The daemon's current and next key"));
+  show->add_flag("--json", sh->json, tr("JSON output"));
   run_connected(show, std::make_shared<ConnectOptions>(), exit_code, [sh](DaemonClient& c) {
     auto s = fetch_status(c);
     if (!s) return report_error(s.error());
@@ -122,15 +125,17 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
   auto so = std::make_shared<Opts>();
   auto* statement = group->add_subcommand(
       "statement",
-      "Save the latest rotation statement, for agents that were offline while it was announced:\n"
-      "`gongshu-agent trust-daemon-key FILE` checks it against the key the agent trusts.");
-  statement->add_option("--out", so->out, "Where to write the statement (\"-\": standard output)")
+      tr("Save the latest rotation statement, for agents that were offline while it was "
+         "announced:\n"
+         "`gongshu-agent trust-daemon-key FILE` checks it against the key the agent trusts."));
+  statement
+      ->add_option("--out", so->out, tr("Where to write the statement (\"-\": standard output)"))
       ->required();
   run_connected(statement, std::make_shared<ConnectOptions>(), exit_code, [so](DaemonClient& c) {
     auto s = fetch_status(c);
     if (!s) return report_error(s.error());
     if (s->statement().empty()) {
-      std::cerr << "gongshuctl: the daemon's key has never been rotated: no statement\n";
+      std::cerr << tr("gongshuctl: the daemon's key has never been rotated: no statement\n");
       return 1;
     }
     // Check it before handing it on: a statement that does not verify helps nobody.
@@ -142,8 +147,8 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     }
     if (auto w = write_file_atomic(so->out, as_bytes(s->statement()), 0644); !w)
       return report_error(w.error());
-    std::cout << "wrote the rotation statement " << st->old_key.key_id() << " -> "
-              << st->new_key.key_id() << " to " << so->out << "\n";
+    std::cout << tr("wrote the rotation statement ") << st->old_key.key_id() << " -> "
+              << st->new_key.key_id() << tr(" to ") << so->out << "\n";
     return 0;
   });
 }

@@ -19,6 +19,7 @@
 #include "core/policy/policy.h"
 #include "core/util/clock.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
 #include "tools/ctl/commands.h"
@@ -115,7 +116,7 @@ std::string action_names() {
 std::string where(const policy::Rule& r) { return r.file + ":" + std::to_string(r.line); }
 
 std::string rows_text(const std::optional<uint64_t>& v) {
-  return v ? std::to_string(*v) : std::string("no cap");
+  return v ? std::to_string(*v) : std::string(tr("no cap"));
 }
 
 Result<policy::Policy> load_policy(std::string dir) {
@@ -137,7 +138,7 @@ Result<std::vector<v1::DatasetEntry>> load_catalog(const std::vector<std::string
     for (fs::directory_iterator it(a, ec), end; !ec && it != end; it.increment(ec)) {
       if (it->path().extension() == ".toml") in_dir.push_back(it->path().string());
     }
-    if (ec) return fail(ErrorCode::kIo, "catalog directory " + a + ": " + ec.message());
+    if (ec) return fail(ErrorCode::kIo, tr("catalog directory ") + a + ": " + ec.message());
     std::sort(in_dir.begin(), in_dir.end());
     files.insert(files.end(), in_dir.begin(), in_dir.end());
   }
@@ -177,9 +178,9 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
   line("policy", p.version() + "  (sha256 " + p.digest().substr(0, 16) + ")");
   line("why", x.summary);
   if (d.allowed()) {
-    std::string limits = "max rows " + rows_text(d.limits.max_rows);
+    std::string limits = tr("max rows ") + rows_text(d.limits.max_rows);
     if (d.limits.k_threshold)
-      limits += ", groups under " + std::to_string(d.limits.k_threshold) + " suppressed";
+      limits += tr(", groups under ") + std::to_string(d.limits.k_threshold) + " suppressed";
     if (d.limits.rate) {
       limits += ", rate " + d.limits.rate->id + " (" +
                 std::to_string(d.limits.rate->requests_per_minute) + "/min)";
@@ -209,8 +210,8 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
                       ", category " + e.category() + ", provider " +
                       printable(e.provider_agency()));
   out.append("\nrules")
-      .append(all ? "" : " for this role and action")
-      .append(" (policy order; * = matched):\n");
+      .append(all ? "" : tr(" for this role and action"))
+      .append(tr(" (policy order; * = matched):\n"));
   size_t hidden = 0;
   for (const auto& v : x.rules) {
     const bool applies =
@@ -231,7 +232,7 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
   }
   if (hidden) {
     out.append("  (" + std::to_string(hidden) +
-               " other rules are for other roles or actions; --all shows them)\n");
+               tr(" other rules are for other roles or actions; --all shows them)\n"));
   }
   std::cout << out << std::flush;
 }
@@ -314,7 +315,7 @@ void print_json(const policy::Policy& p, const policy::Request& r, const v1::Dat
 
 int run_check(const CheckOptions& o) {
   auto usage = [](const std::string& m) {
-    std::cerr << "gongshuctl policy check: " << m << "\n";
+    std::cerr << tr("gongshuctl policy check: ") << m << "\n";
     return 2;
   };
   // --as ROLE[:NAME]
@@ -322,13 +323,14 @@ int run_check(const CheckOptions& o) {
   const std::string role_text = o.as.substr(0, colon);
   const std::string name = colon == std::string::npos ? "" : o.as.substr(colon + 1);
   const auto role = policy::parse_role(role_text);
-  if (!role) return usage("unknown role '" + printable(role_text) + "'; roles: " + role_names());
+  if (!role)
+    return usage(tr("unknown role '") + printable(role_text) + "'; roles: " + role_names());
   const auto action = policy::parse_action(o.action);
   if (!action) {
-    return usage("unknown action '" + printable(o.action) + "'; actions: " + action_names());
+    return usage(tr("unknown action '") + printable(o.action) + "'; actions: " + action_names());
   }
   if ((*role == Role::kAgent || *role == Role::kAgency) && name.empty()) {
-    return usage("--as " + role_text + ":AGENCY needs the caller's agency id");
+    return usage("--as " + role_text + tr(":AGENCY needs the caller's agency id"));
   }
   int64_t now_ms = SystemClock::instance().now_ms();
   if (!o.at.empty()) {
@@ -338,20 +340,20 @@ int run_check(const CheckOptions& o) {
   }
   if (!o.agreement_id.empty() && o.agreements_file.empty()) {
     return usage(
-        "--agreement needs --agreements FILE holding the agreement's facts (this check runs "
-        "offline)");
+        tr("--agreement needs --agreements FILE holding the agreement's facts (this check runs "
+           "offline)"));
   }
 
   const std::string root = default_policies_root();
   auto p = load_policy(o.policy_dir.empty() ? root + "/policy" : o.policy_dir);
   if (!p) {
-    std::cerr << "gongshuctl: " << p.error().message() << "\n";
+    std::cerr << tr("gongshuctl: ") << p.error().message() << "\n";
     return 2;
   }
   auto entries =
       load_catalog(o.catalog.empty() ? std::vector<std::string>{root + "/catalog"} : o.catalog);
   if (!entries) {
-    std::cerr << "gongshuctl: " << entries.error().message() << "\n";
+    std::cerr << tr("gongshuctl: ") << entries.error().message() << "\n";
     return 2;
   }
   const v1::DatasetEntry* entry = nullptr;
@@ -359,12 +361,12 @@ int run_check(const CheckOptions& o) {
     if (e.id() == o.dataset) entry = &e;
   }
   if (!entry) {
-    return usage("dataset '" + printable(o.dataset) + "' is in none of the " +
-                 std::to_string(entries->size()) + " catalog entries read (--catalog)");
+    return usage("dataset '" + printable(o.dataset) + tr("' is in none of the ") +
+                 std::to_string(entries->size()) + tr(" catalog entries read (--catalog)"));
   }
   auto attrs = policy::DatasetAttrs::from_entry(*entry);
   if (!attrs) {
-    std::cerr << "gongshuctl: " << attrs.error().message() << "\n";
+    std::cerr << tr("gongshuctl: ") << attrs.error().message() << "\n";
     return 2;
   }
 
@@ -372,19 +374,21 @@ int run_check(const CheckOptions& o) {
   if (!o.agreements_file.empty()) {
     auto text = read_file(o.agreements_file, 4 << 20);
     if (!text) {
-      std::cerr << "gongshuctl: " << o.agreements_file << ": " << text.error().message() << "\n";
+      std::cerr << tr("gongshuctl: ") << o.agreements_file << ": " << text.error().message()
+                << "\n";
       return 2;
     }
     auto parsed = policy::parse_agreements_toml(as_chars(*text), o.agreements_file);
     if (!parsed) {
-      std::cerr << "gongshuctl: " << parsed.error().message() << "\n";
+      std::cerr << tr("gongshuctl: ") << parsed.error().message() << "\n";
       return 2;
     }
     for (auto& a : *parsed) {
       if (o.agreement_id.empty() || a.id == o.agreement_id) agreements.push_back(std::move(a));
     }
     if (!o.agreement_id.empty() && agreements.empty()) {
-      return usage("agreement '" + printable(o.agreement_id) + "' is not in " + o.agreements_file);
+      return usage("agreement '" + printable(o.agreement_id) + tr("' is not in ") +
+                   o.agreements_file);
     }
   }
 
@@ -414,55 +418,58 @@ int run_check(const CheckOptions& o) {
 }  // namespace
 
 void add_policy_commands(CLI::App& app, int* exit_code) {
-  CLI::App* pol = app.add_subcommand("policy", "Access policy: check decisions, validate files");
+  CLI::App* pol =
+      app.add_subcommand("policy", tr("Access policy: check decisions, validate files"));
   pol->require_subcommand(1);
 
   auto o = std::make_shared<CheckOptions>();
   CLI::App* check = pol->add_subcommand(
       "check",
-      "Decide offline, as gongshud would, whether a caller may do an action on a dataset, and\n"
-      "explain why: the decision, the deciding rule (file:line), the policy version, the mask\n"
-      "profile and how it masks each field of the dataset, the limits, and every rule for the\n"
-      "role and action with why it matched or not (--all: every rule). Deny wins; nothing\n"
-      "matching means deny (default-deny). The dataset's attributes come from TOML catalog\n"
-      "entries (--catalog FILE|DIR...; default: the catalog/ beside the policy directory).\n"
-      "Agreements (R-13, R-18, R-20) come from a TOML file (--agreements; format in\n"
-      "docs/policy.md), all of them or the one named by --agreement.\n"
-      "With --json: one object with decision, rule, rule_file, rule_line, policy_version,\n"
-      "policy_digest, summary, mask, fields[{name, pii, mask}], limits{max_rows, k_threshold,\n"
-      "rate}, agreement, request{...} and rules[{id, effect, file, line, applies, matched,\n"
-      "reason}].\n"
-      "Exit status: 0 allow, 1 deny, 2 usage error or unreadable files.");
+      tr("Decide offline, as gongshud would, whether a caller may do an action on a dataset, and\n"
+         "explain why: the decision, the deciding rule (file:line), the policy version, the mask\n"
+         "profile and how it masks each field of the dataset, the limits, and every rule for the\n"
+         "role and action with why it matched or not (--all: every rule). Deny wins; nothing\n"
+         "matching means deny (default-deny). The dataset's attributes come from TOML catalog\n"
+         "entries (--catalog FILE|DIR...; default: the catalog/ beside the policy directory).\n"
+         "Agreements (R-13, R-18, R-20) come from a TOML file (--agreements; format in\n"
+         "docs/policy.md), all of them or the one named by --agreement.\n"
+         "With --json: one object with decision, rule, rule_file, rule_line, policy_version,\n"
+         "policy_digest, summary, mask, fields[{name, pii, mask}], limits{max_rows, k_threshold,\n"
+         "rate}, agreement, request{...} and rules[{id, effect, file, line, applies, matched,\n"
+         "reason}].\n"
+         "Exit status: 0 allow, 1 deny, 2 usage error or unreadable files."));
   check
       ->add_option("--as", o->as,
-                   "ROLE[:NAME]: the caller. ROLE is one of " + role_names() +
-                       ". NAME is the agency id for agent and agency, else the caller's key\n"
-                       "id (matched against agreement holders)")
+                   tr("ROLE[:NAME]: the caller. ROLE is one of ") + role_names() +
+                       tr(". NAME is the agency id for agent and agency, else the caller's key\n"
+                          "id (matched against agreement holders)"))
       ->required();
-  check->add_option("--action", o->action, "One of " + action_names())->required();
-  check->add_option("--dataset", o->dataset, "Dataset id")->required();
-  check->add_option("--purpose", o->purpose, "The purpose the request states");
-  check->add_option("--fields", o->fields, "Fields requested (default: all)")->delimiter(',');
-  check->add_option("--agreements", o->agreements_file, "TOML file of agreements the caller holds");
-  check->add_option("--agreement", o->agreement_id, "Use only this agreement of --agreements");
-  check->add_option("--at", o->at,
-                    "Decide at this time instead of now, e.g. 2026-03-02T12:00:00+08:00 (no zone: "
-                    "UTC+8)");
+  check->add_option("--action", o->action, tr("One of ") + action_names())->required();
+  check->add_option("--dataset", o->dataset, tr("Dataset id"))->required();
+  check->add_option("--purpose", o->purpose, tr("The purpose the request states"));
+  check->add_option("--fields", o->fields, tr("Fields requested (default: all)"))->delimiter(',');
+  check->add_option("--agreements", o->agreements_file,
+                    tr("TOML file of agreements the caller holds"));
+  check->add_option("--agreement", o->agreement_id, tr("Use only this agreement of --agreements"));
+  check->add_option(
+      "--at", o->at,
+      tr("Decide at this time instead of now, e.g. 2026-03-02T12:00:00+08:00 (no zone: "
+         "UTC+8)"));
   check->add_option("--policy-dir", o->policy_dir,
-                    "Policy directory (default: policies/policy of the source tree when run\n"
-                    "from a build tree, else /etc/gongshu/policies/policy)");
-  check->add_option("--catalog", o->catalog, "Catalog entry files or directories");
-  check->add_flag("--all", o->all, "List every rule, not only those for the role and action");
-  check->add_flag("--json", o->json, "JSON output");
+                    tr("Policy directory (default: policies/policy of the source tree when run\n"
+                       "from a build tree, else /etc/gongshu/policies/policy)"));
+  check->add_option("--catalog", o->catalog, tr("Catalog entry files or directories"));
+  check->add_flag("--all", o->all, tr("List every rule, not only those for the role and action"));
+  check->add_flag("--json", o->json, tr("JSON output"));
   check->callback([o, exit_code] { *exit_code = run_check(*o); });
 
   auto dir = std::make_shared<std::string>();
   CLI::App* validate = pol->add_subcommand(
       "validate",
-      "Load a policy directory as gongshud would and report every problem as file:line: reason\n"
-      "(including the regulation guards: R-13, R-15, R-17, R-18, R-20, R-26, R-27). Prints the\n"
-      "version, digest and counts of a good policy. Exit status: 0 valid, 1 invalid, 2 usage.");
-  validate->add_option("DIR", *dir, "Policy directory (default as for check)");
+      tr("Load a policy directory as gongshud would and report every problem as file:line: reason\n"
+         "(including the regulation guards: R-13, R-15, R-17, R-18, R-20, R-26, R-27). Prints the\n"
+         "version, digest and counts of a good policy. Exit status: 0 valid, 1 invalid, 2 usage."));
+  validate->add_option("DIR", *dir, tr("Policy directory (default as for check)"));
   validate->callback([dir, exit_code] {
     auto p = load_policy(dir->empty() ? default_policies_root() + "/policy" : *dir);
     if (!p) {
@@ -470,10 +477,10 @@ void add_policy_commands(CLI::App& app, int* exit_code) {
       *exit_code = p.error().code() == ErrorCode::kInvalidArgument ? 1 : 2;
       return;
     }
-    std::cout << "policy " << p->version() << " valid: " << p->rules().size() << " rules, "
-              << p->masks().size() << " mask profiles, " << p->rates().size()
-              << " rate classes from " << p->files().size() << " files\n"
-              << "sha256 " << p->digest() << "\n"
+    std::cout << tr("policy ") << p->version() << tr(" valid: ") << p->rules().size()
+              << tr(" rules, ") << p->masks().size() << tr(" mask profiles, ") << p->rates().size()
+              << tr(" rate classes from ") << p->files().size() << tr(" files\n") << tr("sha256 ")
+              << p->digest() << "\n"
               << std::flush;
     *exit_code = 0;
   });

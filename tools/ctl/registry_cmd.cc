@@ -8,6 +8,7 @@
 #include "core/catalog/dataset.h"
 #include "core/util/clock.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -17,7 +18,7 @@ namespace gongshu::ctl {
 namespace {
 
 Result<uint64_t> parse_duration(const std::string& s) {
-  if (s.empty()) return fail(ErrorCode::kInvalidArgument, "empty duration");
+  if (s.empty()) return fail(ErrorCode::kInvalidArgument, tr("empty duration"));
   uint64_t n = 0;
   size_t i = 0;
   for (; i < s.size() && isdigit(static_cast<unsigned char>(s[i])); ++i)
@@ -74,7 +75,7 @@ void dataset_json(JsonWriter& w, const v1::DatasetInfo& d) {
 }
 
 void add_agency_commands(CLI::App& app, int* exit_code) {
-  auto* agency = app.add_subcommand("agency", "Agencies that provide data (R-02, R-03)");
+  auto* agency = app.add_subcommand("agency", tr("Agencies that provide data (R-02, R-03)"));
   agency->require_subcommand(1);
 
   struct AddOpts {
@@ -84,14 +85,14 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
   auto add = std::make_shared<AddOpts>();
   auto conn = std::make_shared<ConnectOptions>();
   auto* addc =
-      agency->add_subcommand("add", "Register an agency (or every [[agency]] of --from FILE)");
-  addc->add_option("--id", *add->a.mutable_id(), "Agency id, [a-z0-9_-]");
-  addc->add_option("--name", *add->a.mutable_name(), "Chinese name");
+      agency->add_subcommand("add", tr("Register an agency (or every [[agency]] of --from FILE)"));
+  addc->add_option("--id", *add->a.mutable_id(), tr("Agency id, [a-z0-9_-]"));
+  addc->add_option("--name", *add->a.mutable_name(), tr("Chinese name"));
   addc->add_option("--type", *add->a.mutable_type(),
-                   "government | public_service | national_office");
-  addc->add_option("--region", *add->a.mutable_region_code(), "6-digit region code");
+                   tr("government | public_service | national_office"));
+  addc->add_option("--region", *add->a.mutable_region_code(), tr("6-digit region code"));
   addc->add_option("--from", add->from,
-                   "TOML file with [[agency]] tables (id, name, type, region)");
+                   tr("TOML file with [[agency]] tables (id, name, type, region)"));
   run_connected(addc, conn, exit_code, [add](DaemonClient& c) {
     std::vector<v1::Agency> list;
     if (!add->from.empty()) {
@@ -112,14 +113,14 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
           }
         }
       } catch (const toml::parse_error& e) {
-        std::cerr << "gongshuctl: " << add->from << ":" << e.source().begin.line << ": "
+        std::cerr << tr("gongshuctl: ") << add->from << ":" << e.source().begin.line << ": "
                   << shown(e.description()) << "\n";
         return 2;
       }
     } else {
       if (add->a.id().empty()) {
-        std::cerr
-            << "gongshuctl agency add: give --id, --name, --type, --region (or --from FILE)\n";
+        std::cerr << tr(
+            "gongshuctl agency add: give --id, --name, --type, --region (or --from FILE)\n");
         return 2;
       }
       list.push_back(add->a);
@@ -130,19 +131,19 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       *req.mutable_agency_add()->mutable_agency() = a;
       auto r = c.call(req);
       if (!r) {
-        std::cerr << "agency " << shown(a.id()) << ": ";
+        std::cerr << tr("agency ") << shown(a.id()) << ": ";
         code = std::max(code, report_error(r.error()));
         continue;
       }
-      std::cout << "added agency " << shown(a.id()) << " " << shown(a.name()) << "\n";
+      std::cout << tr("added agency ") << shown(a.id()) << " " << shown(a.name()) << "\n";
     }
     return code;
   });
 
   auto list_json = std::make_shared<bool>(false);
   auto conn2 = std::make_shared<ConnectOptions>();
-  auto* listc = agency->add_subcommand("list", "List agencies");
-  listc->add_flag("--json", *list_json, "JSON output");
+  auto* listc = agency->add_subcommand("list", tr("List agencies"));
+  listc->add_flag("--json", *list_json, tr("JSON output"));
   run_connected(listc, conn2, exit_code, [list_json](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agency_list();
@@ -155,9 +156,9 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       std::cout << w.end_array().str() << "\n";
       return 0;
     }
-    Table t({"ID", "NAME", "TYPE", "REGION", "REGISTERED"});
+    Table t({tr("ID"), tr("NAME"), tr("TYPE"), tr("REGION"), tr("REGISTERED")});
     for (const auto& a : r->agencies().agencies())
-      t.add({a.id(), a.name(), a.type(), a.region_code(), time_text(a.created_at_ms())});
+      t.add({a.id(), a.name(), a.type(), a.region_code(), local_time_text(a.created_at_ms())});
     t.print(std::cout);
     return 0;
   });
@@ -168,9 +169,9 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
   };
   auto show = std::make_shared<ShowOpts>();
   auto conn3 = std::make_shared<ConnectOptions>();
-  auto* showc = agency->add_subcommand("show", "Show one agency");
-  showc->add_option("ID", show->id, "Agency id")->required();
-  showc->add_flag("--json", show->json, "JSON output");
+  auto* showc = agency->add_subcommand("show", tr("Show one agency"));
+  showc->add_option("ID", show->id, tr("Agency id"))->required();
+  showc->add_flag("--json", show->json, tr("JSON output"));
   run_connected(showc, conn3, exit_code, [show](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agency_show()->set_id(show->id);
@@ -182,26 +183,27 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       agency_json(w, a);
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "id:         " << shown(a.id()) << "\nname:       " << shown(a.name())
-                << "\ntype:       " << shown(a.type()) << "\nregion:     " << shown(a.region_code())
-                << "\nregistered: " << time_text(a.created_at_ms()) << "\n";
+      std::cout << tr("id:         ") << shown(a.id()) << tr("\nname:       ") << shown(a.name())
+                << tr("\ntype:       ") << shown(a.type()) << tr("\nregion:     ")
+                << shown(a.region_code()) << tr("\nregistered: ")
+                << local_time_text(a.created_at_ms()) << "\n";
     }
     return 0;
   });
 }
 
 void add_catalog_commands(CLI::App& app, int* exit_code) {
-  auto* cat = app.add_subcommand("catalog", "The dataset catalog (R-04 .. R-06, R-14)");
+  auto* cat = app.add_subcommand("catalog", tr("The dataset catalog (R-04 .. R-06, R-14)"));
   cat->require_subcommand(1);
 
   auto files = std::make_shared<std::vector<std::string>>();
   auto conn = std::make_shared<ConnectOptions>();
-  auto* addc = cat->add_subcommand("add",
-                                   "Add or update datasets from TOML catalog entries, approved "
-                                   "as added: the authority's direct path,\naudited (operators; "
-                                   "format: core/catalog/dataset.h; examples in "
-                                   "policies/catalog/)");
-  addc->add_option("FILE", *files, "Catalog entry files")->required()->check(CLI::ExistingFile);
+  auto* addc =
+      cat->add_subcommand("add", tr("Add or update datasets from TOML catalog entries, approved "
+                                    "as added: the authority's direct path,\naudited (operators; "
+                                    "format: core/catalog/dataset.h; examples in "
+                                    "policies/catalog/)"));
+  addc->add_option("FILE", *files, tr("Catalog entry files"))->required()->check(CLI::ExistingFile);
   run_connected(addc, conn, exit_code, [files](DaemonClient& c) {
     int code = 0;
     for (const auto& f : *files) {
@@ -212,7 +214,7 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       }
       auto entry = catalog::parse_dataset_toml(as_chars(*text), f);
       if (!entry) {
-        std::cerr << "gongshuctl: " << entry.error().message() << "\n";
+        std::cerr << tr("gongshuctl: ") << entry.error().message() << "\n";
         code = std::max(code, 1);
         continue;
       }
@@ -225,7 +227,7 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
         continue;
       }
       const auto& e = r->datasets().datasets(0).entry();
-      std::cout << "catalog: " << shown(e.id()) << " " << shown(e.name()) << " (version "
+      std::cout << tr("catalog: ") << shown(e.id()) << " " << shown(e.name()) << tr(" (version ")
                 << e.version() << ", " << shown(e.status()) << ")\n";
     }
     return code;
@@ -238,14 +240,14 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
   auto list = std::make_shared<ShowOpts>();
   auto conn2 = std::make_shared<ConnectOptions>();
   auto* listc =
-      cat->add_subcommand("list", "List datasets with their attributes and record counts");
-  listc->add_flag("--json", list->json, "JSON output");
+      cat->add_subcommand("list", tr("List datasets with their attributes and record counts"));
+  listc->add_flag("--json", list->json, tr("JSON output"));
   auto show = std::make_shared<ShowOpts>();
   auto conn3 = std::make_shared<ConnectOptions>();
   auto* showc = cat->add_subcommand(
-      "show", "Show one dataset: attributes, fields, record and version counts");
-  showc->add_option("ID", show->id, "Dataset id")->required();
-  showc->add_flag("--json", show->json, "JSON output");
+      "show", tr("Show one dataset: attributes, fields, record and version counts"));
+  showc->add_option("ID", show->id, tr("Dataset id"))->required();
+  showc->add_flag("--json", show->json, tr("JSON output"));
   auto run = [](std::shared_ptr<ShowOpts> o, bool one) {
     return [o, one](DaemonClient& c) {
       v1::ApiRequest req;
@@ -262,8 +264,8 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
         return 0;
       }
       if (!one) {
-        Table t(
-            {"ID", "NAME", "PROVIDER", "GRADE", "OPEN", "SHARE", "UPDATES", "RECORDS", "VERSIONS"});
+        Table t({tr("ID"), tr("NAME"), tr("PROVIDER"), tr("GRADE"), tr("OPEN"), tr("SHARE"),
+                 tr("UPDATES"), tr("RECORDS"), tr("VERSIONS")});
         for (const auto& d : ds) {
           const auto& e = d.entry();
           t.add({e.id(), e.name(), e.provider_agency(), e.grade(), e.open_attribute(),
@@ -275,19 +277,18 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       }
       const auto& d = ds.Get(0);
       const auto& e = d.entry();
-      std::cout << "id:               " << shown(e.id())
-                << "\nname:             " << shown(e.name())
-                << "\nprovider:         " << shown(e.provider_agency())
-                << "\ngrade:            " << shown(e.grade())
-                << "\nopen attribute:   " << shown(e.open_attribute())
-                << "\nshare attribute:  " << shown(e.share_attribute())
-                << "\nupdate frequency: " << shown(e.update_frequency())
-                << "\nsubject:          " << shown(e.subject_kind())
-                << "\ncategory:         " << shown(e.category())
-                << "\nstatus:           " << shown(e.status()) << " (version " << e.version()
-                << ")\nrecords:          " << d.records() << " current, " << d.invalidated()
-                << " invalidated\nversions:         " << d.versions() << "\nfields:\n";
-      Table t({"  NAME", "TYPE", "PII", "REQUIRED", "DESCRIPTION"});
+      std::cout << tr("id:               ") << shown(e.id()) << tr("\nname:             ")
+                << shown(e.name()) << tr("\nprovider:         ") << shown(e.provider_agency())
+                << tr("\ngrade:            ") << shown(e.grade()) << tr("\nopen attribute:   ")
+                << shown(e.open_attribute()) << tr("\nshare attribute:  ")
+                << shown(e.share_attribute()) << tr("\nupdate frequency: ")
+                << shown(e.update_frequency()) << tr("\nsubject:          ")
+                << shown(e.subject_kind()) << tr("\ncategory:         ") << shown(e.category())
+                << tr("\nstatus:           ") << shown(e.status()) << tr(" (version ")
+                << e.version() << tr(")\nrecords:          ") << d.records() << tr(" current, ")
+                << d.invalidated() << tr(" invalidated\nversions:         ") << d.versions()
+                << tr("\nfields:\n");
+      Table t({tr("  NAME"), tr("TYPE"), tr("PII"), tr("REQUIRED"), tr("DESCRIPTION")});
       for (const auto& f : e.fields()) {
         t.add({"  " + f.name(), std::string(catalog::field_type_name(f.type())),
                std::string(catalog::pii_kind_name(f.pii())), f.required() ? "yes" : "no",
@@ -303,8 +304,8 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
 }
 
 void add_token_commands(CLI::App& app, int* exit_code) {
-  auto* tok =
-      app.add_subcommand("enroll-token", "One-time tokens with which an agency's agent enrolls");
+  auto* tok = app.add_subcommand("enroll-token",
+                                 tr("One-time tokens with which an agency's agent enrolls"));
   tok->require_subcommand(1);
   struct Opts {
     std::string agency;
@@ -314,13 +315,12 @@ void add_token_commands(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto conn = std::make_shared<ConnectOptions>();
   auto* create = tok->add_subcommand(
-      "create",
-      "Create a one-time, expiring token for one agency. Give it to that agency;\n"
-      "`gongshu-agent enroll TOKEN` on its machine registers the agent's key.");
-  create->add_option("--agency", o->agency, "Agency the agent will deliver for")->required();
-  create->add_option("--ttl", o->ttl, "Validity, e.g. 30m, 24h, 7d (at most 30d)")
+      "create", tr("Create a one-time, expiring token for one agency. Give it to that agency;\n"
+                   "`gongshu-agent enroll TOKEN` on its machine registers the agent's key."));
+  create->add_option("--agency", o->agency, tr("Agency the agent will deliver for"))->required();
+  create->add_option("--ttl", o->ttl, tr("Validity, e.g. 30m, 24h, 7d (at most 30d)"))
       ->capture_default_str();
-  create->add_flag("--json", o->json, "JSON output");
+  create->add_flag("--json", o->json, tr("JSON output"));
   run_connected(create, conn, exit_code, [o](DaemonClient& c) {
     auto ttl = parse_duration(o->ttl);
     if (!ttl) return report_error(ttl.error());
@@ -340,21 +340,21 @@ void add_token_commands(CLI::App& app, int* exit_code) {
       std::cout << w.str() << "\n";
     } else {
       std::cout << t.token() << "\n";
-      std::cerr << "one-time token for agency " << o->agency << ", valid until "
-                << time_text(t.expires_at_ms()) << "\n";
+      std::cerr << tr("one-time token for agency ") << o->agency << tr(", valid until ")
+                << local_time_text(t.expires_at_ms()) << "\n";
     }
     return 0;
   });
 }
 
 void add_agent_commands(CLI::App& app, int* exit_code) {
-  auto* agent = app.add_subcommand("agent", "Enrolled agents");
+  auto* agent = app.add_subcommand("agent", tr("Enrolled agents"));
   agent->require_subcommand(1);
   auto json = std::make_shared<bool>(false);
   auto conn = std::make_shared<ConnectOptions>();
-  auto* list =
-      agent->add_subcommand("list", "List enrolled agents, their agency, activity and revocation");
-  list->add_flag("--json", *json, "JSON output");
+  auto* list = agent->add_subcommand(
+      "list", tr("List enrolled agents, their agency, activity and revocation"));
+  list->add_flag("--json", *json, tr("JSON output"));
   auto print = [](const v1::AgentList& agents, bool as_json) {
     if (as_json) {
       JsonWriter w;
@@ -376,11 +376,12 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
       std::cout << w.end_array().str() << "\n";
       return;
     }
-    Table t({"KEY ID", "AGENCY", "HOST", "ENROLLED", "LAST SEEN", "BATCHES", "STATE"});
+    Table t({tr("KEY ID"), tr("AGENCY"), tr("HOST"), tr("ENROLLED"), tr("LAST SEEN"), tr("BATCHES"),
+             tr("STATE")});
     for (const auto& a : agents.agents()) {
-      t.add({a.key_id(), a.agency(), a.hostname(), time_text(a.enrolled_at_ms()),
-             time_text(a.last_seen_ms()), std::to_string(a.batches()),
-             a.revoked() ? "revoked " + time_text(a.revoked_at_ms()) : "active"});
+      t.add({a.key_id(), a.agency(), a.hostname(), local_time_text(a.enrolled_at_ms()),
+             local_time_text(a.last_seen_ms()), std::to_string(a.batches()),
+             a.revoked() ? tr("revoked ") + local_time_text(a.revoked_at_ms()) : tr("active")});
     }
     t.print(std::cout);
   };
@@ -395,20 +396,20 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
   auto key_id = std::make_shared<std::string>();
   auto conn2 = std::make_shared<ConnectOptions>();
   auto* revoke = agent->add_subcommand(
-      "revoke", "Revoke an agent's key: refused from its next connection and message on");
-  revoke->add_option("KEY_ID", *key_id, "The agent's key id (16 hex)")->required();
+      "revoke", tr("Revoke an agent's key: refused from its next connection and message on"));
+  revoke->add_option("KEY_ID", *key_id, tr("The agent's key id (16 hex)"))->required();
   run_connected(revoke, conn2, exit_code, [key_id](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_agent_revoke()->set_key_id(*key_id);
     auto r = c.call(req);
     if (!r) return report_error(r.error());
-    std::cout << "revoked agent " << *key_id << "\n";
+    std::cout << tr("revoked agent ") << *key_id << "\n";
     return 0;
   });
 }
 
 void add_record_commands(CLI::App& app, int* exit_code) {
-  auto* rec = app.add_subcommand("record", "Stored records");
+  auto* rec = app.add_subcommand("record", tr("Stored records"));
   rec->require_subcommand(1);
   struct Opts {
     std::string dataset, key;
@@ -417,12 +418,11 @@ void add_record_commands(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   auto conn = std::make_shared<ConnectOptions>();
   auto* prov = rec->add_subcommand(
-      "provenance",
-      "Show every stored version of a record with its provenance, and re-verify\n"
-      "each against the agent's signature (exit 1 if any fails)");
-  prov->add_option("DATASET", o->dataset, "Dataset id")->required();
-  prov->add_option("KEY", o->key, "Record key")->required();
-  prov->add_flag("--json", o->json, "JSON output");
+      "provenance", tr("Show every stored version of a record with its provenance, and re-verify\n"
+                       "each against the agent's signature (exit 1 if any fails)"));
+  prov->add_option("DATASET", o->dataset, tr("Dataset id"))->required();
+  prov->add_option("KEY", o->key, tr("Record key"))->required();
+  prov->add_flag("--json", o->json, tr("JSON output"));
   run_connected(prov, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_record_provenance()->set_dataset(o->dataset);
@@ -459,13 +459,13 @@ void add_record_commands(CLI::App& app, int* exit_code) {
     } else {
       std::cout << shown(p.dataset()) << " / " << shown(p.record_key()) << ": "
                 << (p.current_valid() ? "valid" : "INVALIDATED") << ", " << p.versions_size()
-                << " version(s), newest first\n";
-      Table t({"VERSION", "AGENCY", "AGENT", "BATCH", "INDEX", "RECEIVED", "AUDIT", "KIND",
-               "SIGNATURE"});
+                << tr(" version(s), newest first\n");
+      Table t({tr("VERSION"), tr("AGENCY"), tr("AGENT"), tr("BATCH"), tr("INDEX"), tr("RECEIVED"),
+               tr("AUDIT"), tr("KIND"), tr("SIGNATURE")});
       for (const auto& v : p.versions()) {
         t.add({std::to_string(v.version()), v.agency(), v.agent_key_id(),
                std::to_string(v.batch_seq()), std::to_string(v.index()),
-               time_text(v.received_at_ms()), v.audit_seq(),
+               local_time_text(v.received_at_ms()), v.audit_seq(),
                v.invalidated() ? "invalidate" : "upsert",
                v.signature_valid() ? "verified" : "FAILED: " + v.check_error()});
       }
