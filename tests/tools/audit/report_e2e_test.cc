@@ -1,7 +1,8 @@
 // gongshu-audit report on the audit export of a real gongshud run (tests/integration/platform.h:
 // the daemon, gongshuctl and gongshu-agent binaries on 127.0.0.1): households delivered by an
 // agent, reads by the provider, a denied read by another agency that then shares under a signed
-// agreement, a denied read by an officer. The report's JSON is held to figures this test counts
+// agreement, a denied read by an officer, a read by third-party staff that raises an alert an
+// officer acknowledges. The report's JSON is held to figures this test counts
 // itself from the export's frames; the HTML page is rendered in headless Chromium (the Debian
 // package, which scripts/test installs: this test fails without it, it never skips): no console
 // message, the figures in the rendered DOM equal the JSON, and a screenshot that is not blank.
@@ -101,6 +102,9 @@ struct Counted {
   uint64_t allowed = 0, denied = 0, records = 0, denials = 0, ingested = 0;
   std::map<std::string, std::array<uint64_t, 3>> by_dataset, by_role, by_agency, by_purpose;
   std::map<std::string, uint64_t> denials_by_rule, actions, agreement_records;
+  std::map<std::string, int64_t> alert_raised_ms;        // alert id -> raised, in the period
+  std::map<std::string, int64_t> alert_acked_ms;         // alert id -> first ack, whole export
+  std::map<std::string, std::array<uint64_t, 2>> third;  // company -> entries, records
 };
 
 std::string or_none(const std::string& s) { return s.empty() ? "(none)" : s; }
@@ -121,15 +125,27 @@ Counted count_export(const std::string& path, int64_t begin, int64_t end) {
     REQUIRE(e);
     if (e->seq() > signed_through) continue;
     c.signed_entries++;
+    auto ref = [&](const std::string& kind) {
+      for (const auto& r : e->refs())
+        if (r.kind() == kind) return r.value();
+      return std::string();
+    };
+    if (e->action() == "alert_acknowledged") c.alert_acked_ms.emplace(ref("alert"), e->time_ms());
     if (e->time_ms() < begin || e->time_ms() >= end) continue;
     c.in_period++;
-    c.actions[e->action()]++;
     const bool deny = e->decision() == v1::DECISION_DENY;
+    c.actions[e->action()]++;
     if (deny) {
       c.denials++;
       c.denials_by_rule[or_none(e->policy_rule())]++;
     }
     if (e->action() == "ingest") c.ingested += e->record_count();
+    if (e->action() == "alert_raised") c.alert_raised_ms[ref("alert")] = e->time_ms();
+    if (!ref("third_party").empty()) {
+      auto& t = c.third[ref("third_party")];
+      t[0]++;
+      t[1] += deny ? 0 : e->record_count();
+    }
     static const std::set<std::string> kAccess = {"read", "query_subject", "download", "export",
                                                   "aggregate"};
     if (!kAccess.count(e->action())) continue;
@@ -194,8 +210,8 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
   auto running = p.run_agent(agent);
   testing::require_households_once(p, 30, std::chrono::seconds(60));
 
-  auto principal = [&](const std::string& name, const std::string& role,
-                       const std::string& agency) {
+  auto principal = [&](const std::string& name, const std::string& role, const std::string& agency,
+                       const std::vector<std::string>& more = {}) {
     const std::string key = p.dir.file(name + ".key");
     auto kg = p.ctl({"keygen", "--kind", role, "--out", key, "--json"});
     const std::string pub = json::parse(kg.out)["public_key"];
@@ -205,12 +221,17 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
       args.push_back("--agency");
       args.push_back(agency);
     }
+    args.insert(args.end(), more.begin(), more.end());
     p.ctl(args);
     return key;
   };
   const std::string gongan = principal("gongan", "agency", "sjz-gongan");
   const std::string shuiwu = principal("shuiwu", "agency", "sjz-shuiwu");
   const std::string officer = principal("officer", "officer", "");
+  const std::string company = "某某信息技术有限公司";
+  const std::string contractor =
+      principal("contractor", "agency", "sjz-gongan",
+                {"--third-party", "--company", company, "--contract", "HT-2026-017"});
 
   // The provider reads its own data under two purposes.
   p.ctl({"query", testing::kHouseholds, "--purpose", "household-check", "--key", gongan});
@@ -234,6 +255,18 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
   // An officer reads no data.
   CHECK(p.ctl({"query", testing::kHouseholds, "--purpose", "inspection", "--key", officer}, true)
             .exit_code != 0);
+
+  // Third-party staff read the police bureau's data: audited with their company, and alerted;
+  // an officer acknowledges the alert.
+  p.ctl({"query", testing::kHouseholds, "--purpose", "system-maintenance", "--limit", "3", "--key",
+         contractor});
+  auto alerts = json::parse(p.ctl({"alert", "list", "--open", "--json", "--key", officer}).out);
+  std::string alert_id;
+  for (const auto& a : alerts)
+    if (a["rule"] == "third-party-action") alert_id = a["id"];
+  REQUIRE(!alert_id.empty());
+  p.ctl({"alert", "ack", alert_id, "--note", "维护合同内的操作 within the maintenance contract",
+         "--key", officer});
 
   const std::string path = p.dir.file("audit.gsa");
   p.ctl({"audit", "export", "--out", path});
@@ -289,6 +322,31 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
   for (const auto& n : j["access"]["per_day"]["allowed"]) per_day += n.get<uint64_t>();
   CHECK(per_day == c.allowed);
   CHECK(j["objections"]["recorded"] == false);
+
+  // Alerts: the same ones, with the delay between their raised and acknowledged entries.
+  REQUIRE(c.alert_raised_ms.count(alert_id));
+  CHECK(j["alerts"]["raised"] == c.alert_raised_ms.size());
+  for (const auto& a : j["alerts"]["items"]) {
+    const std::string id = a["id"];
+    INFO(id);
+    REQUIRE(c.alert_raised_ms.count(id));
+    auto acked = c.alert_acked_ms.find(id);
+    if (acked == c.alert_acked_ms.end()) {
+      CHECK(a["ack_delay_ms"].is_null());
+    } else {
+      CHECK(a["ack_delay_ms"] == acked->second - c.alert_raised_ms.at(id));
+    }
+  }
+  CHECK(j["alerts"]["open"] == 0);
+  // Third parties: the company's entries and records, and a session of its staff.
+  REQUIRE(c.third.count(company));
+  REQUIRE(j["third_parties"].size() == c.third.size());
+  for (const auto& t : j["third_parties"]) {
+    const std::string name = t["company"];
+    CHECK(t["entries"] == c.third.at(name)[0]);
+    CHECK(t["records"] == c.third.at(name)[1]);
+  }
+  CHECK(j["third_parties"][0]["sessions"].size() >= 1);
   uint64_t accepted = 0;
   for (const auto& q : j["quality"]["ingest"]) {
     if (q["agency"] == "sjz-gongan" && q["dataset"] == testing::kHouseholds)
@@ -337,7 +395,13 @@ TEST_CASE("gongshu-audit report on a real gongshud's export, rendered in headles
     REQUIRE(row != std::string::npos);
     CHECK(dom_figure(dom.out, "count", row) == std::to_string(n));
   }
-  CHECK(dom_figure(dom.out, "none").has_value());  // quality and objections: none recorded
+  CHECK(dom_figure(dom.out, "none").has_value());  // objections: none recorded
+  CHECK(dom_figure(dom.out, "alerts_raised") == std::to_string(c.alert_raised_ms.size()));
+  size_t tp_table = dom.out.find("data-t=\"third_parties\"");
+  REQUIRE(tp_table != std::string::npos);
+  size_t tp_row = dom.out.find("data-k=\"" + company + "\"", tp_table);
+  REQUIRE(tp_row != std::string::npos);
+  CHECK(dom_figure(dom.out, "entries", tp_row) == std::to_string(c.third.at(company)[0]));
 
   // A screenshot of the report, against one of an empty page of the same size.
   const std::string shot = p.dir.file("report.png"), blank_shot = p.dir.file("blank.png");
