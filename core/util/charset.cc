@@ -80,10 +80,14 @@ void AutoDetector::feed(std::string_view bytes) {
     seen_ += bytes.size();
     return;
   }
-  if (seen_ == 0 && carry_.empty() && bytes.starts_with("\xEF\xBB\xBF")) {
-    bom_ = true;
-    seen_ += bytes.size();
-    return;
+  // The byte order mark may arrive split over pieces: look at the first three bytes together.
+  if (seen_ < 3) {
+    head_.append(bytes.substr(0, 3 - seen_));
+    if (head_ == "\xEF\xBB\xBF") {
+      bom_ = true;
+      seen_ += bytes.size();
+      return;
+    }
   }
   std::string joined;
   std::string_view s = bytes;

@@ -46,6 +46,7 @@ class AutoDetector {
   int64_t invalid_at_ = -1;
   bool bom_ = false;
   std::string carry_;  // an unfinished UTF-8 sequence from the previous piece
+  std::string head_;   // the first bytes, up to 3 (a byte order mark)
 };
 
 class TextDecoder {

@@ -32,6 +32,10 @@ TEST_CASE("charset: auto takes a BOM or valid UTF-8 as UTF-8, anything else as G
   CHECK(detect({"x", "\xD5\xC5"}, &why) == Charset::kGb18030);
   CHECK(why == "not UTF-8 at byte 1");
   CHECK(detect({""}) == Charset::kUtf8);
+  // A byte order mark split over pieces is still one.
+  CHECK(detect({"\xEF", "\xBB\xBF\xD5\xC5"}, &why) == Charset::kUtf8);
+  CHECK(why == "UTF-8 byte order mark");
+  CHECK(detect({"\xEF\xBB"}, &why) == Charset::kGb18030);
 }
 
 TEST_CASE("charset: encoding names") {
