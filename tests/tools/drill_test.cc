@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "tests/support/test_support.h"
 
@@ -300,6 +301,83 @@ TEST_CASE("the report's HTML page is self-contained, bilingual and escapes what 
   INFO(v.err);
   REQUIRE(v.exit_code == 0);
   CHECK(read_text(dir.file("v.html")) == html);
+}
+
+TEST_CASE(
+    "gongshuctl drill mark: drill_started / drill_finished entries, operators and officers "
+    "only") {
+  TempDir dir;
+  const std::string state = dir.file("st");
+  REQUIRE(run_process(
+              {kDaemon, "init", "--state", state, "--operator-key-out", dir.file("operator.key")})
+              .exit_code == 0);
+  write_text(dir.file("gongshud.toml"),
+             "[daemon]\nstate_dir = \"" + state +
+                 "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
+                 "\"tcp://127.0.0.1:*\"\n[policy]\ndir = \"" GONGSHU_SOURCE_DIR
+                 "/policies/policy\"\n");
+  ChildProcess daemon({kDaemon, "run", "--config", dir.file("gongshud.toml")},
+                      dir.file("gongshud.log"));
+  REQUIRE(wait_until([&] { return !read_text(state + "/daemon.info").empty(); }));
+  auto ctl = [&](const std::string& key, std::vector<std::string> args) {
+    args.insert(args.begin(), kCtl);
+    return run_process(args, "",
+                       {{"GONGSHU_DAEMON_INFO", state + "/daemon.info"}, {"GONGSHU_KEY", key}});
+  };
+  const std::string op = dir.file("operator.key");
+  auto m = ctl(op, {"drill", "mark", "--phase", "started", "--plan", "daemon-crash", "--report-id",
+                    "drill-20261207T080000-0a1b2c3d", "--json"});
+  INFO(m.err);
+  REQUIRE(m.exit_code == 0);
+  uint64_t seq = nlohmann::json::parse(m.out)["seq"];
+  m = ctl(op, {"drill", "mark", "--phase", "finished", "--plan", "daemon-crash", "--report-id",
+               "drill-20261207T080000-0a1b2c3d", "--outcome", "passed", "--json"});
+  REQUIRE(m.exit_code == 0);
+  CHECK(nlohmann::json::parse(m.out)["seq"].get<uint64_t>() > seq);
+  // A finish without an outcome, a start with one, an id that is not an id: refused.
+  CHECK(ctl(op, {"drill", "mark", "--phase", "finished", "--plan", "x", "--report-id", "y"})
+            .exit_code != 0);
+  CHECK(ctl(op, {"drill", "mark", "--phase", "started", "--plan", "x", "--report-id", "y",
+                 "--outcome", "passed"})
+            .exit_code != 0);
+  CHECK(ctl(op, {"drill", "mark", "--phase", "started", "--plan", "x", "--report-id", "a b"})
+            .exit_code != 0);
+  // An agency user is neither operator nor officer.
+  auto k =
+      run_process({kCtl, "keygen", "--kind", "agency", "--out", dir.file("agency.key"), "--json"});
+  REQUIRE(k.exit_code == 0);
+  REQUIRE(ctl(op, {"agency", "add", "--from", GONGSHU_SOURCE_DIR "/policies/agencies.toml"})
+              .exit_code == 0);
+  REQUIRE(ctl(op, {"principal", "add", "--role", "agency", "--agency", "sjz-gongan", "--public-key",
+                   nlohmann::json::parse(k.out)["public_key"]})
+              .exit_code == 0);
+  auto denied = ctl(dir.file("agency.key"), {"drill", "mark", "--phase", "started", "--plan",
+                                             "daemon-crash", "--report-id", "r1"});
+  CHECK(denied.exit_code != 0);
+
+  // The entries officers read: the actions, the plan, the report id, not an incident.
+  REQUIRE(ctl(op, {"audit", "export", "--out", dir.file("a.gsa")}).exit_code == 0);
+  auto shown = run_process({binary_path("bin/gongshu-audit"), "show", dir.file("a.gsa"), "--json"});
+  REQUIRE(shown.exit_code == 0);
+  size_t started = 0, finished = 0;
+  std::istringstream lines(shown.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto e = nlohmann::json::parse(line);
+    if (e["type"] != "entry") continue;
+    std::string action = e["action"];
+    if (action != "drill_started" && action != "drill_finished") continue;
+    (action == "drill_started" ? started : finished)++;
+    CHECK(e["principal"]["role"] == "operator");
+    CHECK(e["purpose"] == "emergency drill (R-25), not an incident");
+    std::map<std::string, std::string> refs;
+    for (const auto& r : e["refs"]) refs[r["kind"]] = r["value"];
+    CHECK(refs["drill_plan"] == "daemon-crash");
+    CHECK(refs["drill_report"] == "drill-20261207T080000-0a1b2c3d");
+    CHECK(refs["drill_target"] == "sandbox");
+    if (action == "drill_finished") CHECK(e["detail"] == "drill daemon-crash finished: passed");
+  }
+  CHECK(started == 1);
+  CHECK(finished == 1);
 }
 
 }  // namespace gongshu::testing

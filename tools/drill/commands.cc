@@ -157,9 +157,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "run",
       "Run scenarios against a throwaway sandbox platform built from the real binaries, step by\n"
-      "step, timed; check that every acknowledged record is stored exactly once and that the\n"
-      "audit log verifies; write a signed report. Exit 0 all held, 1 a drill failed, 2 could\n"
-      "not run.");
+      "step, timed; prove every acknowledged batch stored exactly once (inclusion proofs against\n"
+      "a checkpoint taken after recovery; an ack lost in the fault counts as unknown) and the\n"
+      "audit log intact; mark the drill in the platform's audit log; write a signed report\n"
+      "(JSON, text, HTML). Exit 0 all held, 1 a drill failed, 2 could not run.");
   cmd->add_option("SCENARIO", o->scenarios, "Built-in scenarios to run, in order");
   cmd->add_flag("--all", o->all, "Run every built-in scenario");
   cmd->add_option("--plan", o->plans, "A plan file of your own (repeatable)");
