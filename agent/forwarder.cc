@@ -553,6 +553,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
            spool_.get_u64(txn, kNextPending) <= spool_.get_u64(txn, kBatchedUpTo) + 1;
   }
   status_.in_flight = inflight_.size();
+  // What this step read of the map goes now (the service's own release is only periodic).
   if (bytes_since_trim_ > 0) touched(kTrimBytes);
   if (idle && holding_buffers_) {
     // The backlog is drained: the batch buffers, and the heap's free memory, go back.
