@@ -6,6 +6,7 @@
 
 #include "core/catalog/dataset.h"
 #include "core/catalog/validate.h"
+#include "core/crypto/aead.h"
 #include "core/ids/citizen_id.h"
 #include "core/ids/credit_code.h"
 #include "core/policy/calendar.h"
@@ -86,7 +87,62 @@ std::string mark_key(std::string_view dataset, std::string_view record_key, std:
   return k;
 }
 
-Result<v1::ObjectionInfo> read_objection(const DaemonStore& store, const store::Txn& txn,
+// The associated data binding an objection's sealed text to its id.
+Bytes sealed_ad(const std::string& id) {
+  Bytes ad;
+  append(ad, std::string_view("gongshu.objection.v1"));
+  ad.push_back(0);
+  append(ad, id);
+  return ad;
+}
+
+// What the requester and the desks wrote (reason, contact, answer, notification, step notes)
+// may name the requester, so it is stored sealed under the dataset's data key, never in clear.
+Status seal_text(DaemonStore& store, const store::Txn& txn, v1::ObjectionInfo& o) {
+  GONGSHU_TRY(const crypto::DataKey* key, store.data_key(txn, o.dataset()));
+  v1::ObjectionInfo text;
+  text.set_reason(std::move(*o.mutable_reason()));
+  text.set_contact(std::move(*o.mutable_contact()));
+  text.set_answer(std::move(*o.mutable_answer()));
+  text.set_notification(std::move(*o.mutable_notification()));
+  for (auto& s : *o.mutable_steps()) text.add_steps()->set_note(std::move(*s.mutable_note()));
+  o.clear_reason();
+  o.clear_contact();
+  o.clear_answer();
+  o.clear_notification();
+  for (auto& s : *o.mutable_steps()) s.clear_note();
+  const std::string plain = text.SerializeAsString();
+  const Bytes box = crypto::aead_encrypt(*key, sealed_ad(o.id()), as_bytes(plain));
+  o.set_sealed(box.data(), box.size());
+  return {};
+}
+
+// The reverse; a destroyed dataset's key is gone, and its objections say so in place of the text.
+void open_text(DaemonStore& store, const store::Txn& txn, v1::ObjectionInfo& o) {
+  if (o.sealed().empty()) return;
+  std::string why;
+  if (auto key = store.data_key(txn, o.dataset()); !key) {
+    why = key.error().message();
+  } else if (auto plain = crypto::aead_decrypt(**key, sealed_ad(o.id()), as_bytes(o.sealed()));
+             !plain) {
+    why = plain.error().message();
+  } else if (v1::ObjectionInfo text; !parse_value(*plain, text)) {
+    why = "the sealed text does not parse";
+  } else {
+    o.set_reason(std::move(*text.mutable_reason()));
+    o.set_contact(std::move(*text.mutable_contact()));
+    o.set_answer(std::move(*text.mutable_answer()));
+    o.set_notification(std::move(*text.mutable_notification()));
+    for (int i = 0; i < o.steps_size() && i < text.steps_size(); ++i)
+      o.mutable_steps(i)->set_note(std::move(*text.mutable_steps(i)->mutable_note()));
+    o.clear_sealed();
+    return;
+  }
+  o.set_reason("(unreadable 无法读取: " + why + ")");
+  o.clear_sealed();
+}
+
+Result<v1::ObjectionInfo> read_objection(DaemonStore& store, const store::Txn& txn,
                                          const std::string& id) {
   if (id.empty() || id.size() > kMaxId)
     return fail(ErrorCode::kNotFound, "no objection with such an id (ids are like YY-2026-0001)");
@@ -94,10 +150,12 @@ Result<v1::ObjectionInfo> read_objection(const DaemonStore& store, const store::
   if (!v) return fail(ErrorCode::kNotFound, "no objection " + printable(id));
   v1::ObjectionInfo o;
   if (!parse_value(*v, o)) return fail(ErrorCode::kCorrupt, "objection " + id + " does not parse");
+  open_text(store, txn, o);
   return o;
 }
 
-Status write_objection(const DaemonStore& store, store::WriteTxn& txn, const v1::ObjectionInfo& o) {
+Status write_objection(DaemonStore& store, store::WriteTxn& txn, v1::ObjectionInfo o) {
+  GONGSHU_RETURN_IF_ERROR(seal_text(store, txn, o));
   return store.db().objections.put(txn, o.id(), as_bytes(o.SerializeAsString()));
 }
 
@@ -204,7 +262,7 @@ std::string deadline_text(const v1::ObjectionInfo& o) {
 }
 
 // Opens o at now: its deadline from the calendar, its records marked disputed.
-Status open_at(const DaemonStore& store, store::WriteTxn& txn, const policy::WorkCalendar& cal,
+Status open_at(DaemonStore& store, store::WriteTxn& txn, const policy::WorkCalendar& cal,
                v1::ObjectionInfo& o, int64_t now_ms) {
   o.set_filed_at_ms(now_ms);
   o.set_deadline_working_days(cal.objection_working_days());
@@ -611,6 +669,7 @@ Reply objection_list(ApiContext& ctx, const Caller& c, const v1::ObjectionListRe
     }
     if (!may_see(c, o)) continue;
     if (!req.agency().empty() && o.assigned_agency() != req.agency()) continue;
+    open_text(ctx.store, *txn, o);
     with_overdue(o, now);
     if (req.overdue() && !(o.overdue() && objection_open(state_of(o)))) continue;
     *out->add_objections() = std::move(o);

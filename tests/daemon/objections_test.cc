@@ -5,6 +5,9 @@
 // refused without it; every step's audit entry, with no personal data in it.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "core/policy/calendar.h"
@@ -375,6 +378,17 @@ TEST_CASE("objection: transferred to the agency that must answer, with a fresh d
   CHECK(next.transferred_from() == o.id());
   CHECK(next.filed_by_agency() == "sjz-minzheng");
   CHECK(next.reason() == kReason);
+  CHECK(next.contact() == kContact);
+  // What the requester wrote is stored sealed under the dataset's key: no file of the daemon's
+  // state holds it in clear (the answer read above was opened from the sealed form).
+  for (const auto& file : std::filesystem::recursive_directory_iterator(p.f.dir.file("state"))) {
+    if (!file.is_regular_file()) continue;
+    std::ifstream in(file.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(file.path().string());
+    CHECK(bytes.find(kReason) == std::string::npos);
+    CHECK(bytes.find(kContact) == std::string::npos);
+  }
   CHECK(next.deadline_ms() == policy::WorkCalendar::local_day_start_ms({2026, 3, 14}));
   // Still disputed, now by the new objection.
   const v1::Row row = read_record(*p.gongan, "p-1");
