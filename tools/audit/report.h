@@ -22,7 +22,8 @@
 //                 anywhere later in the export;
 //   third parties entries with refs kind "third_party" (value: the company), with sessions: one
 //                 principal's entries on one Beijing day;
-//   destruction   dataset_destroy_requested, dataset_destroyed (and their refused forms);
+//   destruction   every action beginning dataset_destroy (requested, destroyed, cancelled, and
+//                 the refused forms);
 //   quality       ingest ("N accepted, M rejected"), ingest_refused, ingest_duplicate per agency
 //                 and dataset;
 //   objections    objection_filed (refs objection = id, assigned_agency; "deadline <UTC>" in the
