@@ -263,6 +263,17 @@ TEST_CASE("--target systemd refuses unless the daemon's configuration allows dri
               .exit_code == 0);
   auto bad = dir.file("bad.toml");
   write_text(bad, "[daemon]\nstate_dir = \"" + dir.file("state") + "\"\n[drill]\nallowed = 1\n");
+  {
+    // With the ports the OS chooses, so it can start beside anything else.
+    std::string good = dir.file("good.toml");
+    write_text(good, "[daemon]\nstate_dir = \"" + dir.file("state") +
+                         "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
+                         "\"tcp://127.0.0.1:*\"\n[drill]\nallowed = true\n");
+    ChildProcess daemon({kDaemon, "run", "--config", good}, dir.file("gongshud.log"));
+    CHECK(wait_until([&] { return !read_text(dir.file("state/daemon.info")).empty(); }));
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait() == 0);
+  }
   auto refused = run_process({kDaemon, "run", "--config", bad});
   CHECK(refused.exit_code != 0);
   CHECK(refused.err.find("drill.allowed must be true or false") != std::string::npos);
