@@ -39,6 +39,18 @@ Result<std::optional<SyncView>> sync_from(const std::vector<etcd::KeyValue>& kvs
 Result<Leadership> Leadership::create(etcd::Client client, Config config, const MonoClock& clock) {
   GONGSHU_RETURN_IF_ERROR(check_name("node id", config.node));
   GONGSHU_RETURN_IF_ERROR(config.timing.check());
+  // A renewal that hangs for the client's whole budget, then the next one: both must fit in
+  // the acknowledgement window, or one slow etcd call ends the leadership.
+  const auto window = std::chrono::milliseconds(config.timing.ttl) - config.timing.margin;
+  const auto worst = config.timing.renew_interval() + client.options().request_timeout;
+  if (worst >= window) {
+    return fail(ErrorCode::kInvalidArgument,
+                "cluster: renew interval " +
+                    std::to_string(config.timing.renew_interval().count()) +
+                    " ms + etcd request timeout " +
+                    std::to_string(client.options().request_timeout.count()) +
+                    " ms must stay below ttl - margin (" + std::to_string(window.count()) + " ms)");
+  }
   GONGSHU_TRY(Keys keys, Keys::create(config.cluster));
   return Leadership(std::move(client), std::move(config), std::move(keys), clock);
 }

@@ -48,6 +48,26 @@ long ms(Clock::duration d) {
   return static_cast<long>(std::chrono::duration_cast<milliseconds>(d).count());
 }
 
+TEST_CASE("leadership: settings whose renewals cannot fit the window are refused", "[cluster]") {
+  // No etcd needed: create() makes no call.
+  auto client = [](milliseconds timeout) {
+    auto c =
+        etcd::Client::create({"http://127.0.0.1:1"}, etcd::Options{timeout, milliseconds(300)});
+    REQUIRE(c);
+    return std::move(*c);
+  };
+  Config config{"c", "a", {}, LeaseTiming{seconds(5), milliseconds(1000)}};
+  CHECK(Leadership::create(client(milliseconds(2000)), config));
+  auto slow = Leadership::create(client(milliseconds(3000)), config);
+  REQUIRE_FALSE(slow);
+  CHECK(slow.error().message().find("request timeout 3000 ms") != std::string::npos);
+  CHECK_FALSE(
+      Leadership::create(client(milliseconds(2000)), Config{"c", "a/b", {}, LeaseTiming{}}));
+  CHECK_FALSE(Leadership::create(client(milliseconds(2000)), Config{"", "a", {}, LeaseTiming{}}));
+  CHECK_FALSE(Leadership::create(client(milliseconds(500)),
+                                 Config{"c", "a", {}, LeaseTiming{seconds(5), milliseconds(0)}}));
+}
+
 TEST_CASE("leadership: nodes campaigning at once elect exactly one; terms only grow",
           "[cluster][etcd]") {
   auto& cluster = shared_cluster();
@@ -196,10 +216,12 @@ TEST_CASE("leadership: outside the sync set a node cannot win; a stale view lose
 TEST_CASE("leadership: a hung leader stops acknowledging before another can win",
           "[cluster][etcd]") {
   auto& cluster = shared_cluster();
-  const LeaseTiming timing{seconds(3), milliseconds(1000)};  // renew every 600 ms
+  const LeaseTiming timing{seconds(3), milliseconds(1000)};            // renew every 600 ms
+  const etcd::Options options{milliseconds(1000), milliseconds(300)};  // 600 + 1000 < 2000
   std::vector<Leadership> nodes;
   for (int i = 0; i < 3; ++i) {
-    nodes.push_back(make_node(starting_at(cluster, i), "hung", std::string(1, 'a' + i), timing));
+    nodes.push_back(
+        make_node(starting_at(cluster, i), "hung", std::string(1, 'a' + i), timing, options));
   }
   auto won = nodes[0].campaign();
   REQUIRE(won);
@@ -329,13 +351,17 @@ TEST_CASE("leadership: an etcd member killed costs nothing; etcd cut off ends ac
   // The service loop: renew when due, note each successful renewal's send instant.
   int failures = 0;
   Clock::duration longest_gap{0};
+  Clock::duration longest_call{0};
   Clock::time_point last_ok = Clock::now();
+  bool renew_now = false;
   auto run_loop = [&](Clock::duration how_long) {
     const auto until = Clock::now() + how_long;
     while (Clock::now() < until) {
-      if (node.renew_due()) {
+      if (node.renew_due() || renew_now) {
+        renew_now = false;
         const auto sent = Clock::now();
         auto r = node.renew();
+        longest_call = std::max(longest_call, Clock::now() - sent);
         if (r && *r == RenewOutcome::kRenewed) {
           longest_gap = std::max(longest_gap, sent - last_ok);
           last_ok = sent;
@@ -350,11 +376,12 @@ TEST_CASE("leadership: an etcd member killed costs nothing; etcd cut off ends ac
   run_loop(milliseconds(1500));
   CHECK(failures == 0);
   cluster.kill(raft_leader);
+  renew_now = true;      // the next renewal lands in etcd's election, whatever the phase
   run_loop(seconds(7));  // beyond the ttl: the lease lives only if renewals got through
   std::printf(
-      "etcd raft leader killed: %d renewals failed, longest gap between successful renewal "
-      "sends %ld ms (ack window %ld ms)\n",
-      failures, ms(longest_gap), ms(timing.ttl - timing.margin));
+      "etcd raft leader killed: %d renewals failed, longest renewal call %ld ms, longest gap "
+      "between successful renewal sends %ld ms (ack window %ld ms)\n",
+      failures, ms(longest_call), ms(longest_gap), ms(timing.ttl - timing.margin));
   CHECK(refusals.load() == 0);
   CHECK(node.term() == won->term);
   CHECK(node.may_acknowledge());
