@@ -44,7 +44,9 @@ void settle() {
     zone_name() = "UTC (" + chosen + ": no zoneinfo; install tzdata)";
     ::setenv("TZ", "UTC0", 1);
   } else {
-    zone_name() = chosen.empty() ? std::string("UTC") : chosen;
+    // ":Asia/Shanghai" (the C library's explicit form) is shown as the zone's name.
+    zone_name() = chosen.size() > 1 && chosen[0] == ':' ? chosen.substr(1) : chosen;
+    if (zone_name().empty() || zone_name() == ":") zone_name() = "UTC";
     if (tz == nullptr) ::setenv("TZ", kDefaultZone, 1);
   }
   ::tzset();

@@ -1,0 +1,158 @@
+// The Chinese interface (issue 18): gongshuctl and gongshu-audit run under LANG=zh_CN.UTF-8
+// speak Simplified Chinese — help, usage errors, results, table headers — from the catalogue
+// built into build/share/locale (po/zh_CN.po), while --json and exit codes stay as they are;
+// under the C locale they speak English. The zh_CN.UTF-8 locale must exist (scripts/lib/common.sh
+// generates it): a missing locale fails here, it is not skipped.
+#include <catch2/catch.hpp>
+#include <clocale>
+#include <cstdio>
+
+#include "core/util/clock.h"
+#include "tests/daemon/daemon_fixture.h"
+
+namespace gongshu::ctl {
+namespace {
+
+using daemon::testing::DaemonFixture;
+using daemon::testing::FixtureOptions;
+using gongshu::testing::RunResult;
+
+const std::string kCtl = gongshu::testing::binary_path("bin/gongshuctl");
+const std::string kAudit = gongshu::testing::binary_path("bin/gongshu-audit");
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The environment of a Chinese desktop session: LANG only (LANGUAGE, LC_ALL and LC_MESSAGES
+// empty, which the C library takes as unset), whatever the test runner's own environment says.
+std::map<std::string, std::string> lang(const std::string& l,
+                                        std::map<std::string, std::string> more = {}) {
+  more["LANG"] = l;
+  more["LANGUAGE"] = "";
+  more["LC_ALL"] = "";
+  more["LC_MESSAGES"] = "";
+  return more;
+}
+
+RunResult run(std::vector<std::string> argv, const std::map<std::string, std::string>& env) {
+  RunResult r = gongshu::testing::run_process(argv, "", env);
+  INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  return r;
+}
+
+TEST_CASE("zh_CN: the locale exists on this machine") {
+  const char* old = std::setlocale(LC_ALL, nullptr);
+  const std::string saved = old ? old : "C";
+  INFO("generate it: localedef -i zh_CN -f UTF-8 zh_CN.UTF-8 (scripts/lib/common.sh does)");
+  CHECK(std::setlocale(LC_ALL, "zh_CN.UTF-8") != nullptr);
+  std::setlocale(LC_ALL, saved.c_str());
+}
+
+TEST_CASE("zh_CN: gongshu-audit help and usage errors in Chinese, English under C") {
+  const auto zh = lang("zh_CN.UTF-8");
+  RunResult help = run({kAudit, "--help"}, zh);
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.out, "用法:"));
+  CHECK(contains(help.out, "子命令:"));
+  CHECK(contains(help.out, "离线核验审计日志导出文件"));
+  CHECK(contains(help.out, "显示本帮助信息并退出"));
+  RunResult verify_help = run({kAudit, "verify", "--help"}, zh);
+  CHECK(contains(verify_help.out, "审计日志导出文件"));
+  CHECK(contains(verify_help.out, "退出状态:0 核验通过"));
+
+  RunResult usage = run({kAudit, "verify"}, zh);
+  CHECK(usage.exit_code == 2);
+  CHECK(contains(usage.err, "缺少必需的选项或参数"));
+  CHECK(contains(usage.err, "加 --help 运行可查看详细说明。"));
+
+  RunResult english = run({kAudit, "verify"}, lang("C"));
+  CHECK(english.exit_code == 2);
+  CHECK(contains(english.err, "a required option or argument is missing"));
+  CHECK_FALSE(contains(english.err, "缺少"));
+  CHECK(contains(run({kAudit, "--help"}, lang("C")).out, "Usage:"));
+}
+
+TEST_CASE("zh_CN: gongshuctl help, results and errors in Chinese; --json unchanged") {
+  const auto zh = lang("zh_CN.UTF-8");
+  RunResult help = run({kCtl, "--help"}, zh);
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.out, "用法:"));
+  CHECK(contains(help.out, "校验公民身份号码和统一社会信用代码"));
+  CHECK(contains(help.out, "提供数据的公共管理和服务机构"));
+
+  RunResult ids = run({kCtl, "id", "check", "11010519491231002X", "123"}, zh);
+  CHECK(ids.exit_code == 1);
+  CHECK(contains(ids.out, "11010519491231002X  有效  公民身份号码\n"));
+  CHECK(contains(ids.out, "  出生日期    1949-12-31\n"));
+  CHECK(contains(ids.out, "  性别        女\n"));
+  CHECK(contains(ids.out, "123  无效  无法识别\n"));
+
+  // Machine interfaces do not change with the language.
+  RunResult json_zh = run({kCtl, "id", "check", "--json", "11010519491231002X", "123"}, zh);
+  RunResult json_c = run({kCtl, "id", "check", "--json", "11010519491231002X", "123"}, lang("C"));
+  CHECK(json_zh.exit_code == json_c.exit_code);
+  CHECK(json_zh.out == json_c.out);
+  CHECK(contains(json_zh.out, "\"sex\":\"female\""));
+
+  RunResult no_daemon = run({kCtl, "agency", "list"},
+                            lang("zh_CN.UTF-8", {{"GONGSHU_API", ""}, {"GONGSHU_KEY", ""}}));
+  CHECK(no_daemon.exit_code == 2);
+  CHECK(contains(no_daemon.err, "没有 api 地址:请给出 --daemon-info 或 --api"));
+}
+
+TEST_CASE("zh_CN: gongshuctl tables against gongshud carry Chinese headers") {
+  ::unsetenv("TZ");  // the default zone, for the children started here
+  FakeClock clock{days_from_civil({2026, 3, 2}) * 86'400'000'000'000LL};
+  DaemonFixture f(FixtureOptions{&clock, ""});
+  f.add_agency("sjz-gongan", "石家庄市公安局");
+  const std::map<std::string, std::string> conn = {
+      {"GONGSHU_API", f.daemon->api_endpoint()},
+      {"GONGSHU_DAEMON_KEY", f.daemon->public_key().hex()},
+      {"GONGSHU_KEY", f.operator_key_path}};
+  RunResult table = run({kCtl, "agency", "list"}, lang("zh_CN.UTF-8", conn));
+  REQUIRE(table.exit_code == 0);
+  const std::string header = table.out.substr(0, table.out.find('\n'));
+  CHECK(contains(header, "标识"));
+  CHECK(contains(header, "名称"));
+  CHECK(contains(header, "区域"));
+  CHECK(contains(table.out, "石家庄市公安局"));
+  RunResult english = run({kCtl, "agency", "list"}, lang("C", conn));
+  CHECK(contains(english.out.substr(0, english.out.find('\n')), "NAME"));
+  RunResult json_zh = run({kCtl, "agency", "list", "--json"}, lang("zh_CN.UTF-8", conn));
+  RunResult json_c = run({kCtl, "agency", "list", "--json"}, lang("C", conn));
+  CHECK(json_zh.out == json_c.out);
+
+  // Times for people in Beijing time, the zone named; JSON in UTC ISO 8601.
+  const auto at = json_c.out.find("\"created_at\":\"");
+  REQUIRE(at != std::string::npos);
+  const std::string utc = json_c.out.substr(at + 14, 20);  // 2026-03-02T00:00:00Z
+  INFO("created_at " << utc << "\n" << table.out);
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  REQUIRE(std::sscanf(utc.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &y, &mo, &d, &h, &mi, &sec) == 6);
+  const int64_t ms =
+      (days_from_civil({y, unsigned(mo), unsigned(d)}) * 86'400LL + h * 3'600 + mi * 60 + sec) *
+      1'000;
+  // Asia/Shanghai has kept UTC+8 without summer time since 1991.
+  auto text = [](int64_t t, const char* zone) {
+    const int64_t s = t / 1000;
+    const CivilDate c = civil_from_days(s / 86'400);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02lld:%02lld:%02lld %s", c.year, c.month, c.day,
+                  (long long)(s % 86'400 / 3'600), (long long)(s % 3'600 / 60), (long long)(s % 60),
+                  zone);
+    return std::string(buf);
+  };
+  CHECK(contains(table.out, text(ms + 8 * 3'600'000LL, "CST (Asia/Shanghai)")));
+  auto with_tz = [&](const std::string& tz) {
+    auto e = conn;
+    e["TZ"] = tz;
+    return run({kCtl, "agency", "list"}, lang("C", e));
+  };
+  CHECK(contains(with_tz("UTC").out, text(ms, "UTC (UTC)")));
+  CHECK(contains(with_tz("Asia/Nowhere").out, text(ms, "UTC (UTC (Asia/Nowhere: no zoneinfo")));
+  CHECK(contains(with_tz("Asia/Tokyo").out, text(ms + 9 * 3'600'000LL, "JST (Asia/Tokyo)")));
+}
+
+}  // namespace
+}  // namespace gongshu::ctl
