@@ -18,6 +18,7 @@
 #include "daemon/catalog_workflow.h"
 #include "daemon/consent.h"
 #include "daemon/daemon_keys.h"
+#include "daemon/destroy.h"
 #include "daemon/drill_marker.h"
 #include "daemon/enrollment.h"
 #include "daemon/objections.h"
@@ -193,9 +194,11 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return consent_revoke(ctx, c, req.consent_revoke(), resp);
     case R::kConsentList:
       return consent_list(ctx, c, req.consent_list(), resp);
+    // destroy.h
     case R::kDatasetDestroy:
+      return dataset_destroy(ctx, c, req.dataset_destroy(), resp);
     case R::kDatasetDestroyStatus:
-      break;  // daemon/destroy.h lands next
+      return dataset_destroy_status(ctx, c, req.dataset_destroy_status(), resp);
     // alerts.h
     case R::kAlertList:
       return ctx.options.alerts ? ctx.options.alerts->list(ctx, c, req.alert_list(), resp)

@@ -423,6 +423,9 @@ Result<RestoreReport> restore_backup(const RestoreOptions& options, const Clock&
     StoreOptions so;
     so.state_dir = tmp;
     so.audit_origin = m.origin;
+    // The datasets' key shares are the state directory's: never in a backup, so a dataset
+    // destroyed since the backup was taken stays unreadable in it (daemon/destroy.h).
+    so.keyring_dir = options.state_dir + "/keyring";
     GONGSHU_TRY(auto store, with_context(DaemonStore::open(so, kf.key, std::move(master), clock),
                                          "restore: open the restored store"));
     {
@@ -462,15 +465,20 @@ Result<RestoreReport> restore_backup(const RestoreOptions& options, const Clock&
       }
       report.verified_entries = v.entries;
       report.checkpoints = v.checkpoints;
-      // The master key must open what it protects, or every record is unreadable.
+      // The master key must open what it protects, or every record is unreadable. A dataset
+      // whose key share is gone was destroyed: it stays unreadable, and is reported.
       auto cur = store->db().datasets.cursor(txn);
-      if (auto first = cur.first()) {
-        std::string dataset(as_chars(first->key));
-        if (auto k = store->data_key(txn, dataset); !k) {
-          return fail(ErrorCode::kPermissionDenied,
-                      "restore: " + master_path + " does not open the restored data keys (" +
-                          k.error().message() + "); use the master key of the backed-up daemon");
+      for (auto e = cur.first(); e; e = cur.next()) {
+        std::string dataset(as_chars(e->key));
+        auto k = store->data_key(txn, dataset);
+        if (k) continue;
+        if (k.error().code() == ErrorCode::kNotFound) {
+          report.shredded.push_back(dataset);
+          continue;
         }
+        return fail(ErrorCode::kPermissionDenied,
+                    "restore: " + master_path + " does not open the restored data keys (" +
+                        k.error().message() + "); use the master key of the backed-up daemon");
       }
     }
     // 4. Recorded in the restored log itself, and covered by a checkpoint.

@@ -15,7 +15,8 @@
 //
 // restore_backup is `gongshud restore`: it checks the manifest signature against the trusted
 // daemon key, the data's length and SHA-256, then opens the restored store in a temporary
-// directory inside the state directory, verifies the whole audit log with core/audit's verifier
+// directory inside the state directory (with the state directory's keyring of key shares,
+// daemon/daemon_store.h), verifies the whole audit log with core/audit's verifier
 // (an export written from the restored store) and checks its tree size and root against the
 // manifest, checks that the state directory's master key opens the restored data keys, appends
 // a `restore` audit entry and a checkpoint, and only then renames the store into place. A state
@@ -126,6 +127,9 @@ struct RestoreReport {
   uint64_t checkpoints = 0;       // signed checkpoints verified among them
   uint64_t restore_seq = 0;       // the `restore` entry appended after them
   bool replaced = false;          // an existing store was replaced (force)
+  // Datasets in the backup that cannot be read: destroyed (their key share is gone from the
+  // state directory's keyring) or never keyed.
+  std::vector<std::string> shredded;
 };
 
 Result<RestoreReport> restore_backup(const RestoreOptions& options, const Clock& clock);

@@ -1,9 +1,15 @@
 #include "daemon/daemon_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "core/crypto/keyed_hash.h"
+#include "core/crypto/sha256.h"
 #include "core/store/cursor.h"
 #include "core/util/check.h"
 #include "daemon/stored.pb.h"
@@ -12,6 +18,38 @@ namespace gongshu::daemon {
 namespace {
 
 constexpr std::string_view kWrapDomain = "gongshu.datakey.v1:";
+constexpr std::string_view kWrapDomainV2 = "gongshu.datakey.v2:";
+constexpr std::string_view kShareDomain = "gongshu.datakey-share.v2";
+constexpr uint32_t kKeyVersion = 2;
+
+Result<stored::DatasetState> dataset_state(const store::Table<std::string_view>& t,
+                                           const store::Txn& txn, const std::string& dataset) {
+  stored::DatasetState st;
+  if (auto v = t.get(txn, dataset)) {
+    if (!st.ParseFromArray(v->data(), static_cast<int>(v->size())))
+      return fail(ErrorCode::kCorrupt, "dataset " + dataset + ": stored state does not parse");
+  }
+  return st;
+}
+
+std::string key_id_of(std::string_view wrapped) {
+  auto d = crypto::sha256(wrapped);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < 8; ++i) {
+    out.push_back(kHex[d[i] >> 4]);
+    out.push_back(kHex[d[i] & 15]);
+  }
+  return out;
+}
+
+// Makes a deletion durable: the directory entry is gone after a crash too.
+void sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
 
 template <class String>
 String record_key_in(String k, std::string_view dataset, std::string_view record_key) {
@@ -140,6 +178,11 @@ Result<std::unique_ptr<DaemonStore>> DaemonStore::open(const StoreOptions& optio
   GONGSHU_TRY(Tables tables, Tables::open(*s->env_));
   s->db_ = std::make_unique<Tables>(std::move(tables));
   GONGSHU_RETURN_IF_ERROR(migrate_unpartitioned_subjects(*s->env_, *s->db_));
+  s->keyring_dir_ =
+      options.keyring_dir.empty() ? options.state_dir + "/keyring" : options.keyring_dir;
+  if (::mkdir(s->keyring_dir_.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail_errno("create " + s->keyring_dir_, errno);
+  GONGSHU_RETURN_IF_ERROR(s->migrate_keys());
   // The log's origin is fixed when the store is created: checkpoints must all name one log.
   std::string origin = options.audit_origin;
   GONGSHU_RETURN_IF_ERROR(s->env_->update([&](store::WriteTxn& txn) -> Status {
@@ -155,18 +198,33 @@ Result<std::unique_ptr<DaemonStore>> DaemonStore::open(const StoreOptions& optio
   return s;
 }
 
+std::string DaemonStore::share_path(const std::string& dataset) const {
+  return keyring_dir_ + "/" + dataset + ".share";
+}
+
+Result<crypto::DataKey> DaemonStore::share_kek(const std::string& dataset) const {
+  GONGSHU_TRY(crypto::SecretBytes share,
+              crypto::load_secret_file(share_path(dataset), crypto::kDataKeySize));
+  auto derived = crypto::keyed_hash(master_.secret(), kShareDomain, share.view());
+  return crypto::DataKey::from_secret(crypto::SecretBytes::copy_of(derived));
+}
+
 Status DaemonStore::create_data_key(store::WriteTxn& txn, const std::string& dataset) {
-  stored::DatasetState st;
-  if (auto v = db_->datasets.get(txn, dataset)) {
-    if (!st.ParseFromArray(v->data(), static_cast<int>(v->size()))) {
-      return fail(ErrorCode::kCorrupt, "dataset " + dataset + ": stored state does not parse");
-    }
-    if (!st.wrapped_key().empty()) return {};
-  }
+  GONGSHU_TRY(stored::DatasetState st, dataset_state(db_->datasets, txn, dataset));
+  if (!st.wrapped_key().empty()) return {};
+  if (st.destroyed_at_ms())
+    return fail(ErrorCode::kPermissionDenied,
+                "dataset " + dataset + " was destroyed; it gets no new data key");
+  // A share left by a transaction that aborted protects nothing: no wrapped key names it.
+  const std::string path = share_path(dataset);
+  ::unlink(path.c_str());
+  GONGSHU_RETURN_IF_ERROR(crypto::create_secret_file(path, crypto::kDataKeySize));
+  GONGSHU_TRY(crypto::DataKey kek, share_kek(dataset));
   crypto::DataKey dk = crypto::DataKey::generate();
-  std::string ad = std::string(kWrapDomain) + dataset;
-  Bytes wrapped = crypto::wrap_secret(master_, as_bytes(ad), dk.secret());
+  std::string ad = std::string(kWrapDomainV2) + dataset;
+  Bytes wrapped = crypto::wrap_secret(kek, as_bytes(ad), dk.secret());
   st.set_wrapped_key(wrapped.data(), wrapped.size());
+  st.set_key_version(kKeyVersion);
   return db_->datasets.put(txn, dataset, as_bytes(st.SerializeAsString()));
 }
 
@@ -174,19 +232,114 @@ Result<const crypto::DataKey*> DaemonStore::data_key(const store::Txn& txn,
                                                      const std::string& dataset) {
   auto v = db_->datasets.get(txn, dataset);
   stored::DatasetState st;
-  if (!v || !st.ParseFromArray(v->data(), static_cast<int>(v->size())) ||
-      st.wrapped_key().empty()) {
+  if (v && st.ParseFromArray(v->data(), static_cast<int>(v->size())) && st.destroyed_at_ms()) {
+    return fail(ErrorCode::kNotFound,
+                "dataset " + dataset + " was destroyed at " +
+                    format_utc(st.destroyed_at_ms() * 1'000'000) + " (data key " +
+                    st.destroyed_key_id() + " crypto-shredded; requested by " +
+                    st.destroy_requested_by() + ", confirmed by " + st.destroy_confirmed_by() +
+                    "): its records can no longer be read");
+  }
+  if (!v || st.wrapped_key().empty()) {
     return fail(ErrorCode::kNotFound, "dataset " + dataset + " has no data key");
   }
   std::lock_guard lock(keys_mu_);
   if (auto it = keys_.find(st.wrapped_key()); it != keys_.end()) return &it->second;
-  std::string ad = std::string(kWrapDomain) + dataset;
-  GONGSHU_TRY(crypto::SecretBytes key,
-              with_context(crypto::unwrap_secret(master_, as_bytes(ad), as_bytes(st.wrapped_key())),
-                           "dataset " + dataset + " data key"));
+  crypto::SecretBytes key;
+  if (st.key_version() == kKeyVersion) {
+    auto kek = share_kek(dataset);
+    if (!kek) {
+      return fail(ErrorCode::kNotFound,
+                  "dataset " + dataset + ": its key share " + share_path(dataset) +
+                      " is gone (" + kek.error().message() +
+                      "): the dataset was destroyed, and its records can no longer be read");
+    }
+    std::string ad = std::string(kWrapDomainV2) + dataset;
+    GONGSHU_TRY(key,
+                with_context(crypto::unwrap_secret(*kek, as_bytes(ad), as_bytes(st.wrapped_key())),
+                             "dataset " + dataset + " data key"));
+  } else {
+    std::string ad = std::string(kWrapDomain) + dataset;
+    GONGSHU_TRY(key, with_context(
+                         crypto::unwrap_secret(master_, as_bytes(ad), as_bytes(st.wrapped_key())),
+                         "dataset " + dataset + " data key"));
+  }
   GONGSHU_TRY(crypto::DataKey dk, crypto::DataKey::from_secret(std::move(key)));
   auto [it, inserted] = keys_.emplace(st.wrapped_key(), std::move(dk));
   return &it->second;
+}
+
+std::string DaemonStore::data_key_id(const store::Txn& txn, const std::string& dataset) const {
+  auto st = dataset_state(db_->datasets, txn, dataset);
+  if (!st || st->wrapped_key().empty()) return "";
+  return key_id_of(st->wrapped_key());
+}
+
+Result<std::string> DaemonStore::destroy_data_key(store::WriteTxn& txn, const std::string& dataset,
+                                                  const std::string& requested_by,
+                                                  const std::string& confirmed_by, int64_t at_ms) {
+  GONGSHU_TRY(stored::DatasetState st, dataset_state(db_->datasets, txn, dataset));
+  if (st.wrapped_key().empty())
+    return fail(ErrorCode::kNotFound, "dataset " + dataset + " has no data key to destroy");
+  std::string id = key_id_of(st.wrapped_key());
+  st.clear_wrapped_key();
+  st.set_destroyed_at_ms(at_ms);
+  st.set_destroyed_key_id(id);
+  st.set_destroy_requested_by(requested_by);
+  st.set_destroy_confirmed_by(confirmed_by);
+  GONGSHU_RETURN_IF_ERROR(db_->datasets.put(txn, dataset, as_bytes(st.SerializeAsString())));
+  return id;
+}
+
+Status DaemonStore::shred_share(const std::string& dataset) {
+  const std::string path = share_path(dataset);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("delete " + path, errno);
+  sync_dir(keyring_dir_);
+  // The unwrapped key leaves memory too (SecretBytes wipes it).
+  std::lock_guard lock(keys_mu_);
+  keys_.clear();
+  return {};
+}
+
+Status DaemonStore::migrate_keys() {
+  // Keys wrapped under the master key alone move under master key + share, in one
+  // transaction; a destruction that committed without its share deletion is finished.
+  std::vector<std::string> old, shredded;
+  {
+    GONGSHU_TRY(store::ReadTxn txn, env_->begin_read());
+    auto cur = db_->datasets.cursor(txn);
+    for (auto e = cur.first(); e; e = cur.next()) {
+      stored::DatasetState st;
+      if (!st.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()))) continue;
+      if (st.destroyed_at_ms()) shredded.emplace_back(as_chars(e->key));
+      if (!st.wrapped_key().empty() && st.key_version() != kKeyVersion)
+        old.emplace_back(as_chars(e->key));
+    }
+  }
+  for (const auto& d : shredded) {
+    if (::access(share_path(d).c_str(), F_OK) == 0) GONGSHU_RETURN_IF_ERROR(shred_share(d));
+  }
+  if (old.empty()) return {};
+  return env_->update([&](store::WriteTxn& txn) -> Status {
+    for (const auto& d : old) {
+      GONGSHU_TRY(stored::DatasetState st, dataset_state(db_->datasets, txn, d));
+      std::string ad = std::string(kWrapDomain) + d;
+      GONGSHU_TRY(crypto::SecretBytes key,
+                  with_context(crypto::unwrap_secret(master_, as_bytes(ad),
+                                                     as_bytes(st.wrapped_key())),
+                               "dataset " + d + " data key"));
+      const std::string path = share_path(d);
+      ::unlink(path.c_str());
+      GONGSHU_RETURN_IF_ERROR(crypto::create_secret_file(path, crypto::kDataKeySize));
+      GONGSHU_TRY(crypto::DataKey kek, share_kek(d));
+      std::string ad2 = std::string(kWrapDomainV2) + d;
+      Bytes wrapped = crypto::wrap_secret(kek, as_bytes(ad2), key);
+      st.set_wrapped_key(wrapped.data(), wrapped.size());
+      st.set_key_version(kKeyVersion);
+      GONGSHU_RETURN_IF_ERROR(db_->datasets.put(txn, d, as_bytes(st.SerializeAsString())));
+    }
+    return {};
+  });
 }
 
 crypto::Digest DaemonStore::subject_token(std::string_view identifier) const {

@@ -26,6 +26,8 @@ struct StoreOptions {
   std::string audit_origin = "gongshu/audit";
   // The store's map, fixed for the process's life (core/store/env.h): the largest it may grow.
   size_t map_size = size_t{256} << 30;
+  // Where the datasets' key shares are kept (see create_data_key); empty: <state_dir>/keyring.
+  std::string keyring_dir;
 };
 
 class DaemonStore {
@@ -44,11 +46,27 @@ class DaemonStore {
   void set_previous_daemon_key(const crypto::IdentityKey* key) { previous_key_ = key; }
   const Clock& clock() const { return clock_; }
 
-  // Creates and wraps a new data key for a dataset inside txn (at catalog add). Destroying a
-  // dataset's wrapped key makes all of its stored records unreadable.
+  // Creates and wraps a new data key for a dataset inside txn (at catalog add). The key is
+  // wrapped under a key derived from the master key and the dataset's key share: 32 random
+  // bytes in <keyring_dir>/<dataset>.share (0600), written before the transaction commits. The
+  // keyring is not in a backup (like the master key, the operator keeps it apart), so deleting a
+  // share makes the dataset unreadable everywhere, backups taken before included
+  // (crypto-shredding, daemon/destroy.h). A destroyed dataset gets no new key.
   Status create_data_key(store::WriteTxn& txn, const std::string& dataset);
-  // The dataset's data key as txn sees it; kNotFound if it has none.
+  // The dataset's data key as txn sees it; kNotFound if it has none, naming its destruction
+  // (when, key, by whose decision) or the missing share when it was destroyed.
   Result<const crypto::DataKey*> data_key(const store::Txn& txn, const std::string& dataset);
+  // Destruction, step 1 (inside the transaction that records it): clears the wrapped key and
+  // records who and when in the dataset's state; returns the destroyed key's id (16 hex of
+  // SHA-256 of the wrapped key). Step 2, after the commit: shred_share() deletes the share file
+  // and forgets the unwrapped key. A crash between the two is finished at the next open.
+  Result<std::string> destroy_data_key(store::WriteTxn& txn, const std::string& dataset,
+                                       const std::string& requested_by,
+                                       const std::string& confirmed_by, int64_t at_ms);
+  Status shred_share(const std::string& dataset);
+  // The id destroy_data_key would return, or empty when the dataset has no key.
+  std::string data_key_id(const store::Txn& txn, const std::string& dataset) const;
+  const std::string& keyring_dir() const { return keyring_dir_; }
 
   // Keyed blind index of a subject identifier (normalised form).
   crypto::Digest subject_token(std::string_view identifier) const;
@@ -96,6 +114,11 @@ class DaemonStore {
   const crypto::IdentityKey* previous_key_ = nullptr;
   crypto::DataKey master_;
   crypto::SecretBytes subject_key_;
+  std::string keyring_dir_;
+  std::string share_path(const std::string& dataset) const;
+  // The key wrapping a version-2 data key: derived from the master key and the share.
+  Result<crypto::DataKey> share_kek(const std::string& dataset) const;
+  Status migrate_keys();
   const Clock& clock_;
   std::unique_ptr<store::Env> env_;
   std::unique_ptr<Tables> db_;

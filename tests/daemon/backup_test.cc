@@ -50,8 +50,8 @@ RunResult backup_create(const DaemonFixture& fx, const std::string& out) {
   return run_process(ctl(fx, fx.operator_key_path, {"backup", "create", "--out", out}));
 }
 
-// A state directory holding copies of the fixture daemon's key files (as an operator restores
-// them from their own safe place: keys are not in a backup).
+// A state directory holding copies of the fixture daemon's key files and keyring of dataset key
+// shares (as an operator restores them from their own safe place: keys are not in a backup).
 std::string state_with_keys(const DaemonFixture& fx, const std::string& name) {
   std::string dir = fx.dir.file(name);
   REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
@@ -60,6 +60,7 @@ std::string state_with_keys(const DaemonFixture& fx, const std::string& name) {
     REQUIRE(bytes);
     REQUIRE(write_new_file(dir + "/" + f, *bytes, 0600));
   }
+  std::filesystem::copy(fx.config.state_dir + "/keyring", dir + "/keyring");
   return dir;
 }
 

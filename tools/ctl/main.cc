@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_status_command(app, &exit_code);
     gongshu::ctl::add_daemon_key_commands(app, &exit_code);
     gongshu::ctl::add_alert_commands(app, &exit_code);
-    gongshu::ctl::add_alert_commands(app, &exit_code);
+    gongshu::ctl::add_dataset_commands(app, &exit_code);
     gongshu::ctl::add_objection_commands(app, &exit_code);
     gongshu::ctl::add_consent_commands(app, &exit_code);
     gongshu::ctl::add_drill_commands(app, &exit_code);
