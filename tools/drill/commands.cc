@@ -185,7 +185,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
                   "With --from-backup: the storage master key file of the backed-up platform");
   cmd->add_option("--daemon-key", o->backup_daemon_key,
                   "With --from-backup: a copy of the backed-up daemon's key file (daemon.key; "
-                  "keys are\nnot in a backup)");
+                  "keys are\nnot in a backup); a keyring/ directory beside it is copied too");
   cmd->add_flag("--json", o->json, "Print the report as JSON instead of text");
   cmd->add_flag("--keep", o->keep, "Keep the sandbox directory for a post-mortem");
   add_path_options(cmd, &o->paths);

@@ -183,6 +183,20 @@ Status Sandbox::restore_backup() {
   if (!ec)
     fs::permissions(file("state/daemon.key"), fs::perms::owner_read | fs::perms::owner_write, ec);
   if (ec) return fail(ErrorCode::kIo, "copy the backed-up daemon's key: " + ec.message());
+  // The datasets' key shares are not in a backup either: they live in keyring/ beside the
+  // daemon's key in its state directory (daemon/destroy.h); without them every restored dataset
+  // reads as destroyed.
+  fs::path keyring = fs::path(options_.backup_daemon_key).parent_path() / "keyring";
+  if (fs::is_directory(keyring, ec)) {
+    fs::copy(keyring, file("state/keyring"), fs::copy_options::recursive, ec);
+    if (!ec) fs::permissions(file("state/keyring"), fs::perms::owner_all, ec);
+    if (ec) return fail(ErrorCode::kIo, "copy the backed-up daemon's keyring: " + ec.message());
+    if (options_.on_command) {
+      CommandResult r;
+      r.exit_code = 0;
+      options_.on_command("cp -a " + keyring.string() + " " + file("state/keyring"), r);
+    }
+  }
   backup_bytes_ = fs::file_size(options_.from_backup, ec);
   auto t = std::chrono::steady_clock::now();
   GONGSHU_RETURN_IF_ERROR(
