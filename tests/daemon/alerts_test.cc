@@ -33,6 +33,18 @@ std::string policy_with(const TempDir& dir, const std::string& alerts) {
   return out;
 }
 
+FixtureOptions with(const std::string& policy_dir) {
+  FixtureOptions o;
+  o.policy_dir = policy_dir;
+  return o;
+}
+
+FixtureOptions with_clock(const Clock* clock, const std::string& policy_dir) {
+  FixtureOptions o = with(policy_dir);
+  o.clock = clock;
+  return o;
+}
+
 v1::ApiResponse query(ApiClient& c, const std::string& purpose = "quality-check") {
   v1::ApiRequest req;
   req.mutable_query()->set_dataset("population.household");
@@ -88,11 +100,11 @@ TEST_CASE(
     "an alert commits with the action that raised it, survives a restart, and is acknowledged "
     "with an audit entry") {
   TempDir pol;
-  DaemonFixture f({.policy_dir = policy_with(pol,
-                                             "[[alert]]\nname = \"bulk-op\"\nkind = \"bulk_read\"\n"
-                                             "roles = [\"operator\"]\nmax_rows = 2\n"
-                                             "[[alert]]\nname = \"denied\"\nkind = \"denials\"\n"
-                                             "severity = \"critical\"\nmax_denials = 2\n")});
+  DaemonFixture f(with(policy_with(pol,
+                                   "[[alert]]\nname = \"bulk-op\"\nkind = \"bulk_read\"\n"
+                                   "roles = [\"operator\"]\nmax_rows = 2\n"
+                                   "[[alert]]\nname = \"denied\"\nkind = \"denials\"\n"
+                                   "severity = \"critical\"\nmax_denials = 2\n")));
   deliver(f);
   auto officer_key = f.add_principal("officer");
   auto officer = f.client(officer_key);
@@ -199,14 +211,13 @@ TEST_CASE("reads outside working hours in Asia/Shanghai, and of important data, 
   // Sunday 1 March 2026, 03:00 in Shijiazhuang.
   FakeClock clock(int64_t{1'772'305'200'000} * 1'000'000);
   TempDir pol;
-  DaemonFixture f({.clock = &clock,
-                   .policy_dir = policy_with(
-                       pol,
-                       "[alerts]\ntimezone = \"Asia/Shanghai\"\n"
-                       "[[alert]]\nname = \"night\"\nkind = \"off_hours\"\nmin_grade = "
-                       "\"important\"\nworking_hours = \"08:30-18:00\"\n"
-                       "[[alert]]\nname = \"important-by-agency\"\nkind = \"sensitive_read\"\n"
-                       "roles = [\"agency\"]\nmin_grade = \"important\"\n")});
+  DaemonFixture f(with_clock(
+      &clock, policy_with(pol,
+                          "[alerts]\ntimezone = \"Asia/Shanghai\"\n"
+                          "[[alert]]\nname = \"night\"\nkind = \"off_hours\"\nmin_grade = "
+                          "\"important\"\nworking_hours = \"08:30-18:00\"\n"
+                          "[[alert]]\nname = \"important-by-agency\"\nkind = \"sensitive_read\"\n"
+                          "roles = [\"agency\"]\nmin_grade = \"important\"\n")));
   deliver(f);
   REQUIRE(query(*f.op).error().code() == v1::API_OK);
   auto listed = alerts(*f.op);
@@ -232,8 +243,7 @@ TEST_CASE(
     "third-party staff: registered with company and contract, tagged on every entry, "
     "alerted") {
   TempDir pol;
-  DaemonFixture f(
-      {.policy_dir = policy_with(pol, "[[alert]]\nname = \"third\"\nkind = \"third_party\"\n")});
+  DaemonFixture f(with(policy_with(pol, "[[alert]]\nname = \"third\"\nkind = \"third_party\"\n")));
   deliver(f);
   // Company and contract are required together with the flag, and only with it.
   auto key = crypto::IdentityKey::generate();
@@ -290,14 +300,13 @@ TEST_CASE("timer rules: a silent agent and a checkpoint that stops advancing") {
   // The store's clock stands still, so no checkpoint ever becomes due (core/audit/log.h).
   FakeClock clock(int64_t{1'772'503'200'000} * 1'000'000);
   TempDir pol;
-  DaemonFixture f(
-      {.clock = &clock,
-       .policy_dir = policy_with(
-           pol,
-           "[[alert]]\nname = \"silent\"\nkind = \"agent_silent\"\nmax_silence_s = 60\n"
-           "[[alert]]\nname = \"very-silent\"\nkind = \"agent_silent\"\n"
-           "max_silence_s = 86400\n"
-           "[[alert]]\nname = \"stalled\"\nkind = \"checkpoint_stalled\"\nstall_s = 1\n")});
+  DaemonFixture f(with_clock(
+      &clock,
+      policy_with(pol,
+                  "[[alert]]\nname = \"silent\"\nkind = \"agent_silent\"\nmax_silence_s = 60\n"
+                  "[[alert]]\nname = \"very-silent\"\nkind = \"agent_silent\"\n"
+                  "max_silence_s = 86400\n"
+                  "[[alert]]\nname = \"stalled\"\nkind = \"checkpoint_stalled\"\nstall_s = 1\n")));
   f.add_examples();
   auto key = f.enroll("sjz-gongan");
   CHECK(wait_until([&] {
@@ -337,10 +346,10 @@ TEST_CASE(
     "notify_command gets the alert as JSON, and is killed at its timeout without holding "
     "up the api") {
   TempDir pol;
-  DaemonFixture f({.policy_dir = policy_with(
-                       pol,
+  DaemonFixture f(
+      with(policy_with(pol,
                        "[[alert]]\nname = \"denied\"\nkind = \"denials\"\nmax_denials = 1\n"
-                       "window_s = 10\n")});
+                       "window_s = 10\n")));
   const std::string out = f.dir.file("notified.json");
   f.config.alerts.notify_command = "cat > '" + out + "'";
   restart(f);
@@ -377,7 +386,7 @@ TEST_CASE(
 TEST_CASE("a reload with a broken alerts.toml is refused whole, naming file and line") {
   TempDir pol;
   const std::string dir = policy_with(pol, "[[alert]]\nname = \"t\"\nkind = \"third_party\"\n");
-  DaemonFixture f({.policy_dir = dir});
+  DaemonFixture f(with(dir));
   REQUIRE(f.daemon->alerts().rules()->rules.size() == 1);
   std::ofstream(dir + "/alerts.toml") << "[[alert]]\nname = \"t\"\nkind = \"nope\"\n";
   auto r = f.daemon->reload(f.config);
