@@ -5,6 +5,8 @@
 #include <array>
 #include <set>
 
+#include "core/catalog/quality.h"
+#include "core/util/clock.h"
 #include "core/util/printable.h"
 
 namespace gongshu::catalog {
@@ -77,6 +79,122 @@ std::string where(const std::string& file, const toml::source_region& src) {
   return file + ":" + std::to_string(src.begin.line);
 }
 
+// A range bound in the field's type: an integer; a real (an integer is taken too); a TOML
+// date for a date field; a TOML date-time with an offset for a timestamp field.
+Status parse_bound(const toml::node& n, const std::string& file, const char* key,
+                   v1::FieldSpec& spec, bool is_min) {
+  v1::FieldQuality* q = spec.mutable_quality();
+  const std::string at = where(file, n.source()) + ": field '" + spec.name() + "': '" + key + "' ";
+  switch (spec.type()) {
+    case v1::FIELD_TYPE_INTEGER:
+      if (auto v = n.value_exact<int64_t>()) {
+        is_min ? q->set_min_int(*v) : q->set_max_int(*v);
+        return {};
+      }
+      return fail(ErrorCode::kInvalidArgument, at + "must be an integer");
+    case v1::FIELD_TYPE_REAL:
+      if (n.is_floating_point() || n.is_integer()) {
+        const double v = *n.value<double>();
+        is_min ? q->set_min_real(v) : q->set_max_real(v);
+        return {};
+      }
+      return fail(ErrorCode::kInvalidArgument, at + "must be a number");
+    case v1::FIELD_TYPE_DATE:
+      if (auto d = n.value<toml::date>()) {
+        if (!is_valid_civil_date(d->year, d->month, d->day))
+          return fail(ErrorCode::kInvalidArgument, at + "is not a calendar date");
+        const int64_t days = days_from_civil({d->year, d->month, d->day});
+        is_min ? q->set_min_int(days) : q->set_max_int(days);
+        return {};
+      }
+      return fail(ErrorCode::kInvalidArgument, at + "must be a date (1949-10-01)");
+    case v1::FIELD_TYPE_TIMESTAMP:
+      if (auto t = n.value<toml::date_time>(); t && t->offset) {
+        if (!is_valid_civil_date(t->date.year, t->date.month, t->date.day))
+          return fail(ErrorCode::kInvalidArgument, at + "is not a calendar date");
+        const int64_t days = days_from_civil({t->date.year, t->date.month, t->date.day});
+        const int64_t ms = ((days * 86400 + t->time.hour * 3600 + t->time.minute * 60 +
+                             t->time.second - t->offset->minutes * 60) *
+                            1000) +
+                           t->time.nanosecond / 1'000'000;
+        is_min ? q->set_min_int(ms) : q->set_max_int(ms);
+        return {};
+      }
+      return fail(ErrorCode::kInvalidArgument,
+                  at + "must be a date-time with an offset (2026-01-01T00:00:00+08:00)");
+    default:
+      return fail(ErrorCode::kInvalidArgument,
+                  at + "(a range) applies only to integer, real, date or timestamp fields");
+  }
+}
+
+// The quality rules of one [[field]] table, into spec.quality(). Whether they suit the
+// field's type is judged by validate_dataset() (check_field_quality), for every source of
+// entries alike; here only their TOML form.
+Status parse_quality(const toml::table& f, const std::string& file, v1::FieldSpec& spec) {
+  const std::string field = "field '" + spec.name() + "': ";
+  if (const toml::node* n = f.get("min"))
+    GONGSHU_RETURN_IF_ERROR(parse_bound(*n, file, "min", spec, true));
+  if (const toml::node* n = f.get("max"))
+    GONGSHU_RETURN_IF_ERROR(parse_bound(*n, file, "max", spec, false));
+  for (const char* key : {"min_length", "max_length"}) {
+    const toml::node* n = f.get(key);
+    if (!n) continue;
+    auto v = n->value_exact<int64_t>();
+    if (!v || *v < 0 || *v > 1'000'000)
+      return fail(ErrorCode::kInvalidArgument, where(file, n->source()) + ": " + field + "'" + key +
+                                                   "' must be a whole number of characters");
+    const auto len = static_cast<uint32_t>(*v);
+    std::string_view(key) == "min_length" ? spec.mutable_quality()->set_min_length(len)
+                                          : spec.mutable_quality()->set_max_length(len);
+  }
+  if (const toml::node* n = f.get("chars")) {
+    auto v = n->value<std::string>();
+    if (!v)
+      return fail(ErrorCode::kInvalidArgument, where(file, n->source()) + ": " + field +
+                                                   "'chars' must be a string such as \"0-9A-Z\"");
+    if (auto c = parse_char_class(*v); !c)
+      return fail(ErrorCode::kInvalidArgument,
+                  where(file, n->source()) + ": " + field + "'chars': " + c.error().message());
+    spec.mutable_quality()->set_chars(*v);
+  }
+  if (const toml::node* n = f.get("prefix")) {
+    const std::string bad = where(file, n->source()) + ": " + field +
+                            "'prefix' must be a string or an array of strings";
+    if (auto v = n->value<std::string>()) {
+      spec.mutable_quality()->add_prefixes(*v);
+    } else if (const toml::array* a = n->as_array()) {
+      if (a->empty()) return fail(ErrorCode::kInvalidArgument, bad);
+      for (const toml::node& e : *a) {
+        auto s = e.value<std::string>();
+        if (!s) return fail(ErrorCode::kInvalidArgument, bad);
+        spec.mutable_quality()->add_prefixes(*s);
+      }
+    } else {
+      return fail(ErrorCode::kInvalidArgument, bad);
+    }
+  }
+  if (const toml::node* n = f.get("allowed")) {
+    const toml::array* a = n->as_array();
+    const std::string bad = where(file, n->source()) + ": " + field +
+                            "'allowed' must be a non-empty array of strings (text field) or "
+                            "integers (integer field)";
+    if (!a || a->empty()) return fail(ErrorCode::kInvalidArgument, bad);
+    for (const toml::node& e : *a) {
+      if (spec.type() == v1::FIELD_TYPE_INTEGER) {
+        auto i = e.value_exact<int64_t>();
+        if (!i) return fail(ErrorCode::kInvalidArgument, bad);
+        spec.mutable_quality()->add_allowed_int(*i);
+      } else {
+        auto s = e.value_exact<std::string>();
+        if (!s) return fail(ErrorCode::kInvalidArgument, bad);
+        spec.mutable_quality()->add_allowed_text(*s);
+      }
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string_view field_type_name(v1::FieldType type) {
@@ -145,6 +263,7 @@ Status validate_dataset(const v1::DatasetEntry& e) {
         f.type() != v1::FIELD_TYPE_TEXT) {
       problems.push_back("field '" + f.name() + "' holds an identifier and must be of type text");
     }
+    check_field_quality(f, problems);
   }
   if (biometric && e.legal_basis().empty()) {
     problems.push_back("a biometric field needs a legal_basis (R-09)");
@@ -256,6 +375,17 @@ Result<v1::DatasetEntry> parse_dataset_toml(std::string_view text, const std::st
                     where(file, r->source()) + ": 'required' must be true or false");
       spec->set_required(*b);
     }
+    for (const auto& [k, v] : *f) {
+      static const std::set<std::string_view> known = {
+          "name", "type",       "pii",        "description", "required", "min",
+          "max",  "min_length", "max_length", "chars",       "prefix",   "allowed"};
+      if (!known.count(k.str())) {
+        return fail(ErrorCode::kInvalidArgument, where(file, v.source()) + ": field '" +
+                                                     spec->name() + "': unknown key '" +
+                                                     std::string(k.str()) + "'");
+      }
+    }
+    GONGSHU_RETURN_IF_ERROR(parse_quality(*f, file, *spec));
   }
   e.set_status("draft");
   GONGSHU_RETURN_IF_ERROR(with_context(validate_dataset(e), file));
@@ -268,6 +398,7 @@ DatasetSchema::DatasetSchema(v1::DatasetEntry entry) : entry_(std::move(entry)) 
     by_name_.emplace(f.name(), i);
     if (f.required()) required_.push_back(i);
     if (f.pii() != v1::PII_NONE) personal_ = true;
+    rules_.emplace_back(f);
   }
 }
 

@@ -26,6 +26,18 @@
 //   required = true
 //   description = "公民身份号码"
 //
+// Quality rules, optional, in the [[field]] table; core/catalog/quality.h checks them and
+// says why there are no regular expressions:
+//
+//   min = 0                               # range, inclusive: integer and real fields take
+//   max = 150                             # numbers, date fields dates (1949-10-01), timestamp
+//                                         # fields date-times with an offset
+//   min_length = 11                       # text: length in characters
+//   max_length = 11
+//   chars = "0-9"                         # text: every character in this class
+//   prefix = ["13", "15"]                 # text: starts with one of these (or one string)
+//   allowed = ["男", "女"]                # enumeration: strings (text) or integers (integer)
+//
 // Thread-safety: DatasetSchema is immutable after construction and safe to share.
 #pragma once
 
@@ -35,6 +47,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/catalog/quality.h"
 #include "core/util/error.h"
 #include "gongshu/v1/catalog.pb.h"
 
@@ -63,6 +76,8 @@ class DatasetSchema {
   int field_index(std::string_view name) const;
   const std::vector<int>& required_fields() const { return required_; }
   bool personal() const { return personal_; }  // some field holds personal information
+  // The field's compiled quality rules (empty() when it has none), built once here.
+  const FieldRules& rules(int index) const { return rules_[static_cast<size_t>(index)]; }
 
  private:
   v1::DatasetEntry entry_;
@@ -72,6 +87,7 @@ class DatasetSchema {
   };
   std::unordered_map<std::string, int, NameHash, std::equal_to<>> by_name_;
   std::vector<int> required_;
+  std::vector<FieldRules> rules_;
   bool personal_ = false;
 };
 

@@ -136,6 +136,13 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
       if (!c.valid)
         return Verdict::refusal(v1::RECORD_STATUS_BAD_IDENTIFIER, std::string(name), c.reason);
     }
+    // Quality rules, compiled with the schema: nothing allocated unless one is broken.
+    if (const FieldRules& rules = schema.rules(index); !rules.empty()) {
+      if (auto broken = rules.check(f)) {
+        return Verdict::refusal(v1::RECORD_STATUS_QUALITY, std::string(name),
+                                "record '" + printable(r.record_key()) + "': " + *broken);
+      }
+    }
   }
   for (int idx : schema.required_fields()) {
     const std::string& name = e.fields(idx).name();

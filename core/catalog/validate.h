@@ -39,7 +39,8 @@ struct Verdict {
 
 // Checks record against schema: dataset id, record key, operation, every field known, typed as
 // the catalog says, required fields present, identifiers valid (GB 11643 / GB 32100), biometric
-// fields only with a legal basis, and the subject identifier valid for the subject kind.
+// fields only with a legal basis, the subject identifier valid for the subject kind, and each
+// field's quality rules kept (RECORD_STATUS_QUALITY, the reason naming record, field and rule).
 Verdict validate_record(const DatasetSchema& schema, const v1::Record& record, const Clock& clock);
 // The same on a record read in place (core/catalog/record_view.h), as the daemon reads them.
 Verdict validate_record(const DatasetSchema& schema, const RecordView& record, const Clock& clock);

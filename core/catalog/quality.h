@@ -1,0 +1,81 @@
+// Quality rules on catalog fields: range, length, character class, prefixes and
+// enumeration, declared in the catalog entry (core/catalog/dataset.h, "Quality rules") and
+// carried in v1::FieldQuality. check_dataset_quality() judges the declaration; FieldRules is its
+// compiled form, built once per catalog load (DatasetSchema) and applied per record by
+// validate_record() at the agent's intake and again at the daemon's ingest.
+//
+// Why no regular expressions: a pattern rule is written by an agency and applied to untrusted
+// record text on the daemon's per-record path. std::regex (libstdc++) matches by recursive
+// backtracking: a pattern such as (a|a)*b takes exponential time, and long text overflows the
+// stack — a catalog author, or a crafted record against a careless pattern, could stall or crash
+// ingest. The bounded form — a length range, one character class and a set of prefixes — covers
+// the codes, phone numbers and registration numbers the city's catalogs describe, and is
+// checked in one pass over the text, linear in its length, without allocation.
+//
+// Thread-safety: FieldRules is immutable after construction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/catalog/record_view.h"
+#include "core/util/error.h"
+#include "gongshu/v1/catalog.pb.h"
+
+namespace gongshu::catalog {
+
+inline constexpr size_t kMaxAllowedValues = 1024;  // enumeration entries
+inline constexpr size_t kMaxAllowedValueBytes = 256;
+inline constexpr size_t kMaxPrefixes = 64;
+inline constexpr size_t kMaxCharClassBytes = 1024;
+inline constexpr size_t kExcerptChars = 32;  // characters of a value a reason may show
+
+struct CharRange {
+  char32_t lo;
+  char32_t hi;
+};
+
+// "0-9A-Z_" → ranges: single characters and a-b ranges (UTF-8, any script); a '-' first or
+// last stands for itself. Errors say what is wrong with the class.
+Result<std::vector<CharRange>> parse_char_class(std::string_view text);
+
+// The problems with `spec`'s quality rules (rules for another field type, min above max, a bad
+// character class, oversized lists), each as "field 'x': ..." appended to `problems`.
+void check_field_quality(const v1::FieldSpec& spec, std::vector<std::string>& problems);
+
+// A field's rules, compiled. Built from a spec that check_field_quality() passed.
+class FieldRules {
+ public:
+  FieldRules() = default;
+  explicit FieldRules(const v1::FieldSpec& spec);
+  bool empty() const { return !any_; }
+  // Nothing when `value` (already of the field's type) keeps every rule; otherwise the reason,
+  // naming the field, the rule and the value's problem, with at most a bounded, printable
+  // excerpt of the value — none for a personal field.
+  std::optional<std::string> check(const FieldView& value) const;
+
+ private:
+  std::optional<std::string> check_text(std::string_view text) const;
+  std::string shown(std::string_view text) const;
+  std::string bound(int64_t v) const;
+
+  bool any_ = false;
+  std::string name_;
+  v1::FieldType type_ = v1::FIELD_TYPE_TEXT;
+  bool personal_ = false;
+  std::optional<int64_t> min_int_, max_int_;
+  std::optional<double> min_real_, max_real_;
+  std::optional<uint32_t> min_length_, max_length_;
+  std::string chars_text_;
+  bool ascii_[128] = {};
+  std::vector<CharRange> wide_;  // the class beyond ASCII, sorted
+  bool has_chars_ = false;
+  std::vector<std::string> prefixes_;
+  std::vector<std::string> allowed_text_;  // sorted
+  std::vector<int64_t> allowed_int_;       // sorted
+};
+
+}  // namespace gongshu::catalog

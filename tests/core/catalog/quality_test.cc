@@ -1,0 +1,220 @@
+#include "core/catalog/quality.h"
+
+#include <catch2/catch.hpp>
+
+#include "core/catalog/dataset.h"
+#include "core/catalog/validate.h"
+#include "core/util/clock.h"
+
+namespace gongshu::catalog {
+namespace {
+
+const char* kHead = R"(
+[dataset]
+id = "test.quality"
+name = "质量规则"
+provider = "sjz-test"
+grade = "general-1"
+open = "closed"
+share = "conditional"
+update_frequency = "daily"
+subject = "none"
+category = "topic"
+)";
+
+Result<v1::DatasetEntry> parse(const std::string& fields) {
+  return parse_dataset_toml(std::string(kHead) + fields, "q.toml");
+}
+
+DatasetSchema schema(const std::string& fields) {
+  auto e = parse(fields);
+  INFO((e ? std::string() : e.error().message()));
+  REQUIRE(e);
+  return DatasetSchema(*e);
+}
+
+const FakeClock kClock(int64_t(1795748550) * 1'000'000'000);
+
+v1::Record with_field(const std::string& name, auto set) {
+  v1::Record r;
+  r.set_dataset("test.quality");
+  r.set_record_key("row-7");
+  auto* f = r.add_fields();
+  f->set_name(name);
+  set(*f->mutable_value());
+  return r;
+}
+
+Verdict text(const DatasetSchema& s, const std::string& v) {
+  return validate_record(s, with_field("v", [&](v1::FieldValue& x) { x.set_text(v); }), kClock);
+}
+Verdict integer(const DatasetSchema& s, int64_t v) {
+  return validate_record(s, with_field("v", [&](v1::FieldValue& x) { x.set_integer(v); }), kClock);
+}
+
+TEST_CASE("range on integers: inside and on the bounds pass, one past fails with the reason") {
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"integer\"\nmin = 0\nmax = 150\n");
+  CHECK(integer(s, 0).ok());
+  CHECK(integer(s, 150).ok());
+  CHECK(integer(s, 42).ok());
+  auto v = integer(s, 151);
+  CHECK(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.field == "v");
+  CHECK(v.reason == "record 'row-7': field 'v': range rule: 151 is above the maximum 150");
+  v = integer(s, -1);
+  CHECK(v.reason == "record 'row-7': field 'v': range rule: -1 is below the minimum 0");
+  CHECK(integer(s, INT64_MIN).code == v1::RECORD_STATUS_QUALITY);
+}
+
+TEST_CASE("range on reals refuses NaN and takes integer bounds") {
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"real\"\nmin = 0\nmax = 2.5\n");
+  auto real = [&](double d) {
+    return validate_record(s, with_field("v", [&](v1::FieldValue& x) { x.set_real(d); }), kClock);
+  };
+  CHECK(real(2.5).ok());
+  CHECK(real(0.0).ok());
+  CHECK(real(2.5000001).code == v1::RECORD_STATUS_QUALITY);
+  CHECK(real(std::nan("")).code == v1::RECORD_STATUS_QUALITY);
+  CHECK(real(-INFINITY).code == v1::RECORD_STATUS_QUALITY);
+}
+
+TEST_CASE("range on dates and timestamps is written and reported as dates") {
+  auto s = schema(
+      "[[field]]\nname = \"v\"\ntype = \"date\"\nmin = 1949-10-01\nmax = 2026-12-31\n"
+      "[[field]]\nname = \"t\"\ntype = \"timestamp\"\nmin = 2020-01-01T00:00:00+08:00\n");
+  auto date = [&](int64_t days) {
+    return validate_record(s, with_field("v", [&](v1::FieldValue& x) { x.set_date_days(days); }),
+                           kClock);
+  };
+  const int64_t founding = days_from_civil({1949, 10, 1});
+  CHECK(date(founding).ok());
+  auto v = date(founding - 1);
+  CHECK(v.reason ==
+        "record 'row-7': field 'v': range rule: 1949-09-30 is below the minimum 1949-10-01");
+  CHECK(date(days_from_civil({2027, 1, 1})).code == v1::RECORD_STATUS_QUALITY);
+  const int64_t min_ms = (days_from_civil({2019, 12, 31}) * 86400 + 16 * 3600) * 1000;
+  auto ts = [&](int64_t ms) {
+    return validate_record(s, with_field("t", [&](v1::FieldValue& x) { x.set_timestamp_ms(ms); }),
+                           kClock);
+  };
+  CHECK(ts(min_ms).ok());
+  v = ts(min_ms - 1);
+  CHECK(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.reason.find("below the minimum 2019-12-31T16:00:00Z") != std::string::npos);
+}
+
+TEST_CASE("length and character class: boundaries, Chinese, bad UTF-8") {
+  auto s = schema(
+      "[[field]]\nname = \"v\"\ntype = \"text\"\nmin_length = 2\nmax_length = 4\n"
+      "chars = \"0-9A-Z一-龥-\"\n");
+  CHECK(text(s, "AB").ok());
+  CHECK(text(s, "12-Z").ok());
+  CHECK(text(s, "石家庄").ok());  // three characters, nine bytes
+  auto v = text(s, "A");
+  CHECK(v.reason ==
+        "record 'row-7': field 'v': length rule: 1 characters, the rule wants 2..4; value 'A'");
+  CHECK(text(s, "ABCDE").code == v1::RECORD_STATUS_QUALITY);
+  v = text(s, "A\x1b[2J");
+  CHECK(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.reason.find("character 2 '\\x1b' (U+001B) is not in the allowed class") !=
+        std::string::npos);
+  CHECK(v.reason.find('\x1b') == std::string::npos);  // never echoed raw
+  v = text(s, "A\xff");
+  CHECK(v.reason == "record 'row-7': field 'v': not UTF-8 text at byte 1");
+}
+
+TEST_CASE("a long bad value is shown only as a bounded excerpt") {
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"text\"\nchars = \"a-z\"\n");
+  auto v = text(s, std::string(5000, 'a') + "!");
+  CHECK(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.reason.find("character 5001 '!'") != std::string::npos);
+  CHECK(v.reason.size() < 400);
+  CHECK(v.reason.find("(first 32 characters)") != std::string::npos);
+}
+
+TEST_CASE("a personal field's value is never shown") {
+  auto s = schema(
+      "[[field]]\nname = \"v\"\ntype = \"text\"\npii = \"phone\"\nchars = \"0-9\"\n"
+      "prefix = [\"13\", \"15\"]\n");
+  CHECK(text(s, "13800138000").ok());
+  auto v = text(s, "18800138000");
+  CHECK(v.reason ==
+        "record 'row-7': field 'v': prefix rule: (value withheld: personal field) does not "
+        "start with '13', '15'");
+  v = text(s, "138a0138000");
+  CHECK(v.reason.find("138a") == std::string::npos);
+  CHECK(v.reason.find("withheld") != std::string::npos);
+}
+
+TEST_CASE("enumeration of text and of integers") {
+  auto s = schema(
+      "[[field]]\nname = \"v\"\ntype = \"text\"\nallowed = [\"男\", \"女\", \"未知\"]\n"
+      "[[field]]\nname = \"n\"\ntype = \"integer\"\nallowed = [1, 2, 9]\n");
+  CHECK(text(s, "女").ok());
+  auto v = text(s, "F");
+  CHECK(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.reason.find("enumeration rule: 'F' is not one of the allowed values") !=
+        std::string::npos);
+  CHECK(text(s, "").code == v1::RECORD_STATUS_QUALITY);
+  auto n = [&](int64_t x) {
+    return validate_record(s, with_field("n", [&](v1::FieldValue& f) { f.set_integer(x); }),
+                           kClock);
+  };
+  CHECK(n(9).ok());
+  CHECK(n(3).reason ==
+        "record 'row-7': field 'n': enumeration rule: 3 is not one of the allowed "
+        "values (1, 2, 9)");
+}
+
+TEST_CASE("bad rule declarations are refused at load with file and line") {
+  auto bad = [](const std::string& fields, const std::string& want) {
+    auto e = parse(fields);
+    REQUIRE_FALSE(e);
+    INFO(e.error().message());
+    CHECK(e.error().message().find(want) != std::string::npos);
+  };
+  bad("[[field]]\nname = \"v\"\ntype = \"integer\"\nmin = \"zero\"\n",
+      "q.toml:15: field 'v': 'min' must be an integer");
+  bad("[[field]]\nname = \"v\"\ntype = \"integer\"\nmin = 5\nmax = 1\n", "min is above max");
+  bad("[[field]]\nname = \"v\"\ntype = \"boolean\"\nmin = 1\n", "applies only to");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\nmin = 1\n", "applies only to");
+  bad("[[field]]\nname = \"v\"\ntype = \"integer\"\nchars = \"0-9\"\n", "chars applies only");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\nchars = \"9-0\"\n", "runs backwards");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\nchars = \"\"\n", "is empty");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\nallowed = []\n", "non-empty array");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\nallowed = [1]\n", "non-empty array");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\nmin_length = -1\n", "whole number");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = \"(a|a)*b\"\n",
+      "q.toml:15: field 'v': unknown key 'pattern'");
+  bad("[[field]]\nname = \"v\"\ntype = \"date\"\nmin = 2026-02-30\n", "");
+  bad("[[field]]\nname = \"v\"\ntype = \"timestamp\"\nmin = 2026-01-01T00:00:00\n",
+      "with an offset");
+}
+
+TEST_CASE("rules travel in the entry: a protobuf round trip keeps them and revalidates") {
+  auto e = parse("[[field]]\nname = \"v\"\ntype = \"text\"\nchars = \"0-9\"\nmax_length = 3\n");
+  REQUIRE(e);
+  v1::DatasetEntry back;
+  REQUIRE(back.ParseFromString(e->SerializeAsString()));
+  CHECK(validate_dataset(back));
+  DatasetSchema s(back);
+  CHECK(text(s, "123").ok());
+  CHECK(text(s, "1234").code == v1::RECORD_STATUS_QUALITY);
+  // An entry from another source (catalog add over the API) is judged the same way.
+  back.mutable_fields(0)->mutable_quality()->set_chars("z-a");
+  CHECK_FALSE(validate_dataset(back));
+  back.mutable_fields(0)->set_type(v1::FIELD_TYPE_BOOLEAN);
+  back.mutable_fields(0)->mutable_quality()->set_chars("a-z");
+  CHECK_FALSE(validate_dataset(back));
+}
+
+TEST_CASE("parse_char_class on garbage") {
+  CHECK(parse_char_class("-a-").value().size() == 3);
+  CHECK(parse_char_class("a-").value().size() == 2);
+  CHECK_FALSE(parse_char_class("\xc3"));
+  CHECK_FALSE(parse_char_class("a\nb"));
+  CHECK_FALSE(parse_char_class(std::string(2000, 'a')));
+}
+
+}  // namespace
+}  // namespace gongshu::catalog
