@@ -9,8 +9,10 @@
 // same run's bench_ingest one-agent figure (the daemon with in-process agents), and minor page
 // faults per record (the agent maps each large buffer afresh: agent/resident.h).
 //
-//   bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--fsyncs] [--no-ingest]
+//   bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--window N] [--fsyncs]
+//             [--no-ingest]
 //
+// --window N sets the agents' [batch] window (batches unacknowledged at a time; default 8).
 // --agents 4 (or both, the default) adds a run of four gongshu-agent processes, each enrolled for
 // its own agency (sjz-gongan and three others, each the provider of its own copy of the
 // household dataset) and each draining a quarter of the records at once: their total beside
@@ -56,6 +58,8 @@ std::string kErrLog = "/dev/null";
 const long kTick = ::sysconf(_SC_CLK_TCK);
 // --same-agency: the four agents all of sjz-gongan (four keys), as bench_ingest's four are.
 bool g_same_agency = false;
+// --window N: the agents' [batch] window (the default configuration's when 0).
+int g_window = 0;
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -284,7 +288,8 @@ struct Platform {
     while (!token.empty() && token.back() == '\n') token.pop_back();
     std::string config = dir + "/agent-" + name + ".toml";
     write_text(config, "[agent]\nstate_dir = \"" + dir + "/agent-" + name +
-                           "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n");
+                           "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n" +
+                           (g_window > 0 ? "window = " + std::to_string(g_window) + "\n" : ""));
     must_run({kBin + "gongshu-agent", "enroll", token, "--config", config});
     return config;
   }
@@ -423,6 +428,8 @@ int main(int argc, char** argv) {
       one = a == "1" || a == "both";
       four = a == "4" || a == "both";
       if (!one && !four) die("--agents takes 1, 4 or both");
+    } else if (!std::strcmp(argv[i], "--window") && i + 1 < argc) {
+      g_window = std::atoi(argv[++i]);
     } else if (!std::strcmp(argv[i], "--same-agency")) {
       g_same_agency = true;
     } else if (!std::strcmp(argv[i], "--fsyncs")) {
@@ -430,8 +437,8 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--no-ingest")) {
       ingest = false;
     } else {
-      die("usage: bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--fsyncs] "
-          "[--no-ingest]");
+      die("usage: bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--window N] "
+          "[--fsyncs] [--no-ingest]");
     }
   }
   char tmpl[] = "/tmp/bench_e2e.XXXXXX";
