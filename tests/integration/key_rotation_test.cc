@@ -246,7 +246,14 @@ TEST_CASE("a rotation interrupted by a crash is finished at the next start") {
   CHECK(key_id_in(key_file_of(agent) + "." + s.k1 + ".old") == s.k1);
   require_households_once(p, 5000, kDrain);
   require_rotated(p, s.k1, s.k2);
-  auto st = json::parse(p.agent(agent, {"status", "--json"}).out);
+  // The daemon stores a batch before its ack reaches the agent: wait for the agent's count.
+  json st;
+  CHECK(wait_until(
+      [&] {
+        st = json::parse(p.agent(agent, {"status", "--json"}).out);
+        return st["acknowledged"] == 5000;
+      },
+      kDrain));
   CHECK(st["agent_key_id"] == s.k2);
   CHECK(st["acknowledged"] == 5000);
 }
