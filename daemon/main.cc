@@ -95,6 +95,10 @@ int main(int argc, char** argv) {
                 << " signed checkpoints, tree size " << r->manifest.tree_size
                 << " as the manifest names\n"
                 << "restore recorded as audit entry " << r->restore_seq << "\n";
+      for (const auto& d : r->shredded) {
+        std::cout << "dataset " << d << " cannot be read: destroyed (its key share is not in "
+                  << restore_opts.state_dir << "/keyring) or never keyed\n";
+      }
       code = kExitOk;
     });
     init->callback([&] {

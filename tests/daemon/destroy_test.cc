@@ -166,6 +166,8 @@ TEST_CASE(
       run_process({binary_path("bin/gongshud"), "restore", "--from", before, "--state", state});
   INFO(restored_run.err);
   REQUIRE(restored_run.exit_code == 0);
+  CHECK(restored_run.out.find("dataset population.household cannot be read") != std::string::npos);
+  CHECK(restored_run.out.find("legal_person.registration cannot") == std::string::npos);
   f.op.reset();
   f.daemon.reset();  // one environment per process at a time
   auto kf = crypto::load_key_file(state + "/daemon.key");
