@@ -5,6 +5,7 @@
 #include "core/catalog/dataset.h"
 #include "core/catalog/validate.h"
 #include "core/util/clock.h"
+#include "core/util/fd.h"
 
 namespace gongshu::catalog {
 namespace {
@@ -214,6 +215,24 @@ TEST_CASE("parse_char_class on garbage") {
   CHECK_FALSE(parse_char_class("\xc3"));
   CHECK_FALSE(parse_char_class("a\nb"));
   CHECK_FALSE(parse_char_class(std::string(2000, 'a')));
+}
+
+}  // namespace
+}  // namespace gongshu::catalog
+
+namespace gongshu::catalog {
+namespace {
+
+TEST_CASE("the catalog fuzz target's quality seed parses (it declares every rule kind)") {
+  std::string path =
+      std::string(GONGSHU_SOURCE_DIR) + "/fuzz/corpus/dataset_toml/quality_rules.toml";
+  auto text = read_file(path, 1 << 20);
+  REQUIRE(text);
+  auto e = parse_dataset_toml(as_chars(*text), path);
+  INFO((e ? std::string() : e.error().message()));
+  REQUIRE(e);
+  DatasetSchema s(*e);
+  for (int i = 0; i < e->fields_size(); ++i) CHECK_FALSE(s.rules(i).empty());
 }
 
 }  // namespace
