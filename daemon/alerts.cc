@@ -27,8 +27,8 @@ constexpr size_t kMaxNote = 2000;
 constexpr uint32_t kDefaultList = 200;
 constexpr uint32_t kMaxList = 10'000;
 
-// Local minute of the day and weekday of t in the process's zone (set_rules set TZ), through
-// the C library's reading of tzdata.
+// Local minute of the day and weekday of t in the process's zone (settled by set_rules or run(),
+// through the C library's reading of tzdata.
 void local_time(int64_t ms, int* minute, int* weekday) {
   time_t t = time_t(ms / 1000);
   struct tm tm {};
@@ -139,9 +139,6 @@ Result<std::unique_ptr<AlertService>> AlertService::start(DaemonStore& store, Ca
     }
   }
   store.audit().set_hook(s.get());
-  AlertService* p = s.get();
-  p->timer_ = std::thread([p] { p->timer_loop(); });
-  p->notifier_ = std::thread([p] { p->notify_loop(); });
   return s;
 }
 
@@ -157,17 +154,43 @@ AlertService::~AlertService() {
   if (notifier_.joinable()) notifier_.join();
 }
 
+namespace {
+// TZ is process-wide and setenv is not thread-safe (a getenv in another thread may read it
+// half-written), so the zone of working hours is settled once, before the service's threads
+// and the daemon's sockets start; a later change of timezone waits for the next start.
+void settle_zone(const std::string& zone) {
+  ::setenv("TZ", (":" + zone).c_str(), 1);
+  ::tzset();
+}
+}  // namespace
+
 void AlertService::set_rules(std::shared_ptr<const policy::AlertRules> rules) {
   std::lock_guard lock(mu_);
   if (rules && rules->timezone != zone_) {
-    // The C library reads the zone from TZ (tzdata under /usr/share/zoneinfo); localtime_r then
-    // uses it. Set while the daemon's threads may call localtime_r: glibc locks its zone state.
-    ::setenv("TZ", (":" + rules->timezone).c_str(), 1);
-    ::tzset();
-    zone_ = rules->timezone;
+    if (!running_) {
+      settle_zone(rules->timezone);
+      zone_ = rules->timezone;
+    } else {
+      log_->warning("alerts: timezone " + rules->timezone + " takes effect at the next start; " +
+                    "working hours stay in " + zone_ + " until then");
+    }
   }
   rules_ = std::move(rules);
   evaluator_.reset(rules_.get());
+}
+
+void AlertService::run() {
+  {
+    std::lock_guard lock(mu_);
+    if (running_) return;
+    if (zone_.empty()) {  // no rules loaded at start: the default zone of alerts.toml
+      zone_ = policy::AlertRules{}.timezone;
+      settle_zone(zone_);
+    }
+    running_ = true;
+  }
+  timer_ = std::thread([this] { timer_loop(); });
+  notifier_ = std::thread([this] { notify_loop(); });
 }
 
 void AlertService::set_agents(std::function<std::map<std::string, AgentActivity>()> agents) {

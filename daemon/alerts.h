@@ -66,7 +66,12 @@ class AlertService : public audit::AppendHook {
 
   // Rules in force from now on (a policy load); every window starts again. The zone is set
   // for the process (TZ) when it changes: the C library's localtime_r reads tzdata.
+  // The first rules set before run() settle the zone of working hours (TZ, process-wide); a
+  // reload naming another zone is logged and takes effect at the next start.
   void set_rules(std::shared_ptr<const policy::AlertRules> rules);
+  // Starts the timer and notifier threads, once, after the policy's first load (or its failure):
+  // before the daemon's other threads, since the zone is settled through setenv.
+  void run();
   std::shared_ptr<const policy::AlertRules> rules() const;
   // The agents' activity the ingest pipeline keeps (status.h: last frame, reported backlog);
   // until set, the timer rules see what the store records.
@@ -142,6 +147,7 @@ class AlertService : public audit::AppendHook {
   std::condition_variable qcv_;
   std::deque<std::string> queue_;
   bool stopping_ = false;
+  bool running_ = false;  // run() started the threads
   std::condition_variable tcv_;
   std::thread timer_;
   std::thread notifier_;

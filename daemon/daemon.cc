@@ -146,6 +146,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   if (auto p = d->load_policy(config.policy_dir, true); !p && d->policy_problem().empty()) {
     return tl::unexpected(std::move(p).error().with_context("auditing the policy at start"));
   }
+  d->alerts_->run();
   GONGSHU_TRY(wire::Context ctx, wire::Context::create(1));
   d->context_ = std::make_unique<wire::Context>(std::move(ctx));
   Directory* dir = &d->directory_;
