@@ -388,9 +388,8 @@ const catalog::DatasetSchema* find_dataset(const CatalogView::Snapshot& snap,
                                            const std::string& id) {
   auto it = snap.find(id);
   // A retired dataset's records stay readable under the policy: nothing new is accepted.
-  return it == snap.end() || !catalog::records_readable(it->second.entry().status())
-             ? nullptr
-             : &it->second;
+  return it == snap.end() || !catalog::records_readable(it->second.entry().status()) ? nullptr
+                                                                                     : &it->second;
 }
 
 Reply no_dataset(const std::string& id) {
@@ -553,12 +552,11 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
   if (!txn) return tl::unexpected(from_error(txn.error()));
   auto agreements = caller_agreements(ctx, *txn, c);
   if (!agreements) return tl::unexpected(from_error(agreements.error()));
-  const auto consent =
-      by_subject ? consent_for(ctx, *txn, c, ctx.store.subject_token(subject), schema->id(),
-                               req.purpose())
-                 : std::nullopt;
-  Decided d = decide_for(ctx, ctx.policy.current(), c, *agreements, *schema, action,
-                         req.purpose(), fields, consent.has_value());
+  const auto consent = by_subject ? consent_for(ctx, *txn, c, ctx.store.subject_token(subject),
+                                                schema->id(), req.purpose())
+                                  : std::nullopt;
+  Decided d = decide_for(ctx, ctx.policy.current(), c, *agreements, *schema, action, req.purpose(),
+                         fields, consent.has_value());
   if (!d.allowed()) return deny(ctx, c, action_name, schema->id(), req.purpose(), d);
   if (auto r = rate_check(ctx, c, d.decision.limits.rate, action_name, schema->id()); !r) return r;
   policy::RecordMasker masker(*d.decision.mask, *schema);

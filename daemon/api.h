@@ -53,7 +53,7 @@ struct ApiOptions {
   ApiLimits limits;                       // DaemonConfig::api_limits
   // DaemonConfig::policy_dir: objection deadlines read its calendar.toml (core/policy/calendar.h).
   std::string policy_dir;
-  std::string city_region = "130100";     // DaemonConfig::city_region
+  std::string city_region = "130100";  // DaemonConfig::city_region
 };
 
 class ApiService {

@@ -250,8 +250,8 @@ Result<const crypto::DataKey*> DaemonStore::data_key(const store::Txn& txn,
     auto kek = share_kek(dataset);
     if (!kek) {
       return fail(ErrorCode::kNotFound,
-                  "dataset " + dataset + ": its key share " + share_path(dataset) +
-                      " is gone (" + kek.error().message() +
+                  "dataset " + dataset + ": its key share " + share_path(dataset) + " is gone (" +
+                      kek.error().message() +
                       "): the dataset was destroyed, and its records can no longer be read");
     }
     std::string ad = std::string(kWrapDomainV2) + dataset;
@@ -260,9 +260,9 @@ Result<const crypto::DataKey*> DaemonStore::data_key(const store::Txn& txn,
                              "dataset " + dataset + " data key"));
   } else {
     std::string ad = std::string(kWrapDomain) + dataset;
-    GONGSHU_TRY(key, with_context(
-                         crypto::unwrap_secret(master_, as_bytes(ad), as_bytes(st.wrapped_key())),
-                         "dataset " + dataset + " data key"));
+    GONGSHU_TRY(
+        key, with_context(crypto::unwrap_secret(master_, as_bytes(ad), as_bytes(st.wrapped_key())),
+                          "dataset " + dataset + " data key"));
   }
   GONGSHU_TRY(crypto::DataKey dk, crypto::DataKey::from_secret(std::move(key)));
   auto [it, inserted] = keys_.emplace(st.wrapped_key(), std::move(dk));
@@ -324,10 +324,10 @@ Status DaemonStore::migrate_keys() {
     for (const auto& d : old) {
       GONGSHU_TRY(stored::DatasetState st, dataset_state(db_->datasets, txn, d));
       std::string ad = std::string(kWrapDomain) + d;
-      GONGSHU_TRY(crypto::SecretBytes key,
-                  with_context(crypto::unwrap_secret(master_, as_bytes(ad),
-                                                     as_bytes(st.wrapped_key())),
-                               "dataset " + d + " data key"));
+      GONGSHU_TRY(
+          crypto::SecretBytes key,
+          with_context(crypto::unwrap_secret(master_, as_bytes(ad), as_bytes(st.wrapped_key())),
+                       "dataset " + d + " data key"));
       const std::string path = share_path(d);
       ::unlink(path.c_str());
       GONGSHU_RETURN_IF_ERROR(crypto::create_secret_file(path, crypto::kDataKeySize));

@@ -9,8 +9,8 @@
 //  - otherwise the decision is deny, rule "default-deny".
 // A rule matches when every selector it has matches (role, agency, action, dataset attributes)
 // and every condition holds (an active agreement covering dataset + fields + purpose, the
-// purpose, the hours, the subject's consent). explain() evaluates every rule of the policy the same way and says, for
-// each, whether it matched and why not; its decision is always decide()'s.
+// purpose, the hours, the subject's consent). explain() evaluates every rule of the policy the same
+// way and says, for each, whether it matched and why not; its decision is always decide()'s.
 //
 // decide() does not allocate and takes well under a microsecond (bench/policy). It reads only
 // its arguments. The returned Decision points into the Policy (rule, profile, version) and

@@ -16,10 +16,10 @@
 // outside role (public, applicant, licensed) allowed data under a profile that does not
 // anonymise every personal kind, unless the rule needs the subject's consent and allows
 // an applicant query_subject only (one subject's rows, R-15 (三)); the public allowed more than
-// unconditional open data; conditional open data without an open agreement; a licensed operator allowed
-// anything but aggregates under a licence; an officer allowed data; data returned
-// with no mask profile named; an agency given another agency's data the share
-// attribute does not allow.
+// unconditional open data; conditional open data without an open agreement; a
+// licensed operator allowed anything but aggregates under a licence; an officer allowed data
+// data returned with no mask profile named; an agency given another agency's data
+// the share attribute does not allow.
 //
 // A Policy is immutable once loaded and safe to use from any thread. Everything it hands out
 // (rules, profiles, names in decisions) lives as long as the Policy; the daemon keeps the
