@@ -196,23 +196,6 @@ Reply update(
   return {};
 }
 
-Result<std::string> next_id(ApiContext& ctx, store::WriteTxn& txn, const std::string& kind,
-                            int64_t now_ms) {
-  // Numbered per kind and year (China Standard Time): KF-2026-0001, GX-2026-0001.
-  const int year = civil_from_days((now_ms / 1000 + 8 * 3600) / 86400).year;
-  const std::string prefix = (kind == "open" ? "KF-" : "GX-") + std::to_string(year) + "-";
-  const std::string counter = "agreement_seq/" + prefix;
-  uint64_t n = 1;
-  if (auto v = ctx.store.db().meta.get(txn, counter); v && v->size() == 8)
-    n = get_be64(v->data()) + 1;
-  uint8_t b[8];
-  put_be64(b, n);
-  GONGSHU_RETURN_IF_ERROR(ctx.store.db().meta.put(txn, counter, ByteView(b, 8)));
-  char num[24];
-  std::snprintf(num, sizeof num, "%04llu", static_cast<unsigned long long>(n));
-  return prefix + num;
-}
-
 bool may_see(const Caller& c, const stored::Agreement& a, const CatalogView::Snapshot& snap) {
   const v1::AgreementInfo& info = a.info();
   if (c.role == "operator" || c.role == "officer") return true;
@@ -471,7 +454,8 @@ Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApply
       capped_code = v1::API_UNAVAILABLE;
       return {};
     }
-    GONGSHU_TRY(std::string id, next_id(ctx, txn, kind, now));
+    GONGSHU_TRY(std::string id,
+                ctx.store.next_yearly_id(txn, "agreement", kind == "open" ? "KF" : "GX", now));
     info.set_id(id);
     stored::Agreement a;
     *a.mutable_info() = info;

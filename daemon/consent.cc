@@ -53,21 +53,6 @@ Result<v1::ConsentInfo> read_consent(const DaemonStore& store, const store::Txn&
   return c;
 }
 
-Result<std::string> next_id(const DaemonStore& store, store::WriteTxn& txn, int64_t now_ms) {
-  // Numbered per year (China Standard Time): TY-2026-0001 (同意).
-  const std::string prefix =
-      "TY-" + std::to_string(policy::WorkCalendar::local_day(now_ms).year) + "-";
-  const std::string counter = "consent_seq/" + prefix;
-  uint64_t n = 1;
-  if (auto v = store.db().meta.get(txn, counter); v && v->size() == 8) n = get_be64(v->data()) + 1;
-  uint8_t b[8];
-  put_be64(b, n);
-  GONGSHU_RETURN_IF_ERROR(store.db().meta.put(txn, counter, ByteView(b, 8)));
-  char num[24];
-  std::snprintf(num, sizeof num, "%04llu", static_cast<unsigned long long>(n));
-  return prefix + num;
-}
-
 // A citizen ID number or a credit code, canonical; kind says which.
 Result<std::string> subject_of(const ApiContext& ctx, const std::string& raw, std::string* kind) {
   const ids::IdCheck person = ids::check_citizen_id(raw, ctx.store.clock());
@@ -194,7 +179,7 @@ Reply consent_grant(ApiContext& ctx, const Caller& c, const v1::ConsentGrantRequ
                                             "' (gongshuctl principal list)");
     }
     v1::ConsentInfo k;
-    GONGSHU_TRY(id, next_id(store, txn, now));
+    GONGSHU_TRY(id, store.next_yearly_id(txn, "consent", "TY", now));  // 同意
     k.set_id(id);
     k.set_subject_token(hex_encode(store.subject_token(*subject)));
     k.set_subject_kind(kind);

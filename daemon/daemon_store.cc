@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "core/crypto/keyed_hash.h"
 #include "core/crypto/sha256.h"
+#include "core/policy/calendar.h"
 #include "core/store/cursor.h"
 #include "core/util/check.h"
 #include "daemon/stored.pb.h"
@@ -340,6 +342,22 @@ Status DaemonStore::migrate_keys() {
     }
     return {};
   });
+}
+
+Result<std::string> DaemonStore::next_yearly_id(store::WriteTxn& txn, std::string_view counter,
+                                                std::string_view letters, int64_t now_ms) const {
+  const int year = policy::WorkCalendar::local_day(now_ms).year;
+  std::string prefix(letters);
+  prefix += "-" + std::to_string(year) + "-";
+  const std::string key = std::string(counter) + "_seq/" + prefix;
+  uint64_t n = 1;
+  if (auto v = db_->meta.get(txn, key); v && v->size() == 8) n = get_be64(v->data()) + 1;
+  uint8_t b[8];
+  put_be64(b, n);
+  GONGSHU_RETURN_IF_ERROR(db_->meta.put(txn, key, ByteView(b, 8)));
+  char num[24];
+  std::snprintf(num, sizeof num, "%04llu", static_cast<unsigned long long>(n));
+  return prefix + num;
 }
 
 crypto::Digest DaemonStore::subject_token(std::string_view identifier) const {

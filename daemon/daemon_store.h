@@ -71,6 +71,12 @@ class DaemonStore {
   // Keyed blind index of a subject identifier (normalised form).
   crypto::Digest subject_token(std::string_view identifier) const;
 
+  // The next id of a workflow numbered per year in China Standard Time, "<letters>-2026-0001"
+  // (KF/GX agreements, YY objections, TY consents), counted in meta under
+  // "<counter>_seq/<letters>-<year>-" inside txn, so an aborted transaction uses no number.
+  Result<std::string> next_yearly_id(store::WriteTxn& txn, std::string_view counter,
+                                     std::string_view letters, int64_t now_ms) const;
+
   // A 32-byte key derived from the master key for one use (domain, e.g. "gongshu.mask-token.v1")
   // and optionally one scope within it (e.g. an agreement id): BLAKE2b keyed with the master key
   // over domain || 0x00 || scope. Only the master key needs protecting; distinct domains keep

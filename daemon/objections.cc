@@ -171,21 +171,6 @@ Status mark(const DaemonStore& store, store::WriteTxn& txn, const v1::ObjectionI
   return {};
 }
 
-Result<std::string> next_id(const DaemonStore& store, store::WriteTxn& txn, int64_t now_ms) {
-  // Numbered per year (China Standard Time): YY-2026-0001 (异议).
-  const int year = policy::WorkCalendar::local_day(now_ms).year;
-  const std::string prefix = "YY-" + std::to_string(year) + "-";
-  const std::string counter = "objection_seq/" + prefix;
-  uint64_t n = 1;
-  if (auto v = store.db().meta.get(txn, counter); v && v->size() == 8) n = get_be64(v->data()) + 1;
-  uint8_t b[8];
-  put_be64(b, n);
-  GONGSHU_RETURN_IF_ERROR(store.db().meta.put(txn, counter, ByteView(b, 8)));
-  char num[24];
-  std::snprintf(num, sizeof num, "%04llu", static_cast<unsigned long long>(n));
-  return prefix + num;
-}
-
 Result<policy::WorkCalendar> calendar(const ApiContext& ctx) {
   return with_context(policy::WorkCalendar::load_dir(ctx.options.policy_dir),
                       "objection deadlines need the working-day calendar");
@@ -487,7 +472,7 @@ Reply objection_file(ApiContext& ctx, const Caller& c, const v1::ObjectionFileRe
     GONGSHU_TRY(Route route, route_objection(store, txn, schema, req.field()));
     o.set_assigned_agency(route.agency);
     o.set_routed_by(route.by);
-    GONGSHU_TRY(id, next_id(store, txn, now));
+    GONGSHU_TRY(id, store.next_yearly_id(txn, "objection", "YY", now));  // 异议
     o.set_id(id);
     o.set_filed_by(c.key_id);
     o.set_filed_by_role(c.role);
@@ -597,7 +582,7 @@ Reply objection_answer(ApiContext& ctx, const Caller& c, const v1::ObjectionAnsw
           n.set_assigned_agency(target);
           n.set_routed_by("transfer from " + o.assigned_agency() + " (" + o.id() + ")");
           n.set_transferred_from(o.id());
-          GONGSHU_TRY(std::string nid, next_id(store, txn, now));
+          GONGSHU_TRY(std::string nid, store.next_yearly_id(txn, "objection", "YY", now));
           n.set_id(nid);
           add_step(n, c, "transfer", std::nullopt, ObjectionState::kFiled, now, req.note());
           o.set_transferred_to(nid);

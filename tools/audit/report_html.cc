@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/util/html_text.h"
 #include "core/util/printable.h"
 #include "tools/audit/common.h"
 #include "tools/audit/report_render.h"
@@ -335,33 +336,7 @@ void header(std::string& out, const ReportFigures& f, int64_t generated_ms) {
 
 }  // namespace
 
-std::string html_escape(std::string_view raw) {
-  const std::string s = printable(raw);
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view raw) { return html_text(raw); }
 
 std::string report_html(const ReportFigures& f, int64_t generated_ms) {
   const size_t days = f.period.days();

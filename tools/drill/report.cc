@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/util/encoding.h"
+#include "core/util/html_text.h"
 
 namespace gongshu::drill {
 namespace {
@@ -182,33 +183,8 @@ Result<std::string> report_text_from_json(const std::string& text) {
 
 namespace {
 
-// Text made safe for HTML element content and attribute values.
-std::string esc(const std::string& in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+// Text made safe for HTML element content and attribute values (core/util/html_text.h).
+std::string esc(const std::string& in) { return html_text(in); }
 
 std::string str(const json& j, const char* key) {
   auto it = j.find(key);

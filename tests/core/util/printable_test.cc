@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/util/html_text.h"
+
 namespace gongshu {
 namespace {
 
@@ -52,3 +54,13 @@ TEST_CASE("is_printable refuses what printable would escape, but a backslash") {
 
 }  // namespace
 }  // namespace gongshu
+
+TEST_CASE("html_text escapes markup after making the text printable") {
+  using gongshu::html_text;
+  CHECK(html_text("<script>alert('x')</script> & \"q\"") ==
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+  CHECK(html_text("户籍地址 Beijing") == "户籍地址 Beijing");
+  // A bidirectional override and an escape sequence are written out, then escaped for HTML.
+  CHECK(html_text("a\u202Eb") == "a\\u202eb");
+  CHECK(html_text("\x1b[31m<") == "\\x1b[31m&lt;");
+}
