@@ -305,7 +305,11 @@ TEST_CASE("an enrolled key flooding the ingest socket cannot wear the daemon dow
   CHECK(after.quarantines >= 1);
   CHECK(attempts > frames);
   CHECK(flooded.failures == 0);
-  CHECK(flooded.p(0.99) <= 2 * baseline.p(0.99));
+  // Fair service: the other agency's tail latency at most doubles, with 25 ms of slack for what
+  // a busy 2-core machine's scheduler alone does to a p99 of ~600 samples (19 ms against a 7 ms
+  // baseline was seen with a build beside it). Starving the other agency behind the flood costs
+  // far more than that: whole queues of batches ahead of it, or its 30 s ack timeout.
+  CHECK(flooded.p(0.99) <= 2 * baseline.p(0.99) + 25.0);
   // Every batch of the other agency is one entry; the flooding key adds at most a handful a
   // minute: three audited one by one, then one summary per minute.
   const uint64_t flood_entries = after.audit - before.audit - other_batches;
