@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "core/util/printable.h"
+
 namespace gongshu::daemon {
 
 namespace {
@@ -12,6 +14,15 @@ namespace {
 constexpr std::string_view kUnknownRate = "exceed the api's request rate for unknown keys";
 
 }  // namespace
+
+Status checked_text(const std::string& what, const std::string& s, size_t max, bool required) {
+  if ((required && s.empty()) || s.size() > max || !is_printable(s)) {
+    return fail(ErrorCode::kInvalidArgument,
+                what + (required ? " is required: 1.." : ": at most ") + std::to_string(max) +
+                    " bytes of UTF-8 text without control characters");
+  }
+  return {};
+}
 
 std::string source_address_class(std::string_view peer) {
   if (peer.empty()) return "local";

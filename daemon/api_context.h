@@ -54,6 +54,12 @@ struct Caller {
 // (ipc://) as "local".
 std::string source_address_class(std::string_view peer_address);
 
+// A handler's check of free text a caller sends (a reason, a note, a contact): at most max bytes
+// of UTF-8 without control characters (core/util/printable.h), and not empty when required.
+// kInvalidArgument naming what and the bound.
+Status checked_text(const std::string& what, const std::string& s, size_t max,
+                    bool required = true);
+
 // A request-level failure, answered as ApiError.
 struct Refusal {
   v1::ApiErrorCode code = v1::API_INTERNAL;

@@ -34,13 +34,6 @@ std::string elements_text(const v1::CatalogAuthority& a) {
   return out;
 }
 
-Status checked_text(const std::string& what, const std::string& s, size_t most) {
-  if (s.empty() || s.size() > most || !is_printable(s))
-    return fail(ErrorCode::kInvalidArgument, what + " is required: 1.." + std::to_string(most) +
-                                                 " bytes of UTF-8 text without control characters");
-  return {};
-}
-
 std::optional<v1::CatalogAuthority> read_one(const DaemonStore& store, const store::Txn& txn,
                                              const std::string& item) {
   auto v = store.db().meta.get(txn, key_of(item));

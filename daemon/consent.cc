@@ -27,14 +27,6 @@ std::string index_key(std::string_view token_hex, std::string_view applicant, st
   return k;
 }
 
-Status checked_text(const std::string& what, const std::string& s, size_t max) {
-  if (s.empty() || s.size() > max || !is_printable(s)) {
-    return fail(ErrorCode::kInvalidArgument, what + " is required: 1.." + std::to_string(max) +
-                                                 " bytes of UTF-8 text without control characters");
-  }
-  return {};
-}
-
 std::string status_at(const v1::ConsentInfo& c, int64_t now_ms) {
   if (c.revoked()) return "revoked";
   if (now_ms < c.valid_from_ms()) return "pending";

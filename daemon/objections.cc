@@ -69,15 +69,6 @@ ObjectionState state_of(const v1::ObjectionInfo& o) {
   return parse_objection_state(o.state()).value_or(ObjectionState::kFiled);
 }
 
-Status checked_text(const std::string& what, const std::string& s, size_t max, bool required) {
-  if ((required && s.empty()) || s.size() > max || !is_printable(s)) {
-    return fail(ErrorCode::kInvalidArgument,
-                what + (required ? " is required: 1.." : ": at most ") + std::to_string(max) +
-                    " bytes of UTF-8 text without control characters");
-  }
-  return {};
-}
-
 std::string mark_key(std::string_view dataset, std::string_view record_key, std::string_view id) {
   std::string k(dataset);
   k.push_back('\0');
