@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/store/env.h"
+#include "core/store/write_set.h"
 #include "core/util/check.h"
 
 namespace gongshu::store {
@@ -51,8 +52,10 @@ std::optional<Entry> Cursor::find(ByteView key) {
 Status WriteCursor::put_flags(ByteView key, ByteView value, unsigned flags) {
   MDB_val k{key.size(), const_cast<uint8_t*>(key.data())};
   MDB_val v{value.size(), const_cast<uint8_t*>(value.data())};
+  if (record_) record_->flush_reserved();
   int rc = mdb_cursor_put(raw(), &k, &v, flags);
   if (rc != 0) return put_error(*db_name_, rc, flags);
+  if (record_) record_->record_put(dbi_, *db_name_, key, value);
   return {};
 }
 
@@ -73,8 +76,18 @@ Status WriteCursor::put_ascending(ByteView key, ByteView value) {
 }
 
 Status WriteCursor::erase() {
+  Bytes key;
+  if (record_) {
+    record_->flush_reserved();
+    MDB_val k{0, nullptr}, v{0, nullptr};
+    int rc = mdb_cursor_get(raw(), &k, &v, MDB_GET_CURRENT);
+    if (rc != 0) return lmdb_error("store: delete from " + *db_name_, rc);
+    const auto* p = static_cast<const uint8_t*>(k.mv_data);
+    key.assign(p, p + k.mv_size);
+  }
   int rc = mdb_cursor_del(raw(), 0);
   if (rc != 0) return lmdb_error("store: delete from " + *db_name_, rc);
+  if (record_) record_->record_delete(dbi_, *db_name_, key);
   return {};
 }
 

@@ -13,6 +13,8 @@ typedef struct MDB_cursor MDB_cursor;
 
 namespace gongshu::store {
 
+class WriteSet;
+
 struct Entry {
   ByteView key;
   ByteView value;
@@ -69,9 +71,12 @@ class WriteCursor : public Cursor {
 
  private:
   friend class WriteTxn;
-  WriteCursor(MDB_cursor* c, const std::string* db_name) : Cursor(c), db_name_(db_name) {}
+  WriteCursor(MDB_cursor* c, const std::string* db_name, unsigned dbi, WriteSet* record)
+      : Cursor(c), db_name_(db_name), dbi_(dbi), record_(record) {}
   Status put_flags(ByteView key, ByteView value, unsigned flags);
   const std::string* db_name_;  // the Db's, for error messages
+  unsigned dbi_;
+  WriteSet* record_;  // the transaction's recorder when this database is recorded, else null
   // put_ascending(): whether the keys have passed the database's last key.
   enum class Tail { kUnknown, kBefore, kPast } tail_ = Tail::kUnknown;
   Bytes last_;  // the database's last key, while kBefore

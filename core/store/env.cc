@@ -101,7 +101,16 @@ Result<Db> Env::open_db(const std::string& name, bool integer_dup) {
   }
   rc = mdb_txn_commit(txn);
   if (rc != 0) return lmdb_error("store: open database " + name, rc);
+  if (integer_dup) {
+    if (dbi >= dupsort_.size()) dupsort_.resize(dbi + 1, 0);
+    dupsort_[dbi] = 1;
+  }
   return Db{dbi, name};
+}
+
+void Env::exclude_from_recording(const Db& db) {
+  if (db.dbi >= excluded_.size()) excluded_.resize(db.dbi + 1, 0);
+  excluded_[db.dbi] = 1;
 }
 
 Status Env::begin(unsigned flags, MDB_txn** txn) const {
@@ -147,7 +156,14 @@ Result<WriteTxn> Env::begin_write() {
   GONGSHU_CHECK_MSG(!options_.read_only, "write transaction on a read-only store");
   MDB_txn* txn = nullptr;
   GONGSHU_RETURN_IF_ERROR(begin(0, &txn));
-  return WriteTxn(this, txn);
+  return WriteTxn(this, txn, hook_ != nullptr);
+}
+
+Result<WriteTxn> Env::begin_write_unrecorded() {
+  GONGSHU_CHECK_MSG(!options_.read_only, "write transaction on a read-only store");
+  MDB_txn* txn = nullptr;
+  GONGSHU_RETURN_IF_ERROR(begin(0, &txn));
+  return WriteTxn(this, txn, false);
 }
 
 Status Env::update(const std::function<Status(WriteTxn&)>& fn) {

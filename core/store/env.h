@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/util/error.h"
 
@@ -34,6 +35,21 @@ namespace gongshu::store {
 
 class ReadTxn;
 class WriteTxn;
+class WriteSet;
+
+// The replicated mode's view of every commit (docs/replication.md §3): with a hook set, each
+// WriteTxn from begin_write() records its write set (write_set.h), and its commit runs
+//   before_commit(txn, writes)   inside the transaction, only when writes is not empty; it may
+//                                write to databases excluded from recording (the changelog) and
+//                                fails the commit (the transaction is aborted) with an Error;
+//   mdb commit;
+//   after_commit()               after a successful commit, on the committing thread.
+class CommitHook {
+ public:
+  virtual ~CommitHook() = default;
+  virtual Status before_commit(WriteTxn& txn, const WriteSet& writes) = 0;
+  virtual void after_commit() noexcept = 0;
+};
 
 struct EnvOptions {
   // The map size (bytes), fixed for the Env's life: the largest the store may become. 0 adopts
@@ -74,6 +90,20 @@ class Env {
 
   Result<ReadTxn> begin_read() const;
   Result<WriteTxn> begin_write();
+  // A write transaction that records nothing and runs no commit hook: the replica's applier,
+  // whose write sets come numbered from the primary (core/replication).
+  Result<WriteTxn> begin_write_unrecorded();
+
+  // Sets (null: clears) the commit hook; recording is on exactly while one is set. Call at
+  // start-up or while no write transaction is live (not synchronised with running writers).
+  // Without a hook nothing is recorded: one pointer test per write.
+  void set_commit_hook(CommitHook* hook) { hook_ = hook; }
+  CommitHook* commit_hook() const { return hook_; }
+  // Writes to db are never recorded (the changelog and replication state themselves). Call at
+  // start-up, like open_db.
+  void exclude_from_recording(const Db& db);
+  bool recorded(unsigned dbi) const { return dbi >= excluded_.size() || !excluded_[dbi]; }
+  bool dupsort(unsigned dbi) const { return dbi < dupsort_.size() && dupsort_[dbi]; }
 
   // Runs fn in a write transaction and commits it if fn succeeds; aborts it otherwise. A full
   // map is an error (kResourceExhausted, naming map_size).
@@ -110,6 +140,9 @@ class Env {
   // adopts the size another process recorded, if no transaction of this process is live.
   Status begin(unsigned flags, MDB_txn** txn) const;
 
+  CommitHook* hook_ = nullptr;
+  std::vector<uint8_t> excluded_;  // by dbi: 1 = not recorded
+  std::vector<uint8_t> dupsort_;   // by dbi: 1 = opened with DUPSORT
   mutable std::atomic<int> active_txns_{0};
   // Held while a beginning transaction is counted (not while it waits in mdb_txn_begin), while
   // the map may move (adopting another process's size) and while release_resident advises it.

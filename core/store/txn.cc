@@ -51,17 +51,26 @@ Cursor Txn::cursor(const Db& db) const {
   return Cursor(c);
 }
 
+WriteSet* WriteTxn::recorder(const Db& db) {
+  if (!record_ || !env_->recorded(db.dbi)) return nullptr;
+  GONGSHU_CHECK_MSG(!env_->dupsort(db.dbi), "store: a DUPSORT database cannot be recorded");
+  return record_.get();
+}
+
 WriteCursor WriteTxn::write_cursor(const Db& db) {
   MDB_cursor* c = nullptr;
   int rc = mdb_cursor_open(raw(), db.dbi, &c);
   GONGSHU_CHECK_MSG(rc == 0, mdb_strerror(rc));
-  return WriteCursor(c, &db.name);
+  return WriteCursor(c, &db.name, db.dbi, recorder(db));
 }
 
 Status WriteTxn::put_flags(const Db& db, ByteView key, ByteView value, unsigned flags) {
   MDB_val k = to_val(key), v = to_val(value);
+  WriteSet* rec = record_ ? recorder(db) : nullptr;
+  if (rec) rec->flush_reserved();  // a put may move the pages a reserved slot points into
   int rc = mdb_put(raw(), db.dbi, &k, &v, flags);
   if (rc != 0) return put_error(db.name, rc, flags);
+  if (rec) rec->record_put(db.dbi, db.name, key, value);
   return {};
 }
 
@@ -80,31 +89,67 @@ Status WriteTxn::append(const Db& db, ByteView key, ByteView value) {
 Result<std::span<uint8_t>> WriteTxn::append_reserve(const Db& db, ByteView key, size_t size) {
   MDB_val k = to_val(key), v{size, nullptr};
   const unsigned flags = MDB_APPEND | MDB_RESERVE;
+  WriteSet* rec = record_ ? recorder(db) : nullptr;
+  if (rec) rec->flush_reserved();
   int rc = mdb_put(raw(), db.dbi, &k, &v, flags);
   if (rc != 0) return put_error(db.name, rc, flags);
-  return std::span<uint8_t>(static_cast<uint8_t*>(v.mv_data), size);
+  std::span<uint8_t> slot(static_cast<uint8_t*>(v.mv_data), size);
+  if (rec) rec->record_reserved(db.dbi, db.name, key, slot);
+  return slot;
 }
 
 Result<bool> WriteTxn::del(const Db& db, ByteView key) {
   MDB_val k = to_val(key);
+  WriteSet* rec = record_ ? recorder(db) : nullptr;
+  if (rec) rec->flush_reserved();
   int rc = mdb_del(raw(), db.dbi, &k, nullptr);
   if (rc == MDB_NOTFOUND) return false;
   if (rc != 0) return lmdb_error("store: delete from " + db.name, rc);
+  if (rec) rec->record_delete(db.dbi, db.name, key);
   return true;
 }
 
 Status WriteTxn::clear(const Db& db) {
+  WriteSet* rec = record_ ? recorder(db) : nullptr;
+  if (rec) rec->flush_reserved();
   int rc = mdb_drop(raw(), db.dbi, 0);
   if (rc != 0) return lmdb_error("store: clear " + db.name, rc);
+  if (rec) rec->record_clear(db.dbi, db.name);
   return {};
+}
+
+Result<Db> WriteTxn::open_db(const std::string& name) {
+  MDB_dbi dbi;
+  int rc = mdb_dbi_open(raw(), name.c_str(), MDB_CREATE, &dbi);
+  if (rc != 0) return lmdb_error("store: open database " + name, rc);
+  return Db{dbi, name};
+}
+
+const WriteSet* WriteTxn::write_set() {
+  if (!record_) return nullptr;
+  record_->flush_reserved();
+  return record_.get();
 }
 
 Status WriteTxn::commit() && {
   MDB_txn* txn = raw();
+  CommitHook* hook = nullptr;
+  if (record_ && !record_->empty()) {
+    hook = env_->commit_hook();
+    if (hook) {
+      record_->flush_reserved();
+      Status s = hook->before_commit(*this, *record_);
+      if (!s) {
+        abort_if_open();
+        return s;
+      }
+    }
+  }
   txn_ = nullptr;
   int rc = mdb_txn_commit(txn);  // frees txn whether or not it succeeds
   env_->txn_ended();             // only now: the map must not move under a committing txn
   if (rc != 0) return lmdb_error("store: commit", rc);
+  if (hook) hook->after_commit();
   return {};
 }
 

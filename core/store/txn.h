@@ -7,11 +7,13 @@
 // transaction ends, or for a WriteTxn until the next put/del on the same database.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <span>
 #include <utility>
 
 #include "core/store/env.h"
+#include "core/store/write_set.h"
 #include "core/util/bytes.h"
 
 typedef struct MDB_txn MDB_txn;
@@ -57,7 +59,7 @@ class ReadTxn : public Txn {
 
 class WriteTxn : public Txn {
  public:
-  WriteTxn(WriteTxn&& o) noexcept = default;
+  WriteTxn(WriteTxn&& o) noexcept = default;  // the recorded write set moves along
   WriteTxn& operator=(WriteTxn&&) = delete;
   ~WriteTxn() { abort_if_open(); }
 
@@ -78,12 +80,26 @@ class WriteTxn : public Txn {
   // A cursor that also puts (cursor.h): for many keys of one database, put in ascending order.
   WriteCursor write_cursor(const Db& db);
 
-  // Makes the transaction durable (LMDB syncs on commit).
+  // Opens (creating) a named database inside this transaction: the applier meeting a table its
+  // store has not opened. The handle is valid for the Env's life once this transaction commits
+  // (LMDB closes it again if the transaction aborts).
+  Result<Db> open_db(const std::string& name);
+
+  // The write set recorded so far (reserved slots flushed); null when not recording (no commit
+  // hook on the Env, or an unrecorded transaction).
+  const WriteSet* write_set();
+
+  // Makes the transaction durable (LMDB syncs on commit). With a commit hook and a non-empty
+  // write set, runs the hook around the commit (env.h).
   Status commit() &&;
 
  private:
   friend class Env;
-  WriteTxn(const Env* env, MDB_txn* txn) : Txn(env, txn) {}
+  friend class WriteCursor;
+  WriteTxn(const Env* env, MDB_txn* txn, bool record)
+      : Txn(env, txn), record_(record ? std::make_unique<WriteSet>() : nullptr) {}
+  WriteSet* recorder(const Db& db);
+  std::unique_ptr<WriteSet> record_;
   Status put_flags(const Db& db, ByteView key, ByteView value, unsigned flags);
 };
 
