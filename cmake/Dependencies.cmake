@@ -14,6 +14,8 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 # libcurl: core/etcd speaks etcd's v3 JSON gateway over HTTP (issue 20).
 find_package(CURL 7.74 REQUIRED)
+# libfuse3: gongshu-powercut, the disk that loses its write cache in the power-loss drill.
+pkg_check_modules(fuse3 REQUIRED IMPORTED_TARGET fuse3>=3.10)
 find_package(Threads REQUIRED)
 if(GONGSHU_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)

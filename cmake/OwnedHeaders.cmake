@@ -13,7 +13,7 @@
 # The ctest owned_c_headers (tests/build/owned_headers_check.cmake) holds every compile command
 # and every #include in the tree to this, fuzz/ and bench/ included.
 
-set(GONGSHU_OWNED_LIBRARIES sodium openssl lmdb zmq systemd curl)
+set(GONGSHU_OWNED_LIBRARIES sodium openssl lmdb zmq systemd curl fuse3)
 
 # Per library: its owner (for the message), the imported targets it links, a header that must
 # exist (to find where its headers are), and the headers it has (globs, relative to that place).
@@ -46,6 +46,11 @@ set(GONGSHU_OWNER_curl core/etcd)
 set(GONGSHU_LINK_curl CURL::libcurl)
 set(GONGSHU_PROBE_curl curl/curl.h)
 set(GONGSHU_HEADERS_curl "curl/*.h")
+
+set(GONGSHU_OWNER_fuse3 tools/powercut)
+set(GONGSHU_LINK_fuse3 PkgConfig::fuse3)
+set(GONGSHU_PROBE_fuse3 fuse3/fuse.h)
+set(GONGSHU_HEADERS_fuse3 "fuse3/*.h")
 
 set(GONGSHU_STANDIN_DIR ${PROJECT_BINARY_DIR}/owned_headers)
 

@@ -9,6 +9,8 @@ GONGSHU_PACKAGES=(
   protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
   libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
   systemd file
+  # gongshu-powercut (the power-loss drill): libfuse3 to build it, fuse3 for fusermount3
+  libfuse3-dev fuse3
   # the Chinese interface (docs/language.md): gettext's tools build the catalogues (po/), the
   # locales package gives the zh_CN.UTF-8 locale (generated below), tzdata the Asia/Shanghai zone
   gettext locales tzdata
@@ -41,6 +43,12 @@ ensure_packages() {
   if ! locale -a 2>/dev/null | grep -qix 'zh_CN\.utf-\?8'; then
     log "generating the zh_CN.UTF-8 locale"
     $sudo localedef -i zh_CN -f UTF-8 zh_CN.UTF-8
+  fi
+  # gongshu-powercut (its tests, the power-loss drills) mounts FUSE through /dev/fuse, which a
+  # fresh container may lack until the module is loaded. Without it those tests fail, saying so.
+  if [ ! -e /dev/fuse ]; then
+    log "loading the fuse module (/dev/fuse is missing)"
+    $sudo modprobe fuse 2>/dev/null || $sudo mknod -m 0666 /dev/fuse c 10 229 || true
   fi
 }
 
