@@ -8,6 +8,7 @@
 #include "core/wire/curve_key.h"
 #include "core/wire/server_channel.h"
 #include "daemon/access.h"
+#include "daemon/agent_batches.h"
 #include "daemon/agreements.h"
 #include "daemon/alerts.h"
 #include "daemon/api_context.h"
@@ -128,6 +129,8 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return principal_revoke(ctx, c, req.principal_revoke(), resp);
     case R::kAgentKeyRotate:
       return agent_key_rotate(ctx, c, req.agent_key_rotate(), resp);
+    case R::kAgentBatchesStored:  // agent_batches.h
+      return agent_batches_stored(ctx, c, req.agent_batches_stored(), resp);
     // provenance.h, audit_head.h, audit_export.h
     case R::kRecordProvenance:
       return provenance(ctx, c, req.record_provenance(), resp);
