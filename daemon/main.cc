@@ -14,12 +14,18 @@
 #include "core/sys/harden.h"
 #include "core/sys/logger.h"
 #include "core/util/cli.h"
+#include "core/util/i18n.h"
+#include "core/util/i18n_cli.h"
 #include "core/util/version.h"
 #include "daemon/backup.h"
 #include "daemon/daemon.h"
 #include "daemon/service.h"
 
 int main(int argc, char** argv) {
+  // Journal lines and help in the daemon's locale (LANG of the unit; docs/language.md).
+  gongshu::i18n::init("gongshu-daemon");
+  using gongshu::tr;
+  using gongshu::trf;
   using gongshu::daemon::kExitConfig;
   using gongshu::daemon::kExitFailed;
   using gongshu::daemon::kExitOk;
@@ -30,74 +36,79 @@ int main(int argc, char** argv) {
       log.error(h.error().message());
       return kExitFailed;
     }
-    CLI::App app{"gongshud — the gongshu public-data platform daemon (city data authority)"};
+    CLI::App app{tr("gongshud — the gongshu public-data platform daemon (city data authority)")};
     app.set_version_flag("--version", std::string("gongshud ") + gongshu::kVersion);
     app.require_subcommand(1);
     std::string state, operator_out, origin = "gongshu/audit", config;
     auto* init = app.add_subcommand(
-        "init",
-        "Create a state directory: the daemon's identity key, the storage master key,\n"
-        "an empty store with its first audit entry, and the first operator's key.");
-    init->add_option("--state", state, "State directory to create")->required();
+        "init", tr("Create a state directory: the daemon's identity key, the storage master key,\n"
+                   "an empty store with its first audit entry, and the first operator's key."));
+    init->add_option("--state", state, tr("State directory to create"))->required();
     init->add_option("--operator-key-out", operator_out,
-                     "Where to write the first operator's key file (0600)")
+                     tr("Where to write the first operator's key file (0600)"))
         ->required();
-    init->add_option("--audit-origin", origin, "Name of the audit log in checkpoints")
+    init->add_option("--audit-origin", origin, tr("Name of the audit log in checkpoints"))
         ->capture_default_str();
     auto* runc = app.add_subcommand(
-        "run",
-        "Serve the ingest and api sockets until SIGTERM or SIGINT; SIGHUP reloads.\n"
-        "Speaks the systemd notify protocol when NOTIFY_SOCKET is set.");
-    runc->add_option("--config", config, "TOML configuration file")->required();
+        "run", tr("Serve the ingest and api sockets until SIGTERM or SIGINT; SIGHUP reloads.\n"
+                  "Speaks the systemd notify protocol when NOTIFY_SOCKET is set."));
+    runc->add_option("--config", config, tr("TOML configuration file"))->required();
     auto* check = app.add_subcommand(
-        "check-config", "Validate a configuration file (before `systemctl reload gongshud`).");
-    check->add_option("--config", config, "TOML configuration file")->required();
+        "check-config", tr("Validate a configuration file (before `systemctl reload gongshud`)."));
+    check->add_option("--config", config, tr("TOML configuration file"))->required();
     gongshu::daemon::RestoreOptions restore_opts;
     auto* restore = app.add_subcommand(
         "restore",
-        "Restore a store from a backup made with `gongshuctl backup create`, with gongshud\n"
-        "stopped. Before anything is put in place it checks the manifest's signature (against\n"
-        "--daemon-key, else the public half of DIR/daemon.key), the data's SHA-256 and length,\n"
-        "verifies the whole audit log of the restored store and its tree size and root against\n"
-        "the manifest, and checks that the master key opens the restored data keys. Keys are not\n"
-        "in a backup: DIR must hold the backed-up daemon's daemon.key, and its master key must\n"
-        "be given (--master-key, a systemd credential, or DIR/master.key).\n"
-        "A `restore` entry is then appended to the restored audit log.\n"
-        "Exit 0 restored, 1 refused (tampered, wrong keys, a store already there) or failed.");
-    restore->add_option("--from", restore_opts.from, "Backup file")->required();
+        tr("Restore a store from a backup made with `gongshuctl backup create`, with gongshud\n"
+           "stopped. Before anything is put in place it checks the manifest's signature (against\n"
+           "--daemon-key, else the public half of DIR/daemon.key), the data's SHA-256 and length,\n"
+           "verifies the whole audit log of the restored store and its tree size and root against\n"
+           "the manifest, and checks that the master key opens the restored data keys. Keys are "
+           "not\n"
+           "in a backup: DIR must hold the backed-up daemon's daemon.key, and its master key must\n"
+           "be given (--master-key, a systemd credential, or DIR/master.key).\n"
+           "A `restore` entry is then appended to the restored audit log.\n"
+           "Exit 0 restored, 1 refused (tampered, wrong keys, a store already there) or failed."));
+    restore->add_option("--from", restore_opts.from, tr("Backup file"))->required();
     restore
         ->add_option("--state", restore_opts.state_dir,
-                     "State directory (holds daemon.key and master.key; receives store/)")
+                     tr("State directory (holds daemon.key and master.key; receives store/)"))
         ->required();
     restore->add_option("--daemon-key", restore_opts.trusted_daemon_key,
-                        "The daemon public key (64 hex) the backup must be signed by");
+                        tr("The daemon public key (64 hex) the backup must be signed by"));
     restore->add_option(
         "--master-key", restore_opts.master_key_path,
-        "Storage master key file (default $CREDENTIALS_DIRECTORY/master.key when set,\n"
-        "else DIR/master.key)");
+        tr("Storage master key file (default $CREDENTIALS_DIRECTORY/master.key when set,\n"
+           "else DIR/master.key)"));
     restore->add_option("--audit-key", restore_opts.audit_keys,
-                        "A further daemon public key (64 hex) the audit log may be signed by,\n"
-                        "e.g. the original key of a daemon whose key was rotated (repeatable)");
+                        tr("A further daemon public key (64 hex) the audit log may be signed by,\n"
+                           "e.g. the original key of a daemon whose key was rotated (repeatable)"));
     restore->add_flag("--force", restore_opts.force,
-                      "Replace the store DIR already holds (it is deleted once the restored one "
-                      "is verified)");
+                      tr("Replace the store DIR already holds (it is deleted once the restored "
+                         "one is verified)"));
     int code = kExitConfig;
     restore->callback([&] {
       auto r = gongshu::daemon::restore_backup(restore_opts, gongshu::SystemClock::instance());
       if (!r) {
-        log.error("restore: " + r.error().message());
+        log.error(trf("restore: {}", r.error().message()));
         code = kExitFailed;
         return;
       }
-      std::cout << "restored " << restore_opts.from << " into " << restore_opts.state_dir
-                << "/store" << (r->replaced ? " (replacing the store that was there)" : "") << "\n"
-                << "audit log verified: " << r->verified_entries << " entries, " << r->checkpoints
-                << " signed checkpoints, tree size " << r->manifest.tree_size
-                << " as the manifest names\n"
-                << "restore recorded as audit entry " << r->restore_seq << "\n";
+      const std::string into = restore_opts.state_dir + "/store";
+      std::cout << (r->replaced ? trf("restored {} into {} (replacing the store that was there)",
+                                      restore_opts.from, into)
+                                : trf("restored {} into {}", restore_opts.from, into))
+                << "\n"
+                << trf("audit log verified: {} entries, {} signed checkpoints, tree size {} as "
+                       "the manifest names",
+                       r->verified_entries, r->checkpoints, r->manifest.tree_size)
+                << "\n"
+                << trf("restore recorded as audit entry {}", r->restore_seq) << "\n";
       for (const auto& d : r->shredded) {
-        std::cout << "dataset " << d << " cannot be read: destroyed (its key share is not in "
-                  << restore_opts.state_dir << "/keyring) or never keyed\n";
+        std::cout << trf("dataset {} cannot be read: destroyed (its key share is not in "
+                         "{}/keyring) or never keyed",
+                         d, restore_opts.state_dir)
+                  << "\n";
       }
       code = kExitOk;
     });
@@ -105,24 +116,26 @@ int main(int argc, char** argv) {
       auto r = gongshu::daemon::init_state(state, operator_out, origin,
                                            gongshu::SystemClock::instance());
       if (!r) {
-        log.error("init: " + r.error().message());
+        log.error(trf("init: {}", r.error().message()));
         code = kExitFailed;
         return;
       }
-      std::cout << "state directory:   " << state << "\n"
-                << "daemon public key: " << r->daemon_key.hex() << "\n"
-                << "daemon key id:     " << r->daemon_key.key_id() << "\n"
-                << "operator key id:   " << r->operator_key.key_id() << " (key file "
-                << operator_out << ")\n";
+      std::cout << trf("state directory:   {}", state) << "\n"
+                << trf("daemon public key: {}", r->daemon_key.hex()) << "\n"
+                << trf("daemon key id:     {}", r->daemon_key.key_id()) << "\n"
+                << trf("operator key id:   {} (key file {})", r->operator_key.key_id(),
+                       operator_out)
+                << "\n";
       code = kExitOk;
     });
     runc->callback([&] { code = gongshu::daemon::run_service(config, log); });
     check->callback([&] {
       auto c = gongshu::daemon::load_config(config);
       if (!c) return log.error(c.error().message());
-      std::cout << config << ": valid\n";
+      std::cout << trf("{}: valid", config) << "\n";
       code = kExitOk;
     });
+    gongshu::i18n::localize_cli(app);
     return gongshu::run_cli(app, argc, argv, code);
   } catch (const std::exception& e) {
     log.error(e.what());

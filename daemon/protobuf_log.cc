@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "core/util/i18n.h"
+
 namespace gongshu::daemon {
 namespace {
 
@@ -21,9 +23,8 @@ void handle(google::protobuf::LogLevel level, const char* filename, int line,
   const sys::Level l = level >= google::protobuf::LOGLEVEL_ERROR     ? sys::Level::kError
                        : level == google::protobuf::LOGLEVEL_WARNING ? sys::Level::kWarning
                                                                      : sys::Level::kInfo;
-  limiter->log(l, "protobuf",
-               "protobuf (" + std::string(filename ? filename : "?") + ":" + std::to_string(line) +
-                   "): " + message);
+  limiter->log(l, "protobuf",  // i18n-exempt: the limiter's kind, a name
+               trf("protobuf ({}:{}): {}", filename ? filename : "?", line, message));
 }
 
 }  // namespace
@@ -51,11 +52,10 @@ ProtobufLogBatch::~ProtobufLogBatch() {
   if (count_ == 0) return;
   sys::LogLimiter* limiter = g_limiter.load(std::memory_order_acquire);
   if (limiter == nullptr) return;
-  limiter->log(sys::Level::kWarning, "protobuf",
-               "batch " + name_ + ": protobuf reported " + std::to_string(count_) +
-                   " problem(s) while reading its records (those records are refused as "
-                   "malformed); the first: " +
-                   first_);
+  limiter->log(sys::Level::kWarning, "protobuf",  // i18n-exempt: the limiter's kind, a name
+               trf("batch {}: protobuf reported {} problem(s) while reading its records (those "
+                   "records are refused as malformed); the first: {}",
+                   name_, count_, first_));
 }
 
 }  // namespace gongshu::daemon

@@ -6,6 +6,7 @@
 #include "core/sys/log_limiter.h"
 #include "core/sys/notifier.h"
 #include "core/sys/signals.h"
+#include "core/util/i18n.h"
 #include "core/util/version.h"
 #include "daemon/daemon.h"
 #include "daemon/protobuf_log.h"
@@ -15,13 +16,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// The STATUS= line `systemctl status gongshud` shows, in the daemon's language.
 std::string status_text(const IngestStats& s, const std::string& reload_error) {
-  std::string t = "serving; " + std::to_string(s.batches) + " batches, " +
-                  std::to_string(s.records_accepted) + " records accepted, " +
-                  std::to_string(s.records_rejected) + " rejected, " +
-                  std::to_string(s.duplicates) + " duplicate batches, " +
-                  std::to_string(s.refused) + " refused; queue " + std::to_string(s.queued);
-  if (!reload_error.empty()) t += "; last reload refused: " + reload_error;
+  std::string t = trf(
+      "serving; {} batches, {} records accepted, {} rejected, {} duplicate batches, {} refused; "
+      "queue {}",
+      s.batches, s.records_accepted, s.records_rejected, s.duplicates, s.refused, s.queued);
+  if (!reload_error.empty()) t += trf("; last reload refused: {}", reload_error);
   return t;
 }
 
@@ -43,8 +44,9 @@ class NotifierObserver final : public ServiceObserver {
 
  private:
   void report(const Status& s) {
-    if (s && failing_) log_.notice("service manager notifications work again");
-    if (!s && !failing_) log_.warning("cannot notify the service manager: " + s.error().message());
+    if (s && failing_) log_.notice(tr("service manager notifications work again"));
+    if (!s && !failing_)
+      log_.warning(trf("cannot notify the service manager: {}", s.error().message()));
     failing_ = !s;
   }
 
@@ -64,7 +66,7 @@ class ProcessSignals final : public SignalSource {
 };
 
 void log_policy_in_force(const Daemon& daemon, const DaemonConfig& config, const sys::Logger& log) {
-  log.notice("policy " + daemon.policy_version() + " from " + config.policy_dir + " is in force");
+  log.notice(trf("policy {} from {} is in force", daemon.policy_version(), config.policy_dir));
 }
 
 }  // namespace
@@ -78,14 +80,15 @@ int serve_started(ServedDaemon& served, const std::string& config_path, DaemonCo
   std::string reload_error;
   observer.ready();
   observer.status(status_text(daemon.ingest_stats(), reload_error));
-  log.notice(std::string("ready (version ") + kVersion + "); ingest " + daemon.ingest_endpoint() +
-                 ", api " + daemon.api_endpoint(),
+  log.notice(trf("ready (version {}); ingest {}, api {}", kVersion, daemon.ingest_endpoint(),
+                 daemon.api_endpoint()),
              {{"GONGSHU_DAEMON_KEY", daemon.public_key().key_id()}});
   if (const std::string& p = daemon.ingest_scheduling_problem(); !p.empty())
-    log.warning("ingest workers run at the daemon's priority: " + p);
+    log.warning(trf("ingest workers run at the daemon's priority: {}", p));
   if (daemon.policy_version().empty()) {
-    log.warning("no access policy is in force, every access is denied until a reload loads one: " +
-                daemon.policy_problem());
+    log.warning(
+        trf("no access policy is in force, every access is denied until a reload loads one: {}",
+            daemon.policy_problem()));
   } else {
     log_policy_in_force(daemon, config, log);
   }
@@ -96,8 +99,8 @@ int serve_started(ServedDaemon& served, const std::string& config_path, DaemonCo
   while (true) {
     auto now = SteadyClock::now();
     if (std::string failure = served.failure(); !failure.empty()) {
-      observer.status("failed: " + failure);
-      log.error("stopping: " + failure);
+      observer.status(trf("failed: {}", failure));
+      log.error(trf("stopping: {}", failure));
       daemon.stop();
       return kExitFailed;
     }
@@ -105,11 +108,16 @@ int serve_started(ServedDaemon& served, const std::string& config_path, DaemonCo
       observer.watchdog();
       next_ping = now + *ping_period;
     }
+    // Replicated mode: the etcd lease is renewed from this loop, the one that pets the watchdog,
+    // so a stuck loop stops both (daemon/cluster_node.h).
+    ClusterNode* cluster = daemon.cluster();
+    if (cluster) cluster->tick();
     if (now >= next_status) {
       observer.status(status_text(daemon.ingest_stats(), reload_error));
       next_status = now + options.status_period;
     }
     auto deadline = ping_period ? std::min(next_ping, next_status) : next_status;
+    if (cluster) deadline = std::min(deadline, SteadyClock::now() + cluster->tick_period());
     auto sig = signals.wait(
         std::max(std::chrono::ceil<std::chrono::milliseconds>(deadline - SteadyClock::now()),
                  std::chrono::milliseconds(0)));
@@ -120,15 +128,17 @@ int serve_started(ServedDaemon& served, const std::string& config_path, DaemonCo
     auto fresh = load_config(config_path);
     if (!fresh) {
       reload_error = fresh.error().message();
-      log.warning("reload refused, keeping the running configuration: " + reload_error);
+      log.warning(trf("reload refused, keeping the running configuration: {}", reload_error));
     } else {
       config = std::move(*fresh);
       reload_error.clear();
-      log.notice("reloaded " + config_path +
-                 ": the configuration is valid; its settings apply at the next restart");
+      log.notice(
+          trf("reloaded {}: the configuration is valid; its settings apply at the next "
+              "restart",
+              config_path));
       if (auto s = daemon.reload(config); !s) {
         reload_error = s.error().message();
-        log.warning("policy reload refused, keeping the running policy: " + reload_error);
+        log.warning(trf("policy reload refused, keeping the running policy: {}", reload_error));
       } else {
         log_policy_in_force(daemon, config, log);
       }
@@ -138,13 +148,12 @@ int serve_started(ServedDaemon& served, const std::string& config_path, DaemonCo
   }
 
   observer.stopping();
-  observer.status("stopping: draining in-flight batches");
-  log.notice("stopping; draining in-flight batches");
+  observer.status(tr("stopping: draining in-flight batches"));
+  log.notice(tr("stopping; draining in-flight batches"));
   daemon.stop();
   auto stats = daemon.ingest_stats();
-  log.notice("stopped after " + std::to_string(stats.batches) + " batches, " +
-             std::to_string(stats.records_accepted) + " records accepted, " +
-             std::to_string(stats.records_rejected) + " rejected");
+  log.notice(trf("stopped after {} batches, {} records accepted, {} rejected", stats.batches,
+                 stats.records_accepted, stats.records_rejected));
   return kExitOk;
 }
 
@@ -163,8 +172,8 @@ int serve(const std::string& config_path, SignalSource& signals, ServiceObserver
   } unroute;
   auto daemon = Daemon::start(*config, clock, &log);
   if (!daemon) {
-    observer.status("start failed: " + daemon.error().message());
-    log.error("start failed: " + daemon.error().message());
+    observer.status(trf("start failed: {}", daemon.error().message()));
+    log.error(trf("start failed: {}", daemon.error().message()));
     return kExitFailed;
   }
   if (auto s = write_info_file(config->state_dir, **daemon); !s) {

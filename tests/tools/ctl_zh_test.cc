@@ -5,6 +5,7 @@
 // generates it): a missing locale fails here, it is not skipped.
 #include <catch2/catch.hpp>
 #include <clocale>
+#include <csignal>
 #include <cstdio>
 
 #include "core/util/clock.h"
@@ -19,6 +20,7 @@ using gongshu::testing::RunResult;
 
 const std::string kCtl = gongshu::testing::binary_path("bin/gongshuctl");
 const std::string kAudit = gongshu::testing::binary_path("bin/gongshu-audit");
+const std::string kDaemon = gongshu::testing::binary_path("bin/gongshud");
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -152,6 +154,49 @@ TEST_CASE("zh_CN: gongshuctl tables against gongshud carry Chinese headers") {
   CHECK(contains(with_tz("UTC").out, text(ms, "UTC (UTC)")));
   CHECK(contains(with_tz("Asia/Nowhere").out, text(ms, "UTC (UTC (Asia/Nowhere: no zoneinfo")));
   CHECK(contains(with_tz("Asia/Tokyo").out, text(ms + 9 * 3'600'000LL, "JST (Asia/Tokyo)")));
+}
+
+TEST_CASE("zh_CN: gongshud help, init and journal lines in the daemon's language") {
+  using gongshu::testing::ChildProcess;
+  using gongshu::testing::read_text;
+  using gongshu::testing::TempDir;
+  using gongshu::testing::wait_until;
+  using gongshu::testing::write_text;
+  // Lines on stderr, not the journal, whatever the test runner runs under.
+  const auto zh = lang("zh_CN.UTF-8", {{"INVOCATION_ID", ""}, {"JOURNAL_STREAM", ""}});
+  RunResult help = run({kDaemon, "--help"}, zh);
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.out, "用法:"));
+  CHECK(contains(help.out, "公共数据平台守护进程"));
+  CHECK(contains(run({kDaemon, "restore", "--help"}, zh).out, "备份中不含密钥"));
+  CHECK(contains(run({kDaemon, "--help"}, lang("C")).out, "the gongshu public-data platform"));
+
+  TempDir dir;
+  RunResult init = run({kDaemon, "init", "--state", dir.file("state"), "--operator-key-out",
+                        dir.file("operator.key")},
+                       zh);
+  REQUIRE(init.exit_code == 0);
+  CHECK(contains(init.out, "状态目录:"));
+  CHECK(contains(init.out, "守护进程公钥:"));
+  const std::string config = dir.file("gongshud.toml");
+  write_text(config, "[daemon]\nstate_dir = \"" + dir.file("state") +
+                         "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
+                         "\"tcp://127.0.0.1:*\"\n");
+  RunResult valid = run({kDaemon, "check-config", "--config", config}, zh);
+  CHECK(valid.exit_code == 0);
+  CHECK(contains(valid.out, ":有效"));
+
+  const std::string log = dir.file("gongshud.log");
+  ChildProcess daemon({kDaemon, "run", "--config", config}, log, zh);
+  REQUIRE(wait_until([&] { return contains(read_text(log), "就绪(版本") || !daemon.running(); }));
+  INFO(read_text(log));
+  REQUIRE(daemon.running());
+  CHECK(contains(read_text(log), "gongshud: 就绪(版本"));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait() == 0);
+  CHECK(contains(read_text(log), "正在停止;处理完正在传输的批次"));
+  CHECK(contains(read_text(log), "已停止,共处理 0 个批次,接收 0 条记录,拒收 0 条"));
+  CHECK_FALSE(contains(read_text(log), "ready (version"));
 }
 
 }  // namespace
