@@ -174,6 +174,14 @@ Status parse_quality(const toml::table& f, const std::string& file, v1::FieldSpe
       return fail(ErrorCode::kInvalidArgument, bad);
     }
   }
+  if (const toml::node* n = f.get("references")) {
+    auto v = n->value_exact<std::string>();
+    if (!v)
+      return fail(ErrorCode::kInvalidArgument,
+                  where(file, n->source()) + ": " + field +
+                      "'references' must be a string naming a dataset (\"market.entity\")");
+    spec.mutable_quality()->set_references(*v);
+  }
   if (const toml::node* n = f.get("allowed")) {
     const toml::array* a = n->as_array();
     const std::string bad = where(file, n->source()) + ": " + field +
@@ -377,8 +385,8 @@ Result<v1::DatasetEntry> parse_dataset_toml(std::string_view text, const std::st
     }
     for (const auto& [k, v] : *f) {
       static const std::set<std::string_view> known = {
-          "name", "type",       "pii",        "description", "required", "min",
-          "max",  "min_length", "max_length", "chars",       "prefix",   "allowed"};
+          "name",       "type",       "pii",   "description", "required", "min",       "max",
+          "min_length", "max_length", "chars", "prefix",      "allowed",  "references"};
       if (!known.count(k.str())) {
         return fail(ErrorCode::kInvalidArgument, where(file, v.source()) + ": field '" +
                                                      spec->name() + "': unknown key '" +
@@ -399,6 +407,7 @@ DatasetSchema::DatasetSchema(v1::DatasetEntry entry) : entry_(std::move(entry)) 
     if (f.required()) required_.push_back(i);
     if (f.pii() != v1::PII_NONE) personal_ = true;
     rules_.emplace_back(f);
+    if (!f.quality().references().empty()) references_.push_back(i);
   }
 }
 

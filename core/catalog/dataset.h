@@ -37,6 +37,8 @@
 //   chars = "0-9"                         # text: every character in this class
 //   prefix = ["13", "15"]                 # text: starts with one of these (or one string)
 //   allowed = ["男", "女"]                # enumeration: strings (text) or integers (integer)
+//   references = "market.entity"          # text: the record key of a current record of that
+//                                         # dataset (checked by the daemon at ingest)
 //
 // Thread-safety: DatasetSchema is immutable after construction and safe to share.
 #pragma once
@@ -78,6 +80,8 @@ class DatasetSchema {
   bool personal() const { return personal_; }  // some field holds personal information
   // The field's compiled quality rules (empty() when it has none), built once here.
   const FieldRules& rules(int index) const { return rules_[static_cast<size_t>(index)]; }
+  // The indices of the fields with a reference rule, in field order (usually none).
+  const std::vector<int>& reference_fields() const { return references_; }
 
  private:
   v1::DatasetEntry entry_;
@@ -88,6 +92,7 @@ class DatasetSchema {
   std::unordered_map<std::string, int, NameHash, std::equal_to<>> by_name_;
   std::vector<int> required_;
   std::vector<FieldRules> rules_;
+  std::vector<int> references_;
   bool personal_ = false;
 };
 

@@ -107,6 +107,17 @@ void check_field_quality(const v1::FieldSpec& f, std::vector<std::string>& probl
   only(q.allowed_text().empty() || text, "allowed text values", "text");
   only(q.allowed_int().empty() || f.type() == v1::FIELD_TYPE_INTEGER, "allowed integer values",
        "integer");
+  only(q.references().empty() || text, "references", "text");
+  if (!q.references().empty()) {
+    const std::string& r = q.references();
+    bool ok = r.size() >= 3 && r.size() <= 64;
+    for (char c : r)
+      ok = ok &&
+           ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-');
+    if (!ok)
+      problems.push_back(who + "references '" + printable(r) +
+                         "' is not a dataset id (3..64 of [a-z0-9_.-])");
+  }
   if (q.has_min_int() && q.has_max_int() && q.min_int() > q.max_int())
     problems.push_back(who + "min is above max");
   if (q.has_min_real() && !std::isfinite(q.min_real()))
@@ -173,8 +184,10 @@ FieldRules::FieldRules(const v1::FieldSpec& f) : name_(f.name()), type_(f.type()
   std::sort(allowed_text_.begin(), allowed_text_.end());
   allowed_int_.assign(q.allowed_int().begin(), q.allowed_int().end());
   std::sort(allowed_int_.begin(), allowed_int_.end());
+  references_ = q.references();
   any_ = min_int_ || max_int_ || min_real_ || max_real_ || min_length_ || max_length_ ||
-         has_chars_ || !prefixes_.empty() || !allowed_text_.empty() || !allowed_int_.empty();
+         has_chars_ || !prefixes_.empty() || !allowed_text_.empty() || !allowed_int_.empty() ||
+         !references_.empty();
 }
 
 std::string FieldRules::shown(std::string_view text) const {
@@ -233,7 +246,21 @@ std::optional<std::string> FieldRules::check(const FieldView& v) const {
   }
 }
 
+std::string FieldRules::reference_missing(std::string_view value) const {
+  return "field '" + name_ + "': reference rule: " + shown(value) +
+         " is not the key of a current record of dataset '" + references_ +
+         "' (none, or invalidated)";
+}
+
 std::optional<std::string> FieldRules::check_text(std::string_view text) const {
+  // A reference's form: what a record key may be (core/catalog/validate.h); its existence is
+  // the daemon's to judge.
+  if (!references_.empty() &&
+      (text.empty() || text.size() > kMaxReferenceBytes || !is_printable(text))) {
+    return "field '" + name_ + "': reference rule: " + shown(text) +
+           " cannot be a record key of dataset '" + references_ + "' (1.." +
+           std::to_string(kMaxReferenceBytes) + " bytes of text without control characters)";
+  }
   // Enumeration first: a value from the list needs no further judging.
   if (!allowed_text_.empty()) {
     if (!std::binary_search(allowed_text_.begin(), allowed_text_.end(), text,

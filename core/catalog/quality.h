@@ -1,8 +1,9 @@
-// Quality rules on catalog fields: range, length, character class, prefixes and
-// enumeration, declared in the catalog entry (core/catalog/dataset.h, "Quality rules") and
-// carried in v1::FieldQuality. check_dataset_quality() judges the declaration; FieldRules is its
-// compiled form, built once per catalog load (DatasetSchema) and applied per record by
-// validate_record() at the agent's intake and again at the daemon's ingest.
+// Quality rules on catalog fields: range, length, character class, prefixes,
+// enumeration and reference to another dataset's record key, declared in the catalog entry
+// (core/catalog/dataset.h, "Quality rules") and carried in v1::FieldQuality.
+// check_dataset_quality() judges the declaration; FieldRules is its compiled form, built once per
+// catalog load (DatasetSchema) and applied per record by validate_record() at the agent's intake
+// and again at the daemon's ingest.
 //
 // Why no regular expressions: a pattern rule is written by an agency and applied to untrusted
 // record text on the daemon's per-record path. std::regex (libstdc++) matches by recursive
@@ -11,6 +12,13 @@
 // ingest. The bounded form — a length range, one character class and a set of prefixes — covers
 // the codes, phone numbers and registration numbers the city's catalogs describe, and is
 // checked in one pass over the text, linear in its length, without allocation.
+//
+// A reference rule (`references = "dataset-id"`) has two halves: check() judges the value's form
+// (what a record key may be: 1..kMaxReferenceBytes of printable UTF-8), which is all the agent can
+// judge since it sees no other dataset; the daemon's ingest writer then looks the key up in the
+// referenced dataset, inside the ingest transaction (daemon/ingest_apply.cc), and refuses with
+// reference_missing()'s reason. docs/quality.md says what a later invalidation of the referenced
+// record does (nothing to the records referring to it).
 //
 // Thread-safety: FieldRules is immutable after construction.
 #pragma once
@@ -31,7 +39,8 @@ inline constexpr size_t kMaxAllowedValues = 1024;  // enumeration entries
 inline constexpr size_t kMaxAllowedValueBytes = 256;
 inline constexpr size_t kMaxPrefixes = 64;
 inline constexpr size_t kMaxCharClassBytes = 1024;
-inline constexpr size_t kExcerptChars = 32;  // characters of a value a reason may show
+inline constexpr size_t kExcerptChars = 32;        // characters of a value a reason may show
+inline constexpr size_t kMaxReferenceBytes = 256;  // a record key's bound (validate.h)
 
 struct CharRange {
   char32_t lo;
@@ -56,6 +65,12 @@ class FieldRules {
   // naming the field, the rule and the value's problem, with at most a bounded, printable
   // excerpt of the value — none for a personal field.
   std::optional<std::string> check(const FieldView& value) const;
+  // The dataset whose record keys this field's values must be; empty when no reference rule.
+  const std::string& references() const { return references_; }
+  // The reason for a value whose referenced record does not exist (or is invalidated), in the
+  // form of check()'s: the field, the rule, the referenced dataset, the value (withheld for a
+  // personal field).
+  std::string reference_missing(std::string_view value) const;
 
  private:
   std::optional<std::string> check_text(std::string_view text) const;
@@ -76,6 +91,7 @@ class FieldRules {
   std::vector<std::string> prefixes_;
   std::vector<std::string> allowed_text_;  // sorted
   std::vector<int64_t> allowed_int_;       // sorted
+  std::string references_;
 };
 
 }  // namespace gongshu::catalog

@@ -47,7 +47,8 @@ Verdict validate_record(const DatasetSchema& schema, const v1::Record& r, const 
   return validate_record(schema, RecordView::of(r), clock);
 }
 
-Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const Clock& clock) {
+Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const Clock& clock,
+                        FieldMask* present) {
   const v1::DatasetEntry& e = schema.entry();
   if (r.dataset() != e.id()) {
     return Verdict::refusal(
@@ -111,6 +112,9 @@ Verdict validate_record(const DatasetSchema& schema, const RecordView& r, const 
     if (seen[i / 64] & bit(i))
       return Verdict::refusal(v1::RECORD_STATUS_SCHEMA, std::string(name), "field given twice");
     seen[i / 64] |= bit(i);
+    if (present && f.kind != v1::FieldValue::KIND_NOT_SET &&
+        !((f.kind == v1::FieldValue::kText || f.kind == v1::FieldValue::kBlob) && f.bytes.empty()))
+      present->set(i);
     const v1::FieldSpec* spec = &e.fields(index);
     if (kind_of(f) != spec->type()) {
       return Verdict::refusal(

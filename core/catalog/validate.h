@@ -16,6 +16,7 @@
 namespace gongshu::catalog {
 
 inline constexpr size_t kMaxRecordKey = 256;
+static_assert(kMaxRecordKey == kMaxReferenceBytes, "a reference's form is a record key's");
 inline constexpr size_t kMaxTextField = 16 * 1024;
 inline constexpr int kMaxFields = 256;
 
@@ -42,8 +43,23 @@ struct Verdict {
 // fields only with a legal basis, the subject identifier valid for the subject kind, and each
 // field's quality rules kept (RECORD_STATUS_QUALITY, the reason naming record, field and rule).
 Verdict validate_record(const DatasetSchema& schema, const v1::Record& record, const Clock& clock);
-// The same on a record read in place (core/catalog/record_view.h), as the daemon reads them.
-Verdict validate_record(const DatasetSchema& schema, const RecordView& record, const Clock& clock);
+// Which of a schema's first kFieldMaskBits fields a record gives a non-empty value (text and
+// blob not empty; any other value present): the daemon counts them per delivery for field
+// completeness (daemon/delivery_stats.h). Fields past the first kFieldMaskBits are not counted.
+struct FieldMask {
+  static constexpr size_t kBits = 256;
+  uint64_t words[kBits / 64] = {};
+  void set(size_t i) {
+    if (i < kBits) words[i / 64] |= uint64_t{1} << (i % 64);
+  }
+  bool test(size_t i) const { return i < kBits && (words[i / 64] >> (i % 64)) & 1; }
+};
+
+// The same on a record read in place (core/catalog/record_view.h), as the daemon reads them;
+// when `present` is given, also marks the fields given a non-empty value (valid only when the
+// verdict is ok).
+Verdict validate_record(const DatasetSchema& schema, const RecordView& record, const Clock& clock,
+                        FieldMask* present = nullptr);
 
 // Agent side, before signing: fills a missing subject id from the record's one identifier field
 // of the subject's kind, and rewrites identifier fields and the subject id to their normal form

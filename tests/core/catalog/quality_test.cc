@@ -237,3 +237,70 @@ TEST_CASE("the catalog fuzz target's quality seed parses (it declares every rule
 
 }  // namespace
 }  // namespace gongshu::catalog
+
+namespace gongshu::catalog {
+namespace {
+
+TEST_CASE("references: parsed from the TOML form, only on text fields, a dataset id") {
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"text\"\nreferences = \"market.entity\"\n");
+  REQUIRE(s.reference_fields() == std::vector<int>{0});
+  CHECK(s.rules(0).references() == "market.entity");
+  auto bad_type = parse("[[field]]\nname = \"v\"\ntype = \"integer\"\nreferences = \"a.b.c\"\n");
+  REQUIRE_FALSE(bad_type);
+  CHECK_THAT(bad_type.error().message(), Catch::Contains("references applies only to text"));
+  auto bad_id = parse("[[field]]\nname = \"v\"\ntype = \"text\"\nreferences = \"No Such!\"\n");
+  REQUIRE_FALSE(bad_id);
+  CHECK_THAT(bad_id.error().message(), Catch::Contains("is not a dataset id"));
+  auto not_string = parse("[[field]]\nname = \"v\"\ntype = \"text\"\nreferences = 3\n");
+  REQUIRE_FALSE(not_string);
+  CHECK_THAT(not_string.error().message(), Catch::Contains("'references' must be a string"));
+}
+
+TEST_CASE("references: the agent judges the form of a record key, the daemon its existence") {
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"text\"\nreferences = \"market.entity\"\n");
+  CHECK(text(s, "E-001").ok());
+  const Verdict empty = text(s, "");
+  REQUIRE(empty.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(empty.field == "v");
+  CHECK_THAT(empty.reason, Catch::Contains("record 'row-7'") && Catch::Contains("reference rule") &&
+                               Catch::Contains("market.entity"));
+  CHECK(text(s, std::string(kMaxReferenceBytes + 1, 'k')).code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(s, "bad\x01key").code == v1::RECORD_STATUS_QUALITY);
+  // The daemon's reason names field, rule, dataset and value; never a personal field's value.
+  CHECK(s.rules(0).reference_missing("E-404") ==
+        "field 'v': reference rule: 'E-404' is not the key of a current record of dataset "
+        "'market.entity' (none, or invalidated)");
+  auto p = schema(
+      "[[field]]\nname = \"v\"\ntype = \"text\"\npii = \"other\"\nreferences = \"people.x\"\n");
+  const std::string withheld = p.rules(0).reference_missing("130102199001011234");
+  CHECK_THAT(withheld, Catch::Contains("value withheld") && Catch::Contains("people.x"));
+  CHECK_THAT(withheld, !Catch::Contains("1301"));
+  CHECK_THAT(
+      p.rules(0).check({.name = "v", .kind = v1::FieldValue::kText, .bytes = ""}).value_or(""),
+      Catch::Contains("value withheld"));
+}
+
+TEST_CASE("validate_record marks the fields a record gives a non-empty value") {
+  auto s = schema(
+      "[[field]]\nname = \"a\"\ntype = \"text\"\n[[field]]\nname = \"b\"\ntype = \"text\"\n"
+      "[[field]]\nname = \"c\"\ntype = \"integer\"\n");
+  v1::Record r;
+  r.set_dataset("test.quality");
+  r.set_record_key("k");
+  auto add = [&](const char* name) {
+    auto* f = r.add_fields();
+    f->set_name(name);
+    return f->mutable_value();
+  };
+  add("a")->set_text("x");
+  add("b")->set_text("");
+  add("c")->set_integer(0);
+  FieldMask present;
+  REQUIRE(validate_record(s, RecordView::of(r), kClock, &present).ok());
+  CHECK(present.test(0));
+  CHECK_FALSE(present.test(1));
+  CHECK(present.test(2));
+}
+
+}  // namespace
+}  // namespace gongshu::catalog
