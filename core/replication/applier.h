@@ -51,7 +51,7 @@ enum class ApplierState {
 
 // The pure part: checks and applies one encoded write set sent under sender_term. Returns the
 // new head (unchanged for a write set already applied). kPermissionDenied: a refused term;
-// kCorrupt: decode, hash, chain or audit mismatch; kFailedPrecondition: a gap (seq > applied+1).
+// kCorrupt: decode, hash, chain or audit mismatch; kUnavailable: a gap (seq > applied+1).
 // `known_term` is raised to sender_term when that is higher.
 Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteView encoded,
                                   int64_t sender_term, std::atomic<int64_t>& known_term);

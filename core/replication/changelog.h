@@ -11,7 +11,7 @@
 // the AuditProbe, its hash chained to the head, a changelog row and the new head — and the
 // changelog is trimmed to its bounds, never past retain_from (what a member of the synchronous
 // set has not yet acknowledged). A transaction while no term is set (this node does not lead) is
-// refused (kFailedPrecondition): a replica never writes on its own.
+// refused (kUnavailable): a replica never writes on its own.
 //
 // On a replica, apply() puts a received write set into the store in one transaction together
 // with the new head and its changelog row (so the replica can serve catch-up once promoted);

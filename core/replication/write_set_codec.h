@@ -71,6 +71,7 @@ struct DecodedWriteSet {
   WriteSetHeader header;
   std::vector<std::string> tables;
   std::vector<DecodedOp> ops;
+  ByteView op_bytes;  // the ops as encoded (store/write_set.h)
   Hash hash{};
   ChainHead head() const { return {header.term, header.seq, hash}; }
 };

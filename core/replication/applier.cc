@@ -1,0 +1,238 @@
+#include "core/replication/applier.h"
+
+#include <cstring>
+#include <optional>
+#include <thread>
+
+#include "core/wire/client_channel.h"
+#include "core/wire/context.h"
+#include "gongshu/v1/replication.pb.h"
+
+namespace gongshu::replication {
+
+Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteView encoded,
+                                  int64_t sender_term, std::atomic<int64_t>& known_term) {
+  int64_t known = known_term.load();
+  if (sender_term < known)
+    return fail(ErrorCode::kPermissionDenied,
+                "replication: a write set sent under term " + std::to_string(sender_term) +
+                    ", older than the leader term " + std::to_string(known) +
+                    " this node knows: a deposed primary is refused");
+  while (sender_term > known && !known_term.compare_exchange_weak(known, sender_term)) {
+  }
+  GONGSHU_TRY(DecodedWriteSet ws, decode_write_set(encoded));
+  const std::string at = "replication: write set " + std::to_string(ws.header.seq);
+  if (ws.header.term > sender_term)
+    return fail(ErrorCode::kPermissionDenied,
+                at + " claims term " + std::to_string(ws.header.term) +
+                    ", beyond its sender's term " + std::to_string(sender_term));
+  GONGSHU_TRY(store::WriteTxn txn, env.begin_write_unrecorded());
+  const ChainHead head = changelog.head(txn);
+  if (ws.header.seq <= head.seq) {
+    // Applied before (a resend after a reconnect or a crash): acknowledge again, apply nothing —
+    // but only the very write set this node holds.
+    Hash held = head.hash;
+    if (ws.header.seq < head.seq) {
+      auto e = changelog.entry(txn, ws.header.seq);
+      if (!e) return head;  // trimmed here; the chain from head on is what counts
+      std::memcpy(held.data(), e->data() + e->size() - 32, 32);
+    }
+    if (held != ws.hash)
+      return fail(ErrorCode::kCorrupt, at + " differs from the one this node applied (diverged)");
+    return head;
+  }
+  if (ws.header.seq > head.seq + 1)
+    return fail(ErrorCode::kUnavailable,
+                at + " arrived after " + std::to_string(head.seq) + ": a gap");
+  if (ws.header.prev_hash != head.hash)
+    return fail(ErrorCode::kCorrupt,
+                at + " does not chain to write set " + std::to_string(head.seq) + ": refused");
+  if (ws.header.term < head.term)
+    return fail(ErrorCode::kPermissionDenied, at + " has term " + std::to_string(ws.header.term) +
+                                                  ", older than the applied term " +
+                                                  std::to_string(head.term));
+  GONGSHU_RETURN_IF_ERROR(changelog.apply(txn, ws, encoded));
+  GONGSHU_RETURN_IF_ERROR(std::move(txn).commit());  // fsync: only then acknowledge
+  changelog.applied(ws.header.seq);
+  return ws.head();
+}
+
+struct Applier::Impl {
+  store::Env& env;
+  Changelog& changelog;
+  ApplierOptions options;
+  std::optional<wire::Context> context;
+  std::optional<wire::ClientChannel> channel;
+  std::atomic<int64_t> known_term{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> primary_head{0};
+  mutable std::mutex mu;
+  ApplierState state = ApplierState::kFollowing;
+  std::string reason;
+  ChainHead head;
+  std::thread thread;
+
+  Impl(store::Env& e, Changelog& c, ApplierOptions o)
+      : env(e), changelog(c), options(std::move(o)) {}
+
+  void stop_with(ApplierState s, std::string why) {
+    std::lock_guard lock(mu);
+    state = s;
+    reason = std::move(why);
+  }
+  void send(const v1::ReplicationMessage& m) {
+    std::string bytes = m.SerializeAsString();
+    (void)channel->send(as_bytes(bytes));
+  }
+  void hello() {
+    v1::ReplicationMessage m;
+    auto* h = m.mutable_hello();
+    ChainHead hd;
+    {
+      std::lock_guard lock(mu);
+      hd = head;
+    }
+    h->set_node(options.node);
+    h->set_applied_term(hd.term);
+    h->set_applied_seq(hd.seq);
+    h->set_applied_hash(hd.hash.data(), hd.hash.size());
+    h->set_known_term(known_term.load());
+    send(m);
+  }
+  void ack(int64_t term, uint64_t seq) {
+    v1::ReplicationMessage m;
+    m.mutable_ack()->set_term(term);
+    m.mutable_ack()->set_applied_seq(seq);
+    send(m);
+  }
+  void run();
+};
+
+Applier::Applier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Applier::~Applier() {
+  impl_->stopping.store(true);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->channel.reset();
+  impl_->context.reset();
+}
+
+Result<std::unique_ptr<Applier>> Applier::start(store::Env& env, Changelog& changelog,
+                                                const crypto::IdentityKey& node_key,
+                                                ApplierOptions options) {
+  auto impl = std::make_unique<Impl>(env, changelog, std::move(options));
+  {
+    GONGSHU_TRY(auto txn, env.begin_read());
+    impl->head = changelog.head(txn);
+    impl->known_term.store(impl->head.term);
+  }
+  GONGSHU_TRY(wire::Context ctx, wire::Context::create());
+  impl->context.emplace(std::move(ctx));
+  wire::ClientOptions co;
+  co.max_message_size = impl->options.max_message_size;
+  GONGSHU_TRY(wire::ClientChannel ch,
+              wire::ClientChannel::create(*impl->context, node_key, impl->options.primary_key, co));
+  impl->channel.emplace(std::move(ch));
+  GONGSHU_RETURN_IF_ERROR(impl->channel->connect(impl->options.primary_endpoint));
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<Applier>(new Applier(std::move(impl)));
+}
+
+void Applier::Impl::run() {
+  hello();
+  auto last_heard = std::chrono::steady_clock::now();
+  while (!stopping.load()) {
+    auto in = channel->receive(std::chrono::milliseconds(50));
+    const auto now = std::chrono::steady_clock::now();
+    if (!in) {
+      if (in.error().code() == ErrorCode::kUnauthenticated) {
+        stop_with(ApplierState::kFailed, "replication: the primary refused this node's key");
+        return;
+      }
+      continue;
+    }
+    if (!*in) {
+      if (now - last_heard >= options.hello_interval) {
+        hello();  // the primary restarted, or our hello was lost: say where we stand again
+        last_heard = now;
+      }
+      continue;
+    }
+    last_heard = now;
+    v1::ReplicationMessage m;
+    if (!m.ParseFromArray((*in)->data(), static_cast<int>((*in)->size()))) continue;
+    if (m.has_reseed()) {
+      stop_with(ApplierState::kNeedsReseed,
+                "replication: the primary cannot stream to this node (" +
+                    m.reseed().reason().substr(0, 64) + "; it holds write sets " +
+                    std::to_string(m.reseed().oldest_seq()) + ".." +
+                    std::to_string(m.reseed().head_seq()) +
+                    "): restore a backup of the primary (gongshud restore) and start again");
+      return;
+    }
+    if (!m.has_stream()) continue;
+    const auto& s = m.stream();
+    if (s.leader() != options.primary_node) continue;  // only the leader this node follows
+    primary_head.store(s.head_seq());
+    bool gap = false;
+    for (const auto& bytes : s.write_sets()) {
+      auto applied = apply_write_set(env, changelog, as_bytes(bytes), s.term(), known_term);
+      if (!applied) {
+        if (applied.error().code() == ErrorCode::kUnavailable) {
+          gap = true;
+          break;
+        }
+        const ApplierState st = applied.error().code() == ErrorCode::kIo ||
+                                        applied.error().code() == ErrorCode::kResourceExhausted ||
+                                        applied.error().code() == ErrorCode::kInternal
+                                    ? ApplierState::kFailed
+                                    : ApplierState::kRefused;
+        v1::ReplicationMessage r;
+        uint64_t seq = 0;
+        if (auto ws = decode_write_set(as_bytes(bytes))) seq = ws->header.seq;
+        r.mutable_refusal()->set_seq(seq);
+        r.mutable_refusal()->set_reason(applied.error().message());
+        send(r);
+        stop_with(st, applied.error().message());
+        return;
+      }
+      std::lock_guard lock(mu);
+      head = *applied;
+    }
+    if (gap) {
+      hello();
+      continue;
+    }
+    if (s.term() >= known_term.load()) {
+      uint64_t seq;
+      {
+        std::lock_guard lock(mu);
+        seq = head.seq;
+      }
+      ack(s.term(), seq);
+    }
+  }
+}
+
+void Applier::observe_term(int64_t term) {
+  int64_t known = impl_->known_term.load();
+  while (term > known && !impl_->known_term.compare_exchange_weak(known, term)) {
+  }
+}
+int64_t Applier::known_term() const { return impl_->known_term.load(); }
+ApplierState Applier::state() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state;
+}
+std::string Applier::reason() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->reason;
+}
+ChainHead Applier::head() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->head;
+}
+uint64_t Applier::primary_head() const { return impl_->primary_head.load(); }
+
+}  // namespace gongshu::replication

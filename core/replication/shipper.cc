@@ -1,0 +1,316 @@
+#include "core/replication/shipper.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "core/util/fd.h"
+#include "core/wire/curve_key.h"
+#include "core/wire/poller.h"
+#include "core/wire/server_channel.h"
+#include "core/wire/zap_handler.h"
+#include "gongshu/v1/replication.pb.h"
+
+namespace gongshu::replication {
+namespace {
+
+constexpr size_t kStreamBytes = size_t{4} << 20;  // write sets batched into one message
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Shipper::Impl {
+  store::Env& env;
+  Changelog& changelog;
+  ShipperOptions options;
+  std::map<wire::CurveKey, std::string> nodes;  // ZAP: CURVE key -> node id
+
+  std::optional<wire::Context> context;
+  std::optional<wire::ZapHandler> zap;
+  std::optional<wire::ServerChannel> channel;
+  std::string endpoint;
+  Fd wake;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  struct Replica {
+    std::optional<wire::RoutingId> route;
+    ReplicaProgress progress;
+    Clock::time_point last_sent{};
+    Clock::time_point last_progress{};
+  };
+  mutable std::mutex mu;  // guards replicas (the thread writes, waiters read)
+  std::condition_variable acked;
+  std::map<std::string, Replica> replicas;
+
+  Impl(store::Env& e, Changelog& c, ShipperOptions o)
+      : env(e), changelog(c), options(std::move(o)) {}
+
+  void run();
+  void handle(const wire::Incoming& in);
+  void pump(const std::string& node, Replica& r, bool heartbeat_due);
+  void send(const Replica& r, const v1::ReplicationMessage& m) {
+    std::string bytes = m.SerializeAsString();
+    (void)channel->send(*r.route, as_bytes(bytes));
+  }
+};
+
+Shipper::Shipper(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Shipper::~Shipper() {
+  impl_->stopping.store(true);
+  notify();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->channel.reset();
+  impl_->zap.reset();
+  impl_->context.reset();
+}
+
+Result<std::unique_ptr<Shipper>> Shipper::start(store::Env& env, Changelog& changelog,
+                                                const crypto::IdentityKey& node_key,
+                                                std::map<std::string, crypto::PublicKey> members,
+                                                ShipperOptions options) {
+  auto impl = std::make_unique<Impl>(env, changelog, std::move(options));
+  for (const auto& [node, key] : members) {
+    GONGSHU_TRY(wire::CurveKey ck, wire::curve_key_of(key));
+    impl->nodes.emplace(ck, node);
+  }
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return fail(ErrorCode::kIo, "replication: eventfd failed");
+  impl->wake = Fd(fd);
+  GONGSHU_TRY(wire::Context ctx, wire::Context::create());
+  impl->context.emplace(std::move(ctx));
+  auto nodes = impl->nodes;
+  GONGSHU_TRY(
+      wire::ZapHandler zap,
+      wire::ZapHandler::start(
+          *impl->context,
+          [nodes](const wire::CurveKey& k, std::string_view domain) -> std::optional<std::string> {
+            if (domain != "gongshu.replication") return std::nullopt;
+            auto it = nodes.find(k);
+            if (it == nodes.end()) return std::nullopt;
+            return it->second;
+          }));
+  impl->zap.emplace(std::move(zap));
+  wire::ServerOptions so;
+  so.zap_domain = "gongshu.replication";
+  so.max_message_size = impl->options.max_message_size;
+  GONGSHU_TRY(wire::ServerChannel ch,
+              wire::ServerChannel::create(*impl->context, *impl->zap, node_key, so));
+  impl->channel.emplace(std::move(ch));
+  GONGSHU_TRY(impl->endpoint, impl->channel->bind(impl->options.bind));
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<Shipper>(new Shipper(std::move(impl)));
+}
+
+const std::string& Shipper::endpoint() const { return impl_->endpoint; }
+
+void Shipper::notify() {
+  uint64_t one = 1;
+  (void)!::write(impl_->wake.get(), &one, sizeof one);
+}
+
+void Shipper::Impl::run() {
+  wire::Poller poller;
+  const size_t chan_index = poller.add(*channel);
+  (void)chan_index;
+  poller.add(wake.get());
+  while (!stopping.load()) {
+    auto ready = poller.wait(std::chrono::milliseconds(50));
+    uint64_t drained;
+    while (::read(wake.get(), &drained, sizeof drained) > 0) {
+    }
+    // Every message waiting, without blocking.
+    for (int i = 0; i < 1024; ++i) {
+      auto in = channel->receive(std::chrono::milliseconds(0));
+      if (!in) continue;  // a malformed message was dropped
+      if (!*in) break;
+      handle(**in);
+    }
+    const auto now = Clock::now();
+    std::lock_guard lock(mu);
+    for (auto& [node, r] : replicas) {
+      if (!r.route) continue;
+      pump(node, r, now - r.last_sent >= options.heartbeat);
+    }
+  }
+}
+
+void Shipper::Impl::handle(const wire::Incoming& in) {
+  v1::ReplicationMessage m;
+  if (!m.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size()))) return;
+  std::lock_guard lock(mu);
+  Replica& r = replicas[in.user_id];
+  r.progress.last_heard = Clock::now();
+  switch (m.body_case()) {
+    case v1::ReplicationMessage::kHello: {
+      const auto& h = m.hello();
+      if (h.node() != in.user_id) return;  // a node speaks only for itself
+      r.route = in.from;
+      r.progress.refused.clear();
+      r.progress.reseed_sent = false;
+      auto txn = env.begin_read();
+      if (!txn) return;
+      const ChainHead head = changelog.head(*txn);
+      const uint64_t applied = h.applied_seq();
+      std::string reason;
+      Hash applied_hash{};
+      if (h.applied_hash().size() == 32)
+        std::memcpy(applied_hash.data(), h.applied_hash().data(), 32);
+      if (applied > head.seq) {
+        reason = "diverged";  // it holds write sets this node never committed
+      } else if (applied == head.seq) {
+        if (applied_hash != head.hash) reason = "diverged";
+      } else {
+        auto next = changelog.entry(*txn, applied + 1);
+        if (!next) {
+          reason = "behind";
+        } else {
+          auto ws = decode_write_set(*next);
+          if (!ws || ws->header.prev_hash != applied_hash) reason = "diverged";
+        }
+      }
+      if (!reason.empty()) {
+        v1::ReplicationMessage out;
+        auto* rs = out.mutable_reseed();
+        rs->set_term(changelog.term());
+        rs->set_reason(reason);
+        rs->set_oldest_seq(changelog.oldest(*txn));
+        rs->set_head_seq(head.seq);
+        send(r, out);
+        r.progress.reseed_sent = true;
+        return;
+      }
+      r.progress.acked_seq = std::max(r.progress.acked_seq, applied);
+      r.progress.sent_seq = applied;
+      r.last_progress = Clock::now();
+      r.last_sent = {};  // answer at once (a heartbeat if there is nothing to send)
+      acked.notify_all();
+      return;
+    }
+    case v1::ReplicationMessage::kAck: {
+      const uint64_t seq = m.ack().applied_seq();
+      if (seq > r.progress.sent_seq) return;  // cannot have applied what was never sent
+      if (seq > r.progress.acked_seq) {
+        r.progress.acked_seq = seq;
+        r.last_progress = Clock::now();
+        acked.notify_all();
+      }
+      return;
+    }
+    case v1::ReplicationMessage::kRefusal:
+      r.progress.refused =
+          "seq " + std::to_string(m.refusal().seq()) + ": " + m.refusal().reason().substr(0, 512);
+      r.route.reset();  // nothing more until it says hello again
+      return;
+    default:
+      return;
+  }
+}
+
+void Shipper::Impl::pump(const std::string& node, Replica& r, bool heartbeat_due) {
+  (void)node;
+  if (r.progress.reseed_sent || !r.progress.refused.empty()) return;
+  const int64_t term = changelog.term();
+  if (term <= 0) return;  // not leading: ship nothing
+  const auto now = Clock::now();
+  // In flight for long without progress (a reconnect lost messages): send again from the ack.
+  if (r.progress.sent_seq > r.progress.acked_seq &&
+      now - r.last_progress > std::chrono::seconds(2)) {
+    r.progress.sent_seq = r.progress.acked_seq;
+    r.last_progress = now;
+  }
+  const uint64_t head_seq = changelog.last_seq();
+  const uint64_t limit = std::min(head_seq, r.progress.acked_seq + options.window);
+  if (r.progress.sent_seq >= limit && !heartbeat_due) return;
+  auto txn = env.begin_read();
+  if (!txn) return;
+  const ChainHead head = changelog.head(*txn);
+  const uint64_t upto = std::min(head.seq, r.progress.acked_seq + options.window);
+  do {
+    v1::ReplicationMessage m;
+    auto* s = m.mutable_stream();
+    s->set_term(term);
+    s->set_leader(options.node);
+    s->set_head_seq(head.seq);
+    s->set_head_time_ms(wall_ms());
+    size_t bytes = 0;
+    uint64_t next = r.progress.sent_seq;
+    while (next < upto && bytes < kStreamBytes) {
+      auto e = changelog.entry(*txn, next + 1);
+      if (!e) {  // trimmed while it was behind
+        v1::ReplicationMessage out;
+        auto* rs = out.mutable_reseed();
+        rs->set_term(term);
+        rs->set_reason("behind");
+        rs->set_oldest_seq(changelog.oldest(*txn));
+        rs->set_head_seq(head.seq);
+        send(r, out);
+        r.progress.reseed_sent = true;
+        return;
+      }
+      if (bytes > 0 && bytes + e->size() > kStreamBytes) break;
+      s->add_write_sets(e->data(), e->size());
+      bytes += e->size();
+      ++next;
+    }
+    std::string wire = m.SerializeAsString();
+    if (!channel->send(*r.route, as_bytes(wire))) return;  // gone or full: again later
+    r.progress.sent_seq = next;
+    r.last_sent = now;
+  } while (r.progress.sent_seq < upto);
+}
+
+bool Shipper::wait_for_acks(uint64_t seq, const std::vector<std::string>& nodes,
+                            Clock::time_point deadline) {
+  std::unique_lock lock(impl_->mu);
+  return impl_->acked.wait_until(lock, deadline, [&] {
+    for (const auto& n : nodes) {
+      auto it = impl_->replicas.find(n);
+      if (it == impl_->replicas.end() || it->second.progress.acked_seq < seq) return false;
+    }
+    return true;
+  });
+}
+
+bool Shipper::wait_for_quorum(uint64_t seq, size_t n, Clock::time_point deadline) {
+  std::unique_lock lock(impl_->mu);
+  return impl_->acked.wait_until(lock, deadline, [&] {
+    size_t count = 0;
+    for (const auto& [node, r] : impl_->replicas)
+      if (r.progress.acked_seq >= seq) ++count;
+    return count >= n;
+  });
+}
+
+std::map<std::string, ReplicaProgress> Shipper::replicas() const {
+  std::lock_guard lock(impl_->mu);
+  std::map<std::string, ReplicaProgress> out;
+  for (const auto& [node, r] : impl_->replicas) out.emplace(node, r.progress);
+  return out;
+}
+
+uint64_t Shipper::min_acked(const std::vector<std::string>& nodes) const {
+  std::lock_guard lock(impl_->mu);
+  uint64_t low = UINT64_MAX;
+  for (const auto& n : nodes) {
+    auto it = impl_->replicas.find(n);
+    low = std::min(low, it == impl_->replicas.end() ? 0 : it->second.progress.acked_seq);
+  }
+  return nodes.empty() ? 0 : low;
+}
+
+}  // namespace gongshu::replication
