@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <cerrno>
 
 #include "agent/catalog_cache.h"
@@ -62,6 +63,10 @@ Result<DaemonTarget> daemon_target(const AgentConfig& config, const Spool& spool
   }
   if (!config.daemon_api.empty()) t.api = config.daemon_api;
   if (!config.daemon_ingest.empty()) t.ingest = config.daemon_ingest;
+  t.ingest_nodes = config.daemon_cluster_ingest;
+  if (!t.ingest_nodes.empty() && config.daemon_ingest.empty() &&
+      std::find(t.ingest_nodes.begin(), t.ingest_nodes.end(), t.ingest) == t.ingest_nodes.end())
+    t.ingest = t.ingest_nodes.front();
   if (!e) {
     return fail(ErrorCode::kNotFound,
                 "this agent is not enrolled: run `gongshu-agent enroll TOKEN --config " +

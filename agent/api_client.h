@@ -29,6 +29,9 @@ namespace gongshu::agent {
 struct DaemonTarget {
   std::string api;
   std::string ingest;
+  // A cluster's nodes ([daemon] cluster_ingest; agent/cluster_follow.h): the forwarder moves
+  // among them to follow the leader. Empty: one daemon.
+  std::vector<std::string> ingest_nodes;
   crypto::PublicKey key;
   std::string agency;
 };

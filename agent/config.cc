@@ -114,7 +114,7 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   r.check_top({"agent", "daemon", "batch", "limits"});
   const toml::table* agent =
       r.table("agent", {"state_dir", "key_file", "drop_dir", "drop_encoding", "ipc", "hostname"});
-  const toml::table* daemon = r.table("daemon", {"api", "ingest", "public_key"});
+  const toml::table* daemon = r.table("daemon", {"api", "ingest", "public_key", "cluster_ingest"});
   const toml::table* batch = r.table("batch", {"max_records", "max_delay_ms", "window"});
   const toml::table* limits =
       r.table("limits", {"max_line_bytes", "ack_timeout_ms", "shutdown_timeout_ms",
@@ -130,6 +130,18 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   r.str(daemon, "daemon", "api", &c.daemon_api);
   r.str(daemon, "daemon", "ingest", &c.daemon_ingest);
   r.str(daemon, "daemon", "public_key", &c.daemon_public_key);
+  if (const toml::node* n = daemon ? daemon->get("cluster_ingest") : nullptr) {
+    const toml::array* a = n->as_array();
+    if (!a) r.error(n->source(), "[daemon] cluster_ingest: must be a list of ingest endpoints");
+    for (size_t i = 0; a && i < a->size(); ++i) {
+      auto v = (*a)[i].value<std::string>();
+      if (!v || v->empty()) {
+        r.error((*a)[i].source(), "[daemon] cluster_ingest: must be a list of ingest endpoints");
+        break;
+      }
+      c.daemon_cluster_ingest.push_back(*v);
+    }
+  }
   r.num(batch, "batch", "max_records", &c.batch.max_records, 1, 10'000);
   r.num(batch, "batch", "max_delay_ms", &c.batch.max_delay_ms, 1, 60'000);
   r.num(batch, "batch", "window", &c.batch.window, 1, 64);

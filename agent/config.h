@@ -14,6 +14,9 @@
 //   api = "tcp://gongshu.example:7401"
 //   ingest = "tcp://gongshu.example:7400"
 //   public_key = "<64 hex>"
+//   cluster_ingest = ["tcp://node-a:7400", "tcp://node-b:7400"]   # every node of a gongshud
+//                                            # cluster (one shared daemon key): the agent follows
+//                                            # the leader among them (agent/cluster_follow.h)
 //
 //   [batch]
 //   max_records = 1000                       # records per batch (1..10000)
@@ -35,6 +38,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/util/charset.h"
 #include "core/util/error.h"
@@ -67,6 +71,7 @@ struct AgentConfig {
   std::string daemon_api;
   std::string daemon_ingest;
   std::string daemon_public_key;
+  std::vector<std::string> daemon_cluster_ingest;  // empty: one daemon
   BatchConfig batch;
   LimitsConfig limits;
 };

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/cluster_follow.h"
 #include "agent/daemon_key.h"
 #include "agent/resident.h"
 #include "core/batch/batch.h"
@@ -137,8 +138,10 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
       break;
     case wire::HandshakeState::kDisconnected:
       // A new channel, so that every unacknowledged batch is sent again in order and nothing
-      // half-queued on the old connection can overtake it.
+      // half-queued on the old connection can overtake it. In a cluster, on the next node.
       drop_channel(now, false);
+      if (!target_.ingest_nodes.empty())
+        target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
       break;
     case wire::HandshakeState::kFailed:
       set_error("handshake with " + target_.ingest +
@@ -517,6 +520,17 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     }
     if (!done.empty() && retry.empty()) backoff_ = std::chrono::milliseconds(0);  // served again
     for (const v1::BatchAck* ack : retry) {
+      if (std::string to =
+              channel_ ? leader_redirect(target_.ingest_nodes, target_.ingest, *ack) : std::string();
+          !to.empty()) {
+        // A cluster node that does not lead (agent/cluster_follow.h): to the leader it names
+        // (or the next node), where every unacknowledged batch is sent again.
+        set_error(target_.ingest + ": " + ack->error_message() + "; moving to " + to);
+        target_.ingest = to;
+        drop_channel(now, false);
+        reconnect_at_ = now + std::chrono::milliseconds(ack->leader_ingest().empty() ? 200 : 0);
+        continue;
+      }
       // Busy or could not store it: resend this batch after the daemon's hint, backing off
       // further while it stays busy. The answer names the batch, so nothing waits for the ack
       // timeout.
@@ -540,6 +554,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
                 " ms; reconnecting and sending again");
       drop_channel(now, false);
       reconnect_at_ = now;
+      if (!target_.ingest_nodes.empty())  // a cluster node that hangs: try the next one
+        target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
     }
   }
 

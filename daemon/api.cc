@@ -17,6 +17,8 @@
 #include "daemon/backup.h"
 #include "daemon/catalog_authority.h"
 #include "daemon/catalog_workflow.h"
+#include "daemon/cluster_api.h"
+#include "daemon/cluster_gate.h"
 #include "daemon/consent.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/destroy.h"
@@ -25,6 +27,7 @@
 #include "daemon/objections.h"
 #include "daemon/principals.h"
 #include "daemon/provenance.h"
+#include "daemon/quality_report.h"
 #include "daemon/registry.h"
 #include "gongshu/v1/api.pb.h"
 
@@ -70,6 +73,27 @@ Caller identify(const Directory& directory, const std::string& user_id) {
   c.key_id = id->key_id;
   c.agency = id->agency;
   return c;
+}
+
+// What a node that does not lead still answers (daemon/cluster_gate.h): reads that write
+// nothing to its store (a replica's store is the leader's to write).
+bool follower_may_answer(v1::ApiRequest::BodyCase body) {
+  using R = v1::ApiRequest;
+  switch (body) {
+    case R::kPing:
+    case R::kStatus:
+    case R::kAuditHead:
+    case R::kCatalog:
+    case R::kOpenCatalog:
+    case R::kCatalogShow:
+    case R::kAgencyList:
+    case R::kAgencyShow:
+    case R::kDaemonKeyStatus:
+    case R::kClusterStatus:
+      return true;
+    default:
+      return false;
+  }
 }
 
 Reply no_daemon_keys() { return refuse(v1::API_INTERNAL, "daemon keys are not available"); }
@@ -197,6 +221,8 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return consent_revoke(ctx, c, req.consent_revoke(), resp);
     case R::kConsentList:
       return consent_list(ctx, c, req.consent_list(), resp);
+    case R::kQualityReport:  // quality_report.h
+      return quality_report(ctx, c, req.quality_report(), resp);
     // destroy.h
     case R::kDatasetDestroy:
       return dataset_destroy(ctx, c, req.dataset_destroy(), resp);
@@ -212,6 +238,11 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
     case R::kAlertAck:
       return ctx.options.alerts ? ctx.options.alerts->ack(ctx, c, req.alert_ack(), resp)
                                 : no_alerts();
+    // cluster_api.h
+    case R::kClusterStatus:
+      return cluster_status(ctx, c, resp);
+    case R::kClusterSwitchover:
+      return cluster_switchover(ctx, c, req.cluster_switchover(), resp);
     case R::BODY_NOT_SET:
       break;
   }
@@ -224,6 +255,12 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   v1::ApiResponse resp;
   resp.set_request_id(req.request_id());
   Reply r = req.body_case() == v1::ApiRequest::kPing ? Reply{} : ctx.admit(c);
+  std::string leader_api;
+  if (r && ctx.options.gate && !ctx.options.gate->may_write() &&
+      !follower_may_answer(req.body_case())) {
+    leader_api = ctx.options.gate->leader().api;
+    r = refuse(v1::API_UNAVAILABLE, not_leader_text(leader_api));
+  }
   if (r) r = dispatch(ctx, c, req, resp);
   if (!r) {
     resp.clear_body();
@@ -233,6 +270,7 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
     err->set_rule(r.error().rule);
     err->set_policy_version(r.error().policy_version);
     if (r.error().retry_after_ms > 0) err->set_retry_after_ms(uint64_t(r.error().retry_after_ms));
+    if (!leader_api.empty()) err->set_leader_api(leader_api);
   }
   return resp;
 }

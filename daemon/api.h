@@ -34,6 +34,8 @@ namespace gongshu::daemon {
 
 class DaemonKeys;    // daemon/daemon_keys.h
 class AlertService;  // daemon/alerts.h
+class ClusterSlot;   // daemon/cluster_node.h
+class LeaderGate;    // daemon/cluster_gate.h
 
 struct ApiOptions {
   // Where to bind; from ApiService::start on, where it is bound (a port the OS chose included),
@@ -54,6 +56,11 @@ struct ApiOptions {
   // DaemonConfig::policy_dir: objection deadlines read its calendar.toml (core/policy/calendar.h).
   std::string policy_dir;
   std::string city_region = "130100";  // DaemonConfig::city_region
+  // Replicated mode (daemon/cluster_node.h); both null on a single node. A node that does not
+  // lead answers only the reads that write nothing (ping, status, audit head, catalogs, cluster
+  // status); everything else is API_UNAVAILABLE "not leader; leader is <api>" with leader_api.
+  const LeaderGate* gate = nullptr;
+  const ClusterSlot* cluster = nullptr;
 };
 
 class ApiService {

@@ -71,7 +71,10 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       {"drill", {"allowed"}},
       {"limits",
        {"max_batch_bytes", "max_records_per_batch", "max_record_bytes", "map_size_mb",
-        "max_aggregate_groups"}}};
+        "max_aggregate_groups"}},
+      {"cluster",
+       {"enabled", "name", "node", "etcd", "lease_ttl_s", "margin_ms", "advertise_api",
+        "replication_endpoint", "sync_count"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
     if (ks == known.end() || !node.is_table()) {
@@ -125,7 +128,44 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
     else if (error.empty())
       error = at(*n) + "drill.allowed must be true or false";
   }
+  if (const toml::node* n = root.at_path("cluster.enabled").node()) {
+    if (auto v = n->value<bool>(); v && n->is_boolean())
+      c.cluster.enabled = *v;
+    else if (error.empty())
+      error = at(*n) + "cluster.enabled must be true or false";
+  }
+  str("cluster", "name", &c.cluster.name);
+  str("cluster", "node", &c.cluster.node);
+  if (const toml::node* n = root.at_path("cluster.etcd").node()) {
+    const toml::array* a = n->as_array();
+    if (!a && error.empty()) error = at(*n) + "cluster.etcd must be a list of etcd client URLs";
+    if (a) {
+      for (const toml::node& e : *a) {
+        auto v = e.value<std::string>();
+        if (!v || !e.is_string()) {
+          if (error.empty()) error = at(e) + "cluster.etcd must be a list of strings";
+          break;
+        }
+        c.cluster.etcd.push_back(*v);
+      }
+    }
+  }
+  num("cluster", "lease_ttl_s", &c.cluster.lease_ttl_s, 2, 600);
+  num("cluster", "margin_ms", &c.cluster.margin_ms, 100, 60'000);
+  str("cluster", "advertise_api", &c.cluster.advertise_api);
+  str("cluster", "replication_endpoint", &c.cluster.replication_endpoint);
+  num("cluster", "sync_count", &c.cluster.sync_count, 0, 16);
   if (!error.empty()) return fail(ErrorCode::kInvalidArgument, error);
+  // A [cluster] section is the replicated mode unless it says enabled = false.
+  if (root.contains("cluster") && !root.at_path("cluster.enabled").node()) c.cluster.enabled = true;
+  if (c.cluster.enabled) {
+    if (c.cluster.name.empty() || c.cluster.node.empty() || c.cluster.etcd.empty())
+      return fail(ErrorCode::kInvalidArgument,
+                  name + ": [cluster] needs name, node and etcd (the etcd client URLs)");
+    if (c.cluster.margin_ms >= c.cluster.lease_ttl_s * 1000)
+      return fail(ErrorCode::kInvalidArgument,
+                  name + ": cluster.margin_ms must be below cluster.lease_ttl_s");
+  }
   if (c.city_region.size() != 6 ||
       c.city_region.find_first_not_of("0123456789") != std::string::npos) {
     return fail(

@@ -37,10 +37,21 @@
 //   max_records_per_batch = 10000
 //   max_record_bytes = 65536
 //   map_size_mb = 262144                  # the largest the store may grow (fixed map)
+//   [cluster]                   # replicated mode (docs/replication.md); absent: one node, no etcd
+//   enabled = true
+//   name = "sjz"                # etcd keys under /gongshu/<name>/
+//   node = "node-a"             # this node's id, unique in the cluster
+//   etcd = ["http://10.0.0.1:2379", "http://10.0.0.2:2379", "http://10.0.0.3:2379"]
+//   lease_ttl_s = 5             # the leader's etcd lease; failover takes about this long
+//   margin_ms = 1000            # acknowledge nothing in the lease's last margin
+//   advertise_api = ""          # told to clients redirected here; default: the bound endpoint
+//   replication_endpoint = ""   # where replicas fetch write sets from this node when it leads
+//   sync_count = 1              # replicas that must hold a write set before its batch is acked
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/util/error.h"
 
@@ -83,6 +94,20 @@ struct AlertConfig {
   int64_t notify_timeout_ms = 10'000;
 };
 
+// The replicated mode (docs/replication.md §7, daemon/cluster_node.h). Without a [cluster]
+// section (or with enabled = false) none of it runs and nothing talks to etcd.
+struct ClusterConfig {
+  bool enabled = false;
+  std::string name;               // etcd key prefix /gongshu/<name>/
+  std::string node;               // this node's id
+  std::vector<std::string> etcd;  // etcd client URLs
+  int64_t lease_ttl_s = 5;
+  int64_t margin_ms = 1000;
+  std::string advertise_api;  // empty: the bound api endpoint (0.0.0.0 → 127.0.0.1)
+  std::string replication_endpoint;
+  uint32_t sync_count = 1;
+};
+
 struct DaemonConfig {
   std::string state_dir = "/var/lib/gongshud";
   std::string daemon_key;
@@ -109,6 +134,7 @@ struct DaemonConfig {
   // Distinct groups one aggregate may build before it is refused (memory, not privacy: small
   // groups are suppressed by the policy's k_threshold either way).
   size_t max_aggregate_groups = 100'000;
+  ClusterConfig cluster;
 
   std::string daemon_key_path() const;
   std::string master_key_path() const;  // honours $CREDENTIALS_DIRECTORY

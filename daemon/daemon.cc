@@ -180,6 +180,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   io.limits.max_batch_bytes = config.max_batch_bytes;
   io.limits.max_records = config.max_records_per_batch;
   io.limits.max_record_bytes = config.max_record_bytes;
+  if (config.cluster.enabled) io.gate = &d->cluster_slot_;
   GONGSHU_TRY(d->ingest_, IngestService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                                d->catalog_, d->quarantine_, io));
 
@@ -198,6 +199,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   ao.status.ingest = [ingest] { return ingest->stats(); };
   ao.status.agents = [ingest] { return ingest->agent_activity(); };
   ao.alerts = d->alerts_.get();
+  if (config.cluster.enabled) {
+    ao.gate = &d->cluster_slot_;
+    ao.cluster = &d->cluster_slot_;
+  }
   AlertService* alerts = d->alerts_.get();
   DaemonStore* store = d->store_.get();
   ao.status.open_alerts = [alerts, store]() -> uint64_t {
@@ -207,10 +212,21 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   d->alerts_->set_agents([ingest] { return ingest->agent_activity(); });
   GONGSHU_TRY(d->api_, ApiService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                          d->catalog_, d->policy_, ao));
+  if (config.cluster.enabled) {
+    // Its keys publish the endpoints as bound; until the first tick wins a term, this node
+    // refuses writes (the slot says "not leader").
+    ClusterEndpoints ce{ao.advertised_ingest, advertised(d->api_->endpoint(),
+                                                         config.cluster.advertise_api)};
+    GONGSHU_TRY(d->cluster_, ClusterNode::create(config.cluster, ce, *d->store_, log));
+    d->cluster_slot_.set(d->cluster_.get());
+  }
   return d;
 }
 
 void Daemon::stop() {
+  // First stop acknowledging and hand the lease back, so another node leads within ms; batches
+  // still in flight here get no ack and are re-sent to it.
+  if (cluster_) cluster_->resign();
   if (api_) api_->stop();
   if (ingest_) ingest_->stop();
 }
@@ -221,6 +237,8 @@ Daemon::~Daemon() {
   // Sockets before the ZAP handler before the context (core/wire's lifetime rules).
   api_.reset();
   ingest_.reset();
+  cluster_slot_.set(nullptr);
+  cluster_.reset();
   zap_.reset();
   context_.reset();
   store_.reset();

@@ -21,6 +21,7 @@
 #include "core/util/clock.h"
 #include "daemon/alerts.h"
 #include "daemon/api.h"
+#include "daemon/cluster_node.h"
 #include "daemon/config.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/daemon_store.h"
@@ -58,6 +59,9 @@ class Daemon {
   std::string policy_problem() const;
   // Security monitoring (daemon/alerts.h); alive from start() until the daemon is destroyed.
   AlertService& alerts() { return *alerts_; }
+  // The replicated mode's node (daemon/cluster_node.h); null without [cluster]. The service loop
+  // ticks it.
+  ClusterNode* cluster() { return cluster_.get(); }
 
  private:
   Daemon() = default;
@@ -74,6 +78,8 @@ class Daemon {
   std::unique_ptr<AlertService> alerts_;  // after the store, before the sockets
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<ApiService> api_;
+  ClusterSlot cluster_slot_;                // what the sockets ask; set once cluster_ exists
+  std::unique_ptr<ClusterNode> cluster_;  // outlives the sockets (destroyed after them)
 };
 
 struct InitResult {

@@ -83,6 +83,8 @@ struct IngestService::Impl {
   bool writer_done = false;
 
   std::atomic<uint64_t> busy{0}, dropped{0}, cuts{0}, quarantines{0}, prepare_ns{0};
+  std::atomic<uint64_t> not_leader{0}, acks_withheld{0};
+  std::atomic<int64_t> last_ack_mono_ns{0};
   AgentActivityMap activity;  // in memory only: no store write per batch
   IngestWriter writer;        // the writer thread's
 
@@ -110,6 +112,14 @@ struct IngestService::Impl {
   // Answers the frame `payload` from `to` busy, naming its batch so the agent resends it.
   void answer_busy(const wire::RoutingId& to, ByteView payload, std::string_view why,
                    int64_t retry_after_ms);
+  // Replicated mode: the answer of a node that does not lead (cluster_gate.h), naming the leader.
+  void not_leader_ack(v1::BatchAck& ack) const {
+    const LeaderHint h = options.gate->leader();
+    ack.set_error(v1::BATCH_INTERNAL);
+    ack.set_error_message(not_leader_text(h.ingest));
+    ack.set_leader_ingest(h.ingest);
+    ack.set_retry_after_ms(h.ingest.empty() ? 500 : 0);
+  }
   // Cuts every connection if a key connected since the last check has been revoked (checked
   // every 250 ms), or at once when `now` (a revoked or quarantined key is still connected).
   void cut_connections(NetState& net, int64_t now_ms, bool now);
@@ -195,6 +205,15 @@ void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
       ++net_refusals[key][revoked ? "revoked key, frame dropped" : "quarantined, frame dropped"];
     }
     cut_connections(net, now, true);
+    return;
+  }
+  if (options.gate && !options.gate->may_write()) {
+    // Not the leader: the agent moves to the one named (or, none known, tries again).
+    not_leader.fetch_add(1, std::memory_order_relaxed);
+    v1::BatchAck ack;
+    ack.set_batch_seq(peek_batch_seq(in.payload));
+    not_leader_ack(ack);
+    if (auto bytes = wire::encode(ack)) (void)channel.send(in.from, *bytes);
     return;
   }
   auto [kit, fresh] = net.keys.try_emplace(key);
@@ -296,6 +315,15 @@ void IngestService::Impl::net_loop() {
     }
     const int64_t now = store.clock().now_ms();
     for (const auto& job : out) {
+      if (options.gate && job->ack.error() == v1::BATCH_OK && !options.gate->may_acknowledge()) {
+        // Stored, but this node no longer holds a lease etcd is bound to honour: no ack. The
+        // agent re-sends to the leader (docs/replication.md §5).
+        acks_withheld.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (job->ack.error() == v1::BATCH_OK)
+        last_ack_mono_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
       // Refused or re-sent batches cost the key a token of its waste bucket.
       if ((job->ack.error() != v1::BATCH_OK && job->ack.error() != v1::BATCH_INTERNAL) ||
           job->ack.duplicate()) {
@@ -376,12 +404,25 @@ void IngestService::Impl::writer_loop() {
       // Idle: summaries, checkpoint, subject runs (IngestWriter::idle). A failure commits
       // nothing and loses no refusal: idle() leaves its digest as it was, and the refusals taken
       // for it go back, so the next pass audits them all.
+      // A node that does not lead writes nothing of its own (the refusals wait for its term).
+      if (options.gate && !options.gate->may_write()) continue;
       NetRefusals counted = take_net_refusals();
       if (!writer.idle(counted)) give_back_net_refusals(counted);
       continue;
     }
-    NetRefusals counted = take_net_refusals();
-    if (!writer.commit_group(group, counted)) give_back_net_refusals(counted);
+    if (options.gate && !options.gate->may_write()) {
+      // Leadership ended while these waited: this node writes nothing more (a deposed leader's
+      // store must not grow), and says who leads now.
+      for (auto& job : group) {
+        job->ack.Clear();
+        job->ack.set_batch_seq(job->seq);  // the frame itself is freed once prepared
+        not_leader_ack(job->ack);
+      }
+      not_leader.fetch_add(group.size(), std::memory_order_relaxed);
+    } else {
+      NetRefusals counted = take_net_refusals();
+      if (!writer.commit_group(group, counted)) give_back_net_refusals(counted);
+    }
     {
       std::lock_guard lock(mu);
       for (auto& job : group) to_send.push_back(job);
@@ -480,6 +521,9 @@ IngestStats IngestService::stats() const {
   s.cuts = impl_->cuts.load();
   s.quarantines = impl_->quarantines.load();
   s.summaries = impl_->writer.counters.summaries.load();
+  s.not_leader = impl_->not_leader.load();
+  s.acks_withheld = impl_->acks_withheld.load();
+  s.last_ack_mono_ns = impl_->last_ack_mono_ns.load();
   s.last_minute = impl_->writer.counters.accepted_window.last_minute();
   std::lock_guard lock(impl_->mu);
   s.queued = impl_->queue.size();

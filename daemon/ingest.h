@@ -27,6 +27,7 @@
 #include "core/batch/batch.h"
 #include "core/wire/context.h"
 #include "core/wire/zap_handler.h"
+#include "daemon/cluster_gate.h"
 #include "daemon/config.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
@@ -47,6 +48,10 @@ struct IngestOptions {
   size_t max_queue = 512;  // jobs waiting; beyond it new batches are answered busy (resend later)
   IngestLimits per_key;    // what one agent key may take (daemon/config.h)
   batch::Limits limits;
+  // Replicated mode (daemon/cluster_gate.h): batches are taken only while gate->may_write(),
+  // others answered "not leader" naming the leader; an ack is withheld once
+  // gate->may_acknowledge() is false. Null (one node): always taken and acknowledged.
+  const LeaderGate* gate = nullptr;
 };
 
 struct IngestStats {
@@ -68,6 +73,12 @@ struct IngestStats {
   uint64_t writer_apply_ns = 0;   // writer time building transactions
   uint64_t writer_commit_ns = 0;  // writer time in durable commits (fsync)
   uint64_t prepare_ns = 0;        // worker time opening, verifying, validating (all workers)
+  // Replicated mode: batches refused because this node does not lead, acks withheld because it
+  // stopped leading (or its lease ran out) after storing them, and when (CLOCK_MONOTONIC ns) the
+  // last ack of a stored batch was sent (0: none).
+  uint64_t not_leader = 0;
+  uint64_t acks_withheld = 0;
+  int64_t last_ack_mono_ns = 0;
 };
 
 class IngestService {

@@ -52,6 +52,9 @@ void add_objection_commands(CLI::App& app, int* exit_code);
 // consent grant | revoke | list (R-15, docs/objections.md).
 void add_consent_commands(CLI::App& app, int* exit_code);
 
+// cluster status | switchover: the replicated mode (docs/replication.md).
+void add_cluster_commands(CLI::App& app, int* exit_code);
+
 // One chunk of a chunked download (audit export, backup).
 struct Chunk {
   std::string data;

@@ -1,0 +1,60 @@
+#include "daemon/cluster_api.h"
+
+#include "core/util/printable.h"
+#include "daemon/cluster_node.h"
+#include "daemon/ingest.h"
+
+namespace gongshu::daemon {
+namespace {
+
+Reply no_cluster() {
+  return refuse(v1::API_NOT_FOUND, "this daemon is not part of a cluster (no [cluster] section)");
+}
+
+}  // namespace
+
+Reply cluster_status(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp) {
+  if (auto r = ctx.require(c, "read the cluster status", {"operator", "officer"}); !r) return r;
+  ClusterNode* node = ctx.options.cluster ? ctx.options.cluster->get() : nullptr;
+  if (!node) return no_cluster();
+  auto* out = resp.mutable_cluster_status();
+  *out = node->status();
+  if (ctx.options.status.ingest) {
+    IngestStats s = ctx.options.status.ingest();
+    out->set_batches_not_leader(s.not_leader);
+    out->set_acks_withheld(s.acks_withheld);
+    out->set_last_ack_mono_ns(s.last_ack_mono_ns);
+    out->set_batches(s.batches);
+    out->set_records_accepted(s.records_accepted);
+  }
+  return {};
+}
+
+Reply cluster_switchover(ApiContext& ctx, const Caller& c, const v1::ClusterSwitchoverRequest& req,
+                         v1::ApiResponse& resp) {
+  if (auto r = ctx.require(c, "hand the cluster's leadership over", {"operator"}); !r) return r;
+  ClusterNode* node = ctx.options.cluster ? ctx.options.cluster->get() : nullptr;
+  if (!node) return no_cluster();
+  if (req.to().empty() || req.to().size() > 64)
+    return refuse(v1::API_BAD_REQUEST, "switchover: name the node to hand over to (to)");
+  auto e = entry_for(c, "cluster_switchover");
+  add_ref(e, "node", req.to());
+  e.set_detail("planned handover of the leadership to " + printable(req.to()));
+  // Audited in the transaction that takes the request: a refused request leaves no entry and
+  // no handover; an entry that cannot be written leaves no handover either.
+  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
+    return node->request_switchover(req.to());
+  });
+  if (!s) {
+    const ErrorCode code = s.error().code();
+    return refuse(code == ErrorCode::kNotFound      ? v1::API_NOT_FOUND
+                  : code == ErrorCode::kUnavailable ? v1::API_UNAVAILABLE
+                                                    : v1::API_BAD_REQUEST,
+                  s.error().message());
+  }
+  *resp.mutable_cluster_status() = node->status();
+  return {};
+}
+
+}  // namespace gongshu::daemon

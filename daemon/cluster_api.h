@@ -1,0 +1,15 @@
+// The api handlers of the replicated mode (docs/replication.md): `cluster status` (operators and
+// officers; any node answers, from what it last read in etcd) and `cluster switchover` (operators;
+// the leader only, audited as cluster_switchover). On a daemon without [cluster] both answer
+// API_NOT_FOUND.
+#pragma once
+
+#include "daemon/api_context.h"
+
+namespace gongshu::daemon {
+
+Reply cluster_status(ApiContext& ctx, const Caller& c, v1::ApiResponse& resp);
+Reply cluster_switchover(ApiContext& ctx, const Caller& c, const v1::ClusterSwitchoverRequest& req,
+                         v1::ApiResponse& resp);
+
+}  // namespace gongshu::daemon
