@@ -287,10 +287,12 @@ void to_row(CurrentRecord&& r, const policy::RecordMasker& masker, const crypto:
 }
 
 // a record an open objection disputes says so in every answer that returns it (outside
-// roles are not told the objections' ids).
-void mark_disputed(const ApiContext& ctx, const store::Txn& txn, const std::string& dataset,
-                   const std::string& record_key, bool outside, v1::Row* row) {
-  auto ids = disputes_of(ctx.store, txn, dataset, record_key);
+// roles are not told the objections' ids): an objection to it, or an open objection about its
+// subject (a record delivered after the filing included). `subject_id`: the record's, as stored.
+void mark_disputed(const ApiContext& ctx, const store::Txn& txn,
+                   const catalog::DatasetSchema& schema, const std::string& record_key,
+                   std::string_view subject_id, bool outside, v1::Row* row) {
+  auto ids = disputes_of_record(ctx.store, txn, schema, record_key, subject_id);
   if (ids.empty()) return;
   row->set_disputed(true);
   if (!outside) {
@@ -583,9 +585,10 @@ Reply query(ApiContext& ctx, const Caller& c, const v1::QueryRequest& req, v1::A
       return false;
     }
     last_key = r.record_key;
+    const std::string subject_id = r.record.subject_id();
     v1::Row* row = out->add_rows();
     to_row(std::move(r), masker, key, fields, keep_subject, outside, row);
-    mark_disputed(ctx, *txn, schema->id(), last_key, outside, row);
+    mark_disputed(ctx, *txn, *schema, last_key, subject_id, outside, row);
     return true;
   };
   Status read;
@@ -704,9 +707,10 @@ Reply lookup(ApiContext& ctx, const Caller& c, const v1::LookupRequest& req,
             return false;
           }
           const std::string record_key = r.record_key;
+          const std::string subject_id = r.record.subject_id();
           v1::Row* row = ds.add_rows();
           to_row(std::move(r), masker, key, {}, true, outside, row);
-          mark_disputed(ctx, *txn, schema.id(), record_key, outside, row);
+          mark_disputed(ctx, *txn, schema, record_key, subject_id, outside, row);
           return true;
         });
     if (!read) {
@@ -777,9 +781,10 @@ Reply download(ApiContext& ctx, const Caller& c, const v1::DownloadRequest& req,
       return false;
     }
     last_key = r.record_key;
+    const std::string subject_id = r.record.subject_id();
     v1::Row* row = out->add_rows();
     to_row(std::move(r), masker, key, {}, true, outside, row);
-    mark_disputed(ctx, *txn, schema->id(), last_key, outside, row);
+    mark_disputed(ctx, *txn, *schema, last_key, subject_id, outside, row);
     return true;
   });
   if (!read) {

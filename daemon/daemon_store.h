@@ -108,6 +108,8 @@ class DaemonStore {
     store::Table<std::string_view> consents;         // consent id -> v1::ConsentInfo
     // subject token (64 hex) \0 applicant key id \0 consent id -> ""
     store::Table<std::string_view> consent_index;
+    // dataset \0 agency -> stored::DeliveryStats (daemon/delivery_stats.h)
+    store::Table<std::string_view> delivery_stats;
   };
   const Tables& db() const { return *db_; }
 

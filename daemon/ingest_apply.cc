@@ -7,6 +7,8 @@
 
 #include "core/util/check.h"
 #include "core/util/encoding.h"
+#include "core/util/printable.h"
+#include "daemon/delivery_stats.h"
 #include "daemon/subject_index.h"
 #include "daemon/version_encoding.h"
 #include "gongshu/v1/record.pb.h"
@@ -33,6 +35,7 @@ struct GroupWrites {
   // order, with its head; each of those PreparedRecords knows its own (head_slot).
   std::vector<Head> heads;
   std::vector<ByteView> subjects;  // subject index entries, in runs (views into the jobs)
+  DeliveryTally tally;             // the group's delivery counts (daemon/delivery_stats.h)
 };
 
 namespace {
@@ -80,6 +83,45 @@ v1::AuditEntry agent_entry(const Job& job, std::string_view action) {
   ref->set_kind("batch");
   ref->set_value(job.agent_key_id + "/" + std::to_string(job.seq));
   return e;
+}
+
+// Whether `key` (a store key, dataset \0 record key) is a current, valid record as the group has
+// it so far: stored earlier in this batch (`here`: key -> valid), by an earlier job of the group
+// (its head in writes.heads), or before the group (the records table, which the group writes
+// only at its end).
+bool current_record(const store::Txn& txn, const DaemonStore::Tables& db, const GroupWrites& writes,
+                    const std::unordered_map<std::string_view, bool>& here, std::string_view key) {
+  if (auto it = here.find(key); it != here.end()) return it->second;
+  auto h =
+      std::lower_bound(writes.heads.begin(), writes.heads.end(), key,
+                       [](const GroupWrites::Head& a, std::string_view k) { return a.key < k; });
+  if (h != writes.heads.end() && h->key == key)
+    return h->head.current_version() != 0 && h->head.valid();
+  auto v = db.records.get(txn, key);
+  if (!v) return false;
+  stored::RecordHead head;
+  return head.ParseFromArray(v->data(), static_cast<int>(v->size())) && head.valid();
+}
+
+// R-12 reference rules: each field with one names a record of another dataset (or its own),
+// which must be current when this record is stored. References resolve to records stored
+// before it: in an earlier batch, an earlier job of the group, or earlier in its own batch.
+void check_references(const store::Txn& txn, const DaemonStore::Tables& db,
+                      const GroupWrites& writes,
+                      const std::unordered_map<std::string_view, bool>& here, PreparedRecord& pr) {
+  const catalog::DatasetSchema& schema = *pr.schema;
+  for (int index : schema.reference_fields()) {
+    const std::string& name = schema.entry().fields(index).name();
+    for (const catalog::FieldView& f : pr.record.fields()) {
+      if (f.name != name || f.kind != v1::FieldValue::kText) continue;
+      const catalog::FieldRules& rules = schema.rules(index);
+      if (current_record(txn, db, writes, here, record_key_of(rules.references(), f.bytes))) break;
+      pr.verdict = catalog::Verdict::refusal(v1::RECORD_STATUS_QUALITY, name,
+                                             "record '" + printable(pr.record.record_key()) +
+                                                 "': " + rules.reference_missing(f.bytes));
+      return;
+    }
+  }
 }
 
 }  // namespace
@@ -209,13 +251,16 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
                   writes.heads[pr.head_slot].key == pr.stored_key);
     return writes.heads[pr.head_slot];
   };
-  // Records accepted earlier in this batch exist for an invalidation that follows them (kept
-  // only when the batch has an invalidation).
-  std::unordered_set<std::string_view> accepted_here;
-  const bool invalidates =
+  // Records accepted earlier in this batch, and whether they stand (an upsert) or not (an
+  // invalidation): they exist for an invalidation, and a reference, that follows them (kept
+  // only when the batch has an invalidation or a reference rule).
+  std::unordered_map<std::string_view, bool> accepted_here;
+  const bool track_here =
       std::any_of(job.records.begin(), job.records.end(), [](const PreparedRecord& pr) {
-        return pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_INVALIDATE;
+        return pr.verdict.ok() && (pr.record.op() == v1::RECORD_OP_INVALIDATE ||
+                                   (pr.schema && !pr.schema->reference_fields().empty()));
       });
+  writes.tally.begin_batch(job);
   std::string dataset_name;
   bool mixed = false;
   for (auto& pr : job.records) {
@@ -226,7 +271,11 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
             v1::RECORD_STATUS_NOT_FOUND, "record_key",
             "no record '" + std::string(pr.record.record_key()) + "' to invalidate");
     }
+    if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_UPSERT && pr.schema &&
+        !pr.schema->reference_fields().empty())
+      check_references(txn, db, writes, accepted_here, pr);
     if (!pr.verdict.ok()) {
+      writes.tally.refused(txn, db, pr);
       auto* st = job.ack.add_statuses();
       st->set_index(pr.index);
       st->set_code(pr.verdict.code);
@@ -235,7 +284,7 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
       continue;
     }
     to_store.push_back(&pr);
-    if (invalidates) accepted_here.insert(pr.stored_key);
+    if (track_here) accepted_here[pr.stored_key] = pr.record.op() != v1::RECORD_OP_INVALIDATE;
     if (dataset_name.empty()) dataset_name = pr.record.dataset();
     if (dataset_name != pr.record.dataset()) mixed = true;
   }
@@ -285,6 +334,7 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
     append_version_tail(pr->version_bytes, now, a.seq, head.current_version());
     GONGSHU_RETURN_IF_ERROR(db.versions.append(txn, version, as_bytes(pr->version_bytes)));
 
+    writes.tally.stored(txn, db, *pr, version);
     head.set_current_version(version);
     head.set_valid(!invalidation);
     head.set_versions(head.versions() + 1);
@@ -294,6 +344,7 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
     }
   }
   job.ack.set_accepted(static_cast<uint32_t>(to_store.size()));
+  writes.tally.end_batch(now);
 
   if (!job.stored) {
     // The header (a hash per record) moves from the opened batch, which needs it no more: both
@@ -351,6 +402,7 @@ bool IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
         GONGSHU_RETURN_IF_ERROR(apply(txn, *job, writes, appended));
       }
     }
+    GONGSHU_RETURN_IF_ERROR(writes.tally.write(txn, db, store.clock().now_ms()));
     for (auto& [name, ds] : writes.datasets) {
       GONGSHU_RETURN_IF_ERROR(db.datasets.put(txn, name, as_bytes(ds.SerializeAsString())));
     }

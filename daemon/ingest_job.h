@@ -9,6 +9,7 @@
 #include <google/protobuf/arena.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <memory_resource>
 #include <optional>
@@ -44,6 +45,11 @@ struct PreparedRecord {
   std::pmr::string version_bytes;
   size_t version_head_size = 0;  // what the worker wrote (a retried commit appends again)
   uint32_t head_slot = 0;        // its record's in GroupWrites::heads (set by the writer)
+  // Its dataset's schema when the dataset is in the catalog (kept alive by Job::catalog), and
+  // the fields it gives a value, for the delivery counts (daemon/delivery_stats.h) and the
+  // writer's reference checks.
+  const catalog::DatasetSchema* schema = nullptr;
+  catalog::FieldMask present;
 };
 
 // One SealedBatch from one connection, from arrival to ack.
@@ -67,6 +73,8 @@ struct Job {
   batch::OpenedBatch batch;  // once opened: its header on the arena, its records views
   crypto::Digest batch_hash{};
   std::string agency;
+  // The catalog the worker validated against: the records' schemas point into it.
+  std::shared_ptr<const std::map<std::string, catalog::DatasetSchema, std::less<>>> catalog;
   std::vector<PreparedRecord> records;
   bool prepared = false;
   size_t weight() const { return records.size(); }  // for the group's record budget

@@ -64,6 +64,7 @@ void prepare_batch(const PrepareContext& ctx, Job& job) {
   // one log line for the batch, not one per record.
   ProtobufLogBatch protobuf_log(job.agent_key_id + "/" + std::to_string(job.seq));
   auto snapshot = catalog.snapshot();
+  job.catalog = snapshot;
   auto txn = store.env().begin_read();  // for the datasets' data keys
   std::map<std::string, const crypto::DataKey*, std::less<>> keys;
   job.records.reserve(job.batch.records.size());
@@ -84,6 +85,7 @@ void prepare_batch(const PrepareContext& ctx, Job& job) {
       continue;
     }
     const catalog::DatasetSchema& schema = it->second;
+    pr.schema = &schema;
     if (schema.entry().status() != "approved") {
       pr.verdict =
           catalog::Verdict::refusal(v1::RECORD_STATUS_DATASET_NOT_APPROVED, "",
@@ -97,7 +99,7 @@ void prepare_batch(const PrepareContext& ctx, Job& job) {
                                                  "' (" + schema.entry().provider_agency() + ")");
       continue;
     }
-    pr.verdict = catalog::validate_record(schema, pr.record, clock);
+    pr.verdict = catalog::validate_record(schema, pr.record, clock, &pr.present);
     pr.stored_key = record_key_of(pr.record.dataset(), pr.record.record_key(), &job.memory);
     if (pr.verdict.ok()) {
       auto key = keys.find(schema.id());

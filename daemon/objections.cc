@@ -150,9 +150,19 @@ Status write_objection(DaemonStore& store, store::WriteTxn& txn, v1::ObjectionIn
   return store.db().objections.put(txn, o.id(), as_bytes(o.SerializeAsString()));
 }
 
+// Subject marks sort before every record's (record keys are printable, so none starts with
+// \x01): dataset \0 \x01 subject token (hex) \0 objection id.
+std::string subject_mark_key(std::string_view dataset, std::string_view token_hex,
+                             std::string_view id) {
+  return mark_key(dataset, "\x01" + std::string(token_hex), id);
+}
+
 Status mark(const DaemonStore& store, store::WriteTxn& txn, const v1::ObjectionInfo& o, bool on) {
-  for (const auto& k : o.records()) {
-    const std::string key = mark_key(o.dataset(), k, o.id());
+  std::vector<std::string> keys;
+  for (const auto& k : o.records()) keys.push_back(mark_key(o.dataset(), k, o.id()));
+  if (!o.subject_token().empty())
+    keys.push_back(subject_mark_key(o.dataset(), o.subject_token(), o.id()));
+  for (const std::string& key : keys) {
     if (on) {
       GONGSHU_RETURN_IF_ERROR(store.db().objection_marks.put(txn, key, ByteView()));
     } else {
@@ -379,6 +389,33 @@ std::vector<std::string> disputes_of(const DaemonStore& store, const store::Txn&
     std::string_view k = as_chars(e->key);
     if (!k.starts_with(prefix)) break;
     out.emplace_back(k.substr(prefix.size()));
+  }
+  return out;
+}
+
+std::vector<std::string> disputes_of_record(const DaemonStore& store, const store::Txn& txn,
+                                            const catalog::DatasetSchema& schema,
+                                            std::string_view record_key,
+                                            std::string_view subject_id) {
+  std::vector<std::string> out = disputes_of(store, txn, schema.id(), record_key);
+  const std::string& kind = schema.entry().subject_kind();
+  if (subject_id.empty() || (kind != "person" && kind != "organisation")) return out;
+  auto cur = store.db().objection_marks.cursor(txn);
+  std::string any = schema.id();  // dataset \0 \x01: the dataset's subject marks
+  any.push_back('\0');
+  any.push_back('\x01');
+  auto first = cur.seek(as_bytes(any));
+  if (!first || !as_chars(first->key).starts_with(any)) return out;  // no subject objection
+  const ids::IdCheck id = kind == "person" ? ids::check_citizen_id(subject_id, store.clock())
+                                           : ids::check_credit_code(subject_id);
+  if (!id.valid) return out;
+  const std::string prefix =
+      subject_mark_key(schema.id(), hex_encode(store.subject_token(id.normalized)), "");
+  for (auto e = cur.seek(as_bytes(prefix)); e; e = cur.next()) {
+    std::string_view k = as_chars(e->key);
+    if (!k.starts_with(prefix)) break;
+    std::string oid(k.substr(prefix.size()));
+    if (std::find(out.begin(), out.end(), oid) == out.end()) out.push_back(std::move(oid));
   }
   return out;
 }

@@ -22,7 +22,10 @@
 //                     it. Filters: overdue (open past the deadline), agency (assigned to), id.
 //
 // While an objection is open (filed, verifying) its records are disputed: every read that
-// returns one says so (Row.disputed, daemon/access.cc through disputes_of()). Every step is one
+// returns one says so (Row.disputed, daemon/access.cc through disputes_of_record()). An objection
+// by subject also disputes the records about that subject stored after it was filed: it is
+// marked under the subject's keyed hash as well (objection_marks: dataset \0 \x01 token \0 id),
+// which reads look up by the record's subject. Every step is one
 // audit entry (objection_filed, objection_verifying, objection_corrected, objection_upheld,
 // objection_transferred) in the transaction that takes it; details carry no personal data (no
 // reason, contact or identifier; a subject only as its keyed hash). Api thread only.
@@ -32,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/catalog/dataset.h"
 #include "core/store/txn.h"
 #include "daemon/api_context.h"
 
@@ -59,5 +63,13 @@ Reply objection_list(ApiContext& ctx, const Caller& c, const v1::ObjectionListRe
 // first; empty when none.
 std::vector<std::string> disputes_of(const DaemonStore& store, const store::Txn& txn,
                                      std::string_view dataset, std::string_view record_key);
+// The same for a record as a read returns it, adding the open objections filed about its subject
+// (`subject_id`, the record's as stored): a subject objection disputes the records about that
+// subject delivered after its filing too, for as long as it is open. The subject is looked up
+// only when the dataset has an open subject objection (one cursor seek otherwise).
+std::vector<std::string> disputes_of_record(const DaemonStore& store, const store::Txn& txn,
+                                            const catalog::DatasetSchema& schema,
+                                            std::string_view record_key,
+                                            std::string_view subject_id);
 
 }  // namespace gongshu::daemon

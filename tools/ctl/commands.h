@@ -51,6 +51,8 @@ void add_dataset_commands(CLI::App& app, int* exit_code);
 void add_objection_commands(CLI::App& app, int* exit_code);
 // consent grant | revoke | list (R-15, docs/objections.md).
 void add_consent_commands(CLI::App& app, int* exit_code);
+// quality report: data quality per dataset and agency (R-12, docs/quality.md).
+void add_quality_commands(CLI::App& app, int* exit_code);
 
 // cluster status | switchover: the replicated mode (docs/replication.md).
 void add_cluster_commands(CLI::App& app, int* exit_code);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     gongshu::ctl::add_dataset_commands(app, &exit_code);
     gongshu::ctl::add_objection_commands(app, &exit_code);
     gongshu::ctl::add_consent_commands(app, &exit_code);
+    gongshu::ctl::add_quality_commands(app, &exit_code);
     gongshu::ctl::add_drill_commands(app, &exit_code);
     gongshu::ctl::add_cluster_commands(app, &exit_code);
     gongshu::i18n::localize_cli(app);
