@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "agent/catalog_cache.h"
+#include "agent/reenrollment.h"
 #include "agent/daemon_key.h"
 #include "core/crypto/key_file.h"
 #include "core/wire/client_channel.h"
@@ -158,20 +159,13 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
   EnrollResult out;
   GONGSHU_TRY(crypto::IdentityKey key, load_or_create_agent_key(config.key_file, &out.key_created));
   std::string key_id = key.public_key().key_id();
-  bool key_changed = false;
+  // A new key (the previous one leaked and was revoked): the outbox's batches signed with it are
+  // reconciled with the daemon below, not refused here (agent/reenrollment.h).
+  std::string previous_key_id;
   {
     GONGSHU_TRY(store::ReadTxn txn, spool.env().begin_read());
     auto old = spool.enrollment(txn);
-    if (old && old->agent_key_id() != key_id) {
-      key_changed = true;
-      if (spool.outbox().count(txn) != 0) {
-        return fail(ErrorCode::kAlreadyExists,
-                    "the spool holds batches signed by the previous agent key " +
-                        old->agent_key_id() +
-                        " that are not acknowledged yet; restore that key file or let them "
-                        "drain before enrolling a new key");
-      }
-    }
+    if (old && old->agent_key_id() != key_id) previous_key_id = old->agent_key_id();
   }
   GONGSHU_TRY(auto context, wire::Context::create());
   v1::ApiRequest req;
@@ -207,7 +201,11 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
   std::string bytes;
   en.SerializeToString(&bytes);
   GONGSHU_RETURN_IF_ERROR(spool.env().update([&](store::WriteTxn& txn) -> Status {
-    if (key_changed) GONGSHU_RETURN_IF_ERROR(spool.put_u64(txn, kNextBatchSeq, 1));
+    // batch_seq continues under the new key, as after a rotation: the receipts stay keyed by it.
+    if (!previous_key_id.empty()) {
+      GONGSHU_TRY(size_t n, note_reenrollment(spool, txn, previous_key_id, key_id, clock.now_ms()));
+      out.previous_key_batches = n;
+    }
     return spool.put_meta(txn, kEnrollment, as_bytes(bytes));
   }));
   // The catalog, on a new connection: this one was authorised before we were enrolled.
@@ -219,6 +217,25 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
   } else {
     out.datasets = refreshed->datasets;
     for (auto& w : refreshed->warnings) out.warnings.push_back(w);
+  }
+  if (out.previous_key_batches > 0) {
+    out.previous_key_id = previous_key_id;
+    DaemonTarget target;
+    {
+      GONGSHU_TRY(store::ReadTxn txn, spool.env().begin_read());
+      GONGSHU_TRY(target, daemon_target(config, spool, txn));
+    }
+    auto r = reconcile_reenrollment(context, key, spool, target, clock, timeout, nullptr);
+    if (!r) {
+      out.warnings.push_back(std::to_string(out.previous_key_batches) +
+                             " batches signed by the previous key " + previous_key_id +
+                             " stay in the spool, unsent: " + r.error().message() +
+                             "; `gongshu-agent run` asks again before it sends anything");
+    } else if (*r) {
+      out.reconciled = true;
+      out.previous_stored = (*r)->stored_batches;
+      out.previous_resealed = (*r)->resealed_batches;
+    }
   }
   return out;
 }

@@ -58,6 +58,14 @@ struct EnrollResult {
   bool key_created = false;
   size_t datasets = 0;
   std::vector<std::string> warnings;
+  // A new key while the outbox held batches of the previous one (agent/reenrollment.h): that
+  // key, its batches, and what the daemon said of them (reconciled false: not asked yet, or no
+  // answer; the service asks again before it sends anything).
+  std::string previous_key_id;
+  uint64_t previous_key_batches = 0;
+  bool reconciled = false;
+  uint64_t previous_stored = 0;    // acknowledged with the receipts the daemon kept
+  uint64_t previous_resealed = 0;  // to be sealed again under the new key
 };
 
 // The whole of `gongshu-agent enroll TOKEN` (DESIGN §4): key, EnrollRequest, then the catalog

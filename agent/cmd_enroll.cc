@@ -58,6 +58,16 @@ void add_enroll_command(CLI::App& app, int* exit_code) {
           .field("api", e.api_endpoint())
           .field("ingest", e.ingest_endpoint())
           .field("datasets", uint64_t(r->datasets));
+      if (!r->previous_key_id.empty()) {
+        w.key("previous_key")
+            .begin_object()
+            .field("key_id", r->previous_key_id)
+            .field("batches", r->previous_key_batches)
+            .field("reconciled", r->reconciled)
+            .field("stored", r->previous_stored)
+            .field("resealed", r->previous_resealed)
+            .end_object();
+      }
       w.key("warnings").begin_array();
       for (const auto& x : r->warnings) w.value(x);
       w.end_array().end_object();

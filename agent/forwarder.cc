@@ -270,7 +270,10 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
   }
   GONGSHU_TRY(OutboxEntry entry, decode_outbox(*v));
   entry.message = {};  // a view into the map; not needed past this point
-  if (ack.error() == v1::BATCH_INTERNAL) return {};
+  // Not stored yet, or not under this key (revoked, or not the connection's): the batch is kept,
+  // for a resend or for a re-enrollment to reconcile (agent/reenrollment.h); never filed as
+  // refused, since it is no fault of its records.
+  if (ack.error() == v1::BATCH_INTERNAL || ack.error() == v1::BATCH_KEY_MISMATCH) return {};
   if (ack.error() != v1::BATCH_OK) {
     GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, {}, &ack));
     set_error(seq_text(seq) + " refused by the daemon: " + v1::BatchErrorCode_Name(ack.error()) +

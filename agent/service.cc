@@ -15,6 +15,7 @@
 #include "agent/forwarder.h"
 #include "agent/ipc_server.h"
 #include "agent/key_rotation.h"
+#include "agent/reenrollment.h"
 #include "agent/resident.h"
 #include "agent/spool.h"
 #include "core/util/fd.h"
@@ -60,7 +61,7 @@ void sleep_unless(const std::atomic<bool>& stop, std::chrono::milliseconds d) {
 
 Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
                    ServiceObserver& observer, const Clock& clock) {
-  tune_heap();
+  tune_heap(1);
   release_startup_pages();  // the dynamic linker's reading of every library's symbol tables
   // One service per state directory: two would both forward the same batches.
   GONGSHU_RETURN_IF_ERROR(make_state_dir(config.state_dir));
@@ -145,6 +146,55 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   fo.max_delay = std::chrono::milliseconds(config.batch.max_delay_ms);
   fo.window = config.batch.window;
   fo.ack_timeout = std::chrono::milliseconds(config.limits.ack_timeout_ms);
+  // A re-enrollment left batches of the previous key in the outbox (agent/reenrollment.h): the
+  // forwarder, which would send them and seal more, starts only once the daemon has said which
+  // of them it stored. Intake goes on meanwhile.
+  bool ready_sent = false;
+  for (std::string last_problem;;) {
+    auto noted = [&]() -> Result<bool> {
+      GONGSHU_TRY(store::ReadTxn txn, spool->env().begin_read());
+      return read_reenrollment(*spool, txn).has_value();
+    }();
+    if (!noted) {
+      join_inputs();
+      return tl::unexpected(std::move(noted).error());
+    }
+    if (!*noted) break;
+    if (!ready_sent) observer.ready();
+    ready_sent = true;
+    if (stop.load()) {
+      join_inputs();
+      return {};
+    }
+    auto r = reconcile_reenrollment(context, key, *spool, target, clock, std::chrono::seconds(10),
+                                    &stop);
+    if (r && *r) {
+      log_line("re-enrollment: of the previous key " + (*r)->old_key_id + "'s batches, " +
+               std::to_string((*r)->stored_batches) + " were stored (acknowledged with their " +
+               "receipts) and " + std::to_string((*r)->resealed_batches) + " (" +
+               std::to_string((*r)->resealed_records) + " records) are sealed again under " +
+               key.public_key().key_id());
+      continue;
+    }
+    if (!r) {
+      std::string problem = r.error().message();
+      if (problem != last_problem) {
+        log_line("re-enrollment: " + problem + "; nothing is sent until it is answered");
+        observer.status("waiting: " + problem);
+        ForwarderStatus waiting;  // for `gongshu-agent status`
+        waiting.last_error = "re-enrollment: " + problem;
+        if (auto w = write_state(*spool, waiting, clock.now_ms(), clock.now_ms(), false); !w) {
+          join_inputs();
+          return w;
+        }
+      }
+      last_problem = std::move(problem);
+    }
+    for (int i = 0; i < 30 && !stop.load(); ++i) {
+      observer.alive();
+      sleep_unless(stop, std::chrono::milliseconds(100));
+    }
+  }
   auto fwd = std::make_unique<Forwarder>(*spool, context, key, target, fo, clock);
   KeyRotator rotator(config, *spool, context, target, clock);
   int64_t started = clock.now_ms();
@@ -153,7 +203,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   // seals, sends and checks receipts has been initialised.
   release_startup_pages();
   bool released_after_first_ack = false;
-  observer.ready();
+  if (!ready_sent) observer.ready();
   Status result;
   std::string last_line;
   auto last_status = std::chrono::steady_clock::now() - std::chrono::seconds(10);

@@ -240,6 +240,16 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
   const std::string bkey(as_chars(batch_key_of(job.agent_key_id, job.seq)));
   GONGSHU_TRY(bool seen, answer_if_seen(txn, job, writes, bkey, appended));
   if (seen) return {};
+  // A key revoked after its job was prepared is refused here, in the transaction that would
+  // store the batch: once a revocation commits, nothing more is stored under the key, which is
+  // what makes agent_batches_stored's answer final (daemon/agent_batches.h).
+  if (auto p = db.principals.get(txn, job.agent_key_id)) {
+    stored::Principal principal;
+    if (principal.ParseFromArray(p->data(), static_cast<int>(p->size())) && principal.revoked()) {
+      set_refusal(job, v1::BATCH_KEY_MISMATCH, "agent key " + job.agent_key_id + " is revoked");
+      return refuse(txn, job, appended);
+    }
+  }
 
   // Versions are numbered before the audit entry is written, so the entry can name them.
   std::vector<PreparedRecord*> to_store;
