@@ -29,6 +29,8 @@ const std::map<std::string, Action, std::less<>>& actions() {
       {"backup", Action::kBackup},
       {"restore", Action::kRestore},
       {"grow-store", Action::kGrowStore},
+      {"powercut-mount", Action::kPowercutMount},
+      {"power-cut", Action::kPowerCut},
   };
   return m;
 }
@@ -52,6 +54,8 @@ const std::set<std::string>& allowed_keys(Action a) {
       {Action::kBackup, {}},
       {Action::kRestore, {}},
       {Action::kGrowStore, {"mb"}},
+      {Action::kPowercutMount, {"target", "lie_about_fsync"}},
+      {Action::kPowerCut, {"target", "within_ms"}},
   };
   return m.at(a);
 }
@@ -134,6 +138,11 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
     } else if (key == "interval_ms" || key == "timeout_ms" || key == "ms") {
       GONGSHU_TRY(uint64_t v, get_uint(file, node, key, 3'600'000));
       (key == "interval_ms" ? s.interval_ms : key == "timeout_ms" ? s.timeout_ms : s.ms) = v;
+    } else if (key == "within_ms") {
+      GONGSHU_TRY(s.within_ms, get_uint(file, node, key, 600'000));
+    } else if (key == "lie_about_fsync") {
+      if (!node.is_boolean()) return at(file, node, "`lie_about_fsync` must be true or false");
+      s.lie_about_fsync = *node.value<bool>();
     } else if (key == "mb") {
       GONGSHU_TRY(s.mb, get_uint(file, node, key, 1 << 20));
       if (s.mb == 0) return at(file, node, "`mb` must be at least 1");
@@ -194,6 +203,8 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
     case Action::kKill:
     case Action::kStop:
     case Action::kStart:
+    case Action::kPowercutMount:
+    case Action::kPowerCut:
       GONGSHU_RETURN_IF_ERROR(need(!s.target.empty(), "`target`"));
       break;
     case Action::kRevoke:

@@ -43,6 +43,10 @@ enum class Action {
   kBackup,           // gongshuctl backup create under load
   kRestore,          // the store destroyed, gongshud restore from the last backup, restart
   kGrowStore,        // space added: stop gongshud, raise [limits] map_size_mb, start it again
+  kPowercutMount,    // the target's LMDB directory moved onto gongshu-powercut (a disk that
+                     // keeps unsynced writes in memory), the target restarted on it
+  kPowerCut,         // at a random moment: unsynced writes discarded, the target SIGKILLed,
+                     // the disk remounted fresh over what reached it, the target started again
 };
 
 std::string_view action_name(Action a);
@@ -76,6 +80,8 @@ struct Step {
   uint64_t mb = 0;                 // grow-store: the store's new map size in MiB
   std::vector<std::string> kinds;  // tamper
   bool broken = true;              // reload-policy
+  bool lie_about_fsync = false;    // powercut-mount: a disk that ignores flushes (tests only)
+  uint64_t within_ms = 0;          // power-cut: the cut comes after a random 0..within_ms
   std::optional<Expectation> expect;
 };
 

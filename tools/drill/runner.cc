@@ -10,12 +10,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "tools/drill/checker.h"
+#include "tools/drill/powercut_disk.h"
 #include "tools/drill/tamper.h"
 
 namespace gongshu::drill {
@@ -91,6 +93,10 @@ class Run {
   [[nodiscard]] Status backup();
   [[nodiscard]] Status restore();
   [[nodiscard]] Status grow_store(const Step& s);
+  [[nodiscard]] Status powercut_mount(const Step& s);
+  [[nodiscard]] Status power_cut(const Step& s);
+  std::string lmdb_dir(const std::string& target) const;
+  void unmount_disks();
   [[nodiscard]] Result<std::map<std::string, uint64_t>> stored_per_dataset();
   [[nodiscard]] Result<uint64_t> refusals();
   [[nodiscard]] Result<std::string> audit_show(const std::string& name);
@@ -121,6 +127,9 @@ class Run {
                                               // // what an agent was told when the store was full
   std::map<std::string, uint64_t> rpo_;       // per dataset: acknowledged after the backup, lost
   int exports_ = 0;
+  // power-loss: the gongshu-powercut disk under each target's LMDB directory (destroyed before
+  // the sandbox, which removes the directory it is mounted in).
+  std::map<std::string, std::unique_ptr<PowercutDisk>> disks_;
 };
 
 ScenarioResult Run::go() {
@@ -227,6 +236,7 @@ ScenarioResult Run::go() {
     uint64_t seq = mark("finished", !r.error.empty() ? "error" : r.passed ? "passed" : "failed");
     r.audit_marks.emplace_back("drill_finished", seq);
   }
+  unmount_disks();
   sb_.reset();  // stops every process and removes the sandbox
   r.duration_ms = ms_since(t0);
   return r;
@@ -321,6 +331,10 @@ Status Run::step(const Step& s) {
       return restore();
     case Action::kGrowStore:
       return grow_store(s);
+    case Action::kPowercutMount:
+      return powercut_mount(s);
+    case Action::kPowerCut:
+      return power_cut(s);
   }
   return {};
 }
@@ -441,6 +455,148 @@ Status Run::grow_store(const Step& s) {
          started ? "ready" : started.error().message());
   figure("grow_ms", double(ms_since(t)));
   return {};
+}
+
+// The LMDB directory a power-loss drill puts on gongshu-powercut: gongshud's store, or an
+// agent's spool.
+std::string Run::lmdb_dir(const std::string& target) const {
+  return target == "daemon" ? sb_->file("state/store") : sb_->file("agent-" + target + "/spool");
+}
+
+// power-loss: the target is stopped cleanly, its LMDB directory becomes the backing directory
+// ("the disk") of a gongshu-powercut mounted where it was, and the target starts again on it.
+Status Run::powercut_mount(const Step& s) {
+  namespace fs = std::filesystem;
+  if (disks_.count(s.target)) {
+    return fail(ErrorCode::kInvalidArgument, who(s.target) + " is on a powercut disk already");
+  }
+  std::string dir = lmdb_dir(s.target);
+  std::string backing = sb_->file("disk-" + s.target);
+  std::unique_lock<std::mutex> gate;
+  if (s.target != "daemon") gate = sb_->hold_load();  // no submission into a bare mount point
+  bool was_running = sb_->running(s.target);
+  if (was_running) {
+    GONGSHU_TRY(int code, sb_->signal(s.target, SIGTERM, true));
+    expect(code == 0, who(s.target) + " stops cleanly before its store is moved",
+           "exit status " + std::to_string(code));
+    if (code != 0) return {};
+  }
+  std::error_code ec;
+  fs::rename(dir, backing, ec);
+  if (!ec) fs::create_directory(dir, ec);
+  if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
+  if (ec) return fail(ErrorCode::kIo, "move " + dir + " onto the powercut disk: " + ec.message());
+  step_->commands.push_back({"mv " + dir + " " + backing + " && mkdir -m 700 " + dir, 0, 0});
+  auto t = Clock::now();
+  GONGSHU_TRY(auto disk, PowercutDisk::start(o_.bin_dir, backing, dir,
+                                             sb_->file("powercut-" + s.target), s.lie_about_fsync));
+  step_->commands.push_back({disk->command(), 0, ms_since(t)});
+  figure("mount_ms", double(ms_since(t)));
+  disks_[s.target] = std::move(disk);
+  if (!was_running) return {};
+  if (s.target == "daemon") {
+    auto st = sb_->start_daemon();
+    expect(st.has_value(), "gongshud starts with its store on the powercut disk",
+           st ? "ready (daemon.info written)" : st.error().message());
+    return {};
+  }
+  return sb_->start_agent(s.target);
+}
+
+// The power cut, at a random moment under load: the disk drops every write not yet synced and
+// answers EIO from then on (the machine is off), the target is SIGKILLed, the disk is unmounted
+// and mounted fresh over what reached it (no page cache survives a reboot), the target starts.
+// Everything the agencies held as acknowledged just before must be stored right after the
+// restart, before any re-delivery could add to it; the checker (verify) then proves each
+// acknowledged batch recorded exactly once. For an agent the cut waits for the submission in
+// progress to return, so that a submission is never both refused and spooled.
+Status Run::power_cut(const Step& s) {
+  auto it = disks_.find(s.target);
+  if (it == disks_.end()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "power-cut needs a powercut-mount step for " + who(s.target) + " first");
+  }
+  uint64_t delay = 0;
+  if (s.within_ms > 0) {
+    std::random_device rd;
+    delay = std::mt19937_64(rd())() % s.within_ms;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  figure("cut_after_ms", double(delay));
+  std::unique_lock<std::mutex> gate;
+  if (s.target != "daemon") gate = sb_->hold_load();
+  uint64_t acked = 0;
+  for (const char* a : Sandbox::kAgents) {
+    GONGSHU_TRY(auto f, sb_->agent_figures(a));
+    acked += f.acknowledged;
+  }
+  auto t = Clock::now();
+  GONGSHU_TRY(auto f, it->second->cut(/*at_write=*/true));
+  step_->commands.push_back({"kill -USR2 <gongshu-powercut on " + it->second->mountpoint() +
+                                 ">  # the power cut, right after the next unsynced write: "
+                                 "unsynced writes discarded",
+                             0, ms_since(t)});
+  figure("cut_right_after_write", f.at_write ? 1 : 0);
+  figure("unsynced_bytes_discarded", double(f.discarded_bytes));
+  figure("unsynced_files_discarded", double(f.discarded_files));
+  figure("bytes_synced_before_cut", double(f.bytes_synced));
+  figure("fsyncs_before_cut", double(f.fsyncs + f.sync_writes));
+  if (sb_->running(s.target)) {
+    GONGSHU_TRY(int code, sb_->signal(s.target, SIGKILL, true));
+    (void)code;  // killed on purpose: the machine went down
+  }
+  std::string backing = it->second->backing(), mp = it->second->mountpoint();
+  bool lie = it->second->lies();
+  GONGSHU_RETURN_IF_ERROR(it->second->unmount());
+  step_->commands.push_back({"fusermount3 -u -z " + mp, 0, 0});
+  disks_.erase(it);
+  GONGSHU_TRY(auto disk,
+              PowercutDisk::start(o_.bin_dir, backing, mp, sb_->file("powercut-" + s.target), lie));
+  step_->commands.push_back({disk->command() + "  # the machine boots", 0, 0});
+  disks_[s.target] = std::move(disk);
+  if (s.target == "daemon") {
+    auto st = sb_->start_daemon();
+    expect(st.has_value(), "gongshud starts on what reached the disk",
+           st ? "ready (daemon.info written)" : st.error().message());
+    if (!st) return {};
+  } else {
+    GONGSHU_RETURN_IF_ERROR(sb_->start_agent(s.target));
+  }
+  if (gate.owns_lock()) gate.unlock();
+  figure("power_cycle_ms", double(ms_since(t)));
+  // The daemon may take a moment to answer after it is ready.
+  Result<std::map<std::string, uint64_t>> stored = stored_per_dataset();
+  for (int i = 0; !stored && i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stored = stored_per_dataset();
+  }
+  if (!stored) return tl::unexpected(stored.error());
+  uint64_t total = 0;
+  for (const auto& [ds, n] : *stored) total += n > baseline_[ds] ? n - baseline_[ds] : 0;
+  figure("acknowledged_before_cut", double(acked));
+  figure("stored_after_restart", double(total));
+  figure("acknowledged_missing_after_cut", double(acked > total ? acked - total : 0));
+  expect(total >= acked,
+         "every record acknowledged before the cut is stored after the restart, before any "
+         "re-delivery",
+         std::to_string(acked) + " acknowledged before the cut, " + std::to_string(total) +
+             " stored after the restart; " + std::to_string(f.discarded_bytes) +
+             " unsynced bytes in " + std::to_string(f.discarded_files) + " files discarded" +
+             (lie ? "; the disk lied about fsync" : ""));
+  return {};
+}
+
+void Run::unmount_disks() {
+  if (disks_.empty()) return;
+  sb_->stop_load();
+  for (auto& [target, disk] : disks_) {
+    if (sb_->running(target)) {
+      auto code = sb_->signal(target, SIGTERM, true);
+      (void)code;  // the sandbox is being removed: how it exits no longer matters
+    }
+    (void)disk->unmount();  // best effort: a directory left behind harms nobody
+  }
+  disks_.clear();
 }
 
 // docs/operations.md §6, "The daemon's key", under load.
@@ -974,6 +1130,17 @@ std::string describe(const Step& s) {
     case Action::kRotateDaemonKey:
       return "紧急轮换守护进程密钥 emergency rotation of the daemon key: rotate, agents trust the "
              "signed statement, restart gongshud";
+    case Action::kPowercutMount:
+      return "挂载断电模拟盘 put the LMDB store of " + who(s.target) +
+             " on gongshu-powercut, a disk that keeps every write not yet fsynced in memory" +
+             (s.lie_about_fsync ? " and (test only) answers fsync without persisting anything"
+                                : "") +
+             "; restart it there";
+    case Action::kPowerCut:
+      return "断电 cut the power under " + who(s.target) + " at a random moment within " +
+             std::to_string(s.within_ms) +
+             " ms, right after a write not yet fsynced: unsynced writes discarded, SIGKILL, the "
+             "disk remounted over what reached it, restart";
   }
   return "";
 }

@@ -441,7 +441,9 @@ void Sandbox::start_load(uint64_t records, uint64_t batch, std::chrono::millisec
         std::vector<std::string> argv = {bin("gongshu-agent"), "submit", "--dataset",
                                          dataset_of(a),        path,     "--config",
                                          agent_config(a)};
+        std::unique_lock gate(load_gate_);
         auto r = run_command(argv);
+        gate.unlock();
         ::unlink(path.c_str());
         sent[a] += n;
         if (r && r->exit_code == 0) {

@@ -107,6 +107,9 @@ class Sandbox {
   // apart, alternating agents. Runs until done or stop_load().
   void start_load(uint64_t records, uint64_t batch, std::chrono::milliseconds interval);
   void stop_load();
+  // Holds the load between two submissions while the lock lives (an agent's spool is being
+  // moved or remounted: a submission then would spool into the bare mount point).
+  std::unique_lock<std::mutex> hold_load() { return std::unique_lock<std::mutex>(load_gate_); }
   bool load_done() const { return load_done_; }
   uint64_t submitted(const std::string& agent) const;
   uint64_t submit_failures() const { return submit_failures_; }
@@ -147,6 +150,7 @@ class Sandbox {
   std::atomic<bool> load_stop_{false};
   std::atomic<bool> load_done_{true};
   std::atomic<uint64_t> submit_failures_{0};
+  std::mutex load_gate_;   // held by the load thread for each submission (hold_load)
   mutable std::mutex mu_;  // guards submitted_, load_error_
   std::map<std::string, uint64_t> submitted_;
   std::string load_error_;

@@ -98,13 +98,14 @@ std::string stats_json(const Stats& s) {
                 "{\"cut\":%s,\"lie_about_fsync\":%s,\"writes\":%llu,\"bytes_written\":%llu,"
                 "\"sync_writes\":%llu,\"fsyncs\":%llu,\"bytes_synced\":%llu,"
                 "\"unsynced_bytes\":%llu,\"unsynced_files\":%llu,\"discarded_bytes\":%llu,"
-                "\"discarded_files\":%llu,\"discarded_truncations\":%llu}",
+                "\"discarded_files\":%llu,\"discarded_truncations\":%llu,\"at_write\":%s}",
                 s.cut ? "true" : "false", s.lie_about_fsync ? "true" : "false",
                 (unsigned long long)s.writes, (unsigned long long)s.bytes_written,
                 (unsigned long long)s.sync_writes, (unsigned long long)s.fsyncs,
                 (unsigned long long)s.bytes_synced, (unsigned long long)s.unsynced_bytes,
                 (unsigned long long)s.unsynced_files, (unsigned long long)s.discarded_bytes,
-                (unsigned long long)s.discarded_files, (unsigned long long)s.discarded_truncations);
+                (unsigned long long)s.discarded_files, (unsigned long long)s.discarded_truncations,
+                s.at_write ? "true" : "false");
   return buf;
 }
 
@@ -236,10 +237,16 @@ Errno<size_t> Disk::write(uint64_t handle, const char* buf, size_t size, uint64_
     // Without a pending truncation the backing file is current up to its end; a gap a write
     // past the end leaves reads as zeros there as it should, under any unsynced extent.
     f.on_disk = f.valid = std::max(f.on_disk, offset + size);
+    f.size = std::max(f.size, offset + size);
   } else {
     f.put(offset, buf, size);
+    f.size = std::max(f.size, offset + size);
+    if (armed_) {
+      // The write is in the cache and acknowledged, and then the power goes.
+      counters_.at_write = true;
+      cut_locked();
+    }
   }
-  f.size = std::max(f.size, offset + size);
   return size;
 }
 
@@ -444,7 +451,23 @@ Stats Disk::stats() const {
 
 Stats Disk::cut() {
   std::lock_guard lock(mu_);
-  if (cut_) return stats_locked();
+  cut_locked();
+  return stats_locked();
+}
+
+void Disk::arm() {
+  std::lock_guard lock(mu_);
+  armed_ = true;
+}
+
+std::optional<Stats> Disk::wait_cut(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (!cut_cv_.wait_for(lock, timeout, [&] { return cut_; })) return std::nullopt;
+  return stats_locked();
+}
+
+void Disk::cut_locked() {
+  if (cut_) return;
   std::set<File*> seen;
   auto drop = [&](File* f) {
     if (!seen.insert(f).second) return;
@@ -458,7 +481,7 @@ Stats Disk::cut() {
   for (auto& [p, f] : files_) drop(f.get());
   for (auto& [h, handle] : handles_) drop(handle.file.get());
   cut_ = true;
-  return stats_locked();
+  cut_cv_.notify_all();
 }
 
 }  // namespace gongshu::powercut

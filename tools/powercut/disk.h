@@ -19,6 +19,10 @@
 // docs/drills.md: a program that forgets to fsync a directory after a rename is not caught. The
 // stores it is built for (LMDB's data.mdb and lock.mdb) create their files once and never rename.
 //
+// arm() is a cut at the worst moment: the power fails right after the next write that leaves
+// unsynced data in the cache (the write returns, then everything unsynced is gone), e.g. between
+// LMDB's pwrite of a transaction's pages and its fdatasync. CrashMonkey cuts at such points.
+//
 // cut() is the power failure: every unsynced extent and truncation is discarded, and from then
 // on every operation fails with EIO (the machine is off) until the Disk is thrown away and a
 // new one made over the same backing directory.
@@ -34,6 +38,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -63,6 +69,7 @@ struct Stats {
   uint64_t discarded_files = 0;  // files that lost something in the cut
   uint64_t discarded_truncations = 0;
   bool cut = false;
+  bool at_write = false;  // the cut came right after a write (arm())
   bool lie_about_fsync = false;
 };
 
@@ -109,6 +116,10 @@ class Disk {
   // The power failure: discards every unsynced write and truncation; every later call fails
   // with EIO. Returns the figures at the moment of the cut.
   Stats cut();
+  // The power fails right after the next unsynced write. wait_cut waits for a cut (of either
+  // kind) up to timeout and returns the figures, or nullopt when none came.
+  void arm();
+  std::optional<Stats> wait_cut(std::chrono::milliseconds timeout);
   Stats stats() const;
   const std::string& backing() const { return options_.backing; }
 
@@ -123,11 +134,14 @@ class Disk {
   Errno<void> flush(File& f);
   void truncate_file(File& f, uint64_t size);
   Stats stats_locked() const;
+  void cut_locked();
   std::shared_ptr<File> lookup(const std::string& path, std::optional<uint64_t> handle) const;
 
   DiskOptions options_;
   mutable std::mutex mu_;
   bool cut_ = false;
+  bool armed_ = false;
+  std::condition_variable cut_cv_;
   Stats counters_;
   uint64_t next_handle_ = 1;
   // Files by path, kept while open or while they hold unsynced data. A file shared by several

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
         "not yet made durable (fsync, fdatasync, msync, a write on an O_SYNC/O_DSYNC file) is\n"
         "kept in memory. `kill -USR1 PID` cuts the power: what was not synced is discarded and\n"
         "every later operation fails (EIO); BACKING then holds exactly what reached the disk.\n"
+        "`kill -USR2 PID` cuts it right after the next write that leaves unsynced data (the\n"
+        "worst moment, e.g. between a commit's page writes and its fsync), or after 2 s.\n"
         "Unmount (fusermount3 -u MOUNTPOINT) and mount again over the same BACKING to \"reboot\".\n"
         "Directory operations are durable at once. gongshu-drill's power-loss scenarios run\n"
         "gongshud's store and the agent's spool on it; docs/drills.md."};

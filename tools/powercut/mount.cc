@@ -6,10 +6,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "tools/powercut/disk.h"
@@ -189,19 +192,29 @@ Status serve(const MountOptions& o) {
     return fail(ErrorCode::kInternal, "powercut: cannot install signal handlers");
   }
   write_stats(o.stats_file, d->stats());
+  std::atomic<bool> stopping{false};
   std::thread control([&] {
     for (;;) {
       int sig = 0;
-      if (sigwait(&usr, &sig) != 0 || sig == SIGUSR2) return;
-      Stats s = d->cut();
-      write_stats(o.stats_file, s);
+      if (sigwait(&usr, &sig) != 0 || stopping) return;
+      std::optional<Stats> s;
+      if (sig == SIGUSR2) {
+        // At the worst moment: right after the next write that leaves unsynced data; a disk
+        // that sees none within the grace period is cut as it is.
+        d->arm();
+        s = d->wait_cut(std::chrono::seconds(2));
+      }
+      if (!s) s = d->cut();
+      write_stats(o.stats_file, *s);
       std::fprintf(stderr,
-                   "gongshu-powercut: power cut: %llu unsynced bytes in %llu files discarded\n",
-                   (unsigned long long)s.discarded_bytes, (unsigned long long)s.discarded_files);
+                   "gongshu-powercut: power cut%s: %llu unsynced bytes in %llu files discarded\n",
+                   s->at_write ? " right after a write" : "",
+                   (unsigned long long)s->discarded_bytes, (unsigned long long)s->discarded_files);
     }
   });
   int rc = fuse_loop_mt(f, 0);
-  pthread_kill(control.native_handle(), SIGUSR2);
+  stopping = true;
+  pthread_kill(control.native_handle(), SIGUSR1);
   control.join();
   fuse_remove_signal_handlers(se);
   fuse_unmount(f);

@@ -2,7 +2,9 @@
 // only user of it in this tree) over a mount point, served until the file system is unmounted
 // (fusermount3 -u, umount) or the process gets SIGTERM/SIGINT.
 //
-// The control: SIGUSR1 cuts the power (Disk::cut); after it every operation fails with EIO.
+// The control: SIGUSR1 cuts the power now (Disk::cut); SIGUSR2 right after the next write that
+// leaves unsynced data (Disk::arm), or after 2 s without one. After it every operation fails
+// with EIO.
 // The figures are written to stats_file (when given) as one line of JSON, replaced atomically:
 // at start, after the cut ("cut":true) and at the end. The drill (tools/drill/powercut_mount.h)
 // sends the signal and waits for the file to say "cut":true.
