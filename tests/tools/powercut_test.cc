@@ -204,6 +204,28 @@ TEST_CASE("powercut model: lying about fsync keeps nothing (what the drill must 
   CHECK(on_disk(dir, "l").empty());
 }
 
+TEST_CASE("powercut model: armed, the power goes right after the next unsynced write") {
+  TempDir dir;
+  auto d = make_disk(dir);
+  auto plain = *d->open_file("/p", O_CREAT | O_RDWR, 0600);
+  auto dsync = *d->open_file("/p", O_RDWR | O_DSYNC);
+  put(*d, plain, "synced.", 0);
+  REQUIRE(d->fsync(plain));
+  d->arm();
+  CHECK(!d->wait_cut(std::chrono::milliseconds(1)));  // nothing written yet: no cut
+  put(*d, dsync, "meta", 7);                          // durable at once: not the moment either
+  CHECK(!d->stats().cut);
+  // The write is acknowledged (as a disk's cache acknowledges it), then the power goes.
+  put(*d, plain, "pages", 11);
+  auto s = d->wait_cut(std::chrono::milliseconds(1));
+  REQUIRE(s);
+  CHECK(s->cut);
+  CHECK(s->at_write);
+  CHECK(s->discarded_bytes == 5);
+  CHECK(d->fsync(plain).error() == EIO);  // the fsync that would have followed
+  CHECK(on_disk(dir, "p") == "synced.meta");
+}
+
 // --- mounted for real -------------------------------------------------------------------------
 
 const std::string kPowercut = testing::binary_path("bin/gongshu-powercut");
