@@ -14,8 +14,10 @@
 #include <cstdlib>
 
 #include "core/util/clock.h"
+#include "core/util/failpoint.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
+#include "daemon/objections.h"
 #include "daemon/stored.pb.h"
 
 extern char** environ;
@@ -26,15 +28,18 @@ namespace {
 constexpr size_t kMaxNote = 2000;
 constexpr uint32_t kDefaultList = 200;
 constexpr uint32_t kMaxList = 10'000;
+// meta key: every alert up to this id was announced (daemon/alerts.h).
+constexpr std::string_view kAnnouncedKey = "alerts_announced_up_to";
 
-// Local minute of the day and weekday of t in the process's zone (settled by set_rules or run(),
-// through the C library's reading of tzdata.
-void local_time(int64_t ms, int* minute, int* weekday) {
+// Local minute of the day, weekday and date of t in the process's zone (settled by set_rules or
+// run()), through the C library's reading of tzdata.
+void local_time(int64_t ms, policy::AlertFact& f) {
   time_t t = time_t(ms / 1000);
   struct tm tm {};
   if (!::localtime_r(&t, &tm)) return;
-  *minute = tm.tm_hour * 60 + tm.tm_min;
-  *weekday = tm.tm_wday;
+  f.local_minute = tm.tm_hour * 60 + tm.tm_min;
+  f.weekday = tm.tm_wday;
+  f.local_date = CivilDate{tm.tm_year + 1900, unsigned(tm.tm_mon + 1), unsigned(tm.tm_mday)};
 }
 
 std::string_view ref_of(const v1::AuditEntry& e, std::string_view kind) {
@@ -46,7 +51,7 @@ std::string_view ref_of(const v1::AuditEntry& e, std::string_view kind) {
 
 bool timer_kind(policy::AlertKind k) {
   return k == policy::AlertKind::kAgentSilent || k == policy::AlertKind::kCheckpointStalled ||
-         k == policy::AlertKind::kSpoolBacklog;
+         k == policy::AlertKind::kSpoolBacklog || k == policy::AlertKind::kObjectionOverdue;
 }
 
 // Roles of people: only they can be third-party staff (agents enroll; the daemon is itself).
@@ -87,6 +92,7 @@ std::string alert_json(const v1::Alert& a) {
       .field("text", a.text())
       .field("measured", uint64_t(a.measured()))
       .field("threshold", uint64_t(a.threshold()))
+      .field("about", a.about())
       .field("audit_seq", uint64_t(a.audit_seq()))
       .field("trigger_seq", uint64_t(a.trigger_seq()))
       .field("acknowledged", a.acknowledged());
@@ -125,19 +131,36 @@ Result<std::unique_ptr<AlertService>> AlertService::start(DaemonStore& store, Ca
       new AlertService(store, catalog, std::move(options), std::move(alerts), std::move(open)));
   // What was raised before this start: announced already (or lost with the process that raised
   // it), and the timer rules' latest alerts, so a restart does not raise them again.
+  uint64_t newest = 0;
+  std::optional<uint64_t> announced;
   {
     GONGSHU_TRY(store::ReadTxn txn, store.env().begin_read());
     auto cur = s->alerts_.cursor(txn);
     for (auto e = cur.first(); e; e = cur.next()) {
       v1::Alert a;
       if (!parse_value(e->value, a)) continue;
-      s->announced_up_to_ = std::max<uint64_t>(s->announced_up_to_, std::stoull(a.id()));
+      newest = std::max<uint64_t>(newest, std::stoull(a.id()));
       if (auto k = policy::parse_alert_kind(a.kind()); k && timer_kind(*k)) {
         auto& last = s->last_raised_[a.rule() + "\n" + a.about()];
         last = std::max<int64_t>(last, a.raised_at_ms());
       }
     }
+    if (auto v = store.db().meta.get(txn, kAnnouncedKey); v && v->size() == 8) {
+      announced = store::parse_u64_key(*v);
+    }
   }
+  if (!announced) {
+    // A store from before durable announcement: what it holds was announced by the process that
+    // raised it (or lost with it); from now on the key says.
+    announced = newest;
+    GONGSHU_RETURN_IF_ERROR(store.env().update([&](store::WriteTxn& txn) -> Status {
+      const auto v = store::u64_key(newest);
+      return store.db().meta.put(txn, kAnnouncedKey, ByteView(v.data(), v.size()));
+    }));
+  }
+  // Alerts after it were committed but never announced: the timer thread announces them first.
+  s->announced_up_to_ = *announced;
+  s->crash_before_announce_ = failpoint_enabled("alert_before_announce");
   store.audit().set_hook(s.get());
   return s;
 }
@@ -232,7 +255,7 @@ Status AlertService::after(store::WriteTxn& txn, const v1::AuditEntry& e,
     if (auto it = snap->find(e.dataset()); it != snap->end())
       f.grade = policy::parse_grade(it->second.entry().grade());
   }
-  local_time(f.time_ms, &f.local_minute, &f.weekday);
+  local_time(f.time_ms, f);
   auto firings = evaluator_.observe(f);
   for (const auto& fire : firings) {
     GONGSHU_RETURN_IF_ERROR(raise(txn, fire, &e, appended.seq, "", e.principal().agency()));
@@ -243,7 +266,8 @@ Status AlertService::after(store::WriteTxn& txn, const v1::AuditEntry& e,
 
 Result<std::string> AlertService::raise(store::WriteTxn& txn, const policy::Firing& fire,
                                         const v1::AuditEntry* trigger, uint64_t trigger_seq,
-                                        const std::string& about, const std::string& agency) {
+                                        const std::string& about, const std::string& agency,
+                                        const std::string& dataset) {
   uint64_t id = 1;
   {
     auto cur = alerts_.cursor(txn);
@@ -275,12 +299,17 @@ Result<std::string> AlertService::raise(store::WriteTxn& txn, const policy::Firi
     e.mutable_principal()->set_role("daemon");
     a.set_principal(e.principal().key_id());
     a.set_role("daemon");
+    a.set_dataset(dataset);
+    e.set_dataset(dataset);
   }
   e.set_action("alert_raised");
   e.set_policy_rule(fire.rule->name);
   add_ref(e, "alert", a.id());
   if (trigger_seq) add_ref(e, "trigger_seq", std::to_string(trigger_seq));
-  if (!about.empty()) add_ref(e, about.size() == 16 ? "agent" : "about", about);
+  if (!about.empty()) {
+    const bool objection = fire.rule->kind == policy::AlertKind::kObjectionOverdue;
+    add_ref(e, objection ? "objection" : about.size() == 16 ? "agent" : "about", about);
+  }
   e.set_detail("severity=" + a.severity() + " kind=" + a.kind() + "; " + fire.text);
   GONGSHU_TRY(audit::Appended ap, store_.audit().append(txn, e));
   a.set_audit_seq(ap.seq);
@@ -301,12 +330,36 @@ Status AlertService::check_timers() {
   if (!any) return {};
   const int64_t now = store_.clock().now_ms();
 
+  bool objections = false;
+  for (const auto& r : rules->rules) objections |= r.kind == policy::AlertKind::kObjectionOverdue;
+
   // Samples, outside the write transaction.
   std::vector<policy::AgentSample> agents;
+  std::vector<policy::ObjectionSample> overdue;  // open objections past their deadline
   audit::TreeHead head;
   {
     GONGSHU_TRY(store::ReadTxn txn, store_.env().begin_read());
     head = store_.audit().head(txn);
+    if (objections) {
+      auto snap = catalog_.snapshot();
+      auto cur = store_.db().objections.cursor(txn);
+      for (auto e = cur.first(); e; e = cur.next()) {
+        // Ids, states, agencies and the deadline only: the requester's text stays sealed.
+        v1::ObjectionInfo o;
+        if (!parse_value(e->value, o)) continue;
+        auto st = parse_objection_state(o.state());
+        if (!st || !objection_open(*st) || !o.deadline_ms() || now < o.deadline_ms()) continue;
+        policy::ObjectionSample x;
+        x.id = o.id();
+        x.dataset = o.dataset();
+        x.assigned_agency = o.assigned_agency();
+        x.open = true;
+        x.deadline_ms = o.deadline_ms();
+        if (auto it = snap->find(o.dataset()); it != snap->end())
+          x.provider_agency = it->second.entry().provider_agency();
+        overdue.push_back(std::move(x));
+      }
+    }
     std::function<std::map<std::string, AgentActivity>()> source;
     {
       std::lock_guard lock(mu_);
@@ -342,7 +395,7 @@ Status AlertService::check_timers() {
 
   struct Pending {
     policy::Firing fire;
-    std::string about, agency, memo;
+    std::string about, agency, memo, dataset;
   };
   std::vector<Pending> due;
   {
@@ -359,7 +412,7 @@ Status AlertService::check_timers() {
             std::string memo = r.name + "\n" + a.key_id;
             // One alert per silence: none again until the agent has been heard from since.
             if (f && !raised_after(memo, a.last_seen_ms))
-              due.push_back({std::move(*f), a.key_id, a.agency, memo});
+              due.push_back({std::move(*f), a.key_id, a.agency, memo, ""});
           }
           break;
         case policy::AlertKind::kSpoolBacklog:
@@ -373,7 +426,7 @@ Status AlertService::check_timers() {
             // One alert per episode: again only after the backlog fell below the threshold.
             if (a.backlog <= r.max_backlog) last_raised_.erase(memo);
             if (f && !last_raised_.count(memo))
-              due.push_back({std::move(*f), a.key_id, a.agency, memo});
+              due.push_back({std::move(*f), a.key_id, a.agency, memo, ""});
           }
           break;
         case policy::AlertKind::kCheckpointStalled: {
@@ -394,9 +447,18 @@ Status AlertService::check_timers() {
           // One alert per stalled checkpoint.
           std::string about = "checkpoint " + std::to_string(head.checkpoint_size);
           std::string memo = r.name + "\n" + about;
-          if (f && !last_raised_.count(memo)) due.push_back({std::move(*f), about, "", memo});
+          if (f && !last_raised_.count(memo)) due.push_back({std::move(*f), about, "", memo, ""});
           break;
         }
+        case policy::AlertKind::kObjectionOverdue:
+          for (const auto& o : overdue) {
+            // Once per objection, ever (the memo is rebuilt from the stored alerts at start).
+            std::string memo = r.name + "\n" + o.id;
+            if (last_raised_.count(memo)) continue;
+            if (auto f = policy::objection_overdue(r, o, rules->calendar.get(), now))
+              due.push_back({std::move(*f), o.id, o.assigned_agency, memo, o.dataset});
+          }
+          break;
         default:
           break;
       }
@@ -405,7 +467,7 @@ Status AlertService::check_timers() {
   if (due.empty()) return {};
   GONGSHU_RETURN_IF_ERROR(store_.env().update([&](store::WriteTxn& txn) -> Status {
     for (const auto& d : due) {
-      GONGSHU_RETURN_IF_ERROR(raise(txn, d.fire, nullptr, 0, d.about, d.agency));
+      GONGSHU_RETURN_IF_ERROR(raise(txn, d.fire, nullptr, 0, d.about, d.agency, d.dataset));
     }
     return {};
   }));
@@ -417,16 +479,33 @@ Status AlertService::check_timers() {
 uint64_t AlertService::open_count(const store::Txn& txn) const { return open_.count(txn); }
 
 void AlertService::announce_new() {
-  auto txn = store_.env().begin_read();
-  if (!txn) return;
-  auto cur = alerts_.cursor(*txn);
   std::vector<v1::Alert> fresh;
-  for (auto e = cur.seek(as_bytes(alert_key(announced_up_to_ + 1))); e; e = cur.next()) {
-    v1::Alert a;
-    if (parse_value(e->value, a)) fresh.push_back(std::move(a));
+  {
+    auto txn = store_.env().begin_read();
+    if (!txn) return;
+    auto cur = alerts_.cursor(*txn);
+    for (auto e = cur.seek(as_bytes(alert_key(announced_up_to_ + 1)));
+         e && fresh.size() <= kMaxQueued; e = cur.next()) {
+      v1::Alert a;
+      if (parse_value(e->value, a)) fresh.push_back(std::move(a));
+    }
   }
+  if (!fresh.empty() && crash_before_announce_) failpoint_crash("alert_before_announce");
+  const bool notify = !options_.config.notify_command.empty();
+  uint64_t journaled = 0;  // without notify_command: announced once journaled
   for (const auto& a : fresh) {
-    announced_up_to_ = std::max<uint64_t>(announced_up_to_, std::stoull(a.id()));
+    const uint64_t id = std::stoull(a.id());
+    if (notify) {
+      // Room in the queue first: an alert that cannot be queued waits in the store for the next
+      // round, unannounced, rather than being dropped.
+      std::lock_guard lock(qmu_);
+      if (queue_.size() >= kMaxQueued) {
+        std::lock_guard flock(mu_);
+        ++figures_.notify_deferred;
+        break;
+      }
+    }
+    announced_up_to_ = std::max<uint64_t>(announced_up_to_, id);
     const auto level = a.severity() == "critical" ? sys::Level::kError : sys::Level::kWarning;
     log_->log(level, "alert " + a.id() + " (" + a.rule() + ", " + a.severity() + "): " + a.text(),
               {{"GONGSHU_ALERT_ID", a.id()},
@@ -435,21 +514,37 @@ void AlertService::announce_new() {
                {"GONGSHU_ALERT_SEVERITY", a.severity()},
                {"GONGSHU_PRINCIPAL", a.principal()},
                {"GONGSHU_DATASET", a.dataset()},
+               {"GONGSHU_ALERT_ABOUT", a.about()},
                {"GONGSHU_AUDIT_SEQ", std::to_string(a.audit_seq())}});
     {
       std::lock_guard lock(mu_);
       ++figures_.announced;
     }
-    if (options_.config.notify_command.empty()) continue;
-    std::lock_guard lock(qmu_);
-    if (queue_.size() >= kMaxQueued) {
-      std::lock_guard flock(mu_);
-      ++figures_.notify_dropped;
+    if (!notify) {
+      journaled = id;
       continue;
     }
-    queue_.push_back(alert_json(a));
+    std::lock_guard lock(qmu_);
+    queue_.push_back(Queued{id, alert_json(a)});
     qcv_.notify_one();
   }
+  if (journaled) mark_announced(journaled);
+}
+
+void AlertService::mark_announced(uint64_t id) {
+  auto s = store_.env().update([&](store::WriteTxn& txn) -> Status {
+    // Only forward: the notifier and the timer thread never disagree on order, but a stale
+    // writer must not move it back.
+    if (auto v = store_.db().meta.get(txn, kAnnouncedKey); v && v->size() == 8) {
+      if (auto old = store::parse_u64_key(*v); old && *old >= id) return {};
+    }
+    const auto k = store::u64_key(id);
+    return store_.db().meta.put(txn, kAnnouncedKey, ByteView(k.data(), k.size()));
+  });
+  // Not recorded: the alert is announced again after the next start (at least once).
+  if (!s)
+    log_->warning("alerts: could not record alert " + std::to_string(id) +
+                  " as announced: " + s.error().message());
 }
 
 void AlertService::timer_loop() {
@@ -475,10 +570,18 @@ void AlertService::notify_loop() {
   while (true) {
     qcv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    std::string json = std::move(queue_.front());
+    Queued q = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    run_notify(json);
+    run_notify(q.json);
+    // Run, whatever its exit (a failure is logged and counted): announced. A stop while it ran
+    // leaves it unrecorded, and the next start runs it again.
+    bool stop;
+    {
+      std::lock_guard slock(qmu_);
+      stop = stopping_;
+    }
+    if (!stop) mark_announced(q.id);
     lock.lock();
   }
 }

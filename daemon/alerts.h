@@ -13,12 +13,19 @@
 //             "severity=<s> kind=<k>; <text>", principal = whoever acted). If the action's
 //             transaction aborts, its alert never existed.
 // A thread of the service samples what no entry records (agents' last batches and reported spool
-// backlog, the audit head) once a second for the timer rules, raising their alerts in a
-// transaction of their own under the daemon's key, and announces every committed alert once: a
-// journal message at warning or critical priority (errors' level) with GONGSHU_ALERT_* fields,
-// and, when `[alerts] notify_command` is set, that command run by another thread with the alert
-// as JSON on its standard input and killed after notify_timeout_ms. The notification queue is
-// bounded (kMaxQueued): ingest and the api never wait for a notification.
+// backlog, the audit head, open objections and their deadlines) once a second for the timer
+// rules, raising their alerts in a transaction of their own under the daemon's key, and
+// announces every committed alert: a journal message at warning or critical priority (errors'
+// level) with GONGSHU_ALERT_* fields, and, when `[alerts] notify_command` is set, that command
+// run by another thread with the alert as JSON on its standard input and killed after
+// notify_timeout_ms. The notification queue is bounded (kMaxQueued): ingest and the api never
+// wait for a notification; alerts beyond it wait in the store for the next round.
+//
+// Announcement is durable, at least once: the store's meta key `alerts_announced_up_to` holds
+// the id up to which every alert was announced (journal written and notify_command run, whatever
+// its exit), advanced in order after each. An alert committed by a process that died before
+// announcing it is announced by the next start, with its id, so a gateway can drop a repeat. A
+// store from before this key counts what it holds as announced.
 //
 // Memory: the rules' windows are bounded (core/policy/alerts.h); the timer rules keep one entry
 // per agent key and rule.
@@ -103,8 +110,8 @@ class AlertService : public audit::AppendHook {
     uint64_t notified = 0;       // notify_command runs that exited 0
     uint64_t notify_failed = 0;  // ... that exited otherwise or could not start
     uint64_t notify_timed_out = 0;
-    uint64_t notify_dropped = 0;  // the queue was full
-    size_t tracked = 0;           // principals held in rule windows
+    uint64_t notify_deferred = 0;  // the queue was full: left for the next round
+    size_t tracked = 0;            // principals held in rule windows
     size_t tracked_subjects = 0;
   };
   Figures figures() const;
@@ -115,11 +122,18 @@ class AlertService : public audit::AppendHook {
   // Writes an alert for firing and its alert_raised entry in txn; returns its id.
   Result<std::string> raise(store::WriteTxn& txn, const policy::Firing& firing,
                             const v1::AuditEntry* trigger, uint64_t trigger_seq,
-                            const std::string& about, const std::string& agency);
+                            const std::string& about, const std::string& agency,
+                            const std::string& dataset = "");
+  // Records durably that every alert up to id is announced.
+  void mark_announced(uint64_t id);
   void timer_loop();
   void notify_loop();
   void announce_new();
   void run_notify(const std::string& json);
+  struct Queued {
+    uint64_t id = 0;
+    std::string json;
+  };
 
   DaemonStore& store_;
   CatalogView& catalog_;
@@ -139,13 +153,14 @@ class AlertService : public audit::AppendHook {
   std::map<std::string, uint64_t> backlog_;
   Figures figures_;
   std::function<std::map<std::string, AgentActivity>()> agents_;
-  uint64_t announced_up_to_ = 0;          // timer thread only
+  uint64_t announced_up_to_ = 0;          // timer thread only: journaled (and queued) up to
   uint64_t checkpoint_seen_ = 0;          // checkpoint_stalled: the size last seen, and since when
   int64_t checkpoint_waiting_since_ = 0;  // (steady ms) entries waited behind it; 0: none
 
   std::mutex qmu_;
   std::condition_variable qcv_;
-  std::deque<std::string> queue_;
+  std::deque<Queued> queue_;
+  bool crash_before_announce_ = false;  // failpoint alert_before_announce (tests only)
   bool stopping_ = false;
   bool running_ = false;  // run() started the threads
   std::condition_variable tcv_;

@@ -1,6 +1,7 @@
 #include "core/policy/alerts.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -10,9 +11,10 @@
 namespace gongshu::policy {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKindNames = {
-    "bulk_read",      "denials",      "off_hours",          "third_party",
-    "sensitive_read", "agent_silent", "checkpoint_stalled", "spool_backlog"};
+constexpr std::array<std::string_view, 9> kKindNames = {
+    "bulk_read",          "denials",        "off_hours",
+    "third_party",        "sensitive_read", "agent_silent",
+    "checkpoint_stalled", "spool_backlog",  "objection_overdue"};
 
 constexpr std::array<std::string_view, 7> kDayNames = {"sun", "mon", "tue", "wed",
                                                        "thu", "fri", "sat"};
@@ -80,6 +82,12 @@ std::string hm_text(int minute) {
           char('0' + m % 10)};
 }
 
+std::string date_text(CivilDate d) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", d.year % 10000, d.month % 100, d.day % 100);
+  return buf;
+}
+
 // The time zone must be one the C library can load from tzdata (/usr/share/zoneinfo).
 bool known_zone(const std::string& tz) {
   if (tz.empty() || tz.find("..") != std::string::npos || tz.front() == '/') return false;
@@ -143,10 +151,10 @@ Result<AlertRules> parse_alert_rules(std::string_view text, const std::string& f
           continue;
         }
         rd.check_keys(
-            *t,
-            {"name", "kind", "severity", "description", "roles", "grades", "min_grade", "actions",
-             "window_s", "max_rows", "max_subjects", "max_denials", "working_hours", "working_days",
-             "factor", "max_silence_s", "stall_s", "max_backlog"},
+            *t, {"name",          "kind",        "severity",      "description",        "roles",
+                 "grades",        "min_grade",   "actions",       "window_s",           "max_rows",
+                 "max_subjects",  "max_denials", "working_hours", "working_days",       "factor",
+                 "max_silence_s", "stall_s",     "max_backlog",   "grace_working_days", "calendar"},
             "[[alert]]");
         AlertRule r;
         r.file = file;
@@ -165,7 +173,7 @@ Result<AlertRules> parse_alert_rules(std::string_view text, const std::string& f
           rd.error(*t->get("kind"),
                    "kind '" + *kind +
                        "' is not bulk_read, denials, off_hours, third_party, sensitive_read, "
-                       "agent_silent, checkpoint_stalled or spool_backlog");
+                       "agent_silent, checkpoint_stalled, spool_backlog or objection_overdue");
           continue;
         }
         r.kind = *k;
@@ -220,6 +228,9 @@ Result<AlertRules> parse_alert_rules(std::string_view text, const std::string& f
         if (auto n = rd.integer(*t, "stall_s", 1, 86400)) r.stall_s = *n;
         if (auto n = rd.integer(*t, "max_backlog", 1, int64_t(1) << 40))
           r.max_backlog = uint64_t(*n);
+        if (auto n = rd.integer(*t, "grace_working_days", 0, 250))
+          r.grace_working_days = uint32_t(*n);
+        if (auto b = rd.boolean(*t, "calendar")) r.use_calendar = *b;
         if (const toml::node* f = t->get("factor")) {
           auto v = f->value<double>();
           if (!v || !(*v >= 0.1 && *v <= 100.0)) {
@@ -278,9 +289,19 @@ Result<AlertRules> parse_alert_rules(std::string_view text, const std::string& f
 Result<AlertRules> load_alert_rules(const std::string& dir) {
   const std::string path = dir + "/alerts.toml";
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return AlertRules{};
-  GONGSHU_TRY(Bytes text, read_file(path, 1 << 20));
-  return parse_alert_rules(as_chars(text), path);
+  AlertRules out;
+  if (std::filesystem::exists(path, ec)) {
+    GONGSHU_TRY(Bytes text, read_file(path, 1 << 20));
+    GONGSHU_TRY(out, parse_alert_rules(as_chars(text), path));
+  }
+  if (std::filesystem::exists(dir + "/" + std::string(kCalendarFile), ec)) {
+    GONGSHU_TRY(WorkCalendar cal, WorkCalendar::load_dir(dir));
+    out.calendar = std::make_shared<const WorkCalendar>(std::move(cal));
+  } else {
+    GONGSHU_TRY(WorkCalendar cal, WorkCalendar::parse("(no calendar.toml)", "[calendar]\n"));
+    out.calendar = std::make_shared<const WorkCalendar>(std::move(cal));
+  }
+  return out;
 }
 
 void AlertEvaluator::reset(const AlertRules* rules) {
@@ -396,15 +417,26 @@ std::vector<Firing> AlertEvaluator::observe(const AlertFact& f) {
       }
       case AlertKind::kOffHours: {
         if (f.denied || !grade_ok || !r.counts_action(f.action)) break;
-        const bool work_day = (r.work_days >> f.weekday) & 1;
+        bool work_day = (r.work_days >> f.weekday) & 1;
+        // The calendar's days: a public holiday is off whatever its weekday, and an adjusted
+        // working day (调休, a weekend day worked) is a working day.
+        std::string day_note;
+        if (r.use_calendar && rules_->calendar) {
+          if (rules_->calendar->is_adjusted_workday(f.local_date)) {
+            work_day = true;
+          } else if (rules_->calendar->is_holiday(f.local_date)) {
+            work_day = false;
+            day_note = ", a public holiday";
+          }
+        }
         const bool in_hours =
             f.local_minute >= r.work_from_minute && f.local_minute < r.work_to_minute;
         if (work_day && in_hours) break;
         fire(uint64_t(f.local_minute), 0,
              who + " " + std::string(f.action) + on + " at " + hm_text(f.local_minute) + " " +
-                 std::string(kDayNames[size_t(f.weekday) % 7]) + " local time, outside " +
-                 hm_text(r.work_from_minute) + "-" + hm_text(r.work_to_minute) +
-                 " on working days");
+                 std::string(kDayNames[size_t(f.weekday) % 7]) + " local time (" +
+                 date_text(f.local_date) + day_note + "), outside " + hm_text(r.work_from_minute) +
+                 "-" + hm_text(r.work_to_minute) + " on working days");
         break;
       }
       case AlertKind::kThirdParty: {
@@ -459,6 +491,33 @@ std::optional<Firing> spool_backlog(const AlertRule& r, const AgentSample& a) {
                 "agent " + a.key_id + " of " + a.agency + " reports " + std::to_string(a.backlog) +
                     " records spooled and growing (was " + std::to_string(a.previous_backlog) +
                     "; threshold " + std::to_string(r.max_backlog) + ")"};
+}
+
+std::optional<Firing> objection_overdue(const AlertRule& r, const ObjectionSample& o,
+                                        const WorkCalendar* cal, int64_t now_ms) {
+  if (!o.open || o.deadline_ms <= 0 || now_ms < o.deadline_ms) return std::nullopt;
+  constexpr int64_t kDayMs = 86'400'000;
+  // The last day allowed is the local day before the (exclusive) deadline instant.
+  const int64_t last_allowed_ms = o.deadline_ms - 1;
+  uint64_t overdue = 0;
+  if (cal) {
+    if (r.grace_working_days && now_ms < cal->deadline_after(last_allowed_ms, r.grace_working_days))
+      return std::nullopt;
+    overdue = cal->working_days_between(last_allowed_ms, now_ms);
+  } else {
+    overdue = uint64_t((now_ms - o.deadline_ms) / kDayMs + 1);
+    if (overdue <= r.grace_working_days) return std::nullopt;
+  }
+  const CivilDate due = WorkCalendar::local_day(last_allowed_ms);
+  std::string text =
+      "objection " + o.id + " on dataset " + o.dataset + ", assigned to " + o.assigned_agency;
+  if (!o.provider_agency.empty() && o.provider_agency != o.assigned_agency)
+    text += " (provider " + o.provider_agency + ")";
+  text += ", is still open past its deadline (end of " + date_text(due) +
+          " Asia/Shanghai): " + std::to_string(overdue) + " working day" +
+          (overdue == 1 ? "" : "s") + " overdue";
+  if (r.grace_working_days) text += " (grace " + std::to_string(r.grace_working_days) + ")";
+  return Firing{&r, overdue, r.grace_working_days, std::move(text)};
 }
 
 std::optional<Firing> checkpoint_stalled(const AlertRule& r, uint64_t tree_size,

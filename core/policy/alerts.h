@@ -22,10 +22,14 @@
 //   max_denials = 10                    # denials: denied requests per principal per window
 //   working_hours = "08:30-18:00"       # off_hours: local time, [from, to)
 //   working_days = ["mon", ..., "fri"]  # off_hours
+//   calendar = true                     # off_hours: public holidays are off, 调休 days worked
+//                                       # (calendar.toml of the same directory)
 //   factor = 2.0                        # agent_silent: silent for factor x update frequency
 //   max_silence_s = 0                   # agent_silent: and never longer than this (0: no cap)
 //   stall_s = 60                        # checkpoint_stalled: uncovered entries this old
 //   max_backlog = 100000                # spool_backlog: reported records, and still growing
+//   grace_working_days = 0              # objection_overdue: working days past the deadline
+//                                       # before it fires (0: as soon as the deadline passes)
 //
 // Errors are "file:line: reason", all of them at once, like the policy files.
 //
@@ -46,6 +50,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/policy/calendar.h"
 #include "core/policy/vocab.h"
 #include "core/util/error.h"
 
@@ -60,6 +65,7 @@ enum class AlertKind : uint8_t {
   kAgentSilent,        // an agent silent past its datasets' update frequency (timer)
   kCheckpointStalled,  // the audit checkpoint stopped advancing (timer)
   kSpoolBacklog,       // an agent's reported spool backlog over a threshold and growing (timer)
+  kObjectionOverdue,   // an objection still open past its deadline (timer; once per objection)
 };
 std::string_view alert_kind_name(AlertKind k);
 std::optional<AlertKind> parse_alert_kind(std::string_view s);
@@ -89,6 +95,8 @@ struct AlertRule {
   int64_t max_silence_s = 0;
   int64_t stall_s = 60;
   uint64_t max_backlog = 100'000;
+  uint32_t grace_working_days = 0;
+  bool use_calendar = true;  // off_hours: holidays and adjusted working days of the calendar
 
   bool counts_action(std::string_view action) const;
 };
@@ -98,11 +106,18 @@ struct AlertRules {
   std::string timezone = "Asia/Shanghai";
   size_t max_tracked = 4096;
   std::vector<AlertRule> rules;
+  // The working-day calendar of the same directory (calendar.toml, core/policy/calendar.h),
+  // read with the rules: off_hours counts its holidays as days off and its adjusted working days
+  // (调休) as days worked; objection_overdue counts working days with it. Without the file:
+  // Monday to Friday.
+  std::shared_ptr<const WorkCalendar> calendar;
 };
 
 // Parses an alerts.toml text; every problem reported as "file:line: reason", one per line.
 Result<AlertRules> parse_alert_rules(std::string_view text, const std::string& file);
-// Reads <dir>/alerts.toml (at most 1 MiB). No such file: no rules (an empty AlertRules).
+// Reads <dir>/alerts.toml (at most 1 MiB) and <dir>/calendar.toml. No alerts.toml: no rules (an
+// empty AlertRules); no calendar.toml: a calendar of Mondays to Fridays. A calendar.toml that
+// does not parse is an error here too ("file:line: reason").
 Result<AlertRules> load_alert_rules(const std::string& dir);
 
 // The facts of one audit entry a rule looks at. Views must outlive the observe() call.
@@ -118,8 +133,9 @@ struct AlertFact {
   std::string_view subject_token;  // hex, for reads by subject
   std::string_view company;        // non-empty: a third-party principal
   // Local time of time_ms in the rules' time zone (the daemon computes it with the C library).
-  int local_minute = 0;  // 0..1439
-  int weekday = 1;       // 0 = Sunday .. 6 = Saturday (struct tm's tm_wday)
+  int local_minute = 0;              // 0..1439
+  int weekday = 1;                   // 0 = Sunday .. 6 = Saturday (struct tm's tm_wday)
+  CivilDate local_date{1970, 1, 1};  // the local day, for the calendar's holidays
 };
 
 // A rule that fired on a fact or on sampled figures.
@@ -179,6 +195,22 @@ std::optional<Firing> spool_backlog(const AlertRule& r, const AgentSample& a);
 // waited (the daemon measures it on its steady clock).
 std::optional<Firing> checkpoint_stalled(const AlertRule& r, uint64_t tree_size,
                                          uint64_t checkpoint_size, int64_t stalled_ms);
+
+// objection_overdue: what the daemon reads of an objection (never its reason or contact, which
+// are sealed, nor the requester's identifier).
+struct ObjectionSample {
+  std::string id;  // YY-2026-0001
+  std::string dataset;
+  std::string provider_agency;  // the dataset's provider (the catalog's)
+  std::string assigned_agency;  // who must answer (the provider, or an authoritative source)
+  bool open = false;            // filed or verifying
+  int64_t deadline_ms = 0;      // exclusive end of the last working day allowed
+};
+// Fires when the objection is open at now_ms and its deadline, plus grace_working_days of cal,
+// has passed; measured is the working days overdue (the current one counted), threshold the
+// grace. cal may be null: Monday to Friday.
+std::optional<Firing> objection_overdue(const AlertRule& r, const ObjectionSample& o,
+                                        const WorkCalendar* cal, int64_t now_ms);
 
 // The period a catalog update_frequency promises, in ms ("realtime": 10 minutes; 0 for an
 // unknown name).

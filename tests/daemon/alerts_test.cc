@@ -4,9 +4,12 @@
 // raises on a crafted sequence and stays quiet below it; third-party staff are tagged on every
 // entry; notify_command receives the alert as JSON and is killed at its timeout without holding
 // up the api.
+#include <csignal>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/util/fd.h"
 #include "daemon/alerts.h"
@@ -394,6 +397,109 @@ TEST_CASE("a reload with a broken alerts.toml is refused whole, naming file and 
   CHECK(r.error().message().find("alerts.toml:3: kind 'nope'") != std::string::npos);
   CHECK(f.daemon->alerts().rules()->rules.size() == 1);
   CHECK(!f.daemon->policy_version().empty());
+}
+
+TEST_CASE(
+    "an alert committed just before a crash is announced by the next start, once, with its id") {
+  // The real gongshud, killed by the alert_before_announce failpoint (core/util/failpoint.h)
+  // after the alert's transaction committed and before its journal message and notify_command.
+  using gongshu::testing::binary_path;
+  using gongshu::testing::ChildProcess;
+  using gongshu::testing::read_text;
+  using gongshu::testing::run_process;
+  TempDir dir;
+  const std::string state = dir.file("state");
+  REQUIRE(run_process({binary_path("bin/gongshud"), "init", "--state", state, "--operator-key-out",
+                       dir.file("operator.key")})
+              .exit_code == 0);
+  // Every agency registration is "off hours" (no working day; the calendar left out).
+  TempDir pol;
+  const std::string policy =
+      policy_with(pol,
+                  "[[alert]]\nname = \"registration\"\nkind = \"off_hours\"\n"
+                  "actions = [\"agency_add\"]\nworking_days = []\ncalendar = false\n");
+  const std::string notified = dir.file("notified.jsonl");
+  gongshu::testing::write_text(
+      dir.file("gongshud.toml"),
+      "[daemon]\nstate_dir = \"" + state +
+          "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
+          "\"tcp://127.0.0.1:*\"\n[policy]\ndir = \"" +
+          policy + "\"\n[alerts]\nnotify_command = \"cat >> '" + notified + "'\"\n");
+  const std::vector<std::string> run = {binary_path("bin/gongshud"), "run", "--config",
+                                        dir.file("gongshud.toml")};
+  const std::map<std::string, std::string> ctl_env = {
+      {"GONGSHU_DAEMON_INFO", state + "/daemon.info"}, {"GONGSHU_KEY", dir.file("operator.key")}};
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), binary_path("bin/gongshuctl"));
+    return run_process(args, "", ctl_env);
+  };
+  auto add_agency = [&](const std::string& id) {
+    return ctl({"agency", "add", "--id", id, "--name", "测试局", "--type", "government", "--region",
+                "130100", "--timeout", "5"});
+  };
+  auto lines = [&] {
+    std::vector<std::string> out;
+    std::string text = read_text(notified), line;
+    for (char c : text) {
+      if (c != '\n') {
+        line += c;
+      } else {
+        out.push_back(line);
+        line.clear();
+      }
+    }
+    return out;
+  };
+  // Each start writes daemon.info afresh; without the last one's, ctl fails fast until then.
+  auto wait_started = [&](ChildProcess& d) {
+    REQUIRE(wait_until([&] {
+      return d.running() && ctl({"status", "--json", "--timeout", "2"}).exit_code == 0;
+    }));
+  };
+
+  {
+    std::filesystem::remove(state + "/daemon.info");
+    ChildProcess daemon(run, dir.file("gongshud-1.log"),
+                        {{"GONGSHU_FAILPOINTS", "alert_before_announce"}});
+    wait_started(daemon);
+    (void)add_agency("sjz-test-1");  // its reply may or may not arrive before the crash
+    CHECK(daemon.wait() == -SIGKILL);
+    CHECK(read_text(dir.file("gongshud-1.log")).find("failpoint alert_before_announce") !=
+          std::string::npos);
+  }
+  CHECK(lines().empty());  // committed, never announced
+
+  {
+    std::filesystem::remove(state + "/daemon.info");
+    ChildProcess daemon(run, dir.file("gongshud-2.log"));
+    wait_started(daemon);
+    REQUIRE(wait_until([&] { return lines().size() == 1; }));
+    auto listed = nlohmann::json::parse(ctl({"alert", "list", "--json"}).out);
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].at("id") == "1");
+    auto sent = nlohmann::json::parse(lines()[0]);
+    CHECK(sent.at("id") == "1");
+    CHECK(sent.at("rule") == "registration");
+    CHECK(sent.at("audit_seq") == listed[0].at("audit_seq"));
+    CHECK(read_text(dir.file("gongshud-2.log")).find("alert 1 (registration") != std::string::npos);
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait() == 0);
+  }
+
+  // The next start announces only what is new: alert 2 follows alert 1, which is not repeated.
+  {
+    std::filesystem::remove(state + "/daemon.info");
+    ChildProcess daemon(run, dir.file("gongshud-3.log"));
+    wait_started(daemon);
+    REQUIRE(add_agency("sjz-test-2").exit_code == 0);
+    REQUIRE(wait_until([&] { return lines().size() >= 2; }));
+    auto all = lines();
+    REQUIRE(all.size() == 2);
+    CHECK(nlohmann::json::parse(all[1]).at("id") == "2");
+    CHECK(read_text(dir.file("gongshud-3.log")).find("alert 1 ") == std::string::npos);
+    daemon.signal(SIGTERM);
+    CHECK(daemon.wait() == 0);
+  }
 }
 
 }  // namespace gongshu::daemon::testing

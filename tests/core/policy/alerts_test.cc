@@ -44,7 +44,9 @@ TEST_CASE("the shipped alerts.toml parses") {
   CHECK(r->timezone == "Asia/Shanghai");
   std::set<AlertKind> kinds;
   for (const auto& rule : r->rules) kinds.insert(rule.kind);
-  CHECK(kinds.size() == 8);  // every kind has an example
+  CHECK(kinds.size() == 9);  // every kind has an example
+  REQUIRE(r->calendar);
+  CHECK(r->calendar->covers(2026));
 }
 
 TEST_CASE("a directory without alerts.toml has no rules; a bad file names file and line") {
@@ -264,6 +266,144 @@ TEST_CASE("a flood of principals and subjects does not grow the windows without 
   }
   CHECK(most <= 51);
   CHECK(fired == 20'000 / 51);
+}
+
+}  // namespace gongshu::policy
+
+namespace gongshu::policy {
+namespace {
+
+const std::string kShippedPolicy = std::string(GONGSHU_SOURCE_DIR) + "/policies/policy";
+
+// A directory holding the shipped calendar.toml and these rules.
+struct RulesDir {
+  explicit RulesDir(const std::string& alerts) {
+    gongshu::testing::write_text(dir.file("alerts.toml"), alerts);
+    gongshu::testing::write_text(dir.file("calendar.toml"),
+                                 gongshu::testing::read_text(kShippedPolicy + "/calendar.toml"));
+  }
+  gongshu::testing::TempDir dir;
+};
+
+// A data read at 10:00 local time on d.
+AlertFact read_on(CivilDate d) {
+  AlertFact f = read_fact("k", WorkCalendar::local_day_start_ms(d) + 10 * 3'600'000, 5);
+  f.local_date = d;
+  // 0 = Sunday: 1970-01-01 was a Thursday.
+  f.weekday = int(((days_from_civil(d) % 7) + 7 + 4) % 7);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("off hours follow the calendar: a public holiday is off, an adjusted Saturday worked") {
+  RulesDir d(
+      "[[alert]]\nname = \"night\"\nkind = \"off_hours\"\nworking_hours = \"08:30-18:00\"\n"
+      "[[alert]]\nname = \"weekdays-only\"\nkind = \"off_hours\"\ncalendar = false\n");
+  auto loaded = load_alert_rules(d.dir.path());
+  INFO((loaded ? std::string() : loaded.error().message()));
+  REQUIRE(loaded);
+  REQUIRE(loaded->calendar);
+  AlertEvaluator ev(&*loaded);
+  auto names = [&](const AlertFact& f) {
+    std::vector<std::string> out;
+    for (const auto& x : ev.observe(f)) out.push_back(x.rule->name);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  // Monday 2 March 2026, an ordinary working day: quiet.
+  CHECK(names(read_on({2026, 3, 2})).empty());
+  // Thursday 1 October 2026, National Day (国庆节): off for the calendar, a weekday without it.
+  auto holiday = read_on({2026, 10, 1});
+  REQUIRE(holiday.weekday == 4);
+  auto fired = ev.observe(holiday);
+  REQUIRE(fired.size() == 1);
+  CHECK(fired[0].rule->name == "night");
+  CHECK(fired[0].text.find("10:00 thu local time (2026-10-01, a public holiday)") !=
+        std::string::npos);
+  // Saturday 28 February 2026, a Spring Festival make-up working day (春节调休): worked.
+  auto makeup = read_on({2026, 2, 28});
+  REQUIRE(makeup.weekday == 6);
+  CHECK(names(makeup) == V{"weekdays-only"});
+  // ... but not outside its hours.
+  makeup.local_minute = 20 * 60;
+  CHECK(names(makeup) == V{"night", "weekdays-only"});
+  // Saturday 7 March 2026, an ordinary weekend day: off for both.
+  CHECK(names(read_on({2026, 3, 7})) == V{"night", "weekdays-only"});
+  // 2027 lists only the statutory days: 1 October 2027 (a Friday) is off, 4 October worked.
+  CHECK(names(read_on({2027, 10, 1})) == V{"night"});
+  CHECK(names(read_on({2027, 10, 4})).empty());
+
+  // Without calendar.toml: Monday to Friday.
+  gongshu::testing::TempDir bare;
+  gongshu::testing::write_text(bare.file("alerts.toml"),
+                               "[[alert]]\nname = \"night\"\nkind = \"off_hours\"\n");
+  auto plain = load_alert_rules(bare.path());
+  REQUIRE(plain);
+  AlertEvaluator ev2(&*plain);
+  CHECK(ev2.observe(read_on({2026, 10, 1})).empty());
+  CHECK(ev2.observe(read_on({2026, 2, 28})).size() == 1);
+
+  // A calendar.toml that does not parse refuses the rules with it, naming file and line.
+  gongshu::testing::write_text(d.dir.file("calendar.toml"),
+                               "[calendar]\nyears = [2026]\n[[holiday]]\nname = \"x\"\n"
+                               "dates = [\"2026-13-01\"]\n");
+  auto broken = load_alert_rules(d.dir.path());
+  REQUIRE(!broken);
+  CHECK(broken.error().message().find("calendar.toml:5:") != std::string::npos);
+}
+
+TEST_CASE("objection_overdue: open past the deadline, counted in working days, with grace") {
+  auto cal = WorkCalendar::load_dir(kShippedPolicy);
+  REQUIRE(cal);
+  auto rules = parse(
+      "[[alert]]\nname = \"late\"\nkind = \"objection_overdue\"\n"
+      "[[alert]]\nname = \"later\"\nkind = \"objection_overdue\"\nseverity = \"critical\"\n"
+      "grace_working_days = 2\n");
+  const AlertRule& late = rules.rules[0];
+  const AlertRule& later = rules.rules[1];
+  CHECK(later.grace_working_days == 2);
+  auto at = [](CivilDate d, int hour) {
+    return WorkCalendar::local_day_start_ms(d) + hour * 3'600'000;
+  };
+  ObjectionSample o;
+  o.id = "YY-2026-0001";
+  o.dataset = "population.household";
+  o.provider_agency = "sjz-gongan";
+  o.assigned_agency = "sjz-minzheng";
+  o.open = true;
+  // Filed Monday 2 March 2026: 5 working days, the last Monday 9 March.
+  o.deadline_ms = cal->deadline_after(at({2026, 3, 2}, 10), 5);
+  REQUIRE(o.deadline_ms == at({2026, 3, 10}, 0));
+
+  CHECK(!objection_overdue(late, o, &*cal, o.deadline_ms - 1));
+  auto f = objection_overdue(late, o, &*cal, o.deadline_ms);
+  REQUIRE(f);
+  CHECK(f->measured == 1);
+  CHECK(f->threshold == 0);
+  CHECK(f->text.find("objection YY-2026-0001 on dataset population.household, assigned to "
+                     "sjz-minzheng (provider sjz-gongan)") != std::string::npos);
+  CHECK(f->text.find("end of 2026-03-09") != std::string::npos);
+  CHECK(f->text.find("1 working day overdue") != std::string::npos);
+  // Two working days of grace: the end of Wednesday 11 March.
+  CHECK(!objection_overdue(later, o, &*cal, at({2026, 3, 11}, 23)));
+  auto g = objection_overdue(later, o, &*cal, at({2026, 3, 12}, 0));
+  REQUIRE(g);
+  CHECK(g->measured == 3);
+  CHECK(g->threshold == 2);
+  // The weekend does not count: Monday 16 March is the fifth working day past it.
+  CHECK(objection_overdue(late, o, &*cal, at({2026, 3, 16}, 9))->measured == 5);
+  // Answered (or transferred): never.
+  o.open = false;
+  CHECK(!objection_overdue(late, o, &*cal, at({2026, 4, 1}, 9)));
+  o.open = true;
+  // Across National Day: due the end of 30 September 2026, the holiday week is no working day.
+  o.deadline_ms = at({2026, 10, 1}, 0);
+  CHECK(objection_overdue(late, o, &*cal, at({2026, 10, 5}, 9))->measured == 0);
+  CHECK(!objection_overdue(later, o, &*cal, at({2026, 10, 9}, 9)));  // 8th and 9th: the grace
+  CHECK(objection_overdue(later, o, &*cal, at({2026, 10, 10}, 9))->measured == 3);  // 调休 Sat
+  // Without a calendar: calendar days.
+  CHECK(objection_overdue(late, o, nullptr, at({2026, 10, 5}, 9))->measured == 5);
 }
 
 }  // namespace gongshu::policy
