@@ -1,4 +1,5 @@
 #include "core/catalog/quality.h"
+#include "core/catalog/quality_status.h"
 
 #include <catch2/catch.hpp>
 
@@ -300,6 +301,29 @@ TEST_CASE("validate_record marks the fields a record gives a non-empty value") {
   CHECK(present.test(0));
   CHECK_FALSE(present.test(1));
   CHECK(present.test(2));
+}
+
+}  // namespace
+}  // namespace gongshu::catalog
+
+namespace gongshu::catalog {
+namespace {
+
+TEST_CASE("quality status: a delivery is due after one period and stale after two") {
+  const int64_t day = *update_period_ms("daily");
+  CHECK(day == 86'400'000);
+  CHECK(*update_period_ms("weekly") == 7 * day);
+  CHECK(*update_period_ms("realtime") == 3'600'000);
+  CHECK_FALSE(update_period_ms("sometimes"));
+  const int64_t last = 1'000'000'000'000;
+  CHECK(staleness_of(day, 0, last) == Staleness::kNever);
+  CHECK(staleness_of(day, last, last + day) == Staleness::kOk);
+  CHECK(staleness_of(day, last, last + day + 1) == Staleness::kDue);
+  CHECK(staleness_of(day, last, last + 2 * day) == Staleness::kDue);
+  CHECK(staleness_of(day, last, last + 2 * day + 1) == Staleness::kStale);
+  CHECK(rejection_severity(0.0) == Severity::kOk);
+  CHECK(rejection_severity(0.01) == Severity::kAttention);
+  CHECK(rejection_severity(0.10) == Severity::kProblem);
 }
 
 }  // namespace
