@@ -117,6 +117,13 @@ json dataset_json(const v1::DatasetQuality& q) {
           {"findings", findings}};
 }
 
+// Local time without the zone's name (the report's first line names it once).
+std::string local_short(int64_t ms) {
+  std::string t = local_time_text(ms);
+  if (auto p = t.find(" ("); p != std::string::npos) t.erase(p);
+  return t;
+}
+
 // A status or staleness word for people.
 std::string word(const std::string& w) {
   if (w == "ok") return tr("ok");
@@ -149,8 +156,8 @@ std::string ids(const v1::QualityFinding& f) {
 std::string finding_text(const v1::DatasetQuality& q, const v1::QualityFinding& f) {
   const std::string& k = f.kind();
   if (k == "stale" || k == "due")
-    return trf("{}: last delivery {}, due {}", word(k), local_time_text(q.last_delivery_ms()),
-               local_time_text(q.due_ms())) +
+    return trf("{}: last delivery {}, due {}", word(k), local_short(q.last_delivery_ms()),
+               local_short(q.due_ms())) +
            trace(f);
   if (k == "never") return tr("nothing delivered yet") + trace(f);
   if (k == "uncounted")
@@ -191,7 +198,7 @@ void print_report(const v1::QualityReport& r) {
     }
     const bool counted = offered > 0;
     t.add({shown(q.dataset()), shown(q.provider()), shown(q.update_frequency()),
-           local_time_text(q.last_delivery_ms()), word(q.staleness()),
+           local_short(q.last_delivery_ms()), word(q.staleness()),
            counted ? percent(double(rejected) / double(offered)) : "-",
            accepted ? percent(double(invalidations) / double(accepted)) : "-",
            std::to_string(q.open_objections_size()) +
@@ -213,8 +220,7 @@ void print_report(const v1::QualityReport& r) {
                 << trf("agency {}: {} batches, {} stored, {} invalidations, {} refused",
                        shown(d.agency()), d.batches(), d.accepted(), d.invalidations(),
                        d.rejected());
-      if (!d.from_start())
-        std::cout << " " << trf("(counted since {})", local_time_text(d.since_ms()));
+      if (!d.from_start()) std::cout << " " << trf("(counted since {})", local_short(d.since_ms()));
       std::cout << "\n";
       std::string fields;
       for (const auto& f : d.fields())
