@@ -13,6 +13,9 @@
 
 namespace gongshu::agent {
 
+constexpr const char* kList = "catalog list";        // i18n-exempt: the command's name
+constexpr const char* kRefresh = "catalog refresh";  // i18n-exempt: the command's name
+
 void add_catalog_commands(CLI::App& app, int* exit_code) {
   struct Options {
     std::string config;
@@ -20,20 +23,20 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
     int timeout_s = 10;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* group =
-      app.add_subcommand("catalog", "The catalog of the agency's datasets, cached from the daemon");
+  CLI::App* group = app.add_subcommand(
+      "catalog", tr("The catalog of the agency's datasets, cached from the daemon"));
   group->require_subcommand(1);
   CLI::App* list = group->add_subcommand(
       "list",
-      "List the cached datasets with their catalog state and fields (type,\n"
-      "personal-information kind, required). Records are accepted only for approved ones.");
+      tr("List the cached datasets with their catalog state and fields (type,\n"
+         "personal-information kind, required). Records are accepted only for approved ones."));
   add_config_option(list, &o->config);
-  list->add_flag("--json", o->json, "Print JSON");
+  list->add_flag("--json", o->json, tr("Print JSON"));
   list->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
-    if (!loaded) return void(*exit_code = report("catalog list", loaded.error()));
+    if (!loaded) return void(*exit_code = report(kList, loaded.error()));
     auto cache = CatalogCache::load(*loaded->spool);
-    if (!cache) return void(*exit_code = report("catalog list", cache.error()));
+    if (!cache) return void(*exit_code = report(kList, cache.error()));
     if (o->json) {
       JsonWriter w;
       w.begin_array();
@@ -61,16 +64,19 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       w.end_array();
       std::cout << w.str() << "\n";
     } else {
-      if (cache->empty()) std::cout << "no cached datasets (gongshu-agent catalog refresh)\n";
+      if (cache->empty()) {
+        std::cout << tr("no cached datasets (gongshu-agent catalog refresh)") << "\n";
+      }
       for (const auto* d : cache->all()) {
         const auto& e = d->entry();
-        std::cout << printable(e.id()) << "  " << printable(e.name()) << "  (subject "
-                  << printable(e.subject_kind() + (e.status().empty() ? "" : ", " + e.status()))
-                  << ")\n";
+        std::cout << printable(e.id()) << "  " << printable(e.name()) << "  "
+                  << trf("(subject {})", printable(e.subject_kind() +
+                                                   (e.status().empty() ? "" : ", " + e.status())))
+                  << "\n";
         for (const auto& f : e.fields()) {
           std::cout << "    " << printable(f.name()) << ": " << catalog::field_type_name(f.type());
           if (f.pii() != v1::PII_NONE) std::cout << ", " << catalog::pii_kind_name(f.pii());
-          if (f.required()) std::cout << ", required";
+          if (f.required()) std::cout << ", " << tr("required");
           std::cout << "\n";
         }
       }
@@ -78,17 +84,18 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
     *exit_code = 0;
   });
   CLI::App* refresh = group->add_subcommand(
-      "refresh", "Fetch the agency's datasets from the daemon now and replace the cached copy.");
+      "refresh",
+      tr("Fetch the agency's datasets from the daemon now and replace the cached copy."));
   add_config_option(refresh, &o->config);
-  refresh->add_option("--timeout", o->timeout_s, "Seconds to wait for the daemon")
+  refresh->add_option("--timeout", o->timeout_s, tr("Seconds to wait for the daemon"))
       ->capture_default_str();
   refresh->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
-    if (!loaded) return void(*exit_code = report("catalog refresh", loaded.error()));
+    if (!loaded) return void(*exit_code = report(kRefresh, loaded.error()));
     auto key = load_agent_key(loaded->config.key_file);
-    if (!key) return void(*exit_code = report("catalog refresh", key.error()));
+    if (!key) return void(*exit_code = report(kRefresh, key.error()));
     auto context = wire::Context::create();
-    if (!context) return void(*exit_code = report("catalog refresh", context.error()));
+    if (!context) return void(*exit_code = report(kRefresh, context.error()));
     auto r = refresh_catalog(*context, loaded->config, *key, *loaded->spool,
                              SystemClock::instance(), std::chrono::seconds(o->timeout_s));
     if (!r) {
@@ -96,15 +103,19 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       bool refused = c == ErrorCode::kUnauthenticated || c == ErrorCode::kPermissionDenied ||
                      c == ErrorCode::kInvalidArgument || c == ErrorCode::kNotFound ||
                      c == ErrorCode::kAlreadyExists;
-      return void(*exit_code = report("catalog refresh", r.error(), refused ? 1 : 2));
+      return void(*exit_code = report(kRefresh, r.error(), refused ? 1 : 2));
     }
-    for (const auto& w : r->warnings)
-      std::cerr << "gongshu-agent catalog refresh: warning: " << w << "\n";
-    std::cout << r->datasets << " datasets cached\n";
+    for (const auto& w : r->warnings) {
+      std::cerr << "gongshu-agent catalog refresh: "  // i18n-exempt: program and command names
+                << trf("warning: {}", w) << "\n";
+    }
+    std::cout << trf("{} datasets cached", r->datasets) << "\n";
     // say which cached datasets refuse records, and why.
     if (auto cache = CatalogCache::load(*loaded->spool)) {
       for (const auto* d : cache->all()) {
-        if (auto refused = cache->refused_state(*d)) std::cout << "refused: " << *refused << "\n";
+        if (auto refused = cache->refused_state(*d)) {
+          std::cout << trf("refused: {}", *refused) << "\n";
+        }
       }
     }
     *exit_code = 0;

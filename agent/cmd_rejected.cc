@@ -20,6 +20,9 @@
 #include "gongshu/v1/record.pb.h"
 
 namespace gongshu::agent {
+
+constexpr const char* kList = "rejected list";      // i18n-exempt: the command's name
+constexpr const char* kExport = "rejected export";  // i18n-exempt: the command's name
 namespace {
 
 using nlohmann::json;
@@ -101,18 +104,18 @@ void add_rejected_commands(CLI::App& app, int* exit_code) {
   };
   auto o = std::make_shared<Options>();
   CLI::App* group = app.add_subcommand(
-      "rejected", "Records refused by this agent (validation) or by the daemon, with reasons");
+      "rejected", tr("Records refused by this agent (validation) or by the daemon, with reasons"));
   group->require_subcommand(1);
   CLI::App* list = group->add_subcommand(
       "list",
-      "List rejected records, oldest first: id, time, source (file:line, drop:NAME:line or\n"
-      "ipc:uid=..), code, field and reason.");
+      tr("List rejected records, oldest first: id, time, source (file:line, drop:NAME:line or\n"
+         "ipc:uid=..), code, field and reason."));
   add_config_option(list, &o->config);
-  list->add_flag("--json", o->json, "Print a JSON array, each with the record itself");
-  list->add_option("--limit", o->limit, "Show at most this many (0: all)");
+  list->add_flag("--json", o->json, tr("Print a JSON array, each with the record itself"));
+  list->add_option("--limit", o->limit, tr("Show at most this many (0: all)"));
   list->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
-    if (!loaded) return void(*exit_code = report("rejected list", loaded.error()));
+    if (!loaded) return void(*exit_code = report(kList, loaded.error()));
     size_t n = 0;
     bool first = true;
     if (o->json) std::cout << "[";
@@ -123,31 +126,32 @@ void add_rejected_commands(CLI::App& app, int* exit_code) {
         std::cout << (first ? "" : ",") << "\n" << dump(rejection_json(id, r));
         first = false;
       } else {
-        std::cout << id << "  " << format_ms(r.time_ms()) << "  " << printable(r.source()) << "  "
-                  << v1::RecordStatusCode_Name(static_cast<v1::RecordStatusCode>(r.code()));
+        std::cout << id << "  " << format_local_ms(r.time_ms()) << "  " << printable(r.source())
+                  << "  " << v1::RecordStatusCode_Name(static_cast<v1::RecordStatusCode>(r.code()));
         if (!r.field().empty()) std::cout << " [" << printable(r.field()) << "]";
-        std::cout << "  " << (r.by_daemon() ? "(daemon) " : "") << printable(r.reason()) << "\n";
+        std::cout << "  " << (r.by_daemon() ? tr("(daemon) ") : "") << printable(r.reason())
+                  << "\n";
       }
       return Status{};
     });
     if (o->json) std::cout << (first ? "]\n" : "\n]\n");
-    if (!s) return void(*exit_code = report("rejected list", s.error()));
-    if (!o->json && n == 0) std::cout << "no rejected records\n";
+    if (!s) return void(*exit_code = report(kList, s.error()));
+    if (!o->json && n == 0) std::cout << tr("no rejected records") << "\n";
     *exit_code = 0;
   });
   CLI::App* exp = group->add_subcommand(
       "export",
-      "Write every rejected record to FILE as JSON Lines: the record in the submit format\n"
-      "(under \"record\", or the raw input under \"raw\") with id, source, code, field and\n"
-      "reason. Fix the records and submit them again. The file is created mode 0600 and holds\n"
-      "personal data: handle it accordingly.");
+      tr("Write every rejected record to FILE as JSON Lines: the record in the submit format\n"
+         "(under \"record\", or the raw input under \"raw\") with id, source, code, field and\n"
+         "reason. Fix the records and submit them again. The file is created mode 0600 and holds\n"
+         "personal data: handle it accordingly."));
   add_config_option(exp, &o->config);
-  exp->add_option("--out,-o", o->out, "The file to write (must not exist)")->required();
+  exp->add_option("--out,-o", o->out, tr("The file to write (must not exist)"))->required();
   exp->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
-    if (!loaded) return void(*exit_code = report("rejected export", loaded.error()));
+    if (!loaded) return void(*exit_code = report(kExport, loaded.error()));
     auto fd = Fd::open(o->out, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (!fd) return void(*exit_code = report("rejected export", fd.error()));
+    if (!fd) return void(*exit_code = report(kExport, fd.error()));
     std::string buf;
     size_t n = 0;
     auto s =
@@ -163,8 +167,10 @@ void add_rejected_commands(CLI::App& app, int* exit_code) {
         });
     if (s) s = fd->write_all(as_bytes(buf));
     if (s) s = fd->sync();
-    if (!s) return void(*exit_code = report("rejected export", s.error()));
-    std::cout << "wrote " << n << " rejected records to " << o->out << "\n";
+    if (!s) return void(*exit_code = report(kExport, s.error()));
+    std::cout << trnf("wrote {} rejected record to {}", "wrote {} rejected records to {}", n, n,
+                      o->out)
+              << "\n";
     *exit_code = 0;
   });
 }

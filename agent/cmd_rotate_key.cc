@@ -44,23 +44,27 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "rotate-key",
-      "Replace this agent's key with a new one, losing no spooled record. The running service\n"
-      "(`gongshu-agent run`) does it while intake goes on: it stops sealing batches, waits until\n"
-      "every batch signed with the old key is acknowledged, writes the new key to\n"
-      "KEY_FILE.next, asks the daemon (authenticated with the old key, proving possession of\n"
-      "the new one) to register the new key for the agency and retire the old, then keeps the\n"
-      "old key as KEY_FILE.<old key id>.old, installs the new one as KEY_FILE and seals the\n"
-      "rest of the spool with it. The secret never leaves this machine; the daemon audits the\n"
-      "rotation, and the old key is refused from its next connection. When the service is not\n"
-      "running the request is kept and carried out when it starts. A rotation interrupted by a\n"
-      "crash is finished at the next start.\n"
-      "Exit 0: rotated (or queued for a stopped service); 1: the daemon refused, or it did not\n"
-      "finish within --timeout (it goes on in the service); 2: could not run.");
+      tr("Replace this agent's key with a new one, losing no spooled record. The running "
+         "service\n"
+         "(`gongshu-agent run`) does it while intake goes on: it stops sealing batches, waits "
+         "until\n"
+         "every batch signed with the old key is acknowledged, writes the new key to\n"
+         "KEY_FILE.next, asks the daemon (authenticated with the old key, proving possession of\n"
+         "the new one) to register the new key for the agency and retire the old, then keeps the\n"
+         "old key as KEY_FILE.<old key id>.old, installs the new one as KEY_FILE and seals the\n"
+         "rest of the spool with it. The secret never leaves this machine; the daemon audits the\n"
+         "rotation, and the old key is refused from its next connection. When the service is not\n"
+         "running the request is kept and carried out when it starts. A rotation interrupted by "
+         "a\n"
+         "crash is finished at the next start.\n"
+         "Exit 0: rotated (or queued for a stopped service); 1: the daemon refused, or it did "
+         "not\n"
+         "finish within --timeout (it goes on in the service); 2: could not run."));
   add_config_option(cmd, &o->config);
-  cmd->add_option("--timeout", o->timeout_s, "Seconds to wait for the service to finish")
+  cmd->add_option("--timeout", o->timeout_s, tr("Seconds to wait for the service to finish"))
       ->capture_default_str()
       ->check(CLI::Range(1, 86'400));
-  cmd->add_flag("--json", o->json, "Print the outcome as JSON");
+  cmd->add_flag("--json", o->json, tr("Print the outcome as JSON"));
   cmd->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
     if (!loaded) return void(*exit_code = report("rotate-key", loaded.error()));
@@ -72,7 +76,8 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
     uint64_t request_id = 0;
     auto posted = spool.env().update([&](store::WriteTxn& txn) -> Status {
       if (!spool.enrollment(txn)) {
-        return fail(ErrorCode::kNotFound, "this agent is not enrolled: run `gongshu-agent enroll`");
+        return fail(ErrorCode::kNotFound,
+                    tr("this agent is not enrolled: run `gongshu-agent enroll`"));
       }
       auto cur = read_key_rotation(spool, txn);
       if (cur && !settled(*cur)) {
@@ -84,7 +89,7 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
       r.set_request_id(request_id);
       r.set_state("requested");
       r.set_old_key_id(key->public_key().key_id());
-      r.set_message("waiting for the service");
+      r.set_message("waiting for the service");  // i18n-exempt: stored, the JSON message
       r.set_requested_ms(clock.now_ms());
       r.set_updated_ms(clock.now_ms());
       return write_key_rotation(spool, txn, std::move(r));
@@ -105,13 +110,23 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
             .end_object();
         std::cout << w.str() << "\n";
       } else if (state == "done") {
-        std::cout << "rotated agent key " << r.old_key_id() << " to " << r.new_key_id() << "\n"
-                  << "  key file:     " << config.key_file << "\n"
-                  << "  old key file: " << old_key_path(config, r.old_key_id()) << "\n";
+        std::cout << trf("rotated agent key {} to {}", r.old_key_id(), r.new_key_id()) << "\n"
+                  << trf("  key file:     {}", config.key_file) << "\n"
+                  << trf("  old key file: {}", old_key_path(config, r.old_key_id())) << "\n";
       } else if (state == "failed") {
-        std::cerr << "gongshu-agent rotate-key: refused: " << printable(r.message()) << "\n";
+        std::cerr << "gongshu-agent rotate-key: "  // i18n-exempt: program and command names
+                  << trf("refused: {}", printable(r.message())) << "\n";
+      } else if (state == "queued") {
+        std::cout << tr("key rotation queued: the agent service is not running; it rotates the "
+                        "key when it starts (systemctl start gongshu-agent)")
+                  << "\n";
+      } else if (state == "pending") {
+        std::cout << trf("key rotation pending: not finished within {} s (state {}: {}); the "
+                         "service goes on with it — see its log",
+                         o->timeout_s, printable(r.state()), printable(r.message()))
+                  << "\n";
       } else {
-        std::cout << "key rotation " << printable(state) << ": " << printable(r.message()) << "\n";
+        std::cout << trf("key rotation {}: {}", printable(state), printable(r.message())) << "\n";
       }
     };
 
@@ -120,8 +135,8 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
     agentpb::KeyRotation last;
     if (!*running) {
       last.set_old_key_id(key->public_key().key_id());
-      last.set_message(
-          "the agent service is not running; it rotates the key when it starts "
+      last.set_message(  // i18n-exempt: the JSON message; people read print()'s sentence
+          "the agent service is not running; it rotates the key when it starts "  // i18n-exempt
           "(systemctl start gongshu-agent)");
       print(last, "queued");
       return void(*exit_code = 0);
@@ -136,9 +151,14 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
         if (settled(last)) break;
       }
       if (std::chrono::steady_clock::now() >= deadline) {
-        last.set_message("not finished within " + std::to_string(o->timeout_s) + " s (state " +
-                         last.state() + ": " + last.message() +
-                         "); the service goes on with it — see its log");
+        if (!o->json) {
+          print(last, "pending");
+          return void(*exit_code = 1);
+        }
+        last.set_message(  // i18n-exempt: the JSON message; people read print()'s sentence
+            "not finished within " + std::to_string(o->timeout_s) + " s (state " +  // i18n-exempt
+            last.state() + ": " + last.message() +
+            "); the service goes on with it — see its log");  // i18n-exempt
         print(last, "pending");
         return void(*exit_code = 1);
       }

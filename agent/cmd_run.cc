@@ -32,12 +32,12 @@ class SystemdObserver final : public ServiceObserver {
 
   void ready() override {
     report(notifier_.ready());
-    log_.notice("ready");
+    log_.notice(tr("ready"));
   }
   void status(const std::string& line) override { report(notifier_.status(line)); }
   void stopping() override {
     report(notifier_.stopping());
-    log_.notice("stopping; waiting for in-flight acknowledgements");
+    log_.notice(tr("stopping; waiting for in-flight acknowledgements"));
   }
   void alive() override {
     if (g_reload.exchange(false)) reload();
@@ -54,18 +54,20 @@ class SystemdObserver final : public ServiceObserver {
   // The running service keeps its settings; a reload checks the file so that a bad edit is
   // caught now, not at the next restart.
   void reload() {
-    report(notifier_.send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(sys::monotonic_usec())));
+    report(notifier_.send("RELOADING=1\nMONOTONIC_USEC=" +  // i18n-exempt: sd_notify protocol
+                          std::to_string(sys::monotonic_usec())));
     auto c = load_config(config_path_);
     if (!c) {
-      log_.warning("reload: " + c.error().message() + "; the running configuration stays in force");
+      log_.warning(
+          trf("reload: {}; the running configuration stays in force", c.error().message()));
     } else {
-      log_.notice("reload: " + config_path_ + " is valid; its changes apply at the next restart");
+      log_.notice(trf("reload: {} is valid; its changes apply at the next restart", config_path_));
     }
     report(notifier_.ready());
   }
   void report(const Status& s) {
     if (!s && !warned_) {
-      log_.warning("cannot notify the service manager: " + s.error().message());
+      log_.warning(trf("cannot notify the service manager: {}", s.error().message()));
       warned_ = true;
     }
   }
@@ -83,13 +85,14 @@ void add_run_command(CLI::App& app, int* exit_code) {
   auto config = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "run",
-      "Run the agent service: batch spooled records ([batch] max_records, max_delay_ms), sign\n"
-      "and seal them, forward them to the daemon with up to [batch] window batches in flight,\n"
-      "reconnecting with backoff and resending whatever is unacknowledged; watch the drop\n"
-      "directory ([agent] drop_dir) and serve the local socket ([agent] ipc); refresh the\n"
-      "catalog. Under systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1. SIGHUP: check the\n"
-      "configuration file. SIGTERM/SIGINT: stop accepting, wait for in-flight acks up to\n"
-      "[limits] shutdown_timeout_ms, exit 0.");
+      tr("Run the agent service: batch spooled records ([batch] max_records, max_delay_ms), "
+         "sign\n"
+         "and seal them, forward them to the daemon with up to [batch] window batches in flight,\n"
+         "reconnecting with backoff and resending whatever is unacknowledged; watch the drop\n"
+         "directory ([agent] drop_dir) and serve the local socket ([agent] ipc); refresh the\n"
+         "catalog. Under systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1. SIGHUP: check the\n"
+         "configuration file. SIGTERM/SIGINT: stop accepting, wait for in-flight acks up to\n"
+         "[limits] shutdown_timeout_ms, exit 0."));
   add_config_option(cmd, config.get());
   cmd->callback([config, exit_code] {
     const sys::Logger log = sys::Logger::for_process("gongshu-agent");

@@ -20,7 +20,7 @@ namespace gongshu::agent {
 namespace {
 
 struct Probe {
-  std::string state = "not probed";
+  std::string state = "not probed";  // i18n-exempt: the JSON value; shown through tr()
   bool problem = false;
 };
 
@@ -28,11 +28,11 @@ Probe probe_daemon(const AgentConfig& config, const DaemonTarget& target,
                    std::chrono::milliseconds timeout) {
   Probe p;
   auto key = load_agent_key(config.key_file);
-  if (!key) return {"no agent key: " + key.error().message(), true};
+  if (!key) return {"no agent key: " + key.error().message(), true};  // i18n-exempt: JSON value
   auto context = wire::Context::create();
   if (!context) return {context.error().message(), true};
   auto ch = wire::ClientChannel::create(*context, *key, target.key);
-  if (!ch || !ch->connect(target.ingest)) return {"cannot open a channel", true};
+  if (!ch || !ch->connect(target.ingest)) return {tr_noop("cannot open a channel"), true};
   auto deadline = std::chrono::steady_clock::now() + timeout;
   wire::HandshakeState st = wire::HandshakeState::kNotConnected;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -43,13 +43,13 @@ Probe probe_daemon(const AgentConfig& config, const DaemonTarget& target,
   }
   switch (st) {
     case wire::HandshakeState::kConnected:
-      return {"reachable", false};
+      return {tr_noop("reachable"), false};
     case wire::HandshakeState::kRefused:
-      return {"refused our key: not enrolled or revoked", true};
+      return {tr_noop("refused our key: not enrolled or revoked"), true};
     case wire::HandshakeState::kFailed:
-      return {"handshake failed: the daemon's key is not the one we expect", true};
+      return {tr_noop("handshake failed: the daemon's key is not the one we expect"), true};
     default:
-      return {"unreachable", false};
+      return {tr_noop("unreachable"), false};
   }
 }
 
@@ -64,13 +64,14 @@ void add_status_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "status",
-      "Show the spool (records waiting, batches in flight), what the daemon acknowledged and\n"
-      "rejected, the last receipt, the catalog, and whether the daemon is reachable (a 2-second\n"
-      "handshake probe of the ingest endpoint unless --no-probe). Exit 1 when the daemon\n"
-      "refuses this agent's key.");
+      tr("Show the spool (records waiting, batches in flight), what the daemon acknowledged and\n"
+         "rejected, the last receipt, the catalog, and whether the daemon is reachable (a "
+         "2-second\n"
+         "handshake probe of the ingest endpoint unless --no-probe). Exit 1 when the daemon\n"
+         "refuses this agent's key."));
   add_config_option(cmd, &o->config);
-  cmd->add_flag("--json", o->json, "Print the status as JSON");
-  cmd->add_flag("--no-probe", o->no_probe, "Do not contact the daemon");
+  cmd->add_flag("--json", o->json, tr("Print the status as JSON"));
+  cmd->add_flag("--no-probe", o->no_probe, tr("Do not contact the daemon"));
   cmd->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
     if (!loaded) return void(*exit_code = report("status", loaded.error()));
@@ -122,12 +123,17 @@ void add_status_command(CLI::App& app, int* exit_code) {
 
     Probe probe;
     if (!target) {
-      probe = {"not enrolled", false};
+      probe = {tr_noop("not enrolled"), false};
     } else if (!o->no_probe) {
       probe = probe_daemon(loaded->config, *target, std::chrono::seconds(2));
     }
-    std::string service_text =
-        service.pid() != 0 ? "running (pid " + std::to_string(service.pid()) + ")" : "stopped";
+    // The JSON value; people read service_shown.
+    std::string service_text = service.pid() != 0
+                                   ? "running (pid " +  // i18n-exempt: the JSON value
+                                         std::to_string(service.pid()) + ")"
+                                   : "stopped";
+    const std::string service_shown =
+        service.pid() != 0 ? trf("running (pid {})", service.pid()) : tr("stopped");
     if (o->json) {
       JsonWriter w;
       w.begin_object();
@@ -171,37 +177,45 @@ void add_status_command(CLI::App& app, int* exit_code) {
       w.end_object();
       std::cout << w.str() << "\n";
     } else {
+      // TRANSLATORS: the labels of `gongshu-agent status` line up in a column (a Chinese
+      // character is two columns wide).
       if (enrollment) {
-        std::cout << "agent:         " << enrollment->agent_key_id() << " of agency "
-                  << printable(enrollment->agency()) << "\n";
+        std::cout << trf("agent:         {} of agency {}", enrollment->agent_key_id(),
+                         printable(enrollment->agency()))
+                  << "\n";
       } else {
-        std::cout << "agent:         not enrolled (gongshu-agent enroll TOKEN)\n";
+        std::cout << tr("agent:         not enrolled (gongshu-agent enroll TOKEN)") << "\n";
       }
-      std::cout << "daemon:        " << probe.state;
-      if (target) std::cout << " (" << printable(target->ingest) << ")";
-      std::cout << "\n"
-                << "service:       " << service_text;
+      const std::string state = tr(probe.state.c_str());
+      std::cout << (target ? trf("daemon:        {} ({})", state, printable(target->ingest))
+                           : trf("daemon:        {}", state))
+                << "\n";
+      std::string service_line = service_shown;
       if (service.pid() != 0 && !service.daemon_state().empty()) {
-        std::cout << ", daemon " << printable(service.daemon_state());
+        service_line += trf(", daemon {}", printable(service.daemon_state()));
       }
-      if (!service.last_error().empty()) std::cout << "; " << printable(service.last_error());
-      std::cout << "\n"
-                << "spooled:       " << spooled << " records not yet acknowledged (" << waiting
-                << " waiting for a batch)\n"
-                << "in flight:     " << outbox << " batches, " << outbox_records << " records\n"
-                << "acknowledged:  " << acked << " records in " << acked_batches << " batches\n"
-                << "rejected:      " << rej_local + rej_daemon << " (" << rej_local
-                << " by this agent, " << rej_daemon << " by the daemon)\n";
+      if (!service.last_error().empty()) service_line += "; " + printable(service.last_error());
+      std::cout << trf("service:       {}", service_line) << "\n"
+                << trf("spooled:       {} records not yet acknowledged ({} waiting for a batch)",
+                       spooled, waiting)
+                << "\n"
+                << trf("in flight:     {} batches, {} records", outbox, outbox_records) << "\n"
+                << trf("acknowledged:  {} records in {} batches", acked, acked_batches) << "\n"
+                << trf("rejected:      {} ({} by this agent, {} by the daemon)",
+                       rej_local + rej_daemon, rej_local, rej_daemon)
+                << "\n";
       if (have_receipt) {
-        std::cout << "last receipt:  batch " << last_batch << ", audit entry " << receipt.seq()
-                  << ", tree size " << receipt.tree_size() << ", issued "
-                  << format_ms(receipt.issued_at_ms()) << "\n";
+        std::cout << trf("last receipt:  batch {}, audit entry {}, tree size {}, issued {}",
+                         last_batch, receipt.seq(), receipt.tree_size(),
+                         format_local_ms(receipt.issued_at_ms()))
+                  << "\n";
       } else {
-        std::cout << "last receipt:  none\n";
+        std::cout << tr("last receipt:  none") << "\n";
       }
-      std::cout << "next batch:    " << next_seq << "\n"
-                << "catalog:       " << catalog_count << " datasets, refreshed "
-                << format_ms(catalog_ms) << "\n";
+      std::cout << trf("next batch:    {}", next_seq) << "\n"
+                << trf("catalog:       {} datasets, refreshed {}", catalog_count,
+                       format_local_ms(catalog_ms))
+                << "\n";
     }
     *exit_code = probe.problem ? 1 : 0;
   });

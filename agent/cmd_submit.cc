@@ -27,7 +27,10 @@ void try_refresh(const AgentConfig& config, Spool& spool) {
   if (!context) return;
   auto r = refresh_catalog(*context, config, *key, spool, SystemClock::instance(),
                            std::chrono::seconds(5));
-  if (!r) std::cerr << "gongshu-agent submit: catalog refresh: " << r.error().message() << "\n";
+  if (!r) {
+    std::cerr << "gongshu-agent submit: "  // i18n-exempt: program and command names
+              << trf("catalog refresh: {}", r.error().message()) << "\n";
+  }
 }
 
 }  // namespace
@@ -46,32 +49,35 @@ void add_submit_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "submit",
-      "Validate the records of FILE against the cached catalog entry of DATASET and spool them\n"
-      "(encrypted, durable); the running service forwards them. Returns only when every record\n"
-      "is durable. Rejected records are kept with their line and reason (gongshu-agent\n"
-      "rejected list). If an earlier submit of the same unchanged file was interrupted, this\n"
-      "one resumes after the rows it had spooled. Formats: JSON Lines (one object per line,\n"
-      "{\"record_key\":..,\"subject_id\":..,\"op\":\"upsert\"|\"invalidate\",\"observed_at\":..,\n"
-      "\"fields\":{..}} or flat) and CSV (header row of field names plus optional record_key,\n"
-      "subject_id, op, observed_at, invalidate_reason). Only an approved dataset accepts\n"
-      "records: one that is a draft, submitted, rejected or retired in the catalog is refused\n"
-      "whole, naming its state. Exit 0 all accepted, 1 some rejected (or the dataset refused),\n"
-      "2 could not run.");
+      tr("Validate the records of FILE against the cached catalog entry of DATASET and spool "
+         "them\n"
+         "(encrypted, durable); the running service forwards them. Returns only when every record\n"
+         "is durable. Rejected records are kept with their line and reason (gongshu-agent\n"
+         "rejected list). If an earlier submit of the same unchanged file was interrupted, this\n"
+         "one resumes after the rows it had spooled. Formats: JSON Lines (one object per line,\n"
+         "{\"record_key\":..,\"subject_id\":..,\"op\":\"upsert\"|\"invalidate\",\"observed_at\":..,"
+         "\n"
+         "\"fields\":{..}} or flat) and CSV (header row of field names plus optional record_key,\n"
+         "subject_id, op, observed_at, invalidate_reason). Only an approved dataset accepts\n"
+         "records: one that is a draft, submitted, rejected or retired in the catalog is refused\n"
+         "whole, naming its state. Exit 0 all accepted, 1 some rejected (or the dataset refused),\n"
+         "2 could not run."));
   add_config_option(cmd, &o->config);
-  cmd->add_option("--dataset,-d", o->dataset, "Catalog id of the records' dataset")->required();
-  cmd->add_option("FILE", o->file, "The input file; - reads standard input")->required();
-  cmd->add_option("--format", o->format, "jsonl, csv, or auto (by the file name's extension)")
+  cmd->add_option("--dataset,-d", o->dataset, tr("Catalog id of the records' dataset"))->required();
+  cmd->add_option("FILE", o->file, tr("The input file; - reads standard input"))->required();
+  cmd->add_option("--format", o->format, tr("jsonl, csv, or auto (by the file name's extension)"))
       ->check(CLI::IsMember({"auto", "jsonl", "csv"}))
       ->capture_default_str();
   cmd->add_option("--encoding", o->encoding,
-                  "utf-8, gb18030 (also GBK/GB2312 files), or auto: a UTF-8 byte order mark or "
-                  "valid UTF-8 is read as UTF-8, anything else as GB18030; the output says which")
+                  tr("utf-8, gb18030 (also GBK/GB2312 files), or auto: a UTF-8 byte order mark "
+                     "or valid UTF-8 is read as UTF-8, anything else as GB18030; the output says "
+                     "which"))
       ->check(
           CLI::IsMember({"auto", "utf-8", "utf8", "gb18030", "gbk", "gb2312"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_flag("--progress", o->progress,
-                "Show progress on stderr (the default when stderr is a terminal)");
-  cmd->add_flag("--json", o->json, "Print the result as JSON");
+                tr("Show progress on stderr (the default when stderr is a terminal)"));
+  cmd->add_flag("--json", o->json, tr("Print the result as JSON"));
   cmd->callback([o, exit_code] {
     tune_heap();
     release_startup_pages();  // agent/resident.h
@@ -94,11 +100,16 @@ void add_submit_command(CLI::App& app, int* exit_code) {
     if (!schema) {
       std::string known;
       for (const auto* d : intake.catalog().all()) known += (known.empty() ? "" : ", ") + d->id();
-      return void(*exit_code = report(
-                      "submit", Error(ErrorCode::kNotFound,
-                                      "dataset '" + o->dataset +
-                                          "' is not in this agent's catalog (cached: " +
-                                          (known.empty() ? "none; enroll first" : known) + ")")));
+      return void(
+          *exit_code = report(
+              "submit",
+              Error(ErrorCode::kNotFound,
+                    known.empty()
+                        ? trf("dataset '{}' is not in this agent's catalog (cached: none; enroll "
+                              "first)",
+                              o->dataset)
+                        : trf("dataset '{}' is not in this agent's catalog (cached: {})",
+                              o->dataset, known))));
     }
     // nothing is spooled for a dataset the catalog does not have approved.
     if (auto refused = intake.catalog().refused_state(*schema)) {
@@ -112,8 +123,9 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       if (!f && o->file != "-") {
         return void(*exit_code =
                         report("submit", Error(ErrorCode::kInvalidArgument,
-                                               o->file + ": cannot tell the format from the name; "
-                                                         "use --format jsonl or --format csv")));
+                                               trf("{}: cannot tell the format from the name; "
+                                                   "use --format jsonl or --format csv",
+                                                   o->file))));
       }
       format = f.value_or(InputFormat::kJsonLines);
     }
@@ -140,13 +152,14 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       if (!show || now - last_shown < std::chrono::milliseconds(500)) return;
       last_shown = now;
       double secs = std::chrono::duration<double>(now - start).count();
-      std::fprintf(stderr, "\r%s: %llu rows, %llu accepted, %llu rejected, %.0f rows/s",
-                   so.source.c_str(), (unsigned long long)p.rows, (unsigned long long)p.accepted,
-                   (unsigned long long)p.rejected,
-                   secs > 0 ? double(p.rows - p.resumed_after) / secs : 0.0);
+      std::string line =
+          trf("{}: {} rows, {} accepted, {} rejected, {} rows/s", so.source, p.rows, p.accepted,
+              p.rejected, uint64_t(secs > 0 ? double(p.rows - p.resumed_after) / secs : 0.0));
       if (p.bytes_total > 0) {
-        std::fprintf(stderr, " (%.0f%%)", 100.0 * double(p.bytes_read) / double(p.bytes_total));
+        line +=
+            " (" + std::to_string(int(100.0 * double(p.bytes_read) / double(p.bytes_total))) + "%)";
       }
+      std::fprintf(stderr, "\r%s", line.c_str());
       std::fflush(stderr);
     };
     auto r = spool_file(intake, **reader, so);
@@ -171,15 +184,17 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       std::cout << w.str() << "\n";
     } else {
       if (r->resumed_after > 0) {
-        std::cout << "resumed after row " << r->resumed_after
-                  << " (an earlier submit of this file was interrupted)\n";
+        std::cout << trf("resumed after row {} (an earlier submit of this file was interrupted)",
+                         r->resumed_after)
+                  << "\n";
       }
-      std::cout << so.source << ": read as " << encoding_note << "\n";
-      std::cout << so.source << ": " << r->accepted << " accepted, " << r->rejected
-                << " rejected; spooled durably for dataset " << o->dataset << "\n";
-      for (const auto& x : r->first_rejections) std::cerr << "  rejected " << x << "\n";
+      std::cout << trf("{}: read as {}", so.source, encoding_note) << "\n";
+      std::cout << trf("{}: {} accepted, {} rejected; spooled durably for dataset {}", so.source,
+                       r->accepted, r->rejected, o->dataset)
+                << "\n";
+      for (const auto& x : r->first_rejections) std::cerr << trf("  rejected {}", x) << "\n";
       if (r->rejected > r->first_rejections.size()) {
-        std::cerr << "  ... (gongshu-agent rejected list shows them all)\n";
+        std::cerr << tr("  ... (gongshu-agent rejected list shows them all)") << "\n";
       }
     }
     *exit_code = r->rejected > 0 ? 1 : 0;

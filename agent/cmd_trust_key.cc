@@ -22,12 +22,12 @@ void add_trust_key_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "trust-daemon-key",
-      "Learn the daemon's next key from a rotation statement file (`gongshuctl daemon-key\n"
-      "statement --out FILE`), for an agent that was offline while the daemon announced it.\n"
-      "The statement must be signed by the daemon key this agent trusts and by the new key;\n"
-      "anything else is refused. `run` switches to the new key when the daemon uses it.\n"
-      "Exit status: 0 accepted (or already trusted); 1 refused; 2 could not run.");
-  cmd->add_option("FILE", o->file, "The rotation statement")->required();
+      tr("Learn the daemon's next key from a rotation statement file (`gongshuctl daemon-key\n"
+         "statement --out FILE`), for an agent that was offline while the daemon announced it.\n"
+         "The statement must be signed by the daemon key this agent trusts and by the new key;\n"
+         "anything else is refused. `run` switches to the new key when the daemon uses it.\n"
+         "Exit status: 0 accepted (or already trusted); 1 refused; 2 could not run."));
+  cmd->add_option("FILE", o->file, tr("The rotation statement"))->required();
   add_config_option(cmd, &o->config);
   cmd->callback([o, exit_code] {
     constexpr const char* kName = "trust-daemon-key";
@@ -52,15 +52,18 @@ void add_trust_key_command(CLI::App& app, int* exit_code) {
     }
     switch (outcome) {
       case StatementOutcome::kStored:
-        std::cout << "accepted: daemon key " << st.new_key.key_id() << " succeeds "
-                  << st.old_key.key_id() << "; `run` uses it once the daemon does\n";
+        std::cout << trf("accepted: daemon key {} succeeds {}; `run` uses it once the daemon does",
+                         st.new_key.key_id(), st.old_key.key_id())
+                  << "\n";
         break;
       case StatementOutcome::kAlreadyKnown:
-        std::cout << "already known: daemon key " << st.new_key.key_id() << " succeeds "
-                  << st.old_key.key_id() << "\n";
+        std::cout << trf("already known: daemon key {} succeeds {}", st.new_key.key_id(),
+                         st.old_key.key_id())
+                  << "\n";
         break;
       case StatementOutcome::kAlreadyTrusted:
-        std::cout << "nothing to do: this agent already trusts daemon key " << st.new_key.key_id()
+        std::cout << trf("nothing to do: this agent already trusts daemon key {}",
+                         st.new_key.key_id())
                   << "\n";
         break;
     }

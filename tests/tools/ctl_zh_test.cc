@@ -21,6 +21,8 @@ using gongshu::testing::RunResult;
 const std::string kCtl = gongshu::testing::binary_path("bin/gongshuctl");
 const std::string kAudit = gongshu::testing::binary_path("bin/gongshu-audit");
 const std::string kDaemon = gongshu::testing::binary_path("bin/gongshud");
+const std::string kAgent = gongshu::testing::binary_path("bin/gongshu-agent");
+const std::string kDrill = gongshu::testing::binary_path("bin/gongshu-drill");
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
@@ -197,6 +199,32 @@ TEST_CASE("zh_CN: gongshud help, init and journal lines in the daemon's language
   CHECK(contains(read_text(log), "正在停止;处理完正在传输的批次"));
   CHECK(contains(read_text(log), "已停止,共处理 0 个批次,接收 0 条记录,拒收 0 条"));
   CHECK_FALSE(contains(read_text(log), "ready (version"));
+}
+
+TEST_CASE("zh_CN: gongshu-agent and gongshu-drill help and errors in Chinese") {
+  const auto zh = lang("zh_CN.UTF-8");
+  RunResult help = run({kAgent, "--help"}, zh);
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.out, "校验机构的记录"));
+  CHECK(contains(help.out, "子命令:"));
+  CHECK(contains(run({kAgent, "submit", "--help"}, zh).out, "只有已批准的数据集接收记录"));
+  CHECK(contains(run({kAgent, "status", "--help"}, zh).out, "不联系守护进程"));
+  RunResult usage = run({kAgent, "submit"}, zh);
+  CHECK(usage.exit_code == 2);
+  CHECK(contains(usage.err, "缺少必需的选项或参数"));
+  CHECK(contains(run({kAgent, "--help"}, lang("C")).out, "validate, spool, sign, seal"));
+
+  RunResult drill = run({kDrill, "--help"}, zh);
+  CHECK(drill.exit_code == 0);
+  CHECK(contains(drill.out, "逐步计时,检查记录有无丢失或重复"));
+  CHECK(contains(drill.out, "退出状态:0 全部符合预期"));
+  RunResult nothing = run({kDrill, "run"}, zh);
+  CHECK(nothing.exit_code == 2);
+  CHECK(contains(nothing.err, "gongshu-drill run: 请指定场景、--all 或 --plan FILE"));
+  RunResult unknown = run({kDrill, "show", "no-such-scenario"}, zh);
+  CHECK(unknown.exit_code == 2);
+  CHECK(contains(unknown.err, "中没有场景 `no-such-scenario`"));
+  CHECK(contains(run({kDrill, "run"}, lang("C")).err, "name scenarios, --all or --plan FILE"));
 }
 
 }  // namespace

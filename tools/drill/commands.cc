@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/crypto/key_file.h"
+#include "core/util/i18n.h"
 #include "core/util/version.h"
 #include "tools/drill/plan.h"
 #include "tools/drill/process.h"
@@ -38,11 +39,11 @@ std::string self_dir() {
 // gongshu-drill, the source tree's for one in a build tree.
 void add_path_options(CLI::App* cmd, Paths* p) {
   cmd->add_option("--bin", p->bin,
-                  "Directory of gongshud, gongshu-agent, gongshuctl, gongshu-audit "
-                  "(default: gongshu-drill's own)");
+                  tr("Directory of gongshud, gongshu-agent, gongshuctl, gongshu-audit "
+                     "(default: gongshu-drill's own)"));
   cmd->add_option("--policies", p->policies,
-                  "Directory of agencies.toml, catalog/, policy/ and drills/ (default: "
-                  "/etc/gongshu/policies when installed)");
+                  tr("Directory of agencies.toml, catalog/, policy/ and drills/ (default: "
+                     "/etc/gongshu/policies when installed)"));
 }
 
 void resolve(Paths* p) {
@@ -64,7 +65,7 @@ Result<Plan> find_plan(const Paths& p, const std::string& name) {
     if (plan.name == name) return std::move(plan);
   }
   return fail(ErrorCode::kNotFound,
-              "no scenario `" + name + "` in " + p.policies + "/drills (gongshu-drill list)");
+              trf("no scenario `{}` in {}/drills (gongshu-drill list)", name, p.policies));
 }
 
 // "drill-20261207T071500-9f3a61c2": when, and 32 random bits, so two drills never share an id.
@@ -97,13 +98,14 @@ void stop_on_signals() {
 
 void add_list_command(CLI::App& app, int* exit_code) {
   auto p = std::make_shared<Paths>();
-  CLI::App* cmd = app.add_subcommand("list", "List the built-in scenarios (policies/drills/)");
+  CLI::App* cmd = app.add_subcommand("list", tr("List the built-in scenarios (policies/drills/)"));
   add_path_options(cmd, p.get());
   cmd->callback([p, exit_code] {
     resolve(p.get());
     auto plans = builtin(*p);
     if (!plans) {
-      std::cerr << "gongshu-drill list: " << plans.error().message() << "\n";
+      std::cerr << "gongshu-drill list: "  // i18n-exempt: program and command names
+                << plans.error().message() << "\n";
       return void(*exit_code = kExitError);
     }
     for (const auto& plan : *plans) {
@@ -119,26 +121,28 @@ void add_show_command(CLI::App& app, int* exit_code) {
     std::string scenario, plan;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* cmd = app.add_subcommand("show", "Show a scenario's steps and expectations");
-  cmd->add_option("SCENARIO", o->scenario, "A built-in scenario");
-  cmd->add_option("--plan", o->plan, "A plan file instead");
+  CLI::App* cmd = app.add_subcommand("show", tr("Show a scenario's steps and expectations"));
+  cmd->add_option("SCENARIO", o->scenario, tr("A built-in scenario"));
+  cmd->add_option("--plan", o->plan, tr("A plan file instead"));
   add_path_options(cmd, &o->paths);
   cmd->callback([o, exit_code] {
     resolve(&o->paths);
-    auto plan =
-        !o->plan.empty() ? load_plan(o->plan)
-        : o->scenario.empty()
-            ? Result<Plan>(fail(ErrorCode::kInvalidArgument, "name a SCENARIO or give --plan FILE"))
-            : find_plan(o->paths, o->scenario);
+    auto plan = !o->plan.empty() ? load_plan(o->plan)
+                : o->scenario.empty()
+                    ? Result<Plan>(fail(ErrorCode::kInvalidArgument,
+                                        tr("name a SCENARIO or give --plan FILE")))
+                    : find_plan(o->paths, o->scenario);
     if (!plan) {
-      std::cerr << "gongshu-drill show: " << plan.error().message() << "\n";
+      std::cerr << "gongshu-drill show: "  // i18n-exempt: program and command names
+                << plan.error().message() << "\n";
       return void(*exit_code = kExitError);
     }
-    std::cout << "场景 scenario " << plan->name << " (" << plan->file << ")\n  " << plan->summary_zh
-              << "\n  " << plan->summary_en << "\n\n";
+    std::cout << "场景 scenario " << plan->name  // i18n-exempt: Chinese beside English already
+              << " (" << plan->file << ")\n  " << plan->summary_zh << "\n  " << plan->summary_en
+              << "\n\n";
     int i = 0;
     for (const auto& s : plan->steps) {
-      std::cout << "  " << ++i << ". " << describe(s) << "   [line " << s.line << "]\n";
+      std::cout << "  " << ++i << ". " << describe(s) << "   " << trf("[line {}]", s.line) << "\n";
     }
     *exit_code = kExitOk;
   });
@@ -156,56 +160,61 @@ void add_run_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
       "run",
-      "Run scenarios against a throwaway sandbox platform built from the real binaries, step by\n"
-      "step, timed; prove every acknowledged batch stored exactly once (inclusion proofs against\n"
-      "a checkpoint taken after recovery; an ack lost in the fault counts as unknown) and the\n"
-      "audit log intact; mark the drill in the platform's audit log; write a signed report\n"
-      "(JSON, text, HTML). Exit 0 all held, 1 a drill failed, 2 could not run.");
-  cmd->add_option("SCENARIO", o->scenarios, "Built-in scenarios to run, in order");
-  cmd->add_flag("--all", o->all, "Run every built-in scenario");
-  cmd->add_option("--plan", o->plans, "A plan file of your own (repeatable)");
-  cmd->add_flag("--sandbox", o->sandbox, "Run against a throwaway platform (the default)");
+      tr("Run scenarios against a throwaway sandbox platform built from the real binaries, step "
+         "by\n"
+         "step, timed; prove every acknowledged batch stored exactly once (inclusion proofs "
+         "against\n"
+         "a checkpoint taken after recovery; an ack lost in the fault counts as unknown) and the\n"
+         "audit log intact; mark the drill in the platform's audit log; write a signed report\n"
+         "(JSON, text, HTML). Exit 0 all held, 1 a drill failed, 2 could not run."));
+  cmd->add_option("SCENARIO", o->scenarios, tr("Built-in scenarios to run, in order"));
+  cmd->add_flag("--all", o->all, tr("Run every built-in scenario"));
+  cmd->add_option("--plan", o->plans, tr("A plan file of your own (repeatable)"));
+  cmd->add_flag("--sandbox", o->sandbox, tr("Run against a throwaway platform (the default)"));
   cmd->add_option("--target", o->target,
-                  "sandbox (default), or systemd: this host's real units (a staging host whose\n"
-                  "gongshud configuration says [drill] allowed = true; refused otherwise)")
+                  tr("sandbox (default), or systemd: this host's real units (a staging host "
+                     "whose\n"
+                     "gongshud configuration says [drill] allowed = true; refused otherwise)"))
       ->check(CLI::IsMember({"sandbox", "systemd"}));
   cmd->add_option("--config", o->config,
-                  "With --target systemd: the host's gongshud configuration (default " +
-                      std::string(kDefaultDaemonConfig) + ")");
+                  trf("With --target systemd: the host's gongshud configuration (default {})",
+                      kDefaultDaemonConfig));
   cmd->add_option("--report", o->report,
-                  "Write the signed report (JSON) to FILE, its text form to FILE.txt and a\n"
-                  "self-contained HTML page to FILE.html");
-  cmd->add_option("--key", o->key, "The drill operator's key file (gongshuctl keygen)");
+                  tr("Write the signed report (JSON) to FILE, its text form to FILE.txt and a\n"
+                     "self-contained HTML page to FILE.html"));
+  cmd->add_option("--key", o->key, tr("The drill operator's key file (gongshuctl keygen)"));
   cmd->add_option("--from-backup", o->from_backup,
-                  "Restore this backup (gongshuctl backup create) into each sandbox first, instead "
-                  "of a new\nplatform, and measure how long the restore takes: proves the "
-                  "backups restore.\nNeeds --master-key, --daemon-key and --key (an operator "
-                  "registered on that platform)");
+                  tr("Restore this backup (gongshuctl backup create) into each sandbox first, "
+                     "instead of a new\nplatform, and measure how long the restore takes: proves "
+                     "the backups restore.\nNeeds --master-key, --daemon-key and --key (an "
+                     "operator registered on that platform)"));
   cmd->add_option("--master-key", o->master_key,
-                  "With --from-backup: the storage master key file of the backed-up platform");
+                  tr("With --from-backup: the storage master key file of the backed-up platform"));
   cmd->add_option("--daemon-key", o->backup_daemon_key,
-                  "With --from-backup: a copy of the backed-up daemon's key file (daemon.key; "
-                  "keys are\nnot in a backup); a keyring/ directory beside it is copied too");
-  cmd->add_flag("--json", o->json, "Print the report as JSON instead of text");
-  cmd->add_flag("--keep", o->keep, "Keep the sandbox directory for a post-mortem");
+                  tr("With --from-backup: a copy of the backed-up daemon's key file (daemon.key; "
+                     "keys are\nnot in a backup); a keyring/ directory beside it is copied too"));
+  cmd->add_flag("--json", o->json, tr("Print the report as JSON instead of text"));
+  cmd->add_flag("--keep", o->keep, tr("Keep the sandbox directory for a post-mortem"));
   add_path_options(cmd, &o->paths);
   cmd->callback([o, exit_code] {
     resolve(&o->paths);
     auto error = [&](const std::string& m) {
-      std::cerr << "gongshu-drill run: " << m << "\n";
+      std::cerr << "gongshu-drill run: "  // i18n-exempt: program and command names
+                << m << "\n";
       *exit_code = kExitError;
     };
     if (o->target == "systemd") {
       // A production host can never be hit by mistake: its configuration must say so.
       if (auto allowed = systemd_drills_allowed(o->config); !allowed) {
-        return error("--target systemd: " + allowed.error().message());
+        return error("--target systemd: " +  // i18n-exempt: the option's name
+                     allowed.error().message());
       }
       return error(
-          "--target systemd: drills are allowed on this host, but this gongshu-drill runs its "
-          "scenarios only in a sandbox so far; run without --target");
+          tr("--target systemd: drills are allowed on this host, but this gongshu-drill runs its "
+             "scenarios only in a sandbox so far; run without --target"));
     }
     std::optional<crypto::KeyFile> key;
-    if (!o->report.empty() && o->key.empty()) return error("--report needs --key FILE to sign");
+    if (!o->report.empty() && o->key.empty()) return error(tr("--report needs --key FILE to sign"));
     if (!o->key.empty()) {
       auto k = crypto::load_key_file(o->key);
       if (!k) return error(k.error().message());
@@ -214,15 +223,15 @@ void add_run_command(CLI::App& app, int* exit_code) {
     if (!o->from_backup.empty() &&
         (o->master_key.empty() || o->backup_daemon_key.empty() || o->key.empty())) {
       return error(
-          "--from-backup needs --master-key FILE, --daemon-key FILE (the backed-up daemon's key) "
-          "and --key FILE (an operator of that platform)");
+          tr("--from-backup needs --master-key FILE, --daemon-key FILE (the backed-up daemon's "
+             "key) and --key FILE (an operator of that platform)"));
     }
     if (o->from_backup.empty() && (!o->master_key.empty() || !o->backup_daemon_key.empty())) {
-      return error("--master-key and --daemon-key go with --from-backup FILE");
+      return error(tr("--master-key and --daemon-key go with --from-backup FILE"));
     }
     for (std::string* f : {&o->from_backup, &o->master_key, &o->backup_daemon_key}) {
       std::error_code ec;
-      if (!f->empty() && !fs::is_regular_file(*f, ec)) return error(*f + ": no such file");
+      if (!f->empty() && !fs::is_regular_file(*f, ec)) return error(trf("{}: no such file", *f));
       if (!f->empty()) *f = fs::absolute(*f, ec).string();
     }
     std::vector<Plan> plans;
@@ -241,7 +250,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
       if (!p) return error(p.error().message());
       plans.push_back(std::move(*p));
     }
-    if (plans.empty()) return error("name scenarios, --all or --plan FILE");
+    if (plans.empty()) return error(tr("name scenarios, --all or --plan FILE"));
 
     Report report;
     report.tool_version = kVersion;
@@ -250,7 +259,9 @@ void add_run_command(CLI::App& app, int* exit_code) {
                                .count();
     report.operator_key_id = key ? key->key.public_key().key_id() : "";
     report.report_id = new_report_id(report.started_at_ms);
-    if (!o->from_backup.empty()) report.target = "sandbox restored from " + o->from_backup;
+    if (!o->from_backup.empty())
+      report.target =
+          "sandbox restored from " + o->from_backup;  // i18n-exempt: the report's target field
     for (const char* b : {"gongshud", "gongshu-agent", "gongshuctl", "gongshu-audit"}) {
       auto v = run_command({o->paths.bin + "/" + b, "--version"}, {}, std::chrono::seconds(10));
       report.binaries.emplace_back(b, v && v->exit_code == 0 ? first_line(v->out) : "unknown");
@@ -279,14 +290,16 @@ void add_run_command(CLI::App& app, int* exit_code) {
         for (const auto& st : s.steps) {
           for (const auto& e : st.expectations) {
             if (!e.held) {
-              std::cerr << "gongshu-drill: " << s.name << " FAILED at step " << st.index << " ("
-                        << st.action << ", " << plan.file << ":" << st.line << "): " << e.text
-                        << " — " << e.evidence << "\n";
+              std::cerr << "gongshu-drill: "  // i18n-exempt: the program name
+                        << trf("{} FAILED at step {} ({}, {}:{}): {} — {}", s.name, st.index,
+                               st.action, plan.file, st.line, e.text, e.evidence)
+                        << "\n";
             }
           }
         }
       } else if (!s.error.empty()) {
-        std::cerr << "gongshu-drill: " << s.name << " could not run: " << s.error << "\n";
+        std::cerr << "gongshu-drill: "  // i18n-exempt: the program name
+                  << trf("{} could not run: {}", s.name, s.error) << "\n";
       }
     }
     std::string json = report_json(report);
@@ -294,9 +307,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
       std::ofstream(o->report, std::ios::binary | std::ios::trunc) << sign_report(json, key->key);
       std::ofstream(o->report + ".txt", std::ios::binary | std::ios::trunc) << report_text(report);
       std::ofstream(o->report + ".html", std::ios::binary | std::ios::trunc) << report_html(report);
-      std::cerr << "gongshu-drill: report signed by " << report.operator_key_id << " in "
-                << o->report << " (text: " << o->report << ".txt, HTML: " << o->report
-                << ".html)\n";
+      std::cerr << "gongshu-drill: "  // i18n-exempt: the program name
+                << trf("report signed by {0} in {1} (text: {1}.txt, HTML: {1}.html)",
+                       report.operator_key_id, o->report)
+                << "\n";
     }
     std::cout << (o->json ? json : report_text(report));
     *exit_code = any_error ? kExitError : report.passed() ? kExitOk : kExitFailed;
@@ -311,20 +325,23 @@ void add_verify_report_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
       "verify-report",
-      "Prove a signed drill report unaltered and print its text form. Without --signer it\n"
-      "proves only that the key named in the report signed it: compare that key with the\n"
-      "drill operator's registered one, or pass it with --signer.");
-  cmd->add_option("FILE", o->file, "The report (run --report FILE)")->required();
-  cmd->add_option("--signer", o->signer, "The operator's public key (64 hex) it must be signed by");
-  cmd->add_flag("--quiet", o->quiet, "Print only the verdict");
+      tr("Prove a signed drill report unaltered and print its text form. Without --signer it\n"
+         "proves only that the key named in the report signed it: compare that key with the\n"
+         "drill operator's registered one, or pass it with --signer."));
+  cmd->add_option("FILE", o->file, tr("The report (run --report FILE)"))->required();
+  cmd->add_option("--signer", o->signer,
+                  tr("The operator's public key (64 hex) it must be signed by"));
+  cmd->add_flag("--quiet", o->quiet, tr("Print only the verdict"));
   cmd->add_option("--html", o->html,
-                  "Also write the verified report as a self-contained HTML page to this file");
+                  tr("Also write the verified report as a self-contained HTML page to this file"));
   cmd->callback([o, exit_code] {
     std::optional<crypto::PublicKey> expected;
     if (!o->signer.empty()) {
       auto k = crypto::PublicKey::from_hex(o->signer);
       if (!k) {
-        std::cerr << "gongshu-drill verify-report: --signer: " << k.error().message() << "\n";
+        std::cerr
+            << "gongshu-drill verify-report: --signer: "  // i18n-exempt: program and command names
+            << k.error().message() << "\n";
         return void(*exit_code = kExitError);
       }
       expected = *k;
@@ -332,8 +349,8 @@ void add_verify_report_command(CLI::App& app, int* exit_code) {
     std::error_code ec;
     auto size = fs::file_size(o->file, ec);
     if (ec || size > (64u << 20)) {
-      std::cerr << "gongshu-drill verify-report: " << o->file << ": "
-                << (ec ? ec.message() : "larger than 64 MiB") << "\n";
+      std::cerr << "gongshu-drill verify-report: "  // i18n-exempt: program and command names
+                << o->file << ": " << (ec ? ec.message() : tr("larger than 64 MiB")) << "\n";
       return void(*exit_code = kExitError);
     }
     std::ifstream in(o->file, std::ios::binary);
@@ -341,14 +358,15 @@ void add_verify_report_command(CLI::App& app, int* exit_code) {
     ss << in.rdbuf();
     auto v = verify_report(ss.str(), expected);
     if (!v) {
-      std::cerr << "gongshu-drill verify-report: " << o->file << ": " << v.error().message()
-                << "\n";
+      std::cerr << "gongshu-drill verify-report: "  // i18n-exempt: program and command names
+                << o->file << ": " << v.error().message() << "\n";
       return void(*exit_code =
                       v.error().code() == ErrorCode::kUnauthenticated ? kExitFailed : kExitError);
     }
     auto text = report_text_from_json(v->json);
     if (!text) {
-      std::cerr << "gongshu-drill verify-report: " << text.error().message() << "\n";
+      std::cerr << "gongshu-drill verify-report: "  // i18n-exempt: program and command names
+                << text.error().message() << "\n";
       return void(*exit_code = kExitError);
     }
     if (!o->html.empty()) {
@@ -356,13 +374,15 @@ void add_verify_report_command(CLI::App& app, int* exit_code) {
       std::ofstream out(o->html, std::ios::binary | std::ios::trunc);
       if (page) out << *page;
       if (!page || !out) {
-        std::cerr << "gongshu-drill verify-report: " << o->html << ": "
-                  << (page ? std::string("cannot write") : page.error().message()) << "\n";
+        std::cerr << "gongshu-drill verify-report: "  // i18n-exempt: program and command names
+                  << o->html << ": "
+                  << (page ? std::string(tr("cannot write")) : page.error().message()) << "\n";
         return void(*exit_code = kExitError);
       }
     }
-    std::cout << "报告未被篡改 report verified: signed by " << v->signer.key_id() << " ("
-              << v->signer.hex() << ")\n";
+    std::cout << trf("报告未被篡改 report verified: signed by {} ({})", v->signer.key_id(),
+                     v->signer.hex())
+              << "\n";
     if (!o->quiet) std::cout << "\n" << *text;
     *exit_code = kExitOk;
   });
