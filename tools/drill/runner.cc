@@ -508,8 +508,10 @@ Status Run::powercut_mount(const Step& s) {
 // and mounted fresh over what reached it (no page cache survives a reboot), the target starts.
 // Everything the agencies held as acknowledged just before must be stored right after the
 // restart, before any re-delivery could add to it; the checker (verify) then proves each
-// acknowledged batch recorded exactly once. For an agent the cut waits for the submission in
-// progress to return, so that a submission is never both refused and spooled.
+// acknowledged batch recorded exactly once. For an agent the cut may catch a `gongshu-agent
+// submit` midway: it then fails and its records count as not submitted. The load spools each
+// file in one LMDB transaction, so a failed submission has spooled nothing; one that had would
+// show in the checker as records stored but never submitted.
 Status Run::power_cut(const Step& s) {
   auto it = disks_.find(s.target);
   if (it == disks_.end()) {
@@ -523,8 +525,6 @@ Status Run::power_cut(const Step& s) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(delay));
   figure("cut_after_ms", double(delay));
-  std::unique_lock<std::mutex> gate;
-  if (s.target != "daemon") gate = sb_->hold_load();
   uint64_t acked = 0;
   for (const char* a : Sandbox::kAgents) {
     GONGSHU_TRY(auto f, sb_->agent_figures(a));
@@ -541,6 +541,9 @@ Status Run::power_cut(const Step& s) {
   figure("unsynced_files_discarded", double(f.discarded_files));
   figure("bytes_synced_before_cut", double(f.bytes_synced));
   figure("fsyncs_before_cut", double(f.fsyncs + f.sync_writes));
+  // A submission the cut caught fails now (EIO); the next waits until the spool is back.
+  std::unique_lock<std::mutex> gate;
+  if (s.target != "daemon") gate = sb_->hold_load();
   if (sb_->running(s.target)) {
     GONGSHU_TRY(int code, sb_->signal(s.target, SIGKILL, true));
     (void)code;  // killed on purpose: the machine went down
