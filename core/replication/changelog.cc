@@ -28,7 +28,7 @@ Result<std::unique_ptr<Changelog>> Changelog::open(store::Env& env, AuditProbe p
   env.exclude_from_recording(log.db());
   env.exclude_from_recording(state.db());
   auto cl = std::unique_ptr<Changelog>(
-      new Changelog(env, std::move(probe), options, std::move(log), std::move(state)));
+      new Changelog(std::move(probe), options, std::move(log), std::move(state)));
   cl->retain_from_.store(std::numeric_limits<uint64_t>::max());
   GONGSHU_TRY(auto txn, env.begin_read());
   cl->last_seq_.store(cl->head(txn).seq);

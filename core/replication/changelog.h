@@ -81,16 +81,14 @@ class Changelog : public store::CommitHook {
   void after_commit() noexcept override;
 
  private:
-  Changelog(store::Env& env, AuditProbe probe, ChangelogOptions options, store::Table<uint64_t> log,
+  Changelog(AuditProbe probe, ChangelogOptions options, store::Table<uint64_t> log,
             store::Table<std::string_view> state)
-      : env_(env),
-        probe_(std::move(probe)),
+      : probe_(std::move(probe)),
         options_(options),
         log_(std::move(log)),
         state_(std::move(state)) {}
   Status append_and_trim(store::WriteTxn& txn, const ChainHead& head, ByteView encoded);
 
-  store::Env& env_;
   AuditProbe probe_;
   ChangelogOptions options_;
   store::Table<uint64_t> log_;

@@ -354,3 +354,20 @@ TEST_CASE("a replica killed mid-stream resumes exactly once") {
 
 }  // namespace
 }  // namespace gongshu::replication
+
+namespace gongshu::replication {
+namespace {
+
+TEST_CASE("the fuzz seeds of the write-set parser are valid write sets") {
+  for (const char* name : {"two_tables", "delete_clear_chained"}) {
+    INFO(name);
+    std::string bytes = gongshu::testing::read_text(std::string(GONGSHU_SOURCE_DIR) +
+                                                    "/fuzz/corpus/write_set/" + name);
+    auto ws = decode_write_set(as_bytes(bytes));
+    REQUIRE(ws);
+    CHECK(!ws->ops.empty());
+  }
+}
+
+}  // namespace
+}  // namespace gongshu::replication
