@@ -53,10 +53,12 @@ foreach(line ${owner_lines})
   endforeach()
 endforeach()
 
-# 1. The stand-ins stop a compile, and only they do.
+# 1. The stand-ins stop a compile, and only they do. (libfuse3's headers need the API version
+# their user declares.)
 set(probe ${BINARY_DIR}/owned_headers_probe.cc)
 foreach(lib ${libs})
-  file(WRITE ${probe} "#include <${first_${lib}}>\nint main() { return 0; }\n")
+  file(WRITE ${probe}
+       "#define FUSE_USE_VERSION 31\n#include <${first_${lib}}>\nint main() { return 0; }\n")
   execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only ${probe}
                   RESULT_VARIABLE plain ERROR_VARIABLE plain_err)
   execute_process(COMMAND ${CXX} -std=c++20 -fsyntax-only -I${standins}/${lib} ${probe}
