@@ -80,6 +80,7 @@ void Forwarder::ensure_channel(SteadyClock::time_point now) {
     return;
   }
   channel_.emplace(std::move(*ch));
+  channel_since_ = now;
   seen_state_ = wire::HandshakeState::kNotConnected;
   inflight_.clear();
   next_to_send_ = 0;
@@ -454,6 +455,16 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
   auto now = SteadyClock::now();
   ensure_channel(now);
   watch_state(now);
+  if (channel_ && seen_state_ != wire::HandshakeState::kConnected &&
+      !target_.ingest_nodes.empty() &&
+      now - channel_since_ > std::min(options_.ack_timeout, std::chrono::milliseconds(5000))) {
+    // A cluster node that accepts the connection but never completes the handshake (frozen,
+    // or cut off): on to the next node (agent/cluster_follow.h).
+    set_error("no handshake with " + target_.ingest + "; trying the next node");
+    drop_channel(now, false);
+    reconnect_at_ = now;
+    target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
+  }
 
   // Is a batch due? Then do not wait for the daemon at all.
   uint64_t unbatched = 0;

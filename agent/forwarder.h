@@ -127,6 +127,7 @@ class Forwarder {
   const Clock& clock_;
 
   std::optional<wire::ClientChannel> channel_;
+  std::chrono::steady_clock::time_point channel_since_{};  // when channel_ was made
   wire::HandshakeState seen_state_ = wire::HandshakeState::kNotConnected;
   std::chrono::steady_clock::time_point reconnect_at_{};
   std::chrono::milliseconds backoff_{0};

@@ -100,6 +100,8 @@ void ClusterNode::tick() {
     } else if (*r == cluster::RenewOutcome::kLeaseLost) {
       note(sys::Level::kWarning, "etcd says this node's lease expired; granting a new one");
     }
+    if (auto d = leadership_.ack_deadline(); d && leadership_.term())
+      last_deadline_ns_.store(d->time_since_epoch().count());
   }
   if (now >= next_publish_) {
     next_publish_ = now + kPublishEvery;
@@ -196,6 +198,7 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     }
     audited_term_ = term;
     accepting_term_.store(term);
+    next_publish_ = now;  // the member key says "primary" at the next tick
     acking_ = true;
     note(sys::Level::kNotice, "this node leads, term " + std::to_string(term));
     if (replication_) replication_->lead(term);
@@ -210,6 +213,7 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     if (replication_) replication_->follow(leader());
   }
   if (audited_term_ != 0) {
+    if (auto d = leadership_.ack_deadline()) last_deadline_ns_.store(d->time_since_epoch().count());
     const bool acking = leadership_.may_acknowledge();
     if (acking != acking_) {
       note(acking ? sys::Level::kNotice : sys::Level::kWarning,
@@ -229,7 +233,6 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
       if (replication_) replication_->follow(h);
     }
   }
-  (void)now;
 }
 
 void ClusterNode::do_switchover() {
@@ -283,6 +286,8 @@ v1::ClusterStatus ClusterNode::status() const {
   if (auto d = leadership_.ack_deadline()) {
     out.set_lease_left_ms(std::chrono::duration_cast<milliseconds>(*d - now).count());
     out.set_ack_deadline_mono_ns(d->time_since_epoch().count());
+  } else {
+    out.set_ack_deadline_mono_ns(last_deadline_ns_.load());
   }
   out.set_leader_since_mono_ns(leader_since_ns_.load());
   std::lock_guard lock(mu);

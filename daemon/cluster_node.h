@@ -119,6 +119,7 @@ class ClusterNode final : public LeaderGate {
 
   std::atomic<int64_t> accepting_term_{0};
   std::atomic<int64_t> leader_since_ns_{0};
+  std::atomic<int64_t> last_deadline_ns_{0};  // the last ack deadline seen while leading
 
   mutable std::mutex mu;  // guards what status() and leader() read
   std::optional<cluster::ClusterView> view_;
