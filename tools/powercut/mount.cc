@@ -13,7 +13,9 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tools/powercut/disk.h"
 
@@ -183,7 +185,8 @@ Status serve(const MountOptions& o) {
     fuse_destroy(f);
     return fail(ErrorCode::kUnavailable,
                 "powercut: cannot mount on " + o.mountpoint +
-                    " (is /dev/fuse there and the fuse module loaded? `modprobe fuse`)");
+                    " (FUSE needs /dev/fuse, `modprobe fuse`, and the right to mount: root or "
+                    "fusermount3; in a container --device /dev/fuse --cap-add SYS_ADMIN)");
   }
   fuse_session* se = fuse_get_session(f);
   if (fuse_set_signal_handlers(se) != 0) {
