@@ -31,7 +31,7 @@ namespace gongshu::replication {
 
 using Hash = crypto::Digest;
 
-inline constexpr size_t kMaxWriteSetBytes = size_t{64} << 20;  // one write set, encoded
+inline constexpr size_t kMaxWriteSetBytes = size_t{256} << 20;  // one write set, encoded
 inline constexpr size_t kMaxTables = 64;
 inline constexpr size_t kMaxTableName = 255;
 inline constexpr size_t kMaxKey = 511;  // LMDB's default key limit

@@ -156,7 +156,7 @@ Result<WriteTxn> Env::begin_write() {
   GONGSHU_CHECK_MSG(!options_.read_only, "write transaction on a read-only store");
   MDB_txn* txn = nullptr;
   GONGSHU_RETURN_IF_ERROR(begin(0, &txn));
-  return WriteTxn(this, txn, hook_ != nullptr);
+  return WriteTxn(this, txn, commit_hook() != nullptr);
 }
 
 Result<WriteTxn> Env::begin_write_unrecorded() {

@@ -94,11 +94,12 @@ class Env {
   // whose write sets come numbered from the primary (core/replication).
   Result<WriteTxn> begin_write_unrecorded();
 
-  // Sets (null: clears) the commit hook; recording is on exactly while one is set. Call at
-  // start-up or while no write transaction is live (not synchronised with running writers).
-  // Without a hook nothing is recorded: one pointer test per write.
-  void set_commit_hook(CommitHook* hook) { hook_ = hook; }
-  CommitHook* commit_hook() const { return hook_; }
+  // Sets (null: clears) the commit hook; recording is on exactly while one is set. A write
+  // transaction records if a hook was set when it began, and runs the hook set at its commit.
+  // Set it before the first write the hook must see (start-up). Without a hook nothing is
+  // recorded: one pointer test per write.
+  void set_commit_hook(CommitHook* hook) { hook_.store(hook, std::memory_order_release); }
+  CommitHook* commit_hook() const { return hook_.load(std::memory_order_acquire); }
   // Writes to db are never recorded (the changelog and replication state themselves). Call at
   // start-up, like open_db.
   void exclude_from_recording(const Db& db);
@@ -140,7 +141,7 @@ class Env {
   // adopts the size another process recorded, if no transaction of this process is live.
   Status begin(unsigned flags, MDB_txn** txn) const;
 
-  CommitHook* hook_ = nullptr;
+  std::atomic<CommitHook*> hook_{nullptr};
   std::vector<uint8_t> excluded_;  // by dbi: 1 = not recorded
   std::vector<uint8_t> dupsort_;   // by dbi: 1 = opened with DUPSORT
   mutable std::atomic<int> active_txns_{0};

@@ -18,7 +18,8 @@ crypto::IdentityKey test_key(uint8_t seed_byte) {
   return std::move(*crypto::IdentityKey::from_seed(seed));
 }
 
-Node::Node(const std::string& dir, ChangelogOptions options) : signer(test_key(7)) {
+Node::Node(const std::string& dir, ChangelogOptions options, bool with_changelog)
+    : signer(test_key(7)) {
   store::EnvOptions eo;
   eo.map_size = size_t{1} << 30;
   env = std::move(*store::Env::open(dir, eo));
@@ -29,16 +30,18 @@ Node::Node(const std::string& dir, ChangelogOptions options) : signer(test_key(7
   latest = *env->open_db("latest");
   scratch = *env->open_db("scratch");
   cache = *env->open_db("cache");
-  audit::AuditLog* log = audit.get();
-  auto cl = Changelog::open(
-      *env,
-      [log](const store::Txn& txn) -> Result<AuditState> {
-        auto h = log->head(txn);
-        return AuditState{h.size, h.root};
-      },
-      options);
+  if (!with_changelog) return;
+  auto cl = Changelog::open(*env, probe(), options);
   NODE_CHECK(cl);
   changelog = std::move(*cl);
+}
+
+AuditProbe Node::probe() {
+  audit::AuditLog* log = audit.get();
+  return [log](const store::Txn& txn) -> Result<AuditState> {
+    auto h = log->head(txn);
+    return AuditState{h.size, h.root};
+  };
 }
 
 Node::~Node() {
@@ -75,7 +78,7 @@ uint64_t Node::write(uint64_t i) {
   NODE_CHECK(audit->append(*txn, e));
   if (i % 25 == 0) NODE_CHECK(audit->checkpoint(*txn));
   NODE_CHECK(std::move(*txn).commit());
-  return changelog->last_seq();
+  return changelog ? changelog->last_seq() : 0;
 }
 
 std::map<std::string, std::map<std::string, std::string>> dump(store::Env& env) {

@@ -20,7 +20,9 @@ namespace gongshu::replication::testing {
 crypto::IdentityKey test_key(uint8_t seed_byte);
 
 struct Node {
-  explicit Node(const std::string& dir, ChangelogOptions options = {});
+  // with_changelog false: the caller brings its own (a Replicator).
+  explicit Node(const std::string& dir, ChangelogOptions options = {}, bool with_changelog = true);
+  AuditProbe probe();
   ~Node();
   std::unique_ptr<store::Env> env;
   SystemClock clock;

@@ -1,0 +1,157 @@
+#include "core/replication/replicator.h"
+
+namespace gongshu::replication {
+
+Result<std::unique_ptr<Replicator>> Replicator::create(store::Env& env, AuditProbe probe,
+                                                       const crypto::IdentityKey& node_key,
+                                                       ReplicatorConfig config) {
+  if (!config.members.count(config.node))
+    return fail(ErrorCode::kInvalidArgument,
+                "replication: this node (" + config.node + ") is not among the members");
+  GONGSHU_TRY(auto changelog, Changelog::open(env, std::move(probe), config.changelog));
+  auto r = std::unique_ptr<Replicator>(
+      new Replicator(env, node_key, std::move(config), std::move(changelog)));
+  Replicator* raw = r.get();
+  r->changelog_->set_listener([raw](uint64_t seq) { raw->on_commit(seq); });
+  env.set_commit_hook(r->changelog_.get());
+  return r;
+}
+
+Replicator::~Replicator() {
+  stop();
+  env_.set_commit_hook(nullptr);
+}
+
+void Replicator::on_commit(uint64_t) {
+  std::shared_ptr<Shipper> shipper;
+  std::vector<std::string> sync;
+  {
+    std::lock_guard lock(mu_);
+    shipper = shipper_;
+    sync = sync_;
+  }
+  if (!shipper) return;
+  shipper->notify();
+  if (!sync.empty()) changelog_->set_retain_from(shipper->min_acked(sync) + 1);
+}
+
+Status Replicator::lead(int64_t term) {
+  std::unique_ptr<Applier> applier;
+  {
+    std::lock_guard lock(mu_);
+    applier = std::move(applier_);
+  }
+  applier.reset();  // joined: nothing is applied from here on
+  changelog_->set_term(term);
+  std::lock_guard lock(mu_);
+  if (!shipper_) {
+    std::map<std::string, crypto::PublicKey> keys;
+    for (const auto& [node, m] : config_.members)
+      if (node != config_.node) keys.emplace(node, m.key);
+    ShipperOptions so;
+    so.bind = config_.bind;
+    so.node = config_.node;
+    so.heartbeat = config_.heartbeat;
+    auto s = Shipper::start(env_, *changelog_, node_key_, std::move(keys), so);
+    if (!s) {
+      changelog_->set_term(0);
+      role_ = ReplicatorStatus::Role::kNone;
+      return tl::unexpected(s.error());
+    }
+    shipper_ = std::move(*s);
+  }
+  role_ = ReplicatorStatus::Role::kLeading;
+  term_ = term;
+  leader_ = config_.node;
+  return {};
+}
+
+Status Replicator::follow(const std::string& leader, int64_t term, const std::string& endpoint) {
+  changelog_->set_term(0);  // the store refuses writes from now on
+  auto it = config_.members.find(leader);
+  if (it == config_.members.end() || leader == config_.node)
+    return fail(ErrorCode::kInvalidArgument,
+                "replication: cannot follow " + leader + ": not another member");
+  std::shared_ptr<Shipper> shipper;
+  std::unique_ptr<Applier> applier;
+  {
+    std::lock_guard lock(mu_);
+    shipper = std::move(shipper_);
+    applier = std::move(applier_);
+    role_ = ReplicatorStatus::Role::kNone;
+  }
+  shipper.reset();
+  applier.reset();
+  ApplierOptions o;
+  o.node = config_.node;
+  o.primary_node = leader;
+  o.primary_endpoint = endpoint.empty() ? it->second.endpoint : endpoint;
+  o.primary_key = it->second.key;
+  o.hello_interval = config_.hello_interval;
+  GONGSHU_TRY(auto a, Applier::start(env_, *changelog_, node_key_, o));
+  a->observe_term(term);
+  std::lock_guard lock(mu_);
+  applier_ = std::move(a);
+  role_ = ReplicatorStatus::Role::kFollowing;
+  term_ = term;
+  leader_ = leader;
+  return {};
+}
+
+void Replicator::stop() {
+  changelog_->set_term(0);
+  std::shared_ptr<Shipper> shipper;
+  std::unique_ptr<Applier> applier;
+  {
+    std::lock_guard lock(mu_);
+    shipper = std::move(shipper_);
+    applier = std::move(applier_);
+    role_ = ReplicatorStatus::Role::kNone;
+    leader_.clear();
+  }
+}
+
+bool Replicator::wait_synced(uint64_t seq, const std::vector<std::string>& sync,
+                             std::chrono::steady_clock::time_point deadline) {
+  std::shared_ptr<Shipper> shipper;
+  {
+    std::lock_guard lock(mu_);
+    shipper = shipper_;
+  }
+  if (!shipper) return false;
+  return shipper->wait_for_acks(seq, sync, deadline);
+}
+
+void Replicator::set_sync(std::vector<std::string> nodes) {
+  std::lock_guard lock(mu_);
+  sync_ = std::move(nodes);
+}
+
+ChainHead Replicator::head() const {
+  auto txn = env_.begin_read();
+  if (!txn) return {};
+  return changelog_->head(*txn);
+}
+
+ReplicatorStatus Replicator::status() const {
+  ReplicatorStatus s;
+  s.head = head();
+  std::lock_guard lock(mu_);
+  s.role = role_;
+  s.term = term_;
+  s.leader = leader_;
+  if (applier_) {
+    s.applier = applier_->state();
+    s.applier_reason = applier_->reason();
+    s.primary_head = applier_->primary_head();
+  }
+  if (shipper_) s.replicas = shipper_->replicas();
+  return s;
+}
+
+const std::string& Replicator::shipper_endpoint() const {
+  std::lock_guard lock(mu_);
+  return shipper_ ? shipper_->endpoint() : empty_;
+}
+
+}  // namespace gongshu::replication
