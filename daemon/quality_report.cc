@@ -64,20 +64,21 @@ std::string versions_of(uint64_t first, uint64_t last) {
   return first == 0 ? std::string() : std::to_string(first) + "-" + std::to_string(last);
 }
 
-// The judgement of one dataset: staleness from the latest delivery of its provider (any agency
-// counted when the provider has none), then each agency's rates and the objections.
-void judge(v1::DatasetQuality& q, const v1::DatasetEntry& entry, int64_t now) {
+// The judgement of one dataset: staleness from the latest delivery of its provider, then each
+// agency's rates and the objections. `own`: false when an agency sees only its own deliveries to
+// another's dataset — then only those are judged, not the dataset's freshness.
+void judge(v1::DatasetQuality& q, const v1::DatasetEntry& entry, int64_t now, bool own) {
   Severity worst = Severity::kOk;
   const v1::AgencyDelivery* provider = nullptr;
-  bool any_counted = false;
   for (const auto& d : q.agencies()) {
     if (d.agency() == entry.provider_agency()) provider = &d;
-    any_counted = any_counted || d.counted();
   }
   int64_t last = provider ? provider->last_delivery_ms() : 0;
   q.set_last_delivery_ms(last);
   const auto period = catalog::update_period_ms(entry.update_frequency());
-  if (entry.status() == "retired") {
+  if (!own) {
+    q.set_staleness("");  // not this caller's to see
+  } else if (entry.status() == "retired") {
     q.set_staleness("retired");
   } else if (last == 0 && q.records() > 0) {
     // Records stored before the counts began: when is not known.
@@ -138,7 +139,6 @@ void judge(v1::DatasetQuality& q, const v1::DatasetEntry& entry, int64_t now) {
     f.set_count(uint64_t(q.open_objections_size()));
     *f.mutable_objections() = q.open_objections();
   }
-  (void)any_counted;
   q.set_status(std::string(catalog::severity_name(worst)));
 }
 
@@ -184,7 +184,7 @@ Reply build(ApiContext& ctx, const Caller& c, const v1::QualityReportRequest& re
     q.set_provider(entry.provider_agency());
     q.set_catalog_state(entry.status());
     q.set_update_frequency(entry.update_frequency());
-    if (auto v = db.datasets.get(*txn, entry.id())) {
+    if (auto v = own ? db.datasets.get(*txn, entry.id()) : std::nullopt) {
       stored::DatasetState ds;
       if (ds.ParseFromArray(v->data(), static_cast<int>(v->size()))) {
         q.set_records(ds.records());
@@ -226,7 +226,7 @@ Reply build(ApiContext& ctx, const Caller& c, const v1::QualityReportRequest& re
         for (const auto& id : it->second.second) q.add_overdue_objections(id);
       }
     }
-    judge(q, entry, now);
+    judge(q, entry, now, own);
     *out->add_datasets() = std::move(q);
   }
   return {};

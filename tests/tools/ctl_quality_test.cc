@@ -386,6 +386,21 @@ TEST_CASE("gongshuctl quality report: an agency sees its own datasets; others ar
   const auto [officer, officer_id] = p.principal("officer", "");
   const auto [applicant, applicant_id] = p.principal("applicant", "");
   CHECK(p.ids(p.report(gongan)) == std::vector<std::string>{"test.never", "test.people"});
+  // The police bureau's agent delivers to the market regulator's dataset: refused, and counted
+  // under that pair, which the police bureau then sees — its own deliveries, nothing else.
+  CHECK(p.send(*p.gongan, 2, {record("market.entity", "X-1", {{"name", "x"}})}).accepted() == 0);
+  auto own = p.report(gongan);
+  CHECK(p.ids(own) == std::vector<std::string>{"market.entity", "test.never", "test.people"});
+  auto theirs = p.dataset(own, "market.entity");
+  REQUIRE(theirs.at("agencies").size() == 1);
+  CHECK(theirs.at("agencies")[0].at("agency") == "sjz-gongan");
+  CHECK(theirs.at("agencies")[0].at("rejected_by_class") == json{{"not_provider", 1}});
+  CHECK(theirs.at("staleness") == "");
+  CHECK(theirs.at("records") == 0);
+  auto market = p.dataset(p.report(shichang), "market.entity");
+  REQUIRE(market.at("agencies").size() == 2);
+  CHECK(market.at("agencies")[0].at("agency") == "sjz-shichang");  // the provider first
+  CHECK(market.at("records") == 4);
   CHECK(p.ids(p.report(shichang)) == std::vector<std::string>{"market.entity", "test.licence"});
   CHECK(p.ids(p.report(officer)).size() == 4);
   CHECK(p.ids(p.report(p.f.operator_key_path, {"--agency", "sjz-shichang"})) ==
@@ -393,7 +408,7 @@ TEST_CASE("gongshuctl quality report: an agency sees its own datasets; others ar
   auto other = p.ctl(gongan, {"quality", "report", "--agency", "sjz-shichang", "--json"});
   CHECK(other.exit_code == 1);
   CHECK_THAT(other.err, Catch::Contains("its own datasets"));
-  auto dataset = p.ctl(gongan, {"quality", "report", "--dataset", "market.entity"});
+  auto dataset = p.ctl(gongan, {"quality", "report", "--dataset", "test.licence"});
   CHECK(dataset.exit_code == 1);
   CHECK_THAT(dataset.err, Catch::Contains("another agency"));
   auto nobody = p.ctl(applicant, {"quality", "report"});
