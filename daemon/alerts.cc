@@ -15,6 +15,7 @@
 
 #include "core/util/clock.h"
 #include "core/util/failpoint.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
 #include "daemon/objections.h"
@@ -194,8 +195,10 @@ void AlertService::set_rules(std::shared_ptr<const policy::AlertRules> rules) {
       settle_zone(rules->timezone);
       zone_ = rules->timezone;
     } else {
-      log_->warning("alerts: timezone " + rules->timezone + " takes effect at the next start; " +
-                    "working hours stay in " + zone_ + " until then");
+      log_->warning(
+          trf("alerts: timezone {} takes effect at the next start; working hours stay "
+              "in {} until then",
+              rules->timezone, zone_));
     }
   }
   rules_ = std::move(rules);
@@ -507,7 +510,8 @@ void AlertService::announce_new() {
     }
     announced_up_to_ = std::max<uint64_t>(announced_up_to_, id);
     const auto level = a.severity() == "critical" ? sys::Level::kError : sys::Level::kWarning;
-    log_->log(level, "alert " + a.id() + " (" + a.rule() + ", " + a.severity() + "): " + a.text(),
+    // The alert's text is stored as written (English); the frame is in the daemon's language.
+    log_->log(level, trf("alert {} ({}, {}): {}", a.id(), a.rule(), a.severity(), a.text()),
               {{"GONGSHU_ALERT_ID", a.id()},
                {"GONGSHU_ALERT_RULE", a.rule()},
                {"GONGSHU_ALERT_KIND", a.kind()},
@@ -543,8 +547,8 @@ void AlertService::mark_announced(uint64_t id) {
   });
   // Not recorded: the alert is announced again after the next start (at least once).
   if (!s)
-    log_->warning("alerts: could not record alert " + std::to_string(id) +
-                  " as announced: " + s.error().message());
+    log_->warning(
+        trf("alerts: could not record alert {} as announced: {}", id, s.error().message()));
 }
 
 void AlertService::timer_loop() {
@@ -555,7 +559,7 @@ void AlertService::timer_loop() {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_timers) {
       if (auto s = check_timers(); !s)
-        log_->warning("alerts: the timer rules could not be checked: " + s.error().message());
+        log_->warning(trf("alerts: the timer rules could not be checked: {}", s.error().message()));
       next_timers = now + std::chrono::milliseconds(options_.tick_ms);
     }
     announce_new();
@@ -566,6 +570,12 @@ void AlertService::timer_loop() {
 }
 
 void AlertService::notify_loop() {
+  // Run, whatever its exit (a failure is logged and counted), an alert is announced; the mark is
+  // written once the queue is drained or every kMarkEvery alerts, so a flood costs few commits.
+  // A stop while the command ran leaves it unmarked, and the next start runs it again.
+  constexpr int kMarkEvery = 16;
+  uint64_t unmarked = 0;
+  int since_mark = 0;
   std::unique_lock lock(qmu_);
   while (true) {
     qcv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -574,15 +584,15 @@ void AlertService::notify_loop() {
     queue_.pop_front();
     lock.unlock();
     run_notify(q.json);
-    // Run, whatever its exit (a failure is logged and counted): announced. A stop while it ran
-    // leaves it unrecorded, and the next start runs it again.
-    bool stop;
-    {
-      std::lock_guard slock(qmu_);
-      stop = stopping_;
-    }
-    if (!stop) mark_announced(q.id);
     lock.lock();
+    if (stopping_) return;
+    unmarked = q.id;
+    if (queue_.empty() || ++since_mark >= kMarkEvery) {
+      lock.unlock();
+      mark_announced(unmarked);
+      since_mark = 0;
+      lock.lock();
+    }
   }
 }
 
@@ -593,7 +603,7 @@ void AlertService::run_notify(const std::string& json) {
   };
   int in[2];
   if (::pipe2(in, O_CLOEXEC) != 0) {
-    log_->warning("alerts: notify_command: pipe: " + std::string(std::strerror(errno)));
+    log_->warning(trf("alerts: notify_command: pipe: {}", std::strerror(errno)));
     count(&Figures::notify_failed);
     return;
   }
@@ -618,7 +628,7 @@ void AlertService::run_notify(const std::string& json) {
   ::close(in[0]);
   if (rc != 0) {
     ::close(in[1]);
-    log_->warning("alerts: notify_command could not start: " + std::string(std::strerror(rc)));
+    log_->warning(trf("alerts: notify_command could not start: {}", std::strerror(rc)));
     count(&Figures::notify_failed);
     return;
   }
@@ -662,18 +672,17 @@ void AlertService::run_notify(const std::string& json) {
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    log_->warning("alerts: notify_command did not finish within " +
-                  std::to_string(options_.config.notify_timeout_ms) + " ms and was killed");
+    log_->warning(trf("alerts: notify_command did not finish within {} ms and was killed",
+                      options_.config.notify_timeout_ms));
     count(&Figures::notify_timed_out);
     return;
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     count(&Figures::notified);
   } else {
-    log_->warning("alerts: notify_command failed (" +
-                  std::string(WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
-                                                : "killed by a signal") +
-                  ")");
+    log_->warning(WIFEXITED(status)
+                      ? trf("alerts: notify_command failed (exit {})", WEXITSTATUS(status))
+                      : std::string(tr("alerts: notify_command failed (killed by a signal)")));
     count(&Figures::notify_failed);
   }
 }
@@ -734,11 +743,14 @@ Reply AlertService::ack(ApiContext& ctx, const Caller& c, const v1::AlertAckRequ
   const std::string key = alert_key(std::stoull(id));
   auto s = store_.env().update([&](store::WriteTxn& txn) -> Status {
     auto v = alerts_.get(txn, key);
-    if (!v || !parse_value(*v, a)) return fail(ErrorCode::kNotFound, "no alert " + id);
+    // Refusals to the client are protocol text, English (po/README.md).
+    if (!v || !parse_value(*v, a))
+      return fail(ErrorCode::kNotFound, "no alert " + id);  // i18n-exempt
     if (a.acknowledged())
-      return fail(ErrorCode::kAlreadyExists, "alert " + id + " was acknowledged at " +
-                                                 format_utc(a.acknowledged_at_ms() * 1'000'000) +
-                                                 " by " + a.acknowledged_by() + ": " + a.note());
+      return fail(ErrorCode::kAlreadyExists,
+                  "alert " + id + " was acknowledged at " +  // i18n-exempt: protocol text
+                      format_utc(a.acknowledged_at_ms() * 1'000'000) + " by " +
+                      a.acknowledged_by() + ": " + a.note());
     auto e = entry_for(c, "alert_acknowledged");
     e.set_policy_rule(a.rule());
     add_ref(e, "alert", a.id());
