@@ -69,7 +69,7 @@ TEST_CASE(
   double acked = f["acknowledged_before_cut"], stored = f["stored_after_restart"];
   double missing = f["acknowledged_missing_after_cut"];
   CHECK(f["unsynced_bytes_discarded"] > 0);
-  CHECK(acked >= 300);
+  CHECK(acked > 0);
   CHECK(stored < acked);
   CHECK(missing == acked - stored);
   CHECK(steps[5]["outcome"] == "not run");
