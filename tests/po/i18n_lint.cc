@@ -46,6 +46,10 @@ struct Frame {
 };
 
 const std::set<std::string, std::less<>> kWrappers = {"tr", "trf", "trn", "trnf", "tr_noop"};
+// The daemon's answers to clients are protocol text, English whatever the daemon's language
+// (po/README.md): a refusal `refuse(code, "...")` and the action named by `ctx.require(c,
+// "list alerts", roles)`.
+const std::set<std::string, std::less<>> kProtocol = {"refuse", "require"};
 
 }  // namespace
 
@@ -63,7 +67,7 @@ std::vector<LintFinding> i18n_lint(std::string_view src) {
   auto judge = [&](int at, const std::string& lit, const std::string& before) {
     if (exempt_lines.count(at) != 0) return;
     for (const auto& f : stack) {
-      if (kWrappers.count(f.name) != 0) return;
+      if (kWrappers.count(f.name) != 0 || kProtocol.count(f.name) != 0) return;
     }
     if (!has_letter(lit)) return;
     if (before == "<<") {

@@ -4,7 +4,9 @@
 //
 // The file is tokenised as C++ (comments, character literals, raw strings, adjacent literals
 // joined, preprocessor lines skipped) and each literal is judged in its context — the calls and
-// braces around it. A literal inside a tr-family call is fine. Otherwise it is reported when
+// braces around it. A literal inside a tr-family call is fine, and so is one inside the daemon's
+// protocol calls `refuse(...)` and `require(...)` (its answers to clients stay English). Otherwise
+// it is reported when
 //   - it is prose: two words of letters separated by white space ("agency not found"), or
 //   - it is streamed (`<< "..."`) and holds a letter ("OK\n", "agency"), or
 //   - it is a Table header cell (inside `Table(...)` / `Table name{...}`) and holds a letter.

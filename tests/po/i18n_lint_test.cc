@@ -52,6 +52,8 @@ TEST_CASE("i18n lint: flags literals for people that bypass tr()") {
         "  std::cout << \"gongshu v1\";  // i18n-exempt: the protocol's name\n"
         "  char c = '\"';\n"
         "  auto s = R\"(raw \"text\")\";\n"
+        "  if (auto r = ctx.require(c, \"list alerts\", {\"operator\"}); !r) return r;\n"
+        "  return refuse(v1::API_NOT_FOUND, \"no alert \" + id);\n"
         "}\n");
     for (const auto& x : f) INFO(x.line << ": " << x.literal << " — " << x.reason);
     // The raw string is prose outside tr(): found, and the only one.
