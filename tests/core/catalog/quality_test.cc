@@ -234,6 +234,7 @@ TEST_CASE("the catalog fuzz target's quality seed parses (it declares every rule
   REQUIRE(e);
   DatasetSchema s(*e);
   for (int i = 0; i < e->fields_size(); ++i) CHECK_FALSE(s.rules(i).empty());
+  CHECK_FALSE(s.reference_fields().empty());
 }
 
 }  // namespace
