@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -89,6 +90,29 @@ std::string format_local_date(int64_t unix_ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
+}
+
+Result<int64_t> local_time_to_ms(int year, unsigned month, unsigned day, int hour, int minute,
+                                 int second) {
+  init_local_time();
+  if (!is_valid_civil_date(year, month, day) || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 60) {
+    return fail(ErrorCode::kInvalidArgument, "not a valid date and time");
+  }
+  struct tm tm {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = int(month) - 1;
+  tm.tm_mday = int(day);
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  tm.tm_isdst = -1;  // the zone's rules say whether summer time applies
+  errno = 0;
+  const time_t t = ::mktime(&tm);
+  if (t == static_cast<time_t>(-1) && errno != 0) {
+    return fail(ErrorCode::kInvalidArgument, "not representable in the local zone");
+  }
+  return static_cast<int64_t>(t) * 1000;
 }
 
 Result<int64_t> parse_local_date(std::string_view text) {

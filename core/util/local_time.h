@@ -35,4 +35,10 @@ std::string format_local_date(int64_t unix_ms);
 // zone; milliseconds since the epoch. Error: not a valid YYYY-MM-DD date.
 Result<int64_t> parse_local_date(std::string_view text);
 
+// A civil time in the local zone (hour 0..23, minute, second 0..60), as a person typed it
+// without an offset; milliseconds since the epoch. Error: not a valid date or time, or not
+// representable.
+Result<int64_t> local_time_to_ms(int year, unsigned month, unsigned day, int hour, int minute,
+                                 int second);
+
 }  // namespace gongshu

@@ -2,8 +2,11 @@
 // policy and catalog.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 
+#include "core/util/clock.h"
+#include "core/util/local_time.h"
 #include "tests/support/test_support.h"
 
 namespace gongshu::ctl {
@@ -18,7 +21,8 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-testing::RunResult check(std::vector<std::string> args) {
+testing::RunResult check(std::vector<std::string> args,
+                         const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> argv = {kCtl,
                                    "policy",
                                    "check",
@@ -27,7 +31,7 @@ testing::RunResult check(std::vector<std::string> args) {
                                    "--catalog",
                                    kPolicies + "/catalog"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+  return run_process(argv, "", env);
 }
 
 const char* kAgreements = R"([[agreement]]
@@ -69,11 +73,42 @@ TEST_CASE("policy check: an allowed download names rule, version, mask and limit
   CHECK(contains(r.out, "mask      open-anonymised\n"));
   CHECK(contains(r.out, "            name (none): keep\n"));
   CHECK(contains(r.out, "limits    max rows no cap, rate public (60/min)\n"));
-  CHECK(contains(r.out, "at 2026-03-02T04:00:00Z"));
+  // For people in the local zone, named (the child inherits this process's zone).
+  CHECK(contains(r.out, "at " + format_local_time(
+                                    (days_from_civil({2026, 3, 2}) * 86'400 + 4 * 3'600) * 1'000)));
   CHECK(contains(r.out, "  * allow  open-unconditional-download  "));
   CHECK(contains(r.out, "    deny   closed-never-opened  "));
   CHECK(contains(r.out, "open attribute unconditional is not one of [closed]"));
   CHECK(contains(r.out, "other rules are for other roles or actions; --all shows them"));
+}
+
+TEST_CASE("policy check: --at without an offset is read in the local zone, not a fixed +8") {
+  const std::vector<std::string> base = {"--as",      "public",  "--action", "download",
+                                         "--dataset", "geo.poi", "--at",     "2026-03-02T12:00"};
+  auto json = base;
+  json.push_back("--json");
+  auto tokyo = check(json, {{"TZ", "Asia/Tokyo"}});
+  INFO(tokyo.out << tokyo.err);
+  CHECK(tokyo.exit_code == 0);
+  CHECK(contains(tokyo.out, "\"at\":\"2026-03-02T03:00:00Z\""));
+  CHECK(contains(check(json, {{"TZ", "UTC"}}).out, "\"at\":\"2026-03-02T12:00:00Z\""));
+  CHECK(contains(check(json, {{"TZ", "Asia/Shanghai"}}).out, "\"at\":\"2026-03-02T04:00:00Z\""));
+  // Summer time is the zone's own rule: noon in New York on 1 July is 16:00 UTC.
+  auto summer = base;
+  summer.back() = "2026-07-01T12:00";
+  summer.push_back("--json");
+  CHECK(
+      contains(check(summer, {{"TZ", "America/New_York"}}).out, "\"at\":\"2026-07-01T16:00:00Z\""));
+  // An explicit offset means exactly that, whatever the zone; the text names the zone used.
+  auto explicit_offset = base;
+  explicit_offset.back() = "2026-03-02T12:00:00+08:00";
+  auto text = check(explicit_offset, {{"TZ", "Asia/Tokyo"}});
+  CHECK(contains(text.out, "at 2026-03-02 13:00:00 JST (Asia/Tokyo)"));
+  auto bad = base;
+  bad.back() = "2026-03-02T25:00";
+  auto refused = check(bad, {{"TZ", "Asia/Tokyo"}});
+  CHECK(refused.exit_code == 2);
+  CHECK(contains(refused.err, "in the local zone (Asia/Tokyo)"));
 }
 
 TEST_CASE("policy check: a denial says which rule and why, exit 1") {

@@ -21,6 +21,7 @@
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
 #include "core/util/json.h"
+#include "core/util/local_time.h"
 #include "core/util/printable.h"
 #include "tools/ctl/commands.h"
 
@@ -54,7 +55,8 @@ std::string default_policies_root() {
   return "/etc/gongshu/policies";
 }
 
-// "2026-03-02", "2026-03-02T12:00", "2026-03-02T12:00:00Z", "...+08:00"; no zone means UTC+8.
+// "2026-03-02", "2026-03-02T12:00", "2026-03-02T12:00:00Z", "...+08:00"; no zone means the
+// local zone (core/util/local_time.h: TZ, else Asia/Shanghai), as for every date typed.
 std::optional<int64_t> parse_time(std::string_view s) {
   auto num = [&](size_t at, size_t len) -> int {
     if (at + len > s.size()) return -1;
@@ -83,17 +85,18 @@ std::optional<int64_t> parse_time(std::string_view s) {
       i += 3;
     }
   }
-  int offset_min = 8 * 60;
-  if (i < s.size()) {
-    if (s.substr(i) == "Z") {
-      offset_min = 0;
-    } else if (s.size() == i + 6 && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-      const int oh = num(i + 1, 2), om = num(i + 4, 2);
-      if (oh < 0 || om < 0) return std::nullopt;
-      offset_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
-    } else {
-      return std::nullopt;
-    }
+  if (i == s.size()) {  // no offset: civil time in the local zone, its own rules
+    auto t = local_time_to_ms(y, unsigned(mo), unsigned(d), h, mi, sec);
+    if (!t) return std::nullopt;
+    return *t;
+  }
+  int offset_min = 0;
+  if (s.size() == i + 6 && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+    const int oh = num(i + 1, 2), om = num(i + 4, 2);
+    if (oh < 0 || om < 0) return std::nullopt;
+    offset_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
+  } else if (s.substr(i) != "Z") {
+    return std::nullopt;
   }
   const int64_t days = days_from_civil({y, unsigned(mo), unsigned(d)});
   return ((days * 24 + h) * 60 + mi - offset_min) * 60'000 + int64_t(sec) * 1000;
@@ -204,7 +207,7 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
                       (r.agency.empty() ? "" : " (agency " + printable(r.agency) + ")") +
                       ", action " + std::string(policy::action_name(r.action)) + ", purpose " +
                       (r.purpose.empty() ? std::string("-") : printable(r.purpose)) + ", at " +
-                      format_utc(r.now_ms * 1'000'000));
+                      format_local_time(r.now_ms));
   line("dataset", printable(e.id()) + " " + printable(e.name()) + "  grade " + e.grade() +
                       ", open " + e.open_attribute() + ", share " + e.share_attribute() +
                       ", category " + e.category() + ", provider " +
@@ -335,7 +338,12 @@ int run_check(const CheckOptions& o) {
   int64_t now_ms = SystemClock::instance().now_ms();
   if (!o.at.empty()) {
     auto t = parse_time(o.at);
-    if (!t) return usage("--at '" + printable(o.at) + "': use e.g. 2026-03-02T12:00:00+08:00");
+    if (!t) {
+      return usage(
+          trf("--at '{}': use e.g. 2026-03-02T12:00:00+08:00, or 2026-03-02T12:00 in "
+              "the local zone ({})",
+              printable(o.at), local_zone_name()));
+    }
     now_ms = *t;
   }
   if (!o.agreement_id.empty() && o.agreements_file.empty()) {
@@ -453,8 +461,8 @@ void add_policy_commands(CLI::App& app, int* exit_code) {
   check->add_option("--agreement", o->agreement_id, tr("Use only this agreement of --agreements"));
   check->add_option(
       "--at", o->at,
-      tr("Decide at this time instead of now, e.g. 2026-03-02T12:00:00+08:00 (no zone: "
-         "UTC+8)"));
+      tr("Decide at this time instead of now, e.g. 2026-03-02T12:00:00+08:00 (no zone: the "
+         "local zone, TZ or else Asia/Shanghai)"));
   check->add_option("--policy-dir", o->policy_dir,
                     tr("Policy directory (default: policies/policy of the source tree when run\n"
                        "from a build tree, else /etc/gongshu/policies/policy)"));
