@@ -531,7 +531,9 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     for (uint64_t s : done) {
       inflight_.erase(s);
       retry_at_.erase(s);
+      busy_rounds_.erase(s);
     }
+    if (!done.empty() && retry.empty()) busy_rounds_.clear();  // stored again
     if (!done.empty() && retry.empty()) backoff_ = std::chrono::milliseconds(0);  // served again
     for (const v1::BatchAck* ack : retry) {
       if (std::string to =
@@ -550,9 +552,12 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
       // timeout.
       const uint64_t s = ack->batch_seq();
       inflight_.erase(s);
-      backoff_ = std::clamp(backoff_ * 2, options_.reconnect_min, options_.reconnect_max);
+      const uint32_t round = ++busy_rounds_[s];
+      const auto delay = std::min<std::chrono::milliseconds>(
+          options_.reconnect_max,
+          options_.reconnect_min * (int64_t{1} << std::min(round - 1, 20u)));
       const auto hint = std::chrono::milliseconds(ack->retry_after_ms());
-      retry_at_[s] = now + jittered(std::max({backoff_, hint, std::chrono::milliseconds(50)}));
+      retry_at_[s] = now + jittered(std::max({delay, hint, std::chrono::milliseconds(50)}));
       set_error(seq_text(s) + ": not stored yet (" + ack->error_message() + "); will resend");
     }
     if (made > 0 && left == 0) waiting_since_.reset();

@@ -135,6 +135,10 @@ class Forwarder {
 
   std::map<uint64_t, InFlight> inflight_;  // sent on the current channel, not acknowledged
   std::map<uint64_t, std::chrono::steady_clock::time_point> retry_at_;  // BATCH_INTERNAL
+  // BATCH_INTERNAL answers in a row per batch: its resend waits reconnect_min doubled per round
+  // (never per refused batch, so a window refused at once by a full store is one round), up to
+  // reconnect_max; all forgotten once the daemon stores a batch again.
+  std::map<uint64_t, uint32_t> busy_rounds_;
   uint64_t next_to_send_ = 0;  // lowest outbox seq not yet sent on the current channel
   uint64_t max_sent_seq_ = 0;  // highest seq ever sent by this process (to count resends)
   bool draining_ = false;

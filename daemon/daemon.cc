@@ -180,6 +180,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   io.limits.max_batch_bytes = config.max_batch_bytes;
   io.limits.max_records = config.max_records_per_batch;
   io.limits.max_record_bytes = config.max_record_bytes;
+  io.log = log;
   if (config.cluster.enabled) io.gate = &d->cluster_slot_;
   GONGSHU_TRY(d->ingest_, IngestService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                                d->catalog_, d->quarantine_, io));

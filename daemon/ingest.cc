@@ -104,7 +104,9 @@ struct IngestService::Impl {
         channel(std::move(ch)),
         queue(options.max_queue, options.per_key.max_queue_per_agent),
         wake(std::move(wake_fd)),
-        writer(s, d, options.per_key.audited_refusals_per_minute) {}
+        writer(s, d, options.per_key.audited_refusals_per_minute) {
+    writer.log = options.log;
+  }
 
   void net_loop();
   // What the net thread does with one frame: drop it, answer it busy, or queue a job.

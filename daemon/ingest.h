@@ -25,6 +25,7 @@
 #include <string>
 
 #include "core/batch/batch.h"
+#include "core/sys/logger.h"
 #include "core/wire/context.h"
 #include "core/wire/zap_handler.h"
 #include "daemon/cluster_gate.h"
@@ -48,6 +49,8 @@ struct IngestOptions {
   size_t max_queue = 512;  // jobs waiting; beyond it new batches are answered busy (resend later)
   IngestLimits per_key;    // what one agent key may take (daemon/config.h)
   batch::Limits limits;
+  // Where the writer says that the store is full, and again when it has room (null: nowhere).
+  const sys::Logger* log = nullptr;
   // Replicated mode (daemon/cluster_gate.h): batches are taken only while gate->may_write(),
   // others answered "not leader" naming the leader; an ack is withheld once
   // gate->may_acknowledge() is false. Null (one node): always taken and acknowledged.

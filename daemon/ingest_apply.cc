@@ -467,6 +467,7 @@ bool IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
     counters.commit_ns.fetch_add(ns(t_end - t_built), std::memory_order_relaxed);
   }
   counters.commits.fetch_add(1, std::memory_order_relaxed);
+  note_store(status);
   uint64_t group_accepted = 0;
   for (auto& job : group) {
     if (!status) {
@@ -493,6 +494,42 @@ bool IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
   }
   if (group_accepted > 0) counters.accepted_window.add(group_accepted);
   return static_cast<bool>(status);
+}
+
+void IngestWriter::note_store(const Status& commit) {
+  const bool full = !commit && commit.error().code() == ErrorCode::kResourceExhausted;
+  if (full) {
+    ++full_commits_;
+    if (store_full_) return;
+    store_full_ = true;
+    full_commits_ = 1;
+    const auto now = std::chrono::steady_clock::now();
+    full_logged_ = log && (last_full_line_ == std::chrono::steady_clock::time_point{} ||
+                           now - last_full_line_ >= std::chrono::minutes(1));
+    if (!full_logged_) return;
+    last_full_line_ = now;
+    const store::EnvInfo info = store.env().info();
+    const std::string map = std::to_string(info.map_size);
+    const std::string used = std::to_string(info.used_bytes);
+    log->warning("store is full: its map of " + map + " bytes is used up (" + used +
+                     " bytes); batches are refused and the agents keep them to resend — "
+                     "raise [limits] map_size_mb (or free the disk) and restart (" +
+                     commit.error().message() + ")",
+                 {{"GONGSHU_EVENT", "store_full"},
+                  {"GONGSHU_MAP_BYTES", map},
+                  {"GONGSHU_USED_BYTES", used}});
+    return;
+  }
+  if (!commit || !store_full_) return;  // another failure says nothing of the space
+  store_full_ = false;
+  if (!full_logged_) return;
+  const store::EnvInfo info = store.env().info();
+  log->notice("store has room again: batches are stored (" + std::to_string(full_commits_) +
+                  " commits were refused while it was full)",
+              {{"GONGSHU_EVENT", "store_recovered"},
+               {"GONGSHU_MAP_BYTES", std::to_string(info.map_size)},
+               {"GONGSHU_USED_BYTES", std::to_string(info.used_bytes)},
+               {"GONGSHU_REFUSED_COMMITS", std::to_string(full_commits_)}});
 }
 
 Status IngestWriter::idle(const NetRefusals& counted) {

@@ -13,12 +13,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "core/audit/log.h"
+#include "core/sys/logger.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
 #include "daemon/ingest_job.h"
@@ -62,8 +64,20 @@ class IngestWriter {
   Directory& directory;
   RefusalDigest digest;
   Counters counters;
+  // Set before the writer runs. When a commit fails because the store is full (LMDB's map is
+  // used up: kResourceExhausted), one warning says so, with the map's size and use in bytes
+  // (GONGSHU_EVENT=store_full, GONGSHU_MAP_BYTES, GONGSHU_USED_BYTES); once a commit succeeds
+  // again, one notice (GONGSHU_EVENT=store_recovered, GONGSHU_REFUSED_COMMITS). Not one line
+  // per refused batch: a new episode within a minute of the last warning is not logged again.
+  const sys::Logger* log = nullptr;
 
  private:
+  void note_store(const Status& commit);
+  bool store_full_ = false;   // the last commit failed for want of space
+  bool full_logged_ = false;  // and this episode was logged
+  uint64_t full_commits_ = 0;
+  std::chrono::steady_clock::time_point last_full_line_{};
+
   Status audit_summaries(store::WriteTxn& txn, const NetRefusals& counted,
                          std::vector<audit::Appended>* appended);
   Status apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
