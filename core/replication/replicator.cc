@@ -59,6 +59,7 @@ Status Replicator::lead(int64_t term) {
       return tl::unexpected(s.error());
     }
     shipper_ = std::move(*s);
+    if (ack_listener_) shipper_->set_ack_listener(ack_listener_);
   }
   role_ = ReplicatorStatus::Role::kLeading;
   term_ = term;
@@ -120,6 +121,17 @@ bool Replicator::wait_synced(uint64_t seq, const std::vector<std::string>& sync,
   }
   if (!shipper) return false;
   return shipper->wait_for_acks(seq, sync, deadline);
+}
+
+uint64_t Replicator::synced_seq(const std::vector<std::string>& sync) const {
+  std::lock_guard lock(mu_);
+  return shipper_ && !sync.empty() ? shipper_->min_acked(sync) : 0;
+}
+
+void Replicator::set_ack_listener(std::function<void()> listener) {
+  std::lock_guard lock(mu_);
+  ack_listener_ = std::move(listener);
+  if (shipper_) shipper_->set_ack_listener(ack_listener_);
 }
 
 void Replicator::set_sync(std::vector<std::string> nodes) {

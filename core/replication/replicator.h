@@ -28,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -83,6 +84,12 @@ class Replicator {
   bool wait_synced(uint64_t seq, const std::vector<std::string>& sync,
                    std::chrono::steady_clock::time_point deadline);
   void set_sync(std::vector<std::string> nodes);
+  // Non-blocking: the highest seq every node of `sync` has fsynced (0 when not leading, or one
+  // has acknowledged nothing). An ack for a group committed as seq s may go once this is >= s.
+  uint64_t synced_seq(const std::vector<std::string>& sync) const;
+  // Called on the shipper's thread when a replica's acknowledged seq moves (see Shipper); kept
+  // across changes of role. Set at start-up.
+  void set_ack_listener(std::function<void()> listener);
   // The seq of the last write set this node committed (leading) or applied (following).
   uint64_t last_seq() const { return changelog_->last_seq(); }
   ChainHead head() const;
@@ -110,6 +117,7 @@ class Replicator {
   int64_t term_ = 0;
   std::string leader_;
   std::vector<std::string> sync_;
+  std::function<void()> ack_listener_;
   std::string empty_;
 };
 

@@ -54,12 +54,13 @@ struct Shipper::Impl {
   mutable std::mutex mu;  // guards replicas (the thread writes, waiters read)
   std::condition_variable acked;
   std::map<std::string, Replica> replicas;
+  std::function<void()> ack_listener;  // under mu
 
   Impl(store::Env& e, Changelog& c, ShipperOptions o)
       : env(e), changelog(c), options(std::move(o)) {}
 
   void run();
-  void handle(const wire::Incoming& in);
+  bool handle(const wire::Incoming& in);  // true when an acknowledged seq moved
   void pump(const std::string& node, Replica& r, bool heartbeat_due);
   void send(const Replica& r, const v1::ReplicationMessage& m) {
     std::string bytes = m.SerializeAsString();
@@ -138,7 +139,14 @@ void Shipper::Impl::run() {
       auto in = channel->receive(std::chrono::milliseconds(0));
       if (!in) continue;  // a malformed message was dropped
       if (!*in) break;
-      handle(**in);
+      if (handle(**in)) {
+        std::function<void()> listener;
+        {
+          std::lock_guard lock(mu);
+          listener = ack_listener;
+        }
+        if (listener) listener();  // outside the lock: it may ask min_acked
+      }
     }
     const auto now = Clock::now();
     std::lock_guard lock(mu);
@@ -149,21 +157,21 @@ void Shipper::Impl::run() {
   }
 }
 
-void Shipper::Impl::handle(const wire::Incoming& in) {
+bool Shipper::Impl::handle(const wire::Incoming& in) {
   v1::ReplicationMessage m;
-  if (!m.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size()))) return;
+  if (!m.ParseFromArray(in.payload.data(), static_cast<int>(in.payload.size()))) return false;
   std::lock_guard lock(mu);
   Replica& r = replicas[in.user_id];
   r.progress.last_heard = Clock::now();
   switch (m.body_case()) {
     case v1::ReplicationMessage::kHello: {
       const auto& h = m.hello();
-      if (h.node() != in.user_id) return;  // a node speaks only for itself
+      if (h.node() != in.user_id) return false;  // a node speaks only for itself
       r.route = in.from;
       r.progress.refused.clear();
       r.progress.reseed_sent = false;
       auto txn = env.begin_read();
-      if (!txn) return;
+      if (!txn) return false;
       const ChainHead head = changelog.head(*txn);
       const uint64_t applied = h.applied_seq();
       std::string reason;
@@ -192,32 +200,33 @@ void Shipper::Impl::handle(const wire::Incoming& in) {
         rs->set_head_seq(head.seq);
         send(r, out);
         r.progress.reseed_sent = true;
-        return;
+        return false;
       }
       r.progress.acked_seq = std::max(r.progress.acked_seq, applied);
       r.progress.sent_seq = applied;
       r.last_progress = Clock::now();
       r.last_sent = {};  // answer at once (a heartbeat if there is nothing to send)
       acked.notify_all();
-      return;
+      return true;
     }
     case v1::ReplicationMessage::kAck: {
       const uint64_t seq = m.ack().applied_seq();
-      if (seq > r.progress.sent_seq) return;  // cannot have applied what was never sent
+      if (seq > r.progress.sent_seq) return false;  // cannot have applied what was never sent
       if (seq > r.progress.acked_seq) {
         r.progress.acked_seq = seq;
         r.last_progress = Clock::now();
         acked.notify_all();
+        return true;
       }
-      return;
+      return false;
     }
     case v1::ReplicationMessage::kRefusal:
       r.progress.refused =
           "seq " + std::to_string(m.refusal().seq()) + ": " + m.refusal().reason().substr(0, 512);
       r.route.reset();  // nothing more until it says hello again
-      return;
+      return false;
     default:
-      return;
+      return false;
   }
 }
 
@@ -294,6 +303,11 @@ bool Shipper::wait_for_quorum(uint64_t seq, size_t n, Clock::time_point deadline
       if (r.progress.acked_seq >= seq) ++count;
     return count >= n;
   });
+}
+
+void Shipper::set_ack_listener(std::function<void()> listener) {
+  std::lock_guard lock(impl_->mu);
+  impl_->ack_listener = std::move(listener);
 }
 
 std::map<std::string, ReplicaProgress> Shipper::replicas() const {

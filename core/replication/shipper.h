@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,6 +77,11 @@ class Shipper {
                      Clock::time_point deadline);
   // True once any n replicas have acknowledged seq (n = 0: at once); false at the deadline.
   bool wait_for_quorum(uint64_t seq, size_t n, Clock::time_point deadline);
+
+  // Called (on the shipper's thread) whenever a replica's acknowledged seq moves: the daemon's
+  // net thread uses it to look again at the acks it withholds. Set before the first ack matters;
+  // it must be quick (it may ask min_acked; it is called without the shipper's lock).
+  void set_ack_listener(std::function<void()> listener);
 
   std::map<std::string, ReplicaProgress> replicas() const;
   // The lowest seq acknowledged by all of `nodes` (0 if one has acknowledged nothing): what

@@ -4,6 +4,7 @@
 // write set that no replica acknowledged makes it re-seed instead of merging.
 #include "core/replication/replicator.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 
@@ -60,12 +61,23 @@ TEST_CASE("lead, follow, switch over, and a deposed leader's unacknowledged writ
     CHECK(s.error().code() == ErrorCode::kUnavailable);
   }
 
+  std::atomic<int> ack_events{0};
+  std::atomic<uint64_t> synced_seen{0};
+  a.repl->set_ack_listener([&] {
+    ++ack_events;  // the listener may ask how far the set has synced (no lock held)
+    synced_seen.store(a.repl->synced_seq({"b"}));
+  });
+  CHECK(a.repl->synced_seq({"b"}) == 0);  // not leading yet
   REQUIRE(a.repl->lead(5));
   REQUIRE(b.repl->follow("a", 5, a.repl->shipper_endpoint()));
   a.repl->set_sync({"b"});
   for (uint64_t i = 1; i <= 20; ++i) a.store->write(i);
   CHECK(a.repl->last_seq() == 20);
   CHECK(a.synced(20, "b"));
+  CHECK(a.repl->synced_seq({"b"}) == 20);
+  CHECK(a.repl->synced_seq({"b", "c"}) == 0);  // c never acknowledged
+  REQUIRE(wait_until([&] { return synced_seen.load() == 20; }));
+  CHECK(ack_events.load() >= 1);
   CHECK(b.repl->status().applier == ApplierState::kFollowing);
   {
     auto txn = b.store->env->begin_write();  // a follower's store refuses a write of its own
