@@ -162,6 +162,10 @@ Result<std::unique_ptr<AlertService>> AlertService::start(DaemonStore& store, Ca
   // Alerts after it were committed but never announced: the timer thread announces them first.
   s->announced_up_to_ = *announced;
   s->crash_before_announce_ = failpoint_enabled("alert_before_announce");
+  if (s->crash_before_announce_)
+    s->log_->warning(
+        std::string(tr("alerts: failpoint alert_before_announce is on (GONGSHU_FAILPOINTS): this "
+                       "process kills itself after the next alert commits; for tests only")));
   store.audit().set_hook(s.get());
   return s;
 }
