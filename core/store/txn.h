@@ -70,7 +70,9 @@ class WriteTxn : public Txn {
   // Appends a key greater than every key in db (MDB_APPEND: fast, no page splits).
   Status append(const Db& db, ByteView key, ByteView value);
   // append() without the copy (MDB_APPEND | MDB_RESERVE): stores `size` bytes under key and
-  // returns them for the caller to fill before the next put/del on db or the commit. Used to
+  // returns them for the caller to fill before the next write of the transaction (to any
+  // database: LMDB's rule, since a write may spill dirty pages; recording copies the slot then)
+  // or the commit. Used to
   // write a large value (a sealed batch) straight into the page it is committed from.
   Result<std::span<uint8_t>> append_reserve(const Db& db, ByteView key, size_t size);
   // Returns whether the key existed.
