@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/crypto/key_file.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 
@@ -19,23 +20,24 @@ void add_keygen_command(CLI::App& app, int* exit_code) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "keygen",
-      "Generate an Ed25519 identity key and write it to a new key file (mode 0600).\n"
-      "Prints the public key (64 hex) and key id, which may be shared; the file holds the\n"
-      "secret and is never overwritten. Agency users, catalog reviewers, applicants, licensed\n"
-      "operators and staff hand the public key to an operator (gongshuctl principal add\n"
-      "--role KIND); a `public` key reaches the open catalog and open data without\n"
-      "registration.");
-  cmd->add_option("--kind", opts->kind, "Whose key it is")
+      tr("Generate an Ed25519 identity key and write it to a new key file (mode 0600).\n"
+         "Prints the public key (64 hex) and key id, which may be shared; the file holds the\n"
+         "secret and is never overwritten. Agency users, catalog reviewers, applicants, licensed\n"
+         "operators and staff hand the public key to an operator (gongshuctl principal add\n"
+         "--role KIND); a `public` key reaches the open catalog and open data without\n"
+         "registration."));
+  cmd->add_option("--kind", opts->kind, tr("Whose key it is"))
       ->required()
       ->check(CLI::IsMember({"agent", "operator", "officer", "agency", "reviewer", "applicant",
                              "licensed", "public", "daemon"}));
-  cmd->add_option("--out", opts->out, "Path of the key file to create")->required();
-  cmd->add_flag("--json", opts->json, "Print the result as JSON");
+  cmd->add_option("--out", opts->out, tr("Path of the key file to create"))->required();
+  cmd->add_flag("--json", opts->json, tr("Print the result as JSON"));
   cmd->callback([opts, exit_code] {
     auto kind = crypto::parse_key_kind(opts->kind);
     auto key = crypto::IdentityKey::generate();
     if (auto s = crypto::save_key_file(opts->out, *kind, key); !s) {
-      std::cerr << "gongshuctl keygen: " << s.error().message() << "\n";
+      std::cerr << "gongshuctl keygen: "  // i18n-exempt: program and command names
+                << s.error().message() << "\n";
       *exit_code = s.error().code() == ErrorCode::kAlreadyExists ? 1 : 2;
       return;
     }
@@ -50,10 +52,10 @@ void add_keygen_command(CLI::App& app, int* exit_code) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "kind:       " << opts->kind << "\n"
-                << "public key: " << pub.hex() << "\n"
-                << "key id:     " << pub.key_id() << "\n"
-                << "secret key written to " << opts->out << " (mode 0600)\n";
+      std::cout << trf("kind:       {}", opts->kind) << "\n"
+                << trf("public key: {}", pub.hex()) << "\n"
+                << trf("key id:     {}", pub.key_id()) << "\n"
+                << trf("secret key written to {} (mode 0600)", opts->out) << "\n";
     }
     *exit_code = 0;
   });

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/i18n.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/table.h"
@@ -35,13 +36,14 @@ std::string age_text(int64_t ms) {
   int64_t s = ms / 1000;
   char buf[32];
   if (s >= 86400) {
-    std::snprintf(buf, sizeof buf, "%lldd %lldh", (long long)(s / 86400),
-                  (long long)(s % 86400 / 3600));
+    std::snprintf(buf, sizeof buf, "%lldd %lldh",  // i18n-exempt: unit symbols
+                  (long long)(s / 86400), (long long)(s % 86400 / 3600));
   } else if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%lldh %lldm", (long long)(s / 3600),
-                  (long long)(s % 3600 / 60));
+    std::snprintf(buf, sizeof buf, "%lldh %lldm",  // i18n-exempt: unit symbols
+                  (long long)(s / 3600), (long long)(s % 3600 / 60));
   } else if (s >= 60) {
-    std::snprintf(buf, sizeof buf, "%lldm %llds", (long long)(s / 60), (long long)(s % 60));
+    std::snprintf(buf, sizeof buf, "%lldm %llds",  // i18n-exempt: unit symbols
+                  (long long)(s / 60), (long long)(s % 60));
   } else {
     std::snprintf(buf, sizeof buf, "%.1fs", double(ms) / 1000.0);
   }
@@ -107,58 +109,68 @@ json to_json(const v1::StatusResponse& s) {
 }
 
 void print_text(const v1::StatusResponse& s) {
-  std::cout << "gongshud " << shown(s.version()) << ", up "
-            << age_text(s.now_ms() - s.started_at_ms()) << " (since "
-            << time_text(s.started_at_ms()) << ")\n";
-  std::cout << "policy   "
-            << (s.policy_version().empty() ? "NONE in force: every access is denied"
-                                           : shown(s.policy_version()))
+  // TRANSLATORS: the labels of `gongshuctl status` (policy, ingest, queues, audit, alerts, store)
+  // line up in a column nine wide (a Chinese character is two columns wide).
+  std::cout << trf("gongshud {}, up {} (since {})", shown(s.version()),
+                   age_text(s.now_ms() - s.started_at_ms()), time_text(s.started_at_ms()))
             << "\n";
-  std::cout << "ingest   " << rate_text(s.rate_last_minute()) << " records/s over the last minute ("
-            << s.records_last_minute() << " records), " << rate_text(s.rate_since_start())
-            << "/s since start\n"
-            << "         " << s.batches() << " batches, " << s.records_accepted()
-            << " records accepted, " << s.records_rejected() << " rejected, " << s.batches_refused()
-            << " batches refused since start\n";
+  std::cout << (s.policy_version().empty()
+                    ? std::string(tr("policy   NONE in force: every access is denied"))
+                    : trf("policy   {}", shown(s.policy_version())))
+            << "\n";
+  std::cout << trf("ingest   {} records/s over the last minute ({} records), {}/s since start",
+                   rate_text(s.rate_last_minute()), s.records_last_minute(),
+                   rate_text(s.rate_since_start()))
+            << "\n"
+            << trf("         {} batches, {} records accepted, {} rejected, {} batches refused "
+                   "since start",
+                   s.batches(), s.records_accepted(), s.records_rejected(), s.batches_refused())
+            << "\n";
   if (s.frames_busy() + s.frames_dropped() + s.connection_cuts() > 0) {
-    std::cout << "         turned away: " << s.frames_busy() << " frames answered busy, "
-              << s.frames_dropped() << " dropped, " << s.connection_cuts()
-              << " connection cuts for revoked or quarantined keys, " << s.agent_quarantines()
-              << " agent keys quarantined for flooding (" << s.refusal_summaries()
-              << " refusal summaries audited)\n";
+    std::cout << trf("         turned away: {} frames answered busy, {} dropped, {} connection "
+                     "cuts for revoked or quarantined keys, {} agent keys quarantined for "
+                     "flooding ({} refusal summaries audited)",
+                     s.frames_busy(), s.frames_dropped(), s.connection_cuts(),
+                     s.agent_quarantines(), s.refusal_summaries())
+              << "\n";
   }
-  std::cout << "queues   ingest " << s.ingest_queue() << ", writer backlog " << s.writer_backlog()
-            << ", in pipeline " << s.in_pipeline() << " batches\n";
-  std::cout << "audit    tree size " << s.audit_tree_size();
+  std::cout << trf("queues   ingest {}, writer backlog {}, in pipeline {} batches",
+                   s.ingest_queue(), s.writer_backlog(), s.in_pipeline())
+            << "\n";
   if (s.checkpoint_size() > 0) {
-    std::cout << "; last checkpoint at " << s.checkpoint_size() << " ("
-              << s.audit_tree_size() - s.checkpoint_size() << " entries after it), age at most "
-              << age_text(s.now_ms() - s.checkpoint_covers_until_ms());
+    std::cout << trf(
+        "audit    tree size {}; last checkpoint at {} ({} entries after it), age at "
+        "most {}",
+        s.audit_tree_size(), s.checkpoint_size(), s.audit_tree_size() - s.checkpoint_size(),
+        age_text(s.now_ms() - s.checkpoint_covers_until_ms()));
   } else {
-    std::cout << "; no checkpoint yet";
+    std::cout << trf("audit    tree size {}; no checkpoint yet", s.audit_tree_size());
   }
   std::cout << "\n";
-  std::cout << "alerts   " << s.open_alerts() << " open"
-            << (s.open_alerts() ? " (gongshuctl alert list --open; 未确认告警)" : "") << "\n";
-  std::cout << "store    " << bytes_text(s.store_used_bytes()) << " used of a "
-            << bytes_text(s.store_map_bytes()) << " map, " << bytes_text(s.store_free_map_bytes())
-            << " free\n";
+  std::cout << (s.open_alerts() ? trf("alerts   {} open (gongshuctl alert list --open; 未确认告警)",
+                                      s.open_alerts())
+                                : trf("alerts   {} open", s.open_alerts()))
+            << "\n";
+  std::cout << trf("store    {} used of a {} map, {} free", bytes_text(s.store_used_bytes()),
+                   bytes_text(s.store_map_bytes()), bytes_text(s.store_free_map_bytes()))
+            << "\n";
   if (s.agents_size() == 0) {
-    std::cout << "\nno agents enrolled\n";
+    std::cout << "\n" << tr("no agents enrolled") << "\n";
     return;
   }
   std::cout << "\n";
-  Table t({"AGENT", "AGENCY", "HOST", "LAST SEEN", "AGO", "BATCHES", "REPORTED BACKLOG", "STATE"});
+  Table t({tr("AGENT"), tr("AGENCY"), tr("HOST"), tr("LAST SEEN"), tr("AGO"), tr("BATCHES"),
+           tr("REPORTED BACKLOG"), tr("STATE")});
   for (const auto& a : s.agents()) {
     std::string backlog = "-";
     if (a.backlog_reported()) {
-      backlog = std::to_string(a.reported_backlog()) + " (" +
-                age_text(s.now_ms() - a.backlog_reported_at_ms()) + " ago)";
+      backlog = trf("{} ({} ago)", a.reported_backlog(),
+                    age_text(s.now_ms() - a.backlog_reported_at_ms()));
     }
     t.add({a.key_id(), a.agency(), a.hostname().empty() ? "-" : a.hostname(),
            time_text(a.last_seen_ms()),
            a.last_seen_ms() ? age_text(s.now_ms() - a.last_seen_ms()) : "-",
-           std::to_string(a.batches()), backlog, a.revoked() ? "revoked" : "enrolled"});
+           std::to_string(a.batches()), backlog, a.revoked() ? tr("revoked") : tr("enrolled")});
   }
   t.print(std::cout);
 }
@@ -170,14 +182,14 @@ void add_status_command(CLI::App& app, int* exit_code) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = app.add_subcommand(
       "status",
-      "The running daemon's live figures (operators, officers): ingest rate over the last\n"
-      "minute and since start, queue depths (batches waiting for a worker, prepared batches\n"
-      "waiting for the writer's commit), the audit tree size and the last checkpoint, store\n"
-      "size and free map space, the policy version in force, uptime, and each agent's\n"
-      "last-seen time and the spool backlog it last reported (advisory: the agent's own\n"
-      "count, sent beside its batches), and the security alerts not yet acknowledged.\n"
-      "Rates and counts are since the daemon started.");
-  cmd->add_flag("--json", *json_out, "JSON output for scripts");
+      tr("The running daemon's live figures (operators, officers): ingest rate over the last\n"
+         "minute and since start, queue depths (batches waiting for a worker, prepared batches\n"
+         "waiting for the writer's commit), the audit tree size and the last checkpoint, store\n"
+         "size and free map space, the policy version in force, uptime, and each agent's\n"
+         "last-seen time and the spool backlog it last reported (advisory: the agent's own\n"
+         "count, sent beside its batches), and the security alerts not yet acknowledged.\n"
+         "Rates and counts are since the daemon started."));
+  cmd->add_flag("--json", *json_out, tr("JSON output for scripts"));
   run_connected(cmd, conn, exit_code, [json_out](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_status();
