@@ -23,6 +23,7 @@ struct LeaderHint {
   int64_t term = 0;
   std::string ingest;
   std::string api;
+  std::string replication;  // its replication endpoint ("" when it publishes none)
 };
 
 class LeaderGate {

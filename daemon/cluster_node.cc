@@ -137,6 +137,7 @@ void ClusterNode::observe_and_campaign(SteadyClock::time_point now) {
       hint_.term = view->leader->term;
       hint_.ingest = endpoint_of(view->leader->value.endpoints, "ingest");
       hint_.api = endpoint_of(view->leader->value.endpoints, "api");
+      hint_.replication = endpoint_of(view->leader->value.endpoints, "replication");
     }
   }
   if (view->leader || leadership_.term()) {
@@ -171,7 +172,18 @@ void ClusterNode::observe_and_campaign(SteadyClock::time_point now) {
 void ClusterNode::transitions(SteadyClock::time_point now) {
   const int64_t term = leadership_.term().value_or(0);
   if (term != 0 && term != audited_term_) {
-    // Won: audited before this node takes a single write (may_write() waits for it).
+    // Won. The data path first (a replicated store numbers every write under the term, this
+    // node's own audit entry included), then the entry; only then may_write().
+    if (replication_) {
+      if (auto s = replication_->lead(term); !s) {
+        note(sys::Level::kError,
+             "won term " + std::to_string(term) +
+                 " but the data path cannot lead, resigning: " + s.error().message());
+        (void)leadership_.step_down();
+        replication_->stop();
+        return;
+      }
+    }
     v1::AuditEntry e;
     e.mutable_principal()->set_key_id(store_.daemon_key().public_key().key_id());
     e.mutable_principal()->set_role("daemon");
@@ -194,6 +206,7 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
       note(sys::Level::kError, "won term " + std::to_string(term) +
                                    " but cannot audit it, resigning: " + s.error().message());
       (void)leadership_.step_down();
+      if (replication_) replication_->stop();
       return;
     }
     audited_term_ = term;
@@ -201,7 +214,6 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     next_publish_ = now;  // the member key says "primary" at the next tick
     acking_ = true;
     note(sys::Level::kNotice, "this node leads, term " + std::to_string(term));
-    if (replication_) replication_->lead(term);
     return;
   }
   if (audited_term_ != 0 && term != audited_term_) {
@@ -210,7 +222,7 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     audited_term_ = 0;
     accepting_term_.store(0);
     acking_ = false;
-    if (replication_) replication_->follow(leader());
+    followed_term_ = -1;  // follow (or stop) at once, below
   }
   if (audited_term_ != 0) {
     if (auto d = leadership_.ack_deadline()) last_deadline_ns_.store(d->time_since_epoch().count());
@@ -223,14 +235,19 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     }
   }
   LeaderHint h = leader();
+  if (h.node == config_.node) h = LeaderHint{};  // its own old term, not yet gone from the view
   if (term == 0 && h.term != followed_term_) {
     followed_term_ = h.term;
     if (h.node.empty()) {
       note(sys::Level::kNotice, "no leader: an election is under way");
+      if (replication_) replication_->stop();
     } else {
       note(sys::Level::kNotice, "following " + h.node + " (term " + std::to_string(h.term) +
                                     ", ingest " + h.ingest + ")");
-      if (replication_) replication_->follow(h);
+      if (replication_) {
+        if (auto s = replication_->follow(h); !s)
+          note(sys::Level::kError, "cannot follow " + h.node + ": " + s.error().message());
+      }
     }
   }
 }

@@ -49,16 +49,24 @@
 
 namespace gongshu::daemon {
 
-// The seam the data path (core/replication: Shipper on the primary, Applier on replicas) plugs
-// into. Called from the service thread.
+// The seam the data path (core/replication's Replicator: Shipper while leading, Applier while
+// following) plugs into; its calls match replication::Replicator's, so the adapter is a
+// forwarding shim. Called from the service thread.
 class ReplicationHooks {
  public:
   virtual ~ReplicationHooks() = default;
-  // This node now leads `term` (its cluster_leader entry is committed): ship from here.
-  virtual void lead(int64_t term) = 0;
-  // This node follows `leader` (or nobody, while an election runs): stop shipping, apply.
-  virtual void follow(const LeaderHint& leader) = 0;
-  // How far this node has applied the commit log (published in its member key).
+  // This node won `term`: called BEFORE the term's first write (its cluster_leader audit entry),
+  // since a replicated store takes writes only while numbering them under a term. An Error makes
+  // this node resign.
+  virtual Status lead(int64_t term) = 0;
+  // This node follows `leader` (node, term, replication endpoint from the leader key): stop
+  // shipping, apply from it, refuse any sender below its term.
+  virtual Status follow(const LeaderHint& leader) = 0;
+  // No leader known (an election under way), or this node lost its term: neither ship nor
+  // apply; the store refuses writes.
+  virtual void stop() = 0;
+  // How far this node has applied the commit log (published in its member key; orders the
+  // candidates of an election).
   virtual cluster::Applied applied() const = 0;
 };
 

@@ -141,7 +141,10 @@ class ClusterPlatform {
   // The node's cluster status; null when it does not answer.
   json status(const Node& n) {
     auto r = ctl(n.api, {"cluster", "status", "--json"});
-    if (r.exit_code != 0) return nullptr;
+    if (r.exit_code != 0) {
+      last_error = n.id + ": " + r.err;
+      return nullptr;
+    }
     return json::parse(r.out, nullptr, false);
   }
   bool leads(const Node& n) {
@@ -201,6 +204,7 @@ class ClusterPlatform {
 
   EtcdCluster etcd;
   TempDir dir;
+  std::string last_error;  // of the last status that failed
   std::string daemon_key;
   std::string agent_config;
   std::vector<Node> nodes;
@@ -260,7 +264,11 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return p.acknowledged() >= 2000; }, std::chrono::seconds(30)));
   CHECK(p.records(*leader) == 2000);
   CHECK(p.records(*followers[0]) == 0);
-  CHECK(p.status(*followers[0])["ingest"]["batches_not_leader"].get<uint64_t>() >= 1);
+  INFO(p.last_error);
+  CHECK(wait_until([&] {
+    json f = p.status(*followers[0]);
+    return f.is_object() && f["ingest"]["batches_not_leader"].get<uint64_t>() >= 1;
+  }));
 
   // SIGSTOP the leader: it stops acknowledging before another node wins, and that one takes
   // over within ttl + margin (plus etcd's expiry sweep and this machine's scheduling).
@@ -328,10 +336,35 @@ TEST_CASE(
     CHECK(p.records(*n) == before[n] + (n == third ? 1000 : 0));
   }
   CHECK(p.acknowledged() == 4000);
+
+  // A planned switchover to the other live node: it leads within a few hundred ms (the old
+  // leader revokes its lease, the others hold back), and the agent delivers there.
+  Node* target = rest[0] == third ? rest[1] : rest[0];
+  const uint64_t target_before = p.records(*target);
+  {
+    auto r = p.ctl(target->api, {"cluster", "switchover", "--to", target->id});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code != 0);  // only the leader takes it
+    CHECK(r.err.find("not leader; leader is " + third->api) != std::string::npos);
+  }
+  const auto switch_at = SteadyClock::now();
+  {
+    auto r = p.ctl(third->api, {"cluster", "switchover", "--to", target->id});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  Node* fourth = nullptr;
+  REQUIRE(wait_until([&] { return (fourth = p.agreed_leader(rest)) == target; }));
+  const int64_t switchover_ms = ms_since(switch_at);
+  p.submit(4000, 500);
+  REQUIRE(wait_until([&] { return p.acknowledged() >= 4500; }, std::chrono::seconds(30)));
+  CHECK(p.records(*target) == target_before + 500);
+  CHECK(switchover_ms < kTtlS * 1000);
   run->signal(SIGTERM);
   run->wait();
   WARN("takeover after SIGSTOP " << takeover_ms << " ms; after SIGKILL leader in " << failover_ms
-                                 << " ms, records delivered in " << delivered_ms << " ms");
+                                 << " ms, records delivered in " << delivered_ms
+                                 << " ms; switchover " << switchover_ms << " ms");
 }
 
 }  // namespace
