@@ -241,5 +241,46 @@ mask = "share-masked"
   CHECK(run_process({kCtl, "policy", "validate", dir.file("nope")}).exit_code == 2);
 }
 
+// gongshud reads alerts.toml and calendar.toml with the policy and refuses a reload for a
+// mistake in either, so validate and check must refuse them too, naming file:line.
+TEST_CASE("policy validate and check: alerts.toml and calendar.toml are read with the policy") {
+  testing::TempDir dir;
+  for (const char* f : {"policy.toml", "grades.toml", "masks.toml", "rates.toml", "rules.toml",
+                        "alerts.toml", "calendar.toml"}) {
+    testing::write_text(dir.file(f), testing::read_text(kPolicies + "/policy/" + std::string(f)));
+  }
+  auto validate = [&] { return run_process({kCtl, "policy", "validate", dir.path()}); };
+  auto check_in_dir = [&] {
+    return run_process({kCtl, "policy", "check", "--policy-dir", dir.path(), "--catalog",
+                        kPolicies + "/catalog", "--as", "public", "--action", "download",
+                        "--dataset", "geo.poi", "--at", "2026-03-02T12:00:00+08:00"});
+  };
+  auto ok = validate();
+  INFO(ok.out << ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(check_in_dir().exit_code == 0);
+
+  const std::string alerts = testing::read_text(kPolicies + "/policy/alerts.toml");
+  testing::write_text(dir.file("alerts.toml"),
+                      alerts + "\n[[alert]]\nname = \"x\"\nkind = \"no_such_kind\"\n");
+  auto bad_alerts = validate();
+  INFO(bad_alerts.out << bad_alerts.err);
+  CHECK(bad_alerts.exit_code == 1);
+  CHECK(contains(bad_alerts.out, dir.file("alerts.toml") + ":"));
+  auto check_bad_alerts = check_in_dir();
+  CHECK(check_bad_alerts.exit_code == 2);
+  CHECK(contains(check_bad_alerts.err, dir.file("alerts.toml") + ":"));
+  testing::write_text(dir.file("alerts.toml"), alerts);
+
+  const std::string calendar = testing::read_text(kPolicies + "/policy/calendar.toml");
+  testing::write_text(dir.file("calendar.toml"),
+                      calendar + "\n[[holiday]]\nname = \"x\"\ndates = [\"2026-02-30\"]\n");
+  auto bad_calendar = validate();
+  INFO(bad_calendar.out << bad_calendar.err);
+  CHECK(bad_calendar.exit_code == 1);
+  CHECK(contains(bad_calendar.out, dir.file("calendar.toml") + ":"));
+  CHECK(check_in_dir().exit_code == 2);
+}
+
 }  // namespace
 }  // namespace gongshu::ctl

@@ -14,6 +14,7 @@
 
 #include "core/catalog/dataset.h"
 #include "core/policy/agreement.h"
+#include "core/policy/alerts.h"
 #include "core/policy/dataset_attrs.h"
 #include "core/policy/decide.h"
 #include "core/policy/policy.h"
@@ -122,11 +123,21 @@ std::string rows_text(const std::optional<uint64_t>& v) {
   return v ? std::to_string(*v) : std::string(tr("no cap"));
 }
 
-Result<policy::Policy> load_policy(std::string dir) {
+struct LoadedPolicy {
+  policy::Policy policy;
+  policy::AlertRules alerts;
+};
+
+// As gongshud loads it (daemon/daemon.cc): the access policy and, beside it, alerts.toml and
+// calendar.toml, refused together — a mistake in either refuses gongshud's reload, so it fails
+// here too.
+Result<LoadedPolicy> load_policy(std::string dir) {
   // A policies/ root is accepted for its policy/ subdirectory.
   std::error_code ec;
   if (fs::is_directory(fs::path(dir) / "policy", ec)) dir = (fs::path(dir) / "policy").string();
-  return policy::load_policy_dir(dir);
+  GONGSHU_TRY(policy::Policy p, policy::load_policy_dir(dir));
+  GONGSHU_TRY(policy::AlertRules a, policy::load_alert_rules(dir));
+  return LoadedPolicy{std::move(p), std::move(a)};
 }
 
 Result<std::vector<v1::DatasetEntry>> load_catalog(const std::vector<std::string>& args) {
@@ -353,11 +364,12 @@ int run_check(const CheckOptions& o) {
   }
 
   const std::string root = default_policies_root();
-  auto p = load_policy(o.policy_dir.empty() ? root + "/policy" : o.policy_dir);
-  if (!p) {
-    std::cerr << tr("gongshuctl: ") << p.error().message() << "\n";
+  auto loaded = load_policy(o.policy_dir.empty() ? root + "/policy" : o.policy_dir);
+  if (!loaded) {
+    std::cerr << tr("gongshuctl: ") << loaded.error().message() << "\n";
     return 2;
   }
+  const policy::Policy* p = &loaded->policy;
   auto entries =
       load_catalog(o.catalog.empty() ? std::vector<std::string>{root + "/catalog"} : o.catalog);
   if (!entries) {
@@ -479,12 +491,13 @@ void add_policy_commands(CLI::App& app, int* exit_code) {
          "version, digest and counts of a good policy. Exit status: 0 valid, 1 invalid, 2 usage."));
   validate->add_option("DIR", *dir, tr("Policy directory (default as for check)"));
   validate->callback([dir, exit_code] {
-    auto p = load_policy(dir->empty() ? default_policies_root() + "/policy" : *dir);
-    if (!p) {
-      std::cout << p.error().message() << "\n" << std::flush;
-      *exit_code = p.error().code() == ErrorCode::kInvalidArgument ? 1 : 2;
+    auto loaded = load_policy(dir->empty() ? default_policies_root() + "/policy" : *dir);
+    if (!loaded) {
+      std::cout << loaded.error().message() << "\n" << std::flush;
+      *exit_code = loaded.error().code() == ErrorCode::kInvalidArgument ? 1 : 2;
       return;
     }
+    const policy::Policy* p = &loaded->policy;
     std::cout << tr("policy ") << p->version() << tr(" valid: ") << p->rules().size()
               << tr(" rules, ") << p->masks().size() << tr(" mask profiles, ") << p->rates().size()
               << tr(" rate classes from ") << p->files().size() << tr(" files\n") << tr("sha256 ")
