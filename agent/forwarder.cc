@@ -1,4 +1,7 @@
 #include "agent/forwarder.h"
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -13,16 +16,24 @@
 
 namespace gongshu::agent {
 namespace {
-
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxAckBytes = 16 << 20;
-// Acks applied per step (one LMDB transaction). Each deletes a batch's records, dirtying some
-// 150 pages that LMDB keeps for reuse once written (never freed while the spool is open): the
-// most pages dirtied in one transaction stay resident, so acks are taken a few at a time.
-constexpr size_t kMaxAcksPerStep = 2;
-constexpr uint64_t kTrimBytes = 1 << 20;
-// Batches sealed per step (one LMDB transaction), which bounds that transaction's memory.
-constexpr size_t kMaxBatchesPerStep = 2;
+// Acks applied per sealer round (one LMDB transaction). Each deletes a batch's records, dirtying
+// some 150 pages that LMDB keeps for reuse once written (never freed while the spool is open):
+// the most pages dirtied in one transaction stay resident, so acks are applied a few at a time.
+constexpr size_t kMaxAcksPerTxn = 2;
+// Acks taken per step: step() frees their slots in the window and hands them to the sealer.
+constexpr size_t kMaxAcksPerStep = 16;
+// Spool pages read through the map between releases (agent/resident.h); two threads read it.
+constexpr uint64_t kTrimBytes = 512 << 10;
+// Batches sealed per round, in the transaction that applies the round's acks (one durable
+// commit for both). One: a second would add its sealed copy and its page in the store (~1.2 MiB
+// for 1,000 records of 512 bytes) to the agent's peak memory, for one fdatasync fewer per two
+// batches on a thread that is not the one waiting for the daemon.
+constexpr size_t kMaxBatchesPerRound = 1;
+// How often the sealer looks for records spooled by another process (`submit`), which cannot
+// wake it.
+constexpr std::chrono::milliseconds kSealerPoll{20};
 
 std::string seq_text(uint64_t seq) { return "batch " + std::to_string(seq); }
 
@@ -37,9 +48,37 @@ Forwarder::Forwarder(Spool& spool, wire::Context& context, const crypto::Identit
       daemon_key_id_(target_.key.key_id()),
       options_(options),
       clock_(clock),
-      rng_(std::random_device{}()) {}
+      sealed_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      rng_(std::random_device{}()) {
+  // Without the eventfd step() still finds sealed batches, at its next wake-up. The sealer
+  // starts at the first step(), after the owner has had its say about pause_batching(): an
+  // unfinished key rotation must find no batch sealed under the old key.
+}
 
-Forwarder::~Forwarder() = default;
+Forwarder::~Forwarder() {
+  {
+    std::lock_guard<std::mutex> g(wake_mu_);
+    stop_ = true;
+  }
+  wake_cv_.notify_one();
+  if (sealer_.joinable()) sealer_.join();
+}
+
+void Forwarder::stop_new_batches() {
+  std::lock_guard<std::mutex> g(seal_mu_);
+  draining_ = true;
+}
+
+void Forwarder::pause_batching(bool paused) {
+  if (paused_.load() == paused) return;  // called every loop: no lock unless it changes
+  std::lock_guard<std::mutex> g(seal_mu_);
+  paused_ = paused;
+}
+
+size_t Forwarder::in_flight() const {
+  std::lock_guard<std::mutex> g(wake_mu_);
+  return inflight_.size() + acks_uncommitted_;
+}
 
 bool Forwarder::take_status_change() {
   bool c = status_changed_;
@@ -81,12 +120,16 @@ void Forwarder::ensure_channel(SteadyClock::time_point now) {
   }
   channel_.emplace(std::move(*ch));
   channel_since_ = now;
+  poller_.emplace();
+  poller_->add(*channel_);
+  if (sealed_event_.valid()) poller_->add(sealed_event_.get());
   seen_state_ = wire::HandshakeState::kNotConnected;
   inflight_.clear();
   next_to_send_ = 0;
 }
 
 void Forwarder::drop_channel(SteadyClock::time_point now, bool refused) {
+  poller_.reset();
   channel_.reset();
   inflight_.clear();
   retry_at_.clear();
@@ -113,6 +156,7 @@ void Forwarder::adopt_trying_key() {
     return;
   }
   if (adopted) {
+    std::lock_guard<std::mutex> g(seal_mu_);  // the sealer seals to target_.key
     target_.key = *trying_key_;
     daemon_key_id_ = target_.key.key_id();
   }
@@ -167,7 +211,18 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
     std::this_thread::sleep_for(wait);
     return {};
   }
-  auto timeout = wait;
+  // Wakes for a message from the daemon or a batch the sealer committed (sent by step()).
+  if (wait.count() > 0 && poller_) {
+    if (auto ready = poller_->wait(wait); !ready) {
+      set_error("ingest channel: " + ready.error().message());
+    }
+  }
+  if (sealed_event_.valid()) {
+    uint64_t n;
+    // Nonblocking; nothing to read is the usual case.
+    [[maybe_unused]] auto r = ::read(sealed_event_.get(), &n, sizeof n);
+  }
+  auto timeout = poller_ ? std::chrono::milliseconds(0) : wait;
   while (acks.size() < kMaxAcksPerStep && channel_) {
     auto got = channel_->receive(timeout);
     timeout = std::chrono::milliseconds(0);
@@ -256,9 +311,15 @@ Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const O
     }
   }
   for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
-  status_.rejected_records += filed.size();
+  txn_news_.rejected_records += filed.size();
   touched(deleted * 600);  // the leaf pages read to delete them
   return {};
+}
+
+bool Forwarder::ack_settles(const v1::BatchAck& ack) const {
+  if (ack.error() == v1::BATCH_INTERNAL || ack.error() == v1::BATCH_KEY_MISMATCH) return false;
+  return ack.error() != v1::BATCH_OK ||
+         (ack.has_receipt() && ack.receipt().daemon_key_id() == daemon_key_id_);
 }
 
 Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool* done) {
@@ -277,13 +338,14 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
   if (ack.error() == v1::BATCH_INTERNAL || ack.error() == v1::BATCH_KEY_MISMATCH) return {};
   if (ack.error() != v1::BATCH_OK) {
     GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, {}, &ack));
-    set_error(seq_text(seq) + " refused by the daemon: " + v1::BatchErrorCode_Name(ack.error()) +
-              ": " + ack.error_message());
+    txn_news_.error = seq_text(seq) +
+                      " refused by the daemon: " + v1::BatchErrorCode_Name(ack.error()) + ": " +
+                      ack.error_message();
   } else {
     if (!ack.has_receipt() || ack.receipt().daemon_key_id() != daemon_key_id_) {
-      set_error("ack for " + seq_text(seq) + " carries a receipt from key '" +
-                ack.receipt().daemon_key_id() + "', not from our daemon " + daemon_key_id_ +
-                "; ignored (the batch will be sent again)");
+      txn_news_.error = ("ack for " + seq_text(seq) + " carries a receipt from key '" +
+                         ack.receipt().daemon_key_id() + "', not from our daemon " +
+                         daemon_key_id_ + "; ignored (the batch will be sent again)");
       return {};
     }
     std::map<uint32_t, const v1::RecordStatus*> rejected;
@@ -306,8 +368,8 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
     if (seq > spool_.get_u64(txn, kLastReceiptSeq)) {
       GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kLastReceiptSeq, seq));
     }
-    status_.acked_batches += 1;
-    status_.acked_records += entry.count - rejected.size();
+    txn_news_.acked_batches += 1;
+    txn_news_.acked_records += entry.count - rejected.size();
   }
   // Gone either way: whether the batch was still in the outbox does not change the outcome.
   GONGSHU_RETURN_IF_ERROR(spool_.outbox().del(txn, seq));
@@ -369,14 +431,26 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     const uint32_t count = static_cast<uint32_t>(builder_.count());
     const size_t bytes = builder_.record_bytes();
     GONGSHU_TRY(Bytes sealed, builder_.seal(agent_, target_.key, target_.agency, seq, created));
-    // The outbox value — its header and the SealedBatch — written straight into the page it is
-    // committed from.
-    const size_t message_size = batch::sealed_batch_size(seq, sealed.size());
+    // The spool backlog rides along, outside the signed bytes, as a second serialised
+    // SealedBatch holding only reported_backlog: protobuf merges concatenated messages, so the
+    // sealed bytes stay exactly what was signed and the daemon reads one SealedBatch. Stored
+    // with the batch (the backlog when it was sealed, a few batches before it is sent), the
+    // outbox value is the message sent, byte for byte, without a copy to build it.
+    v1::SealedBatch advisory;
+    advisory.set_reported_backlog(spool_.pending().count(txn));
+    const std::string advisory_bytes = advisory.SerializeAsString();
+    // The outbox value — its header, the SealedBatch and the advisory — written straight into
+    // the page it is committed from.
+    const size_t sealed_size = batch::sealed_batch_size(seq, sealed.size());
+    const size_t message_size = sealed_size + advisory_bytes.size();
     GONGSHU_TRY(std::span<uint8_t> value,
                 spool_.outbox().append_reserve(txn, seq, kOutboxHeaderSize + message_size));
     put_outbox_header(value.data(), first, count, created);
-    batch::write_sealed_batch(seq, sealed, value.subspan(kOutboxHeaderSize));
+    batch::write_sealed_batch(seq, sealed, value.subspan(kOutboxHeaderSize, sealed_size));
+    std::copy(advisory_bytes.begin(), advisory_bytes.end(),
+              value.begin() + ptrdiff_t(kOutboxHeaderSize + sealed_size));
     sealed = Bytes();
+    sealer_holding_ = true;
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kNextBatchSeq, seq + 1));
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
     touched(bytes + message_size);
@@ -393,17 +467,9 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
     auto v = spool_.outbox().get(txn, seq);
     if (!v) return {};
     GONGSHU_TRY(OutboxEntry e, decode_outbox(*v));
-    // The spool backlog rides along, outside the signed bytes, as a second serialised
-    // SealedBatch holding only reported_backlog: protobuf merges concatenated messages, so the
-    // stored bytes stay exactly what was sealed and the daemon reads one SealedBatch.
-    v1::SealedBatch advisory;
-    advisory.set_reported_backlog(spool_.pending().count(txn));
-    // Built in the batch builder's buffer, kept from batch to batch.
-    Bytes& frame = builder_.buffer();
-    frame.assign(e.message.begin(), e.message.end());
-    append(frame, advisory.SerializeAsString());
+    // Sent as stored (make_batches), read in place from the map; ZeroMQ copies it.
     holding_buffers_ = true;
-    if (auto s = channel_->send(frame); !s) return {};  // queue full: try next step
+    if (auto s = channel_->send(e.message); !s) return {};  // queue full: try next step
     touched(e.message.size());
     *sent = true;
     return {};
@@ -452,6 +518,12 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
 }
 
 Status Forwarder::step(std::chrono::milliseconds wait) {
+  if (!sealer_.joinable()) {
+    sealer_ = std::thread([this] { seal_loop(); });
+    // Named for per-thread CPU figures (bench/e2e, top -H).
+    pthread_setname_np(sealer_.native_handle(), "gs-sealer");
+  }
+  GONGSHU_RETURN_IF_ERROR(take_news());
   auto now = SteadyClock::now();
   ensure_channel(now);
   watch_state(now);
@@ -465,102 +537,62 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     reconnect_at_ = now;
     target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
   }
-
-  // Is a batch due? Then do not wait for the daemon at all.
-  uint64_t unbatched = 0;
-  size_t outbox_count = 0;
-  {
-    GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
-    uint64_t next_pending = spool_.get_u64(txn, kNextPending);
-    uint64_t up_to = spool_.get_u64(txn, kBatchedUpTo);
-    unbatched = next_pending > up_to + 1 ? next_pending - 1 - up_to : 0;
-    outbox_count = spool_.outbox().count(txn);
-  }
-  if (unbatched == 0) {
-    waiting_since_.reset();
-  } else if (!waiting_since_) {
-    waiting_since_ = now;
-  }
-  bool due = !draining_ && !paused_ && unbatched > 0 &&
-             (unbatched >= options_.max_records || now - *waiting_since_ >= options_.max_delay);
-  bool room = outbox_count < options_.window;
-  if (due && room) {
-    wait = std::chrono::milliseconds(0);
-  } else if (!draining_ && !paused_ && unbatched > 0 && room) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*waiting_since_ +
-                                                                      options_.max_delay - now);
-    wait = std::clamp(left, std::chrono::milliseconds(0), wait);
-  }
+  // What the sealer committed since the last step goes out before any wait.
+  GONGSHU_RETURN_IF_ERROR(send_due(now));
 
   std::vector<v1::BatchAck> acks;
   GONGSHU_RETURN_IF_ERROR(receive_acks(wait, acks));
   now = SteadyClock::now();
   watch_state(now);
-  if (!due && !draining_ && !paused_ && unbatched > 0 && waiting_since_ &&
-      now - *waiting_since_ >= options_.max_delay) {
-    due = true;
-  }
 
-  if (!acks.empty() || (due && (room || !acks.empty()))) {
-    std::vector<uint64_t> done;
-    std::vector<const v1::BatchAck*> retry;
-    uint64_t made = 0, left = unbatched;
-    bool delay_expired = waiting_since_ && now - *waiting_since_ >= options_.max_delay;
-    ForwarderStatus saved = status_;
-    GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
-      done.clear();
-      retry.clear();
-      status_ = saved;
-      for (const auto& ack : acks) {
-        bool ok = false;
-        GONGSHU_RETURN_IF_ERROR(apply_ack(txn, ack, &ok));
-        if (ok) {
-          done.push_back(ack.batch_seq());
-        } else if (ack.error() == v1::BATCH_INTERNAL) {
-          retry.push_back(&ack);
-        }
-      }
-      if (due) {
-        size_t count = spool_.outbox().count(txn);
-        size_t n = count < options_.window ? options_.window - count : 0;
-        n = std::min(n, kMaxBatchesPerStep);
-        GONGSHU_RETURN_IF_ERROR(make_batches(txn, n, delay_expired, &made, &left));
-      }
-      return {};
-    }));
-    for (uint64_t s : done) {
-      inflight_.erase(s);
-      retry_at_.erase(s);
-      busy_rounds_.erase(s);
-    }
-    if (!done.empty() && retry.empty()) busy_rounds_.clear();  // stored again
-    if (!done.empty() && retry.empty()) backoff_ = std::chrono::milliseconds(0);  // served again
-    for (const v1::BatchAck* ack : retry) {
-      if (std::string to =
-              channel_ ? leader_redirect(target_.ingest_nodes, target_.ingest, *ack) : std::string();
-          !to.empty()) {
+  if (!acks.empty()) {
+    // An ack that settles its batch frees the batch's slot in the window now, and the next
+    // sealed batch is sent before the ack is committed: the daemon is not kept waiting for this
+    // agent's commit. The batch stays in the outbox until then, and a crash before the commit
+    // sends it again (answered duplicate).
+    for (const auto& ack : acks) {
+      const uint64_t s = ack.batch_seq();
+      if (ack_settles(ack)) {
+        inflight_.erase(s);
+        retry_at_.erase(s);
+        busy_rounds_.erase(s);
+        if (ack.error() == v1::BATCH_OK) busy_rounds_.clear();  // served again
+      } else if (std::string to = channel_
+                                      ? leader_redirect(target_.ingest_nodes, target_.ingest, ack)
+                                      : std::string();
+                 !to.empty()) {
         // A cluster node that does not lead (agent/cluster_follow.h): to the leader it names
         // (or the next node), where every unacknowledged batch is sent again.
-        set_error(target_.ingest + ": " + ack->error_message() + "; moving to " + to);
+        set_error(target_.ingest + ": " + ack.error_message() + "; moving to " + to);
         target_.ingest = to;
         drop_channel(now, false);
-        reconnect_at_ = now + std::chrono::milliseconds(ack->leader_ingest().empty() ? 200 : 0);
-        continue;
+        reconnect_at_ = now + std::chrono::milliseconds(ack.leader_ingest().empty() ? 200 : 0);
+      } else if (ack.error() == v1::BATCH_INTERNAL) {
+        // Busy or could not store it: resend this batch after the daemon's hint, backing off
+        // further while it stays busy. The answer names the batch, so nothing waits for the ack
+        // timeout.
+        inflight_.erase(s);
+        const uint32_t round = ++busy_rounds_[s];
+        const auto delay = std::min<std::chrono::milliseconds>(
+            options_.reconnect_max,
+            options_.reconnect_min * (int64_t{1} << std::min(round - 1, 20u)));
+        const auto hint = std::chrono::milliseconds(ack.retry_after_ms());
+        retry_at_[s] = now + jittered(std::max({delay, hint, std::chrono::milliseconds(50)}));
+        set_error(seq_text(s) + ": not stored yet (" + ack.error_message() + "); will resend");
       }
-      // Busy or could not store it: resend this batch after the daemon's hint, backing off
-      // further while it stays busy. The answer names the batch, so nothing waits for the ack
-      // timeout.
-      const uint64_t s = ack->batch_seq();
-      inflight_.erase(s);
-      const uint32_t round = ++busy_rounds_[s];
-      const auto delay = std::min<std::chrono::milliseconds>(
-          options_.reconnect_max,
-          options_.reconnect_min * (int64_t{1} << std::min(round - 1, 20u)));
-      const auto hint = std::chrono::milliseconds(ack->retry_after_ms());
-      retry_at_[s] = now + jittered(std::max({delay, hint, std::chrono::milliseconds(50)}));
-      set_error(seq_text(s) + ": not stored yet (" + ack->error_message() + "); will resend");
     }
-    if (made > 0 && left == 0) waiting_since_.reset();
+    GONGSHU_RETURN_IF_ERROR(send_due(now));
+    if (std::all_of(acks.begin(), acks.end(), [&](auto& a) { return ack_settles(a); })) {
+      backoff_ = std::chrono::milliseconds(0);  // served again
+    }
+    // Committed by the sealer's thread, with the next batches it seals (seal_round).
+    {
+      std::lock_guard<std::mutex> g(wake_mu_);
+      for (auto& a : acks) acks_to_commit_.push_back(std::move(a));
+      acks_uncommitted_ += acks.size();
+      kick_ = true;
+    }
+    wake_cv_.notify_one();
   }
 
   // An overdue ack: the connection is not what it seems. Start over on a new one.
@@ -587,16 +619,131 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     idle = status_.outbox == 0 &&
            spool_.get_u64(txn, kNextPending) <= spool_.get_u64(txn, kBatchedUpTo) + 1;
   }
-  status_.in_flight = inflight_.size();
+  GONGSHU_RETURN_IF_ERROR(take_news());
+  status_.in_flight = in_flight();
   // What this step read of the map goes now (the service's own release is only periodic).
   if (bytes_since_trim_ > 0) touched(kTrimBytes);
   if (idle && holding_buffers_) {
-    // The backlog is drained: the batch buffers, and the heap's free memory, go back.
-    builder_.release();
-    plain_ = Bytes();
+    // The backlog is drained: the heap's free memory (ZeroMQ's copies of messages) goes back.
     release_heap();
     holding_buffers_ = false;
   }
+  return {};
+}
+
+Status Forwarder::take_news() {
+  std::lock_guard<std::mutex> g(wake_mu_);
+  if (sealer_error_) return tl::unexpected(*sealer_error_);
+  status_.acked_batches += news_.acked_batches;
+  status_.acked_records += news_.acked_records;
+  status_.rejected_records += news_.rejected_records;
+  if (!news_.error.empty()) set_error(std::move(news_.error));
+  news_ = {};
+  return {};
+}
+
+void Forwarder::seal_loop() {
+  for (;;) {
+    auto wait = kSealerPoll;
+    {
+      std::lock_guard<std::mutex> g(seal_mu_);
+      {
+        if (auto s = seal_round(&wait); !s) {
+          std::lock_guard<std::mutex> w(wake_mu_);
+          sealer_error_ = std::move(s).error();
+          return;
+        }
+      }
+    }
+    std::unique_lock<std::mutex> lk(wake_mu_);
+    if (wait.count() > 0 && acks_to_commit_.empty()) {
+      wake_cv_.wait_for(lk, wait, [&] { return stop_ || kick_; });
+    }
+    if (stop_ && acks_to_commit_.empty()) return;
+    kick_ = false;
+  }
+}
+
+Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
+  const auto now = SteadyClock::now();
+  const size_t limit = options_.window;
+  std::vector<v1::BatchAck> acks;
+  {
+    std::lock_guard<std::mutex> g(wake_mu_);
+    while (!acks_to_commit_.empty() && acks.size() < kMaxAcksPerTxn) {
+      acks.push_back(std::move(acks_to_commit_.front()));
+      acks_to_commit_.pop_front();
+    }
+  }
+  uint64_t unbatched = 0;
+  size_t outbox_count = 0;
+  {
+    GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
+    uint64_t next_pending = spool_.get_u64(txn, kNextPending);
+    uint64_t up_to = spool_.get_u64(txn, kBatchedUpTo);
+    unbatched = next_pending > up_to + 1 ? next_pending - 1 - up_to : 0;
+    outbox_count = spool_.outbox().count(txn);
+  }
+  const bool sealing = !paused_ && !draining_;
+  bool due = false;
+  bool delay_expired = false;
+  if (unbatched == 0) {
+    waiting_since_.reset();
+    if (sealer_holding_ && acks.empty()) {
+      // Nothing left to seal: the batch buffers, and the heap's free memory, go back.
+      builder_.release();
+      plain_ = Bytes();
+      release_heap();
+      sealer_holding_ = false;
+    }
+    // *wait stays the poll interval: records from another process (`submit`) do not wake us.
+  } else if (sealing) {
+    if (!waiting_since_) waiting_since_ = now;
+    delay_expired = now - *waiting_since_ >= options_.max_delay;
+    // A full outbox waits for the acks (which kick this thread); so do records not yet due.
+    due =
+        outbox_count < limit + acks.size() && (unbatched >= options_.max_records || delay_expired);
+    if (!delay_expired && unbatched < options_.max_records) {
+      *wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             *waiting_since_ + options_.max_delay - now) +
+                             std::chrono::milliseconds(1),
+                         std::chrono::milliseconds(1), kSealerPoll);
+    }
+  }
+  if (acks.empty() && !due) return {};
+
+  // The acks taken and the batches sealed, one transaction: one durable commit deletes the
+  // acknowledged batches and stores the new ones (what a crash at each point leaves:
+  // agent/forwarder.h).
+  uint64_t made = 0, left = unbatched;
+  GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
+    txn_news_ = {};
+    made = 0;
+    for (const auto& ack : acks) {
+      bool done = false;
+      GONGSHU_RETURN_IF_ERROR(apply_ack(txn, ack, &done));
+    }
+    if (!due) return {};
+    const size_t count = spool_.outbox().count(txn);
+    const size_t n = std::min(count < limit ? limit - count : 0, kMaxBatchesPerRound);
+    return make_batches(txn, n, delay_expired, &made, &left);
+  }));
+  {
+    std::lock_guard<std::mutex> g(wake_mu_);
+    news_.acked_batches += txn_news_.acked_batches;
+    news_.acked_records += txn_news_.acked_records;
+    news_.rejected_records += txn_news_.rejected_records;
+    if (!txn_news_.error.empty()) news_.error = std::move(txn_news_.error);
+    acks_uncommitted_ -= acks.size();
+  }
+  if (made > 0 && left == 0) waiting_since_.reset();
+  if (sealed_event_.valid()) {
+    const uint64_t one = 1;
+    // Fails only when the counter would overflow, when it is readable anyway.
+    [[maybe_unused]] auto w = ::write(sealed_event_.get(), &one, sizeof one);
+  }
+  if (made > 0 || !acks.empty()) *wait = std::chrono::milliseconds(0);  // more may be due
+  if (bytes_since_trim_ > 0) touched(kTrimBytes);
   return {};
 }
 
@@ -605,11 +752,10 @@ void Forwarder::touched(uint64_t bytes) {
   // released every MiB or so, the agent's RSS does not grow with the backlog. The heap is not
   // trimmed here: the large buffers of a batch are reused from batch to batch while a backlog
   // drains (trimming them would only fault them in again), and go back once it is drained.
-  holding_buffers_ = true;
-  bytes_since_trim_ += bytes;
-  if (bytes_since_trim_ < kTrimBytes) return;
-  release_mapping(spool_.env());
+  // Called by both threads.
+  if (bytes_since_trim_.fetch_add(bytes) + bytes < kTrimBytes) return;
   bytes_since_trim_ = 0;
+  release_mapping(spool_.env());
 }
 
 }  // namespace gongshu::agent

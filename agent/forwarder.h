@@ -1,12 +1,17 @@
 // Forwarder: the batcher and the sender of the `run` service (DESIGN §5), driven by step().
 //
-// Batching. Pending records are taken in pending_seq order, with a cursor, a batch at a time
-// (never the whole backlog): a batch is made once max_records are waiting or the oldest waiting
-// record has waited max_delay. Its Record bytes are signed and sealed (batch::seal_batch) and
-// the SealedBatch is stored in the outbox, together with next_batch_seq and batched_up_to, in
-// one LMDB transaction — the batch exists durably before a byte of it is sent, so a resend after
-// any crash carries the same bytes under the same batch_seq. At most `window` batches exist
-// unacknowledged at a time; the rest of the backlog waits, unsealed, in `pending`.
+// Batching, on a thread of its own (the sealer). Pending records are taken in pending_seq
+// order, with a cursor, a batch at a time (never the whole backlog): a batch is made once
+// max_records are waiting or the oldest waiting record has waited max_delay. Its Record bytes
+// are signed and sealed (batch::seal_batch) and the SealedBatch is stored in the outbox,
+// together with next_batch_seq and batched_up_to, in one LMDB transaction — the batch exists
+// durably before a byte of it is sent, since the sending thread finds batches only in committed
+// outbox entries, so a resend after any crash carries the same bytes under the same batch_seq.
+// The same transaction applies the acks step() received meanwhile (below): one durable commit
+// per round of the sealer, which works while the sending thread waits for the daemon. At most
+// `window` batches exist unacknowledged at a time; the rest of the backlog waits, unsealed, in
+// `pending`. (Sealing a few batches beyond the window, ready for the moment an ack frees a slot,
+// made no measurable difference: a round seals the next batch as soon as an ack is received.)
 //
 // Sending. One ClientChannel to the daemon's ingest endpoint. Batches are sent in batch_seq
 // order and only while the handshake is up; whenever the connection is replaced (lost,
@@ -18,18 +23,40 @@
 // receipt is checked to be from our daemon and stored, the records named in statuses are filed
 // as rejected, and the batch's records and outbox entry are deleted. BATCH_INTERNAL: the batch is
 // sent again later. Any other error: the batch can never succeed, so all its records are filed
-// as rejected with that reason. Acks and new batches of one step share one transaction.
+// as rejected with that reason. An ack frees its batch's slot in the window at once (the next
+// sealed batch is sent before the ack is committed); step() hands it to the sealer, whose next
+// round applies it (with up to one other ack) in the transaction that seals the next batch.
+// The sending thread never waits for a commit; in_flight() counts an ack until it is committed.
 //
-// Threads: one thread calls step() and the other methods. The Spool, Context, key and Clock
+// Exactly once, with two threads and grouped commits (what a SIGKILL leaves, at each point):
+//   - sealer between reading pending and committing: nothing was sent (only committed outbox
+//     entries are); the next start seals the same records again under the same batch_seq.
+//   - batch committed, not yet sent, or sent and not acknowledged: the next start sends each
+//     outbox entry again, byte for byte; the daemon stores it or answers duplicate.
+//   - ack received, its deletion not yet committed (nor that of the other ack and the batch
+//     sealed in the same transaction): those batches are still in the outbox and are sent again;
+//     the daemon has them already and answers duplicate with the stored receipt, so nothing is
+//     stored twice and nothing is lost; the unsealed records are sealed again.
+//   - round committed: its acks' records, outbox entries and receipts, and its new batch, change
+//     together.
+// The daemon sends an ack only after the batch is durably stored (daemon/ingest.h).
+//
+// Threads: one thread calls step() and the other methods; the sealer thread is the Forwarder's
+// own (started by the first step(), joined by the destructor). The Spool, Context, key and Clock
 // must outlive the Forwarder.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "agent/api_client.h"
@@ -37,8 +64,10 @@
 #include "core/batch/batch.h"
 #include "core/crypto/identity.h"
 #include "core/util/clock.h"
+#include "core/util/fd.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/context.h"
+#include "core/wire/poller.h"
 #include "gongshu/v1/batch.pb.h"
 
 namespace gongshu::agent {
@@ -81,13 +110,15 @@ class Forwarder {
   // error, it is in status().
   Status step(std::chrono::milliseconds wait);
 
-  // Draining for shutdown: no new batches, no first sends; acks are still taken.
-  void stop_new_batches() { draining_ = true; }
+  // Draining for shutdown: no new batches, no first sends; acks are still taken. Returns once
+  // a batch the sealer is making is committed (none is made after).
+  void stop_new_batches();
   // While paused (a key rotation, agent/key_rotation.h), no new batch is sealed, but the sealed
-  // ones are sent and acknowledged as usual.
-  void pause_batching(bool paused) { paused_ = paused; }
-  // Batches sent and not yet acknowledged.
-  size_t in_flight() const { return inflight_.size(); }
+  // ones are sent and acknowledged as usual. Pausing returns once a batch the sealer is making is
+  // committed, so status().outbox read after the next step() counts every batch.
+  void pause_batching(bool paused);
+  // Batches sent and not yet acknowledged durably (an ack is committed by the sealer's thread).
+  size_t in_flight() const;
 
   const ForwarderStatus& status() const { return status_; }
   // True when status().daemon or last_error changed since the last call (not the counters,
@@ -104,9 +135,17 @@ class Forwarder {
   void watch_state(std::chrono::steady_clock::time_point now);
   void adopt_trying_key();
   Status receive_acks(std::chrono::milliseconds wait, std::vector<v1::BatchAck>& acks);
+  // Whether apply_ack will take this ack as final for a batch still in the outbox (not a
+  // BATCH_INTERNAL, not a receipt from another key): decided before the ack is committed.
+  bool ack_settles(const v1::BatchAck& ack) const;
   Status apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool* done);
   Status make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, uint64_t* made,
                       uint64_t* left);
+  // The sealer thread: seal rounds until stopped. A round (seal_round) makes the batches due, if
+  // the outbox has room, in one transaction, and says how long to wait before the next.
+  void seal_loop();
+  Status seal_round(std::chrono::milliseconds* wait);
+  Status take_news();
   Status file_records(store::WriteTxn& txn, uint64_t batch_seq, const OutboxEntry& entry,
                       const std::map<uint32_t, const v1::RecordStatus*>& rejected,
                       const v1::BatchAck* whole);
@@ -126,8 +165,36 @@ class Forwarder {
   ForwarderOptions options_;
   const Clock& clock_;
 
+  // The sealer. seal_mu_ is held for a whole round; whoever changes what a round reads
+  // (paused_, draining_, target_'s key) takes it, so the change waits for the round in progress.
+  // wake_mu_ guards kick_, stop_ and sealer_error_ (the sealer's wait, and a spool failure for
+  // step() to return).
+  std::mutex seal_mu_;
+  mutable std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool kick_ = false;
+  bool stop_ = false;
+  std::optional<Error> sealer_error_;
+  // Acks received by step(), committed by the sealer's next round; acks_uncommitted_ counts
+  // them until that commit.
+  std::deque<v1::BatchAck> acks_to_commit_;
+  size_t acks_uncommitted_ = 0;
+  // What the sealer's commits changed in status(): news_ for step() to take (under wake_mu_),
+  // txn_news_ the current transaction's (the sealer's own).
+  struct News {
+    uint64_t acked_batches = 0;
+    uint64_t acked_records = 0;
+    uint64_t rejected_records = 0;
+    std::string error;  // the last, if any
+  };
+  News news_;
+  News txn_news_;
+  Fd sealed_event_;  // eventfd: the sealer wakes step()'s wait after each commit
+  std::thread sealer_;
+
   std::optional<wire::ClientChannel> channel_;
   std::chrono::steady_clock::time_point channel_since_{};  // when channel_ was made
+  std::optional<wire::Poller> poller_;                     // channel_ and sealed_event_
   wire::HandshakeState seen_state_ = wire::HandshakeState::kNotConnected;
   std::chrono::steady_clock::time_point reconnect_at_{};
   std::chrono::milliseconds backoff_{0};
@@ -141,16 +208,17 @@ class Forwarder {
   std::map<uint64_t, uint32_t> busy_rounds_;
   uint64_t next_to_send_ = 0;  // lowest outbox seq not yet sent on the current channel
   uint64_t max_sent_seq_ = 0;  // highest seq ever sent by this process (to count resends)
-  bool draining_ = false;
-  bool paused_ = false;
-  std::optional<std::chrono::steady_clock::time_point> waiting_since_;  // unbatched records seen
-  uint64_t bytes_since_trim_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<uint64_t> bytes_since_trim_{0};
   // Buffers kept from batch to batch while there is work, so a backlog drains without mapping
-  // and faulting in fresh memory for every batch; given back once the forwarder is idle
-  // (agent/resident.h).
-  batch::BatchBuilder builder_;  // its buffer also holds each message sent
-  Bytes plain_;                  // one pending record's plaintext
-  bool holding_buffers_ = false;
+  // and faulting in fresh memory for every batch; given back once idle (agent/resident.h).
+  // The sealer's: the batch being built and one pending record's plaintext.
+  std::optional<std::chrono::steady_clock::time_point> waiting_since_;  // unbatched records seen
+  batch::BatchBuilder builder_;
+  Bytes plain_;
+  bool sealer_holding_ = false;
+  bool holding_buffers_ = false;  // the sending thread has sent since it was last idle
   std::mt19937_64 rng_;
 
   ForwarderStatus status_;

@@ -80,8 +80,8 @@ uint64_t resident_bytes() {
   return uint64_t(rss) * uint64_t(::sysconf(_SC_PAGESIZE));
 }
 
-void tune_heap() {
-  ::mallopt(M_ARENA_MAX, 2);
+void tune_heap(int arenas) {
+  ::mallopt(M_ARENA_MAX, arenas);
   ::mallopt(M_MMAP_THRESHOLD, kHeapMmapThreshold);
   ::mallopt(M_TRIM_THRESHOLD, kHeapTrimThreshold);
 }

@@ -41,14 +41,15 @@ uint64_t release_startup_pages();
 // The process's resident set size in bytes (/proc/self/statm), 0 if unknown.
 uint64_t resident_bytes();
 
-// glibc malloc settings for a long-running process with a small footprint: two arenas (not one
-// per thread; each keeps its own free memory, and one alone would serialise submit's reader and
-// writer threads); buffers up to kHeapMmapThreshold from the heap (above); at most
-// kHeapTrimThreshold of free memory kept at the heap's top. Call once, early, before threads
-// start.
+// glibc malloc settings for a long-running process with a small footprint: `arenas` arenas (not
+// one per thread; each keeps its own free memory and its own peak: two for submit, whose
+// reader and writer threads would serialise on one; one for the service, whose forwarder's two
+// threads allocate a batch's buffers in turn — in two arenas their peaks add up, ~3 MiB more);
+// buffers up to kHeapMmapThreshold from the heap (above); at most kHeapTrimThreshold of free
+// memory kept at the heap's top. Call once, early, before threads start.
 inline constexpr int kHeapMmapThreshold = 4 << 20;
 inline constexpr int kHeapTrimThreshold = 2 << 20;
-void tune_heap();
+void tune_heap(int arenas = 2);
 // Returns free heap memory to the system (malloc_trim).
 void release_heap();
 

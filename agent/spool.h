@@ -59,7 +59,8 @@ struct SpoolOptions {
   uint64_t max_bytes = uint64_t{64} << 30;
 };
 
-// An outbox value: u64 first_pending || u32 count || i64 created_at_ms || encoded SealedBatch.
+// An outbox value: u64 first_pending || u32 count || i64 created_at_ms || encoded SealedBatch
+// || a second SealedBatch holding only reported_backlog (agent/forwarder.cc: the message sent).
 struct OutboxEntry {
   uint64_t first_pending = 0;
   uint32_t count = 0;

@@ -62,9 +62,13 @@ TEST_CASE("batcher: size and time bounds, sequence numbers persisted", "[agent][
   {
     Forwarder f(*spool, context, agent_key, target, o, SystemClock::instance());
     spool_records(*spool, 0, 250);
-    must(f.step(std::chrono::milliseconds(0)));
+    // Two full batches at once (by the forwarder's sealer thread); the 50 left wait for
+    // max_delay.
+    REQUIRE(wait_until([&] {
+      must(f.step(std::chrono::milliseconds(0)));
+      return outbox(*spool).size() >= 2;
+    }));
     auto ob = outbox(*spool);
-    // Two full batches at once; the 50 left wait for max_delay.
     REQUIRE(ob.size() == 2);
     CHECK(ob[0].first == 1);
     CHECK(ob[0].second.count == 100);
@@ -80,7 +84,11 @@ TEST_CASE("batcher: size and time bounds, sequence numbers persisted", "[agent][
     CHECK(outbox(*spool)[2].second.count == 50);
     // The window (4) bounds sealed batches; the rest waits unsealed.
     spool_records(*spool, 250, 300);
-    must(f.step(std::chrono::milliseconds(0)));
+    REQUIRE(wait_until([&] {
+      must(f.step(std::chrono::milliseconds(10)));
+      return outbox(*spool).size() >= 4;
+    }));
+    for (int i = 0; i < 5; ++i) must(f.step(std::chrono::milliseconds(10)));
     CHECK(outbox(*spool).size() == 4);
   }
   // A new forwarder (a restart) continues the sequence.
