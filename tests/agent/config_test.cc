@@ -49,3 +49,21 @@ TEST_CASE("config: the drop directory's encoding", "[agent][config]") {
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message() == "a.toml:3: [agent] drop_encoding: must be auto, utf-8 or gb18030");
 }
+
+TEST_CASE("config: a cluster's ingest endpoints", "[agent][config]") {
+  auto c = parse_config(R"(
+[agent]
+state_dir = "state"
+[daemon]
+cluster_ingest = ["tcp://10.0.0.11:7400", "tcp://10.0.0.12:7400"]
+)",
+                        "/etc/gongshu/agent.toml");
+  REQUIRE(c);
+  CHECK(c->daemon_cluster_ingest ==
+        std::vector<std::string>{"tcp://10.0.0.11:7400", "tcp://10.0.0.12:7400"});
+  auto bad =
+      parse_config("[agent]\nstate_dir = \"s\"\n[daemon]\ncluster_ingest = [1]\n", "agent.toml");
+  REQUIRE(!bad);
+  CHECK_THAT(bad.error().message(),
+             Catch::Contains("agent.toml:4") && Catch::Contains("cluster_ingest"));
+}

@@ -87,5 +87,41 @@ TEST_CASE("daemon config: [catalog] city_region is the city's region code, 13010
   CHECK(!parse_config("[catalog]\ncity = \"130100\"\n", "gongshud.toml"));
 }
 
+TEST_CASE("daemon config: [cluster] is off by default and read whole when present") {
+  auto none = parse_config("", "gongshud.toml");
+  REQUIRE(none);
+  CHECK(!none->cluster.enabled);
+  auto c = parse_config(
+      "[cluster]\nname = \"sjz\"\nnode = \"node-a\"\n"
+      "etcd = [\"http://10.0.0.1:2379\", \"http://10.0.0.2:2379\"]\nlease_ttl_s = 7\n"
+      "margin_ms = 1500\nadvertise_api = \"tcp://10.0.0.11:7401\"\nsync_count = 1\n",
+      "gongshud.toml");
+  REQUIRE(c);
+  CHECK(c->cluster.enabled);  // a [cluster] section is the replicated mode
+  CHECK(c->cluster.name == "sjz");
+  CHECK(c->cluster.node == "node-a");
+  CHECK(c->cluster.etcd ==
+        std::vector<std::string>{"http://10.0.0.1:2379", "http://10.0.0.2:2379"});
+  CHECK(c->cluster.lease_ttl_s == 7);
+  CHECK(c->cluster.margin_ms == 1500);
+  CHECK(c->cluster.advertise_api == "tcp://10.0.0.11:7401");
+  auto off = parse_config("[cluster]\nenabled = false\n", "gongshud.toml");
+  REQUIRE(off);
+  CHECK(!off->cluster.enabled);
+  auto missing = parse_config("[cluster]\nname = \"sjz\"\n", "gongshud.toml");
+  REQUIRE(!missing);
+  CHECK_THAT(missing.error().message(), Catch::Contains("[cluster] needs name, node and etcd"));
+  auto margin = parse_config(
+      "[cluster]\nname = \"a\"\nnode = \"b\"\netcd = [\"http://x:1\"]\nlease_ttl_s = 2\n"
+      "margin_ms = 2000\n",
+      "gongshud.toml");
+  REQUIRE(!margin);
+  CHECK_THAT(margin.error().message(), Catch::Contains("cluster.margin_ms must be below"));
+  auto bad = parse_config("[cluster]\netcd = \"http://x:1\"\n", "gongshud.toml");
+  REQUIRE(!bad);
+  CHECK_THAT(bad.error().message(),
+             Catch::Contains("gongshud.toml:2") && Catch::Contains("cluster.etcd must be a list"));
+}
+
 }  // namespace
 }  // namespace gongshu::daemon
