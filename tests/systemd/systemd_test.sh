@@ -193,6 +193,42 @@ pid2=$(show gongshud MainPID)
 in_ct journalctl -u gongshud --no-pager | grep -i watchdog >/dev/null || fail "journal does not mention the watchdog"
 echo "restarted by the watchdog: pid $pid1 -> $pid2"
 
+# --- an emergency drill on the real units (issue 14; docs/drills.md) ------------------------------
+step "drill: refused without [drill] allowed = true"
+in_ct install -m 0600 -o root -g root /var/lib/gongshud/operator.key /root/operator.key
+out=$(in_ct gongshu-drill run daemon-crash --target systemd --key /root/operator.key 2>&1)
+rc=$?
+[ "$rc" = 2 ] && echo "$out" | grep -q 'allowed = true' ||
+  fail "gongshu-drill --target systemd without [drill] allowed: exit $rc: $out"
+echo "refused: exit 2 ($(echo "$out" | head -1 | cut -c1-100)...)"
+
+step "drill: daemon-crash against gongshud.service (systemctl kill -s KILL, start)"
+# The ports the daemon chose, kept (a restarted daemon must come back where the agents look),
+# and drills allowed on this staging machine.
+info=/var/lib/gongshud/daemon.info
+ingest=$(in_ct sed -n 's/^ingest = "\(.*\)"$/\1/p' "$info")
+api=$(in_ct sed -n 's/^api = "\(.*\)"$/\1/p' "$info")
+[ -n "$ingest" ] && [ -n "$api" ] || fail "no endpoints in $info"
+in_ct sed -i -e "/^\[ingest\]/,/^\[/ s|^endpoint = .*|endpoint = \"$ingest\"|" \
+  -e "/^\[api\]/,/^\[/ s|^endpoint = .*|endpoint = \"$api\"|" /etc/gongshu/gongshud.toml
+in_ct /bin/sh -c 'printf "\n[drill]\nallowed = true\n" >> /etc/gongshu/gongshud.toml'
+in_ct timeout 120 systemctl restart gongshud || { journal_tail gongshud; fail "restart for the drill"; }
+pid_before=$(show gongshud MainPID)
+if ! in_ct timeout 300 gongshu-drill run daemon-crash --target systemd --key /root/operator.key \
+    --report /root/drill.report --json > "$work/drill.json" 2> "$work/drill.log"; then
+  tail -40 "$work/drill.log" >&2; journal_tail gongshud; fail "gongshu-drill run daemon-crash --target systemd"
+fi
+grep -q '"passed": *true' "$work/drill.json" || fail "the drill report does not say passed"
+grep -q '"target": *"systemd: gongshud.service' "$work/drill.json" || fail "the report names another target"
+grep -q 'systemctl kill -s 9 gongshud.service' "$work/drill.json" ||
+  fail "the report does not show systemctl kill"
+[ "$(show gongshud MainPID)" != "$pid_before" ] && in_ct systemctl is-active -q gongshud ||
+  fail "gongshud was not killed and started again"
+in_ct gongshu-drill verify-report /root/drill.report --quiet || fail "verify-report"
+in_ct journalctl -u gongshud --no-pager | grep -q "code=killed, status=9/KILL" ||
+  echo "note: the journal does not show the SIGKILL in systemd's words"
+echo "drill passed on the real unit: pid $pid_before killed, restarted; report verified"
+
 step "stop: drains and exits 0"
 in_ct timeout 120 systemctl stop gongshud || fail "stop"
 [ "$(show gongshud Result)" = success ] && [ "$(show gongshud ExecMainStatus)" = 0 ] ||

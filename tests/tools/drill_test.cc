@@ -259,10 +259,17 @@ TEST_CASE("--target systemd refuses unless the daemon's configuration allows dri
   auto refused = run_process({kDaemon, "run", "--config", bad});
   CHECK(refused.exit_code != 0);
   CHECK(refused.err.find("drill.allowed must be true or false") != std::string::npos);
-  // Allowed: the refusal is gone (what remains is that scenarios run only in a sandbox so far).
+  // Allowed: the refusal is gone; the drill acts as an operator of the host's daemon, so it
+  // needs that key, and it refuses steps that would change the host's store, keys or policy.
   r = run();
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("not allowed") == std::string::npos);
+  CHECK(r.err.find("needs --key") != std::string::npos);
+  r = run_process({kDrill, "run", "restore", "--target", "systemd", "--config", config, "--key",
+                   dir.file("op.key")});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("is for a sandbox only") != std::string::npos);
+  // The real run on the units is tests/systemd/systemd_test.sh (as root, under systemd).
 }
 
 TEST_CASE("the report's HTML page is self-contained, bilingual and escapes what it shows") {

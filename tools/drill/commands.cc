@@ -209,9 +209,11 @@ void add_run_command(CLI::App& app, int* exit_code) {
         return error("--target systemd: " +  // i18n-exempt: the option's name
                      allowed.error().message());
       }
-      return error(
-          tr("--target systemd: drills are allowed on this host, but this gongshu-drill runs its "
-             "scenarios only in a sandbox so far; run without --target"));
+      if (o->key.empty()) {
+        return error(
+            tr("--target systemd needs --key FILE: a key registered as an operator of "
+               "this host's gongshud"));
+      }
     }
     std::optional<crypto::KeyFile> key;
     if (!o->report.empty() && o->key.empty()) return error(tr("--report needs --key FILE to sign"));
@@ -251,6 +253,29 @@ void add_run_command(CLI::App& app, int* exit_code) {
       plans.push_back(std::move(*p));
     }
     if (plans.empty()) return error(tr("name scenarios, --all or --plan FILE"));
+    if (o->target == "systemd") {
+      // On the real units the drill only kills, stops, starts and reloads gongshud through
+      // systemctl; it never rewrites the host's store, keys, policy or configuration.
+      for (const auto& plan : plans) {
+        for (const auto& step : plan.steps) {
+          switch (step.action) {
+            case Action::kReloadPolicy:
+            case Action::kRotateDaemonKey:
+            case Action::kBackup:
+            case Action::kRestore:
+            case Action::kGrowStore:
+            case Action::kPowercutMount:
+            case Action::kPowerCut:
+              return error(
+                  trf("--target systemd: {}:{}: `{}` is for a sandbox only (it would "
+                      "change the host's store, keys, policy or configuration)",
+                      plan.file, step.line, action_name(step.action)));
+            default:
+              break;
+          }
+        }
+      }
+    }
 
     Report report;
     report.tool_version = kVersion;
@@ -276,6 +301,13 @@ void add_run_command(CLI::App& app, int* exit_code) {
     ro.sandbox.master_key = o->master_key;
     ro.sandbox.backup_daemon_key = o->backup_daemon_key;
     if (!o->from_backup.empty()) ro.sandbox.operator_key = fs::absolute(o->key).string();
+    if (o->target == "systemd") {
+      ro.sandbox.systemd_unit = "gongshud.service";
+      ro.sandbox.systemd_config = o->config;
+      ro.sandbox.operator_key = fs::absolute(o->key).string();
+      report.target = "systemd: gongshud.service (" +  // i18n-exempt: the report's target field
+                      o->config + ")";
+    }
     ro.progress = &std::cerr;
     bool any_error = false;
     for (const auto& plan : plans) {

@@ -925,8 +925,9 @@ Result<HistoryCheck> Run::check_agent(const std::string& agent, const std::strin
 }
 
 uint64_t Run::mark(const std::string& phase, const std::string& outcome) {
+  const std::string target = o_.sandbox.systemd_unit.empty() ? "sandbox" : "systemd";
   std::vector<std::string> args = {"drill",    "mark",        "--phase",    phase,      "--plan",
-                                   plan_.name, "--report-id", o_.report_id, "--target", "sandbox",
+                                   plan_.name, "--report-id", o_.report_id, "--target", target,
                                    "--json",   "--timeout",   "5"};
   if (!outcome.empty()) {
     args.push_back("--outcome");

@@ -5,14 +5,17 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <sstream>
 
 #include "core/ids/citizen_id.h"
 #include "core/ids/credit_code.h"
+#include "tools/drill/target.h"
 
 namespace gongshu::drill {
 namespace fs = std::filesystem;
@@ -119,7 +122,27 @@ Status Sandbox::build() {
   fs::copy(options_.policies_dir + "/policy", policy_dir(), fs::copy_options::recursive, ec);
   if (ec) return fail(ErrorCode::kIo, "copy the shipped policy: " + ec.message());
   std::string operator_key = file("operator.key");
-  if (options_.from_backup.empty()) {
+  daemon_info_ = file("state/daemon.info");
+  const bool systemd = !options_.systemd_unit.empty();
+  if (systemd) {
+    // The host's daemon, as it runs: nothing of it is created or configured here.
+    GONGSHU_TRY(std::string state, daemon_state_dir(options_.systemd_config));
+    daemon_info_ = state + "/daemon.info";
+    operator_key = options_.operator_key;
+    std::random_device rd;
+    char run[16];
+    std::snprintf(run, sizeof run, "%08x", rd());
+    record_prefix_ = std::string("drill-") + run;
+    ctl_env_ = {{"GONGSHU_DAEMON_INFO", daemon_info_}, {"GONGSHU_KEY", operator_key}};
+    auto active = systemctl({"is-active", "--quiet"}, false);
+    if (!active || active->exit_code != 0) {
+      return fail(ErrorCode::kUnavailable,
+                  options_.systemd_unit + " is not active: start it first");
+    }
+    std::string info = read_file(daemon_info_);
+    if (info.empty()) return fail(ErrorCode::kNotFound, daemon_info_ + ": missing or empty");
+    daemon_key_ = toml_field(info, "daemon_public_key");
+  } else if (options_.from_backup.empty()) {
     GONGSHU_RETURN_IF_ERROR(
         must_succeed(run({bin("gongshud"), "init", "--state", file("state"), "--operator-key-out",
                           operator_key, "--audit-origin", "drill.sandbox/audit"},
@@ -129,30 +152,32 @@ Status Sandbox::build() {
     GONGSHU_RETURN_IF_ERROR(restore_backup());
     operator_key = options_.operator_key;
   }
-  daemon_config_ = file("gongshud.toml");
-  store_mb_ = options_.store_mb;
-  GONGSHU_RETURN_IF_ERROR(write_daemon_config());
-  ctl_env_ = {{"GONGSHU_DAEMON_INFO", file("state/daemon.info")}, {"GONGSHU_KEY", operator_key}};
-  GONGSHU_RETURN_IF_ERROR(start_daemon());
-  // Keep the ports the OS chose, so a restarted daemon comes back where the agents look.
-  std::string info = read_file(file("state/daemon.info"));
-  daemon_key_ = toml_field(info, "daemon_public_key");
-  ingest_endpoint_ = toml_field(info, "ingest");
-  api_endpoint_ = toml_field(info, "api");
-  GONGSHU_RETURN_IF_ERROR(write_daemon_config());
+  if (!systemd) {
+    daemon_config_ = file("gongshud.toml");
+    store_mb_ = options_.store_mb;
+    GONGSHU_RETURN_IF_ERROR(write_daemon_config());
+    ctl_env_ = {{"GONGSHU_DAEMON_INFO", daemon_info_}, {"GONGSHU_KEY", operator_key}};
+    GONGSHU_RETURN_IF_ERROR(start_daemon());
+    // Keep the ports the OS chose, so a restarted daemon comes back where the agents look.
+    std::string info = read_file(daemon_info_);
+    daemon_key_ = toml_field(info, "daemon_public_key");
+    ingest_endpoint_ = toml_field(info, "ingest");
+    api_endpoint_ = toml_field(info, "api");
+    GONGSHU_RETURN_IF_ERROR(write_daemon_config());
+  }
   // A restored platform may already have the drill's agencies and datasets (the shipped
   // examples); they are then used as they are.
   auto known = [&](const std::vector<std::string>& show) {
     auto r = ctl(show, false);
     return r && r->exit_code == 0;
   };
-  if (options_.from_backup.empty() || !known({"agency", "show", agency_of("a")}) ||
+  const bool fresh = options_.from_backup.empty() && !systemd;
+  if (fresh || !known({"agency", "show", agency_of("a")}) ||
       !known({"agency", "show", agency_of("b")})) {
     GONGSHU_RETURN_IF_ERROR(must_succeed(
         ctl({"agency", "add", "--from", options_.policies_dir + "/agencies.toml"}), "agency add"));
   }
-  if (options_.from_backup.empty() ||
-      !known({"catalog", "show", dataset_of("a"), "--timeout", "5"}) ||
+  if (fresh || !known({"catalog", "show", dataset_of("a"), "--timeout", "5"}) ||
       !known({"catalog", "show", dataset_of("b"), "--timeout", "5"})) {
     std::vector<std::string> add = {"catalog", "add"};
     for (const auto& e : fs::directory_iterator(options_.policies_dir + "/catalog")) {
@@ -280,8 +305,26 @@ Result<CommandResult> Sandbox::run_bin(const std::string& name, std::vector<std:
   return run(args, true);
 }
 
+Result<CommandResult> Sandbox::systemctl(std::vector<std::string> args, bool record) {
+  args.insert(args.begin(), "systemctl");
+  args.push_back(options_.systemd_unit);
+  return run(args, record);
+}
+
 Status Sandbox::start_daemon() {
-  ::unlink(file("state/daemon.info").c_str());
+  if (!options_.systemd_unit.empty()) {
+    // Type=notify: systemctl start returns once the daemon said READY=1 (or failed).
+    GONGSHU_RETURN_IF_ERROR(must_succeed(systemctl({"start"}, true), "systemctl start"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!running("daemon") || read_file(daemon_info_).empty()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return fail(ErrorCode::kUnavailable, options_.systemd_unit + " not active after 30 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return {};
+  }
+  ::unlink(daemon_info_.c_str());
   GONGSHU_TRY(Child c, Child::start({bin("gongshud"), "run", "--config", daemon_config_},
                                     file("gongshud.log")));
   if (options_.on_command) {
@@ -292,7 +335,7 @@ Status Sandbox::start_daemon() {
   }
   daemon_.emplace(std::move(c));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (read_file(file("state/daemon.info")).empty()) {
+  while (read_file(daemon_info_).empty()) {
     if (!daemon_->running()) {
       return fail(ErrorCode::kUnavailable, "gongshud exited while starting: " + daemon_log());
     }
@@ -318,6 +361,37 @@ Status Sandbox::start_agent(const std::string& agent) {
 }
 
 Result<int> Sandbox::signal(const std::string& target, int sig, bool wait) {
+  if (target == "daemon" && !options_.systemd_unit.empty()) {
+    // The unit's way for each: SIGHUP is a reload, SIGTERM a stop (its exit status is the
+    // unit's result), anything else systemctl kill. Waits for the main process to be gone (the
+    // unit may restart it: Restart=on-failure).
+    if (sig == SIGHUP) {
+      GONGSHU_TRY(auto r, systemctl({"reload"}, true));
+      return r.exit_code;
+    }
+    GONGSHU_TRY(auto pid, systemctl({"show", "-p", "MainPID", "--value"}, false));
+    const std::string main_pid = trimmed(pid.out);
+    if (main_pid.empty() || main_pid == "0") {
+      return fail(ErrorCode::kNotFound, options_.systemd_unit + " has no main process");
+    }
+    if (sig == SIGTERM) {
+      GONGSHU_TRY(auto r, systemctl({"stop"}, true));
+      if (r.exit_code != 0) return r.exit_code;
+      GONGSHU_TRY(auto st, systemctl({"show", "-p", "ExecMainStatus", "--value"}, false));
+      return std::atoi(trimmed(st.out).c_str());
+    }
+    GONGSHU_TRY(auto r, systemctl({"kill", "-s", std::to_string(sig)}, true));
+    if (r.exit_code != 0 || !wait) return r.exit_code;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (::kill(std::atoi(main_pid.c_str()), 0) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return fail(ErrorCode::kUnavailable,
+                    "gongshud (pid " + main_pid + ") still there after 30 s");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -sig;
+  }
   Child* c = nullptr;
   if (target == "daemon") {
     if (daemon_) c = &*daemon_;
@@ -338,6 +412,10 @@ Result<int> Sandbox::signal(const std::string& target, int sig, bool wait) {
 }
 
 bool Sandbox::running(const std::string& target) {
+  if (target == "daemon" && !options_.systemd_unit.empty()) {
+    auto r = systemctl({"is-active", "--quiet"}, false);
+    return r && r->exit_code == 0;
+  }
   if (target == "daemon") return daemon_ && daemon_->running();
   auto it = agents_.find(target);
   return it != agents_.end() && it->second.running();
@@ -414,11 +492,13 @@ std::string Sandbox::write_records(const std::string& agent, uint64_t first, uin
   std::ofstream out(path);
   for (uint64_t i = first; i < first + n; ++i) {
     if (agent == "a") {
-      out << "{\"record_key\":\"drill-hh-" << i << "\",\"fields\":{\"citizen_id\":\""
-          << citizen_id(i) << "\",\"name\":\"演练\",\"household_size\":" << (i % 7 + 1) << "}}\n";
+      out << "{\"record_key\":\"" << record_prefix_ << "-hh-" << i
+          << "\",\"fields\":{\"citizen_id\":\"" << citizen_id(i)
+          << "\",\"name\":\"演练\",\"household_size\":" << (i % 7 + 1) << "}}\n";
     } else {
-      out << "{\"record_key\":\"drill-lp-" << i << "\",\"fields\":{\"credit_code\":\""
-          << credit_code(i) << "\",\"name\":\"演练企业" << i << "\"}}\n";
+      out << "{\"record_key\":\"" << record_prefix_ << "-lp-" << i
+          << "\",\"fields\":{\"credit_code\":\"" << credit_code(i) << "\",\"name\":\"演练企业" << i
+          << "\"}}\n";
     }
   }
   return path;

@@ -39,6 +39,13 @@ struct SandboxOptions {
   std::string master_key;
   std::string backup_daemon_key;
   std::string operator_key;
+  // --target systemd (tools/drill/target.h): the daemon is this host's unit, started, stopped,
+  // killed and reloaded only through systemctl, found through its configuration's state
+  // directory (daemon.info); operator_key must be an operator of it. The drill's two agents, its
+  // load and everything else still live in the temporary directory, and its records carry keys
+  // of their own run (drill-<run>-hh-N), so drills on one host never update each other's.
+  std::string systemd_unit;
+  std::string systemd_config;
   // Called for every command run on a step's behalf (not for polling), for the report.
   std::function<void(const std::string& command, const CommandResult&)> on_command;
 };
@@ -155,6 +162,10 @@ class Sandbox {
   std::map<std::string, uint64_t> submitted_;
   std::string load_error_;
   uint64_t next_record_ = 0;  // the load thread's only
+  std::string record_prefix_ = "drill";
+  // The systemd target: the unit's systemctl, and the daemon.info it writes.
+  [[nodiscard]] Result<CommandResult> systemctl(std::vector<std::string> args, bool record);
+  std::string daemon_info_;
 };
 
 }  // namespace gongshu::drill

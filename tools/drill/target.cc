@@ -8,6 +8,31 @@
 
 namespace gongshu::drill {
 
+namespace {
+
+Result<toml::table> read_config(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return fail(ErrorCode::kNotFound, path + ": " + ec.message());
+  if (size > (1u << 20)) return fail(ErrorCode::kResourceExhausted, path + ": larger than 1 MiB");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return toml::parse(ss.str(), path);
+  } catch (const toml::parse_error& e) {
+    return fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(e.source().begin.line) +
+                                                 ": " + std::string(e.description()));
+  }
+}
+
+}  // namespace
+
+Result<std::string> daemon_state_dir(const std::string& path) {
+  GONGSHU_TRY(toml::table root, read_config(path));
+  return root.at_path("daemon.state_dir").value_or(std::string("/var/lib/gongshud"));
+}
+
 Status systemd_drills_allowed(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);

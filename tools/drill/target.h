@@ -22,4 +22,8 @@ inline constexpr const char* kDefaultDaemonConfig = "/etc/gongshu/gongshud.toml"
 // and what it says (missing, false, not a boolean), or the error reading it.
 [[nodiscard]] Status systemd_drills_allowed(const std::string& config_path);
 
+// The daemon's state directory as config_path says ([daemon] state_dir, default
+// /var/lib/gongshud): where the systemd target finds daemon.info.
+[[nodiscard]] Result<std::string> daemon_state_dir(const std::string& config_path);
+
 }  // namespace gongshu::drill
