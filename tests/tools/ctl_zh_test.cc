@@ -121,6 +121,15 @@ TEST_CASE("zh_CN: gongshuctl tables against gongshud carry Chinese headers") {
   CHECK(contains(header, "名称"));
   CHECK(contains(header, "区域"));
   CHECK(contains(table.out, "石家庄市公安局"));
+  RunResult principals = run({kCtl, "principal", "list"}, lang("zh_CN.UTF-8", conn));
+  CHECK(principals.exit_code == 0);
+  CHECK(contains(principals.out.substr(0, principals.out.find('\n')), "角色"));
+  CHECK(contains(principals.out, "有效"));
+  RunResult status = run({kCtl, "status"}, lang("zh_CN.UTF-8", conn));
+  CHECK(status.exit_code == 0);
+  CHECK(contains(status.out, "\n队列     接收 "));
+  CHECK(contains(status.out, "\n告警     0 条未确认\n"));
+  CHECK(contains(run({kCtl, "alert", "list"}, lang("zh_CN.UTF-8", conn)).out, "未确认告警 0 条"));
   RunResult english = run({kCtl, "agency", "list"}, lang("C", conn));
   CHECK(contains(english.out.substr(0, english.out.find('\n')), "NAME"));
   RunResult json_zh = run({kCtl, "agency", "list", "--json"}, lang("zh_CN.UTF-8", conn));

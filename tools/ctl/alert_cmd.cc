@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -49,23 +50,30 @@ std::string dump(const ordered_json& j) {
 }
 
 void print_one(const v1::Alert& a) {
-  std::cout << "alert " << shown(a.id()) << "  " << shown(a.severity()) << "  " << shown(a.rule())
-            << " (" << shown(a.kind()) << ")\n"
-            << "raised    " << time_text(a.raised_at_ms()) << " (audit entry " << a.audit_seq()
-            << (a.trigger_seq() ? ", raised by entry " + std::to_string(a.trigger_seq()) : "")
-            << ")\n"
-            << "by        " << shown(a.role()) << " " << shown(a.principal())
-            << shown(a.agency().empty() ? "" : " of " + a.agency())
-            << shown(a.company().empty() ? "" : "; third party of " + a.company()) << "\n";
-  if (!a.dataset().empty()) std::cout << "dataset   " << shown(a.dataset()) << "\n";
-  std::cout << "what      " << shown(a.text()) << "\n";
+  // TRANSLATORS: the labels of `gongshuctl alert show` line up in a column ten wide.
+  std::cout << trf("alert {}  {}  {} ({})", shown(a.id()), shown(a.severity()), shown(a.rule()),
+                   shown(a.kind()))
+            << "\n"
+            << (a.trigger_seq() ? trf("raised    {} (audit entry {}, raised by entry {})",
+                                      time_text(a.raised_at_ms()), a.audit_seq(), a.trigger_seq())
+                                : trf("raised    {} (audit entry {})", time_text(a.raised_at_ms()),
+                                      a.audit_seq()))
+            << "\n";
+  std::string by = shown(a.role()) + " " + shown(a.principal());
+  if (!a.agency().empty()) by = trf("{} of {}", by, shown(a.agency()));
+  if (!a.company().empty()) by = trf("{}; third party of {}", by, shown(a.company()));
+  std::cout << trf("by        {}", by) << "\n";
+  if (!a.dataset().empty()) std::cout << trf("dataset   {}", shown(a.dataset())) << "\n";
+  std::cout << trf("what      {}", shown(a.text())) << "\n";
   if (a.acknowledged()) {
-    std::cout << "state     acknowledged 已确认 at " << time_text(a.acknowledged_at_ms()) << " by "
-              << shown(a.acknowledged_by()) << " (audit entry " << a.ack_seq() << ")\n"
-              << "note      " << shown(a.note()) << "\n";
+    std::cout << trf("state     acknowledged 已确认 at {} by {} (audit entry {})",
+                     time_text(a.acknowledged_at_ms()), shown(a.acknowledged_by()), a.ack_seq())
+              << "\n"
+              << trf("note      {}", shown(a.note())) << "\n";
   } else {
-    std::cout << "state     OPEN 未确认 (gongshuctl alert ack " << shown(a.id())
-              << " --note \"...\")\n";
+    std::cout << trf("state     OPEN 未确认 (gongshuctl alert ack {} --note \"...\")",
+                     shown(a.id()))
+              << "\n";
   }
 }
 
@@ -74,10 +82,10 @@ void print_one(const v1::Alert& a) {
 void add_alert_commands(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand(
       "alert",
-      "Security alerts 安全告警 (operators, officers): what the monitoring rules of the policy\n"
-      "directory's alerts.toml raised — bulk reads, repeated denials, access outside working\n"
-      "hours, third-party actions, reads of important or core data, silent agents, a stalled\n"
-      "checkpoint (docs/monitoring.md)");
+      tr("Security alerts 安全告警 (operators, officers): what the monitoring rules of the policy\n"
+         "directory's alerts.toml raised — bulk reads, repeated denials, access outside working\n"
+         "hours, third-party actions, reads of important or core data, silent agents, a stalled\n"
+         "checkpoint (docs/monitoring.md)"));
   group->require_subcommand(1);
 
   struct ListOpts {
@@ -85,11 +93,11 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
     uint32_t limit = 200;
   };
   auto l = std::make_shared<ListOpts>();
-  auto* list = group->add_subcommand("list", "Alerts, newest first");
-  list->add_flag("--open", l->open, "Only those not yet acknowledged");
-  list->add_option("--limit", l->limit, "At most this many (default 200)")
+  auto* list = group->add_subcommand("list", tr("Alerts, newest first"));
+  list->add_flag("--open", l->open, tr("Only those not yet acknowledged"));
+  list->add_option("--limit", l->limit, tr("At most this many (default 200)"))
       ->check(CLI::Range(1, 10000));
-  list->add_flag("--json", l->json, "JSON output (an array)");
+  list->add_flag("--json", l->json, tr("JSON output (an array)"));
   run_connected(list, std::make_shared<ConnectOptions>(), exit_code, [l](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_alert_list()->set_open_only(l->open);
@@ -103,13 +111,14 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
       std::cout << dump(all) << "\n";
       return 0;
     }
-    std::cout << out.open() << " open alerts 未确认告警\n";
+    std::cout << trf("{} open alerts 未确认告警", out.open()) << "\n";
     if (out.alerts_size() == 0) return 0;
-    Table t(
-        {"ID", "RAISED 时间", "SEVERITY 级别", "RULE 规则", "BY 主体", "STATE 状态", "WHAT 内容"});
+    Table t({tr("ID"), tr("RAISED 时间"), tr("SEVERITY 级别"), tr("RULE 规则"), tr("BY 主体"),
+             tr("STATE 状态"), tr("WHAT 内容")});
     for (const auto& a : out.alerts()) {
       t.add({a.id(), time_text(a.raised_at_ms()), a.severity(), a.rule(),
-             a.role() + " " + a.principal(), a.acknowledged() ? "acknowledged" : "OPEN", a.text()});
+             a.role() + " " + a.principal(),
+             a.acknowledged() ? tr("acknowledged") : tr("OPEN 未确认"), a.text()});
     }
     t.print(std::cout);
     return 0;
@@ -120,9 +129,9 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
     bool json = false;
   };
   auto s = std::make_shared<ShowOpts>();
-  auto* show = group->add_subcommand("show", "One alert in full");
-  show->add_option("ID", s->id, "Alert id (gongshuctl alert list)")->required();
-  show->add_flag("--json", s->json, "JSON output");
+  auto* show = group->add_subcommand("show", tr("One alert in full"));
+  show->add_option("ID", s->id, tr("Alert id (gongshuctl alert list)"))->required();
+  show->add_flag("--json", s->json, tr("JSON output"));
   run_connected(show, std::make_shared<ConnectOptions>(), exit_code, [s](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_alert_show()->set_id(s->id);
@@ -143,12 +152,12 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
   };
   auto k = std::make_shared<AckOpts>();
   auto* ack = group->add_subcommand(
-      "ack",
-      "Acknowledge an alert 确认告警: say what was found and done. Audited (alert_acknowledged,\n"
-      "naming you and the note); an acknowledged alert stays listed, no longer open.");
-  ack->add_option("ID", k->id, "Alert id")->required();
-  ack->add_option("--note", k->note, "What was found and done (required)")->required();
-  ack->add_flag("--json", k->json, "JSON output");
+      "ack", tr("Acknowledge an alert 确认告警: say what was found and done. Audited "
+                "(alert_acknowledged,\n"
+                "naming you and the note); an acknowledged alert stays listed, no longer open."));
+  ack->add_option("ID", k->id, tr("Alert id"))->required();
+  ack->add_option("--note", k->note, tr("What was found and done (required)"))->required();
+  ack->add_flag("--json", k->json, tr("JSON output"));
   run_connected(ack, std::make_shared<ConnectOptions>(), exit_code, [k](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_alert_ack()->set_id(k->id);
@@ -159,9 +168,9 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
     if (k->json) {
       std::cout << dump(alert_json(a)) << "\n";
     } else {
-      std::cout << "acknowledged alert " << shown(a.id()) << " (" << shown(a.rule()) << ") at "
-                << time_text(a.acknowledged_at_ms()) << "; " << r->alerts().open()
-                << " open alerts remain\n";
+      std::cout << trf("acknowledged alert {} ({}) at {}; {} open alerts remain", shown(a.id()),
+                       shown(a.rule()), time_text(a.acknowledged_at_ms()), r->alerts().open())
+                << "\n";
     }
     return 0;
   });

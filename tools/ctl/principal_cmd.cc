@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -59,7 +60,7 @@ std::string joined(const google::protobuf::RepeatedPtrField<std::string>& v) {
 
 void add_principal_commands(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand(
-      "principal", "Agency users, applicants, licensed operators and staff (operators)");
+      "principal", tr("Agency users, applicants, licensed operators and staff (operators)"));
   group->require_subcommand(1);
 
   struct AddOpts {
@@ -72,27 +73,32 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* add = group->add_subcommand(
       "add",
-      "Register a public key with a role. The person runs `gongshuctl keygen --kind ROLE` and\n"
-      "hands over the public key; the secret never leaves them.");
-  add->add_option("--role", o->role,
-                  "agency | operator | officer | applicant | licensed | reviewer")
+      tr("Register a public key with a role. The person runs `gongshuctl keygen --kind ROLE` "
+         "and\n"
+         "hands over the public key; the secret never leaves them."));
+  add
+      ->add_option(
+          "--role", o->role,
+          "agency | operator | officer | applicant | licensed | reviewer")  // i18n-exempt: the role
+                                                                            // names
       ->required()
       ->check(
           CLI::IsMember({"agency", "operator", "officer", "applicant", "licensed", "reviewer"}));
-  add->add_option("--public-key", o->public_key, "Their public key (64 hex)")->required();
+  add->add_option("--public-key", o->public_key, tr("Their public key (64 hex)"))->required();
   add->add_option("--agency", o->agency,
-                  "agency, reviewer: the registered agency they work for (a reviewer's agency's "
-                  "region is its review level)");
-  add->add_option("--name", o->name, "The person or organisation");
-  add->add_option("--until", o->until, "licensed: end of the licence term, e.g. 2027-01-01");
-  add->add_option("--datasets", o->datasets, "licensed: datasets of the licence, a,b");
-  add->add_option("--purposes", o->purposes, "licensed: purposes of the licence, a,b");
+                  tr("agency, reviewer: the registered agency they work for (a reviewer's "
+                     "agency's region is its review level)"));
+  add->add_option("--name", o->name, tr("The person or organisation"));
+  add->add_option("--until", o->until, tr("licensed: end of the licence term, e.g. 2027-01-01"));
+  add->add_option("--datasets", o->datasets, tr("licensed: datasets of the licence, a,b"));
+  add->add_option("--purposes", o->purposes, tr("licensed: purposes of the licence, a,b"));
   add->add_flag("--third-party", o->third_party,
-                "Third-party service staff (R-23): every copy, export, download, desensitisation\n"
-                "and destruction of theirs is audited with their company and alerted");
-  add->add_option("--company", o->company, "--third-party: the company they work for");
-  add->add_option("--contract", o->contract, "--third-party: the service contract's reference");
-  add->add_flag("--json", o->json, "JSON output");
+                tr("Third-party service staff (R-23): every copy, export, download, "
+                   "desensitisation\n"
+                   "and destruction of theirs is audited with their company and alerted"));
+  add->add_option("--company", o->company, tr("--third-party: the company they work for"));
+  add->add_option("--contract", o->contract, tr("--third-party: the service contract's reference"));
+  add->add_flag("--json", o->json, tr("JSON output"));
   run_connected(add, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* p = req.mutable_principal_add();
@@ -116,16 +122,17 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     if (o->json) {
       std::cout << dump(principal_json(pi)) << "\n";
     } else {
-      std::cout << "registered " << shown(pi.role()) << " " << pi.key_id()
-                << shown(pi.agency().empty() ? "" : " of " + pi.agency())
-                << shown(pi.name().empty() ? "" : " (" + pi.name() + ")") << "\n";
+      std::string who = shown(pi.role()) + " " + pi.key_id();
+      if (!pi.agency().empty()) who = trf("{} of {}", who, shown(pi.agency()));
+      if (!pi.name().empty()) who += " (" + shown(pi.name()) + ")";
+      std::cout << trf("registered {}", who) << "\n";
       if (pi.third_party()) {
-        std::cout << "third party: " << shown(pi.company()) << ", contract " << shown(pi.contract())
+        std::cout << trf("third party: {}, contract {}", shown(pi.company()), shown(pi.contract()))
                   << "\n";
       }
       if (pi.role() == "licensed") {
-        std::cout << "licence: " << shown(joined(pi.datasets())) << " for "
-                  << shown(joined(pi.purposes())) << " until " << time_text(pi.valid_until_ms())
+        std::cout << trf("licence: {} for {} until {}", shown(joined(pi.datasets())),
+                         shown(joined(pi.purposes())), time_text(pi.valid_until_ms()))
                   << "\n";
       }
     }
@@ -138,9 +145,9 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
   };
   auto l = std::make_shared<ListOpts>();
   auto conn2 = std::make_shared<ConnectOptions>();
-  auto* list = group->add_subcommand("list", "Every principal, agents included");
-  list->add_option("--role", l->role, "Only this role");
-  list->add_flag("--json", l->json, "JSON output");
+  auto* list = group->add_subcommand("list", tr("Every principal, agents included"));
+  list->add_option("--role", l->role, tr("Only this role"));
+  list->add_flag("--json", l->json, tr("JSON output"));
   run_connected(list, conn2, exit_code, [l](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_principal_list();
@@ -156,15 +163,17 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
       std::cout << dump(all) << "\n";
       return 0;
     }
-    Table t({"KEY ID", "ROLE", "AGENCY", "NAME", "CREATED", "STATE", "LICENCE", "THIRD PARTY"});
+    Table t({tr("KEY ID"), tr("ROLE"), tr("AGENCY"), tr("NAME"), tr("CREATED"), tr("STATE"),
+             tr("LICENCE"), tr("THIRD PARTY")});
     for (const auto* p : shown) {
       std::string licence;
       if (p->role() == "licensed") {
-        licence = joined(p->datasets()) + " until " + time_text(p->valid_until_ms());
+        licence = trf("{} until {}", joined(p->datasets()), time_text(p->valid_until_ms()));
       }
       t.add({p->key_id(), p->role(), p->agency(), p->name(), time_text(p->created_at_ms()),
-             p->revoked() ? "revoked " + time_text(p->revoked_at_ms()) : "active", licence,
-             p->third_party() ? p->company() + " (" + p->contract() + ")" : ""});
+             p->revoked() ? trf("revoked {}", time_text(p->revoked_at_ms()))
+                          : std::string(tr("active")),
+             licence, p->third_party() ? p->company() + " (" + p->contract() + ")" : ""});
     }
     t.print(std::cout);
     return 0;
@@ -176,9 +185,9 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
   auto rv = std::make_shared<RevokeOpts>();
   auto conn3 = std::make_shared<ConnectOptions>();
   auto* revoke = group->add_subcommand(
-      "revoke", "Revoke a principal: from its next request it is nobody (the public)");
-  revoke->add_option("KEY_ID", rv->key_id, "Key id (16 hex)")->required();
-  revoke->add_option("--reason", rv->reason, "Why");
+      "revoke", tr("Revoke a principal: from its next request it is nobody (the public)"));
+  revoke->add_option("KEY_ID", rv->key_id, tr("Key id (16 hex)"))->required();
+  revoke->add_option("--reason", rv->reason, tr("Why"));
   run_connected(revoke, conn3, exit_code, [rv](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_principal_revoke()->set_key_id(rv->key_id);
@@ -186,8 +195,9 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     const auto& p = r->principals().principals(0);
-    std::cout << "revoked " << shown(p.role()) << " " << p.key_id() << " at "
-              << time_text(p.revoked_at_ms()) << "\n";
+    std::cout << trf("revoked {} {} at {}", shown(p.role()), p.key_id(),
+                     time_text(p.revoked_at_ms()))
+              << "\n";
     return 0;
   });
 }
