@@ -481,8 +481,10 @@ Result<RestoreReport> restore_backup(const RestoreOptions& options, const Clock&
                         k.error().message() + "); use the master key of the backed-up daemon");
       }
     }
-    // 4. Recorded in the restored log itself, and covered by a checkpoint.
+    // 4. Recorded in the restored log itself, and covered by a checkpoint — unless it re-seeds a
+    // replica, whose store must stay its primary's byte for byte (docs/replication.md §6).
     GONGSHU_RETURN_IF_ERROR(store->env().update([&](store::WriteTxn& txn) -> Status {
+      if (options.replica) return {};
       v1::AuditEntry e;
       e.mutable_principal()->set_key_id(kf.key.public_key().key_id());
       e.mutable_principal()->set_role("daemon");

@@ -119,13 +119,18 @@ struct RestoreOptions {
   // daemon whose key was rotated after its first checkpoints.
   std::vector<std::string> audit_keys;
   bool force = false;  // replace a store already in state_dir
+  // Re-seeding a replica (docs/replication.md §6): the restored store must stay exactly the
+  // primary's at the backup's changelog head, so no `restore` entry or checkpoint is appended
+  // (the replica's audit root is checked against the primary's with every write set). Everything
+  // else is verified as usual.
+  bool replica = false;
 };
 
 struct RestoreReport {
   BackupManifest manifest;
   uint64_t verified_entries = 0;  // audit entries verified in the backup
   uint64_t checkpoints = 0;       // signed checkpoints verified among them
-  uint64_t restore_seq = 0;       // the `restore` entry appended after them
+  uint64_t restore_seq = 0;       // the `restore` entry appended after them (0: replica)
   bool replaced = false;          // an existing store was replaced (force)
   // Datasets in the backup that cannot be read: destroyed (their key share is gone from the
   // state directory's keyring) or never keyed.

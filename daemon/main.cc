@@ -87,6 +87,11 @@ int main(int argc, char** argv) {
                       tr("Replace the store DIR already holds (it is deleted once the restored "
                          "one is verified)"));
     int code = kExitConfig;
+    restore->add_flag(
+        "--replica", restore_opts.replica,
+        tr("Re-seed a cluster replica (docs/replication.md): verify as usual but append no "
+           "`restore` entry, so the store stays exactly its primary's and streams on from the "
+           "backup's position"));
     restore->callback([&] {
       auto r = gongshu::daemon::restore_backup(restore_opts, gongshu::SystemClock::instance());
       if (!r) {
@@ -103,7 +108,11 @@ int main(int argc, char** argv) {
                        "the manifest names",
                        r->verified_entries, r->checkpoints, r->manifest.tree_size)
                 << "\n"
-                << trf("restore recorded as audit entry {}", r->restore_seq) << "\n";
+                << (restore_opts.replica
+                        ? tr("replica re-seeded: no restore entry appended; start gongshud to "
+                             "stream on from the primary")
+                        : trf("restore recorded as audit entry {}", r->restore_seq))
+                << "\n";
       for (const auto& d : r->shredded) {
         std::cout << trf("dataset {} cannot be read: destroyed (its key share is not in "
                          "{}/keyring) or never keyed",

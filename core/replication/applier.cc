@@ -163,12 +163,13 @@ void Applier::Impl::run() {
     v1::ReplicationMessage m;
     if (!m.ParseFromArray((*in)->data(), static_cast<int>((*in)->size()))) continue;
     if (m.has_reseed()) {
-      stop_with(ApplierState::kNeedsReseed,
-                "replication: the primary cannot stream to this node (" +
-                    m.reseed().reason().substr(0, 64) + "; it holds write sets " +
-                    std::to_string(m.reseed().oldest_seq()) + ".." +
-                    std::to_string(m.reseed().head_seq()) +
-                    "): restore a backup of the primary (gongshud restore) and start again");
+      stop_with(
+          ApplierState::kNeedsReseed,
+          "replication: the primary cannot stream to this node (" +
+              m.reseed().reason().substr(0, 64) + "; it holds write sets " +
+              std::to_string(m.reseed().oldest_seq()) + ".." +
+              std::to_string(m.reseed().head_seq()) +
+              "): restore a backup of the primary (gongshud restore --replica) and start again");
       return;
     }
     if (!m.has_stream()) continue;

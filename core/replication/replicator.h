@@ -21,7 +21,8 @@
 //                      member has not acknowledged.
 //
 // A follower whose applier stops with kNeedsReseed must be re-seeded: stop the daemon, restore a
-// backup of the leader (`gongshud restore`; the backup carries the changelog head), start again.
+// backup of the leader (`gongshud restore --replica`: no restore entry, so the store stays the
+// leader's; the backup carries the changelog head), start again.
 //
 // Threads: lead/follow/stop from one thread (the service loop); wait_synced, last_seq, status
 // from any thread. The Env must outlive it.

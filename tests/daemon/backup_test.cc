@@ -272,6 +272,35 @@ TEST_CASE(
   CHECK(report.tree_size == head.size);
 }
 
+TEST_CASE("restore --replica re-seeds a replica: verified, and the store stays the primary's") {
+  DaemonFixture fx;
+  fx.add_examples();
+  std::string file = fx.dir.file("seed.gsb");
+  RunResult made = backup_create(fx, file);
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  auto header = read_backup_header(file);
+  REQUIRE(header);
+  std::string state = state_with_keys(fx, "replica");
+  RunResult r = restore(file, state, {"--replica"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("re-seeded") != std::string::npos);
+  auto kf = crypto::load_key_file(state + "/daemon.key");
+  REQUIRE(kf);
+  auto master = crypto::load_secret_file(state + "/master.key", crypto::kDataKeySize);
+  REQUIRE(master);
+  StoreOptions so;
+  so.state_dir = state;
+  auto restored = DaemonStore::open(so, kf->key, std::move(*master), SystemClock::instance());
+  REQUIRE(restored);
+  auto txn = (*restored)->env().begin_read();
+  REQUIRE(txn);
+  audit::TreeHead head = (*restored)->audit().head(*txn);
+  CHECK(head.size == header->manifest.tree_size);  // no restore entry: the primary's tree
+  CHECK(head.root == header->manifest.root);
+}
+
 TEST_CASE("restore refuses a damaged or foreign backup and says why") {
   DaemonFixture fx;
   fx.add_examples();
