@@ -16,6 +16,8 @@ find_package(nlohmann_json 3 REQUIRED)
 find_package(CURL 7.74 REQUIRED)
 # libfuse3: gongshu-powercut, the disk that loses its write cache in the power-loss drill.
 pkg_check_modules(fuse3 REQUIRED IMPORTED_TARGET fuse3>=3.10)
+# RE2: the catalog's pattern rule (core/catalog/pattern.h), matched in linear time.
+pkg_check_modules(re2 REQUIRED IMPORTED_TARGET re2)
 find_package(Threads REQUIRED)
 if(GONGSHU_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)

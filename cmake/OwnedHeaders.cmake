@@ -13,7 +13,7 @@
 # The ctest owned_c_headers (tests/build/owned_headers_check.cmake) holds every compile command
 # and every #include in the tree to this, fuzz/ and bench/ included.
 
-set(GONGSHU_OWNED_LIBRARIES sodium openssl lmdb zmq systemd curl fuse3)
+set(GONGSHU_OWNED_LIBRARIES sodium openssl lmdb zmq systemd curl fuse3 re2)
 
 # Per library: its owner (for the message), the imported targets it links, a header that must
 # exist (to find where its headers are), and the headers it has (globs, relative to that place).
@@ -51,6 +51,12 @@ set(GONGSHU_OWNER_fuse3 tools/powercut)
 set(GONGSHU_LINK_fuse3 PkgConfig::fuse3)
 set(GONGSHU_PROBE_fuse3 fuse3/fuse.h)
 set(GONGSHU_HEADERS_fuse3 "fuse3/*.h")
+
+# RE2 is C++, but the rule is the same: one module (the catalog's pattern rule) includes it.
+set(GONGSHU_OWNER_re2 core/catalog)
+set(GONGSHU_LINK_re2 PkgConfig::re2)
+set(GONGSHU_PROBE_re2 re2/re2.h)
+set(GONGSHU_HEADERS_re2 "re2/*.h")
 
 set(GONGSHU_STANDIN_DIR ${PROJECT_BINARY_DIR}/owned_headers)
 

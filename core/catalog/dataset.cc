@@ -182,6 +182,18 @@ Status parse_quality(const toml::table& f, const std::string& file, v1::FieldSpe
                       "'references' must be a string naming a dataset (\"market.entity\")");
     spec.mutable_quality()->set_references(*v);
   }
+  if (const toml::node* n = f.get("pattern")) {
+    auto v = n->value_exact<std::string>();
+    if (!v)
+      return fail(ErrorCode::kInvalidArgument,
+                  where(file, n->source()) + ": " + field +
+                      "'pattern' must be a string, a regular expression such as '^[0-9]{11}$'");
+    // Compiled here for the line number; validate_dataset() judges it again for every source.
+    if (auto p = Pattern::compile(*v); !p)
+      return fail(ErrorCode::kInvalidArgument,
+                  where(file, n->source()) + ": " + field + "'pattern': " + p.error().message());
+    spec.mutable_quality()->set_pattern(*v);
+  }
   if (const toml::node* n = f.get("allowed")) {
     const toml::array* a = n->as_array();
     const std::string bad = where(file, n->source()) + ": " + field +
@@ -385,8 +397,8 @@ Result<v1::DatasetEntry> parse_dataset_toml(std::string_view text, const std::st
     }
     for (const auto& [k, v] : *f) {
       static const std::set<std::string_view> known = {
-          "name",       "type",       "pii",   "description", "required", "min",       "max",
-          "min_length", "max_length", "chars", "prefix",      "allowed",  "references"};
+          "name",       "type",       "pii",   "description", "required", "min",        "max",
+          "min_length", "max_length", "chars", "prefix",      "allowed",  "references", "pattern"};
       if (!known.count(k.str())) {
         return fail(ErrorCode::kInvalidArgument, where(file, v.source()) + ": field '" +
                                                      spec->name() + "': unknown key '" +

@@ -26,8 +26,8 @@
 //   required = true
 //   description = "公民身份号码"
 //
-// Quality rules, optional, in the [[field]] table; core/catalog/quality.h checks them and
-// says why there are no regular expressions:
+// Quality rules, optional, in the [[field]] table; core/catalog/quality.h checks them
+// (core/catalog/pattern.h says why patterns are RE2's and not std::regex):
 //
 //   min = 0                               # range, inclusive: integer and real fields take
 //   max = 150                             # numbers, date fields dates (1949-10-01), timestamp
@@ -39,6 +39,7 @@
 //   allowed = ["男", "女"]                # enumeration: strings (text) or integers (integer)
 //   references = "market.entity"          # text: the record key of a current record of that
 //                                         # dataset (checked by the daemon at ingest)
+//   pattern = '^[\p{Han}]{2,10}$'         # text: the whole value matches (RE2 syntax, UTF-8)
 //
 // Thread-safety: DatasetSchema is immutable after construction and safe to share.
 #pragma once

@@ -108,6 +108,11 @@ void check_field_quality(const v1::FieldSpec& f, std::vector<std::string>& probl
   only(q.allowed_int().empty() || f.type() == v1::FIELD_TYPE_INTEGER, "allowed integer values",
        "integer");
   only(q.references().empty() || text, "references", "text");
+  only(q.pattern().empty() || text, "pattern", "text");
+  if (!q.pattern().empty()) {
+    auto p = Pattern::compile(q.pattern());
+    if (!p) problems.push_back(who + "pattern: " + p.error().message());
+  }
   if (!q.references().empty()) {
     const std::string& r = q.references();
     bool ok = r.size() >= 3 && r.size() <= 64;
@@ -185,9 +190,17 @@ FieldRules::FieldRules(const v1::FieldSpec& f) : name_(f.name()), type_(f.type()
   allowed_int_.assign(q.allowed_int().begin(), q.allowed_int().end());
   std::sort(allowed_int_.begin(), allowed_int_.end());
   references_ = q.references();
+  if (!q.pattern().empty()) {
+    // check_field_quality() compiled it already; should it fail here all the same (a catalog
+    // from an older, laxer daemon), the rule refuses every value rather than vanish.
+    if (auto p = Pattern::compile(q.pattern()))
+      pattern_ = std::move(*p);
+    else
+      pattern_error_ = "'" + printable(q.pattern()) + "' cannot be used: " + p.error().message();
+  }
   any_ = min_int_ || max_int_ || min_real_ || max_real_ || min_length_ || max_length_ ||
          has_chars_ || !prefixes_.empty() || !allowed_text_.empty() || !allowed_int_.empty() ||
-         !references_.empty();
+         !references_.empty() || !pattern_.empty() || !pattern_error_.empty();
 }
 
 std::string FieldRules::shown(std::string_view text) const {
@@ -279,7 +292,12 @@ std::optional<std::string> FieldRules::check_text(std::string_view text) const {
              list_of(prefixes_, [](const std::string& a) { return "'" + printable(a) + "'"; });
     }
   }
-  if (!min_length_ && !max_length_ && !has_chars_) return std::nullopt;
+  const bool has_pattern = !pattern_.empty() || !pattern_error_.empty();
+  if (!min_length_ && !max_length_ && !has_chars_) {
+    if (!has_pattern) return std::nullopt;
+    if (!is_utf8(text)) return "field '" + name_ + "': not UTF-8 text";
+    return check_pattern(text);
+  }
   // One pass: count characters and test each against the class.
   size_t count = 0;
   for (size_t i = 0; i < text.size();) {
@@ -319,7 +337,18 @@ std::optional<std::string> FieldRules::check_text(std::string_view text) const {
     return "field '" + name_ + "': length rule: " + std::to_string(count) +
            " characters, the rule wants " + range() + "; value " + shown(text);
   }
+  if (has_pattern) return check_pattern(text);
   return std::nullopt;
+}
+
+std::optional<std::string> FieldRules::check_pattern(std::string_view text) const {
+  if (!pattern_error_.empty()) {
+    return "field '" + name_ + "': pattern rule: the catalog's pattern " + pattern_error_ +
+           "; value " + shown(text);
+  }
+  if (pattern_.full_match(text)) return std::nullopt;
+  return "field '" + name_ + "': pattern rule: " + shown(text) + " does not match the pattern '" +
+         pattern_.text() + "'";  // printable already: Pattern::compile() checked
 }
 
 }  // namespace gongshu::catalog

@@ -1,17 +1,19 @@
 // Quality rules on catalog fields: range, length, character class, prefixes,
-// enumeration and reference to another dataset's record key, declared in the catalog entry
-// (core/catalog/dataset.h, "Quality rules") and carried in v1::FieldQuality.
-// check_dataset_quality() judges the declaration; FieldRules is its compiled form, built once per
+// enumeration, pattern and reference to another dataset's record key, declared in the catalog
+// entry (core/catalog/dataset.h, "Quality rules") and carried in v1::FieldQuality.
+// check_field_quality() judges the declaration; FieldRules is its compiled form, built once per
 // catalog load (DatasetSchema) and applied per record by validate_record() at the agent's intake
 // and again at the daemon's ingest.
 //
-// Why no regular expressions: a pattern rule is written by an agency and applied to untrusted
-// record text on the daemon's per-record path. std::regex (libstdc++) matches by recursive
-// backtracking: a pattern such as (a|a)*b takes exponential time, and long text overflows the
-// stack — a catalog author, or a crafted record against a careless pattern, could stall or crash
-// ingest. The bounded form — a length range, one character class and a set of prefixes — covers
-// the codes, phone numbers and registration numbers the city's catalogs describe, and is
-// checked in one pass over the text, linear in its length, without allocation.
+// Regular expressions: only through RE2 (core/catalog/pattern.h, the one module that includes
+// it), never std::regex. A pattern rule is written by an agency and applied to untrusted record
+// text on the daemon's per-record path. std::regex (libstdc++) matches by recursive backtracking:
+// a pattern such as (a+)+$ takes exponential time, and long text overflows the stack — a catalog
+// author, or a crafted record against a careless pattern, could stall or crash ingest. RE2
+// matches in time linear in the text with bounded memory, and the pattern is compiled once, with
+// a length and memory limit, when the catalog loads. The simpler rules — a length range, one
+// character class and a set of prefixes — still cover most codes and numbers, and are checked in
+// one pass over the text without allocation; a pattern is for what they cannot say.
 //
 // A reference rule (`references = "dataset-id"`) has two halves: check() judges the value's form
 // (what a record key may be: 1..kMaxReferenceBytes of printable UTF-8), which is all the agent can
@@ -29,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/catalog/pattern.h"
 #include "core/catalog/record_view.h"
 #include "core/util/error.h"
 #include "gongshu/v1/catalog.pb.h"
@@ -74,6 +77,7 @@ class FieldRules {
 
  private:
   std::optional<std::string> check_text(std::string_view text) const;
+  std::optional<std::string> check_pattern(std::string_view text) const;  // text is UTF-8
   std::string shown(std::string_view text) const;
   std::string bound(int64_t v) const;
 
@@ -92,6 +96,8 @@ class FieldRules {
   std::vector<std::string> allowed_text_;  // sorted
   std::vector<int64_t> allowed_int_;       // sorted
   std::string references_;
+  Pattern pattern_;
+  std::string pattern_error_;  // a declared pattern that did not compile: every value fails
 };
 
 }  // namespace gongshu::catalog

@@ -8,6 +8,8 @@ GONGSHU_PACKAGES=(
   libsodium-dev libzmq3-dev cppzmq-dev liblmdb-dev
   protobuf-compiler libprotobuf-dev libsystemd-dev catch2 libssl-dev
   libexpected-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev
+  # RE2: the catalog's pattern rule (core/catalog/pattern.h)
+  libre2-dev
   systemd file
   # gongshu-powercut (the power-loss drill): libfuse3 to build it, fuse3 for fusermount3
   libfuse3-dev fuse3

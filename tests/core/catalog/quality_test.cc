@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/catalog/dataset.h"
+#include "core/catalog/pattern.h"
 #include "core/catalog/validate.h"
 #include "core/util/clock.h"
 #include "core/util/fd.h"
@@ -186,8 +187,8 @@ TEST_CASE("bad rule declarations are refused at load with file and line") {
   bad("[[field]]\nname = \"v\"\ntype = \"text\"\nallowed = []\n", "non-empty array");
   bad("[[field]]\nname = \"v\"\ntype = \"text\"\nallowed = [1]\n", "non-empty array");
   bad("[[field]]\nname = \"v\"\ntype = \"text\"\nmin_length = -1\n", "whole number");
-  bad("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = \"(a|a)*b\"\n",
-      "q.toml:15: field 'v': unknown key 'pattern'");
+  bad("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = \"(a|b\"\n",
+      "q.toml:15: field 'v': 'pattern': the pattern does not compile: missing )");
   bad("[[field]]\nname = \"v\"\ntype = \"date\"\nmin = 2026-02-30\n", "");
   bad("[[field]]\nname = \"v\"\ntype = \"timestamp\"\nmin = 2026-01-01T00:00:00\n",
       "with an offset");
@@ -235,6 +236,9 @@ TEST_CASE("the catalog fuzz target's quality seed parses (it declares every rule
   DatasetSchema s(*e);
   for (int i = 0; i < e->fields_size(); ++i) CHECK_FALSE(s.rules(i).empty());
   CHECK_FALSE(s.reference_fields().empty());
+  bool pattern = false;
+  for (const auto& f : e->fields()) pattern = pattern || !f.quality().pattern().empty();
+  CHECK(pattern);
 }
 
 }  // namespace
@@ -325,6 +329,156 @@ TEST_CASE("quality status: a delivery is due after one period and stale after tw
   CHECK(rejection_severity(0.0) == Severity::kOk);
   CHECK(rejection_severity(0.01) == Severity::kAttention);
   CHECK(rejection_severity(0.10) == Severity::kProblem);
+}
+
+}  // namespace
+}  // namespace gongshu::catalog
+
+namespace gongshu::catalog {
+namespace {
+
+TEST_CASE("pattern: the whole value must match, anchored with or without ^ and $") {
+  // A motor-vehicle plate: province character, letter, five of letters and digits.
+  auto s = schema(
+      "[[field]]\nname = \"v\"\ntype = \"text\"\n"
+      "pattern = '[\\p{Han}][A-Z][A-HJ-NP-Z0-9]{5}'\n");
+  CHECK(text(s, "冀A12345").ok());
+  CHECK(text(s, "冀AD1234").ok());
+  const Verdict v = text(s, "冀A1234");
+  REQUIRE(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.field == "v");
+  CHECK(v.reason ==
+        "record 'row-7': field 'v': pattern rule: '冀A1234' does not match the pattern "
+        "'[\\p{Han}][A-Z][A-HJ-NP-Z0-9]{5}'");
+  // Not a search: text around a matching part fails.
+  CHECK(text(s, "x冀A12345").code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(s, "冀A12345\n").code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(s, "冀AI2345").code == v1::RECORD_STATUS_QUALITY);  // I is not used on plates
+  CHECK(text(s, "").code == v1::RECORD_STATUS_QUALITY);
+  // Explicit anchors mean the same; $ does not match before a final newline.
+  auto a = schema("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = '^1[3-9][0-9]{9}$'\n");
+  CHECK(text(a, "13912345678").ok());
+  CHECK(text(a, "1391234567").code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(a, "13912345678\n").code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(a, "12912345678").code == v1::RECORD_STATUS_QUALITY);
+}
+
+TEST_CASE("pattern: UTF-8 classes count characters, so a Chinese name of 2 to 10 characters") {
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = '^[\\p{Han}]{2,10}$'\n");
+  CHECK(text(s, "张三").ok());
+  CHECK(text(s, "欧阳娜娜").ok());
+  CHECK(text(s, std::string("石家庄市长安区人民政") /* 10 */).ok());
+  CHECK(text(s, "张").code == v1::RECORD_STATUS_QUALITY);  // 1 character, 3 bytes
+  CHECK(text(s, "石家庄市长安区人民政府").code == v1::RECORD_STATUS_QUALITY);  // 11
+  CHECK(text(s, "张San").code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(s, "ab").code == v1::RECORD_STATUS_QUALITY);
+  // Bad UTF-8 is refused before the pattern sees it.
+  const Verdict bad = text(s, "\xe5\xbc");
+  REQUIRE(bad.code == v1::RECORD_STATUS_QUALITY);
+  CHECK_THAT(bad.reason, Catch::Contains("not UTF-8"));
+  // With a length rule too, both apply.
+  auto both =
+      schema("[[field]]\nname = \"v\"\ntype = \"text\"\nmax_length = 3\npattern = '[\\p{Han}]+'\n");
+  CHECK(text(both, "张三丰").ok());
+  CHECK_THAT(text(both, "张三丰丰").reason, Catch::Contains("length rule"));
+  CHECK_THAT(text(both, "张3").reason, Catch::Contains("pattern rule"));
+}
+
+TEST_CASE("pattern: a personal field's value is withheld from the reason") {
+  auto s = schema(
+      "[[field]]\nname = \"phone\"\ntype = \"text\"\npii = \"phone\"\n"
+      "pattern = '1[3-9][0-9]{9}'\n");
+  const Verdict v = validate_record(
+      s, with_field("phone", [](v1::FieldValue& x) { x.set_text("0311-8765432"); }), kClock);
+  REQUIRE(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK(v.reason ==
+        "record 'row-7': field 'phone': pattern rule: (value withheld: personal field) does not "
+        "match the pattern '1[3-9][0-9]{9}'");
+}
+
+TEST_CASE("pattern: a bad pattern is a catalog error at load, from TOML and from the API") {
+  auto bad = [](const std::string& fields, const std::string& want) {
+    auto e = parse(fields);
+    REQUIRE_FALSE(e);
+    INFO(e.error().message());
+    CHECK_THAT(e.error().message(), Catch::Contains(want));
+  };
+  const std::string head = "[[field]]\nname = \"v\"\ntype = \"text\"\n";
+  bad(head + "pattern = '[0-9'\n", "q.toml:15: field 'v': 'pattern': the pattern does not compile");
+  bad(head + "pattern = '(a)\\1'\n", "invalid escape");   // backreferences: not linear
+  bad(head + "pattern = '(?=a)'\n", "does not compile");  // lookahead neither
+  bad(head + "pattern = ''\n", "the pattern is empty");
+  bad(head + "pattern = 5\n", "'pattern' must be a string");
+  bad(head + "pattern = '" + std::string(kMaxPatternBytes + 1, 'a') + "'\n", "longer than 512");
+  bad("[[field]]\nname = \"v\"\ntype = \"integer\"\npattern = '[0-9]+'\n",
+      "pattern applies only to text fields");
+  // Too large an automaton for the memory limit.
+  bad(head + "pattern = '[\\p{Han}]{1000}'\n", "KiB a pattern may use");
+  // An entry from the API (catalog add) is judged the same way.
+  auto e = parse(head + "pattern = '[0-9]{3}'\n");
+  REQUIRE(e);
+  v1::DatasetEntry back;
+  REQUIRE(back.ParseFromString(e->SerializeAsString()));
+  CHECK(validate_dataset(back));
+  CHECK(text(DatasetSchema(back), "123").ok());
+  back.mutable_fields(0)->mutable_quality()->set_pattern("(unclosed");
+  auto refused = validate_dataset(back);
+  REQUIRE_FALSE(refused);
+  CHECK_THAT(refused.error().message(),
+             Catch::Contains("field 'v': pattern: the pattern does not compile: missing )"));
+  // Should such an entry reach a schema all the same, the rule refuses every value.
+  DatasetSchema unchecked(back);
+  const Verdict v = text(unchecked, "123");
+  REQUIRE(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK_THAT(v.reason, Catch::Contains("'(unclosed' cannot be used"));
+}
+
+TEST_CASE("pattern: a pattern that backtracking engines take exponential time on is plain here") {
+  // (a+)+$ on "aaaa…a!" is the classic catastrophic case for std::regex; RE2 answers in one
+  // linear pass. Only the answers are asserted: the test would hang, not fail, were it otherwise.
+  auto s = schema("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = '(a+)+$'\n");
+  const std::string run(kMaxTextField - 1, 'a');
+  CHECK(text(s, run).ok());
+  const Verdict v = text(s, run + "!");
+  REQUIRE(v.code == v1::RECORD_STATUS_QUALITY);
+  CHECK_THAT(v.reason, Catch::Contains("(first 32 characters)") && Catch::Contains("(a+)+$"));
+  auto t = schema("[[field]]\nname = \"v\"\ntype = \"text\"\npattern = '(a|a)*b'\n");
+  CHECK(text(t, run).code == v1::RECORD_STATUS_QUALITY);
+  CHECK(text(t, run.substr(1) + "b").ok());
+  // The compiled pattern itself, on a value far longer than a record's field may be.
+  auto p = Pattern::compile("(a+)+$");
+  REQUIRE(p);
+  const std::string mega(1 << 20, 'a');
+  CHECK(p->full_match(mega));
+  CHECK_FALSE(p->full_match(mega + "!"));
+  CHECK_FALSE(Pattern().full_match(""));
+}
+
+}  // namespace
+}  // namespace gongshu::catalog
+
+namespace gongshu::catalog {
+namespace {
+
+TEST_CASE("pattern: the shipped catalog's decision number rule takes the demo's value") {
+  const std::string path =
+      std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/credit_penalty.toml";
+  auto file = read_file(path, 1 << 20);
+  REQUIRE(file);
+  auto e = parse_dataset_toml(as_chars(*file), path);
+  REQUIRE(e);
+  DatasetSchema s(*e);
+  const int i = s.field_index("decision_no");
+  REQUIRE(i >= 0);
+  auto check = [&](std::string v) {
+    return s.rules(i).check({.name = "decision_no", .kind = v1::FieldValue::kText, .bytes = v});
+  };
+  CHECK_FALSE(check("石市监罚〔2026〕12号"));  // scripts/demo's penalty
+  CHECK_FALSE(check("冀石市监罚字[2025]第3号"));
+  CHECK_THAT(
+      check("石市监罚2026-12").value_or(""),
+      Catch::Contains("field 'decision_no': pattern rule: '石市监罚2026-12' does not match"));
+  CHECK(check("罚〔2026〕12号"));  // one character is no issuing organ
 }
 
 }  // namespace
