@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/cluster/timing.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::daemon {
 namespace {
@@ -66,7 +67,7 @@ ClusterNode::~ClusterNode() = default;
 void ClusterNode::note(sys::Level level, const std::string& message) {
   const std::string term = std::to_string(leadership_.term().value_or(0));
   if (log_) {
-    log_->log(level, "cluster " + config_.name + ": " + message,
+    log_->log(level, trf("cluster {}: {}", config_.name, message),
               {{"GONGSHU_CLUSTER", config_.name},
                {"GONGSHU_CLUSTER_NODE", config_.node},
                {"GONGSHU_CLUSTER_TERM", term}});
@@ -76,14 +77,14 @@ void ClusterNode::note(sys::Level level, const std::string& message) {
 void ClusterNode::etcd_trouble(const Error& e) {
   std::lock_guard lock(mu);
   if (etcd_problem_.empty() && log_)
-    log_->warning("cluster " + config_.name + ": etcd: " + e.message());
+    log_->warning(trf("cluster {}: etcd: {}", config_.name, e.message()));
   etcd_problem_ = e.message();
 }
 
 void ClusterNode::etcd_ok() {
   std::lock_guard lock(mu);
   if (!etcd_problem_.empty() && log_)
-    log_->notice("cluster " + config_.name + ": etcd answers again");
+    log_->notice(trf("cluster {}: etcd answers again", config_.name));
   etcd_problem_.clear();
 }
 
@@ -98,7 +99,7 @@ void ClusterNode::tick() {
     if (!r) {
       etcd_trouble(r.error());
     } else if (*r == cluster::RenewOutcome::kLeaseLost) {
-      note(sys::Level::kWarning, "etcd says this node's lease expired; granting a new one");
+      note(sys::Level::kWarning, tr("etcd says this node's lease expired; granting a new one"));
     }
     if (auto d = leadership_.ack_deadline(); d && leadership_.term())
       last_deadline_ns_.store(d->time_since_epoch().count());
@@ -176,9 +177,8 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     // node's own audit entry included), then the entry; only then may_write().
     if (replication_) {
       if (auto s = replication_->lead(term); !s) {
-        note(sys::Level::kError,
-             "won term " + std::to_string(term) +
-                 " but the data path cannot lead, resigning: " + s.error().message());
+        note(sys::Level::kError, trf("won term {} but the data path cannot lead, resigning: {}",
+                                     term, s.error().message()));
         (void)leadership_.step_down();
         replication_->stop();
         return;
@@ -203,8 +203,8 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
       return {};
     });
     if (!s) {
-      note(sys::Level::kError, "won term " + std::to_string(term) +
-                                   " but cannot audit it, resigning: " + s.error().message());
+      note(sys::Level::kError,
+           trf("won term {} but cannot audit it, resigning: {}", term, s.error().message()));
       (void)leadership_.step_down();
       if (replication_) replication_->stop();
       return;
@@ -213,12 +213,13 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     accepting_term_.store(term);
     next_publish_ = now;  // the member key says "primary" at the next tick
     acking_ = true;
-    note(sys::Level::kNotice, "this node leads, term " + std::to_string(term));
+    note(sys::Level::kNotice, trf("this node leads, term {}", term));
     return;
   }
   if (audited_term_ != 0 && term != audited_term_) {
-    note(sys::Level::kWarning, "this node no longer leads term " + std::to_string(audited_term_) +
-                                   "; it acknowledges nothing and refuses writes");
+    note(sys::Level::kWarning,
+         trf("this node no longer leads term {}; it acknowledges nothing and refuses writes",
+             audited_term_));
     audited_term_ = 0;
     accepting_term_.store(0);
     acking_ = false;
@@ -229,8 +230,8 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     const bool acking = leadership_.may_acknowledge();
     if (acking != acking_) {
       note(acking ? sys::Level::kNotice : sys::Level::kWarning,
-           acking ? "lease renewed again: acknowledging"
-                  : "lease renewal overdue: acknowledging nothing until etcd renews the lease");
+           acking ? tr("lease renewed again: acknowledging")
+                  : tr("lease renewal overdue: acknowledging nothing until etcd renews the lease"));
       acking_ = acking;
     }
   }
@@ -239,14 +240,13 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
   if (term == 0 && h.term != followed_term_) {
     followed_term_ = h.term;
     if (h.node.empty()) {
-      note(sys::Level::kNotice, "no leader: an election is under way");
+      note(sys::Level::kNotice, tr("no leader: an election is under way"));
       if (replication_) replication_->stop();
     } else {
-      note(sys::Level::kNotice, "following " + h.node + " (term " + std::to_string(h.term) +
-                                    ", ingest " + h.ingest + ")");
+      note(sys::Level::kNotice, trf("following {} (term {}, ingest {})", h.node, h.term, h.ingest));
       if (replication_) {
         if (auto s = replication_->follow(h); !s)
-          note(sys::Level::kError, "cannot follow " + h.node + ": " + s.error().message());
+          note(sys::Level::kError, trf("cannot follow {}: {}", h.node, s.error().message()));
       }
     }
   }
@@ -268,7 +268,7 @@ void ClusterNode::do_switchover() {
   } else {
     etcd_trouble(lease.error());
   }
-  note(sys::Level::kNotice, "switchover to " + to + ": resigning");
+  note(sys::Level::kNotice, trf("switchover to {}: resigning", to));
   if (auto s = leadership_.step_down(); !s) etcd_trouble(s.error());
   accepting_term_.store(0);
 }
@@ -276,7 +276,7 @@ void ClusterNode::do_switchover() {
 void ClusterNode::resign() {
   accepting_term_.store(0);
   if (!leadership_.term()) return;
-  note(sys::Level::kNotice, "stopping: resigning the leadership");
+  note(sys::Level::kNotice, tr("stopping: resigning the leadership"));
   if (auto s = leadership_.step_down(); !s) etcd_trouble(s.error());
 }
 
