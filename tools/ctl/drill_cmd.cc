@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/i18n.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 
@@ -20,25 +21,26 @@ void add_drill_commands(CLI::App& app, int* exit_code) {
   };
   auto o = std::make_shared<Opts>();
   auto conn = std::make_shared<ConnectOptions>();
-  auto* group = app.add_subcommand("drill", "应急演练 emergency drills in the audit log (R-25)");
+  auto* group =
+      app.add_subcommand("drill", tr("应急演练 emergency drills in the audit log (R-25)"));
   group->require_subcommand(1);
   auto* mark = group->add_subcommand(
       "mark",
-      "Record the start or the end of an emergency drill in the audit log (actions\n"
-      "drill_started / drill_finished, naming the scenario, the drill's report id and the\n"
-      "target), so officers can tell the drill's faults and refusals from a real incident.\n"
-      "gongshu-drill does this itself; operators and officers only.");
-  mark->add_option("--phase", o->phase, "started or finished")
+      tr("Record the start or the end of an emergency drill in the audit log (actions\n"
+         "drill_started / drill_finished, naming the scenario, the drill's report id and the\n"
+         "target), so officers can tell the drill's faults and refusals from a real incident.\n"
+         "gongshu-drill does this itself; operators and officers only."));
+  mark->add_option("--phase", o->phase, tr("started or finished"))
       ->required()
       ->check(CLI::IsMember({"started", "finished"}));
-  mark->add_option("--plan", o->plan, "The scenario, e.g. daemon-crash")->required();
-  mark->add_option("--report-id", o->report_id, "The drill run's id, as its report names it")
+  mark->add_option("--plan", o->plan, tr("The scenario, e.g. daemon-crash"))->required();
+  mark->add_option("--report-id", o->report_id, tr("The drill run's id, as its report names it"))
       ->required();
-  mark->add_option("--target", o->target, "sandbox (default) or systemd")
+  mark->add_option("--target", o->target, tr("sandbox (default) or systemd"))
       ->check(CLI::IsMember({"sandbox", "systemd"}));
-  mark->add_option("--outcome", o->outcome, "finished: passed, failed or error")
+  mark->add_option("--outcome", o->outcome, tr("finished: passed, failed or error"))
       ->check(CLI::IsMember({"passed", "failed", "error"}));
-  mark->add_flag("--json", o->json, "JSON output");
+  mark->add_flag("--json", o->json, tr("JSON output"));
   run_connected(mark, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* m = req.mutable_drill_mark();
@@ -58,8 +60,9 @@ void add_drill_commands(CLI::App& app, int* exit_code) {
                        .dump()
                 << "\n";
     } else {
-      std::cout << "audit entry " << seq << ": drill_" << o->phase << " " << o->plan << " (report "
-                << o->report_id << ")\n";
+      std::cout << trf("audit entry {}: drill_{} {} (report {})", seq, o->phase, o->plan,
+                       o->report_id)
+                << "\n";
     }
     return 0;
   });
