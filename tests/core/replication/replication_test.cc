@@ -314,6 +314,29 @@ TEST_CASE("the changelog stays bounded; a replica behind it re-seeds from a copy
   CHECK(p.primary->changelog->oldest(*txn) == 36);
 }
 
+TEST_CASE("the changelog's byte bound trims the oldest write sets, never the newest") {
+  TempDir dir;
+  ChangelogOptions o;
+  o.max_bytes = 4000;  // a few write sets of the workload
+  Node n(dir.path(), o);
+  n.lead(2);
+  for (uint64_t i = 1; i <= 40; ++i) n.write(i);
+  auto txn = n.env->begin_read();
+  const uint64_t bytes = n.changelog->stored_bytes(*txn);
+  CHECK(bytes <= 4000);
+  CHECK(bytes > 0);
+  const uint64_t oldest = n.changelog->oldest(*txn);
+  CHECK(oldest > 1);
+  uint64_t sum = 0;
+  for (uint64_t seq = oldest; seq <= 40; ++seq) {
+    auto e = n.changelog->entry(*txn, seq);
+    REQUIRE(e);  // no gaps from the oldest held to the head
+    sum += e->size();
+  }
+  CHECK(sum == bytes);
+  CHECK(!n.changelog->entry(*txn, oldest - 1));
+}
+
 TEST_CASE("a replica killed mid-stream resumes exactly once") {
   Pair p;
   p.ship();
