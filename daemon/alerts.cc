@@ -332,6 +332,7 @@ Status AlertService::check_timers() {
   std::lock_guard timers(timers_mu_);
   std::shared_ptr<const policy::AlertRules> rules = this->rules();
   if (!rules) return {};
+  if (options_.gate && !options_.gate->may_write()) return {};
   bool any = false;
   for (const auto& r : rules->rules) any = any || timer_kind(r.kind);
   if (!any) return {};

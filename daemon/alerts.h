@@ -49,6 +49,7 @@
 #include "core/policy/alerts.h"
 #include "core/sys/logger.h"
 #include "daemon/api_context.h"
+#include "daemon/cluster_gate.h"
 #include "daemon/config.h"
 #include "daemon/daemon_store.h"
 #include "daemon/directory.h"
@@ -64,6 +65,9 @@ class AlertService : public audit::AppendHook {
     AlertConfig config;
     const sys::Logger* log = nullptr;  // null: lines on stderr
     int64_t tick_ms = 1000;            // timer rules
+    // Cluster mode (daemon/cluster_gate.h): the timer rules run only while may_write() — a node
+    // that does not lead hears no agent and its store is not its own to write. Null: always.
+    const LeaderGate* gate = nullptr;
   };
 
   // Opens the alerts tables, installs the hook on store's audit log and starts the thread.

@@ -136,6 +136,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   AlertService::Options alert_options;
   alert_options.config = config.alerts;
   alert_options.log = log;
+  if (config.cluster.enabled) alert_options.gate = &d->cluster_slot_;
   GONGSHU_TRY(d->alerts_, AlertService::start(*d->store_, d->catalog_, std::move(alert_options)));
   // A policy that does not load leaves none in force (every access denied) rather than
   // stopping the daemon: ingest needs no access decision, and SIGHUP can load a fixed policy.

@@ -386,6 +386,41 @@ TEST_CASE(
   CHECK(f.daemon->alerts().figures().notified == 0);
 }
 
+// A cluster member that does not lead: its agents deliver to the leader and its store is not
+// its own to write, so the timer rules wait for its term (else every follower would raise
+// agent_silent for every agent, into its own store).
+TEST_CASE("timer rules: a cluster node that does not lead raises none") {
+  FakeClock clock(int64_t{1'772'503'200'000} * 1'000'000);
+  TempDir pol;
+  DaemonFixture f(
+      with_clock(&clock, policy_with(pol,
+                                     "[[alert]]\nname = \"silent\"\nkind = \"agent_silent\"\n"
+                                     "max_silence_s = 60\n")));
+  f.add_examples();
+  f.enroll("sjz-gongan");
+  // The same store as a member of a cluster whose etcd never answers: it never leads.
+  f.config.cluster.enabled = true;
+  f.config.cluster.name = "t";
+  f.config.cluster.node = "n1";
+  f.config.cluster.etcd = {"http://127.0.0.1:9"};
+  restart(f);
+  clock.advance(std::chrono::seconds(61));
+  REQUIRE(f.daemon->alerts().check_timers());
+  const int64_t as_follower = clock.now_ms();
+  clock.advance(std::chrono::seconds(100));
+  // Standalone again: now the silence is this node's to report, once.
+  f.config.cluster = ClusterConfig{};
+  restart(f);
+  REQUIRE(f.daemon->alerts().check_timers());
+  int silent = 0;
+  for (const auto& a : all_alerts(*f.op)) {
+    if (a.rule() != "silent") continue;
+    ++silent;
+    CHECK(a.raised_at_ms() > as_follower);
+  }
+  CHECK(silent == 1);
+}
+
 TEST_CASE("a reload with a broken alerts.toml is refused whole, naming file and line") {
   TempDir pol;
   const std::string dir = policy_with(pol, "[[alert]]\nname = \"t\"\nkind = \"third_party\"\n");
