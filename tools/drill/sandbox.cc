@@ -306,7 +306,7 @@ Result<CommandResult> Sandbox::run_bin(const std::string& name, std::vector<std:
 }
 
 Result<CommandResult> Sandbox::systemctl(std::vector<std::string> args, bool record) {
-  args.insert(args.begin(), "systemctl");
+  args.insert(args.begin(), "/usr/bin/systemctl");  // spawned without a PATH search
   args.push_back(options_.systemd_unit);
   return run(args, record);
 }
