@@ -114,6 +114,10 @@ debs)
   agent_deb=$(ls "$work"/debs/gongshu-agent_*.deb)
   dpkg-deb -f "$daemon_deb" Depends | grep -q procps || fail "gongshu-daemon does not depend on procps"
   dpkg-deb -f "$daemon_deb" Depends | grep -q libzmq || fail "gongshu-daemon has no library dependencies"
+  # RE2 (the catalog's pattern rule) is checked at the agent and again at the daemon.
+  for deb in "$daemon_deb" "$agent_deb"; do
+    dpkg-deb -f "$deb" Depends | grep -q libre2 || fail "$(basename "$deb") does not depend on libre2"
+  done
   dpkg-deb -I "$daemon_deb" conffiles | grep -qx /etc/gongshu/gongshud.toml ||
     fail "gongshud.toml is not a conffile"
   dpkg-deb -I "$agent_deb" conffiles | grep -qx /etc/gongshu/gongshu-agent.toml ||
