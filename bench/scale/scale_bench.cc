@@ -38,6 +38,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -318,7 +319,20 @@ int main(int argc, char** argv) {
   config.state_dir = state;
   config.ingest_endpoint = "tcp://127.0.0.1:*";
   config.api_endpoint = "tcp://127.0.0.1:*";
-  config.policy_dir = std::string(GONGSHU_SOURCE_DIR) + "/policies/policy";
+  // The shipped policy, its rate classes raised: the bench measures the read path, not the
+  // limiter (600 requests a minute for an agency officer would pace the samples).
+  config.policy_dir = dir + "/policy";
+  fs::copy(std::string(GONGSHU_SOURCE_DIR) + "/policies/policy", config.policy_dir);
+  {
+    const std::string rates = config.policy_dir + "/rates.toml";
+    auto text = read_file(rates, 1 << 20);
+    if (!text) die(text.error().message());
+    std::string t(as_chars(*text));
+    t = std::regex_replace(t, std::regex("requests_per_minute = [0-9]+"),
+                           "requests_per_minute = 1000000");
+    t = std::regex_replace(t, std::regex("burst = [0-9]+"), "burst = 100000");
+    std::ofstream(rates, std::ios::trunc) << t;
+  }
   auto started = daemon::Daemon::start(config, SystemClock::instance());
   if (!started) die(started.error().message());
   daemon::Daemon& d = **started;
@@ -454,7 +468,8 @@ int main(int argc, char** argv) {
         auto resp = user.call(req, "lookup");
         lk.push_back(secs(Steady::now() - t0) * 1000);
         if (resp.lookup().datasets_size() != 1 || resp.lookup().datasets(0).rows_size() == 0)
-          die("lookup of " + citizen(r / kPerSubject) + " found no rows");
+          die("lookup of " + citizen(r / kPerSubject) +
+              " found no rows: " + resp.lookup().ShortDebugString());
         v1::ApiRequest qr;
         qr.mutable_query()->set_dataset("population.household");
         qr.mutable_query()->set_record_key(record_key(r));
