@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -49,25 +50,30 @@ json consent_json(const v1::ConsentInfo& k) {
 std::string datasets_text(const v1::ConsentInfo& k) {
   std::string s;
   for (const auto& d : k.datasets()) s.append(s.empty() ? "" : ",").append(d);
-  return s.empty() ? "(every dataset about the subject)" : s;
+  return s.empty() ? std::string(tr("(every dataset about the subject)")) : s;
 }
 
 void print_one(const v1::ConsentInfo& k) {
-  std::cout << "consent:     " << shown(k.id()) << "  同意\n"
-            << "status:      " << shown(k.status()) << "\n"
-            << "subject:     " << shown(k.subject_kind()) << ", keyed hash "
-            << shown(k.subject_token()) << "\n"
-            << "applicant:   " << shown(k.applicant()) << "\n"
-            << "datasets:    " << shown(datasets_text(k)) << "\n"
-            << "purpose:     " << shown(k.purpose()) << "\n"
-            << "period:      " << time_text(k.valid_from_ms()) << " .. "
-            << time_text(k.valid_to_ms()) << "\n"
-            << "evidence:    " << shown(k.evidence()) << "\n"
-            << "collected:   by " << shown(k.agency()) << " (" << shown(k.granted_by()) << ") at "
-            << time_text(k.granted_at_ms()) << "\n";
+  // TRANSLATORS: the labels of a consent line up in a column thirteen wide.
+  std::cout << trf("consent:     {}  同意", shown(k.id())) << "\n"
+            << trf("status:      {}", shown(k.status())) << "\n"
+            << trf("subject:     {}, keyed hash {}", shown(k.subject_kind()),
+                   shown(k.subject_token()))
+            << "\n"
+            << trf("applicant:   {}", shown(k.applicant())) << "\n"
+            << trf("datasets:    {}", shown(datasets_text(k))) << "\n"
+            << trf("purpose:     {}", shown(k.purpose())) << "\n"
+            << trf("period:      {} .. {}", time_text(k.valid_from_ms()),
+                   time_text(k.valid_to_ms()))
+            << "\n"
+            << trf("evidence:    {}", shown(k.evidence())) << "\n"
+            << trf("collected:   by {} ({}) at {}", shown(k.agency()), shown(k.granted_by()),
+                   time_text(k.granted_at_ms()))
+            << "\n";
   if (k.revoked()) {
-    std::cout << "revoked:     by " << shown(k.revoked_by()) << " at "
-              << time_text(k.revoked_at_ms()) << ": " << shown(k.revoke_reason()) << "\n";
+    std::cout << trf("revoked:     by {} at {}: {}", shown(k.revoked_by()),
+                     time_text(k.revoked_at_ms()), shown(k.revoke_reason()))
+              << "\n";
   }
 }
 
@@ -79,7 +85,7 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
   if (as_json) {
     std::cout << dump(consent_json(k)) << "\n";
   } else {
-    std::cout << done << " " << shown(k.id()) << ": now " << shown(k.status()) << "\n";
+    std::cout << trf(done.c_str(), shown(k.id()), shown(k.status())) << "\n";
     print_one(k);
   }
   return 0;
@@ -95,25 +101,27 @@ void add_grant(CLI::App* group, int* exit_code) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = group->add_subcommand(
       "grant",
-      "Record a subject's consent (同意, R-15) to open its data to one applicant for a purpose\n"
-      "and a period, as the agency desk that collected the signed form. A policy rule with\n"
-      "consent = true then lets that applicant query this subject (query --subject) for that\n"
-      "purpose, unmasked; nobody else and no other subject. The identifier is kept only as a\n"
-      "keyed hash.");
-  cmd->add_option("--subject", o->subject, "Citizen ID number or unified social credit code")
+      tr("Record a subject's consent (同意, R-15) to open its data to one applicant for a "
+         "purpose\n"
+         "and a period, as the agency desk that collected the signed form. A policy rule with\n"
+         "consent = true then lets that applicant query this subject (query --subject) for that\n"
+         "purpose, unmasked; nobody else and no other subject. The identifier is kept only as a\n"
+         "keyed hash."));
+  cmd->add_option("--subject", o->subject, tr("Citizen ID number or unified social credit code"))
       ->required();
-  cmd->add_option("--applicant", o->applicant, "The applicant's key id (gongshuctl principal list)")
+  cmd->add_option("--applicant", o->applicant,
+                  tr("The applicant's key id (gongshuctl principal list)"))
       ->required();
   cmd->add_option(
       "--dataset", o->datasets,
-      "A dataset the consent covers (repeat; default: every dataset about the subject)");
-  cmd->add_option("--purpose", o->purpose, "The purpose consented to")->required();
-  cmd->add_option("--from", o->from, "Start, e.g. 2026-12-01 (default: now)");
-  cmd->add_option("--until", o->until, "End (exclusive), e.g. 2027-12-01")->required();
+      tr("A dataset the consent covers (repeat; default: every dataset about the subject)"));
+  cmd->add_option("--purpose", o->purpose, tr("The purpose consented to"))->required();
+  cmd->add_option("--from", o->from, tr("Start, e.g. 2026-12-01 (default: now)"));
+  cmd->add_option("--until", o->until, tr("End (exclusive), e.g. 2027-12-01"))->required();
   cmd->add_option("--evidence", o->evidence,
-                  "Reference of the signed consent form the desk keeps, e.g. desk file number")
+                  tr("Reference of the signed consent form the desk keeps, e.g. desk file number"))
       ->required();
-  cmd->add_flag("--json", o->json, "JSON output");
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     auto* g = req.mutable_consent_grant();
@@ -132,7 +140,7 @@ void add_grant(CLI::App* group, int* exit_code) {
     if (!until) return report_error(until.error());
     g->set_valid_to_ms(*until);
     g->set_evidence(o->evidence);
-    return call_and_print(c, req, o->json, "granted:");
+    return call_and_print(c, req, o->json, tr_noop("granted: {}: now {}"));
   });
 }
 
@@ -145,16 +153,17 @@ void add_revoke(CLI::App* group, int* exit_code) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = group->add_subcommand(
       "revoke",
-      "Revoke a consent (撤回同意) as the agency that collected it, or the authority; the next\n"
-      "request under it is refused.");
-  cmd->add_option("ID", o->id, "Consent id, e.g. TY-2026-0001")->required();
-  cmd->add_option("--reason", o->reason, "Why (e.g. the subject withdrew it)")->required();
-  cmd->add_flag("--json", o->json, "JSON output");
+      tr("Revoke a consent (撤回同意) as the agency that collected it, or the authority; the "
+         "next\n"
+         "request under it is refused."));
+  cmd->add_option("ID", o->id, tr("Consent id, e.g. TY-2026-0001"))->required();
+  cmd->add_option("--reason", o->reason, tr("Why (e.g. the subject withdrew it)"))->required();
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_consent_revoke()->set_id(o->id);
     req.mutable_consent_revoke()->set_reason(o->reason);
-    return call_and_print(c, req, o->json, "revoked:");
+    return call_and_print(c, req, o->json, tr_noop("revoked: {}: now {}"));
   });
 }
 
@@ -167,11 +176,12 @@ void add_list(CLI::App* group, int* exit_code) {
   auto conn = std::make_shared<ConnectOptions>();
   auto* cmd = group->add_subcommand(
       "list",
-      "Consents you may see (operators and officers: all; an agency: those it collected; an\n"
-      "applicant: those naming it), with their status now (active, pending, expired, revoked).");
-  cmd->add_option("--subject", o->subject, "Only this subject's");
-  cmd->add_option("--applicant", o->applicant, "Only this applicant's (key id)");
-  cmd->add_flag("--json", o->json, "JSON output");
+      tr("Consents you may see (operators and officers: all; an agency: those it collected; an\n"
+         "applicant: those naming it), with their status now (active, pending, expired, "
+         "revoked)."));
+  cmd->add_option("--subject", o->subject, tr("Only this subject's"));
+  cmd->add_option("--applicant", o->applicant, tr("Only this applicant's (key id)"));
+  cmd->add_flag("--json", o->json, tr("JSON output"));
   run_connected(cmd, conn, exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_consent_list()->set_subject_id(o->subject);
@@ -184,13 +194,14 @@ void add_list(CLI::App* group, int* exit_code) {
       std::cout << dump(json{{"consents", a}}) << "\n";
       return 0;
     }
-    Table t({"ID", "STATUS", "APPLICANT", "DATASETS", "PURPOSE", "UNTIL", "AGENCY"});
+    Table t({tr("ID"), tr("STATUS"), tr("APPLICANT"), tr("DATASETS"), tr("PURPOSE"), tr("UNTIL"),
+             tr("AGENCY")});
     for (const auto& k : r->consents().consents()) {
       t.add({shown(k.id()), shown(k.status()), shown(k.applicant()), shown(datasets_text(k)),
              shown(k.purpose()), time_text(k.valid_to_ms()), shown(k.agency())});
     }
     if (t.empty()) {
-      std::cout << "no consents\n";
+      std::cout << tr("no consents") << "\n";
     } else {
       t.print(std::cout);
     }
@@ -202,7 +213,7 @@ void add_list(CLI::App* group, int* exit_code) {
 
 void add_consent_commands(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand(
-      "consent", "Subjects' consent to open their data (同意, R-15): grant, revoke, list");
+      "consent", tr("Subjects' consent to open their data (同意, R-15): grant, revoke, list"));
   group->require_subcommand(1);
   add_grant(group, exit_code);
   add_revoke(group, exit_code);
