@@ -22,16 +22,16 @@ void add_enroll_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand(
       "enroll",
-      "Enroll this agent with the daemon, using a one-time token from the city data authority\n"
-      "(gongshuctl enroll-token create). Creates the agent's Ed25519 key in [agent] key_file\n"
-      "(mode 0600) unless it exists; only the public key is sent, the secret never leaves this\n"
-      "machine. Then fetches the catalog of the agency's datasets. Exit 1 when the daemon\n"
-      "refuses (expired or used token, ...), 2 when it cannot be reached or run.");
+      tr("Enroll this agent with the daemon, using a one-time token from the city data authority\n"
+         "(gongshuctl enroll-token create). Creates the agent's Ed25519 key in [agent] key_file\n"
+         "(mode 0600) unless it exists; only the public key is sent, the secret never leaves this\n"
+         "machine. Then fetches the catalog of the agency's datasets. Exit 1 when the daemon\n"
+         "refuses (expired or used token, ...), 2 when it cannot be reached or run."));
   add_config_option(cmd, &o->config);
-  cmd->add_option("TOKEN", o->token, "The enrollment token (gsenroll1....)")->required();
-  cmd->add_option("--timeout", o->timeout_s, "Seconds to wait for the daemon")
+  cmd->add_option("TOKEN", o->token, tr("The enrollment token (gsenroll1....)"))->required();
+  cmd->add_option("--timeout", o->timeout_s, tr("Seconds to wait for the daemon"))
       ->capture_default_str();
-  cmd->add_flag("--json", o->json, "Print the result as JSON");
+  cmd->add_flag("--json", o->json, tr("Print the result as JSON"));
   cmd->callback([o, exit_code] {
     auto loaded = load_config_and_spool(o->config);
     if (!loaded) return void(*exit_code = report("enroll", loaded.error()));
@@ -73,14 +73,28 @@ void add_enroll_command(CLI::App& app, int* exit_code) {
       w.end_array().end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "enrolled agent " << printable(e.agent_key_id()) << " for agency "
-                << printable(e.agency()) << "\n"
-                << "  key file: " << loaded->config.key_file
-                << (r->key_created ? " (created)" : " (existing)") << "\n"
-                << "  daemon:   api " << printable(e.api_endpoint()) << ", ingest "
-                << printable(e.ingest_endpoint()) << "\n"
-                << "  catalog:  " << r->datasets << " datasets cached\n";
-      for (const auto& x : r->warnings) std::cerr << "gongshu-agent enroll: warning: " << x << "\n";
+      std::cout << trf("enrolled agent {} for agency {}", printable(e.agent_key_id()),
+                       printable(e.agency()))
+                << "\n"
+                << (r->key_created ? trf("  key file: {} (created)", loaded->config.key_file)
+                                   : trf("  key file: {} (existing)", loaded->config.key_file))
+                << "\n"
+                << trf("  daemon:   api {}, ingest {}", printable(e.api_endpoint()),
+                       printable(e.ingest_endpoint()))
+                << "\n"
+                << trf("  catalog:  {} datasets cached", r->datasets) << "\n";
+      if (!r->previous_key_id.empty() && r->reconciled) {
+        std::cout << trf("  previous key {}: of its {} unacknowledged batches the daemon had "
+                         "stored {} (acknowledged now, with their receipts); {} are sealed "
+                         "again under the new key",
+                         r->previous_key_id, r->previous_key_batches, r->previous_stored,
+                         r->previous_resealed)
+                  << "\n";
+      }
+      for (const auto& x : r->warnings) {
+        std::cerr << "gongshu-agent enroll: "  // i18n-exempt: program and command names
+                  << trf("warning: {}", x) << "\n";
+      }
     }
     *exit_code = 0;
   });
