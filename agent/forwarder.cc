@@ -336,6 +336,23 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
   // for a resend or for a re-enrollment to reconcile (agent/reenrollment.h); never filed as
   // refused, since it is no fault of its records.
   if (ack.error() == v1::BATCH_INTERNAL || ack.error() == v1::BATCH_KEY_MISMATCH) return {};
+  // Another batch holds this number under our key: the daemon refuses ours as a conflict
+  // (ingest_apply.cc), or answers with the other's receipt. Whoever else holds the key (a leak)
+  // sent it. Never taken as ours and never filed as refused (its records are not at fault): the
+  // batch stays in the outbox, not sent again on this connection, until the key is revoked and
+  // the agent enrolled again, whose reconciliation seals its records anew (agent/reenrollment.h).
+  auto foreign = [&] {
+    txn_news_.error = seq_text(seq) + ": the daemon holds ANOTHER batch under this number, " +
+                      "sent with our agent key " + agent_.public_key().key_id() +
+                      ": the key may have leaked; revoke it (gongshuctl agent revoke) and " +
+                      "enroll the agent again (gongshu-agent enroll); the batch is kept, not " +
+                      "acknowledged";
+    txn_news_.foreign_receipts += 1;
+  };
+  if (ack.error() == v1::BATCH_SEQ_CONFLICT) {
+    foreign();
+    return {};
+  }
   if (ack.error() != v1::BATCH_OK) {
     GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, {}, &ack));
     txn_news_.error = seq_text(seq) +
@@ -346,6 +363,10 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
       txn_news_.error = ("ack for " + seq_text(seq) + " carries a receipt from key '" +
                          ack.receipt().daemon_key_id() + "', not from our daemon " +
                          daemon_key_id_ + "; ignored (the batch will be sent again)");
+      return {};
+    }
+    if (!outbox_receipt_matches(entry, ack.receipt().event_hash())) {
+      foreign();
       return {};
     }
     std::map<uint32_t, const v1::RecordStatus*> rejected;
@@ -444,11 +465,14 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     const size_t sealed_size = batch::sealed_batch_size(seq, sealed.size());
     const size_t message_size = sealed_size + advisory_bytes.size();
     GONGSHU_TRY(std::span<uint8_t> value,
-                spool_.outbox().append_reserve(txn, seq, kOutboxHeaderSize + message_size));
-    put_outbox_header(value.data(), first, count, created);
-    batch::write_sealed_batch(seq, sealed, value.subspan(kOutboxHeaderSize, sealed_size));
+                spool_.outbox().append_reserve(txn, seq,
+                                               kOutboxHeaderSize + kOutboxHashSize + message_size));
+    // With the hash of the header sealed: the receipt of an ack must name it (apply_ack).
+    put_outbox_header(value.data(), first, count, created, builder_.sealed_hash());
+    const size_t at = kOutboxHeaderSize + kOutboxHashSize;
+    batch::write_sealed_batch(seq, sealed, value.subspan(at, sealed_size));
     std::copy(advisory_bytes.begin(), advisory_bytes.end(),
-              value.begin() + ptrdiff_t(kOutboxHeaderSize + sealed_size));
+              value.begin() + ptrdiff_t(at + sealed_size));
     sealed = Bytes();
     sealer_holding_ = true;
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kNextBatchSeq, seq + 1));
@@ -637,6 +661,7 @@ Status Forwarder::take_news() {
   status_.acked_batches += news_.acked_batches;
   status_.acked_records += news_.acked_records;
   status_.rejected_records += news_.rejected_records;
+  status_.foreign_receipts += news_.foreign_receipts;
   if (!news_.error.empty()) set_error(std::move(news_.error));
   news_ = {};
   return {};
@@ -733,6 +758,7 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
     news_.acked_batches += txn_news_.acked_batches;
     news_.acked_records += txn_news_.acked_records;
     news_.rejected_records += txn_news_.rejected_records;
+    news_.foreign_receipts += txn_news_.foreign_receipts;
     if (!txn_news_.error.empty()) news_.error = std::move(txn_news_.error);
     acks_uncommitted_ -= acks.size();
   }

@@ -20,13 +20,16 @@
 // jitter; a refused key ("not enrolled or revoked") backs off longer.
 //
 // Acks. A BatchAck is matched by batch_seq, in any order. BATCH_OK (duplicate or not): the
-// receipt is checked to be from our daemon and stored, the records named in statuses are filed
-// as rejected, and the batch's records and outbox entry are deleted. BATCH_INTERNAL: the batch is
-// sent again later. Any other error: the batch can never succeed, so all its records are filed
-// as rejected with that reason. An ack frees its batch's slot in the window at once (the next
-// sealed batch is sent before the ack is committed); step() hands it to the sealer, whose next
-// round applies it (with up to one other ack) in the transaction that seals the next batch.
-// The sending thread never waits for a commit; in_flight() counts an ack until it is committed.
+// receipt is checked to be from our daemon and for this batch (its event_hash the hash of the
+// header sealed, kept in the outbox: otherwise someone else's batch, sent with a leaked copy of
+// our key, holds the number, and the ack is an error for the operator, the batch kept) and stored,
+// the records named in statuses are filed as rejected, and the batch's records and outbox entry are
+// deleted. BATCH_INTERNAL: the batch is sent again later. Any other error: the batch can never
+// succeed, so all its records are filed as rejected with that reason. An ack frees its batch's slot
+// in the window at once (the next sealed batch is sent before the ack is committed); step() hands
+// it to the sealer, whose next round applies it (with up to one other ack) in the transaction that
+// seals the next batch. The sending thread never waits for a commit; in_flight() counts an ack
+// until it is committed.
 //
 // Exactly once, with two threads and grouped commits (what a SIGKILL leaves, at each point):
 //   - sealer between reading pending and committing: nothing was sent (only committed outbox
@@ -95,6 +98,9 @@ struct ForwarderStatus {
   uint64_t rejected_records = 0;  // by the daemon, since start
   uint64_t sent_batches = 0;      // including resends
   uint64_t resent_batches = 0;
+  // Acks whose receipt is for another batch under the same number (agent/spool.h): someone
+  // else sent it with our key. Each is in last_error and the journal; none is acknowledged.
+  uint64_t foreign_receipts = 0;
 };
 
 class Forwarder {
@@ -185,6 +191,7 @@ class Forwarder {
     uint64_t acked_batches = 0;
     uint64_t acked_records = 0;
     uint64_t rejected_records = 0;
+    uint64_t foreign_receipts = 0;
     std::string error;  // the last, if any
   };
   News news_;

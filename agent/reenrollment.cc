@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "core/util/i18n.h"
 #include "gongshu/v1/record.pb.h"
 
 namespace gongshu::agent {
@@ -69,6 +70,17 @@ Result<uint64_t> settle_stored(const Spool& spool, store::WriteTxn& txn, const C
 }
 
 }  // namespace
+
+std::string foreign_batches_warning(const Reconciled& r) {
+  if (r.foreign_batches.empty()) return {};
+  std::string seqs;
+  for (uint64_t s : r.foreign_batches) seqs += (seqs.empty() ? "" : ", ") + std::to_string(s);
+  return trf(
+      "the daemon holds OTHER batches under the numbers {} of the previous key {}: someone else "
+      "sent them with that key (it leaked); this agent's batches of those numbers were not "
+      "stored and are sealed again under the new key",
+      seqs, r.old_key_id);
+}
 
 std::optional<agentpb::Reenrollment> read_reenrollment(const Spool& spool, const store::Txn& txn) {
   auto v = spool.get_meta(txn, kReenrollment);
@@ -157,7 +169,16 @@ Result<std::optional<Reconciled>> reconcile_reenrollment(wire::Context& context,
       if (!v) continue;  // acknowledged before the key changed
       GONGSHU_TRY(OutboxEntry entry, decode_outbox(*v));
       entry.message = {};
-      if (auto it = stored.find(seq); it != stored.end()) {
+      auto it = stored.find(seq);
+      if (it != stored.end() &&
+          !outbox_receipt_matches(entry, it->second->receipt().event_hash())) {
+        // The daemon stored another batch under this number with the old key: whoever holds
+        // the leaked key sent it. Ours was not stored: its records are sealed again (under the
+        // new key and a fresh number), and the batch is named in the result.
+        out.foreign_batches.push_back(seq);
+        it = stored.end();
+      }
+      if (it != stored.end()) {
         GONGSHU_TRY(uint64_t accepted, settle_stored(spool, txn, clock, seq, entry, *it->second));
         ++out.stored_batches;
         out.stored_records += accepted;

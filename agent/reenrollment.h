@@ -18,7 +18,10 @@
 //      stored, as an ack of a re-send would); each batch not stored leaves the outbox and its
 //      records go back to be batched, so the forwarder seals them under K2 with fresh batch
 //      numbers (batch_seq continues: the receipts table stays keyed without a collision). The
-//      note is deleted in the same transaction.
+//      note is deleted in the same transaction. A batch answered stored whose receipt names
+//      another batch (not the hash of the header this agent sealed, kept in the outbox) is
+//      someone else's under the same number, sent with the leaked key: it is sealed again like
+//      one not stored, and named (Reconciled::foreign_batches) for the journal and `enroll`.
 // Nothing is lost and nothing is stored twice, and a crash anywhere repeats at most step 2 (the
 // question is idempotent).
 //
@@ -31,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/agent.pb.h"
 #include "agent/api_client.h"
@@ -58,6 +62,11 @@ struct Reconciled {
   uint64_t stored_records = 0;  // of them, records the daemon accepted
   uint64_t resealed_batches = 0;
   uint64_t resealed_records = 0;  // back in pending, to be sealed under the new key
+  // Of the resealed: batch numbers the daemon answered stored, but with a receipt for another
+  // batch (its event_hash is not the hash of the header this agent sealed): someone else's
+  // batch, signed with the leaked key, occupies the number. Entries of a spool from before the
+  // outbox kept batch hashes (agent/spool.h) cannot be told apart and are taken as stored.
+  std::vector<uint64_t> foreign_batches;
 };
 
 // Steps 2 and 3. nullopt when no re-enrollment is noted. Errors: kUnavailable /
@@ -65,6 +74,9 @@ struct Reconciled {
 // kInvalidArgument when it refuses (K1 not revoked yet, another agency's key); kCorrupt when
 // its answer does not account for every batch asked about or carries another daemon's receipt;
 // the spool's errors. The note stays on any error, to be asked again.
+// The warning for r.foreign_batches (for the journal and `enroll`); empty when there are none.
+std::string foreign_batches_warning(const Reconciled& r);
+
 Result<std::optional<Reconciled>> reconcile_reenrollment(wire::Context& context,
                                                          const crypto::IdentityKey& key,
                                                          Spool& spool, const DaemonTarget& target,

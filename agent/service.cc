@@ -174,6 +174,10 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
                "receipts) and " + std::to_string((*r)->resealed_batches) + " (" +
                std::to_string((*r)->resealed_records) + " records) are sealed again under " +
                key.public_key().key_id());
+      if (auto w = foreign_batches_warning(**r); !w.empty()) {
+        log_line("re-enrollment: " + w);
+        observer.status("warning: " + w);
+      }
       continue;
     }
     if (!r) {
@@ -206,6 +210,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   if (!ready_sent) observer.ready();
   Status result;
   std::string last_line;
+  uint64_t foreign_logged = 0;  // fwd->status().foreign_receipts already in the journal
   auto last_status = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   constexpr auto kReleaseEvery = std::chrono::milliseconds(100);
   auto last_release = std::chrono::steady_clock::now();
@@ -258,6 +263,11 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
     // The daemon's state and the last error are kept in the spool for `status`; they change
     // rarely. The status line (counters) goes to the observer at most once a second.
     bool changed = fwd->take_status_change();
+    if (fwd->status().foreign_receipts > foreign_logged) {
+      // Loud, in the journal: a batch under our number that is not ours (agent/forwarder.h).
+      foreign_logged = fwd->status().foreign_receipts;
+      log_line(fwd->status().last_error);
+    }
     if (changed) {
       if (auto s = write_state(*spool, fwd->status(), started, clock.now_ms(), false); !s) {
         result = tl::unexpected(std::move(s).error());

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/util/check.h"
 #include "core/util/fd.h"
 #include "core/util/utf8.h"
 #include "core/util/wire_reader.h"
@@ -64,11 +65,21 @@ Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_m
   return out;
 }
 
-void put_outbox_header(uint8_t* out, uint64_t first_pending, uint32_t count,
-                       int64_t created_at_ms) {
+void put_outbox_header(uint8_t* out, uint64_t first_pending, uint32_t count, int64_t created_at_ms,
+                       ByteView batch_hash) {
+  GONGSHU_CHECK((count & kOutboxHasHash) == 0);
+  GONGSHU_CHECK(batch_hash.empty() || batch_hash.size() == kOutboxHashSize);
   put_be64(out, first_pending);
-  put_be32(out + 8, count);
+  put_be32(out + 8, batch_hash.empty() ? count : count | kOutboxHasHash);
   put_be64(out + 12, static_cast<uint64_t>(created_at_ms));
+  if (!batch_hash.empty()) std::copy(batch_hash.begin(), batch_hash.end(), out + kOutboxHeader);
+}
+
+bool outbox_receipt_matches(const OutboxEntry& entry, std::string_view event_hash) {
+  if (entry.batch_hash.empty()) return true;
+  return event_hash.size() == entry.batch_hash.size() &&
+         std::equal(entry.batch_hash.begin(), entry.batch_hash.end(),
+                    reinterpret_cast<const uint8_t*>(event_hash.data()));
 }
 
 Result<OutboxEntry> decode_outbox(ByteView v) {
@@ -77,7 +88,15 @@ Result<OutboxEntry> decode_outbox(ByteView v) {
   e.first_pending = get_be64(v.data());
   e.count = get_be32(v.data() + 8);
   e.created_at_ms = static_cast<int64_t>(get_be64(v.data() + 12));
-  e.message = v.subspan(kOutboxHeader);
+  size_t at = kOutboxHeader;
+  if (e.count & kOutboxHasHash) {
+    e.count &= ~kOutboxHasHash;
+    if (v.size() <= kOutboxHeader + kOutboxHashSize)
+      return fail(ErrorCode::kCorrupt, "spool: outbox entry too short for its batch hash");
+    e.batch_hash = v.subspan(kOutboxHeader, kOutboxHashSize);
+    at += kOutboxHashSize;
+  }
+  e.message = v.subspan(at);
   return e;
 }
 

@@ -59,22 +59,37 @@ struct SpoolOptions {
   uint64_t max_bytes = uint64_t{64} << 30;
 };
 
-// An outbox value: u64 first_pending || u32 count || i64 created_at_ms || encoded SealedBatch
-// || a second SealedBatch holding only reported_backlog (agent/forwarder.cc: the message sent).
+// An outbox value: u64 first_pending || u32 count || i64 created_at_ms || [32-byte batch hash]
+// || encoded SealedBatch || a second SealedBatch holding only reported_backlog
+// (agent/forwarder.cc: the message sent). The batch hash — batch::batch_hash of the header the
+// agent sealed, which the daemon's receipt names as event_hash — is there when count's top bit
+// (kOutboxHasHash) is set: every batch sealed since it was kept. An ack or a re-enrollment answer
+// whose receipt names another event is for someone else's batch under the same number (a leaked
+// key) and settles nothing (agent/forwarder.h "Acks", agent/reenrollment.h). Entries of a spool
+// written before (no flag) read as they did, without a hash: their receipts are checked as
+// before, by the daemon key alone.
 struct OutboxEntry {
   uint64_t first_pending = 0;
   uint32_t count = 0;
   int64_t created_at_ms = 0;
-  ByteView message;  // the SealedBatch sent (and re-sent), plus the advisory backlog field
+  ByteView batch_hash;  // 32 bytes; empty for an entry from before hashes were kept
+  ByteView message;     // the SealedBatch sent (and re-sent), plus the advisory backlog field
 };
 inline constexpr size_t kOutboxHeaderSize = 8 + 4 + 8;
+inline constexpr uint32_t kOutboxHasHash = 0x8000'0000u;
+inline constexpr size_t kOutboxHashSize = 32;
+// Whether a receipt naming event_hash is for this batch: true for an entry without a hash.
+bool outbox_receipt_matches(const OutboxEntry& entry, std::string_view event_hash);
 Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
                     ByteView message);
 // The header followed by message_size bytes for the caller to fill.
 Bytes encode_outbox(uint64_t first_pending, uint32_t count, int64_t created_at_ms,
                     size_t message_size);
-// Writes the header alone into out (kOutboxHeaderSize bytes), the message to follow it.
-void put_outbox_header(uint8_t* out, uint64_t first_pending, uint32_t count, int64_t created_at_ms);
+// Writes the header alone into out (kOutboxHeaderSize bytes), the message to follow it; with a
+// batch_hash (kOutboxHashSize bytes), the flag and the hash too (kOutboxHeaderSize +
+// kOutboxHashSize bytes).
+void put_outbox_header(uint8_t* out, uint64_t first_pending, uint32_t count, int64_t created_at_ms,
+                       ByteView batch_hash = {});
 Result<OutboxEntry> decode_outbox(ByteView value);
 
 class Spool {

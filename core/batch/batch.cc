@@ -148,9 +148,10 @@ Result<Bytes> BatchBuilder::seal(const crypto::IdentityKey& agent, const crypto:
                                  int64_t created_at_ms) {
   const std::string agent_key_id = agent.public_key().key_id();
   const std::string daemon_key_id = daemon.key_id();
-  const crypto::Signature sig = agent.sign(
-      kBatchDomain,
-      canonical_bytes(agency, agent_key_id, batch_seq, created_at_ms, daemon_key_id, hashes_));
+  const auto canonical =
+      canonical_bytes(agency, agent_key_id, batch_seq, created_at_ms, daemon_key_id, hashes_);
+  const crypto::Signature sig = agent.sign(kBatchDomain, canonical);
+  sealed_hash_ = crypto::domain_hash(kBatchDomain, canonical);
   // BatchHeader, fields in number order, proto3 defaults left out.
   size_t header_size = string_field_size(agency) + string_field_size(agent_key_id) +
                        string_field_size(daemon_key_id) + field_size(32) * hashes_.size();

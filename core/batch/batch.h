@@ -62,6 +62,9 @@ class BatchBuilder {
   // SealedBatch's `sealed`).
   Result<Bytes> seal(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
                      std::string_view agency, uint64_t batch_seq, int64_t created_at_ms);
+  // batch_hash() of the header the last seal() signed: the event_hash of the daemon's receipt
+  // for this batch (the agent keeps it to tell its own batch's receipt from another's).
+  const crypto::Digest& sealed_hash() const { return sealed_hash_; }
   // Gives the buffer back (for an idle agent).
   void release();
   // The buffer itself, lent for other work between a seal() and the next start() (the agent
@@ -74,6 +77,7 @@ class BatchBuilder {
   size_t end_ = 0;  // end of the last record
   std::vector<crypto::Digest> hashes_;
   size_t record_bytes_ = 0;
+  crypto::Digest sealed_hash_{};
 };
 
 // The protobuf encoding of SealedBatch{batch_seq, sealed} (no reported_backlog), written into

@@ -195,3 +195,34 @@ TEST_CASE("resident: pages of the spool map are released", "[agent][spool]") {
   CHECK(touched > before + (10 << 20));
   CHECK(after < touched - (10 << 20));
 }
+
+TEST_CASE("outbox entries: a batch hash kept with the batch; entries from before it read as before") {
+  const std::string message = "sealed batch bytes";
+  const ByteView m = as_bytes(message);
+  // Written before the hash was kept: no flag, no hash; read with the count and message intact.
+  Bytes old = encode_outbox(7, 42, 1234, m);
+  OutboxEntry e = must(decode_outbox(old));
+  CHECK(e.first_pending == 7);
+  CHECK(e.count == 42);
+  CHECK(e.created_at_ms == 1234);
+  CHECK(e.batch_hash.empty());
+  CHECK(std::string(e.message.begin(), e.message.end()) == message);
+  CHECK(outbox_receipt_matches(e, std::string(32, 'x')));  // nothing to compare with
+  // Written now: the flag, then the hash, then the message.
+  Bytes hash(kOutboxHashSize);
+  for (size_t i = 0; i < hash.size(); ++i) hash[i] = uint8_t(i + 1);
+  Bytes now(kOutboxHeaderSize + kOutboxHashSize + m.size());
+  put_outbox_header(now.data(), 7, 42, 1234, hash);
+  std::copy(m.begin(), m.end(), now.begin() + ptrdiff_t(kOutboxHeaderSize + kOutboxHashSize));
+  e = must(decode_outbox(now));
+  CHECK(e.count == 42);
+  CHECK(Bytes(e.batch_hash.begin(), e.batch_hash.end()) == hash);
+  CHECK(std::string(e.message.begin(), e.message.end()) == message);
+  CHECK(outbox_receipt_matches(e, std::string(hash.begin(), hash.end())));
+  std::string other(hash.begin(), hash.end());
+  other[5] ^= 1;
+  CHECK_FALSE(outbox_receipt_matches(e, other));
+  CHECK_FALSE(outbox_receipt_matches(e, ""));
+  // A flagged entry too short for its hash is corrupt, not a message.
+  CHECK_FALSE(decode_outbox(ByteView(now).first(kOutboxHeaderSize + 10)));
+}

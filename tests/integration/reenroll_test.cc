@@ -155,3 +155,73 @@ TEST_CASE(
 }
 
 }  // namespace gongshu::testing
+
+namespace gongshu::testing {
+
+TEST_CASE(
+    "a batch someone else stored under our number with the leaked key: never taken for ours, "
+    "an error; after re-enrollment our records are sealed again") {
+  Platform p;
+  const std::string config = p.enroll_agent("sjz-gongan", "a");
+  const std::string state = p.dir.file("agent-a");
+  const std::string k1 = status_of(p, config)["agent_key_id"];
+  // The key leaks with a copy of the agent's state: its holder runs an agent of its own, whose
+  // batch numbers are the agent's.
+  const std::string forger = p.dir.file("agent-forger");
+  fs::copy(state, forger, fs::copy_options::recursive);
+  const std::string forger_config = forger + ".toml";
+  write_text(forger_config, "[agent]\nstate_dir = \"" + forger +
+                                "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n");
+
+  // The agent's batch 1 (40 records) is sealed while the daemon is down; the forger's batch 1
+  // (10 other records) reaches the daemon first.
+  p.kill_daemon(SIGTERM);
+  submit_households(p, config, 0, 40);
+  run_agent_until(p, config, [](const json& s) { return s["in_flight_batches"] == 1; });
+  p.start_daemon();
+  submit_households(p, forger_config, 1000, 10);
+  run_agent_until(p, forger_config, [](const json& s) { return s["acknowledged"] == 10; });
+  REQUIRE(p.counts(kHouseholds).records == 10);
+
+  // The agent sends its batch 1 and is answered duplicate with the forger's receipt: not
+  // acknowledged, an error for the operator in status and the journal.
+  {
+    auto agent = p.run_agent(config);
+    bool flagged = wait_until([&] {
+      return status_of(p, config)["service_last_error"].get<std::string>().find(
+                 "ANOTHER batch") != std::string::npos;
+    });
+    auto s = status_of(p, config);
+    agent->signal(SIGTERM);
+    agent->wait();
+    INFO(s.dump());
+    CHECK(flagged);
+    CHECK(s["acknowledged"] == 0);
+    CHECK(s["in_flight_batches"] == 1);
+    CHECK(read_text(config + ".log").find("ANOTHER batch") != std::string::npos);
+  }
+
+  // The operator revokes the key; the agency enrolls a new one. The daemon answers batch 1
+  // stored, but its receipt is the forger's: the agent's 40 records are sealed again.
+  p.ctl({"agent", "revoke", k1});
+  fs::rename(state + "/agent.key", state + "/agent.key.leaked");
+  std::string token =
+      p.ctl({"enroll-token", "create", "--agency", "sjz-gongan", "--ttl", "1h"}).out;
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  auto enrolled = p.agent(config, {"enroll", token, "--json"});
+  INFO(enrolled.out << enrolled.err);
+  REQUIRE(enrolled.exit_code == 0);
+  auto e = json::parse(enrolled.out);
+  CHECK(e["previous_key"]["reconciled"] == true);
+  CHECK(e["previous_key"]["stored"] == 0);
+  CHECK(e["previous_key"]["resealed"] == 1);
+  bool warned = false;
+  for (const auto& w : e["warnings"])
+    warned |= w.get<std::string>().find("OTHER batches under the numbers 1 ") != std::string::npos;
+  CHECK(warned);
+  run_agent_until(p, config, [](const json& s) { return s["acknowledged"] == 40; });
+  REQUIRE(wait_until([&] { return p.counts(kHouseholds).records == 50; }));
+  CHECK(status_of(p, config)["in_flight_batches"] == 0);
+}
+
+}  // namespace gongshu::testing
