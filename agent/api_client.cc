@@ -7,8 +7,8 @@
 #include <cerrno>
 
 #include "agent/catalog_cache.h"
-#include "agent/reenrollment.h"
 #include "agent/daemon_key.h"
+#include "agent/reenrollment.h"
 #include "core/crypto/key_file.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
@@ -77,10 +77,35 @@ Result<DaemonTarget> daemon_target(const AgentConfig& config, const Spool& spool
   return t;
 }
 
+namespace {
+Result<v1::ApiResponse> api_call_once(wire::Context& context, const crypto::IdentityKey& identity,
+                                      const crypto::PublicKey& daemon, const std::string& endpoint,
+                                      const v1::ApiRequest& request,
+                                      std::chrono::milliseconds timeout,
+                                      const std::atomic<bool>* cancel);
+}  // namespace
+
+// A cluster node that does not lead answers every request but a few reads "not leader" with
+// the leader's api endpoint (daemon/api.cc): the request goes once more, to that leader.
 Result<v1::ApiResponse> api_call(wire::Context& context, const crypto::IdentityKey& identity,
                                  const crypto::PublicKey& daemon, const std::string& endpoint,
                                  const v1::ApiRequest& request, std::chrono::milliseconds timeout,
                                  const std::atomic<bool>* cancel) {
+  GONGSHU_TRY(v1::ApiResponse resp,
+              api_call_once(context, identity, daemon, endpoint, request, timeout, cancel));
+  if (resp.has_error() && resp.error().code() == v1::API_UNAVAILABLE &&
+      !resp.error().leader_api().empty() && resp.error().leader_api() != endpoint)
+    return api_call_once(context, identity, daemon, resp.error().leader_api(), request, timeout,
+                         cancel);
+  return resp;
+}
+
+namespace {
+Result<v1::ApiResponse> api_call_once(wire::Context& context, const crypto::IdentityKey& identity,
+                                      const crypto::PublicKey& daemon, const std::string& endpoint,
+                                      const v1::ApiRequest& request,
+                                      std::chrono::milliseconds timeout,
+                                      const std::atomic<bool>* cancel) {
   if (endpoint.empty()) return fail(ErrorCode::kInvalidArgument, "no api endpoint is known");
   wire::ClientOptions o;
   o.max_message_size = kMaxApiResponse;
@@ -130,6 +155,7 @@ Result<v1::ApiResponse> api_call(wire::Context& context, const crypto::IdentityK
                                            std::to_string(timeout.count() / 1000) + " s (" +
                                            std::string(wire::handshake_state_name(st)) + ")");
 }
+}  // namespace
 
 Result<crypto::IdentityKey> load_agent_key(const std::string& path) {
   GONGSHU_TRY(crypto::KeyFile kf, crypto::load_key_file(path));
@@ -235,6 +261,7 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
       out.reconciled = true;
       out.previous_stored = (*r)->stored_batches;
       out.previous_resealed = (*r)->resealed_batches;
+      if (auto w = foreign_batches_warning(**r); !w.empty()) out.warnings.push_back(std::move(w));
     }
   }
   return out;

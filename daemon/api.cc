@@ -75,22 +75,28 @@ Caller identify(const Directory& directory, const std::string& user_id) {
   return c;
 }
 
-// What a node that does not lead still answers (daemon/cluster_gate.h): reads that write
-// nothing to its store (a replica's store is the leader's to write).
-bool follower_may_answer(v1::ApiRequest::BodyCase body) {
+// What a node that does not lead still answers (daemon/cluster_gate.h): requests that write
+// nothing to its store (a replica's store is the leader's to write: one entry of its own would
+// make it refuse the leader's next write set). Not the catalog of datasets (catalog_list audits
+// each read; the agent's refresh follows the named leader) and not a caller the handler would
+// refuse: require() audits its denials. Every other request is answered "not leader" before admit()
+// (which audits rate refusals) or the handler runs.
+bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c) {
   using R = v1::ApiRequest;
+  auto role_in = [&](std::initializer_list<std::string_view> roles) {
+    for (std::string_view r : roles)
+      if (c.role == r) return true;
+    return false;
+  };
   switch (body) {
     case R::kPing:
-    case R::kStatus:
-    case R::kAuditHead:
-    case R::kCatalog:
-    case R::kOpenCatalog:
-    case R::kCatalogShow:
-    case R::kAgencyList:
-    case R::kAgencyShow:
-    case R::kDaemonKeyStatus:
-    case R::kClusterStatus:
       return true;
+    case R::kStatus:         // daemon/status.cc
+    case R::kClusterStatus:  // daemon/cluster_api.cc
+    case R::kCatalogShow:    // daemon/registry.cc (the operator's view; not audited)
+      return role_in({"operator", "officer"});
+    case R::kAuditHead:  // daemon/audit_head.cc
+      return role_in({"operator", "officer", "agent"});
     default:
       return false;
   }
@@ -254,12 +260,14 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
 v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req) {
   v1::ApiResponse resp;
   resp.set_request_id(req.request_id());
-  Reply r = req.body_case() == v1::ApiRequest::kPing ? Reply{} : ctx.admit(c);
+  Reply r;
   std::string leader_api;
-  if (r && ctx.options.gate && !ctx.options.gate->may_write() &&
-      !follower_may_answer(req.body_case())) {
+  if (ctx.options.gate && !ctx.options.gate->may_write() &&
+      !follower_may_answer(req.body_case(), c)) {
     leader_api = ctx.options.gate->leader().api;
     r = refuse(v1::API_UNAVAILABLE, not_leader_text(leader_api));
+  } else if (req.body_case() != v1::ApiRequest::kPing) {
+    r = ctx.admit(c);
   }
   if (r) r = dispatch(ctx, c, req, resp);
   if (!r) {

@@ -245,14 +245,30 @@ TEST_CASE(
   for (Node* n : live)
     if (n != leader) followers.push_back(n);
 
-  // A follower refuses an api write, naming the leader's api endpoint; it still answers reads.
+  // A follower refuses an api write, naming the leader's api endpoint. It answers only what
+  // writes nothing to its store (the leader's to write): the operator's catalog show, not the
+  // agent's catalog (each read is audited) nor a caller it would deny (denials are audited); its
+  // audit head stays where it was, and the agent's catalog refresh through it goes on to the
+  // leader it names.
   {
+    auto head = [&] {
+      auto r = p.ctl(followers[0]->api, {"audit", "head"});
+      auto nl = r.out.find('\n', r.out.find('\n') + 1);  // origin and tree size
+      return r.exit_code == 0 ? r.out.substr(0, nl) : std::string();
+    };
+    const std::string before = head();
+    REQUIRE(!before.empty());
     auto r = p.ctl(followers[0]->api,
                    {"enroll-token", "create", "--agency", "sjz-gongan", "--ttl", "1h"});
     INFO(r.out << r.err);
     CHECK(r.exit_code != 0);
     CHECK(r.err.find("not leader; leader is " + leader->api) != std::string::npos);
     CHECK(p.ctl(followers[0]->api, {"catalog", "show", kHouseholds, "--json"}).exit_code == 0);
+    p.write_agent_config({followers[0], leader, followers[1]});
+    r = p.agent({"catalog", "refresh"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(head() == before);
   }
 
   // The agent lists a follower first: it is refused there, named the leader, and delivers there.
