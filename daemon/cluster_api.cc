@@ -40,12 +40,15 @@ Reply cluster_switchover(ApiContext& ctx, const Caller& c, const v1::ClusterSwit
   auto e = entry_for(c, "cluster_switchover");
   add_ref(e, "node", req.to());
   e.set_detail("planned handover of the leadership to " + printable(req.to()));
-  // Audited in the transaction that takes the request: a refused request leaves no entry and
-  // no handover; an entry that cannot be written leaves no handover either.
+  // Checked and audited in one transaction, the target recorded only after it committed: a
+  // refused request leaves no entry and no handover, and an entry that cannot be written (a
+  // failed commit) leaves no handover either, since the next tick hands over to a recorded target.
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_RETURN_IF_ERROR(node->check_switchover(req.to()));
     GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
-    return node->request_switchover(req.to());
+    return {};
   });
+  if (s) s = node->request_switchover(req.to());
   if (!s) {
     const ErrorCode code = s.error().code();
     return refuse(code == ErrorCode::kNotFound      ? v1::API_NOT_FOUND

@@ -338,6 +338,13 @@ v1::ClusterStatus ClusterNode::status() const {
 }
 
 Status ClusterNode::request_switchover(const std::string& to) {
+  GONGSHU_RETURN_IF_ERROR(check_switchover(to));
+  std::lock_guard lock(mu);
+  switchover_to_ = to;
+  return {};
+}
+
+Status ClusterNode::check_switchover(const std::string& to) const {
   if (!may_write()) return fail(ErrorCode::kUnavailable, "this node does not lead: ask the leader");
   if (to == config_.node)
     return fail(ErrorCode::kInvalidArgument, "switchover: " + to + " already leads");
@@ -351,7 +358,6 @@ Status ClusterNode::request_switchover(const std::string& to) {
     return fail(ErrorCode::kInvalidArgument, "switchover: " + to + " is behind (applied seq " +
                                                  std::to_string(m->value.applied.seq) +
                                                  "); try again once it caught up");
-  switchover_to_ = to;
   return {};
 }
 

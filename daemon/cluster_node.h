@@ -100,6 +100,10 @@ class ClusterNode final : public LeaderGate {
   // Refused (kFailedPrecondition / kInvalidArgument / kNotFound) unless this node leads and
   // `to` is another member that has published an applied position equal to the best.
   Status request_switchover(const std::string& to);
+  // request_switchover's checks without recording the target: the api runs them inside the
+  // transaction that audits the request and records the target only once that committed, so a
+  // failed commit leaves no handover without its audit entry (daemon/cluster_api.cc).
+  Status check_switchover(const std::string& to) const;
 
  private:
   ClusterNode(cluster::Leadership leadership, ClusterConfig config, DaemonStore& store,
