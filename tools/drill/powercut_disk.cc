@@ -13,13 +13,6 @@
 namespace gongshu::drill {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool is_mounted(const std::string& mp) {
   struct stat a, b;
   return ::stat(mp.c_str(), &a) == 0 && ::stat((mp + "/..").c_str(), &b) == 0 &&
@@ -66,11 +59,11 @@ Result<std::unique_ptr<PowercutDisk>> PowercutDisk::start(const std::string& bin
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!is_mounted(mountpoint)) {
     if (!d->proc_->running()) {
-      return fail(ErrorCode::kUnavailable, "gongshu-powercut exited: " + tail(read_file(d->log_)));
+      return fail(ErrorCode::kUnavailable, "gongshu-powercut exited: " + tail(read_text(d->log_)));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return fail(ErrorCode::kUnavailable, "gongshu-powercut did not mount " + mountpoint +
-                                               " within 10 s: " + tail(read_file(d->log_)));
+                                               " within 10 s: " + tail(read_text(d->log_)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -85,7 +78,7 @@ Result<PowercutFigures> PowercutDisk::cut(bool at_write) {
   proc_->signal(at_write ? SIGUSR2 : SIGUSR1);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
-    std::string text = read_file(stats_);
+    std::string text = read_text(stats_);
     if (text.find("\"cut\":true") != std::string::npos) {
       try {
         auto j = nlohmann::json::parse(text);
@@ -106,7 +99,7 @@ Result<PowercutFigures> PowercutDisk::cut(bool at_write) {
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return fail(ErrorCode::kUnavailable,
-                  "gongshu-powercut did not report the cut within 10 s: " + tail(read_file(log_)));
+                  "gongshu-powercut did not report the cut within 10 s: " + tail(read_text(log_)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

@@ -71,6 +71,13 @@ int decode_status(int status) {
 
 }  // namespace
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 std::string command_text(const std::vector<std::string>& argv) {
   std::string s;
   for (const auto& a : argv) {

@@ -21,6 +21,10 @@ struct CommandResult {
   std::chrono::milliseconds took{0};
 };
 
+// The whole of a file the drill reads back (a child's log, daemon.info, a config it edits); empty
+// when it cannot be read, which the callers report as a missing line or value.
+std::string read_text(const std::string& path);
+
 // The command line as an operator would type it (arguments with spaces quoted), for reports.
 std::string command_text(const std::vector<std::string>& argv);
 

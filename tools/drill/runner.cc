@@ -44,13 +44,6 @@ int signal_number(const std::string& s) {
   return m.at(s);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
@@ -630,7 +623,7 @@ Status Run::rotate_daemon_key() {
   if (started) {
     GONGSHU_TRY(auto show, sb_->ctl({"daemon-key", "show"}));
     std::smatch m;
-    std::string info = read_file(sb_->file("state/daemon.info"));
+    std::string info = read_text(sb_->file("state/daemon.info"));
     std::string now = std::regex_search(info, m, std::regex("daemon_public_key = \"([0-9a-f]*)\""))
                           ? std::string(m[1])
                           : "";
@@ -743,7 +736,7 @@ Status Run::tamper_step(const Step& s) {
   GONGSHU_TRY(auto clean, sb_->audit_cmd({"verify", path, "--key", sb_->daemon_key(), "--json"}));
   expect(clean.exit_code == 0, "the untouched export verifies",
          "gongshu-audit exit " + std::to_string(clean.exit_code));
-  std::string original = read_file(path);
+  std::string original = read_text(path);
   uint64_t caught = 0, located = 0;
   for (const auto& kind : s.kinds) {
     auto t = tamper(original, kind);
@@ -797,7 +790,7 @@ Status Run::reload_policy(const Step& s) {
   GONGSHU_TRY(std::string audit_before, audit_show("policy-before"));
   size_t audited_before = count_of(audit_before, needle);
   size_t journal_before =
-      count_of(read_file(sb_->file("gongshud.log")), s.broken ? "policy reload refused" : "policy");
+      count_of(read_text(sb_->file("gongshud.log")), s.broken ? "policy reload refused" : "policy");
   if (s.broken) {
     // An operator's typo: an unterminated table header in the rules file.
     std::ofstream(rules, std::ios::app) << "\n[[rule\nid = \"drill-broken\"\n";
@@ -825,7 +818,7 @@ Status Run::reload_policy(const Step& s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   figure("reload_audited_ms", double(ms_since(t)));
-  std::string journal = read_file(sb_->file("gongshud.log"));
+  std::string journal = read_text(sb_->file("gongshud.log"));
   size_t journal_now = count_of(journal, s.broken ? "policy reload refused" : "policy");
   GONGSHU_TRY(std::string after, version());
   bool alive = sb_->running("daemon");
@@ -877,12 +870,12 @@ Result<HistoryCheck> Run::check_agent(const std::string& agent, const std::strin
   if (ec) return fail(ErrorCode::kIo, receipts + ": " + ec.message());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
-    GONGSHU_TRY(auto r, parse_receipt_ref(read_file(f), f));
+    GONGSHU_TRY(auto r, parse_receipt_ref(read_text(f), f));
     in.receipts.push_back(std::move(r));
   }
   std::vector<std::string> keys = {"--key", sb_->daemon_key()};
   std::smatch m;
-  std::string info = read_file(sb_->file("state/daemon.info"));
+  std::string info = read_text(sb_->file("state/daemon.info"));
   if (std::regex_search(info, m, std::regex("daemon_public_key = \"([0-9a-f]{64})\"")) &&
       m[1] != sb_->daemon_key()) {
     keys.push_back("--key");

@@ -21,13 +21,6 @@ namespace gongshu::drill {
 namespace fs = std::filesystem;
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Status write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -139,7 +132,7 @@ Status Sandbox::build() {
       return fail(ErrorCode::kUnavailable,
                   options_.systemd_unit + " is not active: start it first");
     }
-    std::string info = read_file(daemon_info_);
+    std::string info = read_text(daemon_info_);
     if (info.empty()) return fail(ErrorCode::kNotFound, daemon_info_ + ": missing or empty");
     daemon_key_ = toml_field(info, "daemon_public_key");
   } else if (options_.from_backup.empty()) {
@@ -159,7 +152,7 @@ Status Sandbox::build() {
     ctl_env_ = {{"GONGSHU_DAEMON_INFO", daemon_info_}, {"GONGSHU_KEY", operator_key}};
     GONGSHU_RETURN_IF_ERROR(start_daemon());
     // Keep the ports the OS chose, so a restarted daemon comes back where the agents look.
-    std::string info = read_file(daemon_info_);
+    std::string info = read_text(daemon_info_);
     daemon_key_ = toml_field(info, "daemon_public_key");
     ingest_endpoint_ = toml_field(info, "ingest");
     api_endpoint_ = toml_field(info, "api");
@@ -316,7 +309,7 @@ Status Sandbox::start_daemon() {
     // Type=notify: systemctl start returns once the daemon said READY=1 (or failed).
     GONGSHU_RETURN_IF_ERROR(must_succeed(systemctl({"start"}, true), "systemctl start"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!running("daemon") || read_file(daemon_info_).empty()) {
+    while (!running("daemon") || read_text(daemon_info_).empty()) {
       if (std::chrono::steady_clock::now() > deadline) {
         return fail(ErrorCode::kUnavailable, options_.systemd_unit + " not active after 30 s");
       }
@@ -335,7 +328,7 @@ Status Sandbox::start_daemon() {
   }
   daemon_.emplace(std::move(c));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (read_file(daemon_info_).empty()) {
+  while (read_text(daemon_info_).empty()) {
     if (!daemon_->running()) {
       return fail(ErrorCode::kUnavailable, "gongshud exited while starting: " + daemon_log());
     }
@@ -560,7 +553,7 @@ std::string Sandbox::load_error() const {
 }
 
 std::string Sandbox::daemon_log() const {
-  std::string log = read_file(file("gongshud.log"));
+  std::string log = read_text(file("gongshud.log"));
   return log.size() > 2000 ? log.substr(log.size() - 2000) : log;
 }
 

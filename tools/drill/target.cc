@@ -34,20 +34,7 @@ Result<std::string> daemon_state_dir(const std::string& path) {
 }
 
 Status systemd_drills_allowed(const std::string& path) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return fail(ErrorCode::kNotFound, path + ": " + ec.message());
-  if (size > (1u << 20)) return fail(ErrorCode::kResourceExhausted, path + ": larger than 1 MiB");
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  toml::table root;
-  try {
-    root = toml::parse(ss.str(), path);
-  } catch (const toml::parse_error& e) {
-    return fail(ErrorCode::kInvalidArgument, path + ":" + std::to_string(e.source().begin.line) +
-                                                 ": " + std::string(e.description()));
-  }
+  GONGSHU_TRY(toml::table root, read_config(path));
   const toml::node* n = root.at_path("drill.allowed").node();
   const std::string refusal =
       "drills are not allowed on this host: " + path +
