@@ -487,6 +487,9 @@ Status AlertService::check_timers() {
 uint64_t AlertService::open_count(const store::Txn& txn) const { return open_.count(txn); }
 
 void AlertService::announce_new() {
+  // A replica's alerts are the leader's (applied write sets): the leader announces them, and
+  // the replica's store takes no mark of its own.
+  if (options_.gate && !options_.gate->may_write()) return;
   std::vector<v1::Alert> fresh;
   {
     auto txn = store_.env().begin_read();
@@ -541,6 +544,7 @@ void AlertService::announce_new() {
 }
 
 void AlertService::mark_announced(uint64_t id) {
+  if (options_.gate && !options_.gate->may_write()) return;  // the next leader marks it
   auto s = store_.env().update([&](store::WriteTxn& txn) -> Status {
     // Only forward: the notifier and the timer thread never disagree on order, but a stale
     // writer must not move it back.

@@ -74,7 +74,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
         "max_aggregate_groups"}},
       {"cluster",
        {"enabled", "name", "node", "etcd", "lease_ttl_s", "margin_ms", "advertise_api",
-        "replication_endpoint", "sync_count"}}};
+        "replication_endpoint", "sync_count", "node_key", "members"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
     if (ks == known.end() || !node.is_table()) {
@@ -155,6 +155,32 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   str("cluster", "advertise_api", &c.cluster.advertise_api);
   str("cluster", "replication_endpoint", &c.cluster.replication_endpoint);
   num("cluster", "sync_count", &c.cluster.sync_count, 0, 16);
+  str("cluster", "node_key", &c.cluster.node_key);
+  if (const toml::node* n = root.at_path("cluster.members").node()) {
+    const toml::table* t = n->as_table();
+    if (!t && error.empty())
+      error = at(*n) + "cluster.members must be a table: node = \"<public key hex>\"";
+    auto hex64 = [](const std::string& k) {
+      return k.size() == 64 && k.find_first_not_of("0123456789abcdef") == std::string::npos;
+    };
+    for (const auto& [id, v] : t ? *t : toml::table{}) {
+      ClusterConfig::Member m;
+      if (auto k = v.value<std::string>(); k && v.is_string()) {
+        m.key = *k;
+      } else if (const toml::table* mt = v.as_table()) {
+        m.key = mt->get("key") ? mt->get("key")->value_or(std::string()) : std::string();
+        m.replication = mt->get("replication") ? mt->get("replication")->value_or(std::string())
+                                               : std::string();
+      }
+      if (!hex64(m.key)) {
+        if (error.empty())
+          error = at(*n) + "cluster.members." + std::string(id.str()) +
+                  ": the node's public key must be 64 lowercase hex characters";
+        break;
+      }
+      c.cluster.members[std::string(id.str())] = std::move(m);
+    }
+  }
   if (!error.empty()) return fail(ErrorCode::kInvalidArgument, error);
   // A [cluster] section is the replicated mode unless it says enabled = false.
   if (root.contains("cluster") && !root.at_path("cluster.enabled").node()) c.cluster.enabled = true;
@@ -165,6 +191,12 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
     if (c.cluster.margin_ms >= c.cluster.lease_ttl_s * 1000)
       return fail(ErrorCode::kInvalidArgument,
                   name + ": cluster.margin_ms must be below cluster.lease_ttl_s");
+    if (!c.cluster.node_key.empty() &&
+        (!c.cluster.members.count(c.cluster.node) || c.cluster.replication_endpoint.empty()))
+      return fail(ErrorCode::kInvalidArgument,
+                  name +
+                      ": cluster.node_key needs cluster.members (this node included) and "
+                      "cluster.replication_endpoint");
   }
   if (c.city_region.size() != 6 ||
       c.city_region.find_first_not_of("0123456789") != std::string::npos) {

@@ -47,9 +47,14 @@
 //   advertise_api = ""          # told to clients redirected here; default: the bound endpoint
 //   replication_endpoint = ""   # where replicas fetch write sets from this node when it leads
 //   sync_count = 1              # replicas that must hold a write set before its batch is acked
+//   node_key = "/etc/gongshu/node.key"  # this node's replication identity (gongshuctl keygen
+//                               # --kind daemon); with it and members the data path is on
+//   members = { node-a = "<public key hex>", node-b = { key = "<hex>", replication = "tcp://..." }
+//   }
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -106,6 +111,15 @@ struct ClusterConfig {
   std::string advertise_api;  // empty: the bound api endpoint (0.0.0.0 → 127.0.0.1)
   std::string replication_endpoint;
   uint32_t sync_count = 1;
+  // The data path (core/replication): on when node_key is set; then members must name every
+  // node (this one included) with its node public key, and replication_endpoint is required.
+  std::string node_key;
+  struct Member {
+    std::string key;          // 64 hex: the node key's public half
+    std::string replication;  // its replication endpoint ("": the one its leader key names)
+  };
+  std::map<std::string, Member> members;
+  bool replicated() const { return enabled && !node_key.empty(); }
 };
 
 struct DaemonConfig {

@@ -76,10 +76,13 @@ Status Daemon::load_policy(const std::string& dir, bool at_start) {
                                         "until a reload succeeds: "
                                       : "reload refused; the running policy stays in force: ") +
                  why);
-    GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
-      GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
-      return {};
-    }));
+    if (at_start && replication_) {
+      deferred_policy_entry_ = e;  // a replica's store is the leader's: written once it leads
+    } else
+      GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
+        GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
+        return {};
+      }));
     policy_.set_missing("policy " + dir + ": " + loaded.error().message());
     return tl::unexpected(std::move(loaded.error()).with_context("policy " + dir));
   }
@@ -94,12 +97,33 @@ Status Daemon::load_policy(const std::string& dir, bool at_start) {
                std::to_string(fresh->masks().size()) + " masking profiles, " +
                std::to_string(alert_rules->rules.size()) + " alert rules");
   // Audited before it takes effect: if the entry cannot be written, the old policy stays.
-  GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
-    GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
-    return {};
-  }));
+  // Replicated, at start: this node's role is not known yet, and a replica's store is the
+  // leader's; the entry is written when this node first leads (write_deferred).
+  if (at_start && replication_) {
+    deferred_policy_entry_ = e;
+  } else
+    GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
+      GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, e));
+      return {};
+    }));
   policy_.set(std::move(fresh));
   alerts_->set_rules(std::make_shared<const policy::AlertRules>(std::move(*alert_rules)));
+  return {};
+}
+
+Status Daemon::write_deferred() {
+  // Promoted: the applier changed the tables underneath the in-memory views.
+  {
+    GONGSHU_TRY(store::ReadTxn txn, store_->env().begin_read());
+    GONGSHU_RETURN_IF_ERROR(directory_.reload(*store_, txn));
+    GONGSHU_RETURN_IF_ERROR(catalog_.reload(*store_, txn));
+  }
+  if (!deferred_policy_entry_) return {};
+  GONGSHU_RETURN_IF_ERROR(store_->env().update([&](store::WriteTxn& txn) -> Status {
+    GONGSHU_RETURN_IF_ERROR(store_->audit().append(txn, *deferred_policy_entry_));
+    return {};
+  }));
+  deferred_policy_entry_.reset();
   return {};
 }
 
@@ -123,9 +147,17 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   so.audit_origin = config.audit_origin;
   so.map_size = config.map_size_mb << 20;
   GONGSHU_TRY(d->store_, DaemonStore::open(so, d->keys_->current(), std::move(master), clock));
-  // A pending key rotation takes effect now, before any socket is bound (daemon/daemon_keys.h).
-  // activate() audits what it activates; the statement it returns is not needed here.
-  GONGSHU_RETURN_IF_ERROR(d->keys_->activate(*d->store_));
+  if (config.cluster.replicated()) {
+    // Before any other write: from here the store takes writes only while this node leads.
+    GONGSHU_TRY(d->replication_, ClusterReplication::create(config.cluster, *d->store_, log));
+    Daemon* self = d.get();
+    d->replication_->set_on_lead([self] { return self->write_deferred(); });
+  } else {
+    // A pending key rotation takes effect now, before any socket is bound (daemon_keys.h).
+    // activate() audits what it activates; the statement it returns is not needed here.
+    // (Replicated: not at start — a replica's store is the leader's; see replication.md §10.)
+    GONGSHU_RETURN_IF_ERROR(d->keys_->activate(*d->store_));
+  }
   d->store_->set_previous_daemon_key(d->keys_->previous());
   {
     GONGSHU_TRY(store::ReadTxn txn, d->store_->env().begin_read());
@@ -183,6 +215,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   io.limits.max_record_bytes = config.max_record_bytes;
   io.log = log;
   if (config.cluster.enabled) io.gate = &d->cluster_slot_;
+  if (d->replication_ && d->replication_->ack_waits()) {
+    ClusterReplication* repl = d->replication_.get();
+    io.repl_last_seq = [repl] { return repl->last_seq(); };
+    io.repl_synced_seq = [repl] { return repl->quorum_seq(); };
+  }
   GONGSHU_TRY(d->ingest_, IngestService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                                d->catalog_, d->quarantine_, io));
 
@@ -217,10 +254,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   if (config.cluster.enabled) {
     // Its keys publish the endpoints as bound; until the first tick wins a term, this node
     // refuses writes (the slot says "not leader").
-    ClusterEndpoints ce{ao.advertised_ingest, advertised(d->api_->endpoint(),
-                                                         config.cluster.advertise_api)};
+    ClusterEndpoints ce{ao.advertised_ingest,
+                        advertised(d->api_->endpoint(), config.cluster.advertise_api)};
     GONGSHU_TRY(d->cluster_, ClusterNode::create(config.cluster, ce, *d->store_, log));
     d->cluster_slot_.set(d->cluster_.get());
+    if (d->replication_) {
+      d->replication_->replicator().set_ack_listener([ingest] { ingest->wake_net(); });
+      d->cluster_->set_replication(d->replication_.get());
+    }
   }
   return d;
 }
@@ -235,6 +276,9 @@ void Daemon::stop() {
 
 Daemon::~Daemon() {
   stop();
+  // The data path before the sockets (its ack listener wakes ingest) and the store (its hook).
+  if (cluster_) cluster_->set_replication(nullptr);
+  replication_.reset();
   alerts_.reset();  // stopped: no appends are left to pass through it; it samples ingest
   // Sockets before the ZAP handler before the context (core/wire's lifetime rules).
   api_.reset();

@@ -22,6 +22,7 @@
 #include "daemon/alerts.h"
 #include "daemon/api.h"
 #include "daemon/cluster_node.h"
+#include "daemon/cluster_replication.h"
 #include "daemon/config.h"
 #include "daemon/daemon_keys.h"
 #include "daemon/daemon_store.h"
@@ -68,6 +69,8 @@ class Daemon {
   std::unique_ptr<DaemonKeys> keys_;
   std::unique_ptr<DaemonStore> store_;
   Status load_policy(const std::string& dir, bool at_start);
+  // Replicated: the start-up writes (the policy_change entry), made when this node first leads.
+  Status write_deferred();
 
   Directory directory_;
   Quarantine quarantine_;  // flooding agent keys, refused at the ingest handshake for a while
@@ -78,8 +81,12 @@ class Daemon {
   std::unique_ptr<AlertService> alerts_;  // after the store, before the sockets
   std::unique_ptr<IngestService> ingest_;
   std::unique_ptr<ApiService> api_;
-  ClusterSlot cluster_slot_;                // what the sockets ask; set once cluster_ exists
+  ClusterSlot cluster_slot_;              // what the sockets ask; set once cluster_ exists
   std::unique_ptr<ClusterNode> cluster_;  // outlives the sockets (destroyed after them)
+  // Replicated mode's data path (daemon/cluster_replication.h); null unless [cluster] names a
+  // node_key. Created right after the store opens: from then on writes need a term.
+  std::unique_ptr<ClusterReplication> replication_;
+  std::optional<v1::AuditEntry> deferred_policy_entry_;  // written by write_deferred()
 };
 
 struct InitResult {

@@ -42,6 +42,7 @@ struct NetState {
   std::map<std::string, Key, std::less<>> keys;
   int64_t next_check_ms = 0;  // of revocations among the connected keys
   int64_t next_cut_ms = 0;    // cuts are at most once a second
+  std::deque<JobPtr> held;    // replicated: answered jobs whose acks wait for the sync set
 };
 
 // The batch_seq of a SealedBatch frame, read without parsing the rest (field 1, a varint); 0 if
@@ -315,6 +316,20 @@ void IngestService::Impl::net_loop() {
       std::lock_guard lock(mu);
       out.swap(to_send);
     }
+    if (options.repl_synced_seq) {
+      // Semi-synchronous: a stored batch's ack waits (in arrival order) until the synchronous
+      // replicas have fsynced its commit; the rest of `out` waits behind it.
+      for (auto& job : out) net.held.push_back(std::move(job));
+      out.clear();
+      const uint64_t synced = net.held.empty() ? 0 : options.repl_synced_seq();
+      const bool acking = !options.gate || options.gate->may_acknowledge();
+      while (!net.held.empty()) {
+        auto& job = net.held.front();
+        if (acking && job->ack.error() == v1::BATCH_OK && job->repl_seq > synced) break;
+        out.push_back(std::move(job));
+        net.held.pop_front();
+      }
+    }
     const int64_t now = store.clock().now_ms();
     for (const auto& job : out) {
       if (options.gate && job->ack.error() == v1::BATCH_OK && !options.gate->may_acknowledge()) {
@@ -424,6 +439,10 @@ void IngestService::Impl::writer_loop() {
     } else {
       NetRefusals counted = take_net_refusals();
       if (!writer.commit_group(group, counted)) give_back_net_refusals(counted);
+      if (options.repl_last_seq) {
+        const uint64_t seq = options.repl_last_seq();  // this group's seq or a later one
+        for (auto& job : group) job->repl_seq = seq;
+      }
     }
     {
       std::lock_guard lock(mu);
@@ -484,6 +503,12 @@ Result<std::unique_ptr<IngestService>> IngestService::start(
 }
 
 const std::string& IngestService::endpoint() const { return impl_->endpoint; }
+
+void IngestService::wake_net() {
+  const uint64_t one = 1;
+  if (::write(impl_->wake.get(), &one, sizeof one) < 0) {
+  }
+}
 
 void IngestService::stop() {
   if (!impl_) return;

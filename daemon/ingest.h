@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,12 @@ struct IngestOptions {
   // others answered "not leader" naming the leader; an ack is withheld once
   // gate->may_acknowledge() is false. Null (one node): always taken and acknowledged.
   const LeaderGate* gate = nullptr;
+  // Replicated data path, semi-synchronous (daemon/cluster_replication.h): last_seq() is read
+  // right after each group's commit; that group's acks go once synced_seq() reaches it (and
+  // may_acknowledge()). The net thread never blocks on it: wake_net() rouses it when a
+  // replica's ack moves. Null: acks go after the local commit.
+  std::function<uint64_t()> repl_last_seq;
+  std::function<uint64_t()> repl_synced_seq;
 };
 
 struct IngestStats {
@@ -97,6 +104,9 @@ class IngestService {
 
   const std::string& endpoint() const;  // the bound endpoint (with the OS-chosen port)
   void stop();
+  // Rouses the net thread to look again at the acks held for the synchronous replicas (any
+  // thread; the replication ack listener).
+  void wake_net();
   IngestStats stats() const;
   // Why the workers run at the daemon's own priority instead of worker_nice lower (setpriority
   // refused, e.g. by a seccomp filter); empty when they were set as configured.

@@ -64,6 +64,7 @@ struct Job {
   google::protobuf::Arena arena;
   std::pmr::monotonic_buffer_resource memory;
   wire::RoutingId from;
+  uint64_t repl_seq = 0;     // replicated: the changelog seq its commit reached (ack after synced)
   unsigned worker = 0;       // the worker that prepared it, and frees it
   std::string agent_key_id;  // from the connection's ZAP identity, never from the message
   uint64_t seq = 0;

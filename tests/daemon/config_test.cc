@@ -123,5 +123,43 @@ TEST_CASE("daemon config: [cluster] is off by default and read whole when presen
              Catch::Contains("gongshud.toml:2") && Catch::Contains("cluster.etcd must be a list"));
 }
 
+TEST_CASE("daemon config: [cluster] node_key and members turn the data path on") {
+  const std::string ka(64, 'a'), kb(64, 'b');
+  const std::string head =
+      "[cluster]\nname = \"sjz\"\nnode = \"node-a\"\netcd = [\"http://10.0.0.1:2379\"]\n";
+  auto plain = parse_config(head, "gongshud.toml");
+  REQUIRE(plain);
+  CHECK(!plain->cluster.replicated());  // control path only
+  auto c = parse_config(head +
+                            "node_key = \"/etc/gongshu/node.key\"\nreplication_endpoint = "
+                            "\"tcp://10.0.0.11:7402\"\nmembers = { node-a = \"" +
+                            ka + "\", node-b = { key = \"" + kb +
+                            "\", replication = \"tcp://10.0.0.12:7402\" } }\n",
+                        "gongshud.toml");
+  INFO((c ? "" : c.error().message()));
+  REQUIRE(c);
+  CHECK(c->cluster.replicated());
+  CHECK(c->cluster.node_key == "/etc/gongshu/node.key");
+  REQUIRE(c->cluster.members.size() == 2);
+  CHECK(c->cluster.members.at("node-a").key == ka);
+  CHECK(c->cluster.members.at("node-a").replication.empty());
+  CHECK(c->cluster.members.at("node-b").key == kb);
+  CHECK(c->cluster.members.at("node-b").replication == "tcp://10.0.0.12:7402");
+  auto bad_key = parse_config(head + "members = { node-a = \"xyz\" }\n", "gongshud.toml");
+  REQUIRE(!bad_key);
+  CHECK_THAT(bad_key.error().message(),
+             Catch::Contains("gongshud.toml:5") && Catch::Contains("cluster.members.node-a"));
+  // This node must be among the members, and it needs an endpoint to ship from.
+  auto lonely = parse_config(head + "node_key = \"k\"\nreplication_endpoint = \"tcp://x:1\"\n" +
+                                 "members = { node-b = \"" + kb + "\" }\n",
+                             "gongshud.toml");
+  REQUIRE(!lonely);
+  CHECK_THAT(lonely.error().message(), Catch::Contains("cluster.node_key needs cluster.members"));
+  auto no_endpoint = parse_config(
+      head + "node_key = \"k\"\nmembers = { node-a = \"" + ka + "\" }\n", "gongshud.toml");
+  REQUIRE(!no_endpoint);
+  CHECK_THAT(no_endpoint.error().message(), Catch::Contains("cluster.replication_endpoint"));
+}
+
 }  // namespace
 }  // namespace gongshu::daemon

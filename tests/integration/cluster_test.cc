@@ -7,10 +7,14 @@
 // leader killed with SIGKILL is replaced and the agent delivers there; every record is stored
 // exactly once on the node that acknowledged it.
 //
-// The data path (write-set shipping) is not wired into gongshud yet: the three nodes start from
-// copies of one state directory and each keeps its own store, so "stored exactly once" is
-// checked per node against what each node acknowledged.
+// The data path is wired (node_key, members, replication_endpoint; sync_count 1): the three
+// nodes start from copies of one state directory, the leader ships its write sets, every node
+// converges to the same audit tree, and a new leader holds every acknowledged record once.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -34,6 +38,20 @@ std::string field(const std::string& toml, const std::string& key) {
   std::smatch m;
   if (std::regex_search(toml, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
   return "";
+}
+
+// A port the OS considers free now (the Shipper binds it when its node leads).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 struct Node {
@@ -92,6 +110,17 @@ class ClusterPlatform {
     std::string etcd_list;
     for (const auto& e : etcd.endpoints())
       etcd_list += (etcd_list.empty() ? "\"" : ", \"") + e + "\"";
+    // Each node's replication identity and endpoint.
+    std::string members, repl[3];
+    for (int i = 0; i < 3; ++i) {
+      const std::string n(1, char('a' + i));
+      auto k = run_process({kBin + "gongshuctl", "keygen", "--kind", "daemon", "--out",
+                            dir.file("node-" + n + ".key"), "--json"});
+      REQUIRE(k.exit_code == 0);
+      members += (members.empty() ? "" : ", ") + std::string("node-") + n + " = \"" +
+                 json::parse(k.out)["public_key"].get<std::string>() + "\"";
+      repl[i] = "tcp://127.0.0.1:" + std::to_string(free_port());
+    }
     for (const char* n : {"a", "b", "c"}) {
       Node node;
       node.id = std::string("node-") + n;
@@ -101,8 +130,11 @@ class ClusterPlatform {
                  "[daemon]\nstate_dir = \"" + node.state +
                      "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
                      "\"tcp://127.0.0.1:*\"\n[cluster]\nname = \"test\"\nnode = \"" +
-                     node.id + "\"\netcd = [" + etcd_list + "]\nlease_ttl_s = " +
-                     std::to_string(kTtlS) + "\nmargin_ms = " + std::to_string(kMarginMs) + "\n");
+                     node.id + "\"\netcd = [" + etcd_list +
+                     "]\nlease_ttl_s = " + std::to_string(kTtlS) +
+                     "\nmargin_ms = " + std::to_string(kMarginMs) + "\nnode_key = \"" +
+                     dir.file("node-" + std::string(n) + ".key") + "\"\nreplication_endpoint = \"" +
+                     repl[n[0] - 'a'] + "\"\nmembers = { " + members + " }\nsync_count = 1\n");
       nodes.push_back(std::move(node));
     }
     for (auto& node : nodes) {
@@ -201,6 +233,43 @@ class ClusterPlatform {
                                  "[limits]\nack_timeout_ms = 2000\n");
   }
   std::string log(const Node& n) { return read_text(n.config + ".log"); }
+  // The node's audit tree size and its latest checkpoint ("size root"); empty if it does not
+  // answer.
+  std::string audit_state(const Node& n) {
+    auto s = ctl(n.api, {"status", "--json"});
+    auto h = ctl(n.api, {"audit", "head", "--json"});
+    if (s.exit_code != 0 || h.exit_code != 0) return "";
+    json sj = json::parse(s.out, nullptr, false), hj = json::parse(h.out, nullptr, false);
+    if (!sj.is_object() || !hj.is_object()) return "";
+    return std::to_string(sj["audit"]["tree_size"].get<uint64_t>()) + " " +
+           std::to_string(hj["tree_size"].get<uint64_t>()) + " " + hj["root"].get<std::string>();
+  }
+  // Every node in `nodes` has the same audit tree as `leader`, a checkpoint covering all of it
+  // signed by the leader (gongshuctl audit checkpoint) and replicated.
+  bool converged(Node& leader, const std::vector<Node*>& among) {
+    if (ctl(leader.api, {"audit", "checkpoint"}).exit_code != 0) return false;
+    std::string want = audit_state(leader);
+    if (want.empty()) return false;
+    bool all = wait_until(
+        [&] {
+          for (Node* n : among)
+            if (audit_state(*n) != want) return false;
+          return true;
+        },
+        std::chrono::seconds(10));
+    if (!all) {
+      last_error = "leader " + want + ";";
+      for (Node* n : among) last_error += " " + n->id + " " + audit_state(*n) + ";";
+    }
+    return all;
+  }
+  void verify_audit(const Node& n, const std::string& name) {
+    std::string out = dir.file(name);
+    REQUIRE(ctl(n.api, {"audit", "export", "--out", out}).exit_code == 0);
+    auto v = run_process({kBin + "gongshu-audit", "verify", out, "--key", daemon_key});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+  }
 
   EtcdCluster etcd;
   TempDir dir;
@@ -231,7 +300,7 @@ TEST_CASE(
   const int64_t term1 = ls["term"].get<int64_t>();
   CHECK(term1 > 0);
   CHECK(ls["members"].size() == 3);
-  CHECK(ls["replication"] == "none");
+  CHECK(ls["replication"] == "write sets");
   {
     std::string out = p.dir.file("audit-1.gsa");
     REQUIRE(p.ctl(leader->api, {"audit", "export", "--out", out}).exit_code == 0);
@@ -279,7 +348,17 @@ TEST_CASE(
       p.agent_config + ".log");
   REQUIRE(wait_until([&] { return p.acknowledged() >= 2000; }, std::chrono::seconds(30)));
   CHECK(p.records(*leader) == 2000);
-  CHECK(p.records(*followers[0]) == 0);
+  // Every node converges to the leader's store: the same records, the same audit tree.
+  {
+    bool same = p.converged(*leader, live);
+    INFO(p.last_error);
+    CHECK(same);
+  }
+  for (Node* n : live) {
+    std::string l = p.log(*n);
+    INFO(n->id << " log: " << l.substr(l.size() > 3000 ? l.size() - 3000 : 0));
+    CHECK(p.records(*n) == 2000);
+  }
   INFO(p.last_error);
   CHECK(wait_until([&] {
     json f = p.status(*followers[0]);
@@ -304,7 +383,7 @@ TEST_CASE(
     INFO("agent log: " << log.substr(log.size() > 6000 ? log.size() - 6000 : 0));
     REQUIRE(delivered);
   }
-  CHECK(p.records(*next) == 1000);
+  CHECK(p.records(*next) == 3000);  // what the old leader acknowledged, and the new ones once
   json ns = p.status(*next);
   CHECK(ns["term"].get<int64_t>() > term1);
   const int64_t next_since = ns["leader_since_mono_ns"].get<int64_t>();
@@ -322,18 +401,18 @@ TEST_CASE(
   // No two leaders acknowledged in overlapping time.
   CHECK(old_deadline < next_since);
   CHECK(old_last_ack < next_since);
-  CHECK(p.records(*old) == 2000);  // nothing was written to it after it was frozen
+  // The old leader, thawed, follows the new one and catches up.
+  CHECK(wait_until([&] { return p.records(*old) == 3000; }, std::chrono::seconds(10)));
   INFO("stopped acknowledging " << (next_since - old_deadline) / 1'000'000
                                 << " ms before the successor won");
 
-  // SIGKILL the new leader: a third term, and the agent delivers there.
-  std::map<Node*, uint64_t> before;
-  for (Node* n : live)
-    if (n != next) before[n] = p.records(*n);
+  // SIGKILL the new leader under load (records on their way): a third term, and the agent
+  // delivers there; the new leader holds every acknowledged record exactly once.
+  p.submit(3000, 1000);
+  REQUIRE(wait_until([&] { return p.acknowledged() > 3000; }, std::chrono::seconds(10)));
   const auto killed_at = SteadyClock::now();
   next->process->signal(SIGKILL);
   next->process->wait();
-  p.submit(3000, 1000);
   std::vector<Node*> rest;
   for (Node* n : live)
     if (n != next) rest.push_back(n);
@@ -347,11 +426,16 @@ TEST_CASE(
                                             << " ms");
   CHECK(failover_ms < (kTtlS * 1000 + kMarginMs + 3000));
   CHECK(p.status(*third)["term"].get<int64_t>() > ns["term"].get<int64_t>());
-  for (Node* n : rest) {
-    // Each record exactly once, on the node that acknowledged it.
-    CHECK(p.records(*n) == before[n] + (n == third ? 1000 : 0));
-  }
   CHECK(p.acknowledged() == 4000);
+  CHECK(p.records(*third) == 4000);  // every acknowledged record, once
+  {
+    bool same = p.converged(*third, rest);
+    INFO(p.last_error);
+    CHECK(same);
+  }
+  for (Node* n : rest) CHECK(p.records(*n) == 4000);
+  // The log verifies end to end across the terms (three cluster_leader entries at least).
+  p.verify_audit(*third, "audit-3.gsa");
 
   // A planned switchover to the other live node: it leads within a few hundred ms (the old
   // leader revokes its lease, the others hold back), and the agent delivers there.
@@ -365,9 +449,14 @@ TEST_CASE(
   }
   const auto switch_at = SteadyClock::now();
   {
-    auto r = p.ctl(third->api, {"cluster", "switchover", "--to", target->id});
+    // Refused until the target has published an applied position as far as the leader's.
+    RunResult r;
+    bool taken = wait_until([&] {
+      r = p.ctl(third->api, {"cluster", "switchover", "--to", target->id});
+      return r.exit_code == 0;
+    });
     INFO(r.out << r.err);
-    REQUIRE(r.exit_code == 0);
+    REQUIRE(taken);
   }
   Node* fourth = nullptr;
   REQUIRE(wait_until([&] { return (fourth = p.agreed_leader(rest)) == target; }));
