@@ -152,12 +152,12 @@ Result<DaemonStore::Tables> DaemonStore::Tables::open(store::Env& env) {
   GONGSHU_TRY(S consents, S::open(env, "consents"));
   GONGSHU_TRY(S consent_index, S::open(env, "consent_index"));
   GONGSHU_TRY(S delivery_stats, S::open(env, "delivery_stats"));
-  return Tables{std::move(meta),         std::move(agencies),          std::move(principals),
-                std::move(tokens),       std::move(catalog),           std::move(catalog_versions),
-                std::move(datasets),     std::move(records),           std::move(versions),
-                std::move(batches),      std::move(subjects),          std::move(subject_runs),
-                std::move(agreements),   std::move(agreement_holders), std::move(violations),
-                std::move(objections),   std::move(objection_marks),   std::move(consents),
+  return Tables{std::move(meta),          std::move(agencies),          std::move(principals),
+                std::move(tokens),        std::move(catalog),           std::move(catalog_versions),
+                std::move(datasets),      std::move(records),           std::move(versions),
+                std::move(batches),       std::move(subjects),          std::move(subject_runs),
+                std::move(agreements),    std::move(agreement_holders), std::move(violations),
+                std::move(objections),    std::move(objection_marks),   std::move(consents),
                 std::move(consent_index), std::move(delivery_stats)};
 }
 

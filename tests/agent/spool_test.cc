@@ -196,7 +196,8 @@ TEST_CASE("resident: pages of the spool map are released", "[agent][spool]") {
   CHECK(after < touched - (10 << 20));
 }
 
-TEST_CASE("outbox entries: a batch hash kept with the batch; entries from before it read as before") {
+TEST_CASE(
+    "outbox entries: a batch hash kept with the batch; entries from before it read as before") {
   const std::string message = "sealed batch bytes";
   const ByteView m = as_bytes(message);
   // Written before the hash was kept: no flag, no hash; read with the count and message intact.

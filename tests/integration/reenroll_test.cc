@@ -188,8 +188,8 @@ TEST_CASE(
   {
     auto agent = p.run_agent(config);
     bool flagged = wait_until([&] {
-      return status_of(p, config)["service_last_error"].get<std::string>().find(
-                 "ANOTHER batch") != std::string::npos;
+      return status_of(p, config)["service_last_error"].get<std::string>().find("ANOTHER batch") !=
+             std::string::npos;
     });
     auto s = status_of(p, config);
     agent->signal(SIGTERM);

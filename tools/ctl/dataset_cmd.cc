@@ -51,7 +51,7 @@ void print(const v1::DatasetDestruction& d) {
                      time_text(d.expires_at_ms()))
               << "\n"
               << "          gongshuctl dataset destroy "  // i18n-exempt: a command line
-              << shown(d.dataset()) << " --confirm\n";  // i18n-exempt: a command line
+              << shown(d.dataset()) << " --confirm\n";    // i18n-exempt: a command line
   } else if (d.state() == "destroyed") {
     std::cout << trf("destroyed {}, confirmed by {} (已销毁)", time_text(d.destroyed_at_ms()),
                      shown(d.confirmed_by()))

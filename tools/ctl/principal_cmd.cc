@@ -76,11 +76,10 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
       tr("Register a public key with a role. The person runs `gongshuctl keygen --kind ROLE` "
          "and\n"
          "hands over the public key; the secret never leaves them."));
-  add
-      ->add_option(
-          "--role", o->role,
-          "agency | operator | officer | applicant | licensed | reviewer")  // i18n-exempt: the role
-                                                                            // names
+  add->add_option(
+         "--role", o->role,
+         "agency | operator | officer | applicant | licensed | reviewer")  // i18n-exempt: the role
+                                                                           // names
       ->required()
       ->check(
           CLI::IsMember({"agency", "operator", "officer", "applicant", "licensed", "reviewer"}));
