@@ -280,7 +280,9 @@ Result<std::string> AlertService::raise(store::WriteTxn& txn, const policy::Firi
     auto cur = alerts_.cursor(txn);
     if (auto last = cur.last()) id = std::stoull(std::string(as_chars(last->key))) + 1;
   }
-  const int64_t now = store_.clock().now_ms();
+  // An alert an action raised is raised at that action's time: its audit entry, in the same
+  // transaction, carries the trigger's time rather than a second, later clock reading.
+  const int64_t now = trigger ? trigger->time_ms() : store_.clock().now_ms();
   v1::Alert a;
   a.set_id(std::to_string(id));
   a.set_rule(fire.rule->name);
@@ -309,6 +311,7 @@ Result<std::string> AlertService::raise(store::WriteTxn& txn, const policy::Firi
     a.set_dataset(dataset);
     e.set_dataset(dataset);
   }
+  e.set_time_ms(now);
   e.set_action("alert_raised");
   e.set_policy_rule(fire.rule->name);
   add_ref(e, "alert", a.id());
