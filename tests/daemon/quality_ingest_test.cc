@@ -13,6 +13,21 @@ namespace gongshu::daemon {
 namespace {
 using namespace testing;
 
+// Of three records sent, the middle one is refused by a quality rule on `field` with `reason`;
+// the other two are stored.
+template <class Ack>
+void check_middle_refused(const Ack& ack, const std::string& field, const std::string& reason) {
+  REQUIRE(ack);
+  REQUIRE(ack->error() == v1::BATCH_OK);
+  CHECK(ack->accepted() == 2);
+  REQUIRE(ack->statuses_size() == 1);
+  const v1::RecordStatus& s = ack->statuses(0);
+  CHECK(s.index() == 1);
+  CHECK(s.code() == v1::RECORD_STATUS_QUALITY);
+  CHECK(s.field() == field);
+  CHECK(s.reason() == reason);
+}
+
 TEST_CASE("the daemon refuses a record breaking a quality rule, alone and with the reason") {
   DaemonFixture f;
   f.add_examples();
@@ -25,17 +40,9 @@ TEST_CASE("the daemon refuses a record breaking a quality rule, alone and with t
   records[1].mutable_fields(2)->mutable_value()->set_integer(0);
   records[2].mutable_fields(2)->mutable_value()->set_integer(99);
   agent.send(1, records);
-  auto ack = agent.ack();
-  REQUIRE(ack);
-  REQUIRE(ack->error() == v1::BATCH_OK);
-  CHECK(ack->accepted() == 2);
-  REQUIRE(ack->statuses_size() == 1);
-  const v1::RecordStatus& s = ack->statuses(0);
-  CHECK(s.index() == 1);
-  CHECK(s.code() == v1::RECORD_STATUS_QUALITY);
-  CHECK(s.field() == "household_size");
-  CHECK(s.reason() ==
-        "record 'hh-q1': field 'household_size': range rule: 0 is below the minimum 1");
+  check_middle_refused(
+      agent.ack(), "household_size",
+      "record 'hh-q1': field 'household_size': range rule: 0 is below the minimum 1");
 }
 
 TEST_CASE("the daemon refuses a record breaking a pattern rule (RE2), past any agent") {
@@ -68,19 +75,10 @@ TEST_CASE("the daemon refuses a record breaking a pattern rule (RE2), past any a
   };
   agent.send(1, {penalty("pen-1", "石市监罚〔2026〕12号"), penalty("pen-2", "石市监罚2026-12"),
                  penalty("pen-3", "冀石市监罚字[2025]第3号")});
-  auto ack = agent.ack();
-  REQUIRE(ack);
-  REQUIRE(ack->error() == v1::BATCH_OK);
-  CHECK(ack->accepted() == 2);
-  REQUIRE(ack->statuses_size() == 1);
-  const v1::RecordStatus& s = ack->statuses(0);
-  CHECK(s.index() == 1);
-  CHECK(s.code() == v1::RECORD_STATUS_QUALITY);
-  CHECK(s.field() == "decision_no");
-  CHECK(s.reason() ==
-        "record 'pen-2': field 'decision_no': pattern rule: '石市监罚2026-12' does "
-        "not match the pattern '" +
-            entry->fields(1).quality().pattern() + "'");
+  check_middle_refused(agent.ack(), "decision_no",
+                       "record 'pen-2': field 'decision_no': pattern rule: '石市监罚2026-12' does "
+                       "not match the pattern '" +
+                           entry->fields(1).quality().pattern() + "'");
 }
 
 }  // namespace
