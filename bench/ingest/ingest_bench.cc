@@ -26,6 +26,7 @@
 #include <thread>
 
 #include <zmq.hpp>
+#include "bench/support/household.h"
 #include "core/batch/batch.h"
 #include "core/catalog/dataset.h"
 #include "core/crypto/key_file.h"
@@ -61,22 +62,7 @@ std::string citizen(int n) {
 
 // A 512-byte household record.
 std::string record_bytes(uint64_t i) {
-  v1::Record r;
-  r.set_dataset("population.household");
-  r.set_record_key("hh-" + std::to_string(i));
-  std::string cid = citizen(int(i % 1000));
-  r.set_subject_id(cid);
-  auto add = [&](const char* name, const std::string& v) {
-    auto* f = r.add_fields();
-    f->set_name(name);
-    f->mutable_value()->set_text(v);
-  };
-  add("citizen_id", cid);
-  add("name", "张三丰");
-  std::string s = r.SerializeAsString();
-  add("address", std::string(512 - s.size() - 12, 'x'));
-  s = r.SerializeAsString();
-  return s;
+  return bench::household_record_512("hh-" + std::to_string(i), citizen(int(i % 1000)));
 }
 
 struct Api {

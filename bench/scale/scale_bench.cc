@@ -44,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/support/household.h"
 #include "core/audit/checkpoint.h"
 #include "core/audit/verify.h"
 #include "core/batch/batch.h"
@@ -91,21 +92,7 @@ std::string record_key(uint64_t i) { return "hh-" + std::to_string(i); }
 
 // A 512-byte household record.
 std::string record_bytes(uint64_t i) {
-  v1::Record r;
-  r.set_dataset("population.household");
-  r.set_record_key(record_key(i));
-  std::string cid = citizen(i / kPerSubject);
-  r.set_subject_id(cid);
-  auto add = [&](const char* name, const std::string& v) {
-    auto* f = r.add_fields();
-    f->set_name(name);
-    f->mutable_value()->set_text(v);
-  };
-  add("citizen_id", cid);
-  add("name", "张三丰");
-  std::string s = r.SerializeAsString();
-  add("address", std::string(512 - s.size() - 12, 'x'));
-  return r.SerializeAsString();
+  return bench::household_record_512(record_key(i), citizen(i / kPerSubject));
 }
 
 struct Api {
