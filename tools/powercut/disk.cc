@@ -136,6 +136,24 @@ std::shared_ptr<Disk::File> Disk::lookup(const std::string& path,
   return f == files_.end() ? nullptr : f->second;
 }
 
+Errno<std::shared_ptr<Disk::File>> Disk::adopt(const std::string& path, int create_flags,
+                                               mode_t mode) {
+  int fd =
+      ::open(real(path).c_str(), O_RDWR | O_CLOEXEC | (create_flags & (O_CREAT | O_EXCL)), mode);
+  if (fd < 0) return tl::unexpected(errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return tl::unexpected(e);
+  }
+  auto f = std::make_shared<File>();
+  f->fd = fd;
+  f->size = f->on_disk = f->valid = uint64_t(st.st_size);
+  files_[path] = f;
+  return f;
+}
+
 Errno<uint64_t> Disk::open_file(const std::string& path, int flags, mode_t mode) {
   std::lock_guard lock(mu_);
   if (cut_) return tl::unexpected(EIO);
@@ -144,18 +162,9 @@ Errno<uint64_t> Disk::open_file(const std::string& path, int flags, mode_t mode)
   if (!f) {
     // Root may open any file read-write; the programs above asked for their own mode and the
     // kernel checked it. Creation reaches the backing directory at once (see the header).
-    int fd = ::open(real(path).c_str(), O_RDWR | O_CLOEXEC | (flags & (O_CREAT | O_EXCL)), mode);
-    if (fd < 0) return tl::unexpected(errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int e = errno;
-      ::close(fd);
-      return tl::unexpected(e);
-    }
-    f = std::make_shared<File>();
-    f->fd = fd;
-    f->size = f->on_disk = f->valid = uint64_t(st.st_size);
-    files_[path] = f;
+    auto adopted = adopt(path, flags, mode);
+    if (!adopted) return tl::unexpected(adopted.error());
+    f = std::move(*adopted);
   }
   if (flags & O_TRUNC) truncate_file(*f, 0);
   ++f->open;
@@ -266,18 +275,9 @@ Errno<void> Disk::truncate(const std::string& path, std::optional<uint64_t> hand
   if (!f) {
     if (handle) return tl::unexpected(EBADF);
     // Not open and clean: keep it known, since its new size is unsynced.
-    int fd = ::open(real(path).c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return tl::unexpected(errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int e = errno;
-      ::close(fd);
-      return tl::unexpected(e);
-    }
-    f = std::make_shared<File>();
-    f->fd = fd;
-    f->size = f->on_disk = f->valid = uint64_t(st.st_size);
-    files_[path] = f;
+    auto adopted = adopt(path, 0, 0);
+    if (!adopted) return tl::unexpected(adopted.error());
+    f = std::move(*adopted);
   }
   truncate_file(*f, size);
   return {};

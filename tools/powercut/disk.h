@@ -136,6 +136,9 @@ class Disk {
   Stats stats_locked() const;
   void cut_locked();
   std::shared_ptr<File> lookup(const std::string& path, std::optional<uint64_t> handle) const;
+  // Opens the backing file read-write (with `create_flags`' O_CREAT/O_EXCL) and makes it known,
+  // clean: its size on disk is all there is. Under mu_.
+  Errno<std::shared_ptr<File>> adopt(const std::string& path, int create_flags, mode_t mode);
 
   DiskOptions options_;
   mutable std::mutex mu_;
