@@ -73,16 +73,7 @@ Status Replicator::follow(const std::string& leader, int64_t term, const std::st
   if (it == config_.members.end() || leader == config_.node)
     return fail(ErrorCode::kInvalidArgument,
                 "replication: cannot follow " + leader + ": not another member");
-  std::shared_ptr<Shipper> shipper;
-  std::unique_ptr<Applier> applier;
-  {
-    std::lock_guard lock(mu_);
-    shipper = std::move(shipper_);
-    applier = std::move(applier_);
-    role_ = ReplicatorStatus::Role::kNone;
-  }
-  shipper.reset();
-  applier.reset();
+  detach(false);  // the old roles end here, before the applier starts
   ApplierOptions o;
   o.node = config_.node;
   o.primary_node = leader;
@@ -101,15 +92,15 @@ Status Replicator::follow(const std::string& leader, int64_t term, const std::st
 
 void Replicator::stop() {
   changelog_->set_term(0);
-  std::shared_ptr<Shipper> shipper;
-  std::unique_ptr<Applier> applier;
-  {
-    std::lock_guard lock(mu_);
-    shipper = std::move(shipper_);
-    applier = std::move(applier_);
-    role_ = ReplicatorStatus::Role::kNone;
-    leader_.clear();
-  }
+  detach(true);
+}
+
+Replicator::Detached Replicator::detach(bool forget_leader) {
+  std::lock_guard lock(mu_);
+  Detached d{std::move(shipper_), std::move(applier_)};
+  role_ = ReplicatorStatus::Role::kNone;
+  if (forget_leader) leader_.clear();
+  return d;
 }
 
 bool Replicator::wait_synced(uint64_t seq, const std::vector<std::string>& sync,

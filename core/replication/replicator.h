@@ -106,6 +106,14 @@ class Replicator {
         config_(std::move(config)),
         changelog_(std::move(changelog)) {}
   void on_commit(uint64_t seq);
+  // The running shipper and applier, taken out under mu_ with the role set to none (and the
+  // leader forgotten when asked); they end when the returned value does, outside the lock, since
+  // ending them joins their threads.
+  struct Detached {
+    std::shared_ptr<Shipper> shipper;
+    std::unique_ptr<Applier> applier;
+  };
+  Detached detach(bool forget_leader);
 
   store::Env& env_;
   const crypto::IdentityKey& node_key_;
