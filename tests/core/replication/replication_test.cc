@@ -346,20 +346,23 @@ TEST_CASE("a replica killed mid-stream resumes exactly once") {
       bin,      p.rdir.path(), p.shipper->endpoint(),       p.pkey.public_key().hex(),
       "node-b", "node-a",      std::to_string(kReplicaSeed)};
   p.replica.reset();  // the child process owns the replica's store
-  for (uint64_t i = 1; i <= 150; ++i) p.primary->write(i);
+  // Enough write sets that a replica cannot apply them all (one fsync each) between reaching 20
+  // acks and the SIGKILL: with 150 an idle machine sometimes finished first.
+  constexpr uint64_t kWrites = 600;
+  for (uint64_t i = 1; i <= kWrites; ++i) p.primary->write(i);
   for (int round = 0; round < 2; ++round) {
     const uint64_t from = p.acked();
     ChildProcess child(argv, p.rdir.file("replica.log"));
     REQUIRE(wait_until([&] { return p.acked() >= from + 20 || !child.running(); }));
     REQUIRE(child.running());
-    child.signal(SIGKILL);  // mid-stream: ~150 write sets are far more than 20 acks
+    child.signal(SIGKILL);  // mid-stream
     child.wait();
-    CHECK(p.acked() < 150);
+    CHECK(p.acked() < kWrites);
   }
   {
     ChildProcess child(argv, p.rdir.file("replica.log"));
-    for (uint64_t i = 151; i <= 160; ++i) p.primary->write(i);
-    REQUIRE(wait_until([&] { return p.acked() == 160 || !child.running(); }));
+    for (uint64_t i = kWrites + 1; i <= kWrites + 10; ++i) p.primary->write(i);
+    REQUIRE(wait_until([&] { return p.acked() == kWrites + 10 || !child.running(); }));
     INFO(gongshu::testing::read_text(p.rdir.file("replica.log")));
     REQUIRE(child.running());
     child.signal(SIGKILL);
