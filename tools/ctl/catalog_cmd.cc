@@ -9,6 +9,7 @@
 #include "core/catalog/dataset.h"
 #include "core/catalog/lifecycle.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -17,10 +18,42 @@
 namespace gongshu::ctl {
 namespace {
 
+// A catalog state for people (core/catalog/lifecycle.h): English beside Chinese, as the tables
+// of this file show everything; under a Chinese locale the Chinese alone. --json keeps the
+// protocol word.
 std::string state_text(const std::string& s) {
+  // TRANSLATORS: a catalog entry's state, the English word beside its Chinese name; translate
+  // to the Chinese name alone.
+  static constexpr const char* kStates[][2] = {
+      {"none", tr_noop("none 无")},
+      {"draft", tr_noop("draft 草稿")},
+      {"submitted", tr_noop("submitted 已提交")},
+      {"county_approved", tr_noop("county_approved 区县已审")},
+      {"approved", tr_noop("approved 已批准")},
+      {"rejected", tr_noop("rejected 已驳回")},
+      {"superseded", tr_noop("superseded 已替代")},
+      {"retired", tr_noop("retired 已停用")}};
+  for (const auto& k : kStates) {
+    if (s == k[0]) return tr(k[1]);
+  }
   auto st = catalog::parse_state(s);
   if (!st) return s;
   return s + " " + std::string(catalog::state_name_zh(*st));
+}
+
+// A step of a catalog version's history (core/catalog/lifecycle.h) in the reader's language.
+std::string step_text(const std::string& s) {
+  static constexpr const char* kSteps[][2] = {{"save_draft", tr_noop("save_draft")},
+                                              {"submit", tr_noop("submit")},
+                                              {"approve", tr_noop("approve")},
+                                              {"reject", tr_noop("reject")},
+                                              {"retire", tr_noop("retire")},
+                                              {"supersede", tr_noop("supersede")},
+                                              {"add", tr_noop("add")}};
+  for (const auto& k : kSteps) {
+    if (s == k[0]) return tr(k[1]);
+  }
+  return s;
 }
 
 void version_json(JsonWriter& w, const v1::CatalogVersion& v) {
@@ -77,7 +110,7 @@ std::string flags_text(const v1::CatalogVersion& v) {
     out += (out.empty() ? "" : ", ") + o.dataset() + " " + std::to_string(o.score_permille()) +
            "/1000";
     for (const auto& a : o.authorities()) out += " 权威来源 " + a;
-    if (!o.acknowledged_by().empty()) out += " (acknowledged)";
+    if (!o.acknowledged_by().empty()) out += tr(" (acknowledged)");
   }
   return out;
 }
@@ -93,8 +126,11 @@ int print_versions(const v1::ApiResponse& r, bool json) {
     std::cout << w.str() << "\n";
     return 0;
   }
-  Table t({"ID 数据集", "VERSION 版本", "PROVIDER 提供机构", "REGION 区划", "STATE 状态",
-           "AWAITING 待审", "OPEN 开放", "SHARE 共享", "OVERLAPS 重复采集"});
+  // TRANSLATORS: the catalog tables' headers carry the Chinese beside the English; translate to
+  // the Chinese alone.
+  Table t({tr("ID 数据集"), tr("VERSION 版本"), tr("PROVIDER 提供机构"), tr("REGION 区划"),
+           tr("STATE 状态"), tr("AWAITING 待审"), tr("OPEN 开放"), tr("SHARE 共享"),
+           tr("OVERLAPS 重复采集")});
   for (const auto& v : vs) {
     const auto& e = v.entry();
     t.add({e.id(), std::to_string(e.version()), e.provider_agency(), v.region(),
@@ -147,11 +183,11 @@ int print_authorities(const v1::ApiResponse& r, bool json) {
     std::cout << w.str() << "\n";
     return 0;
   }
-  Table t({"ITEM 数据项", "NAME 名称", "ELEMENTS 组成", "SOURCE 权威来源", "PROVIDER 提供机构",
-           "SET BY 指定人", "WHEN 时间", "NOTE 说明"});
+  Table t({tr("ITEM 数据项"), tr("NAME 名称"), tr("ELEMENTS 组成"), tr("SOURCE 权威来源"),
+           tr("PROVIDER 提供机构"), tr("SET BY 指定人"), tr("WHEN 时间"), tr("NOTE 说明")});
   for (const auto& a : as) {
     t.add({a.item(), a.name(), elements(a), a.dataset(), a.provider(),
-           a.set_by() + " (" + a.set_by_role() + ")", time_text(a.set_at_ms()), a.note()});
+           a.set_by() + " (" + a.set_by_role() + ")", local_time_text(a.set_at_ms()), a.note()});
   }
   t.print(std::cout);
   return 0;
@@ -164,8 +200,9 @@ Result<std::vector<v1::PiiKind>> pii_list(const std::string& text) {
     auto k = catalog::parse_pii_kind(name);
     if (!k)
       return fail(ErrorCode::kInvalidArgument,
-                  "--pii: unknown kind '" + name +
-                      "' (citizen_id, credit_code, name, phone, address, birth_date, biometric)");
+                  trf("--pii: unknown kind '{}' (citizen_id, credit_code, name, phone, address, "
+                      "birth_date, biometric)",
+                      name));
     out.push_back(*k);
   }
   return out;
@@ -180,31 +217,33 @@ struct AuthorityOpts {
 void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
   auto* group = cat->add_subcommand(
       "authority",
-      "Authoritative sources (权威来源, R-11): the dataset a data item (fields by name or by kind\n"
-      "of personal information) is sourced from. Submissions collecting the item again are\n"
-      "flagged with it; objections are routed to it.");
+      tr("Authoritative sources (权威来源, R-11): the dataset a data item (fields by name or by "
+         "kind\n"
+         "of personal information) is sourced from. Submissions collecting the item again are\n"
+         "flagged with it; objections are routed to it."));
   group->require_subcommand(1);
 
   auto set = std::make_shared<AuthorityOpts>();
   auto* setc = group->add_subcommand(
       "set",
-      "Name (or re-name) the authoritative source of a data item (city reviewers, operators).\n"
-      "The dataset must be approved and hold every element. Audited.\n"
-      "Example: catalog authority set person.identity --name 居民身份基础信息\n"
-      "  --pii citizen_id,name,birth_date --dataset population.household --note \"...\"");
-  setc->add_option("ITEM", set->item, "Data item id, 2..64 of [a-z0-9_.-]")->required();
-  setc->add_option("--name", set->name, "Its Chinese name")->required();
-  setc->add_option("--dataset", set->dataset, "The approved dataset it is sourced from")
+      tr("Name (or re-name) the authoritative source of a data item (city reviewers, "
+         "operators).\n"
+         "The dataset must be approved and hold every element. Audited.\n"
+         "Example: catalog authority set person.identity --name 居民身份基础信息\n"
+         "  --pii citizen_id,name,birth_date --dataset population.household --note \"...\""));
+  setc->add_option("ITEM", set->item, tr("Data item id, 2..64 of [a-z0-9_.-]"))->required();
+  setc->add_option("--name", set->name, tr("Its Chinese name"))->required();
+  setc->add_option("--dataset", set->dataset, tr("The approved dataset it is sourced from"))
       ->required();
-  setc->add_option("--fields", set->fields, "Elements by field name, a,b");
+  setc->add_option("--fields", set->fields, tr("Elements by field name, a,b"));
   setc->add_option("--pii", set->pii,
-                   "Elements by kind of personal information, e.g. citizen_id,name,birth_date");
-  setc->add_option("--note", set->note, "Why (recorded and audited)")->required();
-  setc->add_flag("--json", set->json, "JSON output");
+                   tr("Elements by kind of personal information, e.g. citizen_id,name,birth_date"));
+  setc->add_option("--note", set->note, tr("Why (recorded and audited)"))->required();
+  setc->add_flag("--json", set->json, tr("JSON output"));
   run_connected(setc, std::make_shared<ConnectOptions>(), exit_code, [set](DaemonClient& c) {
     auto kinds = pii_list(set->pii);
     if (!kinds) {
-      std::cerr << "gongshuctl: " << kinds.error().message() << "\n";
+      std::cerr << tr("gongshuctl: ") << shown(kinds.error().message()) << "\n";
       return 2;
     }
     v1::ApiRequest req;
@@ -222,10 +261,11 @@ void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
 
   auto rm = std::make_shared<AuthorityOpts>();
   auto* rmc = group->add_subcommand(
-      "remove", "Withdraw the designation of a data item (city reviewers, operators). Audited.");
-  rmc->add_option("ITEM", rm->item, "Data item id")->required();
-  rmc->add_option("--note", rm->note, "Why (recorded and audited)")->required();
-  rmc->add_flag("--json", rm->json, "JSON output");
+      "remove",
+      tr("Withdraw the designation of a data item (city reviewers, operators). Audited."));
+  rmc->add_option("ITEM", rm->item, tr("Data item id"))->required();
+  rmc->add_option("--note", rm->note, tr("Why (recorded and audited)"))->required();
+  rmc->add_flag("--json", rm->json, tr("JSON output"));
   run_connected(rmc, std::make_shared<ConnectOptions>(), exit_code, [rm](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_catalog_authority_set()->set_remove(true);
@@ -234,20 +274,21 @@ void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     if (rm->json) return print_authorities(*r, true);
-    std::cout << "withdrawn: " << rm->item << " is no longer sourced from "
-              << r->catalog_authorities().authorities(0).dataset() << "\n";
+    std::cout << trf("withdrawn: {} is no longer sourced from {}", shown(rm->item),
+                     shown(r->catalog_authorities().authorities(0).dataset()))
+              << "\n";
     return 0;
   });
 
   auto list = std::make_shared<AuthorityOpts>();
   auto* listc = group->add_subcommand(
       "list",
-      "The named authoritative sources; --field / --pii / --dataset show those that name it\n"
-      "(operators, officers, reviewers, agency users)");
-  listc->add_option("--field", list->field, "Only items with this field name");
-  listc->add_option("--pii", list->pii, "Only items with this kind of personal information");
-  listc->add_option("--dataset", list->dataset, "Only items sourced from this dataset");
-  listc->add_flag("--json", list->json, "JSON output");
+      tr("The named authoritative sources; --field / --pii / --dataset show those that name it\n"
+         "(operators, officers, reviewers, agency users)"));
+  listc->add_option("--field", list->field, tr("Only items with this field name"));
+  listc->add_option("--pii", list->pii, tr("Only items with this kind of personal information"));
+  listc->add_option("--dataset", list->dataset, tr("Only items sourced from this dataset"));
+  listc->add_flag("--json", list->json, tr("JSON output"));
   run_connected(listc, std::make_shared<ConnectOptions>(), exit_code, [list](DaemonClient& c) {
     v1::ApiRequest req;
     auto* l = req.mutable_catalog_authority_list();
@@ -256,7 +297,8 @@ void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
     if (!list->pii.empty()) {
       auto k = catalog::parse_pii_kind(list->pii);
       if (!k || *k == v1::PII_NONE) {
-        std::cerr << "gongshuctl: --pii: unknown kind '" << list->pii << "'\n";
+        std::cerr << tr("gongshuctl: ") << trf("--pii: unknown kind '{}'", shown(list->pii))
+                  << "\n";
         return 2;
       }
       l->set_pii(*k);
@@ -275,20 +317,20 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
   auto submit = std::make_shared<Opts>();
   auto* submitc = cat->add_subcommand(
       "submit",
-      "Submit a version of one of your agency's catalog entries for review (agency users;\n"
-      "format: core/catalog/dataset.h). The approved version stays in force until this one is "
-      "approved.");
-  submitc->add_option("FILE", submit->file, "Catalog entry file")
+      tr("Submit a version of one of your agency's catalog entries for review (agency users;\n"
+         "format: core/catalog/dataset.h). The approved version stays in force until this one is "
+         "approved."));
+  submitc->add_option("FILE", submit->file, tr("Catalog entry file"))
       ->required()
       ->check(CLI::ExistingFile);
-  submitc->add_flag("--draft", submit->draft, "Keep it as a draft, not yet submitted");
-  submitc->add_flag("--json", submit->json, "JSON output");
+  submitc->add_flag("--draft", submit->draft, tr("Keep it as a draft, not yet submitted"));
+  submitc->add_flag("--json", submit->json, tr("JSON output"));
   run_connected(submitc, std::make_shared<ConnectOptions>(), exit_code, [submit](DaemonClient& c) {
     auto text = read_file(submit->file, 1 << 20);
     if (!text) return report_error(text.error());
     auto entry = catalog::parse_dataset_toml(as_chars(*text), submit->file);
     if (!entry) {
-      std::cerr << "gongshuctl: " << entry.error().message() << "\n";
+      std::cerr << tr("gongshuctl: ") << shown(entry.error().message()) << "\n";
       return 1;
     }
     v1::ApiRequest req;
@@ -302,9 +344,9 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
   auto pending = std::make_shared<Opts>();
   auto* pendingc = cat->add_subcommand(
       "pending",
-      "Versions awaiting review: a reviewer's own level and region; every one for staff;\n"
-      "an agency's own open versions");
-  pendingc->add_flag("--json", pending->json, "JSON output");
+      tr("Versions awaiting review: a reviewer's own level and region; every one for staff;\n"
+         "an agency's own open versions"));
+  pendingc->add_flag("--json", pending->json, tr("JSON output"));
   run_connected(pendingc, std::make_shared<ConnectOptions>(), exit_code,
                 [pending](DaemonClient& c) {
                   v1::ApiRequest req;
@@ -316,22 +358,21 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
 
   auto review = std::make_shared<Opts>();
   auto* reviewc = cat->add_subcommand(
-      "review",
-      "Approve or reject the version of ID awaiting your level (reviewers; a note is "
-      "required)");
-  reviewc->add_option("ID", review->id, "Dataset id")->required();
-  auto* approve = reviewc->add_flag("--approve", review->approve, "Approve it");
-  auto* reject = reviewc->add_flag("--reject", review->reject, "Reject it");
+      "review", tr("Approve or reject the version of ID awaiting your level (reviewers; a note is "
+                   "required)"));
+  reviewc->add_option("ID", review->id, tr("Dataset id"))->required();
+  auto* approve = reviewc->add_flag("--approve", review->approve, tr("Approve it"));
+  auto* reject = reviewc->add_flag("--reject", review->reject, tr("Reject it"));
   approve->excludes(reject);
-  reviewc->add_option("--version", review->version, "The version (default: the open one)");
-  reviewc->add_option("--note", review->note, "Why (recorded and audited)")->required();
+  reviewc->add_option("--version", review->version, tr("The version (default: the open one)"));
+  reviewc->add_option("--note", review->note, tr("Why (recorded and audited)"))->required();
   reviewc->add_option("--ack", review->acks,
-                      "DATASET=REASON: acknowledge a repeated-collection flag (R-07); every flag "
-                      "must be acknowledged to approve");
-  reviewc->add_flag("--json", review->json, "JSON output");
+                      tr("DATASET=REASON: acknowledge a repeated-collection flag (R-07); every "
+                         "flag must be acknowledged to approve"));
+  reviewc->add_flag("--json", review->json, tr("JSON output"));
   run_connected(reviewc, std::make_shared<ConnectOptions>(), exit_code, [review](DaemonClient& c) {
     if (review->approve == review->reject) {
-      std::cerr << "gongshuctl: give --approve or --reject\n";
+      std::cerr << tr("gongshuctl: give --approve or --reject\n");
       return 2;
     }
     v1::ApiRequest req;
@@ -343,7 +384,7 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
     for (const auto& a : review->acks) {
       auto eq = a.find('=');
       if (eq == std::string::npos || eq == 0) {
-        std::cerr << "gongshuctl: --ack takes DATASET=REASON\n";
+        std::cerr << tr("gongshuctl: --ack takes DATASET=REASON") << "\n";
         return 2;
       }
       auto* ack = rr->add_acknowledge();
@@ -358,11 +399,11 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
   auto retire = std::make_shared<Opts>();
   auto* retirec = cat->add_subcommand(
       "retire",
-      "Retire a dataset: nothing new is accepted for it (its agency, a city reviewer or an "
-      "operator)");
-  retirec->add_option("ID", retire->id, "Dataset id")->required();
-  retirec->add_option("--note", retire->note, "Why (recorded and audited)")->required();
-  retirec->add_flag("--json", retire->json, "JSON output");
+      tr("Retire a dataset: nothing new is accepted for it (its agency, a city reviewer or an "
+         "operator)"));
+  retirec->add_option("ID", retire->id, tr("Dataset id"))->required();
+  retirec->add_option("--note", retire->note, tr("Why (recorded and audited)"))->required();
+  retirec->add_flag("--json", retire->json, tr("JSON output"));
   run_connected(retirec, std::make_shared<ConnectOptions>(), exit_code, [retire](DaemonClient& c) {
     v1::ApiRequest req;
     req.mutable_catalog_retire()->set_id(retire->id);
@@ -375,54 +416,58 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
   auto overlaps = std::make_shared<Opts>();
   auto* overlapsc = cat->add_subcommand(
       "overlaps",
-      "Approved datasets whose data items duplicate another agency's approved dataset (R-07)");
-  overlapsc->add_flag("--json", overlaps->json, "JSON output");
-  run_connected(
-      overlapsc, std::make_shared<ConnectOptions>(), exit_code, [overlaps](DaemonClient& c) {
-        v1::ApiRequest req;
-        req.mutable_catalog_overlaps();
-        auto r = c.call(req);
-        if (!r) return report_error(r.error());
-        if (overlaps->json) return print_versions(*r, true);
-        Table t({"DATASET 数据集", "PROVIDER 提供机构", "DUPLICATES 重复于", "OF 其提供机构",
-                 "SCORE 重合度", "SHARED 重复数据项", "AUTHORITY 权威来源"});
-        for (const auto& v : r->catalog_versions().versions()) {
-          for (const auto& o : v.overlaps()) {
-            std::string shared, items;
-            for (const auto& f : o.shared()) shared += (shared.empty() ? "" : ",") + f;
-            for (const auto& a : o.authorities()) items += (items.empty() ? "" : ",") + a;
-            t.add({v.entry().id(), v.entry().provider_agency(), o.dataset(), o.provider(),
-                   std::to_string(o.score_permille()) + "/1000", shared, items});
-          }
-        }
-        t.print(std::cout);
-        return 0;
-      });
+      tr("Approved datasets whose data items duplicate another agency's approved dataset "
+         "(R-07)"));
+  overlapsc->add_flag("--json", overlaps->json, tr("JSON output"));
+  run_connected(overlapsc, std::make_shared<ConnectOptions>(), exit_code,
+                [overlaps](DaemonClient& c) {
+                  v1::ApiRequest req;
+                  req.mutable_catalog_overlaps();
+                  auto r = c.call(req);
+                  if (!r) return report_error(r.error());
+                  if (overlaps->json) return print_versions(*r, true);
+                  Table t({tr("DATASET 数据集"), tr("PROVIDER 提供机构"), tr("DUPLICATES 重复于"),
+                           tr("OF 其提供机构"), tr("SCORE 重合度"), tr("SHARED 重复数据项"),
+                           tr("AUTHORITY 权威来源")});
+                  for (const auto& v : r->catalog_versions().versions()) {
+                    for (const auto& o : v.overlaps()) {
+                      std::string shared, items;
+                      for (const auto& f : o.shared()) shared += (shared.empty() ? "" : ",") + f;
+                      for (const auto& a : o.authorities()) items += (items.empty() ? "" : ",") + a;
+                      t.add({v.entry().id(), v.entry().provider_agency(), o.dataset(), o.provider(),
+                             std::to_string(o.score_permille()) + "/1000", shared, items});
+                    }
+                  }
+                  t.print(std::cout);
+                  return 0;
+                });
 
   auto history = std::make_shared<Opts>();
   auto* historyc =
-      cat->add_subcommand("history", "Every version of a dataset, with who did what and when");
-  historyc->add_option("ID", history->id, "Dataset id")->required();
-  historyc->add_flag("--json", history->json, "JSON output");
-  run_connected(
-      historyc, std::make_shared<ConnectOptions>(), exit_code, [history](DaemonClient& c) {
-        v1::ApiRequest req;
-        req.mutable_catalog_history()->set_id(history->id);
-        auto r = c.call(req);
-        if (!r) return report_error(r.error());
-        if (history->json) return print_versions(*r, true);
-        Table t({"VERSION 版本", "STEP 步骤", "FROM 原状态", "TO 新状态", "WHO 操作人", "ROLE 角色",
-                 "AGENCY 机构", "WHEN 时间", "NOTE 说明"});
-        for (const auto& v : r->catalog_versions().versions()) {
-          for (const auto& s : v.steps()) {
-            t.add({std::to_string(v.entry().version()), s.step(), state_text(s.from_state()),
-                   state_text(s.to_state()), s.key_id().empty() ? "platform" : s.key_id(), s.role(),
-                   s.agency(), time_text(s.at_ms()), s.note()});
-          }
-        }
-        t.print(std::cout);
-        return 0;
-      });
+      cat->add_subcommand("history", tr("Every version of a dataset, with who did what and when"));
+  historyc->add_option("ID", history->id, tr("Dataset id"))->required();
+  historyc->add_flag("--json", history->json, tr("JSON output"));
+  run_connected(historyc, std::make_shared<ConnectOptions>(), exit_code,
+                [history](DaemonClient& c) {
+                  v1::ApiRequest req;
+                  req.mutable_catalog_history()->set_id(history->id);
+                  auto r = c.call(req);
+                  if (!r) return report_error(r.error());
+                  if (history->json) return print_versions(*r, true);
+                  Table t({tr("VERSION 版本"), tr("STEP 步骤"), tr("FROM 原状态"), tr("TO 新状态"),
+                           tr("WHO 操作人"), tr("ROLE 角色"), tr("AGENCY 机构"), tr("WHEN 时间"),
+                           tr("NOTE 说明")});
+                  for (const auto& v : r->catalog_versions().versions()) {
+                    for (const auto& s : v.steps()) {
+                      t.add({std::to_string(v.entry().version()), step_text(s.step()),
+                             state_text(s.from_state()), state_text(s.to_state()),
+                             s.key_id().empty() ? std::string(tr("platform")) : s.key_id(),
+                             s.role(), s.agency(), local_time_text(s.at_ms()), s.note()});
+                    }
+                  }
+                  t.print(std::cout);
+                  return 0;
+                });
 }
 
 }  // namespace gongshu::ctl
