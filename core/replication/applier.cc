@@ -193,7 +193,8 @@ void Applier::Impl::run() {
         uint64_t seq = 0;
         if (auto ws = decode_write_set(as_bytes(bytes))) seq = ws->header.seq;
         r.mutable_refusal()->set_seq(seq);
-        r.mutable_refusal()->set_reason(applied.error().message());
+        // Bounded: the primary takes at most kMaxReplicaMessage from a replica.
+        r.mutable_refusal()->set_reason(applied.error().message().substr(0, 4096));
         send(r);
         stop_with(st, applied.error().message());
         return;

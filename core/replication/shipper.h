@@ -34,14 +34,20 @@
 
 namespace gongshu::replication {
 
+// The bound on what a replica sends the primary (ShipperOptions::max_message_size).
+inline constexpr size_t kMaxReplicaMessage = size_t{64} << 10;
+
 struct ShipperOptions {
   std::string bind = "tcp://127.0.0.1:*";
   std::string node;  // this node's id (sent with every stream message)
   // Write sets in flight to one replica beyond its acknowledged seq.
   uint64_t window = 64;
   std::chrono::milliseconds heartbeat{200};
-  // Largest message either way; a write set is at most kMaxWriteSetBytes.
-  size_t max_message_size = kMaxWriteSetBytes + (size_t{1} << 20);
+  // Largest message a replica may send (libzmq disconnects a peer that sends more). Replicas
+  // send only hello, ack and refusal, each well under 1 KiB, so a member — authenticated, but
+  // perhaps compromised — cannot make the primary buffer a quarter gigabyte per message.
+  // (Write sets travel only primary → replica; the applier's own bound covers those.)
+  size_t max_message_size = kMaxReplicaMessage;
 };
 
 struct ReplicaProgress {
