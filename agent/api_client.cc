@@ -10,6 +10,8 @@
 #include "agent/daemon_key.h"
 #include "agent/reenrollment.h"
 #include "core/crypto/key_file.h"
+#include "core/util/i18n.h"
+#include "core/util/refusal_text.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
 #include "core/wire/enroll_token.h"
@@ -45,9 +47,12 @@ Status api_refusal(const v1::ApiResponse& r, std::string_view what) {
     default:
       break;
   }
-  std::string m = std::string(what) + ": the daemon answered " +
-                  v1::ApiErrorCode_Name(r.error().code()) + ": " + r.error().message();
-  if (!r.error().rule().empty()) m += " (rule " + r.error().rule() + ")";
+  // The reason is the daemon's English protocol text; its class goes before it in the
+  // reader's language (core/util/refusal_text.h). `what` names the request.
+  const std::string name = v1::ApiErrorCode_Name(r.error().code());
+  std::string m = trf("{0}: the daemon answered {1}: {2}", what, name,
+                      explain_refusal(name, r.error().message()));
+  if (!r.error().rule().empty()) m += trf(" (rule {})", r.error().rule());
   return fail(code, m);
 }
 
@@ -69,11 +74,12 @@ Result<DaemonTarget> daemon_target(const AgentConfig& config, const Spool& spool
       std::find(t.ingest_nodes.begin(), t.ingest_nodes.end(), t.ingest) == t.ingest_nodes.end())
     t.ingest = t.ingest_nodes.front();
   if (!e) {
-    return fail(ErrorCode::kNotFound,
-                "this agent is not enrolled: run `gongshu-agent enroll TOKEN --config " +
-                    config.path + "` first");
+    return fail(
+        ErrorCode::kNotFound,
+        trf("this agent is not enrolled: run `gongshu-agent enroll TOKEN --config {}` first",
+            config.path));
   }
-  GONGSHU_TRY(t.key, with_context(crypto::PublicKey::from_hex(key_hex), "daemon public key"));
+  GONGSHU_TRY(t.key, with_context(crypto::PublicKey::from_hex(key_hex), tr("daemon public key")));
   return t;
 }
 
@@ -106,7 +112,7 @@ Result<v1::ApiResponse> api_call_once(wire::Context& context, const crypto::Iden
                                       const v1::ApiRequest& request,
                                       std::chrono::milliseconds timeout,
                                       const std::atomic<bool>* cancel) {
-  if (endpoint.empty()) return fail(ErrorCode::kInvalidArgument, "no api endpoint is known");
+  if (endpoint.empty()) return fail(ErrorCode::kInvalidArgument, tr("no api endpoint is known"));
   wire::ClientOptions o;
   o.max_message_size = kMaxApiResponse;
   GONGSHU_TRY(wire::ClientChannel ch, wire::ClientChannel::create(context, identity, daemon, o));
@@ -124,14 +130,14 @@ Result<v1::ApiResponse> api_call_once(wire::Context& context, const crypto::Iden
       if (got.error().code() == ErrorCode::kCorrupt) continue;
       if (got.error().code() == ErrorCode::kUnauthenticated) {
         return fail(ErrorCode::kUnauthenticated,
-                    "daemon at " + endpoint + " refused our key: not enrolled or revoked");
+                    trf("daemon at {} refused our key: not enrolled or revoked", endpoint));
       }
       return tl::unexpected(std::move(got).error());
     }
     if (!*got) {
       if (ch.handshake_state() == wire::HandshakeState::kRefused) {
         return fail(ErrorCode::kUnauthenticated,
-                    "daemon at " + endpoint + " refused our key: not enrolled or revoked");
+                    trf("daemon at {} refused our key: not enrolled or revoked", endpoint));
       }
       continue;
     }
@@ -143,26 +149,25 @@ Result<v1::ApiResponse> api_call_once(wire::Context& context, const crypto::Iden
   wire::HandshakeState st = ch.handshake_state();
   if (st == wire::HandshakeState::kFailed) {
     return fail(ErrorCode::kUnauthenticated,
-                "the handshake with " + endpoint +
-                    " failed: the daemon's key is not the one we expect (wrong token or "
-                    "[daemon] public_key?)");
+                trf("the handshake with {} failed: the daemon's key is not the one we expect "
+                    "(wrong token or [daemon] public_key?)",
+                    endpoint));
   }
   if (st == wire::HandshakeState::kRefused) {
     return fail(ErrorCode::kUnauthenticated,
-                "daemon at " + endpoint + " refused our key: not enrolled or revoked");
+                trf("daemon at {} refused our key: not enrolled or revoked", endpoint));
   }
-  return fail(ErrorCode::kUnavailable, "the daemon at " + endpoint + " did not answer within " +
-                                           std::to_string(timeout.count() / 1000) + " s (" +
-                                           std::string(wire::handshake_state_name(st)) + ")");
+  return fail(ErrorCode::kUnavailable,
+              trf("the daemon at {} did not answer within {} s ({})", endpoint,
+                  timeout.count() / 1000, wire::handshake_state_name(st)));
 }
 }  // namespace
 
 Result<crypto::IdentityKey> load_agent_key(const std::string& path) {
   GONGSHU_TRY(crypto::KeyFile kf, crypto::load_key_file(path));
   if (kf.kind != crypto::KeyKind::kAgent) {
-    return fail(ErrorCode::kInvalidArgument, "key file " + path + " holds a " +
-                                                 std::string(crypto::key_kind_name(kf.kind)) +
-                                                 " key, not an agent key");
+    return fail(ErrorCode::kInvalidArgument, trf("key file {} holds a {} key, not an agent key",
+                                                 path, crypto::key_kind_name(kf.kind)));
   }
   return std::move(kf.key);
 }
@@ -205,16 +210,16 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
       with_context(api_call(context, key, t.daemon_key, t.api_endpoint, req, timeout), "enroll"));
   GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "enroll"));
   if (!resp.has_enroll()) {
-    return fail(ErrorCode::kCorrupt, "enroll: the daemon's answer has no enrollment");
+    return fail(ErrorCode::kCorrupt, tr("enroll: the daemon's answer has no enrollment"));
   }
   const v1::EnrollResponse& e = resp.enroll();
   if (!e.daemon_public_key().empty() && e.daemon_public_key() != t.daemon_key.hex()) {
     return fail(ErrorCode::kCorrupt,
-                "enroll: the daemon reports a public key other than the token's");
+                tr("enroll: the daemon reports a public key other than the token's"));
   }
   if (!e.agent_key_id().empty() && e.agent_key_id() != key_id) {
-    return fail(ErrorCode::kCorrupt, "enroll: the daemon registered key " + e.agent_key_id() +
-                                         ", not ours (" + key_id + ")");
+    return fail(ErrorCode::kCorrupt, trf("enroll: the daemon registered key {}, not ours ({})",
+                                         e.agent_key_id(), key_id));
   }
   agentpb::Enrollment& en = out.enrollment;
   en.set_agency(e.agency());
@@ -237,9 +242,10 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
   // The catalog, on a new connection: this one was authorised before we were enrolled.
   auto refreshed = refresh_catalog(context, config, key, spool, clock, timeout);
   if (!refreshed) {
-    out.warnings.push_back("enrolled, but the catalog could not be fetched yet (" +
-                           refreshed.error().message() +
-                           "); `gongshu-agent catalog refresh` or `run` will retry");
+    out.warnings.push_back(
+        trf("enrolled, but the catalog could not be fetched yet ({}); `gongshu-agent catalog "
+            "refresh` or `run` will retry",
+            refreshed.error().message()));
   } else {
     out.datasets = refreshed->datasets;
     for (auto& w : refreshed->warnings) out.warnings.push_back(w);
@@ -253,10 +259,10 @@ Result<EnrollResult> enroll(const AgentConfig& config, std::string_view token, S
     }
     auto r = reconcile_reenrollment(context, key, spool, target, clock, timeout, nullptr);
     if (!r) {
-      out.warnings.push_back(std::to_string(out.previous_key_batches) +
-                             " batches signed by the previous key " + previous_key_id +
-                             " stay in the spool, unsent: " + r.error().message() +
-                             "; `gongshu-agent run` asks again before it sends anything");
+      out.warnings.push_back(
+          trf("{} batches signed by the previous key {} stay in the spool, unsent: {}; "
+              "`gongshu-agent run` asks again before it sends anything",
+              out.previous_key_batches, previous_key_id, r.error().message()));
     } else if (*r) {
       out.reconciled = true;
       out.previous_stored = (*r)->stored_batches;
@@ -291,9 +297,9 @@ Result<CatalogRefresh> refresh_catalog(wire::Context& context, const AgentConfig
   // With every refresh, learn of a daemon key rotation (agent/daemon_key.h).
   auto learnt = fetch_daemon_key_statement(context, identity, target, spool, timeout, cancel);
   if (!learnt) {
-    out.warnings.push_back("daemon key rotation: " + learnt.error().message());
+    out.warnings.push_back(trf("daemon key rotation: {}", learnt.error().message()));
   } else if (*learnt == StatementOutcome::kStored) {
-    out.warnings.push_back("the daemon announced its next key: used from its next restart");
+    out.warnings.push_back(tr("the daemon announced its next key: used from its next restart"));
   }
   return out;
 }

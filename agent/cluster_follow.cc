@@ -6,7 +6,8 @@ namespace gongshu::agent {
 
 bool is_not_leader(const v1::BatchAck& ack) {
   return ack.error() == v1::BATCH_INTERNAL &&
-         (!ack.leader_ingest().empty() || ack.error_message().rfind("not leader", 0) == 0);
+         (!ack.leader_ingest().empty() ||
+          ack.error_message().rfind("not leader", 0) == 0);  // i18n-exempt: protocol
 }
 
 std::string next_ingest_node(const std::vector<std::string>& nodes, const std::string& current) {

@@ -16,6 +16,7 @@
 #include "core/util/fd.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
+#include "core/util/refusal_text.h"
 #include "gongshu/v1/batch.pb.h"
 #include "gongshu/v1/record.pb.h"
 
@@ -126,11 +127,15 @@ void add_rejected_commands(CLI::App& app, int* exit_code) {
         std::cout << (first ? "" : ",") << "\n" << dump(rejection_json(id, r));
         first = false;
       } else {
+        // The stored reason is English (the language of whoever stored it must not matter);
+        // its code's class is shown in the reader's language (core/util/refusal_text.h).
+        const std::string code =
+            v1::RecordStatusCode_Name(static_cast<v1::RecordStatusCode>(r.code()));
         std::cout << id << "  " << format_local_ms(r.time_ms()) << "  " << printable(r.source())
-                  << "  " << v1::RecordStatusCode_Name(static_cast<v1::RecordStatusCode>(r.code()));
+                  << "  " << code;
         if (!r.field().empty()) std::cout << " [" << printable(r.field()) << "]";
-        std::cout << "  " << (r.by_daemon() ? tr("(daemon) ") : "") << printable(r.reason())
-                  << "\n";
+        std::cout << "  " << (r.by_daemon() ? tr("(daemon) ") : "")
+                  << printable(explain_refusal(code, r.reason())) << "\n";
       }
       return Status{};
     });

@@ -7,6 +7,7 @@
 #include <toml++/toml.h>
 
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::agent {
 namespace {
@@ -27,12 +28,12 @@ class Reader {
     if (!n) return nullptr;
     const toml::table* t = n->as_table();
     if (!t) {
-      error(n->source(), std::string("[") + name + "] must be a table");
+      error(n->source(), trf("[{}] must be a table", name));
       return nullptr;
     }
     for (const auto& [k, v] : *t) {
       if (!keys.count(std::string(k.str()))) {
-        error(v.source(), "[" + std::string(name) + "] unknown key '" + std::string(k.str()) + "'");
+        error(v.source(), trf("[{}] unknown key '{}'", name, std::string(k.str())));
       }
     }
     return t;
@@ -41,7 +42,7 @@ class Reader {
   void check_top(const std::set<std::string>& tables) {
     for (const auto& [k, v] : root_) {
       if (!tables.count(std::string(k.str()))) {
-        error(v.source(), "unknown table or key '" + std::string(k.str()) + "'");
+        error(v.source(), trf("unknown table or key '{}'", std::string(k.str())));
       }
     }
   }
@@ -53,7 +54,7 @@ class Reader {
     if (auto v = n->value<std::string>()) {
       *out = *v;
     } else {
-      error(n->source(), std::string("[") + table + "] " + key + ": must be a string");
+      error(n->source(), trf("[{}] {}: must be a string", table, key));
     }
   }
 
@@ -65,12 +66,11 @@ class Reader {
     if (!n) return;
     auto v = n->value_exact<int64_t>();
     if (!v) {
-      error(n->source(), std::string("[") + table + "] " + key + ": must be an integer");
+      error(n->source(), trf("[{}] {}: must be an integer", table, key));
       return;
     }
     if (*v < lo || *v > hi) {
-      error(n->source(), std::string("[") + table + "] " + key + ": must be " + std::to_string(lo) +
-                             ".." + std::to_string(hi));
+      error(n->source(), trf("[{}] {}: must be {}..{}", table, key, lo, hi));
       return;
     }
     *out = static_cast<T>(*v);
@@ -99,7 +99,7 @@ std::string resolve(const std::string& base_dir, const std::string& p) {
 
 Result<AgentConfig> parse_config(std::string_view text, const std::string& path) {
   if (text.size() > kMaxConfigBytes) {
-    return fail(ErrorCode::kInvalidArgument, path + ": larger than 1 MiB");
+    return fail(ErrorCode::kInvalidArgument, trf("{}: larger than 1 MiB", path));
   }
   toml::table root;
   try {
@@ -132,11 +132,12 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   r.str(daemon, "daemon", "public_key", &c.daemon_public_key);
   if (const toml::node* n = daemon ? daemon->get("cluster_ingest") : nullptr) {
     const toml::array* a = n->as_array();
-    if (!a) r.error(n->source(), "[daemon] cluster_ingest: must be a list of ingest endpoints");
+    if (!a) r.error(n->source(), tr("[daemon] cluster_ingest: must be a list of ingest endpoints"));
     for (size_t i = 0; a && i < a->size(); ++i) {
       auto v = (*a)[i].value<std::string>();
       if (!v || v->empty()) {
-        r.error((*a)[i].source(), "[daemon] cluster_ingest: must be a list of ingest endpoints");
+        r.error((*a)[i].source(),
+                tr("[daemon] cluster_ingest: must be a list of ingest endpoints"));
         break;
       }
       c.daemon_cluster_ingest.push_back(*v);
@@ -153,16 +154,16 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   r.num(limits, "limits", "spool_max_bytes", &c.limits.spool_max_bytes, int64_t{64} << 20,
         std::numeric_limits<int64_t>::max());
   if (!agent) {
-    r.error_at_file("missing [agent] table (it needs at least state_dir)");
+    r.error_at_file(tr("missing [agent] table (it needs at least state_dir)"));
   } else if (c.state_dir.empty()) {
-    r.error(agent->source(), "[agent] state_dir is required");
+    r.error(agent->source(), tr("[agent] state_dir is required"));
   }
   if (!drop_encoding.empty()) {
     if (auto e = parse_encoding(drop_encoding); e) {
       c.drop_encoding = *e;
     } else {
       r.error(agent->get("drop_encoding")->source(),
-              "[agent] drop_encoding: must be auto, utf-8 or gb18030");
+              tr("[agent] drop_encoding: must be auto, utf-8 or gb18030"));
     }
   }
   if (!ipc.empty()) {
@@ -170,7 +171,7 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
     c.ipc_path = ipc.starts_with(kIpc) ? ipc.substr(kIpc.size()) : ipc;
     if (c.ipc_path.empty() || c.ipc_path.size() > 100) {
       r.error(agent->get("ipc")->source(),
-              "[agent] ipc: must be ipc:///absolute/path (at most 100 characters)");
+              tr("[agent] ipc: must be ipc:///absolute/path (at most 100 characters)"));
     }
   }
   if (!r.first_error().empty()) return fail(ErrorCode::kInvalidArgument, r.first_error());

@@ -1,10 +1,15 @@
 // CSV reader (agent/record_reader.h): a small streaming RFC 4180 parser.
+//
+// A row's rejection reason is stored with it in the spool (English whatever the agent's language,
+// marked i18n-exempt); `gongshu-agent rejected list` shows its code's class in the reader's
+// language beside it (core/util/refusal_text.h). Errors of the whole file are translated.
 
 #include <vector>
 
 #include "agent/record_reader.h"
 #include "agent/values.h"
 #include "core/util/charset.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::agent {
 namespace {
@@ -43,7 +48,7 @@ class CsvReader final : public RecordReader {
     }
     auto bad = [&](const std::string& why) {
       return fail(ErrorCode::kInvalidArgument,
-                  input_.name() + ": line " + std::to_string(row.line) + ": header: " + why);
+                  trf("{}: line {}: header: {}", input_.name(), row.line, why));
     };
     if (!row.error.empty()) return bad(row.error);
     if (!row.cells.empty() && row.cells[0].starts_with("\xEF\xBB\xBF")) row.cells[0].erase(0, 3);
@@ -69,12 +74,13 @@ class CsvReader final : public RecordReader {
       } else if ((c.spec = schema_.field(name)) != nullptr) {
         c.kind = Column::kField;
       } else {
-        return bad("column '" + name.substr(0, 64) + "' is neither a field of dataset " +
-                   schema_.id() +
-                   " nor one of record_key, subject_id, op, observed_at, invalidate_reason");
+        return bad(
+            trf("column '{}' is neither a field of dataset {} nor one of record_key, "
+                "subject_id, op, observed_at, invalidate_reason",
+                name.substr(0, 64), schema_.id()));
       }
       for (const auto& s : seen) {
-        if (s == name) return bad("column '" + name + "' appears twice");
+        if (s == name) return bad(trf("column '{}' appears twice", name));
       }
       seen.push_back(name);
       columns_.push_back(std::move(c));
@@ -108,8 +114,10 @@ class CsvReader final : public RecordReader {
   // After a decoding error: what to try.
   std::string encoding_hint() const {
     return decoder_.charset() == Charset::kUtf8
-               ? " (the file is read as UTF-8; --encoding gb18030 reads GBK/GB18030 files)"
-               : " (the file is read as GB18030; --encoding utf-8 reads UTF-8 files)";
+               ? " (the file is read as UTF-8; --encoding gb18030 "  // i18n-exempt
+                 "reads GBK/GB18030 files)"                          // i18n-exempt
+               : " (the file is read as GB18030; --encoding utf-8 "  // i18n-exempt
+                 "reads UTF-8 files)";                               // i18n-exempt
   }
 
   void build(ParsedRow& out) {
@@ -119,7 +127,8 @@ class CsvReader final : public RecordReader {
     }
     if (row_.cells.size() != columns_.size()) {
       reject(out, v1::RECORD_STATUS_MALFORMED, "",
-             "row has " + std::to_string(row_.cells.size()) + " cells, the header has " +
+             "row has " + std::to_string(row_.cells.size()) +  // i18n-exempt
+                 " cells, the header has " +                   // i18n-exempt
                  std::to_string(columns_.size()));
       return;
     }
@@ -188,7 +197,7 @@ class CsvReader final : public RecordReader {
     };
     auto end_cell = [&] {
       if (row.cells.size() >= limits_.max_columns) {
-        set_error("more than " + std::to_string(limits_.max_columns) + " cells");
+        set_error("more than " + std::to_string(limits_.max_columns) + " cells");  // i18n-exempt
       } else if (!too_long) {
         row.cells.push_back(std::move(cell));
       }
@@ -198,7 +207,8 @@ class CsvReader final : public RecordReader {
       if (too_long) return;
       if (++row_bytes > limits_.max_row_bytes) {
         too_long = true;
-        set_error("row longer than " + std::to_string(limits_.max_row_bytes) + " bytes");
+        set_error("row longer than " + std::to_string(limits_.max_row_bytes) +  // i18n-exempt
+                  " bytes");                                                    // i18n-exempt
         cell.clear();
         row.cells.clear();
         return;
@@ -210,7 +220,8 @@ class CsvReader final : public RecordReader {
       GONGSHU_TRY(int c, input_.get());
       if (c < 0) {
         if (!any) return false;
-        if (state == kQuoted) set_error("unterminated quoted cell (started on this row)");
+        if (state == kQuoted)
+          set_error("unterminated quoted cell (started on this row)");  // i18n-exempt
         if (pending_cr) add('\r');
         end_cell();
         return true;
@@ -247,7 +258,8 @@ class CsvReader final : public RecordReader {
           } else if (ch == '\r') {
             pending_cr = true;
           } else {
-            if (ch == '"') set_error("a quote inside an unquoted cell (quote the whole cell)");
+            if (ch == '"')
+              set_error("a quote inside an unquoted cell (quote the whole cell)");  // i18n-exempt
             add(ch);
           }
           break;
@@ -271,7 +283,7 @@ class CsvReader final : public RecordReader {
           } else if (ch == '\r') {
             pending_cr = true;
           } else {
-            set_error("text after a closing quote");
+            set_error("text after a closing quote");  // i18n-exempt
             state = kUnquoted;
             add(ch);
           }

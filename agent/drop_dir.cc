@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::agent {
 namespace fs = std::filesystem;
@@ -31,7 +32,7 @@ Status DropDirWatcher::prepare() {
   std::error_code ec;
   for (const char* sub : {"", "/done", "/failed"}) {
     fs::create_directories(dir_ + sub, ec);
-    if (ec) return fail(ErrorCode::kIo, "drop directory " + dir_ + sub + ": " + ec.message());
+    if (ec) return fail(ErrorCode::kIo, trf("drop directory {}{}: {}", dir_, sub, ec.message()));
   }
   return {};
 }
@@ -48,7 +49,7 @@ Status DropDirWatcher::move_to(const std::string& name, const std::string& sub,
     GONGSHU_RETURN_IF_ERROR(write_file_atomic(target + ".reason", as_bytes(text), 0640));
   }
   if (::rename((dir_ + "/" + name).c_str(), target.c_str()) != 0) {
-    return fail_errno("drop: move " + name + " to " + sub + "/", errno);
+    return fail_errno(trf("drop: move {} to {}/", name, sub), errno);
   }
   return {};
 }
@@ -59,16 +60,16 @@ Status DropDirWatcher::process(const std::string& name) {
   auto sep = name.find("--");
   if (!format || sep == std::string::npos || sep == 0) {
     return move_to(name, "failed",
-                   "the name must be DATASET--anything.jsonl or DATASET--anything.csv");
+                   tr("the name must be DATASET--anything.jsonl or DATASET--anything.csv"));
   }
   std::string dataset = name.substr(0, sep);
   GONGSHU_RETURN_IF_ERROR(intake_.refresh_catalog());
   const catalog::DatasetSchema* schema = intake_.catalog().find(dataset);
   if (!schema) {
     return move_to(name, "failed",
-                   "dataset '" + dataset +
-                       "' is not in this agent's cached catalog "
-                       "(gongshu-agent catalog list)");
+                   trf("dataset '{}' is not in this agent's cached catalog (gongshu-agent "
+                       "catalog list)",
+                       dataset));
   }
   auto input = InputFile::open(path, encoding_);
   if (!input) return move_to(name, "failed", input.error().message());
@@ -83,9 +84,9 @@ Status DropDirWatcher::process(const std::string& name) {
   auto done = spool_file(intake_, **reader, o);
   // A spool failure leaves the file where it is, to be tried again.
   if (!done) return tl::unexpected(std::move(done).error());
-  std::fprintf(stderr, "gongshu-agent: drop %s: read as %s; %llu accepted, %llu rejected\n",
-               name.c_str(), encoding.c_str(), static_cast<unsigned long long>(done->accepted),
-               static_cast<unsigned long long>(done->rejected));
+  const std::string line = trf("gongshu-agent: drop {}: read as {}; {} accepted, {} rejected\n",
+                               name, encoding, done->accepted, done->rejected);
+  std::fputs(line.c_str(), stderr);
   // Spooled whole and marked so: a crash before the move cannot spool it twice.
   GONGSHU_RETURN_IF_ERROR(move_to(name, "done", ""));
   if (o.progress_key.empty()) return {};
@@ -103,7 +104,7 @@ Result<size_t> DropDirWatcher::scan_once(bool all_ready) {
     if (name.ends_with(".reason")) continue;
     names.push_back(std::move(name));
   }
-  if (ec) return fail(ErrorCode::kIo, "drop directory " + dir_ + ": " + ec.message());
+  if (ec) return fail(ErrorCode::kIo, trf("drop directory {}: {}", dir_, ec.message()));
   std::sort(names.begin(), names.end());
   size_t handled = 0;
   auto now = fs::file_time_type::clock::now();
@@ -125,9 +126,9 @@ Result<size_t> DropDirWatcher::scan_once(bool all_ready) {
 Status DropDirWatcher::run(const std::atomic<bool>& stop) {
   GONGSHU_RETURN_IF_ERROR(prepare());
   Fd ino(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-  if (!ino.valid()) return fail_errno("drop directory: inotify", errno);
+  if (!ino.valid()) return fail_errno(tr("drop directory: inotify"), errno);
   if (::inotify_add_watch(ino.get(), dir_.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
-    return fail_errno("drop directory " + dir_ + ": watch", errno);
+    return fail_errno(trf("drop directory {}: watch", dir_), errno);
   }
   auto next_scan = std::chrono::steady_clock::now();
   alignas(struct inotify_event) char buf[16 * 1024];

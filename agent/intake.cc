@@ -22,13 +22,17 @@ Status Intake::refresh_catalog() {
   return {};
 }
 
+// A rejection's reason is stored with the record in the spool and sent to an ipc client: English
+// whatever the agent's language (po/README.md); `gongshu-agent rejected list` shows its code's
+// class in the reader's language beside it (core/util/refusal_text.h).
 catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
   catalog::Verdict v;
   const catalog::DatasetSchema* schema = catalog_.find(record.dataset());
   if (!schema) {
     v = catalog::Verdict::refusal(
         v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
-        "dataset '" + record.dataset() + "' is not in the cached catalog of this agency");
+        "dataset '" + record.dataset() +
+            "' is not in the cached catalog of this agency");  // i18n-exempt: stored reason
   } else if (auto refused = catalog_.refused_state(*schema)) {
     v = catalog::Verdict::refusal(v1::RECORD_STATUS_DATASET_NOT_APPROVED, "dataset", *refused);
   } else {
@@ -39,12 +43,12 @@ catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
   std::string bytes;
   if (v.ok() && !record.SerializeToString(&bytes)) {
     v = catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "",
-                                  "the record cannot be serialised");
+                                  "the record cannot be serialised");  // i18n-exempt: stored
   }
   if (v.ok() && bytes.size() > batch::Limits{}.max_record_bytes) {
     v = catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "",
-                                  "record of " + std::to_string(bytes.size()) +
-                                      " bytes exceeds the limit of " +
+                                  "record of " + std::to_string(bytes.size()) +  // i18n-exempt
+                                      " bytes exceeds the limit of " +  // i18n-exempt: stored
                                       std::to_string(batch::Limits{}.max_record_bytes));
   }
   if (!v.ok()) {

@@ -2,6 +2,10 @@
 // parsed with its SAX interface straight into the Record (no document tree: at 100,000 lines a
 // second the tree's allocations would cost as much as the parse); its exceptions are caught here
 // and become rejected rows.
+//
+// A row's rejection reason is stored with it in the spool (English whatever the agent's language,
+// marked i18n-exempt); `gongshu-agent rejected list` shows its code's class in the reader's
+// language beside it (core/util/refusal_text.h).
 
 #include <nlohmann/json.hpp>
 
@@ -50,19 +54,19 @@ const char* expected_for(v1::FieldType type) {
     case v1::FIELD_TYPE_TEXT:
       return "a string";
     case v1::FIELD_TYPE_INTEGER:
-      return "an integer";
+      return "an integer";  // i18n-exempt
     case v1::FIELD_TYPE_REAL:
       return "a number";
     case v1::FIELD_TYPE_BOOLEAN:
-      return "true or false";
+      return "true or false";  // i18n-exempt
     case v1::FIELD_TYPE_BLOB:
-      return "a base64 string";
+      return "a base64 string";  // i18n-exempt
     case v1::FIELD_TYPE_DATE:
-      return "a date string YYYY-MM-DD";
+      return "a date string YYYY-MM-DD";  // i18n-exempt
     case v1::FIELD_TYPE_TIMESTAMP:
-      return "an ISO 8601 string or integer milliseconds";
+      return "an ISO 8601 string or integer milliseconds";  // i18n-exempt
     default:
-      return "a value of a known type";
+      return "a value of a known type";  // i18n-exempt
   }
 }
 
@@ -88,13 +92,15 @@ class RecordBuilder {
   // After a successful parse: checks what only the whole object can tell.
   bool finish() {
     if (saw_fields_ && !first_flat_.empty()) {
-      return fail(v1::RECORD_STATUS_SCHEMA, first_flat_,
-                  "unknown key '" + first_flat_ + "' (fields go inside \"fields\")");
+      return fail(
+          v1::RECORD_STATUS_SCHEMA, first_flat_,
+          "unknown key '" + first_flat_ + "' (fields go inside \"fields\")");  // i18n-exempt
     }
     if (!dataset_.empty() && dataset_ != schema_.id()) {
-      return fail(
-          v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
-          "record names dataset '" + dataset_ + "' but the input is for '" + schema_.id() + "'");
+      return fail(v1::RECORD_STATUS_UNKNOWN_DATASET, "dataset",
+                  "record names dataset '" + dataset_ + "' but the input is for '" +  // i18n-exempt
+                      schema_.id() +                                                  // i18n-exempt
+                      "'");                                                           // i18n-exempt
     }
     return true;
   }
@@ -113,18 +119,19 @@ class RecordBuilder {
   bool number_integer(number_integer_t v) { return integer(v, std::to_string(v)); }
   bool number_unsigned(number_unsigned_t v) {
     if (v > uint64_t(INT64_MAX)) {
-      if (!value_start("an integer")) return !failed_;
-      return fail(v1::RECORD_STATUS_SCHEMA, name_, "field '" + name_ + "': integer out of range");
+      if (!value_start("an integer")) return !failed_;  // i18n-exempt
+      return fail(v1::RECORD_STATUS_SCHEMA, name_,
+                  "field '" + name_ + "': integer out of range");  // i18n-exempt
     }
     return integer(int64_t(v), std::to_string(v));
   }
   bool number_float(number_float_t v, const string_t&) {
     if (key_ == Key::kObservedAt) {
       return fail(v1::RECORD_STATUS_SCHEMA, "observed_at",
-                  "'observed_at' must be a time string or integer milliseconds");
+                  "'observed_at' must be a time string or integer milliseconds");  // i18n-exempt
     }
-    if (!value_start("a real number")) return !failed_;
-    if (spec_->type() != v1::FIELD_TYPE_REAL) return mismatch("a real number");
+    if (!value_start("a real number")) return !failed_;                          // i18n-exempt
+    if (spec_->type() != v1::FIELD_TYPE_REAL) return mismatch("a real number");  // i18n-exempt
     value()->set_real(v);
     return true;
   }
@@ -175,7 +182,7 @@ class RecordBuilder {
     return true;
   }
   bool binary(binary_t&) {
-    return fail(v1::RECORD_STATUS_MALFORMED, "", "unexpected binary value");
+    return fail(v1::RECORD_STATUS_MALFORMED, "", "unexpected binary value");  // i18n-exempt
   }
   bool start_object(std::size_t) {
     if (depth_ == 0) {
@@ -188,7 +195,7 @@ class RecordBuilder {
       depth_ = 2;
       return true;
     }
-    return nested("an object");
+    return nested("an object");  // i18n-exempt
   }
   bool key(string_t& k) {
     if (depth_ == 1) {
@@ -199,8 +206,9 @@ class RecordBuilder {
     name_ = std::move(k);
     spec_ = schema_.field(name_);
     if (!spec_) {
-      return fail(v1::RECORD_STATUS_SCHEMA, name_,
-                  "field '" + name_ + "' is not in the catalog entry of " + schema_.id());
+      return fail(
+          v1::RECORD_STATUS_SCHEMA, name_,
+          "field '" + name_ + "' is not in the catalog entry of " + schema_.id());  // i18n-exempt
     }
     have_name_ = true;
     return true;
@@ -211,13 +219,15 @@ class RecordBuilder {
   }
   bool start_array(std::size_t) {
     if (depth_ == 0) {
-      return fail(v1::RECORD_STATUS_MALFORMED, "", "expected a JSON object, got an array");
+      return fail(v1::RECORD_STATUS_MALFORMED, "",
+                  "expected a JSON object, got an array");  // i18n-exempt
     }
-    return nested("an array");
+    return nested("an array");  // i18n-exempt
   }
   bool end_array() { return true; }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
-    return fail(v1::RECORD_STATUS_MALFORMED, "", "bad JSON: " + clean_what(ex.what()));
+    return fail(v1::RECORD_STATUS_MALFORMED, "",
+                "bad JSON: " + clean_what(ex.what()));  // i18n-exempt
   }
 
  private:
@@ -240,7 +250,7 @@ class RecordBuilder {
   bool value_start(const char* what) {
     if (depth_ == 0) {
       return fail(v1::RECORD_STATUS_MALFORMED, "",
-                  std::string("expected a JSON object, got ") + what);
+                  std::string("expected a JSON object, got ") + what);  // i18n-exempt
     }
     if (depth_ == 1 && key_ != Key::kNone) {
       Key k = key_;
@@ -253,9 +263,10 @@ class RecordBuilder {
                          : k == Key::kObservedAt ? "observed_at"
                                                  : "invalidate_reason";
       return fail(v1::RECORD_STATUS_SCHEMA, name,
-                  "'" + name + "' must be a string, got " + std::string(what));
+                  "'" + name + "' must be a string, got " + std::string(what));  // i18n-exempt
     }
-    if (!have_name_) return fail(v1::RECORD_STATUS_MALFORMED, "", "value without a key");
+    if (!have_name_)
+      return fail(v1::RECORD_STATUS_MALFORMED, "", "value without a key");  // i18n-exempt
     have_name_ = false;
     field_value_ = nullptr;
     return true;
@@ -279,7 +290,7 @@ class RecordBuilder {
       r_.set_observed_at_ms(v);
       return true;
     }
-    if (!value_start("an integer")) return !failed_;
+    if (!value_start("an integer")) return !failed_;  // i18n-exempt
     switch (spec_->type()) {
       case v1::FIELD_TYPE_INTEGER:
         value()->set_integer(v);
@@ -291,7 +302,7 @@ class RecordBuilder {
         value()->set_timestamp_ms(v);
         return true;
       default:
-        return mismatch("an integer");
+        return mismatch("an integer");  // i18n-exempt
     }
   }
   bool mismatch(const char* got) {
@@ -300,12 +311,13 @@ class RecordBuilder {
   }
   bool wrong_fields(const char* got) {
     return fail(v1::RECORD_STATUS_SCHEMA, "fields",
-                std::string("'fields' must be an object, got ") + got);
+                std::string("'fields' must be an object, got ") + got);  // i18n-exempt
   }
   bool nested(const char* what) {
     if (depth_ == 1 && key_ != Key::kNone) {
       if (key_ == Key::kFields) return wrong_fields(what);
-      return fail(v1::RECORD_STATUS_SCHEMA, "", std::string("a reserved key holds ") + what);
+      return fail(v1::RECORD_STATUS_SCHEMA, "",
+                  std::string("a reserved key holds ") + what);  // i18n-exempt
     }
     return fail(v1::RECORD_STATUS_SCHEMA, name_,
                 "field '" + name_ + "': expected " +
@@ -345,8 +357,9 @@ class JsonlReader final : public RecordReader {
       row.clear();
       row.line = input_.line_number();
       if (kind == InputFile::Line::kTooLong) {
-        reject(row, v1::RECORD_STATUS_MALFORMED, "",
-               "line longer than " + std::to_string(limits_.max_row_bytes) + " bytes");
+        reject(
+            row, v1::RECORD_STATUS_MALFORMED, "",
+            "line longer than " + std::to_string(limits_.max_row_bytes) + " bytes");  // i18n-exempt
         return true;
       }
       if (line_.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
@@ -355,8 +368,10 @@ class JsonlReader final : public RecordReader {
         reject(row, v1::RECORD_STATUS_MALFORMED, "",
                s.error().message() +
                    (decoder_.charset() == Charset::kUtf8
-                        ? " (the file is read as UTF-8; --encoding gb18030 reads GBK/GB18030 files)"
-                        : " (the file is read as GB18030; --encoding utf-8 reads UTF-8 files)"));
+                        ? " (the file is read as UTF-8; --encoding gb18030 reads "  // i18n-exempt
+                          "GBK/GB18030 files)"                                      // i18n-exempt
+                        : " (the file is read as GB18030; --encoding utf-8 reads "  // i18n-exempt
+                          "UTF-8 files)"));                                         // i18n-exempt
         return true;
       }
       parse(row);
@@ -384,7 +399,7 @@ class JsonlReader final : public RecordReader {
       return;
     }
     if (!builder.failed()) {
-      reject(row, v1::RECORD_STATUS_MALFORMED, "", "bad JSON");
+      reject(row, v1::RECORD_STATUS_MALFORMED, "", "bad JSON");  // i18n-exempt
       return;
     }
     reject(row, builder.code(), builder.field(), builder.reason());

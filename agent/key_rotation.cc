@@ -10,6 +10,7 @@
 
 #include "core/crypto/key_file.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/wire/agent_key_rotation.h"
 
 namespace gongshu::agent {
@@ -80,11 +81,11 @@ Result<v1::AgentKeyRotateResponse> request_key_rotation(wire::Context& context,
   body->set_signature(sig.data(), sig.size());
   GONGSHU_TRY(v1::ApiResponse resp,
               with_context(api_call(context, old_key, target.key, target.api, req, timeout, cancel),
-                           "key rotation"));
-  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "key rotation"));
+                           "key rotation"));                   // i18n-exempt: the request's name
+  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "key rotation"));  // i18n-exempt: its name
   if (!resp.has_agent_key_rotate() ||
       resp.agent_key_rotate().new_key_id() != new_key.public_key().key_id()) {
-    return fail(ErrorCode::kUnavailable, "key rotation: the daemon's answer names another key");
+    return fail(ErrorCode::kUnavailable, tr("key rotation: the daemon's answer names another key"));
   }
   return resp.agent_key_rotate();
 }
@@ -139,7 +140,8 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
   // Step 2: K2 on disk, durably, before the daemon can hear of it.
   std::optional<crypto::IdentityKey> fresh;
   if (exists(next_path)) {
-    GONGSHU_TRY(crypto::KeyFile kf, with_context(crypto::load_key_file(next_path), "key rotation"));
+    GONGSHU_TRY(crypto::KeyFile kf,
+                with_context(crypto::load_key_file(next_path), tr("key rotation")));
     fresh.emplace(std::move(kf.key));
   } else {
     crypto::IdentityKey k = crypto::IdentityKey::generate();
@@ -148,17 +150,18 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
     fresh.emplace(std::move(k));
   }
   const std::string new_id = fresh->public_key().key_id();
-  GONGSHU_RETURN_IF_ERROR(record("sent", old_id, new_id, "asking the daemon"));
+  // The spool's rotation record is stored English (po/README.md); message_ is a journal line.
+  GONGSHU_RETURN_IF_ERROR(record("sent", old_id, new_id, "asking the daemon"));  // i18n-exempt
 
   auto answer = request_key_rotation(context_, target_, current, *fresh, kRequestTimeout, &stop);
   if (!answer) {
     if (!is_refusal(answer.error())) {
-      message_ = answer.error().message() + "; asking again (no batch is sealed meanwhile)";
+      message_ = trf("{}; asking again (no batch is sealed meanwhile)", answer.error().message());
       return std::nullopt;
     }
     // Refused: K2 was never registered, so it is of no use; K1 goes on.
     if (::unlink(next_path.c_str()) != 0 && errno != ENOENT) {
-      return fail_errno("key rotation: remove " + next_path, errno);
+      return fail_errno(trf("key rotation: remove {}", next_path), errno);
     }
     GONGSHU_RETURN_IF_ERROR(sync_dir_of(next_path));
     message_ = answer.error().message();
@@ -168,8 +171,10 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
   }
   // Step 3.
   GONGSHU_RETURN_IF_ERROR(finish(current, *fresh));
-  message_ = "agent key " + old_id + " rotated to " + new_id +
-             (answer->already() ? " (the daemon had accepted it before)" : "");
+  message_ =
+      answer->already()
+          ? trf("agent key {} rotated to {} (the daemon had accepted it before)", old_id, new_id)
+          : trf("agent key {} rotated to {}", old_id, new_id);
   wanted_ = false;
   return fresh;
 }
@@ -180,7 +185,7 @@ Status KeyRotator::finish(const crypto::IdentityKey& old_key, const crypto::Iden
   // The spool first: until KEY_FILE.next is renamed, a restart redoes all of this.
   GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
     auto e = spool_.enrollment(txn);
-    if (!e) return fail(ErrorCode::kNotFound, "key rotation: the spool holds no enrollment");
+    if (!e) return fail(ErrorCode::kNotFound, tr("key rotation: the spool holds no enrollment"));
     e->set_agent_key_id(new_id);
     std::string bytes;
     e->SerializeToString(&bytes);
@@ -189,17 +194,17 @@ Status KeyRotator::finish(const crypto::IdentityKey& old_key, const crypto::Iden
     r.set_state("done");
     r.set_old_key_id(old_id);
     r.set_new_key_id(new_id);
-    r.set_message("rotated; the old key file is " + old_key_path(config_, old_id));
+    r.set_message("rotated; the old key file is " + old_key_path(config_, old_id));  // i18n-exempt
     r.set_updated_ms(clock_.now_ms());
     return write_key_rotation(spool_, txn, std::move(r));
   }));
   const std::string old_path = old_key_path(config_, old_id);
   if (::link(config_.key_file.c_str(), old_path.c_str()) != 0 && errno != EEXIST) {
-    return fail_errno("key rotation: keep " + config_.key_file + " as " + old_path, errno);
+    return fail_errno(trf("key rotation: keep {} as {}", config_.key_file, old_path), errno);
   }
   const std::string next_path = next_key_path(config_);
   if (::rename(next_path.c_str(), config_.key_file.c_str()) != 0) {
-    return fail_errno("key rotation: rename " + next_path + " to " + config_.key_file, errno);
+    return fail_errno(trf("key rotation: rename {} to {}", next_path, config_.key_file), errno);
   }
   return sync_dir_of(config_.key_file);
 }

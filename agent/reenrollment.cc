@@ -124,7 +124,7 @@ Result<std::optional<Reconciled>> reconcile_reenrollment(wire::Context& context,
   }
   if (!note) return std::nullopt;
   const std::string what =
-      "which batches of the previous agent key " + note->old_key_id() + " the daemon stored";
+      trf("which batches of the previous agent key {} the daemon stored", note->old_key_id());
   v1::ApiRequest req;
   req.set_request_id(3);
   auto* body = req.mutable_agent_batches_stored();
@@ -141,20 +141,20 @@ Result<std::optional<Reconciled>> reconcile_reenrollment(wire::Context& context,
   const std::string daemon_key_id = target.key.key_id();
   for (const auto& ack : answer.stored()) {
     if (!ack.has_receipt() || ack.receipt().daemon_key_id() != daemon_key_id) {
-      return fail(ErrorCode::kCorrupt, what + ": batch " + std::to_string(ack.batch_seq()) +
-                                           " is answered with a receipt not from daemon " +
-                                           daemon_key_id);
+      return fail(ErrorCode::kCorrupt,
+                  trf("{}: batch {} is answered with a receipt not from daemon {}", what,
+                      ack.batch_seq(), daemon_key_id));
     }
     stored.emplace(ack.batch_seq(), &ack);
   }
   for (uint64_t seq : note->batch_seqs()) {
     if (stored.count(seq) == not_stored.count(seq)) {
-      return fail(ErrorCode::kCorrupt, what + ": the answer does not say whether batch " +
-                                           std::to_string(seq) + " was stored");
+      return fail(ErrorCode::kCorrupt,
+                  trf("{}: the answer does not say whether batch {} was stored", what, seq));
     }
   }
   if (answer.old_key_id() != note->old_key_id()) {
-    return fail(ErrorCode::kCorrupt, what + ": the answer names key " + answer.old_key_id());
+    return fail(ErrorCode::kCorrupt, trf("{}: the answer names key {}", what, answer.old_key_id()));
   }
 
   Reconciled out;

@@ -19,6 +19,7 @@
 #include "agent/resident.h"
 #include "agent/spool.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/wire/context.h"
 
 namespace gongshu::agent {
@@ -41,10 +42,9 @@ Status write_state(Spool& spool, const ForwarderStatus& st, int64_t started_ms, 
 }
 
 std::string status_line(const ForwarderStatus& st) {
-  std::string s = "daemon " + std::string(wire::handshake_state_name(st.daemon)) + ", " +
-                  std::to_string(st.outbox) + " batches unacknowledged (" +
-                  std::to_string(st.in_flight) + " in flight), " +
-                  std::to_string(st.acked_records) + " records acknowledged since start";
+  std::string s = trf(
+      "daemon {}, {} batches unacknowledged ({} in flight), {} records acknowledged since start",
+      wire::handshake_state_name(st.daemon), st.outbox, st.in_flight, st.acked_records);
   if (!st.last_error.empty()) s += "; " + st.last_error;
   return s;
 }
@@ -68,8 +68,9 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   auto lock = Fd::open(config.state_dir + "/run.lock", O_RDWR | O_CREAT, 0600);
   if (!lock) return tl::unexpected(std::move(lock).error());
   if (::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) {
-    return fail(ErrorCode::kAlreadyExists,
-                "another `gongshu-agent run` is using " + config.state_dir + " (run.lock is held)");
+    return fail(
+        ErrorCode::kAlreadyExists,
+        trf("another `gongshu-agent run` is using {} (run.lock is held)", config.state_dir));
   }
   SpoolOptions so;
   so.max_bytes = config.limits.spool_max_bytes;
@@ -86,13 +87,13 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
     bool rotating = ::lstat(next_key_path(config).c_str(), &next_st) == 0;
     if (e && e->agent_key_id() != key.public_key().key_id() && !rotating) {
       return fail(ErrorCode::kInvalidArgument,
-                  "the key in " + config.key_file + " (" + key.public_key().key_id() +
-                      ") is not the enrolled agent key " + e->agent_key_id());
+                  trf("the key in {} ({}) is not the enrolled agent key {}", config.key_file,
+                      key.public_key().key_id(), e->agent_key_id()));
     }
   }
   if (target.ingest.empty()) {
     return fail(ErrorCode::kInvalidArgument,
-                "no ingest endpoint: the enrollment named none; set [daemon] ingest");
+                tr("no ingest endpoint: the enrollment named none; set [daemon] ingest"));
   }
   GONGSHU_TRY(wire::Context context, wire::Context::create());
 
@@ -131,7 +132,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
         return refresh_catalog(context, config, k, *spool, clock, std::chrono::seconds(10),
                                &inputs_stop);
       });
-      if (!r) log_line("catalog refresh: " + r.error().message());
+      if (!r) log_line(trf("catalog refresh: {}", r.error().message()));
       sleep_unless(inputs_stop, std::chrono::seconds(config.limits.catalog_refresh_s));
     }
   });
@@ -169,22 +170,23 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
     auto r = reconcile_reenrollment(context, key, *spool, target, clock, std::chrono::seconds(10),
                                     &stop);
     if (r && *r) {
-      log_line("re-enrollment: of the previous key " + (*r)->old_key_id + "'s batches, " +
-               std::to_string((*r)->stored_batches) + " were stored (acknowledged with their " +
-               "receipts) and " + std::to_string((*r)->resealed_batches) + " (" +
-               std::to_string((*r)->resealed_records) + " records) are sealed again under " +
-               key.public_key().key_id());
+      log_line(
+          trf("re-enrollment: of the previous key {}'s batches, {} were stored "
+              "(acknowledged with their receipts) and {} ({} records) are sealed again "
+              "under {}",
+              (*r)->old_key_id, (*r)->stored_batches, (*r)->resealed_batches,
+              (*r)->resealed_records, key.public_key().key_id()));
       if (auto w = foreign_batches_warning(**r); !w.empty()) {
-        log_line("re-enrollment: " + w);
-        observer.status("warning: " + w);
+        log_line(trf("re-enrollment: {}", w));
+        observer.status(trf("warning: {}", w));
       }
       continue;
     }
     if (!r) {
       std::string problem = r.error().message();
       if (problem != last_problem) {
-        log_line("re-enrollment: " + problem + "; nothing is sent until it is answered");
-        observer.status("waiting: " + problem);
+        log_line(trf("re-enrollment: {}; nothing is sent until it is answered", problem));
+        observer.status(trf("waiting: {}", problem));
         ForwarderStatus waiting;  // for `gongshu-agent status`
         waiting.last_error = "re-enrollment: " + problem;
         if (auto w = write_state(*spool, waiting, clock.now_ms(), clock.now_ms(), false); !w) {
@@ -248,7 +250,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
         result = tl::unexpected(std::move(rotated).error());
         break;
       }
-      if (auto m = rotator.take_message(); !m.empty()) log_line("key rotation: " + m);
+      if (auto m = rotator.take_message(); !m.empty()) log_line(trf("key rotation: {}", m));
       if (*rotated) {
         // The old key's batches are all acknowledged; the rest of the spool goes under the new.
         fwd.reset();
@@ -296,14 +298,16 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
       }
     }
     if (fwd->in_flight() > 0) {
-      log_line(std::to_string(fwd->in_flight()) +
-               " batches still unacknowledged at shutdown; they are sent again at the next start");
+      log_line(
+          trf("{} batches still unacknowledged at shutdown; they are sent again at the next "
+              "start",
+              fwd->in_flight()));
     }
     // Like every other state write of the loop, a failure is the run's failure (unless it has
     // failed already): status would otherwise go on showing a running agent.
     auto stopped = write_state(*spool, fwd->status(), started, clock.now_ms(), true);
     if (!stopped && result) {
-      result = tl::unexpected(std::move(stopped).error().with_context("recording the stop"));
+      result = tl::unexpected(std::move(stopped).error().with_context(tr("recording the stop")));
     }
   }
   return result;

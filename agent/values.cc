@@ -1,5 +1,9 @@
 #include "agent/values.h"
 
+// Values as offices write them. A value's error is a rejected row's reason, stored in the spool:
+// English whatever the agent's language (i18n-exempt); `gongshu-agent rejected list` shows its
+// code's class in the reader's language beside it (core/util/refusal_text.h).
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -125,8 +129,9 @@ Result<int32_t> parse_date_days(std::string_view s) {
   int64_t days;
   if (s.size() == 10 && date_prefix(s, &days)) return static_cast<int32_t>(days);
   if (office_date(narrow_full_width(s), &days)) return static_cast<int32_t>(days);
-  return bad("expected a date (2024-01-02, 2024年1月2日, 2024/1/2 or 2024.01.02), got " +
-             quoted(s));
+  return bad(
+      "expected a date (2024-01-02, 2024年1月2日, 2024/1/2 or 2024.01.02), got " +  // i18n-exempt
+      quoted(s));
 }
 
 Result<int64_t> parse_timestamp_ms(std::string_view s) {
@@ -137,7 +142,7 @@ Result<int64_t> parse_timestamp_ms(std::string_view s) {
   }
   auto err = [&] {
     return bad(
-        "expected an ISO 8601 time with a zone (2024-05-01T08:30:00Z or +08:00) or "
+        "expected an ISO 8601 time with a zone (2024-05-01T08:30:00Z or +08:00) or "  // i18n-exempt
         "milliseconds, got " +
         quoted(s));
   };
@@ -162,7 +167,7 @@ Result<int64_t> parse_timestamp_ms(std::string_view s) {
     if (pos == start || pos - start > 9) return err();
   }
   if (pos >= s.size()) {
-    return bad("timestamp " + quoted(s) + " has no time zone (add Z or +08:00)");
+    return bad("timestamp " + quoted(s) + " has no time zone (add Z or +08:00)");  // i18n-exempt
   }
   int64_t offset_min = 0;
   if (s[pos] == 'Z' || s[pos] == 'z') {
@@ -205,7 +210,7 @@ std::string format_timestamp_ms(int64_t ms) {
 Result<v1::RecordOp> parse_op(std::string_view text) {
   if (text.empty() || text == "upsert") return v1::RECORD_OP_UPSERT;
   if (text == "invalidate") return v1::RECORD_OP_INVALIDATE;
-  return bad("op must be 'upsert' or 'invalidate', got " + quoted(text));
+  return bad("op must be 'upsert' or 'invalidate', got " + quoted(text));  // i18n-exempt
 }
 
 Status value_from_text(v1::FieldType type, std::string_view s, v1::FieldValue& out) {
@@ -215,7 +220,7 @@ Status value_from_text(v1::FieldType type, std::string_view s, v1::FieldValue& o
       return {};
     case v1::FIELD_TYPE_INTEGER: {
       int64_t v;
-      if (!parse_i64(s, &v)) return bad("expected an integer, got " + quoted(s));
+      if (!parse_i64(s, &v)) return bad("expected an integer, got " + quoted(s));  // i18n-exempt
       out.set_integer(v);
       return {};
     }
@@ -226,7 +231,7 @@ Status value_from_text(v1::FieldType type, std::string_view s, v1::FieldValue& o
       if (b != e && *b == '+') ++b;
       auto [p, ec] = std::from_chars(b, e, v);
       if (ec != std::errc() || p != e || b == e || !std::isfinite(v)) {
-        return bad("expected a number, got " + quoted(s));
+        return bad("expected a number, got " + quoted(s));  // i18n-exempt
       }
       out.set_real(v);
       return {};
@@ -237,12 +242,12 @@ Status value_from_text(v1::FieldType type, std::string_view s, v1::FieldValue& o
       } else if (s == "false" || s == "0" || s == "FALSE" || s == "False") {
         out.set_boolean(false);
       } else {
-        return bad("expected true or false, got " + quoted(s));
+        return bad("expected true or false, got " + quoted(s));  // i18n-exempt
       }
       return {};
     case v1::FIELD_TYPE_BLOB: {
       auto b = base64_decode(s);
-      if (!b) return bad("expected base64: " + b.error().message());
+      if (!b) return bad("expected base64: " + b.error().message());  // i18n-exempt
       out.set_blob(std::string(as_chars(*b)));
       return {};
     }
@@ -257,7 +262,7 @@ Status value_from_text(v1::FieldType type, std::string_view s, v1::FieldValue& o
       return {};
     }
     default:
-      return bad("the catalog gives this field an unknown type");
+      return bad("the catalog gives this field an unknown type");  // i18n-exempt
   }
 }
 

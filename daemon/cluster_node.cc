@@ -37,9 +37,9 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
       std::min(milliseconds(2000), window - timing.renew_interval() - milliseconds(100));
   if (eo.request_timeout < milliseconds(300)) {
     return fail(ErrorCode::kInvalidArgument,
-                "cluster: lease_ttl_s " + std::to_string(config.lease_ttl_s) + " with margin_ms " +
-                    std::to_string(config.margin_ms) +
-                    " leaves etcd no time to answer a renewal; raise lease_ttl_s");
+                trf("cluster: lease_ttl_s {} with margin_ms {} leaves etcd no time to answer a "
+                    "renewal; raise lease_ttl_s",
+                    config.lease_ttl_s, config.margin_ms));
   }
   eo.connect_timeout = std::min(milliseconds(500), eo.request_timeout / 2);
   GONGSHU_TRY(etcd::Client client,
@@ -196,8 +196,9 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     ref("cluster", config_.name);
     ref("node", config_.node);
     ref("term", std::to_string(term));
-    e.set_detail("node " + config_.node + " leads cluster " + config_.name + " in term " +
-                 std::to_string(term) + " (elected through etcd)");
+    // i18n-exempt: the audit entry's detail (next two lines)
+    e.set_detail("node " + config_.node + " leads cluster " + config_.name +       // i18n-exempt
+                 " in term " + std::to_string(term) + " (elected through etcd)");  // i18n-exempt
     auto s = store_.env().update([&](store::WriteTxn& txn) -> Status {
       GONGSHU_RETURN_IF_ERROR(store_.audit().append(txn, e));
       return {};
@@ -297,7 +298,7 @@ v1::ClusterStatus ClusterNode::status() const {
   out.set_cluster(config_.name);
   out.set_node(config_.node);
   out.set_lease_ttl_s(config_.lease_ttl_s);
-  out.set_replication(replication_ ? "write sets" : "none");
+  out.set_replication(replication_ ? "write sets" : "none");  // i18n-exempt: protocol value
   const auto now = SteadyClock::now();
   out.set_this_node_leads(may_write());
   if (auto d = leadership_.ack_deadline()) {
@@ -344,20 +345,28 @@ Status ClusterNode::request_switchover(const std::string& to) {
   return {};
 }
 
+// Its reasons reach the client in the api reply: protocol text, English (po/README.md).
 Status ClusterNode::check_switchover(const std::string& to) const {
-  if (!may_write()) return fail(ErrorCode::kUnavailable, "this node does not lead: ask the leader");
+  if (!may_write())
+    return fail(ErrorCode::kUnavailable, "this node does not lead: ask the leader");  // i18n-exempt
   if (to == config_.node)
-    return fail(ErrorCode::kInvalidArgument, "switchover: " + to + " already leads");
+    return fail(ErrorCode::kInvalidArgument,
+                "switchover: " + to + " already leads");  // i18n-exempt
   std::lock_guard lock(mu);
   const cluster::MemberView* m = view_ ? view_->member(to) : nullptr;
-  if (!m) return fail(ErrorCode::kNotFound, "switchover: no live member " + to + " in etcd");
+  if (!m) {
+    return fail(ErrorCode::kNotFound,
+                "switchover: no live member " + to + " in etcd");  // i18n-exempt
+  }
   if (!view_->may_stand(to))
-    return fail(ErrorCode::kInvalidArgument,
-                "switchover: " + to + " is not in the synchronous set and may not lead");
+    return fail(
+        ErrorCode::kInvalidArgument,
+        "switchover: " + to + " is not in the synchronous set and may not lead");  // i18n-exempt
   if (m->value.applied < view_->best_applied())
-    return fail(ErrorCode::kInvalidArgument, "switchover: " + to + " is behind (applied seq " +
-                                                 std::to_string(m->value.applied.seq) +
-                                                 "); try again once it caught up");
+    return fail(ErrorCode::kInvalidArgument,
+                "switchover: " + to + " is behind (applied seq " +  // i18n-exempt
+                    std::to_string(m->value.applied.seq) +
+                    "); try again once it caught up");  // i18n-exempt
   return {};
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/util/check.h"
 #include "core/util/encoding.h"
+#include "core/util/i18n.h"
 #include "core/util/printable.h"
 #include "daemon/delivery_stats.h"
 #include "daemon/subject_index.h"
@@ -138,7 +139,7 @@ Status IngestWriter::audit_summaries(store::WriteTxn& txn, const NetRefusals& co
     if (auto id = directory.by_key_id(key)) e.mutable_principal()->set_agency(id->agency);
     e.set_action(std::string(action));
     e.set_decision(v1::DECISION_DENY);
-    e.set_purpose("aggregation per catalog (R-10)");
+    e.set_purpose("aggregation per catalog (R-10)");  // i18n-exempt: audit entry
     return e;
   };
   // Frames the net thread answered or dropped without a job: the first of a key's minute in an
@@ -172,7 +173,7 @@ Status IngestWriter::refuse(store::WriteTxn& txn, Job& job,
   if (digest.note(job.agent_key_id, kind, store.clock().now_ms())) {
     v1::AuditEntry e = agent_entry(job, "ingest_refused");
     e.set_decision(v1::DECISION_DENY);
-    e.set_purpose("aggregation per catalog (R-10)");
+    e.set_purpose("aggregation per catalog (R-10)");  // i18n-exempt: audit entry
     e.set_detail(kind + ": " + job.refusal->message);
     GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
     appended.push_back(a);
@@ -197,8 +198,9 @@ Result<bool> IngestWriter::answer_if_seen(store::WriteTxn& txn, Job& job, const 
     first_hash.assign(in_group->batch_hash.begin(), in_group->batch_hash.end());
   } else if (auto existing = store.db().batches.get(txn, as_bytes(bkey))) {
     if (!earlier.ParseFromArray(existing->data(), static_cast<int>(existing->size()))) {
-      return fail(ErrorCode::kCorrupt, "stored batch " + job.agent_key_id + "/" +
-                                           std::to_string(job.seq) + " does not parse");
+      return fail(ErrorCode::kCorrupt,  // i18n-exempt: a reason (the caller's lead-in)
+                  "stored batch " + job.agent_key_id + "/" +         // i18n-exempt
+                      std::to_string(job.seq) + " does not parse");  // i18n-exempt
     }
     first_hash = earlier.batch_hash();
   } else {
@@ -206,7 +208,8 @@ Result<bool> IngestWriter::answer_if_seen(store::WriteTxn& txn, Job& job, const 
   }
   if (first_hash != std::string(job.batch_hash.begin(), job.batch_hash.end())) {
     set_refusal(job, v1::BATCH_SEQ_CONFLICT,
-                "batch " + std::to_string(job.seq) + " was already stored with different content");
+                "batch " + std::to_string(job.seq) +
+                    " was already stored with different content");  // i18n-exempt: protocol
     GONGSHU_RETURN_IF_ERROR(refuse(txn, job, appended));
     return true;
   }
@@ -214,7 +217,7 @@ Result<bool> IngestWriter::answer_if_seen(store::WriteTxn& txn, Job& job, const 
   // re-sends more than a few a minute).
   if (digest.note(job.agent_key_id, "duplicate", store.clock().now_ms())) {
     v1::AuditEntry e = agent_entry(job, "ingest_duplicate");
-    e.set_detail("re-sent batch answered with its stored receipt; nothing stored");
+    e.set_detail("re-sent batch answered with its stored receipt; nothing stored");  // i18n-exempt
     GONGSHU_TRY(audit::Appended a, store.audit().append(txn, e));
     appended.push_back(a);
   } else {
@@ -246,7 +249,8 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
   if (auto p = db.principals.get(txn, job.agent_key_id)) {
     stored::Principal principal;
     if (principal.ParseFromArray(p->data(), static_cast<int>(p->size())) && principal.revoked()) {
-      set_refusal(job, v1::BATCH_KEY_MISMATCH, "agent key " + job.agent_key_id + " is revoked");
+      set_refusal(job, v1::BATCH_KEY_MISMATCH,
+                  "agent key " + job.agent_key_id + " is revoked");  // i18n-exempt: protocol
       return refuse(txn, job, appended);
     }
   }
@@ -279,7 +283,8 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
       if (!exists)
         pr.verdict = catalog::Verdict::refusal(
             v1::RECORD_STATUS_NOT_FOUND, "record_key",
-            "no record '" + std::string(pr.record.record_key()) + "' to invalidate");
+            "no record '" + std::string(pr.record.record_key()) +  // i18n-exempt: protocol
+                "' to invalidate");                                // i18n-exempt: protocol
     }
     if (pr.verdict.ok() && pr.record.op() == v1::RECORD_OP_UPSERT && pr.schema &&
         !pr.schema->reference_fields().empty())
@@ -302,7 +307,7 @@ Status IngestWriter::apply(store::WriteTxn& txn, Job& job, GroupWrites& writes,
 
   v1::AuditEntry e = agent_entry(job, "ingest");
   e.set_dataset(mixed ? "*" : dataset_name);
-  e.set_purpose("aggregation per catalog (R-10)");
+  e.set_purpose("aggregation per catalog (R-10)");  // i18n-exempt: audit entry
   e.set_policy_rule("ingest.provider");
   e.set_decision(v1::DECISION_ALLOW);
   e.set_record_count(to_store.size());
@@ -475,7 +480,8 @@ bool IngestWriter::commit_group(std::vector<JobPtr>& group, const NetRefusals& c
       job->ack.Clear();
       job->ack.set_batch_seq(job->seq);
       job->ack.set_error(v1::BATCH_INTERNAL);
-      job->ack.set_error_message("daemon could not store the batch: " + status.error().message());
+      job->ack.set_error_message("daemon could not store the batch: " +  // i18n-exempt: protocol
+                                 status.error().message());
       continue;
     }
     if (job->refusal && job->ack.error() != v1::BATCH_OK) {
@@ -511,10 +517,10 @@ void IngestWriter::note_store(const Status& commit) {
     const store::EnvInfo info = store.env().info();
     const std::string map = std::to_string(info.map_size);
     const std::string used = std::to_string(info.used_bytes);
-    log->warning("store is full: its map of " + map + " bytes is used up (" + used +
-                     " bytes); batches are refused and the agents keep them to resend — "
-                     "raise [limits] map_size_mb (or free the disk) and restart (" +
-                     commit.error().message() + ")",
+    log->warning(trf("store is full: its map of {} bytes is used up ({} bytes); batches are "
+                     "refused and the agents keep them to resend — raise [limits] map_size_mb "
+                     "(or free the disk) and restart ({})",
+                     map, used, commit.error().message()),
                  {{"GONGSHU_EVENT", "store_full"},
                   {"GONGSHU_MAP_BYTES", map},
                   {"GONGSHU_USED_BYTES", used}});
@@ -524,8 +530,9 @@ void IngestWriter::note_store(const Status& commit) {
   store_full_ = false;
   if (!full_logged_) return;
   const store::EnvInfo info = store.env().info();
-  log->notice("store has room again: batches are stored (" + std::to_string(full_commits_) +
-                  " commits were refused while it was full)",
+  log->notice(trf("store has room again: batches are stored ({} commits were refused while it "
+                  "was full)",
+                  full_commits_),
               {{"GONGSHU_EVENT", "store_recovered"},
                {"GONGSHU_MAP_BYTES", std::to_string(info.map_size)},
                {"GONGSHU_USED_BYTES", std::to_string(info.used_bytes)},

@@ -11,20 +11,23 @@
 #include <vector>
 
 #include "core/util/check.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::sys {
 namespace {
 
 constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
 
+// The line sink's level words are for the person reading the lines, in the process's language
+// (po/README.md); programs select on the journal's PRIORITY= field, which never changes.
 const char* level_prefix(Level level) {
   switch (level) {
     case Level::kError:
-      return "error: ";
+      return tr("error: ");
     case Level::kWarning:
-      return "warning: ";
+      return tr("warning: ");
     case Level::kDebug:
-      return "debug: ";
+      return tr("debug: ");
     case Level::kNotice:
     case Level::kInfo:
       return "";
@@ -124,7 +127,9 @@ Logger::Logger(std::string identifier, Target target, int fd)
 }
 
 void Logger::log(Level level, std::string_view message, Fields fields) const {
-  for (const Field& f : fields) GONGSHU_CHECK_MSG(valid_field_name(f.key), "journal field name");
+  for (const Field& f : fields) {
+    GONGSHU_CHECK_MSG(valid_field_name(f.key), "journal field name");  // i18n-exempt: a bug's name
+  }
   if (int(level) > min_level_.load(std::memory_order_relaxed)) return;
   if (target_ == Target::kJournal && send_to_journal(level, message, fields)) return;
   write_line(level, message, fields);

@@ -7,6 +7,7 @@
 
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
+#include "core/util/refusal_text.h"
 #include "core/wire/codec.h"
 #include "tools/ctl/table.h"
 
@@ -105,7 +106,12 @@ Result<v1::ApiResponse> DaemonClient::call(v1::ApiRequest request) {
                        : resp.error().code() == v1::API_CONFLICT    ? ErrorCode::kAlreadyExists
                        : resp.error().code() == v1::API_BAD_REQUEST ? ErrorCode::kInvalidArgument
                                                                     : ErrorCode::kInternal;
-      return fail(code, resp.error().message());
+      // The daemon's reason is English protocol text; its class, in the reader's language,
+      // goes before it (core/util/refusal_text.h). A rate limit's reason stays as it came:
+      // call_patiently (access_cmd.cc) reads "rate limited ... retry in N ms" from it.
+      if (resp.error().code() == v1::API_RATE_LIMITED) return fail(code, resp.error().message());
+      return fail(code, explain_refusal(v1::ApiErrorCode_Name(resp.error().code()),
+                                        resp.error().message()));
     }
     return resp;
   }

@@ -1,5 +1,8 @@
 #include "tools/drill/checker.h"
 
+// Languages: the problems found here are the report's evidence (a signed record with its own
+// Chinese beside English), written the same in every language (i18n-exempt).
+
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -25,7 +28,7 @@ Result<ReceiptRef> parse_receipt_ref(std::string_view text, const std::string& f
   std::string line;
   bool header = false;
   while (std::getline(in, line)) {
-    if (line == "gongshu receipt v1") {
+    if (line == "gongshu receipt v1") {  // i18n-exempt
       header = true;
       continue;
     }
@@ -38,11 +41,11 @@ Result<ReceiptRef> parse_receipt_ref(std::string_view text, const std::string& f
       if (key == "seq") r.seq = std::stoull(value);
       if (key == "tree_size") r.tree_size = std::stoull(value);
     } catch (const std::exception&) {
-      return fail(ErrorCode::kCorrupt, file + ": " + key + " is not a number");
+      return fail(ErrorCode::kCorrupt, file + ": " + key + " is not a number");  // i18n-exempt
     }
   }
   if (!header || r.event_hash.size() != 64 || r.entry_hash.size() != 64 || r.seq == 0)
-    return fail(ErrorCode::kCorrupt, file + ": not a receipt (gongshu receipt v1)");
+    return fail(ErrorCode::kCorrupt, file + ": not a receipt (gongshu receipt v1)");  // i18n-exempt
   return r;
 }
 
@@ -73,7 +76,9 @@ Result<std::vector<IngestEntry>> parse_ingest_entries(std::string_view jsonl) {
       out.push_back(std::move(e));
     } catch (const std::exception& ex) {
       return fail(ErrorCode::kCorrupt,
-                  "gongshu-audit show --json, line " + std::to_string(line_no) + ": " + ex.what());
+                  "gongshu-audit show --json, line " + std::to_string(line_no) +  // i18n-exempt
+                      ": " +                                                      // i18n-exempt
+                      ex.what());                                                 // i18n-exempt
     }
   }
   return out;
@@ -93,8 +98,9 @@ HistoryCheck check_history(const HistoryInput& in) {
     ++out.acknowledged_batches;
     auto it = by_batch.find(r.event_hash);
     size_t n = it == by_batch.end() ? 0 : it->second.size();
-    std::string name =
-        "batch " + short_hash(r.event_hash) + " (receipt for entry " + std::to_string(r.seq) + ")";
+    std::string name = "batch " + short_hash(r.event_hash) +
+                       " (receipt for entry " +      // i18n-exempt
+                       std::to_string(r.seq) + ")";  // i18n-exempt
     if (n == 0) {
       if (in.restored_size > 0 && r.seq > in.restored_size) {
         ++out.rpo_batches;  // acknowledged after the backup the store was restored from
@@ -102,32 +108,38 @@ HistoryCheck check_history(const HistoryInput& in) {
         continue;
       }
       ++out.lost_batches;
-      problem(out, name + ": acknowledged, but no ingest entry in the log records it");
+      problem(out,
+              name + ": acknowledged, but no ingest entry in the log records it");  // i18n-exempt
       continue;
     }
     if (n > 1) {
       ++out.doubled_batches;
       std::string seqs;
       for (const auto* e : it->second) seqs += (seqs.empty() ? "" : ", ") + std::to_string(e->seq);
-      problem(out, name + ": recorded " + std::to_string(n) + " times, entries " + seqs);
+      problem(out,
+              name + ": recorded " + std::to_string(n) + " times, entries " + seqs);  // i18n-exempt
       continue;
     }
     const IngestEntry& e = *it->second.front();
     if (e.seq != r.seq || e.entry_hash != r.entry_hash) {
       ++out.lost_batches;  // the log no longer holds what the daemon signed for
-      problem(out, name + ": the log records it as entry " + std::to_string(e.seq) + " (" +
-                       short_hash(e.entry_hash) + "), the receipt says " + std::to_string(r.seq) +
+      problem(out, name + ": the log records it as entry " + std::to_string(e.seq) +  // i18n-exempt
+                       " (" +                                                         // i18n-exempt
+                       short_hash(e.entry_hash) + "), the receipt says " +            // i18n-exempt
+                       std::to_string(r.seq) +                                        // i18n-exempt
                        " (" + short_hash(r.entry_hash) + ")");
       continue;
     }
     auto proven = in.prove(r.seq);
     if (!proven || proven->entry_hash != r.entry_hash || proven->tree_size != in.checkpoint_size) {
       ++out.unproven_batches;
-      problem(out, name + ": no inclusion proof under the checkpoint at tree size " +
-                       std::to_string(in.checkpoint_size) + ": " +
-                       (proven ? "the proof is of entry hash " + short_hash(proven->entry_hash) +
-                                     " at tree size " + std::to_string(proven->tree_size)
-                               : proven.error().message()));
+      problem(out,
+              name + ": no inclusion proof under the checkpoint at tree size " +  // i18n-exempt
+                  std::to_string(in.checkpoint_size) + ": " +
+                  (proven ? "the proof is of entry hash " +                           // i18n-exempt
+                                short_hash(proven->entry_hash) +                      // i18n-exempt
+                                " at tree size " + std::to_string(proven->tree_size)  // i18n-exempt
+                          : proven.error().message()));
       continue;
     }
     ++out.proven_batches;

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/util/i18n.h"
+
 namespace gongshu::drill {
 namespace {
 
@@ -93,7 +95,7 @@ Result<Expectation> parse_expectation(const std::string& text) {
   if (!name_ok || o == ops.end() || value.empty() || used != value.size() || !rest.empty()) {
     return fail(
         ErrorCode::kInvalidArgument,
-        "`that` must read `figure op number` (op one of == != < <= > >=), not \"" + text + "\"");
+        trf("`that` must read `figure op number` (op one of == != < <= > >=), not \"{}\"", text));
   }
   e.op = o->second;
   return e;
@@ -103,23 +105,23 @@ Result<uint64_t> get_uint(const std::string& file, const toml::node& n, const st
                           uint64_t max) {
   auto v = n.value<int64_t>();
   if (!n.is_integer() || !v || *v < 0 || uint64_t(*v) > max) {
-    return at(file, n, "`" + key + "` must be an integer from 0 to " + std::to_string(max));
+    return at(file, n, trf("`{}` must be an integer from 0 to {}", key, max));
   }
   return uint64_t(*v);
 }
 
 Result<std::string> get_string(const std::string& file, const toml::node& n,
                                const std::string& key) {
-  if (!n.is_string()) return at(file, n, "`" + key + "` must be a string");
+  if (!n.is_string()) return at(file, n, trf("`{}` must be a string", key));
   return *n.value<std::string>();
 }
 
 Result<Step> parse_step(const std::string& file, const toml::table& t) {
   const toml::node* d = t.get("do");
-  if (!d) return at(file, t, "a step needs `do` (one of start-load, wait-until, kill, ...)");
+  if (!d) return at(file, t, tr("a step needs `do` (one of start-load, wait-until, kill, ...)"));
   GONGSHU_TRY(std::string name, get_string(file, *d, "do"));
   auto a = actions().find(name);
-  if (a == actions().end()) return at(file, *d, "unknown step `" + name + "`");
+  if (a == actions().end()) return at(file, *d, trf("unknown step `{}`", name));
   Step s;
   s.action = a->second;
   s.line = int(t.source().begin.line);
@@ -128,59 +130,63 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
     std::string key(k.str());
     if (key == "do" || key == "what") continue;
     if (!allowed.count(key)) {
-      return at(file, node, "step `" + name + "` takes no `" + key + "`");
+      return at(file, node, trf("step `{}` takes no `{}`", name, key));
     }
     if (key == "records") {
       GONGSHU_TRY(s.records, get_uint(file, node, key, 10'000'000));
     } else if (key == "batch") {
       GONGSHU_TRY(s.batch, get_uint(file, node, key, 100'000));
-      if (s.batch == 0) return at(file, node, "`batch` must be at least 1");
+      if (s.batch == 0) return at(file, node, tr("`batch` must be at least 1"));
     } else if (key == "interval_ms" || key == "timeout_ms" || key == "ms") {
       GONGSHU_TRY(uint64_t v, get_uint(file, node, key, 3'600'000));
       (key == "interval_ms" ? s.interval_ms : key == "timeout_ms" ? s.timeout_ms : s.ms) = v;
     } else if (key == "within_ms") {
       GONGSHU_TRY(s.within_ms, get_uint(file, node, key, 600'000));
     } else if (key == "lie_about_fsync") {
-      if (!node.is_boolean()) return at(file, node, "`lie_about_fsync` must be true or false");
+      if (!node.is_boolean()) return at(file, node, tr("`lie_about_fsync` must be true or false"));
       s.lie_about_fsync = *node.value<bool>();
     } else if (key == "mb") {
       GONGSHU_TRY(s.mb, get_uint(file, node, key, 1 << 20));
-      if (s.mb == 0) return at(file, node, "`mb` must be at least 1");
+      if (s.mb == 0) return at(file, node, tr("`mb` must be at least 1"));
     } else if (key == "at_least") {
       GONGSHU_TRY(s.at_least, get_uint(file, node, key, 1'000'000'000));
     } else if (key == "target" || key == "agent") {
       GONGSHU_TRY(std::string v, get_string(file, node, key));
       if (!is_target(v) || (key == "agent" && v == "daemon")) {
         return at(file, node,
-                  "`" + key + "` must be " + (key == "agent" ? "" : "\"daemon\", ") +
-                      "\"a\" (agency sjz-gongan) or \"b\" (agency sjz-shichang)");
+                  key == "agent"
+                      ? tr("`agent` must be \"a\" (agency sjz-gongan) or \"b\" (agency "
+                           "sjz-shichang)")
+                      : tr("`target` must be \"daemon\", \"a\" (agency sjz-gongan) or \"b\" "
+                           "(agency sjz-shichang)"));
       }
       (key == "target" ? s.target : s.agent) = v;
     } else if (key == "signal") {
       GONGSHU_TRY(s.signal, get_string(file, node, key));
-      if (!kSignals.count(s.signal)) return at(file, node, "unknown signal `" + s.signal + "`");
+      if (!kSignals.count(s.signal)) return at(file, node, trf("unknown signal `{}`", s.signal));
     } else if (key == "condition") {
       GONGSHU_TRY(s.condition, get_string(file, node, key));
       if (!kConditions.count(s.condition)) {
         return at(file, node,
-                  "unknown condition `" + s.condition +
-                      "` (drained, load-done, stored, acknowledged, refused, store-full)");
+                  trf("unknown condition `{}` (drained, load-done, stored, acknowledged, "
+                      "refused, store-full)",
+                      s.condition));
       }
     } else if (key == "figure") {
       GONGSHU_TRY(s.figure, get_string(file, node, key));
     } else if (key == "kinds") {
       const auto* arr = node.as_array();
-      if (!arr || arr->empty()) return at(file, node, "`kinds` must be a non-empty array");
+      if (!arr || arr->empty()) return at(file, node, tr("`kinds` must be a non-empty array"));
       for (const auto& k2 : *arr) {
         GONGSHU_TRY(std::string kind, get_string(file, k2, "kinds"));
         const auto& known = tamper_kinds();
         if (std::find(known.begin(), known.end(), kind) == known.end()) {
-          return at(file, k2, "unknown tamper kind `" + kind + "`");
+          return at(file, k2, trf("unknown tamper kind `{}`", kind));
         }
         s.kinds.push_back(kind);
       }
     } else if (key == "broken") {
-      if (!node.is_boolean()) return at(file, node, "`broken` must be true or false");
+      if (!node.is_boolean()) return at(file, node, tr("`broken` must be true or false"));
       s.broken = *node.value<bool>();
     } else if (key == "that") {
       GONGSHU_TRY(std::string text, get_string(file, node, key));
@@ -190,12 +196,12 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
     }
   }
   auto need = [&](bool ok, const std::string& what) -> Status {
-    if (!ok) return at(file, t, "step `" + name + "` needs " + what);
+    if (!ok) return at(file, t, trf("step `{}` needs {}", name, what));
     return {};
   };
   switch (s.action) {
     case Action::kStartLoad:
-      GONGSHU_RETURN_IF_ERROR(need(s.records > 0, "`records` (per agent, at least 1)"));
+      GONGSHU_RETURN_IF_ERROR(need(s.records > 0, tr("`records` (per agent, at least 1)")));
       break;
     case Action::kWaitUntil:
       GONGSHU_RETURN_IF_ERROR(need(!s.condition.empty(), "`condition`"));
@@ -218,7 +224,7 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       GONGSHU_RETURN_IF_ERROR(need(s.expect.has_value(), "`that`"));
       break;
     case Action::kGrowStore:
-      GONGSHU_RETURN_IF_ERROR(need(s.mb > 0, "`mb` (the store's new size in MiB)"));
+      GONGSHU_RETURN_IF_ERROR(need(s.mb > 0, tr("`mb` (the store's new size in MiB)")));
       break;
     default:
       break;
@@ -262,7 +268,7 @@ const std::vector<std::string>& tamper_kinds() {
 Result<Plan> parse_plan(std::string_view text, const std::string& file) {
   if (text.size() > kMaxPlanBytes) {
     return fail(ErrorCode::kResourceExhausted,
-                file + ": larger than " + std::to_string(kMaxPlanBytes) + " bytes");
+                trf("{}: larger than {} bytes", file, kMaxPlanBytes));
   }
   toml::table doc;
   try {
@@ -280,25 +286,27 @@ Result<Plan> parse_plan(std::string_view text, const std::string& file) {
       (key == "name" ? p.name : key == "summary_zh" ? p.summary_zh : p.summary_en) = v;
     } else if (key == "store_mb") {
       GONGSHU_TRY(p.store_mb, get_uint(file, node, key, 1 << 20));
-      if (p.store_mb == 0) return at(file, node, "`store_mb` must be at least 1");
+      if (p.store_mb == 0) return at(file, node, tr("`store_mb` must be at least 1"));
     } else if (key == "step") {
       const auto* arr = node.as_array();
       if (!arr || !arr->is_array_of_tables()) {
-        return at(file, node, "`step` must be an array of tables ([[step]])");
+        return at(file, node, tr("`step` must be an array of tables ([[step]])"));
       }
       for (const auto& st : *arr) {
         GONGSHU_TRY(Step s, parse_step(file, *st.as_table()));
         p.steps.push_back(std::move(s));
       }
     } else {
-      return at(file, node, "unknown key `" + key + "`");
+      return at(file, node, trf("unknown key `{}`", key));
     }
   }
   if (p.name.empty() || p.summary_zh.empty() || p.summary_en.empty()) {
     return fail(ErrorCode::kInvalidArgument,
-                file + ":1: a plan needs `name`, `summary_zh` and `summary_en`");
+                trf("{}:1: a plan needs `name`, `summary_zh` and `summary_en`", file));
   }
-  if (p.steps.empty()) return fail(ErrorCode::kInvalidArgument, file + ":1: a plan needs steps");
+  if (p.steps.empty()) {
+    return fail(ErrorCode::kInvalidArgument, trf("{}:1: a plan needs steps", file));
+  }
   return p;
 }
 
@@ -308,12 +316,12 @@ Result<Plan> load_plan(const std::string& path) {
   if (ec) return fail(ErrorCode::kNotFound, path + ": " + ec.message());
   if (size > kMaxPlanBytes) {
     return fail(ErrorCode::kResourceExhausted,
-                path + ": larger than " + std::to_string(kMaxPlanBytes) + " bytes");
+                trf("{}: larger than {} bytes", path, kMaxPlanBytes));
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  if (!in) return fail(ErrorCode::kIo, path + ": cannot read");
+  if (!in) return fail(ErrorCode::kIo, trf("{}: cannot read", path));
   return parse_plan(ss.str(), path);
 }
 

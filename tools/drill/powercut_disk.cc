@@ -1,5 +1,8 @@
 #include "tools/drill/powercut_disk.h"
 
+// Languages: its errors end a step and are recorded in the report (a signed record with its own
+// Chinese beside English), written the same in every language (i18n-exempt).
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,12 +46,14 @@ Result<std::unique_ptr<PowercutDisk>> PowercutDisk::start(const std::string& bin
   d->lie_ = lie_about_fsync;
   std::string bin = bin_dir + "/gongshu-powercut";
   if (::access(bin.c_str(), X_OK) != 0) {
-    return fail(ErrorCode::kNotFound, "no executable " + bin + " (gongshu-tools installs it)");
+    return fail(ErrorCode::kNotFound,
+                "no executable " + bin + " (gongshu-tools installs it)");  // i18n-exempt
   }
   if (::access("/dev/fuse", R_OK | W_OK) != 0) {
-    return fail(ErrorCode::kUnavailable,
-                "power-loss needs FUSE: /dev/fuse is missing or not usable (`modprobe fuse`; in "
-                "a container, pass the device in)");
+    return fail(
+        ErrorCode::kUnavailable,
+        "power-loss needs FUSE: /dev/fuse is missing or not usable (`modprobe fuse`; in "  // i18n-exempt
+        "a container, pass the device in)");
   }
   ::unlink(d->stats_.c_str());
   std::vector<std::string> argv = {bin, backing, mountpoint, "--stats", d->stats_};
@@ -59,10 +64,12 @@ Result<std::unique_ptr<PowercutDisk>> PowercutDisk::start(const std::string& bin
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!is_mounted(mountpoint)) {
     if (!d->proc_->running()) {
-      return fail(ErrorCode::kUnavailable, "gongshu-powercut exited: " + tail(read_text(d->log_)));
+      return fail(ErrorCode::kUnavailable,
+                  "gongshu-powercut exited: " + tail(read_text(d->log_)));  // i18n-exempt
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return fail(ErrorCode::kUnavailable, "gongshu-powercut did not mount " + mountpoint +
+      return fail(ErrorCode::kUnavailable, "gongshu-powercut did not mount " +  // i18n-exempt
+                                               mountpoint +                     // i18n-exempt
                                                " within 10 s: " + tail(read_text(d->log_)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -73,7 +80,7 @@ Result<std::unique_ptr<PowercutDisk>> PowercutDisk::start(const std::string& bin
 
 Result<PowercutFigures> PowercutDisk::cut(bool at_write) {
   if (!proc_ || !proc_->running()) {
-    return fail(ErrorCode::kUnavailable, "gongshu-powercut is not running");
+    return fail(ErrorCode::kUnavailable, "gongshu-powercut is not running");  // i18n-exempt
   }
   proc_->signal(at_write ? SIGUSR2 : SIGUSR1);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -99,7 +106,8 @@ Result<PowercutFigures> PowercutDisk::cut(bool at_write) {
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return fail(ErrorCode::kUnavailable,
-                  "gongshu-powercut did not report the cut within 10 s: " + tail(read_text(log_)));
+                  "gongshu-powercut did not report the cut within 10 s: " +  // i18n-exempt
+                      tail(read_text(log_)));                                // i18n-exempt
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

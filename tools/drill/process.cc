@@ -17,8 +17,13 @@ extern char** environ;
 namespace gongshu::drill {
 namespace {
 
-// The environment of a child: ours with the extra variables set or replaced.
-std::vector<std::string> child_environment(const std::map<std::string, std::string>& extra) {
+// The environment of a child: ours with the extra variables set or replaced, and English
+// messages: the drill reads what its children print (a journal line such as "policy reload
+// refused", an error's text) and its report records their output, whatever the language the
+// drill itself speaks (LC_ALL overrides LANG and LC_MESSAGES; an empty LANGUAGE is unset).
+std::vector<std::string> child_environment(const std::map<std::string, std::string>& given) {
+  std::map<std::string, std::string> extra = {{"LC_ALL", "C.UTF-8"}, {"LANGUAGE", ""}};
+  for (const auto& [k, v] : given) extra[k] = v;
   std::vector<std::string> out;
   for (char** e = environ; *e; ++e) {
     std::string kv(*e);

@@ -1,5 +1,9 @@
 #include "tools/drill/report.h"
 
+// Languages: the report is a signed record for officers that carries its own Chinese beside
+// English (应急演练报告 Emergency drill report); it reads the same whatever the language of the
+// drill that wrote it, so its text is not translated (i18n-exempt).
+
 #include <ctime>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -14,8 +18,8 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr std::string_view kDomain = "gongshu.drill-report.v1";
-constexpr std::string_view kBegin = "-----BEGIN GONGSHU DRILL SIGNATURE-----\n";
-constexpr std::string_view kEnd = "-----END GONGSHU DRILL SIGNATURE-----\n";
+constexpr std::string_view kBegin = "-----BEGIN GONGSHU DRILL SIGNATURE-----\n";  // i18n-exempt
+constexpr std::string_view kEnd = "-----END GONGSHU DRILL SIGNATURE-----\n";      // i18n-exempt
 
 std::string figure_text(double v) {
   std::ostringstream o;
@@ -30,7 +34,7 @@ std::string figure_text(double v) {
 std::string outcome_zh(const std::string& o) {
   if (o == "ok") return "通过";
   if (o == "failed") return "未通过";
-  if (o == "not run") return "未执行";
+  if (o == "not run") return "未执行";  // i18n-exempt
   if (o == "error") return "无法执行";
   return o;
 }
@@ -121,51 +125,57 @@ Result<std::string> report_text_from_json(const std::string& text) {
     j = json::parse(text);
     std::ostringstream o;
     bool passed = j.at("passed").get<bool>();
-    o << "应急演练报告 Emergency drill report\n"
-      << "报告编号 report id:   " << j.value("report_id", std::string()) << "\n"
-      << "工具 tool:            " << j.at("tool").get<std::string>() << "\n"
-      << "目标 target:          " << j.at("target").get<std::string>() << "\n"
-      << "开始 started:         " << j.at("started_at").get<std::string>() << "\n"
-      << "演练人 operator key:  " << j.at("operator_key_id").get<std::string>() << "\n";
+    o << "应急演练报告 Emergency drill report\n"                                    // i18n-exempt
+      << "报告编号 report id:   " << j.value("report_id", std::string()) << "\n"    // i18n-exempt
+      << "工具 tool:            " << j.at("tool").get<std::string>() << "\n"        // i18n-exempt
+      << "目标 target:          " << j.at("target").get<std::string>() << "\n"      // i18n-exempt
+      << "开始 started:         " << j.at("started_at").get<std::string>() << "\n"  // i18n-exempt
+      << "演练人 operator key:  " << j.at("operator_key_id").get<std::string>()     // i18n-exempt
+      << "\n";                                                                      // i18n-exempt
     for (const auto& [name, v] : j.at("binaries").items()) {
-      o << "版本 version:         " << name << ": " << v.get<std::string>() << "\n";
+      o << "版本 version:         " << name << ": " << v.get<std::string>() << "\n";  // i18n-exempt
     }
-    o << "结论 result:          " << (passed ? "通过 PASSED" : "未通过 FAILED") << "\n";
+    o << "结论 result:          " << (passed ? "通过 PASSED" : "未通过 FAILED")  // i18n-exempt
+      << "\n";                                                                   // i18n-exempt
     for (const auto& s : j.at("scenarios")) {
-      o << "\n== 场景 scenario " << s.at("name").get<std::string>() << " — "
+      o << "\n== 场景 scenario " << s.at("name").get<std::string>() << " — "  // i18n-exempt
         << (s.at("passed").get<bool>() ? "通过 passed" : "未通过 failed") << "\n"
         << "   " << s.at("summary_zh").get<std::string>() << "\n"
         << "   " << s.at("summary_en").get<std::string>() << "\n"
-        << "   预案 plan " << s.at("plan").get<std::string>() << ", 开始 started "
-        << s.at("started_at").get<std::string>() << ", 用时 took "
-        << s.at("duration_ms").get<uint64_t>() << " ms\n";
+        << "   预案 plan " << s.at("plan").get<std::string>() << ", 开始 started "  // i18n-exempt
+        << s.at("started_at").get<std::string>() << ", 用时 took "                  // i18n-exempt
+        << s.at("duration_ms").get<uint64_t>() << " ms\n";                          // i18n-exempt
       if (s.contains("audit_marks")) {
-        o << "   审计日志中的演练标记 drill marks in the target's audit log:";
+        o << "   审计日志中的演练标记 drill marks in the target's audit log:";  // i18n-exempt
         for (const auto& [action, seq] : s.at("audit_marks").items()) {
-          o << " " << action << " = entry " << seq.get<uint64_t>();
+          o << " " << action << " = entry " << seq.get<uint64_t>();  // i18n-exempt
         }
         o << "\n";
       }
       if (s.contains("error")) {
-        o << "   无法执行 could not run: " << s.at("error").get<std::string>() << "\n";
+        o << "   无法执行 could not run: " << s.at("error").get<std::string>()  // i18n-exempt
+          << "\n";                                                              // i18n-exempt
       }
       for (const auto& st : s.at("steps")) {
         std::string outcome = st.at("outcome").get<std::string>();
         o << "\n   [" << st.at("step").get<int>() << "] " << st.at("do").get<std::string>()
-          << " (line " << st.at("line").get<int>() << "): " << st.at("title").get<std::string>()
+          << " (line " << st.at("line").get<int>()       // i18n-exempt
+          << "): " << st.at("title").get<std::string>()  // i18n-exempt
           << "\n       " << outcome_zh(outcome) << " " << outcome;
         if (!st.at("started_at").get<std::string>().empty()) {
-          o << ", 开始 started " << st.at("started_at").get<std::string>() << ", 用时 took "
-            << st.at("duration_ms").get<uint64_t>() << " ms";
+          o << ", 开始 started " << st.at("started_at").get<std::string>()  // i18n-exempt
+            << ", 用时 took "                                               // i18n-exempt
+            << st.at("duration_ms").get<uint64_t>() << " ms";               // i18n-exempt
         }
         o << "\n";
         for (const auto& c : st.at("commands")) {
-          o << "       $ " << c.at("command").get<std::string>() << "   → exit "
+          o << "       $ " << c.at("command").get<std::string>() << "   → exit "  // i18n-exempt
             << c.at("exit_code").get<int>() << ", " << c.at("duration_ms").get<uint64_t>()
-            << " ms\n";
+            << " ms\n";  // i18n-exempt
         }
         for (const auto& [k, v] : st.at("figures").items()) {
-          o << "       数据 figure " << k << " = " << figure_text(v.get<double>()) << "\n";
+          o << "       数据 figure " << k << " = " << figure_text(v.get<double>())  // i18n-exempt
+            << "\n";                                                                // i18n-exempt
         }
         for (const auto& e : st.at("expectations")) {
           bool held = e.at("held").get<bool>();
@@ -177,7 +187,7 @@ Result<std::string> report_text_from_json(const std::string& text) {
     }
     return o.str();
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kCorrupt, std::string("drill report: ") + e.what());
+    return fail(ErrorCode::kCorrupt, std::string("drill report: ") + e.what());  // i18n-exempt
   }
 }
 
@@ -192,7 +202,7 @@ std::string str(const json& j, const char* key) {
 }
 
 constexpr std::string_view kStyle =
-    "body{font-family:sans-serif;margin:2em;color:#222}"
+    "body{font-family:sans-serif;margin:2em;color:#222}"  // i18n-exempt
     "table{border-collapse:collapse;margin:.5em 0}"
     "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}"
     "th{background:#eee}.ok{color:#060}.bad{color:#b00;font-weight:bold}"
@@ -206,76 +216,85 @@ Result<std::string> report_html_from_json(const std::string& text) {
     json j = json::parse(text);
     bool passed = j.at("passed").get<bool>();
     std::ostringstream o;
-    o << "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-      << "<title>应急演练报告 Emergency drill report " << esc(str(j, "report_id"))
-      << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n"
-      << "<h1>应急演练报告 Emergency drill report</h1>\n<table>\n";
+    o << "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"  // i18n-exempt
+      << "<title>应急演练报告 Emergency drill report " << esc(str(j, "report_id"))  // i18n-exempt
+      << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n"             // i18n-exempt
+      << "<h1>应急演练报告 Emergency drill report</h1>\n<table>\n";                 // i18n-exempt
     auto row = [&](const char* zh, const char* en, const std::string& v) {
-      o << "<tr><th>" << zh << " " << en << "</th><td>" << esc(v) << "</td></tr>\n";
+      o << "<tr><th>" << zh << " " << en << "</th><td>" << esc(v) << "</td></tr>\n";  // i18n-exempt
     };
-    row("报告编号", "report id", str(j, "report_id"));
+    row("报告编号", "report id", str(j, "report_id"));  // i18n-exempt
     row("工具", "tool", str(j, "tool"));
     row("目标", "target", str(j, "target"));
     row("开始", "started", str(j, "started_at"));
-    row("演练人密钥", "operator key", str(j, "operator_key_id"));
+    row("演练人密钥", "operator key", str(j, "operator_key_id"));  // i18n-exempt
     for (const auto& [name, v] : j.at("binaries").items()) {
       row("版本", "version", name + ": " + (v.is_string() ? v.get<std::string>() : ""));
     }
-    o << "<tr><th>结论 result</th><td class=\"" << (passed ? "ok" : "bad") << "\">"
-      << (passed ? "通过 PASSED" : "未通过 FAILED") << "</td></tr>\n</table>\n";
+    o << "<tr><th>结论 result</th><td class=\"" << (passed ? "ok" : "bad") << "\">"  // i18n-exempt
+      << (passed ? "通过 PASSED" : "未通过 FAILED") << "</td></tr>\n</table>\n";     // i18n-exempt
     for (const auto& s : j.at("scenarios")) {
       bool sp = s.at("passed").get<bool>();
-      o << "<h2>场景 scenario " << esc(str(s, "name")) << " — <span class=\""
-        << (sp ? "ok\">通过 passed" : "bad\">未通过 failed") << "</span></h2>\n"
-        << "<p>" << esc(str(s, "summary_zh")) << "<br>" << esc(str(s, "summary_en")) << "</p>\n"
-        << "<p>预案 plan <code>" << esc(str(s, "plan")) << "</code>, 开始 started "
-        << esc(str(s, "started_at")) << ", 用时 took " << s.at("duration_ms").get<uint64_t>()
-        << " ms</p>\n";
+      o << "<h2>场景 scenario " << esc(str(s, "name")) << " — <span class=\""         // i18n-exempt
+        << (sp ? "ok\">通过 passed" : "bad\">未通过 failed") << "</span></h2>\n"      // i18n-exempt
+        << "<p>" << esc(str(s, "summary_zh")) << "<br>" << esc(str(s, "summary_en"))  // i18n-exempt
+        << "</p>\n"                                                                   // i18n-exempt
+        << "<p>预案 plan <code>" << esc(str(s, "plan")) << "</code>, 开始 started "   // i18n-exempt
+        << esc(str(s, "started_at")) << ", 用时 took "                                // i18n-exempt
+        << s.at("duration_ms").get<uint64_t>()                                        // i18n-exempt
+        << " ms</p>\n";                                                               // i18n-exempt
       if (s.contains("audit_marks")) {
-        o << "<p>审计日志中的演练标记 drill marks in the target's audit log:";
+        o << "<p>审计日志中的演练标记 drill marks in the target's audit log:";  // i18n-exempt
         for (const auto& [action, seq] : s.at("audit_marks").items()) {
-          o << " " << esc(action) << " = entry " << seq.get<uint64_t>();
+          o << " " << esc(action) << " = entry " << seq.get<uint64_t>();  // i18n-exempt
         }
-        o << "</p>\n";
+        o << "</p>\n";  // i18n-exempt
       }
       if (s.contains("error")) {
-        o << "<p class=\"bad\">无法执行 could not run: " << esc(str(s, "error")) << "</p>\n";
+        o << "<p class=\"bad\">无法执行 could not run: " << esc(str(s, "error"))  // i18n-exempt
+          << "</p>\n";                                                            // i18n-exempt
       }
-      o << "<table>\n<tr><th>#</th><th>步骤 step</th><th>结果 outcome</th>"
-        << "<th>开始 started / 用时 took</th><th>命令 commands</th><th>数据 figures</th>"
-        << "<th>预期 expectations</th></tr>\n";
+      o << "<table>\n<tr><th>#</th><th>步骤 step</th><th>结果 outcome</th>"  // i18n-exempt
+        << "<th>开始 started / 用时 took</th><th>命令 commands</th><th>数据 figures</th>"  // i18n-exempt
+        << "<th>预期 expectations</th></tr>\n";  // i18n-exempt
       for (const auto& st : s.at("steps")) {
         std::string outcome = str(st, "outcome");
-        o << "<tr><td>" << st.at("step").get<int>() << "</td><td><b>" << esc(str(st, "do"))
-          << "</b> (line " << st.at("line").get<int>() << ")<br>" << esc(str(st, "title"))
-          << "</td><td class=\"" << (outcome == "ok" ? "ok" : "bad") << "\">"
-          << esc(outcome_zh(outcome) + " " + outcome) << "</td><td>" << esc(str(st, "started_at"))
-          << "<br>" << st.at("duration_ms").get<uint64_t>() << " ms</td><td class=\"cmd\">";
+        o << "<tr><td>" << st.at("step").get<int>() << "</td><td><b>"          // i18n-exempt
+          << esc(str(st, "do"))                                                // i18n-exempt
+          << "</b> (line " << st.at("line").get<int>() << ")<br>"              // i18n-exempt
+          << esc(str(st, "title"))                                             // i18n-exempt
+          << "</td><td class=\"" << (outcome == "ok" ? "ok" : "bad") << "\">"  // i18n-exempt
+          << esc(outcome_zh(outcome) + " " + outcome) << "</td><td>"           // i18n-exempt
+          << esc(str(st, "started_at"))                                        // i18n-exempt
+          << "<br>" << st.at("duration_ms").get<uint64_t>()                    // i18n-exempt
+          << " ms</td><td class=\"cmd\">";                                     // i18n-exempt
         for (const auto& c : st.at("commands")) {
-          o << "$ " << esc(str(c, "command")) << " → exit " << c.at("exit_code").get<int>() << ", "
-            << c.at("duration_ms").get<uint64_t>() << " ms\n";
+          o << "$ " << esc(str(c, "command")) << " → exit "     // i18n-exempt
+            << c.at("exit_code").get<int>()                     // i18n-exempt
+            << ", "                                             // i18n-exempt
+            << c.at("duration_ms").get<uint64_t>() << " ms\n";  // i18n-exempt
         }
-        o << "</td><td>";
+        o << "</td><td>";  // i18n-exempt
         for (const auto& [k, v] : st.at("figures").items()) {
-          o << esc(k) << " = " << figure_text(v.get<double>()) << "<br>";
+          o << esc(k) << " = " << figure_text(v.get<double>()) << "<br>";  // i18n-exempt
         }
-        o << "</td><td>";
+        o << "</td><td>";  // i18n-exempt
         for (const auto& e : st.at("expectations")) {
           bool held = e.at("held").get<bool>();
-          o << "<div class=\"" << (held ? "ok" : "bad") << "\">"
+          o << "<div class=\"" << (held ? "ok" : "bad") << "\">"  // i18n-exempt
             << (held ? "✓ 成立 held " : "✗ 不成立 FAILED ") << esc(str(e, "expectation"))
-            << "</div><div>" << esc(str(e, "evidence")) << "</div>";
+            << "</div><div>" << esc(str(e, "evidence")) << "</div>";  // i18n-exempt
         }
-        o << "</td></tr>\n";
+        o << "</td></tr>\n";  // i18n-exempt
       }
-      o << "</table>\n";
+      o << "</table>\n";  // i18n-exempt
     }
-    o << "<p>签名报告为 JSON；用 <code>gongshu-drill verify-report FILE</code> 证明其未被篡改。"
-      << "<br>The signed report is the JSON; prove it unaltered with "
-      << "<code>gongshu-drill verify-report FILE</code>.</p>\n</body>\n</html>\n";
+    o << "<p>签名报告为 JSON；用 <code>gongshu-drill verify-report FILE</code> 证明其未被篡改。"  // i18n-exempt
+      << "<br>The signed report is the JSON; prove it unaltered with "              // i18n-exempt
+      << "<code>gongshu-drill verify-report FILE</code>.</p>\n</body>\n</html>\n";  // i18n-exempt
     return o.str();
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kCorrupt, std::string("drill report: ") + e.what());
+    return fail(ErrorCode::kCorrupt, std::string("drill report: ") + e.what());  // i18n-exempt
   }
 }
 
@@ -303,7 +322,8 @@ Result<VerifiedReport> verify_report(const std::string& bytes,
                                      const std::optional<crypto::PublicKey>& expected) {
   size_t begin = bytes.rfind(kBegin);
   if (begin == std::string::npos) {
-    return fail(ErrorCode::kCorrupt, "not a signed drill report (no signature block)");
+    return fail(ErrorCode::kCorrupt,
+                "not a signed drill report (no signature block)");  // i18n-exempt
   }
   std::string block = bytes.substr(begin + kBegin.size());
   std::istringstream in(block);
@@ -314,23 +334,24 @@ Result<VerifiedReport> verify_report(const std::string& bytes,
   std::getline(in, rest, '\0');
   if (l1.rfind("signer ", 0) != 0 || l2.rfind("signature ", 0) != 0 || l3 + "\n" != kEnd ||
       !rest.empty()) {
-    return fail(ErrorCode::kCorrupt, "malformed signature block");
+    return fail(ErrorCode::kCorrupt, "malformed signature block");  // i18n-exempt
   }
   auto signer = crypto::PublicKey::from_hex(l1.substr(7));
   auto sig_bytes = base64_decode(l2.substr(10));
   if (!signer || !sig_bytes || sig_bytes->size() != crypto::kSignatureSize) {
-    return fail(ErrorCode::kCorrupt, "malformed signer or signature");
+    return fail(ErrorCode::kCorrupt, "malformed signer or signature");  // i18n-exempt
   }
   crypto::Signature sig;
   std::copy(sig_bytes->begin(), sig_bytes->end(), sig.begin());
   VerifiedReport v{bytes.substr(0, begin), *signer};
   if (!crypto::verify(*signer, kDomain, as_bytes(v.json), sig)) {
-    return fail(ErrorCode::kUnauthenticated,
-                "the signature does not verify: the report was altered after signing");
+    return fail(
+        ErrorCode::kUnauthenticated,
+        "the signature does not verify: the report was altered after signing");  // i18n-exempt
   }
   if (expected && !(*expected == *signer)) {
     return fail(ErrorCode::kUnauthenticated,
-                "signed by " + signer->key_id() + ", not by " + expected->key_id());
+                "signed by " + signer->key_id() + ", not by " + expected->key_id());  // i18n-exempt
   }
   return v;
 }

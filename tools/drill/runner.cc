@@ -1,5 +1,11 @@
 #include "tools/drill/runner.h"
 
+// Languages: the progress lines are for the person at the terminal and are translated. What a
+// step records (its title, expectations, evidence, commands and errors) is the report's, signed
+// and kept for officers with its own Chinese beside English: written as it is whatever the
+// language (i18n-exempt). An expectation written here as a literal is catalogued (tr_noop) so
+// that its progress line shows it translated.
+
 #include <signal.h>
 
 #include <algorithm>
@@ -16,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/util/i18n.h"
 #include "tools/drill/checker.h"
 #include "tools/drill/powercut_disk.h"
 #include "tools/drill/tamper.h"
@@ -139,7 +146,7 @@ ScenarioResult Run::go() {
     st.action = std::string(action_name(plan_.steps[i].action));
     st.line = plan_.steps[i].line;
     st.title = describe(plan_.steps[i]);
-    st.outcome = "not run";
+    st.outcome = "not run";  // i18n-exempt
     r.steps.push_back(std::move(st));
   }
   // Step 0: the sandbox itself, timed and recorded like a step.
@@ -147,7 +154,7 @@ ScenarioResult Run::go() {
   setup.index = 0;
   setup.action = "sandbox";
   setup.title =
-      "构建沙箱平台 build the sandbox platform: gongshud init + run, agencies, catalog, "
+      "构建沙箱平台 build the sandbox platform: gongshud init + run, agencies, catalog, "  // i18n-exempt
       "agents a (sjz-gongan) and b (sjz-shichang) enrolled and running";
   setup.started_at_ms = wall_ms();
   step_ = &setup;
@@ -167,18 +174,17 @@ ScenarioResult Run::go() {
     r.error = sb.error().message();
     r.steps.insert(r.steps.begin(), std::move(setup));
     r.duration_ms = ms_since(t0);
-    say("  ✗ could not build the sandbox: " + r.error);
+    say(trf("  ✗ could not build the sandbox: {}", r.error));
     return r;
   }
   sb_ = std::move(*sb);
   setup.outcome = "ok";
   setup.figures.emplace_back("setup_ms", double(setup.duration_ms));
-  say("  ✓ " + std::to_string(setup.duration_ms) + " ms, in " + sb_->dir());
+  say(trf("  ✓ {} ms, in {}", setup.duration_ms, sb_->dir()));
   if (!o_.sandbox.from_backup.empty()) {
     setup.figures.emplace_back("backup_bytes", double(sb_->backup_bytes()));
     setup.figures.emplace_back("backup_restore_ms", double(sb_->restore_ms()));
-    say("  backup restored in " + std::to_string(sb_->restore_ms()) + " ms (" +
-        std::to_string(sb_->backup_bytes()) + " bytes)");
+    say(trf("  backup restored in {} ms ({} bytes)", sb_->restore_ms(), sb_->backup_bytes()));
   }
   for (const char* a : Sandbox::kAgents) {
     auto f = sb_->agent_figures(a);
@@ -199,7 +205,7 @@ ScenarioResult Run::go() {
     const Step& s = plan_.steps[i];
     step_ = &r.steps[i + 1];
     if (g_stop) {
-      r.error = "interrupted before step " + std::to_string(i + 1);
+      r.error = "interrupted before step " + std::to_string(i + 1);  // i18n-exempt
       break;
     }
     step_->started_at_ms = wall_ms();
@@ -212,15 +218,18 @@ ScenarioResult Run::go() {
       step_->outcome = "error";
       r.error = "step " + std::to_string(i + 1) + " (" + std::string(action_name(s.action)) + ", " +
                 plan_.file + ":" + std::to_string(s.line) + "): " + st.error().message();
-      say("  ✗ could not run: " + st.error().message());
+      say(trf("  ✗ could not run: {}", st.error().message()));
       break;
     }
     step_->outcome = failed_ ? "failed" : "ok";
+    // The expectation's text is shown in the reader's language when it is a catalogued literal
+    // (tr_noop at expect()); the report keeps it, and the evidence, as written.
     for (const auto& e : step_->expectations) {
-      say(std::string("  ") + (e.held ? "✓ " : "✗ FAILED ") + e.text + " — " + e.evidence);
+      say(e.held ? trf("  ✓ {} — {}", tr(e.text.c_str()), e.evidence)
+                 : trf("  ✗ FAILED {} — {}", tr(e.text.c_str()), e.evidence));
     }
-    say(std::string("  ") + (failed_ ? "✗ failed" : "✓ done") + " in " +
-        std::to_string(step_->duration_ms) + " ms");
+    say(failed_ ? trf("  ✗ failed in {} ms", step_->duration_ms)
+                : trf("  ✓ done in {} ms", step_->duration_ms));
   }
   r.passed = !failed_ && r.error.empty();
   r.audit_marks.emplace_back("drill_started", started_seq_);
@@ -239,10 +248,11 @@ Status Run::step(const Step& s) {
   switch (s.action) {
     case Action::kStartLoad:
       sb_->start_load(s.records, s.batch, std::chrono::milliseconds(s.interval_ms));
-      step_->commands.push_back({"gongshu-agent submit --dataset <dataset> <file of " +
-                                     std::to_string(s.batch) +
-                                     " records>  # repeated in the background for agents a and b",
-                                 0, 0});
+      step_->commands.push_back(
+          {"gongshu-agent submit --dataset <dataset> <file of " +  // i18n-exempt
+               std::to_string(s.batch) +
+               " records>  # repeated in the background for agents a and b",  // i18n-exempt
+           0, 0});
       figure("load_records_per_agent", double(s.records));
       return {};
     case Action::kWaitUntil:
@@ -256,8 +266,8 @@ Status Run::step(const Step& s) {
       if (wait) {
         figure(s.target == "daemon" ? "daemon_exit_ms" : "agent_exit_ms", double(ms_since(t)));
         if (s.action == Action::kStop) {
-          expect(code == 0, who(s.target) + " stops cleanly on SIGTERM",
-                 "exit status " + std::to_string(code));
+          expect(code == 0, who(s.target) + " stops cleanly on SIGTERM",  // i18n-exempt
+                 "exit status " + std::to_string(code));                  // i18n-exempt
         }
       }
       return {};
@@ -266,8 +276,8 @@ Status Run::step(const Step& s) {
       auto t = Clock::now();
       if (s.target == "daemon") {
         auto st = sb_->start_daemon();
-        expect(st.has_value(), "gongshud starts and is ready",
-               st ? "ready (daemon.info written)" : st.error().message());
+        expect(st.has_value(), tr_noop("gongshud starts and is ready"),
+               st ? "ready (daemon.info written)" : st.error().message());  // i18n-exempt
         figure("daemon_start_ms", double(ms_since(t)));
       } else {
         GONGSHU_RETURN_IF_ERROR(sb_->start_agent(s.target));
@@ -278,8 +288,8 @@ Status Run::step(const Step& s) {
       GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
       GONGSHU_TRY(refused_baseline_, refusals());
       GONGSHU_TRY(auto r, sb_->ctl({"agent", "revoke", f.key_id}));
-      expect(r.exit_code == 0, "the operator revokes agent key " + f.key_id,
-             "gongshuctl exit " + std::to_string(r.exit_code));
+      expect(r.exit_code == 0, "the operator revokes agent key " + f.key_id,  // i18n-exempt
+             "gongshuctl exit " + std::to_string(r.exit_code));               // i18n-exempt
       figure("acknowledged_at_revoke", double(f.acknowledged));
       return {};
     }
@@ -287,12 +297,12 @@ Status Run::step(const Step& s) {
       auto st = sb_->reenroll(s.agent);
       expect(st.has_value(),
              "agency " + Sandbox::agency_of(s.agent) +
-                 " enrolls a new key with a new token and restarts its agent",
+                 " enrolls a new key with a new token and restarts its agent",  // i18n-exempt
              st ? "enrolled" : st.error().message());
       if (st) {
         GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
         agent_keys_[s.agent].insert(f.key_id);
-        step_->commands.push_back({"# new agent key " + f.key_id, 0, 0});
+        step_->commands.push_back({"# new agent key " + f.key_id, 0, 0});  // i18n-exempt
       }
       return {};
     }
@@ -305,7 +315,8 @@ Status Run::step(const Step& s) {
     case Action::kExpect: {
       auto it = figures_.find(s.expect->figure);
       if (it == figures_.end()) {
-        expect(false, s.expect->text, "no earlier step measured `" + s.expect->figure + "`");
+        expect(false, s.expect->text,
+               "no earlier step measured `" + s.expect->figure + "`");  // i18n-exempt
       } else {
         std::ostringstream v;
         v << s.expect->figure << " = " << it->second;
@@ -349,7 +360,8 @@ Status Run::backup() {
   try {
     log_size_at_backup_ = nlohmann::json::parse(head.out).at("tree_size").get<uint64_t>();
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kCorrupt, std::string("gongshuctl audit head --json: ") + e.what());
+    return fail(ErrorCode::kCorrupt,
+                std::string("gongshuctl audit head --json: ") + e.what());  // i18n-exempt
   }
   backup_ = sb_->file("drill-backup.gsb");
   auto t = Clock::now();
@@ -358,8 +370,8 @@ Status Run::backup() {
   uint64_t total = 0;
   for (const auto& [ds, n] : stored_at_backup_) total += n;
   figure("stored_before_backup", double(total));
-  expect(r.exit_code == 0, "a hot backup is made while the daemon runs",
-         "gongshuctl backup create exit " + std::to_string(r.exit_code) +
+  expect(r.exit_code == 0, tr_noop("a hot backup is made while the daemon runs"),
+         "gongshuctl backup create exit " + std::to_string(r.exit_code) +  // i18n-exempt
              (r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
   return {};
 }
@@ -369,24 +381,25 @@ Status Run::backup() {
 // restored store, per dataset, for the agencies to re-deliver.
 Status Run::restore() {
   if (backup_.empty())
-    return fail(ErrorCode::kInvalidArgument, "restore needs a backup step first");
+    return fail(ErrorCode::kInvalidArgument, "restore needs a backup step first");  // i18n-exempt
   GONGSHU_TRY(auto before, stored_per_dataset());
   auto t = Clock::now();
   GONGSHU_TRY(int code, sb_->signal("daemon", SIGKILL, true));
   (void)code;  // killed on purpose: the disaster
   std::error_code ec;
   std::filesystem::remove_all(sb_->file("state/store"), ec);
-  if (ec) return fail(ErrorCode::kIo, "destroy the store: " + ec.message());
-  step_->commands.push_back({"rm -r " + sb_->file("state/store") + "  # the disaster", 0, 0});
+  if (ec) return fail(ErrorCode::kIo, "destroy the store: " + ec.message());  // i18n-exempt
+  step_->commands.push_back(
+      {"rm -r " + sb_->file("state/store") + "  # the disaster", 0, 0});  // i18n-exempt
   GONGSHU_TRY(auto r,
               sb_->run_bin("gongshud", {"restore", "--from", backup_, "--state", sb_->file("state"),
                                         "--daemon-key", sb_->daemon_key()}));
-  expect(r.exit_code == 0, "gongshud restore checks and restores the backup",
+  expect(r.exit_code == 0, tr_noop("gongshud restore checks and restores the backup"),
          "exit " + std::to_string(r.exit_code) +
              (r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
   if (r.exit_code != 0) return {};
   auto started = sb_->start_daemon();
-  expect(started.has_value(), "gongshud starts on the restored store",
+  expect(started.has_value(), tr_noop("gongshud starts on the restored store"),
          started ? "ready" : started.error().message());
   if (!started) return {};
   figure("rto_ms", double(ms_since(t)));
@@ -396,18 +409,20 @@ Status Run::restore() {
     uint64_t gone = before[ds] > n ? before[ds] - n : 0;
     rpo += gone;
     rpo_[ds] = gone;
-    expect(n == stored_at_backup_[ds], ds + ": the restored store holds what the backup held",
-           std::to_string(n) + " records restored, " + std::to_string(stored_at_backup_[ds]) +
-               " at the backup; " + std::to_string(gone) +
-               " acknowledged after the backup are to be re-delivered (RPO)");
+    expect(n == stored_at_backup_[ds],
+           ds + ": the restored store holds what the backup held",              // i18n-exempt
+           std::to_string(n) + " records restored, " +                          // i18n-exempt
+               std::to_string(stored_at_backup_[ds]) +                          // i18n-exempt
+               " at the backup; " + std::to_string(gone) +                      // i18n-exempt
+               " acknowledged after the backup are to be re-delivered (RPO)");  // i18n-exempt
   }
   figure("rpo_records", double(rpo));
   restored_ = true;
   std::string audit = sb_->file("restored.gsa");
   GONGSHU_RETURN_IF_ERROR(sb_->export_audit(audit));
   GONGSHU_TRY(auto v, sb_->audit_cmd({"verify", audit, "--key", sb_->daemon_key()}));
-  expect(v.exit_code == 0, "the restored audit log verifies offline",
-         "gongshu-audit exit " + std::to_string(v.exit_code));
+  expect(v.exit_code == 0, tr_noop("the restored audit log verifies offline"),
+         "gongshu-audit exit " + std::to_string(v.exit_code));  // i18n-exempt
   return {};
 }
 
@@ -416,8 +431,9 @@ Status Run::restore() {
 // whole (the agents hold them), which the drill checks first.
 Status Run::grow_store(const Step& s) {
   bool alive = sb_->running("daemon");
-  expect(alive, "gongshud keeps running with its store full",
-         alive ? "running; an agent was told: " + last_store_error_.substr(0, 300) : "exited");
+  expect(alive, tr_noop("gongshud keeps running with its store full"),
+         alive ? "running; an agent was told: " + last_store_error_.substr(0, 300)  // i18n-exempt
+               : "exited");                                                         // i18n-exempt
   if (!alive) return {};
   uint64_t spooled = 0, stored = 0;
   for (const char* a : Sandbox::kAgents) {
@@ -428,23 +444,26 @@ Status Run::grow_store(const Step& s) {
   }
   figure("stored_when_full", double(stored));
   figure("spooled_when_full", double(spooled));
-  expect(spooled > 0, "the agencies keep their batches spooled while the store is full",
-         std::to_string(spooled) + " records spooled, " + std::to_string(stored) + " stored");
+  expect(spooled > 0, tr_noop("the agencies keep their batches spooled while the store is full"),
+         std::to_string(spooled) + " records spooled, " + std::to_string(stored) +  // i18n-exempt
+             " stored");                                                            // i18n-exempt
   GONGSHU_TRY(auto st, sb_->ctl({"status", "--json", "--timeout", "5"}));
   try {
     auto j = nlohmann::json::parse(st.out).at("store");
     figure("store_used_bytes", j.value("used_bytes", 0.0));
     figure("store_map_bytes", j.value("map_bytes", 0.0));
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kCorrupt, std::string("gongshuctl status --json: ") + e.what());
+    return fail(ErrorCode::kCorrupt,
+                std::string("gongshuctl status --json: ") + e.what());  // i18n-exempt
   }
   auto t = Clock::now();
   GONGSHU_TRY(int code, sb_->signal("daemon", SIGTERM, true));
-  expect(code == 0, "gongshud stops cleanly with its store full", "exit " + std::to_string(code));
+  expect(code == 0, tr_noop("gongshud stops cleanly with its store full"),
+         "exit " + std::to_string(code));
   GONGSHU_RETURN_IF_ERROR(sb_->set_store_mb(s.mb));
   auto started = sb_->start_daemon();
   expect(started.has_value(),
-         "gongshud starts on the same store with " + std::to_string(s.mb) + " MiB",
+         "gongshud starts on the same store with " + std::to_string(s.mb) + " MiB",  // i18n-exempt
          started ? "ready" : started.error().message());
   figure("grow_ms", double(ms_since(t)));
   return {};
@@ -461,7 +480,8 @@ std::string Run::lmdb_dir(const std::string& target) const {
 Status Run::powercut_mount(const Step& s) {
   namespace fs = std::filesystem;
   if (disks_.count(s.target)) {
-    return fail(ErrorCode::kInvalidArgument, who(s.target) + " is on a powercut disk already");
+    return fail(ErrorCode::kInvalidArgument,
+                who(s.target) + " is on a powercut disk already");  // i18n-exempt
   }
   std::string dir = lmdb_dir(s.target);
   std::string backing = sb_->file("disk-" + s.target);
@@ -470,15 +490,17 @@ Status Run::powercut_mount(const Step& s) {
   bool was_running = sb_->running(s.target);
   if (was_running) {
     GONGSHU_TRY(int code, sb_->signal(s.target, SIGTERM, true));
-    expect(code == 0, who(s.target) + " stops cleanly before its store is moved",
-           "exit status " + std::to_string(code));
+    expect(code == 0, who(s.target) + " stops cleanly before its store is moved",  // i18n-exempt
+           "exit status " + std::to_string(code));                                 // i18n-exempt
     if (code != 0) return {};
   }
   std::error_code ec;
   fs::rename(dir, backing, ec);
   if (!ec) fs::create_directory(dir, ec);
   if (!ec) fs::permissions(dir, fs::perms::owner_all, ec);
-  if (ec) return fail(ErrorCode::kIo, "move " + dir + " onto the powercut disk: " + ec.message());
+  if (ec)
+    return fail(ErrorCode::kIo,
+                "move " + dir + " onto the powercut disk: " + ec.message());  // i18n-exempt
   step_->commands.push_back({"mv " + dir + " " + backing + " && mkdir -m 700 " + dir, 0, 0});
   auto t = Clock::now();
   GONGSHU_TRY(auto disk, PowercutDisk::start(o_.bin_dir, backing, dir,
@@ -489,8 +511,8 @@ Status Run::powercut_mount(const Step& s) {
   if (!was_running) return {};
   if (s.target == "daemon") {
     auto st = sb_->start_daemon();
-    expect(st.has_value(), "gongshud starts with its store on the powercut disk",
-           st ? "ready (daemon.info written)" : st.error().message());
+    expect(st.has_value(), tr_noop("gongshud starts with its store on the powercut disk"),
+           st ? "ready (daemon.info written)" : st.error().message());  // i18n-exempt
     return {};
   }
   return sb_->start_agent(s.target);
@@ -508,8 +530,9 @@ Status Run::powercut_mount(const Step& s) {
 Status Run::power_cut(const Step& s) {
   auto it = disks_.find(s.target);
   if (it == disks_.end()) {
-    return fail(ErrorCode::kInvalidArgument,
-                "power-cut needs a powercut-mount step for " + who(s.target) + " first");
+    return fail(
+        ErrorCode::kInvalidArgument,
+        "power-cut needs a powercut-mount step for " + who(s.target) + " first");  // i18n-exempt
   }
   uint64_t delay = 0;
   if (s.within_ms > 0) {
@@ -525,10 +548,11 @@ Status Run::power_cut(const Step& s) {
   }
   auto t = Clock::now();
   GONGSHU_TRY(auto f, it->second->cut(/*at_write=*/true));
-  step_->commands.push_back({"kill -USR2 <gongshu-powercut on " + it->second->mountpoint() +
-                                 ">  # the power cut, right after the next unsynced write: "
-                                 "unsynced writes discarded",
-                             0, ms_since(t)});
+  step_->commands.push_back(
+      {"kill -USR2 <gongshu-powercut on " + it->second->mountpoint() +  // i18n-exempt
+           ">  # the power cut, right after the next unsynced write: "  // i18n-exempt
+           "unsynced writes discarded",
+       0, ms_since(t)});
   figure("cut_right_after_write", f.at_write ? 1 : 0);
   figure("unsynced_bytes_discarded", double(f.discarded_bytes));
   figure("unsynced_files_discarded", double(f.discarded_files));
@@ -548,12 +572,12 @@ Status Run::power_cut(const Step& s) {
   disks_.erase(it);
   GONGSHU_TRY(auto disk,
               PowercutDisk::start(o_.bin_dir, backing, mp, sb_->file("powercut-" + s.target), lie));
-  step_->commands.push_back({disk->command() + "  # the machine boots", 0, 0});
+  step_->commands.push_back({disk->command() + "  # the machine boots", 0, 0});  // i18n-exempt
   disks_[s.target] = std::move(disk);
   if (s.target == "daemon") {
     auto st = sb_->start_daemon();
-    expect(st.has_value(), "gongshud starts on what reached the disk",
-           st ? "ready (daemon.info written)" : st.error().message());
+    expect(st.has_value(), tr_noop("gongshud starts on what reached the disk"),
+           st ? "ready (daemon.info written)" : st.error().message());  // i18n-exempt
     if (!st) return {};
   } else {
     GONGSHU_RETURN_IF_ERROR(sb_->start_agent(s.target));
@@ -573,12 +597,14 @@ Status Run::power_cut(const Step& s) {
   figure("stored_after_restart", double(total));
   figure("acknowledged_missing_after_cut", double(acked > total ? acked - total : 0));
   expect(total >= acked,
-         "every record acknowledged before the cut is stored after the restart, before any "
-         "re-delivery",
-         std::to_string(acked) + " acknowledged before the cut, " + std::to_string(total) +
-             " stored after the restart; " + std::to_string(f.discarded_bytes) +
-             " unsynced bytes in " + std::to_string(f.discarded_files) + " files discarded" +
-             (lie ? "; the disk lied about fsync" : ""));
+         tr_noop("every record acknowledged before the cut is stored after the restart, before "
+                 "any re-delivery"),
+         std::to_string(acked) + " acknowledged before the cut, " +               // i18n-exempt
+             std::to_string(total) +                                              // i18n-exempt
+             " stored after the restart; " + std::to_string(f.discarded_bytes) +  // i18n-exempt
+             " unsynced bytes in " + std::to_string(f.discarded_files) +          // i18n-exempt
+             " files discarded" +                                                 // i18n-exempt
+             (lie ? "; the disk lied about fsync" : ""));                         // i18n-exempt
   return {};
 }
 
@@ -599,24 +625,25 @@ void Run::unmount_disks() {
 Status Run::rotate_daemon_key() {
   auto t = Clock::now();
   GONGSHU_TRY(auto rot, sb_->ctl({"daemon-key", "rotate"}));
-  expect(rot.exit_code == 0, "the operator rotates the daemon key (old and new key sign)",
-         "gongshuctl daemon-key rotate exit " + std::to_string(rot.exit_code));
+  expect(rot.exit_code == 0, tr_noop("the operator rotates the daemon key (old and new key sign)"),
+         "gongshuctl daemon-key rotate exit " + std::to_string(rot.exit_code));  // i18n-exempt
   if (rot.exit_code != 0) return {};
   std::string statement = sb_->file("daemon-key-rotation.txt");
   GONGSHU_TRY(auto st, sb_->ctl({"daemon-key", "statement", "--out", statement}));
-  expect(st.exit_code == 0, "the signed rotation statement is published",
-         "gongshuctl daemon-key statement exit " + std::to_string(st.exit_code));
+  expect(st.exit_code == 0, tr_noop("the signed rotation statement is published"),
+         "gongshuctl daemon-key statement exit " + std::to_string(st.exit_code));  // i18n-exempt
   for (const char* a : Sandbox::kAgents) {
     GONGSHU_TRY(auto tr, sb_->agent_cmd(a, {"trust-daemon-key", statement}));
-    expect(tr.exit_code == 0, std::string("agent ") + a + " accepts the statement",
-           "gongshu-agent trust-daemon-key exit " + std::to_string(tr.exit_code) +
+    expect(tr.exit_code == 0, std::string("agent ") + a + " accepts the statement",  // i18n-exempt
+           "gongshu-agent trust-daemon-key exit " + std::to_string(tr.exit_code) +   // i18n-exempt
                (tr.exit_code == 0 ? "" : ": " + tr.err.substr(0, 300)));
   }
   auto r = Clock::now();
   GONGSHU_TRY(int code, sb_->signal("daemon", SIGTERM, true));
-  expect(code == 0, "gongshud stops cleanly for the restart", "exit " + std::to_string(code));
+  expect(code == 0, tr_noop("gongshud stops cleanly for the restart"),
+         "exit " + std::to_string(code));
   auto started = sb_->start_daemon();
-  expect(started.has_value(), "gongshud restarts with the new key in force",
+  expect(started.has_value(), tr_noop("gongshud restarts with the new key in force"),
          started ? "ready" : started.error().message());
   figure("restart_ms", double(ms_since(r)));
   figure("rotation_ms", double(ms_since(t)));
@@ -628,20 +655,24 @@ Status Run::rotate_daemon_key() {
                           ? std::string(m[1])
                           : "";
     expect(show.exit_code == 0 && !now.empty() && now != sb_->daemon_key(),
-           "a new daemon key is in force",
-           "daemon key " + now.substr(0, 16) + "…, was " + sb_->daemon_key().substr(0, 16) + "…");
+           tr_noop("a new daemon key is in force"),
+           "daemon key " + now.substr(0, 16) + "…, was " +  // i18n-exempt
+               sb_->daemon_key().substr(0, 16) +            // i18n-exempt
+               "…");                                        // i18n-exempt
   }
   return {};
 }
 
 Result<uint64_t> Run::refusals() {
   GONGSHU_TRY(auto r, sb_->ctl({"status", "--json", "--timeout", "2"}, false));
-  if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshuctl status: " + r.err);
+  if (r.exit_code != 0)
+    return fail(ErrorCode::kUnavailable, "gongshuctl status: " + r.err);  // i18n-exempt
   try {
     auto j = nlohmann::json::parse(r.out).at("ingest");
     return j.value("batches_refused", uint64_t{0}) + j.value("connection_cuts", uint64_t{0});
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kCorrupt, std::string("gongshuctl status --json: ") + e.what());
+    return fail(ErrorCode::kCorrupt,
+                std::string("gongshuctl status --json: ") + e.what());  // i18n-exempt
   }
 }
 
@@ -655,7 +686,7 @@ Status Run::wait_until(const Step& s) {
   if (s.condition == "stored" || s.condition == "acknowledged" || s.condition == "refused") {
     waits_for += " ≥ " + std::to_string(s.at_least);
   }
-  say("  waiting for " + waits_for + " (at most " + std::to_string(s.timeout_ms / 1000) + " s)");
+  say(trf("  waiting for {} (at most {} s)", waits_for, s.timeout_ms / 1000));
   std::optional<uint64_t> stored_at_start;
   uint64_t stored_now = 0;
   for (;;) {
@@ -674,7 +705,7 @@ Status Run::wait_until(const Step& s) {
       stored += c->records > base ? c->records - base : 0;
       acked += f->acknowledged;
       spooled += f->spooled;
-      if (f->last_error.find("could not store the batch") != std::string::npos)
+      if (f->last_error.find("could not store the batch") != std::string::npos)  // i18n-exempt
         store_error = f->last_error;
     }
     if (ok) {
@@ -701,7 +732,8 @@ Status Run::wait_until(const Step& s) {
     }
     state = (s.condition == "refused" ? state : std::string()) + "stored " +
             std::to_string(stored) + ", acknowledged " + std::to_string(acked) + ", spooled " +
-            std::to_string(spooled) + (sb_->load_done() ? ", load done" : ", load running");
+            std::to_string(spooled) +
+            (sb_->load_done() ? ", load done" : ", load running");  // i18n-exempt
     if (met || Clock::now() > deadline) break;
     if (g_stop) return fail(ErrorCode::kUnavailable, "interrupted");
     if (Clock::now() > next_note) {
@@ -717,8 +749,9 @@ Status Run::wait_until(const Step& s) {
   figure("stored_while_waiting", double(gained));
   if (waited > 0) figure("stored_per_s", double(gained) * 1000.0 / double(waited));
   if (!s.figure.empty()) figure(s.figure, double(waited));
-  expect(met, waits_for + " within " + std::to_string(s.timeout_ms) + " ms",
-         (met ? "after " : "not after ") + std::to_string(waited) + " ms: " + state);
+  expect(
+      met, waits_for + " within " + std::to_string(s.timeout_ms) + " ms",
+      (met ? "after " : "not after ") + std::to_string(waited) + " ms: " + state);  // i18n-exempt
   return {};
 }
 
@@ -726,7 +759,8 @@ Result<std::string> Run::audit_show(const std::string& name) {
   std::string path = sb_->file(name + "-" + std::to_string(++exports_) + ".gsa");
   GONGSHU_RETURN_IF_ERROR(sb_->export_audit(path, false));
   GONGSHU_TRY(auto r, sb_->audit_cmd({"show", path, "--json"}, false));
-  if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshu-audit show: " + r.err);
+  if (r.exit_code != 0)
+    return fail(ErrorCode::kUnavailable, "gongshu-audit show: " + r.err);  // i18n-exempt
   return r.out;
 }
 
@@ -734,8 +768,8 @@ Status Run::tamper_step(const Step& s) {
   std::string path = sb_->file("tamper-original.gsa");
   GONGSHU_RETURN_IF_ERROR(sb_->export_audit(path));
   GONGSHU_TRY(auto clean, sb_->audit_cmd({"verify", path, "--key", sb_->daemon_key(), "--json"}));
-  expect(clean.exit_code == 0, "the untouched export verifies",
-         "gongshu-audit exit " + std::to_string(clean.exit_code));
+  expect(clean.exit_code == 0, tr_noop("the untouched export verifies"),
+         "gongshu-audit exit " + std::to_string(clean.exit_code));  // i18n-exempt
   std::string original = read_text(path);
   uint64_t caught = 0, located = 0;
   for (const auto& kind : s.kinds) {
@@ -747,13 +781,14 @@ Status Run::tamper_step(const Step& s) {
       out << t->bytes;
     }
     GONGSHU_TRY(auto r, sb_->audit_cmd({"verify", bad, "--key", sb_->daemon_key(), "--json"}));
-    std::string evidence = t->description + "; gongshu-audit exit " + std::to_string(r.exit_code);
+    std::string evidence =
+        t->description + "; gongshu-audit exit " + std::to_string(r.exit_code);  // i18n-exempt
     bool is_caught = r.exit_code == 1;
     bool is_located = false;
     std::smatch m;
     if (std::regex_search(r.out, m, std::regex("\"failing_seq\":(\\d+)"))) {
       uint64_t at = std::stoull(m[1]);
-      evidence += ", failing entry " + std::to_string(at);
+      evidence += ", failing entry " + std::to_string(at);  // i18n-exempt
       // A removed or altered entry shows at its own seq or, for a chain, the next one.
       is_located = at >= t->seq && at <= t->seq + 1;
     }
@@ -763,8 +798,9 @@ Status Run::tamper_step(const Step& s) {
     caught += is_caught;
     located += is_caught && is_located;
     expect(is_caught && is_located,
-           kind + ": gongshu-audit reports tampering (exit 1) at entry " + std::to_string(t->seq) +
-               (kind == "drop-entry" || kind == "flip-entry" ? "" : " or the next"),
+           kind + ": gongshu-audit reports tampering (exit 1) at entry " +            // i18n-exempt
+               std::to_string(t->seq) +                                               // i18n-exempt
+               (kind == "drop-entry" || kind == "flip-entry" ? "" : " or the next"),  // i18n-exempt
            evidence);
   }
   figure("tamper_cases", double(s.kinds.size()));
@@ -782,30 +818,33 @@ Status Run::reload_policy(const Step& s) {
       auto v = nlohmann::json::parse(r.out).at("policy_version");
       return v.is_null() ? std::string() : v.get<std::string>();
     } catch (const std::exception& e) {
-      return fail(ErrorCode::kCorrupt, std::string("gongshuctl status --json: ") + e.what());
+      return fail(ErrorCode::kCorrupt,
+                  std::string("gongshuctl status --json: ") + e.what());  // i18n-exempt
     }
   };
   GONGSHU_TRY(std::string before, version());
-  std::string needle = s.broken ? "reload refused" : "policy reloaded";
+  std::string needle = s.broken ? "reload refused" : "policy reloaded";  // i18n-exempt
   GONGSHU_TRY(std::string audit_before, audit_show("policy-before"));
   size_t audited_before = count_of(audit_before, needle);
-  size_t journal_before =
-      count_of(read_text(sb_->file("gongshud.log")), s.broken ? "policy reload refused" : "policy");
+  size_t journal_before = count_of(read_text(sb_->file("gongshud.log")),
+                                   s.broken ? "policy reload refused" : "policy");  // i18n-exempt
   if (s.broken) {
     // An operator's typo: an unterminated table header in the rules file.
-    std::ofstream(rules, std::ios::app) << "\n[[rule\nid = \"drill-broken\"\n";
-    step_->commands.push_back({"echo '[[rule' >> " + rules + "  # a broken policy", 0, 0});
+    std::ofstream(rules, std::ios::app) << "\n[[rule\nid = \"drill-broken\"\n";  // i18n-exempt
+    step_->commands.push_back(
+        {"echo '[[rule' >> " + rules + "  # a broken policy", 0, 0});  // i18n-exempt
   } else {
     std::error_code ec;
     fs::copy_file(o_.policies_dir + "/policy/rules.toml", rules,
                   fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail(ErrorCode::kIo, "restore the shipped rules: " + ec.message());
-    step_->commands.push_back({"cp <shipped>/policy/rules.toml " + rules, 0, 0});
+    if (ec)
+      return fail(ErrorCode::kIo, "restore the shipped rules: " + ec.message());   // i18n-exempt
+    step_->commands.push_back({"cp <shipped>/policy/rules.toml " + rules, 0, 0});  // i18n-exempt
   }
   auto t = Clock::now();
   GONGSHU_TRY(int ignored, sb_->signal("daemon", SIGHUP, false));
   (void)ignored;  // no exit status without waiting
-  say("  waiting for the reload to be audited (at most 15 s)");
+  say(tr("  waiting for the reload to be audited (at most 15 s)"));
   std::string audit;
   size_t audited = audited_before;
   while (ms_since(t) < 15'000) {
@@ -819,32 +858,37 @@ Status Run::reload_policy(const Step& s) {
   }
   figure("reload_audited_ms", double(ms_since(t)));
   std::string journal = read_text(sb_->file("gongshud.log"));
-  size_t journal_now = count_of(journal, s.broken ? "policy reload refused" : "policy");
+  size_t journal_now =
+      count_of(journal, s.broken ? "policy reload refused" : "policy");  // i18n-exempt
   GONGSHU_TRY(std::string after, version());
   bool alive = sb_->running("daemon");
-  expect(alive, "gongshud keeps running", alive ? "running" : "exited");
+  expect(alive, tr_noop("gongshud keeps running"), alive ? "running" : "exited");
   if (s.broken) {
-    expect(!before.empty() && after == before, "the running policy stays in force",
-           "policy version before " + before + ", after " + after);
-    expect(journal_now > journal_before, "the refusal is in the daemon's journal",
-           journal_now > journal_before ? "\"policy reload refused, keeping the running policy\""
-                                        : "no refusal logged");
+    expect(!before.empty() && after == before, tr_noop("the running policy stays in force"),
+           "policy version before " + before + ", after " + after);  // i18n-exempt
+    expect(journal_now > journal_before, tr_noop("the refusal is in the daemon's journal"),
+           journal_now > journal_before
+               ? "\"policy reload refused, keeping the running policy\""  // i18n-exempt
+               : "no refusal logged");                                    // i18n-exempt
   } else {
-    expect(!after.empty(), "a policy is in force", "policy version " + after);
+    expect(!after.empty(), tr_noop("a policy is in force"),
+           "policy version " + after);  // i18n-exempt
   }
-  std::string evidence = "no audit entry";
+  std::string evidence = "no audit entry";  // i18n-exempt
   std::smatch m;
   size_t at = audit.rfind(needle);
   if (at != std::string::npos) {
     size_t line = audit.rfind('\n', at);
     std::string entry = audit.substr(line == std::string::npos ? 0 : line + 1, 300);
     if (std::regex_search(entry, m, std::regex("\"seq\":(\\d+)"))) {
-      evidence = "audit entry " + std::string(m[1]) + " (policy_change, " +
+      evidence = "audit entry " + std::string(m[1]) + " (policy_change, " +  // i18n-exempt
                  (s.broken ? "deny" : "allow") + ")";
     }
   }
   expect(audited > audited_before,
-         s.broken ? "the refusal is in the audit log" : "the reload is in the audit log", evidence);
+         s.broken ? tr_noop("the refusal is in the audit log")
+                  : tr_noop("the reload is in the audit log"),
+         evidence);
   return {};
 }
 
@@ -890,30 +934,36 @@ Result<HistoryCheck> Run::check_agent(const std::string& agent, const std::strin
                             {"prove", audit_export, "--seq", std::to_string(seq),
                              "--checkpoint-size", std::to_string(checkpoint_size), "--out", proof},
                             false));
-    if (p.exit_code != 0) return fail(ErrorCode::kNotFound, "gongshu-audit prove: " + p.err);
+    if (p.exit_code != 0)
+      return fail(ErrorCode::kNotFound, "gongshu-audit prove: " + p.err);  // i18n-exempt
     std::vector<std::string> check = {"check-proof", proof, "--json"};
     check.insert(check.end(), keys.begin(), keys.end());
     GONGSHU_TRY(auto c, sb_->audit_cmd(check, false));
     if (c.exit_code != 0)
-      return fail(ErrorCode::kUnauthenticated, "gongshu-audit check-proof: " + c.out + c.err);
+      return fail(ErrorCode::kUnauthenticated,
+                  "gongshu-audit check-proof: " + c.out + c.err);  // i18n-exempt
     try {
       auto j = nlohmann::json::parse(c.out);
       return Proven{j.at("entry").at("entry_hash").get<std::string>(),
                     j.at("tree_size").get<uint64_t>()};
     } catch (const std::exception& e) {
-      return fail(ErrorCode::kCorrupt, std::string("check-proof --json: ") + e.what());
+      return fail(ErrorCode::kCorrupt,
+                  std::string("check-proof --json: ") + e.what());  // i18n-exempt
     }
   };
   HistoryCheck h = check_history(in);
   // The proofs are one pair of commands per batch: recorded once, as what an officer would run.
   std::string key_args;
   for (size_t i = 1; i < keys.size(); i += 2) key_args += " --key " + keys[i].substr(0, 16) + "…";
-  step_->commands.push_back({"for each receipt in " + receipts + ": gongshu-audit prove " +
-                                 audit_export + " --seq <receipt seq> --checkpoint-size " +
-                                 std::to_string(checkpoint_size) +
-                                 " --out P && gongshu-audit check-proof P" + key_args + "  # " +
-                                 std::to_string(proofs) + " proofs",
-                             h.unproven_batches == 0 ? 0 : 1, ms_since(t)});
+  step_->commands.push_back(
+      {"for each receipt in " + receipts + ": gongshu-audit prove " +  // i18n-exempt
+           audit_export + " --seq <receipt seq> --checkpoint-size " +  // i18n-exempt
+           std::to_string(checkpoint_size) +
+           " --out P && gongshu-audit check-proof P" +  // i18n-exempt
+           key_args +                                   // i18n-exempt
+           "  # " +                                     // i18n-exempt
+           std::to_string(proofs) + " proofs",
+       h.unproven_batches == 0 ? 0 : 1, ms_since(t)});
   return h;
 }
 
@@ -952,10 +1002,12 @@ Status Run::verify() {
     checkpoint_size = std::strtoull(size.c_str(), nullptr, 10);
   }
   if (cp.exit_code != 0 || checkpoint_size == 0)
-    return fail(ErrorCode::kUnavailable, "gongshu-audit checkpoint " + audit + ": " + cp.err);
+    return fail(ErrorCode::kUnavailable,
+                "gongshu-audit checkpoint " + audit + ": " + cp.err);  // i18n-exempt
   std::ofstream(sb_->file("checkpoint-after-recovery.note"), std::ios::trunc) << cp.out;
   GONGSHU_TRY(auto show, sb_->audit_cmd({"show", audit, "--json"}, false));
-  if (show.exit_code != 0) return fail(ErrorCode::kUnavailable, "gongshu-audit show: " + show.err);
+  if (show.exit_code != 0)
+    return fail(ErrorCode::kUnavailable, "gongshu-audit show: " + show.err);  // i18n-exempt
   GONGSHU_TRY(auto entries, parse_ingest_entries(show.out));
   figure("checkpoint_size", double(checkpoint_size));
 
@@ -993,29 +1045,41 @@ Status Run::verify() {
     lost += l;
     doubled += d;
     std::ostringstream ev;
-    ev << f.acknowledged << " records acknowledged in " << h.acknowledged_batches
-       << " batches with receipts; " << h.proven_batches << " batches (" << h.proven_records
-       << " records) recorded once and proven under the checkpoint at tree size " << checkpoint_size
-       << "; lost " << h.lost_batches << ", doubled " << h.doubled_batches << ", unproven "
-       << h.unproven_batches << " batches";
-    if (restored_) ev << "; acknowledged after the backup (RPO) " << h.rpo_batches << " batches";
+    ev << f.acknowledged << " records acknowledged in " << h.acknowledged_batches  // i18n-exempt
+       << " batches with receipts; " << h.proven_batches << " batches ("           // i18n-exempt
+       << h.proven_records                                                         // i18n-exempt
+       << " records) recorded once and proven under the checkpoint at tree size "  // i18n-exempt
+       << checkpoint_size                                                          // i18n-exempt
+       << "; lost " << h.lost_batches << ", doubled " << h.doubled_batches         // i18n-exempt
+       << ", unproven "                                                            // i18n-exempt
+       << h.unproven_batches << " batches";                                        // i18n-exempt
+    if (restored_)
+      ev << "; acknowledged after the backup (RPO) " << h.rpo_batches << " batches";  // i18n-exempt
     for (const auto& p : h.problems) ev << "; " << p;
-    expect(rx.exit_code == 0 && h.holds() && l == 0,
-           ds + ": every acknowledged batch is recorded exactly once, as its receipt says, and "
-                "proven by an inclusion proof against the checkpoint taken after recovery",
-           ev.str());
+    expect(
+        rx.exit_code == 0 && h.holds() && l == 0,
+        ds +
+            ": every acknowledged batch is recorded exactly once, as its receipt says, and "  // i18n-exempt
+            "proven by an inclusion proof against the checkpoint taken after recovery",
+        ev.str());
     std::ostringstream sv;
-    sv << "stored " << c.records << " records / " << c.versions << " versions; proven "
-       << h.proven_records << " + unknown " << h.unknown_records << " (in the log, ack lost, "
-       << h.unknown_batches << " batches)";
-    expect(c.records == c.versions && c.records == h.proven_records + h.unknown_records,
-           ds + ": every stored record is stored once and accounted for by one ingest entry",
-           sv.str());
+    sv << "stored " << c.records << " records / " << c.versions   // i18n-exempt
+       << " versions; proven "                                    // i18n-exempt
+       << h.proven_records << " + unknown " << h.unknown_records  // i18n-exempt
+       << " (in the log, ack lost, "                              // i18n-exempt
+       << h.unknown_batches << " batches)";                       // i18n-exempt
+    expect(
+        c.records == c.versions && c.records == h.proven_records + h.unknown_records,
+        ds +
+            ": every stored record is stored once and accounted for by one ingest entry",  // i18n-exempt
+        sv.str());
     std::ostringstream dv;
-    dv << "submitted " << sub << ", acknowledged " << f.acknowledged << ", still spooled "
+    dv << "submitted " << sub << ", acknowledged " << f.acknowledged  // i18n-exempt
+       << ", still spooled "                                          // i18n-exempt
        << f.spooled;
     expect(f.spooled == 0 && f.acknowledged == sub,
-           ds + ": everything the agency submitted was delivered and acknowledged", dv.str());
+           ds + ": everything the agency submitted was delivered and acknowledged",  // i18n-exempt
+           dv.str());                                                                // i18n-exempt
     std::string held = receipts;
     if (!h.rpo_receipts.empty()) {
       // After a restore the log forks from the receipts of what was acknowledged after the
@@ -1030,10 +1094,11 @@ Status Run::verify() {
           fs::copy_file(e.path(), held + "/" + e.path().filename().string(), ec);
       }
       if (ec) return fail(ErrorCode::kIo, held + ": " + ec.message());
-      step_->commands.push_back({"# " + std::to_string(aside.size()) + " receipts of agent " + a +
-                                     " issued after the backup set aside (RPO); the rest in " +
-                                     held,
-                                 0, 0});
+      step_->commands.push_back(
+          {"# " + std::to_string(aside.size()) + " receipts of agent " + a +  // i18n-exempt
+               " issued after the backup set aside (RPO); the rest in " +     // i18n-exempt
+               held,
+           0, 0});
     }
     GONGSHU_TRY(auto v, sb_->audit_cmd({"verify", audit, "--key", sb_->daemon_key(), "--receipts",
                                         held, "--json"}));
@@ -1042,24 +1107,29 @@ Status Run::verify() {
         std::regex_search(v.out, m, std::regex("\"entries\":(\\d+)")) ? std::string(m[1]) : "?";
     std::string nreceipts =
         std::regex_search(v.out, m, std::regex("\"receipts\":(\\d+)")) ? std::string(m[1]) : "?";
-    expect(v.exit_code == 0,
-           "the audit log verifies offline with the daemon key the officers hold (" +
-               sb_->daemon_key().substr(0, 16) + "…) and agent " + std::string(a) + "'s receipts",
-           "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + nentries + " entries, " +
-               nreceipts + " receipts" +
-               (v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
+    expect(
+        v.exit_code == 0,
+        "the audit log verifies offline with the daemon key the officers hold (" +  // i18n-exempt
+            sb_->daemon_key().substr(0, 16) + "…) and agent " + std::string(a) +    // i18n-exempt
+            "'s receipts",                                                          // i18n-exempt
+        "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + nentries +     // i18n-exempt
+            " entries, " +                                                          // i18n-exempt
+            nreceipts + " receipts" +
+            (v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
   }
   // The drill is in the log it drills, as a drill.
   bool marked = show.out.find("\"action\":\"drill_started\"") != std::string::npos &&
                 show.out.find("\"value\":\"" + o_.report_id + "\"") != std::string::npos;
-  expect(marked,
-         "the drill's start is in the platform's audit log as a drill (drill_started, report " +
-             o_.report_id + ")",
-         marked ? "entry " + std::to_string(started_seq_) : "no drill_started entry");
+  expect(
+      marked,
+      "the drill's start is in the platform's audit log as a drill (drill_started, report " +  // i18n-exempt
+          o_.report_id + ")",
+      marked ? "entry " + std::to_string(started_seq_) : "no drill_started entry");  // i18n-exempt
   if (sb_->submit_failures() > 0) {
-    step_->commands.push_back({"# " + std::to_string(sb_->submit_failures()) +
-                                   " submissions refused by the agent: " + sb_->load_error(),
-                               1, 0});
+    step_->commands.push_back(
+        {"# " + std::to_string(sb_->submit_failures()) +
+             " submissions refused by the agent: " + sb_->load_error(),  // i18n-exempt
+         1, 0});
   }
   figure("submitted", double(tot_sub));
   figure("acknowledged", double(tot_ack));
@@ -1079,64 +1149,69 @@ Status Run::verify() {
 std::string describe(const Step& s) {
   switch (s.action) {
     case Action::kStartLoad:
-      return "启动负载 start a steady load: " + std::to_string(s.records) +
-             " valid records per agent, " + std::to_string(s.batch) + " per submission, every " +
+      return "启动负载 start a steady load: " + std::to_string(s.records) +  // i18n-exempt
+             " valid records per agent, " + std::to_string(s.batch) +        // i18n-exempt
+             " per submission, every " +                                     // i18n-exempt
              std::to_string(s.interval_ms) + " ms";
     case Action::kWaitUntil: {
       std::string c = s.condition;
       if (c == "stored" || c == "acknowledged" || c == "refused") {
         c += " ≥ " + std::to_string(s.at_least);
       }
-      return "等待 wait until " + c + " (timeout " + std::to_string(s.timeout_ms) + " ms" +
-             (s.figure.empty() ? "" : ", measured as " + s.figure) + ")";
+      return "等待 wait until " + c + " (timeout " + std::to_string(s.timeout_ms) +  // i18n-exempt
+             " ms" +                                                                 // i18n-exempt
+             (s.figure.empty() ? "" : ", measured as " + s.figure) + ")";            // i18n-exempt
     }
     case Action::kKill:
-      return "强制终止 kill " + who(s.target) + " with SIG" + s.signal;
+      return "强制终止 kill " + who(s.target) + " with SIG" + s.signal;  // i18n-exempt
     case Action::kStop:
       return "停止 stop " + who(s.target) + " (SIGTERM)";
     case Action::kStart:
       return "启动 start " + who(s.target);
     case Action::kRevoke:
-      return "吊销 revoke the key of " + who(s.agent) + " (declared compromised)";
+      return "吊销 revoke the key of " + who(s.agent) + " (declared compromised)";  // i18n-exempt
     case Action::kReenroll:
-      return "重新注册 re-enroll " + who(s.agent) + " with a new key and token";
+      return "重新注册 re-enroll " + who(s.agent) + " with a new key and token";  // i18n-exempt
     case Action::kTamper: {
       std::string k;
       for (const auto& x : s.kinds) k += (k.empty() ? "" : ", ") + x;
-      return "篡改 tamper with copies of an audit export (" + k +
-             "); gongshu-audit must catch each";
+      return "篡改 tamper with copies of an audit export (" + k +  // i18n-exempt
+             "); gongshu-audit must catch each";                   // i18n-exempt
     }
     case Action::kReloadPolicy:
-      return s.broken ? "推送错误策略 push a broken policy and reload (SIGHUP)"
-                      : "恢复策略 restore the shipped policy and reload (SIGHUP)";
+      return s.broken ? "推送错误策略 push a broken policy and reload (SIGHUP)"     // i18n-exempt
+                      : "恢复策略 restore the shipped policy and reload (SIGHUP)";  // i18n-exempt
     case Action::kVerify:
-      return "核验 the checker: every acknowledged batch recorded exactly once and proven by an "
+      return "核验 the checker: every acknowledged batch recorded exactly once and proven by an "  // i18n-exempt
              "inclusion proof against a checkpoint taken after recovery (acks lost in the fault "
              "count as unknown); the audit log and receipts verify offline";
     case Action::kExpect:
       return "预期 expect " + s.expect->text;
     case Action::kPause:
-      return "暂停 let " + std::to_string(s.ms) + " ms pass";
+      return "暂停 let " + std::to_string(s.ms) + " ms pass";  // i18n-exempt
     case Action::kBackup:
-      return "备份 hot backup while the daemon runs (gongshuctl backup create)";
+      return "备份 hot backup while the daemon runs (gongshuctl backup create)";  // i18n-exempt
     case Action::kRestore:
-      return "恢复 the store is lost: gongshud restore from the last backup, restart; RTO and RPO";
+      return "恢复 the store is lost: gongshud restore from the last backup, restart; RTO and RPO";  // i18n-exempt
     case Action::kGrowStore:
-      return "扩容 space is added: stop gongshud, raise its store limit to " +
-             std::to_string(s.mb) + " MiB ([limits] map_size_mb), start it on the same store";
+      return "扩容 space is added: stop gongshud, raise its store limit to " +  // i18n-exempt
+             std::to_string(s.mb) +
+             " MiB ([limits] map_size_mb), start it on the same store";  // i18n-exempt
     case Action::kRotateDaemonKey:
-      return "紧急轮换守护进程密钥 emergency rotation of the daemon key: rotate, agents trust the "
+      return "紧急轮换守护进程密钥 emergency rotation of the daemon key: rotate, agents trust the "  // i18n-exempt
              "signed statement, restart gongshud";
     case Action::kPowercutMount:
-      return "挂载断电模拟盘 put the LMDB store of " + who(s.target) +
-             " on gongshu-powercut, a disk that keeps every write not yet fsynced in memory" +
-             (s.lie_about_fsync ? " and (test only) answers fsync without persisting anything"
-                                : "") +
-             "; restart it there";
+      return "挂载断电模拟盘 put the LMDB store of " + who(s.target) +  // i18n-exempt
+             " on gongshu-powercut, a disk that keeps every write not yet fsynced in memory" +  // i18n-exempt
+             (s.lie_about_fsync
+                  ? " and (test only) answers fsync without persisting anything"  // i18n-exempt
+                  : "") +
+             "; restart it there";  // i18n-exempt
     case Action::kPowerCut:
-      return "断电 cut the power under " + who(s.target) + " at a random moment within " +
+      return "断电 cut the power under " + who(s.target) +  // i18n-exempt
+             " at a random moment within " +                // i18n-exempt
              std::to_string(s.within_ms) +
-             " ms, right after a write not yet fsynced: unsynced writes discarded, SIGKILL, the "
+             " ms, right after a write not yet fsynced: unsynced writes discarded, SIGKILL, the "  // i18n-exempt
              "disk remounted over what reached it, restart";
   }
   return "";

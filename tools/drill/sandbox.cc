@@ -1,5 +1,8 @@
 #include "tools/drill/sandbox.h"
 
+// Languages: the commands, errors and evidence recorded here are the report's (a signed record
+// with its own Chinese beside English), written the same in every language (i18n-exempt).
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -94,17 +97,19 @@ Result<std::unique_ptr<Sandbox>> Sandbox::create(SandboxOptions options) {
   std::unique_ptr<Sandbox> s(new Sandbox(std::move(options)));
   for (const char* b : {"gongshud", "gongshu-agent", "gongshuctl", "gongshu-audit"}) {
     if (::access(s->bin(b).c_str(), X_OK) != 0) {
-      return fail(ErrorCode::kNotFound, "sandbox: no executable " + s->bin(b) + " (--bin DIR)");
+      return fail(ErrorCode::kNotFound,
+                  "sandbox: no executable " + s->bin(b) + " (--bin DIR)");  // i18n-exempt
     }
   }
   for (const char* p : {"agencies.toml", "catalog", "policy"}) {
     if (!fs::exists(s->options_.policies_dir + "/" + p)) {
       return fail(ErrorCode::kNotFound,
-                  "sandbox: no " + s->options_.policies_dir + "/" + p + " (--policies DIR)");
+                  "sandbox: no " + s->options_.policies_dir + "/" + p +  // i18n-exempt
+                      " (--policies DIR)");                              // i18n-exempt
     }
   }
   std::string tmpl = (fs::temp_directory_path() / "gongshu-drill-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return fail_errno("sandbox: mkdtemp", errno);
+  if (!::mkdtemp(tmpl.data())) return fail_errno("sandbox: mkdtemp", errno);  // i18n-exempt
   s->dir_ = tmpl;
   GONGSHU_RETURN_IF_ERROR(with_context(s->build(), "sandbox"));
   return s;
@@ -113,7 +118,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::create(SandboxOptions options) {
 Status Sandbox::build() {
   std::error_code ec;
   fs::copy(options_.policies_dir + "/policy", policy_dir(), fs::copy_options::recursive, ec);
-  if (ec) return fail(ErrorCode::kIo, "copy the shipped policy: " + ec.message());
+  if (ec) return fail(ErrorCode::kIo, "copy the shipped policy: " + ec.message());  // i18n-exempt
   std::string operator_key = file("operator.key");
   daemon_info_ = file("state/daemon.info");
   const bool systemd = !options_.systemd_unit.empty();
@@ -130,17 +135,18 @@ Status Sandbox::build() {
     auto active = systemctl({"is-active", "--quiet"}, false);
     if (!active || active->exit_code != 0) {
       return fail(ErrorCode::kUnavailable,
-                  options_.systemd_unit + " is not active: start it first");
+                  options_.systemd_unit + " is not active: start it first");  // i18n-exempt
     }
     std::string info = read_text(daemon_info_);
-    if (info.empty()) return fail(ErrorCode::kNotFound, daemon_info_ + ": missing or empty");
+    if (info.empty())
+      return fail(ErrorCode::kNotFound, daemon_info_ + ": missing or empty");  // i18n-exempt
     daemon_key_ = toml_field(info, "daemon_public_key");
   } else if (options_.from_backup.empty()) {
     GONGSHU_RETURN_IF_ERROR(
         must_succeed(run({bin("gongshud"), "init", "--state", file("state"), "--operator-key-out",
                           operator_key, "--audit-origin", "drill.sandbox/audit"},
                          true),
-                     "gongshud init"));
+                     "gongshud init"));  // i18n-exempt
   } else {
     GONGSHU_RETURN_IF_ERROR(restore_backup());
     operator_key = options_.operator_key;
@@ -167,8 +173,9 @@ Status Sandbox::build() {
   const bool fresh = options_.from_backup.empty() && !systemd;
   if (fresh || !known({"agency", "show", agency_of("a")}) ||
       !known({"agency", "show", agency_of("b")})) {
-    GONGSHU_RETURN_IF_ERROR(must_succeed(
-        ctl({"agency", "add", "--from", options_.policies_dir + "/agencies.toml"}), "agency add"));
+    GONGSHU_RETURN_IF_ERROR(
+        must_succeed(ctl({"agency", "add", "--from", options_.policies_dir + "/agencies.toml"}),
+                     "agency add"));  // i18n-exempt
   }
   if (fresh || !known({"catalog", "show", dataset_of("a"), "--timeout", "5"}) ||
       !known({"catalog", "show", dataset_of("b"), "--timeout", "5"})) {
@@ -177,13 +184,14 @@ Status Sandbox::build() {
       if (e.path().extension() == ".toml") add.push_back(e.path().string());
     }
     std::sort(add.begin() + 2, add.end());
-    GONGSHU_RETURN_IF_ERROR(must_succeed(ctl(add), "catalog add"));
+    GONGSHU_RETURN_IF_ERROR(must_succeed(ctl(add), "catalog add"));  // i18n-exempt
   }
   for (const char* a : kAgents) {
-    GONGSHU_RETURN_IF_ERROR(
-        write_file(agent_config(a), "[agent]\nstate_dir = \"" + file(std::string("agent-") + a) +
-                                        "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n"
-                                        "[limits]\nack_timeout_ms = 3000\n"));
+    GONGSHU_RETURN_IF_ERROR(write_file(
+        agent_config(a), "[agent]\nstate_dir = \"" +                                 // i18n-exempt
+                             file(std::string("agent-") + a) +                       // i18n-exempt
+                             "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n"  // i18n-exempt
+                             "[limits]\nack_timeout_ms = 3000\n"));
     GONGSHU_RETURN_IF_ERROR(enroll(a));
     GONGSHU_RETURN_IF_ERROR(start_agent(a));
   }
@@ -200,7 +208,8 @@ Status Sandbox::restore_backup() {
   if (!ec) fs::copy_file(options_.backup_daemon_key, file("state/daemon.key"), ec);
   if (!ec)
     fs::permissions(file("state/daemon.key"), fs::perms::owner_read | fs::perms::owner_write, ec);
-  if (ec) return fail(ErrorCode::kIo, "copy the backed-up daemon's key: " + ec.message());
+  if (ec)
+    return fail(ErrorCode::kIo, "copy the backed-up daemon's key: " + ec.message());  // i18n-exempt
   // The datasets' key shares are not in a backup either: they live in keyring/ beside the
   // daemon's key in its state directory (daemon/destroy.h); without them every restored dataset
   // reads as destroyed.
@@ -208,7 +217,9 @@ Status Sandbox::restore_backup() {
   if (fs::is_directory(keyring, ec)) {
     fs::copy(keyring, file("state/keyring"), fs::copy_options::recursive, ec);
     if (!ec) fs::permissions(file("state/keyring"), fs::perms::owner_all, ec);
-    if (ec) return fail(ErrorCode::kIo, "copy the backed-up daemon's keyring: " + ec.message());
+    if (ec)
+      return fail(ErrorCode::kIo,
+                  "copy the backed-up daemon's keyring: " + ec.message());  // i18n-exempt
     if (options_.on_command) {
       CommandResult r;
       r.exit_code = 0;
@@ -221,7 +232,7 @@ Status Sandbox::restore_backup() {
       must_succeed(run({bin("gongshud"), "restore", "--from", options_.from_backup, "--state",
                         file("state"), "--master-key", options_.master_key},
                        true),
-                   "gongshud restore"));
+                   "gongshud restore"));  // i18n-exempt
   restore_ms_ = uint64_t(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
           .count());
@@ -229,13 +240,15 @@ Status Sandbox::restore_backup() {
 }
 
 Status Sandbox::write_daemon_config() {
-  std::string text = "[daemon]\nstate_dir = \"" + file("state") + "\"\n[ingest]\nendpoint = \"" +
-                     ingest_endpoint_ + "\"\n[api]\nendpoint = \"" + api_endpoint_ +
-                     "\"\n[policy]\ndir = \"" + policy_dir() + "\"\n";
+  std::string text = "[daemon]\nstate_dir = \"" + file("state") +                     // i18n-exempt
+                     "\"\n[ingest]\nendpoint = \"" +                                  // i18n-exempt
+                     ingest_endpoint_ + "\"\n[api]\nendpoint = \"" + api_endpoint_ +  // i18n-exempt
+                     "\"\n[policy]\ndir = \"" + policy_dir() + "\"\n";                // i18n-exempt
   if (!options_.master_key.empty()) {
     text.insert(text.find("[ingest]"), "master_key = \"" + options_.master_key + "\"\n");
   }
-  if (store_mb_ > 0) text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";
+  if (store_mb_ > 0)
+    text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";  // i18n-exempt
   return write_file(daemon_config_, text);
 }
 
@@ -245,9 +258,11 @@ Status Sandbox::set_store_mb(uint64_t mb) {
   if (options_.on_command) {
     CommandResult r;
     r.exit_code = 0;
-    options_.on_command("sed -i 's/^map_size_mb = .*/map_size_mb = " + std::to_string(mb) + "/' " +
-                            daemon_config_ + "  # [limits] map_size_mb",
-                        r);
+    options_.on_command(
+        "sed -i 's/^map_size_mb = .*/map_size_mb = " + std::to_string(mb) +  // i18n-exempt
+            "/' " +                                                          // i18n-exempt
+            daemon_config_ + "  # [limits] map_size_mb",                     // i18n-exempt
+        r);
   }
   return {};
 }
@@ -307,11 +322,13 @@ Result<CommandResult> Sandbox::systemctl(std::vector<std::string> args, bool rec
 Status Sandbox::start_daemon() {
   if (!options_.systemd_unit.empty()) {
     // Type=notify: systemctl start returns once the daemon said READY=1 (or failed).
-    GONGSHU_RETURN_IF_ERROR(must_succeed(systemctl({"start"}, true), "systemctl start"));
+    GONGSHU_RETURN_IF_ERROR(
+        must_succeed(systemctl({"start"}, true), "systemctl start"));  // i18n-exempt
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!running("daemon") || read_text(daemon_info_).empty()) {
       if (std::chrono::steady_clock::now() > deadline) {
-        return fail(ErrorCode::kUnavailable, options_.systemd_unit + " not active after 30 s");
+        return fail(ErrorCode::kUnavailable,
+                    options_.systemd_unit + " not active after 30 s");  // i18n-exempt
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -330,10 +347,11 @@ Status Sandbox::start_daemon() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (read_text(daemon_info_).empty()) {
     if (!daemon_->running()) {
-      return fail(ErrorCode::kUnavailable, "gongshud exited while starting: " + daemon_log());
+      return fail(ErrorCode::kUnavailable,
+                  "gongshud exited while starting: " + daemon_log());  // i18n-exempt
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return fail(ErrorCode::kUnavailable, "gongshud not ready after 30 s");
+      return fail(ErrorCode::kUnavailable, "gongshud not ready after 30 s");  // i18n-exempt
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -365,7 +383,8 @@ Result<int> Sandbox::signal(const std::string& target, int sig, bool wait) {
     GONGSHU_TRY(auto pid, systemctl({"show", "-p", "MainPID", "--value"}, false));
     const std::string main_pid = trimmed(pid.out);
     if (main_pid.empty() || main_pid == "0") {
-      return fail(ErrorCode::kNotFound, options_.systemd_unit + " has no main process");
+      return fail(ErrorCode::kNotFound,
+                  options_.systemd_unit + " has no main process");  // i18n-exempt
     }
     if (sig == SIGTERM) {
       GONGSHU_TRY(auto r, systemctl({"stop"}, true));
@@ -379,7 +398,7 @@ Result<int> Sandbox::signal(const std::string& target, int sig, bool wait) {
     while (::kill(std::atoi(main_pid.c_str()), 0) == 0) {
       if (std::chrono::steady_clock::now() > deadline) {
         return fail(ErrorCode::kUnavailable,
-                    "gongshud (pid " + main_pid + ") still there after 30 s");
+                    "gongshud (pid " + main_pid + ") still there after 30 s");  // i18n-exempt
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -391,7 +410,8 @@ Result<int> Sandbox::signal(const std::string& target, int sig, bool wait) {
   } else if (auto it = agents_.find(target); it != agents_.end()) {
     c = &it->second;
   }
-  if (!c || !c->running()) return fail(ErrorCode::kNotFound, target + " is not running");
+  if (!c || !c->running())
+    return fail(ErrorCode::kNotFound, target + " is not running");  // i18n-exempt
   if (options_.on_command) {
     CommandResult r;
     r.exit_code = 0;
@@ -417,7 +437,8 @@ bool Sandbox::running(const std::string& target) {
 Status Sandbox::enroll(const std::string& agent) {
   GONGSHU_TRY(auto tok,
               ctl({"enroll-token", "create", "--agency", agency_of(agent), "--ttl", "1h"}));
-  if (tok.exit_code != 0) return fail(ErrorCode::kUnavailable, "enroll-token create: " + tok.err);
+  if (tok.exit_code != 0)
+    return fail(ErrorCode::kUnavailable, "enroll-token create: " + tok.err);  // i18n-exempt
   // The token is a secret for the agency: it goes on the command line here as in the handbook
   // (docs/operations.md §3); the report records the command, so blank it there.
   auto argv = std::vector<std::string>{bin("gongshu-agent"), "enroll", trimmed(tok.out), "--config",
@@ -427,7 +448,7 @@ Status Sandbox::enroll(const std::string& agent) {
     argv[2] = "<token>";
     options_.on_command(command_text(argv), *r);
   }
-  return must_succeed(r, "gongshu-agent enroll");
+  return must_succeed(r, "gongshu-agent enroll");  // i18n-exempt
 }
 
 Status Sandbox::reenroll(const std::string& agent) {
@@ -439,19 +460,21 @@ Status Sandbox::reenroll(const std::string& agent) {
   std::string key = file("agent-" + agent + "/agent.key");
   std::error_code ec;
   fs::rename(key, key + ".revoked", ec);
-  if (ec) return fail(ErrorCode::kIo, "set the leaked key aside: " + ec.message());
+  if (ec) return fail(ErrorCode::kIo, "set the leaked key aside: " + ec.message());  // i18n-exempt
   GONGSHU_RETURN_IF_ERROR(enroll(agent));
   return start_agent(agent);
 }
 
 Status Sandbox::export_audit(const std::string& path, bool record) {
-  return must_succeed(ctl({"audit", "export", "--out", path}, record), "gongshuctl audit export");
+  return must_succeed(ctl({"audit", "export", "--out", path}, record),
+                      "gongshuctl audit export");  // i18n-exempt
 }
 
 Result<DatasetCounts> Sandbox::counts(const std::string& dataset) {
   // A poll: a daemon that is down must not hold the drill for gongshuctl's default 30 s.
   GONGSHU_TRY(auto r, ctl({"catalog", "show", dataset, "--json", "--timeout", "2"}, false));
-  if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "catalog show: " + trimmed(r.err));
+  if (r.exit_code != 0)
+    return fail(ErrorCode::kUnavailable, "catalog show: " + trimmed(r.err));  // i18n-exempt
   DatasetCounts c;
   std::smatch m;
   if (std::regex_search(r.out, m, std::regex("\"records\":(\\d+)"))) c.records = std::stoull(m[1]);
@@ -463,7 +486,8 @@ Result<DatasetCounts> Sandbox::counts(const std::string& dataset) {
 
 Result<AgentFigures> Sandbox::agent_figures(const std::string& agent) {
   GONGSHU_TRY(auto r, agent_cmd(agent, {"status", "--json", "--no-probe"}, false));
-  if (r.exit_code != 0) return fail(ErrorCode::kUnavailable, "agent status: " + trimmed(r.err));
+  if (r.exit_code != 0)
+    return fail(ErrorCode::kUnavailable, "agent status: " + trimmed(r.err));  // i18n-exempt
   try {
     auto j = nlohmann::json::parse(r.out);
     AgentFigures f;
@@ -476,7 +500,8 @@ Result<AgentFigures> Sandbox::agent_figures(const std::string& agent) {
       f.last_error = j["service_last_error"].get<std::string>();
     return f;
   } catch (const std::exception& e) {
-    return fail(ErrorCode::kCorrupt, std::string("agent status --json: ") + e.what());
+    return fail(ErrorCode::kCorrupt,
+                std::string("agent status --json: ") + e.what());  // i18n-exempt
   }
 }
 
@@ -485,12 +510,14 @@ std::string Sandbox::write_records(const std::string& agent, uint64_t first, uin
   std::ofstream out(path);
   for (uint64_t i = first; i < first + n; ++i) {
     if (agent == "a") {
-      out << "{\"record_key\":\"" << record_prefix_ << "-hh-" << i
-          << "\",\"fields\":{\"citizen_id\":\"" << citizen_id(i)
-          << "\",\"name\":\"演练\",\"household_size\":" << (i % 7 + 1) << "}}\n";
+      out << "{\"record_key\":\"" << record_prefix_ << "-hh-" << i                 // i18n-exempt
+          << "\",\"fields\":{\"citizen_id\":\"" << citizen_id(i)                   // i18n-exempt
+          << "\",\"name\":\"演练\",\"household_size\":" << (i % 7 + 1) << "}}\n";  // i18n-exempt
     } else {
-      out << "{\"record_key\":\"" << record_prefix_ << "-lp-" << i
-          << "\",\"fields\":{\"credit_code\":\"" << credit_code(i) << "\",\"name\":\"演练企业" << i
+      out << "{\"record_key\":\"" << record_prefix_ << "-lp-" << i  // i18n-exempt
+          << "\",\"fields\":{\"credit_code\":\"" << credit_code(i)  // i18n-exempt
+          << "\",\"name\":\"演练企业"                               // i18n-exempt
+          << i                                                      // i18n-exempt
           << "\"}}\n";
     }
   }

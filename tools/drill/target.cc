@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/util/i18n.h"
+
 namespace gongshu::drill {
 
 namespace {
@@ -14,7 +16,9 @@ Result<toml::table> read_config(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (ec) return fail(ErrorCode::kNotFound, path + ": " + ec.message());
-  if (size > (1u << 20)) return fail(ErrorCode::kResourceExhausted, path + ": larger than 1 MiB");
+  if (size > (1u << 20)) {
+    return fail(ErrorCode::kResourceExhausted, trf("{}: larger than 1 MiB", path));
+  }
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -37,16 +41,17 @@ Status systemd_drills_allowed(const std::string& path) {
   GONGSHU_TRY(toml::table root, read_config(path));
   const toml::node* n = root.at_path("drill.allowed").node();
   const std::string refusal =
-      "drills are not allowed on this host: " + path +
-      " must say `[drill] allowed = true` (only ever on a staging host, never on production; "
-      "docs/drills.md)";
-  if (!n) return fail(ErrorCode::kPermissionDenied, refusal + "; it has no [drill] allowed");
+      trf("drills are not allowed on this host: {} must say `[drill] allowed = true` (only ever "
+          "on a staging host, never on production; docs/drills.md)",
+          path);
+  if (!n) return fail(ErrorCode::kPermissionDenied, refusal + tr("; it has no [drill] allowed"));
   if (!n->is_boolean()) {
-    return fail(
-        ErrorCode::kPermissionDenied,
-        refusal + "; line " + std::to_string(n->source().begin.line) + " is not true or false");
+    return fail(ErrorCode::kPermissionDenied,
+                refusal + trf("; line {} is not true or false", n->source().begin.line));
   }
-  if (!*n->value<bool>()) return fail(ErrorCode::kPermissionDenied, refusal + "; it says false");
+  if (!*n->value<bool>()) {
+    return fail(ErrorCode::kPermissionDenied, refusal + tr("; it says false"));
+  }
   return {};
 }
 
