@@ -102,8 +102,14 @@ Status Leadership::publish_member(Applied applied) {
   const MemberValue value{applied, term() ? Role::kPrimary : Role::kReplica, config_.endpoints};
   for (int attempt = 0;; ++attempt) {
     GONGSHU_RETURN_IF_ERROR(ensure_lease());
-    auto put = client_.put(keys_.member(config_.node), encode(value), *lease_);
-    if (put) return {};
+    etcd::Txn txn;
+    txn.on_success(etcd::Op::put(keys_.member(config_.node), encode(value), *lease_))
+        .on_success(etcd::Op::put(keys_.applied(config_.node), encode_applied(applied), *lease_));
+    auto put = client_.txn(txn);
+    if (put) {
+      published_ = applied;
+      return {};
+    }
     if (attempt == 0 && lease_not_found(put.error())) {
       lease_gone();  // expired in etcd while this node was not renewing: take a new one
       continue;
@@ -155,6 +161,11 @@ Result<CampaignOutcome> Leadership::campaign(const ClusterView& seen) {
     out.kind = CampaignOutcome::Kind::kLeaderExists;
     return out;
   }
+  if (auto rival = seen.ahead_of(config_.node, published_)) {
+    out.kind = CampaignOutcome::Kind::kBehind;
+    out.rival = *rival;
+    return out;
+  }
   return try_campaign(seen);
 }
 
@@ -166,8 +177,24 @@ Result<CampaignOutcome> Leadership::try_campaign(const ClusterView& seen) {
     etcd::Txn txn;
     txn.require_absent(leader_key)
         .compare(etcd::Field::kModRevision, keys_.sync(), etcd::Cmp::kEqual,
-                 seen.sync ? seen.sync->mod_revision : 0)
-        .on_success(etcd::Op::put(leader_key, value, *lease_))
+                 seen.sync ? seen.sync->mod_revision : 0);
+    if (const FailoverView* f = seen.failover_for(config_.node)) {
+      txn.compare(etcd::Field::kModRevision, keys_.failover(), etcd::Cmp::kEqual, f->mod_revision);
+    } else {
+      // No rival ahead of me at the transaction's revision (see the file comment).
+      const std::string mine = encode_applied(published_) + "~";
+      for (const auto& r : seen.rivals(config_.node)) {
+        if (seen.applied.count(r))
+          txn.compare_value(keys_.applied(r), etcd::Cmp::kLess, mine);
+        else
+          txn.require_absent(keys_.applied(r));
+      }
+      if (seen.all_rivals(config_.node)) {
+        txn.compare_prefix(etcd::Field::kCreateRevision, keys_.applied_prefix(), etcd::Cmp::kLess,
+                           seen.revision + 1);
+      }
+    }
+    txn.on_success(etcd::Op::put(leader_key, value, *lease_))
         .on_failure(etcd::Op::get(leader_key))
         .on_failure(etcd::Op::get(keys_.sync()));
     auto r = client_.txn(txn);
@@ -212,7 +239,8 @@ Result<CampaignOutcome> Leadership::try_campaign(const ClusterView& seen) {
     GONGSHU_TRY(out.sync, sync_from(r->results[1].kvs, keys_));
     if (out.leader) {
       out.kind = CampaignOutcome::Kind::kLeaderExists;
-    } else if (out.sync && !out.sync->value.contains(config_.node)) {
+    } else if (out.sync && !out.sync->value.eligible(config_.node) &&
+               !seen.failover_for(config_.node)) {
       out.kind = CampaignOutcome::Kind::kNotEligible;
     } else {
       out.kind = CampaignOutcome::Kind::kSyncChanged;
@@ -236,14 +264,17 @@ Result<RenewOutcome> Leadership::renew() {
   return RenewOutcome::kRenewed;
 }
 
-Result<SyncOutcome> Leadership::set_sync(std::vector<std::string> members) {
+Result<SyncOutcome> Leadership::set_sync(std::vector<std::string> members,
+                                         std::optional<uint32_t> sync_count) {
   for (const auto& m : members) GONGSHU_RETURN_IF_ERROR(check_name("sync member", m));
   SyncOutcome out;
   auto held = term();
   if (!held) return out;  // kNotLeader, nothing asked
+  SyncValue v{*held, std::move(members), config_.node, 0};
+  v.sync_count = sync_count.value_or(static_cast<uint32_t>(v.members.size()));
   etcd::Txn txn;
   txn.compare(etcd::Field::kCreateRevision, keys_.leader(), etcd::Cmp::kEqual, *held)
-      .on_success(etcd::Op::put(keys_.sync(), encode(SyncValue{*held, std::move(members)})))
+      .on_success(etcd::Op::put(keys_.sync(), encode(v)))
       .on_failure(etcd::Op::get(keys_.leader()));
   auto r = client_.txn(txn);
   if (!r) return with_context<SyncOutcome>(std::move(r.error()), "cluster: set_sync");

@@ -10,8 +10,15 @@
 // The lease is granted on first need (publish_member or campaign) and again after it was lost.
 //
 // Holding leadership. campaign() wins in one etcd transaction:
-//   leader absent ∧ sync.mod_revision = the one read ∧ (I am in that sync set, or there is no
-//   sync key yet: the cluster is bootstrapping)  →  put leader = {node, endpoints} on my lease.
+//   leader absent ∧ sync.mod_revision = the one read ∧ no rival is ahead of me
+//     →  put leader = {node, endpoints} on my lease,
+// having checked in the view it stands on that it may stand (ClusterView::may_stand: a member or
+// the writer of that sync set, anyone before the first one or under sync_count 0, or the target
+// of a failover key). "No rival is ahead": for each rival (ClusterView::rivals — the other
+// eligible nodes) its applied/<node> key is at most mine (value < mine + "~": the fixed-width
+// encoding orders as (term, seq)) or absent if it was absent in the view; when every node is a
+// rival, also no applied key created after the view. Under a failover key for me: that key's
+// mod_revision unchanged instead (the operator chose; no rival check).
 // The term is the leader key's create_revision (the transaction's revision): etcd assigns it,
 // terms only grow, and no two leaders share one.
 //
@@ -57,12 +64,16 @@ struct CampaignOutcome {
     kLeaderExists,  // another leader holds the key (leader says who; it may be this node's old
                     // term when its lease is still alive in etcd)
     kNotEligible,   // a sync set exists and this node is not in it (sync says which)
-    kSyncChanged,   // the sync key changed since it was read: observe again
+    kSyncChanged,   // the sync key (or a rival's applied key) changed since it was read:
+                    // observe again
+    kBehind,        // a rival is ahead of this node's published applied position (sync says
+                    // nothing new; rival names it)
   };
   Kind kind = Kind::kLeaderExists;
   int64_t term = 0;  // kWon
   std::optional<LeaderView> leader;
   std::optional<SyncView> sync;
+  std::string rival;  // kBehind
 };
 
 enum class RenewOutcome {
@@ -94,9 +105,11 @@ class Leadership {
   Leadership(Leadership&&) noexcept = default;
   Leadership& operator=(Leadership&&) noexcept = default;
 
-  // Puts members/<node> = {applied, role, endpoints} on the node's lease (granting one if
-  // needed; a lease etcd no longer knows is replaced once).
+  // Puts members/<node> = {applied, role, endpoints} and applied/<node> on the node's lease, in
+  // one transaction (granting a lease if needed; a lease etcd no longer knows is replaced once).
+  // A campaign compares its rivals' applied keys against the last position published here.
   Status publish_member(Applied applied);
+  Applied published_applied() const { return published_; }
 
   // Reads the cluster (leader, sync, members) at one revision. Updates this node's own belief:
   // when the view shows no leader, or a leader of another term, this node no longer leads.
@@ -114,9 +127,11 @@ class Leadership {
   Result<RenewOutcome> renew();
   bool renew_due() const { return timer_.renew_due(clock_->now()); }
 
-  // Writes sync = {term, members} if the leader key's create_revision still equals this node's
-  // term (compare-and-swap). Only then may the primary count the new set (docs §4).
-  Result<SyncOutcome> set_sync(std::vector<std::string> members);
+  // Writes sync = {term, members, leader: this node, sync_count} if the leader key's
+  // create_revision still equals this node's term (compare-and-swap). Only then may the primary
+  // count the new set (docs §4). sync_count defaults to the number of members.
+  Result<SyncOutcome> set_sync(std::vector<std::string> members,
+                               std::optional<uint32_t> sync_count = std::nullopt);
 
   // Clean switchover: stops acknowledging at once, then revokes the lease (which deletes the
   // leader key and the member key, so another node may stand immediately). An Error means the
@@ -162,6 +177,7 @@ class Leadership {
   const MonoClock* clock_;
   LeaseTimer timer_;
   std::optional<etcd::LeaseId> lease_;
+  Applied published_;
   std::unique_ptr<Shared> shared_;
 };
 

@@ -1,6 +1,9 @@
 #include "core/cluster/values.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 namespace gongshu::cluster {
@@ -99,6 +102,38 @@ bool SyncValue::contains(std::string_view node) const {
   return std::find(members.begin(), members.end(), node) != members.end();
 }
 
+bool SyncValue::eligible(std::string_view node) const {
+  return sync_count == 0 || contains(node) || (!leader.empty() && leader == node);
+}
+
+std::string encode_applied(Applied a) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%020lld.%020llu", static_cast<long long>(a.term),
+                static_cast<unsigned long long>(a.seq));
+  return buf;
+}
+
+Result<Applied> decode_applied(std::string_view text) {
+  auto digits = [](std::string_view s) {
+    return s.size() == 20 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (text.size() != 41 || text[20] != '.' || !digits(text.substr(0, 20)) ||
+      !digits(text.substr(21))) {
+    return tl::unexpected(corrupt("applied", "value is not <term>.<seq> of 20 digits each"));
+  }
+  Applied a;
+  const std::string term(text.substr(0, 20)), seq(text.substr(21));
+  errno = 0;
+  const unsigned long long t = std::strtoull(term.c_str(), nullptr, 10);
+  const unsigned long long q = std::strtoull(seq.c_str(), nullptr, 10);
+  if (errno != 0 || t > static_cast<unsigned long long>(INT64_MAX))
+    return tl::unexpected(corrupt("applied", "value is out of range"));
+  a.term = static_cast<int64_t>(t);
+  a.seq = q;
+  return a;
+}
+
 std::string_view role_name(Role role) { return role == Role::kPrimary ? "primary" : "replica"; }
 
 std::string encode(const LeaderValue& v) {
@@ -106,7 +141,53 @@ std::string encode(const LeaderValue& v) {
 }
 
 std::string encode(const SyncValue& v) {
-  return json{{"term", v.term}, {"members", v.members}}.dump();
+  json j{{"term", v.term}, {"members", v.members}, {"sync_count", v.sync_count}};
+  if (!v.leader.empty()) j["leader"] = v.leader;
+  return j.dump();
+}
+
+std::string encode(const FailoverValue& v) {
+  return json{{"to", v.to},
+              {"accept_loss", v.accept_loss},
+              {"from_seq", v.from.seq},
+              {"from_term", v.from.term},
+              {"sync_revision", v.sync_revision},
+              {"sync_term", v.sync_term},
+              {"sync_members", v.sync_members},
+              {"requested_by", v.requested_by},
+              {"asked", v.asked}}
+      .dump();
+}
+
+Result<FailoverValue> decode_failover(std::string_view text) {
+  constexpr std::string_view what = "failover";
+  GONGSHU_TRY(json j, parse_object(what, text));
+  FailoverValue v;
+  GONGSHU_TRY(v.to, get_node(what, j, "to"));
+  auto al = j.find("accept_loss");
+  if (al == j.end() || !al->is_boolean())
+    return tl::unexpected(corrupt(what, "\"accept_loss\" is missing or not a boolean"));
+  v.accept_loss = al->get<bool>();
+  GONGSHU_TRY(v.from.seq, get_integer<uint64_t>(what, j, "from_seq"));
+  GONGSHU_TRY(v.from.term, get_integer<int64_t>(what, j, "from_term"));
+  GONGSHU_TRY(v.sync_revision, get_integer<int64_t>(what, j, "sync_revision"));
+  GONGSHU_TRY(v.sync_term, get_integer<int64_t>(what, j, "sync_term"));
+  auto sm = j.find("sync_members");
+  if (sm == j.end() || !sm->is_array())
+    return tl::unexpected(corrupt(what, "\"sync_members\" is missing or not an array"));
+  for (const auto& m : *sm) {
+    if (!m.is_string() || !valid_name(m.get<std::string>()))
+      return tl::unexpected(corrupt(what, "a sync member is not a node id"));
+    v.sync_members.push_back(m.get<std::string>());
+  }
+  for (auto [field, out] : {std::pair{"requested_by", &v.requested_by}, {"asked", &v.asked}}) {
+    auto it = j.find(field);
+    if (it == j.end() || !it->is_string() || it->get<std::string>().size() > 256)
+      return tl::unexpected(
+          corrupt(what, std::string("\"") + field + "\" is missing or not a short string"));
+    *out = it->get<std::string>();
+  }
+  return v;
 }
 
 std::string encode(const MemberValue& v) {
@@ -141,6 +222,16 @@ Result<SyncValue> decode_sync(std::string_view text) {
     }
     v.members.push_back(m.get<std::string>());
   }
+  if (j.contains("leader")) {
+    GONGSHU_TRY(v.leader, get_node(what, j, "leader"));
+  }
+  if (j.contains("sync_count")) {
+    GONGSHU_TRY(uint64_t n, get_integer<uint64_t>(what, j, "sync_count"));
+    if (n > 64) return tl::unexpected(corrupt(what, "\"sync_count\" is out of range"));
+    v.sync_count = static_cast<uint32_t>(n);
+  } else {
+    v.sync_count = static_cast<uint32_t>(v.members.size());
+  }
   return v;
 }
 
@@ -166,8 +257,50 @@ const MemberView* ClusterView::member(std::string_view node) const {
   return nullptr;
 }
 
+const FailoverView* ClusterView::failover_for(std::string_view node) const {
+  if (!failover || failover->value.to != node) return nullptr;
+  if (failover->value.sync_revision != (sync ? sync->mod_revision : 0)) return nullptr;
+  return &*failover;
+}
+
+bool ClusterView::failover_elsewhere(std::string_view node) const {
+  return failover && failover->value.to != node;
+}
+
 bool ClusterView::may_stand(std::string_view node) const {
-  return !sync || sync->value.contains(node);
+  return !sync || sync->value.eligible(node) || failover_for(node) != nullptr;
+}
+
+bool ClusterView::all_rivals(std::string_view node) const {
+  return !failover_for(node) && (!sync || sync->value.sync_count == 0);
+}
+
+std::vector<std::string> ClusterView::rivals(std::string_view node) const {
+  std::vector<std::string> out;
+  if (failover_for(node)) return out;
+  if (all_rivals(node)) {
+    for (const auto& [n, a] : applied)
+      if (n != node) out.push_back(n);
+    for (const auto& m : members)
+      if (m.node != node && !applied.count(m.node)) out.push_back(m.node);
+  } else {
+    for (const auto& m : sync->value.members)
+      if (m != node) out.push_back(m);
+    if (!sync->value.leader.empty() && sync->value.leader != node &&
+        !sync->value.contains(sync->value.leader))
+      out.push_back(sync->value.leader);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::optional<std::string> ClusterView::ahead_of(std::string_view node, Applied mine) const {
+  for (const auto& r : rivals(node)) {
+    auto it = applied.find(r);
+    if (it != applied.end() && it->second > mine) return r;
+  }
+  return std::nullopt;
 }
 
 Applied ClusterView::best_applied() const {
@@ -179,7 +312,10 @@ Applied ClusterView::best_applied() const {
 std::optional<uint64_t> ClusterView::behind(std::string_view node) const {
   const MemberView* me = member(node);
   if (!me) return std::nullopt;
-  const Applied best = best_applied();
+  Applied best = me->value.applied;
+  for (const auto& r : rivals(node)) {
+    if (const MemberView* m = member(r)) best = std::max(best, m->value.applied);
+  }
   const Applied mine = me->value.applied;
   if (mine >= best) return 0;
   const uint64_t by_seq = best.seq > mine.seq ? best.seq - mine.seq : 0;
@@ -193,6 +329,8 @@ Result<ClusterView> parse_view(const Keys& keys, const std::vector<etcd::KeyValu
   const std::string leader = keys.leader();
   const std::string sync = keys.sync();
   const std::string members = keys.members();
+  const std::string applied = keys.applied_prefix();
+  const std::string failover = keys.failover();
   for (const auto& kv : kvs) {
     if (kv.key == leader) {
       auto v = decode_leader(kv.value);
@@ -202,6 +340,21 @@ Result<ClusterView> parse_view(const Keys& keys, const std::vector<etcd::KeyValu
       auto v = decode_sync(kv.value);
       if (!v) return tl::unexpected(std::move(v.error()).with_context("cluster: key " + sync));
       view.sync = SyncView{std::move(*v), kv.mod_revision};
+    } else if (kv.key == failover) {
+      auto v = decode_failover(kv.value);
+      if (!v) {  // not fatal: without it the election goes on by the sync set alone
+        view.unreadable.push_back(kv.key + ": " + v.error().message());
+        continue;
+      }
+      view.failover = FailoverView{std::move(*v), kv.mod_revision};
+    } else if (kv.key.size() > applied.size() && kv.key.compare(0, applied.size(), applied) == 0) {
+      std::string node = kv.key.substr(applied.size());
+      auto v = decode_applied(kv.value);
+      if (!valid_name(node) || !v) {
+        view.unreadable.push_back(kv.key + ": not a node's applied position");
+        continue;
+      }
+      view.applied[node] = *v;
     } else if (kv.key.size() > members.size() && kv.key.compare(0, members.size(), members) == 0) {
       std::string node = kv.key.substr(members.size());
       if (!valid_name(node)) {

@@ -167,7 +167,7 @@ TEST_CASE("leadership: outside the sync set a node cannot win; a stale view lose
   REQUIRE(seen);
   CHECK(seen->term() == won->term);
   REQUIRE(seen->sync);
-  CHECK(seen->sync->value == SyncValue{won->term, {"b"}});
+  CHECK(seen->sync->value == SyncValue{won->term, {"b"}, "a", 1});
   CHECK(seen->sync->mod_revision == set->mod_revision);
   REQUIRE(seen->members.size() == 3);
   CHECK(seen->member("a")->value.role == Role::kPrimary);
@@ -206,6 +206,87 @@ TEST_CASE("leadership: outside the sync set a node cannot win; a stale view lose
   CHECK(observed->leader->value.node == "b");
   CHECK(observed->leader->value.endpoints.at("ingest") == "tcp://127.0.0.1:7400/b");
   REQUIRE(b.step_down());
+}
+
+// The campaign transaction itself checks "no rival ahead": a view read before a rival's applied
+// key moved past this node's loses at etcd (not only by the client-side check), and the writer
+// of the sync set is a rival of its members. A failover key asked under the current sync key
+// lets a node outside the set stand; under an older sync key it does not.
+TEST_CASE("leadership: a rival ahead loses the campaign at etcd; a failover key overrides the set",
+          "[cluster][etcd]") {
+  auto& cluster = shared_cluster();
+  Leadership a = make_node(starting_at(cluster, 0), "rivals", "a");
+  Leadership b = make_node(starting_at(cluster, 1), "rivals", "b");
+  Leadership c = make_node(starting_at(cluster, 2), "rivals", "c");
+  auto raw = etcd::Client::create(cluster.endpoints());
+  REQUIRE(raw);
+
+  // Bootstrapping (no sync key): every node is a rival. c reads while b is behind it, then b
+  // moves ahead; c's transaction compares b's applied key and loses.
+  REQUIRE(b.publish_member({5, 1}));
+  REQUIRE(c.publish_member({7, 1}));
+  auto seen = c.observe();
+  REQUIRE(seen);
+  CHECK(seen->all_rivals("c"));
+  REQUIRE(b.publish_member({9, 1}));
+  auto lost = c.campaign(*seen);
+  REQUIRE(lost);
+  CHECK(lost->kind == Kind::kSyncChanged);  // observe again
+  auto fresh = c.campaign();
+  REQUIRE(fresh);
+  CHECK(fresh->kind == Kind::kBehind);
+  CHECK(fresh->rival == "b");
+  // A node that appears after the view (an applied key created later) also voids it.
+  REQUIRE(c.publish_member({9, 1}));
+  auto seen2 = c.observe();
+  REQUIRE(seen2);
+  REQUIRE(a.publish_member({1, 1}));
+  auto lost2 = c.campaign(*seen2);
+  REQUIRE(lost2);
+  CHECK(lost2->kind == Kind::kSyncChanged);
+
+  auto won = b.campaign();
+  REQUIRE(won);
+  REQUIRE(won->kind == Kind::kWon);
+  auto set = b.set_sync({"a"});
+  REQUIRE(set);
+  REQUIRE(set->kind == SyncOutcome::Kind::kWritten);
+  REQUIRE(b.publish_member({20, won->term}));
+  REQUIRE(a.publish_member({20, won->term}));
+  REQUIRE(c.publish_member({12, won->term}));
+  // b hands over by revoking its lease: its keys go, a (in the set) may stand, c may not.
+  REQUIRE(b.step_down());
+  auto c_try = c.campaign();
+  REQUIRE(c_try);
+  CHECK(c_try->kind == Kind::kNotEligible);
+
+  // An operator's failover key for c under the current sync key: c stands although outside it.
+  auto view = c.observe();
+  REQUIRE(view);
+  REQUIRE(view->sync);
+  FailoverValue fo{"c",
+                   true,
+                   {12, won->term},
+                   view->sync->mod_revision,
+                   view->sync->value.term,
+                   view->sync->value.members,
+                   "operator-key",
+                   "c"};
+  // First under an older sync revision: void.
+  FailoverValue stale = fo;
+  stale.sync_revision -= 1;
+  REQUIRE(raw->put(c.keys().failover(), encode(stale)));
+  auto void_try = c.campaign();
+  REQUIRE(void_try);
+  CHECK(void_try->kind == Kind::kNotEligible);
+  REQUIRE(raw->put(c.keys().failover(), encode(fo)));
+  auto c_won = c.campaign();
+  REQUIRE(c_won);
+  CHECK(c_won->kind == Kind::kWon);
+  CHECK(c_won->term > won->term);
+  REQUIRE(raw->delete_key(c.keys().failover()));
+  REQUIRE(c.step_down());
+  (void)a.step_down();
 }
 
 // A leader that stops renewing (its loop hangs) must stop acknowledging before anyone else can
