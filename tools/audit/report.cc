@@ -114,16 +114,21 @@ size_t ReportPeriod::day_index(int64_t ms) const {
   return static_cast<size_t>((ms - begin_ms) / kDayMs);
 }
 
-Result<ReportPeriod> parse_period(std::string_view from, std::string_view to) {
+std::optional<ReportPeriod> parse_period(std::string_view from, std::string_view to, Reason* why) {
+  // msgid is marked with tr_noop() by the caller; {} placeholders as trf().
+  auto refuse = [why](const char* msgid, std::initializer_list<std::string> args) {
+    why->english = i18n::format(msgid, args);
+    why->text = i18n::format(tr(msgid), args);
+    return std::nullopt;
+  };
   auto f = parse_date(from);
   if (!f) {
-    return fail(ErrorCode::kInvalidArgument,
-                "--from '" + printable(from) + "': not a date (YYYY-MM-DD, e.g. 2026-03-01)");
+    return refuse(tr_noop("--from '{}': not a date (YYYY-MM-DD, e.g. 2026-03-01)"),
+                  {printable(from)});
   }
   auto t = parse_date(to);
   if (!t) {
-    return fail(ErrorCode::kInvalidArgument,
-                "--to '" + printable(to) + "': not a date (YYYY-MM-DD, e.g. 2026-03-31)");
+    return refuse(tr_noop("--to '{}': not a date (YYYY-MM-DD, e.g. 2026-03-31)"), {printable(to)});
   }
   ReportPeriod p;
   p.from = *f;
@@ -131,17 +136,23 @@ Result<ReportPeriod> parse_period(std::string_view from, std::string_view to) {
   p.first_day = days_from_civil(*f);
   const int64_t last_day = days_from_civil(*t);
   if (last_day < p.first_day) {
-    return fail(ErrorCode::kInvalidArgument,
-                "--to " + std::string(to) + " is before --from " + std::string(from));
+    return refuse(tr_noop("--to {} is before --from {}"), {std::string(to), std::string(from)});
   }
   if (last_day - p.first_day + 1 > kMaxReportDays) {
-    return fail(ErrorCode::kInvalidArgument,
-                "the period " + std::string(from) + " .. " + std::string(to) + " is longer than " +
-                    std::to_string(kMaxReportDays) + " days: make one report per year or less");
+    return refuse(
+        tr_noop("the period {} .. {} is longer than {} days: make one report per year or less"),
+        {std::string(from), std::string(to), std::to_string(kMaxReportDays)});
   }
   p.begin_ms = p.first_day * kDayMs - kBeijingOffsetMs;
   p.end_ms = (last_day + 1) * kDayMs - kBeijingOffsetMs;
   return p;
+}
+
+Result<ReportPeriod> parse_period(std::string_view from, std::string_view to) {
+  Reason why;
+  auto p = parse_period(from, to, &why);
+  if (!p) return fail(ErrorCode::kInvalidArgument, why.english);
+  return *p;
 }
 
 CivilDate beijing_date(int64_t ms) {
@@ -357,7 +368,9 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
       AgreementRow& a = f_.agreements[agreement];
       if (denied) {
         a.denied++;
-        if (e.detail().find("row quota") != std::string::npos) a.quota_refusals++;
+        // The daemon's refusal text in the entry's detail: protocol words, matched, not shown.
+        constexpr std::string_view kQuota = "row quota";  // i18n-exempt: matched, not shown
+        if (e.detail().find(kQuota) != std::string::npos) a.quota_refusals++;
       } else {
         a.accesses++;
         a.records += records;

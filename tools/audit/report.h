@@ -69,8 +69,16 @@ struct ReportPeriod {
 };
 
 // "YYYY-MM-DD" twice; the error names the option and says why (not a date, to before from,
-// longer than kMaxReportDays).
+// longer than kMaxReportDays), in English.
 Result<ReportPeriod> parse_period(std::string_view from, std::string_view to);
+// A reason in two forms: English, for --json (machine output does not change with the
+// language), and in the reader's language (core/util/i18n.h), for people.
+struct Reason {
+  std::string english;
+  std::string text;
+};
+// parse_period, with the reason in both forms when the period is refused.
+std::optional<ReportPeriod> parse_period(std::string_view from, std::string_view to, Reason* why);
 // The Beijing calendar day of ms.
 CivilDate beijing_date(int64_t ms);
 // "2026-03-02" and "2026-03-02 12:00:05" (Beijing time; the reader names the zone).

@@ -385,10 +385,10 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
   out += day_chart(f.period,
                    {{f.day_allowed.dense(days), "#2b6cb0", "允许 allowed"},
                     {f.day_denied.dense(days), "#c53030", "拒绝 denied"}},
-                   "accesses per day");
+                   "每日访问次数 accesses per day");
   out += "<h3>" + title("每日交付记录数", "Records delivered per day") + "</h3>\n";
   out += day_chart(f.period, {{f.day_records.dense(days), "#2f855a", "记录 records"}},
-                   "records per day");
+                   "每日交付记录数 records per day");
   out += breakdown_table("by_dataset", "按数据集", "By dataset", f.by_dataset, days);
   out += breakdown_table("by_agency", "按部门", "By agency", f.by_agency, days);
   out += breakdown_table("by_role", "按角色", "By role", f.by_role, days);
@@ -461,7 +461,7 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
     for (const auto& [rule, d] : f.denials_by_rule) bars.emplace_back(rule, d.count);
     std::stable_sort(bars.begin(), bars.end(),
                      [](const auto& x, const auto& y) { return x.second > y.second; });
-    out += hbars(bars, "#c53030", "denials by rule");
+    out += hbars(bars, "#c53030", "按规则的拒绝次数 denials by rule");
     out +=
         "<table data-t=\"denials_by_rule\"><thead><tr><th>规则 <span class=\"en\">Rule</span>"
         "</th><th>次数 <span class=\"en\">Count</span></th><th>操作 <span "
@@ -504,7 +504,7 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
     }
     if (!bars.empty()) {
       out += "<h3>" + title("确认用时（秒）", "Time to acknowledge (seconds)") + "</h3>\n";
-      out += hbars(bars, "#dd6b20", "time to acknowledge");
+      out += hbars(bars, "#dd6b20", "确认用时 time to acknowledge");
     }
     out +=
         "<table data-t=\"alerts\"><thead><tr><th>告警 <span class=\"en\">Alert</span></th><th>"
