@@ -1,6 +1,7 @@
 #include "agent/catalog_cache.h"
 
 #include "core/catalog/lifecycle.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::agent {
 
@@ -12,7 +13,7 @@ Result<CatalogCache> CatalogCache::load(const Spool& spool, const store::Txn& tx
     v1::DatasetEntry entry;
     if (!entry.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()))) {
       return fail(ErrorCode::kCorrupt,
-                  "spool: cached catalog entry " + std::string(as_chars(e->key)) + " is corrupt");
+                  trf("spool: cached catalog entry {} is corrupt", as_chars(e->key)));
     }
     std::string id = entry.id();
     c.schemas_[id] = std::make_unique<catalog::DatasetSchema>(std::move(entry));
@@ -33,12 +34,13 @@ const catalog::DatasetSchema* CatalogCache::find(std::string_view id) const {
 std::optional<std::string> CatalogCache::refused_state(const catalog::DatasetSchema& d) const {
   const std::string& status = d.entry().status();
   if (catalog::accepts_records(status)) return std::nullopt;
-  std::string state = status.empty() ? "in no state" : status;
+  // A rejection's reason, stored with the record (English; po/README.md).
+  std::string state = status.empty() ? "in no state" : status;  // i18n-exempt
   if (auto st = catalog::parse_state(status))
     state += " (" + std::string(catalog::state_name_zh(*st)) + ")";
   return "dataset '" + d.id() + "' is " + state +
-         " in the catalog, not approved: records are accepted only for an approved dataset "
-         "(R-10; `gongshu-agent catalog refresh` once it is approved)";
+         " in the catalog, not approved: records are accepted only for an "  // i18n-exempt
+         "approved dataset (R-10; `gongshu-agent catalog refresh` once it is approved)";
 }
 
 std::vector<const catalog::DatasetSchema*> CatalogCache::all() const {
@@ -65,7 +67,7 @@ Result<std::vector<std::string>> store_catalog(Spool& spool,
       if (auto v = catalog::validate_dataset(d); !v) warnings.push_back(v.error().message());
       if (d.id().empty()) continue;
       std::string bytes;
-      if (!d.SerializeToString(&bytes)) return fail(ErrorCode::kInternal, "catalog: serialise");
+      if (!d.SerializeToString(&bytes)) return fail(ErrorCode::kInternal, tr("catalog: serialise"));
       GONGSHU_RETURN_IF_ERROR(spool.catalog().put(txn, d.id(), as_bytes(bytes)));
     }
     GONGSHU_RETURN_IF_ERROR(spool.add_u64(txn, kCatalogGeneration, 1));

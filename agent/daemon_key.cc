@@ -1,5 +1,7 @@
 #include "agent/daemon_key.h"
 
+#include "core/util/i18n.h"
+
 namespace gongshu::agent {
 namespace {
 
@@ -21,9 +23,10 @@ Result<StatementOutcome> accept_daemon_key_statement(const Spool& spool, store::
   if (statement) *statement = st;
   if (st.new_key == trusted) return StatementOutcome::kAlreadyTrusted;
   if (st.old_key != trusted) {
-    return fail(ErrorCode::kUnauthenticated, "the rotation statement hands over from daemon key " +
-                                                 st.old_key.key_id() + ", but this agent trusts " +
-                                                 trusted.key_id() + ": refused");
+    return fail(ErrorCode::kUnauthenticated,
+                trf("the rotation statement hands over from daemon key {}, but this agent trusts "
+                    "{}: refused",
+                    st.old_key.key_id(), trusted.key_id()));
   }
   if (auto kept = kept_statement(spool, txn); kept && kept->new_key == st.new_key)
     return StatementOutcome::kAlreadyKnown;
@@ -43,7 +46,7 @@ Result<bool> adopt_daemon_key_if_next(const Spool& spool, store::WriteTxn& txn,
   auto st = kept_statement(spool, txn);
   if (!st || st->new_key != key) return false;
   auto e = spool.enrollment(txn);
-  if (!e) return fail(ErrorCode::kNotFound, "adopt the daemon's new key: not enrolled");
+  if (!e) return fail(ErrorCode::kNotFound, tr("adopt the daemon's new key: not enrolled"));
   e->set_daemon_public_key(key.hex());
   std::string bytes;
   e->SerializeToString(&bytes);
@@ -60,14 +63,14 @@ Result<std::optional<StatementOutcome>> fetch_daemon_key_statement(
   req.mutable_daemon_key_status();
   GONGSHU_TRY(v1::ApiResponse resp, with_context(api_call(context, identity, target.key, target.api,
                                                           req, timeout, cancel),
-                                                 "daemon key status"));
-  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "daemon key status"));
+                                                 tr("daemon key status")));
+  GONGSHU_RETURN_IF_ERROR(api_refusal(resp, tr("daemon key status")));
   const std::string& text = resp.daemon_key().statement();
   if (text.empty()) return std::optional<StatementOutcome>();
   // Only a statement handing over from the key we trust is worth keeping; an older one (whose
   // new key we already trust) is not news.
   GONGSHU_TRY(audit::RotationStatement st,
-              with_context(audit::parse_rotation_text(text), "daemon key status"));
+              with_context(audit::parse_rotation_text(text), tr("daemon key status")));
   if (st.old_key != target.key) return std::optional<StatementOutcome>();
   StatementOutcome outcome{};
   GONGSHU_RETURN_IF_ERROR(spool.env().update([&](store::WriteTxn& txn) -> Status {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/util/check.h"
+#include "core/util/i18n.h"
 
 namespace gongshu::agent {
 namespace {
@@ -20,7 +21,7 @@ InputFile::InputFile(Fd fd, std::string name, uint64_t size)
 Result<InputFile> InputFile::open(const std::string& path, EncodingChoice encoding) {
   if (path == "-") {
     int dup = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
-    if (dup < 0) return fail_errno("standard input", errno);
+    if (dup < 0) return fail_errno(tr("standard input"), errno);
     InputFile in = from_fd(Fd(dup), "stdin");
     GONGSHU_RETURN_IF_ERROR(in.choose_encoding(encoding));
     return in;
@@ -28,7 +29,9 @@ Result<InputFile> InputFile::open(const std::string& path, EncodingChoice encodi
   GONGSHU_TRY(Fd fd, Fd::open(path, O_RDONLY));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return fail_errno(path, errno);
-  if (S_ISDIR(st.st_mode)) return fail(ErrorCode::kInvalidArgument, path + ": is a directory");
+  if (S_ISDIR(st.st_mode)) {
+    return fail(ErrorCode::kInvalidArgument, trf("{}: is a directory", path));
+  }
   InputFile in(std::move(fd), path, S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0);
   GONGSHU_RETURN_IF_ERROR(in.choose_encoding(encoding));
   return in;
@@ -38,7 +41,7 @@ Status InputFile::choose_encoding(EncodingChoice encoding) {
   GONGSHU_CHECK(consumed_ == 0 || (encoding != EncodingChoice::kAuto && pos_ == 0));
   if (encoding != EncodingChoice::kAuto) {
     charset_ = encoding == EncodingChoice::kUtf8 ? Charset::kUtf8 : Charset::kGb18030;
-    encoding_note_ = std::string(charset_name(charset_)) + " (declared)";
+    encoding_note_ = trf("{} (declared)", charset_name(charset_));
     return {};
   }
   AutoDetector detect;
@@ -48,7 +51,7 @@ Status InputFile::choose_encoding(EncodingChoice encoding) {
     while (!detect.settled()) {
       const ssize_t r = ::pread(fd_.get(), buf_.get(), kBufferSize, static_cast<off_t>(offset));
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return fail_errno(name_ + ": read", errno);
+      if (r < 0) return fail_errno(trf("{}: read", name_), errno);
       if (r == 0) break;
       detect.feed(std::string_view(buf_.get(), static_cast<size_t>(r)));
       offset += static_cast<uint64_t>(r);
@@ -59,7 +62,7 @@ Status InputFile::choose_encoding(EncodingChoice encoding) {
     if (more) detect.feed(std::string_view(buf_.get(), len_));
   }
   charset_ = detect.decide();
-  encoding_note_ = std::string(charset_name(charset_)) + " (auto: " + detect.reason() + ")";
+  encoding_note_ = trf("{} (auto: {})", charset_name(charset_), detect.reason());
   return {};
 }
 
@@ -75,7 +78,7 @@ Result<bool> InputFile::refill() {
   while (true) {
     ssize_t r = ::read(fd_.get(), buf_.get(), kBufferSize);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return fail_errno(name_ + ": read", errno);
+    if (r < 0) return fail_errno(trf("{}: read", name_), errno);
     pos_ = 0;
     len_ = static_cast<size_t>(r);
     consumed_ += len_;

@@ -11,6 +11,8 @@
 #include <map>
 #include <vector>
 
+#include "core/util/i18n.h"
+
 namespace gongshu::agent {
 namespace {
 
@@ -21,7 +23,7 @@ Result<sockaddr_un> address(const std::string& path) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof a.sun_path) {
-    return fail(ErrorCode::kInvalidArgument, "ipc socket path '" + path + "' is too long");
+    return fail(ErrorCode::kInvalidArgument, trf("ipc socket path '{}' is too long", path));
   }
   std::memcpy(a.sun_path, path.data(), path.size());
   return a;
@@ -54,14 +56,16 @@ IpcRequest decode_ipc_request(std::string_view message, size_t received) {
   agentpb::SubmitRequest req;
   if (received > kMaxIpcMessage ||
       !req.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    out.error = received > kMaxIpcMessage ? "message larger than 128 KiB" : "not a SubmitRequest";
+    // The reply's reason and the stored rejection's: protocol and stored text (po/README.md).
+    out.error = received > kMaxIpcMessage ? "message larger than 128 KiB"  // i18n-exempt
+                                          : "not a SubmitRequest";         // i18n-exempt
     out.raw = std::string(message.substr(0, 256));
     return out;
   }
   out.request_id = req.request_id();
   if (!out.record.ParseFromString(req.record())) {
     out.record.Clear();
-    out.error = "the record bytes are not a gongshu.v1.Record";
+    out.error = "the record bytes are not a gongshu.v1.Record";  // i18n-exempt: as above
     out.raw = req.record().substr(0, 256);
   }
   return out;
@@ -72,17 +76,18 @@ Result<IpcServer> IpcServer::bind(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      return fail(ErrorCode::kAlreadyExists, "ipc socket " + path + ": a non-socket file is there");
+      return fail(ErrorCode::kAlreadyExists,
+                  trf("ipc socket {}: a non-socket file is there", path));
     }
     ::unlink(path.c_str());  // stale socket of an earlier run
   }
   Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return fail_errno("ipc socket", errno);
+  if (!fd.valid()) return fail_errno(tr("ipc socket"), errno);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    return fail_errno("ipc socket " + path + ": bind", errno);
+    return fail_errno(trf("ipc socket {}: bind", path), errno);
   }
   ::chmod(path.c_str(), 0660);
-  if (::listen(fd.get(), 64) != 0) return fail_errno("ipc socket " + path + ": listen", errno);
+  if (::listen(fd.get(), 64) != 0) return fail_errno(trf("ipc socket {}: listen", path), errno);
   return IpcServer(std::move(fd), path);
 }
 
@@ -99,7 +104,7 @@ Status IpcServer::run(Spool& spool, const Clock& clock, const std::atomic<bool>&
     fds.push_back({fd_.get(), POLLIN, 0});
     for (auto& [fd, c] : clients) fds.push_back({fd, POLLIN, 0});
     int r = ::poll(fds.data(), fds.size(), 100);
-    if (r < 0 && errno != EINTR) return fail_errno("ipc: poll", errno);
+    if (r < 0 && errno != EINTR) return fail_errno(tr("ipc: poll"), errno);
     if (r <= 0) continue;
     if (fds[0].revents & POLLIN) {
       while (clients.size() < kMaxClients) {
@@ -153,8 +158,8 @@ Status IpcServer::run(Spool& spool, const Clock& clock, const std::atomic<bool>&
         for (auto& p : replies) {
           p.reply.set_accepted(false);
           p.reply.set_code(v1::RECORD_STATUS_ACCEPTED);
-          p.reply.set_reason("the agent could not store the record now (" + s.error().message() +
-                             "); try again");
+          p.reply.set_reason("the agent could not store the record now (" +  // i18n-exempt
+                             s.error().message() + "); try again");  // i18n-exempt: protocol
         }
         intake.discard();
       }
@@ -173,9 +178,9 @@ Status IpcServer::run(Spool& spool, const Clock& clock, const std::atomic<bool>&
 Result<IpcClient> IpcClient::connect(const std::string& path) {
   GONGSHU_TRY(sockaddr_un a, address(path));
   Fd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return fail_errno("ipc socket", errno);
+  if (!fd.valid()) return fail_errno(tr("ipc socket"), errno);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    return fail_errno("ipc connect " + path, errno);
+    return fail_errno(trf("ipc connect {}", path), errno);
   }
   return IpcClient(std::move(fd));
 }
@@ -187,10 +192,10 @@ Status IpcClient::send(const v1::Record& record, uint64_t request_id) {
   std::string out;
   req.SerializeToString(&out);
   if (out.size() > kMaxIpcMessage) {
-    return fail(ErrorCode::kResourceExhausted, "ipc: record larger than 128 KiB");
+    return fail(ErrorCode::kResourceExhausted, tr("ipc: record larger than 128 KiB"));
   }
   if (::send(fd_.get(), out.data(), out.size(), MSG_NOSIGNAL) < 0) {
-    return fail_errno("ipc send", errno);
+    return fail_errno(tr("ipc send"), errno);
   }
   return {};
 }
@@ -201,11 +206,11 @@ Result<agentpb::SubmitReply> IpcClient::receive() {
   do {
     n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_errno("ipc receive", errno);
-  if (n == 0) return fail(ErrorCode::kUnavailable, "ipc: the agent closed the connection");
+  if (n < 0) return fail_errno(tr("ipc receive"), errno);
+  if (n == 0) return fail(ErrorCode::kUnavailable, tr("ipc: the agent closed the connection"));
   agentpb::SubmitReply reply;
   if (!reply.ParseFromArray(buf.data(), int(n))) {
-    return fail(ErrorCode::kCorrupt, "ipc: undecodable reply");
+    return fail(ErrorCode::kCorrupt, tr("ipc: undecodable reply"));
   }
   return reply;
 }

@@ -74,7 +74,7 @@ uint64_t resident_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
   if (!f) return 0;
   unsigned long size = 0, rss = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &rss);
+  int n = std::fscanf(f, "%lu %lu", &size, &rss);  // i18n-exempt: a scanf format
   std::fclose(f);
   if (n != 2) return 0;
   return uint64_t(rss) * uint64_t(::sysconf(_SC_PAGESIZE));

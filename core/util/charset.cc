@@ -1,10 +1,15 @@
 #include "core/util/charset.h"
 
+// Languages: a row's decoding error is a rejected row's reason, stored in the agent's spool:
+// English whatever the language (i18n-exempt); the auto-detection note and option errors are for
+// people and translated.
+
 #include <iconv.h>
 
 #include <cerrno>
 #include <cstdio>
 
+#include "core/util/i18n.h"
 #include "core/util/utf8.h"
 
 namespace gongshu {
@@ -72,7 +77,7 @@ Result<EncodingChoice> parse_encoding(std::string_view text) {
   if (t == "utf-8" || t == "utf8") return EncodingChoice::kUtf8;
   if (t == "gb18030" || t == "gbk" || t == "gb2312") return EncodingChoice::kGb18030;
   return fail(ErrorCode::kInvalidArgument,
-              "encoding '" + std::string(text.substr(0, 32)) + "': must be utf-8, gb18030 or auto");
+              trf("encoding '{}': must be utf-8, gb18030 or auto", text.substr(0, 32)));
 }
 
 void AutoDetector::feed(std::string_view bytes) {
@@ -135,16 +140,17 @@ Charset AutoDetector::decide() const {
 }
 
 std::string AutoDetector::reason() const {
-  if (bom_) return "UTF-8 byte order mark";
-  if (invalid_at_ >= 0) return "not UTF-8 at byte " + std::to_string(invalid_at_);
-  if (!carry_.empty()) return "not UTF-8 at byte " + std::to_string(seen_ - carry_.size());
-  return "valid UTF-8";
+  // For people (the note `submit` and the drop directory print), in their language.
+  if (bom_) return tr("UTF-8 byte order mark");
+  if (invalid_at_ >= 0) return trf("not UTF-8 at byte {}", invalid_at_);
+  if (!carry_.empty()) return trf("not UTF-8 at byte {}", seen_ - carry_.size());
+  return tr("valid UTF-8");
 }
 
 Result<TextDecoder> TextDecoder::create(Charset from) {
   if (from == Charset::kUtf8) return TextDecoder(from, nullptr);
   iconv_t cd = ::iconv_open("UTF-8", "GB18030");
-  if (cd == kNoIconv) return fail_errno("iconv_open GB18030 -> UTF-8", errno);
+  if (cd == kNoIconv) return fail_errno("iconv_open GB18030 -> UTF-8", errno);  // i18n-exempt
   return TextDecoder(from, reinterpret_cast<void*>(cd));
 }
 
@@ -170,7 +176,8 @@ Status TextDecoder::to_utf8(std::string& text) {
   if (is_utf8(text) && (charset_ == Charset::kUtf8 || is_ascii(text))) return {};
   if (charset_ == Charset::kUtf8) {
     const size_t at = first_invalid_utf8(text);
-    return fail(ErrorCode::kInvalidArgument, "not valid UTF-8 at byte " + std::to_string(at) +
+    return fail(ErrorCode::kInvalidArgument, "not valid UTF-8 at byte " +  // i18n-exempt
+                                                 std::to_string(at) +      // i18n-exempt
                                                  " (bytes " + bytes_at(text, at) + ")");
   }
   auto cd = reinterpret_cast<iconv_t>(cd_);
@@ -191,15 +198,18 @@ Status TextDecoder::to_utf8(std::string& text) {
       continue;
     }
     const size_t at = static_cast<size_t>(in - text.data());
-    return fail(ErrorCode::kInvalidArgument,
-                std::string(errno == EINVAL ? "an incomplete GB18030 character at byte "
-                                            : "not valid GB18030 at byte ") +
-                    std::to_string(at) + " (bytes " + bytes_at(text, at) + ")");
+    return fail(
+        ErrorCode::kInvalidArgument,
+        std::string(errno == EINVAL ? "an incomplete GB18030 character at byte "  // i18n-exempt
+                                    : "not valid GB18030 at byte ") +             // i18n-exempt
+            std::to_string(at) +
+            " (bytes " + bytes_at(text, at) + ")");
   }
   scratch_.resize(out_used);
   // The C library's tables are trusted to produce UTF-8, but what goes on is checked anyway.
   if (!is_utf8(scratch_)) {
-    return fail(ErrorCode::kInvalidArgument, "GB18030 text did not convert to valid UTF-8");
+    return fail(ErrorCode::kInvalidArgument,
+                "GB18030 text did not convert to valid UTF-8");  // i18n-exempt
   }
   text.swap(scratch_);
   return {};

@@ -50,10 +50,10 @@ Result<std::unique_ptr<PowercutDisk>> PowercutDisk::start(const std::string& bin
                 "no executable " + bin + " (gongshu-tools installs it)");  // i18n-exempt
   }
   if (::access("/dev/fuse", R_OK | W_OK) != 0) {
-    return fail(
-        ErrorCode::kUnavailable,
-        "power-loss needs FUSE: /dev/fuse is missing or not usable (`modprobe fuse`; in "  // i18n-exempt
-        "a container, pass the device in)");
+    return fail(ErrorCode::kUnavailable,
+                "power-loss needs FUSE: /dev/fuse is missing or "  // i18n-exempt
+                "not usable (`modprobe fuse`; in "
+                "a container, pass the device in)");
   }
   ::unlink(d->stats_.c_str());
   std::vector<std::string> argv = {bin, backing, mountpoint, "--stats", d->stats_};

@@ -216,7 +216,8 @@ Result<std::string> report_html_from_json(const std::string& text) {
     json j = json::parse(text);
     bool passed = j.at("passed").get<bool>();
     std::ostringstream o;
-    o << "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"  // i18n-exempt
+    o << "<!DOCTYPE html>\n<html "  // i18n-exempt
+         "lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
       << "<title>应急演练报告 Emergency drill report " << esc(str(j, "report_id"))  // i18n-exempt
       << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n"             // i18n-exempt
       << "<h1>应急演练报告 Emergency drill report</h1>\n<table>\n";                 // i18n-exempt

@@ -1056,23 +1056,21 @@ Status Run::verify() {
     if (restored_)
       ev << "; acknowledged after the backup (RPO) " << h.rpo_batches << " batches";  // i18n-exempt
     for (const auto& p : h.problems) ev << "; " << p;
-    expect(
-        rx.exit_code == 0 && h.holds() && l == 0,
-        ds +
-            ": every acknowledged batch is recorded exactly once, as its receipt says, and "  // i18n-exempt
-            "proven by an inclusion proof against the checkpoint taken after recovery",
-        ev.str());
+    expect(rx.exit_code == 0 && h.holds() && l == 0,
+           ds + ": every acknowledged batch is recorded exactly "  // i18n-exempt
+                "once, as its receipt says, and "
+                "proven by an inclusion proof against the checkpoint taken after recovery",
+           ev.str());
     std::ostringstream sv;
     sv << "stored " << c.records << " records / " << c.versions   // i18n-exempt
        << " versions; proven "                                    // i18n-exempt
        << h.proven_records << " + unknown " << h.unknown_records  // i18n-exempt
        << " (in the log, ack lost, "                              // i18n-exempt
        << h.unknown_batches << " batches)";                       // i18n-exempt
-    expect(
-        c.records == c.versions && c.records == h.proven_records + h.unknown_records,
-        ds +
-            ": every stored record is stored once and accounted for by one ingest entry",  // i18n-exempt
-        sv.str());
+    expect(c.records == c.versions && c.records == h.proven_records + h.unknown_records,
+           ds + ": every stored record is stored once and "  // i18n-exempt
+                "accounted for by one ingest entry",
+           sv.str());
     std::ostringstream dv;
     dv << "submitted " << sub << ", acknowledged " << f.acknowledged  // i18n-exempt
        << ", still spooled "                                          // i18n-exempt
@@ -1122,7 +1120,8 @@ Status Run::verify() {
                 show.out.find("\"value\":\"" + o_.report_id + "\"") != std::string::npos;
   expect(
       marked,
-      "the drill's start is in the platform's audit log as a drill (drill_started, report " +  // i18n-exempt
+      "the drill's start is in the platform's audit log "  // i18n-exempt
+      "as a drill (drill_started, report " +
           o_.report_id + ")",
       marked ? "entry " + std::to_string(started_seq_) : "no drill_started entry");  // i18n-exempt
   if (sb_->submit_failures() > 0) {
@@ -1182,7 +1181,8 @@ std::string describe(const Step& s) {
       return s.broken ? "推送错误策略 push a broken policy and reload (SIGHUP)"     // i18n-exempt
                       : "恢复策略 restore the shipped policy and reload (SIGHUP)";  // i18n-exempt
     case Action::kVerify:
-      return "核验 the checker: every acknowledged batch recorded exactly once and proven by an "  // i18n-exempt
+      return "核验 the checker: every acknowledged batch recorded "  // i18n-exempt
+             "exactly once and proven by an "
              "inclusion proof against a checkpoint taken after recovery (acks lost in the fault "
              "count as unknown); the audit log and receipts verify offline";
     case Action::kExpect:
@@ -1192,17 +1192,20 @@ std::string describe(const Step& s) {
     case Action::kBackup:
       return "备份 hot backup while the daemon runs (gongshuctl backup create)";  // i18n-exempt
     case Action::kRestore:
-      return "恢复 the store is lost: gongshud restore from the last backup, restart; RTO and RPO";  // i18n-exempt
+      return "恢复 the store is lost: gongshud restore from the "  // i18n-exempt
+             "last backup, restart; RTO and RPO";
     case Action::kGrowStore:
       return "扩容 space is added: stop gongshud, raise its store limit to " +  // i18n-exempt
              std::to_string(s.mb) +
              " MiB ([limits] map_size_mb), start it on the same store";  // i18n-exempt
     case Action::kRotateDaemonKey:
-      return "紧急轮换守护进程密钥 emergency rotation of the daemon key: rotate, agents trust the "  // i18n-exempt
+      return "紧急轮换守护进程密钥 emergency rotation of the daemon "  // i18n-exempt
+             "key: rotate, agents trust the "
              "signed statement, restart gongshud";
     case Action::kPowercutMount:
       return "挂载断电模拟盘 put the LMDB store of " + who(s.target) +  // i18n-exempt
-             " on gongshu-powercut, a disk that keeps every write not yet fsynced in memory" +  // i18n-exempt
+             " on gongshu-powercut, a disk that keeps every "           // i18n-exempt
+             "write not yet fsynced in memory" +
              (s.lie_about_fsync
                   ? " and (test only) answers fsync without persisting anything"  // i18n-exempt
                   : "") +
@@ -1211,7 +1214,8 @@ std::string describe(const Step& s) {
       return "断电 cut the power under " + who(s.target) +  // i18n-exempt
              " at a random moment within " +                // i18n-exempt
              std::to_string(s.within_ms) +
-             " ms, right after a write not yet fsynced: unsynced writes discarded, SIGKILL, the "  // i18n-exempt
+             " ms, right after a write not yet fsynced: unsynced "  // i18n-exempt
+             "writes discarded, SIGKILL, the "
              "disk remounted over what reached it, restart";
   }
   return "";
