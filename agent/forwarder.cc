@@ -11,6 +11,7 @@
 #include "agent/daemon_key.h"
 #include "agent/resident.h"
 #include "core/batch/batch.h"
+#include "core/util/i18n.h"
 #include "core/wire/codec.h"
 #include "gongshu/v1/record.pb.h"
 
@@ -251,15 +252,25 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
   return {};
 }
 
-Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const OutboxEntry& entry,
-                               const std::map<uint32_t, const v1::RecordStatus*>& rejected,
-                               const v1::BatchAck* whole) {
+namespace {
+
+struct Filed {
+  uint64_t filed = 0;    // refused records filed
+  uint64_t deleted = 0;  // pending entries deleted
+};
+
+// Deletes a batch's range of pending records, filing as refused by the daemon those named in
+// `rejected` (by index in the batch), or all of them when the batch was refused whole.
+Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock& clock,
+                           uint64_t batch_seq, const OutboxEntry& entry,
+                           const std::map<uint32_t, const v1::RecordStatus*>& rejected,
+                           const v1::BatchAck* whole) {
   std::vector<agentpb::RejectedRecord> filed;
-  uint64_t deleted = 0;
+  Filed out;
   {
     // The batch's range, deleted through one cursor as it is read (no descent from the root per
     // key); a refused record is read before its entry goes.
-    store::WriteCursor cur = spool_.pending().write_cursor(txn);
+    store::WriteCursor cur = spool.pending().write_cursor(txn);
     auto e = cur.seek(store::u64_key(entry.first_pending));
     for (uint32_t i = 0; e && i < entry.count; ++i) {
       auto key = store::parse_u64_key(e->key);
@@ -276,20 +287,21 @@ Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const O
       }
       if (file) {
         agentpb::RejectedRecord r;
-        r.set_time_ms(clock_.now_ms());
+        r.set_time_ms(clock.now_ms());
         r.set_by_daemon(true);
         r.set_batch_seq(batch_seq);
         if (whole) {
           r.set_code(v1::RECORD_STATUS_MALFORMED);
           r.set_batch_error(whole->error());
-          r.set_reason(seq_text(batch_seq) + " refused whole: " +
-                       v1::BatchErrorCode_Name(whole->error()) + ": " + whole->error_message());
+          // The code's name and the daemon's message are protocol: they stay as sent.
+          r.set_reason(trf("batch {} refused whole: {}: {}", batch_seq,
+                           v1::BatchErrorCode_Name(whole->error()), whole->error_message()));
         } else {
           r.set_code(st->code());
           r.set_field(st->field());
           r.set_reason(st->reason());
         }
-        auto p = spool_.open_pending(*key, e->value);
+        auto p = spool.open_pending(*key, e->value);
         if (p) {
           r.set_source(p->source());
           v1::Record rec;
@@ -299,21 +311,54 @@ Status Forwarder::file_records(store::WriteTxn& txn, uint64_t batch_seq, const O
           }
           *r.mutable_record() = std::move(*p->mutable_record());
         } else {
-          r.set_reason(r.reason() + " (the spooled copy could not be read: " + p.error().message() +
-                       ")");
+          r.set_reason(
+              trf("{} (the spooled copy could not be read: {})", r.reason(), p.error().message()));
         }
         filed.push_back(std::move(r));
       }
       // Read in this transaction, so it exists.
       GONGSHU_RETURN_IF_ERROR(cur.erase());
-      ++deleted;
+      ++out.deleted;
       e = cur.seek(store::u64_key(*key + 1));
     }
   }
-  for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
-  txn_news_.rejected_records += filed.size();
-  touched(deleted * 600);  // the leaf pages read to delete them
-  return {};
+  for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool.add_rejected(txn, r));
+  out.filed = filed.size();
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<SettledBatch>> settle_acknowledged(const Spool& spool, store::WriteTxn& txn,
+                                                        const Clock& clock, uint64_t seq,
+                                                        const OutboxEntry& entry,
+                                                        const v1::BatchAck& ack, bool duplicate) {
+  // Another batch's receipt: ours was not stored under this number (agent/forwarder.h "Acks").
+  if (!outbox_receipt_matches(entry, ack.receipt().event_hash())) return std::nullopt;
+  std::map<uint32_t, const v1::RecordStatus*> rejected;
+  for (const auto& s : ack.statuses()) {
+    if (s.index() < entry.count) rejected.emplace(s.index(), &s);
+  }
+  GONGSHU_TRY(Filed filed, file_records(spool, txn, clock, seq, entry, rejected, nullptr));
+  SettledBatch out;
+  out.accepted = entry.count - rejected.size();
+  out.rejected = filed.filed;
+  out.deleted = filed.deleted;
+  agentpb::StoredReceipt sr;
+  sr.set_batch_seq(seq);
+  ack.receipt().SerializeToString(sr.mutable_receipt());
+  sr.set_records(entry.count);
+  sr.set_rejected(static_cast<uint32_t>(rejected.size()));
+  sr.set_duplicate(duplicate);
+  sr.set_received_at_ms(clock.now_ms());
+  GONGSHU_RETURN_IF_ERROR(spool.receipts().put(txn, seq, as_bytes(sr.SerializeAsString())));
+  GONGSHU_RETURN_IF_ERROR(spool.add_u64(txn, kCountAckedRecords, out.accepted));
+  GONGSHU_RETURN_IF_ERROR(spool.add_u64(txn, kCountAckedBatches, 1));
+  if (seq > spool.get_u64(txn, kLastReceiptSeq)) {
+    GONGSHU_RETURN_IF_ERROR(spool.put_u64(txn, kLastReceiptSeq, seq));
+  }
+  GONGSHU_RETURN_IF_ERROR(spool.outbox().del(txn, seq));
+  return out;
 }
 
 bool Forwarder::ack_settles(const v1::BatchAck& ack) const {
@@ -342,11 +387,11 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
   // batch stays in the outbox, not sent again on this connection, until the key is revoked and
   // the agent enrolled again, whose reconciliation seals its records anew (agent/reenrollment.h).
   auto foreign = [&] {
-    txn_news_.error = seq_text(seq) + ": the daemon holds ANOTHER batch under this number, " +
-                      "sent with our agent key " + agent_.public_key().key_id() +
-                      ": the key may have leaked; revoke it (gongshuctl agent revoke) and " +
-                      "enroll the agent again (gongshu-agent enroll); the batch is kept, not " +
-                      "acknowledged";
+    txn_news_.error = trf(
+        "batch {}: the daemon holds ANOTHER batch under this number, sent with our agent key {}: "
+        "the key may have leaked; revoke it (gongshuctl agent revoke) and enroll the agent again "
+        "(gongshu-agent enroll); the batch is kept, not acknowledged",
+        seq, agent_.public_key().key_id());
     txn_news_.foreign_receipts += 1;
   };
   if (ack.error() == v1::BATCH_SEQ_CONFLICT) {
@@ -354,46 +399,32 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
     return {};
   }
   if (ack.error() != v1::BATCH_OK) {
-    GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, {}, &ack));
-    txn_news_.error = seq_text(seq) +
-                      " refused by the daemon: " + v1::BatchErrorCode_Name(ack.error()) + ": " +
-                      ack.error_message();
+    GONGSHU_TRY(Filed filed, file_records(spool_, txn, clock_, seq, entry, {}, &ack));
+    txn_news_.rejected_records += filed.filed;
+    touched(filed.deleted * 600);  // the leaf pages read to delete them
+    // The code's name and the daemon's message are protocol: they stay as sent.
+    txn_news_.error = trf("batch {} refused by the daemon: {}: {}", seq,
+                          v1::BatchErrorCode_Name(ack.error()), ack.error_message());
+    GONGSHU_RETURN_IF_ERROR(spool_.outbox().del(txn, seq));
   } else {
     if (!ack.has_receipt() || ack.receipt().daemon_key_id() != daemon_key_id_) {
-      txn_news_.error = ("ack for " + seq_text(seq) + " carries a receipt from key '" +
-                         ack.receipt().daemon_key_id() + "', not from our daemon " +
-                         daemon_key_id_ + "; ignored (the batch will be sent again)");
+      txn_news_.error =
+          trf("ack for batch {} carries a receipt from key '{}', not from our daemon {}; ignored "
+              "(the batch will be sent again)",
+              seq, ack.receipt().daemon_key_id(), daemon_key_id_);
       return {};
     }
-    if (!outbox_receipt_matches(entry, ack.receipt().event_hash())) {
+    GONGSHU_TRY(auto settled,
+                settle_acknowledged(spool_, txn, clock_, seq, entry, ack, ack.duplicate()));
+    if (!settled) {
       foreign();
       return {};
     }
-    std::map<uint32_t, const v1::RecordStatus*> rejected;
-    for (const auto& s : ack.statuses()) {
-      if (s.index() < entry.count) rejected.emplace(s.index(), &s);
-    }
-    GONGSHU_RETURN_IF_ERROR(file_records(txn, seq, entry, rejected, nullptr));
-    agentpb::StoredReceipt sr;
-    sr.set_batch_seq(seq);
-    ack.receipt().SerializeToString(sr.mutable_receipt());
-    sr.set_records(entry.count);
-    sr.set_rejected(static_cast<uint32_t>(rejected.size()));
-    sr.set_duplicate(ack.duplicate());
-    sr.set_received_at_ms(clock_.now_ms());
-    std::string bytes;
-    sr.SerializeToString(&bytes);
-    GONGSHU_RETURN_IF_ERROR(spool_.receipts().put(txn, seq, as_bytes(bytes)));
-    GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAckedRecords, entry.count - rejected.size()));
-    GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAckedBatches, 1));
-    if (seq > spool_.get_u64(txn, kLastReceiptSeq)) {
-      GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kLastReceiptSeq, seq));
-    }
+    txn_news_.rejected_records += settled->rejected;
     txn_news_.acked_batches += 1;
-    txn_news_.acked_records += entry.count - rejected.size();
+    txn_news_.acked_records += settled->accepted;
+    touched(settled->deleted * 600);  // the leaf pages read to delete them
   }
-  // Gone either way: whether the batch was still in the outbox does not change the outcome.
-  GONGSHU_RETURN_IF_ERROR(spool_.outbox().del(txn, seq));
   *done = true;
   return {};
 }
@@ -451,7 +482,10 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     int64_t created = clock_.now_ms();
     const uint32_t count = static_cast<uint32_t>(builder_.count());
     const size_t bytes = builder_.record_bytes();
-    GONGSHU_TRY(Bytes sealed, builder_.seal(agent_, target_.key, target_.agency, seq, created));
+    // Signed, then sealed straight into the outbox page it is committed from (no buffer of its
+    // own and no copy): the message sent, byte for byte.
+    GONGSHU_TRY(const size_t sealed_len,
+                builder_.sign(agent_, target_.key, target_.agency, seq, created));
     // The spool backlog rides along, outside the signed bytes, as a second serialised
     // SealedBatch holding only reported_backlog: protobuf merges concatenated messages, so the
     // sealed bytes stay exactly what was signed and the daemon reads one SealedBatch. Stored
@@ -462,7 +496,7 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     const std::string advisory_bytes = advisory.SerializeAsString();
     // The outbox value — its header, the SealedBatch and the advisory — written straight into
     // the page it is committed from.
-    const size_t sealed_size = batch::sealed_batch_size(seq, sealed.size());
+    const size_t sealed_size = batch::sealed_batch_size(seq, sealed_len);
     const size_t message_size = sealed_size + advisory_bytes.size();
     GONGSHU_TRY(std::span<uint8_t> value,
                 spool_.outbox().append_reserve(txn, seq,
@@ -470,10 +504,11 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     // With the hash of the header sealed: the receipt of an ack must name it (apply_ack).
     put_outbox_header(value.data(), first, count, created, builder_.sealed_hash());
     const size_t at = kOutboxHeaderSize + kOutboxHashSize;
-    batch::write_sealed_batch(seq, sealed, value.subspan(at, sealed_size));
+    GONGSHU_RETURN_IF_ERROR(builder_.seal_into(
+        target_.key,
+        batch::write_sealed_batch_prefix(seq, sealed_len, value.subspan(at, sealed_size))));
     std::copy(advisory_bytes.begin(), advisory_bytes.end(),
               value.begin() + ptrdiff_t(at + sealed_size));
-    sealed = Bytes();
     sealer_holding_ = true;
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kNextBatchSeq, seq + 1));
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));

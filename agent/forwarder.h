@@ -103,6 +103,26 @@ struct ForwarderStatus {
   uint64_t foreign_receipts = 0;
 };
 
+// Settling an acknowledged batch: the one path for the forwarder's BATCH_OK acks (apply_ack)
+// and for the batches re-enrollment learns were stored (agent/reenrollment.h step 3). The
+// receipt must name the batch this agent sealed: its event_hash is compared with the header
+// hash kept in the outbox entry (outbox_receipt_matches). When it names another batch, someone
+// else holds the number with our key (a leak): nothing is changed and nullopt is returned, for
+// the caller to report (forwarder) or seal the records again (re-enrollment). Otherwise, in
+// txn: the records the ack's statuses name are filed as refused by the daemon, the batch's
+// range of pending records is deleted, the receipt is stored (StoredReceipt, `duplicate` as
+// given) and counted, and the outbox entry is deleted. The caller has checked that the receipt
+// is from our daemon (its key id).
+struct SettledBatch {
+  uint64_t accepted = 0;  // records the daemon stored
+  uint64_t rejected = 0;  // records it refused, filed
+  uint64_t deleted = 0;   // pending entries deleted (the batch's range)
+};
+Result<std::optional<SettledBatch>> settle_acknowledged(const Spool& spool, store::WriteTxn& txn,
+                                                        const Clock& clock, uint64_t seq,
+                                                        const OutboxEntry& entry,
+                                                        const v1::BatchAck& ack, bool duplicate);
+
 class Forwarder {
  public:
   Forwarder(Spool& spool, wire::Context& context, const crypto::IdentityKey& agent,
@@ -152,9 +172,6 @@ class Forwarder {
   void seal_loop();
   Status seal_round(std::chrono::milliseconds* wait);
   Status take_news();
-  Status file_records(store::WriteTxn& txn, uint64_t batch_seq, const OutboxEntry& entry,
-                      const std::map<uint32_t, const v1::RecordStatus*>& rejected,
-                      const v1::BatchAck* whole);
   Status send_due(std::chrono::steady_clock::time_point now);
   void set_error(std::string message);
   void touched(uint64_t bytes);

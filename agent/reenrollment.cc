@@ -5,72 +5,10 @@
 #include <set>
 #include <vector>
 
+#include "agent/forwarder.h"
 #include "core/util/i18n.h"
-#include "gongshu/v1/record.pb.h"
 
 namespace gongshu::agent {
-namespace {
-
-// A stored batch's ack applied as the forwarder applies an ack of a re-send (agent/forwarder.h
-// "Acks"): the records the daemon refused are filed, the batch's range of pending records goes,
-// the receipt is kept and counted. Returns the records accepted.
-Result<uint64_t> settle_stored(const Spool& spool, store::WriteTxn& txn, const Clock& clock,
-                               uint64_t seq, const OutboxEntry& entry, const v1::BatchAck& ack) {
-  std::map<uint32_t, const v1::RecordStatus*> refused;
-  for (const auto& s : ack.statuses()) {
-    if (s.index() < entry.count) refused.emplace(s.index(), &s);
-  }
-  std::vector<agentpb::RejectedRecord> filed;
-  {
-    store::WriteCursor cur = spool.pending().write_cursor(txn);
-    auto e = cur.seek(store::u64_key(entry.first_pending));
-    for (uint32_t i = 0; e && i < entry.count; ++i) {
-      auto key = store::parse_u64_key(e->key);
-      if (!key) break;
-      if (auto it = refused.find(i); it != refused.end()) {
-        agentpb::RejectedRecord r;
-        r.set_time_ms(clock.now_ms());
-        r.set_by_daemon(true);
-        r.set_batch_seq(seq);
-        r.set_code(it->second->code());
-        r.set_field(it->second->field());
-        r.set_reason(it->second->reason());
-        if (auto p = spool.open_pending(*key, e->value)) {
-          r.set_source(p->source());
-          v1::Record rec;
-          if (rec.ParseFromString(p->record())) {
-            r.set_dataset(rec.dataset());
-            r.set_record_key(rec.record_key());
-          }
-          *r.mutable_record() = std::move(*p->mutable_record());
-        }
-        filed.push_back(std::move(r));
-      }
-      GONGSHU_RETURN_IF_ERROR(cur.erase());
-      e = cur.seek(store::u64_key(*key + 1));
-    }
-  }
-  for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool.add_rejected(txn, r));
-  const uint64_t accepted = entry.count - refused.size();
-  agentpb::StoredReceipt sr;
-  sr.set_batch_seq(seq);
-  ack.receipt().SerializeToString(sr.mutable_receipt());
-  sr.set_records(entry.count);
-  sr.set_rejected(static_cast<uint32_t>(refused.size()));
-  sr.set_duplicate(true);
-  sr.set_received_at_ms(clock.now_ms());
-  GONGSHU_RETURN_IF_ERROR(spool.receipts().put(txn, seq, as_bytes(sr.SerializeAsString())));
-  GONGSHU_RETURN_IF_ERROR(spool.add_u64(txn, kCountAckedRecords, accepted));
-  GONGSHU_RETURN_IF_ERROR(spool.add_u64(txn, kCountAckedBatches, 1));
-  if (seq > spool.get_u64(txn, kLastReceiptSeq)) {
-    GONGSHU_RETURN_IF_ERROR(spool.put_u64(txn, kLastReceiptSeq, seq));
-  }
-  GONGSHU_RETURN_IF_ERROR(spool.outbox().del(txn, seq));
-  return accepted;
-}
-
-}  // namespace
-
 std::string foreign_batches_warning(const Reconciled& r) {
   if (r.foreign_batches.empty()) return {};
   std::string seqs;
@@ -169,19 +107,20 @@ Result<std::optional<Reconciled>> reconcile_reenrollment(wire::Context& context,
       if (!v) continue;  // acknowledged before the key changed
       GONGSHU_TRY(OutboxEntry entry, decode_outbox(*v));
       entry.message = {};
-      auto it = stored.find(seq);
-      if (it != stored.end() &&
-          !outbox_receipt_matches(entry, it->second->receipt().event_hash())) {
+      std::optional<SettledBatch> settled;
+      if (auto it = stored.find(seq); it != stored.end()) {
+        // Acknowledged as the forwarder acknowledges a re-send (agent/forwarder.h), unless the
+        // receipt names another batch (settle_acknowledged checks its event_hash).
+        GONGSHU_TRY(settled, settle_acknowledged(spool, txn, clock, seq, entry, *it->second,
+                                                 /*duplicate=*/true));
         // The daemon stored another batch under this number with the old key: whoever holds
         // the leaked key sent it. Ours was not stored: its records are sealed again (under the
         // new key and a fresh number), and the batch is named in the result.
-        out.foreign_batches.push_back(seq);
-        it = stored.end();
+        if (!settled) out.foreign_batches.push_back(seq);
       }
-      if (it != stored.end()) {
-        GONGSHU_TRY(uint64_t accepted, settle_stored(spool, txn, clock, seq, entry, *it->second));
+      if (settled) {
         ++out.stored_batches;
-        out.stored_records += accepted;
+        out.stored_records += settled->accepted;
       } else {
         // Its records stay in pending; the forwarder batches them again from here.
         GONGSHU_RETURN_IF_ERROR(spool.outbox().del(txn, seq));

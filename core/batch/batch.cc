@@ -146,6 +146,19 @@ void BatchBuilder::release() {
 Result<Bytes> BatchBuilder::seal(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
                                  std::string_view agency, uint64_t batch_seq,
                                  int64_t created_at_ms) {
+  GONGSHU_TRY(size_t size, sign(agent, daemon, agency, batch_seq, created_at_ms));
+  Bytes out(size);
+  GONGSHU_RETURN_IF_ERROR(seal_into(daemon, out));
+  return out;
+}
+
+Status BatchBuilder::seal_into(const crypto::PublicKey& daemon, std::span<uint8_t> out) const {
+  return crypto::seal_into(daemon, ByteView(buf_.data() + begin_, end_ - begin_), out);
+}
+
+Result<size_t> BatchBuilder::sign(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
+                                  std::string_view agency, uint64_t batch_seq,
+                                  int64_t created_at_ms) {
   const std::string agent_key_id = agent.public_key().key_id();
   const std::string daemon_key_id = daemon.key_id();
   const auto canonical =
@@ -185,7 +198,8 @@ Result<Bytes> BatchBuilder::seal(const crypto::IdentityKey& agent, const crypto:
     p = put_field(p, 6, std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
   p = put_field(p, 2, std::string_view(reinterpret_cast<const char*>(sig.data()), sig.size()));
   GONGSHU_CHECK(p == buf_.data() + gap_);
-  return crypto::seal(daemon, ByteView(buf_.data() + begin, end_ - begin));
+  begin_ = begin;
+  return end_ - begin + crypto::kSealOverhead;
 }
 
 size_t sealed_batch_size(uint64_t batch_seq, size_t sealed_size) {
@@ -193,14 +207,25 @@ size_t sealed_batch_size(uint64_t batch_seq, size_t sealed_size) {
          (sealed_size != 0 ? field_size(sealed_size) : 0);
 }
 
-void write_sealed_batch(uint64_t batch_seq, ByteView sealed, std::span<uint8_t> out) {
-  GONGSHU_CHECK(out.size() == sealed_batch_size(batch_seq, sealed.size()));
+std::span<uint8_t> write_sealed_batch_prefix(uint64_t batch_seq, size_t sealed_size,
+                                             std::span<uint8_t> out) {
+  GONGSHU_CHECK(out.size() == sealed_batch_size(batch_seq, sealed_size));
   uint8_t* p = out.data();
   if (batch_seq != 0) {
     *p++ = tag(1, 0);
     p = put_varint(p, batch_seq);
   }
-  if (!sealed.empty()) p = put_field(p, 2, as_chars(sealed));
+  if (sealed_size != 0) {
+    *p++ = tag(2, 2);
+    p = put_varint(p, sealed_size);
+  }
+  GONGSHU_CHECK(size_t(out.data() + out.size() - p) == sealed_size);
+  return out.subspan(size_t(p - out.data()));
+}
+
+void write_sealed_batch(uint64_t batch_seq, ByteView sealed, std::span<uint8_t> out) {
+  auto room = write_sealed_batch_prefix(batch_seq, sealed.size(), out);
+  if (!sealed.empty()) std::memcpy(room.data(), sealed.data(), sealed.size());
 }
 
 namespace {

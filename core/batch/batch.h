@@ -62,6 +62,13 @@ class BatchBuilder {
   // SealedBatch's `sealed`).
   Result<Bytes> seal(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
                      std::string_view agency, uint64_t batch_seq, int64_t created_at_ms);
+  // seal() in two steps, for sealing straight into memory the caller owns (the agent's outbox
+  // page, so that the sealed batch is not made in a buffer of its own and copied): sign() signs
+  // and lays out the SignedBatch and returns the size of its sealed bytes; seal_into() seals it
+  // into out, which must be exactly that size. The bytes are those seal() returns.
+  Result<size_t> sign(const crypto::IdentityKey& agent, const crypto::PublicKey& daemon,
+                      std::string_view agency, uint64_t batch_seq, int64_t created_at_ms);
+  Status seal_into(const crypto::PublicKey& daemon, std::span<uint8_t> out) const;
   // batch_hash() of the header the last seal() signed: the event_hash of the daemon's receipt
   // for this batch (the agent keeps it to tell its own batch's receipt from another's).
   const crypto::Digest& sealed_hash() const { return sealed_hash_; }
@@ -72,9 +79,10 @@ class BatchBuilder {
   Bytes& buffer() { return buf_; }
 
  private:
-  Bytes buf_;       // [0, gap_) room for the header and signature, then the records
-  size_t gap_ = 0;  // where the first record starts
-  size_t end_ = 0;  // end of the last record
+  Bytes buf_;         // [0, gap_) room for the header and signature, then the records
+  size_t gap_ = 0;    // where the first record starts
+  size_t end_ = 0;    // end of the last record
+  size_t begin_ = 0;  // where the signed SignedBatch starts (after sign())
   std::vector<crypto::Digest> hashes_;
   size_t record_bytes_ = 0;
   crypto::Digest sealed_hash_{};
@@ -85,6 +93,10 @@ class BatchBuilder {
 // batch straight into the store.
 size_t sealed_batch_size(uint64_t batch_seq, size_t sealed_size);
 void write_sealed_batch(uint64_t batch_seq, ByteView sealed, std::span<uint8_t> out);
+// Only the fields' tags and lengths of that encoding, for sealed bytes written in place after:
+// returns the part of out (of sealed_batch_size bytes) where the sealed bytes go.
+std::span<uint8_t> write_sealed_batch_prefix(uint64_t batch_seq, size_t sealed_size,
+                                             std::span<uint8_t> out);
 
 struct Rejection {
   v1::BatchErrorCode code;

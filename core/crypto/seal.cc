@@ -8,14 +8,24 @@ namespace gongshu::crypto {
 
 static_assert(kSealOverhead == crypto_box_curve25519xchacha20poly1305_SEALBYTES);
 
-Result<Bytes> seal(const PublicKey& recipient, ByteView plaintext) {
+Status seal_into(const PublicKey& recipient, ByteView plaintext, std::span<uint8_t> out) {
+  if (out.size() != plaintext.size() + kSealOverhead) {
+    return fail(ErrorCode::kInvalidArgument,
+                "seal: " + std::to_string(out.size()) + " bytes of room for " +
+                    std::to_string(plaintext.size()) + " bytes sealed");
+  }
   crypto_init();
   GONGSHU_TRY(auto curve_pk, recipient.curve_public());
-  Bytes out(plaintext.size() + kSealOverhead);
   if (crypto_box_curve25519xchacha20poly1305_seal(out.data(), plaintext.data(), plaintext.size(),
                                                   curve_pk.data()) != 0) {
     return fail(ErrorCode::kInternal, "seal: libsodium refused the recipient key");
   }
+  return {};
+}
+
+Result<Bytes> seal(const PublicKey& recipient, ByteView plaintext) {
+  Bytes out(plaintext.size() + kSealOverhead);
+  GONGSHU_RETURN_IF_ERROR(seal_into(recipient, plaintext, out));
   return out;
 }
 

@@ -5,6 +5,8 @@
 // sender is anonymous — authenticity comes from the signature inside.
 #pragma once
 
+#include <span>
+
 #include "core/crypto/identity.h"
 #include "core/util/bytes.h"
 #include "core/util/error.h"
@@ -14,6 +16,10 @@ namespace gongshu::crypto {
 inline constexpr size_t kSealOverhead = 48;
 
 Result<Bytes> seal(const PublicKey& recipient, ByteView plaintext);
+// seal() into memory the caller owns, which must hold exactly plaintext.size() + kSealOverhead
+// bytes (the agent seals a batch straight into the store page it is committed from). out may
+// overlap plaintext.
+Status seal_into(const PublicKey& recipient, ByteView plaintext, std::span<uint8_t> out);
 
 // Opens bytes sealed to this identity. Fails with kUnauthenticated on any tampering.
 Result<Bytes> open_sealed(const IdentityKey& recipient, ByteView sealed);
