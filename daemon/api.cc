@@ -97,6 +97,8 @@ bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c) {
       return role_in({"operator", "officer"});
     case R::kAuditHead:  // daemon/audit_head.cc
       return role_in({"operator", "officer", "agent"});
+    case R::kClusterFailover:  // daemon/cluster_api.cc: only etcd is written (no leader exists)
+      return role_in({"operator"});
     default:
       return false;
   }
@@ -249,6 +251,8 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return cluster_status(ctx, c, resp);
     case R::kClusterSwitchover:
       return cluster_switchover(ctx, c, req.cluster_switchover(), resp);
+    case R::kClusterFailover:
+      return cluster_failover(ctx, c, req.cluster_failover(), resp);
     case R::BODY_NOT_SET:
       break;
   }

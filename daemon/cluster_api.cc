@@ -60,4 +60,37 @@ Reply cluster_switchover(ApiContext& ctx, const Caller& c, const v1::ClusterSwit
   return {};
 }
 
+Reply cluster_failover(ApiContext& ctx, const Caller& c, const v1::ClusterFailoverRequest& req,
+                       v1::ApiResponse& resp) {
+  // A refusal of a non-operator is audited only where this node may write (require() appends);
+  // on a follower the gate answered "not leader" before this ran (daemon/api.cc).
+  if (auto r = ctx.require(c, "promote a node while the cluster has no leader", {"operator"}); !r)
+    return r;
+  ClusterNode* node = ctx.options.cluster ? ctx.options.cluster->get() : nullptr;
+  if (!node) return no_cluster();
+  if (req.to().size() > 64)
+    return refuse(v1::API_BAD_REQUEST, "failover: `to` is not a node id (at most 64 bytes)");
+  // Nothing is written here: the promoted node writes the cluster_failover entry in its first
+  // transaction as leader, from the failover key this puts in etcd.
+  auto plan = node->request_failover(req.to(), req.accept_loss(), c.key_id);
+  if (!plan) {
+    const ErrorCode code = plan.error().code();
+    return refuse(code == ErrorCode::kNotFound        ? v1::API_NOT_FOUND
+                  : code == ErrorCode::kUnavailable   ? v1::API_UNAVAILABLE
+                  : code == ErrorCode::kAlreadyExists ? v1::API_CONFLICT
+                                                      : v1::API_BAD_REQUEST,
+                  plan.error().message());
+  }
+  auto* out = resp.mutable_cluster_failover();
+  out->set_to(plan->to);
+  out->set_accept_loss(plan->accept_loss);
+  out->set_from_seq(plan->from.seq);
+  out->set_from_term(plan->from.term);
+  out->set_best_seq(plan->best.seq);
+  out->set_best_term(plan->best.term);
+  for (const auto& m : plan->sync_set) out->add_sync_set(m);
+  out->set_sync_term(plan->sync_term);
+  return {};
+}
+
 }  // namespace gongshu::daemon

@@ -13,6 +13,15 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kObserveEvery{250};
 constexpr milliseconds kPublishEvery{1000};
+// A counted sync member that has not fsynced, within this, what was committed this long ago has
+// fallen away (docs/replication.md §4, sync_timeout).
+constexpr milliseconds kSyncTimeout{2000};
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out.empty() ? "-" : out;
+}
 
 std::string endpoint_of(const cluster::Endpoints& e, const char* what) {
   auto it = e.find(what);
@@ -44,6 +53,8 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   eo.connect_timeout = std::min(milliseconds(500), eo.request_timeout / 2);
   GONGSHU_TRY(etcd::Client client,
               with_context(etcd::Client::create(config.etcd, eo), "cluster.etcd"));
+  GONGSHU_TRY(etcd::Client admin,
+              with_context(etcd::Client::create(config.etcd, eo), "cluster.etcd"));
   cluster::Config cc;
   cc.cluster = config.name;
   cc.node = config.node;
@@ -55,12 +66,59 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   GONGSHU_TRY(
       cluster::Leadership leadership,
       with_context(cluster::Leadership::create(std::move(client), std::move(cc)), "[cluster]"));
-  return std::unique_ptr<ClusterNode>(new ClusterNode(std::move(leadership), config, store, log));
+  auto node =
+      std::unique_ptr<ClusterNode>(new ClusterNode(std::move(leadership), config, store, log));
+  node->admin_ = std::move(admin);
+  return node;
 }
 
 ClusterNode::ClusterNode(cluster::Leadership leadership, ClusterConfig config, DaemonStore& store,
                          const sys::Logger* log)
-    : leadership_(std::move(leadership)), config_(std::move(config)), store_(store), log_(log) {}
+    : leadership_(std::move(leadership)),
+      config_(std::move(config)),
+      store_(store),
+      log_(log),
+      sync_set_(config_.sync_count, kSyncTimeout) {}
+
+void ClusterNode::set_sync_probe(SyncProbe probe) { probe_ = std::move(probe); }
+
+uint64_t ClusterNode::quorum_seq() {
+  if (!probe_.synced) return 0;
+  return sync_set_.quorum_seq(probe_.synced);
+}
+
+void ClusterNode::maintain_sync_set(SteadyClock::time_point now) {
+  if (!replication_ || !probe_.synced || audited_term_ == 0) return;
+  std::vector<cluster::ReplicaSync> replicas;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [id, m] : config_.members) {
+      if (id == config_.node) continue;
+      replicas.push_back(cluster::ReplicaSync{id, view_ && view_->member(id) != nullptr, 0});
+    }
+  }
+  for (auto& r : replicas) r.synced = probe_.synced(r.node);
+  const uint64_t last = probe_.last_seq ? probe_.last_seq() : 0;
+  auto plan = sync_set_.plan(now, last, replicas);
+  if (!plan.dropped.empty()) {
+    note(sys::Level::kWarning,
+         trf("sync member(s) {} fell away: their acks no longer count (acks wait for {} counted "
+             "member(s))",
+             joined(plan.dropped), config_.sync_count));
+  }
+  if (!plan.write) return;
+  auto w = leadership_.set_sync(*plan.write, config_.sync_count);
+  if (!w) {
+    etcd_trouble(w.error());
+    return;
+  }
+  if (w->kind != cluster::SyncOutcome::Kind::kWritten) return;  // the term is gone
+  sync_set_.published(audited_term_, *plan.write);
+  note(sys::Level::kNotice,
+       trf("sync set written to etcd: {} (sync_count {}); their acks count now",
+           joined(*plan.write), config_.sync_count));
+  if (probe_.wake) probe_.wake();
+}
 
 ClusterNode::~ClusterNode() = default;
 
@@ -119,6 +177,7 @@ void ClusterNode::tick() {
     observe_and_campaign(now);
   }
   transitions(SteadyClock::now());
+  maintain_sync_set(SteadyClock::now());
 }
 
 void ClusterNode::observe_and_campaign(SteadyClock::time_point now) {
@@ -147,6 +206,9 @@ void ClusterNode::observe_and_campaign(SteadyClock::time_point now) {
     return;
   }
   if (!view->may_stand(config_.node)) return;  // not in the sync set: never stands
+  const cluster::FailoverView* failover = view->failover_for(config_.node);
+  // An operator's failover to another node, asked under the current sync key: hold back.
+  if (view->failover && !failover && view->failover_for(view->failover->value.to)) return;
   if (!absent_since_) {
     absent_since_ = now;
     // A planned switchover to another node: let it stand first.
@@ -156,9 +218,11 @@ void ClusterNode::observe_and_campaign(SteadyClock::time_point now) {
     else if (sw && sw->kv)
       hold_until_.reset();  // it names this node: stand now
   }
-  if (hold_until_ && now < *hold_until_) return;
-  const auto delay = cluster::candidate_delay(view->behind(config_.node).value_or(1));
-  if (now - *absent_since_ < delay) return;
+  if (!failover) {
+    if (hold_until_ && now < *hold_until_) return;
+    const auto delay = cluster::candidate_delay(view->behind(config_.node).value_or(1));
+    if (now - *absent_since_ < delay) return;
+  }
   auto won = leadership_.campaign(*view);
   if (!won) {
     etcd_trouble(won.error());
@@ -167,6 +231,7 @@ void ClusterNode::observe_and_campaign(SteadyClock::time_point now) {
   if (won->kind == cluster::CampaignOutcome::Kind::kWon) {
     leader_since_ns_.store(SteadyClock::now().time_since_epoch().count());
     absent_since_.reset();
+    if (failover) won_failover_ = *failover;
   }
 }
 
@@ -174,13 +239,17 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
   const int64_t term = leadership_.term().value_or(0);
   if (term != 0 && term != audited_term_) {
     // Won. The data path first (a replicated store numbers every write under the term, this
-    // node's own audit entry included), then the entry; only then may_write().
+    // node's own audit entry included), then the entry; only then may_write(). The sync set
+    // starts empty: nothing is acknowledged until this term wrote its own (maintain_sync_set),
+    // naming members that hold at least this node's head before the term.
+    sync_set_.start_term(term, applied().seq);
     if (replication_) {
       if (auto s = replication_->lead(term); !s) {
         note(sys::Level::kError, trf("won term {} but the data path cannot lead, resigning: {}",
                                      term, s.error().message()));
         (void)leadership_.step_down();
         replication_->stop();
+        sync_set_.end_term();
         return;
       }
     }
@@ -208,6 +277,7 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
            trf("won term {} but cannot audit it, resigning: {}", term, s.error().message()));
       (void)leadership_.step_down();
       if (replication_) replication_->stop();
+      sync_set_.end_term();
       return;
     }
     audited_term_ = term;
@@ -215,9 +285,19 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     next_publish_ = now;  // the member key says "primary" at the next tick
     acking_ = true;
     note(sys::Level::kNotice, trf("this node leads, term {}", term));
+    if (won_failover_) {
+      note(sys::Level::kWarning,
+           trf("promoted by an operator's failover (accept loss: {}; from seq {})",
+               won_failover_->value.accept_loss ? "yes" : "no", won_failover_->value.from.seq));
+      // Served: a later election goes by the sync set this term writes.
+      (void)leadership_.client().delete_key(leadership_.keys().failover());
+      won_failover_.reset();
+    }
     return;
   }
+  if (term == 0) won_failover_.reset();
   if (audited_term_ != 0 && term != audited_term_) {
+    sync_set_.end_term();
     note(sys::Level::kWarning,
          trf("this node no longer leads term {}; it acknowledges nothing and refuses writes",
              audited_term_));
@@ -321,7 +401,11 @@ v1::ClusterStatus ClusterNode::status() const {
   out.set_observed_ms_ago(std::chrono::duration_cast<milliseconds>(now - view_at_).count());
   if (view_->sync) {
     for (const auto& m : view_->sync->value.members) out.add_sync_set(m);
+    out.set_sync_term(view_->sync->value.term);
+    out.set_sync_writer(view_->sync->value.leader);
   }
+  out.set_sync_count(config_.sync_count);
+  for (const auto& m : sync_set_.counted()) out.add_sync_counted(m);
   const cluster::Applied best = view_->best_applied();
   for (const auto& m : view_->members) {
     auto* pm = out.add_members();
@@ -334,6 +418,7 @@ v1::ClusterStatus ClusterNode::status() const {
     pm->set_replication(endpoint_of(m.value.endpoints, "replication"));
     pm->set_lag_seq(best.seq > m.value.applied.seq ? best.seq - m.value.applied.seq : 0);
     pm->set_in_sync_set(view_->sync && view_->sync->value.contains(m.node));
+    pm->set_may_stand(view_->may_stand(m.node));
   }
   return out;
 }
@@ -368,6 +453,100 @@ Status ClusterNode::check_switchover(const std::string& to) const {
                     std::to_string(m->value.applied.seq) +
                     "); try again once it caught up");  // i18n-exempt
   return {};
+}
+
+Result<FailoverPlan> ClusterNode::request_failover(const std::string& to, bool accept_loss,
+                                                   const std::string& requested_by) {
+  std::lock_guard admin_lock(admin_mu_);
+  const cluster::Keys& keys = leadership_.keys();
+  auto range = admin_->get_prefix(keys.prefix());
+  if (!range)
+    return tl::unexpected(std::move(range.error()).with_context("failover: reading etcd"));
+  GONGSHU_TRY(cluster::ClusterView view, cluster::parse_view(keys, range->kvs, range->revision));
+  if (view.leader) {
+    return fail(ErrorCode::kAlreadyExists,
+                "failover: " + view.leader->value.node + " leads term " +
+                    std::to_string(view.leader->term) +
+                    "; a failover is for when no leader exists (a planned handover is "
+                    "`cluster switchover --to NODE`)");
+  }
+  FailoverPlan plan;
+  if (view.sync) {
+    plan.sync_set = view.sync->value.members;
+    plan.sync_term = view.sync->value.term;
+  }
+  for (const auto& [n, a] : view.applied) plan.best = std::max(plan.best, a);
+  // Who may stand by the sync set alone, among the live members.
+  auto eligible = [&](const std::string& n) { return !view.sync || view.sync->value.eligible(n); };
+  std::vector<std::string> live_eligible;
+  for (const auto& m : view.members)
+    if (eligible(m.node)) live_eligible.push_back(m.node);
+  auto applied_of = [&](const std::string& n) {
+    auto it = view.applied.find(n);
+    return it == view.applied.end() ? cluster::Applied{} : it->second;
+  };
+  plan.to = to;
+  if (plan.to.empty()) {
+    // The most advanced live member, preferring one that may stand.
+    std::vector<std::string> pool = live_eligible;
+    if (pool.empty())
+      for (const auto& m : view.members) pool.push_back(m.node);
+    for (const auto& n : pool)
+      if (plan.to.empty() || applied_of(n) > applied_of(plan.to)) plan.to = n;
+    if (plan.to.empty())
+      return fail(ErrorCode::kNotFound, "failover: no live member in etcd to promote");
+  }
+  if (!view.member(plan.to))
+    return fail(ErrorCode::kNotFound, "failover: " + plan.to +
+                                          " is not a live member in etcd (its gongshud is down or "
+                                          "cannot reach etcd)");
+  plan.from = applied_of(plan.to);
+  if (!eligible(plan.to)) {
+    if (!live_eligible.empty()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "failover: " + plan.to + " is not in the synchronous set [" +
+                      joined(plan.sync_set) + "] of term " + std::to_string(plan.sync_term) +
+                      ", and " + joined(live_eligible) +
+                      ", which may stand and holds every acknowledged write set, is alive: it "
+                      "is elected by itself (stop it first if it cannot serve)");
+    }
+    if (!accept_loss) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "failover: " + plan.to + " is not in the synchronous set [" +
+                      joined(plan.sync_set) + "] of term " + std::to_string(plan.sync_term) +
+                      " and no member of it is alive; promoting " + plan.to +
+                      " gives up every write set after its applied seq " +
+                      std::to_string(plan.from.seq) + " (term " + std::to_string(plan.from.term) +
+                      "), acknowledged ones included; pass --accept-loss to accept that");
+    }
+    plan.accept_loss = true;
+  }
+  cluster::FailoverValue fv{
+      plan.to,        plan.accept_loss, plan.from,    view.sync ? view.sync->mod_revision : 0,
+      plan.sync_term, plan.sync_set,    requested_by, config_.node};
+  // On a lease of its own: the target stands within one observe period; if it cannot, the key
+  // goes by itself and the election proceeds by the sync set.
+  GONGSHU_TRY(etcd::LeaseId lease,
+              with_context(admin_->grant_lease(2 * config_.lease_ttl_s + 5), "failover"));
+  etcd::Txn txn;
+  txn.require_absent(keys.leader())
+      .compare(etcd::Field::kModRevision, keys.sync(), etcd::Cmp::kEqual,
+               view.sync ? view.sync->mod_revision : 0)
+      .compare(etcd::Field::kModRevision, keys.failover(), etcd::Cmp::kEqual,
+               view.failover ? view.failover->mod_revision : 0)
+      .on_success(etcd::Op::put(keys.failover(), cluster::encode(fv), lease));
+  auto r = admin_->txn(txn);
+  if (!r) return tl::unexpected(std::move(r.error()).with_context("failover"));
+  if (!r->succeeded) {
+    (void)admin_->revoke_lease(lease);
+    return fail(ErrorCode::kAlreadyExists,
+                "failover: the cluster changed while asking (a leader was elected, or the sync "
+                "set or another failover was written); look at `cluster status` and ask again");
+  }
+  note(sys::Level::kWarning,
+       trf("failover to {} requested by {} (accept loss: {}; from seq {})", plan.to, requested_by,
+           plan.accept_loss ? "yes" : "no", plan.from.seq));
+  return plan;
 }
 
 }  // namespace gongshu::daemon

@@ -24,6 +24,23 @@
 // node keeps its own store, and a new leader holds only what was written to it: status() says
 // replication "none". See docs/replication.md "As built".
 //
+// The synchronous set (docs/replication.md §4, Patroni's synchronous mode). While this node leads
+// with a data path, each tick asks core/cluster's SyncSet which members' fsync acks count toward
+// sync_count: a member that fell away (its member key gone, or stalled for kSyncTimeout) stops
+// counting at once; a member that holds every write set that may have been acknowledged is
+// written to /gongshu/<cluster>/sync (Leadership::set_sync: compare-and-swap on this term) and
+// counts only once that write succeeded. quorum_seq() is the ack point the ingest net thread
+// asks; it is 0 (hold every ack) until sync_count counted members exist.
+//
+// Failover (`gongshuctl cluster failover [--to NODE] [--accept-loss]`, any node, while no leader
+// exists): request_failover() checks the cluster as etcd holds it now and puts
+// /gongshu/<cluster>/failover naming the target, in a transaction that requires no leader and
+// the sync key it read; the target stands at its next observe (core/cluster: a failover key asked
+// under the current sync key makes it eligible), the others hold back while the key lives, and
+// the target's first transaction as leader writes the `cluster_failover` audit entry (term, its
+// applied position, accepted loss) with its `cluster_leader` entry. A target outside the sync set
+// needs accept_loss, and is refused while a member that may stand is alive.
+//
 // Switchover (`gongshuctl cluster switchover --to NODE`): request_switchover() (api thread)
 // records the target; the next tick puts /gongshu/<cluster>/switchover = NODE on a lease of
 // lease_ttl_s, then resigns (Leadership::step_down: no acks from then on, the leader key goes at
@@ -35,12 +52,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include "core/cluster/leadership.h"
+#include "core/cluster/sync_set.h"
 #include "core/sys/logger.h"
 #include "daemon/cluster_gate.h"
 #include "daemon/config.h"
@@ -70,6 +89,24 @@ class ReplicationHooks {
   virtual cluster::Applied applied() const = 0;
 };
 
+// How the sync-set bookkeeping reads the data path (set by the daemon with the Replicator).
+struct SyncProbe {
+  std::function<uint64_t(const std::string&)> synced;  // a member's fsynced seq in this term
+  std::function<uint64_t()> last_seq;                  // this node's last committed seq
+  std::function<void()> wake;                          // the ack path: the counted set changed
+};
+
+// What request_failover() did (the api answers it).
+struct FailoverPlan {
+  std::string to;
+  bool accept_loss = false;  // the target is outside the sync set: write sets after `from` may
+                             // be lost
+  cluster::Applied from;     // the target's applied position
+  cluster::Applied best;     // the most advanced applied position etcd holds (any member)
+  std::vector<std::string> sync_set;
+  int64_t sync_term = 0;
+};
+
 struct ClusterEndpoints {
   std::string ingest;  // as agents reach this node
   std::string api;
@@ -85,6 +122,9 @@ class ClusterNode final : public LeaderGate {
   ~ClusterNode() override;
 
   void set_replication(ReplicationHooks* hooks) { replication_ = hooks; }
+  void set_sync_probe(SyncProbe probe);
+  // The semi-synchronous ack point (any thread): acks of write sets up to it may go.
+  uint64_t quorum_seq();
 
   void tick();
   // The longest the service loop may wait between ticks.
@@ -104,6 +144,13 @@ class ClusterNode final : public LeaderGate {
   // transaction that audits the request and records the target only once that committed, so a
   // failed commit leaves no handover without its audit entry (daemon/cluster_api.cc).
   Status check_switchover(const std::string& to) const;
+  // Any thread; writes nothing to this node's store. Refused, naming the reason, with
+  // kAlreadyExists (a leader exists, or the cluster changed while asking), kInvalidArgument (the
+  // target is outside the sync set and accept_loss is false, or a node that may stand is alive),
+  // kNotFound (no live member `to`), kUnavailable (etcd). `to` empty: the most advanced live
+  // member, preferring one that may stand.
+  Result<FailoverPlan> request_failover(const std::string& to, bool accept_loss,
+                                        const std::string& requested_by);
 
  private:
   ClusterNode(cluster::Leadership leadership, ClusterConfig config, DaemonStore& store,
@@ -114,6 +161,7 @@ class ClusterNode final : public LeaderGate {
   void observe_and_campaign(std::chrono::steady_clock::time_point now);
   void transitions(std::chrono::steady_clock::time_point now);
   void do_switchover();
+  void maintain_sync_set(std::chrono::steady_clock::time_point now);
   cluster::Applied applied() const;
 
   cluster::Leadership leadership_;
@@ -121,6 +169,11 @@ class ClusterNode final : public LeaderGate {
   DaemonStore& store_;
   const sys::Logger* log_;
   ReplicationHooks* replication_ = nullptr;
+  cluster::SyncSet sync_set_;
+  SyncProbe probe_;
+  std::optional<cluster::FailoverView> won_failover_;  // the failover key this node won under
+  std::mutex admin_mu_;                                // guards admin_ (api threads)
+  std::optional<etcd::Client> admin_;                  // request_failover's own client
 
   std::chrono::steady_clock::time_point next_publish_{}, next_observe_{};
   std::optional<std::chrono::steady_clock::time_point> absent_since_;

@@ -218,7 +218,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   if (d->replication_ && d->replication_->ack_waits()) {
     ClusterReplication* repl = d->replication_.get();
     io.repl_last_seq = [repl] { return repl->last_seq(); };
-    io.repl_synced_seq = [repl] { return repl->quorum_seq(); };
+    // The ack point counts only the sync set ClusterNode wrote to etcd in its term.
+    ClusterSlot* slot = &d->cluster_slot_;
+    io.repl_synced_seq = [slot] {
+      ClusterNode* node = slot->get();
+      return node ? node->quorum_seq() : 0;
+    };
   }
   GONGSHU_TRY(d->ingest_, IngestService::start(*d->context_, *d->zap_, *d->store_, d->directory_,
                                                d->catalog_, d->quarantine_, io));
@@ -261,6 +266,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     if (d->replication_) {
       d->replication_->replicator().set_ack_listener([ingest] { ingest->wake_net(); });
       d->cluster_->set_replication(d->replication_.get());
+      ClusterReplication* repl = d->replication_.get();
+      d->cluster_->set_sync_probe(
+          {[repl](const std::string& m) { return repl->replicator().synced_seq({m}); },
+           [repl] { return repl->last_seq(); }, [ingest] { ingest->wake_net(); }});
     }
   }
   return d;

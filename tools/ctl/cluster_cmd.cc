@@ -1,7 +1,9 @@
-// gongshuctl cluster status | switchover: the replicated mode (docs/replication.md). Any node
-// answers status from what it last read in etcd (members, leader, term, the leader's lease
-// window, the synchronous set, each member's applied position and lag); switchover is sent to
-// the leader, which waits for nothing more than the target being caught up and resigns.
+// gongshuctl cluster status | switchover | failover: the replicated mode (docs/replication.md).
+// Any node answers status from what it last read in etcd (members, leader, term, the leader's
+// lease window, the synchronous set as published and as counted, each member's applied position
+// and lag); switchover is sent to the leader, which waits for nothing more than the target being
+// caught up and resigns; failover goes to any node while no leader exists and names who stands
+// (outside the synchronous set only with --accept-loss).
 
 #include <iostream>
 #include <memory>
@@ -26,12 +28,15 @@ json to_json(const v1::ClusterStatus& s) {
                        {"applied_term", m.applied_term()},
                        {"lag_seq", m.lag_seq()},
                        {"in_sync_set", m.in_sync_set()},
+                       {"may_stand", m.may_stand()},
                        {"ingest", m.ingest()},
                        {"api", m.api()},
                        {"replication", m.replication()}});
   }
   json sync = json::array();
   for (const auto& n : s.sync_set()) sync.push_back(n);
+  json counted = json::array();
+  for (const auto& n : s.sync_counted()) counted.push_back(n);
   return {{"cluster", s.cluster()},
           {"answered_by", s.node()},
           {"leader", s.leader().empty() ? json(nullptr) : json(s.leader())},
@@ -42,6 +47,10 @@ json to_json(const v1::ClusterStatus& s) {
           {"lease_ttl_s", s.lease_ttl_s()},
           {"lease_left_ms", s.this_node_leads() ? json(s.lease_left_ms()) : json(nullptr)},
           {"sync_set", sync},
+          {"sync_term", s.sync_term()},
+          {"sync_writer", s.sync_writer().empty() ? json(nullptr) : json(s.sync_writer())},
+          {"sync_count", s.sync_count()},
+          {"sync_counted", counted},
           {"members", members},
           {"observed_ms_ago", s.observed_ms_ago()},
           {"etcd_problem", s.etcd_problem().empty() ? json(nullptr) : json(s.etcd_problem())},
@@ -68,17 +77,27 @@ void print_text(const v1::ClusterStatus& s) {
   if (s.this_node_leads())
     std::cout << trf("lease    {} ms left to acknowledge unless renewed (ttl {} s)\n",
                      s.lease_left_ms(), s.lease_ttl_s());
-  std::string sync;
+  std::string sync, counted;
   for (const auto& n : s.sync_set()) sync += (sync.empty() ? "" : ", ") + n;
-  std::cout << trf("sync set {}\n", sync.empty() ? tr("none yet (any member may stand)") : sync);
+  for (const auto& n : s.sync_counted()) counted += (counted.empty() ? "" : ", ") + n;
+  if (s.sync_writer().empty()) {
+    std::cout << tr("sync set none published yet (any member may stand; 同步集尚未发布)\n");
+  } else {
+    std::cout << trf("sync set [{}] published by {} in term {}; sync_count {} (同步集)\n", sync,
+                     s.sync_writer(), s.sync_term(), s.sync_count());
+  }
+  if (s.this_node_leads())
+    std::cout << trf("counted  [{}]: the members whose fsync acks release acknowledgements now\n",
+                     counted);
   std::cout << trf("data     replication: {}\n", s.replication());
   if (!s.etcd_problem().empty())
     std::cout << trf("etcd     PROBLEM: {} (etcd 不可用)\n", s.etcd_problem());
   std::cout << "\n";
-  Table t({"NODE", "ROLE", "APPLIED SEQ", "TERM", "LAG", "SYNC", "INGEST", "API"});
+  Table t({"NODE", "ROLE", "APPLIED SEQ", "TERM", "LAG", "SYNC", "MAY STAND", "INGEST", "API"});
   for (const auto& m : s.members()) {
     t.add({m.node(), m.role(), std::to_string(m.applied_seq()), std::to_string(m.applied_term()),
-           std::to_string(m.lag_seq()), m.in_sync_set() ? "yes" : "-", m.ingest(), m.api()});
+           std::to_string(m.lag_seq()), m.in_sync_set() ? "yes" : "-", m.may_stand() ? "yes" : "-",
+           m.ingest(), m.api()});
   }
   t.print(std::cout);
 }
@@ -89,7 +108,8 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
   auto* group = app.add_subcommand(
       "cluster",
       tr("The replicated mode (gongshud [cluster], docs/replication.md; 集群): who leads, the\n"
-         "members etcd knows, and a planned handover of the leadership."));
+         "members etcd knows, a planned handover of the leadership, and a failover an operator\n"
+         "decides when no leader can be elected."));
   group->require_subcommand(1);
 
   {
@@ -140,6 +160,72 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
             "(`gongshuctl cluster status` shows the new leader)\n",
             *to);
       }
+      return 0;
+    });
+  }
+  {
+    auto to = std::make_shared<std::string>();
+    auto accept_loss = std::make_shared<bool>(false);
+    auto json_out = std::make_shared<bool>(false);
+    auto conn = std::make_shared<ConnectOptions>();
+    auto* cmd = group->add_subcommand(
+        "failover",
+        tr("Failover decided by an operator (operators; 故障切换), for when the cluster has no\n"
+           "leader and none is being elected. Any live node takes the request (--api chooses).\n"
+           "Normally only a member of the synchronous set (or the leader that wrote it) may lead:\n"
+           "it holds every acknowledged write set. When every such member is gone, a node outside\n"
+           "the set may be promoted only with --accept-loss: write sets after its applied seq —\n"
+           "acknowledged ones included — that only the lost members held are given up\n"
+           "(可能丢失已确认的数据). The promoted node audits it (cluster_failover: term, its\n"
+           "applied seq, the loss accepted) in its first transaction as leader. Refused while a\n"
+           "leader exists (use switchover) or while a member that may stand is alive."));
+    cmd->add_option("--to", *to,
+                    tr("the node id to promote (default: the most advanced live member)"));
+    cmd->add_flag("--accept-loss", *accept_loss,
+                  tr("promote a node outside the synchronous set, giving up the write sets it "
+                     "lacks"));
+    cmd->add_flag("--json", *json_out, tr("JSON output for scripts"));
+    run_connected(cmd, conn, exit_code, [to, accept_loss, json_out](DaemonClient& c) {
+      v1::ApiRequest req;
+      auto* f = req.mutable_cluster_failover();
+      f->set_to(*to);
+      f->set_accept_loss(*accept_loss);
+      auto r = c.call(req);
+      if (!r) return report_error(r.error());
+      const auto& out = r->cluster_failover();
+      if (*json_out) {
+        json sync = json::array();
+        for (const auto& n : out.sync_set()) sync.push_back(n);
+        std::cout << json{{"to", out.to()},
+                          {"accept_loss", out.accept_loss()},
+                          {"from_seq", out.from_seq()},
+                          {"from_term", out.from_term()},
+                          {"best_seq", out.best_seq()},
+                          {"best_term", out.best_term()},
+                          {"sync_set", sync},
+                          {"sync_term", out.sync_term()}}
+                         .dump()
+                  << "\n";
+        return 0;
+      }
+      std::cout << trf(
+          "failover to {} requested: it stands at its next look at etcd (within a "
+          "second) and audits cluster_failover as its first act as leader\n",
+          out.to());
+      if (out.accept_loss()) {
+        std::cout << trf(
+            "loss accepted: {} has applied seq {} (term {}); write sets after it (etcd's most "
+            "advanced live member is at seq {}, term {}; the lost synchronous set of term {} may "
+            "have held more) are given up (已接受数据丢失)\n",
+            out.to(), out.from_seq(), out.from_term(), out.best_seq(), out.best_term(),
+            out.sync_term());
+      } else {
+        std::cout << trf(
+            "{} may stand (synchronous set or no set yet): nothing acknowledged is "
+            "given up\n",
+            out.to());
+      }
+      std::cout << tr("`gongshuctl cluster status` shows the new leader\n");
       return 0;
     });
   }
