@@ -266,6 +266,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
             case Action::kGrowStore:
             case Action::kPowercutMount:
             case Action::kPowerCut:
+            case Action::kClusterStart:
               return error(
                   trf("--target systemd: {}:{}: `{}` is for a sandbox only (it would "
                       "change the host's store, keys, policy or configuration)",

@@ -33,6 +33,7 @@ const std::map<std::string, Action, std::less<>>& actions() {
       {"grow-store", Action::kGrowStore},
       {"powercut-mount", Action::kPowercutMount},
       {"power-cut", Action::kPowerCut},
+      {"cluster-start", Action::kClusterStart},
   };
   return m;
 }
@@ -58,12 +59,13 @@ const std::set<std::string>& allowed_keys(Action a) {
       {Action::kGrowStore, {"mb"}},
       {Action::kPowercutMount, {"target", "lie_about_fsync"}},
       {Action::kPowerCut, {"target", "within_ms"}},
+      {Action::kClusterStart, {"nodes", "lease_ttl_s"}},
   };
   return m.at(a);
 }
 
-const std::set<std::string> kConditions = {"drained",      "load-done", "stored",
-                                           "acknowledged", "refused",   "store-full"};
+const std::set<std::string> kConditions = {"drained", "load-done",  "stored",    "acknowledged",
+                                           "refused", "store-full", "new-leader"};
 const std::set<std::string> kSignals = {"KILL", "TERM", "INT", "HUP", "STOP", "CONT"};
 
 tl::unexpected<Error> at(const std::string& file, const toml::node& n, const std::string& why) {
@@ -71,7 +73,9 @@ tl::unexpected<Error> at(const std::string& file, const toml::node& n, const std
               file + ":" + std::to_string(n.source().begin.line) + ": " + why);
 }
 
-bool is_target(const std::string& t) { return t == "daemon" || t == "a" || t == "b"; }
+bool is_target(const std::string& t) {
+  return t == "daemon" || t == "leader" || t == "a" || t == "b";
+}
 
 Result<Expectation> parse_expectation(const std::string& text) {
   std::istringstream in(text);
@@ -142,6 +146,12 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       (key == "interval_ms" ? s.interval_ms : key == "timeout_ms" ? s.timeout_ms : s.ms) = v;
     } else if (key == "within_ms") {
       GONGSHU_TRY(s.within_ms, get_uint(file, node, key, 600'000));
+    } else if (key == "nodes") {
+      GONGSHU_TRY(s.nodes, get_uint(file, node, key, 5));
+      if (s.nodes < 3) return at(file, node, tr("`nodes` must be 3 to 5"));
+    } else if (key == "lease_ttl_s") {
+      GONGSHU_TRY(s.lease_ttl_s, get_uint(file, node, key, 60));
+      if (s.lease_ttl_s < 2) return at(file, node, tr("`lease_ttl_s` must be 2 to 60"));
     } else if (key == "lie_about_fsync") {
       if (!node.is_boolean()) return at(file, node, tr("`lie_about_fsync` must be true or false"));
       s.lie_about_fsync = *node.value<bool>();
@@ -152,7 +162,7 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       GONGSHU_TRY(s.at_least, get_uint(file, node, key, 1'000'000'000));
     } else if (key == "target" || key == "agent") {
       GONGSHU_TRY(std::string v, get_string(file, node, key));
-      if (!is_target(v) || (key == "agent" && v == "daemon")) {
+      if (!is_target(v) || (key == "agent" && (v == "daemon" || v == "leader"))) {
         return at(file, node,
                   key == "agent"
                       ? tr("`agent` must be \"a\" (agency sjz-gongan) or \"b\" (agency "

@@ -47,6 +47,9 @@ enum class Action {
                      // keeps unsynced writes in memory), the target restarted on it
   kPowerCut,         // at a random moment: unsynced writes discarded, the target SIGKILLed,
                      // the disk remounted fresh over what reached it, the target started again
+  kClusterStart,     // the sandbox becomes a cluster (docs/operations.md §10): three etcd
+                     // members, the stopped daemon's state copied to three gongshud in
+                     // [cluster] mode, the agents listing every node; "daemon" is the leader
 };
 
 std::string_view action_name(Action a);
@@ -65,10 +68,10 @@ struct Expectation {
 struct Step {
   Action action = Action::kPause;
   int line = 0;        // in the plan file
-  std::string target;  // kill/stop/start: "daemon" or an agent name ("a", "b")
+  std::string target;  // kill/stop/start: "daemon", "leader" (a cluster's) or an agent ("a", "b")
   std::string signal = "KILL";
   std::string agent;  // revoke/re-enroll
-  // wait-until: drained, load-done, stored, acknowledged, refused, store-full
+  // wait-until: drained, load-done, stored, acknowledged, refused, store-full, new-leader
   std::string condition;
   uint64_t at_least = 0;  // wait-until stored/acknowledged/refused
   uint64_t timeout_ms = 60'000;
@@ -82,6 +85,8 @@ struct Step {
   bool broken = true;              // reload-policy
   bool lie_about_fsync = false;    // powercut-mount: a disk that ignores flushes (tests only)
   uint64_t within_ms = 0;          // power-cut: the cut comes after a random 0..within_ms
+  uint64_t nodes = 3;              // cluster-start: gongshud nodes (3..5)
+  uint64_t lease_ttl_s = 5;        // cluster-start: [cluster] lease_ttl_s of every node
   std::optional<Expectation> expect;
 };
 

@@ -61,6 +61,7 @@ size_t count_of(const std::string& text, const std::string& needle) {
 
 std::string who(const std::string& target) {
   if (target == "daemon") return "gongshud";
+  if (target == "leader") return "the leading gongshud";  // i18n-exempt
   return "agent " + target + " (" + Sandbox::agency_of(target) + ")";
 }
 
@@ -95,6 +96,7 @@ class Run {
   [[nodiscard]] Status grow_store(const Step& s);
   [[nodiscard]] Status powercut_mount(const Step& s);
   [[nodiscard]] Status power_cut(const Step& s);
+  [[nodiscard]] Status cluster_start(const Step& s);
   std::string lmdb_dir(const std::string& target) const;
   void unmount_disks();
   [[nodiscard]] Result<std::map<std::string, uint64_t>> stored_per_dataset();
@@ -264,7 +266,8 @@ Status Run::step(const Step& s) {
       auto t = Clock::now();
       GONGSHU_TRY(int code, sb_->signal(s.target, sig, wait));
       if (wait) {
-        figure(s.target == "daemon" ? "daemon_exit_ms" : "agent_exit_ms", double(ms_since(t)));
+        figure(s.target == "daemon" || s.target == "leader" ? "daemon_exit_ms" : "agent_exit_ms",
+               double(ms_since(t)));
         if (s.action == Action::kStop) {
           expect(code == 0, who(s.target) + " stops cleanly on SIGTERM",  // i18n-exempt
                  "exit status " + std::to_string(code));                  // i18n-exempt
@@ -339,7 +342,31 @@ Status Run::step(const Step& s) {
       return powercut_mount(s);
     case Action::kPowerCut:
       return power_cut(s);
+    case Action::kClusterStart:
+      return cluster_start(s);
   }
+  return {};
+}
+
+// cluster-start (docs/operations.md §10, tools/drill/sandbox_cluster.cc): the platform becomes a
+// cluster and one node is elected, which audits its term.
+Status Run::cluster_start(const Step& s) {
+  auto t = Clock::now();
+  GONGSHU_RETURN_IF_ERROR(sb_->make_cluster({int(s.nodes), int(s.lease_ttl_s)}));
+  figure("cluster_start_ms", double(ms_since(t)));
+  ClusterView v;
+  while (ms_since(t) < 60'000 && !g_stop) {
+    GONGSHU_TRY(v, sb_->cluster_view());
+    if (!v.leader.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  figure("leader_elected_ms", double(ms_since(t)));
+  figure("term", double(v.term));
+  expect(!v.leader.empty(),
+         "etcd and " + std::to_string(s.nodes) +                                      // i18n-exempt
+             " gongshud run as a cluster and one node leads",                         // i18n-exempt
+         v.leader.empty() ? "no leader after " + std::to_string(ms_since(t)) + " ms"  // i18n-exempt
+                          : v.leader + " leads in term " + std::to_string(v.term));   // i18n-exempt
   return {};
 }
 
@@ -692,7 +719,9 @@ Status Run::wait_until(const Step& s) {
   for (;;) {
     uint64_t stored = 0, acked = 0, spooled = 0;
     std::string store_error;
-    bool ok = s.condition != "load-done";
+    // load-done and new-leader ask nothing of the daemon, which may be down (a poll of a dead
+    // node costs gongshuctl's timeout).
+    bool ok = s.condition != "load-done" && s.condition != "new-leader";
     for (const char* a : Sandbox::kAgents) {
       if (!ok) break;  // load-done asks nothing of the platform, which may be down
       auto f = sb_->agent_figures(a);
@@ -714,6 +743,29 @@ Status Run::wait_until(const Step& s) {
     }
     if (s.condition == "load-done") {
       met = sb_->load_done();
+    } else if (s.condition == "new-leader") {
+      // Another node leads in a later term and has acknowledged a batch since the leader was
+      // lost: the agents found it (CLOCK_MONOTONIC instants, one clock on this machine).
+      const LeaderLoss& lost = sb_->leader_loss();
+      auto v = sb_->cluster_view();
+      met = v && !lost.node.empty() && !v->leader.empty() && v->leader != lost.node &&
+            v->term > lost.term && v->last_ack_mono_ns > lost.at_mono_ns;
+      if (v && met) {
+        figure("term_before", double(lost.term));
+        figure("term_after", double(v->term));
+        figure("new_leader_ms", double(v->leader_since_mono_ns - lost.at_mono_ns) / 1e6);
+        figure("first_ack_ms", double(v->last_ack_mono_ns - lost.at_mono_ns) / 1e6);
+        step_->commands.push_back({"# " + v->leader + " leads in term " +  // i18n-exempt
+                                       std::to_string(v->term) + " (was " + lost.node + ", term " +
+                                       std::to_string(lost.term) + ")",
+                                   0, 0});
+      }
+      if (v) {
+        state =
+            (v->leader.empty() ? std::string("no leader") : v->leader + " leads") +  // i18n-exempt
+            " (term " + std::to_string(v->term) + "), " + std::to_string(v->live) +
+            " nodes running; ";  // i18n-exempt
+      }
     } else if (s.condition == "drained") {
       met = ok && sb_->load_done() && spooled == 0 && stored >= acked;
     } else if (s.condition == "stored") {
@@ -730,9 +782,9 @@ Status Run::wait_until(const Step& s) {
       met = r && *r >= refused_baseline_ + std::max<uint64_t>(1, s.at_least);
       if (r) state = "refusals " + std::to_string(*r - refused_baseline_) + ", ";
     }
-    state = (s.condition == "refused" ? state : std::string()) + "stored " +
-            std::to_string(stored) + ", acknowledged " + std::to_string(acked) + ", spooled " +
-            std::to_string(spooled) +
+    state = (s.condition == "refused" || s.condition == "new-leader" ? state : std::string()) +
+            "stored " + std::to_string(stored) + ", acknowledged " + std::to_string(acked) +
+            ", spooled " + std::to_string(spooled) +
             (sb_->load_done() ? ", load done" : ", load running");  // i18n-exempt
     if (met || Clock::now() > deadline) break;
     if (g_stop) return fail(ErrorCode::kUnavailable, "interrupted");
@@ -1140,6 +1192,10 @@ Status Run::verify() {
   if (restored_) figure("rpo_batches", double(rpo_batches));
   figure("lost", double(lost));
   figure("doubled", double(doubled));
+  if (sb_->clustered()) {
+    // One cluster_leader entry per term: the log verified above runs across them.
+    figure("leader_terms_in_log", double(count_of(show.out, "\"action\":\"cluster_leader\"")));
+  }
   return {};
 }
 
@@ -1210,6 +1266,13 @@ std::string describe(const Step& s) {
                   ? " and (test only) answers fsync without persisting anything"  // i18n-exempt
                   : "") +
              "; restart it there";  // i18n-exempt
+    case Action::kClusterStart:
+      return "组建集群 the platform becomes a cluster: 3 etcd members, the daemon's "  // i18n-exempt
+             "state copied to " +  // i18n-exempt
+             std::to_string(s.nodes) +
+             " gongshud in [cluster] mode (lease " +  // i18n-exempt
+             std::to_string(s.lease_ttl_s) +
+             " s, sync_count 1), the agents listing every node";  // i18n-exempt
     case Action::kPowerCut:
       return "断电 cut the power under " + who(s.target) +  // i18n-exempt
              " at a random moment within " +                // i18n-exempt

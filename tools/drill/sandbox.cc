@@ -269,6 +269,7 @@ Status Sandbox::set_store_mb(uint64_t mb) {
 
 Sandbox::~Sandbox() {
   stop_load();
+  stop_cluster();
   for (auto& [name, c] : agents_) {
     c.signal(SIGTERM);
     (void)c.wait();  // its exit status does not matter any more: the sandbox goes away
@@ -405,6 +406,7 @@ Result<int> Sandbox::signal(const std::string& target, int sig, bool wait) {
     return -sig;
   }
   Child* c = nullptr;
+  if (clustered() && (target == "daemon" || target == "leader")) return signal_leader(sig, wait);
   if (target == "daemon") {
     if (daemon_) c = &*daemon_;
   } else if (auto it = agents_.find(target); it != agents_.end()) {
@@ -428,6 +430,10 @@ bool Sandbox::running(const std::string& target) {
   if (target == "daemon" && !options_.systemd_unit.empty()) {
     auto r = systemctl({"is-active", "--quiet"}, false);
     return r && r->exit_code == 0;
+  }
+  if (clustered() && (target == "daemon" || target == "leader")) {
+    Node* n = leader_node();
+    return n && n->process && n->process->running();
   }
   if (target == "daemon") return daemon_ && daemon_->running();
   auto it = agents_.find(target);

@@ -55,6 +55,28 @@ struct DatasetCounts {
   uint64_t versions = 0;
 };
 
+// cluster-start (tools/drill/sandbox_cluster.cc): the replicated mode of docs/replication.md.
+struct ClusterOptions {
+  int nodes = 3;
+  int lease_ttl_s = 5;
+};
+
+// What the live nodes of a cluster say (gongshuctl cluster status on each).
+struct ClusterView {
+  std::string leader;  // the node that says it leads; empty: none does (an election)
+  int64_t term = 0;
+  int64_t leader_since_mono_ns = 0;  // CLOCK_MONOTONIC, one clock for every process here
+  int64_t last_ack_mono_ns = 0;      // the leader's last acknowledgement to an agent
+  int live = 0;                      // nodes running
+};
+
+// The leader the drill killed (a kill or stop of target "leader").
+struct LeaderLoss {
+  std::string node;
+  int64_t term = 0;
+  int64_t at_mono_ns = 0;
+};
+
 struct AgentFigures {
   uint64_t spooled = 0;
   uint64_t in_flight = 0;
@@ -124,6 +146,16 @@ class Sandbox {
 
   std::string daemon_log() const;
   std::string policy_dir() const { return file("policy"); }
+
+  // The cluster (sandbox_cluster.cc). make_cluster stops the daemon cleanly, starts three etcd
+  // members, copies its state to each node (docs/operations.md §10: one state, three copies),
+  // gives each a node key and a [cluster] section, starts them and points the agents at every
+  // node. From then on "daemon" and "leader" name the node that leads, and every gongshuctl
+  // command goes to it (cluster_view follows the leader).
+  [[nodiscard]] Status make_cluster(const ClusterOptions& options);
+  bool clustered() const { return !nodes_.empty(); }
+  [[nodiscard]] Result<ClusterView> cluster_view();
+  const LeaderLoss& leader_loss() const { return leader_loss_; }
   const SandboxOptions& options() const { return options_; }
 
  private:
@@ -166,6 +198,18 @@ class Sandbox {
   // The systemd target: the unit's systemctl, and the daemon.info it writes.
   [[nodiscard]] Result<CommandResult> systemctl(std::vector<std::string> args, bool record);
   std::string daemon_info_;
+
+  struct Node {
+    std::string id, state, config, api, ingest;
+    std::optional<Child> process;
+  };
+  std::vector<Child> etcd_;
+  std::vector<Node> nodes_;
+  std::string leader_;  // the node gongshuctl goes to
+  LeaderLoss leader_loss_;
+  Node* leader_node();
+  void stop_cluster();
+  [[nodiscard]] Result<int> signal_leader(int sig, bool wait);
 };
 
 }  // namespace gongshu::drill

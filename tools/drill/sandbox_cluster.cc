@@ -1,0 +1,291 @@
+// The sandbox as a cluster (the drill's cluster-start step, scenario primary-loss): what
+// docs/operations.md §10 has an operator do, with the real binaries — a three-member etcd
+// cluster (Debian's etcd-server), the stopped daemon's state directory copied to each node (one
+// cluster identity), a node key each (gongshuctl keygen --kind daemon), a [cluster] section
+// naming every member, the nodes started, and each agent's [daemon] cluster_ingest listing every
+// node. etcd's members and the nodes live in the sandbox directory like everything else.
+//
+// Languages: the commands, errors and evidence recorded here are the report's (a signed record
+// with its own Chinese beside English), written the same in every language (i18n-exempt).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "tools/drill/sandbox.h"
+
+namespace gongshu::drill {
+namespace fs = std::filesystem;
+namespace {
+
+int64_t mono_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// n distinct ports the OS considers free now (never etcd's own 2379/2380).
+Result<std::vector<int>> free_ports(int n) {
+  std::vector<int> fds, ports;
+  Status failed;
+  while (int(ports.size()) < n) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      failed = fail_errno("cannot bind a free port on 127.0.0.1", errno);
+      if (fd >= 0) ::close(fd);
+      break;
+    }
+    fds.push_back(fd);
+    int port = ntohs(addr.sin_port);
+    if (port != 2379 && port != 2380) ports.push_back(port);
+  }
+  for (int fd : fds) ::close(fd);
+  if (!failed) return tl::unexpected(failed.error());
+  return ports;
+}
+
+std::string etcd_binary() {
+  if (const char* env = std::getenv("GONGSHU_ETCD"); env && *env) return env;
+  for (const char* p : {"/usr/bin/etcd", "/usr/local/bin/etcd"})
+    if (::access(p, X_OK) == 0) return p;
+  return "";
+}
+
+Status write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return fail(ErrorCode::kIo, "write " + path);
+  return {};
+}
+
+std::string field(const std::string& text, const std::string& key) {
+  std::smatch m;
+  if (std::regex_search(text, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
+  return "";
+}
+
+}  // namespace
+
+Status Sandbox::make_cluster(const ClusterOptions& co) {
+  if (!options_.systemd_unit.empty())
+    return fail(ErrorCode::kInvalidArgument, "cluster-start is for a sandbox only");
+  if (clustered()) return fail(ErrorCode::kInvalidArgument, "the sandbox is a cluster already");
+  const std::string etcd = etcd_binary();
+  if (etcd.empty()) {
+    return fail(ErrorCode::kNotFound,
+                "no etcd: install Debian's etcd-server package (or set GONGSHU_ETCD to an etcd "
+                "3.4+ binary)");
+  }
+  auto record = [&](const std::string& command) {
+    if (!options_.on_command) return;
+    CommandResult r;
+    r.exit_code = 0;
+    options_.on_command(command, r);
+  };
+  // 1. The single daemon stops cleanly: its state becomes the cluster's.
+  if (daemon_ && daemon_->running()) {
+    GONGSHU_TRY(int code, signal("daemon", SIGTERM, true));
+    if (code != 0)
+      return fail(ErrorCode::kUnavailable,
+                  "gongshud did not stop cleanly (exit " + std::to_string(code) + ")");
+  }
+  daemon_.reset();
+  ::unlink(daemon_info_.c_str());
+  // 2. etcd, three members on loopback (etcd's default timing).
+  GONGSHU_TRY(std::vector<int> ports, free_ports(6 + co.nodes));
+  std::string initial, etcd_list;
+  for (int i = 0; i < 3; ++i) {
+    initial += (i ? "," : "") + std::string("m") + std::to_string(i) +
+               "=http://127.0.0.1:" + std::to_string(ports[2 * i + 1]);
+    etcd_list += (i ? ", \"" : "\"") + std::string("http://127.0.0.1:") +
+                 std::to_string(ports[2 * i]) + "\"";
+  }
+  for (int i = 0; i < 3; ++i) {
+    const std::string client = "http://127.0.0.1:" + std::to_string(ports[2 * i]);
+    const std::string peer = "http://127.0.0.1:" + std::to_string(ports[2 * i + 1]);
+    const std::string data = file("etcd-m" + std::to_string(i));
+    std::vector<std::string> argv = {etcd,
+                                     "--name=m" + std::to_string(i),
+                                     "--data-dir=" + data,
+                                     "--listen-client-urls=" + client,
+                                     "--advertise-client-urls=" + client,
+                                     "--listen-peer-urls=" + peer,
+                                     "--initial-advertise-peer-urls=" + peer,
+                                     "--initial-cluster=" + initial,
+                                     "--initial-cluster-state=new",
+                                     "--initial-cluster-token=" + dir_,
+                                     "--logger=zap",
+                                     "--log-outputs=stderr"};
+    GONGSHU_TRY(Child c, Child::start(argv, file("etcd-m" + std::to_string(i) + ".log")));
+    record(command_text(argv) + " &");
+    etcd_.push_back(std::move(c));
+  }
+  // 3. One state, N copies; a node key each; [cluster] naming every member.
+  std::string members;
+  for (int i = 0; i < co.nodes; ++i) {
+    Node n;
+    n.id = std::string("node-") + char('a' + i);
+    n.state = file(n.id);
+    n.config = file("gongshud-" + n.id + ".toml");
+    auto cp = run({"/bin/cp", "-a", file("state"), n.state}, true);
+    if (!cp || cp->exit_code != 0) return fail(ErrorCode::kIo, "cp -a state " + n.state);
+    auto key = run(
+        {bin("gongshuctl"), "keygen", "--kind", "daemon", "--out", file(n.id + ".key"), "--json"},
+        true);
+    if (!key || key->exit_code != 0)
+      return fail(ErrorCode::kUnavailable, "gongshuctl keygen --kind daemon failed");
+    std::string pub;
+    try {
+      pub = nlohmann::json::parse(key->out).at("public_key").get<std::string>();
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::kCorrupt, std::string("gongshuctl keygen --json: ") + e.what());
+    }
+    members += (members.empty() ? "" : ", ") + n.id + " = \"" + pub + "\"";
+    nodes_.push_back(std::move(n));
+  }
+  for (int i = 0; i < co.nodes; ++i) {
+    Node& n = nodes_[size_t(i)];
+    std::string text = "[daemon]\nstate_dir = \"" + n.state + "\"\n";
+    if (!options_.master_key.empty()) text += "master_key = \"" + options_.master_key + "\"\n";
+    text +=
+        "[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = \"tcp://127.0.0.1:*\"\n"
+        "[policy]\ndir = \"" +
+        policy_dir() + "\"\n";
+    if (store_mb_ > 0) text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";
+    text += "[cluster]\nname = \"drill\"\nnode = \"" + n.id + "\"\netcd = [" + etcd_list +
+            "]\nlease_ttl_s = " + std::to_string(co.lease_ttl_s) + "\nnode_key = \"" +
+            file(n.id + ".key") +
+            "\"\nreplication_endpoint = \"tcp://127.0.0.1:" + std::to_string(ports[size_t(6 + i)]) +
+            "\"\nmembers = { " + members + " }\nsync_count = 1\n";
+    GONGSHU_RETURN_IF_ERROR(write_file(n.config, text));
+  }
+  for (auto& n : nodes_) {
+    std::vector<std::string> argv = {bin("gongshud"), "run", "--config", n.config};
+    GONGSHU_TRY(Child c, Child::start(argv, n.config + ".log"));
+    record(command_text(argv) + " &");
+    n.process.emplace(std::move(c));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (auto& n : nodes_) {
+    while (field(read_text(n.state + "/daemon.info"), "ingest").empty()) {
+      if (!n.process->running()) {
+        std::string log = read_text(n.config + ".log");
+        return fail(ErrorCode::kUnavailable,
+                    "gongshud " + n.id + " exited while starting: " +
+                        log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
+      }
+      if (std::chrono::steady_clock::now() > deadline)
+        return fail(ErrorCode::kUnavailable, "gongshud " + n.id + " not ready after 60 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::string info = read_text(n.state + "/daemon.info");
+    n.api = field(info, "api");
+    n.ingest = field(info, "ingest");
+  }
+  leader_ = nodes_.front().id;
+  ctl_env_["GONGSHU_DAEMON_INFO"] = nodes_.front().state + "/daemon.info";
+  // 4. The agents list every node and follow the leader.
+  std::string list;
+  for (const auto& n : nodes_) list += (list.empty() ? "\"" : ", \"") + n.ingest + "\"";
+  auto gate = hold_load();
+  for (const char* a : kAgents) {
+    if (running(a)) {
+      GONGSHU_TRY(int code, signal(a, SIGTERM, true));
+      (void)code;  // restarted below with the new configuration
+    }
+    GONGSHU_RETURN_IF_ERROR(
+        write_file(agent_config(a), "[agent]\nstate_dir = \"" + file(std::string("agent-") + a) +
+                                        "\"\n[daemon]\napi = \"" + nodes_.front().api +
+                                        "\"\ncluster_ingest = [" + list +
+                                        "]\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n"
+                                        "[limits]\nack_timeout_ms = 3000\n"));
+    record("# " + agent_config(a) + ": [daemon] cluster_ingest = [" + list + "]");
+    GONGSHU_RETURN_IF_ERROR(start_agent(a));
+  }
+  return {};
+}
+
+Sandbox::Node* Sandbox::leader_node() {
+  for (auto& n : nodes_)
+    if (n.id == leader_) return &n;
+  return nullptr;
+}
+
+Result<ClusterView> Sandbox::cluster_view() {
+  ClusterView v;
+  for (auto& n : nodes_) {
+    if (!n.process || !n.process->running()) continue;
+    ++v.live;
+    auto r = ctl({"cluster", "status", "--json", "--api", n.api, "--timeout", "2"}, false);
+    if (!r || r->exit_code != 0) continue;
+    try {
+      auto j = nlohmann::json::parse(r->out);
+      // A node that has just won may answer before it has read its own term back from etcd.
+      if (!j.value("this_node_leads", false) || j.value("term", int64_t{0}) <= 0) continue;
+      v.leader = n.id;
+      v.term = j.value("term", int64_t{0});
+      v.leader_since_mono_ns = j.value("leader_since_mono_ns", int64_t{0});
+      v.last_ack_mono_ns = j.at("ingest").value("last_ack_mono_ns", int64_t{0});
+    } catch (const std::exception&) {
+      continue;  // a half-written answer: asked again at the next poll
+    }
+  }
+  if (!v.leader.empty() && v.leader != leader_) {
+    leader_ = v.leader;
+    ctl_env_["GONGSHU_DAEMON_INFO"] = leader_node()->state + "/daemon.info";
+  }
+  return v;
+}
+
+Result<int> Sandbox::signal_leader(int sig, bool wait) {
+  GONGSHU_TRY(ClusterView v, cluster_view());
+  Node* n = leader_node();
+  if (v.leader.empty() || !n || !n->process || !n->process->running())
+    return fail(ErrorCode::kNotFound, "no node leads the cluster now");
+  if (sig == SIGKILL || sig == SIGTERM || sig == SIGSTOP) {
+    leader_loss_ = {n->id, v.term, mono_ns()};
+  }
+  if (options_.on_command) {
+    CommandResult r;
+    r.exit_code = 0;
+    options_.on_command("kill -" + std::to_string(sig) + " " + std::to_string(n->process->pid()) +
+                            "  # gongshud " + n->id + ", the leader (term " +
+                            std::to_string(v.term) + ")",
+                        r);
+  }
+  n->process->signal(sig);
+  if (!wait) return 0;
+  return n->process->wait();
+}
+
+void Sandbox::stop_cluster() {
+  for (auto& n : nodes_) {
+    if (n.process && n.process->running()) {
+      n.process->signal(SIGCONT);
+      n.process->signal(SIGTERM);
+    }
+  }
+  for (auto& n : nodes_) {
+    if (n.process) (void)n.process->wait();  // the sandbox goes away: how it exits is moot
+  }
+  nodes_.clear();
+  etcd_.clear();  // Child's destructor SIGKILLs and reaps each member
+}
+
+}  // namespace gongshu::drill
