@@ -167,6 +167,116 @@ TEST_CASE("zh_CN: gongshuctl tables against gongshud carry Chinese headers") {
   CHECK(contains(with_tz("Asia/Tokyo").out, text(ms + 9 * 3'600'000LL, "JST (Asia/Tokyo)")));
 }
 
+TEST_CASE("zh_CN: gongshuctl objection and catalog in Chinese; --json unchanged") {
+  ::unsetenv("TZ");  // the default zone, for the children started here
+  const auto zh = lang("zh_CN.UTF-8");
+  RunResult help = run({kCtl, "objection", "--help"}, zh);
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.out, "对数据的异议（R-11）：提出、核实、答复、列出、查看"));
+  CHECK(contains(help.out, "承办机构开始核实数据"));
+  CHECK_FALSE(contains(help.out, "The assigned agency"));
+  CHECK(contains(run({kCtl, "objection", "answer", "--help"}, zh).out, "维持：数据无误，予以维持"));
+  RunResult catalog_help = run({kCtl, "catalog", "--help"}, zh);
+  CHECK(catalog_help.exit_code == 0);
+  CHECK(contains(catalog_help.out, "提交本机构某一数据目录条目的新版本以供审核"));
+  CHECK(contains(catalog_help.out, "数据集的全部版本，以及谁在何时做了什么"));
+  CHECK(contains(run({kCtl, "objection", "--help"}, lang("C")).out, "Objections to data"));
+
+  // 2026-03-02 10:00 Beijing time, a Monday.
+  FakeClock clock{(days_from_civil({2026, 3, 2}) * 86'400'000LL + 2 * 3'600'000LL) * 1'000'000};
+  DaemonFixture f(FixtureOptions{&clock, ""});
+  f.add_examples();
+  {
+    auto key = f.enroll("sjz-gongan");
+    daemon::testing::TestAgent agent(f.ctx, key, f.daemon->public_key(),
+                                     f.daemon->ingest_endpoint(), "sjz-gongan");
+    agent.send(1, {daemon::testing::household("h-1", daemon::testing::citizen_id(1), "张三")});
+    auto ack = agent.ack();
+    REQUIRE(ack);
+    REQUIRE(ack->accepted() == 1);
+  }
+  const auto zh_conn = lang("zh_CN.UTF-8", {{"GONGSHU_API", f.daemon->api_endpoint()},
+                                            {"GONGSHU_DAEMON_KEY", f.daemon->public_key().hex()},
+                                            {"GONGSHU_KEY", f.operator_key_path}});
+  auto c_conn = zh_conn;
+  c_conn["LANG"] = "C";
+
+  // An error found by gongshuctl itself: the reason in Chinese, exit status as in English.
+  RunResult usage = run({kCtl, "objection", "file", "--dataset", "population.household", "--reason",
+                         "姓名错误", "--contact", "窗口回电"},
+                        zh_conn);
+  CHECK(usage.exit_code == 2);
+  CHECK(contains(usage.err, "请给出 --record KEY 或 --subject ID"));
+  CHECK(run({kCtl, "objection", "file", "--dataset", "population.household", "--reason", "x",
+             "--contact", "y"},
+            c_conn)
+            .exit_code == 2);
+  // A refusal by the daemon: its class in Chinese, the daemon's reason in English beside it.
+  RunResult missing = run({kCtl, "objection", "show", "YY-2026-0099"}, zh_conn);
+  CHECK(missing.exit_code == 1);
+  CHECK(contains(missing.err, "未找到"));
+  CHECK(contains(missing.err, "no objection YY-2026-0099"));
+
+  RunResult filed = run({kCtl, "objection", "file", "--dataset", "population.household", "--record",
+                         "h-1", "--reason", "姓名错误", "--contact", "窗口回电"},
+                        zh_conn);
+  REQUIRE(filed.exit_code == 0);
+  CHECK(contains(filed.out, "已提出异议 YY-2026-0001：当前状态 已受理\n"));
+  CHECK(contains(filed.out, "\n数据集：     population.household\n"));
+  CHECK(contains(filed.out, "\n有异议：     1 条记录 h-1\n"));
+  CHECK(contains(filed.out, "\n承办机构：   sjz-gongan"));
+  // The deadline for people: Beijing time with the zone named, and its working days.
+  CHECK(contains(filed.out, "\n办理期限：   2026-03-"));
+  CHECK(contains(filed.out, "CST (Asia/Shanghai)（"));
+  CHECK(contains(filed.out, " 个工作日）\n"));
+  CHECK(
+      contains(filed.out, "\n步骤：       2026-03-02 10:00:00 CST (Asia/Shanghai) 提出 已受理，"));
+  CHECK_FALSE(contains(filed.out, "filed"));
+
+  RunResult listed = run({kCtl, "objection", "list"}, zh_conn);
+  REQUIRE(listed.exit_code == 0);
+  const std::string header = listed.out.substr(0, listed.out.find('\n'));
+  CHECK(contains(header, "状态"));
+  CHECK(contains(header, "承办机构"));
+  CHECK(contains(header, "办理期限"));
+  CHECK(contains(listed.out, "已受理"));
+  CHECK(contains(run({kCtl, "objection", "list", "--overdue"}, zh_conn).out, "没有逾期异议"));
+  RunResult english = run({kCtl, "objection", "show", "YY-2026-0001"}, c_conn);
+  CHECK(contains(english.out, "state:       filed\n"));
+  CHECK(contains(english.out, "working days)\n"));
+
+  // --json: the same bytes whatever the language; times in UTC.
+  RunResult json_zh = run({kCtl, "objection", "show", "YY-2026-0001", "--json"}, zh_conn);
+  RunResult json_c = run({kCtl, "objection", "show", "YY-2026-0001", "--json"}, c_conn);
+  REQUIRE(json_zh.exit_code == 0);
+  CHECK(json_zh.out == json_c.out);
+  CHECK(contains(json_zh.out, "\"state\":\"filed\""));
+  CHECK(contains(json_zh.out, "\"filed_at\":\"2026-03-02T02:00:00Z\""));
+
+  // The catalog workflow: headers, steps and states in Chinese alone; English keeps both.
+  RunResult history = run({kCtl, "catalog", "history", "population.household"}, zh_conn);
+  REQUIRE(history.exit_code == 0);
+  const std::string history_header = history.out.substr(0, history.out.find('\n'));
+  CHECK(contains(history_header, "步骤"));
+  CHECK(contains(history_header, "新状态"));
+  CHECK_FALSE(contains(history_header, "STEP"));
+  CHECK(contains(history.out, "直接添加"));
+  CHECK(contains(history.out, "已批准"));
+  CHECK(contains(history.out, "CST (Asia/Shanghai)"));
+  CHECK_FALSE(contains(history.out, "approved"));
+  RunResult history_c = run({kCtl, "catalog", "history", "population.household"}, c_conn);
+  CHECK(contains(history_c.out, "STEP 步骤"));
+  CHECK(contains(history_c.out, "approved 已批准"));
+  RunResult history_json =
+      run({kCtl, "catalog", "history", "population.household", "--json"}, zh_conn);
+  CHECK(history_json.out ==
+        run({kCtl, "catalog", "history", "population.household", "--json"}, c_conn).out);
+  RunResult review =
+      run({kCtl, "catalog", "review", "population.household", "--note", "x"}, zh_conn);
+  CHECK(review.exit_code == 2);
+  CHECK(contains(review.err, "请给出 --approve 或 --reject"));
+}
+
 TEST_CASE("zh_CN: gongshud help, init and journal lines in the daemon's language") {
   using gongshu::testing::ChildProcess;
   using gongshu::testing::read_text;
