@@ -370,6 +370,10 @@ bool ClusterNode::may_acknowledge() const { return leadership_.may_acknowledge()
 
 LeaderHint ClusterNode::leader() const {
   std::lock_guard lock(mu);
+  // Named by its own last view but no longer acknowledging (a lease overdue: etcd out of reach):
+  // it names no one, so an agent tries the next node instead of coming back here until the
+  // lease runs out (small edit by F, issue 20's cut-off test).
+  if (hint_.node == config_.node && !may_write()) return LeaderHint{};
   return hint_;
 }
 

@@ -1,15 +1,58 @@
 #include "daemon/cluster_replication.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
 
 #include "core/crypto/key_file.h"
+#include "core/util/clock.h"
+#include "core/util/fd.h"
+#include "core/util/i18n.h"
+#include "core/wire/client_channel.h"
+#include "core/wire/codec.h"
+#include "core/wire/context.h"
+#include "daemon/backup.h"
 
 namespace gongshu::daemon {
+
+namespace {
+constexpr std::chrono::seconds kReseedRetry{5};
+// The leader makes the whole copy before the first chunk: a large store takes minutes.
+constexpr std::chrono::minutes kBackupAnswer{30};
+}  // namespace
+
+std::string reseed_backup_path(const std::string& state_dir) {
+  return state_dir + "/reseed/backup.gsb";
+}
+
+Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log) {
+  const std::string path = reseed_backup_path(config.state_dir);
+  if (::access(path.c_str(), F_OK) != 0) return false;
+  RestoreOptions o;
+  o.from = path;
+  o.state_dir = config.state_dir;
+  o.master_key_path = config.master_key_path();
+  o.force = true;
+  o.replica = true;
+  auto r = restore_backup(o, SystemClock::instance());
+  ::unlink(path.c_str());
+  if (!r) return tl::unexpected(r.error());
+  log.notice(trf("re-seeded from a backup of the leader: audit log verified ({} entries, tree "
+                 "size {}), no restore entry appended; streaming on from the backup's position",
+                 r->verified_entries, r->manifest.tree_size),
+             {{"GONGSHU_EVENT", "replica_reseeded"},
+              {"GONGSHU_AUDIT_TREE_SIZE", std::to_string(r->manifest.tree_size)}});
+  return true;
+}
 
 Result<std::unique_ptr<ClusterReplication>> ClusterReplication::create(const ClusterConfig& config,
                                                                        DaemonStore& store,
                                                                        const sys::Logger* log) {
-  (void)log;
   GONGSHU_TRY(crypto::KeyFile kf, with_context(crypto::load_key_file(config.node_key),
                                                "cluster.node_key " + config.node_key));
   replication::ReplicatorConfig rc;
@@ -35,14 +78,139 @@ Result<std::unique_ptr<ClusterReplication>> ClusterReplication::create(const Clu
     auto h = audit->head(txn);
     return replication::AuditState{h.size, h.root};
   };
+  r->log_ = log;
+  rc.changelog.max_entries = config.changelog_max_entries;
+  rc.changelog.max_bytes = config.changelog_max_mb << 20;
   GONGSHU_TRY(r->replicator_,
               replication::Replicator::create(store.env(), std::move(probe), r->key_, rc));
-  // The changelog keeps what the slowest other member has not acknowledged.
-  r->replicator_->set_sync(others);
+  // The datasets' key shares travel beside the write sets, never in them (key_shares.h).
+  r->replicator_->changelog().set_key_shares(&store);
+  // The changelog keeps what sync_count of the other members (the quorum every acknowledged
+  // write set is on) have not acknowledged: a member down longer re-seeds rather than holding
+  // the changelog, and the primary's disk, without bound.
+  r->replicator_->set_sync(others, std::max<uint32_t>(config.sync_count, 1));
   return r;
 }
 
-ClusterReplication::~ClusterReplication() { replicator_.reset(); }
+ClusterReplication::~ClusterReplication() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+  replicator_.reset();
+}
+
+void ClusterReplication::set_reseed(ReseedOptions options) {
+  if (watcher_.joinable()) return;
+  reseed_ = std::move(options);
+  watcher_ = std::thread([this] { watch(); });
+}
+
+void ClusterReplication::watch() {
+  bool told = false;
+  auto next_try = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; });
+    if (stopping_ || staged_.load()) continue;
+    const std::string api = leader_api_;
+    lock.unlock();
+    const auto st = replicator_->status();
+    const auto now = std::chrono::steady_clock::now();
+    if (st.applier == replication::ApplierState::kNeedsReseed && now >= next_try && !api.empty()) {
+      if (reseed_.operator_key.empty()) {
+        if (!told && log_)
+          log_->warning(trf("this replica must be re-seeded by hand ({}): [cluster] reseed_key "
+                            "is not set",
+                            st.applier_reason),
+                        {{"GONGSHU_EVENT", "replica_reseed_needed"}});
+        told = true;
+      } else {
+        if (log_)
+          log_->notice(
+              trf("re-seeding from a backup of the leader {} ({})", st.leader, st.applier_reason),
+              {{"GONGSHU_EVENT", "replica_reseed"}, {"GONGSHU_CLUSTER_LEADER", st.leader}});
+        const std::string path = reseed_backup_path(reseed_.state_dir);
+        if (auto s = fetch_backup(api, path); s) {
+          staged_.store(true);
+          if (log_)
+            log_->notice(
+                trf("re-seed: the leader's backup is in {}; restarting to restore it", path),
+                {{"GONGSHU_EVENT", "replica_reseed_staged"}});
+        } else {
+          ::unlink((path + ".part").c_str());
+          if (log_)
+            log_->warning(trf("re-seed: fetching the leader's backup failed, trying again in {} "
+                              "s: {}",
+                              kReseedRetry.count(), s.error().message()),
+                          {{"GONGSHU_EVENT", "replica_reseed_failed"}});
+          next_try = now + kReseedRetry;
+        }
+      }
+    }
+    lock.lock();
+  }
+}
+
+Status ClusterReplication::fetch_backup(const std::string& api, const std::string& path) {
+  GONGSHU_TRY(crypto::KeyFile kf, with_context(crypto::load_key_file(reseed_.operator_key),
+                                               "cluster.reseed_key " + reseed_.operator_key));
+  GONGSHU_TRY(wire::Context ctx, wire::Context::create());
+  wire::ClientOptions co;
+  co.max_message_size = 64 << 20;
+  GONGSHU_TRY(wire::ClientChannel ch,
+              wire::ClientChannel::create(ctx, kf.key, reseed_.daemon_key, co));
+  GONGSHU_RETURN_IF_ERROR(ch.connect(api));
+  const std::string dir = reseed_.state_dir + "/reseed";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(ErrorCode::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+  const std::string part = path + ".part";
+  GONGSHU_TRY(Fd fd, Fd::open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+  std::string id;
+  uint64_t offset = 0, request_id = 0;
+  while (true) {
+    v1::ApiRequest req;
+    req.set_request_id(++request_id);
+    req.mutable_backup()->set_offset(offset);
+    req.mutable_backup()->set_backup_id(id);
+    GONGSHU_TRY(Bytes bytes, wire::encode(req));
+    GONGSHU_RETURN_IF_ERROR(ch.send(bytes));
+    std::optional<v1::ApiResponse> resp;
+    const auto deadline = std::chrono::steady_clock::now() + kBackupAnswer;
+    while (!resp && std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return fail(ErrorCode::kUnavailable, "stopping");
+      }
+      GONGSHU_TRY(auto got, ch.receive(std::chrono::milliseconds(200)));
+      if (!got) continue;
+      GONGSHU_TRY(auto r, wire::decode_as<v1::ApiResponse>(*got, 64 << 20));
+      if (r.request_id() == request_id) resp = std::move(r);
+    }
+    if (!resp) return fail(ErrorCode::kUnavailable, api + " did not answer the backup request");
+    if (resp->has_error() && resp->error().code() != v1::API_OK)
+      return fail(ErrorCode::kUnavailable,
+                  "the leader refused the backup: " + resp->error().message().substr(0, 512));
+    const v1::BackupChunk& b = resp->backup();
+    if (id.empty()) id = b.backup_id();
+    GONGSHU_RETURN_IF_ERROR(fd.write_all(as_bytes(b.data())));
+    offset += b.data().size();
+    if (b.last()) break;
+    if (b.data().empty()) return fail(ErrorCode::kCorrupt, "an empty chunk before the last");
+  }
+  GONGSHU_RETURN_IF_ERROR(fd.sync());
+  fd = Fd();
+  // Signed by the cluster's key and whole; everything else is checked by the restore.
+  GONGSHU_TRY(BackupHeader h, read_backup_header(part));
+  if (h.manifest.daemon_key != reseed_.daemon_key)
+    return fail(ErrorCode::kPermissionDenied, "the leader's backup names another daemon key (" +
+                                                  h.manifest.daemon_key.key_id() + ")");
+  if (::rename(part.c_str(), path.c_str()) != 0)
+    return fail(ErrorCode::kIo, "rename " + part + ": " + std::strerror(errno));
+  return {};
+}
 
 Status ClusterReplication::lead(int64_t term) {
   GONGSHU_RETURN_IF_ERROR(replicator_->lead(term));
@@ -56,6 +224,10 @@ Status ClusterReplication::lead(int64_t term) {
 }
 
 Status ClusterReplication::follow(const LeaderHint& leader) {
+  {
+    std::lock_guard lock(mu_);
+    leader_api_ = leader.api;
+  }
   return replicator_->follow(leader.node, leader.term, leader.replication);
 }
 

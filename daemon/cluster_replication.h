@@ -10,14 +10,32 @@
 //   stop()        neither ships nor applies.
 //   quorum_seq()  the semi-synchronous ack point: the highest seq that sync_count replicas have
 //                 fsynced (any sync_count of the other members, like PostgreSQL's ANY k); with
-//                 sync_count 0 no ack waits, so ack_waits() is false.
+//                 sync_count 0 no ack waits, so ack_waits() is false. The leader's changelog
+//                 keeps what that quorum has not acknowledged (and its bounds,
+//                 changelog_max_entries / changelog_max_mb): a member further behind re-seeds.
 //
-// Threads: lead/follow/stop from the service thread; quorum_seq, applied from any thread.
+// Re-seeding, automatic (docs/replication.md §6). When the leader cannot stream to this node —
+// its next write set was trimmed ("behind"), or its chain is not a prefix of the leader's
+// ("diverged": a deposed primary's unshipped tail) — the applier stops with kNeedsReseed. A
+// watcher thread then, with [cluster] reseed_key (an operator key), downloads a backup of the
+// leader over its api (the `backup` request, audited on the leader) into
+// <state_dir>/reseed/backup.gsb, checks its header is signed by the cluster's daemon key and
+// says so in the journal (GONGSHU_EVENT=replica_reseed_staged); reseed_staged() then turns true
+// and the service loop stops the daemon, calls restore_staged_reseed() (gongshud restore
+// --replica: the whole audit log verified, no restore entry) and starts it again on the same
+// ports (daemon/service.cc). Without reseed_key the journal says to do it by hand.
+//
+// Threads: lead/follow/stop from the service thread; quorum_seq, applied, reseed_staged from
+// any thread; the watcher is a thread of its own (joined by the destructor).
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/crypto/identity.h"
@@ -29,6 +47,21 @@
 
 namespace gongshu::daemon {
 
+// Where a re-seed stages the leader's backup (under the state directory).
+std::string reseed_backup_path(const std::string& state_dir);
+
+// At start, with the store closed: restores a backup a re-seed staged in config.state_dir
+// (restore --replica --force: verified whole, no restore entry) and removes it. False when none
+// was staged; an Error when one was and did not restore (it is removed: the next re-seed fetches
+// a fresh one; the old store stays).
+Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log);
+
+struct ReseedOptions {
+  std::string state_dir;
+  std::string operator_key;      // [cluster] reseed_key; empty: re-seed by hand
+  crypto::PublicKey daemon_key;  // the cluster's daemon key: the leader's api and the backup
+};
+
 class ClusterReplication final : public ReplicationHooks {
  public:
   static Result<std::unique_ptr<ClusterReplication>> create(const ClusterConfig& config,
@@ -39,6 +72,11 @@ class ClusterReplication final : public ReplicationHooks {
   // Run once per won term, after Replicator::lead and before the cluster_leader entry: the
   // writes a replicated node could not make at start-up (its role was unknown then).
   void set_on_lead(std::function<Status()> fn) { on_lead_ = std::move(fn); }
+
+  // Starts the re-seed watcher (once, after create).
+  void set_reseed(ReseedOptions options);
+  // A verified download of the leader's backup waits to be restored: restart to re-seed.
+  bool reseed_staged() const { return staged_.load(); }
 
   Status lead(int64_t term) override;
   Status follow(const LeaderHint& leader) override;
@@ -59,6 +97,17 @@ class ClusterReplication final : public ReplicationHooks {
   std::vector<std::string> others_;
   std::function<Status()> on_lead_;
   std::unique_ptr<replication::Replicator> replicator_;
+
+  void watch();
+  Status fetch_backup(const std::string& api, const std::string& path);
+  const sys::Logger* log_ = nullptr;
+  ReseedOptions reseed_;
+  std::mutex mu_;  // guards leader_api_, stopping_ (with cv_)
+  std::condition_variable cv_;
+  std::string leader_api_;  // the api endpoint of the leader this node follows
+  bool stopping_ = false;
+  std::atomic<bool> staged_{false};
+  std::thread watcher_;
 };
 
 }  // namespace gongshu::daemon

@@ -74,7 +74,8 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
         "max_aggregate_groups"}},
       {"cluster",
        {"enabled", "name", "node", "etcd", "lease_ttl_s", "margin_ms", "advertise_api",
-        "replication_endpoint", "sync_count", "node_key", "members"}}};
+        "replication_endpoint", "sync_count", "node_key", "members", "changelog_max_entries",
+        "changelog_max_mb", "reseed_key"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
     if (ks == known.end() || !node.is_table()) {
@@ -156,6 +157,9 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   str("cluster", "replication_endpoint", &c.cluster.replication_endpoint);
   num("cluster", "sync_count", &c.cluster.sync_count, 0, 16);
   str("cluster", "node_key", &c.cluster.node_key);
+  num("cluster", "changelog_max_entries", &c.cluster.changelog_max_entries, 2, 1'000'000'000);
+  num("cluster", "changelog_max_mb", &c.cluster.changelog_max_mb, 1, 1 << 24);
+  str("cluster", "reseed_key", &c.cluster.reseed_key);
   if (const toml::node* n = root.at_path("cluster.members").node()) {
     const toml::table* t = n->as_table();
     if (!t && error.empty())

@@ -51,6 +51,10 @@
 //                               # --kind daemon); with it and members the data path is on
 //   members = { node-a = "<public key hex>", node-b = { key = "<hex>", replication = "tcp://..." }
 //   }
+//   changelog_max_entries = 100000  # write sets kept for replicas that fall behind; one further
+//   changelog_max_mb = 4096         # behind than the quorum re-seeds from a backup
+//   reseed_key = ""             # an operator key file: a replica too far behind or diverged
+//                               # fetches a backup of the leader with it and re-seeds itself
 #pragma once
 
 #include <cstdint>
@@ -119,6 +123,9 @@ struct ClusterConfig {
     std::string replication;  // its replication endpoint ("": the one its leader key names)
   };
   std::map<std::string, Member> members;
+  uint64_t changelog_max_entries = 100000;
+  uint64_t changelog_max_mb = 4096;
+  std::string reseed_key;  // operator key file for automatic re-seeding ("": by hand)
   bool replicated() const { return enabled && !node_key.empty(); }
 };
 

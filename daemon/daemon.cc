@@ -152,6 +152,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     GONGSHU_TRY(d->replication_, ClusterReplication::create(config.cluster, *d->store_, log));
     Daemon* self = d.get();
     d->replication_->set_on_lead([self] { return self->write_deferred(); });
+    d->replication_->set_reseed(
+        {config.state_dir, config.cluster.reseed_key, d->keys_->current().public_key()});
   } else {
     // A pending key rotation takes effect now, before any socket is bound (daemon_keys.h).
     // activate() audits what it activates; the statement it returns is not needed here.
@@ -274,6 +276,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   }
   return d;
 }
+
+bool Daemon::reseed_staged() const { return replication_ && replication_->reseed_staged(); }
 
 void Daemon::stop() {
   // First stop acknowledging and hand the lease back, so another node leads within ms; batches

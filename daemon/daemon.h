@@ -63,6 +63,9 @@ class Daemon {
   // The replicated mode's node (daemon/cluster_node.h); null without [cluster]. The service loop
   // ticks it.
   ClusterNode* cluster() { return cluster_.get(); }
+  // A replica's re-seed has staged a backup of the leader: the service loop restarts the daemon
+  // on it (daemon/cluster_replication.h). False outside the replicated mode.
+  bool reseed_staged() const;
 
  private:
   Daemon() = default;

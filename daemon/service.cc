@@ -8,6 +8,7 @@
 #include "core/sys/signals.h"
 #include "core/util/i18n.h"
 #include "core/util/version.h"
+#include "daemon/cluster_replication.h"
 #include "daemon/daemon.h"
 #include "daemon/protobuf_log.h"
 
@@ -104,6 +105,12 @@ int serve_started(ServedDaemon& served, const std::string& config_path, DaemonCo
       daemon.stop();
       return kExitFailed;
     }
+    if (daemon.reseed_staged()) {
+      observer.status(tr("re-seeding: restarting on a backup of the leader"));
+      log.notice(tr("re-seeding: stopping to restore the leader's backup, then starting again"));
+      daemon.stop();
+      return kRestartToReseed;
+    }
     if (ping_period && now >= next_ping) {
       observer.watchdog();
       next_ping = now + *ping_period;
@@ -170,19 +177,34 @@ int serve(const std::string& config_path, SignalSource& signals, ServiceObserver
   struct Unroute {
     ~Unroute() { unroute_protobuf_log(); }  // before the limiter goes
   } unroute;
-  auto daemon = Daemon::start(*config, clock, &log);
-  if (!daemon) {
-    observer.status(trf("start failed: {}", daemon.error().message()));
-    log.error(trf("start failed: {}", daemon.error().message()));
-    return kExitFailed;
+  while (true) {
+    // A replica's re-seed (daemon/cluster_replication.h) staged by the last run of this loop or
+    // of a process that died before restoring it: restored with the store closed.
+    if (config->cluster.replicated()) {
+      if (auto r = restore_staged_reseed(*config, log); !r)
+        log.error(trf("re-seed: the leader's backup did not restore, starting on the old store "
+                      "(it re-seeds again): {}",
+                      r.error().message()),
+                  {{"GONGSHU_EVENT", "replica_reseed_failed"}});
+    }
+    auto daemon = Daemon::start(*config, clock, &log);
+    if (!daemon) {
+      observer.status(trf("start failed: {}", daemon.error().message()));
+      log.error(trf("start failed: {}", daemon.error().message()));
+      return kExitFailed;
+    }
+    if (auto s = write_info_file(config->state_dir, **daemon); !s) {
+      log.error(s.error().message());
+      (*daemon)->stop();
+      return kExitFailed;
+    }
+    ServedDaemon served(**daemon);
+    int code = serve_started(served, config_path, *config, signals, observer, log, options);
+    if (code != kRestartToReseed) return code;
+    // Again on the ports agents and operators were told.
+    config->ingest_endpoint = (*daemon)->ingest_endpoint();
+    config->api_endpoint = (*daemon)->api_endpoint();
   }
-  if (auto s = write_info_file(config->state_dir, **daemon); !s) {
-    log.error(s.error().message());
-    (*daemon)->stop();
-    return kExitFailed;
-  }
-  ServedDaemon served(**daemon);
-  return serve_started(served, config_path, *config, signals, observer, log, options);
 }
 
 int run_service(const std::string& config_path, const sys::Logger& log) {

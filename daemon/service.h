@@ -40,6 +40,9 @@ class Daemon;  // daemon/daemon.h
 inline constexpr int kExitOk = 0;      // done; for run: stopped cleanly
 inline constexpr int kExitFailed = 1;  // could not start, or failed while serving
 inline constexpr int kExitConfig = 2;  // bad command line or bad configuration
+// serve_started only, never an exit code: a replica's re-seed staged a backup of its leader;
+// serve() restores it and starts the daemon again on the same ports (cluster_replication.h).
+inline constexpr int kRestartToReseed = 3;
 
 // What the service reports (the list above). The default does nothing and has no watchdog.
 class ServiceObserver {

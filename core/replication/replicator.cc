@@ -1,5 +1,8 @@
 #include "core/replication/replicator.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace gongshu::replication {
 
 Result<std::unique_ptr<Replicator>> Replicator::create(store::Env& env, AuditProbe probe,
@@ -25,14 +28,29 @@ Replicator::~Replicator() {
 void Replicator::on_commit(uint64_t) {
   std::shared_ptr<Shipper> shipper;
   std::vector<std::string> sync;
+  size_t quorum;
   {
     std::lock_guard lock(mu_);
     shipper = shipper_;
     sync = sync_;
+    quorum = quorum_;
   }
   if (!shipper) return;
   shipper->notify();
-  if (!sync.empty()) changelog_->set_retain_from(shipper->min_acked(sync) + 1);
+  if (sync.empty()) return;
+  if (quorum == 0 || quorum >= sync.size()) {
+    changelog_->set_retain_from(shipper->min_acked(sync) + 1);
+    return;
+  }
+  // The quorum-th most advanced member: what the acknowledged write sets' holders still need.
+  const auto progress = shipper->replicas();
+  std::vector<uint64_t> acked;
+  for (const std::string& n : sync) {
+    auto it = progress.find(n);
+    acked.push_back(it == progress.end() ? 0 : it->second.acked_seq);
+  }
+  std::sort(acked.begin(), acked.end(), std::greater<>());
+  changelog_->set_retain_from(acked[quorum - 1] + 1);
 }
 
 Status Replicator::lead(int64_t term) {
@@ -41,7 +59,8 @@ Status Replicator::lead(int64_t term) {
     std::lock_guard lock(mu_);
     applier = std::move(applier_);
   }
-  applier.reset();  // joined: nothing is applied from here on
+  applier.reset();                 // joined: nothing is applied from here on
+  changelog_->set_retain_from(0);  // nothing trimmed until the replicas' positions are known
   changelog_->set_term(term);
   std::lock_guard lock(mu_);
   if (!shipper_) {
@@ -73,7 +92,8 @@ Status Replicator::follow(const std::string& leader, int64_t term, const std::st
   if (it == config_.members.end() || leader == config_.node)
     return fail(ErrorCode::kInvalidArgument,
                 "replication: cannot follow " + leader + ": not another member");
-  detach(false);  // the old roles end here, before the applier starts
+  detach(false);                            // the old roles end here, before the applier starts
+  changelog_->set_retain_from(UINT64_MAX);  // a follower keeps its changelog within its bounds
   ApplierOptions o;
   o.node = config_.node;
   o.primary_node = leader;
@@ -125,9 +145,10 @@ void Replicator::set_ack_listener(std::function<void()> listener) {
   if (shipper_) shipper_->set_ack_listener(ack_listener_);
 }
 
-void Replicator::set_sync(std::vector<std::string> nodes) {
+void Replicator::set_sync(std::vector<std::string> nodes, size_t quorum) {
   std::lock_guard lock(mu_);
   sync_ = std::move(nodes);
+  quorum_ = quorum;
 }
 
 ChainHead Replicator::head() const {

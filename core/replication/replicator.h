@@ -17,8 +17,12 @@
 //                      the semi-synchronous acknowledgement: every node of the synchronous set
 //                      has fsynced seq (docs/replication.md §4). The caller also asks its lease
 //                      (may_acknowledge) before releasing the ack.
-//   set_sync(nodes)    the synchronous set written to etcd; the changelog keeps what its slowest
-//                      member has not acknowledged.
+//   set_sync(nodes, quorum)
+//                      the synchronous set; the changelog keeps what `quorum` of its members
+//                      (0: all) have not acknowledged, so one member down does not hold the
+//                      changelog beyond its bounds: once trimmed past it, that member re-seeds.
+//                      A follower's changelog is kept within its bounds alone (it serves
+//                      catch-up only once it leads).
 //
 // A follower whose applier stops with kNeedsReseed must be re-seeded: stop the daemon, restore a
 // backup of the leader (`gongshud restore --replica`: no restore entry, so the store stays the
@@ -84,7 +88,7 @@ class Replicator {
 
   bool wait_synced(uint64_t seq, const std::vector<std::string>& sync,
                    std::chrono::steady_clock::time_point deadline);
-  void set_sync(std::vector<std::string> nodes);
+  void set_sync(std::vector<std::string> nodes, size_t quorum = 0);
   // Non-blocking: the highest seq every node of `sync` has fsynced (0 when not leading, or one
   // has acknowledged nothing). An ack for a group committed as seq s may go once this is >= s.
   uint64_t synced_seq(const std::vector<std::string>& sync) const;
@@ -126,6 +130,7 @@ class Replicator {
   int64_t term_ = 0;
   std::string leader_;
   std::vector<std::string> sync_;
+  size_t quorum_ = 0;
   std::function<void()> ack_listener_;
   std::string empty_;
 };
