@@ -773,7 +773,7 @@ TEST_CASE("gongshu-audit report: a real log with alerts, third parties and destr
                                     "2026-03-02", "--to", "2026-03-02", "--out", out});
   CHECK(text.exit_code == 0);
   CHECK(contains(text.out, "report written to " + out));
-  CHECK(contains(text.out, "left out: 1 entries after the last checkpoint"));
+  CHECK(contains(text.out, "left out: 1 entry after the last checkpoint"));
 }
 
 TEST_CASE("gongshu-audit report: no report from an export that does not verify") {
