@@ -1,0 +1,104 @@
+// The Chinese interface of gongshu-agent beyond its help (issue 18), the real binary against a
+// fake daemon: under LANG=zh_CN.UTF-8 `rejected list` shows a rejected row's class in Chinese
+// before its stored English reason, and `run` writes its drop-directory line in Chinese; under
+// the C locale both read as before, and --json does not change with the language. The
+// zh_CN.UTF-8 locale must exist (scripts/lib/common.sh makes it): a missing one fails here.
+
+#include <signal.h>
+
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "tests/agent/agent_test_util.h"
+#include "tests/support/test_support.h"
+
+using namespace gongshu;
+using namespace gongshu::agent::testing;
+using gongshu::testing::read_text;
+using gongshu::testing::run_process;
+using gongshu::testing::RunResult;
+using gongshu::testing::TempDir;
+using gongshu::testing::wait_until;
+using gongshu::testing::write_text;
+
+namespace {
+
+const std::string kAgentBin = std::string(GONGSHU_BINARY_DIR) + "/bin/gongshu-agent";
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// LANG only, whatever the test runner's environment says; lines on stderr, not the journal.
+std::map<std::string, std::string> lang(const std::string& l) {
+  return {{"LANG", l},         {"LANGUAGE", ""},      {"LC_ALL", ""},
+          {"LC_MESSAGES", ""}, {"INVOCATION_ID", ""}, {"JOURNAL_STREAM", ""}};
+}
+
+}  // namespace
+
+TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chinese",
+          "[agent][zh]") {
+  TempDir dir;
+  const std::string config = dir.file("agent.toml");
+  write_text(config,
+             "[agent]\nstate_dir = \"state\"\ndrop_dir = \"drop\"\n"
+             "[batch]\nmax_delay_ms = 50\n[limits]\nack_timeout_ms = 3000\n");
+  DaemonState state;
+  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const auto daemon_key = crypto::IdentityKey::generate();
+  FakeDaemon daemon(state, daemon_key);
+  auto agent = [&](std::vector<std::string> args, const std::string& l) {
+    args.insert(args.begin(), kAgentBin);
+    args.push_back("--config");
+    args.push_back(config);
+    RunResult r = run_process(args, "", lang(l));
+    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    return r;
+  };
+  REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
+
+  // A row with a cell too few: rejected by the agent, its English reason stored in the spool.
+  write_text(dir.file("people.csv"), "record_key,subject_id,name\nr1," + citizen_id(1) +
+                                         ",张三\nr2," + citizen_id(2) + "\n");
+  RunResult submit =
+      agent({"submit", "--dataset", kDataset, dir.file("people.csv")}, "zh_CN.UTF-8");
+  CHECK(submit.exit_code == 1);
+  CHECK(contains(submit.out, "接收 1 条,拒收 1 条"));
+
+  RunResult zh = agent({"rejected", "list"}, "zh_CN.UTF-8");
+  INFO("zh_CN: " << zh.out << zh.err);
+  CHECK(zh.exit_code == 0);
+  CHECK(contains(zh.out, "RECORD_STATUS_MALFORMED"));
+  CHECK(contains(zh.out,
+                 "记录格式错误(malformed record: line 3: row has 2 cells, the header has 3)"));
+  RunResult c = agent({"rejected", "list"}, "C.UTF-8");
+  INFO("C: " << c.out << c.err);
+  CHECK(contains(c.out, "  line 3: row has 2 cells, the header has 3\n"));
+  CHECK_FALSE(contains(c.out, "malformed record"));
+  CHECK_FALSE(contains(c.out, "记录"));
+  // Machine output: the stored reason, the same in every language.
+  RunResult json_zh = agent({"rejected", "list", "--json"}, "zh_CN.UTF-8");
+  RunResult json_c = agent({"rejected", "list", "--json"}, "C.UTF-8");
+  CHECK(json_zh.out == json_c.out);
+  CHECK(contains(json_zh.out, "\"reason\":\"line 3: row has 2 cells, the header has 3\""));
+
+  // The service's drop-directory line, in the service's language.
+  std::filesystem::create_directories(dir.file("drop"));
+  write_text(dir.file("tmp.csv"), "record_key,subject_id,name\nd1," + citizen_id(3) + ",李四\n");
+  gongshu::testing::ChildProcess run({kAgentBin, "run", "--config", config}, dir.file("run.log"),
+                                     lang("zh_CN.UTF-8"));
+  REQUIRE(wait_until([&] { return std::filesystem::exists(dir.file("drop/done")); }));
+  std::filesystem::rename(dir.file("tmp.csv"),
+                          dir.file(std::string("drop/") + kDataset + "--office.csv"));
+  REQUIRE(wait_until(
+      [&] { return contains(read_text(dir.file("run.log")), "--office.csv:按 UTF-8"); }));
+  INFO(read_text(dir.file("run.log")));
+  CHECK(contains(read_text(dir.file("run.log")),
+                 std::string("gongshu-agent:投放 ") + kDataset + "--office.csv:按 UTF-8"));
+  CHECK(contains(read_text(dir.file("run.log")), "读取;接收 1 条,拒收 0 条\n"));
+  CHECK_FALSE(contains(read_text(dir.file("run.log")), "read as"));
+  run.signal(SIGTERM);
+  CHECK(run.wait() == 0);
+}
