@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,20 @@ namespace {
 constexpr std::string_view kPendingDomain = "gongshu.agent.pending";
 constexpr std::string_view kRejectedDomain = "gongshu.agent.rejected";
 constexpr size_t kOutboxHeader = kOutboxHeaderSize;
+
+constexpr uint8_t kSegmentFormat = 0x02;  // first byte of a format-2 pending value (spool.h)
+constexpr size_t kSegmentHeader = 1 + crypto::kSegmentSaltSize;
+
+// A pending record's associated data, on the stack: kPendingDomain || 0x00 || u64(seq).
+struct PendingAd {
+  std::array<uint8_t, kPendingDomain.size() + 9> bytes;
+  explicit PendingAd(uint64_t seq) {
+    std::copy(kPendingDomain.begin(), kPendingDomain.end(), bytes.begin());
+    bytes[kPendingDomain.size()] = 0;
+    put_be64(bytes.data() + kPendingDomain.size() + 1, seq);
+  }
+  ByteView view() const { return {bytes.data(), bytes.size()}; }
+};
 
 // Associated data: domain || 0x00 || u64(seq).
 Bytes associated(std::string_view domain, uint64_t seq) {
@@ -217,21 +232,67 @@ Status Spool::del_meta(store::WriteTxn& txn, std::string_view key) const {
   return {};
 }
 
-Result<uint64_t> Spool::append_pending(store::WriteTxn& txn,
-                                       const agentpb::PendingRecord& rec) const {
-  uint64_t seq = std::max<uint64_t>(get_u64(txn, kNextPending), 1);
-  std::string plain;
-  if (!rec.SerializeToString(&plain)) return fail(ErrorCode::kInternal, "spool: serialise");
-  Bytes box = crypto::aead_encrypt(key_, associated(kPendingDomain, seq), as_bytes(plain));
-  GONGSHU_RETURN_IF_ERROR(pending_.append(txn, seq, box));
-  GONGSHU_RETURN_IF_ERROR(put_u64(txn, kNextPending, seq + 1));
+Spool::PendingWriter::PendingWriter(const Spool& spool, store::WriteTxn& txn)
+    : spool_(spool), txn_(txn), segment_(crypto::AeadSegment::start(spool.key_)) {}
+
+Spool::PendingWriter Spool::pending_writer(store::WriteTxn& txn) const {
+  return PendingWriter(*this, txn);
+}
+
+Result<uint64_t> Spool::PendingWriter::append(const agentpb::PendingRecord& rec) {
+  if (next_ == 0) next_ = std::max<uint64_t>(spool_.get_u64(txn_, kNextPending), 1);
+  const uint64_t seq = next_;
+  plain_.clear();
+  if (!rec.SerializeToString(&plain_)) return fail(ErrorCode::kInternal, "spool: serialise");
+  // Encrypted straight into the page it is committed from.
+  GONGSHU_TRY(std::span<uint8_t> value,
+              spool_.pending_.append_reserve(
+                  txn_, seq, kSegmentHeader + plain_.size() + crypto::kSegmentTagSize));
+  value[0] = kSegmentFormat;
+  std::copy(segment_.salt().begin(), segment_.salt().end(), value.begin() + 1);
+  segment_.encrypt_into(seq, PendingAd(seq).view(), as_bytes(plain_),
+                        value.subspan(kSegmentHeader));
+  GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn_, kNextPending, seq + 1));
+  next_ = seq + 1;
   return seq;
 }
 
+Result<uint64_t> Spool::append_pending(store::WriteTxn& txn,
+                                       const agentpb::PendingRecord& rec) const {
+  return pending_writer(txn).append(rec);
+}
+
+Status Spool::open_pending_plain(uint64_t seq, ByteView box, Bytes* plain) const {
+  const PendingAd ad(seq);
+  if (box.size() >= kSegmentHeader + crypto::kSegmentTagSize && box[0] == kSegmentFormat) {
+    const ByteView salt = box.subspan(1, crypto::kSegmentSaltSize);
+    const ByteView sealed = box.subspan(kSegmentHeader);
+    plain->resize(sealed.size() - crypto::kSegmentTagSize);
+    std::lock_guard<std::mutex> lock(read_segment_mu_);
+    if (!read_segment_) {
+      GONGSHU_TRY(read_segment_, crypto::AeadSegment::resume(key_, salt));
+    } else if (!std::equal(salt.begin(), salt.end(), read_segment_->salt().begin())) {
+      GONGSHU_RETURN_IF_ERROR(read_segment_->reset(key_, salt));
+    }
+    if (read_segment_->decrypt_into(seq, ad.view(), sealed, *plain)) return {};
+    // Else perhaps format 1 whose random nonce starts with the format byte: tried below.
+  }
+  if (box.size() < crypto::kAeadOverhead) {
+    return fail(ErrorCode::kCorrupt, "spool: pending record " + std::to_string(seq) + ": " +
+                                         std::to_string(box.size()) + " bytes is too short");
+  }
+  plain->resize(box.size() - crypto::kAeadOverhead);
+  Status opened = crypto::aead_decrypt_into(key_, ad.view(), box, *plain);
+  if (!opened) {
+    return tl::unexpected(
+        std::move(opened).error().with_context("spool: pending record " + std::to_string(seq)));
+  }
+  return {};
+}
+
 Result<agentpb::PendingRecord> Spool::open_pending(uint64_t seq, ByteView box) const {
-  GONGSHU_TRY(Bytes plain,
-              with_context(crypto::aead_decrypt(key_, associated(kPendingDomain, seq), box),
-                           "spool: pending record " + std::to_string(seq)));
+  Bytes plain;
+  GONGSHU_RETURN_IF_ERROR(open_pending_plain(seq, box, &plain));
   agentpb::PendingRecord rec;
   if (!rec.ParseFromArray(plain.data(), static_cast<int>(plain.size()))) {
     return fail(ErrorCode::kCorrupt,
@@ -242,8 +303,7 @@ Result<agentpb::PendingRecord> Spool::open_pending(uint64_t seq, ByteView box) c
 
 Result<std::string_view> Spool::open_pending_record(uint64_t seq, ByteView box,
                                                     Bytes* plain) const {
-  GONGSHU_TRY(*plain, with_context(crypto::aead_decrypt(key_, associated(kPendingDomain, seq), box),
-                                   "spool: pending record " + std::to_string(seq)));
+  GONGSHU_RETURN_IF_ERROR(open_pending_plain(seq, box, plain));
   // PendingRecord as we write it: record (1), source (2), accepted_at_ms (3), each once.
   WireReader in(as_chars(*plain));
   uint32_t seen = 0;

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -101,6 +102,83 @@ Result<Bytes> aead_decrypt(const DataKey& key, ByteView associated, ByteView box
   Bytes out(box.size() >= kAeadOverhead ? box.size() - kAeadOverhead : 0);
   GONGSHU_RETURN_IF_ERROR(decrypt_into(key, associated, box, out.data()));
   return out;
+}
+
+Status aead_decrypt_into(const DataKey& key, ByteView associated, ByteView box,
+                         std::span<uint8_t> out) {
+  GONGSHU_CHECK(box.size() < kAeadOverhead || out.size() == box.size() - kAeadOverhead);
+  return decrypt_into(key, associated, box, out.data());
+}
+
+namespace {
+
+static_assert(kSegmentSaltSize == crypto_core_hchacha20_INPUTBYTES);
+static_assert(kSegmentTagSize == crypto_aead_chacha20poly1305_ietf_ABYTES);
+static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12);
+
+// The ChaCha20-Poly1305-IETF nonce of a segment message, as XChaCha20 forms it from the last 8
+// bytes of its 24-byte nonce (here be64(counter)): four zero bytes, then those 8.
+std::array<uint8_t, 12> segment_nonce(uint64_t counter) {
+  std::array<uint8_t, 12> n{};
+  put_be64(n.data() + 4, counter);
+  return n;
+}
+
+}  // namespace
+
+AeadSegment AeadSegment::start(const DataKey& key) {
+  crypto_init();
+  AeadSegment s;
+  std::array<uint8_t, kSegmentSaltSize> salt;
+  randombytes_buf(salt.data(), salt.size());
+  GONGSHU_CHECK(s.reset(key, ByteView(salt.data(), salt.size())).has_value());
+  return s;
+}
+
+Result<AeadSegment> AeadSegment::resume(const DataKey& key, ByteView salt) {
+  crypto_init();
+  AeadSegment s;
+  GONGSHU_RETURN_IF_ERROR(s.reset(key, salt));
+  return s;
+}
+
+Status AeadSegment::reset(const DataKey& key, ByteView salt) {
+  if (salt.size() != kSegmentSaltSize) {
+    return fail(ErrorCode::kCorrupt,
+                "segment salt: " + std::to_string(salt.size()) + " bytes, expected 16");
+  }
+  std::copy(salt.begin(), salt.end(), salt_.begin());
+  // XChaCha20's subkey for every nonce that starts with this salt (libsodium's
+  // crypto_aead_xchacha20poly1305_ietf_* compute exactly this per message).
+  crypto_core_hchacha20(subkey_.data(), salt_.data(), key.secret().data(), nullptr);
+  return {};
+}
+
+void AeadSegment::encrypt_into(uint64_t counter, ByteView associated, ByteView plaintext,
+                               std::span<uint8_t> out) const {
+  GONGSHU_CHECK(out.size() == plaintext.size() + kSegmentTagSize);
+  const auto nonce = segment_nonce(counter);
+  unsigned long long clen = 0;
+  GONGSHU_CHECK(crypto_aead_chacha20poly1305_ietf_encrypt(
+                    out.data(), &clen, plaintext.data(), plaintext.size(), associated.data(),
+                    associated.size(), nullptr, nonce.data(), subkey_.data()) == 0);
+}
+
+Status AeadSegment::decrypt_into(uint64_t counter, ByteView associated, ByteView sealed,
+                                 std::span<uint8_t> out) const {
+  if (sealed.size() < kSegmentTagSize) {
+    return fail(ErrorCode::kCorrupt, "encrypted value: " + std::to_string(sealed.size()) +
+                                         " bytes is shorter than the 16-byte tag");
+  }
+  GONGSHU_CHECK(out.size() == sealed.size() - kSegmentTagSize);
+  const auto nonce = segment_nonce(counter);
+  unsigned long long mlen = 0;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), &mlen, nullptr, sealed.data(),
+                                                sealed.size(), associated.data(), associated.size(),
+                                                nonce.data(), subkey_.data()) != 0) {
+    return fail(ErrorCode::kUnauthenticated, "encrypted value: authentication failed");
+  }
+  return {};
 }
 
 Bytes wrap_secret(const DataKey& kek, ByteView associated, const SecretBytes& secret) {

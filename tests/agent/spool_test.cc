@@ -1,5 +1,7 @@
 #include <sys/stat.h>
 
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "agent/catalog_cache.h"
@@ -14,6 +16,7 @@ using namespace gongshu;
 using namespace gongshu::agent;
 using gongshu::agent::testing::must;
 using gongshu::testing::TempDir;
+using gongshu::testing::wait_until;
 
 namespace {
 
@@ -28,6 +31,33 @@ v1::Record record(int i, const std::string& secret_text) {
   f->set_name("name");
   f->mutable_value()->set_text(secret_text);
   return r;
+}
+
+// The pending writer of format 1 (agent/spool.h), as append_pending wrote every record before
+// format 2: an XChaCha20-Poly1305 box with a random nonce under the spool key, associated data
+// "gongshu.agent.pending" || 0 || be64(seq). Kept here to build the spools older agents left.
+Bytes pending_box_v1(const crypto::DataKey& key, uint64_t seq, ByteView plain) {
+  Bytes ad = to_bytes("gongshu.agent.pending");
+  ad.push_back(0);
+  append_be64(ad, seq);
+  return crypto::aead_encrypt(key, ad, plain);
+}
+
+uint64_t append_pending_v1(const Spool& spool, const crypto::DataKey& key, store::WriteTxn& txn,
+                           const agentpb::PendingRecord& rec) {
+  uint64_t seq = std::max<uint64_t>(spool.get_u64(txn, kNextPending), 1);
+  must(spool.pending().append(txn, seq,
+                              pending_box_v1(key, seq, as_bytes(rec.SerializeAsString()))));
+  must(spool.put_u64(txn, kNextPending, seq + 1));
+  return seq;
+}
+
+agentpb::PendingRecord pending(const v1::Record& r, const std::string& source) {
+  agentpb::PendingRecord p;
+  p.set_record(r.SerializeAsString());
+  p.set_source(source);
+  p.set_accepted_at_ms(1765000000000);
+  return p;
 }
 
 }  // namespace
@@ -226,4 +256,194 @@ TEST_CASE(
   CHECK_FALSE(outbox_receipt_matches(e, ""));
   // A flagged entry too short for its hash is corrupt, not a message.
   CHECK_FALSE(decode_outbox(ByteView(now).first(kOutboxHeaderSize + 10)));
+}
+
+TEST_CASE("spool: both pending formats read; each record authenticated in its own slot",
+          "[agent][spool]") {
+  TempDir dir;
+  auto spool = must(Spool::open(dir.path()));
+  auto key = must(load_or_create_spool_key(dir.path() + "/spool.key", false));
+  // Format 1 (an older agent's): seqs 1-20, then format 2 in two transactions: 21-320 and
+  // 321-325, then format 1 again (an older `submit` still running): 326-330.
+  auto add_v1 = [&](int from, int to) {
+    must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+      for (int i = from; i < to; ++i)
+        append_pending_v1(*spool, key, txn, pending(record(i, "v1"), "old:" + std::to_string(i)));
+      return {};
+    }));
+  };
+  auto add_v2 = [&](int from, int to) {
+    must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+      auto w = spool->pending_writer(txn);
+      for (int i = from; i < to; ++i)
+        GONGSHU_RETURN_IF_ERROR(w.append(pending(record(i, "v2"), "new:" + std::to_string(i))));
+      return {};
+    }));
+  };
+  add_v1(0, 20);
+  add_v2(20, 320);
+  add_v2(320, 325);
+  add_v1(325, 330);
+
+  auto txn = must(spool->env().begin_read());
+  REQUIRE(spool->pending().count(txn) == 330);
+  auto value = [&](uint64_t seq) {
+    auto v = spool->pending().get(txn, seq);
+    REQUIRE(v);
+    return Bytes(v->begin(), v->end());
+  };
+  // Format 2: the format byte, then one salt per transaction.
+  auto salt = [&](uint64_t seq) {
+    Bytes v = value(seq);
+    REQUIRE(v[0] == 0x02);
+    return Bytes(v.begin() + 1, v.begin() + 17);
+  };
+  CHECK(salt(21) == salt(320));
+  CHECK(salt(321) == salt(325));
+  CHECK(salt(21) != salt(321));
+  // 33 bytes beside the plaintext (format 1: 40).
+  CHECK(value(21).size() == pending(record(20, "v2"), "new:20").SerializeAsString().size() + 33);
+  CHECK(value(1).size() == pending(record(0, "v1"), "old:0").SerializeAsString().size() + 40);
+
+  // Every record reads, in order, by both paths, whatever its format.
+  store::Cursor cur = spool->pending().cursor(txn);
+  Bytes plain;
+  int i = 0;
+  for (auto e = cur.first(); e; e = cur.next(), ++i) {
+    const uint64_t seq = *store::parse_u64_key(e->key);
+    REQUIRE(seq == uint64_t(i + 1));
+    auto p = must(spool->open_pending(seq, e->value));
+    v1::Record r;
+    REQUIRE(r.ParseFromString(p.record()));
+    CHECK(r.record_key() == "key-" + std::to_string(i));
+    CHECK(p.source() == (i >= 20 && i < 325 ? "new:" : "old:") + std::to_string(i));
+    CHECK(must(spool->open_pending_record(seq, e->value, &plain)) == p.record());
+  }
+  CHECK(i == 330);
+
+  // Moved within a transaction (reordered), across transactions (another batch), to another
+  // spool, or altered in its salt, format byte or bytes: it does not open.
+  CHECK_FALSE(spool->open_pending(22, value(21)));
+  CHECK_FALSE(spool->open_pending(21, value(22)));
+  CHECK_FALSE(spool->open_pending(321, value(100)));
+  CHECK_FALSE(spool->open_pending(100, value(321)));
+  CHECK_FALSE(spool->open_pending(21, value(1)));
+  CHECK_FALSE(spool->open_pending(1, value(21)));
+  const size_t size21 = value(21).size();
+  for (size_t at : {size_t(0), size_t(1), size_t(16), size_t(17), size21 / 2, size21 - 1}) {
+    Bytes v = value(21);
+    v[at] ^= 1;
+    INFO("byte " << at);
+    CHECK_FALSE(spool->open_pending(21, v));
+    CHECK_FALSE(spool->open_pending_record(21, v, &plain));
+  }
+  CHECK_FALSE(spool->open_pending(21, ByteView(value(21)).first(20)));
+  TempDir other_dir;
+  auto other = must(Spool::open(other_dir.path()));
+  CHECK_FALSE(other->open_pending(21, value(21)));
+  CHECK_FALSE(other->open_pending(1, value(1)));
+  // Reading one segment, then another, then the first again: the kept subkey follows.
+  CHECK(spool->open_pending(321, value(321)));
+  CHECK(spool->open_pending(21, value(21)));
+  CHECK(spool->open_pending(2, value(2)));
+  CHECK(spool->open_pending(321, value(321)));
+
+  // A format-1 value whose random nonce happens to begin with the format byte reads as format 1.
+  const std::string text = pending(record(7, "v1"), "old:7").SerializeAsString();
+  Bytes lookalike;
+  do {
+    lookalike = pending_box_v1(key, 9999, as_bytes(text));
+  } while (lookalike[0] != 0x02);
+  CHECK(must(spool->open_pending(9999, lookalike)).source() == "old:7");
+  CHECK_FALSE(spool->open_pending(9998, lookalike));
+}
+
+TEST_CASE("spool upgrade: a backlog of the first format drains exactly once, through a kill",
+          "[agent][spool][e2e]") {
+  // An agent of before format 2 left 3,000 records in its spool; the upgraded agent spools
+  // 1,000 more (format 2) and drains them all to the daemon, killed with SIGKILL midway through
+  // the old records: each record stored once, in order, the resends byte for byte.
+  TempDir dir;
+  const std::string bin = std::string(GONGSHU_BINARY_DIR) + "/bin/gongshu-agent";
+  const std::string config = dir.file("agent.toml");
+  gongshu::testing::write_text(config,
+                               "[agent]\nstate_dir = \"state\"\n[batch]\nmax_records = 250\n"
+                               "max_delay_ms = 50\nwindow = 4\n[limits]\nack_timeout_ms = 3000\n"
+                               "shutdown_timeout_ms = 2000\n");
+  agent::testing::DaemonState state;
+  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  auto daemon_key = crypto::IdentityKey::generate();
+  agent::testing::FakeDaemon daemon(state, daemon_key, "", "", std::chrono::milliseconds(40));
+  auto agent_cmd = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), bin);
+    args.push_back("--config");
+    args.push_back(config);
+    return gongshu::testing::run_process(args);
+  };
+  auto en = agent_cmd({"enroll", daemon.token()});
+  INFO(en.out << en.err);
+  REQUIRE(en.exit_code == 0);
+  auto key_of = [](int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "r%06d", i);
+    return std::string(buf);
+  };
+  {
+    auto spool = must(Spool::open(dir.file("state")));
+    auto key = must(load_or_create_spool_key(dir.file("state/spool.key"), false));
+    must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+      for (int i = 0; i < 3000; ++i) {
+        v1::Record r = record(i, "旧格式");
+        r.set_record_key(key_of(i));
+        append_pending_v1(*spool, key, txn, pending(r, "old.jsonl:" + std::to_string(i + 1)));
+      }
+      return spool->add_u64(txn, kCountAccepted, 3000);
+    }));
+  }
+  std::string text;
+  for (int i = 3000; i < 4000; ++i) text += agent::testing::jsonl_record(i) + "\n";
+  gongshu::testing::write_text(dir.file("new.jsonl"), text);
+  auto sub = agent_cmd({"submit", "--dataset", agent::testing::kDataset, dir.file("new.jsonl")});
+  INFO(sub.out << sub.err);
+  REQUIRE(sub.exit_code == 0);
+  {
+    auto spool = must(Spool::open(dir.file("state")));
+    auto txn = must(spool->env().begin_read());
+    REQUIRE(spool->pending().count(txn) == 4000);
+    CHECK((*spool->pending().get(txn, 3001))[0] == 0x02);  // the upgraded intake's format
+  }
+
+  auto run = std::make_unique<agent::testing::Child>(
+      std::vector<std::string>{bin, "run", "--config", config}, dir.file("run1"));
+  REQUIRE(wait_until([&] { return state.batch_count() >= 3; }, std::chrono::seconds(30)));
+  run->signal(SIGKILL);
+  run->wait();
+  const size_t before = state.batch_count();
+  CHECK(before < 12);  // killed among the old records
+  auto run2 = std::make_unique<agent::testing::Child>(
+      std::vector<std::string>{bin, "run", "--config", config}, dir.file("run2"));
+  REQUIRE(wait_until([&] { return state.records_stored() == 4000; }, std::chrono::seconds(40)));
+  std::vector<std::string> keys;
+  {
+    std::lock_guard l(state.mu);
+    for (auto& [seq, recs] : state.records) {
+      for (auto& bytes : recs) {
+        v1::Record r;
+        REQUIRE(r.ParseFromString(bytes));
+        keys.push_back(r.record_key());
+      }
+    }
+    CHECK(state.batches.size() == 16);
+    CHECK(state.mismatched_resends == 0);
+    CHECK(state.refused_batches == 0);
+  }
+  REQUIRE(keys.size() == 4000);
+  for (int i = 0; i < 4000; ++i) REQUIRE(keys[size_t(i)] == key_of(i));
+  REQUIRE(wait_until([&] {
+    auto r = agent_cmd({"status", "--json", "--no-probe"});
+    return r.out.find("\"acknowledged\":4000") != std::string::npos &&
+           r.out.find("\"spooled\":0,") != std::string::npos;
+  }));
+  run2->signal(SIGTERM);
+  CHECK(run2->wait() == 0);
 }
