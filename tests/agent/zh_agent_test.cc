@@ -65,14 +65,14 @@ TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chine
   RunResult submit =
       agent({"submit", "--dataset", kDataset, dir.file("people.csv")}, "zh_CN.UTF-8");
   CHECK(submit.exit_code == 1);
-  CHECK(contains(submit.out, "接收 1 条,拒收 1 条"));
+  CHECK(contains(submit.out, "接收 1 条，拒收 1 条"));
 
   RunResult zh = agent({"rejected", "list"}, "zh_CN.UTF-8");
   INFO("zh_CN: " << zh.out << zh.err);
   CHECK(zh.exit_code == 0);
   CHECK(contains(zh.out, "RECORD_STATUS_MALFORMED"));
   CHECK(contains(zh.out,
-                 "记录格式错误(malformed record: line 3: row has 2 cells, the header has 3)"));
+                 "记录格式错误（malformed record: line 3: row has 2 cells, the header has 3）"));
   RunResult c = agent({"rejected", "list"}, "C.UTF-8");
   INFO("C: " << c.out << c.err);
   CHECK(contains(c.out, "  line 3: row has 2 cells, the header has 3\n"));
@@ -93,11 +93,11 @@ TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chine
   std::filesystem::rename(dir.file("tmp.csv"),
                           dir.file(std::string("drop/") + kDataset + "--office.csv"));
   REQUIRE(wait_until(
-      [&] { return contains(read_text(dir.file("run.log")), "--office.csv:按 UTF-8"); }));
+      [&] { return contains(read_text(dir.file("run.log")), "--office.csv：按 UTF-8"); }));
   INFO(read_text(dir.file("run.log")));
   CHECK(contains(read_text(dir.file("run.log")),
-                 std::string("gongshu-agent:投放 ") + kDataset + "--office.csv:按 UTF-8"));
-  CHECK(contains(read_text(dir.file("run.log")), "读取;接收 1 条,拒收 0 条\n"));
+                 std::string("gongshu-agent: 投放 ") + kDataset + "--office.csv：按 UTF-8"));
+  CHECK(contains(read_text(dir.file("run.log")), "读取；接收 1 条，拒收 0 条\n"));
   CHECK_FALSE(contains(read_text(dir.file("run.log")), "read as"));
   run.signal(SIGTERM);
   CHECK(run.wait() == 0);

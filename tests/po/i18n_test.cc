@@ -32,7 +32,7 @@ TEST_CASE("i18n::init takes the language from the environment, numbers stay C") 
   REQUIRE(std::string(std::setlocale(LC_MESSAGES, nullptr)) == "zh_CN.UTF-8");
   CHECK(gongshu::i18n::locale_dir() == GONGSHU_BINARY_DIR "/share/locale");
   CHECK(std::string(tr("Usage")) == "用法");
-  CHECK(trf("internal error: {}", "x") == "内部错误:x");
+  CHECK(trf("internal error: {}", "x") == "内部错误：x");
   CHECK(std::string(std::setlocale(LC_NUMERIC, nullptr)) == "C");
 
   ::setenv("LANG", "C.UTF-8", 1);

@@ -63,7 +63,7 @@ TEST_CASE("zh_CN: gongshu-audit help and usage errors in Chinese, English under 
   CHECK(contains(help.out, "显示本帮助信息并退出"));
   RunResult verify_help = run({kAudit, "verify", "--help"}, zh);
   CHECK(contains(verify_help.out, "审计日志导出文件"));
-  CHECK(contains(verify_help.out, "退出状态:0 核验通过"));
+  CHECK(contains(verify_help.out, "退出状态：0 核验通过"));
 
   RunResult usage = run({kAudit, "verify"}, zh);
   CHECK(usage.exit_code == 2);
@@ -102,7 +102,7 @@ TEST_CASE("zh_CN: gongshuctl help, results and errors in Chinese; --json unchang
   RunResult no_daemon = run({kCtl, "agency", "list"},
                             lang("zh_CN.UTF-8", {{"GONGSHU_API", ""}, {"GONGSHU_KEY", ""}}));
   CHECK(no_daemon.exit_code == 2);
-  CHECK(contains(no_daemon.err, "没有 api 地址:请给出 --daemon-info 或 --api"));
+  CHECK(contains(no_daemon.err, "没有 api 地址：请给出 --daemon-info 或 --api"));
 }
 
 TEST_CASE("zh_CN: gongshuctl tables against gongshud carry Chinese headers") {
@@ -297,26 +297,26 @@ TEST_CASE("zh_CN: gongshud help, init and journal lines in the daemon's language
                         dir.file("operator.key")},
                        zh);
   REQUIRE(init.exit_code == 0);
-  CHECK(contains(init.out, "状态目录:"));
-  CHECK(contains(init.out, "守护进程公钥:"));
+  CHECK(contains(init.out, "状态目录："));
+  CHECK(contains(init.out, "守护进程公钥："));
   const std::string config = dir.file("gongshud.toml");
   write_text(config, "[daemon]\nstate_dir = \"" + dir.file("state") +
                          "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
                          "\"tcp://127.0.0.1:*\"\n");
   RunResult valid = run({kDaemon, "check-config", "--config", config}, zh);
   CHECK(valid.exit_code == 0);
-  CHECK(contains(valid.out, ":有效"));
+  CHECK(contains(valid.out, "：有效"));
 
   const std::string log = dir.file("gongshud.log");
   ChildProcess daemon({kDaemon, "run", "--config", config}, log, zh);
-  REQUIRE(wait_until([&] { return contains(read_text(log), "就绪(版本") || !daemon.running(); }));
+  REQUIRE(wait_until([&] { return contains(read_text(log), "就绪（版本") || !daemon.running(); }));
   INFO(read_text(log));
   REQUIRE(daemon.running());
   CHECK(contains(read_text(log), "gongshud: 就绪(版本"));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait() == 0);
-  CHECK(contains(read_text(log), "正在停止;处理完正在传输的批次"));
-  CHECK(contains(read_text(log), "已停止,共处理 0 个批次,接收 0 条记录,拒收 0 条"));
+  CHECK(contains(read_text(log), "正在停止；处理完正在传输的批次"));
+  CHECK(contains(read_text(log), "已停止，共处理 0 个批次，接收 0 条记录，拒收 0 条"));
   CHECK_FALSE(contains(read_text(log), "ready (version"));
 }
 
@@ -335,8 +335,8 @@ TEST_CASE("zh_CN: gongshu-agent and gongshu-drill help and errors in Chinese") {
 
   RunResult drill = run({kDrill, "--help"}, zh);
   CHECK(drill.exit_code == 0);
-  CHECK(contains(drill.out, "逐步计时,检查记录有无丢失或重复"));
-  CHECK(contains(drill.out, "退出状态:0 全部符合预期"));
+  CHECK(contains(drill.out, "逐步计时，检查记录有无丢失或重复"));
+  CHECK(contains(drill.out, "退出状态：0 全部符合预期"));
   RunResult nothing = run({kDrill, "run"}, zh);
   CHECK(nothing.exit_code == 2);
   CHECK(contains(nothing.err, "gongshu-drill run: 请指定场景、--all 或 --plan FILE"));

@@ -60,14 +60,14 @@ TEST_CASE("zh_CN: gongshud's warning line carries its level in Chinese") {
                          "\"tcp://127.0.0.1:*\"\n");
   const std::string log = dir.file("gongshud.log");
   ChildProcess daemon({kDaemon, "run", "--config", config}, log, lang("zh_CN.UTF-8"));
-  REQUIRE(wait_until([&] { return contains(read_text(log), "就绪(版本") || !daemon.running(); }));
+  REQUIRE(wait_until([&] { return contains(read_text(log), "就绪（版本") || !daemon.running(); }));
   REQUIRE(daemon.running());
   // An operator's typo, then a reload: refused, the running configuration kept.
   write_text(config, "[daemon\n");
   daemon.signal(SIGHUP);
   REQUIRE(wait_until([&] { return contains(read_text(log), "重新加载被拒绝"); }));
   INFO(read_text(log));
-  CHECK(contains(read_text(log), "gongshud: 警告:重新加载被拒绝,保留当前运行的配置:"));
+  CHECK(contains(read_text(log), "gongshud: 警告：重新加载被拒绝，保留当前运行的配置："));
   CHECK_FALSE(contains(read_text(log), "warning:"));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait() == 0);
@@ -84,7 +84,7 @@ TEST_CASE("zh_CN: gongshuctl shows a refusal's class in Chinese before the daemo
   INFO("zh_CN: " << zh.err << "C: " << c.err);
   CHECK(zh.exit_code == 1);
   CHECK(c.exit_code == zh.exit_code);
-  CHECK(contains(zh.err, "gongshuctl:未找到(not found: no agency no-such-agency)\n"));
+  CHECK(contains(zh.err, "gongshuctl: 未找到（not found: no agency no-such-agency）\n"));
   // In English the daemon's reason alone, as before.
   CHECK(c.err == "gongshuctl: no agency no-such-agency\n");
 }
@@ -113,7 +113,7 @@ TEST_CASE("zh_CN: gongshu-drill's progress and plan errors in Chinese, its sandb
   CHECK(drill.exit_code == 0);
   CHECK(contains(drill.err, "  ✓ 拒绝记录在守护进程的系统日志中 — \"policy reload refused"));
   CHECK(contains(drill.err, "  ✓ 当前运行的策略继续有效 — policy version before "));
-  CHECK(contains(drill.err, "  ✓ 完成,用时 "));
+  CHECK(contains(drill.err, "  ✓ 完成，用时 "));
   CHECK_FALSE(contains(drill.err, "✗"));
 }
 
