@@ -18,6 +18,7 @@
 
 #include "core/util/check.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/wire_reader.h"
 #include "core/wire/codec.h"
 #include "core/wire/poller.h"
@@ -188,7 +189,7 @@ void IngestService::Impl::cut_connections(NetState& net, int64_t now_ms, bool kn
   // key's reconnection is refused by the ZAP handler.
   cuts.fetch_add(1, std::memory_order_relaxed);
   if (auto s = channel.drop_connections(std::chrono::seconds(5)); !s) {
-    fail_socket("ingest: cutting a revoked key's connections: " + s.error().message());
+    fail_socket(trf("ingest: cutting a revoked key's connections: {}", s.error().message()));
   }
 }
 
@@ -205,7 +206,9 @@ void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
     dropped.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mu);
-      ++net_refusals[key][revoked ? "revoked key, frame dropped" : "quarantined, frame dropped"];
+      // Refusal kinds: audit entries' details (po/README.md), not translated.
+      ++net_refusals[key][revoked ? "revoked key, frame dropped"    // i18n-exempt
+                                  : "quarantined, frame dropped"];  // i18n-exempt
     }
     cut_connections(net, now, true);
     return;
@@ -241,18 +244,20 @@ void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
       quarantines.fetch_add(1, std::memory_order_relaxed);
       {
         std::lock_guard lock(mu);
-        ++net_refusals[key]["quarantined for " + std::to_string(options.per_key.quarantine_s) +
-                            " s: flooding after its allowance was spent"];
+        ++net_refusals[key]["quarantined for " +  // i18n-exempt: an audit entry's detail
+                            std::to_string(options.per_key.quarantine_s) +
+                            " s: flooding after its allowance was spent"];  // i18n-exempt
       }
       k.throttled = 0;
       cut_connections(net, now, true);
       return;
     }
     const int64_t wait = per_ms > 0 ? static_cast<int64_t>((1 - k.tokens) / per_ms) + 1 : 60'000;
-    answer_busy(in.from, in.payload,
-                "daemon is busy: this key's refused and re-sent batches are throttled; resend "
-                "later",
-                wait);
+    answer_busy(
+        in.from, in.payload,
+        "daemon is busy: this key's refused and re-sent batches are "  // i18n-exempt: protocol
+        "throttled; resend later",
+        wait);
     std::lock_guard lock(mu);
     ++net_refusals[key]["throttled"];
     return;
@@ -265,12 +270,14 @@ void IngestService::Impl::admit(wire::Incoming in, NetState& net) {
   auto pushed = stopping ? FairQueue<JobPtr>::Push::kQueueFull : queue.push(job->agent_key_id, job);
   if (pushed != FairQueue<JobPtr>::Push::kQueued) {
     lock.unlock();
-    answer_busy(job->from, job->payload,
-                stopping ? "daemon is stopping; resend later"
-                : pushed == FairQueue<JobPtr>::Push::kLaneFull
-                    ? "daemon is busy: this key's share of the queue is full; resend later"
-                    : "daemon is busy: the queue is full; resend later",
-                stopping ? 1000 : 200);
+    answer_busy(
+        job->from, job->payload,
+        // The agent's answer: protocol text (po/README.md).
+        stopping ? "daemon is stopping; resend later"  // i18n-exempt
+        : pushed == FairQueue<JobPtr>::Push::kLaneFull
+            ? "daemon is busy: this key's share of the queue is full; resend later"  // i18n-exempt
+            : "daemon is busy: the queue is full; resend later",                     // i18n-exempt
+        stopping ? 1000 : 200);
     return;
   }
   work_cv.notify_one();
@@ -290,7 +297,7 @@ void IngestService::Impl::net_loop() {
     // (or the periodic revocation check is due).
     auto ready = poller.wait(std::chrono::milliseconds(250));
     if (!ready) {
-      fail_socket("ingest: waiting on the socket: " + ready.error().message());
+      fail_socket(trf("ingest: waiting on the socket: {}", ready.error().message()));
       return;
     }
     uint64_t woken;
@@ -305,7 +312,7 @@ void IngestService::Impl::net_loop() {
           dropped.fetch_add(1, std::memory_order_relaxed);  // dropped by the channel
           continue;
         }
-        fail_socket("ingest: receiving: " + in.error().message());
+        fail_socket(trf("ingest: receiving: {}", in.error().message()));
         return;
       }
       if (!*in) break;
@@ -472,7 +479,7 @@ Result<std::unique_ptr<IngestService>> IngestService::start(
   GONGSHU_TRY(std::string bound,
               with_context(channel.bind(options.endpoint), "ingest " + options.endpoint));
   Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake.valid()) return fail_errno("ingest: eventfd", errno);
+  if (!wake.valid()) return fail_errno(tr("ingest: eventfd"), errno);
   auto impl = std::make_unique<Impl>(store, directory, catalog, quarantine, std::move(options),
                                      std::move(channel), std::move(wake));
   impl->endpoint = bound;
