@@ -10,7 +10,7 @@
 // faults per record (the agent maps each large buffer afresh: agent/resident.h).
 //
 //   bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--window N] [--fsyncs]
-//             [--no-ingest]
+//             [--no-ingest] [--spool-read-only]
 //
 // --window N sets the agents' [batch] window (batches unacknowledged at a time; default 8).
 // --agents 4 (or both, the default) adds a run of four gongshu-agent processes, each enrolled for
@@ -23,6 +23,12 @@
 // `strace -c -f`, counting fsync/fdatasync/msync per batch: strace slows both processes, so its
 // run gives counts, never rates. Ack latency is not printed: the agent does not report it (see
 // bench_ingest, whose in-process agents time each batch to its ack).
+//
+// Spool read (in this process, first): the batcher's read of a spooled record
+// (Spool::open_pending_record over a cursor, as make_batches reads a batch) for records written in
+// the spool's format 1 (one XChaCha20-Poly1305 key derivation per record) and format 2 (one per
+// write transaction; agent/spool.h), alternately, best of three rounds each: a same-process
+// comparison that the machine's other load does not skew. --spool-read-only stops after it.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -46,6 +52,8 @@
 #include <thread>
 #include <vector>
 
+#include "agent/spool.h"
+#include "core/crypto/aead.h"
 #include "core/ids/citizen_id.h"
 
 namespace {
@@ -415,11 +423,79 @@ std::map<std::string, long> strace_calls(const std::string& path) {
   return m;
 }
 
+// Spool read cost per record (above): n records of about 512 bytes in each format, each read back
+// through a cursor with open_pending_record; returns {format 1, format 2} in microseconds per
+// record, the best of three alternating rounds.
+std::pair<double, double> spool_read_us(const std::string& dir, uint64_t n) {
+  using namespace gongshu;
+  auto spool_or = agent::Spool::open(dir);
+  if (!spool_or) die("spool: " + spool_or.error().message());
+  agent::Spool& spool = **spool_or;
+  auto key = agent::load_or_create_spool_key(dir + "/spool.key", false);
+  if (!key) die("spool key: " + key.error().message());
+  agentpb::PendingRecord rec;
+  rec.set_record(std::string(470, 'r'));
+  rec.set_source("/srv/agency/households.jsonl:123456");
+  rec.set_accepted_at_ms(1765000000000);
+  const std::string plain = rec.SerializeAsString();
+  // Format 1 as agents wrote it before format 2: a box with a random nonce per record, associated
+  // data "gongshu.agent.pending" || 0 || be64(seq). Transactions of 1,000 records, as submit's.
+  auto fill = [&](bool v2) -> uint64_t {
+    uint64_t first = 0;
+    for (uint64_t done = 0; done < n; done += 1000) {
+      auto s = spool.env().update([&](store::WriteTxn& txn) -> Status {
+        auto w = spool.pending_writer(txn);
+        for (uint64_t i = 0; i < 1000 && done + i < n; ++i) {
+          uint64_t seq = std::max<uint64_t>(spool.get_u64(txn, agent::kNextPending), 1);
+          if (first == 0) first = seq;
+          if (v2) {
+            GONGSHU_RETURN_IF_ERROR(w.append(rec));
+            continue;
+          }
+          Bytes ad = to_bytes("gongshu.agent.pending");
+          ad.push_back(0);
+          append_be64(ad, seq);
+          GONGSHU_RETURN_IF_ERROR(
+              spool.pending().append(txn, seq, crypto::aead_encrypt(*key, ad, as_bytes(plain))));
+          GONGSHU_RETURN_IF_ERROR(spool.put_u64(txn, agent::kNextPending, seq + 1));
+        }
+        return {};
+      });
+      if (!s) die("spool fill: " + s.error().message());
+    }
+    return first;
+  };
+  const uint64_t first1 = fill(false), first2 = fill(true);
+  auto read = [&](uint64_t first) {
+    auto txn = spool.env().begin_read();
+    if (!txn) die("spool read txn");
+    Bytes plain_buf;
+    size_t sum = 0;
+    auto t0 = Clock::now();
+    store::Cursor cur = spool.pending().cursor(*txn);
+    uint64_t i = 0;
+    for (auto e = cur.seek(store::u64_key(first)); e && i < n; e = cur.next(), ++i) {
+      auto r = spool.open_pending_record(*store::parse_u64_key(e->key), e->value, &plain_buf);
+      if (!r) die("spool read: " + r.error().message());
+      sum += r->size();
+    }
+    double us = secs(Clock::now() - t0) * 1e6 / double(n);
+    if (sum != n * 470) die("spool read: wrong record bytes");
+    return us;
+  };
+  double best1 = 1e9, best2 = 1e9;
+  for (int round = 0; round < 3; ++round) {
+    best1 = std::min(best1, read(first1));
+    best2 = std::min(best2, read(first2));
+  }
+  return {best1, best2};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t records = 600'000;
-  bool fsyncs = false, ingest = true, one = true, four = true;
+  bool fsyncs = false, ingest = true, one = true, four = true, spool_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--records") && i + 1 < argc) {
       records = std::strtoull(argv[++i], nullptr, 10);
@@ -434,17 +510,32 @@ int main(int argc, char** argv) {
       g_same_agency = true;
     } else if (!std::strcmp(argv[i], "--fsyncs")) {
       fsyncs = true;
+    } else if (!std::strcmp(argv[i], "--spool-read-only")) {
+      spool_only = true;
     } else if (!std::strcmp(argv[i], "--no-ingest")) {
       ingest = false;
     } else {
       die("usage: bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--window N] "
-          "[--fsyncs] [--no-ingest]");
+          "[--fsyncs] [--no-ingest] [--spool-read-only]");
     }
   }
   char tmpl[] = "/tmp/bench_e2e.XXXXXX";
   if (!::mkdtemp(tmpl)) die("mkdtemp failed");
   const std::string root = tmpl;
   kErrLog = root + "/last-command.err";
+  {
+    const uint64_t n = std::min<uint64_t>(records, 200'000);
+    auto [v1_us, v2_us] = spool_read_us(root + "/spool-read", n);
+    std::filesystem::remove_all(root + "/spool-read");
+    std::printf(
+        "spool read (in process, %llu records each, best of 3): format 1 %.2f us/record, "
+        "format 2 %.2f us/record (%.0f%%)\n",
+        (unsigned long long)n, v1_us, v2_us, 100.0 * v2_us / v1_us);
+    if (spool_only) {
+      std::filesystem::remove_all(root);
+      return 0;
+    }
+  }
   const std::string file = root + "/households.jsonl";
   write_households(file, records);
 
