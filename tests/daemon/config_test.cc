@@ -145,6 +145,20 @@ TEST_CASE("daemon config: [cluster] node_key and members turn the data path on")
   CHECK(c->cluster.members.at("node-a").replication.empty());
   CHECK(c->cluster.members.at("node-b").key == kb);
   CHECK(c->cluster.members.at("node-b").replication == "tcp://10.0.0.12:7402");
+  CHECK(c->cluster.changelog_max_entries == 100000);  // the defaults
+  CHECK(c->cluster.changelog_max_mb == 4096);
+  CHECK(c->cluster.reseed_key.empty());
+  auto bounded = parse_config(
+      head + "changelog_max_entries = 8\nchangelog_max_mb = 16\nreseed_key = \"/etc/k\"\n",
+      "gongshud.toml");
+  REQUIRE(bounded);
+  CHECK(bounded->cluster.changelog_max_entries == 8);
+  CHECK(bounded->cluster.changelog_max_mb == 16);
+  CHECK(bounded->cluster.reseed_key == "/etc/k");
+  auto too_few = parse_config(head + "changelog_max_entries = 1\n", "gongshud.toml");
+  REQUIRE(!too_few);
+  CHECK_THAT(too_few.error().message(), Catch::Contains("gongshud.toml:5") &&
+                                            Catch::Contains("cluster.changelog_max_entries"));
   auto bad_key = parse_config(head + "members = { node-a = \"xyz\" }\n", "gongshud.toml");
   REQUIRE(!bad_key);
   CHECK_THAT(bad_key.error().message(),
