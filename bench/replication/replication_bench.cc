@@ -12,9 +12,13 @@
 //              the writer does not wait (as docs/replication.md §4), an acker thread measures
 //              commit -> replica ack per group; the rate counts until the last ack
 //
-//   bench_replication [--records N] [--group N]
+//   bench_replication [--part store|daemons|both] [--records N] [--group N]
+//                     [--cluster-records N] [--agents N] [--failovers N] [--lease-ttl-s N]
+//                     [--ack-timeout-ms N]
 //
-// Daemon-level figures (agents, failover time) need the daemon's wiring: see docs/replication.md.
+// --part daemons (in both, after the store level) runs cluster_bench.cc: the same questions
+// through real etcd, gongshud and agents (rate and ratio to one node, ack latency at half rate,
+// replica lag, failover time). --cluster-records is its records per rate run (default 200,000).
 
 #include <algorithm>
 #include <atomic>
@@ -26,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/replication/cluster_bench.h"
 #include "core/audit/log.h"
 #include "core/replication/applier.h"
 #include "core/replication/changelog.h"
@@ -196,12 +201,47 @@ Figures run(const std::string& dir, int mode, uint64_t records, uint64_t group) 
 
 }  // namespace
 
+int run_store_level(uint64_t records, uint64_t group);
+
 int main(int argc, char** argv) {
   uint64_t records = 200'000, group = 1000;
+  std::string part = "both";
+  gongshu::bench::CommonOptions cluster;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--records")) records = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--group")) group = std::strtoull(argv[i + 1], nullptr, 10);
+    const char* v = argv[i + 1];
+    if (!std::strcmp(argv[i], "--records"))
+      records = std::strtoull(v, nullptr, 10);
+    else if (!std::strcmp(argv[i], "--group"))
+      group = std::strtoull(v, nullptr, 10);
+    else if (!std::strcmp(argv[i], "--part"))
+      part = v;
+    else if (!std::strcmp(argv[i], "--cluster-records"))
+      cluster.records = std::strtoull(v, nullptr, 10);
+    else if (!std::strcmp(argv[i], "--agents"))
+      cluster.agents = std::atoi(v);
+    else if (!std::strcmp(argv[i], "--failovers"))
+      cluster.failovers = std::atoi(v);
+    else if (!std::strcmp(argv[i], "--lease-ttl-s"))
+      cluster.lease_ttl_s = std::atoi(v);
+    else if (!std::strcmp(argv[i], "--ack-timeout-ms"))
+      cluster.ack_timeout_ms = std::atoi(v);
+    else {
+      std::fprintf(stderr, "bench_replication: unknown option %s\n", argv[i]);
+      return 2;
+    }
   }
+  if (part != "store" && part != "daemons" && part != "both") {
+    std::fprintf(stderr, "bench_replication: --part store|daemons|both\n");
+    return 2;
+  }
+  if (cluster.agents < 1) cluster.agents = 1;
+  int status = 0;
+  if (part != "daemons") status |= run_store_level(records, group);
+  if (part != "store") status |= gongshu::bench::run_cluster_bench(cluster);
+  return status;
+}
+
+int run_store_level(uint64_t records, uint64_t group) {
   records -= records % group;
   const std::string dir =
       (fs::temp_directory_path() / ("gongshu-bench-repl-" + std::to_string(::getpid()))).string();
