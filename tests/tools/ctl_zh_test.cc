@@ -312,7 +312,7 @@ TEST_CASE("zh_CN: gongshud help, init and journal lines in the daemon's language
   REQUIRE(wait_until([&] { return contains(read_text(log), "就绪（版本") || !daemon.running(); }));
   INFO(read_text(log));
   REQUIRE(daemon.running());
-  CHECK(contains(read_text(log), "gongshud: 就绪(版本"));
+  CHECK(contains(read_text(log), "gongshud: 就绪（版本"));
   daemon.signal(SIGTERM);
   CHECK(daemon.wait() == 0);
   CHECK(contains(read_text(log), "正在停止；处理完正在传输的批次"));
