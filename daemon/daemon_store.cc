@@ -1,5 +1,6 @@
 #include "daemon/daemon_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "core/policy/calendar.h"
 #include "core/store/cursor.h"
 #include "core/util/check.h"
+#include "core/util/fd.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -52,6 +54,21 @@ void sync_dir(const std::string& dir) {
   (void)::fsync(fd);
   ::close(fd);
 }
+
+// A name install() accepts for a share file: what a dataset id may be (core/catalog: [a-z0-9_.-],
+// here also upper case), 1..128 bytes, not starting with a dot — so never a path, "..", or
+// the temporary files below.
+bool share_name_ok(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kShareSuffix = ".share";
 
 template <class String>
 String record_key_in(String k, std::string_view dataset, std::string_view record_key) {
@@ -222,6 +239,7 @@ Status DaemonStore::create_data_key(store::WriteTxn& txn, const std::string& dat
   const std::string path = share_path(dataset);
   ::unlink(path.c_str());
   GONGSHU_RETURN_IF_ERROR(crypto::create_secret_file(path, crypto::kDataKeySize));
+  keyring_generation_.fetch_add(1);  // before the commit: replicas get the share first
   GONGSHU_TRY(crypto::DataKey kek, share_kek(dataset));
   crypto::DataKey dk = crypto::DataKey::generate();
   std::string ad = std::string(kWrapDomainV2) + dataset;
@@ -298,6 +316,7 @@ Status DaemonStore::shred_share(const std::string& dataset) {
   const std::string path = share_path(dataset);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("delete " + path, errno);
   sync_dir(keyring_dir_);
+  keyring_generation_.fetch_add(1);
   // The unwrapped key leaves memory too (SecretBytes wipes it).
   std::lock_guard lock(keys_mu_);
   keys_.clear();
@@ -334,6 +353,7 @@ Status DaemonStore::migrate_keys() {
       const std::string path = share_path(d);
       ::unlink(path.c_str());
       GONGSHU_RETURN_IF_ERROR(crypto::create_secret_file(path, crypto::kDataKeySize));
+      keyring_generation_.fetch_add(1);
       GONGSHU_TRY(crypto::DataKey kek, share_kek(d));
       std::string ad2 = std::string(kWrapDomainV2) + d;
       Bytes wrapped = crypto::wrap_secret(kek, as_bytes(ad2), key);
@@ -343,6 +363,96 @@ Status DaemonStore::migrate_keys() {
     }
     return {};
   });
+}
+
+uint64_t DaemonStore::generation() const { return keyring_generation_.load(); }
+
+Result<std::vector<replication::KeyShare>> DaemonStore::snapshot(const store::Txn& txn) {
+  std::vector<replication::KeyShare> out;
+  {
+    DIR* dir = ::opendir(keyring_dir_.c_str());
+    if (!dir) return fail_errno("list " + keyring_dir_, errno);
+    std::vector<std::string> names;
+    while (const dirent* e = ::readdir(dir)) {
+      std::string_view n(e->d_name);
+      if (n.size() <= kShareSuffix.size() || !n.ends_with(kShareSuffix)) continue;
+      n.remove_suffix(kShareSuffix.size());
+      if (share_name_ok(n)) names.emplace_back(n);
+    }
+    ::closedir(dir);
+    for (const std::string& n : names) {
+      // A share being replaced (create_data_key unlinks first) or unreadable is left out; the
+      // generation moves with its replacement, so the next message carries it.
+      auto share = crypto::load_secret_file(share_path(n), crypto::kDataKeySize);
+      if (share) out.push_back({n, std::move(*share)});
+    }
+  }
+  auto cur = db_->datasets.cursor(txn);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    stored::DatasetState st;
+    if (!st.ParseFromArray(e->value.data(), static_cast<int>(e->value.size()))) continue;
+    if (!st.destroyed_at_ms()) continue;
+    std::string name(as_chars(e->key));
+    std::erase_if(out, [&](const replication::KeyShare& k) { return k.name == name; });
+    if (share_name_ok(name)) out.push_back({name, crypto::SecretBytes()});
+  }
+  return out;
+}
+
+Status DaemonStore::write_share(const std::string& dataset, const crypto::SecretBytes& share) {
+  const std::string path = share_path(dataset);
+  const std::string tmp = keyring_dir_ + "/." + dataset + ".share.tmp";
+  ::unlink(tmp.c_str());
+  int raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (raw < 0) return fail_errno("create " + tmp, errno);
+  Fd fd(raw);
+  size_t done = 0;
+  while (done < share.size()) {
+    ssize_t n = ::write(fd.get(), share.data() + done, share.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::unlink(tmp.c_str());
+      return fail_errno("write " + tmp, n < 0 ? errno : EIO);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    ::unlink(tmp.c_str());
+    return fail_errno("fsync " + tmp, errno);
+  }
+  fd = Fd();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return fail_errno("rename " + tmp, errno);
+  }
+  int dfd = ::open(keyring_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail_errno("open " + keyring_dir_, errno);
+  Fd dir(dfd);
+  if (::fsync(dir.get()) != 0) return fail_errno("fsync " + keyring_dir_, errno);
+  keyring_generation_.fetch_add(1);
+  return {};
+}
+
+Status DaemonStore::install(const std::vector<replication::KeyShare>& shares) {
+  for (const replication::KeyShare& k : shares) {
+    if (!share_name_ok(k.name))
+      return fail(ErrorCode::kInvalidArgument,
+                  "key share named '" + k.name.substr(0, 64) + "' is not a dataset id");
+    if (k.share.empty()) {
+      if (::access(share_path(k.name).c_str(), F_OK) == 0)
+        GONGSHU_RETURN_IF_ERROR(shred_share(k.name));
+      continue;
+    }
+    if (k.share.size() != crypto::kDataKeySize)
+      return fail(ErrorCode::kInvalidArgument,
+                  "key share of dataset " + k.name + " is " + std::to_string(k.share.size()) +
+                      " bytes, expected " + std::to_string(crypto::kDataKeySize));
+    if (auto held = crypto::load_secret_file(share_path(k.name), crypto::kDataKeySize);
+        held && held->equals(k.share))
+      continue;
+    GONGSHU_RETURN_IF_ERROR(write_share(k.name, k.share));
+  }
+  return {};
 }
 
 Result<std::string> DaemonStore::next_yearly_id(store::WriteTxn& txn, std::string_view counter,

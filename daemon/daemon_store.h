@@ -7,6 +7,7 @@
 // lock serialises writers, including AuditLog::append). data_key() is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <memory_resource>
@@ -16,6 +17,7 @@
 #include "core/audit/log.h"
 #include "core/crypto/aead.h"
 #include "core/crypto/identity.h"
+#include "core/replication/key_shares.h"
 #include "core/store/table.h"
 #include "core/util/clock.h"
 
@@ -30,7 +32,9 @@ struct StoreOptions {
   std::string keyring_dir;
 };
 
-class DaemonStore {
+// In the replicated mode the store is also the node's KeyShares (core/replication/key_shares.h):
+// the keyring travels to the members over the replication channel, never through the store.
+class DaemonStore final : public replication::KeyShares {
  public:
   static Result<std::unique_ptr<DaemonStore>> open(const StoreOptions& options,
                                                    const crypto::IdentityKey& daemon_key,
@@ -67,6 +71,17 @@ class DaemonStore {
   // The id destroy_data_key would return, or empty when the dataset has no key.
   std::string data_key_id(const store::Txn& txn, const std::string& dataset) const;
   const std::string& keyring_dir() const { return keyring_dir_; }
+
+  // replication::KeyShares (docs/replication.md §3a). The primary: generation() moves after every
+  // share file created or deleted; snapshot() lists every <dataset>.share of the keyring and a
+  // tombstone for each dataset txn shows destroyed. A replica: install() writes each share that
+  // is missing or differs (0600, fsynced, renamed into place, directory fsynced) and shreds the
+  // tombstoned ones (shred_share: the file and the unwrapped keys), refusing names that are not
+  // dataset ids. The shares stay files of the keyring: never in the store, a write set or a
+  // backup.
+  uint64_t generation() const override;
+  Result<std::vector<replication::KeyShare>> snapshot(const store::Txn& txn) override;
+  Status install(const std::vector<replication::KeyShare>& shares) override;
 
   // Keyed blind index of a subject identifier (normalised form).
   crypto::Digest subject_token(std::string_view identifier) const;
@@ -127,6 +142,8 @@ class DaemonStore {
   // The key wrapping a version-2 data key: derived from the master key and the share.
   Result<crypto::DataKey> share_kek(const std::string& dataset) const;
   Status migrate_keys();
+  Status write_share(const std::string& dataset, const crypto::SecretBytes& share);
+  std::atomic<uint64_t> keyring_generation_{1};
   const Clock& clock_;
   std::unique_ptr<store::Env> env_;
   std::unique_ptr<Tables> db_;

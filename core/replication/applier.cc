@@ -66,6 +66,7 @@ struct Applier::Impl {
   std::atomic<int64_t> known_term{0};
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> primary_head{0};
+  std::atomic<int64_t> caught_up_ms{0};
   mutable std::mutex mu;
   ApplierState state = ApplierState::kFollowing;
   std::string reason;
@@ -106,6 +107,22 @@ struct Applier::Impl {
     send(m);
   }
   void run();
+
+  // The keyring that came with a stream (core/replication/key_shares.h), made durable before
+  // any write set beside it is applied; a deposed sender's is ignored. Wipes the copies.
+  Status install_key_shares(v1::ReplicationMessage& m, Bytes& raw) {
+    std::vector<KeyShare> shares;
+    for (auto& ks : *m.mutable_stream()->mutable_key_shares()) {
+      shares.push_back({ks.name(), crypto::SecretBytes::copy_of(as_bytes(ks.share()))});
+      wipe_secret(*ks.mutable_share());
+    }
+    volatile uint8_t* p = raw.data();
+    for (size_t i = 0; i < raw.size(); ++i) p[i] = 0;
+    KeyShares* keyring = changelog.key_shares();
+    if (!keyring || m.stream().term() < known_term.load()) return {};
+    return with_context(keyring->install(shares),
+                        "replication: installing the leader's key shares");
+  }
 };
 
 Applier::Applier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -175,6 +192,16 @@ void Applier::Impl::run() {
     if (!m.has_stream()) continue;
     const auto& s = m.stream();
     if (s.leader() != options.primary_node) continue;  // only the leader this node follows
+    if (s.key_shares_size() > 0) {  // the keyring first: small edit by C (key_shares.h)
+      auto installed = install_key_shares(m, **in);
+      if (!installed) {
+        v1::ReplicationMessage r;
+        r.mutable_refusal()->set_reason(installed.error().message().substr(0, 4096));
+        send(r);
+        stop_with(ApplierState::kFailed, installed.error().message());
+        return;
+      }
+    }
     primary_head.store(s.head_seq());
     bool gap = false;
     for (const auto& bytes : s.write_sets()) {
@@ -206,6 +233,11 @@ void Applier::Impl::run() {
       hello();
       continue;
     }
+    {
+      std::lock_guard lock(mu);
+      // As fresh as the leader was when it sent this (its clock): the age of this node's data.
+      if (head.seq >= s.head_seq()) caught_up_ms.store(s.head_time_ms());
+    }
     if (s.term() >= known_term.load()) {
       uint64_t seq;
       {
@@ -236,5 +268,6 @@ ChainHead Applier::head() const {
   return impl_->head;
 }
 uint64_t Applier::primary_head() const { return impl_->primary_head.load(); }
+int64_t Applier::caught_up_ms() const { return impl_->caught_up_ms.load(); }
 
 }  // namespace gongshu::replication

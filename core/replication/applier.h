@@ -72,6 +72,10 @@ class Applier {
   std::string reason() const;
   ChainHead head() const;         // applied so far (committed)
   uint64_t primary_head() const;  // the primary's last announced seq (lag = this - head().seq)
+  // The primary's wall clock (ms since the epoch) when it sent the latest stream after which
+  // this node had applied everything that stream announced: its data is as of then (0: not
+  // yet). now - this is the age of the data a replica's reads see.
+  int64_t caught_up_ms() const;
 
   struct Impl;
 

@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/replication/key_shares.h"
 #include "core/replication/write_set_codec.h"
 #include "core/store/env.h"
 #include "core/store/table.h"
@@ -59,6 +60,12 @@ class Changelog : public store::CommitHook {
   void set_listener(std::function<void(uint64_t seq)> listener) { listener_ = std::move(listener); }
   // Trimming keeps every seq >= retain_from (the synchronous set's lowest acknowledged + 1).
   void set_retain_from(uint64_t seq) { retain_from_.store(seq, std::memory_order_release); }
+
+  // The node's keyring as the replication channel carries it beside the write sets
+  // (key_shares.h): the Shipper sends it, the Applier installs it. Null: none (tests, or a store
+  // without secrets outside it). Set before the Replicator leads or follows; outlives it.
+  void set_key_shares(KeyShares* shares) { key_shares_ = shares; }
+  KeyShares* key_shares() const { return key_shares_; }
 
   ChainHead head(const store::Txn& txn) const;
   // The encoded write set seq, if still held.
@@ -97,6 +104,7 @@ class Changelog : public store::CommitHook {
   std::atomic<uint64_t> retain_from_{0};
   std::atomic<uint64_t> last_seq_{0};
   std::function<void(uint64_t)> listener_;
+  KeyShares* key_shares_ = nullptr;
   uint64_t pending_seq_ = 0;  // numbered in before_commit, reported in after_commit
 };
 

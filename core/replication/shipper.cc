@@ -50,6 +50,10 @@ struct Shipper::Impl {
     ReplicaProgress progress;
     Clock::time_point last_sent{};
     Clock::time_point last_progress{};
+    // The keyring (key_shares.h): whether a snapshot went since the last hello, and the
+    // generation read before the read transaction of the message that carried it.
+    bool keyring_sent = false;
+    uint64_t keyring_generation = 0;
   };
   mutable std::mutex mu;  // guards replicas (the thread writes, waiters read)
   std::condition_variable acked;
@@ -168,6 +172,7 @@ bool Shipper::Impl::handle(const wire::Incoming& in) {
       const auto& h = m.hello();
       if (h.node() != in.user_id) return false;  // a node speaks only for itself
       r.route = in.from;
+      r.keyring_sent = false;  // a new connection, or a restarted replica: the keyring again
       r.progress.refused.clear();
       r.progress.reseed_sent = false;
       auto txn = env.begin_read();
@@ -245,8 +250,14 @@ void Shipper::Impl::pump(const std::string& node, Replica& r, bool heartbeat_due
   const uint64_t head_seq = changelog.last_seq();
   const uint64_t limit = std::min(head_seq, r.progress.acked_seq + options.window);
   if (r.progress.sent_seq >= limit && !heartbeat_due) return;
+  KeyShares* keyring = changelog.key_shares();
+  const uint64_t generation_before = keyring ? keyring->generation() : 0;
   auto txn = env.begin_read();
   if (!txn) return;
+  // Read after the snapshot's transaction began: any share a write set below needs was bumped
+  // before (key_shares.h explains why that makes the keyring arrive first).
+  const uint64_t generation_after = keyring ? keyring->generation() : 0;
+  bool with_keyring = keyring && (!r.keyring_sent || generation_after != r.keyring_generation);
   const ChainHead head = changelog.head(*txn);
   const uint64_t upto = std::min(head.seq, r.progress.acked_seq + options.window);
   do {
@@ -256,6 +267,15 @@ void Shipper::Impl::pump(const std::string& node, Replica& r, bool heartbeat_due
     s->set_leader(options.node);
     s->set_head_seq(head.seq);
     s->set_head_time_ms(wall_ms());
+    if (with_keyring) {
+      auto shares = keyring->snapshot(*txn);
+      if (!shares) return;  // no write set goes without the keyring: again at the next pump
+      for (const KeyShare& k : *shares) {
+        auto* ks = s->add_key_shares();
+        ks->set_name(k.name);
+        ks->set_share(reinterpret_cast<const char*>(k.share.data()), k.share.size());
+      }
+    }
     size_t bytes = 0;
     uint64_t next = r.progress.sent_seq;
     while (next < upto && bytes < kStreamBytes) {
@@ -277,7 +297,17 @@ void Shipper::Impl::pump(const std::string& node, Replica& r, bool heartbeat_due
       ++next;
     }
     std::string wire = m.SerializeAsString();
-    if (!channel->send(*r.route, as_bytes(wire))) return;  // gone or full: again later
+    const bool sent = static_cast<bool>(channel->send(*r.route, as_bytes(wire)));
+    if (with_keyring) {  // the shares leave no copy in freed memory
+      wipe_secret(wire);
+      for (auto& ks : *s->mutable_key_shares()) wipe_secret(*ks.mutable_share());
+    }
+    if (!sent) return;  // gone or full: again later
+    if (with_keyring) {
+      r.keyring_sent = true;
+      r.keyring_generation = generation_before;
+      with_keyring = false;
+    }
     r.progress.sent_seq = next;
     r.last_sent = now;
   } while (r.progress.sent_seq < upto);
