@@ -274,6 +274,10 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
     r = ctx.admit(c);
   }
   if (r) r = dispatch(ctx, c, req, resp);
+  // A replica says how far behind the leader what it answered is (docs/replication.md §6).
+  if (r && ctx.options.gate && !ctx.options.gate->may_write() && ctx.options.replica_lag) {
+    if (auto lag = ctx.options.replica_lag()) *resp.mutable_replica_lag() = std::move(*lag);
+  }
   if (!r) {
     resp.clear_body();
     auto* err = resp.mutable_error();

@@ -19,7 +19,9 @@
 // Threads: one api thread, started by start() and joined by stop().
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/wire/context.h"
@@ -29,6 +31,7 @@
 #include "daemon/directory.h"
 #include "daemon/policy_view.h"
 #include "daemon/status.h"
+#include "gongshu/v1/api.pb.h"
 
 namespace gongshu::daemon {
 
@@ -61,6 +64,9 @@ struct ApiOptions {
   // status); everything else is API_UNAVAILABLE "not leader; leader is <api>" with leader_api.
   const LeaderGate* gate = nullptr;
   const ClusterSlot* cluster = nullptr;
+  // Replicated mode: how far behind the leader this node is (daemon/replica_lag.h), put in every
+  // answer it gives while it does not lead (ApiResponse.replica_lag); nullopt while it leads.
+  std::function<std::optional<v1::ReplicaLag>()> replica_lag;
 };
 
 class ApiService {

@@ -10,6 +10,7 @@
 #include "core/policy/mask_op.h"
 #include "core/util/fd.h"
 #include "core/wire/curve_key.h"
+#include "daemon/replica_lag.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -248,6 +249,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   if (config.cluster.enabled) {
     ao.gate = &d->cluster_slot_;
     ao.cluster = &d->cluster_slot_;
+  }
+  if (d->replication_) {  // every answer of a replica carries its lag (daemon/replica_lag.h)
+    ClusterReplication* repl = d->replication_.get();
+    const DaemonStore* st = d->store_.get();
+    ao.replica_lag = [repl, st, node = config.cluster.node] {
+      return replica_lag_of(repl->replicator().status(), node, st->clock().now_ms());
+    };
   }
   AlertService* alerts = d->alerts_.get();
   DaemonStore* store = d->store_.get();

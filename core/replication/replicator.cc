@@ -168,6 +168,7 @@ ReplicatorStatus Replicator::status() const {
     s.applier = applier_->state();
     s.applier_reason = applier_->reason();
     s.primary_head = applier_->primary_head();
+    s.caught_up_ms = applier_->caught_up_ms();
   }
   if (shipper_) s.replicas = shipper_->replicas();
   return s;

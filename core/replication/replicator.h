@@ -69,6 +69,7 @@ struct ReplicatorStatus {
   std::optional<ApplierState> applier;
   std::string applier_reason;
   uint64_t primary_head = 0;                        // following: the leader's last announced seq
+  int64_t caught_up_ms = 0;                         // following: Applier::caught_up_ms
   std::map<std::string, ReplicaProgress> replicas;  // leading
 };
 

@@ -21,6 +21,7 @@
 #include "core/util/encoding.h"
 #include "core/util/i18n.h"
 #include "core/util/json.h"
+#include "tools/ctl/replica_lag.h"
 #include "core/util/local_time.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
@@ -317,9 +318,12 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
                         {"records", d.records()},
                         {"fields", fields}});
       }
-      std::cout << dump({{"policy_version", cat.policy_version()}, {"datasets", list}}) << "\n";
+      json j = {{"policy_version", cat.policy_version()}, {"datasets", list}};
+      add_replica_lag(j, *r);
+      std::cout << dump(j) << "\n";
       return 0;
     }
+    print_replica_lag(*r, std::cerr);
     if (o->out.csv) {
       std::cout << csv_line(
           {"id", "name", "provider", "provider_name", "open", "update_frequency", "records"});
@@ -378,9 +382,12 @@ void add_query(CLI::App& app, int* exit_code) {
     q->set_include_invalidated(o->invalidated);
     q->set_cursor(o->cursor);
     v1::QueryResponse all;
+    v1::ApiResponse last;  // the last page's answer: its replica lag, if a replica answered
     while (true) {
       auto r = c.call(req);
       if (!r) return report_error(r.error());
+      last.clear_replica_lag();
+      if (r->has_replica_lag()) *last.mutable_replica_lag() = r->replica_lag();
       const auto& page = r->query();
       if (all.columns().empty()) *all.mutable_columns() = page.columns();
       *all.mutable_decision() = page.decision();
@@ -397,10 +404,12 @@ void add_query(CLI::App& app, int* exit_code) {
                 {"columns", std::vector<std::string>(all.columns().begin(), all.columns().end())},
                 {"decision", decision_json(all.decision())}};
       if (!all.next_cursor().empty()) j["next_cursor"] = all.next_cursor();
+      add_replica_lag(j, last);
       std::cout << dump(j) << "\n";
       return 0;
     }
     print_rows(all.rows(), all.columns(), o->out.csv);
+    print_replica_lag(last, std::cerr);
     std::cerr << all.rows_size() << tr(" row(s) of ") << o->dataset << "; "
               << shown(decision_line(all.decision())) << "\n";
     if (!all.next_cursor().empty())
@@ -450,12 +459,12 @@ void add_lookup(CLI::App& app, int* exit_code) {
       json denied = json::array();
       for (const auto& d : l.denied())
         denied.push_back({{"dataset", d.dataset()}, {"rule", d.rule()}, {"reason", d.reason()}});
-      std::cout << dump({{"subject_kind", l.subject_kind()},
-                         {"datasets", datasets},
-                         {"denied", denied}})
-                << "\n";
+      json j = {{"subject_kind", l.subject_kind()}, {"datasets", datasets}, {"denied", denied}};
+      add_replica_lag(j, *r);
+      std::cout << dump(j) << "\n";
       return 0;
     }
+    print_replica_lag(*r, std::cout);
     if (l.datasets().empty()) std::cout << tr("no rows you may see about this subject\n");
     for (const auto& d : l.datasets()) {
       std::cout << "\n"
@@ -524,6 +533,7 @@ void add_download(CLI::App& app, int* exit_code) {
     bool header = o->resume_cursor.empty();
     v1::AccessDecision decision;
     std::string id;
+    v1::ApiResponse last;  // the last chunk's answer: its replica lag, if a replica answered
     while (true) {
       auto r = call_patiently(c, req, o->quiet);
       if (!r) {
@@ -544,6 +554,8 @@ void add_download(CLI::App& app, int* exit_code) {
         out = &file;
       }
       const auto& chunk = r->download();
+      last.clear_replica_lag();
+      if (r->has_replica_lag()) *last.mutable_replica_lag() = r->replica_lag();
       id = chunk.download_id();
       decision = chunk.decision();
       if (header && o->format == "csv") {
@@ -580,6 +592,7 @@ void add_download(CLI::App& app, int* exit_code) {
       std::cerr << (o->export_ ? "exported " : "downloaded ") << rows << tr(" rows of ")
                 << o->dataset << (to_stdout ? "" : " to " + o->out) << "; "
                 << shown(decision_line(decision)) << tr("; download id ") << id << "\n";
+      print_replica_lag(last, std::cerr);
     }
     return 0;
   });

@@ -13,6 +13,7 @@
 #include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
+#include "tools/ctl/replica_lag.h"
 #include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
@@ -112,6 +113,7 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
       to = body->size;
     }
     bool progress = ex->progress || ::isatty(2);
+    v1::ApiResponse last;  // the last chunk's answer: its replica lag, if a replica answered
     auto written =
         download_to_file(ex->out, 0640, "export", progress, [&](uint64_t offset) -> Result<Chunk> {
           v1::ApiRequest req;
@@ -119,6 +121,8 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
           req.mutable_audit_export()->set_to_seq(to);
           req.mutable_audit_export()->set_offset(offset);
           GONGSHU_TRY(v1::ApiResponse r, (*c)->call(req));
+          last.clear_replica_lag();
+          if (r.has_replica_lag()) *last.mutable_replica_lag() = r.replica_lag();
           auto* chunk = r.mutable_audit_export();
           return Chunk{std::move(*chunk->mutable_data()), chunk->last(), 0};
         });
@@ -126,6 +130,7 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
     uint64_t offset = *written;
     std::cout << tr("exported entries ") << ex->from << ".." << to << " (" << offset
               << tr(" bytes) to ") << ex->out << "\n";
+    print_replica_lag(last, std::cout);
     *exit_code = 0;
   });
 }

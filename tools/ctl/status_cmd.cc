@@ -10,6 +10,7 @@
 #include "core/util/i18n.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
+#include "tools/ctl/replica_lag.h"
 #include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
@@ -196,9 +197,12 @@ void add_status_command(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     if (*json_out) {
-      std::cout << to_json(r->status()).dump() << "\n";
+      json j = to_json(r->status());
+      add_replica_lag(j, *r);  // answered by a replica: how far behind the leader
+      std::cout << j.dump() << "\n";
     } else {
       print_text(r->status());
+      print_replica_lag(*r, std::cout);
     }
     return 0;
   });

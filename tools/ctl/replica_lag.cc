@@ -1,0 +1,30 @@
+#include "tools/ctl/replica_lag.h"
+
+#include "core/util/i18n.h"
+
+namespace gongshu::ctl {
+
+std::string replica_lag_text(const v1::ReplicaLag& l) {
+  std::string line;
+  if (l.leader().empty()) {
+    line =
+        trf("replica {}, no leader known: answered as of write set {}", l.node(), l.applied_seq());
+  } else if (l.behind_ms() < 0) {
+    line =
+        trf("replica {}, {} write sets behind the leader {} (the age of its data is not known "
+            "yet)",
+            l.node(), l.behind_seq(), l.leader());
+  } else {
+    line = trf("replica {}, {} write sets / {} ms behind the leader {}", l.node(), l.behind_seq(),
+               l.behind_ms(), l.leader());
+  }
+  if (!l.state().empty() && l.state() != "following" && l.state() != "no leader")
+    line += trf("; replication stopped: {}", l.state());
+  return line;
+}
+
+void print_replica_lag(const v1::ApiResponse& r, std::ostream& out) {
+  if (r.has_replica_lag()) out << replica_lag_text(r.replica_lag()) << "\n";
+}
+
+}  // namespace gongshu::ctl
