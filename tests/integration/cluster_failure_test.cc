@@ -351,6 +351,7 @@ TEST_CASE(
     "in overlapping time") {
   ClusterOptions o;
   o.etcd_members = {{0}, {1}, {2}};  // node i talks to etcd member i alone
+  o.reseed = true;
   ClusterPlatform p(o);
   std::vector<Node*> all = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
   Node* old = nullptr;
@@ -373,8 +374,8 @@ TEST_CASE(
   {
     bool delivered =
         wait_until([&] { return p.acknowledged() >= uint64_t(next); }, std::chrono::seconds(30));
-    INFO("acknowledged " << p.acknowledged() << " of " << next << "; successor "
-                         << successor->id << " holds " << p.records(*successor));
+    INFO("acknowledged " << p.acknowledged() << " of " << next << "; successor " << successor->id
+                         << " holds " << p.records(*successor));
     INFO("agent status: " << p.agent({"status", "--json"}).out);
     INFO("successor's log: " << tail(p.log(*successor)));
     INFO("old leader's log: " << tail(p.log(*old)));
@@ -420,7 +421,28 @@ TEST_CASE(
     CHECK(it->second.second <= terms[later->first].time_ms);
     CHECK(it->second.second <= later->second.first);
   }
+  // Its etcd member back, the old leader sees the new term, follows it (re-seeding if it
+  // committed a write set its successor never received) and converges.
+  const auto healed_at = SteadyClock::now();
   p.etcd.resume(member);
+  {
+    bool follows = wait_until(
+        [&] {
+          json s = p.status(*old);
+          return s.is_object() && s["leader"] == successor->id && !s["this_node_leads"].get<bool>();
+        },
+        std::chrono::seconds(20));
+    INFO("old leader's log: " << tail(p.log(*old)));
+    REQUIRE(follows);
+    bool same = p.converged(*successor, all);
+    INFO(p.last_error);
+    CHECK(same);
+  }
+  CHECK(p.records(*old) == p.records(*successor));
+  const int64_t healed_ms = ms_since(healed_at);
+  const bool reseeded = p.log(*old).find("GONGSHU_EVENT=replica_reseeded") != std::string::npos;
+  WARN("the old leader, its etcd back, follows with equal roots after "
+       << healed_ms << " ms" << (reseeded ? " (re-seeded)" : " (streamed)"));
   WARN("leader cut off from etcd: successor leads "
        << takeover_ms << " ms after the cut; the old "
        << "leader's last ack "
