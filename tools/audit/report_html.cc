@@ -58,15 +58,27 @@ std::string key_text(const std::string& k) {
   return k == kNone ? "<span class=\"none\">(无 none)</span>" : esc(k);
 }
 
-// A duration for people: "850 ms", "42 s", "3 min 20 s", "2 h 5 min", "3 d 4 h".
+// A duration for people, Chinese beside English like every label of the report:
+// "850 毫秒 <span class="en">850 ms</span>", "3 分 20 秒 … 3 min 20 s", "2 小时 5 分 … 2 h 5 min",
+// "3 天 4 小时 … 3 d 4 h".
 std::string duration_text(int64_t ms) {
   if (ms < 0) return "-" + duration_text(-ms);
-  if (ms < 1000) return std::to_string(ms) + " ms";
+  auto both = [](int64_t a, const char* zh_a, const char* en_a, int64_t b = -1,
+                 const char* zh_b = "", const char* en_b = "") {
+    std::string zh = std::to_string(a) + " " + zh_a;
+    std::string en = std::to_string(a) + " " + en_a;
+    if (b >= 0) {
+      zh += " " + std::to_string(b) + " " + zh_b;
+      en += " " + std::to_string(b) + " " + en_b;
+    }
+    return zh + " <span class=\"en\">" + en + "</span>";
+  };
+  if (ms < 1000) return both(ms, "毫秒", "ms");
   int64_t s = ms / 1000;
-  if (s < 60) return std::to_string(s) + " s";
-  if (s < 3600) return std::to_string(s / 60) + " min " + std::to_string(s % 60) + " s";
-  if (s < 86400) return std::to_string(s / 3600) + " h " + std::to_string(s / 60 % 60) + " min";
-  return std::to_string(s / 86400) + " d " + std::to_string(s / 3600 % 24) + " h";
+  if (s < 60) return both(s, "秒", "s");
+  if (s < 3600) return both(s / 60, "分", "min", s % 60, "秒", "s");
+  if (s < 86400) return both(s / 3600, "小时", "h", s / 60 % 60, "分", "min");
+  return both(s / 86400, "天", "d", s / 3600 % 24, "小时", "h");
 }
 
 std::string when(int64_t ms) { return esc(beijing_time_text(ms)); }

@@ -760,7 +760,7 @@ TEST_CASE("gongshu-audit report: a real log with alerts, third parties and destr
                  "<tr data-k=\"population.household\"><td class=\"k\">population.household"
                  "</td><td class=\"n\" data-f=\"allowed\">2</td><td class=\"n\" "
                  "data-f=\"denied\">1</td><td class=\"n\" data-f=\"records\">54</td>"));
-  CHECK(contains(html, ">44 s</td>"));
+  CHECK(contains(html, ">44 秒 <span class=\"en\">44 s</span></td>"));
 
   // A period with nothing in it still makes a report.
   auto empty = testing::run_process({kAudit, "report", path, "--key", hex_key, "--from",
