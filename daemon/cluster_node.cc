@@ -82,6 +82,43 @@ ClusterNode::ClusterNode(cluster::Leadership leadership, ClusterConfig config, D
 
 void ClusterNode::set_sync_probe(SyncProbe probe) { probe_ = std::move(probe); }
 
+// The cluster_failover audit entry (machine text, never translated): the operator who asked is
+// the principal; refs name the term, the promoted node's applied position and the loss accepted.
+v1::AuditEntry ClusterNode::failover_entry(const cluster::FailoverValue& f, int64_t term) const {
+  v1::AuditEntry fe;
+  fe.mutable_principal()->set_key_id(f.requested_by);
+  fe.mutable_principal()->set_role("operator");
+  fe.set_action("cluster_failover");
+  auto ref = [&](const char* kind, std::string value) {
+    auto* r = fe.add_refs();
+    r->set_kind(kind);
+    r->set_value(std::move(value));
+  };
+  ref("cluster", config_.name);
+  ref("node", config_.node);
+  ref("term", std::to_string(term));
+  ref("from_seq", std::to_string(f.from.seq));
+  ref("from_term", std::to_string(f.from.term));
+  ref("accept_loss", f.accept_loss ? "true" : "false");
+  ref("sync_set", joined(f.sync_members));
+  ref("sync_term", std::to_string(f.sync_term));
+  ref("asked", f.asked);
+  const std::string at = "operator failover to " + config_.node + " (term " +  // i18n-exempt
+                         std::to_string(term) + ")";
+  if (f.accept_loss) {
+    fe.set_detail(at + " outside the synchronous set [" + joined(f.sync_members) +  // i18n-exempt
+                  "] of term " + std::to_string(f.sync_term) +                      // i18n-exempt
+                  ", loss accepted: write sets after seq " +                        // i18n-exempt
+                  std::to_string(f.from.seq) + " (term " + std::to_string(f.from.term) +
+                  ") that only that set held are given up");  // i18n-exempt
+  } else {
+    fe.set_detail(at + " from seq " + std::to_string(f.from.seq) + " (term " +  // i18n-exempt
+                  std::to_string(f.from.term) +
+                  "), a node that may stand: nothing given up");  // i18n-exempt
+  }
+  return fe;
+}
+
 uint64_t ClusterNode::quorum_seq() {
   if (!probe_.synced) return 0;
   return sync_set_.quorum_seq(probe_.synced);
@@ -268,7 +305,11 @@ void ClusterNode::transitions(SteadyClock::time_point now) {
     // i18n-exempt: the audit entry's detail (next two lines)
     e.set_detail("node " + config_.node + " leads cluster " + config_.name +       // i18n-exempt
                  " in term " + std::to_string(term) + " (elected through etcd)");  // i18n-exempt
+    // Won under an operator's failover key: its entry goes in the same, first, transaction.
+    std::optional<v1::AuditEntry> fe;
+    if (won_failover_) fe = failover_entry(won_failover_->value, term);
     auto s = store_.env().update([&](store::WriteTxn& txn) -> Status {
+      if (fe) GONGSHU_RETURN_IF_ERROR(store_.audit().append(txn, *fe));
       GONGSHU_RETURN_IF_ERROR(store_.audit().append(txn, e));
       return {};
     });
@@ -461,18 +502,18 @@ Status ClusterNode::check_switchover(const std::string& to) const {
 
 Result<FailoverPlan> ClusterNode::request_failover(const std::string& to, bool accept_loss,
                                                    const std::string& requested_by) {
+  // Its refusals are protocol answers (English, like refuse()): the lines carry i18n-exempt.
   std::lock_guard admin_lock(admin_mu_);
   const cluster::Keys& keys = leadership_.keys();
   auto range = admin_->get_prefix(keys.prefix());
-  if (!range)
-    return tl::unexpected(std::move(range.error()).with_context("failover: reading etcd"));
+  if (!range) return tl::unexpected(std::move(range.error()).with_context("failover"));
   GONGSHU_TRY(cluster::ClusterView view, cluster::parse_view(keys, range->kvs, range->revision));
   if (view.leader) {
-    return fail(ErrorCode::kAlreadyExists,
-                "failover: " + view.leader->value.node + " leads term " +
-                    std::to_string(view.leader->term) +
-                    "; a failover is for when no leader exists (a planned handover is "
-                    "`cluster switchover --to NODE`)");
+    std::string m = "failover: " + view.leader->value.node;
+    m += " leads term " + std::to_string(view.leader->term);         // i18n-exempt
+    m += "; a failover is for when no leader exists";                // i18n-exempt
+    m += " (a planned handover is `cluster switchover --to NODE`)";  // i18n-exempt
+    return fail(ErrorCode::kAlreadyExists, m);
   }
   FailoverPlan plan;
   if (view.sync) {
@@ -498,30 +539,32 @@ Result<FailoverPlan> ClusterNode::request_failover(const std::string& to, bool a
     for (const auto& n : pool)
       if (plan.to.empty() || applied_of(n) > applied_of(plan.to)) plan.to = n;
     if (plan.to.empty())
-      return fail(ErrorCode::kNotFound, "failover: no live member in etcd to promote");
+      return fail(ErrorCode::kNotFound, "failover: no live member in etcd");  // i18n-exempt
   }
-  if (!view.member(plan.to))
-    return fail(ErrorCode::kNotFound, "failover: " + plan.to +
-                                          " is not a live member in etcd (its gongshud is down or "
-                                          "cannot reach etcd)");
+  if (!view.member(plan.to)) {
+    std::string m = "failover: " + plan.to;
+    m += " is not a live member in etcd";                 // i18n-exempt
+    m += " (its gongshud is down or cannot reach etcd)";  // i18n-exempt
+    return fail(ErrorCode::kNotFound, m);
+  }
   plan.from = applied_of(plan.to);
   if (!eligible(plan.to)) {
+    std::string m = "failover: " + plan.to;
+    m += " is not in the synchronous set [" + joined(plan.sync_set);  // i18n-exempt
+    m += "] of term " + std::to_string(plan.sync_term);               // i18n-exempt
     if (!live_eligible.empty()) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "failover: " + plan.to + " is not in the synchronous set [" +
-                      joined(plan.sync_set) + "] of term " + std::to_string(plan.sync_term) +
-                      ", and " + joined(live_eligible) +
-                      ", which may stand and holds every acknowledged write set, is alive: it "
-                      "is elected by itself (stop it first if it cannot serve)");
+      m += ", and " + joined(live_eligible);                                       // i18n-exempt
+      m += ", which may stand and holds every acknowledged write set, is alive:";  // i18n-exempt
+      m += " it is elected by itself (stop it first if it cannot serve)";          // i18n-exempt
+      return fail(ErrorCode::kInvalidArgument, m);
     }
     if (!accept_loss) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "failover: " + plan.to + " is not in the synchronous set [" +
-                      joined(plan.sync_set) + "] of term " + std::to_string(plan.sync_term) +
-                      " and no member of it is alive; promoting " + plan.to +
-                      " gives up every write set after its applied seq " +
-                      std::to_string(plan.from.seq) + " (term " + std::to_string(plan.from.term) +
-                      "), acknowledged ones included; pass --accept-loss to accept that");
+      m += " and no member of it is alive; promoting " + plan.to;  // i18n-exempt
+      m += " gives up every write set after its applied seq ";     // i18n-exempt
+      m += std::to_string(plan.from.seq) + " (term " + std::to_string(plan.from.term);
+      m += "), acknowledged ones included;";      // i18n-exempt
+      m += " pass --accept-loss to accept that";  // i18n-exempt
+      return fail(ErrorCode::kInvalidArgument, m);
     }
     plan.accept_loss = true;
   }
@@ -543,9 +586,11 @@ Result<FailoverPlan> ClusterNode::request_failover(const std::string& to, bool a
   if (!r) return tl::unexpected(std::move(r.error()).with_context("failover"));
   if (!r->succeeded) {
     (void)admin_->revoke_lease(lease);
-    return fail(ErrorCode::kAlreadyExists,
-                "failover: the cluster changed while asking (a leader was elected, or the sync "
-                "set or another failover was written); look at `cluster status` and ask again");
+    std::string m = "failover: the cluster changed while asking";  // i18n-exempt
+    m +=
+        " (a leader was elected, or the sync set or another failover was written);";  // i18n-exempt
+    m += " look at `cluster status` and ask again";                                   // i18n-exempt
+    return fail(ErrorCode::kAlreadyExists, m);
   }
   note(sys::Level::kWarning,
        trf("failover to {} requested by {} (accept loss: {}; from seq {})", plan.to, requested_by,

@@ -162,6 +162,7 @@ class ClusterNode final : public LeaderGate {
   void transitions(std::chrono::steady_clock::time_point now);
   void do_switchover();
   void maintain_sync_set(std::chrono::steady_clock::time_point now);
+  v1::AuditEntry failover_entry(const cluster::FailoverValue& f, int64_t term) const;
   cluster::Applied applied() const;
 
   cluster::Leadership leadership_;
