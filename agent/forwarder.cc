@@ -32,6 +32,9 @@ constexpr uint64_t kTrimBytes = 512 << 10;
 // for 1,000 records of 512 bytes) to the agent's peak memory, for one fdatasync fewer per two
 // batches on a thread that is not the one waiting for the daemon.
 constexpr size_t kMaxBatchesPerRound = 1;
+// Sealed messages kept in their own buffers until sent (normally at once, so one; more wait
+// while the window is full or the daemon is away, and are then sent from the outbox instead).
+constexpr size_t kMaxFresh = 2;
 // How often the sealer looks for records spooled by another process (`submit`), which cannot
 // wake it.
 constexpr std::chrono::milliseconds kSealerPoll{20};
@@ -132,6 +135,11 @@ void Forwarder::ensure_channel(SteadyClock::time_point now) {
 void Forwarder::drop_channel(SteadyClock::time_point now, bool refused) {
   poller_.reset();
   channel_.reset();
+  {
+    // Everything unacknowledged is sent again from the outbox; the buffers go meanwhile.
+    std::lock_guard<std::mutex> g(wake_mu_);
+    fresh_.clear();
+  }
   inflight_.clear();
   retry_at_.clear();
   next_to_send_ = 0;
@@ -490,25 +498,27 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     // SealedBatch holding only reported_backlog: protobuf merges concatenated messages, so the
     // sealed bytes stay exactly what was signed and the daemon reads one SealedBatch. Stored
     // with the batch (the backlog when it was sealed, a few batches before it is sent), the
-    // outbox value is the message sent, byte for byte, without a copy to build it.
+    // outbox value holds the message sent, byte for byte.
     v1::SealedBatch advisory;
     advisory.set_reported_backlog(spool_.pending().count(txn));
     const std::string advisory_bytes = advisory.SerializeAsString();
-    // The outbox value — its header, the SealedBatch and the advisory — written straight into
-    // the page it is committed from.
+    // The message — the SealedBatch and the advisory — sealed into a buffer of its own that the
+    // sending thread hands to ZeroMQ without a copy once this transaction has committed
+    // (seal_round), and copied once into the outbox value, the durable copy a resend reads.
     const size_t sealed_size = batch::sealed_batch_size(seq, sealed_len);
     const size_t message_size = sealed_size + advisory_bytes.size();
+    std::shared_ptr<uint8_t[]> message(new uint8_t[message_size]);
+    const std::span<uint8_t> m(message.get(), message_size);
+    GONGSHU_RETURN_IF_ERROR(builder_.seal_into(
+        target_.key, batch::write_sealed_batch_prefix(seq, sealed_len, m.first(sealed_size))));
+    std::copy(advisory_bytes.begin(), advisory_bytes.end(), m.begin() + ptrdiff_t(sealed_size));
     GONGSHU_TRY(std::span<uint8_t> value,
                 spool_.outbox().append_reserve(txn, seq,
                                                kOutboxHeaderSize + kOutboxHashSize + message_size));
     // With the hash of the header sealed: the receipt of an ack must name it (apply_ack).
     put_outbox_header(value.data(), first, count, created, builder_.sealed_hash());
-    const size_t at = kOutboxHeaderSize + kOutboxHashSize;
-    GONGSHU_RETURN_IF_ERROR(builder_.seal_into(
-        target_.key,
-        batch::write_sealed_batch_prefix(seq, sealed_len, value.subspan(at, sealed_size))));
-    std::copy(advisory_bytes.begin(), advisory_bytes.end(),
-              value.begin() + ptrdiff_t(at + sealed_size));
+    std::copy(m.begin(), m.end(), value.begin() + ptrdiff_t(kOutboxHeaderSize + kOutboxHashSize));
+    txn_sealed_.push_back(Sealed{seq, std::move(message), message_size});
     sealer_holding_ = true;
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kNextBatchSeq, seq + 1));
     GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
@@ -522,11 +532,34 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
   if (!channel_ || seen_state_ != wire::HandshakeState::kConnected) return {};
   auto send_one = [&](uint64_t seq, bool* sent) -> Status {
     *sent = false;
+    // Sealed since the last send: from its own buffer, which ZeroMQ takes without a copy.
+    std::optional<Sealed> fresh;
+    {
+      std::lock_guard<std::mutex> g(wake_mu_);
+      if (auto it = fresh_.find(seq); it != fresh_.end()) {
+        fresh = std::move(it->second);
+        fresh_.erase(it);
+      }
+    }
+    if (fresh) {
+      holding_buffers_ = true;
+      const ByteView bytes(fresh->data.get(), fresh->size);
+      if (auto s =
+              channel_->send_owned(std::shared_ptr<const void>(fresh->data, bytes.data()), bytes);
+          !s) {
+        std::lock_guard<std::mutex> g(wake_mu_);
+        fresh_.emplace(seq, std::move(*fresh));  // queue full: try next step
+        return {};
+      }
+      *sent = true;
+      return {};
+    }
     GONGSHU_TRY(store::ReadTxn txn, spool_.env().begin_read());
     auto v = spool_.outbox().get(txn, seq);
     if (!v) return {};
     GONGSHU_TRY(OutboxEntry e, decode_outbox(*v));
-    // Sent as stored (make_batches), read in place from the map; ZeroMQ copies it.
+    // A resend (or a batch sealed before a reconnect): as stored, read in place from the map;
+    // ZeroMQ copies it.
     holding_buffers_ = true;
     if (auto s = channel_->send(e.message); !s) return {};  // queue full: try next step
     touched(e.message.size());
@@ -778,6 +811,7 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
   uint64_t made = 0, left = unbatched;
   GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
     txn_news_ = {};
+    txn_sealed_.clear();
     made = 0;
     for (const auto& ack : acks) {
       bool done = false;
@@ -796,6 +830,9 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
     news_.foreign_receipts += txn_news_.foreign_receipts;
     if (!txn_news_.error.empty()) news_.error = std::move(txn_news_.error);
     acks_uncommitted_ -= acks.size();
+    // Committed: the sending thread may send these from their buffers (send_due).
+    for (auto& b : txn_sealed_) fresh_.emplace(b.seq, std::move(b));
+    while (fresh_.size() > kMaxFresh) fresh_.erase(fresh_.begin());  // sent from the outbox
   }
   if (made > 0 && left == 0) waiting_since_.reset();
   if (sealed_event_.valid()) {

@@ -13,8 +13,10 @@
 // `pending`. (Sealing a few batches beyond the window, ready for the moment an ack frees a slot,
 // made no measurable difference: a round seals the next batch as soon as an ack is received.)
 //
-// Sending. One ClientChannel to the daemon's ingest endpoint. Batches are sent in batch_seq
-// order and only while the handshake is up; whenever the connection is replaced (lost,
+// Sending. One ClientChannel to the daemon's ingest endpoint. A batch goes out the first time
+// from the buffer it was sealed into, handed to ZeroMQ without a copy once its outbox entry (a
+// copy of the same bytes) is committed; every resend reads the outbox entry. Batches are sent in
+// batch_seq order and only while the handshake is up; whenever the connection is replaced (lost,
 // refused, an ack overdue) the channel is thrown away with its queue, and a new one sends every
 // unacknowledged batch again, in order, from the outbox. Reconnects back off exponentially with
 // jitter; a refused key ("not enrolled or revoked") backs off longer.
@@ -33,7 +35,9 @@
 //
 // Exactly once, with two threads and grouped commits (what a SIGKILL leaves, at each point):
 //   - sealer between reading pending and committing: nothing was sent (only committed outbox
-//     entries are); the next start seals the same records again under the same batch_seq.
+//     entries are: a batch's own buffer, the bytes of its entry, reaches the sending thread
+//     only after the commit); the next start seals the same records again under the same
+//     batch_seq.
 //   - batch committed, not yet sent, or sent and not acknowledged: the next start sends each
 //     outbox entry again, byte for byte; the daemon stores it or answers duplicate.
 //   - ack received, its deletion not yet committed (nor that of the other ack and the batch
@@ -55,6 +59,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -213,6 +218,17 @@ class Forwarder {
   };
   News news_;
   News txn_news_;
+  // A batch's message (SealedBatch + advisory), sealed into a buffer of its own: the sealer's
+  // current transaction's (txn_sealed_), and, once committed, those not yet sent (fresh_, under
+  // wake_mu_, at most a couple): step() hands them to ZeroMQ without a copy (send_owned), where
+  // a resend copies the outbox value from the map.
+  struct Sealed {
+    uint64_t seq = 0;
+    std::shared_ptr<uint8_t[]> data;
+    size_t size = 0;
+  };
+  std::vector<Sealed> txn_sealed_;
+  std::map<uint64_t, Sealed> fresh_;
   Fd sealed_event_;  // eventfd: the sealer wakes step()'s wait after each commit
   std::thread sealer_;
 

@@ -181,6 +181,16 @@ Status ClientChannel::send(ByteView payload) {
   return with_context(impl_->socket.send(payload, false), "client channel: send");
 }
 
+Status ClientChannel::send_owned(std::shared_ptr<const void> owner, ByteView payload) {
+  GONGSHU_CHECK(impl_ != nullptr);
+  impl_->drain_events();
+  if (payload.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "client channel: refusing to send an empty message");
+  }
+  return with_context(impl_->socket.send_owned(std::move(owner), payload, false),
+                      "client channel: send");
+}
+
 Result<std::optional<Bytes>> ClientChannel::receive(std::chrono::milliseconds timeout) {
   GONGSHU_CHECK(impl_ != nullptr);
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -67,6 +67,10 @@ class ClientChannel {
   // before the handshake completes wait in the queue. kUnavailable: the queue is full, or
   // connect() has not been called (there is no queue yet).
   Status send(ByteView payload);
+  // send() without a copy of payload: libzmq holds `owner`, which must keep payload's bytes
+  // alive and unchanged, until it has encrypted and written them (released from its I/O thread).
+  // For large messages (an agent's sealed batch); same errors as send().
+  Status send_owned(std::shared_ptr<const void> owner, ByteView payload);
 
   // Waits up to timeout for one message from the daemon. nullopt: nothing arrived (or a signal
   // interrupted the wait). Errors:

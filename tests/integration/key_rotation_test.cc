@@ -149,8 +149,15 @@ TEST_CASE("rotate-key while records keep coming: each stored once, the old key r
   const std::string old_file = key_file_of(agent) + "." + k1 + ".old";
   CHECK(key_id_in(old_file) == k1);
   CHECK_FALSE(exists(key_file_of(agent) + ".next"));
-  auto status = p.agent(agent, {"status", "--json"});
-  auto st = json::parse(status.out);
+  // The daemon stores a batch before its ack reaches the agent, whose sealer commits it with the
+  // next round: wait for the agent's count.
+  json st;
+  CHECK(wait_until(
+      [&] {
+        st = json::parse(p.agent(agent, {"status", "--json"}).out);
+        return st["acknowledged"] == total;
+      },
+      kDrain));
   CHECK(st["agent_key_id"] == k2);
   CHECK(st["acknowledged"] == total);
   require_rotated(p, k1, k2);

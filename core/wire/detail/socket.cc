@@ -127,6 +127,31 @@ Status Socket::send(ByteView frame, bool more) {
   return {};
 }
 
+namespace {
+// libzmq's free function for a zero-copy frame: drops the reference send_owned() gave it.
+void release_owner(void* /*data*/, void* hint) {
+  delete static_cast<std::shared_ptr<const void>*>(hint);
+}
+}  // namespace
+
+Status Socket::send_owned(std::shared_ptr<const void> owner, ByteView frame, bool more) {
+  auto* hold = new std::shared_ptr<const void>(std::move(owner));
+  zmq_msg_t msg;
+  // libzmq only reads the bytes; its API takes them non-const.
+  if (zmq_msg_init_data(&msg, const_cast<uint8_t*>(frame.data()), frame.size(), release_owner,
+                        hold) != 0) {
+    delete hold;
+    return tl::unexpected(zmq_error("zmq msg_init_data", zmq_errno()));
+  }
+  int flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0);
+  if (zmq_msg_send(&msg, handle(), flags) < 0) {
+    int err = zmq_errno();
+    zmq_msg_close(&msg);  // not sent: still ours, and closing it releases hold
+    return tl::unexpected(zmq_error("zmq send", err));
+  }
+  return {};
+}
+
 Result<int> poll(std::span<zmq_pollitem_t> items, std::chrono::milliseconds timeout) {
   long ms = timeout.count() < 0 ? -1L : static_cast<long>(timeout.count());
   int rc = zmq_poll(items.data(), static_cast<int>(items.size()), ms);

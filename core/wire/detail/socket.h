@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,6 +62,10 @@ class Socket {
   // Sends one frame without blocking; more=true when further frames of the message follow.
   // EAGAIN (queue full) and EHOSTUNREACH (ROUTER_MANDATORY, peer gone) are errors.
   Status send(ByteView frame, bool more);
+  // send() without copying frame: libzmq keeps `owner` (which keeps frame's bytes alive and
+  // unchanged) until it is done with them, and releases it from whichever thread that is (its
+  // I/O thread, once the frame is encoded). On an error owner is released before returning.
+  Status send_owned(std::shared_ptr<const void> owner, ByteView frame, bool more);
 
  private:
   Socket(ContextState* context, zmq::socket_t socket);

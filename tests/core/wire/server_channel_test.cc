@@ -89,6 +89,27 @@ TEST_CASE("a known key passes; its identity arrives with the message, and the re
   CHECK(daemon.zap.stats().accepted == 1);
 }
 
+TEST_CASE("a message sent without a copy arrives whole, and its buffer is released once sent") {
+  testing::TestDaemon daemon;
+  auto agent = crypto::IdentityKey::generate();
+  daemon.registry.allow(agent.public_key(), "agent:" + agent.public_key().key_id());
+  auto context = must(Context::create());
+  auto client = testing::connected_client(context, agent, daemon);
+  // A batch-sized buffer (large enough that libzmq never copies it into a small message).
+  auto buffer = std::make_shared<Bytes>(600 * 1024);
+  for (size_t i = 0; i < buffer->size(); ++i) (*buffer)[i] = static_cast<uint8_t>(i * 7 + 1);
+  const Bytes expected = *buffer;
+  std::weak_ptr<Bytes> watch = buffer;
+  const ByteView view(*buffer);
+  must(client.send_owned(std::move(buffer), view));
+  CHECK(client.send_owned(nullptr, ByteView()).error().code() == ErrorCode::kInvalidArgument);
+
+  Incoming in = next_message(daemon.server);
+  CHECK(in.payload == expected);
+  // libzmq released its reference after encrypting the frame, from its I/O thread.
+  CHECK(wait_until([&] { return watch.expired(); }, seconds(5)));
+}
+
 TEST_CASE("an oversize frame costs its sender the connection; the server keeps serving") {
   constexpr size_t kLimit = 1000;
   testing::TestDaemon daemon(testing::test_server_options(kLimit));
