@@ -240,6 +240,10 @@ Spool::PendingWriter Spool::pending_writer(store::WriteTxn& txn) const {
 }
 
 Result<uint64_t> Spool::PendingWriter::append(const agentpb::PendingRecord& rec) {
+  // After a failure the transaction is to be aborted; no counter is ever used twice under this
+  // segment's salt, not even by a caller that carries on.
+  if (failed_) return fail(ErrorCode::kInternal, "spool: pending writer used after a failure");
+  failed_ = true;
   if (next_ == 0) next_ = std::max<uint64_t>(spool_.get_u64(txn_, kNextPending), 1);
   const uint64_t seq = next_;
   plain_.clear();
@@ -254,6 +258,7 @@ Result<uint64_t> Spool::PendingWriter::append(const agentpb::PendingRecord& rec)
                         value.subspan(kSegmentHeader));
   GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn_, kNextPending, seq + 1));
   next_ = seq + 1;
+  failed_ = false;
   return seq;
 }
 

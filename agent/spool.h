@@ -139,7 +139,8 @@ class Spool {
   // not outlive txn.
   class PendingWriter {
    public:
-    // Stores rec at the next pending_seq (returned).
+    // Stores rec at the next pending_seq (returned). After a failure the transaction must be
+    // aborted, and the writer refuses further records.
     Result<uint64_t> append(const agentpb::PendingRecord& rec);
 
    private:
@@ -148,7 +149,8 @@ class Spool {
     const Spool& spool_;
     store::WriteTxn& txn_;
     crypto::AeadSegment segment_;
-    uint64_t next_ = 0;  // 0 until read from meta at the first append
+    uint64_t next_ = 0;    // 0 until read from meta at the first append
+    bool failed_ = false;  // an append failed: the writer refuses more (see append)
     std::string plain_;
   };
   PendingWriter pending_writer(store::WriteTxn& txn) const;

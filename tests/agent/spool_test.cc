@@ -447,3 +447,21 @@ TEST_CASE("spool upgrade: a backlog of the first format drains exactly once, thr
   run2->signal(SIGTERM);
   CHECK(run2->wait() == 0);
 }
+
+TEST_CASE("spool: a pending writer that failed takes no more records", "[agent][spool]") {
+  // A counter is never used twice under one segment's salt, even by a caller that carries on
+  // after an error (instead of aborting the transaction as it must).
+  TempDir dir;
+  auto spool = must(Spool::open(dir.path()));
+  must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+    // A slot above next_pending is taken: appending at next_pending fails (out of order).
+    GONGSHU_RETURN_IF_ERROR(spool->pending().put(txn, 10, as_bytes("x")));
+    auto w = spool->pending_writer(txn);
+    auto first = w.append(pending(record(1, "a"), "s:1"));
+    CHECK_FALSE(first);
+    auto second = w.append(pending(record(2, "b"), "s:2"));
+    REQUIRE_FALSE(second);
+    CHECK(second.error().message().find("after a failure") != std::string::npos);
+    return {};
+  }));
+}
