@@ -67,9 +67,9 @@ Result<std::unique_ptr<ClusterReplication>> ClusterReplication::create(const Clu
     if (id != config.node) others.push_back(id);
   }
   if (rc.members.at(config.node).key.hex() != kf.key.public_key().hex())
-    return fail(ErrorCode::kInvalidArgument, "cluster.members." + config.node +
-                                                 " is not the public key of cluster.node_key " +
-                                                 config.node_key);
+    return fail(ErrorCode::kInvalidArgument,
+                trf("cluster.members.{} is not the public key of cluster.node_key {}", config.node,
+                    config.node_key));
   std::unique_ptr<ClusterReplication> r(
       new ClusterReplication(std::move(kf.key), config.sync_count, others));
   audit::AuditLog* audit = &store.audit();
@@ -189,24 +189,26 @@ Status ClusterReplication::fetch_backup(const std::string& api, const std::strin
       GONGSHU_TRY(auto r, wire::decode_as<v1::ApiResponse>(*got, 64 << 20));
       if (r.request_id() == request_id) resp = std::move(r);
     }
-    if (!resp) return fail(ErrorCode::kUnavailable, api + " did not answer the backup request");
+    if (!resp)
+      return fail(ErrorCode::kUnavailable, trf("{} did not answer the backup request", api));
     if (resp->has_error() && resp->error().code() != v1::API_OK)
       return fail(ErrorCode::kUnavailable,
-                  "the leader refused the backup: " + resp->error().message().substr(0, 512));
+                  trf("the leader refused the backup: {}", resp->error().message().substr(0, 512)));
     const v1::BackupChunk& b = resp->backup();
     if (id.empty()) id = b.backup_id();
     GONGSHU_RETURN_IF_ERROR(fd.write_all(as_bytes(b.data())));
     offset += b.data().size();
     if (b.last()) break;
-    if (b.data().empty()) return fail(ErrorCode::kCorrupt, "an empty chunk before the last");
+    if (b.data().empty()) return fail(ErrorCode::kCorrupt, tr("an empty chunk before the last"));
   }
   GONGSHU_RETURN_IF_ERROR(fd.sync());
   fd = Fd();
   // Signed by the cluster's key and whole; everything else is checked by the restore.
   GONGSHU_TRY(BackupHeader h, read_backup_header(part));
   if (h.manifest.daemon_key != reseed_.daemon_key)
-    return fail(ErrorCode::kPermissionDenied, "the leader's backup names another daemon key (" +
-                                                  h.manifest.daemon_key.key_id() + ")");
+    return fail(
+        ErrorCode::kPermissionDenied,
+        trf("the leader's backup names another daemon key ({})", h.manifest.daemon_key.key_id()));
   if (::rename(part.c_str(), path.c_str()) != 0)
     return fail(ErrorCode::kIo, "rename " + part + ": " + std::strerror(errno));
   return {};

@@ -46,7 +46,7 @@ Result<std::vector<int>> free_ports(int n) {
     socklen_t len = sizeof addr;
     if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      failed = fail_errno("cannot bind a free port on 127.0.0.1", errno);
+      failed = fail_errno("cannot bind a free port on 127.0.0.1", errno);  // i18n-exempt
       if (fd >= 0) ::close(fd);
       break;
     }
@@ -84,13 +84,14 @@ std::string field(const std::string& text, const std::string& key) {
 
 Status Sandbox::make_cluster(const ClusterOptions& co) {
   if (!options_.systemd_unit.empty())
-    return fail(ErrorCode::kInvalidArgument, "cluster-start is for a sandbox only");
-  if (clustered()) return fail(ErrorCode::kInvalidArgument, "the sandbox is a cluster already");
+    return fail(ErrorCode::kInvalidArgument, "cluster-start is for a sandbox only");  // i18n-exempt
+  if (clustered())
+    return fail(ErrorCode::kInvalidArgument, "the sandbox is a cluster already");  // i18n-exempt
   const std::string etcd = etcd_binary();
   if (etcd.empty()) {
     return fail(ErrorCode::kNotFound,
-                "no etcd: install Debian's etcd-server package (or set GONGSHU_ETCD to an etcd "
-                "3.4+ binary)");
+                "no etcd: install Debian's etcd-server package (or set "  // i18n-exempt
+                "GONGSHU_ETCD to an etcd 3.4+ binary)");
   }
   auto record = [&](const std::string& command) {
     if (!options_.on_command) return;
@@ -102,8 +103,9 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
   if (daemon_ && daemon_->running()) {
     GONGSHU_TRY(int code, signal("daemon", SIGTERM, true));
     if (code != 0)
-      return fail(ErrorCode::kUnavailable,
-                  "gongshud did not stop cleanly (exit " + std::to_string(code) + ")");
+      return fail(
+          ErrorCode::kUnavailable,
+          "gongshud did not stop cleanly (exit " + std::to_string(code) + ")");  // i18n-exempt
   }
   daemon_.reset();
   ::unlink(daemon_info_.c_str());
@@ -144,34 +146,39 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
     n.state = file(n.id);
     n.config = file("gongshud-" + n.id + ".toml");
     auto cp = run({"/bin/cp", "-a", file("state"), n.state}, true);
-    if (!cp || cp->exit_code != 0) return fail(ErrorCode::kIo, "cp -a state " + n.state);
+    if (!cp || cp->exit_code != 0)
+      return fail(ErrorCode::kIo, "cp -a state " + n.state);  // i18n-exempt
     auto key = run(
         {bin("gongshuctl"), "keygen", "--kind", "daemon", "--out", file(n.id + ".key"), "--json"},
         true);
     if (!key || key->exit_code != 0)
-      return fail(ErrorCode::kUnavailable, "gongshuctl keygen --kind daemon failed");
+      return fail(ErrorCode::kUnavailable,
+                  "gongshuctl keygen --kind daemon failed");  // i18n-exempt
     std::string pub;
     try {
       pub = nlohmann::json::parse(key->out).at("public_key").get<std::string>();
     } catch (const std::exception& e) {
-      return fail(ErrorCode::kCorrupt, std::string("gongshuctl keygen --json: ") + e.what());
+      return fail(ErrorCode::kCorrupt,
+                  std::string("gongshuctl keygen --json: ") + e.what());  // i18n-exempt
     }
     members += (members.empty() ? "" : ", ") + n.id + " = \"" + pub + "\"";
     nodes_.push_back(std::move(n));
   }
   for (int i = 0; i < co.nodes; ++i) {
     Node& n = nodes_[size_t(i)];
-    std::string text = "[daemon]\nstate_dir = \"" + n.state + "\"\n";
+    std::string text = "[daemon]\nstate_dir = \"" + n.state + "\"\n";  // i18n-exempt
     if (!options_.master_key.empty()) text += "master_key = \"" + options_.master_key + "\"\n";
     text +=
-        "[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = \"tcp://127.0.0.1:*\"\n"
-        "[policy]\ndir = \"" +
+        "[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n"  // i18n-exempt: a configuration file
+        "[api]\nendpoint = \"tcp://127.0.0.1:*\"\n[policy]\ndir = \"" +
         policy_dir() + "\"\n";
-    if (store_mb_ > 0) text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";
-    text += "[cluster]\nname = \"drill\"\nnode = \"" + n.id + "\"\netcd = [" + etcd_list +
+    if (store_mb_ > 0)
+      text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";    // i18n-exempt
+    text += "[cluster]\nname = \"drill\"\nnode = \"" + n.id + "\"\netcd = [" +  // i18n-exempt
+            etcd_list +                                                         // i18n-exempt
             "]\nlease_ttl_s = " + std::to_string(co.lease_ttl_s) + "\nnode_key = \"" +
-            file(n.id + ".key") +
-            "\"\nreplication_endpoint = \"tcp://127.0.0.1:" + std::to_string(ports[size_t(6 + i)]) +
+            file(n.id + ".key") + "\"\nreplication_endpoint = \"tcp://127.0.0.1:" +  // i18n-exempt
+            std::to_string(ports[size_t(6 + i)]) +                                   // i18n-exempt
             "\"\nmembers = { " + members + " }\nsync_count = 1\n";
     GONGSHU_RETURN_IF_ERROR(write_file(n.config, text));
   }
@@ -187,11 +194,12 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
       if (!n.process->running()) {
         std::string log = read_text(n.config + ".log");
         return fail(ErrorCode::kUnavailable,
-                    "gongshud " + n.id + " exited while starting: " +
+                    "gongshud " + n.id + " exited while starting: " +  // i18n-exempt
                         log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
       }
       if (std::chrono::steady_clock::now() > deadline)
-        return fail(ErrorCode::kUnavailable, "gongshud " + n.id + " not ready after 60 s");
+        return fail(ErrorCode::kUnavailable,
+                    "gongshud " + n.id + " not ready after 60 s");  // i18n-exempt
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     std::string info = read_text(n.state + "/daemon.info");
@@ -209,13 +217,14 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
       GONGSHU_TRY(int code, signal(a, SIGTERM, true));
       (void)code;  // restarted below with the new configuration
     }
-    GONGSHU_RETURN_IF_ERROR(
-        write_file(agent_config(a), "[agent]\nstate_dir = \"" + file(std::string("agent-") + a) +
-                                        "\"\n[daemon]\napi = \"" + nodes_.front().api +
-                                        "\"\ncluster_ingest = [" + list +
-                                        "]\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n"
-                                        "[limits]\nack_timeout_ms = 3000\n"));
-    record("# " + agent_config(a) + ": [daemon] cluster_ingest = [" + list + "]");
+    GONGSHU_RETURN_IF_ERROR(write_file(
+        agent_config(a), "[agent]\nstate_dir = \"" +                          // i18n-exempt
+                             file(std::string("agent-") + a) +                // i18n-exempt
+                             "\"\n[daemon]\napi = \"" + nodes_.front().api +  // i18n-exempt
+                             "\"\ncluster_ingest = [" + list +
+                             "]\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n"  // i18n-exempt
+                             "[limits]\nack_timeout_ms = 3000\n"));
+    record("# " + agent_config(a) + ": [daemon] cluster_ingest = [" + list + "]");  // i18n-exempt
     GONGSHU_RETURN_IF_ERROR(start_agent(a));
   }
   return {};
@@ -257,7 +266,7 @@ Result<int> Sandbox::signal_leader(int sig, bool wait) {
   GONGSHU_TRY(ClusterView v, cluster_view());
   Node* n = leader_node();
   if (v.leader.empty() || !n || !n->process || !n->process->running())
-    return fail(ErrorCode::kNotFound, "no node leads the cluster now");
+    return fail(ErrorCode::kNotFound, "no node leads the cluster now");  // i18n-exempt
   if (sig == SIGKILL || sig == SIGTERM || sig == SIGSTOP) {
     leader_loss_ = {n->id, v.term, mono_ns()};
   }
@@ -265,7 +274,7 @@ Result<int> Sandbox::signal_leader(int sig, bool wait) {
     CommandResult r;
     r.exit_code = 0;
     options_.on_command("kill -" + std::to_string(sig) + " " + std::to_string(n->process->pid()) +
-                            "  # gongshud " + n->id + ", the leader (term " +
+                            "  # gongshud " + n->id + ", the leader (term " +  // i18n-exempt
                             std::to_string(v.term) + ")",
                         r);
   }
