@@ -73,6 +73,15 @@ TEST_CASE("sync set: written before relied on; only its members stand; failover 
     CHECK(s["sync_counted"] == json::array({in_set->id}));
     CHECK(s["sync_count"] == 1);
   }
+  {
+    auto r = p.ctl(leader->api, {"cluster", "status"});  // the operator's text
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("sync set [" + in_set->id + "] published by " + leader->id) !=
+          std::string::npos);
+    CHECK(r.out.find("counted  [" + in_set->id + "]") != std::string::npos);
+    CHECK(r.out.find("MAY STAND") != std::string::npos);
+  }
   REQUIRE(wait_until([&] {
     json s = p.status(*outside);
     if (!s.is_object()) return false;
