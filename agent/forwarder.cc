@@ -39,8 +39,6 @@ constexpr size_t kMaxFresh = 2;
 // wake it.
 constexpr std::chrono::milliseconds kSealerPoll{20};
 
-std::string seq_text(uint64_t seq) { return "batch " + std::to_string(seq); }
-
 }  // namespace
 
 Forwarder::Forwarder(Spool& spool, wire::Context& context, const crypto::IdentityKey& agent,
@@ -118,7 +116,7 @@ void Forwarder::ensure_channel(SteadyClock::time_point now) {
     }
   }
   if (!ch) {
-    set_error("ingest channel to " + target_.ingest + ": " + ch.error().message());
+    set_error(trf("ingest channel to {}: {}", target_.ingest, ch.error().message()));
     reconnect_at_ = now + std::chrono::seconds(1);
     return;
   }
@@ -161,7 +159,7 @@ void Forwarder::adopt_trying_key() {
     return {};
   });
   if (!s) {
-    set_error("adopt the daemon's new key: " + s.error().message());
+    set_error(trf("adopt the daemon's new key: {}", s.error().message()));
     return;
   }
   if (adopted) {
@@ -187,7 +185,7 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
       set_error("");
       break;
     case wire::HandshakeState::kRefused:
-      set_error("daemon refused our key: not enrolled or revoked");
+      set_error(tr("daemon refused our key: not enrolled or revoked"));
       drop_channel(now, true);
       break;
     case wire::HandshakeState::kDisconnected:
@@ -198,8 +196,8 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
         target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
       break;
     case wire::HandshakeState::kFailed:
-      set_error("handshake with " + target_.ingest +
-                " failed: the daemon's key is not the one we expect");
+      set_error(trf("handshake with {} failed: the daemon's key is not the one we expect",
+                    target_.ingest));
       // The daemon may have put its announced next key in force: try that one (and after it
       // fails too, the trusted key again).
       if (trying_key_) {
@@ -223,7 +221,7 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
   // Wakes for a message from the daemon or a batch the sealer committed (sent by step()).
   if (wait.count() > 0 && poller_) {
     if (auto ready = poller_->wait(wait); !ready) {
-      set_error("ingest channel: " + ready.error().message());
+      set_error(trf("ingest channel: {}", ready.error().message()));
     }
   }
   if (sealed_event_.valid()) {
@@ -241,10 +239,10 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
       if (got.error().code() == ErrorCode::kUnauthenticated) {
         status_.daemon = wire::HandshakeState::kRefused;
         status_changed_ = true;
-        set_error("daemon refused our key: not enrolled or revoked");
+        set_error(tr("daemon refused our key: not enrolled or revoked"));
         drop_channel(now, true);
       } else {
-        set_error("ingest channel: " + got.error().message());
+        set_error(trf("ingest channel: {}", got.error().message()));
         drop_channel(now, false);
       }
       return {};
@@ -252,7 +250,7 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
     if (!*got) break;
     auto ack = wire::decode_as<v1::BatchAck>(**got, kMaxAckBytes);
     if (!ack) {
-      set_error("ignored an undecodable message from the daemon: " + ack.error().message());
+      set_error(trf("ignored an undecodable message from the daemon: {}", ack.error().message()));
       continue;
     }
     acks.push_back(std::move(*ack));
@@ -477,8 +475,7 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
       r.set_time_ms(clock_.now_ms());
       r.set_source("spool");
       r.set_code(v1::RECORD_STATUS_MALFORMED);
-      r.set_reason("spooled record " + std::to_string(*corrupt) +
-                   " could not be decrypted or parsed");
+      r.set_reason(trf("spooled record {} could not be decrypted or parsed", *corrupt));
       GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
       // Read from pending in this transaction: it exists.
       GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, *corrupt));
@@ -624,7 +621,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
       now - channel_since_ > std::min(options_.ack_timeout, std::chrono::milliseconds(5000))) {
     // A cluster node that accepts the connection but never completes the handshake (frozen,
     // or cut off): on to the next node (agent/cluster_follow.h).
-    set_error("no handshake with " + target_.ingest + "; trying the next node");
+    set_error(trf("no handshake with {}; trying the next node", target_.ingest));
     drop_channel(now, false);
     reconnect_at_ = now;
     target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
@@ -655,7 +652,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
                  !to.empty()) {
         // A cluster node that does not lead (agent/cluster_follow.h): to the leader it names
         // (or the next node), where every unacknowledged batch is sent again.
-        set_error(target_.ingest + ": " + ack.error_message() + "; moving to " + to);
+        // The daemon's message is protocol: it stays as sent.
+        set_error(trf("{}: {}; moving to {}", target_.ingest, ack.error_message(), to));
         target_.ingest = to;
         drop_channel(now, false);
         reconnect_at_ = now + std::chrono::milliseconds(ack.leader_ingest().empty() ? 200 : 0);
@@ -670,7 +668,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
             options_.reconnect_min * (int64_t{1} << std::min(round - 1, 20u)));
         const auto hint = std::chrono::milliseconds(ack.retry_after_ms());
         retry_at_[s] = now + jittered(std::max({delay, hint, std::chrono::milliseconds(50)}));
-        set_error(seq_text(s) + ": not stored yet (" + ack.error_message() + "); will resend");
+        set_error(trf("batch {}: not stored yet ({}); will resend", s, ack.error_message()));
       }
     }
     GONGSHU_RETURN_IF_ERROR(send_due(now));
@@ -693,8 +691,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
                     return a.second.sent_at < b.second.sent_at;
                   })->second.sent_at;
     if (now - oldest > options_.ack_timeout) {
-      set_error("no ack within " + std::to_string(options_.ack_timeout.count()) +
-                " ms; reconnecting and sending again");
+      set_error(
+          trf("no ack within {} ms; reconnecting and sending again", options_.ack_timeout.count()));
       drop_channel(now, false);
       reconnect_at_ = now;
       if (!target_.ingest_nodes.empty())  // a cluster node that hangs: try the next one
