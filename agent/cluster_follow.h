@@ -6,11 +6,45 @@
 // unacknowledged batch again there, which the daemon deduplicates by (agent key, batch_seq) as
 // for any re-send. With no leader named (an election under way), a lost connection or an overdue
 // ack, it moves to the next endpoint of the list.
+//
+// Finding the new leader at once (LeaderFinder): moving along the list alone finds a new leader
+// only at the forwarder's own timeouts: after a SIGKILL of the leader the agent cycled through
+// followers that had no leader yet and then sat on the dead node until the handshake give-up
+// (5 s), so the first ack came 5-6 s after an election that took ~5 s. Instead, once no batch
+// has been acknowledged for `[limits] cluster_probe_ms` while batches wait (or the current node
+// has no handshake), every OTHER node is asked in parallel, each on a connection of its own
+// (a dead node just never answers; nobody waits for it), by sending it the lowest
+// unacknowledged batch of the outbox, again every 100 ms while it answers "not leader". The
+// first node that takes the batch (any answer but "not leader") is where the forwarder moves.
+//
+// Why that node and never a lower term: the agent cannot read terms (cluster status is for
+// operators and officers; a BatchAck carries none), so it never follows a hint ("leader is X"
+// from a follower may name a dead or deposed leader). It follows only a node whose own gate
+// let it take the batch (daemon/cluster_gate.h may_write: it leads, its term is audited, its
+// etcd lease is fresh), and at any instant at most one node holds the current lease: the node
+// of the highest term. A deposed leader steps down before its lease could be taken, so it
+// answers "not leader" too.
+//
+// Exactly once is untouched: the probe sends a batch already committed in the outbox, byte for
+// byte (as any resend); the node that takes it stores it once (or answers duplicate); the
+// forwarder then sends every unacknowledged batch there again and is answered duplicate for it.
+// The probe's own answers are not settled (the forwarder's are).
+//
+// Threads: LeaderFinder is called from the forwarder's sending thread; the probe runs on a
+// thread of its own while it is active, with its own sockets.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "agent/spool.h"
+#include "core/crypto/identity.h"
+#include "core/wire/context.h"
 #include "gongshu/v1/batch.pb.h"
 
 namespace gongshu::agent {
@@ -26,5 +60,40 @@ std::string next_ingest_node(const std::vector<std::string>& nodes, const std::s
 // when ack is no such answer or there is nowhere else to go.
 std::string leader_redirect(const std::vector<std::string>& nodes, const std::string& current,
                             const v1::BatchAck& ack);
+
+class LeaderFinder {
+ public:
+  // after: how long without an acknowledgement (while batches wait) before the other nodes are
+  // asked; 0 turns the probe off (the list alone, as before).
+  LeaderFinder(wire::Context& context, const crypto::IdentityKey& agent,
+               std::chrono::milliseconds after);
+  ~LeaderFinder();  // stops the probe
+  LeaderFinder(const LeaderFinder&) = delete;
+  LeaderFinder& operator=(const LeaderFinder&) = delete;
+
+  // Once per forwarder step. acked: batches acknowledged so far (any monotone count); waiting:
+  // batches are sent and unacknowledged, or there is no connection with a handshake. Returns the
+  // ingest endpoint of another node that took a batch as leader, for the caller to move to (and
+  // send everything unacknowledged again), else empty.
+  std::string step(std::chrono::steady_clock::time_point now, const std::vector<std::string>& nodes,
+                   const std::string& current, const crypto::PublicKey& daemon, Spool& spool,
+                   uint64_t acked, bool waiting);
+
+  bool probing() const { return probe_.joinable(); }
+
+ private:
+  void stop();
+  void run(std::vector<std::string> nodes, crypto::PublicKey daemon, Bytes message);
+
+  wire::Context& context_;
+  const crypto::IdentityKey& agent_;
+  std::chrono::milliseconds after_;
+  uint64_t last_acked_ = 0;
+  std::chrono::steady_clock::time_point progress_at_{};
+  std::thread probe_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::string found_;  // under mu_
+};
 
 }  // namespace gongshu::agent

@@ -116,9 +116,9 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
       r.table("agent", {"state_dir", "key_file", "drop_dir", "drop_encoding", "ipc", "hostname"});
   const toml::table* daemon = r.table("daemon", {"api", "ingest", "public_key", "cluster_ingest"});
   const toml::table* batch = r.table("batch", {"max_records", "max_delay_ms", "window"});
-  const toml::table* limits =
-      r.table("limits", {"max_line_bytes", "ack_timeout_ms", "shutdown_timeout_ms",
-                         "catalog_refresh_s", "drop_rescan_ms", "spool_max_bytes"});
+  const toml::table* limits = r.table(
+      "limits", {"max_line_bytes", "ack_timeout_ms", "shutdown_timeout_ms", "catalog_refresh_s",
+                 "drop_rescan_ms", "spool_max_bytes", "cluster_probe_ms"});
   r.str(agent, "agent", "state_dir", &c.state_dir);
   r.str(agent, "agent", "key_file", &c.key_file);
   r.str(agent, "agent", "drop_dir", &c.drop_dir);
@@ -148,6 +148,7 @@ Result<AgentConfig> parse_config(std::string_view text, const std::string& path)
   r.num(batch, "batch", "window", &c.batch.window, 1, 64);
   r.num(limits, "limits", "max_line_bytes", &c.limits.max_line_bytes, 1024, 16 << 20);
   r.num(limits, "limits", "ack_timeout_ms", &c.limits.ack_timeout_ms, 100, 3'600'000);
+  r.num(limits, "limits", "cluster_probe_ms", &c.limits.cluster_probe_ms, 0, 600'000);
   r.num(limits, "limits", "shutdown_timeout_ms", &c.limits.shutdown_timeout_ms, 0, 600'000);
   r.num(limits, "limits", "catalog_refresh_s", &c.limits.catalog_refresh_s, 1, 86'400);
   r.num(limits, "limits", "drop_rescan_ms", &c.limits.drop_rescan_ms, 10, 3'600'000);

@@ -26,6 +26,9 @@
 //   [limits]
 //   max_line_bytes = 1048576                 # one JSON line or CSV row
 //   ack_timeout_ms = 30000                   # reconnect and resend when no ack comes
+//   cluster_probe_ms = 1000                  # a cluster: no ack this long while batches wait, ask
+//                                            # the other nodes who leads (0: off;
+//                                            # agent/cluster_follow.h LeaderFinder)
 //   shutdown_timeout_ms = 5000               # on SIGTERM, how long to wait for in-flight acks
 //   catalog_refresh_s = 300                  # catalog refresh period while running
 //   drop_rescan_ms = 5000                    # drop directory rescan period (besides inotify)
@@ -54,6 +57,7 @@ struct BatchConfig {
 struct LimitsConfig {
   uint64_t max_line_bytes = 1 << 20;
   uint32_t ack_timeout_ms = 30'000;
+  uint32_t cluster_probe_ms = 1'000;
   uint32_t shutdown_timeout_ms = 5'000;
   uint32_t catalog_refresh_s = 300;
   uint32_t drop_rescan_ms = 5'000;

@@ -700,6 +700,20 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     }
   }
 
+  // A cluster node that stopped serving: another node that takes a batch as leader, found while
+  // this one is waited for (agent/cluster_follow.h).
+  if (std::string to = finder_.step(now, target_.ingest_nodes, target_.ingest, target_.key, spool_,
+                                    status_.acked_batches,
+                                    !inflight_.empty() || !retry_at_.empty() || !channel_ ||
+                                        seen_state_ != wire::HandshakeState::kConnected);
+      !to.empty()) {
+    set_error(
+        trf("{} does not answer; {} took a batch as leader: moving there", target_.ingest, to));
+    drop_channel(now, false);
+    reconnect_at_ = now;
+    target_.ingest = to;
+  }
+
   GONGSHU_RETURN_IF_ERROR(send_due(now));
 
   bool idle = false;

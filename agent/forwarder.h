@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "agent/api_client.h"
+#include "agent/cluster_follow.h"
 #include "agent/spool.h"
 #include "core/batch/batch.h"
 #include "core/crypto/identity.h"
@@ -85,6 +86,9 @@ struct ForwarderOptions {
   std::chrono::milliseconds max_delay{100};
   uint32_t window = 8;
   std::chrono::milliseconds ack_timeout{30'000};
+  // A cluster: no ack for this long while batches wait, the other nodes are asked who leads
+  // (agent/cluster_follow.h LeaderFinder); 0: off.
+  std::chrono::milliseconds cluster_probe{1'000};
   size_t max_batch_record_bytes = 8 << 20;  // record bytes per batch, below the daemon's limit
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{30'000};
@@ -263,6 +267,8 @@ class Forwarder {
 
   ForwarderStatus status_;
   bool status_changed_ = true;
+  // Last, so it is stopped first (its probe thread uses context_ and agent_).
+  LeaderFinder finder_{context_, agent_, options_.cluster_probe};
 };
 
 }  // namespace gongshu::agent

@@ -147,6 +147,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   fo.max_delay = std::chrono::milliseconds(config.batch.max_delay_ms);
   fo.window = config.batch.window;
   fo.ack_timeout = std::chrono::milliseconds(config.limits.ack_timeout_ms);
+  fo.cluster_probe = std::chrono::milliseconds(config.limits.cluster_probe_ms);
   // A re-enrollment left batches of the previous key in the outbox (agent/reenrollment.h): the
   // forwarder, which would send them and seal more, starts only once the daemon has said which
   // of them it stored. Intake goes on meanwhile.

@@ -67,3 +67,17 @@ cluster_ingest = ["tcp://10.0.0.11:7400", "tcp://10.0.0.12:7400"]
   CHECK_THAT(bad.error().message(),
              Catch::Contains("agent.toml:4") && Catch::Contains("cluster_ingest"));
 }
+
+TEST_CASE("config: the cluster probe (agent/cluster_follow.h)", "[agent][config]") {
+  auto c = parse_config("[agent]\nstate_dir = \"s\"\n", "agent.toml");
+  REQUIRE(c);
+  CHECK(c->limits.cluster_probe_ms == 1000);
+  c = parse_config("[agent]\nstate_dir = \"s\"\n[limits]\ncluster_probe_ms = 0\n", "agent.toml");
+  REQUIRE(c);
+  CHECK(c->limits.cluster_probe_ms == 0);  // off
+  auto bad =
+      parse_config("[agent]\nstate_dir = \"s\"\n[limits]\ncluster_probe_ms = -5\n", "agent.toml");
+  REQUIRE(!bad);
+  CHECK_THAT(bad.error().message(),
+             Catch::Contains("agent.toml:4") && Catch::Contains("cluster_probe_ms"));
+}
