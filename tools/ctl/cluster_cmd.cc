@@ -93,11 +93,12 @@ void print_text(const v1::ClusterStatus& s) {
   if (!s.etcd_problem().empty())
     std::cout << trf("etcd     PROBLEM: {} (etcd 不可用)\n", s.etcd_problem());
   std::cout << "\n";
-  Table t({"NODE", "ROLE", "APPLIED SEQ", "TERM", "LAG", "SYNC", "MAY STAND", "INGEST", "API"});
+  Table t({tr("NODE"), tr("ROLE"), tr("APPLIED SEQ"), tr("TERM"), tr("LAG"), tr("SYNC"),
+           tr("MAY STAND"), tr("INGEST"), tr("API")});
   for (const auto& m : s.members()) {
     t.add({m.node(), m.role(), std::to_string(m.applied_seq()), std::to_string(m.applied_term()),
-           std::to_string(m.lag_seq()), m.in_sync_set() ? "yes" : "-", m.may_stand() ? "yes" : "-",
-           m.ingest(), m.api()});
+           std::to_string(m.lag_seq()), m.in_sync_set() ? tr("yes") : "-",
+           m.may_stand() ? tr("yes") : "-", m.ingest(), m.api()});
   }
   t.print(std::cout);
 }
