@@ -4,6 +4,9 @@
 // marked i18n-exempt); `gongshu-agent rejected list` shows its code's class in the reader's
 // language beside it (core/util/refusal_text.h). Errors of the whole file are translated.
 
+#include <algorithm>
+#include <array>
+#include <string_view>
 #include <vector>
 
 #include "agent/record_reader.h"
@@ -30,6 +33,16 @@ struct RawRow {
   uint64_t line = 0;
   bool blank = false;  // an empty line
 };
+
+// The bytes that end a run of ordinary bytes in an unquoted cell (',' '\n' '\r' and '"', which
+// is an error there) and in a quoted one ('"', and '\n' for the line count and the kept text).
+constexpr std::array<bool, 256> stop_table(std::string_view stops) {
+  std::array<bool, 256> t{};
+  for (char c : stops) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kStopUnquoted = stop_table(",\n\r\"");
+constexpr std::array<bool, 256> kStopQuoted = stop_table("\"\n");
 
 class CsvReader final : public RecordReader {
  public:
@@ -217,6 +230,23 @@ class CsvReader final : public RecordReader {
     };
     bool pending_cr = false;
     while (true) {
+      // Inside a cell, a run of ordinary bytes is taken at once from the input's buffer (the
+      // byte-at-a-time path below cost ~30% of a CSV intake's CPU); the bytes that end a run,
+      // and a row reaching its length limit, go the byte-at-a-time way.
+      if ((state == kUnquoted || state == kQuoted) && !pending_cr && !too_long) {
+        const std::string_view b = input_.buffered();
+        const bool* stop = state == kUnquoted ? kStopUnquoted.data() : kStopQuoted.data();
+        size_t n = 0;
+        const size_t most = std::min(b.size(), limits_.max_row_bytes - row_bytes);
+        while (n < most && !stop[static_cast<unsigned char>(b[n])]) ++n;
+        if (n > 0) {
+          if (row.raw.size() < kMaxRawKept)
+            row.raw.append(b.data(), std::min(n, kMaxRawKept - row.raw.size()));
+          cell.append(b.data(), n);
+          row_bytes += n;
+          input_.consume(n);
+        }
+      }
       GONGSHU_TRY(int c, input_.get());
       if (c < 0) {
         if (!any) return false;

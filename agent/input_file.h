@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/util/charset.h"
 #include "core/util/error.h"
@@ -51,6 +52,11 @@ class InputFile {
     if (pos_ < len_) return static_cast<unsigned char>(buf_[pos_++]);
     return refill_and_get();
   }
+
+  // The bytes already buffered after the current position (empty when get() must refill), for a
+  // reader that scans a run of ordinary bytes at once; consume(n) takes n of them.
+  std::string_view buffered() const { return {buf_.get() + pos_, len_ - pos_}; }
+  void consume(size_t n) { pos_ += n; }
 
   uint64_t line_number() const { return line_; }  // of the last line returned by next_line
   uint64_t bytes_read() const { return consumed_ - (len_ - pos_); }

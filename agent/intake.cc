@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <bit>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -20,6 +22,133 @@ Status Intake::refresh_catalog() {
   GONGSHU_TRY(catalog_, CatalogCache::load(spool_, txn));
   catalog_loaded_ = true;
   return {};
+}
+
+namespace {
+
+// Protobuf wire encoding, for serialize_record below.
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+void put_varint(std::string& out, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>(v | 0x80));
+  out.push_back(static_cast<char>(v));
+}
+uint64_t zigzag64(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+uint32_t zigzag32(int32_t v) { return (uint32_t(v) << 1) ^ uint32_t(v >> 31); }
+size_t bytes_size(const std::string& s) { return 1 + varint_size(s.size()) + s.size(); }
+void put_bytes(std::string& out, int number, const std::string& s) {
+  out.push_back(static_cast<char>(number << 3 | 2));
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+size_t value_size(const v1::FieldValue& v) {
+  switch (v.kind_case()) {
+    case v1::FieldValue::kText:
+      return bytes_size(v.text());
+    case v1::FieldValue::kInteger:
+      return 1 + varint_size(zigzag64(v.integer()));
+    case v1::FieldValue::kReal:
+      return 1 + 8;
+    case v1::FieldValue::kBoolean:
+      return 1 + 1;
+    case v1::FieldValue::kBlob:
+      return bytes_size(v.blob());
+    case v1::FieldValue::kDateDays:
+      return 1 + varint_size(zigzag32(v.date_days()));
+    case v1::FieldValue::kTimestampMs:
+      return 1 + varint_size(zigzag64(v.timestamp_ms()));
+    case v1::FieldValue::KIND_NOT_SET:
+      break;
+  }
+  return 0;
+}
+
+void put_value(std::string& out, const v1::FieldValue& v) {
+  switch (v.kind_case()) {
+    case v1::FieldValue::kText:
+      return put_bytes(out, 1, v.text());
+    case v1::FieldValue::kInteger:
+      out.push_back(2 << 3);
+      return put_varint(out, zigzag64(v.integer()));
+    case v1::FieldValue::kReal: {
+      static_assert(std::endian::native == std::endian::little);
+      out.push_back(3 << 3 | 1);
+      const double d = v.real();
+      char b[8];
+      std::memcpy(b, &d, 8);
+      out.append(b, 8);
+      return;
+    }
+    case v1::FieldValue::kBoolean:
+      out.push_back(4 << 3);
+      out.push_back(v.boolean() ? 1 : 0);
+      return;
+    case v1::FieldValue::kBlob:
+      return put_bytes(out, 5, v.blob());
+    case v1::FieldValue::kDateDays:
+      out.push_back(6 << 3);
+      return put_varint(out, zigzag32(v.date_days()));
+    case v1::FieldValue::kTimestampMs:
+      out.push_back(7 << 3);
+      return put_varint(out, zigzag64(v.timestamp_ms()));
+    case v1::FieldValue::KIND_NOT_SET:
+      return;
+  }
+}
+
+size_t field_size(const v1::Field& f) {
+  size_t n = f.name().empty() ? 0 : bytes_size(f.name());
+  if (f.has_value()) {
+    const size_t v = value_size(f.value());
+    n += 1 + varint_size(v) + v;
+  }
+  return n;
+}
+
+bool has_unknown_fields(const google::protobuf::Message& m) {
+  return !m.GetReflection()->GetUnknownFields(m).empty();
+}
+
+}  // namespace
+
+bool serialize_record(const v1::Record& r, std::string& out) {
+  bool unknown = has_unknown_fields(r);
+  for (const v1::Field& f : r.fields()) {
+    unknown = unknown || has_unknown_fields(f) || (f.has_value() && has_unknown_fields(f.value()));
+  }
+  if (unknown) return r.SerializeToString(&out);
+  out.clear();
+  size_t guess = 32 + r.dataset().size() + r.record_key().size() + r.subject_id().size() +
+                 r.invalidate_reason().size();
+  for (const v1::Field& f : r.fields()) guess += 24 + f.name().size() + f.value().text().size();
+  out.reserve(guess);
+  if (!r.dataset().empty()) put_bytes(out, 1, r.dataset());
+  if (!r.record_key().empty()) put_bytes(out, 2, r.record_key());
+  if (r.op() != 0) {
+    out.push_back(3 << 3);
+    put_varint(out, static_cast<uint64_t>(static_cast<int64_t>(r.op())));
+  }
+  for (const v1::Field& f : r.fields()) {
+    out.push_back(4 << 3 | 2);
+    put_varint(out, field_size(f));
+    if (!f.name().empty()) put_bytes(out, 1, f.name());
+    if (f.has_value()) {
+      out.push_back(2 << 3 | 2);
+      put_varint(out, value_size(f.value()));
+      put_value(out, f.value());
+    }
+  }
+  if (!r.subject_id().empty()) put_bytes(out, 5, r.subject_id());
+  if (r.observed_at_ms() != 0) {
+    out.push_back(6 << 3);
+    put_varint(out, zigzag64(r.observed_at_ms()));
+  }
+  if (!r.invalidate_reason().empty()) put_bytes(out, 7, r.invalidate_reason());
+  return out.size() <= size_t{INT32_MAX};
 }
 
 // A rejection's reason is stored with the record in the spool and sent to an ipc client: English
@@ -41,7 +170,7 @@ catalog::Verdict Intake::add(v1::Record& record, const std::string& source) {
   }
   if (record.observed_at_ms() == 0) record.set_observed_at_ms(clock_.now_ms());
   std::string bytes;
-  if (v.ok() && !record.SerializeToString(&bytes)) {
+  if (v.ok() && !serialize_record(record, bytes)) {
     v = catalog::Verdict::refusal(v1::RECORD_STATUS_MALFORMED, "",
                                   "the record cannot be serialised");  // i18n-exempt: stored
   }

@@ -141,6 +141,60 @@ TEST_CASE("csv: quotes, doubled quotes, CRLF, line breaks in cells", "[agent][re
   CHECK_FALSE(field(rows[2].record, "active")->boolean());
 }
 
+TEST_CASE("csv: cells across the input's 64 KiB blocks, long rows, quoted line breaks",
+          "[agent][reader]") {
+  // The reader takes runs of ordinary bytes from the input's buffer at once: cells that span a
+  // refill, quoted cells with line breaks and doubled quotes, and rows over the length limit
+  // must come out as byte by byte.
+  ReaderLimits limits;
+  limits.max_row_bytes = 300;
+  std::string text = "record_key,name,note\n";
+  struct Want {
+    bool ok;
+    uint64_t line;
+    std::string note;
+  };
+  std::vector<Want> want;
+  uint64_t line = 2;
+  for (int i = 0; i < 3000; ++i) {
+    std::string note(size_t(i % 331), char('a' + i % 26));
+    const std::string key = "k" + std::to_string(i);
+    std::string row;
+    if (i % 3 == 0) {
+      row = key + ",n,\"" + note + "\n\"\"" + note + "\"\n";
+      note = note + "\n\"" + note;
+    } else {
+      row = key + ",n," + note + (i % 5 == 0 ? "\r\n" : "\n");
+    }
+    const size_t bytes = key.size() + 1 + note.size();  // the cells' bytes
+    want.push_back({bytes <= limits.max_row_bytes, line, note});
+    line += i % 3 == 0 ? 2 : 1;
+    text += row;
+  }
+  REQUIRE(text.size() > 3 * 64 * 1024);
+  auto rows = read_all(InputFormat::kCsv, text, limits);
+  REQUIRE(rows.size() == want.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    INFO("row " << i << " " << rows[i].reason);
+    CHECK(rows[i].line == want[i].line);
+    REQUIRE(rows[i].ok == want[i].ok);
+    if (want[i].ok) {
+      CHECK(rows[i].record.record_key() == "k" + std::to_string(i));
+      const v1::FieldValue* note = field(rows[i].record, "note");
+      if (want[i].note.empty()) {
+        CHECK(note == nullptr);
+      } else {
+        REQUIRE(note != nullptr);
+        CHECK(note->text() == want[i].note);
+      }
+    } else {
+      CHECK(rows[i].reason ==
+            "line " + std::to_string(want[i].line) + ": row longer than 300 bytes");
+      CHECK(rows[i].raw.starts_with("k" + std::to_string(i) + ",n,"));
+    }
+  }
+}
+
 TEST_CASE("csv: bad rows rejected with their line; bad header refused", "[agent][reader]") {
   auto rows = read_all(InputFormat::kCsv,
                        "record_key,name,age\n"
