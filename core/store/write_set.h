@@ -34,6 +34,15 @@ enum class WriteOpKind : uint8_t { kPut = 1, kDelete = 2, kClear = 3 };
 
 class WriteSet {
  public:
+  // The op buffer comes from a per-thread spare left by the last WriteSet destroyed on that
+  // thread (capacity kept up to kSpareCapacity), so a writer recording group after group does
+  // not grow a fresh buffer through a dozen reallocations and new pages each transaction.
+  WriteSet();
+  ~WriteSet();
+  WriteSet(const WriteSet&) = delete;
+  WriteSet& operator=(const WriteSet&) = delete;
+  static constexpr size_t kSpareCapacity = size_t{16} << 20;
+
   // Table names, in order of first use; ops refer to them by index.
   const std::vector<std::string>& tables() const { return tables_; }
   // The encoded ops (see above). Flushes reserved slots first (the recorder does that before
@@ -50,26 +59,26 @@ class WriteSet {
                        std::span<const uint8_t> slot);
   void record_delete(unsigned dbi, const std::string& table, ByteView key);
   void record_clear(unsigned dbi, const std::string& table);
-  // Copies every pending reserved slot into ops(). Called before every recorded write and
-  // before the commit hook.
+  // Appends the pending reserved slot's bytes to ops(). Called before every recorded write and
+  // before the commit hook. At most one slot is pending: every record_* flushes first, so the
+  // slot's bytes belong right at the end of ops() (no placeholder is written for them).
   void flush_reserved() {
-    if (!reserved_.empty()) flush_reserved_slow();
+    if (reserved_.data() != nullptr) flush_reserved_slow();
   }
 
  private:
-  struct Reserved {
-    size_t offset;
-    std::span<const uint8_t> slot;
-  };
   uint32_t table_index(unsigned dbi, const std::string& table);
-  void append_varint(uint64_t v);
+  // Unsigned LEB128 of v (< 2^32) into p; returns the byte after it.
+  static uint8_t* put_varint(uint8_t* p, uint64_t v);
+  // Appends kind, table and key (and, with a value, its length) of one op in one step.
+  void append_head(WriteOpKind kind, uint32_t table, ByteView key, const size_t* value_len);
   void flush_reserved_slow();
 
   std::vector<std::string> tables_;
   std::vector<int32_t> index_of_dbi_;  // dbi -> index into tables_, -1 unused
   Bytes ops_;
   uint64_t op_count_ = 0;
-  std::vector<Reserved> reserved_;
+  std::span<const uint8_t> reserved_;  // the pending slot (data() null: none)
 };
 
 }  // namespace gongshu::store

@@ -113,6 +113,45 @@ TEST_CASE("a recorded transaction lists its writes in order, reserved values as 
   CHECK(as_chars(*r->get(a, as_bytes("z1"))) == "RES");
 }
 
+TEST_CASE("each transaction records only its own writes though the op buffer is reused") {
+  TempDir dir;
+  auto env = std::move(*Env::open(dir.path()));
+  Db a = *env->open_db("a");
+  Hook hook;
+  hook.log = *env->open_db("log");
+  env->exclude_from_recording(hook.log);
+  env->set_commit_hook(&hook);
+
+  // A large write set (its buffer is kept for the next transaction on this thread)...
+  std::string big(200'000, 'x');
+  REQUIRE(env->update([&](WriteTxn& txn) -> Status {
+    for (int i = 0; i < 5; ++i) {
+      GONGSHU_TRY(auto slot,
+                  txn.append_reserve(a, as_bytes("big" + std::to_string(i)), big.size()));
+      std::memset(slot.data(), 'a' + i, slot.size());
+    }
+    return {};
+  }));
+  REQUIRE(hook.count == 5);
+  REQUIRE(hook.ops.size() > 5 * big.size());
+  CHECK(hook.ops.back() == 'e');
+  // ...an abandoned recorded transaction...
+  {
+    auto txn = env->begin_write();
+    REQUIRE(txn->put(a, as_bytes("never"), as_bytes("committed")));
+  }
+  // ...and the next write set holds exactly its own ops, its reserved value as filled.
+  auto txn = env->begin_write();
+  auto slot = txn->append_reserve(a, as_bytes("z"), 2);
+  std::memcpy(slot->data(), "ok", 2);
+  REQUIRE(std::move(*txn).commit());
+  Expect e;
+  e.op(WriteOpKind::kPut, 0), e.field("z"), e.field("ok");
+  CHECK(hook.count == 1);
+  CHECK(hook.tables == std::vector<std::string>{"a"});
+  CHECK(hook.ops == e.b);
+}
+
 TEST_CASE("a transaction that writes only excluded tables, or nothing, skips the hook") {
   TempDir dir;
   auto env = std::move(*Env::open(dir.path()));
