@@ -26,24 +26,31 @@ Status Intake::refresh_catalog() {
 
 namespace {
 
-// Protobuf wire encoding, for serialize_record below.
+// Protobuf wire encoding, for serialize_record below: sizes first, then the bytes written into
+// a string of exactly that size.
 size_t varint_size(uint64_t v) {
   size_t n = 1;
   for (; v >= 0x80; v >>= 7) ++n;
   return n;
 }
-void put_varint(std::string& out, uint64_t v) {
-  for (; v >= 0x80; v >>= 7) out.push_back(static_cast<char>(v | 0x80));
-  out.push_back(static_cast<char>(v));
-}
 uint64_t zigzag64(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
 uint32_t zigzag32(int32_t v) { return (uint32_t(v) << 1) ^ uint32_t(v >> 31); }
 size_t bytes_size(const std::string& s) { return 1 + varint_size(s.size()) + s.size(); }
-void put_bytes(std::string& out, int number, const std::string& s) {
-  out.push_back(static_cast<char>(number << 3 | 2));
-  put_varint(out, s.size());
-  out.append(s);
-}
+
+struct WireWriter {
+  char* p;
+  void byte(int b) { *p++ = static_cast<char>(b); }
+  void varint(uint64_t v) {
+    for (; v >= 0x80; v >>= 7) byte(static_cast<int>((v & 0x7F) | 0x80));
+    byte(static_cast<int>(v));
+  }
+  void bytes(int number, const std::string& s) {
+    byte(number << 3 | 2);
+    varint(s.size());
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+};
 
 size_t value_size(const v1::FieldValue& v) {
   switch (v.kind_case()) {
@@ -67,34 +74,32 @@ size_t value_size(const v1::FieldValue& v) {
   return 0;
 }
 
-void put_value(std::string& out, const v1::FieldValue& v) {
+void put_value(WireWriter& w, const v1::FieldValue& v) {
   switch (v.kind_case()) {
     case v1::FieldValue::kText:
-      return put_bytes(out, 1, v.text());
+      return w.bytes(1, v.text());
     case v1::FieldValue::kInteger:
-      out.push_back(2 << 3);
-      return put_varint(out, zigzag64(v.integer()));
+      w.byte(2 << 3);
+      return w.varint(zigzag64(v.integer()));
     case v1::FieldValue::kReal: {
       static_assert(std::endian::native == std::endian::little);
-      out.push_back(3 << 3 | 1);
+      w.byte(3 << 3 | 1);
       const double d = v.real();
-      char b[8];
-      std::memcpy(b, &d, 8);
-      out.append(b, 8);
+      std::memcpy(w.p, &d, 8);
+      w.p += 8;
       return;
     }
     case v1::FieldValue::kBoolean:
-      out.push_back(4 << 3);
-      out.push_back(v.boolean() ? 1 : 0);
-      return;
+      w.byte(4 << 3);
+      return w.byte(v.boolean() ? 1 : 0);
     case v1::FieldValue::kBlob:
-      return put_bytes(out, 5, v.blob());
+      return w.bytes(5, v.blob());
     case v1::FieldValue::kDateDays:
-      out.push_back(6 << 3);
-      return put_varint(out, zigzag32(v.date_days()));
+      w.byte(6 << 3);
+      return w.varint(zigzag32(v.date_days()));
     case v1::FieldValue::kTimestampMs:
-      out.push_back(7 << 3);
-      return put_varint(out, zigzag64(v.timestamp_ms()));
+      w.byte(7 << 3);
+      return w.varint(zigzag64(v.timestamp_ms()));
     case v1::FieldValue::KIND_NOT_SET:
       return;
   }
@@ -106,6 +111,21 @@ size_t field_size(const v1::Field& f) {
     const size_t v = value_size(f.value());
     n += 1 + varint_size(v) + v;
   }
+  return n;
+}
+
+size_t record_size(const v1::Record& r) {
+  size_t n = 0;
+  if (!r.dataset().empty()) n += bytes_size(r.dataset());
+  if (!r.record_key().empty()) n += bytes_size(r.record_key());
+  if (r.op() != 0) n += 1 + varint_size(static_cast<uint64_t>(static_cast<int64_t>(r.op())));
+  for (const v1::Field& f : r.fields()) {
+    const size_t s = field_size(f);
+    n += 1 + varint_size(s) + s;
+  }
+  if (!r.subject_id().empty()) n += bytes_size(r.subject_id());
+  if (r.observed_at_ms() != 0) n += 1 + varint_size(zigzag64(r.observed_at_ms()));
+  if (!r.invalidate_reason().empty()) n += bytes_size(r.invalidate_reason());
   return n;
 }
 
@@ -121,34 +141,33 @@ bool serialize_record(const v1::Record& r, std::string& out) {
     unknown = unknown || has_unknown_fields(f) || (f.has_value() && has_unknown_fields(f.value()));
   }
   if (unknown) return r.SerializeToString(&out);
-  out.clear();
-  size_t guess = 32 + r.dataset().size() + r.record_key().size() + r.subject_id().size() +
-                 r.invalidate_reason().size();
-  for (const v1::Field& f : r.fields()) guess += 24 + f.name().size() + f.value().text().size();
-  out.reserve(guess);
-  if (!r.dataset().empty()) put_bytes(out, 1, r.dataset());
-  if (!r.record_key().empty()) put_bytes(out, 2, r.record_key());
+  const size_t size = record_size(r);
+  if (size > size_t{INT32_MAX}) return false;
+  out.resize(size);
+  WireWriter w{out.data()};
+  if (!r.dataset().empty()) w.bytes(1, r.dataset());
+  if (!r.record_key().empty()) w.bytes(2, r.record_key());
   if (r.op() != 0) {
-    out.push_back(3 << 3);
-    put_varint(out, static_cast<uint64_t>(static_cast<int64_t>(r.op())));
+    w.byte(3 << 3);
+    w.varint(static_cast<uint64_t>(static_cast<int64_t>(r.op())));
   }
   for (const v1::Field& f : r.fields()) {
-    out.push_back(4 << 3 | 2);
-    put_varint(out, field_size(f));
-    if (!f.name().empty()) put_bytes(out, 1, f.name());
+    w.byte(4 << 3 | 2);
+    w.varint(field_size(f));
+    if (!f.name().empty()) w.bytes(1, f.name());
     if (f.has_value()) {
-      out.push_back(2 << 3 | 2);
-      put_varint(out, value_size(f.value()));
-      put_value(out, f.value());
+      w.byte(2 << 3 | 2);
+      w.varint(value_size(f.value()));
+      put_value(w, f.value());
     }
   }
-  if (!r.subject_id().empty()) put_bytes(out, 5, r.subject_id());
+  if (!r.subject_id().empty()) w.bytes(5, r.subject_id());
   if (r.observed_at_ms() != 0) {
-    out.push_back(6 << 3);
-    put_varint(out, zigzag64(r.observed_at_ms()));
+    w.byte(6 << 3);
+    w.varint(zigzag64(r.observed_at_ms()));
   }
-  if (!r.invalidate_reason().empty()) put_bytes(out, 7, r.invalidate_reason());
-  return out.size() <= size_t{INT32_MAX};
+  if (!r.invalidate_reason().empty()) w.bytes(7, r.invalidate_reason());
+  return w.p == out.data() + out.size();
 }
 
 // A rejection's reason is stored with the record in the spool and sent to an ipc client: English
