@@ -1,11 +1,19 @@
 #include "daemon/api.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <thread>
 
 #include "core/util/encoding.h"
+#include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/wire/codec.h"
 #include "core/wire/curve_key.h"
+#include "core/wire/poller.h"
 #include "core/wire/server_channel.h"
 #include "daemon/access.h"
 #include "daemon/agent_batches.h"
@@ -99,6 +107,53 @@ bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c) {
       return role_in({"operator", "officer", "agent"});
     case R::kClusterFailover:  // daemon/cluster_api.cc: only etcd is written (no leader exists)
       return role_in({"operator"});
+    default:
+      return false;
+  }
+}
+
+// Replicated mode (docs/replication.md §11): requests that change nothing the caller is told of,
+// whose only write is the audit entry of the access itself (or a staged export): answered at
+// once, not held for the synchronous set, so a leader whose set is not confirming (alone after
+// `cluster failover --accept-loss`, or its sync members stopped) still serves reads, audit
+// exports and the backup a replica re-seeds from. Their entries reach the replicas with the
+// next write sets.
+bool access_only(v1::ApiRequest::BodyCase body) {
+  using R = v1::ApiRequest;
+  switch (body) {
+    case R::kPing:
+    case R::kStatus:
+    case R::kAgencyList:
+    case R::kAgencyShow:
+    case R::kCatalogShow:
+    case R::kAgentList:
+    case R::kCatalogPending:
+    case R::kCatalogHistory:
+    case R::kCatalogOverlaps:
+    case R::kCatalogAuthorityList:
+    case R::kPrincipalList:
+    case R::kAgentBatchesStored:
+    case R::kRecordProvenance:
+    case R::kAuditHead:
+    case R::kAuditExport:
+    case R::kCatalog:
+    case R::kOpenCatalog:
+    case R::kQuery:
+    case R::kLookup:
+    case R::kDownload:
+    case R::kAggregate:
+    case R::kAgreementList:
+    case R::kAgreementShow:
+    case R::kBackup:
+    case R::kDaemonKeyStatus:
+    case R::kObjectionList:
+    case R::kConsentList:
+    case R::kQualityReport:
+    case R::kDatasetDestroyStatus:
+    case R::kAlertList:
+    case R::kAlertShow:
+    case R::kClusterStatus:
+      return true;
     default:
       return false;
   }
@@ -301,6 +356,17 @@ struct ApiService::Impl {
   wire::ServerChannel channel;
   std::atomic<bool> stopping{false};
   std::thread thread;
+  // Replicated mode with sync_count > 0 (ApiOptions::repl_synced_seq): successes held until the
+  // synchronous set has fsynced their write set, in commit order; `wake` (an eventfd, as the
+  // ingest net thread's) is written by the replicator's ack listener.
+  struct Held {
+    wire::RoutingId from;
+    v1::ApiResponse resp;
+    uint64_t seq = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::deque<Held> held;
+  Fd wake;
 
   Impl(DaemonStore& s, Directory& d, CatalogView& c, PolicyView& p, ApiOptions o,
        wire::ServerChannel ch)
@@ -310,9 +376,103 @@ struct ApiService::Impl {
         channel(std::move(ch)) {}
 
   void loop();
+  void held_loop();
+  // `access_only`: what access_only() says of the request (false when it does not parse).
+  v1::ApiResponse serve(const wire::Incoming& in, bool& access_only_req);
+  void release();
 };
 
+v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_only_req) {
+  v1::ApiResponse resp;
+  access_only_req = false;
+  v1::ApiRequest req;
+  if (auto s = wire::decode(in.payload, options.max_request, req); !s) {
+    resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
+    resp.mutable_error()->set_message("request does not parse: " + s.error().message());
+  } else {
+    Caller caller = identify(directory, in.user_id);
+    caller.address = source_address_class(in.peer_address);
+    access_only_req = access_only(req.body_case());
+    resp = handle(ctx, caller, req);
+  }
+  return resp;
+}
+
+// Sends every held answer the synchronous set now covers; the ones past their deadline (or all,
+// once this node may no longer acknowledge) get the not-yet-confirmed answer instead of success.
+void ApiService::Impl::release() {
+  if (held.empty()) return;
+  const uint64_t synced = options.repl_synced_seq();
+  const bool acking = !options.gate || options.gate->may_acknowledge();
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = held.begin(); it != held.end();) {
+    if (acking && it->seq <= synced) {
+      if (auto bytes = wire::encode(it->resp)) (void)channel.send(it->from, *bytes);
+    } else if (!acking || now >= it->deadline) {
+      // Committed here and audited, but a leader lost now could take it along: not a success.
+      // The request's effect is decided by reading it back (docs/replication.md §11).
+      v1::ApiResponse r;
+      r.set_request_id(it->resp.request_id());
+      auto* err = r.mutable_error();
+      err->set_code(v1::API_UNAVAILABLE);
+      err->set_message(
+          acking ? trf("committed on the leader (write set {}) but not yet confirmed by the "
+                       "synchronous set within {} ms; it may be lost if this leader is lost "
+                       "now: read it back to check before repeating it",
+                       it->seq, options.sync_wait_ms)
+                 : trf("committed on the leader (write set {}) but not yet confirmed by the "
+                       "synchronous set, and this node may no longer acknowledge; it may be "
+                       "lost: read it back to check before repeating it",
+                       it->seq));
+      if (auto bytes = wire::encode(r)) (void)channel.send(it->from, *bytes);
+    } else {
+      ++it;
+      continue;
+    }
+    it = held.erase(it);
+  }
+}
+
+void ApiService::Impl::held_loop() {
+  wire::Poller poller;
+  poller.add(channel);
+  poller.add(wake.get());
+  while (!stopping.load()) {
+    auto timeout = std::chrono::milliseconds(100);
+    if (!held.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          held.front().deadline - std::chrono::steady_clock::now());
+      timeout =
+          std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(0), timeout);
+    }
+    (void)poller.wait(timeout);  // an error or a signal: the loop looks again
+    uint64_t woken;
+    while (::read(wake.get(), &woken, sizeof woken) == sizeof woken) {
+    }
+    for (int i = 0; i < 64; ++i) {
+      auto in = channel.receive(std::chrono::milliseconds(0));
+      if (!in) continue;  // dropped by the channel, as the single-node loop does
+      if (!*in) break;
+      const uint64_t before = options.repl_thread_seq();
+      bool access_only_req = false;
+      v1::ApiResponse resp = serve(**in, access_only_req);
+      const uint64_t wrote = options.repl_thread_seq();
+      if (wrote != before && !resp.has_error() && !access_only_req) {
+        held.push_back(
+            {(*in)->from, std::move(resp), wrote,
+             std::chrono::steady_clock::now() + std::chrono::milliseconds(options.sync_wait_ms)});
+        continue;
+      }
+      // Refusals, reads and requests that wrote nothing here are answered at once (a refusal's
+      // or a read's own audit entry acknowledges no effect).
+      if (auto bytes = wire::encode(resp)) (void)channel.send((*in)->from, *bytes);
+    }
+    release();
+  }
+}
+
 void ApiService::Impl::loop() {
+  if (options.repl_synced_seq && options.repl_thread_seq && wake.valid()) return held_loop();
   while (!stopping.load()) {
     auto in = channel.receive(std::chrono::milliseconds(100));
     if (!in || !*in) continue;
@@ -349,14 +509,26 @@ Result<std::unique_ptr<ApiService>> ApiService::start(wire::Context& context,
               with_context(channel.bind(options.endpoint), "api " + options.endpoint));
   // From here the bound endpoint (a port the OS chose included): enrollment tokens name it.
   options.endpoint = bound;
+  const bool holds = options.repl_synced_seq && options.repl_thread_seq;
   auto impl = std::make_unique<Impl>(store, directory, catalog, policy, std::move(options),
                                      std::move(channel));
+  if (holds) {
+    impl->wake = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!impl->wake.valid()) return fail_errno(tr("api: eventfd"), errno);
+  }
   Impl* p = impl.get();
   p->thread = std::thread([p] { p->loop(); });
   return std::unique_ptr<ApiService>(new ApiService(std::move(impl)));
 }
 
 const std::string& ApiService::endpoint() const { return impl_->options.endpoint; }
+
+void ApiService::wake() {
+  // An eventfd write fails only when its counter would overflow, when it is readable anyway.
+  const uint64_t one = 1;
+  if (impl_ && impl_->wake.valid() && ::write(impl_->wake.get(), &one, sizeof one) < 0) {
+  }
+}
 
 void ApiService::stop() {
   if (!impl_) return;

@@ -67,6 +67,15 @@ struct ApiOptions {
   // Replicated mode: how far behind the leader this node is (daemon/replica_lag.h), put in every
   // answer it gives while it does not lead (ApiResponse.replica_lag); nullopt while it leads.
   std::function<std::optional<v1::ReplicaLag>()> replica_lag;
+  // Replicated mode with sync_count > 0 (docs/replication.md §11); unset on a single node, whose
+  // loop is unchanged. A successful answer to a request that committed a write set on the api
+  // thread (repl_thread_seq moved) is held until repl_synced_seq() (ClusterNode::quorum_seq)
+  // reaches it, while other requests are served; wake() (the replicator's ack listener) re-checks.
+  // Not reached within sync_wait_ms, or the node may no longer acknowledge: the answer is
+  // API_UNAVAILABLE "committed on the leader, not yet confirmed by the synchronous set".
+  std::function<uint64_t()> repl_synced_seq;
+  std::function<uint64_t()> repl_thread_seq;
+  int64_t sync_wait_ms = 5000;
 };
 
 class ApiService {
@@ -77,6 +86,8 @@ class ApiService {
                                                    PolicyView& policy, ApiOptions options);
   ~ApiService();
   const std::string& endpoint() const;
+  // Replicated mode: the sync set may have acknowledged more; re-check held answers. Any thread.
+  void wake();
   void stop();
 
   struct Impl;

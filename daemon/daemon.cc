@@ -250,6 +250,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     ao.gate = &d->cluster_slot_;
     ao.cluster = &d->cluster_slot_;
   }
+  if (io.repl_synced_seq) {  // api writes wait for the sync set too (docs/replication.md §11)
+    ao.repl_synced_seq = io.repl_synced_seq;
+    ao.repl_thread_seq = [] { return replication::Changelog::committed_on_this_thread(); };
+  }
   if (d->replication_) {  // every answer of a replica carries its lag (daemon/replica_lag.h)
     ClusterReplication* repl = d->replication_.get();
     const DaemonStore* st = d->store_.get();
@@ -274,12 +278,20 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     GONGSHU_TRY(d->cluster_, ClusterNode::create(config.cluster, ce, *d->store_, log));
     d->cluster_slot_.set(d->cluster_.get());
     if (d->replication_) {
-      d->replication_->replicator().set_ack_listener([ingest] { ingest->wake_net(); });
+      ApiService* api = d->api_.get();
+      d->replication_->replicator().set_ack_listener([ingest, api] {
+        ingest->wake_net();
+        api->wake();
+      });
       d->cluster_->set_replication(d->replication_.get());
       ClusterReplication* repl = d->replication_.get();
       d->cluster_->set_sync_probe(
           {[repl](const std::string& m) { return repl->replicator().synced_seq({m}); },
-           [repl] { return repl->last_seq(); }, [ingest] { ingest->wake_net(); }});
+           [repl] { return repl->last_seq(); },
+           [ingest, api] {
+             ingest->wake_net();
+             api->wake();
+           }});
     }
   }
   return d;

@@ -19,6 +19,7 @@ std::array<uint8_t, 48> encode_head(const ChainHead& h) {
   return out;
 }
 
+thread_local uint64_t tls_committed_seq = 0;  // committed_on_this_thread()
 }  // namespace
 
 Result<std::unique_ptr<Changelog>> Changelog::open(store::Env& env, AuditProbe probe,
@@ -106,8 +107,11 @@ Status Changelog::before_commit(store::WriteTxn& txn, const store::WriteSet& wri
   return {};
 }
 
+uint64_t Changelog::committed_on_this_thread() { return tls_committed_seq; }
+
 void Changelog::after_commit() noexcept {
   last_seq_.store(pending_seq_, std::memory_order_release);
+  tls_committed_seq = pending_seq_;
   if (listener_) listener_(pending_seq_);
 }
 

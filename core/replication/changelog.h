@@ -75,6 +75,10 @@ class Changelog : public store::CommitHook {
   uint64_t stored_bytes(const store::Txn& txn) const;
   // The seq of the last write set this process committed or applied (0: none yet).
   uint64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
+  // The seq of the last write set committed on the calling thread (0: none yet), so a thread
+  // serving requests can tell whether one wrote, and which seq, beside other writers (gongshud's
+  // api thread holds a success until the sync set has it: docs/replication.md §11).
+  static uint64_t committed_on_this_thread();
 
   // Replica: applies a decoded write set (already checked to follow head(txn): the Applier's
   // job) into txn — ops, changelog row, head — and checks the audit state after it against the
