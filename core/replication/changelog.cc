@@ -20,6 +20,9 @@ std::array<uint8_t, 48> encode_head(const ChainHead& h) {
 }
 
 thread_local uint64_t tls_committed_seq = 0;  // committed_on_this_thread()
+// Numbered in before_commit, reported in after_commit: both run on the committing thread, and
+// another writer may number its own write set between the two (LMDB's lock is released first).
+thread_local uint64_t tls_pending_seq = 0;
 }  // namespace
 
 Result<std::unique_ptr<Changelog>> Changelog::open(store::Env& env, AuditProbe probe,
@@ -103,16 +106,20 @@ Status Changelog::before_commit(store::WriteTxn& txn, const store::WriteSet& wri
   ChainHead next{term, header.seq, {}};
   std::memcpy(next.hash.data(), encoded.data() + encoded.size() - 32, 32);
   GONGSHU_RETURN_IF_ERROR(append_and_trim(txn, next, encoded));
-  pending_seq_ = next.seq;
+  tls_pending_seq = next.seq;
   return {};
 }
 
 uint64_t Changelog::committed_on_this_thread() { return tls_committed_seq; }
 
 void Changelog::after_commit() noexcept {
-  last_seq_.store(pending_seq_, std::memory_order_release);
-  tls_committed_seq = pending_seq_;
-  if (listener_) listener_(pending_seq_);
+  const uint64_t seq = tls_pending_seq;
+  // Commits report out of order when two writers race here: last_seq() only moves forward.
+  uint64_t last = last_seq_.load(std::memory_order_relaxed);
+  while (last < seq && !last_seq_.compare_exchange_weak(last, seq, std::memory_order_release)) {
+  }
+  tls_committed_seq = seq;
+  if (listener_) listener_(seq);
 }
 
 Status Changelog::apply(store::WriteTxn& txn, const DecodedWriteSet& ws, ByteView encoded) {

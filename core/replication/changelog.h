@@ -109,7 +109,6 @@ class Changelog : public store::CommitHook {
   std::atomic<uint64_t> last_seq_{0};
   std::function<void(uint64_t)> listener_;
   KeyShares* key_shares_ = nullptr;
-  uint64_t pending_seq_ = 0;  // numbered in before_commit, reported in after_commit
 };
 
 }  // namespace gongshu::replication
