@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -63,13 +64,6 @@ Result<int> spawn(std::vector<std::string> argv, const std::map<std::string, std
   return pid;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int decode_status(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
@@ -81,6 +75,20 @@ std::string read_text(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+Status write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return fail(ErrorCode::kIo, "write " + path);
+  return {};
+}
+
+std::string toml_string(const std::string& text, const std::string& key) {
+  std::smatch m;
+  if (std::regex_search(text, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
+  return "";
 }
 
 std::string command_text(const std::vector<std::string>& argv) {
@@ -131,8 +139,8 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv,
   res.exit_code = decode_status(status);
   res.took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
-  res.out = slurp(dir + "/out");
-  res.err = slurp(dir + "/err");
+  res.out = read_text(dir + "/out");
+  res.err = read_text(dir + "/err");
   remove_dir();
   return res;
 }

@@ -25,6 +25,12 @@ struct CommandResult {
 // when it cannot be read, which the callers report as a missing line or value.
 std::string read_text(const std::string& path);
 
+// Writes a file the drill makes (a config, a plan's input), replacing it.
+[[nodiscard]] Status write_text(const std::string& path, const std::string& text);
+
+// The value of `key = "..."` in a TOML text the binaries write (daemon.info), or empty.
+std::string toml_string(const std::string& text, const std::string& key);
+
 // The command line as an operator would type it (arguments with spaces quoted), for reports.
 std::string command_text(const std::vector<std::string>& argv);
 

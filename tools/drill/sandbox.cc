@@ -24,20 +24,6 @@ namespace gongshu::drill {
 namespace fs = std::filesystem;
 namespace {
 
-Status write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return fail(ErrorCode::kIo, "write " + path);
-  return {};
-}
-
-std::string toml_field(const std::string& text, const std::string& key) {
-  std::smatch m;
-  if (std::regex_search(text, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
-  return "";
-}
-
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
@@ -140,7 +126,7 @@ Status Sandbox::build() {
     std::string info = read_text(daemon_info_);
     if (info.empty())
       return fail(ErrorCode::kNotFound, daemon_info_ + ": missing or empty");  // i18n-exempt
-    daemon_key_ = toml_field(info, "daemon_public_key");
+    daemon_key_ = toml_string(info, "daemon_public_key");
   } else if (options_.from_backup.empty()) {
     GONGSHU_RETURN_IF_ERROR(
         must_succeed(run({bin("gongshud"), "init", "--state", file("state"), "--operator-key-out",
@@ -159,9 +145,9 @@ Status Sandbox::build() {
     GONGSHU_RETURN_IF_ERROR(start_daemon());
     // Keep the ports the OS chose, so a restarted daemon comes back where the agents look.
     std::string info = read_text(daemon_info_);
-    daemon_key_ = toml_field(info, "daemon_public_key");
-    ingest_endpoint_ = toml_field(info, "ingest");
-    api_endpoint_ = toml_field(info, "api");
+    daemon_key_ = toml_string(info, "daemon_public_key");
+    ingest_endpoint_ = toml_string(info, "ingest");
+    api_endpoint_ = toml_string(info, "api");
     GONGSHU_RETURN_IF_ERROR(write_daemon_config());
   }
   // A restored platform may already have the drill's agencies and datasets (the shipped
@@ -187,7 +173,7 @@ Status Sandbox::build() {
     GONGSHU_RETURN_IF_ERROR(must_succeed(ctl(add), "catalog add"));  // i18n-exempt
   }
   for (const char* a : kAgents) {
-    GONGSHU_RETURN_IF_ERROR(write_file(
+    GONGSHU_RETURN_IF_ERROR(write_text(
         agent_config(a), "[agent]\nstate_dir = \"" +                                 // i18n-exempt
                              file(std::string("agent-") + a) +                       // i18n-exempt
                              "\"\n[batch]\nmax_records = 1000\nmax_delay_ms = 20\n"  // i18n-exempt
@@ -249,7 +235,7 @@ Status Sandbox::write_daemon_config() {
   }
   if (store_mb_ > 0)
     text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";  // i18n-exempt
-  return write_file(daemon_config_, text);
+  return write_text(daemon_config_, text);
 }
 
 Status Sandbox::set_store_mb(uint64_t mb) {

@@ -66,20 +66,6 @@ std::string etcd_binary() {
   return "";
 }
 
-Status write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return fail(ErrorCode::kIo, "write " + path);
-  return {};
-}
-
-std::string field(const std::string& text, const std::string& key) {
-  std::smatch m;
-  if (std::regex_search(text, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
-  return "";
-}
-
 }  // namespace
 
 Status Sandbox::make_cluster(const ClusterOptions& co) {
@@ -180,7 +166,7 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
             file(n.id + ".key") + "\"\nreplication_endpoint = \"tcp://127.0.0.1:" +  // i18n-exempt
             std::to_string(ports[size_t(6 + i)]) +                                   // i18n-exempt
             "\"\nmembers = { " + members + " }\nsync_count = 1\n";
-    GONGSHU_RETURN_IF_ERROR(write_file(n.config, text));
+    GONGSHU_RETURN_IF_ERROR(write_text(n.config, text));
   }
   for (auto& n : nodes_) {
     std::vector<std::string> argv = {bin("gongshud"), "run", "--config", n.config};
@@ -190,7 +176,7 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (auto& n : nodes_) {
-    while (field(read_text(n.state + "/daemon.info"), "ingest").empty()) {
+    while (toml_string(read_text(n.state + "/daemon.info"), "ingest").empty()) {
       if (!n.process->running()) {
         std::string log = read_text(n.config + ".log");
         return fail(ErrorCode::kUnavailable,
@@ -203,8 +189,8 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     std::string info = read_text(n.state + "/daemon.info");
-    n.api = field(info, "api");
-    n.ingest = field(info, "ingest");
+    n.api = toml_string(info, "api");
+    n.ingest = toml_string(info, "ingest");
   }
   leader_ = nodes_.front().id;
   ctl_env_["GONGSHU_DAEMON_INFO"] = nodes_.front().state + "/daemon.info";
@@ -217,7 +203,7 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
       GONGSHU_TRY(int code, signal(a, SIGTERM, true));
       (void)code;  // restarted below with the new configuration
     }
-    GONGSHU_RETURN_IF_ERROR(write_file(
+    GONGSHU_RETURN_IF_ERROR(write_text(
         agent_config(a), "[agent]\nstate_dir = \"" +                          // i18n-exempt
                              file(std::string("agent-") + a) +                // i18n-exempt
                              "\"\n[daemon]\napi = \"" + nodes_.front().api +  // i18n-exempt
