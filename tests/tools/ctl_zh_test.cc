@@ -75,6 +75,24 @@ TEST_CASE("zh_CN: gongshu-audit help and usage errors in Chinese, English under 
   CHECK(contains(english.err, "a required option or argument is missing"));
   CHECK_FALSE(contains(english.err, "缺少"));
   CHECK(contains(run({kAudit, "--help"}, lang("C")).out, "Usage:"));
+
+  // A verification that fails on a bad --checkpoint note: --json is the same bytes in both
+  // languages (the English reason), the text for people is Chinese.
+  gongshu::testing::TempDir dir;
+  const std::string note = dir.file("note.txt");
+  gongshu::testing::write_text(note, "hello\n");
+  const std::string key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  const std::vector<std::string> argv{
+      kAudit, "verify", dir.file("audit.export"), "--key", key, "--checkpoint", note, "--json"};
+  RunResult json_zh = run(argv, zh);
+  RunResult json_c = run(argv, lang("C.UTF-8"));
+  CHECK(json_zh.exit_code == 2);
+  CHECK(json_zh.exit_code == json_c.exit_code);
+  CHECK(json_zh.out == json_c.out);
+  CHECK(contains(json_c.out, ": not a checkpoint note: "));
+  RunResult text_zh = run(std::vector<std::string>(argv.begin(), argv.end() - 1), zh);
+  CHECK(text_zh.exit_code == 2);
+  CHECK(contains(text_zh.err, "不是检查点签名注记"));
 }
 
 TEST_CASE("zh_CN: gongshuctl help, results and errors in Chinese; --json unchanged") {

@@ -28,7 +28,10 @@ Result<std::vector<crypto::PublicKey>> parse_keys(const std::vector<std::string>
     GONGSHU_TRY(crypto::PublicKey k, parse_key(h));
     out.push_back(k);
   }
-  if (out.empty()) return fail(ErrorCode::kInvalidArgument, tr("--key: at least one is needed"));
+  if (out.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "--key: at least one is needed");  // i18n-exempt: a reason --json carries
+  }
   return out;
 }
 

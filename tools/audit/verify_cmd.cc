@@ -19,6 +19,7 @@
 #include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
+#include "tools/audit/report.h"
 
 namespace gongshu::audit_cli {
 namespace {
@@ -26,19 +27,33 @@ namespace {
 // More receipt files than this in one directory is a mistake, not an officer's collection.
 constexpr size_t kMaxReceipts = 1'000'000;
 
-// Every regular, non-hidden file in dir, sorted by name, parsed as a receipt.
-Result<std::vector<audit::ReceiptInput>> load_receipts(const std::string& dir) {
+// A reason from elsewhere (a core library's Error, the verifier): the same text both ways.
+Reason as_is(const std::string& text) { return {text, text}; }
+
+// msgid marked with tr_noop(); {} placeholders as trf(). English for --json, translated for
+// people: --json never changes with the language (issue 18).
+Reason reason(const char* msgid, std::initializer_list<std::string> args = {}) {
+  return {i18n::format(msgid, args), i18n::format(tr(msgid), args)};
+}
+
+// Every regular, non-hidden file in dir, sorted by name, parsed as a receipt; nullopt and *why
+// when they cannot be read.
+std::optional<std::vector<audit::ReceiptInput>> load_receipts(const std::string& dir, Reason* why) {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
-  if (ec) return fail(ErrorCode::kNotFound, "--receipts " + dir + ": " + ec.message());
+  if (ec) {
+    *why = as_is("--receipts " + dir + ": " + ec.message());  // i18n-exempt: option and OS text
+    return std::nullopt;
+  }
   std::vector<std::string> names;
   for (const auto& e : it) {
     std::string name = e.path().filename().string();
     if (name.empty() || name[0] == '.') continue;
     if (!e.is_regular_file(ec)) continue;
     if (names.size() == kMaxReceipts) {
-      return fail(ErrorCode::kResourceExhausted, "--receipts " + dir + tr(": more than ") +
-                                                     std::to_string(kMaxReceipts) + " files");
+      *why =
+          reason(tr_noop("--receipts {}: more than {} files"), {dir, std::to_string(kMaxReceipts)});
+      return std::nullopt;
     }
     names.push_back(std::move(name));
   }
@@ -47,9 +62,15 @@ Result<std::vector<audit::ReceiptInput>> load_receipts(const std::string& dir) {
   out.reserve(names.size());
   for (const auto& name : names) {
     std::string path = (std::filesystem::path(dir) / name).string();
-    GONGSHU_TRY(std::string text, read_small_file(path, kMaxReceiptFile));
-    GONGSHU_TRY(v1::Receipt r, with_context(audit::parse_receipt_text(text), "receipt " + path));
-    out.push_back({name, std::move(r)});
+    auto text = read_small_file(path, kMaxReceiptFile);
+    auto r = text
+                 ? with_context(audit::parse_receipt_text(*text), "receipt " + path)  // i18n-exempt
+                 : tl::unexpected(text.error());
+    if (!r) {
+      *why = as_is(r.error().message());
+      return std::nullopt;
+    }
+    out.push_back({name, std::move(*r)});
   }
   return out;
 }
@@ -69,8 +90,9 @@ class Progress {
     if (!forced_ && !shown_ && done >= total) return;
     shown_ = true;
     unsigned pct = total ? static_cast<unsigned>(done * 100 / total) : 100;
-    std::cerr << (tty_ ? "\r" : "") << tr("gongshu-audit verify: ") << pct << "% (" << mib(done)
-              << tr(" of ") << mib(total) << ")" << (tty_ ? "" : "\n") << std::flush;
+    std::cerr << (tty_ ? "\r" : "") << tr("gongshu-audit verify: ")
+              << trf("{}% ({} of {})", pct, mib(done), mib(total)) << (tty_ ? "" : "\n")
+              << std::flush;
   }
   void finish() {
     if (shown_ && tty_) std::cerr << "\n";
@@ -92,13 +114,14 @@ struct VerifyArgs {
   bool progress = false;
 };
 
-int report_error(const VerifyArgs& a, const std::string& reason) {
+// --json: the reason in English on stdout; otherwise on stderr in the reader's language.
+int report_error(const VerifyArgs& a, const Reason& why) {
   if (a.json) {
     JsonWriter w;
-    w.begin_object().field("status", "error").field("reason", reason).end_object();
+    w.begin_object().field("status", "error").field("reason", why.english).end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cerr << tr("gongshu-audit verify: ") << reason << "\n";
+    std::cerr << tr("gongshu-audit verify: ") << printable(why.text) << "\n";
   }
   return kExitError;
 }
@@ -142,26 +165,33 @@ void print_ok(const VerifyArgs& a, const audit::VerifyReport& r,
   }
   std::string seqs = "seq " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq);
   if (r.full) {
-    std::cout << tr("OK: ") << r.entries << tr(" entries (") << seqs << tr("), tree size ")
-              << r.tree_size << tr(", root ") << hex(r.root) << "\n";
+    std::cout << trf("OK: {} entries ({}), tree size {}, root {}", r.entries, seqs, r.tree_size,
+                     hex(r.root))
+              << "\n";
     std::cout << tr("  root (base64): ") << b64(r.root) << "\n";
   } else {
-    std::cout << tr("OK: ") << r.entries << tr(" entries (") << seqs << tr("), excerpt: chain and ")
-              << tr("checkpoint signatures verified; tree roots need the entries from seq 1\n");
+    std::cout << trf("OK: {} entries ({}), excerpt: chain and checkpoint signatures verified; "
+                     "tree roots need the entries from seq 1",
+                     r.entries, seqs)
+              << "\n";
   }
   std::cout << tr("  origin:        ") << printable(r.origin) << "\n";
-  std::cout << tr("  checkpoints:   ") << r.checkpoints << tr(" verified, the last at tree size ")
-            << r.last_checkpoint_size << "\n";
+  std::cout << tr("  checkpoints:   ")
+            << trf("{} verified, the last at tree size {}", r.checkpoints, r.last_checkpoint_size)
+            << "\n";
   if (r.unsigned_tail > 0) {
-    std::cout << tr("  unsigned tail: ") << r.unsigned_tail
-              << tr(" entries after the last checkpoint are chained but not yet signed\n");
+    std::cout << tr("  unsigned tail: ")
+              << trf("{} entries after the last checkpoint are chained but not yet signed",
+                     r.unsigned_tail)
+              << "\n";
   }
   if (!a.receipts_dir.empty())
-    std::cout << tr("  receipts:      ") << r.receipts << tr(" verified\n");
-  for (const auto& k : r.key_rotations) std::cout << tr("  key rotation:  entry ") << k << "\n";
+    std::cout << tr("  receipts:      ") << trf("{} verified", r.receipts) << "\n";
+  for (const auto& k : r.key_rotations) std::cout << trf("  key rotation:  entry {}", k) << "\n";
   if (trusted) {
-    std::cout << tr("  trusted checkpoint: tree size ") << trusted->size
-              << tr(" is consistent with the export\n");
+    std::cout << trf("  trusted checkpoint: tree size {} is consistent with the export",
+                     trusted->size)
+              << "\n";
   }
 }
 
@@ -181,32 +211,36 @@ void print_tampered(const VerifyArgs& a, const audit::VerifyReport& r) {
     std::cout << w.str() << "\n";
     return;
   }
-  std::cout << tr("FAILED");
-  if (r.failing_seq) std::cout << tr(" at entry ") << r.failing_seq;
-  std::cout << ": " << printable(r.reason) << "\n";
-  std::cout << tr("  checked before the failure: ") << r.entries << tr(" entries, ")
-            << r.checkpoints << tr(" checkpoints\n");
+  if (r.failing_seq) {
+    std::cout << trf("FAILED at entry {}: {}", r.failing_seq, printable(r.reason)) << "\n";
+  } else {
+    std::cout << trf("FAILED: {}", printable(r.reason)) << "\n";
+  }
+  std::cout << tr("  checked before the failure: ")
+            << trf("{} entries, {} checkpoints", r.entries, r.checkpoints) << "\n";
 }
 
 int run_verify(const VerifyArgs& a) {
   auto keys = parse_keys(a.keys);
-  if (!keys) return report_error(a, keys.error().message());
+  if (!keys) return report_error(a, as_is(keys.error().message()));
   audit::VerifyOptions opts;
   opts.more_keys = std::move(*keys);
   opts.allow_excerpt = a.excerpt;
   if (!a.receipts_dir.empty()) {
-    auto receipts = load_receipts(a.receipts_dir);
-    if (!receipts) return report_error(a, receipts.error().message());
+    Reason why;
+    auto receipts = load_receipts(a.receipts_dir, &why);
+    if (!receipts) return report_error(a, why);
     opts.receipts = std::move(*receipts);
   }
   std::optional<audit::CheckpointBody> trusted;
   if (!a.checkpoint_file.empty()) {
     auto note = read_small_file(a.checkpoint_file, audit::kMaxNoteSize);
-    if (!note) return report_error(a, "--checkpoint: " + note.error().message());
+    if (!note)
+      return report_error(a, reason(tr_noop("--checkpoint: {}"), {note.error().message()}));
     auto body = audit::parse_checkpoint_note_unverified(*note);
     if (!body) {
-      return report_error(a, "--checkpoint " + a.checkpoint_file + tr(": not a checkpoint note: ") +
-                                 body.error().message());
+      return report_error(a, reason(tr_noop("--checkpoint {}: not a checkpoint note: {}"),
+                                    {a.checkpoint_file, body.error().message()}));
     }
     trusted = *body;
     opts.trusted_checkpoint = std::move(*note);
@@ -227,7 +261,7 @@ int run_verify(const VerifyArgs& a) {
     case audit::VerifyStatus::kError:
       break;
   }
-  return report_error(a, r.reason);
+  return report_error(a, as_is(r.reason));
 }
 
 }  // namespace
