@@ -32,11 +32,70 @@ std::string leader_redirect(const std::vector<std::string>& nodes, const std::st
 namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kMaxProbeAckBytes = 16 << 20;
-// A node that answers "not leader" (an election under way) is asked again this often: the
-// new leader takes the probe within this much of its win.
-constexpr std::chrono::milliseconds kProbeResend{100};
+// The probe's connections retry this often; when each node is sent the batch again is
+// ProbePacer's (100 ms while an election is under way: the new leader takes the probe within
+// that much of its win).
+constexpr std::chrono::milliseconds kProbeResend = ProbePacer::kBaseInterval;
 constexpr std::chrono::milliseconds kProbeTick{10};
 }  // namespace
+
+void ProbePacer::reset() {
+  for (auto& [name, n] : nodes_) n.interval = kBaseInterval;
+}
+
+const ProbePacer::Node* ProbePacer::find(const std::string& node) const {
+  for (const auto& [name, n] : nodes_)
+    if (name == node) return &n;
+  return nullptr;
+}
+
+ProbePacer::Node& ProbePacer::at(const std::string& node) {
+  for (auto& [name, n] : nodes_)
+    if (name == node) return n;
+  return nodes_.emplace_back(node, Node{}).second;
+}
+
+std::string ProbePacer::pick(const std::vector<std::string>& ready, TimePoint now) const {
+  if (any_sent_ && now - last_send_ < kMinGap) return {};
+  const std::string* best = nullptr;
+  std::optional<TimePoint> best_at;  // nullopt: never asked (before anyone asked)
+  for (const auto& node : ready) {
+    const Node* n = find(node);
+    if (!n || !n->ever_sent) return node;
+    if (now - n->sent_at < n->interval) continue;
+    if (!best || n->sent_at < *best_at) {
+      best = &node;
+      best_at = n->sent_at;
+    }
+  }
+  return best ? *best : std::string();
+}
+
+void ProbePacer::sent(const std::string& node, TimePoint now) {
+  Node& n = at(node);
+  n.sent_at = now;
+  n.ever_sent = true;
+  last_send_ = now;
+  any_sent_ = true;
+}
+
+void ProbePacer::not_leader(const std::string& node, const std::string& named,
+                            const std::string& current, bool current_up, TimePoint /*now*/) {
+  if (!named.empty() && named != current && named != node) {
+    reset();  // leadership moved: everyone is worth asking at once again
+    return;
+  }
+  Node& n = at(node);
+  if (current_up && named == current)
+    n.interval = std::min<std::chrono::milliseconds>(n.interval * 2, kMaxInterval);
+  else
+    n.interval = kBaseInterval;
+}
+
+std::chrono::milliseconds ProbePacer::interval(const std::string& node) const {
+  const Node* n = find(node);
+  return n ? n->interval : kBaseInterval;
+}
 
 LeaderFinder::LeaderFinder(wire::Context& context, const crypto::IdentityKey& agent,
                            std::chrono::milliseconds after)
@@ -55,8 +114,20 @@ void LeaderFinder::stop() {
 
 std::string LeaderFinder::step(SteadyClock::time_point now, const std::vector<std::string>& nodes,
                                const std::string& current, const crypto::PublicKey& daemon,
-                               Spool& spool, uint64_t acked, bool waiting) {
+                               Spool& spool, uint64_t acked, bool waiting, bool current_up) {
   if (after_.count() == 0 || nodes.size() < 2) return {};
+  current_up_ = current_up;
+  if (current != current_) {
+    // Another node (the forwarder moved): what followers said of the old one is stale, and a
+    // probe running beside it leaves the new one out and asks the old one.
+    stop();
+    current_ = current;
+    std::lock_guard<std::mutex> g(mu_);
+    pacer_.reset();
+  } else if (!current_up) {
+    std::lock_guard<std::mutex> g(mu_);
+    pacer_.reset();  // its connection or handshake is down: ask every node at the base rate
+  }
   if (acked != last_acked_ || !waiting || progress_at_ == SteadyClock::time_point{}) {
     // Served (or nothing to serve): the current node is fine.
     last_acked_ = acked;
@@ -96,18 +167,18 @@ std::string LeaderFinder::step(SteadyClock::time_point now, const std::vector<st
   std::vector<std::string> others;
   for (const auto& n : nodes)
     if (n != current) others.push_back(n);
-  probe_ =
-      std::thread([this, others = std::move(others), daemon, m = std::move(message)]() mutable {
-        run(std::move(others), std::move(daemon), std::move(m));
+  probe_ = std::thread(
+      [this, others = std::move(others), current, daemon, m = std::move(message)]() mutable {
+        run(std::move(others), std::move(current), std::move(daemon), std::move(m));
       });
   return {};
 }
 
-void LeaderFinder::run(std::vector<std::string> nodes, crypto::PublicKey daemon, Bytes message) {
+void LeaderFinder::run(std::vector<std::string> nodes, std::string current,
+                       crypto::PublicKey daemon, Bytes message) {
   struct Probe {
     std::string node;
     std::optional<wire::ClientChannel> channel;
-    SteadyClock::time_point send_at{};
   };
   std::vector<Probe> probes;
   for (auto& n : nodes) {
@@ -116,22 +187,32 @@ void LeaderFinder::run(std::vector<std::string> nodes, crypto::PublicKey daemon,
     o.reconnect_interval = kProbeResend;
     auto ch = wire::ClientChannel::create(context_, agent_, daemon, o);
     if (!ch || !ch->connect(n)) continue;
-    probes.push_back(Probe{std::move(n), std::move(*ch), {}});
+    probes.push_back(Probe{std::move(n), std::move(*ch)});
   }
   while (!stop_) {
-    const auto now = SteadyClock::now();
+    // Sent only once the handshake is up, so nothing queues for a node that is down.
+    std::vector<std::string> ready;
+    for (auto& p : probes)
+      if (p.channel->handshake_state() == wire::HandshakeState::kConnected) ready.push_back(p.node);
+    {
+      const auto now = SteadyClock::now();
+      std::lock_guard<std::mutex> g(mu_);
+      std::string to = pacer_.pick(ready, now);
+      for (auto& p : probes)
+        if (!to.empty() && p.node == to && p.channel->send(message)) pacer_.sent(p.node, now);
+    }
     for (auto& p : probes) {
-      // Sent only once the handshake is up, so nothing queues for a node that is down.
-      if (now >= p.send_at && p.channel->handshake_state() == wire::HandshakeState::kConnected) {
-        if (p.channel->send(message)) p.send_at = now + kProbeResend;
-      }
       for (;;) {
         auto got = p.channel->receive(std::chrono::milliseconds(0));
         if (!got || !*got) break;
         auto ack = wire::decode_as<v1::BatchAck>(**got, kMaxProbeAckBytes);
-        if (!ack || is_not_leader(*ack)) continue;
-        // It took the batch: it leads (its gate let it write).
+        if (!ack) continue;
         std::lock_guard<std::mutex> g(mu_);
+        if (is_not_leader(*ack)) {
+          pacer_.not_leader(p.node, ack->leader_ingest(), current, current_up_, SteadyClock::now());
+          continue;
+        }
+        // It took the batch: it leads (its gate let it write).
         found_ = p.node;
         return;
       }

@@ -14,7 +14,8 @@
 // has been acknowledged for `[limits] cluster_probe_ms` while batches wait (or the current node
 // has no handshake), every OTHER node is asked in parallel, each on a connection of its own
 // (a dead node just never answers; nobody waits for it), by sending it the lowest
-// unacknowledged batch of the outbox, again every 100 ms while it answers "not leader". The
+// unacknowledged batch of the outbox, again every 100 ms while it answers "not leader" (but
+// backing off to 3.2 s while it names the very node the agent is connected to: ProbePacer). The
 // first node that takes the batch (any answer but "not leader") is where the forwarder moves.
 //
 // Why that node and never a lower term: the agent cannot read terms (cluster status is for
@@ -40,6 +41,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "agent/spool.h"
@@ -61,6 +63,50 @@ std::string next_ingest_node(const std::vector<std::string>& nodes, const std::s
 std::string leader_redirect(const std::vector<std::string>& nodes, const std::string& current,
                             const v1::BatchAck& ack);
 
+// When each other node may be sent the probe batch (LeaderFinder's decision logic, apart from
+// sockets and threads so it can be driven with a fake clock). A node that answers "not leader"
+// naming the node the agent is connected to (the leader is alive, only slow to ack: a large
+// backlog on a busy machine) learns nothing new from another probe, and each probe is a whole
+// batch (up to ~600 KiB) sent to a follower exactly when the cluster is busiest: it is asked
+// again only after an interval doubling from 100 ms to kMaxInterval. Everything else keeps the
+// base 100 ms: no leader named (an election), a leader named other than the current node
+// (leadership moved: every node's back-off is reset), or the current node not connected (its
+// connection lost, its handshake not up: a dead leader is still named by the followers until
+// the new term begins, and the new leader must be asked within 100 ms of its win).
+// Whatever the intervals, the probes of all nodes together are at most one per kMinGap.
+class ProbePacer {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  static constexpr std::chrono::milliseconds kBaseInterval{100};
+  static constexpr std::chrono::milliseconds kMaxInterval{3'200};
+  static constexpr std::chrono::milliseconds kMinGap{50};
+
+  // Every node at the base interval again: the current node changed, failed or is not connected.
+  void reset();
+  // Which of `ready` (nodes whose probe connection is up) to send the probe to now: one whose
+  // own interval has passed, the longest unasked first, and none within kMinGap of the last
+  // probe; empty when none.
+  std::string pick(const std::vector<std::string>& ready, TimePoint now) const;
+  void sent(const std::string& node, TimePoint now);
+  // node answered "not leader" naming `named` (empty: none); current: the node the agent
+  // sends to; current_up: the agent's connection to it has its handshake up.
+  void not_leader(const std::string& node, const std::string& named, const std::string& current,
+                  bool current_up, TimePoint now);
+  std::chrono::milliseconds interval(const std::string& node) const;
+
+ private:
+  struct Node {
+    std::chrono::milliseconds interval = kBaseInterval;
+    TimePoint sent_at{};
+    bool ever_sent = false;
+  };
+  std::vector<std::pair<std::string, Node>> nodes_;
+  TimePoint last_send_{};
+  bool any_sent_ = false;
+  Node& at(const std::string& node);
+  const Node* find(const std::string& node) const;
+};
+
 class LeaderFinder {
  public:
   // after: how long without an acknowledgement (while batches wait) before the other nodes are
@@ -74,16 +120,18 @@ class LeaderFinder {
   // Once per forwarder step. acked: batches acknowledged so far (any monotone count); waiting:
   // batches are sent and unacknowledged, or there is no connection with a handshake. Returns the
   // ingest endpoint of another node that took a batch as leader, for the caller to move to (and
-  // send everything unacknowledged again), else empty.
+  // send everything unacknowledged again), else empty. current_up: the connection to current
+  // has its handshake up (only then do followers naming current as leader back off: ProbePacer).
   std::string step(std::chrono::steady_clock::time_point now, const std::vector<std::string>& nodes,
                    const std::string& current, const crypto::PublicKey& daemon, Spool& spool,
-                   uint64_t acked, bool waiting);
+                   uint64_t acked, bool waiting, bool current_up = false);
 
   bool probing() const { return probe_.joinable(); }
 
  private:
   void stop();
-  void run(std::vector<std::string> nodes, crypto::PublicKey daemon, Bytes message);
+  void run(std::vector<std::string> nodes, std::string current, crypto::PublicKey daemon,
+           Bytes message);
 
   wire::Context& context_;
   const crypto::IdentityKey& agent_;
@@ -93,7 +141,10 @@ class LeaderFinder {
   std::thread probe_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
-  std::string found_;  // under mu_
+  std::string found_;    // under mu_
+  ProbePacer pacer_;     // under mu_; kept across probes until the current node changes or fails
+  std::string current_;  // the node the probe runs beside (sending thread)
+  std::atomic<bool> current_up_{false};  // written by step(), read by the probe
 };
 
 }  // namespace gongshu::agent

@@ -705,7 +705,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
   if (std::string to = finder_.step(now, target_.ingest_nodes, target_.ingest, target_.key, spool_,
                                     status_.acked_batches,
                                     !inflight_.empty() || !retry_at_.empty() || !channel_ ||
-                                        seen_state_ != wire::HandshakeState::kConnected);
+                                        seen_state_ != wire::HandshakeState::kConnected,
+                                    channel_ && seen_state_ == wire::HandshakeState::kConnected);
       !to.empty()) {
     set_error(
         trf("{} does not answer; {} took a batch as leader: moving there", target_.ingest, to));
