@@ -12,6 +12,7 @@
 
 #include "core/util/check.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/util/utf8.h"
 #include "core/util/wire_reader.h"
 
@@ -52,7 +53,7 @@ Status make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     // The parent may be missing too: create the chain.
     std::filesystem::create_directories(path, ec);
-    if (ec) return fail(ErrorCode::kIo, "create " + path + ": " + ec.message());
+    if (ec) return fail(ErrorCode::kIo, trf("create {}: {}", path, ec.message()));
     ::chmod(path.c_str(), 0700);
   }
   return {};
@@ -98,7 +99,8 @@ bool outbox_receipt_matches(const OutboxEntry& entry, std::string_view event_has
 }
 
 Result<OutboxEntry> decode_outbox(ByteView v) {
-  if (v.size() <= kOutboxHeader) return fail(ErrorCode::kCorrupt, "spool: outbox entry too short");
+  if (v.size() <= kOutboxHeader)
+    return fail(ErrorCode::kCorrupt, tr("spool: outbox entry too short"));
   OutboxEntry e;
   e.first_pending = get_be64(v.data());
   e.count = get_be32(v.data() + 8);
@@ -107,7 +109,7 @@ Result<OutboxEntry> decode_outbox(ByteView v) {
   if (e.count & kOutboxHasHash) {
     e.count &= ~kOutboxHasHash;
     if (v.size() <= kOutboxHeader + kOutboxHashSize)
-      return fail(ErrorCode::kCorrupt, "spool: outbox entry too short for its batch hash");
+      return fail(ErrorCode::kCorrupt, tr("spool: outbox entry too short for its batch hash"));
     e.batch_hash = v.subspan(kOutboxHeader, kOutboxHashSize);
     at += kOutboxHashSize;
   }
@@ -116,7 +118,7 @@ Result<OutboxEntry> decode_outbox(ByteView v) {
 }
 
 Result<crypto::DataKey> load_or_create_spool_key(const std::string& path, bool create) {
-  auto ctx = [&](const std::string& what) { return "spool key " + path + ": " + what; };
+  auto ctx = [&](const std::string& what) { return trf("spool key {}: {}", path, what); };
   int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0 && errno == ENOENT && create) {
     crypto::SecretBytes key = crypto::SecretBytes::random(crypto::kDataKeySize);
@@ -124,39 +126,40 @@ Result<crypto::DataKey> load_or_create_spool_key(const std::string& path, bool c
     if (written) return crypto::DataKey::from_secret(std::move(key));
     // Another agent process created it at the same moment: use theirs.
     if (written.error().code() != ErrorCode::kAlreadyExists) {
-      return tl::unexpected(std::move(written).error().with_context("spool key"));
+      return tl::unexpected(std::move(written).error().with_context(tr("spool key")));
     }
     raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
   if (raw < 0) {
     if (errno == ENOENT) {
       return fail(ErrorCode::kNotFound,
-                  ctx("missing, but the spool exists: its records cannot be read without it"));
+                  ctx(tr("missing, but the spool exists: its records cannot be read without it")));
     }
-    return fail_errno(ctx("open"), errno);
+    return fail_errno(ctx("open"), errno);  // i18n-exempt: the system call's name
   }
   Fd fd(raw);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return fail_errno(ctx("stat"), errno);
-  if (!S_ISREG(st.st_mode)) return fail(ErrorCode::kInvalidArgument, ctx("not a regular file"));
+  if (::fstat(fd.get(), &st) != 0)
+    return fail_errno(ctx("stat"), errno);  // i18n-exempt: the system call's name
+  if (!S_ISREG(st.st_mode)) return fail(ErrorCode::kInvalidArgument, ctx(tr("not a regular file")));
   if (st.st_mode & 077) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
     return fail(ErrorCode::kPermissionDenied,
-                ctx(std::string("mode ") + mode + " lets others read it; chmod 600"));
+                ctx(trf("mode {} lets others read it; chmod 600", mode)));
   }
   if (st.st_uid != ::geteuid()) {
-    return fail(ErrorCode::kPermissionDenied, ctx("owned by another user"));
+    return fail(ErrorCode::kPermissionDenied, ctx(tr("owned by another user")));
   }
   if (st.st_size != static_cast<off_t>(crypto::kDataKeySize)) {
-    return fail(ErrorCode::kCorrupt, ctx("must be exactly 32 bytes"));
+    return fail(ErrorCode::kCorrupt, ctx(trf("must be exactly {} bytes", crypto::kDataKeySize)));
   }
   crypto::SecretBytes key(crypto::kDataKeySize);
   size_t got = 0;
   while (got < key.size()) {
     ssize_t r = ::read(fd.get(), key.data() + got, key.size() - got);
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return fail(ErrorCode::kIo, ctx("short read"));
+    if (r <= 0) return fail(ErrorCode::kIo, ctx(tr("short read")));
     got += static_cast<size_t>(r);
   }
   return crypto::DataKey::from_secret(std::move(key));
@@ -242,12 +245,12 @@ Spool::PendingWriter Spool::pending_writer(store::WriteTxn& txn) const {
 Result<uint64_t> Spool::PendingWriter::append(const agentpb::PendingRecord& rec) {
   // After a failure the transaction is to be aborted; no counter is ever used twice under this
   // segment's salt, not even by a caller that carries on.
-  if (failed_) return fail(ErrorCode::kInternal, "spool: pending writer used after a failure");
+  if (failed_) return fail(ErrorCode::kInternal, tr("spool: pending writer used after a failure"));
   failed_ = true;
   if (next_ == 0) next_ = std::max<uint64_t>(spool_.get_u64(txn_, kNextPending), 1);
   const uint64_t seq = next_;
   plain_.clear();
-  if (!rec.SerializeToString(&plain_)) return fail(ErrorCode::kInternal, "spool: serialise");
+  if (!rec.SerializeToString(&plain_)) return fail(ErrorCode::kInternal, tr("spool: serialise"));
   // Encrypted straight into the page it is committed from.
   GONGSHU_TRY(std::span<uint8_t> value,
               spool_.pending_.append_reserve(
@@ -283,14 +286,14 @@ Status Spool::open_pending_plain(uint64_t seq, ByteView box, Bytes* plain) const
     // Else perhaps format 1 whose random nonce starts with the format byte: tried below.
   }
   if (box.size() < crypto::kAeadOverhead) {
-    return fail(ErrorCode::kCorrupt, "spool: pending record " + std::to_string(seq) + ": " +
-                                         std::to_string(box.size()) + " bytes is too short");
+    return fail(ErrorCode::kCorrupt,
+                trf("spool: pending record {}: {} bytes is too short", seq, box.size()));
   }
   plain->resize(box.size() - crypto::kAeadOverhead);
   Status opened = crypto::aead_decrypt_into(key_, ad.view(), box, *plain);
   if (!opened) {
     return tl::unexpected(
-        std::move(opened).error().with_context("spool: pending record " + std::to_string(seq)));
+        std::move(opened).error().with_context(trf("spool: pending record {}", seq)));
   }
   return {};
 }
@@ -300,8 +303,7 @@ Result<agentpb::PendingRecord> Spool::open_pending(uint64_t seq, ByteView box) c
   GONGSHU_RETURN_IF_ERROR(open_pending_plain(seq, box, &plain));
   agentpb::PendingRecord rec;
   if (!rec.ParseFromArray(plain.data(), static_cast<int>(plain.size()))) {
-    return fail(ErrorCode::kCorrupt,
-                "spool: pending record " + std::to_string(seq) + " does not parse");
+    return fail(ErrorCode::kCorrupt, trf("spool: pending record {} does not parse", seq));
   }
   return rec;
 }
@@ -336,8 +338,7 @@ Result<std::string_view> Spool::open_pending_record(uint64_t seq, ByteView box,
   // Not as we write it: protobuf's reading decides, and the record is kept in *plain.
   agentpb::PendingRecord rec;
   if (!rec.ParseFromArray(plain->data(), static_cast<int>(plain->size()))) {
-    return fail(ErrorCode::kCorrupt,
-                "spool: pending record " + std::to_string(seq) + " does not parse");
+    return fail(ErrorCode::kCorrupt, trf("spool: pending record {} does not parse", seq));
   }
   plain->assign(rec.record().begin(), rec.record().end());
   return as_chars(*plain);
@@ -346,7 +347,7 @@ Result<std::string_view> Spool::open_pending_record(uint64_t seq, ByteView box,
 Status Spool::add_rejected(store::WriteTxn& txn, const agentpb::RejectedRecord& rec) const {
   uint64_t seq = std::max<uint64_t>(get_u64(txn, kNextRejected), 1);
   std::string plain;
-  if (!rec.SerializeToString(&plain)) return fail(ErrorCode::kInternal, "spool: serialise");
+  if (!rec.SerializeToString(&plain)) return fail(ErrorCode::kInternal, tr("spool: serialise"));
   Bytes box = crypto::aead_encrypt(key_, associated(kRejectedDomain, seq), as_bytes(plain));
   GONGSHU_RETURN_IF_ERROR(rejected_.append(txn, seq, box));
   GONGSHU_RETURN_IF_ERROR(put_u64(txn, kNextRejected, seq + 1));
@@ -356,11 +357,10 @@ Status Spool::add_rejected(store::WriteTxn& txn, const agentpb::RejectedRecord& 
 Result<agentpb::RejectedRecord> Spool::open_rejected(uint64_t seq, ByteView box) const {
   GONGSHU_TRY(Bytes plain,
               with_context(crypto::aead_decrypt(key_, associated(kRejectedDomain, seq), box),
-                           "spool: rejected record " + std::to_string(seq)));
+                           trf("spool: rejected record {}", seq)));
   agentpb::RejectedRecord rec;
   if (!rec.ParseFromArray(plain.data(), static_cast<int>(plain.size()))) {
-    return fail(ErrorCode::kCorrupt,
-                "spool: rejected record " + std::to_string(seq) + " does not parse");
+    return fail(ErrorCode::kCorrupt, trf("spool: rejected record {} does not parse", seq));
   }
   return rec;
 }

@@ -101,4 +101,14 @@ TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chine
   CHECK_FALSE(contains(read_text(dir.file("run.log")), "read as"));
   run.signal(SIGTERM);
   CHECK(run.wait() == 0);
+
+  // The spool's refusal of an unsafe key (agent/spool.cc), in the reader's language.
+  std::filesystem::permissions(dir.file("state/spool.key"), std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  RunResult unsafe_zh = agent({"rejected", "list"}, "zh_CN.UTF-8");
+  CHECK(unsafe_zh.exit_code != 0);
+  CHECK(contains(unsafe_zh.err, "队列密钥 "));
+  CHECK(contains(unsafe_zh.err, "：权限 0640 允许其他用户读取；请执行 chmod 600"));
+  RunResult unsafe_c = agent({"rejected", "list"}, "C.UTF-8");
+  CHECK(contains(unsafe_c.err, ": mode 0640 lets others read it; chmod 600"));
 }
