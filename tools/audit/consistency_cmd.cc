@@ -4,6 +4,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/audit/checkpoint.h"
@@ -11,6 +12,7 @@
 #include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
+#include "tools/audit/report.h"
 
 namespace gongshu::audit_cli {
 namespace {
@@ -36,9 +38,10 @@ int run_prove_consistency(const ProveArgs& a) {
     return kExitError;
   }
   if (a.out != "-") {
-    std::cout << tr("wrote the consistency proof from tree size ") << proof->old_size
-              << tr(" to tree size ") << proof->new_size << " (" << proof->path.size()
-              << tr(" path hashes) to ") << a.out << "\n";
+    std::cout << trf("wrote the consistency proof from tree size {} to tree size {} ({} path "
+                     "hashes) to {}",
+                     proof->old_size, proof->new_size, proof->path.size(), a.out)
+              << "\n";
   }
   return kExitOk;
 }
@@ -52,36 +55,44 @@ struct CheckArgs {
 };
 
 int run_consistency(const CheckArgs& a) {
-  auto error = [&a](const std::string& why) {
+  // --json: the reason in English; otherwise on stderr in the reader's language.
+  auto error = [&a](const Reason& why) {
     if (a.json) {
       JsonWriter w;
-      w.begin_object().field("status", "error").field("reason", why).end_object();
+      w.begin_object().field("status", "error").field("reason", why.english).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cerr << tr("gongshu-audit consistency: ") << why << "\n";
+      std::cerr << tr("gongshu-audit consistency: ") << printable(why.text) << "\n";
     }
     return kExitError;
   };
   auto keys = parse_keys(a.keys);
-  if (!keys) return error(keys.error().message());
+  if (!keys) return error(as_is(keys.error().message()));
   // Files that cannot be read, or are not a checkpoint note / consistency proof at all, mean
   // the check could not run; everything after that is the check itself.
-  auto read_note = [](const std::string& path) -> Result<std::string> {
-    GONGSHU_TRY(std::string note, read_small_file(path, audit::kMaxNoteSize));
-    GONGSHU_RETURN_IF_ERROR(with_context(audit::parse_checkpoint_note_unverified(note),
-                                         path + tr(": not a checkpoint note")));
-    return note;
+  auto read_note = [](const std::string& path, Reason* why) -> std::optional<std::string> {
+    auto note = read_small_file(path, audit::kMaxNoteSize);
+    if (!note) {
+      *why = as_is(note.error().message());
+      return std::nullopt;
+    }
+    if (auto body = audit::parse_checkpoint_note_unverified(*note); !body) {
+      *why = reason(tr_noop("{}: not a checkpoint note: {}"), {path, body.error().message()});
+      return std::nullopt;
+    }
+    return std::move(*note);
   };
-  auto old_note = read_note(a.old_checkpoint);
-  if (!old_note) return error(old_note.error().message());
-  auto new_note = read_note(a.new_checkpoint);
-  if (!new_note) return error(new_note.error().message());
+  Reason why;
+  auto old_note = read_note(a.old_checkpoint, &why);
+  if (!old_note) return error(why);
+  auto new_note = read_note(a.new_checkpoint, &why);
+  if (!new_note) return error(why);
   auto text = read_small_file(a.proof_file, kMaxProofFile);
-  if (!text) return error(text.error().message());
+  if (!text) return error(as_is(text.error().message()));
   if (text->substr(0, kConsistencyFirstLine.size()) != kConsistencyFirstLine) {
-    return error(a.proof_file + tr(": not a consistency proof (it does not start with '") +
-                 std::string(kConsistencyFirstLine.substr(0, kConsistencyFirstLine.size() - 1)) +
-                 "')");
+    return error(reason(tr_noop("{}: not a consistency proof (it does not start with '{}')"),
+                        {a.proof_file, std::string(kConsistencyFirstLine.substr(
+                                           0, kConsistencyFirstLine.size() - 1))}));
   }
   auto proof = audit::parse_consistency_proof(*text);
   auto checked = proof ? audit::check_consistency_proof(*old_note, *new_note, *proof, *keys)
@@ -112,8 +123,9 @@ int run_consistency(const CheckArgs& a) {
         .end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cout << tr("OK: the log ") << printable(older.origin) << tr(" at tree size ") << newer.size
-              << tr(" extends the log at tree size ") << older.size << "\n"
+    std::cout << trf("OK: the log {} at tree size {} extends the log at tree size {}",
+                     printable(older.origin), newer.size, older.size)
+              << "\n"
               << tr("  old root: ") << hex(older.root) << "\n"
               << tr("  new root: ") << hex(newer.root) << "\n";
   }

@@ -42,6 +42,7 @@
 
 #include "core/util/clock.h"
 #include "core/util/error.h"
+#include "core/util/i18n.h"
 #include "gongshu/v1/audit.pb.h"
 
 namespace gongshu::audit_cli {
@@ -77,6 +78,13 @@ struct Reason {
   std::string english;
   std::string text;
 };
+// A reason from elsewhere (a core library's Error, the verifier): the same text both ways.
+inline Reason as_is(const std::string& text) { return {text, text}; }
+// msgid marked with tr_noop(); {} placeholders as trf(). --json carries .english, so it never
+// changes with the language (issue 18); people read .text.
+inline Reason reason(const char* msgid, std::initializer_list<std::string> args = {}) {
+  return {i18n::format(msgid, args), i18n::format(tr(msgid), args)};
+}
 // parse_period, with the reason in both forms when the period is refused.
 std::optional<ReportPeriod> parse_period(std::string_view from, std::string_view to, Reason* why);
 // The Beijing calendar day of ms.

@@ -43,14 +43,6 @@ int report_error(const ReportArgs& a, int code, const std::string& status, const
   return code;
 }
 
-// A reason from elsewhere (a core library's Error, the verifier): the same text both ways.
-Reason as_is(const std::string& text) { return {text, text}; }
-
-// msgid marked with tr_noop(); {} placeholders as trf().
-Reason reason(const char* msgid, std::initializer_list<std::string> args = {}) {
-  return {i18n::format(msgid, args), i18n::format(tr(msgid), args)};
-}
-
 int run_report(const ReportArgs& a) {
   if (a.json && a.out == "-")
     return report_error(a, kExitError, "error",

@@ -27,15 +27,6 @@ namespace {
 // More receipt files than this in one directory is a mistake, not an officer's collection.
 constexpr size_t kMaxReceipts = 1'000'000;
 
-// A reason from elsewhere (a core library's Error, the verifier): the same text both ways.
-Reason as_is(const std::string& text) { return {text, text}; }
-
-// msgid marked with tr_noop(); {} placeholders as trf(). English for --json, translated for
-// people: --json never changes with the language (issue 18).
-Reason reason(const char* msgid, std::initializer_list<std::string> args = {}) {
-  return {i18n::format(msgid, args), i18n::format(tr(msgid), args)};
-}
-
 // Every regular, non-hidden file in dir, sorted by name, parsed as a receipt; nullopt and *why
 // when they cannot be read.
 std::optional<std::vector<audit::ReceiptInput>> load_receipts(const std::string& dir, Reason* why) {

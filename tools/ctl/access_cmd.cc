@@ -21,10 +21,10 @@
 #include "core/util/encoding.h"
 #include "core/util/i18n.h"
 #include "core/util/json.h"
-#include "tools/ctl/replica_lag.h"
 #include "core/util/local_time.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
+#include "tools/ctl/replica_lag.h"
 #include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
@@ -206,10 +206,10 @@ json decision_json(const v1::AccessDecision& d) {
 }
 
 std::string decision_line(const v1::AccessDecision& d) {
-  std::string s = tr("allowed by rule ") + d.rule() + " (policy " + d.policy_version() + ")";
-  if (!d.mask_profile().empty()) s += tr(", masked with profile ") + d.mask_profile();
-  if (!d.agreement_id().empty()) s += tr(", under agreement ") + d.agreement_id();
-  if (d.has_quota()) s += " (" + std::to_string(d.rows_remaining()) + tr(" rows of quota left)");
+  std::string s = trf("allowed by rule {} (policy {})", d.rule(), d.policy_version());
+  if (!d.mask_profile().empty()) s += trf(", masked with profile {}", d.mask_profile());
+  if (!d.agreement_id().empty()) s += trf(", under agreement {}", d.agreement_id());
+  if (d.has_quota()) s += trf(" ({} rows of quota left)", d.rows_remaining());
   return s;
 }
 
@@ -262,7 +262,7 @@ Result<v1::ApiResponse> call_patiently(DaemonClient& c, const v1::ApiRequest& re
     if (r) return r;
     auto wait = rate_limited(r.error());
     if (!wait || patience-- <= 0) return r;
-    if (!quiet) std::cerr << tr("\n(rate limited; waiting ") << *wait << tr(" ms)");
+    if (!quiet) std::cerr << trf("\n(rate limited; waiting {} ms)", *wait);
     std::this_thread::sleep_for(std::chrono::milliseconds(*wait));
   }
 }
@@ -340,8 +340,8 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
              d.open_attribute(), d.update_frequency(), std::to_string(d.records())});
     }
     t.print(std::cout);
-    std::cerr << cat.datasets_size() << tr(" dataset(s) (policy ") << shown(cat.policy_version())
-              << ")\n";
+    std::cerr << trf("{} dataset(s) (policy {})", cat.datasets_size(), shown(cat.policy_version()))
+              << "\n";
     return 0;
   });
 }
@@ -410,10 +410,11 @@ void add_query(CLI::App& app, int* exit_code) {
     }
     print_rows(all.rows(), all.columns(), o->out.csv);
     print_replica_lag(last, std::cerr);
-    std::cerr << all.rows_size() << tr(" row(s) of ") << o->dataset << "; "
-              << shown(decision_line(all.decision())) << "\n";
+    std::cerr << trf("{} row(s) of {}; {}", all.rows_size(), o->dataset,
+                     shown(decision_line(all.decision())))
+              << "\n";
     if (!all.next_cursor().empty())
-      std::cerr << tr("more rows: --cursor ") << shown(all.next_cursor()) << tr(" (or --all)\n");
+      std::cerr << trf("more rows: --cursor {} (or --all)", shown(all.next_cursor())) << "\n";
     return 0;
   });
 }
@@ -539,9 +540,10 @@ void add_download(CLI::App& app, int* exit_code) {
       if (!r) {
         if (progress && tty) std::cerr << "\n";
         if (!req.download().cursor().empty()) {
-          std::cerr << tr("gongshuctl: download interrupted after ") << rows
-                    << tr(" rows; resume with --resume ") << shown(req.download().cursor())
-                    << tr(" --download-id ") << id << "\n";
+          std::cerr << trf("gongshuctl: download interrupted after {} rows; resume with "
+                           "--resume {} --download-id {}",
+                           rows, shown(req.download().cursor()), id)
+                    << "\n";
         }
         return report_error(r.error());
       }
@@ -574,8 +576,8 @@ void add_download(CLI::App& app, int* exit_code) {
       rows += uint64_t(chunk.rows_size());
       if (progress) {
         const uint64_t total = std::max<uint64_t>(chunk.total_rows(), rows);
-        std::cerr << (tty ? "\r" : "") << o->dataset << ": " << rows << " / " << total
-                  << tr(" rows (") << (total ? rows * 100 / total : 100) << "%)"
+        std::cerr << (tty ? "\r" : "") << o->dataset << ": "
+                  << trf("{} / {} rows ({}%)", rows, total, total ? rows * 100 / total : 100)
                   << (tty ? "" : "\n") << std::flush;
       }
       if (chunk.last() || chunk.next_cursor().empty()) break;
@@ -585,13 +587,19 @@ void add_download(CLI::App& app, int* exit_code) {
     out->flush();
     if (progress && tty) std::cerr << "\n";
     if (!*out) {
-      std::cerr << tr("gongshuctl: writing ") << o->out << tr(" failed\n");
+      std::cerr << trf("gongshuctl: writing {} failed", o->out) << "\n";
       return 2;
     }
     if (!o->quiet) {
-      std::cerr << (o->export_ ? "exported " : "downloaded ") << rows << tr(" rows of ")
-                << o->dataset << (to_stdout ? "" : " to " + o->out) << "; "
-                << shown(decision_line(decision)) << tr("; download id ") << id << "\n";
+      std::string done;
+      if (to_stdout) {
+        done = o->export_ ? trf("exported {} rows of {}", rows, o->dataset)
+                          : trf("downloaded {} rows of {}", rows, o->dataset);
+      } else {
+        done = o->export_ ? trf("exported {} rows of {} to {}", rows, o->dataset, o->out)
+                          : trf("downloaded {} rows of {} to {}", rows, o->dataset, o->out);
+      }
+      std::cerr << trf("{}; {}; download id {}", done, shown(decision_line(decision)), id) << "\n";
       print_replica_lag(last, std::cerr);
     }
     return 0;
@@ -667,10 +675,10 @@ void add_aggregate(CLI::App& app, int* exit_code) {
       for (auto& l : lines) t.add(l);
       t.print(std::cout);
     }
-    std::cerr << ag.groups_size() << tr(" group(s)");
+    std::cerr << trf("{} group(s)", ag.groups_size());
     if (ag.decision().k_threshold())
-      std::cerr << "; " << ag.suppressed_groups() << tr(" group(s) smaller than k=")
-                << ag.decision().k_threshold() << tr(" suppressed");
+      std::cerr << trf("; {} group(s) smaller than k={} suppressed", ag.suppressed_groups(),
+                       ag.decision().k_threshold());
     std::cerr << "; " << decision_line(ag.decision()) << "\n";
     return 0;
   });
