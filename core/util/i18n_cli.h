@@ -9,6 +9,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 
 #include "core/util/i18n.h"
@@ -17,7 +18,21 @@ namespace gongshu::i18n {
 
 namespace detail {
 
-inline void localize_app(CLI::App* app) {
+// CLI11's formatter with the usage line's head from the catalogue: CLI11 writes the label and
+// an ASCII colon ("Usage: "), where Chinese takes a full-width one with no space (用法：).
+class Formatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    std::string out = CLI::Formatter::make_usage(app, std::move(name));
+    // "Usage: NAME ..." (a name always follows in gongshu's programs); 用法：NAME, no space.
+    const std::string head = get_label("Usage") + ": ";  // i18n-exempt: CLI11's own text
+    if (out.compare(0, head.size(), head) == 0) out.replace(0, head.size(), tr("Usage: "));
+    return out;
+  }
+};
+
+inline void localize_app(CLI::App* app, const std::shared_ptr<CLI::FormatterBase>& fmt) {
+  app->formatter(fmt);
   if (CLI::Option* help = app->get_help_ptr(); help != nullptr) {
     help->description(tr("Print this help message and exit"));
   }
@@ -26,7 +41,7 @@ inline void localize_app(CLI::App* app) {
   }
   for (CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) {
     if (sub->get_group() == "Subcommands") sub->group(tr("Subcommands"));
-    localize_app(sub);
+    localize_app(sub, fmt);
   }
 }
 
@@ -56,7 +71,8 @@ inline std::string usage_error(const CLI::App* app, const CLI::Error& e) {
 }  // namespace detail
 
 inline void localize_cli(CLI::App& app) {
-  auto fmt = app.get_formatter();
+  // Subcommands copied the default formatter when they were added: each gets this one.
+  auto fmt = std::make_shared<detail::Formatter>();
   fmt->label("Usage", tr("Usage"));
   fmt->label("OPTIONS", tr("OPTIONS"));
   fmt->label("SUBCOMMAND", tr("SUBCOMMAND"));
@@ -72,7 +88,7 @@ inline void localize_cli(CLI::App& app) {
     version->description(tr("Display program version information and exit"));
   }
   app.failure_message(detail::usage_error);
-  detail::localize_app(&app);
+  detail::localize_app(&app, fmt);
 }
 
 }  // namespace gongshu::i18n

@@ -57,7 +57,7 @@ TEST_CASE("zh_CN: gongshu-audit help and usage errors in Chinese, English under 
   const auto zh = lang("zh_CN.UTF-8");
   RunResult help = run({kAudit, "--help"}, zh);
   CHECK(help.exit_code == 0);
-  CHECK(contains(help.out, "用法:"));
+  CHECK(contains(help.out, "用法："));
   CHECK(contains(help.out, "子命令:"));
   CHECK(contains(help.out, "离线核验审计日志导出文件"));
   CHECK(contains(help.out, "显示本帮助信息并退出"));
@@ -99,7 +99,7 @@ TEST_CASE("zh_CN: gongshuctl help, results and errors in Chinese; --json unchang
   const auto zh = lang("zh_CN.UTF-8");
   RunResult help = run({kCtl, "--help"}, zh);
   CHECK(help.exit_code == 0);
-  CHECK(contains(help.out, "用法:"));
+  CHECK(contains(help.out, "用法："));
   CHECK(contains(help.out, "校验公民身份号码和统一社会信用代码"));
   CHECK(contains(help.out, "提供数据的公共管理和服务机构"));
 
@@ -305,7 +305,7 @@ TEST_CASE("zh_CN: gongshud help, init and journal lines in the daemon's language
   const auto zh = lang("zh_CN.UTF-8", {{"INVOCATION_ID", ""}, {"JOURNAL_STREAM", ""}});
   RunResult help = run({kDaemon, "--help"}, zh);
   CHECK(help.exit_code == 0);
-  CHECK(contains(help.out, "用法:"));
+  CHECK(contains(help.out, "用法："));
   CHECK(contains(help.out, "公共数据平台守护进程"));
   CHECK(contains(run({kDaemon, "restore", "--help"}, zh).out, "备份中不含密钥"));
   CHECK(contains(run({kDaemon, "--help"}, lang("C")).out, "the gongshu public-data platform"));
