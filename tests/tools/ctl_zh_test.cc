@@ -93,6 +93,13 @@ TEST_CASE("zh_CN: gongshu-audit help and usage errors in Chinese, English under 
   RunResult text_zh = run(std::vector<std::string>(argv.begin(), argv.end() - 1), zh);
   CHECK(text_zh.exit_code == 2);
   CHECK(contains(text_zh.err, "不是检查点签名注记"));
+  // consistency-check the same: a note that is not one, refused in English in --json.
+  const std::vector<std::string> check{kAudit, "consistency", note, note,
+                                       note,   "--key",       key,  "--json"};
+  RunResult check_zh = run(check, zh);
+  CHECK(check_zh.exit_code == 2);
+  CHECK(check_zh.out == run(check, lang("C.UTF-8")).out);
+  CHECK(contains(check_zh.out, ": not a checkpoint note: "));
 }
 
 TEST_CASE("zh_CN: gongshuctl help, results and errors in Chinese; --json unchanged") {
