@@ -317,8 +317,9 @@ Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock
           }
           *r.mutable_record() = std::move(*p->mutable_record());
         } else {
-          r.set_reason(
-              trf("{} (the spooled copy could not be read: {})", r.reason(), p.error().message()));
+          // Stored with the rejected row: English, translated when shown (po/README.md).
+          r.set_reason(r.reason() + " (the spooled copy could not be read: " +  // i18n-exempt
+                       p.error().message() + ")");
         }
         filed.push_back(std::move(r));
       }

@@ -130,7 +130,7 @@ int print_versions(const v1::ApiResponse& r, bool json) {
   // the Chinese alone.
   Table t({tr("ID 数据集"), tr("VERSION 版本"), tr("PROVIDER 提供机构"), tr("REGION 区划"),
            tr("STATE 状态"), tr("AWAITING 待审"), tr("OPEN 开放"), tr("SHARE 共享"),
-           tr("OVERLAPS 重复采集")});
+           tr("OVERLAPS 重复收集")});
   for (const auto& v : vs) {
     const auto& e = v.entry();
     t.add({e.id(), std::to_string(e.version()), e.provider_agency(), v.region(),
