@@ -61,7 +61,7 @@ class WriteSet {
   void record_clear(unsigned dbi, const std::string& table);
   // Appends the pending reserved slot's bytes to ops(). Called before every recorded write and
   // before the commit hook. At most one slot is pending: every record_* flushes first, so the
-  // slot's bytes belong right at the end of ops() (no placeholder is written for them).
+  // slot's bytes belong right at the end of ops() (nothing is written in advance for them).
   void flush_reserved() {
     if (reserved_.data() != nullptr) flush_reserved_slow();
   }

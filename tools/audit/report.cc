@@ -115,10 +115,9 @@ size_t ReportPeriod::day_index(int64_t ms) const {
 }
 
 std::optional<ReportPeriod> parse_period(std::string_view from, std::string_view to, Reason* why) {
-  // msgid is marked with tr_noop() by the caller; {} placeholders as trf().
+  // The caller marks msgid with tr_noop(); reason() (report.h) gives it in both languages.
   auto refuse = [why](const char* msgid, std::initializer_list<std::string> args) {
-    why->english = i18n::format(msgid, args);
-    why->text = i18n::format(tr(msgid), args);
+    *why = reason(msgid, args);
     return std::nullopt;
   };
   auto f = parse_date(from);

@@ -80,8 +80,8 @@ struct Reason {
 };
 // A reason from elsewhere (a core library's Error, the verifier): the same text both ways.
 inline Reason as_is(const std::string& text) { return {text, text}; }
-// msgid marked with tr_noop(); {} placeholders as trf(). --json carries .english, so it never
-// changes with the language (issue 18); people read .text.
+// msgid marked with tr_noop(); each {} takes the next of args, as in trf(). --json carries
+// .english, so it never changes with the language (issue 18); people read .text.
 inline Reason reason(const char* msgid, std::initializer_list<std::string> args = {}) {
   return {i18n::format(msgid, args), i18n::format(tr(msgid), args)};
 }
