@@ -10,6 +10,7 @@
 
 #include "core/util/clock.h"
 #include "tests/daemon/daemon_fixture.h"
+#include "tests/tools/zh_env.h"
 
 namespace gongshu::ctl {
 namespace {
@@ -24,26 +25,9 @@ const std::string kDaemon = gongshu::testing::binary_path("bin/gongshud");
 const std::string kAgent = gongshu::testing::binary_path("bin/gongshu-agent");
 const std::string kDrill = gongshu::testing::binary_path("bin/gongshu-drill");
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// The environment of a Chinese desktop session: LANG only (LANGUAGE, LC_ALL and LC_MESSAGES
-// empty, which the C library takes as unset), whatever the test runner's own environment says.
-std::map<std::string, std::string> lang(const std::string& l,
-                                        std::map<std::string, std::string> more = {}) {
-  more["LANG"] = l;
-  more["LANGUAGE"] = "";
-  more["LC_ALL"] = "";
-  more["LC_MESSAGES"] = "";
-  return more;
-}
-
-RunResult run(std::vector<std::string> argv, const std::map<std::string, std::string>& env) {
-  RunResult r = gongshu::testing::run_process(argv, "", env);
-  INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  return r;
-}
+using gongshu::testing::zh::contains;
+using gongshu::testing::zh::lang;
+using gongshu::testing::zh::run;
 
 TEST_CASE("zh_CN: the locale exists on this machine") {
   const char* old = std::setlocale(LC_ALL, nullptr);

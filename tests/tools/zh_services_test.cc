@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "tests/daemon/daemon_fixture.h"
+#include "tests/tools/zh_env.h"
 
 namespace gongshu::ctl {
 namespace {
@@ -20,28 +21,9 @@ const std::string kCtl = gongshu::testing::binary_path("bin/gongshuctl");
 const std::string kDaemon = gongshu::testing::binary_path("bin/gongshud");
 const std::string kDrill = gongshu::testing::binary_path("bin/gongshu-drill");
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// LANG only (LANGUAGE, LC_ALL and LC_MESSAGES empty, which the C library takes as unset); log
-// lines on stderr, not the journal, whatever the test runner runs under.
-std::map<std::string, std::string> lang(const std::string& l,
-                                        std::map<std::string, std::string> more = {}) {
-  more["LANG"] = l;
-  more["LANGUAGE"] = "";
-  more["LC_ALL"] = "";
-  more["LC_MESSAGES"] = "";
-  more["INVOCATION_ID"] = "";
-  more["JOURNAL_STREAM"] = "";
-  return more;
-}
-
-RunResult run(std::vector<std::string> argv, const std::map<std::string, std::string>& env) {
-  RunResult r = gongshu::testing::run_process(argv, "", env);
-  INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-  return r;
-}
+using gongshu::testing::zh::contains;
+using gongshu::testing::zh::lang;
+using gongshu::testing::zh::run;
 
 TEST_CASE("zh_CN: gongshud's warning line carries its level in Chinese") {
   using gongshu::testing::ChildProcess;
