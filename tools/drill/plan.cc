@@ -64,8 +64,8 @@ const std::set<std::string>& allowed_keys(Action a) {
   return m.at(a);
 }
 
-const std::set<std::string> kConditions = {"drained", "load-done",  "stored",    "acknowledged",
-                                           "refused", "store-full", "new-leader"};
+const std::set<std::string> kConditions = {"drained", "load-done",  "stored",     "acknowledged",
+                                           "refused", "store-full", "new-leader", "rejoined"};
 const std::set<std::string> kSignals = {"KILL", "TERM", "INT", "HUP", "STOP", "CONT"};
 
 tl::unexpected<Error> at(const std::string& file, const toml::node& n, const std::string& why) {
@@ -74,7 +74,7 @@ tl::unexpected<Error> at(const std::string& file, const toml::node& n, const std
 }
 
 bool is_target(const std::string& t) {
-  return t == "daemon" || t == "leader" || t == "a" || t == "b";
+  return t == "daemon" || t == "leader" || t == "old-leader" || t == "a" || t == "b";
 }
 
 Result<Expectation> parse_expectation(const std::string& text) {
@@ -162,13 +162,15 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       GONGSHU_TRY(s.at_least, get_uint(file, node, key, 1'000'000'000));
     } else if (key == "target" || key == "agent") {
       GONGSHU_TRY(std::string v, get_string(file, node, key));
-      if (!is_target(v) || (key == "agent" && (v == "daemon" || v == "leader"))) {
+      if (!is_target(v) ||
+          (key == "agent" && (v == "daemon" || v == "leader" || v == "old-leader"))) {
         return at(file, node,
                   key == "agent"
                       ? tr("`agent` must be \"a\" (agency sjz-gongan) or \"b\" (agency "
                            "sjz-shichang)")
-                      : tr("`target` must be \"daemon\", \"a\" (agency sjz-gongan) or \"b\" "
-                           "(agency sjz-shichang)"));
+                      : tr("`target` must be \"daemon\", \"leader\" (a cluster's), "
+                           "\"old-leader\" (start only: the leader a kill step lost), \"a\" "
+                           "(agency sjz-gongan) or \"b\" (agency sjz-shichang)"));
       }
       (key == "target" ? s.target : s.agent) = v;
     } else if (key == "signal") {
@@ -179,7 +181,7 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
       if (!kConditions.count(s.condition)) {
         return at(file, node,
                   trf("unknown condition `{}` (drained, load-done, stored, acknowledged, "
-                      "refused, store-full)",
+                      "refused, store-full, new-leader, rejoined)",
                       s.condition));
       }
     } else if (key == "figure") {
@@ -222,6 +224,8 @@ Result<Step> parse_step(const std::string& file, const toml::table& t) {
     case Action::kPowercutMount:
     case Action::kPowerCut:
       GONGSHU_RETURN_IF_ERROR(need(!s.target.empty(), "`target`"));
+      if (s.target == "old-leader" && s.action != Action::kStart)
+        return at(file, t, tr("target \"old-leader\" is for `start` only"));
       break;
     case Action::kRevoke:
     case Action::kReenroll:

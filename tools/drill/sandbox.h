@@ -75,6 +75,28 @@ struct LeaderLoss {
   std::string node;
   int64_t term = 0;
   int64_t at_mono_ns = 0;
+  int64_t restarted_at_mono_ns = 0;  // start of target "old-leader": its machine restored
+};
+
+// The lost leader started again (target "old-leader"), as it and the leader now say.
+struct RejoinView {
+  std::string node;  // the lost leader
+  bool running = false;
+  bool leads = false;   // it says it leads (it must not)
+  std::string follows;  // the leader it names; empty: none yet
+  std::string leader;   // the node that leads, as the cluster says
+  int64_t term = 0;     // the leader's
+  // Audit tree size and latest checkpoint (size, root) of the lost node and of the leader.
+  uint64_t tree_size = 0, head_size = 0, leader_tree_size = 0, leader_head_size = 0;
+  std::string root, leader_root;
+  bool reseeded = false;      // its journal since the restart says replica_reseeded
+  std::string reseed_reason;  // "diverged", "behind" or empty
+  int64_t since_restart_ms = 0;
+  // Equal audit trees, each fully covered by the same signed checkpoint.
+  bool audit_equal() const {
+    return tree_size > 0 && tree_size == leader_tree_size && head_size == tree_size &&
+           leader_head_size == leader_tree_size && !root.empty() && root == leader_root;
+  }
 };
 
 struct AgentFigures {
@@ -156,6 +178,11 @@ class Sandbox {
   bool clustered() const { return !nodes_.empty(); }
   [[nodiscard]] Result<ClusterView> cluster_view();
   const LeaderLoss& leader_loss() const { return leader_loss_; }
+  // The lost leader's machine restored: its gongshud started again on its own state and
+  // configuration (same ports), returning once it is ready (daemon.info written).
+  [[nodiscard]] Status restart_lost_leader();
+  // What the restarted lost leader and the leader say now (polled by wait-until rejoined).
+  [[nodiscard]] Result<RejoinView> rejoin_view();
   const SandboxOptions& options() const { return options_; }
 
  private:
@@ -201,6 +228,8 @@ class Sandbox {
 
   struct Node {
     std::string id, state, config, api, ingest;
+    std::string cluster_section;  // its [cluster] text, kept to rewrite the config
+    size_t log_from = 0;          // where its log's current run begins
     std::optional<Child> process;
   };
   std::vector<Child> etcd_;
@@ -208,6 +237,8 @@ class Sandbox {
   std::string leader_;  // the node gongshuctl goes to
   LeaderLoss leader_loss_;
   Node* leader_node();
+  Node* node_named(const std::string& id);
+  [[nodiscard]] Status write_node_config(const Node& n);
   void stop_cluster();
   [[nodiscard]] Result<int> signal_leader(int sig, bool wait);
 };

@@ -150,23 +150,20 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
     members += (members.empty() ? "" : ", ") + n.id + " = \"" + pub + "\"";
     nodes_.push_back(std::move(n));
   }
+  // A node whose history diverged from the leader's (a lost leader's unshipped write sets) or
+  // fell behind re-seeds itself from a backup of the leader (docs/replication.md §6), fetched
+  // with the drill's operator key.
+  const std::string reseed_key = ctl_env_["GONGSHU_KEY"];
   for (int i = 0; i < co.nodes; ++i) {
     Node& n = nodes_[size_t(i)];
-    std::string text = "[daemon]\nstate_dir = \"" + n.state + "\"\n";  // i18n-exempt
-    if (!options_.master_key.empty()) text += "master_key = \"" + options_.master_key + "\"\n";
-    text +=
-        "[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n"  // i18n-exempt: a configuration file
-        "[api]\nendpoint = \"tcp://127.0.0.1:*\"\n[policy]\ndir = \"" +
-        policy_dir() + "\"\n";
-    if (store_mb_ > 0)
-      text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";    // i18n-exempt
-    text += "[cluster]\nname = \"drill\"\nnode = \"" + n.id + "\"\netcd = [" +  // i18n-exempt
-            etcd_list +                                                         // i18n-exempt
-            "]\nlease_ttl_s = " + std::to_string(co.lease_ttl_s) + "\nnode_key = \"" +
-            file(n.id + ".key") + "\"\nreplication_endpoint = \"tcp://127.0.0.1:" +  // i18n-exempt
-            std::to_string(ports[size_t(6 + i)]) +                                   // i18n-exempt
-            "\"\nmembers = { " + members + " }\nsync_count = 1\n";
-    GONGSHU_RETURN_IF_ERROR(write_text(n.config, text));
+    n.cluster_section =
+        "[cluster]\nname = \"drill\"\nnode = \"" + n.id + "\"\netcd = [" +  // i18n-exempt
+        etcd_list +                                                         // i18n-exempt
+        "]\nlease_ttl_s = " + std::to_string(co.lease_ttl_s) + "\nnode_key = \"" +
+        file(n.id + ".key") + "\"\nreplication_endpoint = \"tcp://127.0.0.1:" +  // i18n-exempt
+        std::to_string(ports[size_t(6 + i)]) +                                   // i18n-exempt
+        "\"\nmembers = { " + members + " }\nsync_count = 1\nreseed_key = \"" + reseed_key + "\"\n";
+    GONGSHU_RETURN_IF_ERROR(write_node_config(n));
   }
   for (auto& n : nodes_) {
     std::vector<std::string> argv = {bin("gongshud"), "run", "--config", n.config};
@@ -191,6 +188,9 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
     std::string info = read_text(n.state + "/daemon.info");
     n.api = toml_string(info, "api");
     n.ingest = toml_string(info, "ingest");
+    // Keep the ports the OS chose, so a node started again comes back where the agents and
+    // its peers look.
+    GONGSHU_RETURN_IF_ERROR(write_node_config(n));
   }
   leader_ = nodes_.front().id;
   ctl_env_["GONGSHU_DAEMON_INFO"] = nodes_.front().state + "/daemon.info";
@@ -216,10 +216,119 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
   return {};
 }
 
-Sandbox::Node* Sandbox::leader_node() {
+Status Sandbox::write_node_config(const Node& n) {
+  std::string text = "[daemon]\nstate_dir = \"" + n.state + "\"\n";  // i18n-exempt
+  if (!options_.master_key.empty()) text += "master_key = \"" + options_.master_key + "\"\n";
+  text += "[ingest]\nendpoint = \"" +                                         // i18n-exempt
+          (n.ingest.empty() ? std::string("tcp://127.0.0.1:*") : n.ingest) +  // i18n-exempt
+          "\"\n[api]\nendpoint = \"" +                                        // i18n-exempt
+          (n.api.empty() ? std::string("tcp://127.0.0.1:*") : n.api) +        // i18n-exempt
+          "\"\n[policy]\ndir = \"" + policy_dir() + "\"\n";                   // i18n-exempt
+  if (store_mb_ > 0)
+    text += "[limits]\nmap_size_mb = " + std::to_string(store_mb_) + "\n";  // i18n-exempt
+  return write_text(n.config, text + n.cluster_section);
+}
+
+Sandbox::Node* Sandbox::node_named(const std::string& id) {
   for (auto& n : nodes_)
-    if (n.id == leader_) return &n;
+    if (n.id == id) return &n;
   return nullptr;
+}
+
+Sandbox::Node* Sandbox::leader_node() { return node_named(leader_); }
+
+Status Sandbox::restart_lost_leader() {
+  Node* n = leader_loss_.node.empty() ? nullptr : node_named(leader_loss_.node);
+  if (!n)
+    return fail(ErrorCode::kNotFound,
+                "no leader was lost: kill target \"leader\" first");  // i18n-exempt
+  if (n->process && n->process->running())
+    return fail(ErrorCode::kInvalidArgument, "gongshud " + n->id + " runs already");  // i18n-exempt
+  n->process.reset();
+  // A SIGKILLed daemon leaves its daemon.info behind: ready means written anew.
+  ::unlink((n->state + "/daemon.info").c_str());
+  n->log_from = read_text(n->config + ".log").size();
+  std::vector<std::string> argv = {bin("gongshud"), "run", "--config", n->config};
+  leader_loss_.restarted_at_mono_ns = mono_ns();
+  GONGSHU_TRY(Child c, Child::start(argv, n->config + ".log"));
+  if (options_.on_command) {
+    CommandResult r;
+    r.exit_code = 0;
+    options_.on_command(command_text(argv) + " &  # gongshud " + n->id +  // i18n-exempt
+                            ", the lost leader, on its own state",        // i18n-exempt
+                        r);
+  }
+  n->process.emplace(std::move(c));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (toml_string(read_text(n->state + "/daemon.info"), "ingest").empty()) {
+    if (!n->process->running()) {
+      std::string log = read_text(n->config + ".log").substr(n->log_from);
+      return fail(ErrorCode::kUnavailable,
+                  "gongshud " + n->id + " exited while starting: " +  // i18n-exempt
+                      log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail(ErrorCode::kUnavailable,
+                  "gongshud " + n->id + " not ready after 60 s");  // i18n-exempt
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
+}
+
+Result<RejoinView> Sandbox::rejoin_view() {
+  RejoinView r;
+  Node* n = leader_loss_.node.empty() ? nullptr : node_named(leader_loss_.node);
+  if (!n || leader_loss_.restarted_at_mono_ns == 0)
+    return fail(ErrorCode::kNotFound, "the lost leader was not started again");  // i18n-exempt
+  r.node = n->id;
+  r.since_restart_ms = (mono_ns() - leader_loss_.restarted_at_mono_ns) / 1'000'000;
+  r.running = n->process && n->process->running();
+  const std::string log = read_text(n->config + ".log");
+  const std::string run = log.size() > n->log_from ? log.substr(n->log_from) : std::string();
+  r.reseeded = run.find("GONGSHU_EVENT=replica_reseeded") != std::string::npos;
+  if (run.find("GONGSHU_EVENT=replica_reseed") != std::string::npos)
+    r.reseed_reason = run.find("diverged") != std::string::npos ? "diverged"
+                      : run.find("behind") != std::string::npos ? "behind"
+                                                                : "";
+  if (!r.running) return r;
+  auto json_of = [&](const std::string& api,
+                     std::vector<std::string> args) -> std::optional<nlohmann::json> {
+    args.insert(args.end(), {"--json", "--api", api, "--timeout", "2"});
+    auto c = ctl(args, false);
+    if (!c || c->exit_code != 0) return std::nullopt;
+    auto j = nlohmann::json::parse(c->out, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    return j;
+  };
+  // The lost node's own view: it must follow, not lead.
+  auto own = json_of(n->api, {"cluster", "status"});
+  if (!own) return r;
+  r.leads = own->value("this_node_leads", false);
+  if ((*own)["leader"].is_string()) r.follows = (*own)["leader"].get<std::string>();
+  Node* leader = r.follows.empty() ? nullptr : node_named(r.follows);
+  if (!leader || leader == n || !leader->process || !leader->process->running()) return r;
+  auto lead = json_of(leader->api, {"cluster", "status"});
+  if (!lead || !lead->value("this_node_leads", false)) return r;
+  r.leader = leader->id;
+  r.term = lead->value("term", int64_t{0});
+  // Audit tree and latest checkpoint on both (a replica's checkpoints are the leader's, as
+  // replicated).
+  auto audit = [&](Node& x, uint64_t& tree, uint64_t& head, std::string& root) {
+    auto s = json_of(x.api, {"status"});
+    auto h = json_of(x.api, {"audit", "head"});
+    if (!s || !h) return;
+    try {
+      tree = s->at("audit").at("tree_size").get<uint64_t>();
+      head = h->at("tree_size").get<uint64_t>();
+      root = h->at("root").get<std::string>();
+    } catch (const std::exception&) {
+      tree = head = 0;  // a half-written answer: asked again at the next poll
+      root.clear();
+    }
+  };
+  audit(*leader, r.leader_tree_size, r.leader_head_size, r.leader_root);
+  audit(*n, r.tree_size, r.head_size, r.root);
+  return r;
 }
 
 Result<ClusterView> Sandbox::cluster_view() {
