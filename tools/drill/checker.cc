@@ -1,20 +1,26 @@
 #include "tools/drill/checker.h"
 
 // Languages: the problems found here are the report's evidence (a signed record with its own
-// Chinese beside English), written the same in every language (i18n-exempt).
+// Chinese beside English), written in both languages whatever the language (i18n-exempt,
+// tools/drill/bilingual.h).
 
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
+#include "tools/drill/bilingual.h"
+
 namespace gongshu::drill {
 namespace {
 
 constexpr size_t kMaxProblems = 5;
 
-void problem(HistoryCheck& out, std::string text) {
-  if (out.problems.size() < kMaxProblems) out.problems.push_back(std::move(text));
+void problem(HistoryCheck& out, Bilingual text) {
+  if (out.problems.size() < kMaxProblems) {
+    out.problems.push_back(std::move(text.en));
+    out.problems_zh.push_back(std::move(text.zh));
+  }
 }
 
 std::string short_hash(const std::string& h) { return h.substr(0, 16) + "…"; }
@@ -98,9 +104,9 @@ HistoryCheck check_history(const HistoryInput& in) {
     ++out.acknowledged_batches;
     auto it = by_batch.find(r.event_hash);
     size_t n = it == by_batch.end() ? 0 : it->second.size();
-    std::string name = "batch " + short_hash(r.event_hash) +
-                       " (receipt for entry " +      // i18n-exempt
-                       std::to_string(r.seq) + ")";  // i18n-exempt
+    Bilingual name =
+        both("批次 {}（回执对应审计日志项 {}）", "batch {} (receipt for entry {})",  // i18n-exempt
+             short_hash(r.event_hash), r.seq);
     if (n == 0) {
       if (in.restored_size > 0 && r.seq > in.restored_size) {
         ++out.rpo_batches;  // acknowledged after the backup the store was restored from
@@ -108,38 +114,46 @@ HistoryCheck check_history(const HistoryInput& in) {
         continue;
       }
       ++out.lost_batches;
-      problem(out,
-              name + ": acknowledged, but no ingest entry in the log records it");  // i18n-exempt
+      problem(
+          out,
+          name + both("：已确认，但审计日志中没有记录它的报送日志项",                 // i18n-exempt
+                      ": acknowledged, but no ingest entry in the log records it"));  // i18n-exempt
       continue;
     }
     if (n > 1) {
       ++out.doubled_batches;
       std::string seqs;
       for (const auto* e : it->second) seqs += (seqs.empty() ? "" : ", ") + std::to_string(e->seq);
-      problem(out,
-              name + ": recorded " + std::to_string(n) + " times, entries " + seqs);  // i18n-exempt
+      problem(out, name + both("：被记录 {} 次，审计日志项 {}",
+                               ": recorded {} times, entries {}",  // i18n-exempt
+                               n, seqs));
       continue;
     }
     const IngestEntry& e = *it->second.front();
     if (e.seq != r.seq || e.entry_hash != r.entry_hash) {
       ++out.lost_batches;  // the log no longer holds what the daemon signed for
-      problem(out, name + ": the log records it as entry " + std::to_string(e.seq) +  // i18n-exempt
-                       " (" +                                                         // i18n-exempt
-                       short_hash(e.entry_hash) + "), the receipt says " +            // i18n-exempt
-                       std::to_string(r.seq) +                                        // i18n-exempt
-                       " (" + short_hash(r.entry_hash) + ")");
+      problem(
+          out,
+          name +
+              both("：审计日志记为日志项 {0}（{1}），回执所载为 {2}（{3}）",         // i18n-exempt
+                   ": the log records it as entry {0} ({1}), the receipt says {2} "  // i18n-exempt
+                   "({3})",
+                   e.seq, short_hash(e.entry_hash), r.seq, short_hash(r.entry_hash)));
       continue;
     }
     auto proven = in.prove(r.seq);
     if (!proven || proven->entry_hash != r.entry_hash || proven->tree_size != in.checkpoint_size) {
       ++out.unproven_batches;
-      problem(out,
-              name + ": no inclusion proof under the checkpoint at tree size " +  // i18n-exempt
-                  std::to_string(in.checkpoint_size) + ": " +
-                  (proven ? "the proof is of entry hash " +                           // i18n-exempt
-                                short_hash(proven->entry_hash) +                      // i18n-exempt
-                                " at tree size " + std::to_string(proven->tree_size)  // i18n-exempt
-                          : proven.error().message()));
+      problem(
+          out,
+          name +
+              both("：在树大小为 {} 的检查点下没有包含证明：",                     // i18n-exempt
+                   ": no inclusion proof under the checkpoint at tree size {}: ",  // i18n-exempt
+                   in.checkpoint_size) +
+              (proven ? both("该证明针对的是日志项哈希 {}，树大小 {}",         // i18n-exempt
+                             "the proof is of entry hash {} at tree size {}",  // i18n-exempt
+                             short_hash(proven->entry_hash), proven->tree_size)
+                      : with_reason("证明失败", proven.error().message())));
       continue;
     }
     ++out.proven_batches;

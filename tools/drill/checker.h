@@ -80,7 +80,8 @@ struct HistoryCheck {
   // Their receipts: the restored log forks from them (the entries they name were lost with
   // the store), so they are set aside, not held against the log.
   std::vector<std::string> rpo_receipts;
-  std::vector<std::string> problems;  // the first few, each naming the batch and the evidence
+  std::vector<std::string> problems;     // the first few, each naming the batch and the evidence
+  std::vector<std::string> problems_zh;  // the same in Chinese, for the report (bilingual.h)
   bool holds() const { return lost_batches == 0 && doubled_batches == 0 && unproven_batches == 0; }
 };
 

@@ -323,9 +323,12 @@ void add_run_command(CLI::App& app, int* exit_code) {
         for (const auto& st : s.steps) {
           for (const auto& e : st.expectations) {
             if (!e.held) {
+              // TRANSLATORS: {5} {6} are the expectation and its evidence in English, {7} {8}
+              // the same in Chinese: show {7} and {8}.
               std::cerr << "gongshu-drill: "  // i18n-exempt: the program name
-                        << trf("{} FAILED at step {} ({}, {}:{}): {} — {}", s.name, st.index,
-                               st.action, plan.file, st.line, e.text, e.evidence)
+                        << trf("{0} FAILED at step {1} ({2}, {3}:{4}): {5} — {6}", s.name, st.index,
+                               st.action, plan.file, st.line, e.text, e.evidence, e.text_zh,
+                               e.evidence_zh)
                         << "\n";
             }
           }

@@ -11,6 +11,7 @@
 
 #include "core/util/encoding.h"
 #include "core/util/html_text.h"
+#include "tools/drill/bilingual.h"
 
 namespace gongshu::drill {
 namespace {
@@ -29,6 +30,11 @@ std::string figure_text(double v) {
     o << std::fixed << std::setprecision(3) << v;
   }
   return o.str();
+}
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::string outcome_zh(const std::string& o) {
@@ -93,6 +99,7 @@ std::string report_json(const Report& r) {
       x["do"] = st.action;
       x["line"] = st.line;
       x["title"] = st.title;
+      x["title_zh"] = st.title_zh;
       x["started_at"] = st.started_at_ms ? iso_time(st.started_at_ms) : "";
       x["duration_ms"] = st.duration_ms;
       x["outcome"] = st.outcome;
@@ -107,7 +114,11 @@ std::string report_json(const Report& r) {
       x["figures"] = figs;
       json exps = json::array();
       for (const auto& e : st.expectations) {
-        exps.push_back({{"expectation", e.text}, {"held", e.held}, {"evidence", e.evidence}});
+        exps.push_back({{"expectation", e.text},
+                        {"expectation_zh", e.text_zh},
+                        {"held", e.held},
+                        {"evidence", e.evidence},
+                        {"evidence_zh", e.evidence_zh}});
       }
       x["expectations"] = exps;
       steps.push_back(x);
@@ -148,7 +159,7 @@ Result<std::string> report_text_from_json(const std::string& text) {
       if (s.contains("audit_marks")) {
         o << "   审计日志中的演练标记 drill marks in the target's audit log:";  // i18n-exempt
         for (const auto& [action, seq] : s.at("audit_marks").items()) {
-          o << " " << action << " = entry " << seq.get<uint64_t>();  // i18n-exempt
+          o << " " << action << " = 审计日志项 entry " << seq.get<uint64_t>();  // i18n-exempt
         }
         o << "\n";
       }
@@ -159,9 +170,11 @@ Result<std::string> report_text_from_json(const std::string& text) {
       for (const auto& st : s.at("steps")) {
         std::string outcome = st.at("outcome").get<std::string>();
         o << "\n   [" << st.at("step").get<int>() << "] " << st.at("do").get<std::string>()
-          << " (line " << st.at("line").get<int>()       // i18n-exempt
-          << "): " << st.at("title").get<std::string>()  // i18n-exempt
-          << "\n       " << outcome_zh(outcome) << " " << outcome;
+          << " (第 " << st.at("line").get<int>() << " 行 line "  // i18n-exempt
+          << st.at("line").get<int>()                            // i18n-exempt
+          << "): " << st.at("title").get<std::string>();         // i18n-exempt
+        if (!str(st, "title_zh").empty()) o << "\n       " << str(st, "title_zh");
+        o << "\n       " << outcome_zh(outcome) << " " << outcome;
         if (!st.at("started_at").get<std::string>().empty()) {
           o << ", 开始 started " << st.at("started_at").get<std::string>()  // i18n-exempt
             << ", 用时 took "                                               // i18n-exempt
@@ -169,18 +182,25 @@ Result<std::string> report_text_from_json(const std::string& text) {
         }
         o << "\n";
         for (const auto& c : st.at("commands")) {
-          o << "       $ " << c.at("command").get<std::string>() << "   → exit "  // i18n-exempt
+          o << "       $ " << c.at("command").get<std::string>()  // i18n-exempt
+            << "   → 退出码 exit "                                // i18n-exempt
             << c.at("exit_code").get<int>() << ", " << c.at("duration_ms").get<uint64_t>()
             << " ms\n";  // i18n-exempt
         }
         for (const auto& [k, v] : st.at("figures").items()) {
-          o << "       数据 figure " << k << " = " << figure_text(v.get<double>())  // i18n-exempt
-            << "\n";                                                                // i18n-exempt
+          o << "       数据 figure " << figure_name(k).zh << " = "  // i18n-exempt
+            << figure_text(v.get<double>())                         // i18n-exempt
+            << "\n";                                                // i18n-exempt
         }
         for (const auto& e : st.at("expectations")) {
+          // One line in each language, each whole: 成立/不成立, the expectation, its evidence.
           bool held = e.at("held").get<bool>();
-          o << "       " << (held ? "✓ 成立 held " : "✗ 不成立 FAILED ")
-            << e.at("expectation").get<std::string>() << " — "
+          if (!str(e, "expectation_zh").empty()) {
+            o << "       " << (held ? "✓ 成立 " : "✗ 不成立 ") << str(e, "expectation_zh")
+              << "；证据：" << str(e, "evidence_zh") << "\n";  // i18n-exempt
+          }
+          o << "       " << (held ? "✓ held " : "✗ FAILED ")             // i18n-exempt
+            << e.at("expectation").get<std::string>() << "; evidence: "  // i18n-exempt
             << e.at("evidence").get<std::string>() << "\n";
         }
       }
@@ -195,11 +215,6 @@ namespace {
 
 // Text made safe for HTML element content and attribute values (core/util/html_text.h).
 std::string esc(const std::string& in) { return html_text(in); }
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 constexpr std::string_view kStyle =
     "body{font-family:sans-serif;margin:2em;color:#222}"  // i18n-exempt
@@ -247,7 +262,7 @@ Result<std::string> report_html_from_json(const std::string& text) {
       if (s.contains("audit_marks")) {
         o << "<p>审计日志中的演练标记 drill marks in the target's audit log:";  // i18n-exempt
         for (const auto& [action, seq] : s.at("audit_marks").items()) {
-          o << " " << esc(action) << " = entry " << seq.get<uint64_t>();  // i18n-exempt
+          o << " " << esc(action) << " = 审计日志项 entry " << seq.get<uint64_t>();  // i18n-exempt
         }
         o << "</p>\n";  // i18n-exempt
       }
@@ -262,7 +277,9 @@ Result<std::string> report_html_from_json(const std::string& text) {
         std::string outcome = str(st, "outcome");
         o << "<tr><td>" << st.at("step").get<int>() << "</td><td><b>"          // i18n-exempt
           << esc(str(st, "do"))                                                // i18n-exempt
-          << "</b> (line " << st.at("line").get<int>() << ")<br>"              // i18n-exempt
+          << "</b> (第 " << st.at("line").get<int>() << " 行 line "            // i18n-exempt
+          << st.at("line").get<int>() << ")<br>"                               // i18n-exempt
+          << esc(str(st, "title_zh")) << "<br>"                                // i18n-exempt
           << esc(str(st, "title"))                                             // i18n-exempt
           << "</td><td class=\"" << (outcome == "ok" ? "ok" : "bad") << "\">"  // i18n-exempt
           << esc(outcome_zh(outcome) + " " + outcome) << "</td><td>"           // i18n-exempt
@@ -270,21 +287,27 @@ Result<std::string> report_html_from_json(const std::string& text) {
           << "<br>" << st.at("duration_ms").get<uint64_t>()                    // i18n-exempt
           << " ms</td><td class=\"cmd\">";                                     // i18n-exempt
         for (const auto& c : st.at("commands")) {
-          o << "$ " << esc(str(c, "command")) << " → exit "     // i18n-exempt
-            << c.at("exit_code").get<int>()                     // i18n-exempt
-            << ", "                                             // i18n-exempt
-            << c.at("duration_ms").get<uint64_t>() << " ms\n";  // i18n-exempt
+          o << "$ " << esc(str(c, "command")) << " → 退出码 exit "  // i18n-exempt
+            << c.at("exit_code").get<int>()                         // i18n-exempt
+            << ", "                                                 // i18n-exempt
+            << c.at("duration_ms").get<uint64_t>() << " ms\n";      // i18n-exempt
         }
         o << "</td><td>";  // i18n-exempt
         for (const auto& [k, v] : st.at("figures").items()) {
-          o << esc(k) << " = " << figure_text(v.get<double>()) << "<br>";  // i18n-exempt
+          o << esc(figure_name(k).zh) << " = " << figure_text(v.get<double>())  // i18n-exempt
+            << "<br>";                                                          // i18n-exempt
         }
         o << "</td><td>";  // i18n-exempt
         for (const auto& e : st.at("expectations")) {
           bool held = e.at("held").get<bool>();
           o << "<div class=\"" << (held ? "ok" : "bad") << "\">"  // i18n-exempt
-            << (held ? "✓ 成立 held " : "✗ 不成立 FAILED ") << esc(str(e, "expectation"))
-            << "</div><div>" << esc(str(e, "evidence")) << "</div>";  // i18n-exempt
+            << (held ? "✓ 成立 held" : "✗ 不成立 FAILED") << "</div>";
+          if (!str(e, "expectation_zh").empty()) {
+            o << "<div>" << esc(str(e, "expectation_zh")) << "；证据："  // i18n-exempt
+              << esc(str(e, "evidence_zh")) << "</div>";                 // i18n-exempt
+          }
+          o << "<div>" << esc(str(e, "expectation")) << "; evidence: "  // i18n-exempt
+            << esc(str(e, "evidence")) << "</div>";                     // i18n-exempt
         }
         o << "</td></tr>\n";  // i18n-exempt
       }

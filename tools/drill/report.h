@@ -30,17 +30,23 @@ struct CommandRecord {
   uint64_t duration_ms = 0;
 };
 
+// An expectation and its evidence in both languages (tools/drill/bilingual.h): `text` and
+// `evidence` English, `text_zh` and `evidence_zh` Chinese; the JSON keeps all four whatever the
+// language of the drill.
 struct ExpectationResult {
   std::string text;
   bool held = false;
   std::string evidence;
+  std::string text_zh;
+  std::string evidence_zh;
 };
 
 struct StepResult {
   int index = 0;  // 1-based
   std::string action;
   int line = 0;
-  std::string title;  // what the step does, in words
+  std::string title;     // what the step does, in words (a Chinese word, then English)
+  std::string title_zh;  // the same in Chinese only
   int64_t started_at_ms = 0;
   uint64_t duration_ms = 0;
   std::string outcome;  // "ok", "failed", "not run"

@@ -2,9 +2,10 @@
 
 // Languages: the progress lines are for the person at the terminal and are translated. What a
 // step records (its title, expectations, evidence, commands and errors) is the report's, signed
-// and kept for officers with its own Chinese beside English: written as it is whatever the
-// language (i18n-exempt). An expectation written here as a literal is catalogued (tr_noop) so
-// that its progress line shows it translated.
+// and kept for officers with its own Chinese beside English: each title, expectation and evidence
+// is written in both languages at once (both(), tools/drill/bilingual.h), whatever the language
+// of the drill (i18n-exempt); the progress line shows the one of the reader's language (a
+// catalogued pattern whose translation picks the Chinese arguments).
 
 #include <signal.h>
 
@@ -23,6 +24,7 @@
 #include <thread>
 
 #include "core/util/i18n.h"
+#include "tools/drill/bilingual.h"
 #include "tools/drill/checker.h"
 #include "tools/drill/powercut_disk.h"
 #include "tools/drill/tamper.h"
@@ -65,6 +67,23 @@ std::string who(const std::string& target) {
   return "agent " + target + " (" + Sandbox::agency_of(target) + ")";
 }
 
+// who() in both languages, for the report's expectations.
+Bilingual whom(const std::string& target) {
+  if (target == "daemon") return same("gongshud");
+  if (target == "leader") return both("主节点 gongshud", "the leading gongshud");  // i18n-exempt
+  return both("代理程序 {}（{}）", "agent {} ({})", target, Sandbox::agency_of(target));
+}
+
+// A process's exit status as evidence.
+Bilingual exit_status(const std::string& program, int code) {
+  return both("{} 退出码 {}", "{} exit {}", program, code);  // i18n-exempt
+}
+
+// "ready" or the reason a start failed.
+Bilingual ready_or(const Status& st, const char* zh_ready, const char* en_ready) {
+  return st ? Bilingual{zh_ready, en_ready} : with_reason("未就绪", st.error().message());
+}
+
 // Carries out one scenario. A failed expectation ends it (failed_); an error means the drill
 // could not go on (error_).
 class Run {
@@ -77,9 +96,14 @@ class Run {
   void say(const std::string& line) {
     if (o_.progress) *o_.progress << line << std::endl;
   }
-  void expect(bool held, std::string text, std::string evidence) {
-    step_->expectations.push_back({std::move(text), held, std::move(evidence)});
+  // An expectation and its evidence, each in Chinese and English (bilingual.h).
+  void expect(bool held, const Bilingual& text, const Bilingual& evidence) {
+    step_->expectations.push_back({text.en, held, evidence.en, text.zh, evidence.zh});
     if (!held) failed_ = true;
+  }
+  // English only (the Chinese lines then repeat the English): prefer the one above.
+  void expect(bool held, const std::string& text, const std::string& evidence) {
+    expect(held, same(text), same(evidence));
   }
   void figure(const std::string& name, double v) {
     figures_[name] = v;
@@ -148,6 +172,7 @@ ScenarioResult Run::go() {
     st.action = std::string(action_name(plan_.steps[i].action));
     st.line = plan_.steps[i].line;
     st.title = describe(plan_.steps[i]);
+    st.title_zh = describe_zh(plan_.steps[i]);
     st.outcome = "not run";  // i18n-exempt
     r.steps.push_back(std::move(st));
   }
@@ -158,9 +183,13 @@ ScenarioResult Run::go() {
   setup.title =
       "构建沙箱平台 build the sandbox platform: gongshud init + run, agencies, catalog, "  // i18n-exempt
       "agents a (sjz-gongan) and b (sjz-shichang) enrolled and running";
+  setup.title_zh =
+      "构建沙箱平台：初始化并运行 gongshud，登记机构和数据目录，注册并运行代理程序 "  // i18n-exempt
+      "a（sjz-gongan）和 b（sjz-shichang）";                                          // i18n-exempt
   setup.started_at_ms = wall_ms();
   step_ = &setup;
-  say("[" + plan_.name + " 0/" + std::to_string(plan_.steps.size()) + "] " + setup.title);
+  // TRANSLATORS: {3} is the step's English title, {4} the same in Chinese: show {4}.
+  say(trf("[{0} {1}/{2}] {3}", plan_.name, 0, plan_.steps.size(), setup.title, setup.title_zh));
   SandboxOptions so = o_.sandbox;
   so.bin_dir = o_.bin_dir;
   so.policies_dir = o_.policies_dir;
@@ -212,8 +241,9 @@ ScenarioResult Run::go() {
     }
     step_->started_at_ms = wall_ms();
     auto ts = Clock::now();
-    say("[" + plan_.name + " " + std::to_string(i + 1) + "/" + std::to_string(plan_.steps.size()) +
-        " +" + std::to_string(ms_since(t0) / 1000) + "s] " + step_->title);
+    // TRANSLATORS: {4} is the step's English title, {5} the same in Chinese: show {5}.
+    say(trf("[{0} {1}/{2} +{3}s] {4}", plan_.name, i + 1, plan_.steps.size(), ms_since(t0) / 1000,
+            step_->title, step_->title_zh));
     auto st = step(s);
     step_->duration_ms = ms_since(ts);
     if (!st) {
@@ -224,11 +254,14 @@ ScenarioResult Run::go() {
       break;
     }
     step_->outcome = failed_ ? "failed" : "ok";
-    // The expectation's text is shown in the reader's language when it is a catalogued literal
-    // (tr_noop at expect()); the report keeps it, and the evidence, as written.
+    // The report keeps each expectation and its evidence in both languages; the terminal
+    // shows the reader's.
     for (const auto& e : step_->expectations) {
-      say(e.held ? trf("  ✓ {} — {}", tr(e.text.c_str()), e.evidence)
-                 : trf("  ✗ FAILED {} — {}", tr(e.text.c_str()), e.evidence));
+      // TRANSLATORS: {0} {1} are the expectation and its evidence in English, {2} {3} the same
+      // in Chinese: show {2} and {3}.
+      say(e.held ? trf("  ✓ {0} — {1}", e.text, e.evidence, e.text_zh, e.evidence_zh)
+                 // TRANSLATORS: as above: {2} {3} are the Chinese.
+                 : trf("  ✗ FAILED {0} — {1}", e.text, e.evidence, e.text_zh, e.evidence_zh));
     }
     say(failed_ ? trf("  ✗ failed in {} ms", step_->duration_ms)
                 : trf("  ✓ done in {} ms", step_->duration_ms));
@@ -269,8 +302,10 @@ Status Run::step(const Step& s) {
         figure(s.target == "daemon" || s.target == "leader" ? "daemon_exit_ms" : "agent_exit_ms",
                double(ms_since(t)));
         if (s.action == Action::kStop) {
-          expect(code == 0, who(s.target) + " stops cleanly on SIGTERM",  // i18n-exempt
-                 "exit status " + std::to_string(code));                  // i18n-exempt
+          expect(code == 0,
+                 both("{} 收到 SIGTERM 后正常停止", "{} stops cleanly on SIGTERM",  // i18n-exempt
+                      whom(s.target)),
+                 both("退出状态 {}", "exit status {}", code));  // i18n-exempt
         }
       }
       return {};
@@ -279,8 +314,10 @@ Status Run::step(const Step& s) {
       auto t = Clock::now();
       if (s.target == "daemon") {
         auto st = sb_->start_daemon();
-        expect(st.has_value(), tr_noop("gongshud starts and is ready"),
-               st ? "ready (daemon.info written)" : st.error().message());  // i18n-exempt
+        expect(st.has_value(),
+               both("gongshud 启动并就绪", "gongshud starts and is ready"),  // i18n-exempt
+               ready_or(st, "已就绪（已写入 daemon.info）",
+                        "ready (daemon.info written)"));  // i18n-exempt
         figure("daemon_start_ms", double(ms_since(t)));
       } else {
         GONGSHU_RETURN_IF_ERROR(sb_->start_agent(s.target));
@@ -291,17 +328,24 @@ Status Run::step(const Step& s) {
       GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
       GONGSHU_TRY(refused_baseline_, refusals());
       GONGSHU_TRY(auto r, sb_->ctl({"agent", "revoke", f.key_id}));
-      expect(r.exit_code == 0, "the operator revokes agent key " + f.key_id,  // i18n-exempt
-             "gongshuctl exit " + std::to_string(r.exit_code));               // i18n-exempt
+      expect(
+          r.exit_code == 0,
+          both("运维人员吊销代理程序密钥 {}", "the operator revokes agent key {}",  // i18n-exempt
+               f.key_id),
+          exit_status("gongshuctl", r.exit_code));
       figure("acknowledged_at_revoke", double(f.acknowledged));
       return {};
     }
     case Action::kReenroll: {
       auto st = sb_->reenroll(s.agent);
-      expect(st.has_value(),
-             "agency " + Sandbox::agency_of(s.agent) +
-                 " enrolls a new key with a new token and restarts its agent",  // i18n-exempt
-             st ? "enrolled" : st.error().message());
+      expect(
+          st.has_value(),
+          both(
+              "机构 {} 用新的注册令牌注册新密钥并重启其代理程序",                     // i18n-exempt
+              "agency {} enrolls a new key with a new token and restarts its agent",  // i18n-exempt
+              Sandbox::agency_of(s.agent)),
+          st ? both("已注册", "enrolled")
+             : with_reason("注册失败", st.error().message()));  // i18n-exempt
       if (st) {
         GONGSHU_TRY(auto f, sb_->agent_figures(s.agent));
         agent_keys_[s.agent].insert(f.key_id);
@@ -317,13 +361,19 @@ Status Run::step(const Step& s) {
       return verify();
     case Action::kExpect: {
       auto it = figures_.find(s.expect->figure);
+      // The plan's condition as written; in Chinese with the figure named in words.
+      Bilingual name = figure_name(s.expect->figure);
+      Bilingual that = same(s.expect->text);
+      if (size_t at = that.zh.find(s.expect->figure); at != std::string::npos)
+        that.zh.replace(at, s.expect->figure.size(), name.zh);
       if (it == figures_.end()) {
-        expect(false, s.expect->text,
-               "no earlier step measured `" + s.expect->figure + "`");  // i18n-exempt
+        expect(false, that,
+               both("此前没有步骤测得 {}", "no earlier step measured `{}`",  // i18n-exempt
+                    name));
       } else {
         std::ostringstream v;
-        v << s.expect->figure << " = " << it->second;
-        expect(s.expect->holds(it->second), s.expect->text, v.str());
+        v << " = " << it->second;
+        expect(s.expect->holds(it->second), that, name + same(v.str()));
       }
       return {};
     }
@@ -363,10 +413,12 @@ Status Run::cluster_start(const Step& s) {
   figure("leader_elected_ms", double(ms_since(t)));
   figure("term", double(v.term));
   expect(!v.leader.empty(),
-         "etcd and " + std::to_string(s.nodes) +                                      // i18n-exempt
-             " gongshud run as a cluster and one node leads",                         // i18n-exempt
-         v.leader.empty() ? "no leader after " + std::to_string(ms_since(t)) + " ms"  // i18n-exempt
-                          : v.leader + " leads in term " + std::to_string(v.term));   // i18n-exempt
+         both("etcd 和 {} 个 gongshud 组成集群运行，并有一个主节点",                 // i18n-exempt
+              "etcd and {} gongshud run as a cluster and one node leads", s.nodes),  // i18n-exempt
+         v.leader.empty()
+             ? both("{} 毫秒后仍无主节点", "no leader after {} ms", ms_since(t))  // i18n-exempt
+             : both("{} 为主节点，任期 {}", "{} leads in term {}", v.leader,      // i18n-exempt
+                    v.term));
   return {};
 }
 
@@ -397,9 +449,11 @@ Status Run::backup() {
   uint64_t total = 0;
   for (const auto& [ds, n] : stored_at_backup_) total += n;
   figure("stored_before_backup", double(total));
-  expect(r.exit_code == 0, tr_noop("a hot backup is made while the daemon runs"),
-         "gongshuctl backup create exit " + std::to_string(r.exit_code) +  // i18n-exempt
-             (r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
+  expect(r.exit_code == 0,
+         both("守护进程运行期间完成热备份",
+              "a hot backup is made while the daemon runs"),  // i18n-exempt
+         exit_status("gongshuctl backup create", r.exit_code) +
+             same(r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
   return {};
 }
 
@@ -421,13 +475,17 @@ Status Run::restore() {
   GONGSHU_TRY(auto r,
               sb_->run_bin("gongshud", {"restore", "--from", backup_, "--state", sb_->file("state"),
                                         "--daemon-key", sb_->daemon_key()}));
-  expect(r.exit_code == 0, tr_noop("gongshud restore checks and restores the backup"),
-         "exit " + std::to_string(r.exit_code) +
-             (r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
+  expect(r.exit_code == 0,
+         both("gongshud restore 校验并恢复备份",                   // i18n-exempt
+              "gongshud restore checks and restores the backup"),  // i18n-exempt
+         exit_status("gongshud restore", r.exit_code) +
+             same(r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
   if (r.exit_code != 0) return {};
   auto started = sb_->start_daemon();
-  expect(started.has_value(), tr_noop("gongshud starts on the restored store"),
-         started ? "ready" : started.error().message());
+  expect(started.has_value(),
+         both("gongshud 在恢复后的存储上启动",
+              "gongshud starts on the restored store"),  // i18n-exempt
+         ready_or(started, "已就绪", "ready"));          // i18n-exempt
   if (!started) return {};
   figure("rto_ms", double(ms_since(t)));
   GONGSHU_TRY(auto after, stored_per_dataset());
@@ -436,20 +494,26 @@ Status Run::restore() {
     uint64_t gone = before[ds] > n ? before[ds] - n : 0;
     rpo += gone;
     rpo_[ds] = gone;
-    expect(n == stored_at_backup_[ds],
-           ds + ": the restored store holds what the backup held",              // i18n-exempt
-           std::to_string(n) + " records restored, " +                          // i18n-exempt
-               std::to_string(stored_at_backup_[ds]) +                          // i18n-exempt
-               " at the backup; " + std::to_string(gone) +                      // i18n-exempt
-               " acknowledged after the backup are to be re-delivered (RPO)");  // i18n-exempt
+    expect(
+        n == stored_at_backup_[ds],
+        both("{}：恢复后的存储与备份时一致",
+             "{}: the restored store holds what the backup held",  // i18n-exempt
+             ds),
+        both(
+            "恢复 {0} 条记录，备份时 {1} 条；备份后确认的 {2} 条须重新报送（RPO）",  // i18n-exempt
+            "{0} records restored, {1} at the backup; {2} acknowledged after the backup "  // i18n-exempt
+            "are to be re-delivered (RPO)",  // i18n-exempt
+            n, stored_at_backup_[ds], gone));
   }
   figure("rpo_records", double(rpo));
   restored_ = true;
   std::string audit = sb_->file("restored.gsa");
   GONGSHU_RETURN_IF_ERROR(sb_->export_audit(audit));
   GONGSHU_TRY(auto v, sb_->audit_cmd({"verify", audit, "--key", sb_->daemon_key()}));
-  expect(v.exit_code == 0, tr_noop("the restored audit log verifies offline"),
-         "gongshu-audit exit " + std::to_string(v.exit_code));  // i18n-exempt
+  expect(v.exit_code == 0,
+         both("恢复后的审计日志离线验证通过",
+              "the restored audit log verifies offline"),  // i18n-exempt
+         exit_status("gongshu-audit", v.exit_code));
   return {};
 }
 
@@ -458,9 +522,13 @@ Status Run::restore() {
 // whole (the agents hold them), which the drill checks first.
 Status Run::grow_store(const Step& s) {
   bool alive = sb_->running("daemon");
-  expect(alive, tr_noop("gongshud keeps running with its store full"),
-         alive ? "running; an agent was told: " + last_store_error_.substr(0, 300)  // i18n-exempt
-               : "exited");                                                         // i18n-exempt
+  expect(alive,
+         both("存储已满时 gongshud 保持运行",
+              "gongshud keeps running with its store full"),  // i18n-exempt
+         alive ? both("运行中；代理程序收到的答复：{}",
+                      "running; an agent was told: {}",  // i18n-exempt
+                      last_store_error_.substr(0, 300))
+               : both("已退出", "exited"));  // i18n-exempt
   if (!alive) return {};
   uint64_t spooled = 0, stored = 0;
   for (const char* a : Sandbox::kAgents) {
@@ -471,9 +539,12 @@ Status Run::grow_store(const Step& s) {
   }
   figure("stored_when_full", double(stored));
   figure("spooled_when_full", double(spooled));
-  expect(spooled > 0, tr_noop("the agencies keep their batches spooled while the store is full"),
-         std::to_string(spooled) + " records spooled, " + std::to_string(stored) +  // i18n-exempt
-             " stored");                                                            // i18n-exempt
+  expect(spooled > 0,
+         both("存储已满期间，机构的批次保留在队列中",                              // i18n-exempt
+              "the agencies keep their batches spooled while the store is full"),  // i18n-exempt
+         both("队列中 {} 条记录，已存储 {} 条", "{} records spooled, {} stored",
+              spooled,  // i18n-exempt
+              stored));
   GONGSHU_TRY(auto st, sb_->ctl({"status", "--json", "--timeout", "5"}));
   try {
     auto j = nlohmann::json::parse(st.out).at("store");
@@ -485,13 +556,17 @@ Status Run::grow_store(const Step& s) {
   }
   auto t = Clock::now();
   GONGSHU_TRY(int code, sb_->signal("daemon", SIGTERM, true));
-  expect(code == 0, tr_noop("gongshud stops cleanly with its store full"),
-         "exit " + std::to_string(code));
+  expect(code == 0,
+         both("存储已满时 gongshud 正常停止",
+              "gongshud stops cleanly with its store full"),  // i18n-exempt
+         exit_status("gongshud", code));
   GONGSHU_RETURN_IF_ERROR(sb_->set_store_mb(s.mb));
   auto started = sb_->start_daemon();
   expect(started.has_value(),
-         "gongshud starts on the same store with " + std::to_string(s.mb) + " MiB",  // i18n-exempt
-         started ? "ready" : started.error().message());
+         both("gongshud 在同一存储上以 {} MiB 启动",
+              "gongshud starts on the same store with {} MiB",  // i18n-exempt
+              s.mb),
+         ready_or(started, "已就绪", "ready"));  // i18n-exempt
   figure("grow_ms", double(ms_since(t)));
   return {};
 }
@@ -517,8 +592,11 @@ Status Run::powercut_mount(const Step& s) {
   bool was_running = sb_->running(s.target);
   if (was_running) {
     GONGSHU_TRY(int code, sb_->signal(s.target, SIGTERM, true));
-    expect(code == 0, who(s.target) + " stops cleanly before its store is moved",  // i18n-exempt
-           "exit status " + std::to_string(code));                                 // i18n-exempt
+    expect(code == 0,
+           both("{} 在迁移存储前正常停止",
+                "{} stops cleanly before its store is moved",  // i18n-exempt
+                whom(s.target)),
+           both("退出状态 {}", "exit status {}", code));  // i18n-exempt
     if (code != 0) return {};
   }
   std::error_code ec;
@@ -538,8 +616,11 @@ Status Run::powercut_mount(const Step& s) {
   if (!was_running) return {};
   if (s.target == "daemon") {
     auto st = sb_->start_daemon();
-    expect(st.has_value(), tr_noop("gongshud starts with its store on the powercut disk"),
-           st ? "ready (daemon.info written)" : st.error().message());  // i18n-exempt
+    expect(st.has_value(),
+           both("gongshud 在断电模拟盘上的存储上启动",                   // i18n-exempt
+                "gongshud starts with its store on the powercut disk"),  // i18n-exempt
+           ready_or(st, "已就绪（已写入 daemon.info）",
+                    "ready (daemon.info written)"));  // i18n-exempt
     return {};
   }
   return sb_->start_agent(s.target);
@@ -603,8 +684,11 @@ Status Run::power_cut(const Step& s) {
   disks_[s.target] = std::move(disk);
   if (s.target == "daemon") {
     auto st = sb_->start_daemon();
-    expect(st.has_value(), tr_noop("gongshud starts on what reached the disk"),
-           st ? "ready (daemon.info written)" : st.error().message());  // i18n-exempt
+    expect(st.has_value(),
+           both("gongshud 以断电前已写入磁盘的数据启动",
+                "gongshud starts on what reached the disk"),  // i18n-exempt
+           ready_or(st, "已就绪（已写入 daemon.info）",
+                    "ready (daemon.info written)"));  // i18n-exempt
     if (!st) return {};
   } else {
     GONGSHU_RETURN_IF_ERROR(sb_->start_agent(s.target));
@@ -623,15 +707,19 @@ Status Run::power_cut(const Step& s) {
   figure("acknowledged_before_cut", double(acked));
   figure("stored_after_restart", double(total));
   figure("acknowledged_missing_after_cut", double(acked > total ? acked - total : 0));
-  expect(total >= acked,
-         tr_noop("every record acknowledged before the cut is stored after the restart, before "
-                 "any re-delivery"),
-         std::to_string(acked) + " acknowledged before the cut, " +               // i18n-exempt
-             std::to_string(total) +                                              // i18n-exempt
-             " stored after the restart; " + std::to_string(f.discarded_bytes) +  // i18n-exempt
-             " unsynced bytes in " + std::to_string(f.discarded_files) +          // i18n-exempt
-             " files discarded" +                                                 // i18n-exempt
-             (lie ? "; the disk lied about fsync" : ""));                         // i18n-exempt
+  expect(
+      total >= acked,
+      both(
+          "断电前已确认的每条记录，重启后、重新报送前均已存储",  // i18n-exempt
+          "every record acknowledged before the cut is stored after the restart, before "  // i18n-exempt
+          "any re-delivery"),  // i18n-exempt
+      both(
+          "断电前已确认 {0} 条，重启后已存储 {1} 条；丢弃 {3} 个文件中未同步的 {2} 字节",  // i18n-exempt
+          "{0} acknowledged before the cut, {1} stored after the restart; {2} unsynced "  // i18n-exempt
+          "bytes in {3} files discarded",  // i18n-exempt
+          acked, total, f.discarded_bytes, f.discarded_files) +
+          (lie ? both("；该磁盘谎报了 fsync", "; the disk lied about fsync")  // i18n-exempt
+               : same("")));
   return {};
 }
 
@@ -652,26 +740,34 @@ void Run::unmount_disks() {
 Status Run::rotate_daemon_key() {
   auto t = Clock::now();
   GONGSHU_TRY(auto rot, sb_->ctl({"daemon-key", "rotate"}));
-  expect(rot.exit_code == 0, tr_noop("the operator rotates the daemon key (old and new key sign)"),
-         "gongshuctl daemon-key rotate exit " + std::to_string(rot.exit_code));  // i18n-exempt
+  expect(rot.exit_code == 0,
+         both("运维人员轮换守护进程密钥（新旧密钥共同签名）",                 // i18n-exempt
+              "the operator rotates the daemon key (old and new key sign)"),  // i18n-exempt
+         exit_status("gongshuctl daemon-key rotate", rot.exit_code));
   if (rot.exit_code != 0) return {};
   std::string statement = sb_->file("daemon-key-rotation.txt");
   GONGSHU_TRY(auto st, sb_->ctl({"daemon-key", "statement", "--out", statement}));
-  expect(st.exit_code == 0, tr_noop("the signed rotation statement is published"),
-         "gongshuctl daemon-key statement exit " + std::to_string(st.exit_code));  // i18n-exempt
+  expect(st.exit_code == 0,
+         both("发布已签名的轮换声明", "the signed rotation statement is published"),  // i18n-exempt
+         exit_status("gongshuctl daemon-key statement", st.exit_code));
   for (const char* a : Sandbox::kAgents) {
     GONGSHU_TRY(auto tr, sb_->agent_cmd(a, {"trust-daemon-key", statement}));
-    expect(tr.exit_code == 0, std::string("agent ") + a + " accepts the statement",  // i18n-exempt
-           "gongshu-agent trust-daemon-key exit " + std::to_string(tr.exit_code) +   // i18n-exempt
-               (tr.exit_code == 0 ? "" : ": " + tr.err.substr(0, 300)));
+    expect(tr.exit_code == 0,
+           both("代理程序 {} 接受该声明", "agent {} accepts the statement", a),  // i18n-exempt
+           exit_status("gongshu-agent trust-daemon-key", tr.exit_code) +
+               same(tr.exit_code == 0 ? "" : ": " + tr.err.substr(0, 300)));
   }
   auto r = Clock::now();
   GONGSHU_TRY(int code, sb_->signal("daemon", SIGTERM, true));
-  expect(code == 0, tr_noop("gongshud stops cleanly for the restart"),
-         "exit " + std::to_string(code));
+  expect(
+      code == 0,
+      both("gongshud 为重启而正常停止", "gongshud stops cleanly for the restart"),  // i18n-exempt
+      exit_status("gongshud", code));
   auto started = sb_->start_daemon();
-  expect(started.has_value(), tr_noop("gongshud restarts with the new key in force"),
-         started ? "ready" : started.error().message());
+  expect(
+      started.has_value(),
+      both("gongshud 以新密钥重启", "gongshud restarts with the new key in force"),  // i18n-exempt
+      ready_or(started, "已就绪", "ready"));                                         // i18n-exempt
   figure("restart_ms", double(ms_since(r)));
   figure("rotation_ms", double(ms_since(t)));
   if (started) {
@@ -682,10 +778,9 @@ Status Run::rotate_daemon_key() {
                           ? std::string(m[1])
                           : "";
     expect(show.exit_code == 0 && !now.empty() && now != sb_->daemon_key(),
-           tr_noop("a new daemon key is in force"),
-           "daemon key " + now.substr(0, 16) + "…, was " +  // i18n-exempt
-               sb_->daemon_key().substr(0, 16) +            // i18n-exempt
-               "…");                                        // i18n-exempt
+           both("新的守护进程密钥已生效", "a new daemon key is in force"),  // i18n-exempt
+           both("守护进程密钥 {}…，原为 {}…", "daemon key {}…, was {}…",    // i18n-exempt
+                now.substr(0, 16), sb_->daemon_key().substr(0, 16)));
   }
   return {};
 }
@@ -707,11 +802,13 @@ Status Run::wait_until(const Step& s) {
   auto t = Clock::now();
   auto deadline = t + std::chrono::milliseconds(s.timeout_ms);
   auto next_note = t + std::chrono::seconds(2);
-  std::string state;
+  Bilingual state;
   bool met = false;
   std::string waits_for = s.condition;
+  Bilingual waits_for_b = condition_name(s.condition);
   if (s.condition == "stored" || s.condition == "acknowledged" || s.condition == "refused") {
     waits_for += " ≥ " + std::to_string(s.at_least);
+    waits_for_b = waits_for_b + same(" ≥ " + std::to_string(s.at_least));
   }
   say(trf("  waiting for {} (at most {} s)", waits_for, s.timeout_ms / 1000));
   std::optional<uint64_t> stored_at_start;
@@ -762,9 +859,10 @@ Status Run::wait_until(const Step& s) {
       }
       if (v) {
         state =
-            (v->leader.empty() ? std::string("no leader") : v->leader + " leads") +  // i18n-exempt
-            " (term " + std::to_string(v->term) + "), " + std::to_string(v->live) +
-            " nodes running; ";  // i18n-exempt
+            (v->leader.empty() ? both("无主节点", "no leader")                        // i18n-exempt
+                               : both("{} 为主节点", "{} leads", v->leader)) +        // i18n-exempt
+            both("（任期 {}），{} 个节点运行中；", " (term {}), {} nodes running; ",  // i18n-exempt
+                 v->term, v->live);
       }
     } else if (s.condition == "drained") {
       met = ok && sb_->load_done() && spooled == 0 && stored >= acked;
@@ -780,16 +878,19 @@ Status Run::wait_until(const Step& s) {
     } else if (s.condition == "refused") {
       auto r = refusals();
       met = r && *r >= refused_baseline_ + std::max<uint64_t>(1, s.at_least);
-      if (r) state = "refusals " + std::to_string(*r - refused_baseline_) + ", ";
+      if (r) state = both("拒绝 {} 次，", "refusals {}, ", *r - refused_baseline_);  // i18n-exempt
     }
-    state = (s.condition == "refused" || s.condition == "new-leader" ? state : std::string()) +
-            "stored " + std::to_string(stored) + ", acknowledged " + std::to_string(acked) +
-            ", spooled " + std::to_string(spooled) +
-            (sb_->load_done() ? ", load done" : ", load running");  // i18n-exempt
+    state = (s.condition == "refused" || s.condition == "new-leader" ? state : Bilingual{}) +
+            both("已存储 {}，已确认 {}，队列中 {}",
+                 "stored {}, acknowledged {}, spooled {}",  // i18n-exempt
+                 stored, acked, spooled) +
+            (sb_->load_done() ? both("，负载已提交完毕", ", load done")   // i18n-exempt
+                              : both("，负载运行中", ", load running"));  // i18n-exempt
     if (met || Clock::now() > deadline) break;
     if (g_stop) return fail(ErrorCode::kUnavailable, "interrupted");
     if (Clock::now() > next_note) {
-      say("  … " + std::to_string(ms_since(t) / 1000) + " s: " + state);
+      // TRANSLATORS: {1} is the platform's state in English, {2} the same in Chinese: show {2}.
+      say(trf("  … {0} s: {1}", ms_since(t) / 1000, state.en, state.zh));
       next_note += std::chrono::seconds(2);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -801,9 +902,11 @@ Status Run::wait_until(const Step& s) {
   figure("stored_while_waiting", double(gained));
   if (waited > 0) figure("stored_per_s", double(gained) * 1000.0 / double(waited));
   if (!s.figure.empty()) figure(s.figure, double(waited));
-  expect(
-      met, waits_for + " within " + std::to_string(s.timeout_ms) + " ms",
-      (met ? "after " : "not after ") + std::to_string(waited) + " ms: " + state);  // i18n-exempt
+  expect(met,
+         both("{1} 毫秒内达到 {0}", "{0} within {1} ms", waits_for_b, s.timeout_ms),  // i18n-exempt
+         (met ? both("{} 毫秒后达到：", "after {} ms: ", waited)                      // i18n-exempt
+              : both("{} 毫秒后仍未达到：", "not after {} ms: ", waited)) +           // i18n-exempt
+             state);
   return {};
 }
 
@@ -820,8 +923,9 @@ Status Run::tamper_step(const Step& s) {
   std::string path = sb_->file("tamper-original.gsa");
   GONGSHU_RETURN_IF_ERROR(sb_->export_audit(path));
   GONGSHU_TRY(auto clean, sb_->audit_cmd({"verify", path, "--key", sb_->daemon_key(), "--json"}));
-  expect(clean.exit_code == 0, tr_noop("the untouched export verifies"),
-         "gongshu-audit exit " + std::to_string(clean.exit_code));  // i18n-exempt
+  expect(clean.exit_code == 0,
+         both("未改动的导出文件验证通过", "the untouched export verifies"),  // i18n-exempt
+         exit_status("gongshu-audit", clean.exit_code));
   std::string original = read_text(path);
   uint64_t caught = 0, located = 0;
   for (const auto& kind : s.kinds) {
@@ -833,27 +937,32 @@ Status Run::tamper_step(const Step& s) {
       out << t->bytes;
     }
     GONGSHU_TRY(auto r, sb_->audit_cmd({"verify", bad, "--key", sb_->daemon_key(), "--json"}));
-    std::string evidence =
-        t->description + "; gongshu-audit exit " + std::to_string(r.exit_code);  // i18n-exempt
+    Bilingual evidence =
+        Bilingual{t->description_zh, t->description} +
+        both("；gongshu-audit 退出码 {}", "; gongshu-audit exit {}",  // i18n-exempt
+             r.exit_code);
     bool is_caught = r.exit_code == 1;
     bool is_located = false;
     std::smatch m;
     if (std::regex_search(r.out, m, std::regex("\"failing_seq\":(\\d+)"))) {
       uint64_t at = std::stoull(m[1]);
-      evidence += ", failing entry " + std::to_string(at);  // i18n-exempt
+      evidence =
+          evidence + both("，验证失败的审计日志项 {}", ", failing entry {}", at);  // i18n-exempt
       // A removed or altered entry shows at its own seq or, for a chain, the next one.
       is_located = at >= t->seq && at <= t->seq + 1;
     }
     if (std::regex_search(r.out, m, std::regex("\"reason\":\"([^\"]*)\""))) {
-      evidence += ": " + std::string(m[1]);
+      evidence = evidence + both("：{}", ": {}", std::string(m[1]));
     }
     caught += is_caught;
     located += is_caught && is_located;
-    expect(is_caught && is_located,
-           kind + ": gongshu-audit reports tampering (exit 1) at entry " +            // i18n-exempt
-               std::to_string(t->seq) +                                               // i18n-exempt
-               (kind == "drop-entry" || kind == "flip-entry" ? "" : " or the next"),  // i18n-exempt
-           evidence);
+    bool exact = kind == "drop-entry" || kind == "flip-entry";
+    expect(
+        is_caught && is_located,
+        both("{0}：gongshu-audit 报告篡改（退出码 1），位置在审计日志项 {1}{2}",     // i18n-exempt
+             "{0}: gongshu-audit reports tampering (exit 1) at entry {1}{2}",        // i18n-exempt
+             kind, t->seq, exact ? same("") : both(" 或其下一项", " or the next")),  // i18n-exempt
+        evidence);
   }
   figure("tamper_cases", double(s.kinds.size()));
   figure("tamper_caught", double(caught));
@@ -914,32 +1023,40 @@ Status Run::reload_policy(const Step& s) {
       count_of(journal, s.broken ? "policy reload refused" : "policy");  // i18n-exempt
   GONGSHU_TRY(std::string after, version());
   bool alive = sb_->running("daemon");
-  expect(alive, tr_noop("gongshud keeps running"), alive ? "running" : "exited");
+  expect(alive, both("gongshud 保持运行", "gongshud keeps running"),     // i18n-exempt
+         alive ? both("运行中", "running") : both("已退出", "exited"));  // i18n-exempt
   if (s.broken) {
-    expect(!before.empty() && after == before, tr_noop("the running policy stays in force"),
-           "policy version before " + before + ", after " + after);  // i18n-exempt
-    expect(journal_now > journal_before, tr_noop("the refusal is in the daemon's journal"),
+    expect(!before.empty() && after == before,
+           both("正在运行的策略继续有效", "the running policy stays in force"),  // i18n-exempt
+           both("策略版本：之前 {}，之后 {}", "policy version before {}, after {}",
+                before,  // i18n-exempt
+                after));
+    expect(journal_now > journal_before,
+           both("守护进程日志中记有拒绝", "the refusal is in the daemon's journal"),  // i18n-exempt
            journal_now > journal_before
-               ? "\"policy reload refused, keeping the running policy\""  // i18n-exempt
-               : "no refusal logged");                                    // i18n-exempt
+               ? both("日志：“policy reload refused, keeping the running policy”",  // i18n-exempt
+                      "\"policy reload refused, keeping the running policy\"")      // i18n-exempt
+               : both("日志中没有拒绝记录", "no refusal logged"));                  // i18n-exempt
   } else {
-    expect(!after.empty(), tr_noop("a policy is in force"),
-           "policy version " + after);  // i18n-exempt
+    expect(!after.empty(), both("有策略生效", "a policy is in force"),  // i18n-exempt
+           both("策略版本 {}", "policy version {}", after));            // i18n-exempt
   }
-  std::string evidence = "no audit entry";  // i18n-exempt
+  Bilingual evidence = both("没有审计日志项", "no audit entry");  // i18n-exempt
   std::smatch m;
   size_t at = audit.rfind(needle);
   if (at != std::string::npos) {
     size_t line = audit.rfind('\n', at);
     std::string entry = audit.substr(line == std::string::npos ? 0 : line + 1, 300);
     if (std::regex_search(entry, m, std::regex("\"seq\":(\\d+)"))) {
-      evidence = "audit entry " + std::string(m[1]) + " (policy_change, " +  // i18n-exempt
-                 (s.broken ? "deny" : "allow") + ")";
+      evidence = both("审计日志项 {0}（policy_change，{1}）",
+                      "audit entry {0} (policy_change, {1})",  // i18n-exempt
+                      std::string(m[1]), s.broken ? "deny" : "allow");
     }
   }
   expect(audited > audited_before,
-         s.broken ? tr_noop("the refusal is in the audit log")
-                  : tr_noop("the reload is in the audit log"),
+         s.broken
+             ? both("审计日志中记有拒绝", "the refusal is in the audit log")      // i18n-exempt
+             : both("审计日志中记有重新加载", "the reload is in the audit log"),  // i18n-exempt
          evidence);
   return {};
 }
@@ -1096,40 +1213,50 @@ Status Run::verify() {
                  (c.records > sub ? c.records - sub : 0) + h.doubled_batches;
     lost += l;
     doubled += d;
-    std::ostringstream ev;
-    ev << f.acknowledged << " records acknowledged in " << h.acknowledged_batches  // i18n-exempt
-       << " batches with receipts; " << h.proven_batches << " batches ("           // i18n-exempt
-       << h.proven_records                                                         // i18n-exempt
-       << " records) recorded once and proven under the checkpoint at tree size "  // i18n-exempt
-       << checkpoint_size                                                          // i18n-exempt
-       << "; lost " << h.lost_batches << ", doubled " << h.doubled_batches         // i18n-exempt
-       << ", unproven "                                                            // i18n-exempt
-       << h.unproven_batches << " batches";                                        // i18n-exempt
+    Bilingual ev =
+        both(
+            "{0} 批次共 {1} 条记录已确认并持有回执；其中 {2} 批次（{3} "
+            "条记录）只记录一次，并在树大小为 "                                       // i18n-exempt
+            "{4} 的检查点下得到证明；丢失 {5} 批次，重复 {6} 批次，未证明 {7} 批次",  // i18n-exempt
+            "{1} records acknowledged in {0} batches with receipts; {2} batches ({3} records) "  // i18n-exempt
+            "recorded once and proven under the checkpoint at tree size {4}; lost {5}, doubled "
+            "{6}, "                  // i18n-exempt
+            "unproven {7} batches",  // i18n-exempt
+            h.acknowledged_batches, f.acknowledged, h.proven_batches, h.proven_records,
+            checkpoint_size, h.lost_batches, h.doubled_batches, h.unproven_batches);
     if (restored_)
-      ev << "; acknowledged after the backup (RPO) " << h.rpo_batches << " batches";  // i18n-exempt
-    for (const auto& p : h.problems) ev << "; " << p;
-    expect(rx.exit_code == 0 && h.holds() && l == 0,
-           ds + ": every acknowledged batch is recorded exactly "  // i18n-exempt
-                "once, as its receipt says, and "
-                "proven by an inclusion proof against the checkpoint taken after recovery",
-           ev.str());
-    std::ostringstream sv;
-    sv << "stored " << c.records << " records / " << c.versions   // i18n-exempt
-       << " versions; proven "                                    // i18n-exempt
-       << h.proven_records << " + unknown " << h.unknown_records  // i18n-exempt
-       << " (in the log, ack lost, "                              // i18n-exempt
-       << h.unknown_batches << " batches)";                       // i18n-exempt
-    expect(c.records == c.versions && c.records == h.proven_records + h.unknown_records,
-           ds + ": every stored record is stored once and "  // i18n-exempt
-                "accounted for by one ingest entry",
-           sv.str());
-    std::ostringstream dv;
-    dv << "submitted " << sub << ", acknowledged " << f.acknowledged  // i18n-exempt
-       << ", still spooled "                                          // i18n-exempt
-       << f.spooled;
+      ev = ev + both("；备份后确认（RPO）{} 批次",
+                     "; acknowledged after the backup (RPO) {} batches",  // i18n-exempt
+                     h.rpo_batches);
+    for (size_t i = 0; i < h.problems.size(); ++i)
+      ev = ev + Bilingual{"；" + h.problems_zh[i], "; " + h.problems[i]};
+    expect(
+        rx.exit_code == 0 && h.holds() && l == 0,
+        both(
+            "{}：每个已确认的批次都按其回执所载只记录一次，并在恢复后所取检查点下有包含证明",  // i18n-exempt
+            "{}: every acknowledged batch is recorded exactly once, as its receipt says, and "  // i18n-exempt
+            "proven by an inclusion proof against the checkpoint taken after recovery",  // i18n-exempt
+            ds),
+        ev);
+    expect(
+        c.records == c.versions && c.records == h.proven_records + h.unknown_records,
+        both(
+            "{}：每条已存储的记录只存储一次，并对应一个报送日志项",  // i18n-exempt
+            "{}: every stored record is stored once and accounted for by one ingest entry",  // i18n-exempt
+            ds),
+        both(
+            "已存储 {0} 条记录 / {1} 个版本；已证明 {2} 条 + 未知 {3} 条（已记入审计日志、"  // i18n-exempt
+            "确认未送达，{4} 批次）",  // i18n-exempt
+            "stored {0} records / {1} versions; proven {2} + unknown {3} (in the log, ack "  // i18n-exempt
+            "lost, {4} batches)",  // i18n-exempt
+            c.records, c.versions, h.proven_records, h.unknown_records, h.unknown_batches));
     expect(f.spooled == 0 && f.acknowledged == sub,
-           ds + ": everything the agency submitted was delivered and acknowledged",  // i18n-exempt
-           dv.str());                                                                // i18n-exempt
+           both("{}：机构提交的全部记录均已送达并确认",  // i18n-exempt
+                "{}: everything the agency submitted was delivered and acknowledged",
+                ds),  // i18n-exempt
+           both("提交 {}，已确认 {}，仍在队列中 {}",
+                "submitted {}, acknowledged {}, still spooled {}",  // i18n-exempt
+                sub, f.acknowledged, f.spooled));
     std::string held = receipts;
     if (!h.rpo_receipts.empty()) {
       // After a restore the log forks from the receipts of what was acknowledged after the
@@ -1159,23 +1286,28 @@ Status Run::verify() {
         std::regex_search(v.out, m, std::regex("\"receipts\":(\\d+)")) ? std::string(m[1]) : "?";
     expect(
         v.exit_code == 0,
-        "the audit log verifies offline with the daemon key the officers hold (" +  // i18n-exempt
-            sb_->daemon_key().substr(0, 16) + "…) and agent " + std::string(a) +    // i18n-exempt
-            "'s receipts",                                                          // i18n-exempt
-        "gongshu-audit exit " + std::to_string(v.exit_code) + ", " + nentries +     // i18n-exempt
-            " entries, " +                                                          // i18n-exempt
-            nreceipts + " receipts" +
-            (v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
+        both(
+            "审计日志用安全管理员持有的守护进程密钥（{}…）和代理程序 {} 的回执离线验证通过",  // i18n-exempt
+            "the audit log verifies offline with the daemon key the officers hold ({}…) and "  // i18n-exempt
+            "agent {}'s receipts",  // i18n-exempt
+            sb_->daemon_key().substr(0, 16), a),
+        both("gongshu-audit 退出码 {}，{} 个审计日志项，{} 份回执",  // i18n-exempt
+             "gongshu-audit exit {}, {} entries, {} receipts",       // i18n-exempt
+             v.exit_code, nentries, nreceipts) +
+            same(v.exit_code == 0 ? "" : ": " + v.out.substr(0, 300) + v.err.substr(0, 300)));
   }
   // The drill is in the log it drills, as a drill.
   bool marked = show.out.find("\"action\":\"drill_started\"") != std::string::npos &&
                 show.out.find("\"value\":\"" + o_.report_id + "\"") != std::string::npos;
   expect(
       marked,
-      "the drill's start is in the platform's audit log "  // i18n-exempt
-      "as a drill (drill_started, report " +
-          o_.report_id + ")",
-      marked ? "entry " + std::to_string(started_seq_) : "no drill_started entry");  // i18n-exempt
+      both(
+          "演练开始已作为演练记入平台审计日志（drill_started，报告 {}）",  // i18n-exempt
+          "the drill's start is in the platform's audit log as a drill (drill_started, "  // i18n-exempt
+          "report {})",  // i18n-exempt
+          o_.report_id),
+      marked ? both("审计日志项 {}", "entry {}", started_seq_)                // i18n-exempt
+             : both("没有 drill_started 日志项", "no drill_started entry"));  // i18n-exempt
   if (sb_->submit_failures() > 0) {
     step_->commands.push_back(
         {"# " + std::to_string(sb_->submit_failures()) +
@@ -1282,6 +1414,88 @@ std::string describe(const Step& s) {
              "disk remounted over what reached it, restart";
   }
   return "";
+}
+
+std::string describe_zh(const Step& s) {
+  // i18n-exempt: the report's own Chinese (bilingual.h); one line a step, as describe().
+  auto zh = [](const Bilingual& b) { return b.zh; };
+  switch (s.action) {
+    case Action::kStartLoad:
+      return zh(
+          both("启动负载：每个代理程序 {} 条有效记录，每次提交 {} 条，间隔 {} 毫秒",  // i18n-exempt
+               "", s.records, s.batch, s.interval_ms));
+    case Action::kWaitUntil: {
+      Bilingual c = condition_name(s.condition);
+      if (s.condition == "stored" || s.condition == "acknowledged" || s.condition == "refused")
+        c = c + same(" ≥ " + std::to_string(s.at_least));
+      return zh(both("等待直到 {0}（超时 {1} 毫秒{2}）", "", c, s.timeout_ms,  // i18n-exempt
+                     s.figure.empty()
+                         ? same("")
+                         : both("，用时记为 {}", "", figure_name(s.figure))));  // i18n-exempt
+    }
+    case Action::kKill:
+      return zh(both("强制终止 {}（SIG{}）", "", whom(s.target), s.signal));  // i18n-exempt
+    case Action::kStop:
+      return zh(both("停止 {}（SIGTERM）", "", whom(s.target)));  // i18n-exempt
+    case Action::kStart:
+      return zh(both("启动 {}", "", whom(s.target)));  // i18n-exempt
+    case Action::kRevoke:
+      return zh(both("吊销 {} 的密钥（宣布已泄露）", "", whom(s.agent)));  // i18n-exempt
+    case Action::kReenroll:
+      return zh(both("用新的密钥和注册令牌重新注册 {}", "", whom(s.agent)));  // i18n-exempt
+    case Action::kTamper: {
+      std::string k;
+      for (const auto& x : s.kinds) k += (k.empty() ? "" : "、") + x;
+      return zh(both("篡改审计日志导出文件的副本（{}）；gongshu-audit 须逐一识别", "",
+                     k));  // i18n-exempt
+    }
+    case Action::kReloadPolicy:
+      return s.broken ? "推送错误策略并重新加载（SIGHUP）"   // i18n-exempt
+                      : "恢复随附策略并重新加载（SIGHUP）";  // i18n-exempt
+    case Action::kVerify:
+      return "核验：每个已确认的批次只记录一次，并在恢复后所取检查点下有包含证明（故障中丢失的"  // i18n-exempt
+             "确认计为未知）；审计日志和回执离线验证通过";  // i18n-exempt
+    case Action::kExpect: {
+      std::string that = s.expect->text;
+      if (size_t at = that.find(s.expect->figure); at != std::string::npos)
+        that.replace(at, s.expect->figure.size(), figure_name(s.expect->figure).zh);
+      return "预期 " + that;  // i18n-exempt
+    }
+    case Action::kPause:
+      return zh(both("暂停 {} 毫秒（负载继续）", "", s.ms));  // i18n-exempt
+    case Action::kBackup:
+      return "备份：守护进程运行期间热备份（gongshuctl backup create）";  // i18n-exempt
+    case Action::kRestore:
+      return "恢复：存储丢失，gongshud restore 从最近的备份恢复并重启；测量 RTO 和 RPO";  // i18n-exempt
+    case Action::kGrowStore:
+      return zh(both(
+          "扩容：停止 gongshud，将其存储上限提高到 {} MiB（[limits] map_size_mb），"  // i18n-exempt
+          "在同一存储上再次启动",                                                     // i18n-exempt
+          "", s.mb));
+    case Action::kRotateDaemonKey:
+      return "紧急轮换守护进程密钥：轮换，代理程序信任已签名的声明，重启 gongshud";  // i18n-exempt
+    case Action::kPowercutMount:
+      return zh(both(
+          "挂载断电模拟盘：把 {0} 的 LMDB 存储放到 gongshu-powercut 上（一个把尚未 fsync "  // i18n-exempt
+          "的写入都留在内存中的磁盘{1}），并在其上重启",  // i18n-exempt
+          "", whom(s.target),
+          s.lie_about_fsync
+              ? both("，且（仅供测试）对 fsync 应答成功却不持久化任何内容", "")  // i18n-exempt
+              : same("")));
+    case Action::kClusterStart:
+      return zh(both(
+          "组建集群：3 个 etcd 成员，守护进程的状态复制到 {} 个以 [cluster] 模式运行的 "  // i18n-exempt
+          "gongshud（租约 {} 秒，sync_count 1），代理程序列出每个节点",  // i18n-exempt
+          "", s.nodes, s.lease_ttl_s));
+    case Action::kPowerCut:
+      return zh(both(
+          "断电：在 {1} 毫秒内的随机时刻、紧接一次尚未 fsync 的写入之后切断 {0} 的电源："  // i18n-exempt
+          "丢弃未同步的写入，SIGKILL，按已写入的内容重新挂载磁盘，重启",  // i18n-exempt
+          "", whom(s.target), s.within_ms));
+    default:
+      break;
+  }
+  return describe(s);  // a step without a Chinese title yet
 }
 
 void request_stop() { g_stop = true; }

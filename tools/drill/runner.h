@@ -37,5 +37,7 @@ bool stop_requested();
 
 // A one-line description of a step, for `show` and the report.
 std::string describe(const Step& step);
+// The same in Chinese only (the report's title_zh; tools/drill/bilingual.h).
+std::string describe_zh(const Step& step);
 
 }  // namespace gongshu::drill

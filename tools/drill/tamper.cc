@@ -64,10 +64,13 @@ Result<Tampered> tamper(const std::string& bytes, const std::string& kind) {
     t.description = "flipped the last bit of entry " + std::to_string(t.seq) +  // i18n-exempt
                     " (byte " +                                                 // i18n-exempt
                     std::to_string(at) + ")";
+    t.description_zh = "翻转了审计日志项 " + std::to_string(t.seq) +      // i18n-exempt
+                       " 的最后一位（字节 " + std::to_string(at) + "）";  // i18n-exempt
   } else if (kind == "drop-entry") {
     t.bytes.erase(e.offset, 5 + e.length);
     t.seq = mid + 1;
     t.description = "removed entry " + std::to_string(t.seq) + " whole";  // i18n-exempt
+    t.description_zh = "整条删除了审计日志项 " + std::to_string(t.seq);   // i18n-exempt
   } else if (kind == "flip-checkpoint") {
     const Frame& c = fs[checkpoints.front()];
     // The first line of a note is its origin; flip a byte of the body's last line before the
@@ -79,6 +82,8 @@ Result<Tampered> tamper(const std::string& bytes, const std::string& kind) {
     t.seq = entries_before;
     t.description =
         "flipped a byte of the checkpoint after entry " + std::to_string(t.seq);  // i18n-exempt
+    t.description_zh =
+        "翻转了审计日志项 " + std::to_string(t.seq) + " 之后检查点中的一个字节";  // i18n-exempt
   } else if (kind == "truncate") {
     const Frame& last = fs.back();
     t.bytes.resize(last.data + last.length / 2);
@@ -87,6 +92,8 @@ Result<Tampered> tamper(const std::string& bytes, const std::string& kind) {
                     std::to_string(bytes.size()) +            // i18n-exempt
                     " → " +                                   // i18n-exempt
                     std::to_string(t.bytes.size()) + " bytes)";
+    t.description_zh = "在文件最后一帧中间截断（" + std::to_string(bytes.size()) +  // i18n-exempt
+                       " → " + std::to_string(t.bytes.size()) + " 字节）";          // i18n-exempt
   } else {
     return fail(ErrorCode::kInvalidArgument, "unknown tamper kind " + kind);  // i18n-exempt
   }

@@ -12,8 +12,9 @@ namespace gongshu::drill {
 
 struct Tampered {
   std::string bytes;
-  uint64_t seq = 0;         // the entry altered (or the checkpoint's tree size), for locating
-  std::string description;  // what was done, for the report
+  uint64_t seq = 0;            // the entry altered (or the checkpoint's tree size), for locating
+  std::string description;     // what was done, for the report
+  std::string description_zh;  // the same in Chinese (the report is bilingual)
 };
 
 // kind: flip-entry (one byte of a middle entry), flip-checkpoint (one byte of the first
