@@ -331,11 +331,20 @@ void describe(const Decided& d, uint64_t rows_used, v1::AccessDecision* out) {
 Reply commit_reveal(ApiContext& ctx, std::vector<v1::AuditEntry>& entries,
                     const std::vector<std::pair<const policy::Agreement*, uint64_t>>& quota_use,
                     v1::ApiResponse& resp) {
-  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+  // A replica's read: the leader writes the entries and the quota rows (read_on_replica.h).
+  auto on_leader = [&]() -> Status {
+    std::vector<std::pair<std::string, uint64_t>> quota;
+    for (const auto& [a, rows] : quota_use) {
+      if (a && rows && a->rows_remaining) quota.emplace_back(a->id, rows);
+    }
+    return ctx.record_on_leader(entries, quota);
+  };
+  auto here = [&](store::WriteTxn& txn) -> Status {
     for (const auto& [a, rows] : quota_use) GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, a, rows));
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     return {};
-  });
+  };
+  auto s = ctx.on_replica ? on_leader() : ctx.store.env().update(here);
   if (!s) {
     resp.clear_body();  // what the response would have revealed is not sent
     Refusal r = from_error(s.error());

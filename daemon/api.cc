@@ -36,6 +36,7 @@
 #include "daemon/principals.h"
 #include "daemon/provenance.h"
 #include "daemon/quality_report.h"
+#include "daemon/read_on_replica.h"
 #include "daemon/registry.h"
 #include "gongshu/v1/api.pb.h"
 
@@ -89,7 +90,44 @@ Caller identify(const Directory& directory, const std::string& user_id) {
 // each read; the agent's refresh follows the named leader) and not a caller the handler would
 // refuse: require() audits its denials. Every other request is answered "not leader" before admit()
 // (which audits rate refusals) or the handler runs.
-bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c) {
+//
+// With reads_here (the data path is on: options.record_on_leader), it also serves the audited
+// reads itself, their audit entries written by the leader (daemon/read_on_replica.h).
+bool replica_read(v1::ApiRequest::BodyCase body) {
+  using R = v1::ApiRequest;
+  switch (body) {
+    case R::kQuery:  // daemon/access.cc, daemon/audit_export.cc: audited on the leader
+    case R::kLookup:
+    case R::kDownload:
+    case R::kAggregate:
+    case R::kOpenCatalog:
+    case R::kAuditExport:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A replica serves reads only while its data is that of a leader it follows and at most this old
+// (ReplicaLag.behind_ms); otherwise the caller is sent to the leader (docs/replication.md §6).
+constexpr int64_t kMaxReadLagMs = 30'000;
+
+std::optional<std::string> replica_stale(const ApiContext& ctx) {
+  if (!ctx.options.replica_lag) return std::nullopt;
+  auto lag = ctx.options.replica_lag();
+  if (!lag) return std::nullopt;
+  if (lag->state() != "following" || lag->behind_ms() < 0)
+    return trf("this replica does not serve reads now (replication: {}); ask the leader",
+               lag->state() == "following" ? std::string("not caught up yet") : lag->state());
+  if (lag->behind_ms() > kMaxReadLagMs)
+    return trf(
+        "this replica is {} ms behind the leader, more than the {} ms it serves reads "
+        "at; ask the leader",
+        lag->behind_ms(), kMaxReadLagMs);
+  return std::nullopt;
+}
+
+bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c, bool reads_here) {
   using R = v1::ApiRequest;
   auto role_in = [&](std::initializer_list<std::string_view> roles) {
     for (std::string_view r : roles)
@@ -108,7 +146,7 @@ bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c) {
     case R::kClusterFailover:  // daemon/cluster_api.cc: only etcd is written (no leader exists)
       return role_in({"operator"});
     default:
-      return false;
+      return reads_here && replica_read(body);
   }
 }
 
@@ -308,6 +346,8 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
       return cluster_switchover(ctx, c, req.cluster_switchover(), resp);
     case R::kClusterFailover:
       return cluster_failover(ctx, c, req.cluster_failover(), resp);
+    case R::kAccessRecord:  // read_on_replica.h
+      return access_record(ctx, c, req.access_record(), resp);
     case R::BODY_NOT_SET:
       break;
   }
@@ -321,14 +361,34 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   resp.set_request_id(req.request_id());
   Reply r;
   std::string leader_api;
-  if (ctx.options.gate && !ctx.options.gate->may_write() &&
-      !follower_may_answer(req.body_case(), c)) {
+  const bool follower = ctx.options.gate && !ctx.options.gate->may_write();
+  const bool reads_here = bool(ctx.options.record_on_leader);
+  // A cluster member recording a replica's reads is not a caller the limits count (the replica
+  // counted its callers); anyone else sending that request is admitted, then refused.
+  const bool member =
+      c.is_public() && !c.curve_hex.empty() && ctx.options.cluster_members.count(c.curve_hex) > 0;
+  // On a follower every audit entry (denials and rate refusals too) goes to the leader.
+  ctx.on_replica = follower && reads_here;
+  ctx.leader_failed = false;
+  if (follower && !follower_may_answer(req.body_case(), c, reads_here)) {
     leader_api = ctx.options.gate->leader().api;
     r = refuse(v1::API_UNAVAILABLE, not_leader_text(leader_api));
-  } else if (req.body_case() != v1::ApiRequest::kPing) {
+  } else if (auto stale =
+                 follower && replica_read(req.body_case()) ? replica_stale(ctx) : std::nullopt) {
+    leader_api = ctx.options.gate->leader().api;
+    r = refuse(v1::API_UNAVAILABLE, *stale);
+  } else if (req.body_case() != v1::ApiRequest::kPing &&
+             !(req.body_case() == v1::ApiRequest::kAccessRecord && member)) {
     r = ctx.admit(c);
   }
   if (r) r = dispatch(ctx, c, req, resp);
+  ctx.on_replica = false;
+  if (!r && ctx.leader_failed) {
+    // Nothing is released whose access the leader has not recorded (read_on_replica.h).
+    resp.clear_body();
+    r.error().code = v1::API_UNAVAILABLE;
+    leader_api = ctx.options.gate->leader().api;
+  }
   // A replica says how far behind the leader what it answered is (docs/replication.md §6).
   if (r && ctx.options.gate && !ctx.options.gate->may_write() && ctx.options.replica_lag) {
     if (auto lag = ctx.options.replica_lag()) *resp.mutable_replica_lag() = std::move(*lag);
@@ -367,6 +427,7 @@ struct ApiService::Impl {
   };
   std::deque<Held> held;
   Fd wake;
+  uint64_t views_seq = 0;  // replica: the applied write set the directory and catalog show
 
   Impl(DaemonStore& s, Directory& d, CatalogView& c, PolicyView& p, ApiOptions o,
        wire::ServerChannel ch)
@@ -380,7 +441,19 @@ struct ApiService::Impl {
   // `access_only`: what access_only() says of the request (false when it does not parse).
   v1::ApiResponse serve(const wire::Incoming& in, bool& access_only_req);
   void release();
+  void refresh_views();
 };
+
+// A replica's applier changes the tables under the directory and catalog views: read them again
+// when it applied something since (daemon/read_on_replica.h), before the caller is identified.
+void ApiService::Impl::refresh_views() {
+  if (!options.replica_applied_seq || !options.gate || options.gate->may_write()) return;
+  const uint64_t seq = options.replica_applied_seq();
+  if (seq == views_seq) return;
+  auto txn = ctx.store.env().begin_read();
+  if (!txn) return;  // tried again at the next request
+  if (directory.reload(ctx.store, *txn) && ctx.catalog.reload(ctx.store, *txn)) views_seq = seq;
+}
 
 v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_only_req) {
   v1::ApiResponse resp;
@@ -390,6 +463,7 @@ v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_o
     resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
     resp.mutable_error()->set_message("request does not parse: " + s.error().message());
   } else {
+    refresh_views();
     Caller caller = identify(directory, in.user_id);
     caller.address = source_address_class(in.peer_address);
     access_only_req = access_only(req.body_case());
@@ -482,6 +556,7 @@ void ApiService::Impl::loop() {
       resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
       resp.mutable_error()->set_message("request does not parse: " + s.error().message());
     } else {
+      refresh_views();
       Caller caller = identify(directory, (*in)->user_id);
       caller.address = source_address_class((*in)->peer_address);
       resp = handle(ctx, caller, req);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +68,16 @@ struct ApiOptions {
   // Replicated mode: how far behind the leader this node is (daemon/replica_lag.h), put in every
   // answer it gives while it does not lead (ApiResponse.replica_lag); nullopt while it leads.
   std::function<std::optional<v1::ReplicaLag>()> replica_lag;
+  // Replicated mode, reads on replicas (daemon/read_on_replica.h). record_on_leader: set on a
+  // node with the data path; while it does not lead it then serves the audited reads itself and
+  // records their entries through this on the leader (unset: they are answered "not leader").
+  // replica_applied_seq: its applied write set; when it moved, the directory and catalog views
+  // are read again before the next request (the applier changed the tables under them).
+  // cluster_members: CURVE key hex -> node id of every member's node key; only these may send
+  // AccessRecordRequest (on the leader).
+  std::function<Result<v1::AccessRecordResponse>(const v1::AccessRecordRequest&)> record_on_leader;
+  std::function<uint64_t()> replica_applied_seq;
+  std::map<std::string, std::string> cluster_members;
   // Replicated mode with sync_count > 0 (docs/replication.md §11); unset on a single node, whose
   // loop is unchanged. A successful answer to a request that committed a write set on the api
   // thread (repl_thread_seq moved) is held until repl_synced_seq() (ClusterNode::quorum_seq)

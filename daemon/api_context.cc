@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "core/util/i18n.h"
 #include "core/util/printable.h"
 
 namespace gongshu::daemon {
@@ -91,10 +92,31 @@ void add_ref(v1::AuditEntry& e, std::string kind, std::string value) {
 }
 
 Status ApiContext::audit(v1::AuditEntry e) {
+  if (on_replica) return record_on_leader({std::move(e)}, {});
   return store.env().update([&](store::WriteTxn& txn) -> Status {
     GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
     return {};
   });
+}
+
+Status ApiContext::record_on_leader(const std::vector<v1::AuditEntry>& entries,
+                                    const std::vector<std::pair<std::string, uint64_t>>& quota) {
+  auto failed = [&](std::string why) -> Status {
+    leader_failed = true;
+    return fail(ErrorCode::kUnavailable, std::move(why));
+  };
+  if (!options.record_on_leader)
+    return failed(tr("this replica cannot record accesses on the leader"));
+  v1::AccessRecordRequest req;
+  for (const auto& e : entries) req.add_entries(e.SerializeAsString());
+  for (const auto& [agreement, rows] : quota) {
+    auto* q = req.add_quota();
+    q->set_agreement_id(agreement);
+    q->set_rows(rows);
+  }
+  auto r = options.record_on_leader(req);
+  if (!r) return failed(r.error().message());
+  return {};
 }
 
 Status ApiContext::audit_refusal(std::string_view refusal_key, std::string_view what,

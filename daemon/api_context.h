@@ -13,6 +13,8 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/policy/vocab.h"
 #include "daemon/api.h"
@@ -109,6 +111,18 @@ struct ApiContext {
   // commits, and installs that directory: a change to who may connect (a revocation above all)
   // is in force when this returns, or it was not made. change's errors are returned as they are.
   Status update_principals(const std::function<Status(store::WriteTxn&)>& change);
+
+  // Replicated mode, set by api.cc for one request while this node does not lead and serves a
+  // read (daemon/read_on_replica.h): audit() and the access handlers' reveals send their entries
+  // to the leader (options.record_on_leader) instead of writing this store, which is the
+  // leader's to write. leader_failed: the leader did not record them; api.cc answers
+  // API_UNAVAILABLE with the leader's endpoint.
+  bool on_replica = false;
+  bool leader_failed = false;
+  // Records entries, and the rows taken from agreements' quotas (agreement id, rows), on the
+  // leader; fails (and sets leader_failed) unless the leader confirmed. Api thread only.
+  Status record_on_leader(const std::vector<v1::AuditEntry>& entries,
+                          const std::vector<std::pair<std::string, uint64_t>>& quota);
 };
 
 }  // namespace gongshu::daemon

@@ -260,6 +260,18 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     ao.replica_lag = [repl, st, node = config.cluster.node] {
       return replica_lag_of(repl->replicator().status(), node, st->clock().now_ms());
     };
+    // Reads on replicas: served here, audited on the leader (daemon/read_on_replica.h). The
+    // confirmation may take the leader's synchronous-set wait; a second more for the round trip.
+    GONGSHU_TRY(
+        d->leader_recorder_,
+        LeaderRecorder::create(config.cluster, d->keys_->current().public_key(), &d->cluster_slot_,
+                               std::chrono::milliseconds(ao.sync_wait_ms + 1000)));
+    LeaderRecorder* recorder = d->leader_recorder_.get();
+    ao.record_on_leader = [recorder](const v1::AccessRecordRequest& r) {
+      return recorder->record(r);
+    };
+    ao.replica_applied_seq = [repl] { return repl->replicator().status().head.seq; };
+    GONGSHU_TRY(ao.cluster_members, member_curve_keys(config.cluster));
   }
   AlertService* alerts = d->alerts_.get();
   DaemonStore* store = d->store_.get();

@@ -30,6 +30,7 @@
 #include "daemon/ingest.h"
 #include "daemon/policy_view.h"
 #include "daemon/quarantine.h"
+#include "daemon/read_on_replica.h"
 
 namespace gongshu::daemon {
 
@@ -83,6 +84,9 @@ class Daemon {
   std::unique_ptr<wire::ZapHandler> zap_;
   std::unique_ptr<AlertService> alerts_;  // after the store, before the sockets
   std::unique_ptr<IngestService> ingest_;
+  // Replicated: a replica's reads are audited on the leader through it; used by the api
+  // thread, so it outlives api_.
+  std::unique_ptr<LeaderRecorder> leader_recorder_;
   std::unique_ptr<ApiService> api_;
   ClusterSlot cluster_slot_;              // what the sockets ask; set once cluster_ exists
   std::unique_ptr<ClusterNode> cluster_;  // outlives the sockets (destroyed after them)

@@ -1,0 +1,179 @@
+#include "daemon/read_on_replica.h"
+
+#include <optional>
+
+#include "core/crypto/key_file.h"
+#include "core/util/i18n.h"
+#include "core/wire/client_channel.h"
+#include "core/wire/codec.h"
+#include "core/wire/context.h"
+#include "core/wire/curve_key.h"
+#include "daemon/agreements.h"
+
+namespace gongshu::daemon {
+namespace {
+
+constexpr int kMaxEntries = 10000;  // a lookup makes one per dataset of its kind
+
+}  // namespace
+
+struct LeaderRecorder::Impl {
+  crypto::IdentityKey node_key;
+  crypto::PublicKey daemon_key;
+  const LeaderGate* gate = nullptr;
+  std::string self;
+  std::chrono::milliseconds timeout;
+  wire::Context context;
+  std::optional<wire::ClientChannel> channel;
+  std::string channel_to;  // the api endpoint `channel` connects to
+  uint64_t next_id = 0;
+
+  Impl(crypto::IdentityKey k, crypto::PublicKey d, const LeaderGate* g, std::string node,
+       std::chrono::milliseconds t, wire::Context c)
+      : node_key(std::move(k)),
+        daemon_key(d),
+        gate(g),
+        self(std::move(node)),
+        timeout(t),
+        context(std::move(c)) {}
+};
+
+LeaderRecorder::LeaderRecorder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+LeaderRecorder::~LeaderRecorder() {
+  if (impl_) impl_->channel.reset();  // before its context
+}
+
+Result<std::unique_ptr<LeaderRecorder>> LeaderRecorder::create(const ClusterConfig& config,
+                                                               const crypto::PublicKey& daemon_key,
+                                                               const LeaderGate* gate,
+                                                               std::chrono::milliseconds timeout) {
+  GONGSHU_TRY(crypto::KeyFile kf, with_context(crypto::load_key_file(config.node_key),
+                                               "cluster.node_key " + config.node_key));
+  GONGSHU_TRY(wire::Context context, wire::Context::create());
+  return std::unique_ptr<LeaderRecorder>(new LeaderRecorder(std::make_unique<Impl>(
+      std::move(kf.key), daemon_key, gate, config.node, timeout, std::move(context))));
+}
+
+Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRequest& req) {
+  Impl& m = *impl_;
+  const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
+  if (leader.node.empty() || leader.api.empty())
+    return fail(ErrorCode::kUnavailable,
+                tr("no leader is elected now to record the access on; try again in a few seconds"));
+  if (leader.node == m.self)
+    return fail(ErrorCode::kUnavailable,
+                tr("this node is taking or leaving the leadership; try again in a few seconds"));
+  if (!m.channel || m.channel_to != leader.api) {
+    m.channel.reset();
+    wire::ClientOptions co;
+    GONGSHU_TRY(wire::ClientChannel ch,
+                wire::ClientChannel::create(m.context, m.node_key, m.daemon_key, co));
+    GONGSHU_RETURN_IF_ERROR(ch.connect(leader.api));
+    m.channel.emplace(std::move(ch));
+    m.channel_to = leader.api;
+  }
+  v1::ApiRequest out;
+  const uint64_t id = ++m.next_id;
+  out.set_request_id(id);
+  *out.mutable_access_record() = req;
+  GONGSHU_TRY(Bytes bytes, wire::encode(out));
+  GONGSHU_RETURN_IF_ERROR(m.channel->send(bytes));
+  const auto deadline = std::chrono::steady_clock::now() + m.timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    auto got = m.channel->receive(left);
+    if (!got) {
+      if (got.error().code() == ErrorCode::kCorrupt) continue;
+      m.channel.reset();  // made anew next time
+      return fail(ErrorCode::kUnavailable, trf("the leader {} ({}) could not be reached: {}",
+                                               leader.node, leader.api, got.error().message()));
+    }
+    if (!*got) continue;
+    auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
+    if (!resp || resp->request_id() != id) continue;  // an answer to an earlier, abandoned one
+    if (resp->has_error() && resp->error().code() != v1::API_OK)
+      return fail(ErrorCode::kUnavailable,
+                  trf("the leader {} did not record the access: {}", leader.node,
+                      resp->error().message().substr(0, 512)));
+    if (!resp->has_access_record())
+      return fail(ErrorCode::kUnavailable,
+                  trf("the leader {} answered the access record with something else", leader.node));
+    return resp->access_record();
+  }
+  // Dropped with its queue: a frozen leader must not get the entries later, after the refusal
+  // (it would record a read that was never answered; harmless, but untrue).
+  m.channel.reset();
+  return fail(ErrorCode::kUnavailable,
+              trf("the leader {} ({}) did not confirm the access record within {} ms", leader.node,
+                  leader.api, m.timeout.count()));
+}
+
+Result<std::map<std::string, std::string>> member_curve_keys(const ClusterConfig& config) {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, m] : config.members) {
+    GONGSHU_TRY(crypto::PublicKey pk,
+                with_context(crypto::PublicKey::from_hex(m.key), "cluster.members." + id));
+    GONGSHU_TRY(wire::CurveKey curve,
+                with_context(wire::curve_key_of(pk), "cluster.members." + id));
+    out[wire::curve_key_hex(curve)] = id;
+  }
+  return out;
+}
+
+Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequest& req,
+                    v1::ApiResponse& resp) {
+  auto member = c.is_public() ? ctx.options.cluster_members.find(c.curve_hex)
+                              : ctx.options.cluster_members.end();
+  if (member == ctx.options.cluster_members.end()) {
+    auto e = entry_for(c, "access_record");
+    e.set_decision(v1::DECISION_DENY);
+    e.set_policy_rule("cluster-member");
+    e.set_detail(
+        "only a cluster member's node key may record the accesses of reads served on a "
+        "replica");
+    if (auto s = ctx.audit_refusal(c.refusal_key(), "access_record", std::move(e)); !s)
+      return tl::unexpected(from_error(s.error()));
+    return refuse(v1::API_DENIED,
+                  tr("access records are taken only from cluster members' node keys ([cluster] "
+                     "members); this key is not one"));
+  }
+  if (req.entries_size() == 0 || req.entries_size() > kMaxEntries)
+    return refuse(v1::API_BAD_REQUEST,
+                  trf("an access record holds 1..{} audit entries", kMaxEntries));
+  std::vector<v1::AuditEntry> entries(size_t(req.entries_size()));
+  for (int i = 0; i < req.entries_size(); ++i) {
+    v1::AuditEntry& e = entries[size_t(i)];
+    if (!e.ParseFromString(req.entries(i)) || e.action().empty() || !e.has_principal())
+      return refuse(v1::API_BAD_REQUEST,
+                    trf("audit entry {} of the access record does not parse or names no action "
+                        "and principal",
+                        i));
+    add_ref(e, "served_by", member->second);
+  }
+  for (const auto& q : req.quota()) {
+    if (q.agreement_id().empty() || q.rows() == 0)
+      return refuse(v1::API_BAD_REQUEST, tr("a quota use names no agreement or no rows"));
+  }
+  uint64_t size = 0;
+  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    for (const auto& q : req.quota()) {
+      policy::Agreement a;  // use_rows reads the stored agreement; the quota is checked there
+      a.id = q.agreement_id();
+      a.rows_remaining = 0;
+      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, &a, q.rows()));
+    }
+    for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
+    size = ctx.store.audit().head(txn).size;
+    return {};
+  });
+  if (!s) return tl::unexpected(from_error(s.error()));
+  auto* out = resp.mutable_access_record();
+  if (ctx.options.gate) out->set_node(ctx.options.gate->leader().node);
+  out->set_audit_size(size);
+  return {};
+}
+
+}  // namespace gongshu::daemon

@@ -1,0 +1,58 @@
+// Reads on replicas (docs/replication.md §6 "Reads on replicas"): a node that does not lead
+// answers the audited reads (query, lookup, download, aggregate, open catalog, audit export)
+// from its own store — policy, masking and decryption as on the leader — but the audit entries
+// of each read (and the agreement rows it takes) are written by the leader: the replica sends
+// them as an AccessRecordRequest over the leader's api socket, under its node key, and answers
+// its client only once the leader confirmed (after the leader's synchronous set has them, as any
+// api write, §11). No confirmation within the timeout, no leader, or a refusal: the read is
+// refused; nothing is ever released whose access is not recorded.
+//
+//   LeaderRecorder     the replica's end: one client connection to the current leader's api,
+//                      made anew when the leader changes (api thread only)
+//   member_curve_keys  the leader's check: which CURVE client keys are cluster members' node
+//                      keys ([cluster] members), and their node ids
+//   access_record      the leader's handler of AccessRecordRequest: refused (and the refusal
+//                      audited) unless the caller's key is a member's; otherwise the entries,
+//                      each with the ref served_by = the sender's node id, and the rows taken
+//                      from agreements' quotas in one write transaction
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/crypto/identity.h"
+#include "daemon/api_context.h"
+#include "daemon/cluster_gate.h"
+#include "daemon/config.h"
+
+namespace gongshu::daemon {
+
+class LeaderRecorder {
+ public:
+  // node_key: [cluster] node_key's identity; daemon_key: the cluster's daemon key (the leader's
+  // api authenticates with it); gate: who leads. timeout: how long a confirmation may take.
+  static Result<std::unique_ptr<LeaderRecorder>> create(const ClusterConfig& config,
+                                                        const crypto::PublicKey& daemon_key,
+                                                        const LeaderGate* gate,
+                                                        std::chrono::milliseconds timeout);
+  ~LeaderRecorder();
+  // Sends req to the leader and waits for its answer. kUnavailable naming why when there is no
+  // leader, it is this node, it does not answer within the timeout, or it refuses.
+  Result<v1::AccessRecordResponse> record(const v1::AccessRecordRequest& req);
+
+  struct Impl;
+
+ private:
+  explicit LeaderRecorder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// CURVE key hex (as Caller::curve_hex) -> node id, for every member of [cluster] members.
+Result<std::map<std::string, std::string>> member_curve_keys(const ClusterConfig& config);
+
+Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequest& req,
+                    v1::ApiResponse& resp);
+
+}  // namespace gongshu::daemon

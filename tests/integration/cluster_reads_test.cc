@@ -1,0 +1,239 @@
+// Issue 20, reads scale out (docs/replication.md §6 "Reads on replicas"), with real processes:
+// a real three-member etcd, three gongshud in [cluster] mode with the shipped policy
+// (cluster_platform.h), one gongshu-agent, gongshuctl and gongshu-audit.
+//
+//  - A query (an operator's, masked by staff-masked) and a lookup (an agency's) sent to a
+//    replica are answered by the replica — each answer says which replica and how far behind —
+//    with the same rows, masked the same, as the leader's; each access entry is in the leader's
+//    audit log with served_by = that replica (only the leader's access-record handler adds it:
+//    a read forwarded to the leader would carry none), reaches the replicas with the next write
+//    sets, and the exports verify and report.
+//  - A normal principal (an agency key) and an unknown key cannot send the internal access
+//    record: refused, API_DENIED.
+//  - The leader SIGSTOPped: the replica refuses the read (it cannot have it audited) instead of
+//    answering it.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <ctime>
+#include <sstream>
+
+#include "core/crypto/key_file.h"
+#include "core/ids/citizen_id.h"
+#include "core/wire/client_channel.h"
+#include "core/wire/codec.h"
+#include "core/wire/context.h"
+#include "gongshu/v1/api.pb.h"
+#include "gongshu/v1/audit.pb.h"
+#include "tests/integration/cluster_platform.h"
+
+namespace gongshu::testing {
+namespace {
+
+// The audit entries of the node's log (gongshu-audit show --json of a full export). A replica
+// signs no checkpoint: its export ends at the latest one it holds (--to).
+std::vector<json> audit_entries(ClusterPlatform& p, const Node& n, const std::string& name,
+                                bool replica = false) {
+  const std::string out = p.dir.file(name);
+  std::vector<std::string> args = {"audit", "export", "--out", out};
+  if (replica) {
+    auto h = p.ctl(n.api, {"audit", "head", "--json"});
+    REQUIRE(h.exit_code == 0);
+    args.push_back("--to");
+    args.push_back(std::to_string(json::parse(h.out)["tree_size"].get<uint64_t>()));
+  }
+  auto e = p.ctl(n.api, args);
+  INFO(e.out << e.err);
+  REQUIRE(e.exit_code == 0);
+  auto s = run_process({kBin + "gongshu-audit", "show", "--json", out});
+  REQUIRE(s.exit_code == 0);
+  std::vector<json> entries;
+  std::istringstream lines(s.out);
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j["type"] == "entry") entries.push_back(j);
+  }
+  return entries;
+}
+
+// A Beijing calendar day (YYYY-MM-DD) `days` from today, for gongshu-audit report's period.
+std::string beijing_day(int days) {
+  const std::time_t t = std::time(nullptr) + 8 * 3600 + days * 86400;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string ref(const json& entry, const std::string& kind) {
+  for (const json& r : entry["refs"])
+    if (r["kind"] == kind) return r["value"].get<std::string>();
+  return "";
+}
+
+// Entries of `action` served by `node` (the ref the leader adds to a replica's records).
+size_t served_by(const std::vector<json>& entries, const std::string& action,
+                 const std::string& node) {
+  size_t n = 0;
+  for (const json& e : entries)
+    if (e["action"] == action && ref(e, "served_by") == node) ++n;
+  return n;
+}
+
+// An AccessRecordRequest sent to `api` under `key_file`'s key; the answer's error code.
+v1::ApiErrorCode send_access_record(const std::string& api, const std::string& key_file,
+                                    const std::string& daemon_key) {
+  auto kf = crypto::load_key_file(key_file);
+  REQUIRE(kf);
+  auto dk = crypto::PublicKey::from_hex(daemon_key);
+  REQUIRE(dk);
+  auto ctx = wire::Context::create();
+  REQUIRE(ctx);
+  auto ch = wire::ClientChannel::create(*ctx, kf->key, *dk);
+  REQUIRE(ch);
+  REQUIRE(ch->connect(api));
+  v1::ApiRequest req;
+  req.set_request_id(7);
+  v1::AuditEntry forged;
+  forged.mutable_principal()->set_key_id("0123456789abcdef");
+  forged.mutable_principal()->set_role("agency");
+  forged.set_action("read");
+  forged.set_dataset(kHouseholds);
+  req.mutable_access_record()->add_entries(forged.SerializeAsString());
+  auto bytes = wire::encode(req);
+  REQUIRE(bytes);
+  REQUIRE(ch->send(*bytes));
+  std::optional<v1::ApiResponse> resp;
+  REQUIRE(wait_until([&] {
+    auto got = ch->receive(std::chrono::milliseconds(100));
+    if (!got || !*got) return false;
+    auto r = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
+    if (r && r->request_id() == 7) resp = std::move(*r);
+    return resp.has_value();
+  }));
+  INFO(resp->error().message());
+  CHECK(resp->error().message().find("cluster members") != std::string::npos);
+  CHECK(!resp->has_access_record());
+  return resp->error().code();
+}
+
+TEST_CASE("replicas answer reads themselves; every read is audited on the leader first") {
+  ClusterOptions options;
+  options.extra_cluster =
+      "\n[policy]\ndir = \"" + std::string(GONGSHU_SOURCE_DIR) + "/policies/policy\"\n";
+  ClusterPlatform p(options);
+  std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
+  Node* leader = nullptr;
+  REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
+  std::vector<Node*> followers;
+  for (Node* n : live)
+    if (n != leader) followers.push_back(n);
+  Node* f = followers[0];
+
+  // An agency user of the provider (added on the leader, replicated), and records of its data.
+  const std::string agency_key = p.dir.file("gongan-user.key");
+  auto k = run_process(
+      {kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", agency_key, "--json"});
+  REQUIRE(k.exit_code == 0);
+  REQUIRE(p.ctl(leader->api, {"principal", "add", "--role", "agency", "--agency", "sjz-gongan",
+                              "--public-key", json::parse(k.out)["public_key"].get<std::string>()})
+              .exit_code == 0);
+  p.write_agent_config({leader, followers[0], followers[1]});
+  p.submit(0, 20);
+  {
+    ChildProcess run({kBin + "gongshu-agent", "run", "--config", p.agent_config},
+                     p.agent_config + ".log");
+    REQUIRE(wait_until([&] { return p.acknowledged() >= 20; }, std::chrono::seconds(30)));
+  }
+  // The replica has them (sync_count 1: at least one follower has; wait for this one).
+  REQUIRE(wait_until([&] { return p.records(*f) == 20; }));
+
+  // ---- A query on the replica: answered there, masked as on the leader -------------------
+  const std::vector<std::string> query = {"query", kHouseholds, "--purpose", "数据质量抽查",
+                                          "--all", "--limit",   "50",        "--json"};
+  auto on_leader = p.ctl(leader->api, query);
+  INFO(on_leader.out.substr(0, 1000) << on_leader.err);
+  REQUIRE(on_leader.exit_code == 0);
+  auto on_replica = p.ctl(f->api, query);
+  INFO(on_replica.out.substr(0, 1000) << on_replica.err);
+  REQUIRE(on_replica.exit_code == 0);
+  json lq = json::parse(on_leader.out), rq = json::parse(on_replica.out);
+  CHECK(!lq.contains("replica"));
+  REQUIRE(rq.contains("replica"));
+  CHECK(rq["replica"]["node"] == f->id);
+  CHECK(rq["replica"]["leader"] == leader->id);
+  REQUIRE(lq["rows"].size() == 20);
+  CHECK(rq["rows"] == lq["rows"]);                          // the same rows, masked the same
+  CHECK(rq["decision"] == lq["decision"]);                  // by the same rule and profile
+  CHECK(on_replica.out.find("****") != std::string::npos);  // staff-masked citizen ids
+
+  // ---- A lookup on the replica ------------------------------------------------------------
+  const std::string body = "13010219500101002";  // write_households' record 2
+  const std::string subject = body + *ids::citizen_id_check_char(body);
+  auto lookup =
+      p.ctl(f->api, {"lookup", subject, "--purpose", "户籍核验", "--json", "--key", agency_key});
+  INFO(lookup.out << lookup.err);
+  REQUIRE(lookup.exit_code == 0);
+  json lj = json::parse(lookup.out);
+  CHECK(lj["replica"]["node"] == f->id);
+  REQUIRE(lj["datasets"].size() == 1);
+  CHECK(lj["datasets"][0]["rows"].size() == 1);
+  CHECK(lookup.out.find(subject) != std::string::npos);  // provider-own: unmasked
+
+  // ---- Audited on the leader, served_by the replica; then everywhere ----------------------
+  auto entries = audit_entries(p, *leader, "leader-1.log");
+  CHECK(served_by(entries, "read", f->id) == 1);
+  CHECK(served_by(entries, "query_subject", f->id) >= 1);
+  CHECK(served_by(entries, "read", leader->id) == 0);
+  size_t leader_reads = 0;  // the leader's own query: recorded without served_by
+  for (const json& e : entries)
+    if (e["action"] == "read" && ref(e, "served_by").empty()) ++leader_reads;
+  CHECK(leader_reads == 1);
+  // The replica holds them too once replicated; its own export is audited on the leader; both
+  // exports verify.
+  REQUIRE(p.converged(*leader, live));
+  auto replica_entries = audit_entries(p, *f, "replica-1.log", true);
+  CHECK(served_by(replica_entries, "read", f->id) == 1);
+  CHECK(served_by(replica_entries, "query_subject", f->id) >= 1);
+  for (const std::string name : {"leader-1.log", "replica-1.log"}) {
+    auto v =
+        run_process({kBin + "gongshu-audit", "verify", p.dir.file(name), "--key", p.daemon_key});
+    INFO(name << ": " << v.out << v.err);
+    CHECK(v.exit_code == 0);
+  }
+  {
+    auto r = run_process({kBin + "gongshu-audit", "report", p.dir.file("leader-1.log"), "--key",
+                          p.daemon_key, "--from", beijing_day(-1), "--to", beijing_day(1), "--out",
+                          p.dir.file("report.html")});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+  }
+
+  // ---- Only cluster members may record accesses -------------------------------------------
+  CHECK(send_access_record(leader->api, agency_key, p.daemon_key) == v1::API_DENIED);
+  const std::string stranger = p.dir.file("stranger.key");
+  REQUIRE(run_process({kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", stranger})
+              .exit_code == 0);
+  CHECK(send_access_record(leader->api, stranger, p.daemon_key) == v1::API_DENIED);
+  auto after = audit_entries(p, *leader, "leader-2.log");
+  CHECK(served_by(after, "audit_export", f->id) == 1);
+  for (const json& e : after) CHECK(e["principal"]["key_id"] != "0123456789abcdef");
+
+  // ---- No leader to record it: the replica refuses the read ------------------------------
+  leader->process->signal(SIGSTOP);
+  const auto t = SteadyClock::now();
+  auto refused = p.ctl(f->api, query);
+  const int64_t refused_ms = ms_since(t);
+  leader->process->signal(SIGCONT);
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.out.find("hh-") == std::string::npos);  // no row released
+  CHECK(refused.err.find("could not be audited") != std::string::npos);
+  WARN("replica read refused " << refused_ms << " ms after the leader was frozen: "
+                               << refused.err.substr(0, 300));
+}
+
+}  // namespace
+}  // namespace gongshu::testing
