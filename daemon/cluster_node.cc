@@ -61,7 +61,9 @@ Result<std::unique_ptr<ClusterNode>> ClusterNode::create(const ClusterConfig& co
   cc.endpoints["ingest"] = endpoints.ingest;
   cc.endpoints["api"] = endpoints.api;
   if (!config.replication_endpoint.empty())
-    cc.endpoints["replication"] = config.replication_endpoint;
+    cc.endpoints["replication"] = config.advertise_replication.empty()
+                                      ? config.replication_endpoint
+                                      : config.advertise_replication;
   cc.timing = timing;
   GONGSHU_TRY(
       cluster::Leadership leadership,

@@ -22,6 +22,7 @@ namespace gongshu::daemon {
 
 namespace {
 constexpr std::chrono::seconds kReseedRetry{5};
+constexpr std::chrono::seconds kRefusalLogEvery{60};
 // The leader makes the whole copy before the first chunk: a large store takes minutes.
 constexpr std::chrono::minutes kBackupAnswer{30};
 }  // namespace
@@ -111,6 +112,11 @@ void ClusterReplication::set_reseed(ReseedOptions options) {
 void ClusterReplication::watch() {
   bool told = false;
   auto next_try = std::chrono::steady_clock::now();
+  // The applier's refusals, journalled: each new reason at once, a repeated one at most every
+  // kRefusalLogEvery (a deposed sender refused every second would flood the journal).
+  uint64_t seen_refusals = 0, unlogged = 0;
+  std::string logged_reason;
+  auto logged_at = std::chrono::steady_clock::time_point{};
   std::unique_lock lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; });
@@ -119,6 +125,23 @@ void ClusterReplication::watch() {
     lock.unlock();
     const auto st = replicator_->status();
     const auto now = std::chrono::steady_clock::now();
+    if (st.refusals < seen_refusals) seen_refusals = 0;  // a new applier (another leader)
+    if (st.refusals > seen_refusals) {
+      unlogged += st.refusals - seen_refusals;
+      seen_refusals = st.refusals;
+      if (log_ && (st.last_refusal != logged_reason || now - logged_at >= kRefusalLogEvery)) {
+        log_->warning(trf("refused what the leader {} sent ({} refusal(s) since the last line): "
+                          "{}; nothing of it was applied, and this node asks again from its last "
+                          "applied write set",
+                          st.leader, unlogged, st.last_refusal),
+                      {{"GONGSHU_EVENT", "replica_refused"},
+                       {"GONGSHU_CLUSTER_LEADER", st.leader},
+                       {"GONGSHU_REPLICA_REFUSALS", std::to_string(st.refusals)}});
+        logged_reason = st.last_refusal;
+        logged_at = now;
+        unlogged = 0;
+      }
+    }
     if (st.applier == replication::ApplierState::kNeedsReseed && now >= next_try && !api.empty()) {
       if (reseed_.operator_key.empty()) {
         if (!told && log_)

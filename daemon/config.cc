@@ -74,8 +74,8 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
         "max_aggregate_groups"}},
       {"cluster",
        {"enabled", "name", "node", "etcd", "lease_ttl_s", "margin_ms", "advertise_api",
-        "replication_endpoint", "sync_count", "node_key", "members", "changelog_max_entries",
-        "changelog_max_mb", "reseed_key"}}};
+        "replication_endpoint", "advertise_replication", "sync_count", "node_key", "members",
+        "changelog_max_entries", "changelog_max_mb", "reseed_key"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
     if (ks == known.end() || !node.is_table()) {
@@ -155,6 +155,7 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   num("cluster", "margin_ms", &c.cluster.margin_ms, 100, 60'000);
   str("cluster", "advertise_api", &c.cluster.advertise_api);
   str("cluster", "replication_endpoint", &c.cluster.replication_endpoint);
+  str("cluster", "advertise_replication", &c.cluster.advertise_replication);
   num("cluster", "sync_count", &c.cluster.sync_count, 0, 16);
   str("cluster", "node_key", &c.cluster.node_key);
   num("cluster", "changelog_max_entries", &c.cluster.changelog_max_entries, 2, 1'000'000'000);

@@ -46,6 +46,8 @@
 //   margin_ms = 1000            # acknowledge nothing in the lease's last margin
 //   advertise_api = ""          # told to clients redirected here; default: the bound endpoint
 //   replication_endpoint = ""   # where replicas fetch write sets from this node when it leads
+//   advertise_replication = ""  # told to replicas (etcd leader key) when they reach this node
+//                               # another way (NAT, a TCP relay); default: replication_endpoint
 //   sync_count = 1              # replicas that must hold a write set before its batch is acked
 //   node_key = "/etc/gongshu/node.key"  # this node's replication identity (gongshuctl keygen
 //                               # --kind daemon); with it and members the data path is on
@@ -114,6 +116,7 @@ struct ClusterConfig {
   int64_t margin_ms = 1000;
   std::string advertise_api;  // empty: the bound api endpoint (0.0.0.0 → 127.0.0.1)
   std::string replication_endpoint;
+  std::string advertise_replication;  // empty: replication_endpoint
   uint32_t sync_count = 1;
   // The data path (core/replication): on when node_key is set; then members must name every
   // node (this one included) with its node public key, and replication_endpoint is required.

@@ -10,6 +10,17 @@
 
 namespace gongshu::replication {
 
+namespace {
+// The seq a write set's header claims (magic, term, then seq, big-endian), read without trusting
+// the rest: so a refusal of one that does not decode still names it. 0: too short.
+uint64_t claimed_seq(ByteView encoded) {
+  if (encoded.size() < 20) return 0;
+  uint64_t seq = 0;
+  for (size_t i = 12; i < 20; ++i) seq = (seq << 8) | encoded[i];
+  return seq;
+}
+}  // namespace
+
 Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteView encoded,
                                   int64_t sender_term, std::atomic<int64_t>& known_term) {
   int64_t known = known_term.load();
@@ -20,7 +31,12 @@ Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteVie
                     " this node knows: a deposed primary is refused");
   while (sender_term > known && !known_term.compare_exchange_weak(known, sender_term)) {
   }
-  GONGSHU_TRY(DecodedWriteSet ws, decode_write_set(encoded));
+  auto decoded = decode_write_set(encoded);
+  if (!decoded)
+    return fail(decoded.error().code(), "replication: write set " +
+                                            std::to_string(claimed_seq(encoded)) +
+                                            " (as received) refused: " + decoded.error().message());
+  DecodedWriteSet ws = std::move(*decoded);
   const std::string at = "replication: write set " + std::to_string(ws.header.seq);
   if (ws.header.term > sender_term)
     return fail(ErrorCode::kPermissionDenied,
@@ -67,9 +83,11 @@ struct Applier::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> primary_head{0};
   std::atomic<int64_t> caught_up_ms{0};
+  std::atomic<uint64_t> refusals{0};
   mutable std::mutex mu;
   ApplierState state = ApplierState::kFollowing;
   std::string reason;
+  std::string last_refusal;
   ChainHead head;
   std::thread thread;
 
@@ -80,6 +98,28 @@ struct Applier::Impl {
     std::lock_guard lock(mu);
     state = s;
     reason = std::move(why);
+  }
+  // Refuses (seq, why): tells the primary, applies nothing more until refusal_retry has passed
+  // (dropping what arrives meanwhile), then says hello from the stored head.
+  void refuse(uint64_t seq, const std::string& why) {
+    v1::ReplicationMessage r;
+    r.mutable_refusal()->set_seq(seq);
+    // Bounded: the primary takes at most kMaxReplicaMessage from a replica.
+    r.mutable_refusal()->set_reason(why.substr(0, 4096));
+    send(r);
+    {
+      std::lock_guard lock(mu);
+      state = ApplierState::kRefused;
+      reason = why;
+      last_refusal = why;
+    }
+    refusals.fetch_add(1);
+    const auto until = std::chrono::steady_clock::now() + options.refusal_retry;
+    while (!stopping.load() && std::chrono::steady_clock::now() < until) {
+      auto in = channel->receive(std::chrono::milliseconds(50));
+      (void)in;  // dropped: the leader sends again from the hello
+    }
+    if (!stopping.load()) hello();
   }
   void send(const v1::ReplicationMessage& m) {
     std::string bytes = m.SerializeAsString();
@@ -191,7 +231,14 @@ void Applier::Impl::run() {
     }
     if (!m.has_stream()) continue;
     const auto& s = m.stream();
-    if (s.leader() != options.primary_node) continue;  // only the leader this node follows
+    if (s.leader() != options.primary_node) {
+      // Only the leader this node follows may stream on this channel (its node key is pinned).
+      refuse(0, "replication: a stream from " + s.leader().substr(0, 64) + " under term " +
+                    std::to_string(s.term()) + ", not from the leader " + options.primary_node +
+                    " this node follows: refused");
+      last_heard = std::chrono::steady_clock::now();
+      continue;
+    }
     if (s.key_shares_size() > 0) {  // the keyring first: small edit by C (key_shares.h)
       auto installed = install_key_shares(m, **in);
       if (!installed) {
@@ -203,7 +250,7 @@ void Applier::Impl::run() {
       }
     }
     primary_head.store(s.head_seq());
-    bool gap = false;
+    bool gap = false, refused = false;
     for (const auto& bytes : s.write_sets()) {
       auto applied = apply_write_set(env, changelog, as_bytes(bytes), s.term(), known_term);
       if (!applied) {
@@ -211,23 +258,28 @@ void Applier::Impl::run() {
           gap = true;
           break;
         }
-        const ApplierState st = applied.error().code() == ErrorCode::kIo ||
-                                        applied.error().code() == ErrorCode::kResourceExhausted ||
-                                        applied.error().code() == ErrorCode::kInternal
-                                    ? ApplierState::kFailed
-                                    : ApplierState::kRefused;
-        v1::ReplicationMessage r;
-        uint64_t seq = 0;
-        if (auto ws = decode_write_set(as_bytes(bytes))) seq = ws->header.seq;
-        r.mutable_refusal()->set_seq(seq);
-        // Bounded: the primary takes at most kMaxReplicaMessage from a replica.
-        r.mutable_refusal()->set_reason(applied.error().message().substr(0, 4096));
-        send(r);
-        stop_with(st, applied.error().message());
-        return;
+        const bool local = applied.error().code() == ErrorCode::kIo ||
+                           applied.error().code() == ErrorCode::kResourceExhausted ||
+                           applied.error().code() == ErrorCode::kInternal;
+        const uint64_t seq = claimed_seq(as_bytes(bytes));
+        if (local) {
+          v1::ReplicationMessage r;
+          r.mutable_refusal()->set_seq(seq);
+          r.mutable_refusal()->set_reason(applied.error().message().substr(0, 4096));
+          send(r);
+          stop_with(ApplierState::kFailed, applied.error().message());
+          return;
+        }
+        refuse(seq, applied.error().message());
+        refused = true;
+        break;
       }
       std::lock_guard lock(mu);
       head = *applied;
+    }
+    if (refused) {
+      last_heard = std::chrono::steady_clock::now();
+      continue;
     }
     if (gap) {
       hello();
@@ -243,6 +295,10 @@ void Applier::Impl::run() {
       {
         std::lock_guard lock(mu);
         seq = head.seq;
+        if (state == ApplierState::kRefused) {
+          state = ApplierState::kFollowing;  // the current leader's stream applied: following
+          reason.clear();
+        }
       }
       ack(s.term(), seq);
     }
@@ -266,6 +322,11 @@ std::string Applier::reason() const {
 ChainHead Applier::head() const {
   std::lock_guard lock(impl_->mu);
   return impl_->head;
+}
+uint64_t Applier::refusals() const { return impl_->refusals.load(); }
+std::string Applier::last_refusal() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->last_refusal;
 }
 uint64_t Applier::primary_head() const { return impl_->primary_head.load(); }
 int64_t Applier::caught_up_ms() const { return impl_->caught_up_ms.load(); }

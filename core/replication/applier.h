@@ -11,8 +11,13 @@
 //      the audit state after it differs from the primary's stated one; commits (fsync);
 //   4. acknowledges seq.
 // Write sets at or below the applied seq are acknowledged again without being applied (after a
-// crash the stored head is the truth: exactly once). A refusal stops the applier (state()
-// says why; it is reported to the primary too): it never diverges quietly. A reseed from the
+// crash the stored head is the truth: exactly once). A refusal applies nothing of the refused
+// write set or what follows it (state() and last_refusal() say why; it is reported to the
+// primary too): it never diverges quietly. After refusal_retry it says hello again from its
+// stored head, so a write set altered in transit is replaced by the genuine one, while a sender
+// that keeps sending what is refused (a deposed primary) keeps being refused. A stream naming
+// another leader than the one followed is refused too (only a holder of the leader's node key
+// could send one on this channel). Local errors (kFailed) stop it for good. A reseed from the
 // primary stops it with kNeedsReseed: restore a backup of the primary, then start again.
 //
 // Threads: one thread of its own; observe_term(), state(), head() from any thread. The Env and
@@ -39,12 +44,16 @@ struct ApplierOptions {
   std::string primary_endpoint;
   crypto::PublicKey primary_key;                   // the leader's node key
   std::chrono::milliseconds hello_interval{1000};  // says hello again when nothing arrives
+  // After a refusal: applies nothing for this long (what arrives meanwhile is dropped), then says
+  // hello again from its stored head, so the leader sends the genuine write sets again.
+  std::chrono::milliseconds refusal_retry{1000};
   size_t max_message_size = kMaxWriteSetBytes + (size_t{1} << 20);
 };
 
 enum class ApplierState {
   kFollowing,    // streaming
-  kRefused,      // a write set was refused; stopped (reason())
+  kRefused,      // a write set was refused (reason()); asks again after refusal_retry and is
+                 // following again once a write set applies
   kNeedsReseed,  // the primary cannot stream to it; stopped (reason())
   kFailed,       // a local error (store, socket); stopped (reason())
 };
@@ -70,8 +79,10 @@ class Applier {
   int64_t known_term() const;
   ApplierState state() const;
   std::string reason() const;
-  ChainHead head() const;         // applied so far (committed)
-  uint64_t primary_head() const;  // the primary's last announced seq (lag = this - head().seq)
+  ChainHead head() const;            // applied so far (committed)
+  uint64_t refusals() const;         // write sets (or streams) refused since start
+  std::string last_refusal() const;  // why the latest was refused ("": none yet)
+  uint64_t primary_head() const;     // the primary's last announced seq (lag = this - head().seq)
   // The primary's wall clock (ms since the epoch) when it sent the latest stream after which
   // this node had applied everything that stream announced: its data is as of then (0: not
   // yet). now - this is the age of the data a replica's reads see.

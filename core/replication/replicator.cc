@@ -167,6 +167,8 @@ ReplicatorStatus Replicator::status() const {
   if (applier_) {
     s.applier = applier_->state();
     s.applier_reason = applier_->reason();
+    s.refusals = applier_->refusals();
+    s.last_refusal = applier_->last_refusal();
     s.primary_head = applier_->primary_head();
     s.caught_up_ms = applier_->caught_up_ms();
   }

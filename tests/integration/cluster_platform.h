@@ -63,6 +63,8 @@ struct ClusterOptions {
   // [cluster] reseed_key = the operator's key: a replica behind or diverged re-seeds itself.
   bool reseed = false;
   int lease_ttl_s = kTtlS;
+  // Further [cluster] lines for one node, by node index (e.g. its advertise_replication).
+  std::vector<std::string> node_extra_cluster;
 };
 
 struct Node {
@@ -154,7 +156,10 @@ class ClusterPlatform {
                      repl[n[0] - 'a'] + "\"\nmembers = { " + members + " }\nsync_count = 1\n" +
                      (options.reseed ? "reseed_key = \"" + dir.file("operator.key") + "\"\n"
                                      : std::string()) +
-                     options.extra_cluster);
+                     options.extra_cluster +
+                     (size_t(n[0] - 'a') < options.node_extra_cluster.size()
+                          ? options.node_extra_cluster[n[0] - 'a'] + "\n"
+                          : std::string()));
       nodes.push_back(std::move(node));
     }
     for (auto& node : nodes) launch(node);
