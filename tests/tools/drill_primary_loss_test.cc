@@ -1,9 +1,10 @@
 // gongshu-drill's primary-loss scenario (issue 20, docs/drills.md): the sandbox becomes a cluster
 // of a real three-member etcd and three gongshud (cluster-start), the leader is SIGKILLed under
 // load, and the drill passes only if another node leads and acknowledges within the bound, every
-// acknowledged batch is recorded once and proven, and the log verifies across both terms. It can
-// fail: with a lease longer than the bound no node can lead in time, and the drill says so at
-// that step (exit 1). Kept out of drill_test.cc's every-scenario loop to hold its runtime.
+// acknowledged batch is recorded once and proven, and the log verifies across both terms; then the
+// old leader, started again, rejoins as a replica with the leader's audit tree. It can fail: with a
+// lease longer than the bound no node can lead in time, and the drill says so at that step (exit
+// 1). Kept out of drill_test.cc's every-scenario loop to hold its runtime.
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -72,6 +73,30 @@ TEST_CASE(
     named = named || std::regex_search(cmd, std::regex("the leader \\(term [0-9]+\\)"));
   }
   CHECK(named);
+  // The lost machine restored: the old leader is started again on its own state and comes back
+  // as a replica of the new leader, its audit tree equal to the leader's, before verify.
+  const auto& restart = step_named(steps, "start");
+  CHECK(figure(restart, "daemon_start_ms") > 0);
+  bool restarted = false;
+  for (const auto& c : restart["commands"]) {
+    std::string cmd = c["command"];
+    restarted = restarted || cmd.find("gongshud run --config") != std::string::npos;
+  }
+  CHECK(restarted);
+  const auto& rejoin = step_named(steps, "wait-until", 4);
+  const double rejoin_ms = figure(rejoin, "rejoin_ms");
+  CHECK(rejoin_ms > 0);
+  CHECK(rejoin_ms <= 30000);
+  CHECK(figure(rejoin, "rejoined_tree_size") > 0);
+  const double reseeded = figure(rejoin, "reseeded");
+  CHECK((reseeded == 0 || reseeded == 1));
+  // The leader's tree at the rejoin holds at least what the checker then proved.
+  CHECK(figure(rejoin, "rejoined_tree_size") <= figure(verify, "checkpoint_size"));
+  std::string evidence = rejoin["expectations"][0]["evidence"];
+  INFO(evidence);
+  CHECK(rejoin["expectations"][0]["held"] == true);
+  CHECK(evidence.find("not leading") != std::string::npos);
+  CHECK(evidence.find("audit tree equal to the leader's") != std::string::npos);
   auto v = run_process({kDrill, "verify-report", report, "--quiet"});
   INFO(v.err);
   CHECK(v.exit_code == 0);

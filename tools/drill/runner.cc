@@ -64,6 +64,8 @@ size_t count_of(const std::string& text, const std::string& needle) {
 std::string who(const std::string& target) {
   if (target == "daemon") return "gongshud";
   if (target == "leader") return "the leading gongshud";  // i18n-exempt
+  if (target == "old-leader")
+    return "the lost leader's gongshud (its machine restored)";  // i18n-exempt
   return "agent " + target + " (" + Sandbox::agency_of(target) + ")";
 }
 
@@ -71,7 +73,38 @@ std::string who(const std::string& target) {
 Bilingual whom(const std::string& target) {
   if (target == "daemon") return same("gongshud");
   if (target == "leader") return both("主节点 gongshud", "the leading gongshud");  // i18n-exempt
+  if (target == "old-leader")
+    return both("原主节点 gongshud（其机器已恢复）",                   // i18n-exempt
+                "the lost leader's gongshud (its machine restored)");  // i18n-exempt
   return both("代理程序 {}（{}）", "agent {} ({})", target, Sandbox::agency_of(target));
+}
+
+// What the restarted lost leader and the leader say (wait-until rejoined), as evidence.
+Bilingual rejoin_state(const RejoinView& r) {
+  if (!r.running) return both("{} 未运行", "{} is not running", r.node);  // i18n-exempt
+  if (r.leads) return both("{} 自称主节点", "{} says it leads", r.node);  // i18n-exempt
+  Bilingual b =
+      r.follows.empty()
+          ? both("{} 尚未跟随任何主节点", "{} follows no leader yet", r.node)    // i18n-exempt
+          : both("{0} 跟随 {1}（不是主节点）", "{0} follows {1} (not leading)",  // i18n-exempt
+                 r.node, r.follows);
+  if (r.reseeded)
+    b = b + both("，已从主节点的备份重新播种（{}）",                             // i18n-exempt
+                 ", re-seeded from the leader's backup ({})", r.reseed_reason);  // i18n-exempt
+  else if (!r.reseed_reason.empty())
+    b = b + both("，正在重新播种（{}）", ", re-seeding ({})", r.reseed_reason);  // i18n-exempt
+  else
+    b = b + both("，从自身位置继续同步，未重新播种",                      // i18n-exempt
+                 ", streaming on from its own position, not re-seeded");  // i18n-exempt
+  if (r.audit_equal())
+    return b + both("；审计树与主节点相同：{0} 项，根 {1}",                       // i18n-exempt
+                    "; audit tree equal to the leader's: {0} entries, root {1}",  // i18n-exempt
+                    r.tree_size, r.root.substr(0, 16) + "…");
+  return b +
+         both(
+             "；审计树 {0} 项（检查点 {1}），主节点 {2} 项（检查点 {3}）",  // i18n-exempt
+             "; audit tree {0} entries (checkpoint {1}), the leader's {2} (checkpoint {3})",  // i18n-exempt
+             r.tree_size, r.head_size, r.leader_tree_size, r.leader_head_size);
 }
 
 // A process's exit status as evidence.
@@ -312,8 +345,10 @@ Status Run::step(const Step& s) {
     }
     case Action::kStart: {
       auto t = Clock::now();
-      if (s.target == "daemon") {
-        auto st = sb_->start_daemon();
+      if (s.target == "daemon" || s.target == "old-leader") {
+        // old-leader: the lost leader's machine restored, its gongshud started again on its own
+        // state and configuration (tools/drill/sandbox_cluster.cc).
+        auto st = s.target == "daemon" ? sb_->start_daemon() : sb_->restart_lost_leader();
         expect(st.has_value(),
                both("gongshud 启动并就绪", "gongshud starts and is ready"),  // i18n-exempt
                ready_or(st, "已就绪（已写入 daemon.info）",
@@ -818,7 +853,8 @@ Status Run::wait_until(const Step& s) {
     std::string store_error;
     // load-done and new-leader ask nothing of the daemon, which may be down (a poll of a dead
     // node costs gongshuctl's timeout).
-    bool ok = s.condition != "load-done" && s.condition != "new-leader";
+    bool ok =
+        s.condition != "load-done" && s.condition != "new-leader" && s.condition != "rejoined";
     for (const char* a : Sandbox::kAgents) {
       if (!ok) break;  // load-done asks nothing of the platform, which may be down
       auto f = sb_->agent_figures(a);
@@ -864,6 +900,24 @@ Status Run::wait_until(const Step& s) {
             both("（任期 {}），{} 个节点运行中；", " (term {}), {} nodes running; ",  // i18n-exempt
                  v->term, v->live);
       }
+    } else if (s.condition == "rejoined") {
+      // The lost leader, started again, follows the leader without leading, and its audit tree
+      // equals the leader's, both covered by the same signed checkpoint (re-seeded first when
+      // its history diverged: none of its unshipped writes kept). Timed from its restart.
+      GONGSHU_TRY(RejoinView r, sb_->rejoin_view());
+      met = r.running && !r.leads && !r.leader.empty() && r.follows == r.leader && r.audit_equal();
+      state = rejoin_state(r);
+      if (met) {
+        figure("rejoin_ms", double(r.since_restart_ms));
+        figure("reseeded", r.reseeded ? 1 : 0);
+        figure("rejoined_tree_size", double(r.tree_size));
+        step_->commands.push_back(
+            {"# " + r.node + " follows " + r.leader +  // i18n-exempt
+                 " (term " + std::to_string(r.term) + ")" +
+                 (r.reseeded ? ", re-seeded (" + r.reseed_reason + ")"  // i18n-exempt
+                             : std::string()),
+             0, 0});
+      }
     } else if (s.condition == "drained") {
       met = ok && sb_->load_done() && spooled == 0 && stored >= acked;
     } else if (s.condition == "stored") {
@@ -880,12 +934,13 @@ Status Run::wait_until(const Step& s) {
       met = r && *r >= refused_baseline_ + std::max<uint64_t>(1, s.at_least);
       if (r) state = both("拒绝 {} 次，", "refusals {}, ", *r - refused_baseline_);  // i18n-exempt
     }
-    state = (s.condition == "refused" || s.condition == "new-leader" ? state : Bilingual{}) +
-            both("已存储 {}，已确认 {}，队列中 {}",
-                 "stored {}, acknowledged {}, spooled {}",  // i18n-exempt
-                 stored, acked, spooled) +
-            (sb_->load_done() ? both("，负载已提交完毕", ", load done")   // i18n-exempt
-                              : both("，负载运行中", ", load running"));  // i18n-exempt
+    if (s.condition != "rejoined")  // its state says everything; nothing else was polled
+      state = (s.condition == "refused" || s.condition == "new-leader" ? state : Bilingual{}) +
+              both("已存储 {}，已确认 {}，队列中 {}",
+                   "stored {}, acknowledged {}, spooled {}",  // i18n-exempt
+                   stored, acked, spooled) +
+              (sb_->load_done() ? both("，负载已提交完毕", ", load done")   // i18n-exempt
+                                : both("，负载运行中", ", load running"));  // i18n-exempt
     if (met || Clock::now() > deadline) break;
     if (g_stop) return fail(ErrorCode::kUnavailable, "interrupted");
     if (Clock::now() > next_note) {

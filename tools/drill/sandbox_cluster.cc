@@ -281,7 +281,6 @@ Result<RejoinView> Sandbox::rejoin_view() {
   if (!n || leader_loss_.restarted_at_mono_ns == 0)
     return fail(ErrorCode::kNotFound, "the lost leader was not started again");  // i18n-exempt
   r.node = n->id;
-  r.since_restart_ms = (mono_ns() - leader_loss_.restarted_at_mono_ns) / 1'000'000;
   r.running = n->process && n->process->running();
   const std::string log = read_text(n->config + ".log");
   const std::string run = log.size() > n->log_from ? log.substr(n->log_from) : std::string();
@@ -290,6 +289,7 @@ Result<RejoinView> Sandbox::rejoin_view() {
     r.reseed_reason = run.find("diverged") != std::string::npos ? "diverged"
                       : run.find("behind") != std::string::npos ? "behind"
                                                                 : "";
+  r.since_restart_ms = (mono_ns() - leader_loss_.restarted_at_mono_ns) / 1'000'000;
   if (!r.running) return r;
   auto json_of = [&](const std::string& api,
                      std::vector<std::string> args) -> std::optional<nlohmann::json> {
@@ -328,6 +328,8 @@ Result<RejoinView> Sandbox::rejoin_view() {
   };
   audit(*leader, r.leader_tree_size, r.leader_head_size, r.leader_root);
   audit(*n, r.tree_size, r.head_size, r.root);
+  // Once everything above was seen: an upper bound of the time the node took to rejoin.
+  r.since_restart_ms = (mono_ns() - leader_loss_.restarted_at_mono_ns) / 1'000'000;
   return r;
 }
 
