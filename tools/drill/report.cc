@@ -300,8 +300,8 @@ Result<std::string> report_html_from_json(const std::string& text) {
         o << "</td><td>";  // i18n-exempt
         for (const auto& e : st.at("expectations")) {
           bool held = e.at("held").get<bool>();
-          o << "<div class=\"" << (held ? "ok" : "bad") << "\">"  // i18n-exempt
-            << (held ? "✓ 成立 held" : "✗ 不成立 FAILED") << "</div>";
+          o << "<div class=\"" << (held ? "ok" : "bad") << "\">"        // i18n-exempt
+            << (held ? "✓ 成立 held" : "✗ 不成立 FAILED") << "</div>";  // i18n-exempt
           if (!str(e, "expectation_zh").empty()) {
             o << "<div>" << esc(str(e, "expectation_zh")) << "；证据："  // i18n-exempt
               << esc(str(e, "evidence_zh")) << "</div>";                 // i18n-exempt

@@ -486,8 +486,8 @@ Status Run::backup() {
   figure("stored_before_backup", double(total));
   expect(r.exit_code == 0,
          both("守护进程运行期间完成热备份",
-              "a hot backup is made while the daemon runs"),  // i18n-exempt
-         exit_status("gongshuctl backup create", r.exit_code) +
+              "a hot backup is made while the daemon runs"),     // i18n-exempt
+         exit_status("gongshuctl backup create", r.exit_code) +  // i18n-exempt
              same(r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
   return {};
 }
@@ -513,7 +513,7 @@ Status Run::restore() {
   expect(r.exit_code == 0,
          both("gongshud restore 校验并恢复备份",                   // i18n-exempt
               "gongshud restore checks and restores the backup"),  // i18n-exempt
-         exit_status("gongshud restore", r.exit_code) +
+         exit_status("gongshud restore", r.exit_code) +            // i18n-exempt
              same(r.exit_code == 0 ? "" : ": " + r.err.substr(0, 300)));
   if (r.exit_code != 0) return {};
   auto started = sb_->start_daemon();
@@ -577,8 +577,8 @@ Status Run::grow_store(const Step& s) {
   expect(spooled > 0,
          both("存储已满期间，机构的批次保留在队列中",                              // i18n-exempt
               "the agencies keep their batches spooled while the store is full"),  // i18n-exempt
-         both("队列中 {} 条记录，已存储 {} 条", "{} records spooled, {} stored",
-              spooled,  // i18n-exempt
+         both("队列中 {} 条记录，已存储 {} 条", "{} records spooled, {} stored",   // i18n-exempt
+              spooled,                                                             // i18n-exempt
               stored));
   GONGSHU_TRY(auto st, sb_->ctl({"status", "--json", "--timeout", "5"}));
   try {
@@ -598,7 +598,7 @@ Status Run::grow_store(const Step& s) {
   GONGSHU_RETURN_IF_ERROR(sb_->set_store_mb(s.mb));
   auto started = sb_->start_daemon();
   expect(started.has_value(),
-         both("gongshud 在同一存储上以 {} MiB 启动",
+         both("gongshud 在同一存储上以 {} MiB 启动",            // i18n-exempt
               "gongshud starts on the same store with {} MiB",  // i18n-exempt
               s.mb),
          ready_or(started, "已就绪", "ready"));  // i18n-exempt
@@ -778,18 +778,18 @@ Status Run::rotate_daemon_key() {
   expect(rot.exit_code == 0,
          both("运维人员轮换守护进程密钥（新旧密钥共同签名）",                 // i18n-exempt
               "the operator rotates the daemon key (old and new key sign)"),  // i18n-exempt
-         exit_status("gongshuctl daemon-key rotate", rot.exit_code));
+         exit_status("gongshuctl daemon-key rotate", rot.exit_code));         // i18n-exempt
   if (rot.exit_code != 0) return {};
   std::string statement = sb_->file("daemon-key-rotation.txt");
   GONGSHU_TRY(auto st, sb_->ctl({"daemon-key", "statement", "--out", statement}));
   expect(st.exit_code == 0,
          both("发布已签名的轮换声明", "the signed rotation statement is published"),  // i18n-exempt
-         exit_status("gongshuctl daemon-key statement", st.exit_code));
+         exit_status("gongshuctl daemon-key statement", st.exit_code));               // i18n-exempt
   for (const char* a : Sandbox::kAgents) {
     GONGSHU_TRY(auto tr, sb_->agent_cmd(a, {"trust-daemon-key", statement}));
     expect(tr.exit_code == 0,
            both("代理程序 {} 接受该声明", "agent {} accepts the statement", a),  // i18n-exempt
-           exit_status("gongshu-agent trust-daemon-key", tr.exit_code) +
+           exit_status("gongshu-agent trust-daemon-key", tr.exit_code) +         // i18n-exempt
                same(tr.exit_code == 0 ? "" : ": " + tr.err.substr(0, 300)));
   }
   auto r = Clock::now();
@@ -1082,9 +1082,9 @@ Status Run::reload_policy(const Step& s) {
          alive ? both("运行中", "running") : both("已退出", "exited"));  // i18n-exempt
   if (s.broken) {
     expect(!before.empty() && after == before,
-           both("正在运行的策略继续有效", "the running policy stays in force"),  // i18n-exempt
-           both("策略版本：之前 {}，之后 {}", "policy version before {}, after {}",
-                before,  // i18n-exempt
+           both("正在运行的策略继续有效", "the running policy stays in force"),      // i18n-exempt
+           both("策略版本：之前 {}，之后 {}", "policy version before {}, after {}",  // i18n-exempt
+                before,                                                              // i18n-exempt
                 after));
     expect(journal_now > journal_before,
            both("守护进程日志中记有拒绝", "the refusal is in the daemon's journal"),  // i18n-exempt
@@ -1268,17 +1268,16 @@ Status Run::verify() {
                  (c.records > sub ? c.records - sub : 0) + h.doubled_batches;
     lost += l;
     doubled += d;
-    Bilingual ev =
-        both(
-            "{0} 批次共 {1} 条记录已确认并持有回执；其中 {2} 批次（{3} "
-            "条记录）只记录一次，并在树大小为 "                                       // i18n-exempt
-            "{4} 的检查点下得到证明；丢失 {5} 批次，重复 {6} 批次，未证明 {7} 批次",  // i18n-exempt
-            "{1} records acknowledged in {0} batches with receipts; {2} batches ({3} records) "  // i18n-exempt
-            "recorded once and proven under the checkpoint at tree size {4}; lost {5}, doubled "
-            "{6}, "                  // i18n-exempt
-            "unproven {7} batches",  // i18n-exempt
-            h.acknowledged_batches, f.acknowledged, h.proven_batches, h.proven_records,
-            checkpoint_size, h.lost_batches, h.doubled_batches, h.unproven_batches);
+    Bilingual ev = both(
+        "{0} 批次共 {1} 条记录已确认并持有回执；其中 {2} 批次（{3} "
+        "条记录）只记录一次，并在树大小为 "                                       // i18n-exempt
+        "{4} 的检查点下得到证明；丢失 {5} 批次，重复 {6} 批次，未证明 {7} 批次",  // i18n-exempt
+        "{1} records acknowledged in {0} batches with receipts; {2} batches ({3} records) "  // i18n-exempt
+        "recorded once and proven under the checkpoint at tree size {4}; lost {5}, doubled "
+        "{6}, "                  // i18n-exempt
+        "unproven {7} batches",  // i18n-exempt
+        h.acknowledged_batches, f.acknowledged, h.proven_batches, h.proven_records, checkpoint_size,
+        h.lost_batches, h.doubled_batches, h.unproven_batches);
     if (restored_)
       ev = ev + both("；备份后确认（RPO）{} 批次",
                      "; acknowledged after the backup (RPO) {} batches",  // i18n-exempt
@@ -1305,13 +1304,14 @@ Status Run::verify() {
             "stored {0} records / {1} versions; proven {2} + unknown {3} (in the log, ack "  // i18n-exempt
             "lost, {4} batches)",  // i18n-exempt
             c.records, c.versions, h.proven_records, h.unknown_records, h.unknown_batches));
-    expect(f.spooled == 0 && f.acknowledged == sub,
-           both("{}：机构提交的全部记录均已送达并确认",  // i18n-exempt
-                "{}: everything the agency submitted was delivered and acknowledged",
-                ds),  // i18n-exempt
-           both("提交 {}，已确认 {}，仍在队列中 {}",
-                "submitted {}, acknowledged {}, still spooled {}",  // i18n-exempt
-                sub, f.acknowledged, f.spooled));
+    expect(
+        f.spooled == 0 && f.acknowledged == sub,
+        both("{}：机构提交的全部记录均已送达并确认",                                // i18n-exempt
+             "{}: everything the agency submitted was delivered and acknowledged",  // i18n-exempt
+             ds),                                                                   // i18n-exempt
+        both("提交 {}，已确认 {}，仍在队列中 {}",
+             "submitted {}, acknowledged {}, still spooled {}",  // i18n-exempt
+             sub, f.acknowledged, f.spooled));
     std::string held = receipts;
     if (!h.rpo_receipts.empty()) {
       // After a restore the log forks from the receipts of what was acknowledged after the
