@@ -13,9 +13,8 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kObserveEvery{250};
 constexpr milliseconds kPublishEvery{1000};
-// A counted sync member that has not fsynced, within this, what was committed this long ago has
-// fallen away (docs/replication.md §4, sync_timeout).
-constexpr milliseconds kSyncTimeout{2000};
+// A counted sync member that has not fsynced, within [cluster] sync_timeout_ms, what was
+// committed that long ago has fallen away (docs/replication.md §4).
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -80,7 +79,7 @@ ClusterNode::ClusterNode(cluster::Leadership leadership, ClusterConfig config, D
       config_(std::move(config)),
       store_(store),
       log_(log),
-      sync_set_(config_.sync_count, kSyncTimeout) {}
+      sync_set_(config_.sync_count, milliseconds(config_.sync_timeout_ms)) {}
 
 void ClusterNode::set_sync_probe(SyncProbe probe) { probe_ = std::move(probe); }
 

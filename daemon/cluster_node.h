@@ -26,7 +26,7 @@
 //
 // The synchronous set (docs/replication.md §4, Patroni's synchronous mode). While this node leads
 // with a data path, each tick asks core/cluster's SyncSet which members' fsync acks count toward
-// sync_count: a member that fell away (its member key gone, or stalled for kSyncTimeout) stops
+// sync_count: a member that fell away (its member key gone, or stalled for sync_timeout_ms) stops
 // counting at once; a member that holds every write set that may have been acknowledged is
 // written to /gongshu/<cluster>/sync (Leadership::set_sync: compare-and-swap on this term) and
 // counts only once that write succeeded. quorum_seq() is the ack point the ingest net thread

@@ -75,7 +75,8 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
       {"cluster",
        {"enabled", "name", "node", "etcd", "lease_ttl_s", "margin_ms", "advertise_api",
         "replication_endpoint", "advertise_replication", "sync_count", "node_key", "members",
-        "changelog_max_entries", "changelog_max_mb", "reseed_key"}}};
+        "changelog_max_entries", "changelog_max_mb", "reseed_key", "sync_timeout_ms",
+        "api_sync_wait_ms"}}};
   for (const auto& [section, node] : root) {
     auto ks = known.find(std::string(section.str()));
     if (ks == known.end() || !node.is_table()) {
@@ -157,6 +158,9 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   str("cluster", "replication_endpoint", &c.cluster.replication_endpoint);
   str("cluster", "advertise_replication", &c.cluster.advertise_replication);
   num("cluster", "sync_count", &c.cluster.sync_count, 0, 16);
+  num("cluster", "sync_timeout_ms", &c.cluster.sync_timeout_ms, 200, 60'000);
+  // Below gongshuctl's 30 s default --timeout, so the caller hears why rather than timing out.
+  num("cluster", "api_sync_wait_ms", &c.cluster.api_sync_wait_ms, 200, 25'000);
   str("cluster", "node_key", &c.cluster.node_key);
   num("cluster", "changelog_max_entries", &c.cluster.changelog_max_entries, 2, 1'000'000'000);
   num("cluster", "changelog_max_mb", &c.cluster.changelog_max_mb, 1, 1 << 24);
@@ -196,6 +200,15 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
     if (c.cluster.margin_ms >= c.cluster.lease_ttl_s * 1000)
       return fail(ErrorCode::kInvalidArgument,
                   name + ": cluster.margin_ms must be below cluster.lease_ttl_s");
+    // A write must outlast the replacement of a stalled synchronous member (docs/replication.md
+    // §11): with the wait shorter, every api write fails while one member stalls.
+    if (c.cluster.api_sync_wait_ms <= c.cluster.sync_timeout_ms)
+      return fail(ErrorCode::kInvalidArgument,
+                  name + ": cluster.api_sync_wait_ms (" +
+                      std::to_string(c.cluster.api_sync_wait_ms) +
+                      ") must be above cluster.sync_timeout_ms (" +
+                      std::to_string(c.cluster.sync_timeout_ms) +
+                      "): an api write must outlast the replacement of a stalled sync member");
     if (!c.cluster.node_key.empty() &&
         (!c.cluster.members.count(c.cluster.node) || c.cluster.replication_endpoint.empty()))
       return fail(ErrorCode::kInvalidArgument,

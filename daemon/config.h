@@ -49,6 +49,10 @@
 //   advertise_replication = ""  # told to replicas (etcd leader key) when they reach this node
 //                               # another way (NAT, a TCP relay); default: replication_endpoint
 //   sync_count = 1              # replicas that must hold a write set before its batch is acked
+//   sync_timeout_ms = 2000      # a sync member that has not fsynced what was committed this long
+//                               # ago stops counting (acks wait until another is written to etcd)
+//   api_sync_wait_ms = 5000     # an api write waits this long for the sync set, then answers
+//                               # "committed on the leader, not yet confirmed" (read it back)
 //   node_key = "/etc/gongshu/node.key"  # this node's replication identity (gongshuctl keygen
 //                               # --kind daemon); with it and members the data path is on
 //   members = { node-a = "<public key hex>", node-b = { key = "<hex>", replication = "tcp://..." }
@@ -118,6 +122,8 @@ struct ClusterConfig {
   std::string replication_endpoint;
   std::string advertise_replication;  // empty: replication_endpoint
   uint32_t sync_count = 1;
+  int64_t sync_timeout_ms = 2000;   // a sync member this far behind the commits falls away
+  int64_t api_sync_wait_ms = 5000;  // an api write's wait for the sync set (sync_wait_ms)
   // The data path (core/replication): on when node_key is set; then members must name every
   // node (this one included) with its node public key, and replication_endpoint is required.
   std::string node_key;

@@ -249,6 +249,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
   if (config.cluster.enabled) {
     ao.gate = &d->cluster_slot_;
     ao.cluster = &d->cluster_slot_;
+    ao.sync_wait_ms = config.cluster.api_sync_wait_ms;  // [cluster] api_sync_wait_ms
   }
   if (io.repl_synced_seq) {  // api writes wait for the sync set too (docs/replication.md §11)
     ao.repl_synced_seq = io.repl_synced_seq;
