@@ -61,6 +61,20 @@ Bilingual figure_name(const std::string& figure) {
       {"spooled_when_full", "写满时队列中记录数"},
       {"load_records_per_agent", "每个代理程序的负载记录数"},
       {"acknowledged_at_revoke", "吊销时已确认记录数"},
+      {"bytes_synced_before_cut", "断电前已同步字节数"},
+      {"cut_after_ms", "断电时刻（毫秒）"},
+      {"cut_right_after_write", "紧接写入后断电"},
+      {"fsyncs_before_cut", "断电前 fsync 次数"},
+      {"mount_ms", "挂载用时（毫秒）"},
+      {"power_cycle_ms", "断电重启用时（毫秒）"},
+      {"unsynced_bytes_discarded", "丢弃的未同步字节数"},
+      {"unsynced_files_discarded", "丢弃的未同步文件数"},
+      {"store_used_bytes", "存储已用字节数"},
+      {"store_map_bytes", "存储上限字节数"},
+      {"rejoin_ms", "原主节点重新加入用时（毫秒）"},
+      {"reseeded", "是否重新播种"},
+      {"rejoined_tree_size", "重新加入时的审计树大小"},
+      {"drill_started_seq", "演练开始的审计日志项"},
   };
   auto it = zh.find(figure);
   if (it == zh.end()) return same(figure);
@@ -77,7 +91,7 @@ Bilingual condition_name(const std::string& c) {
       {"drained", "队列清空（drained）"},       {"load-done", "负载提交完毕（load-done）"},
       {"stored", "已存储记录数（stored）"},     {"acknowledged", "已确认记录数（acknowledged）"},
       {"refused", "拒绝次数（refused）"},       {"store-full", "存储已满（store-full）"},
-      {"new-leader", "新主节点（new-leader）"},
+      {"new-leader", "新主节点（new-leader）"}, {"rejoined", "原主节点重新加入（rejoined）"},
   };
   auto it = zh.find(c);
   return it == zh.end() ? same(c) : Bilingual{it->second, c};
