@@ -1472,7 +1472,8 @@ std::string describe(const Step& s) {
 }
 
 std::string describe_zh(const Step& s) {
-  // i18n-exempt: the report's own Chinese (bilingual.h); one line a step, as describe().
+  // i18n-exempt: the report's own Chinese (bilingual.h); one line a step, as describe(). both()
+  // fills a Chinese pattern with Bilingual arguments; its English ("") is describe()'s.
   auto zh = [](const Bilingual& b) { return b.zh; };
   switch (s.action) {
     case Action::kStartLoad:
