@@ -46,7 +46,11 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& name
   auto num = [&](const char* section, const char* key, auto* out, int64_t min, int64_t max) {
     const toml::node* n = root.at_path(std::string(section) + "." + key).node();
     if (!n) return;
-    auto v = n->value<int64_t>();
+    // Integers only: toml++'s value<int64_t>() would also take true as 1 and 4.0 as 4, and casts
+    // a float such as 1e30 to int64_t before it checks the range (undefined behaviour; found by
+    // fuzz/daemon_config_fuzz.cc).
+    const toml::value<int64_t>* i = n->as_integer();
+    const std::optional<int64_t> v = i ? std::optional<int64_t>(i->get()) : std::nullopt;
     if (!v || *v < min || *v > max) {
       if (error.empty())
         error = at(*n) + section + "." + key + " must be an integer in " + std::to_string(min) +

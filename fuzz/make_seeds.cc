@@ -21,6 +21,7 @@
 #include "core/policy/policy.h"
 #include "core/wire/agent_key_rotation.h"
 #include "core/wire/enroll_token.h"
+#include "daemon/config.h"
 #include "fuzz/fuzz_support.h"
 #include "gongshu/v1/api.pb.h"
 
@@ -382,5 +383,35 @@ int main(int argc, char** argv) {
           "\"\n\n[batch]\nmax_records = 1000\nmax_delay_ms = 100\nwindow = 8\n\n[limits]\n"
           "max_line_bytes = 1048576\nack_timeout_ms = 30000\nshutdown_timeout_ms = 5000\n"
           "catalog_refresh_s = 300\ndrop_rescan_ms = 5000\nspool_max_bytes = 68719476736\n");
+
+  // gongshud.toml: the shipped file, the one the integration tests write, and one with every
+  // section the shipped file leaves commented out (a replicated node with its data path on).
+  const auto daemon_config = [&](const char* name, const std::string& text) {
+    if (auto parsed = daemon::parse_config(text, name); !parsed) {
+      std::cerr << "daemon config seed: " << parsed.error().message() << "\n";
+      std::abort();
+    }
+    write("daemon_config", name, text);
+  };
+  daemon_config("shipped.toml", without_comments(source_file("packaging/config/gongshud.toml")));
+  daemon_config(
+      "test.toml",
+      "[daemon]\nstate_dir = \"/tmp/t/state\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n"
+      "[api]\nendpoint = \"tcp://127.0.0.1:*\"\n");
+  daemon_config(
+      "cluster.toml",
+      "[daemon]\nstate_dir = \"/var/lib/gongshud\"\ndaemon_key = \"/etc/gongshu/daemon.key\"\n"
+      "master_key = \"/run/credentials/master.key\"\n[ingest]\nadvertise = "
+      "\"tcp://10.0.0.11:7400\"\n"
+      "[policy]\ndir = \"/etc/gongshu/policies/policy\"\n[alerts]\nnotify_command = \"logger -t "
+      "gongshu\"\nnotify_timeout_ms = 10000\n[drill]\nallowed = false\n[catalog]\n"
+      "city_region = \"130100\"\n[cluster]\nenabled = true\nname = \"sjz\"\nnode = \"node-a\"\n"
+      "etcd = [\"http://10.0.0.1:2379\", \"http://10.0.0.2:2379\"]\nlease_ttl_s = 5\n"
+      "margin_ms = 1000\nadvertise_api = \"tcp://10.0.0.11:7401\"\n"
+      "replication_endpoint = \"tcp://10.0.0.11:7402\"\nsync_count = 1\n"
+      "node_key = \"/etc/gongshu/node.key\"\nmembers = { node-a = \"" +
+          std::string(64, 'a') + "\", node-b = { key = \"" + std::string(64, 'b') +
+          "\", replication = \"tcp://10.0.0.12:7402\" } }\nchangelog_max_entries = 100000\n"
+          "changelog_max_mb = 4096\nreseed_key = \"/etc/gongshu/reseed.key\"\n");
   return 0;
 }

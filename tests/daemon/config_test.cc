@@ -175,5 +175,24 @@ TEST_CASE("daemon config: [cluster] node_key and members turn the data path on")
   CHECK_THAT(no_endpoint.error().message(), Catch::Contains("cluster.replication_endpoint"));
 }
 
+// fuzz/daemon_config_fuzz.cc's first finding: a float past int64_t's range was cast before the
+// range check (undefined behaviour, UBSan aborted), and true or 4.0 passed for an integer.
+TEST_CASE("daemon config: a number key takes integers only, whatever float or boolean it is") {
+  for (const char* value : {"1e30", "-1e300", "2e+75", "inf", "nan", "4.0", "true"}) {
+    INFO(value);
+    auto c = parse_config(std::string("[ingest]\nworkers = ") + value + "\n", "gongshud.toml");
+    REQUIRE(!c);
+    CHECK_THAT(c.error().message(),
+               Catch::Contains("gongshud.toml:2") &&
+                   Catch::Contains("ingest.workers must be an integer in 1..64"));
+  }
+  auto big = parse_config("[cluster]\nchangelog_max_mb = 9.3e18\n", "gongshud.toml");
+  REQUIRE(!big);
+  CHECK_THAT(big.error().message(), Catch::Contains("cluster.changelog_max_mb must be an integer"));
+  auto ok = parse_config("[ingest]\nworkers = 4\n", "gongshud.toml");
+  REQUIRE(ok);
+  CHECK(ok->workers == 4);
+}
+
 }  // namespace
 }  // namespace gongshu::daemon
