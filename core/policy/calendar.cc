@@ -53,7 +53,8 @@ Result<WorkCalendar> WorkCalendar::parse(const std::string& name, std::string_vi
       }
       if (const toml::array* ys = (*c)["years"].as_array()) {
         for (const toml::node& y : *ys) {
-          auto v = y.value<int64_t>();
+          // is_integer() first: value<int64_t>() takes 2026.0, and casts 1e30 (undefined).
+          auto v = y.is_integer() ? y.value<int64_t>() : std::nullopt;
           if (!v || *v < 2000 || *v > 2200) {
             rd.error(y, "years: each is a year such as 2026");
           } else {

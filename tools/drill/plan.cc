@@ -107,8 +107,9 @@ Result<Expectation> parse_expectation(const std::string& text) {
 
 Result<uint64_t> get_uint(const std::string& file, const toml::node& n, const std::string& key,
                           uint64_t max) {
-  auto v = n.value<int64_t>();
-  if (!n.is_integer() || !v || *v < 0 || uint64_t(*v) > max) {
+  // is_integer() before value<int64_t>(), which casts a float such as 1e30 (undefined).
+  auto v = n.is_integer() ? n.value<int64_t>() : std::nullopt;
+  if (!v || *v < 0 || uint64_t(*v) > max) {
     return at(file, n, trf("`{}` must be an integer from 0 to {}", key, max));
   }
   return uint64_t(*v);

@@ -114,6 +114,12 @@ TEST_CASE("a calendar file is checked line by line", "[policy][calendar]") {
              Catch::Contains("objection_working_days"));
   CHECK_THAT(error_of(head + "[deadlines]\nanswer_days = 3\n"), Catch::Contains("answer_days"));
   CHECK_THAT(error_of("years = 1\n"), Catch::Contains("no [calendar]"));
+  // A year is an integer: not 2026.0, not a float past int64_t's range (which was cast first).
+  for (const char* y : {"2026.0", "1e30", "nan"}) {
+    CHECK_THAT(
+        error_of(std::string("[calendar]\ntimezone = \"Asia/Shanghai\"\nyears = [") + y + "]\n"),
+        Catch::Contains("cal.toml:3") && Catch::Contains("each is a year"));
+  }
 }
 
 }  // namespace
