@@ -118,7 +118,7 @@ std::optional<std::string> replica_stale(const ApiContext& ctx) {
   if (!lag) return std::nullopt;
   if (lag->state() != "following" || lag->behind_ms() < 0)
     return trf("this replica does not serve reads now (replication: {}); ask the leader",
-               lag->state() == "following" ? std::string("not caught up yet") : lag->state());
+               lag->state() == "following" ? tr("not caught up yet") : lag->state());
   if (lag->behind_ms() > kMaxReadLagMs)
     return trf(
         "this replica is {} ms behind the leader, more than the {} ms it serves reads "

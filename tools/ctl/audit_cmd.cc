@@ -107,6 +107,13 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
     uint64_t to = ex->to;
     if (to == 0) {
       auto note = fetch_checkpoint(**c, true);
+      // A replica signs no checkpoint (its store is the leader's to write): the export ends at
+      // the latest one it holds (docs/replication.md §6, reads on replicas).
+      if (!note && note.error().message().find("not leader") != std::string::npos) {
+        note = fetch_checkpoint(**c, false);
+        if (note)
+          std::cerr << tr("this node is a replica: exporting up to its latest checkpoint\n");
+      }
       if (!note) return void(*exit_code = report_error(note.error()));
       auto body = audit::parse_checkpoint_note_unverified(*note);
       if (!body) return void(*exit_code = report_error(body.error()));
