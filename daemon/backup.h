@@ -44,7 +44,7 @@ namespace gongshu::daemon {
 class DaemonStore;
 struct ApiContext;
 struct Caller;
-struct Refusal;
+class Reply;
 
 inline constexpr std::string_view kBackupMagic = "GSBACKUP1\n";
 inline constexpr std::string_view kBackupDomain = "gongshu.backup.v1";
@@ -106,8 +106,7 @@ struct FileChunk {
 Result<FileChunk> read_file_chunk(const std::string& path, uint64_t offset, size_t max);
 
 // The api request `backup` (operators; audited as action `backup` in the live log).
-tl::expected<void, Refusal> backup(ApiContext& ctx, const Caller& c, const v1::BackupRequest& req,
-                                   v1::ApiResponse& resp);
+Reply backup(ApiContext& ctx, const Caller& c, const v1::BackupRequest& req, v1::ApiResponse& resp);
 
 struct RestoreOptions {
   std::string from;                // the backup file

@@ -25,7 +25,7 @@ class RateLimiter {
  public:
   explicit RateLimiter(size_t max_buckets = 100'000) : max_buckets_(max_buckets) {}
 
-  struct Outcome {
+  struct [[nodiscard]] Outcome {
     bool allowed = true;
     int64_t retry_after_ms = 0;  // refused: when the next token arrives
     bool audit = false;          // refused: this refusal is to be audited

@@ -28,7 +28,7 @@ namespace gongshu::daemon {
 struct ApiContext;
 struct Caller;
 struct IngestStats;
-struct Refusal;
+class Reply;
 
 class RateWindow {
  public:
@@ -74,7 +74,6 @@ struct StatusProbe {
 };
 
 // The `status` request: fills resp.status from the probe, the store and the audit head.
-tl::expected<void, Refusal> status(ApiContext& ctx, const Caller& c, const StatusProbe& probe,
-                                   v1::ApiResponse& resp);
+Reply status(ApiContext& ctx, const Caller& c, const StatusProbe& probe, v1::ApiResponse& resp);
 
 }  // namespace gongshu::daemon

@@ -59,7 +59,7 @@ enum class VerifyStatus {
   kError,     // could not run (file unreadable, not an export)
 };
 
-struct VerifyReport {
+struct [[nodiscard]] VerifyReport {
   VerifyStatus status = VerifyStatus::kError;
   uint64_t entries = 0;
   uint64_t first_seq = 0;

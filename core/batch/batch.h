@@ -103,8 +103,18 @@ struct Rejection {
   std::string message;
 };
 
+// A batch check's outcome: the value, or the rejection the batch is answered with.
+// [[nodiscard]] as Result is: a dropped rejection would let an unopened or unverified batch in.
 template <typename T>
-using Checked = tl::expected<T, Rejection>;
+class [[nodiscard]] Checked : public tl::expected<T, Rejection> {
+ public:
+  using Expected = tl::expected<T, Rejection>;
+  using Expected::Expected;
+
+  Checked() = default;
+  Checked(const Expected& e) : Expected(e) {}
+  Checked(Expected&& e) : Expected(std::move(e)) {}
+};
 
 // A SignedBatch opened on the daemon side: its header parsed onto an arena, its signature and
 // records views into the opened bytes it owns (a batch of 1,000 records is not copied into

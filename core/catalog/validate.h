@@ -20,7 +20,7 @@ static_assert(kMaxRecordKey == kMaxReferenceBytes, "a reference's form is a reco
 inline constexpr size_t kMaxTextField = 16 * 1024;
 inline constexpr int kMaxFields = 256;
 
-struct Verdict {
+struct [[nodiscard]] Verdict {
   v1::RecordStatusCode code = v1::RECORD_STATUS_ACCEPTED;
   std::string field;
   std::string reason;

@@ -58,7 +58,7 @@ struct Config {
   LeaseTiming timing;
 };
 
-struct CampaignOutcome {
+struct [[nodiscard]] CampaignOutcome {
   enum class Kind {
     kWon,           // this node leads in `term`
     kLeaderExists,  // another leader holds the key (leader says who; it may be this node's old
@@ -76,13 +76,13 @@ struct CampaignOutcome {
   std::string rival;  // kBehind
 };
 
-enum class RenewOutcome {
+enum class [[nodiscard]] RenewOutcome {
   kRenewed,    // t0 moved to this call's send time
   kLeaseLost,  // etcd says the lease expired or was revoked: leadership (if any) is gone
   kNoLease,    // nothing to renew (not granted yet, or given up)
 };
 
-struct SyncOutcome {
+struct [[nodiscard]] SyncOutcome {
   enum class Kind {
     kWritten,    // sync = {term, members}, at mod_revision
     kNotLeader,  // refused: the leader key's create_revision is not this node's term (or it

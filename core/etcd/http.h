@@ -45,10 +45,11 @@ class HttpConnection {
   const std::string& base_url() const;
 
   // POSTs body (application/json) to base_url + path.
-  tl::expected<HttpReply, HttpFailure> post(std::string_view path, std::string_view body,
-                                            std::chrono::milliseconds timeout,
-                                            std::chrono::milliseconds connect_timeout,
-                                            size_t max_reply);
+  [[nodiscard]] tl::expected<HttpReply, HttpFailure> post(std::string_view path,
+                                                          std::string_view body,
+                                                          std::chrono::milliseconds timeout,
+                                                          std::chrono::milliseconds connect_timeout,
+                                                          size_t max_reply);
 
  private:
   struct Impl;

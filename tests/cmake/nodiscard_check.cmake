@@ -57,7 +57,72 @@ foreach(i RANGE 1 6)
 endforeach()
 file(REMOVE ${probe})
 
-if(failures)
-  message(FATAL_ERROR "Result/Status must be [[nodiscard]]:${failures}")
+# The other outcomes that carry a refusal or a failure by value are [[nodiscard]] too: a dropped
+# Reply (api handlers' require(), admit()) lets a request through, a dropped batch::Checked an
+# unverified batch in; a record's Verdict, a rate limiter's Outcome, the export verifier's
+# report, a leadership campaign, renewal or sync write, an etcd HTTP reply, a powercut errno.
+# One compile, warnings kept (no -Werror), each drop on its own line and each line warned.
+set(outcomes_prelude "#include \"core/audit/verify.h\"
+#include \"core/batch/batch.h\"
+#include \"core/catalog/validate.h\"
+#include \"core/cluster/leadership.h\"
+#include \"core/etcd/http.h\"
+#include \"daemon/api_context.h\"
+#include \"daemon/rate_limiter.h\"
+#include \"tools/powercut/disk.h\"
+namespace cl = gongshu::cluster;
+gongshu::daemon::Reply reply();
+gongshu::batch::Checked<int> checked();
+gongshu::catalog::Verdict verdict();
+gongshu::daemon::RateLimiter::Outcome outcome();
+gongshu::audit::VerifyReport report();
+cl::CampaignOutcome campaign();
+cl::RenewOutcome renew();
+cl::SyncOutcome sync_write();
+gongshu::powercut::Errno<int> errno_of();
+")
+set(outcomes reply checked verdict outcome report campaign renew sync_write errno_of)
+set(outcomes_body "bool used(gongshu::etcd::HttpConnection& h) {
+  return reply() && checked() && verdict().ok() && outcome().allowed && report().entries == 0 &&
+         campaign().term == 0 && renew() == cl::RenewOutcome::kRenewed &&
+         sync_write().mod_revision == 0 && errno_of() &&
+         h.post(\"\", \"\", {}, {}, 0).has_value();
+}
+")
+string(REGEX MATCHALL "\n" nl "${outcomes_prelude}${outcomes_body}")
+list(LENGTH nl first_line)
+math(EXPR first_line "${first_line} + 1")
+set(drops "")
+set(line ${first_line})
+set(expected "")
+foreach(o ${outcomes})
+  string(APPEND drops "void drop_${o}() { ${o}(); }\n")
+  list(APPEND expected "${line}:${o}")
+  math(EXPR line "${line} + 1")
+endforeach()
+string(APPEND drops "void drop_post(gongshu::etcd::HttpConnection& h) { h.post(\"\", \"\", {}, {}, 0); }\n")
+list(APPEND expected "${line}:post")
+set(probe ${BINARY_DIR}/nodiscard_outcomes_probe.cc)
+file(WRITE ${probe} "${outcomes_prelude}${outcomes_body}${drops}")
+execute_process(COMMAND ${CXX} -std=c++20 -Wall -fsyntax-only -I${SOURCE_DIR} -I${BINARY_DIR}
+                        -I${BINARY_DIR}/protocol ${probe}
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+file(REMOVE ${probe})
+if(NOT rc EQUAL 0)
+  string(APPEND failures "\n  the outcomes' probe does not compile: ${err}")
+else()
+  foreach(e ${expected})
+    string(REPLACE ":" ";" e "${e}")
+    list(GET e 0 l)
+    list(GET e 1 o)
+    if(NOT err MATCHES "nodiscard_outcomes_probe.cc:${l}:[0-9]+: [^\n]*(nodiscard|unused-result)")
+      string(APPEND failures "\n  dropping ${o}() compiles without a warning")
+    endif()
+  endforeach()
 endif()
-message(STATUS "nodiscard: 6 ways of dropping a Result or Status fail to compile")
+
+if(failures)
+  message(FATAL_ERROR "Result/Status and the other outcomes must be [[nodiscard]]:${failures}")
+endif()
+message(STATUS "nodiscard: 6 ways of dropping a Result or Status fail to compile; dropping any "
+               "of 10 other outcomes is warned (an error under -Werror)")

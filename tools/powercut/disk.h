@@ -54,8 +54,17 @@
 namespace gongshu::powercut {
 
 // An operation's result or the errno (positive) the kernel is to be answered with.
+// [[nodiscard]]: a dropped errno is a write or a sync reported done that was not.
 template <class T>
-using Errno = tl::expected<T, int>;
+class [[nodiscard]] Errno : public tl::expected<T, int> {
+ public:
+  using Expected = tl::expected<T, int>;
+  using Expected::Expected;
+
+  Errno() = default;
+  Errno(const Expected& e) : Expected(e) {}
+  Errno(Expected&& e) : Expected(std::move(e)) {}
+};
 
 struct Stats {
   uint64_t writes = 0;         // write calls
