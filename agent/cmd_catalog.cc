@@ -107,14 +107,14 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
     }
     for (const auto& w : r->warnings) {
       std::cerr << "gongshu-agent catalog refresh: "  // i18n-exempt: program and command names
-                << trf("warning: {}", w) << "\n";
+                << trf("warning: {}", printable(w)) << "\n";
     }
     std::cout << trf("{} datasets cached", r->datasets) << "\n";
     // say which cached datasets refuse records, and why.
     if (auto cache = CatalogCache::load(*loaded->spool)) {
       for (const auto* d : cache->all()) {
         if (auto refused = cache->refused_state(*d)) {
-          std::cout << trf("refused: {}", *refused) << "\n";
+          std::cout << trf("refused: {}", printable(*refused)) << "\n";
         }
       }
     }

@@ -93,7 +93,7 @@ void add_enroll_command(CLI::App& app, int* exit_code) {
       }
       for (const auto& x : r->warnings) {
         std::cerr << "gongshu-agent enroll: "  // i18n-exempt: program and command names
-                  << trf("warning: {}", x) << "\n";
+                  << trf("warning: {}", printable(x)) << "\n";
       }
     }
     *exit_code = 0;

@@ -14,6 +14,7 @@
 #include "agent/intake.h"
 #include "agent/resident.h"
 #include "core/util/json.h"
+#include "core/util/printable.h"
 #include "core/wire/context.h"
 
 namespace gongshu::agent {
@@ -192,7 +193,10 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       std::cout << trf("{}: {} accepted, {} rejected; spooled durably for dataset {}", so.source,
                        r->accepted, r->rejected, o->dataset)
                 << "\n";
-      for (const auto& x : r->first_rejections) std::cerr << trf("  rejected {}", x) << "\n";
+      // A rejection quotes the input (a column's name, the dataset asked for): escaped, so a
+      // file cannot drive the terminal (core/util/printable.h).
+      for (const auto& x : r->first_rejections)
+        std::cerr << trf("  rejected {}", printable(x)) << "\n";
       if (r->rejected > r->first_rejections.size()) {
         std::cerr << tr("  ... (gongshu-agent rejected list shows them all)") << "\n";
       }

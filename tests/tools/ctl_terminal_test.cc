@@ -3,6 +3,11 @@
 // output as JSON escapes, and is refused at intake where the field is an identifier or a name
 // (docs/protocol.md, "Text and control characters"). The real gongshuctl against an in-process
 // gongshud over real sockets.
+#include <fcntl.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -30,6 +35,56 @@ const std::string kShown = "张三\\x1b[2J\\x1b]0;pwned\\x07\\x1b[31m\\u009b2J\\
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// Runs argv with its standard output on a pseudo-terminal (what a person at a terminal sees)
+// and env added; returns what it wrote there. Standard error stays this process's.
+std::string run_on_terminal(const std::vector<std::string>& argv,
+                            const std::map<std::string, std::string>& env) {
+  // Everything the child needs is built before fork(): the daemon's threads run beside.
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    if (!env.count(kv.substr(0, kv.find('=')))) env_text.push_back(kv);
+  }
+  for (const auto& [k, v] : env) env_text.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& kv : env_text) envp.push_back(kv.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_text = argv;
+  std::vector<char*> args;
+  for (auto& a : argv_text) args.push_back(a.data());
+  args.push_back(nullptr);
+  int master = -1;
+  int slave = -1;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(master);
+    ::dup2(slave, STDOUT_FILENO);
+    ::close(slave);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(slave);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, size_t(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // EIO once the child has closed the terminal
+    }
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  return out;
 }
 
 v1::DatasetEntry people(const std::string& id) {
@@ -147,6 +202,18 @@ TEST_CASE("control characters: escaped in gongshuctl's output, refused in names 
   for (const auto& row : parsed.at("rows"))
     found = found || row.at("fields").at("name") == kHostile;
   CHECK(found);
+
+  // --csv is data: to a file or a pipe the cell is the bytes stored; to a terminal, escaped.
+  RunResult csv = gongshu::testing::run_process({kCtl, "query", "people.x", "--csv"}, "", env);
+  INFO("csv: " << csv.out << csv.err);
+  REQUIRE(csv.exit_code == 0);
+  CHECK(contains(csv.out, "," + kHostile + "\n"));  // the name, the last column
+  const std::string shown = run_on_terminal({kCtl, "query", "people.x", "--csv"}, env);
+  INFO("on a terminal: " << shown);
+  CHECK(contains(shown, kShown));
+  CHECK(!contains(shown, "\x1b"));
+  CHECK(!contains(shown, "\xc2\x9b"));
+  CHECK(!contains(shown, "\xe2\x80\xae"));
 }
 
 }  // namespace

@@ -155,11 +155,17 @@ std::string csv_cell(const std::string& s) {
   return out + "\"";
 }
 
-std::string csv_line(const std::vector<std::string>& cells) {
+// A CSV line. To a terminal each cell is escaped first (printable()): a record's text must not
+// drive the terminal (ESC[2J, a bidirectional override); to a file or a pipe the cells stay
+// the data they are.
+std::string csv_line(const std::vector<std::string>& cells, bool terminal) {
   std::string out;
-  for (size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + csv_cell(cells[i]);
+  for (size_t i = 0; i < cells.size(); ++i)
+    out += (i ? "," : "") + csv_cell(terminal ? printable(cells[i]) : cells[i]);
   return out + "\n";
 }
+
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
 
 // A row as cells: record key, subject, then the columns (an absent field is empty).
 std::vector<std::string> row_cells(const v1::Row& row,
@@ -220,8 +226,9 @@ void print_rows(const google::protobuf::RepeatedPtrField<v1::Row>& rows,
   if (csv) {
     std::vector<std::string> h = {"record_key", "subject_id"};
     for (const auto& c : columns) h.push_back(c);
-    std::cout << csv_line(h);
-    for (const auto& r : rows) std::cout << csv_line(row_cells(r, columns));
+    const bool terminal = stdout_is_terminal();
+    std::cout << csv_line(h, terminal);
+    for (const auto& r : rows) std::cout << csv_line(row_cells(r, columns), terminal);
     return;
   }
   bool any_invalid = false;
@@ -325,12 +332,15 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
     }
     print_replica_lag(*r, std::cerr);
     if (o->out.csv) {
+      const bool terminal = stdout_is_terminal();
       std::cout << csv_line(
-          {"id", "name", "provider", "provider_name", "open", "update_frequency", "records"});
+          {"id", "name", "provider", "provider_name", "open", "update_frequency", "records"},
+          terminal);
       for (const auto& d : cat.datasets()) {
-        std::cout << csv_line({d.id(), d.name(), d.provider(), d.provider_name(),
-                               d.open_attribute(), d.update_frequency(),
-                               std::to_string(d.records())});
+        std::cout << csv_line(
+            {d.id(), d.name(), d.provider(), d.provider_name(), d.open_attribute(),
+             d.update_frequency(), std::to_string(d.records())},
+            terminal);
       }
       return 0;
     }
@@ -519,6 +529,7 @@ void add_download(CLI::App& app, int* exit_code) {
     // existing file (an earlier download, say) as it was.
     std::ofstream file;
     std::ostream* out = to_stdout ? &std::cout : nullptr;
+    const bool terminal = to_stdout && stdout_is_terminal();
     // On a terminal the progress line is redrawn in place; elsewhere each chunk gets a line.
     const bool tty = ::isatty(STDERR_FILENO);
     const bool progress = !o->quiet && (o->progress || tty);
@@ -563,12 +574,12 @@ void add_download(CLI::App& app, int* exit_code) {
       if (header && o->format == "csv") {
         std::vector<std::string> h = {"record_key", "subject_id"};
         for (const auto& col : chunk.columns()) h.push_back(col);
-        *out << csv_line(h);
+        *out << csv_line(h, terminal);
         header = false;
       }
       for (const auto& row : chunk.rows()) {
         if (o->format == "csv") {
-          *out << csv_line(row_cells(row, chunk.columns()));
+          *out << csv_line(row_cells(row, chunk.columns()), terminal);
         } else {
           *out << dump(row_json(row)) << "\n";
         }
@@ -668,8 +679,9 @@ void add_aggregate(CLI::App& app, int* exit_code) {
       lines.push_back(std::move(cells));
     }
     if (o->out.csv) {
-      std::cout << csv_line(header);
-      for (const auto& l : lines) std::cout << csv_line(l);
+      const bool terminal = stdout_is_terminal();
+      std::cout << csv_line(header, terminal);
+      for (const auto& l : lines) std::cout << csv_line(l, terminal);
     } else {
       Table t(header);
       for (auto& l : lines) t.add(l);
@@ -679,7 +691,7 @@ void add_aggregate(CLI::App& app, int* exit_code) {
     if (ag.decision().k_threshold())
       std::cerr << trf("; {} group(s) smaller than k={} suppressed", ag.suppressed_groups(),
                        ag.decision().k_threshold());
-    std::cerr << "; " << decision_line(ag.decision()) << "\n";
+    std::cerr << "; " << shown(decision_line(ag.decision())) << "\n";
     return 0;
   });
 }

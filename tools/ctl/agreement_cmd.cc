@@ -115,14 +115,14 @@ void print_one(const v1::AgreementInfo& a, bool with_commitment) {
     std::cout << tr("review:      ") << shown(r.agency()) << " "
               << (r.approved() ? tr("approved") : tr("rejected")) << tr(" by ")
               << shown(r.reviewer()) << tr(" at ") << local_time_text(r.at_ms())
-              << (r.note().empty() ? "" : ": " + r.note()) << "\n";
+              << (r.note().empty() ? "" : ": " + shown(r.note())) << "\n";
   }
   for (const auto& p : a.reviews_pending())
-    std::cout << tr("review:      ") << p << tr(" pending\n");
+    std::cout << tr("review:      ") << shown(p) << tr(" pending\n");
   if (!a.decided_by().empty()) {
     std::cout << tr("authority:   ") << shown(a.decided_by()) << tr(" at ")
               << local_time_text(a.decided_at_ms())
-              << (a.decision_note().empty() ? "" : ": " + a.decision_note()) << "\n";
+              << (a.decision_note().empty() ? "" : ": " + shown(a.decision_note())) << "\n";
   }
   if (a.signed_at_ms())
     std::cout << tr("signed:      ") << local_time_text(a.signed_at_ms()) << "\n";

@@ -9,7 +9,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/util/clock.h"
 #include "core/util/i18n.h"
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/table.h"
@@ -18,6 +20,33 @@ namespace gongshu::ctl {
 namespace {
 
 using json = nlohmann::ordered_json;
+
+// Compact JSON; bytes that are not UTF-8 replaced (dump() would throw), and safe on a terminal
+// (core/util/json.h), as the other commands' --json.
+std::string dump(const json& j) {
+  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// A member's last re-seed: UTC ISO-8601 for scripts (null: never re-seeded).
+json reseed_json(const v1::ClusterMember& m) {
+  if (m.reseed_at_ms() <= 0) return nullptr;
+  return {{"at", format_utc(m.reseed_at_ms() * 1'000'000)},
+          {"at_ms", m.reseed_at_ms()},
+          {"reason", m.reseed_reason()},
+          {"from_term", m.reseed_from_term()},
+          {"from_seq", m.reseed_from_seq()}};
+}
+
+// "re-seeded 2026-12-07 18:02:11 CST (Asia/Shanghai): it was behind the leader's changelog;
+// gave up applied term 4, seq 1021" — people read the time in their zone.
+std::string reseed_text(const v1::ClusterMember& m) {
+  const std::string why = m.reseed_reason() == "behind" ? tr("it was behind the leader's changelog")
+                          : m.reseed_reason() == "diverged"
+                              ? tr("its history diverged from the leader's")
+                              : tr("the leader could not stream to it");
+  return trf("re-seeded {}: {}; gave up applied term {}, seq {} (副本已重新播种)",
+             local_time_text(m.reseed_at_ms()), why, m.reseed_from_term(), m.reseed_from_seq());
+}
 
 json to_json(const v1::ClusterStatus& s) {
   json members = json::array();
@@ -31,7 +60,8 @@ json to_json(const v1::ClusterStatus& s) {
                        {"may_stand", m.may_stand()},
                        {"ingest", m.ingest()},
                        {"api", m.api()},
-                       {"replication", m.replication()}});
+                       {"replication", m.replication()},
+                       {"reseed", reseed_json(m)}});
   }
   json sync = json::array();
   for (const auto& n : s.sync_set()) sync.push_back(n);
@@ -66,32 +96,33 @@ json to_json(const v1::ClusterStatus& s) {
 }
 
 void print_text(const v1::ClusterStatus& s) {
-  std::cout << trf("cluster  {} (answered by {}; etcd read {} ms ago)\n", s.cluster(), s.node(),
-                   s.observed_ms_ago());
+  // Names and endpoints come from the nodes' configurations and etcd: shown escaped.
+  std::cout << trf("cluster  {} (answered by {}; etcd read {} ms ago)\n", shown(s.cluster()),
+                   shown(s.node()), s.observed_ms_ago());
   if (s.leader().empty()) {
     std::cout << tr("leader   NONE: an election is under way (无主节点，正在选举)\n");
   } else {
-    std::cout << trf("leader   {} in term {}; ingest {}, api {}\n", s.leader(), s.term(),
-                     s.leader_ingest(), s.leader_api());
+    std::cout << trf("leader   {} in term {}; ingest {}, api {}\n", shown(s.leader()), s.term(),
+                     shown(s.leader_ingest()), shown(s.leader_api()));
   }
   if (s.this_node_leads())
     std::cout << trf("lease    {} ms left to acknowledge unless renewed (ttl {} s)\n",
                      s.lease_left_ms(), s.lease_ttl_s());
   std::string sync, counted;
-  for (const auto& n : s.sync_set()) sync += (sync.empty() ? "" : ", ") + n;
-  for (const auto& n : s.sync_counted()) counted += (counted.empty() ? "" : ", ") + n;
+  for (const auto& n : s.sync_set()) sync += (sync.empty() ? "" : ", ") + shown(n);
+  for (const auto& n : s.sync_counted()) counted += (counted.empty() ? "" : ", ") + shown(n);
   if (s.sync_writer().empty()) {
     std::cout << tr("sync set none published yet (any member may stand; 同步集尚未发布)\n");
   } else {
     std::cout << trf("sync set [{}] published by {} in term {}; sync_count {} (同步集)\n", sync,
-                     s.sync_writer(), s.sync_term(), s.sync_count());
+                     shown(s.sync_writer()), s.sync_term(), s.sync_count());
   }
   if (s.this_node_leads())
     std::cout << trf("counted  [{}]: the members whose fsync acks release acknowledgements now\n",
                      counted);
-  std::cout << trf("data     replication: {}\n", s.replication());
+  std::cout << trf("data     replication: {}\n", shown(s.replication()));
   if (!s.etcd_problem().empty())
-    std::cout << trf("etcd     PROBLEM: {} (etcd 不可用)\n", s.etcd_problem());
+    std::cout << trf("etcd     PROBLEM: {} (etcd 不可用)\n", shown(s.etcd_problem()));
   std::cout << "\n";
   Table t({tr("NODE"), tr("ROLE"), tr("APPLIED SEQ"), tr("TERM"), tr("LAG"), tr("SYNC"),
            tr("MAY STAND"), tr("INGEST"), tr("API")});
@@ -101,6 +132,8 @@ void print_text(const v1::ClusterStatus& s) {
            m.may_stand() ? tr("yes") : "-", m.ingest(), m.api()});
   }
   t.print(std::cout);
+  for (const auto& m : s.members())
+    if (m.reseed_at_ms() > 0) std::cout << shown(m.node()) << "  " << reseed_text(m) << "\n";
 }
 
 }  // namespace
@@ -129,7 +162,7 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
       auto r = c.call(req);
       if (!r) return report_error(r.error());
       if (*json_out) {
-        std::cout << to_json(r->cluster_status()).dump() << "\n";
+        std::cout << dump(to_json(r->cluster_status())) << "\n";
       } else {
         print_text(r->cluster_status());
       }
@@ -154,7 +187,7 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
       auto r = c.call(req);
       if (!r) return report_error(r.error());
       if (*json_out) {
-        std::cout << to_json(r->cluster_status()).dump() << "\n";
+        std::cout << dump(to_json(r->cluster_status())) << "\n";
       } else {
         std::cout << trf(
             "switchover to {} requested; the leader resigns at its next tick "
@@ -197,15 +230,14 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
       if (*json_out) {
         json sync = json::array();
         for (const auto& n : out.sync_set()) sync.push_back(n);
-        std::cout << json{{"to", out.to()},
-                          {"accept_loss", out.accept_loss()},
-                          {"from_seq", out.from_seq()},
-                          {"from_term", out.from_term()},
-                          {"best_seq", out.best_seq()},
-                          {"best_term", out.best_term()},
-                          {"sync_set", sync},
-                          {"sync_term", out.sync_term()}}
-                         .dump()
+        std::cout << dump(json{{"to", out.to()},
+                               {"accept_loss", out.accept_loss()},
+                               {"from_seq", out.from_seq()},
+                               {"from_term", out.from_term()},
+                               {"best_seq", out.best_seq()},
+                               {"best_term", out.best_term()},
+                               {"sync_set", sync},
+                               {"sync_term", out.sync_term()}})
                   << "\n";
         return 0;
       }

@@ -197,8 +197,8 @@ void add_list(CLI::App* group, int* exit_code) {
     Table t({tr("ID"), tr("STATUS"), tr("APPLICANT"), tr("DATASETS"), tr("PURPOSE"), tr("UNTIL"),
              tr("AGENCY")});
     for (const auto& k : r->consents().consents()) {
-      t.add({shown(k.id()), shown(k.status()), shown(k.applicant()), shown(datasets_text(k)),
-             shown(k.purpose()), time_text(k.valid_to_ms()), shown(k.agency())});
+      t.add({k.id(), k.status(), k.applicant(), datasets_text(k), k.purpose(),
+             time_text(k.valid_to_ms()), k.agency()});  // print() escapes (table.h)
     }
     if (t.empty()) {
       std::cout << tr("no consents") << "\n";

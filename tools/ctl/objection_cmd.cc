@@ -313,8 +313,8 @@ void add_list(CLI::App* group, int* exit_code) {
     Table t({tr("ID"), tr("STATE"), tr("DATASET"), tr("RECORDS"), tr("ASSIGNED"), tr("DEADLINE"),
              tr("OVERDUE")});
     for (const auto& x : list.objections()) {
-      t.add({shown(x.id()), state_text(x.state()), shown(x.dataset()),
-             std::to_string(x.records_size()), shown(x.assigned_agency()),
+      t.add({x.id(), state_text(x.state()), x.dataset(),  // print() escapes (table.h)
+             std::to_string(x.records_size()), x.assigned_agency(),
              local_time_text(x.deadline_ms()), x.overdue() ? tr("yes") : ""});
     }
     if (t.empty()) {

@@ -366,14 +366,14 @@ int run_check(const CheckOptions& o) {
   const std::string root = default_policies_root();
   auto loaded = load_policy(o.policy_dir.empty() ? root + "/policy" : o.policy_dir);
   if (!loaded) {
-    std::cerr << tr("gongshuctl: ") << loaded.error().message() << "\n";
+    std::cerr << tr("gongshuctl: ") << printable_lines(loaded.error().message()) << "\n";
     return 2;
   }
   const policy::Policy* p = &loaded->policy;
   auto entries =
       load_catalog(o.catalog.empty() ? std::vector<std::string>{root + "/catalog"} : o.catalog);
   if (!entries) {
-    std::cerr << tr("gongshuctl: ") << entries.error().message() << "\n";
+    std::cerr << tr("gongshuctl: ") << printable_lines(entries.error().message()) << "\n";
     return 2;
   }
   const v1::DatasetEntry* entry = nullptr;
@@ -386,7 +386,7 @@ int run_check(const CheckOptions& o) {
   }
   auto attrs = policy::DatasetAttrs::from_entry(*entry);
   if (!attrs) {
-    std::cerr << tr("gongshuctl: ") << attrs.error().message() << "\n";
+    std::cerr << tr("gongshuctl: ") << printable_lines(attrs.error().message()) << "\n";
     return 2;
   }
 
@@ -394,13 +394,13 @@ int run_check(const CheckOptions& o) {
   if (!o.agreements_file.empty()) {
     auto text = read_file(o.agreements_file, 4 << 20);
     if (!text) {
-      std::cerr << tr("gongshuctl: ") << o.agreements_file << ": " << text.error().message()
-                << "\n";
+      std::cerr << tr("gongshuctl: ") << o.agreements_file << ": "
+                << printable(text.error().message()) << "\n";
       return 2;
     }
     auto parsed = policy::parse_agreements_toml(as_chars(*text), o.agreements_file);
     if (!parsed) {
-      std::cerr << tr("gongshuctl: ") << parsed.error().message() << "\n";
+      std::cerr << tr("gongshuctl: ") << printable_lines(parsed.error().message()) << "\n";
       return 2;
     }
     for (auto& a : *parsed) {
@@ -493,7 +493,7 @@ void add_policy_commands(CLI::App& app, int* exit_code) {
   validate->callback([dir, exit_code] {
     auto loaded = load_policy(dir->empty() ? default_policies_root() + "/policy" : *dir);
     if (!loaded) {
-      std::cout << loaded.error().message() << "\n" << std::flush;
+      std::cout << printable_lines(loaded.error().message()) << "\n" << std::flush;
       *exit_code = loaded.error().code() == ErrorCode::kInvalidArgument ? 1 : 2;
       return;
     }

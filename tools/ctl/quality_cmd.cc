@@ -197,7 +197,7 @@ void print_report(const v1::QualityReport& r) {
       accepted += d.accepted();
     }
     const bool counted = offered > 0;
-    t.add({shown(q.dataset()), shown(q.provider()), shown(q.update_frequency()),
+    t.add({q.dataset(), q.provider(), q.update_frequency(),  // print() escapes (table.h)
            local_short(q.last_delivery_ms()), word(q.staleness()),
            counted ? percent(double(rejected) / double(offered)) : "-",
            accepted ? percent(double(invalidations) / double(accepted)) : "-",

@@ -214,7 +214,7 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       }
       auto entry = catalog::parse_dataset_toml(as_chars(*text), f);
       if (!entry) {
-        std::cerr << tr("gongshuctl: ") << entry.error().message() << "\n";
+        std::cerr << tr("gongshuctl: ") << printable_lines(entry.error().message()) << "\n";
         code = std::max(code, 1);
         continue;
       }

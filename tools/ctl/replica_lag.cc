@@ -1,25 +1,26 @@
 #include "tools/ctl/replica_lag.h"
 
 #include "core/util/i18n.h"
+#include "tools/ctl/table.h"
 
 namespace gongshu::ctl {
 
 std::string replica_lag_text(const v1::ReplicaLag& l) {
   std::string line;
   if (l.leader().empty()) {
-    line =
-        trf("replica {}, no leader known: answered as of write set {}", l.node(), l.applied_seq());
+    line = trf("replica {}, no leader known: answered as of write set {}", shown(l.node()),
+               l.applied_seq());
   } else if (l.behind_ms() < 0) {
     line =
         trf("replica {}, {} write sets behind the leader {} (the age of its data is not known "
             "yet)",
-            l.node(), l.behind_seq(), l.leader());
+            shown(l.node()), l.behind_seq(), shown(l.leader()));
   } else {
-    line = trf("replica {}, {} write sets / {} ms behind the leader {}", l.node(), l.behind_seq(),
-               l.behind_ms(), l.leader());
+    line = trf("replica {}, {} write sets / {} ms behind the leader {}", shown(l.node()),
+               l.behind_seq(), l.behind_ms(), shown(l.leader()));
   }
   if (!l.state().empty() && l.state() != "following" && l.state() != "no leader")
-    line += trf("; replication stopped: {}", l.state());
+    line += trf("; replication stopped: {}", shown(l.state()));
   return line;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/i18n.h"
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 #include "tools/ctl/replica_lag.h"
@@ -199,7 +200,10 @@ void add_status_command(CLI::App& app, int* exit_code) {
     if (*json_out) {
       json j = to_json(r->status());
       add_replica_lag(j, *r);  // answered by a replica: how far behind the leader
-      std::cout << j.dump() << "\n";
+      // Agents' names and the daemon's texts: bytes that are not UTF-8 replaced (dump() would
+      // throw), and safe on a terminal (core/util/json.h).
+      std::cout << json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace))
+                << "\n";
     } else {
       print_text(r->status());
       print_replica_lag(*r, std::cout);

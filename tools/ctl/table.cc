@@ -32,8 +32,11 @@ void Table::print(std::ostream& out) const {
     auto& shown_row = rows.emplace_back();
     for (const auto& cell : r) shown_row.push_back(printable(cell));
   }
-  std::vector<size_t> widths(header_.size());
-  for (size_t i = 0; i < header_.size(); ++i) widths[i] = display_width(header_[i]);
+  // Headers too: some are the daemon's (an aggregate's group_by fields).
+  std::vector<std::string> header;
+  for (const auto& h : header_) header.push_back(printable(h));
+  std::vector<size_t> widths(header.size());
+  for (size_t i = 0; i < header.size(); ++i) widths[i] = display_width(header[i]);
   for (const auto& r : rows) {
     for (size_t i = 0; i < r.size() && i < widths.size(); ++i)
       widths[i] = std::max(widths[i], display_width(r[i]));
@@ -46,7 +49,7 @@ void Table::print(std::ostream& out) const {
     }
     out << "\n";
   };
-  line(header_);
+  line(header);
   for (const auto& r : rows) line(r);
 }
 

@@ -1,7 +1,8 @@
 // Table: aligned text tables for the commands' default output. Column widths count display
-// cells, so Chinese names (two cells per character) line up. Cells are text from the daemon
-// and from records: print() escapes what a terminal would act on (core/util/printable.h), so
-// callers add them as they came. Not thread-safe.
+// cells, so Chinese names (two cells per character) line up. Cells and headers are text from
+// the daemon and from records: print() escapes what a terminal would act on
+// (core/util/printable.h), so callers add them as they came (not through shown(), which would
+// escape twice: a backslash shown as four). Not thread-safe.
 //
 // shown(): the same escaping for every other human-readable line the commands print.
 #pragma once
