@@ -19,6 +19,7 @@
 #include "core/util/fd.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
+#include "core/util/refusal_text.h"
 
 namespace gongshu::agent {
 namespace {
@@ -114,8 +115,14 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
                   << trf("  key file:     {}", config.key_file) << "\n"
                   << trf("  old key file: {}", old_key_path(config, r.old_key_id())) << "\n";
       } else if (state == "failed") {
+        // The daemon's refusal: its class in the reader's language, its reason as sent.
+        const std::string why =
+            r.refusal_code().empty()
+                ? r.message()
+                : trf("{0}: the daemon answered {1}: {2}", tr("key rotation"), r.refusal_code(),
+                      explain_refusal(r.refusal_code(), r.refusal_reason()));
         std::cerr << "gongshu-agent rotate-key: "  // i18n-exempt: program and command names
-                  << trf("refused: {}", printable(r.message())) << "\n";
+                  << trf("refused: {}", printable(why)) << "\n";
       } else if (state == "queued") {
         std::cout << tr("key rotation queued: the agent service is not running; it rotates the "
                         "key when it starts (systemctl start gongshu-agent)")

@@ -13,6 +13,7 @@
 #include "core/util/encoding.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
+#include "core/util/refusal_text.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/context.h"
 
@@ -150,6 +151,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
           .field("service", service_text)
           .field("service_daemon_state", service.daemon_state())
           .field("service_last_error", service.last_error())
+          .field("service_last_error_code", service.last_error_code())
           .field("spooled", spooled)
           .field("waiting", waiting)
           .field("in_flight_batches", outbox)
@@ -194,7 +196,16 @@ void add_status_command(CLI::App& app, int* exit_code) {
       if (service.pid() != 0 && !service.daemon_state().empty()) {
         service_line += trf(", daemon {}", printable(service.daemon_state()));
       }
-      if (!service.last_error().empty()) service_line += "; " + printable(service.last_error());
+      if (!service.last_error_code().empty()) {
+        // A refused batch: its class in the reader's language, the daemon's reason as sent.
+        service_line +=
+            "; " +
+            trf("batch {} refused by the daemon: {}: {}", service.last_error_batch(),
+                service.last_error_code(),
+                printable(explain_refusal(service.last_error_code(), service.last_error_reason())));
+      } else if (!service.last_error().empty()) {
+        service_line += "; " + printable(service.last_error());
+      }
       std::cout << trf("service:       {}", service_line) << "\n"
                 << trf("spooled:       {} records not yet acknowledged ({} waiting for a batch)",
                        spooled, waiting)

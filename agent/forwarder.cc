@@ -12,6 +12,7 @@
 #include "agent/resident.h"
 #include "core/batch/batch.h"
 #include "core/util/i18n.h"
+#include "core/util/refusal_text.h"
 #include "core/wire/codec.h"
 #include "gongshu/v1/record.pb.h"
 
@@ -88,7 +89,8 @@ bool Forwarder::take_status_change() {
   return c;
 }
 
-void Forwarder::set_error(std::string message) {
+void Forwarder::set_error(std::string message, ForwarderStatus::Refusal refusal) {
+  status_.last_refusal = std::move(refusal);
   if (status_.last_error != message) {
     status_.last_error = std::move(message);
     status_changed_ = true;
@@ -399,6 +401,7 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
         "the key may have leaked; revoke it (gongshuctl agent revoke) and enroll the agent again "
         "(gongshu-agent enroll); the batch is kept, not acknowledged",
         seq, agent_.public_key().key_id());
+    txn_news_.refusal = {};
     txn_news_.foreign_receipts += 1;
   };
   if (ack.error() == v1::BATCH_SEQ_CONFLICT) {
@@ -409,9 +412,12 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
     GONGSHU_TRY(Filed filed, file_records(spool_, txn, clock_, seq, entry, {}, &ack));
     txn_news_.rejected_records += filed.filed;
     touched(filed.deleted * 600);  // the leaf pages read to delete them
-    // The code's name and the daemon's message are protocol: they stay as sent.
-    txn_news_.error = trf("batch {} refused by the daemon: {}: {}", seq,
-                          v1::BatchErrorCode_Name(ack.error()), ack.error_message());
+    // The code's name and the daemon's message are protocol: they stay as sent, after the
+    // class in the service's language (the journal line); kept apart for `status`.
+    const std::string code = v1::BatchErrorCode_Name(ack.error());
+    txn_news_.error = trf("batch {} refused by the daemon: {}: {}", seq, code,
+                          explain_refusal(code, ack.error_message()));
+    txn_news_.refusal = {code, ack.error_message(), seq};
     GONGSHU_RETURN_IF_ERROR(spool_.outbox().del(txn, seq));
   } else {
     if (!ack.has_receipt() || ack.receipt().daemon_key_id() != daemon_key_id_) {
@@ -419,6 +425,7 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
           trf("ack for batch {} carries a receipt from key '{}', not from our daemon {}; ignored "
               "(the batch will be sent again)",
               seq, ack.receipt().daemon_key_id(), daemon_key_id_);
+      txn_news_.refusal = {};
       return {};
     }
     GONGSHU_TRY(auto settled,
@@ -744,7 +751,7 @@ Status Forwarder::take_news() {
   status_.acked_records += news_.acked_records;
   status_.rejected_records += news_.rejected_records;
   status_.foreign_receipts += news_.foreign_receipts;
-  if (!news_.error.empty()) set_error(std::move(news_.error));
+  if (!news_.error.empty()) set_error(std::move(news_.error), std::move(news_.refusal));
   news_ = {};
   return {};
 }
@@ -842,7 +849,10 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
     news_.acked_records += txn_news_.acked_records;
     news_.rejected_records += txn_news_.rejected_records;
     news_.foreign_receipts += txn_news_.foreign_receipts;
-    if (!txn_news_.error.empty()) news_.error = std::move(txn_news_.error);
+    if (!txn_news_.error.empty()) {
+      news_.error = std::move(txn_news_.error);
+      news_.refusal = std::move(txn_news_.refusal);
+    }
     acks_uncommitted_ -= acks.size();
     // Committed: the sending thread may send these from their buffers (send_due).
     for (auto& b : txn_sealed_) fresh_.emplace(b.seq, std::move(b));

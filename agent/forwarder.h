@@ -99,7 +99,14 @@ struct ForwarderOptions {
 // What the forwarder knows, for `status` and the service's status line.
 struct ForwarderStatus {
   wire::HandshakeState daemon = wire::HandshakeState::kNotConnected;
-  std::string last_error;
+  std::string last_error;  // in the service's language (its journal line)
+  // When last_error is the daemon's refusal of a batch: the code's name (BatchErrorCode), the
+  // daemon's English reason and the batch, stored for `status` (agent.proto ServiceState).
+  struct Refusal {
+    std::string code;
+    std::string reason;
+    uint64_t batch = 0;
+  } last_refusal;
   size_t in_flight = 0;           // batches sent and not acknowledged
   size_t outbox = 0;              // batches sealed and not acknowledged
   uint64_t acked_batches = 0;     // since start
@@ -182,7 +189,7 @@ class Forwarder {
   Status seal_round(std::chrono::milliseconds* wait);
   Status take_news();
   Status send_due(std::chrono::steady_clock::time_point now);
-  void set_error(std::string message);
+  void set_error(std::string message, ForwarderStatus::Refusal refusal = {});
   void touched(uint64_t bytes);
   std::chrono::milliseconds jittered(std::chrono::milliseconds base);
 
@@ -218,7 +225,8 @@ class Forwarder {
     uint64_t acked_records = 0;
     uint64_t rejected_records = 0;
     uint64_t foreign_receipts = 0;
-    std::string error;  // the last, if any
+    std::string error;                 // the last, if any
+    ForwarderStatus::Refusal refusal;  // error's, when it is a refused batch
   };
   News news_;
   News txn_news_;

@@ -67,12 +67,10 @@ Status write_key_rotation(const Spool& spool, store::WriteTxn& txn, agentpb::Key
   return spool.put_meta(txn, kKeyRotation, as_bytes(bytes));
 }
 
-Result<v1::AgentKeyRotateResponse> request_key_rotation(wire::Context& context,
-                                                        const DaemonTarget& target,
-                                                        const crypto::IdentityKey& old_key,
-                                                        const crypto::IdentityKey& new_key,
-                                                        std::chrono::milliseconds timeout,
-                                                        const std::atomic<bool>* cancel) {
+Result<v1::AgentKeyRotateResponse> request_key_rotation(
+    wire::Context& context, const DaemonTarget& target, const crypto::IdentityKey& old_key,
+    const crypto::IdentityKey& new_key, std::chrono::milliseconds timeout,
+    const std::atomic<bool>* cancel, v1::ApiError* refused) {
   v1::ApiRequest req;
   req.set_request_id(1);
   auto* body = req.mutable_agent_key_rotate();
@@ -81,7 +79,8 @@ Result<v1::AgentKeyRotateResponse> request_key_rotation(wire::Context& context,
   body->set_signature(sig.data(), sig.size());
   GONGSHU_TRY(v1::ApiResponse resp,
               with_context(api_call(context, old_key, target.key, target.api, req, timeout, cancel),
-                           "key rotation"));                   // i18n-exempt: the request's name
+                           "key rotation"));  // i18n-exempt: the request's name
+  if (refused != nullptr && resp.has_error()) *refused = resp.error();
   GONGSHU_RETURN_IF_ERROR(api_refusal(resp, "key rotation"));  // i18n-exempt: its name
   if (!resp.has_agent_key_rotate() ||
       resp.agent_key_rotate().new_key_id() != new_key.public_key().key_id()) {
@@ -112,13 +111,17 @@ Result<bool> KeyRotator::poll() {
 }
 
 Status KeyRotator::record(const std::string& state, const std::string& old_id,
-                          const std::string& new_id, const std::string& message) {
+                          const std::string& new_id, const std::string& message,
+                          const v1::ApiError* refused) {
   return spool_.env().update([&](store::WriteTxn& txn) -> Status {
     agentpb::KeyRotation r = read_key_rotation(spool_, txn).value_or(agentpb::KeyRotation());
     r.set_state(state);
     r.set_old_key_id(old_id);
     r.set_new_key_id(new_id);
     r.set_message(message);
+    const bool by_daemon = refused != nullptr && refused->code() != v1::API_OK;
+    r.set_refusal_code(by_daemon ? v1::ApiErrorCode_Name(refused->code()) : std::string());
+    r.set_refusal_reason(by_daemon ? refused->message() : std::string());
     r.set_updated_ms(clock_.now_ms());
     return write_key_rotation(spool_, txn, std::move(r));
   });
@@ -153,7 +156,9 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
   // The spool's rotation record is stored English (po/README.md); message_ is a journal line.
   GONGSHU_RETURN_IF_ERROR(record("sent", old_id, new_id, "asking the daemon"));  // i18n-exempt
 
-  auto answer = request_key_rotation(context_, target_, current, *fresh, kRequestTimeout, &stop);
+  v1::ApiError refused;
+  auto answer =
+      request_key_rotation(context_, target_, current, *fresh, kRequestTimeout, &stop, &refused);
   if (!answer) {
     if (!is_refusal(answer.error())) {
       message_ = trf("{}; asking again (no batch is sealed meanwhile)", answer.error().message());
@@ -165,7 +170,14 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
     }
     GONGSHU_RETURN_IF_ERROR(sync_dir_of(next_path));
     message_ = answer.error().message();
-    GONGSHU_RETURN_IF_ERROR(record("failed", old_id, new_id, answer.error().message()));
+    // Stored English (po/README.md), with the daemon's code for the reader's language.
+    std::string stored = answer.error().message();
+    if (refused.code() != v1::API_OK) {
+      stored = i18n::format("{0}: the daemon answered {1}: {2}",  // i18n-exempt: stored English
+                            {"key rotation", v1::ApiErrorCode_Name(refused.code()),  // i18n-exempt
+                             refused.message()});
+    }
+    GONGSHU_RETURN_IF_ERROR(record("failed", old_id, new_id, stored, &refused));
     wanted_ = false;
     return std::nullopt;
   }

@@ -54,13 +54,12 @@ Status write_key_rotation(const Spool& spool, store::WriteTxn& txn, agentpb::Key
 // One rotation request to the daemon: K2's public key and proof of possession, on a connection
 // made with K1. Returns the daemon's answer; an ApiError comes back as kPermissionDenied,
 // kInvalidArgument, kAlreadyExists or kNotFound (a refusal), kUnavailable / kUnauthenticated
-// when there is no answer.
-Result<v1::AgentKeyRotateResponse> request_key_rotation(wire::Context& context,
-                                                        const DaemonTarget& target,
-                                                        const crypto::IdentityKey& old_key,
-                                                        const crypto::IdentityKey& new_key,
-                                                        std::chrono::milliseconds timeout,
-                                                        const std::atomic<bool>* cancel);
+// when there is no answer. The daemon's refusal itself (code, English reason) goes to `refused`
+// when given.
+Result<v1::AgentKeyRotateResponse> request_key_rotation(
+    wire::Context& context, const DaemonTarget& target, const crypto::IdentityKey& old_key,
+    const crypto::IdentityKey& new_key, std::chrono::milliseconds timeout,
+    const std::atomic<bool>* cancel, v1::ApiError* refused = nullptr);
 
 class KeyRotator {
  public:
@@ -87,7 +86,7 @@ class KeyRotator {
 
  private:
   Status record(const std::string& state, const std::string& old_id, const std::string& new_id,
-                const std::string& message);
+                const std::string& message, const v1::ApiError* refused = nullptr);
   Status finish(const crypto::IdentityKey& old_key, const crypto::IdentityKey& new_key);
 
   const AgentConfig& config_;

@@ -33,6 +33,9 @@ Status write_state(Spool& spool, const ForwarderStatus& st, int64_t started_ms, 
   s.set_daemon_state(stopped ? "stopped" : std::string(wire::handshake_state_name(st.daemon)));
   s.set_updated_ms(now_ms);
   s.set_last_error(st.last_error);
+  s.set_last_error_code(st.last_refusal.code);
+  s.set_last_error_reason(st.last_refusal.reason);
+  s.set_last_error_batch(st.last_refusal.batch);
   s.set_pid(stopped ? 0 : int32_t(::getpid()));
   s.set_started_ms(started_ms);
   std::string bytes;

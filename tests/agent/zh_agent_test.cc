@@ -112,3 +112,64 @@ TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chine
   RunResult unsafe_c = agent({"rejected", "list"}, "C.UTF-8");
   CHECK(contains(unsafe_c.err, ": mode 0640 lets others read it; chmod 600"));
 }
+
+// A refused batch and a refused key rotation are stored English with the daemon's code (agent.proto
+// ServiceState, KeyRotation), whatever the service's language: `status` and `rotate-key` show the
+// refusal's class in the reader's language before the daemon's English reason, and --json is the
+// same bytes in every language. The service runs under zh_CN here, so a text stored in its
+// language would show up Chinese under C.
+TEST_CASE("zh_CN: a refused batch and a refused key rotation, in the reader's language",
+          "[agent][zh]") {
+  TempDir dir;
+  const std::string config = dir.file("agent.toml");
+  write_text(config,
+             "[agent]\nstate_dir = \"state\"\n"
+             "[batch]\nmax_delay_ms = 50\n[limits]\nack_timeout_ms = 3000\n");
+  DaemonState state;
+  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  state.fail_once[1] = v1::BATCH_BAD_SIGNATURE;
+  const auto daemon_key = crypto::IdentityKey::generate();
+  FakeDaemon daemon(state, daemon_key);
+  auto agent = [&](std::vector<std::string> args, const std::string& l) {
+    args.insert(args.begin(), kAgentBin);
+    args.push_back("--config");
+    args.push_back(config);
+    RunResult r = run_process(args, "", lang(l));
+    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    return r;
+  };
+  REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
+  write_text(dir.file("people.csv"), "record_key,subject_id,name\nr1," + citizen_id(1) + ",张三\n");
+  REQUIRE(agent({"submit", "--dataset", kDataset, dir.file("people.csv")}, "C.UTF-8").exit_code ==
+          0);
+  gongshu::testing::ChildProcess run({kAgentBin, "run", "--config", config}, dir.file("run.log"),
+                                     lang("zh_CN.UTF-8"));
+  REQUIRE(wait_until([&] {
+    return contains(agent({"status", "--json", "--no-probe"}, "C.UTF-8").out,
+                    "\"service_last_error_code\":\"BATCH_BAD_SIGNATURE\"");
+  }));
+  RunResult zh = agent({"status", "--no-probe"}, "zh_CN.UTF-8");
+  CHECK(
+      contains(zh.out, "批次签名无效（the batch's signature is not valid: refused by the test）"));
+  RunResult c = agent({"status", "--no-probe"}, "C.UTF-8");
+  CHECK(
+      contains(c.out, "; batch 1 refused by the daemon: BATCH_BAD_SIGNATURE: refused by the test"));
+  CHECK_FALSE(contains(c.out, "批次"));
+
+  // The fake daemon refuses a key rotation as a bad request ("unsupported").
+  RunResult rot_zh = agent({"rotate-key", "--timeout", "20"}, "zh_CN.UTF-8");
+  CHECK(rot_zh.exit_code == 1);
+  CHECK(contains(rot_zh.err, "密钥轮换"));
+  CHECK(contains(rot_zh.err, "API_BAD_REQUEST"));
+  CHECK(contains(rot_zh.err, "（bad request: unsupported）"));
+  RunResult rot_c = agent({"rotate-key", "--timeout", "20"}, "C.UTF-8");
+  CHECK(rot_c.exit_code == 1);
+  CHECK(contains(rot_c.err,
+                 "refused: key rotation: the daemon answered API_BAD_REQUEST: unsupported"));
+  CHECK_FALSE(contains(rot_c.err, "密钥"));
+  RunResult json_zh = agent({"rotate-key", "--timeout", "20", "--json"}, "zh_CN.UTF-8");
+  CHECK(contains(json_zh.out,
+                 "\"message\":\"key rotation: the daemon answered API_BAD_REQUEST: unsupported\""));
+  run.signal(SIGTERM);
+  CHECK(run.wait() == 0);
+}
