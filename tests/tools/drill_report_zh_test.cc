@@ -137,8 +137,10 @@ TEST_CASE(
   REQUIRE(at != std::string::npos);
   altered.replace(at, std::string("退出码 0").size(), "退出码 1");
   write_text(dir.file("altered.report"), altered);
-  CHECK(zh::run({kDrill, "verify-report", dir.file("altered.report")}, zh::lang("zh_CN.UTF-8"))
-            .exit_code == 1);
+  auto refused =
+      zh::run({kDrill, "verify-report", dir.file("altered.report")}, zh::lang("zh_CN.UTF-8"));
+  CHECK(refused.exit_code == 1);
+  CHECK(contains(refused.err, "签名验证未通过：报告在签名后被改动"));
 }
 
 TEST_CASE("zh_CN: gongshu-drill's help and each subcommand's help are in Chinese") {

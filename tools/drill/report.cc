@@ -2,7 +2,8 @@
 
 // Languages: the report is a signed record for officers that carries its own Chinese beside
 // English (应急演练报告 Emergency drill report); it reads the same whatever the language of the
-// drill that wrote it, so its text is not translated (i18n-exempt).
+// drill that wrote it, so its text is not translated (i18n-exempt). verify_report's refusals are
+// for the person at the terminal and are translated (tr()).
 
 #include <ctime>
 #include <iomanip>
@@ -11,6 +12,7 @@
 
 #include "core/util/encoding.h"
 #include "core/util/html_text.h"
+#include "core/util/i18n.h"
 #include "tools/drill/bilingual.h"
 
 namespace gongshu::drill {
@@ -346,8 +348,7 @@ Result<VerifiedReport> verify_report(const std::string& bytes,
                                      const std::optional<crypto::PublicKey>& expected) {
   size_t begin = bytes.rfind(kBegin);
   if (begin == std::string::npos) {
-    return fail(ErrorCode::kCorrupt,
-                "not a signed drill report (no signature block)");  // i18n-exempt
+    return fail(ErrorCode::kCorrupt, tr("not a signed drill report (no signature block)"));
   }
   std::string block = bytes.substr(begin + kBegin.size());
   std::istringstream in(block);
@@ -358,24 +359,23 @@ Result<VerifiedReport> verify_report(const std::string& bytes,
   std::getline(in, rest, '\0');
   if (l1.rfind("signer ", 0) != 0 || l2.rfind("signature ", 0) != 0 || l3 + "\n" != kEnd ||
       !rest.empty()) {
-    return fail(ErrorCode::kCorrupt, "malformed signature block");  // i18n-exempt
+    return fail(ErrorCode::kCorrupt, tr("malformed signature block"));
   }
   auto signer = crypto::PublicKey::from_hex(l1.substr(7));
   auto sig_bytes = base64_decode(l2.substr(10));
   if (!signer || !sig_bytes || sig_bytes->size() != crypto::kSignatureSize) {
-    return fail(ErrorCode::kCorrupt, "malformed signer or signature");  // i18n-exempt
+    return fail(ErrorCode::kCorrupt, tr("malformed signer or signature"));
   }
   crypto::Signature sig;
   std::copy(sig_bytes->begin(), sig_bytes->end(), sig.begin());
   VerifiedReport v{bytes.substr(0, begin), *signer};
   if (!crypto::verify(*signer, kDomain, as_bytes(v.json), sig)) {
-    return fail(
-        ErrorCode::kUnauthenticated,
-        "the signature does not verify: the report was altered after signing");  // i18n-exempt
+    return fail(ErrorCode::kUnauthenticated,
+                tr("the signature does not verify: the report was altered after signing"));
   }
   if (expected && !(*expected == *signer)) {
     return fail(ErrorCode::kUnauthenticated,
-                "signed by " + signer->key_id() + ", not by " + expected->key_id());  // i18n-exempt
+                trf("signed by {}, not by {}", signer->key_id(), expected->key_id()));
   }
   return v;
 }
