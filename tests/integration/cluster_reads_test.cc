@@ -204,6 +204,24 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
     CHECK(r.exit_code == 0);
   }
 
+  // What a read costs on the leader and on a replica (a whole gongshuctl process each; the
+  // replica's includes the leader's record and its synchronous-set wait). Reported, not judged.
+  {
+    const int kRounds = 8;
+    int64_t ms[2] = {0, 0};
+    for (int i = 0; i < kRounds; ++i) {
+      for (int at = 0; at < 2; ++at) {
+        const auto t = SteadyClock::now();
+        auto r = p.ctl(at == 0 ? leader->api : f->api,
+                       {"lookup", subject, "--purpose", "户籍核验", "--json", "--key", agency_key});
+        ms[at] += ms_since(t);
+        REQUIRE(r.exit_code == 0);
+      }
+    }
+    WARN("lookup through gongshuctl, mean of " << kRounds << ": leader " << ms[0] / kRounds
+                                               << " ms, replica " << ms[1] / kRounds << " ms");
+  }
+
   // ---- Only cluster members may record accesses -------------------------------------------
   CHECK(send_access_record(leader->api, agency_key, p.daemon_key) == v1::API_DENIED);
   const std::string stranger = p.dir.file("stranger.key");
