@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -29,6 +31,20 @@ namespace {
 constexpr size_t kCopyBuffer = 1 << 20;
 constexpr std::string_view kStagedPrefix = "backup-";
 constexpr std::string_view kStagedSuffix = ".gsb";
+// A staged backup (or a copy directory) untouched this long was abandoned: the next backup
+// removes it. Each chunk served touches its file, so a download in progress — another
+// operator's, or another replica re-seeding at the same time — is never taken away.
+constexpr std::filesystem::file_time_type::duration kAbandonedAfter = std::chrono::minutes(10);
+
+// The newest modification time of path and, for a directory, of what it holds directly.
+std::filesystem::file_time_type last_touched(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(path, ec);
+  if (std::filesystem::is_directory(path, ec))
+    for (const auto& f : std::filesystem::directory_iterator(path, ec))
+      t = std::max(t, std::filesystem::last_write_time(f.path(), ec));
+  return t;
+}
 
 // Removes a directory tree when it goes out of scope, whatever happened.
 class RemoveOnExit {
@@ -231,9 +247,12 @@ Result<StagedBackup> create_backup(DaemonStore& store, const std::string& stagin
   std::filesystem::create_directories(staging_dir, ec);
   if (ec) return fail(ErrorCode::kIo, "create " + staging_dir + ": " + ec.message());
   if (::chmod(staging_dir.c_str(), 0700) != 0) return fail_errno("chmod " + staging_dir, errno);
-  // Whatever is left here is from a backup whose download was abandoned.
+  // What is left here untouched for long is from a backup whose download was abandoned; a
+  // staged backup still being downloaded stays (two replicas re-seeding at once each keep
+  // their own).
+  const auto now = std::filesystem::file_time_type::clock::now();
   for (const auto& f : std::filesystem::directory_iterator(staging_dir, ec))
-    std::filesystem::remove_all(f.path(), ec);
+    if (now - last_touched(f.path()) > kAbandonedAfter) std::filesystem::remove_all(f.path(), ec);
 
   StagedBackup out;
   {
@@ -331,8 +350,9 @@ Reply backup(ApiContext& ctx, const Caller& c, const v1::BackupRequest& req,
     if (!p) return refuse(v1::API_BAD_REQUEST, p.error().message());
     if (::access(p->c_str(), R_OK) != 0)
       return refuse(v1::API_NOT_FOUND, "no staged backup " + req.backup_id() +
-                                           " (finished, or replaced by a newer backup)");
+                                           " (finished, or abandoned: untouched for 10 minutes)");
     path = *p;
+    (void)::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);  // in use: not abandoned
     out->set_backup_id(req.backup_id());
   }
   auto chunk = read_file_chunk(path, req.offset(), ctx.options.export_chunk);

@@ -83,6 +83,10 @@ ClusterNode::ClusterNode(cluster::Leadership leadership, ClusterConfig config, D
 
 void ClusterNode::set_sync_probe(SyncProbe probe) { probe_ = std::move(probe); }
 
+void ClusterNode::set_last_reseed(std::optional<cluster::ReseedRecord> reseed) {
+  leadership_.set_reseed(std::move(reseed));
+}
+
 // The cluster_failover audit entry (machine text, never translated): the operator who asked is
 // the principal; refs name the term, the promoted node's applied position and the loss accepted.
 v1::AuditEntry ClusterNode::failover_entry(const cluster::FailoverValue& f, int64_t term) const {
@@ -465,6 +469,12 @@ v1::ClusterStatus ClusterNode::status() const {
     pm->set_lag_seq(best.seq > m.value.applied.seq ? best.seq - m.value.applied.seq : 0);
     pm->set_in_sync_set(view_->sync && view_->sync->value.contains(m.node));
     pm->set_may_stand(view_->may_stand(m.node));
+    if (m.value.reseed) {
+      pm->set_reseed_at_ms(m.value.reseed->at_ms);
+      pm->set_reseed_reason(m.value.reseed->reason);
+      pm->set_reseed_from_term(m.value.reseed->from_term);
+      pm->set_reseed_from_seq(m.value.reseed->from_seq);
+    }
   }
   return out;
 }

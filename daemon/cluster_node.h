@@ -122,6 +122,9 @@ class ClusterNode final : public LeaderGate {
   ~ClusterNode() override;
 
   void set_replication(ReplicationHooks* hooks) { replication_ = hooks; }
+  // This node's last re-seed (daemon/cluster_replication.h read_last_reseed), published with its
+  // member key from the next tick on, so `gongshuctl cluster status` shows it. Service thread.
+  void set_last_reseed(std::optional<cluster::ReseedRecord> reseed);
   void set_sync_probe(SyncProbe probe);
   // The semi-synchronous ack point (any thread): acks of write sets up to it may go.
   uint64_t quorum_seq();

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <optional>
+#include <sstream>
 
 #include "core/crypto/key_file.h"
 #include "core/util/clock.h"
@@ -31,9 +33,71 @@ std::string reseed_backup_path(const std::string& state_dir) {
   return state_dir + "/reseed/backup.gsb";
 }
 
+std::string last_reseed_path(const std::string& state_dir) { return state_dir + "/reseed/last"; }
+
+namespace {
+// Beside a staged backup: why and from where (at_ms is filled in when it restores).
+std::string reseed_note_path(const std::string& state_dir) {
+  return reseed_backup_path(state_dir) + ".why";
+}
+}  // namespace
+
+std::string encode_reseed_record(const cluster::ReseedRecord& r) {
+  return "at_ms " + std::to_string(r.at_ms) + "\nreason " + r.reason + "\nfrom_term " +
+         std::to_string(r.from_term) + "\nfrom_seq " + std::to_string(r.from_seq) + "\n";
+}
+
+Result<cluster::ReseedRecord> decode_reseed_record(std::string_view text) {
+  cluster::ReseedRecord r;
+  int seen = 0;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) {
+    const auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    const std::string key = line.substr(0, sp), value = line.substr(sp + 1);
+    auto number = [&](auto* out) {
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), *out);
+      return ec == std::errc() && end == value.data() + value.size();
+    };
+    bool ok = true;
+    if (key == "at_ms") {
+      ok = number(&r.at_ms);
+      seen |= 1;
+    } else if (key == "reason") {
+      ok = value == "behind" || value == "diverged" || value == "other";
+      r.reason = value;
+      seen |= 2;
+    } else if (key == "from_term") {
+      ok = number(&r.from_term);
+      seen |= 4;
+    } else if (key == "from_seq") {
+      ok = number(&r.from_seq);
+      seen |= 8;
+    }
+    if (!ok) return fail(ErrorCode::kCorrupt, "re-seed record: bad " + key + " '" + value + "'");
+  }
+  if (seen != 15)
+    return fail(ErrorCode::kCorrupt,
+                "re-seed record: needs at_ms, reason, from_term and from_seq lines");
+  return r;
+}
+
+Result<std::optional<cluster::ReseedRecord>> read_last_reseed(const std::string& state_dir) {
+  const std::string path = last_reseed_path(state_dir);
+  if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
+  GONGSHU_TRY(Bytes text, read_file(path, 4096));
+  GONGSHU_TRY(cluster::ReseedRecord r, with_context(decode_reseed_record(as_chars(text)), path));
+  return r;
+}
+
 Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log) {
   const std::string path = reseed_backup_path(config.state_dir);
   if (::access(path.c_str(), F_OK) != 0) return false;
+  // Why it was staged (written by the watcher); at_ms is now, once it restored.
+  std::optional<cluster::ReseedRecord> note;
+  if (auto text = read_file(reseed_note_path(config.state_dir), 4096))
+    if (auto r = decode_reseed_record(as_chars(*text))) note = *r;
+  ::unlink(reseed_note_path(config.state_dir).c_str());
   RestoreOptions o;
   o.from = path;
   o.state_dir = config.state_dir;
@@ -43,6 +107,12 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
   auto r = restore_backup(o, SystemClock::instance());
   ::unlink(path.c_str());
   if (!r) return tl::unexpected(r.error());
+  cluster::ReseedRecord last = note.value_or(cluster::ReseedRecord{0, "other", 0, 0});
+  last.at_ms = SystemClock::instance().now_ms();
+  const std::string text = encode_reseed_record(last);
+  if (auto s = write_file_atomic(last_reseed_path(config.state_dir), as_bytes(text), 0600); !s)
+    log.warning(trf("re-seed: could not record it in {}: {}", last_reseed_path(config.state_dir),
+                    s.error().message()));
   log.notice(trf("re-seeded from a backup of the leader: audit log verified ({} entries, tree "
                  "size {}), no restore entry appended; streaming on from the backup's position",
                  r->verified_entries, r->manifest.tree_size),
@@ -157,6 +227,12 @@ void ClusterReplication::watch() {
               {{"GONGSHU_EVENT", "replica_reseed"}, {"GONGSHU_CLUSTER_LEADER", st.leader}});
         const std::string path = reseed_backup_path(reseed_.state_dir);
         if (auto s = fetch_backup(api, path); s) {
+          // Why, and the position given up: recorded once it restores (read_last_reseed).
+          const cluster::ReseedRecord note{
+              0, st.reseed_reason.empty() ? std::string("other") : st.reseed_reason, st.head.term,
+              st.head.seq};
+          const std::string text = encode_reseed_record(note);
+          (void)write_file_atomic(reseed_note_path(reseed_.state_dir), as_bytes(text), 0600);
           staged_.store(true);
           if (log_)
             log_->notice(

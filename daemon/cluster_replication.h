@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/cluster/values.h"
 #include "core/crypto/identity.h"
 #include "core/replication/replicator.h"
 #include "core/sys/logger.h"
@@ -49,6 +50,15 @@ namespace gongshu::daemon {
 
 // Where a re-seed stages the leader's backup (under the state directory).
 std::string reseed_backup_path(const std::string& state_dir);
+
+// The record of this node's last re-seed, <state_dir>/reseed/last: written when a staged backup
+// restored (when, why, the applied position given up), published with the member key
+// (ClusterNode::set_last_reseed) and shown by `gongshuctl cluster status`. nullopt: none.
+std::string last_reseed_path(const std::string& state_dir);
+Result<std::optional<cluster::ReseedRecord>> read_last_reseed(const std::string& state_dir);
+// The text form of that file (and of the note staged beside a backup): "key value" lines.
+std::string encode_reseed_record(const cluster::ReseedRecord& r);
+Result<cluster::ReseedRecord> decode_reseed_record(std::string_view text);
 
 // At start, with the store closed: restores a backup a re-seed staged in config.state_dir
 // (restore --replica --force: verified whole, no restore entry) and removes it. False when none

@@ -289,6 +289,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     ClusterEndpoints ce{ao.advertised_ingest,
                         advertised(d->api_->endpoint(), config.cluster.advertise_api)};
     GONGSHU_TRY(d->cluster_, ClusterNode::create(config.cluster, ce, *d->store_, log));
+    if (auto last = read_last_reseed(config.state_dir); last)  // shown by `cluster status`
+      d->cluster_->set_last_reseed(*last);
     d->cluster_slot_.set(d->cluster_.get());
     if (d->replication_) {
       ApiService* api = d->api_.get();

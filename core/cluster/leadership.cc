@@ -99,7 +99,8 @@ Status Leadership::ensure_lease() {
 }
 
 Status Leadership::publish_member(Applied applied) {
-  const MemberValue value{applied, term() ? Role::kPrimary : Role::kReplica, config_.endpoints};
+  const MemberValue value{applied, term() ? Role::kPrimary : Role::kReplica, config_.endpoints,
+                          reseed_};
   for (int attempt = 0;; ++attempt) {
     GONGSHU_RETURN_IF_ERROR(ensure_lease());
     etcd::Txn txn;

@@ -110,6 +110,8 @@ class Leadership {
   // A campaign compares its rivals' applied keys against the last position published here.
   Status publish_member(Applied applied);
   Applied published_applied() const { return published_; }
+  // This node's last re-seed, published with every member key from now on (none: not at all).
+  void set_reseed(std::optional<ReseedRecord> reseed) { reseed_ = std::move(reseed); }
 
   // Reads the cluster (leader, sync, members) at one revision. Updates this node's own belief:
   // when the view shows no leader, or a leader of another term, this node no longer leads.
@@ -178,6 +180,7 @@ class Leadership {
   LeaseTimer timer_;
   std::optional<etcd::LeaseId> lease_;
   Applied published_;
+  std::optional<ReseedRecord> reseed_;
   std::unique_ptr<Shared> shared_;
 };
 

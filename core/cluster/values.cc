@@ -191,11 +191,16 @@ Result<FailoverValue> decode_failover(std::string_view text) {
 }
 
 std::string encode(const MemberValue& v) {
-  return json{{"applied_seq", v.applied.seq},
-              {"applied_term", v.applied.term},
-              {"role", role_name(v.role)},
-              {"endpoints", endpoints_json(v.endpoints)}}
-      .dump();
+  json j{{"applied_seq", v.applied.seq},
+         {"applied_term", v.applied.term},
+         {"role", role_name(v.role)},
+         {"endpoints", endpoints_json(v.endpoints)}};
+  if (v.reseed)
+    j["reseed"] = json{{"at_ms", v.reseed->at_ms},
+                       {"reason", v.reseed->reason},
+                       {"from_term", v.reseed->from_term},
+                       {"from_seq", v.reseed->from_seq}};
+  return j.dump();
 }
 
 Result<LeaderValue> decode_leader(std::string_view text) {
@@ -247,6 +252,17 @@ Result<MemberValue> decode_member(std::string_view text) {
   }
   v.role = *role == "primary" ? Role::kPrimary : Role::kReplica;
   GONGSHU_TRY(v.endpoints, get_endpoints(what, j));
+  // Informational only: a malformed one is left out rather than making the member unreadable
+  // (elections read member keys).
+  if (auto rs = j.find("reseed"); rs != j.end() && rs->is_object()) {
+    auto at = get_integer<int64_t>(what, *rs, "at_ms");
+    auto term = get_integer<int64_t>(what, *rs, "from_term");
+    auto seq = get_integer<uint64_t>(what, *rs, "from_seq");
+    auto reason = rs->find("reason");
+    if (at && term && seq && reason != rs->end() && reason->is_string() &&
+        reason->get<std::string>().size() <= 32)
+      v.reseed = ReseedRecord{*at, reason->get<std::string>(), *term, *seq};
+  }
   return v;
 }
 

@@ -112,10 +112,21 @@ struct FailoverValue {
 enum class Role { kPrimary, kReplica };
 std::string_view role_name(Role role);  // "primary", "replica"
 
+// A node's last re-seed from a backup of the leader (docs/replication.md §6), published with its
+// member key so `gongshuctl cluster status` shows it.
+struct ReseedRecord {
+  int64_t at_ms = 0;      // when the backup was restored (ms since the epoch, UTC)
+  std::string reason;     // "behind" or "diverged", as the leader said
+  int64_t from_term = 0;  // the applied position given up
+  uint64_t from_seq = 0;
+  friend bool operator==(const ReseedRecord&, const ReseedRecord&) = default;
+};
+
 struct MemberValue {
   Applied applied;
   Role role = Role::kReplica;
   Endpoints endpoints;
+  std::optional<ReseedRecord> reseed;  // none: never re-seeded (or not since its state began)
   friend bool operator==(const MemberValue&, const MemberValue&) = default;
 };
 

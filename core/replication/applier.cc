@@ -88,6 +88,7 @@ struct Applier::Impl {
   ApplierState state = ApplierState::kFollowing;
   std::string reason;
   std::string last_refusal;
+  std::string reseed_reason;  // kNeedsReseed: "behind", "diverged" or "other"
   ChainHead head;
   std::thread thread;
 
@@ -220,6 +221,11 @@ void Applier::Impl::run() {
     v1::ReplicationMessage m;
     if (!m.ParseFromArray((*in)->data(), static_cast<int>((*in)->size()))) continue;
     if (m.has_reseed()) {
+      {
+        std::lock_guard lock(mu);
+        const std::string& why = m.reseed().reason();
+        reseed_reason = why == "behind" || why == "diverged" ? why : "other";
+      }
       stop_with(
           ApplierState::kNeedsReseed,
           "replication: the primary cannot stream to this node (" +
@@ -322,6 +328,10 @@ std::string Applier::reason() const {
 ChainHead Applier::head() const {
   std::lock_guard lock(impl_->mu);
   return impl_->head;
+}
+std::string Applier::reseed_reason() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->reseed_reason;
 }
 uint64_t Applier::refusals() const { return impl_->refusals.load(); }
 std::string Applier::last_refusal() const {

@@ -82,7 +82,9 @@ class Applier {
   ChainHead head() const;            // applied so far (committed)
   uint64_t refusals() const;         // write sets (or streams) refused since start
   std::string last_refusal() const;  // why the latest was refused ("": none yet)
-  uint64_t primary_head() const;     // the primary's last announced seq (lag = this - head().seq)
+  // kNeedsReseed: the leader's word, "behind" or "diverged" ("other" for anything else).
+  std::string reseed_reason() const;
+  uint64_t primary_head() const;  // the primary's last announced seq (lag = this - head().seq)
   // The primary's wall clock (ms since the epoch) when it sent the latest stream after which
   // this node had applied everything that stream announced: its data is as of then (0: not
   // yet). now - this is the age of the data a replica's reads see.

@@ -169,6 +169,7 @@ ReplicatorStatus Replicator::status() const {
     s.applier_reason = applier_->reason();
     s.refusals = applier_->refusals();
     s.last_refusal = applier_->last_refusal();
+    s.reseed_reason = applier_->reseed_reason();
     s.primary_head = applier_->primary_head();
     s.caught_up_ms = applier_->caught_up_ms();
   }

@@ -70,6 +70,7 @@ struct ReplicatorStatus {
   std::string applier_reason;
   uint64_t refusals = 0;      // following: write sets (streams) the applier refused (Applier)
   std::string last_refusal;   // following: why the latest was refused
+  std::string reseed_reason;  // following, kNeedsReseed: "behind" or "diverged"
   uint64_t primary_head = 0;  // following: the leader's last announced seq
   int64_t caught_up_ms = 0;   // following: Applier::caught_up_ms
   std::map<std::string, ReplicaProgress> replicas;  // leading

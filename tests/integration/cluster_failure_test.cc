@@ -229,6 +229,20 @@ TEST_CASE("a replica stopped while the leader wrote past its changelog re-seeds 
   auto agent = run_agent(p);
   REQUIRE(wait_until([&] { return p.acknowledged() >= 500; }, std::chrono::seconds(30)));
 
+  // Its applied position as published (it re-seeds from at least there).
+  auto member_of = [&](const json& s, const std::string& id) {
+    for (const json& m : s["members"])
+      if (m["node"] == id) return m;
+    return json();
+  };
+  uint64_t applied_before = 0;
+  REQUIRE(wait_until([&] {
+    json m = member_of(p.status(*leader), behind->id);
+    return m.is_object() && (applied_before = m["applied_seq"].get<uint64_t>()) > 0;
+  }));
+  const int64_t killed_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
   behind->process->signal(SIGKILL);
   behind->process->wait();
   // More write sets than the changelog keeps: records, and checkpoints (one write set each).
@@ -256,6 +270,25 @@ TEST_CASE("a replica stopped while the leader wrote past its changelog re-seeds 
   }
   const int64_t converged_ms = ms_since(back_at);
   CHECK(p.records(*behind) == 1700);
+  // cluster status shows the re-seed (published with its member key): --json in UTC, the text
+  // in local time.
+  json seeded;
+  REQUIRE(wait_until([&] {
+    seeded = member_of(p.status(*leader), behind->id);
+    return seeded.is_object() && seeded["reseed"].is_object();
+  }));
+  INFO(seeded.dump());
+  CHECK(seeded["reseed"]["reason"] == "behind");
+  CHECK(seeded["reseed"]["from_seq"].get<uint64_t>() >= applied_before);
+  CHECK(seeded["reseed"]["at_ms"].get<int64_t>() >= killed_at_ms);
+  CHECK(std::regex_match(seeded["reseed"]["at"].get<std::string>(),
+                         std::regex("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ")));
+  for (const json& m : p.status(*leader)["members"])
+    if (m["node"] != behind->id) CHECK(m["reseed"].is_null());
+  auto text = p.ctl(leader->api, {"cluster", "status"});
+  CHECK(text.out.find("re-seeded ") != std::string::npos);
+  CHECK(text.out.find("it was behind the leader's changelog; gave up applied term") !=
+        std::string::npos);
   agent->signal(SIGTERM);
   agent->wait();
   WARN("replica behind the changelog: re-seeded " << reseed_ms << " ms after its restart, equal "
