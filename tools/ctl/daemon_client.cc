@@ -23,8 +23,8 @@ std::string env_or(const std::string& value, const char* name) {
 }  // namespace
 
 void add_connect_options(CLI::App* cmd, ConnectOptions* o) {
-  auto* g =
-      cmd->add_option_group("connection", tr("How to reach gongshud (env GONGSHU_* as fallback)"));
+  auto* g = cmd->add_option_group(tr("connection"),
+                                  tr("How to reach gongshud (env GONGSHU_* as fallback)"));
   g->add_option("--daemon-info", o->daemon_info,
                 tr("daemon.info file written by gongshud (api + key)"));
   g->add_option("--api", o->api, tr("api endpoint, e.g. tcp://127.0.0.1:7401"));
