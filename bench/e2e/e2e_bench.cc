@@ -55,6 +55,7 @@
 #include "agent/spool.h"
 #include "core/crypto/aead.h"
 #include "core/ids/citizen_id.h"
+#include "tools/launch/launch.h"
 
 namespace {
 
@@ -92,19 +93,18 @@ void write_text(const std::string& path, const std::string& text) {
 // Starts argv with stdout and stderr to `log` (or a pipe read into *out when log is empty and
 // out is set). Returns the pid.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log, int out_fd = -1) {
+  if (out_fd < 0) {  // in the background (tools/launch, as the drill and bench_replication do)
+    auto pid = gongshu::launch::spawn(argv, log, log, false);
+    if (!pid) die(pid.error().message());
+    return *pid;
+  }
   pid_t pid = ::fork();
   if (pid < 0) die("fork failed");
   if (pid == 0) {
-    int fd = out_fd >= 0 ? out_fd : ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      if (out_fd < 0) ::dup2(fd, 2);
-    }
+    ::dup2(out_fd, 1);
     // A captured command's stderr goes to a file beside the bench's, read when it fails.
-    if (out_fd >= 0) {
-      int err = ::open(kErrLog.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (err >= 0) ::dup2(err, 2);
-    }
+    int err = ::open(kErrLog.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err >= 0) ::dup2(err, 2);
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);
@@ -244,12 +244,10 @@ struct Platform {
     for (auto s : {kBin + "gongshud", std::string("run"), std::string("--config"), daemon_config})
       argv.push_back(s);
     daemon = spawn(argv, dir + "/gongshud.log");
-    auto until = Clock::now() + std::chrono::seconds(30);
-    while (read_text(dir + "/state/daemon.info").empty()) {
-      if (Clock::now() > until || ::waitpid(daemon, nullptr, WNOHANG) != 0)
-        die("gongshud did not start: " + read_text(dir + "/gongshud.log"));
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    auto ready = gongshu::launch::wait_daemon_ready(
+        dir + "/state/daemon.info", [&] { return ::waitpid(daemon, nullptr, WNOHANG) != 0; },
+        std::chrono::seconds(30));
+    if (!ready) die("gongshud did not start: " + read_text(dir + "/gongshud.log"));
   }
 
   void stop() {

@@ -24,13 +24,10 @@
 // agents, this process) shares it.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -56,6 +53,7 @@
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
 #include "gongshu/v1/batch.pb.h"
+#include "tools/launch/launch.h"
 
 namespace gongshu::bench {
 namespace {
@@ -100,24 +98,12 @@ std::string load_average() {
   return a + " " + b + " " + c;
 }
 
+// In the background, output appended to log (tools/launch, as the drill starts its processes).
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log,
             const std::map<std::string, std::string>& env = {}) {
-  pid_t pid = ::fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    ::_exit(127);
-  }
-  return pid;
+  auto pid = launch::spawn(argv, log, log, true, env);
+  if (!pid) die(pid.error().message());
+  return *pid;
 }
 
 struct Ran {
@@ -166,29 +152,11 @@ bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds timeo
 }
 
 std::vector<int> free_ports(int n) {
-  std::vector<int> fds, ports;
-  while (int(ports.size()) < n) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-      die("cannot bind a free port on 127.0.0.1");
-    fds.push_back(fd);
-    int port = ntohs(addr.sin_port);
-    if (port != 2379 && port != 2380) ports.push_back(port);
-  }
-  for (int fd : fds) ::close(fd);
-  return ports;
+  auto ports = launch::free_ports(n);
+  if (!ports) die(ports.error().message());
+  return *ports;
 }
 
-std::string field(const std::string& toml, const std::string& key) {
-  std::smatch m;
-  if (std::regex_search(toml, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
-  return "";
-}
 
 int64_t json_int(const std::string& text, const std::string& key, int64_t otherwise = -1) {
   std::smatch m;
@@ -218,23 +186,13 @@ double pct(std::vector<double> v, double p) {
 // Three etcd members on loopback (etcd's default timing), data in dir.
 struct Etcd {
   explicit Etcd(const std::string& dir) {
-    std::vector<int> ports = free_ports(6);
-    std::string initial;
-    for (int i = 0; i < 3; ++i) {
-      if (!initial.empty()) initial += ",";
-      initial += "m" + std::to_string(i) + "=http://127.0.0.1:" + std::to_string(ports[2 * i + 1]);
-      endpoints.push_back("http://127.0.0.1:" + std::to_string(ports[2 * i]));
-    }
-    const std::string etcd = fs::exists("/usr/bin/etcd") ? "/usr/bin/etcd" : "etcd";
-    for (int i = 0; i < 3; ++i) {
-      const std::string peer = "http://127.0.0.1:" + std::to_string(ports[2 * i + 1]);
-      pids.push_back(spawn(
-          {etcd, "--name=m" + std::to_string(i), "--data-dir=" + dir + "/etcd-" + std::to_string(i),
-           "--listen-client-urls=" + endpoints[i], "--advertise-client-urls=" + endpoints[i],
-           "--listen-peer-urls=" + peer, "--initial-advertise-peer-urls=" + peer,
-           "--initial-cluster=" + initial, "--initial-cluster-state=new",
-           "--initial-cluster-token=bench", "--logger=zap", "--log-outputs=stderr"},
-          dir + "/etcd-" + std::to_string(i) + ".log"));
+    const std::string etcd = launch::etcd_binary();
+    if (etcd.empty()) die("no etcd: install Debian's etcd-server (or set GONGSHU_ETCD)");
+    auto members = launch::etcd_members(
+        etcd, free_ports(6), [&](int i) { return dir + "/etcd-" + std::to_string(i); }, "bench");
+    for (size_t i = 0; i < members.size(); ++i) {
+      endpoints.push_back(members[i].client_url);
+      pids.push_back(spawn(members[i].argv, dir + "/etcd-" + std::to_string(i) + ".log"));
     }
     std::string list;
     for (auto& e : endpoints) list += (list.empty() ? "" : ",") + e;
@@ -288,18 +246,16 @@ struct Bench {
   void start(Node& n) {
     ::unlink((n.state + "/daemon.info").c_str());
     n.pid = spawn({kBin + "gongshud", "run", "--config", n.config}, n.config + ".log");
-    if (!wait_for(
-            [&] {
-              int st;
-              if (::waitpid(n.pid, &st, WNOHANG) == n.pid)
-                die("gongshud exited: " + read_text(n.config + ".log"));
-              return !field(read_text(n.state + "/daemon.info"), "ingest").empty();
-            },
-            std::chrono::seconds(60)))
-      die("gongshud did not start: " + read_text(n.config + ".log"));
-    std::string info = read_text(n.state + "/daemon.info");
-    n.api = field(info, "api");
-    n.ingest = field(info, "ingest");
+    bool exited = false;
+    auto info = launch::wait_daemon_ready(
+        n.state + "/daemon.info",
+        [&] { return exited = ::waitpid(n.pid, nullptr, WNOHANG) == n.pid; },
+        std::chrono::seconds(60), "", std::chrono::milliseconds(50));
+    if (!info)
+      die((exited ? "gongshud exited: " : "gongshud did not start: ") +
+          read_text(n.config + ".log"));
+    n.api = info->api;
+    n.ingest = info->ingest;
   }
   void stop(Node& n) {
     if (n.pid <= 0) return;
@@ -322,7 +278,7 @@ struct Bench {
                              "\"\n[ingest]\nendpoint = \"tcp://127.0.0.1:*\"\n[api]\nendpoint = "
                              "\"tcp://127.0.0.1:*\"\n");
     start(n);
-    daemon_key = field(read_text(n.state + "/daemon.info"), "daemon_public_key");
+    daemon_key = launch::toml_string(read_text(n.state + "/daemon.info"), "daemon_public_key");
     must_ctl(n.api, {"agency", "add", "--from", kSource + "/policies/agencies.toml"});
     must_ctl(n.api, {"catalog", "add", kSource + "/policies/catalog/population_household.toml"});
     auto enroll = [&](const std::string& state) {

@@ -1,67 +1,32 @@
 #include "tools/drill/process.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
-extern char** environ;
+#include "tools/launch/launch.h"
 
 namespace gongshu::drill {
 namespace {
 
-// The environment of a child: ours with the extra variables set or replaced, and English
+// A child's environment is ours with the extra variables set or replaced, and English
 // messages: the drill reads what its children print (a journal line such as "policy reload
 // refused", an error's text) and its report records their output, whatever the language the
 // drill itself speaks (LC_ALL overrides LANG and LC_MESSAGES; an empty LANGUAGE is unset).
-std::vector<std::string> child_environment(const std::map<std::string, std::string>& given) {
+// The process itself is started by tools/launch, as the benches start theirs.
+Result<int> spawn(const std::vector<std::string>& argv,
+                  const std::map<std::string, std::string>& env, const std::string& out_path,
+                  const std::string& err_path, bool append) {
   std::map<std::string, std::string> extra = {{"LC_ALL", "C.UTF-8"}, {"LANGUAGE", ""}};
-  for (const auto& [k, v] : given) extra[k] = v;
-  std::vector<std::string> out;
-  for (char** e = environ; *e; ++e) {
-    std::string kv(*e);
-    std::string name = kv.substr(0, kv.find('='));
-    if (!extra.count(name)) out.push_back(kv);
-  }
-  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
-  return out;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& v) {
-  std::vector<char*> p;
-  for (auto& s : v) p.push_back(s.data());
-  p.push_back(nullptr);
-  return p;
-}
-
-Result<int> spawn(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
-                  const std::string& out_path, const std::string& err_path, bool append) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  // No O_CLOEXEC: these become the child's standard descriptors.
-  int flags = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out_path.c_str(), flags, 0600);
-  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), flags, 0600);
-  auto envs = child_environment(env);
-  auto args = pointers(argv);
-  auto envp = pointers(envs);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    return tl::unexpected(
-        Error(ErrorCode::kIo, "start " + argv[0] + ": " + std::string(std::strerror(rc))));
-  }
-  return pid;
+  for (const auto& [k, v] : env) extra[k] = v;
+  GONGSHU_TRY(pid_t pid, launch::spawn(argv, out_path, err_path, append, extra));
+  return int(pid);
 }
 
 int decode_status(int status) {
@@ -86,9 +51,7 @@ Status write_text(const std::string& path, const std::string& text) {
 }
 
 std::string toml_string(const std::string& text, const std::string& key) {
-  std::smatch m;
-  if (std::regex_search(text, m, std::regex(key + " = \"([^\"]*)\""))) return m[1];
-  return "";
+  return launch::toml_string(text, key);
 }
 
 std::string command_text(const std::vector<std::string>& argv) {

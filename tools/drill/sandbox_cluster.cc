@@ -8,10 +8,7 @@
 // Languages: the commands, errors and evidence recorded here are the report's (a signed record
 // with its own Chinese beside English), written the same in every language (i18n-exempt).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +20,7 @@
 #include <thread>
 
 #include "tools/drill/sandbox.h"
+#include "tools/launch/launch.h"
 
 namespace gongshu::drill {
 namespace fs = std::filesystem;
@@ -34,38 +32,6 @@ int64_t mono_ns() {
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// n distinct ports the OS considers free now (never etcd's own 2379/2380).
-Result<std::vector<int>> free_ports(int n) {
-  std::vector<int> fds, ports;
-  Status failed;
-  while (int(ports.size()) < n) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      failed = fail_errno("cannot bind a free port on 127.0.0.1", errno);  // i18n-exempt
-      if (fd >= 0) ::close(fd);
-      break;
-    }
-    fds.push_back(fd);
-    int port = ntohs(addr.sin_port);
-    if (port != 2379 && port != 2380) ports.push_back(port);
-  }
-  for (int fd : fds) ::close(fd);
-  if (!failed) return tl::unexpected(failed.error());
-  return ports;
-}
-
-std::string etcd_binary() {
-  if (const char* env = std::getenv("GONGSHU_ETCD"); env && *env) return env;
-  for (const char* p : {"/usr/bin/etcd", "/usr/local/bin/etcd"})
-    if (::access(p, X_OK) == 0) return p;
-  return "";
-}
-
 }  // namespace
 
 Status Sandbox::make_cluster(const ClusterOptions& co) {
@@ -73,7 +39,7 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
     return fail(ErrorCode::kInvalidArgument, "cluster-start is for a sandbox only");  // i18n-exempt
   if (clustered())
     return fail(ErrorCode::kInvalidArgument, "the sandbox is a cluster already");  // i18n-exempt
-  const std::string etcd = etcd_binary();
+  const std::string etcd = launch::etcd_binary();
   if (etcd.empty()) {
     return fail(ErrorCode::kNotFound,
                 "no etcd: install Debian's etcd-server package (or set "  // i18n-exempt
@@ -96,32 +62,15 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
   daemon_.reset();
   ::unlink(daemon_info_.c_str());
   // 2. etcd, three members on loopback (etcd's default timing).
-  GONGSHU_TRY(std::vector<int> ports, free_ports(6 + co.nodes));
-  std::string initial, etcd_list;
-  for (int i = 0; i < 3; ++i) {
-    initial += (i ? "," : "") + std::string("m") + std::to_string(i) +
-               "=http://127.0.0.1:" + std::to_string(ports[2 * i + 1]);
-    etcd_list += (i ? ", \"" : "\"") + std::string("http://127.0.0.1:") +
-                 std::to_string(ports[2 * i]) + "\"";
-  }
-  for (int i = 0; i < 3; ++i) {
-    const std::string client = "http://127.0.0.1:" + std::to_string(ports[2 * i]);
-    const std::string peer = "http://127.0.0.1:" + std::to_string(ports[2 * i + 1]);
-    const std::string data = file("etcd-m" + std::to_string(i));
-    std::vector<std::string> argv = {etcd,
-                                     "--name=m" + std::to_string(i),
-                                     "--data-dir=" + data,
-                                     "--listen-client-urls=" + client,
-                                     "--advertise-client-urls=" + client,
-                                     "--listen-peer-urls=" + peer,
-                                     "--initial-advertise-peer-urls=" + peer,
-                                     "--initial-cluster=" + initial,
-                                     "--initial-cluster-state=new",
-                                     "--initial-cluster-token=" + dir_,
-                                     "--logger=zap",
-                                     "--log-outputs=stderr"};
-    GONGSHU_TRY(Child c, Child::start(argv, file("etcd-m" + std::to_string(i) + ".log")));
-    record(command_text(argv) + " &");
+  GONGSHU_TRY(std::vector<int> ports, launch::free_ports(6 + co.nodes));
+  auto members_of_etcd = launch::etcd_members(
+      etcd, std::vector<int>(ports.begin(), ports.begin() + 6),
+      [&](int i) { return file("etcd-m" + std::to_string(i)); }, dir_);
+  std::string etcd_list;
+  for (const auto& m : members_of_etcd) {
+    etcd_list += (etcd_list.empty() ? "\"" : ", \"") + m.client_url + "\"";
+    GONGSHU_TRY(Child c, Child::start(m.argv, file("etcd-" + m.name + ".log")));
+    record(command_text(m.argv) + " &");
     etcd_.push_back(std::move(c));
   }
   // 3. One state, N copies; a node key each; [cluster] naming every member.
@@ -162,7 +111,8 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
         "]\nlease_ttl_s = " + std::to_string(co.lease_ttl_s) + "\nnode_key = \"" +
         file(n.id + ".key") + "\"\nreplication_endpoint = \"tcp://127.0.0.1:" +  // i18n-exempt
         std::to_string(ports[size_t(6 + i)]) +                                   // i18n-exempt
-        "\"\nmembers = { " + members + " }\nsync_count = 1\nreseed_key = \"" + reseed_key + "\"\n";
+        "\"\nmembers = { " + members + " }\nsync_count = 1\n" +                  // i18n-exempt
+        "reseed_key = \"" + reseed_key + "\"\n";                                 // i18n-exempt
     GONGSHU_RETURN_IF_ERROR(write_node_config(n));
   }
   for (auto& n : nodes_) {
@@ -173,21 +123,15 @@ Status Sandbox::make_cluster(const ClusterOptions& co) {
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (auto& n : nodes_) {
-    while (toml_string(read_text(n.state + "/daemon.info"), "ingest").empty()) {
-      if (!n.process->running()) {
-        std::string log = read_text(n.config + ".log");
-        return fail(ErrorCode::kUnavailable,
-                    "gongshud " + n.id + " exited while starting: " +  // i18n-exempt
-                        log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
-      }
-      if (std::chrono::steady_clock::now() > deadline)
-        return fail(ErrorCode::kUnavailable,
-                    "gongshud " + n.id + " not ready after 60 s");  // i18n-exempt
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    std::string info = read_text(n.state + "/daemon.info");
-    n.api = toml_string(info, "api");
-    n.ingest = toml_string(info, "ingest");
+    GONGSHU_TRY(launch::DaemonInfo info,
+                with_context(launch::wait_daemon_ready(
+                                 n.state + "/daemon.info", [&] { return !n.process->running(); },
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     deadline - std::chrono::steady_clock::now()),
+                                 n.config + ".log"),
+                             n.id));
+    n.api = info.api;
+    n.ingest = info.ingest;
     // Keep the ports the OS chose, so a node started again comes back where the agents and
     // its peers look.
     GONGSHU_RETURN_IF_ERROR(write_node_config(n));
@@ -259,19 +203,12 @@ Status Sandbox::restart_lost_leader() {
                         r);
   }
   n->process.emplace(std::move(c));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (toml_string(read_text(n->state + "/daemon.info"), "ingest").empty()) {
-    if (!n->process->running()) {
-      std::string log = read_text(n->config + ".log").substr(n->log_from);
-      return fail(ErrorCode::kUnavailable,
-                  "gongshud " + n->id + " exited while starting: " +  // i18n-exempt
-                      log.substr(log.size() > 1500 ? log.size() - 1500 : 0));
-    }
-    if (std::chrono::steady_clock::now() > deadline)
-      return fail(ErrorCode::kUnavailable,
-                  "gongshud " + n->id + " not ready after 60 s");  // i18n-exempt
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  GONGSHU_TRY(launch::DaemonInfo info,
+              with_context(launch::wait_daemon_ready(
+                               n->state + "/daemon.info", [&] { return !n->process->running(); },
+                               std::chrono::seconds(60), n->config + ".log"),
+                           n->id));
+  (void)info;  // its endpoints are the ones the configuration fixed
   return {};
 }
 
