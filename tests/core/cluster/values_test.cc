@@ -32,7 +32,8 @@ TEST_CASE("values: leader, sync and member values round trip", "[cluster]") {
   CHECK(*s2 == s);
   CHECK(s.contains("node-b"));
   CHECK_FALSE(s.contains("node-a"));
-  MemberValue m{{UINT64_MAX, 7}, Role::kPrimary, {{"replication", "tcp://10.0.0.11:7402"}}};
+  MemberValue m{
+      {UINT64_MAX, 7}, Role::kPrimary, {{"replication", "tcp://10.0.0.11:7402"}}, std::nullopt};
   auto m2 = decode_member(encode(m));
   REQUIRE(m2);
   CHECK(*m2 == m);
@@ -65,7 +66,7 @@ etcd::KeyValue kv(std::string key, std::string value, int64_t rev, int64_t lease
 }
 
 std::string member_json(uint64_t seq, int64_t term) {
-  return encode(MemberValue{{seq, term}, Role::kReplica, {}});
+  return encode(MemberValue{{seq, term}, Role::kReplica, {}, std::nullopt});
 }
 
 TEST_CASE("values: a view says the term, who may stand and how far behind", "[cluster]") {
