@@ -370,6 +370,8 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   // On a follower every audit entry (denials and rate refusals too) goes to the leader.
   ctx.on_replica = follower && reads_here;
   ctx.leader_failed = false;
+  ctx.defer_record = ctx.on_replica && ctx.options.leader_recorder != nullptr;
+  ctx.deferred.Clear();
   if (follower && !follower_may_answer(req.body_case(), c, reads_here)) {
     leader_api = ctx.options.gate->leader().api;
     r = refuse(v1::API_UNAVAILABLE, not_leader_text(leader_api));
@@ -383,6 +385,7 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   }
   if (r) r = dispatch(ctx, c, req, resp);
   ctx.on_replica = false;
+  ctx.defer_record = false;
   if (!r && ctx.leader_failed) {
     // Nothing is released whose access the leader has not recorded (read_on_replica.h).
     resp.clear_body();
@@ -427,6 +430,21 @@ struct ApiService::Impl {
   };
   std::deque<Held> held;
   Fd wake;
+  // Replica (options.leader_recorder): answers to reads whose access entries the leader has not
+  // confirmed yet, in arrival order. Not one byte of `resp` leaves before the confirmation.
+  // sent: the id of the access record their entries went in (kSending while one is made, 0: not
+  // yet sent). At most one access record is in flight: reads parked meanwhile go together in the
+  // next one, so the leader commits them in one transaction (a group commit).
+  struct Parked {
+    wire::RoutingId from;
+    v1::ApiResponse resp;
+    v1::AccessRecordRequest record;
+    uint64_t sent = 0;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  static constexpr uint64_t kSending = ~uint64_t{0};
+  std::vector<Parked> parked;
+  uint64_t in_flight = 0;
   uint64_t views_seq = 0;  // replica: the applied write set the directory and catalog show
 
   Impl(DaemonStore& s, Directory& d, CatalogView& c, PolicyView& p, ApiOptions o,
@@ -442,6 +460,11 @@ struct ApiService::Impl {
   v1::ApiResponse serve(const wire::Incoming& in, bool& access_only_req);
   void release();
   void refresh_views();
+  // Replica: sends or refuses the parked answers the leader's confirmation (or its refusal, a
+  // lost connection, a deadline) decided, and sends the next access record.
+  void pump();
+  void finish(uint64_t sent, const Status& recorded);
+  std::chrono::milliseconds parked_wait() const;
 };
 
 // A replica's applier changes the tables under the directory and catalog views: read them again
@@ -507,30 +530,137 @@ void ApiService::Impl::release() {
   }
 }
 
+// The answer (success or refusal) or, when the leader did not record the entries, the refusal
+// that sends nothing of it.
+void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
+  std::string leader_api;
+  if (!recorded && options.gate) leader_api = options.gate->leader().api;
+  std::erase_if(parked, [&](Parked& p) {
+    if (p.sent != sent) return false;
+    if (recorded) {
+      if (auto bytes = wire::encode(p.resp)) (void)channel.send(p.from, *bytes);
+      return true;
+    }
+    v1::ApiResponse r;
+    r.set_request_id(p.resp.request_id());
+    auto* err = r.mutable_error();
+    err->set_code(v1::API_UNAVAILABLE);
+    err->set_message(
+        trf("nothing was sent: the access could not be audited: {}", recorded.error().message()));
+    if (!leader_api.empty()) err->set_leader_api(leader_api);
+    if (auto bytes = wire::encode(r)) (void)channel.send(p.from, *bytes);
+    return true;
+  });
+}
+
+void ApiService::Impl::pump() {
+  LeaderRecorder* rec = options.leader_recorder;
+  if (!rec) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (in_flight) {
+    auto answers = rec->take_answers();
+    if (!answers) {
+      finish(in_flight, tl::unexpected(answers.error()));
+      in_flight = 0;
+    } else {
+      for (auto& [id, got] : *answers) {
+        if (id != in_flight) continue;  // an answer to an abandoned record
+        finish(in_flight, got ? Status{} : Status(tl::unexpected(got.error())));
+        in_flight = 0;
+      }
+    }
+  }
+  // The oldest read of the record in flight waited its whole time: the record is given up on,
+  // its connection dropped with it (a frozen leader must not get it later), its reads refused.
+  const Status late = fail(
+      ErrorCode::kUnavailable,
+      trf("the leader did not confirm the access record within {} ms", options.record_timeout_ms));
+  if (in_flight) {
+    for (const Parked& p : parked) {
+      if (p.sent == in_flight && now >= p.deadline) {
+        rec->abandon();
+        finish(in_flight, late);
+        in_flight = 0;
+        break;
+      }
+    }
+  }
+  for (Parked& p : parked)
+    if (p.sent == 0 && now >= p.deadline) p.sent = kSending;
+  finish(kSending, late);
+  // The next access record: every read parked meanwhile (up to the leader's limits), or one read
+  // that takes rows from a quota alone (the leader refuses a whole record whose quota is spent).
+  while (!in_flight) {
+    v1::AccessRecordRequest batch;
+    size_t bytes = 0;
+    for (Parked& p : parked) {
+      if (p.sent != 0) continue;
+      const bool quota = p.record.quota_size() > 0;
+      if (batch.entries_size() > 0 &&
+          (quota || batch.quota_size() > 0 ||
+           batch.entries_size() + p.record.entries_size() > 10000 ||
+           bytes + p.record.ByteSizeLong() > (options.max_request >> 1)))
+        break;
+      bytes += p.record.ByteSizeLong();
+      for (const auto& e : p.record.entries()) batch.add_entries(e);
+      for (const auto& q : p.record.quota()) *batch.add_quota() = q;
+      p.sent = kSending;
+    }
+    if (batch.entries_size() == 0) break;
+    auto id = rec->send(batch);
+    if (!id) {
+      finish(kSending, tl::unexpected(id.error()));
+      continue;
+    }
+    for (Parked& p : parked)
+      if (p.sent == kSending) p.sent = *id;
+    in_flight = *id;
+  }
+}
+
+std::chrono::milliseconds ApiService::Impl::parked_wait() const {
+  auto timeout = std::chrono::milliseconds(100);
+  const auto now = std::chrono::steady_clock::now();
+  auto until = [&](std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    timeout =
+        std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(0), timeout);
+  };
+  if (!held.empty()) until(held.front().deadline);
+  for (const Parked& p : parked) until(p.deadline);
+  return timeout;
+}
+
 void ApiService::Impl::held_loop() {
-  wire::Poller poller;
-  poller.add(channel);
-  poller.add(wake.get());
   while (!stopping.load()) {
-    auto timeout = std::chrono::milliseconds(100);
-    if (!held.empty()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          held.front().deadline - std::chrono::steady_clock::now());
-      timeout =
-          std::clamp(left + std::chrono::milliseconds(1), std::chrono::milliseconds(0), timeout);
+    // Made each time: the access record channel changes with the leader.
+    wire::Poller poller;
+    poller.add(channel);
+    if (wake.valid()) poller.add(wake.get());
+    if (options.leader_recorder && in_flight) {
+      if (wire::ClientChannel* ch = options.leader_recorder->channel()) poller.add(*ch);
     }
-    (void)poller.wait(timeout);  // an error or a signal: the loop looks again
+    (void)poller.wait(parked_wait());  // an error or a signal: the loop looks again
     uint64_t woken;
-    while (::read(wake.get(), &woken, sizeof woken) == sizeof woken) {
+    while (wake.valid() && ::read(wake.get(), &woken, sizeof woken) == sizeof woken) {
     }
+    pump();
     for (int i = 0; i < 64; ++i) {
       auto in = channel.receive(std::chrono::milliseconds(0));
       if (!in) continue;  // dropped by the channel, as the single-node loop does
       if (!*in) break;
-      const uint64_t before = options.repl_thread_seq();
+      const uint64_t before = options.repl_thread_seq ? options.repl_thread_seq() : 0;
       bool access_only_req = false;
       v1::ApiResponse resp = serve(**in, access_only_req);
-      const uint64_t wrote = options.repl_thread_seq();
+      if (ctx.deferred.entries_size() > 0) {
+        // A replica's read: parked until the leader recorded its entries (pump()).
+        parked.push_back({(*in)->from, std::move(resp), std::move(ctx.deferred), 0,
+                          std::chrono::steady_clock::now() +
+                              std::chrono::milliseconds(options.record_timeout_ms)});
+        ctx.deferred.Clear();
+        continue;
+      }
+      const uint64_t wrote = options.repl_thread_seq ? options.repl_thread_seq() : 0;
       if (wrote != before && !resp.has_error() && !access_only_req) {
         held.push_back(
             {(*in)->from, std::move(resp), wrote,
@@ -542,11 +672,14 @@ void ApiService::Impl::held_loop() {
       if (auto bytes = wire::encode(resp)) (void)channel.send((*in)->from, *bytes);
     }
     release();
+    pump();
   }
 }
 
 void ApiService::Impl::loop() {
-  if (options.repl_synced_seq && options.repl_thread_seq && wake.valid()) return held_loop();
+  if ((options.repl_synced_seq && options.repl_thread_seq && wake.valid()) ||
+      options.leader_recorder)
+    return held_loop();
   while (!stopping.load()) {
     auto in = channel.receive(std::chrono::milliseconds(100));
     if (!in || !*in) continue;

@@ -36,10 +36,11 @@
 
 namespace gongshu::daemon {
 
-class DaemonKeys;    // daemon/daemon_keys.h
-class AlertService;  // daemon/alerts.h
-class ClusterSlot;   // daemon/cluster_node.h
-class LeaderGate;    // daemon/cluster_gate.h
+class DaemonKeys;      // daemon/daemon_keys.h
+class AlertService;    // daemon/alerts.h
+class ClusterSlot;     // daemon/cluster_node.h
+class LeaderGate;      // daemon/cluster_gate.h
+class LeaderRecorder;  // daemon/read_on_replica.h
 
 struct ApiOptions {
   // Where to bind; from ApiService::start on, where it is bound (a port the OS chose included),
@@ -78,6 +79,13 @@ struct ApiOptions {
   std::function<Result<v1::AccessRecordResponse>(const v1::AccessRecordRequest&)> record_on_leader;
   std::function<uint64_t()> replica_applied_seq;
   std::map<std::string, std::string> cluster_members;
+  // Set with record_on_leader (outlives the service): the api thread then does not wait for the
+  // leader's confirmation. A read's prepared answer is parked, in memory only, while other
+  // requests are served; parked reads' entries go to the leader together in one access record
+  // (one transaction there), and each answer is sent on the confirmation, or refused on a
+  // refusal, a lost connection or after record_timeout_ms.
+  LeaderRecorder* leader_recorder = nullptr;
+  int64_t record_timeout_ms = 6000;
   // Replicated mode with sync_count > 0 (docs/replication.md §11); unset on a single node, whose
   // loop is unchanged. A successful answer to a request that committed a write set on the api
   // thread (repl_thread_seq moved) is held until repl_synced_seq() (ClusterNode::quorum_seq)

@@ -108,12 +108,14 @@ Status ApiContext::record_on_leader(const std::vector<v1::AuditEntry>& entries,
   if (!options.record_on_leader)
     return failed(tr("this replica cannot record accesses on the leader"));
   v1::AccessRecordRequest req;
-  for (const auto& e : entries) req.add_entries(e.SerializeAsString());
+  v1::AccessRecordRequest& into = defer_record ? deferred : req;
+  for (const auto& e : entries) into.add_entries(e.SerializeAsString());
   for (const auto& [agreement, rows] : quota) {
-    auto* q = req.add_quota();
+    auto* q = into.add_quota();
     q->set_agreement_id(agreement);
     q->set_rows(rows);
   }
+  if (defer_record) return {};  // sent, and the answer held, by api.cc
   auto r = options.record_on_leader(req);
   if (!r) return failed(r.error().message());
   return {};

@@ -130,6 +130,11 @@ struct ApiContext {
   // API_UNAVAILABLE with the leader's endpoint.
   bool on_replica = false;
   bool leader_failed = false;
+  // Set by api.cc when the answer is parked instead of waited for (docs/replication.md §6):
+  // record_on_leader() then only gathers the entries and quota rows into `deferred` and
+  // succeeds; api.cc sends them to the leader and releases the answer only on its confirmation.
+  bool defer_record = false;
+  v1::AccessRecordRequest deferred{};
   // Records entries, and the rows taken from agreements' quotas (agreement id, rows), on the
   // leader; fails (and sets leader_failed) unless the leader confirmed. Api thread only.
   Status record_on_leader(const std::vector<v1::AuditEntry>& entries,

@@ -271,6 +271,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     ao.record_on_leader = [recorder](const v1::AccessRecordRequest& r) {
       return recorder->record(r);
     };
+    ao.leader_recorder = recorder;  // the api thread parks a read's answer, does not wait
+    ao.record_timeout_ms = ao.sync_wait_ms + 1000;
     ao.replica_applied_seq = [repl] { return repl->replicator().status().head.seq; };
     GONGSHU_TRY(ao.cluster_members, member_curve_keys(config.cluster));
   }

@@ -25,7 +25,8 @@ struct LeaderRecorder::Impl {
   std::chrono::milliseconds timeout;
   wire::Context context;
   std::optional<wire::ClientChannel> channel;
-  std::string channel_to;  // the api endpoint `channel` connects to
+  std::string channel_to;    // the api endpoint `channel` connects to
+  std::string channel_node;  // and the leader's node id
   uint64_t next_id = 0;
 
   Impl(crypto::IdentityKey k, crypto::PublicKey d, const LeaderGate* g, std::string node,
@@ -55,6 +56,73 @@ Result<std::unique_ptr<LeaderRecorder>> LeaderRecorder::create(const ClusterConf
       std::move(kf.key), daemon_key, gate, config.node, timeout, std::move(context))));
 }
 
+Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
+  Impl& m = *impl_;
+  const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
+  if (leader.node.empty() || leader.api.empty())
+    return fail(ErrorCode::kUnavailable,
+                tr("no leader is elected now to record the access on; try again in a few seconds"));
+  if (leader.node == m.self)
+    return fail(ErrorCode::kUnavailable,
+                tr("this node is taking or leaving the leadership; try again in a few seconds"));
+  if (!m.channel || m.channel_to != leader.api) {
+    m.channel.reset();
+    wire::ClientOptions co;
+    GONGSHU_TRY(wire::ClientChannel ch,
+                wire::ClientChannel::create(m.context, m.node_key, m.daemon_key, co));
+    GONGSHU_RETURN_IF_ERROR(ch.connect(leader.api));
+    m.channel.emplace(std::move(ch));
+    m.channel_to = leader.api;
+    m.channel_node = leader.node;
+  }
+  v1::ApiRequest out;
+  const uint64_t id = ++m.next_id;
+  out.set_request_id(id);
+  *out.mutable_access_record() = req;
+  GONGSHU_TRY(Bytes bytes, wire::encode(out));
+  GONGSHU_RETURN_IF_ERROR(m.channel->send(bytes));
+  return id;
+}
+
+Result<std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>>>
+LeaderRecorder::take_answers() {
+  Impl& m = *impl_;
+  std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>> out;
+  while (m.channel) {
+    auto got = m.channel->receive(std::chrono::milliseconds(0));
+    if (!got) {
+      if (got.error().code() == ErrorCode::kCorrupt) continue;
+      const std::string why = trf("the leader {} ({}) could not be reached: {}", m.channel_node,
+                                  m.channel_to, got.error().message());
+      m.channel.reset();  // made anew next time
+      return fail(ErrorCode::kUnavailable, why);
+    }
+    if (!*got) break;
+    auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
+    if (!resp) continue;
+    if (resp->has_error() && resp->error().code() != v1::API_OK) {
+      out.emplace_back(resp->request_id(),
+                       fail(ErrorCode::kUnavailable,
+                            trf("the leader {} did not record the access: {}", m.channel_node,
+                                resp->error().message().substr(0, 512))));
+    } else if (!resp->has_access_record()) {
+      out.emplace_back(resp->request_id(),
+                       fail(ErrorCode::kUnavailable,
+                            trf("the leader {} answered the access record with something else",
+                                m.channel_node)));
+    } else {
+      out.emplace_back(resp->request_id(), resp->access_record());
+    }
+  }
+  return out;
+}
+
+void LeaderRecorder::abandon() { impl_->channel.reset(); }
+
+wire::ClientChannel* LeaderRecorder::channel() {
+  return impl_->channel ? &*impl_->channel : nullptr;
+}
+
 Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRequest& req) {
   Impl& m = *impl_;
   const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
@@ -72,6 +140,7 @@ Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRe
     GONGSHU_RETURN_IF_ERROR(ch.connect(leader.api));
     m.channel.emplace(std::move(ch));
     m.channel_to = leader.api;
+    m.channel_node = leader.node;
   }
   v1::ApiRequest out;
   const uint64_t id = ++m.next_id;

@@ -21,8 +21,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/crypto/identity.h"
+#include "core/wire/client_channel.h"
 #include "daemon/api_context.h"
 #include "daemon/cluster_gate.h"
 #include "daemon/config.h"
@@ -41,6 +44,17 @@ class LeaderRecorder {
   // Sends req to the leader and waits for its answer. kUnavailable naming why when there is no
   // leader, it is this node, it does not answer within the timeout, or it refuses.
   Result<v1::AccessRecordResponse> record(const v1::AccessRecordRequest& req);
+
+  // The same without waiting (the api thread parks the reads' answers meanwhile, api.cc):
+  // send() queues req for the current leader and returns its request id, or kUnavailable at once
+  // (no leader, this node, a bad endpoint). take_answers() returns the answers that arrived, each
+  // with its request id, without waiting; an error means the connection was lost (every request
+  // sent is then unanswered). abandon() drops the connection and what it still queues: a request
+  // given up on must not reach a frozen leader later. channel(): to poll on (null: none).
+  Result<uint64_t> send(const v1::AccessRecordRequest& req);
+  Result<std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>>> take_answers();
+  void abandon();
+  wire::ClientChannel* channel();
 
   struct Impl;
 

@@ -10,8 +10,12 @@
 //    sets, and the exports verify and report.
 //  - A normal principal (an agency key) and an unknown key cannot send the internal access
 //    record: refused, API_DENIED.
-//  - The leader SIGSTOPped: the replica refuses the read (it cannot have it audited) instead of
-//    answering it.
+//  - Many reads sent at once to one replica (pipelined on one connection) are all answered,
+//    each with its entry on the leader: the replica parks each prepared answer and sends the
+//    parked reads' entries together (daemon/api.cc, Parked).
+//  - The leader SIGSTOPped: the replica refuses the reads (it cannot have them audited) instead
+//    of answering them, after the timeout, both at once — and meanwhile it answers a `status`
+//    sent behind them on the same connection (its api thread does not wait for the leader).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -111,6 +115,44 @@ v1::ApiErrorCode send_access_record(const std::string& api, const std::string& k
   CHECK(!resp->has_access_record());
   return resp->error().code();
 }
+
+// A client that sends several requests without waiting for their answers (pipelined on one
+// connection, answered in any order) and collects the answers by request id.
+class Pipelined {
+ public:
+  Pipelined(const std::string& api, const std::string& key_file, const std::string& daemon_key) {
+    auto kf = crypto::load_key_file(key_file);
+    REQUIRE(kf);
+    auto dk = crypto::PublicKey::from_hex(daemon_key);
+    REQUIRE(dk);
+    auto c = wire::Context::create();
+    REQUIRE(c);
+    ctx_.emplace(std::move(*c));
+    auto ch = wire::ClientChannel::create(*ctx_, kf->key, *dk);
+    REQUIRE(ch);
+    ch_.emplace(std::move(*ch));
+    REQUIRE(ch_->connect(api));
+  }
+  ~Pipelined() { ch_.reset(); }  // before its context
+  void send(uint64_t id, v1::ApiRequest req) {
+    req.set_request_id(id);
+    auto bytes = wire::encode(req);
+    REQUIRE(bytes);
+    REQUIRE(ch_->send(*bytes));
+  }
+  // Takes what arrives within 50 ms into `got`.
+  void poll() {
+    auto in = ch_->receive(std::chrono::milliseconds(50));
+    if (!in || !*in) return;
+    auto r = wire::decode_as<v1::ApiResponse>(**in, 16 << 20);
+    if (r) got[r->request_id()] = std::move(*r);
+  }
+  std::map<uint64_t, v1::ApiResponse> got;
+
+ private:
+  std::optional<wire::Context> ctx_;
+  std::optional<wire::ClientChannel> ch_;
+};
 
 TEST_CASE("replicas answer reads themselves; every read is audited on the leader first") {
   ClusterOptions options;
@@ -222,6 +264,42 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
                                                << " ms, replica " << ms[1] / kRounds << " ms");
   }
 
+  // ---- Reads sent at once to one replica: each parked, all answered, all recorded ---------
+  {
+    v1::ApiRequest lookup_req;
+    lookup_req.mutable_lookup()->set_subject_id(subject);
+    lookup_req.mutable_lookup()->set_purpose("户籍核验");
+    const size_t before =
+        served_by(audit_entries(p, *leader, "leader-c0.log"), "query_subject", f->id);
+    const int kReads = 16;
+    int64_t ms[2] = {0, 0};
+    for (int at = 0; at < 2; ++at) {
+      Pipelined c(at == 0 ? leader->api : f->api, agency_key, p.daemon_key);
+      const auto t = SteadyClock::now();
+      for (int i = 1; i <= kReads; ++i) c.send(uint64_t(i), lookup_req);
+      REQUIRE(wait_until(
+          [&] {
+            c.poll();
+            return c.got.size() == size_t(kReads);
+          },
+          std::chrono::seconds(30)));
+      ms[at] = ms_since(t);
+      for (const auto& [id, r] : c.got) {
+        INFO(id << ": " << r.error().message());
+        REQUIRE(!r.has_error());
+        REQUIRE(r.has_lookup());
+        CHECK(r.lookup().datasets_size() == 1);
+        CHECK(r.has_replica_lag() == (at == 1));
+        if (at == 1) CHECK(r.replica_lag().node() == f->id);
+      }
+    }
+    const size_t after =
+        served_by(audit_entries(p, *leader, "leader-c1.log"), "query_subject", f->id);
+    CHECK(after - before == size_t(kReads));  // one entry per lookup (one dataset of its kind)
+    WARN(kReads << " lookups pipelined on one connection: leader " << ms[0] << " ms, replica "
+                << ms[1] << " ms");
+  }
+
   // ---- Only cluster members may record accesses -------------------------------------------
   CHECK(send_access_record(leader->api, agency_key, p.daemon_key) == v1::API_DENIED);
   const std::string stranger = p.dir.file("stranger.key");
@@ -232,18 +310,56 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
   CHECK(served_by(after, "audit_export", f->id) == 1);
   for (const json& e : after) CHECK(e["principal"]["key_id"] != "0123456789abcdef");
 
-  // ---- No leader to record it: the replica refuses the read ------------------------------
+  // ---- No leader to record it: the replica refuses the reads, and serves the rest ---------
+  // Two queries, then a status, on one connection: the queries are parked (the leader cannot
+  // confirm), the status is answered at once; the queries are refused after the timeout
+  // (sync_wait_ms + 1 s), together, nothing of them released.
+  v1::ApiRequest query_req;
+  query_req.mutable_query()->set_dataset(kHouseholds);
+  query_req.mutable_query()->set_purpose("数据质量抽查");
+  query_req.mutable_query()->set_limit(50);
+  v1::ApiRequest status_req;
+  status_req.mutable_status();
+  Pipelined c(f->api, p.dir.file("operator.key"), p.daemon_key);
   leader->process->signal(SIGSTOP);
   const auto t = SteadyClock::now();
-  auto refused = p.ctl(f->api, query);
+  c.send(1, query_req);
+  c.send(2, query_req);
+  c.send(3, status_req);
+  const bool status_answered = wait_until(
+      [&] {
+        c.poll();
+        return c.got.count(3) > 0;
+      },
+      std::chrono::seconds(20));
+  const int64_t status_ms = ms_since(t);
+  const bool reads_parked = c.got.count(1) == 0 && c.got.count(2) == 0;
+  const bool refused = wait_until(
+      [&] {
+        c.poll();
+        return c.got.size() == 3;
+      },
+      std::chrono::seconds(20));
   const int64_t refused_ms = ms_since(t);
   leader->process->signal(SIGCONT);
-  INFO(refused.out << refused.err);
-  CHECK(refused.exit_code != 0);
-  CHECK(refused.out.find("hh-") == std::string::npos);  // no row released
-  CHECK(refused.err.find("could not be audited") != std::string::npos);
-  WARN("replica read refused " << refused_ms << " ms after the leader was frozen: "
-                               << refused.err.substr(0, 300));
+  REQUIRE(status_answered);
+  CHECK(!c.got[3].has_error());
+  CHECK(c.got[3].has_status());
+  CHECK(reads_parked);      // the status was answered while both reads waited for the leader
+  CHECK(status_ms < 5000);  // before: behind both reads, 12 s
+  REQUIRE(refused);
+  for (uint64_t id : {1, 2}) {
+    const v1::ApiResponse& r = c.got[id];
+    INFO(r.error().message());
+    CHECK(r.error().code() == v1::API_UNAVAILABLE);
+    CHECK(r.error().message().find("could not be audited") != std::string::npos);
+    CHECK(!r.has_query());  // no row released
+  }
+  CHECK(refused_ms >= 5000);   // refused on the timeout, not before
+  CHECK(refused_ms < 11'000);  // the two together, not one after the other
+  WARN("leader frozen: status from the replica in "
+       << status_ms << " ms; both parked reads refused " << refused_ms
+       << " ms after: " << c.got[1].error().message().substr(0, 300));
 }
 
 }  // namespace
