@@ -50,10 +50,11 @@ Status api_refusal(const v1::ApiResponse& r, std::string_view what) {
   // The reason is the daemon's English protocol text; its class goes before it in the
   // reader's language (core/util/refusal_text.h). `what` names the request.
   const std::string name = v1::ApiErrorCode_Name(r.error().code());
-  std::string m = trf("{0}: the daemon answered {1}: {2}", what, name,
-                      explain_refusal(name, r.error().message()));
-  if (!r.error().rule().empty()) m += trf(" (rule {})", r.error().rule());
-  return fail(code, m);
+  const std::string why = explain_refusal(name, r.error().message());
+  return fail(code, r.error().rule().empty()
+                        ? trf("{0}: the daemon answered {1}: {2}", what, name, why)
+                        : trf("{0}: the daemon answered {1}: {2} (rule {3})", what, name, why,
+                              r.error().rule()));
 }
 
 Result<DaemonTarget> daemon_target(const AgentConfig& config, const Spool& spool,

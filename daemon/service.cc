@@ -23,7 +23,7 @@ std::string status_text(const IngestStats& s, const std::string& reload_error) {
       "serving; {} batches, {} records accepted, {} rejected, {} duplicate batches, {} refused; "
       "queue {}",
       s.batches, s.records_accepted, s.records_rejected, s.duplicates, s.refused, s.queued);
-  if (!reload_error.empty()) t += trf("; last reload refused: {}", reload_error);
+  if (!reload_error.empty()) t = trf("{}; last reload refused: {}", t, reload_error);
   return t;
 }
 

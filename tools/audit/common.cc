@@ -94,8 +94,10 @@ std::string entry_text(const v1::AuditEntry& e, const audit::Hash& entry_hash) {
   };
   line("time", format_time_ms(e.time_ms()));
   const auto& p = e.principal();
-  line("principal", tr("key id ") + printable(p.key_id()) + ", role " + printable(p.role()) +
-                        (p.agency().empty() ? "" : ", agency " + printable(p.agency())));
+  line("principal", p.agency().empty()
+                        ? trf("key id {}, role {}", printable(p.key_id()), printable(p.role()))
+                        : trf("key id {}, role {}, agency {}", printable(p.key_id()),
+                              printable(p.role()), printable(p.agency())));
   line("action", printable(e.action()));
   line("dataset", printable(e.dataset()));
   line("purpose", printable(e.purpose()));

@@ -115,12 +115,13 @@ Result<v1::ApiResponse> DaemonClient::call(v1::ApiRequest request) {
     }
     return resp;
   }
-  return fail(ErrorCode::kUnavailable, tr("no answer from the daemon within ") +
-                                           std::to_string(timeout_.count() / 1000) + " s");
+  return fail(ErrorCode::kUnavailable,
+              trf("no answer from the daemon within {} s", timeout_.count() / 1000));
 }
 
 int report_error(const Error& e) {
-  std::cerr << tr("gongshuctl: ") << shown(e.message()) << "\n";
+  std::cerr << "gongshuctl: "  // i18n-exempt: the program name
+            << shown(e.message()) << "\n";
   switch (e.code()) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kUnavailable:
