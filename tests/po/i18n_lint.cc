@@ -43,6 +43,7 @@ bool is_prose(std::string_view s) {
 struct Frame {
   char open;
   std::string name;  // the identifier before the bracket ("tr", "Table", ...), or ""
+  int commas = 0;    // top-level commas seen inside it: the argument's index
 };
 
 const std::set<std::string, std::less<>> kWrappers = {"tr", "trf", "trn", "trnf", "tr_noop"};
@@ -51,9 +52,32 @@ const std::set<std::string, std::less<>> kWrappers = {"tr", "trf", "trn", "trnf"
 // "list alerts", roles)`.
 const std::set<std::string, std::less<>> kProtocol = {"refuse", "require"};
 
+// The tokeniser behind i18n_lint and tr_messages: findings, and the messages when asked.
+std::vector<LintFinding> scan(std::string_view src, std::vector<TrMessage>* messages);
+
 }  // namespace
 
-std::vector<LintFinding> i18n_lint(std::string_view src) {
+std::vector<LintFinding> i18n_lint(std::string_view src) { return scan(src, nullptr); }
+
+std::vector<TrMessage> tr_messages(std::string_view src) {
+  std::vector<TrMessage> out;
+  (void)scan(src, &out);
+  return out;
+}
+
+std::string fragment_reason(std::string_view m) {
+  if (m.empty()) return {};
+  if (m.front() == ' ') return "starts with a space";
+  if (m.back() == ' ') return "ends with a space";
+  if (std::string_view(",;:.()]").find(m.front()) != std::string_view::npos) {
+    return "starts with punctuation";
+  }
+  return {};
+}
+
+namespace {
+
+std::vector<LintFinding> scan(std::string_view src, std::vector<TrMessage>* messages) {
   std::vector<LintFinding> out;
   std::set<int> exempt_lines;
   std::vector<Frame> stack;
@@ -196,6 +220,11 @@ std::vector<LintFinding> i18n_lint(std::string_view src) {
         }
       }
       judge(at, lit, prev_token);
+      if (messages != nullptr && !stack.empty() && kWrappers.count(stack.back().name) != 0) {
+        const Frame& f = stack.back();
+        const bool plural = f.name == "trn" || f.name == "trnf";
+        if (f.commas == 0 || (plural && f.commas == 1)) messages->push_back({at, lit});
+      }
       prev_token = "\"";
       continue;
     }
@@ -238,10 +267,13 @@ std::vector<LintFinding> i18n_lint(std::string_view src) {
       prev_ident.clear();
       prev_prev_ident.clear();
     }
+    if (c == ',' && !stack.empty()) ++stack.back().commas;
     prev_token = std::string(1, c);
     ++i;
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace gongshu::test

@@ -32,4 +32,19 @@ struct LintFinding {
 
 std::vector<LintFinding> i18n_lint(std::string_view source);
 
+// The messages the source hands to the catalogue: the literal first argument of tr, trf, trn,
+// trnf and tr_noop (and the plural, trn's and trnf's second), adjacent literals joined — what
+// xgettext extracts with po/CMakeLists.txt's keywords.
+struct TrMessage {
+  int line = 0;
+  std::string msgid;
+};
+std::vector<TrMessage> tr_messages(std::string_view source);
+
+// Why a message is a fragment glued to others at run time, which a translator can neither see
+// whole nor reorder ("" when it is not): it starts or ends with a space (" of ", "status: "),
+// or starts with punctuation that joins it to text before it (", ", ": ", "(", ")", ";", ".").
+// Make it one sentence with placeholders instead: trf("{} of {}", a, b).
+std::string fragment_reason(std::string_view msgid);
+
 }  // namespace gongshu::test
