@@ -19,6 +19,11 @@
 //             one after the kill; CLOCK_MONOTONIC is one clock for every process of the machine);
 //             then every record the agent had acknowledged is on the new leader exactly once
 //             (target <= 10 s; three runs, each on a fresh cluster from the same state)
+//   reads     a fresh cluster with the shipped policy (its `agency` rate class raised so the
+//             limits do not decide the figure): lookups/s of an agency's key (6 connections, 4
+//             lookups in flight each) against the leader alone, then spread over the leader and
+//             both replicas; a replica's lookups are audited on the leader (docs/replication.md
+//             §6 "Reads on replicas"), so the leader still writes every read's entry
 //
 // The machine's load average is printed before and after: everything (etcd, three daemons, the
 // agents, this process) shares it.
@@ -52,6 +57,7 @@
 #include "core/ids/citizen_id.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
+#include "gongshu/v1/api.pb.h"
 #include "gongshu/v1/batch.pb.h"
 #include "tools/launch/launch.h"
 
@@ -157,7 +163,6 @@ std::vector<int> free_ports(int n) {
   return *ports;
 }
 
-
 int64_t json_int(const std::string& text, const std::string& key, int64_t otherwise = -1) {
   std::smatch m;
   if (std::regex_search(text, m, std::regex("\"" + key + "\":(-?\\d+)"))) return std::stoll(m[1]);
@@ -228,6 +233,7 @@ struct Bench {
   std::vector<std::string> agent_dirs;  // in-process agents' enrolled states
   std::string real_agent;               // the gongshu-agent's enrolled state (template)
   std::string node_keys[3], node_pubs[3];
+  std::string reader_key;  // an agency principal of sjz-gongan (the read figure)
   CommonOptions options;
 
   Ran ctl(const std::string& api, std::vector<std::string> args) {
@@ -297,6 +303,15 @@ struct Bench {
     }
     real_agent = dir + "/agent0";
     enroll(real_agent);
+    reader_key = dir + "/reader.key";
+    Ran rk =
+        run({kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", reader_key, "--json"});
+    std::smatch rm;
+    if (rk.code != 0 ||
+        !std::regex_search(rk.out, rm, std::regex("\"public_key\":\"([0-9a-f]+)\"")))
+      die("gongshuctl keygen failed: " + rk.out);
+    must_ctl(n.api, {"principal", "add", "--role", "agency", "--agency", "sjz-gongan",
+                     "--public-key", rm[1]});
     stop(n);
     ::unlink((n.state + "/daemon.info").c_str());
     for (int i = 0; i < 3; ++i) {
@@ -331,7 +346,9 @@ struct Bench {
   }
 
   // Three nodes of cluster `name` on etcd, each from a fresh copy of the template.
-  std::vector<Node> cluster(const Etcd& etcd, const std::string& name) {
+  // policy_dir: [policy] dir of every node (empty: none).
+  std::vector<Node> cluster(const Etcd& etcd, const std::string& name,
+                            const std::string& policy_dir = "") {
     std::string etcd_list, members;
     for (const auto& e : etcd.endpoints)
       etcd_list += (etcd_list.empty() ? "\"" : ", \"") + e + "\"";
@@ -354,6 +371,7 @@ struct Bench {
                       "\"\nmembers = { " + members + " }\nsync_count = 1\n";
       if (options.lease_ttl_s > 0)
         c += "lease_ttl_s = " + std::to_string(options.lease_ttl_s) + "\n";
+      if (!policy_dir.empty()) c += "[policy]\ndir = \"" + policy_dir + "\"\n";
       write_text(n.config, c);
     }
     for (auto& n : nodes) start(n);
@@ -483,6 +501,64 @@ Rate run_agents(wire::Context& ctx, Agents& set, const std::string& endpoint,
   r.records_per_s = double(r.records) / secs(Clock::now() - t0);
   r.p50_ms = pct(latencies, 0.50);
   r.p99_ms = pct(latencies, 0.99);
+  return r;
+}
+
+// Lookups/s of `key` over `apis` for `duration`: `conns` connections (connection i to
+// apis[i % size]), each keeping `window` lookups in flight; refused ones counted apart.
+struct Reads {
+  double per_s = 0;
+  uint64_t ok = 0, refused = 0;
+  std::string first_refusal;
+};
+
+Reads run_lookups(wire::Context& ctx, const crypto::IdentityKey& key,
+                  const crypto::PublicKey& daemon, const std::vector<std::string>& apis, int conns,
+                  size_t window, std::chrono::milliseconds duration) {
+  std::atomic<uint64_t> ok{0}, refused{0};
+  std::mutex mu;
+  std::string first_refusal;
+  const auto t0 = Clock::now();
+  const auto until = t0 + duration;
+  std::vector<std::thread> threads;
+  for (int c = 0; c < conns; ++c) {
+    threads.emplace_back([&, c] {
+      auto ch = std::move(*wire::ClientChannel::create(ctx, key, daemon));
+      if (!ch.connect(apis[size_t(c) % apis.size()])) die("api connect failed");
+      uint64_t next = 1;
+      size_t in_flight = 0;
+      while (true) {
+        const bool sending = Clock::now() < until;
+        while (sending && in_flight < window) {
+          v1::ApiRequest req;
+          req.set_request_id(next);
+          req.mutable_lookup()->set_subject_id(citizen(uint64_t(c) * 131 + next));
+          req.mutable_lookup()->set_purpose("户籍核验");
+          if (!ch.send(*wire::encode(req))) die("api send failed");
+          ++next;
+          ++in_flight;
+        }
+        if (in_flight == 0) break;
+        auto got = ch.receive(std::chrono::milliseconds(10'000));
+        if (!got || !*got) die("no lookup answer within 10 s");
+        auto resp = wire::decode_as<v1::ApiResponse>(**got, 64 << 20);
+        --in_flight;
+        if (resp && !resp->has_error() && resp->has_lookup()) {
+          ++ok;
+        } else {
+          ++refused;
+          std::lock_guard lock(mu);
+          if (first_refusal.empty() && resp) first_refusal = resp->error().message();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  Reads r;
+  r.ok = ok.load();
+  r.refused = refused.load();
+  r.per_s = double(r.ok) / secs(Clock::now() - t0);
+  r.first_refusal = first_refusal;
   return r;
 }
 
@@ -713,6 +789,39 @@ int run_cluster_bench(const CommonOptions& options) {
   for (auto& n : nodes) b.stop(n);
   for (auto& n : nodes) fs::remove_all(n.state);
 
+  // Reads: a fresh cluster with the shipped policy, its agency rate class raised.
+  const std::string policy = b.dir + "/policy";
+  if (run({"/bin/cp", "-a", kSource + "/policies/policy", policy}).code != 0) die("cp failed");
+  write_text(policy + "/rates.toml",
+             "[[rate]]\nid = \"public\"\nrequests_per_minute = 60\nburst = 20\n\n"
+             "[[rate]]\nid = \"applicant\"\nrequests_per_minute = 120\nburst = 30\n\n"
+             "[[rate]]\nid = \"licensed\"\nrequests_per_minute = 120\nburst = 30\n\n"
+             "[[rate]]\nid = \"agency\"\nrequests_per_minute = 6000000\nburst = 100000\n\n"
+             "[[rate]]\nid = \"staff\"\nrequests_per_minute = 600\nburst = 100\n");
+  for (auto& a : set.agents) a.next_seq = 1;
+  std::vector<Node> rnodes = b.cluster(etcd, "bench-read", policy);
+  Node* rleader = b.leader(rnodes, std::chrono::seconds(30));
+  if (!rleader) die("no leader elected (reads)");
+  Rate loaded = run_agents(ctx, set, rleader->ingest, 1000, 1000, 8, 0);
+  std::vector<std::string> all_apis = {rleader->api};
+  for (auto& n : rnodes)
+    if (&n != rleader) all_apis.push_back(n.api);
+  if (!wait_for(
+          [&] {
+            for (auto& n : rnodes)
+              if (b.records(n) < int64_t(loaded.records)) return false;
+            return true;
+          },
+          std::chrono::seconds(30)))
+    die("the replicas did not catch up before the reads");
+  auto reader = crypto::load_key_file(b.reader_key);
+  if (!reader) die("cannot load " + b.reader_key);
+  const auto read_for = std::chrono::milliseconds(4000);
+  Reads on_leader = run_lookups(ctx, reader->key, set.daemon, {rleader->api}, 6, 4, read_for);
+  Reads spread = run_lookups(ctx, reader->key, set.daemon, all_apis, 6, 4, read_for);
+  for (auto& n : rnodes) b.stop(n);
+  for (auto& n : rnodes) fs::remove_all(n.state);
+
   std::vector<Failover> fo;
   for (int i = 1; i <= options.failovers; ++i) fo.push_back(failover_run(b, etcd, i));
   const std::string load_after = load_average();
@@ -754,6 +863,14 @@ int run_cluster_bench(const CommonOptions& options) {
       "  at half the replicated rate (%.0f records/s): replicated %.0f records/s, ack p50 %.1f ms "
       "p99 %.1f ms\n",
       r_full.records_per_s / 2, r_quarter.records_per_s, r_quarter.p50_ms, r_quarter.p99_ms);
+  std::printf(
+      "  lookups (an agency key, 6 connections x 4 in flight, %.0f s each, %llu records): leader "
+      "alone %.0f/s; leader + 2 replicas %.0f/s (%.2fx); refused %llu / %llu%s%s\n",
+      secs(read_for), (unsigned long long)loaded.records, on_leader.per_s, spread.per_s,
+      on_leader.per_s > 0 ? spread.per_s / on_leader.per_s : 0.0,
+      (unsigned long long)on_leader.refused, (unsigned long long)spread.refused,
+      spread.first_refusal.empty() && on_leader.first_refusal.empty() ? "" : ": ",
+      (on_leader.first_refusal + " " + spread.first_refusal).substr(0, 200).c_str());
   bool ok = ratio >= 60 && r_half.p99_ms <= 100;
   for (size_t i = 0; i < fo.size(); ++i) {
     std::printf(
