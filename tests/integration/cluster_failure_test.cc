@@ -12,8 +12,9 @@
 //   - the leader cut off from etcd (each gongshud talks to one etcd member; the leader's is
 //     frozen): from the agent's receipts and the audit log, no two nodes acknowledged in
 //     overlapping time, and the old leader's last ack precedes the new term.
-// A tampered write set is refused at the applier (tests/core/replication, "tampered, unchained
-// and wrong-audit write sets are refused"); the daemon adds no check of its own on that path.
+// A tampered write set and a deposed leader's old-term stream are refused by a real replica in
+// test_cluster_refusal (cluster_refusal_test.cc); the applier's checks alone in
+// tests/core/replication. The re-seeded replica's record shows in `cluster status` (below).
 #include <dirent.h>
 #include <signal.h>
 
