@@ -132,4 +132,16 @@ TEST_CASE(
   CHECK(r.err.find("new-leader") != std::string::npos);
 }
 
+TEST_CASE("old-leader is a target for start only: a plan that kills it is refused before it runs") {
+  TempDir dir;
+  std::string plan = dir.file("kill-old-leader.toml");
+  write_text(plan,
+             "name = \"x\"\nsummary_zh = \"x\"\nsummary_en = \"x\"\n\n[[step]]\ndo = "
+             "\"kill\"\ntarget = \"old-leader\"\n");
+  auto r = run_process({kDrill, "run", "--plan", plan});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(plan + ":5:") != std::string::npos);
+  CHECK(r.err.find("old-leader") != std::string::npos);
+}
+
 }  // namespace gongshu::testing
