@@ -194,7 +194,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
                 << "\n";
       std::string service_line = service_shown;
       if (service.pid() != 0 && !service.daemon_state().empty()) {
-        service_line += trf(", daemon {}", printable(service.daemon_state()));
+        service_line = trf("{}, daemon {}", service_shown, printable(service.daemon_state()));
       }
       if (!service.last_error_code().empty()) {
         // A refused batch: its class in the reader's language, the daemon's reason as sent.

@@ -217,11 +217,15 @@ void print_report(const v1::QualityReport& r) {
         continue;
       }
       std::cout << "  "
-                << trf("agency {}: {} batches, {} stored, {} invalidations, {} refused",
-                       shown(d.agency()), d.batches(), d.accepted(), d.invalidations(),
-                       d.rejected());
-      if (!d.from_start()) std::cout << " " << trf("(counted since {})", local_short(d.since_ms()));
-      std::cout << "\n";
+                << (d.from_start()
+                        ? trf("agency {}: {} batches, {} stored, {} invalidations, {} refused",
+                              shown(d.agency()), d.batches(), d.accepted(), d.invalidations(),
+                              d.rejected())
+                        : trf("agency {}: {} batches, {} stored, {} invalidations, {} refused "
+                              "(counted since {})",
+                              shown(d.agency()), d.batches(), d.accepted(), d.invalidations(),
+                              d.rejected(), local_short(d.since_ms())))
+                << "\n";
       std::string fields;
       for (const auto& f : d.fields())
         fields += (fields.empty() ? "" : ", ") + shown(f.field()) + " " + percent(f.ratio());
