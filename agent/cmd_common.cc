@@ -19,6 +19,7 @@ Result<Loaded> load_config_and_spool(const std::string& config_path) {
   GONGSHU_TRY(l.config, load_config(config_path));
   SpoolOptions so;
   so.max_bytes = l.config.limits.spool_max_bytes;
+  so.segment_records = l.config.batch.max_records;  // whole segments fill a batch
   GONGSHU_TRY(l.spool, Spool::open(l.config.state_dir, so));
   return l;
 }

@@ -86,7 +86,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
     uint64_t next_pending = spool.get_u64(*txn, kNextPending);
     uint64_t up_to = spool.get_u64(*txn, kBatchedUpTo);
     uint64_t waiting = next_pending > up_to + 1 ? next_pending - 1 - up_to : 0;
-    uint64_t spooled = spool.pending().count(*txn);
+    uint64_t spooled = spool.pending_records(*txn);  // records, not entries (spool.h)
     uint64_t outbox = spool.outbox().count(*txn);
     uint64_t outbox_records = 0;
     {

@@ -265,6 +265,7 @@ namespace {
 struct Filed {
   uint64_t filed = 0;    // refused records filed
   uint64_t deleted = 0;  // pending entries deleted
+  uint64_t bytes = 0;    // their size in the map
 };
 
 // Deletes a batch's range of pending records, filing as refused by the daemon those named in
@@ -275,25 +276,40 @@ Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock
                            const v1::BatchAck* whole) {
   std::vector<agentpb::RejectedRecord> filed;
   Filed out;
+  uint64_t gone = 0;   // records deleted
+  uint64_t bytes = 0;  // of the entries deleted
   {
-    // The batch's range, deleted through one cursor as it is read (no descent from the root per
-    // key); a refused record is read before its entry goes.
+    // The batch's range, whole entries (a record, or a format-3 segment of them: agent/spool.h),
+    // deleted through one cursor as it is read (no descent from the root per key); a refused
+    // record is read before its entry goes.
+    const uint64_t end = entry.first_pending + entry.count;
     store::WriteCursor cur = spool.pending().write_cursor(txn);
     auto e = cur.seek(store::u64_key(entry.first_pending));
-    for (uint32_t i = 0; e && i < entry.count; ++i) {
+    while (e) {
       auto key = store::parse_u64_key(e->key);
-      if (!key) break;
-      const v1::RecordStatus* st = nullptr;
-      bool file = true;
-      if (!whole) {
-        auto it = rejected.find(i);
-        if (it == rejected.end()) {
-          file = false;
-        } else {
+      if (!key || *key >= end) break;
+      uint32_t n = static_cast<uint32_t>(
+          std::min<uint64_t>(Spool::peek_pending_count(e->value), end - *key));
+      const uint32_t base = static_cast<uint32_t>(*key - entry.first_pending);
+      bool any = whole != nullptr;
+      if (!any) {
+        auto it = rejected.lower_bound(base);
+        any = it != rejected.end() && it->first < base + n;
+      }
+      std::optional<Result<std::vector<agentpb::PendingRecord>>> recs;
+      if (any) {
+        recs = spool.open_pending_entry(*key, e->value);
+        // Opened: its true count (a peeked one is an estimate).
+        if (*recs) n = static_cast<uint32_t>(std::min<uint64_t>((*recs)->size(), end - *key));
+      }
+      for (uint32_t j = 0; any && j < n; ++j) {
+        const uint32_t i = base + j;
+        const v1::RecordStatus* st = nullptr;
+        if (!whole) {
+          auto it = rejected.find(i);
+          if (it == rejected.end()) continue;
           st = it->second;
         }
-      }
-      if (file) {
         agentpb::RejectedRecord r;
         r.set_time_ms(clock.now_ms());
         r.set_by_daemon(true);
@@ -309,30 +325,36 @@ Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock
           r.set_field(st->field());
           r.set_reason(st->reason());
         }
-        auto p = spool.open_pending(*key, e->value);
-        if (p) {
-          r.set_source(p->source());
+        if (*recs && j < (*recs)->size()) {
+          agentpb::PendingRecord& p = (**recs)[j];
+          r.set_source(p.source());
           v1::Record rec;
-          if (rec.ParseFromString(p->record())) {
+          if (rec.ParseFromString(p.record())) {
             r.set_dataset(rec.dataset());
             r.set_record_key(rec.record_key());
           }
-          *r.mutable_record() = std::move(*p->mutable_record());
+          *r.mutable_record() = std::move(*p.mutable_record());
         } else {
           // Stored with the rejected row: English, translated when shown (po/README.md).
           r.set_reason(r.reason() + " (the spooled copy could not be read: " +  // i18n-exempt
-                       p.error().message() + ")");
+                       (*recs ? std::string("record missing from its segment")  // i18n-exempt
+                              : (*recs).error().message()) +
+                       ")");
         }
         filed.push_back(std::move(r));
       }
       // Read in this transaction, so it exists.
       GONGSHU_RETURN_IF_ERROR(cur.erase());
       ++out.deleted;
+      gone += n;
+      bytes += e->value.size();
       e = cur.seek(store::u64_key(*key + 1));
     }
   }
   for (const auto& r : filed) GONGSHU_RETURN_IF_ERROR(spool.add_rejected(txn, r));
+  GONGSHU_RETURN_IF_ERROR(spool.pending_records_gone(txn, gone));
   out.filed = filed.size();
+  out.bytes = bytes;
   return out;
 }
 
@@ -353,6 +375,7 @@ Result<std::optional<SettledBatch>> settle_acknowledged(const Spool& spool, stor
   out.accepted = entry.count - rejected.size();
   out.rejected = filed.filed;
   out.deleted = filed.deleted;
+  out.bytes = filed.bytes;
   agentpb::StoredReceipt sr;
   sr.set_batch_seq(seq);
   ack.receipt().SerializeToString(sr.mutable_receipt());
@@ -411,7 +434,7 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
   if (ack.error() != v1::BATCH_OK) {
     GONGSHU_TRY(Filed filed, file_records(spool_, txn, clock_, seq, entry, {}, &ack));
     txn_news_.rejected_records += filed.filed;
-    touched(filed.deleted * 600);  // the leaf pages read to delete them
+    touched(filed.bytes);  // the pages read to delete them
     // The code's name and the daemon's message are protocol: they stay as sent, after the
     // class in the service's language (the journal line); kept apart for `status`.
     const std::string code = v1::BatchErrorCode_Name(ack.error());
@@ -437,7 +460,7 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
     txn_news_.rejected_records += settled->rejected;
     txn_news_.acked_batches += 1;
     txn_news_.acked_records += settled->accepted;
-    touched(settled->deleted * 600);  // the leaf pages read to delete them
+    touched(settled->bytes);  // the pages read to delete them
   }
   *done = true;
   return {};
@@ -457,24 +480,31 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     uint64_t first = 0, last = 0;
     std::optional<uint64_t> corrupt;
     {
+      // Whole entries (a record, or a format-3 segment of them: agent/spool.h), never a part of
+      // one: an ack deletes whole entries. The next entry goes in while the batch has room for
+      // all its records (an empty batch takes it whatever its size).
       store::Cursor cur = spool_.pending().cursor(txn);
-      for (auto e = cur.seek(store::u64_key(up_to + 1));
-           e && builder_.count() < options_.max_records &&
-           builder_.record_bytes() < options_.max_batch_record_bytes;
-           e = cur.next()) {
+      for (auto e = cur.seek(store::u64_key(up_to + 1)); e; e = cur.next()) {
         uint64_t key = store::parse_u64_key(e->key).value_or(0);
-        // Decrypted into one buffer kept from record to record, read in place, and copied once:
+        if (builder_.count() > 0 &&
+            (builder_.count() + Spool::peek_pending_count(e->value) > options_.max_records ||
+             builder_.record_bytes() + e->value.size() > options_.max_batch_record_bytes))
+          break;
+        // Decrypted into one buffer kept from entry to entry, read in place, and copied once:
         // into the batch's encoding.
-        auto record = spool_.open_pending_record(key, e->value, &plain_);
-        if (!record) {
+        if (!spool_.open_pending_records(key, e->value, &read_)) {
           if (builder_.count() > 0) break;  // end the batch before it; handled in the next one
           corrupt = key;
-          last = key;
+          // Its records run up to the next entry (its own count is not to be trusted).
+          auto next = cur.next();
+          const uint64_t next_key =
+              next ? store::parse_u64_key(next->key).value_or(next_pending) : next_pending;
+          last = std::max(key, next_key - 1);
           break;
         }
         if (builder_.count() == 0) first = key;
-        last = key;
-        builder_.add(*record);
+        last = key + read_.records.size() - 1;
+        for (std::string_view r : read_.records) builder_.add(r);
       }
     }
     if (corrupt) {
@@ -483,10 +513,18 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
       r.set_time_ms(clock_.now_ms());
       r.set_source("spool");
       r.set_code(v1::RECORD_STATUS_MALFORMED);
-      r.set_reason(trf("spooled record {} could not be decrypted or parsed", *corrupt));
+      if (last == *corrupt) {
+        r.set_reason(trf("spooled record {} could not be decrypted or parsed", *corrupt));
+      } else {
+        r.set_reason(
+            trf("spooled records {} to {} could not be decrypted or parsed", *corrupt, last));
+      }
       GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
+      // One filed entry stands for every record of the segment in the count.
+      GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountRejectedLocal, last - *corrupt));
       // Read from pending in this transaction: it exists.
       GONGSHU_RETURN_IF_ERROR(spool_.pending().del(txn, *corrupt));
+      GONGSHU_RETURN_IF_ERROR(spool_.pending_records_gone(txn, last - *corrupt + 1));
       GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn, kBatchedUpTo, last));
       continue;
     }
@@ -505,7 +543,7 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     // with the batch (the backlog when it was sealed, a few batches before it is sent), the
     // outbox value holds the message sent, byte for byte.
     v1::SealedBatch advisory;
-    advisory.set_reported_backlog(spool_.pending().count(txn));
+    advisory.set_reported_backlog(spool_.pending_records(txn));
     const std::string advisory_bytes = advisory.SerializeAsString();
     // The message — the SealedBatch and the advisory — sealed into a buffer of its own that the
     // sending thread hands to ZeroMQ without a copy once this transaction has committed
@@ -806,7 +844,7 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
     if (sealer_holding_ && acks.empty()) {
       // Nothing left to seal: the batch buffers, and the heap's free memory, go back.
       builder_.release();
-      plain_ = Bytes();
+      read_ = PendingRead();
       release_heap();
       sealer_holding_ = false;
     }

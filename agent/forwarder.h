@@ -133,6 +133,7 @@ struct SettledBatch {
   uint64_t accepted = 0;  // records the daemon stored
   uint64_t rejected = 0;  // records it refused, filed
   uint64_t deleted = 0;   // pending entries deleted (the batch's range)
+  uint64_t bytes = 0;     // their size in the spool's map
 };
 Result<std::optional<SettledBatch>> settle_acknowledged(const Spool& spool, store::WriteTxn& txn,
                                                         const Clock& clock, uint64_t seq,
@@ -268,7 +269,7 @@ class Forwarder {
   // The sealer's: the batch being built and one pending record's plaintext.
   std::optional<std::chrono::steady_clock::time_point> waiting_since_;  // unbatched records seen
   batch::BatchBuilder builder_;
-  Bytes plain_;
+  PendingRead read_;
   bool sealer_holding_ = false;
   bool holding_buffers_ = false;  // the sending thread has sent since it was last idle
   std::mt19937_64 rng_;

@@ -240,9 +240,10 @@ Status Intake::commit(const std::function<Status(store::WriteTxn&)>& extra) {
   if (accepted_.empty() && rejected_.empty() && !extra) return {};
   GONGSHU_RETURN_IF_ERROR(spool_.env().update([&](store::WriteTxn& txn) -> Status {
     // The sequence numbers the writer assigns are the batcher's business, not intake's.
-    // One segment per transaction: one key derivation for all its records (agent/spool.h).
+    // One key derivation for all its records, in segments of [batch] max_records (agent/spool.h).
     auto writer = spool_.pending_writer(txn);
     for (const auto& p : accepted_) GONGSHU_RETURN_IF_ERROR(writer.append(p));
+    GONGSHU_RETURN_IF_ERROR(writer.finish());
     for (const auto& r : rejected_) GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
     GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn, kCountAccepted, accepted_.size()));
     if (extra) GONGSHU_RETURN_IF_ERROR(extra(txn));

@@ -77,6 +77,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
   }
   SpoolOptions so;
   so.max_bytes = config.limits.spool_max_bytes;
+  so.segment_records = config.batch.max_records;  // whole segments fill a batch
   GONGSHU_TRY(std::unique_ptr<Spool> spool, Spool::open(config.state_dir, so));
   GONGSHU_TRY(crypto::IdentityKey key, load_agent_key(config.key_file));
   DaemonTarget target;

@@ -25,6 +25,49 @@ constexpr size_t kOutboxHeader = kOutboxHeaderSize;
 
 constexpr uint8_t kSegmentFormat = 0x02;  // first byte of a format-2 pending value (spool.h)
 constexpr size_t kSegmentHeader = 1 + crypto::kSegmentSaltSize;
+constexpr uint8_t kSegmentsFormat = 0x03;  // first byte of a format-3 pending value (spool.h)
+constexpr size_t kSegmentsHeader = 1 + crypto::kSegmentSaltSize + 4;
+
+// A format-3 segment's associated data: kPendingDomain || 0x00 || u64(first) || u32(count) ||
+// 0x03 (longer than a single record's, so neither opens as the other).
+struct SegmentAd {
+  std::array<uint8_t, kPendingDomain.size() + 14> bytes;
+  SegmentAd(uint64_t first, uint32_t count) {
+    std::copy(kPendingDomain.begin(), kPendingDomain.end(), bytes.begin());
+    bytes[kPendingDomain.size()] = 0;
+    put_be64(bytes.data() + kPendingDomain.size() + 1, first);
+    put_be32(bytes.data() + kPendingDomain.size() + 9, count);
+    bytes[kPendingDomain.size() + 13] = kSegmentsFormat;
+  }
+  ByteView view() const { return {bytes.data(), bytes.size()}; }
+};
+
+// The Record bytes of a PendingRecord as we write it (record (1), source (2), accepted_at_ms
+// (3), each once), read in place; nullopt for an encoding protobuf may read otherwise.
+std::optional<std::string_view> record_in_place(std::string_view plain) {
+  WireReader in(plain);
+  uint32_t seen = 0;
+  std::string_view record;
+  while (!in.done()) {
+    uint32_t number, type;
+    std::string_view value;
+    uint64_t v;
+    if (!in.tag(number, type) || !first_time(seen, number)) {
+      return std::nullopt;
+    } else if (number == agentpb::PendingRecord::kRecordFieldNumber &&
+               type == WireReader::kLengthDelimited && in.bytes(value)) {
+      record = value;
+    } else if (number == agentpb::PendingRecord::kSourceFieldNumber &&
+               type == WireReader::kLengthDelimited && in.bytes(value) && is_utf8(value)) {
+      // a string: protobuf refuses one that is not UTF-8
+    } else if (number == agentpb::PendingRecord::kAcceptedAtMsFieldNumber &&
+               type == WireReader::kVarint && in.varint(v)) {
+    } else {
+      return std::nullopt;
+    }
+  }
+  return record;
+}
 
 // A pending record's associated data, on the stack: kPendingDomain || 0x00 || u64(seq).
 struct PendingAd {
@@ -200,9 +243,24 @@ Result<std::unique_ptr<Spool>> Spool::open(const std::string& state_dir,
   GONGSHU_TRY(auto rejected, store::Table<uint64_t>::open(*env, "rejected"));
   GONGSHU_TRY(auto catalog, store::Table<std::string_view>::open(*env, "catalog"));
   GONGSHU_TRY(auto meta, store::Table<std::string_view>::open(*env, "meta"));
-  return std::unique_ptr<Spool>(
-      new Spool(state_dir, std::move(env), std::move(key), std::move(pending), std::move(outbox),
-                std::move(receipts), std::move(rejected), std::move(catalog), std::move(meta)));
+  std::unique_ptr<Spool> spool(new Spool(state_dir, std::move(env), std::move(key),
+                                         std::move(pending), std::move(outbox), std::move(receipts),
+                                         std::move(rejected), std::move(catalog), std::move(meta)));
+  // Segments that fill a batch of segment_records exactly: up to 100, and a divisor of it when
+  // there is one of at least 20 (250 -> 50); otherwise 100, and a batch is the whole segments
+  // that fit.
+  const uint32_t want = std::max<uint32_t>(options.segment_records, 1);
+  uint32_t seg = std::min(want, kSegmentMaxRecords);
+  if (want > kSegmentMaxRecords) {
+    for (uint32_t d = kSegmentMaxRecords; d >= 20; --d) {
+      if (want % d == 0) {
+        seg = d;
+        break;
+      }
+    }
+  }
+  spool->segment_records_ = seg;
+  return spool;
 }
 
 uint64_t Spool::get_u64(const store::Txn& txn, std::string_view key) const {
@@ -248,26 +306,170 @@ Result<uint64_t> Spool::PendingWriter::append(const agentpb::PendingRecord& rec)
   if (failed_) return fail(ErrorCode::kInternal, tr("spool: pending writer used after a failure"));
   failed_ = true;
   if (next_ == 0) next_ = std::max<uint64_t>(spool_.get_u64(txn_, kNextPending), 1);
-  const uint64_t seq = next_;
-  plain_.clear();
-  if (!rec.SerializeToString(&plain_)) return fail(ErrorCode::kInternal, tr("spool: serialise"));
-  // Encrypted straight into the page it is committed from.
-  GONGSHU_TRY(std::span<uint8_t> value,
-              spool_.pending_.append_reserve(
-                  txn_, seq, kSegmentHeader + plain_.size() + crypto::kSegmentTagSize));
-  value[0] = kSegmentFormat;
-  std::copy(segment_.salt().begin(), segment_.salt().end(), value.begin() + 1);
-  segment_.encrypt_into(seq, PendingAd(seq).view(), as_bytes(plain_),
-                        value.subspan(kSegmentHeader));
-  GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn_, kNextPending, seq + 1));
-  next_ = seq + 1;
+  if (count_ == 0) {
+    first_ = next_;
+    plain_.clear();
+  }
+  const size_t at = plain_.size();
+  plain_.append(4, '\0');
+  if (!rec.AppendToString(&plain_)) return fail(ErrorCode::kInternal, tr("spool: serialise"));
+  const size_t len = plain_.size() - at - 4;
+  if (len > UINT32_MAX) return fail(ErrorCode::kInvalidArgument, tr("spool: record too large"));
+  put_be32(reinterpret_cast<uint8_t*>(plain_.data() + at), static_cast<uint32_t>(len));
+  const uint64_t seq = next_++;
+  ++count_;
+  if (count_ >= spool_.segment_records_ || plain_.size() >= kSegmentMaxBytes) {
+    GONGSHU_RETURN_IF_ERROR(flush());
+  }
   failed_ = false;
   return seq;
 }
 
+Status Spool::PendingWriter::finish() {
+  if (failed_) return fail(ErrorCode::kInternal, tr("spool: pending writer used after a failure"));
+  failed_ = true;
+  GONGSHU_RETURN_IF_ERROR(flush());
+  failed_ = false;
+  return {};
+}
+
+Status Spool::PendingWriter::flush() {
+  if (count_ == 0) return {};
+  // The record counter starts with the first segment: until then every entry is one record.
+  if (!spool_.get_meta(txn_, kPendingRecords)) {
+    GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn_, kPendingRecords, spool_.pending_.count(txn_)));
+  }
+  GONGSHU_RETURN_IF_ERROR(spool_.add_u64(txn_, kPendingRecords, count_));
+  // Encrypted straight into the page it is committed from.
+  GONGSHU_TRY(std::span<uint8_t> value,
+              spool_.pending_.append_reserve(
+                  txn_, first_, kSegmentsHeader + plain_.size() + crypto::kSegmentTagSize));
+  value[0] = kSegmentsFormat;
+  std::copy(segment_.salt().begin(), segment_.salt().end(), value.begin() + 1);
+  put_be32(value.data() + 1 + crypto::kSegmentSaltSize, count_);
+  segment_.encrypt_into(first_, SegmentAd(first_, count_).view(), as_bytes(plain_),
+                        value.subspan(kSegmentsHeader));
+  GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn_, kNextPending, first_ + count_));
+  count_ = 0;
+  plain_.clear();
+  return {};
+}
+
 Result<uint64_t> Spool::append_pending(store::WriteTxn& txn,
                                        const agentpb::PendingRecord& rec) const {
-  return pending_writer(txn).append(rec);
+  auto w = pending_writer(txn);
+  GONGSHU_TRY(uint64_t seq, w.append(rec));
+  GONGSHU_RETURN_IF_ERROR(w.finish());
+  return seq;
+}
+
+uint64_t Spool::pending_records(const store::Txn& txn) const {
+  if (get_meta(txn, kPendingRecords)) return get_u64(txn, kPendingRecords);
+  return pending_.count(txn);
+}
+
+Status Spool::pending_records_gone(store::WriteTxn& txn, uint64_t n) const {
+  if (n == 0 || !get_meta(txn, kPendingRecords)) return {};
+  const uint64_t have = get_u64(txn, kPendingRecords);
+  // An empty table holds no record, whatever an estimate said (peek_pending_count).
+  if (pending_.count(txn) == 0) return put_u64(txn, kPendingRecords, 0);
+  return put_u64(txn, kPendingRecords, have > n ? have - n : 0);
+}
+
+uint32_t Spool::peek_pending_count(ByteView value) {
+  // A format-1 value whose random nonce starts with 0x03 (1 in 256) must not read as a segment
+  // of many: a count is believed only if it is one a writer makes and the value can hold it
+  // (a random one passes about once in 4e7).
+  if (value.size() >= kSegmentsHeader + crypto::kSegmentTagSize && value[0] == kSegmentsFormat) {
+    const uint32_t n = get_be32(value.data() + 1 + crypto::kSegmentSaltSize);
+    if (n >= 1 && n <= kSegmentMaxRecords &&
+        value.size() >= kSegmentsHeader + crypto::kSegmentTagSize + size_t{4} * n)
+      return n;
+  }
+  return 1;
+}
+
+Status Spool::open_pending_records(uint64_t key, ByteView value, PendingRead* out) const {
+  out->records.clear();
+  out->spill.clear();
+  if (value.size() >= kSegmentsHeader + crypto::kSegmentTagSize && value[0] == kSegmentsFormat) {
+    const uint32_t count = get_be32(value.data() + 1 + crypto::kSegmentSaltSize);
+    const ByteView salt = value.subspan(1, crypto::kSegmentSaltSize);
+    const ByteView sealed = value.subspan(kSegmentsHeader);
+    out->plain.resize(sealed.size() - crypto::kSegmentTagSize);
+    bool opened = false;
+    {
+      std::lock_guard<std::mutex> lock(read_segment_mu_);
+      if (!read_segment_) {
+        GONGSHU_TRY(read_segment_, crypto::AeadSegment::resume(key_, salt));
+      } else if (!std::equal(salt.begin(), salt.end(), read_segment_->salt().begin())) {
+        GONGSHU_RETURN_IF_ERROR(read_segment_->reset(key_, salt));
+      }
+      opened = count > 0 &&
+               read_segment_->decrypt_into(key, SegmentAd(key, count).view(), sealed, out->plain)
+                   .has_value();
+    }
+    if (opened) {
+      // Authenticated: the lengths are ours. Still checked, never trusted past the buffer.
+      const std::string_view all = as_chars(out->plain);
+      size_t at = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        if (all.size() - at < 4) break;
+        const uint32_t len = get_be32(out->plain.data() + at);
+        at += 4;
+        if (all.size() - at < len) break;
+        const std::string_view one = all.substr(at, len);
+        at += len;
+        if (auto r = record_in_place(one)) {
+          out->records.push_back(*r);
+        } else {
+          agentpb::PendingRecord rec;
+          if (!rec.ParseFromArray(one.data(), static_cast<int>(one.size()))) break;
+          out->spill.push_back(std::move(*rec.mutable_record()));
+          out->records.push_back(out->spill.back());
+        }
+      }
+      if (out->records.size() == count && at == all.size()) return {};
+      out->records.clear();
+      return fail(ErrorCode::kCorrupt,
+                  trf("spool: pending segment {} ({} records) does not parse", key, count));
+    }
+    // Else perhaps format 1 whose random nonce starts with the format byte: tried below.
+  }
+  GONGSHU_TRY(std::string_view record, open_pending_record(key, value, &out->plain));
+  out->records.push_back(record);
+  return {};
+}
+
+Result<std::vector<agentpb::PendingRecord>> Spool::open_pending_entry(uint64_t key,
+                                                                      ByteView value) const {
+  std::vector<agentpb::PendingRecord> out;
+  if (value.size() >= kSegmentsHeader + crypto::kSegmentTagSize && value[0] == kSegmentsFormat) {
+    const uint32_t count = get_be32(value.data() + 1 + crypto::kSegmentSaltSize);
+    const ByteView sealed = value.subspan(kSegmentsHeader);
+    Bytes plain(sealed.size() - crypto::kSegmentTagSize);
+    GONGSHU_TRY(auto segment,
+                crypto::AeadSegment::resume(key_, value.subspan(1, crypto::kSegmentSaltSize)));
+    if (count > 0 && segment.decrypt_into(key, SegmentAd(key, count).view(), sealed, plain)) {
+      size_t at = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        if (plain.size() - at < 4) break;
+        const uint32_t len = get_be32(plain.data() + at);
+        at += 4;
+        if (plain.size() - at < len) break;
+        agentpb::PendingRecord rec;
+        if (!rec.ParseFromArray(plain.data() + at, static_cast<int>(len))) break;
+        at += len;
+        out.push_back(std::move(rec));
+      }
+      if (out.size() == count && at == plain.size()) return out;
+      return fail(ErrorCode::kCorrupt,
+                  trf("spool: pending segment {} ({} records) does not parse", key, count));
+    }
+  }
+  GONGSHU_TRY(agentpb::PendingRecord rec, open_pending(key, value));
+  out.push_back(std::move(rec));
+  return out;
 }
 
 Status Spool::open_pending_plain(uint64_t seq, ByteView box, Bytes* plain) const {
@@ -312,29 +514,7 @@ Result<std::string_view> Spool::open_pending_record(uint64_t seq, ByteView box,
                                                     Bytes* plain) const {
   GONGSHU_RETURN_IF_ERROR(open_pending_plain(seq, box, plain));
   // PendingRecord as we write it: record (1), source (2), accepted_at_ms (3), each once.
-  WireReader in(as_chars(*plain));
-  uint32_t seen = 0;
-  std::string_view record;
-  bool in_place = true;
-  while (in_place && !in.done()) {
-    uint32_t number, type;
-    std::string_view value;
-    uint64_t v;
-    if (!in.tag(number, type) || !first_time(seen, number)) {
-      in_place = false;
-    } else if (number == agentpb::PendingRecord::kRecordFieldNumber &&
-               type == WireReader::kLengthDelimited && in.bytes(value)) {
-      record = value;
-    } else if (number == agentpb::PendingRecord::kSourceFieldNumber &&
-               type == WireReader::kLengthDelimited && in.bytes(value) && is_utf8(value)) {
-      // a string: protobuf refuses one that is not UTF-8
-    } else if (number == agentpb::PendingRecord::kAcceptedAtMsFieldNumber &&
-               type == WireReader::kVarint && in.varint(v)) {
-    } else {
-      in_place = false;
-    }
-  }
-  if (in_place) return record;
+  if (auto record = record_in_place(as_chars(*plain))) return *record;
   // Not as we write it: protobuf's reading decides, and the record is kept in *plain.
   agentpb::PendingRecord rec;
   if (!rec.ParseFromArray(plain->data(), static_cast<int>(plain->size()))) {

@@ -95,5 +95,49 @@ TEST_CASE("batcher: size and time bounds, sequence numbers persisted", "[agent][
   auto txn = must(spool->env().begin_read());
   CHECK(spool->get_u64(txn, kNextBatchSeq) == 5);
   CHECK(spool->get_u64(txn, kBatchedUpTo) == 350);
-  CHECK(spool->pending().count(txn) == 550);  // nothing acknowledged, nothing removed
+  CHECK(spool->pending_records(txn) == 550);  // nothing acknowledged, nothing removed
+}
+
+TEST_CASE("batcher: a batch is whole spool segments, never a part of one", "[agent][batch]") {
+  // Segments of 100 (the spool's default) and a last one of 30: a max_records of 150 takes one
+  // segment of 100 per batch (two do not fit), then 100 + 30; one of 40 (lowered after the records
+  // were spooled) sends each segment alone.
+  struct Want {
+    uint32_t max;
+    std::vector<std::pair<uint64_t, uint32_t>> batches;  // first_pending, count
+  };
+  for (const Want& want : {Want{150, {{1, 100}, {101, 100}, {201, 130}}},
+                           Want{40, {{1, 100}, {101, 100}, {201, 100}, {301, 30}}}}) {
+    const uint32_t max = want.max;
+    TempDir dir;
+    auto spool = must(Spool::open(dir.path()));
+    must(store_catalog(*spool, {agent::testing::test_dataset()}, 1));
+    auto agent_key = crypto::IdentityKey::generate();
+    auto daemon_key = crypto::IdentityKey::generate();
+    DaemonTarget target;
+    target.ingest = "tcp://127.0.0.1:9";
+    target.key = daemon_key.public_key();
+    target.agency = agent::testing::kAgency;
+    auto context = must(wire::Context::create());
+    ForwarderOptions o;
+    o.max_records = max;
+    o.max_delay = std::chrono::milliseconds(20);
+    o.window = 8;
+    spool_records(*spool, 0, 330);  // segments at 1, 101, 201 (100 each) and 301 (30)
+    {
+      Forwarder f(*spool, context, agent_key, target, o, SystemClock::instance());
+      REQUIRE(wait_until([&] {
+        must(f.step(std::chrono::milliseconds(5)));
+        auto txn = must(spool->env().begin_read());
+        return spool->get_u64(txn, kBatchedUpTo) == 330;
+      }));
+    }
+    auto ob = outbox(*spool);
+    INFO("max_records " << max);
+    REQUIRE(ob.size() == want.batches.size());
+    for (size_t i = 0; i < ob.size(); ++i) {
+      CHECK(ob[i].second.first_pending == want.batches[i].first);
+      CHECK(ob[i].second.count == want.batches[i].second);
+    }
+  }
 }

@@ -53,6 +53,31 @@ uint64_t append_pending_v1(const Spool& spool, const crypto::DataKey& key, store
   return seq;
 }
 
+// The pending writer of format 2 (agent/spool.h), as agents wrote records from format 2 until
+// format 3: 0x02 || salt || one AeadSegment message per record (counter = seq), the salt shared
+// by a transaction's records. Kept here to build the spools older agents left.
+struct PendingWriterV2 {
+  const Spool& spool;
+  crypto::AeadSegment segment;
+  PendingWriterV2(const Spool& s, const crypto::DataKey& key)
+      : spool(s), segment(crypto::AeadSegment::start(key)) {}
+  uint64_t append(store::WriteTxn& txn, const agentpb::PendingRecord& rec) {
+    uint64_t seq = std::max<uint64_t>(spool.get_u64(txn, kNextPending), 1);
+    const std::string plain = rec.SerializeAsString();
+    Bytes ad = to_bytes("gongshu.agent.pending");
+    ad.push_back(0);
+    append_be64(ad, seq);
+    Bytes v(1 + crypto::kSegmentSaltSize + plain.size() + crypto::kSegmentTagSize);
+    v[0] = 0x02;
+    std::copy(segment.salt().begin(), segment.salt().end(), v.begin() + 1);
+    segment.encrypt_into(seq, ad, as_bytes(plain),
+                         std::span<uint8_t>(v).subspan(1 + crypto::kSegmentSaltSize));
+    must(spool.pending().append(txn, seq, v));
+    must(spool.put_u64(txn, kNextPending, seq + 1));
+    return seq;
+  }
+};
+
 agentpb::PendingRecord pending(const v1::Record& r, const std::string& source) {
   agentpb::PendingRecord p;
   p.set_record(r.SerializeAsString());
@@ -95,22 +120,35 @@ TEST_CASE("spool: records survive reopening, in order, and are encrypted at rest
 
   auto spool = must(Spool::open(dir.path()));
   auto txn = must(spool->env().begin_read());
-  CHECK(spool->pending().count(txn) == 500);
+  CHECK(spool->pending_records(txn) == 500);
+  CHECK(spool->pending().count(txn) == 5);  // format-3 segments of 100 records
   CHECK(spool->get_u64(txn, kCountAccepted) == 500);
   CHECK(spool->get_u64(txn, kCountRejectedLocal) == 2);
   store::Cursor cur = spool->pending().cursor(txn);
   int i = 0;
-  for (auto e = cur.first(); e; e = cur.next(), ++i) {
-    auto p = must(spool->open_pending(*store::parse_u64_key(e->key), e->value));
-    v1::Record r;
-    REQUIRE(r.ParseFromString(p.record()));
-    CHECK(r.record_key() == "key-" + std::to_string(i));
-    CHECK(p.source() == "test:" + std::to_string(i));
+  PendingRead read;
+  for (auto e = cur.first(); e; e = cur.next()) {
+    const uint64_t key = *store::parse_u64_key(e->key);
+    REQUIRE(key == uint64_t(i + 1));
+    CHECK(Spool::peek_pending_count(e->value) == 100);
+    must(spool->open_pending_records(key, e->value, &read));
+    auto all = must(spool->open_pending_entry(key, e->value));
+    REQUIRE(all.size() == 100);
+    REQUIRE(read.records.size() == 100);
+    for (size_t j = 0; j < all.size(); ++j, ++i) {
+      v1::Record r;
+      REQUIRE(r.ParseFromString(all[j].record()));
+      CHECK(r.record_key() == "key-" + std::to_string(i));
+      CHECK(all[j].source() == "test:" + std::to_string(i));
+      CHECK(read.records[j] == all[j].record());
+    }
   }
   CHECK(i == 500);
-  // A box moved to another key does not open.
+  // A segment moved to another key does not open.
   auto first = spool->pending().get(txn, 1);
-  CHECK_FALSE(spool->open_pending(2, *first));
+  CHECK_FALSE(spool->open_pending_entry(2, *first));
+  CHECK_FALSE(spool->open_pending_records(101, *first, &read));
+  CHECK_FALSE(spool->open_pending(1, *first));  // a segment is not one record
   store::Cursor rc = spool->rejected().cursor(txn);
   auto rej = must(spool->open_rejected(1, rc.first()->value));
   CHECK(rej.source() == "test:bad");
@@ -197,7 +235,7 @@ TEST_CASE("spool_file: resumes after the rows an interrupted run spooled", "[age
   CHECK(p.resumed_after == 40);
   CHECK(p.accepted == 60);
   auto txn = must(spool->env().begin_read());
-  CHECK(spool->pending().count(txn) == 60);
+  CHECK(spool->pending_records(txn) == 60);
   CHECK_FALSE(spool->get_meta(txn, key).has_value());  // done: the marker is gone
 }
 
@@ -275,9 +313,9 @@ TEST_CASE("spool: both pending formats read; each record authenticated in its ow
   };
   auto add_v2 = [&](int from, int to) {
     must(spool->env().update([&](store::WriteTxn& txn) -> Status {
-      auto w = spool->pending_writer(txn);
+      PendingWriterV2 w(*spool, key);
       for (int i = from; i < to; ++i)
-        GONGSHU_RETURN_IF_ERROR(w.append(pending(record(i, "v2"), "new:" + std::to_string(i))));
+        w.append(txn, pending(record(i, "v2"), "new:" + std::to_string(i)));
       return {};
     }));
   };
@@ -359,11 +397,13 @@ TEST_CASE("spool: both pending formats read; each record authenticated in its ow
   CHECK_FALSE(spool->open_pending(9998, lookalike));
 }
 
-TEST_CASE("spool upgrade: a backlog of the first format drains exactly once, through a kill",
+TEST_CASE("spool upgrade: a backlog of formats 1 and 2 drains exactly once, through kills",
           "[agent][spool][e2e]") {
-  // An agent of before format 2 left 3,000 records in its spool; the upgraded agent spools
-  // 1,000 more (format 2) and drains them all to the daemon, killed with SIGKILL midway through
-  // the old records: each record stored once, in order, the resends byte for byte.
+  // Older agents left 2,000 records of format 1 and 1,000 of format 2 in the spool; the upgraded
+  // agent spools 1,000 more (format 3: segments of 50, as max_records is 250) and drains them
+  // all to the daemon, killed with SIGKILL midway through the old records and again among the
+  // new segments (a batch of whole segments sealed, sent or acknowledged, its deletion maybe not
+  // committed): each record stored once, in order, the resends byte for byte.
   TempDir dir;
   const std::string bin = std::string(GONGSHU_BINARY_DIR) + "/bin/gongshu-agent";
   const std::string config = dir.file("agent.toml");
@@ -393,10 +433,15 @@ TEST_CASE("spool upgrade: a backlog of the first format drains exactly once, thr
     auto spool = must(Spool::open(dir.file("state")));
     auto key = must(load_or_create_spool_key(dir.file("state/spool.key"), false));
     must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+      PendingWriterV2 v2(*spool, key);
       for (int i = 0; i < 3000; ++i) {
         v1::Record r = record(i, "旧格式");
         r.set_record_key(key_of(i));
-        append_pending_v1(*spool, key, txn, pending(r, "old.jsonl:" + std::to_string(i + 1)));
+        if (i < 2000) {
+          append_pending_v1(*spool, key, txn, pending(r, "old.jsonl:" + std::to_string(i + 1)));
+        } else {
+          v2.append(txn, pending(r, "old.jsonl:" + std::to_string(i + 1)));
+        }
       }
       return spool->add_u64(txn, kCountAccepted, 3000);
     }));
@@ -410,8 +455,11 @@ TEST_CASE("spool upgrade: a backlog of the first format drains exactly once, thr
   {
     auto spool = must(Spool::open(dir.file("state")));
     auto txn = must(spool->env().begin_read());
-    REQUIRE(spool->pending().count(txn) == 4000);
-    CHECK((*spool->pending().get(txn, 3001))[0] == 0x02);  // the upgraded intake's format
+    REQUIRE(spool->pending_records(txn) == 4000);
+    REQUIRE(spool->pending().count(txn) == 3000 + 20);     // 1,000 new records in 20 segments
+    CHECK((*spool->pending().get(txn, 2001))[0] == 0x02);  // format 2
+    CHECK((*spool->pending().get(txn, 3001))[0] == 0x03);  // the upgraded intake's format
+    CHECK(Spool::peek_pending_count(*spool->pending().get(txn, 3951)) == 50);
   }
 
   auto run = std::make_unique<agent::testing::Child>(
@@ -423,6 +471,12 @@ TEST_CASE("spool upgrade: a backlog of the first format drains exactly once, thr
   CHECK(before < 12);  // killed among the old records
   auto run2 = std::make_unique<agent::testing::Child>(
       std::vector<std::string>{bin, "run", "--config", config}, dir.file("run2"));
+  REQUIRE(wait_until([&] { return state.batch_count() >= 13; }, std::chrono::seconds(30)));
+  run2->signal(SIGKILL);
+  run2->wait();
+  CHECK(state.batch_count() < 16);  // killed among the new segments
+  run2 = std::make_unique<agent::testing::Child>(
+      std::vector<std::string>{bin, "run", "--config", config}, dir.file("run3"));
   REQUIRE(wait_until([&] { return state.records_stored() == 4000; }, std::chrono::seconds(40)));
   std::vector<std::string> keys;
   {
@@ -453,7 +507,9 @@ TEST_CASE("spool: a pending writer that failed takes no more records", "[agent][
   // A counter is never used twice under one segment's salt, even by a caller that carries on
   // after an error (instead of aborting the transaction as it must).
   TempDir dir;
-  auto spool = must(Spool::open(dir.path()));
+  SpoolOptions one;
+  one.segment_records = 1;  // every append writes its segment
+  auto spool = must(Spool::open(dir.path(), one));
   must(spool->env().update([&](store::WriteTxn& txn) -> Status {
     // A slot above next_pending is taken: appending at next_pending fails (out of order).
     GONGSHU_RETURN_IF_ERROR(spool->pending().put(txn, 10, as_bytes("x")));
