@@ -40,14 +40,13 @@ Result<std::optional<Found>> find_checkpoint(const std::string& path, uint64_t s
     GONGSHU_TRY(auto frame, with_context(reader.next(), path));
     if (!frame) break;
     if (frame->type == audit::FrameType::kEntry) {
-      GONGSHU_TRY(audit::EntryPrefix prefix, with_context(audit::parse_entry_prefix(frame->data),
-                                                          path + tr(": entry at byte offset ") +
-                                                              std::to_string(frame->offset)));
+      GONGSHU_TRY(audit::EntryPrefix prefix,
+                  with_context(audit::parse_entry_prefix(frame->data),
+                               trf("{}: entry at byte offset {}", path, frame->offset)));
       if (entries == 0) first_seq = prefix.seq;
       if (prefix.seq != first_seq + entries) {
-        return fail(ErrorCode::kCorrupt, path + tr(": expected entry ") +
-                                             std::to_string(first_seq + entries) + ", found " +
-                                             std::to_string(prefix.seq) + tr("; run verify"));
+        return fail(ErrorCode::kCorrupt, trf("{}: expected entry {}, found {}; run verify", path,
+                                             first_seq + entries, prefix.seq));
       }
       last = audit::entry_hash(frame->data);
       if (first_seq == 1) range.append(last);
@@ -55,18 +54,16 @@ Result<std::optional<Found>> find_checkpoint(const std::string& path, uint64_t s
       continue;
     }
     std::string note(as_chars(frame->data));
-    GONGSHU_TRY(
-        audit::CheckpointBody body,
-        with_context(audit::parse_checkpoint_note_unverified(note),
-                     path + tr(": checkpoint at byte offset ") + std::to_string(frame->offset)));
+    GONGSHU_TRY(audit::CheckpointBody body,
+                with_context(audit::parse_checkpoint_note_unverified(note),
+                             trf("{}: checkpoint at byte offset {}", path, frame->offset)));
     if (size != 0 && body.size != size) continue;
     Found f{std::move(note), {}};
     uint64_t here = entries ? first_seq + entries - 1 : 0;
     if (body.size != here) {
-      f.matches = fail(ErrorCode::kCorrupt, tr("it follows entry ") + std::to_string(here));
+      f.matches = fail(ErrorCode::kCorrupt, trf("it follows entry {}", here));
     } else if (body.chain != last) {
-      f.matches = fail(ErrorCode::kCorrupt,
-                       tr("its chain hash does not match entry ") + std::to_string(here));
+      f.matches = fail(ErrorCode::kCorrupt, trf("its chain hash does not match entry {}", here));
     } else if (first_seq == 1 && body.root != range.root()) {
       f.matches = fail(ErrorCode::kCorrupt, tr("its root does not match the entries"));
     }
@@ -78,19 +75,27 @@ Result<std::optional<Found>> find_checkpoint(const std::string& path, uint64_t s
 int run_checkpoint(const Args& a) {
   auto found = find_checkpoint(a.export_path, a.size);
   if (!found) {
-    std::cerr << tr("gongshu-audit checkpoint: ") << found.error().message() << "\n";
+    std::cerr << "gongshu-audit checkpoint: "  // i18n-exempt: program and command names
+              << found.error().message() << "\n";
     return kExitError;
   }
   if (!*found) {
-    std::cerr << tr("gongshu-audit checkpoint: ") << a.export_path << tr(" has no checkpoint")
-              << (a.size ? tr(" at tree size ") + std::to_string(a.size) : std::string()) << "\n";
+    std::cerr << "gongshu-audit checkpoint: "  // i18n-exempt: program and command names
+              << (a.size ? trf("{} has no checkpoint at tree size {}", a.export_path, a.size)
+                         : trf("{} has no checkpoint", a.export_path))
+              << "\n";
     return kExitError;
   }
   if (!(*found)->matches) {
-    std::cerr << tr("gongshu-audit checkpoint: the export's checkpoint at tree size ")
-              << (a.size ? std::to_string(a.size) : std::string("(latest)"))
-              << tr(" does not match its entries: ") << (*found)->matches.error().message()
-              << tr("; run verify\n");
+    const std::string why = (*found)->matches.error().message();
+    std::cerr << "gongshu-audit checkpoint: "  // i18n-exempt: program and command names
+              << (a.size ? trf("the export's checkpoint at tree size {} does not match its "
+                               "entries: {}; run verify",
+                               a.size, why)
+                         : trf("the export's latest checkpoint does not match its entries: {}; "
+                               "run verify",
+                               why))
+              << "\n";
     return kExitError;
   }
   std::cout << (*found)->note;
