@@ -819,6 +819,8 @@ int run_cluster_bench(const CommonOptions& options) {
   const auto read_for = std::chrono::milliseconds(4000);
   Reads on_leader = run_lookups(ctx, reader->key, set.daemon, {rleader->api}, 6, 4, read_for);
   Reads spread = run_lookups(ctx, reader->key, set.daemon, all_apis, 6, 4, read_for);
+  Reads replicas =
+      run_lookups(ctx, reader->key, set.daemon, {all_apis[1], all_apis[2]}, 6, 4, read_for);
   for (auto& n : rnodes) b.stop(n);
   for (auto& n : rnodes) fs::remove_all(n.state);
 
@@ -865,12 +867,19 @@ int run_cluster_bench(const CommonOptions& options) {
       r_full.records_per_s / 2, r_quarter.records_per_s, r_quarter.p50_ms, r_quarter.p99_ms);
   std::printf(
       "  lookups (an agency key, 6 connections x 4 in flight, %.0f s each, %llu records): leader "
-      "alone %.0f/s; leader + 2 replicas %.0f/s (%.2fx); refused %llu / %llu%s%s\n",
+      "alone %.0f/s; leader + 2 replicas %.0f/s (%.2fx); the 2 replicas alone %.0f/s; refused "
+      "%llu / %llu / %llu%s%s\n",
       secs(read_for), (unsigned long long)loaded.records, on_leader.per_s, spread.per_s,
-      on_leader.per_s > 0 ? spread.per_s / on_leader.per_s : 0.0,
+      on_leader.per_s > 0 ? spread.per_s / on_leader.per_s : 0.0, replicas.per_s,
       (unsigned long long)on_leader.refused, (unsigned long long)spread.refused,
-      spread.first_refusal.empty() && on_leader.first_refusal.empty() ? "" : ": ",
-      (on_leader.first_refusal + " " + spread.first_refusal).substr(0, 200).c_str());
+      (unsigned long long)replicas.refused,
+      spread.first_refusal.empty() && on_leader.first_refusal.empty() &&
+              replicas.first_refusal.empty()
+          ? ""
+          : ": ",
+      (on_leader.first_refusal + " " + spread.first_refusal + " " + replicas.first_refusal)
+          .substr(0, 200)
+          .c_str());
   bool ok = ratio >= 60 && r_half.p99_ms <= 100;
   for (size_t i = 0; i < fo.size(); ++i) {
     std::printf(
