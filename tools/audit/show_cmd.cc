@@ -38,9 +38,9 @@ bool show_entry(const Args& a, const audit::Frame& f) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << tr("undecodable entry at byte offset ") << f.offset << ": "
-                << printable(e.error().message()) << tr("\n  bytes: ") << hex_encode(f.data)
-                << "\n";
+      std::cout << trf("undecodable entry at byte offset {}: {}", f.offset,
+                       printable(e.error().message()))
+                << "\n  " << trf("bytes: {}", hex_encode(f.data)) << "\n";
     }
     return false;
   }
@@ -75,21 +75,22 @@ bool show_checkpoint(const Args& a, const audit::Frame& f) {
     w.field("note", note).end_object();
     std::cout << w.str() << "\n";
   } else if (body) {
-    std::cout << tr("checkpoint at tree size ") << body->size
-              << tr(" (signature not checked here)\n") << tr("  origin:        ")
-              << printable(body->origin) << "\n"
-              << tr("  root:          ") << hex(body->root) << "\n"
-              << tr("  chain:         ") << hex(body->chain) << "\n";
+    // TRANSLATORS: the labels line up in a column (a Chinese character is two columns wide).
+    std::cout << trf("checkpoint at tree size {} (signature not checked here)", body->size)
+              << "\n  " << trf("origin:        {}", printable(body->origin)) << "\n  "
+              << trf("root:          {}", hex(body->root)) << "\n  "
+              << trf("chain:         {}", hex(body->chain)) << "\n";
     // The signature lines, after the blank line that ends the body.
     std::string_view sigs = note.substr(note.rfind("\n\n") + 2);
     while (!sigs.empty()) {
       size_t nl = sigs.find('\n');
-      std::cout << tr("  signature:     ") << printable(sigs.substr(0, nl)) << "\n";
+      std::cout << "  " << trf("signature:     {}", printable(sigs.substr(0, nl))) << "\n";
       sigs.remove_prefix(nl == std::string_view::npos ? sigs.size() : nl + 1);
     }
   } else {
-    std::cout << tr("unreadable checkpoint at byte offset ") << f.offset << ": "
-              << printable(body.error().message()) << tr("\n  note: ") << printable(note) << "\n";
+    std::cout << trf("unreadable checkpoint at byte offset {}: {}", f.offset,
+                     printable(body.error().message()))
+              << "\n  " << trf("note: {}", printable(note)) << "\n";
   }
   return body.has_value();
 }
@@ -97,7 +98,8 @@ bool show_checkpoint(const Args& a, const audit::Frame& f) {
 int run_show(const Args& a) {
   auto reader = audit::ExportReader::open(a.export_path);
   if (!reader) {
-    std::cerr << tr("gongshu-audit show: ") << reader.error().message() << "\n";
+    std::cerr << "gongshu-audit show: "  // i18n-exempt: program and command names
+              << reader.error().message() << "\n";
     return kExitError;
   }
   bool all_decoded = true;
@@ -106,8 +108,8 @@ int run_show(const Args& a) {
     auto frame = reader->next();
     if (!frame) {
       std::cout.flush();
-      std::cerr << tr("gongshu-audit show: ") << a.export_path << ": " << frame.error().message()
-                << "\n";
+      std::cerr << "gongshu-audit show: "  // i18n-exempt: program and command names
+                << a.export_path << ": " << frame.error().message() << "\n";
       return kExitError;
     }
     if (!*frame) break;
@@ -126,8 +128,8 @@ int run_show(const Args& a) {
     all_decoded &= show_entry(a, f);
   }
   if (a.seq != 0 && !found) {
-    std::cerr << tr("gongshu-audit show: entry ") << a.seq << tr(" is not in ") << a.export_path
-              << "\n";
+    std::cerr << "gongshu-audit show: "  // i18n-exempt: program and command names
+              << trf("entry {} is not in {}", a.seq, a.export_path) << "\n";
     return kExitError;
   }
   return all_decoded ? kExitOk : kExitFailed;
