@@ -27,10 +27,9 @@ Result<std::optional<uint64_t>> latest_checkpoint_size(const std::string& path) 
     GONGSHU_TRY(auto frame, with_context(reader.next(), path));
     if (!frame) break;
     if (frame->type != audit::FrameType::kCheckpoint) continue;
-    GONGSHU_TRY(
-        audit::CheckpointBody body,
-        with_context(audit::parse_checkpoint_note_unverified(as_chars(frame->data)),
-                     path + tr(": checkpoint at byte offset ") + std::to_string(frame->offset)));
+    GONGSHU_TRY(audit::CheckpointBody body,
+                with_context(audit::parse_checkpoint_note_unverified(as_chars(frame->data)),
+                             trf("{}: checkpoint at byte offset {}", path, frame->offset)));
     latest = body.size;
   }
   return latest;
@@ -45,7 +44,7 @@ struct ProveArgs {
 
 int run_prove(const ProveArgs& a) {
   auto fail_with = [](const std::string& why) {
-    std::cerr << tr("gongshu-audit prove: ") << why << "\n";
+    std::cerr << "gongshu-audit prove: " << why << "\n";  // i18n-exempt: program, command
     return kExitError;
   };
   uint64_t size = a.checkpoint_size;
@@ -55,7 +54,7 @@ int run_prove(const ProveArgs& a) {
     auto latest = latest_checkpoint_size(a.export_path);
     if (!latest) return fail_with(latest.error().message());
     if (!*latest)
-      return fail_with(a.export_path + tr(": the export has no checkpoint to prove against"));
+      return fail_with(trf("{}: the export has no checkpoint to prove against", a.export_path));
     size = **latest;
   }
   auto proof = audit::prove_inclusion(a.export_path, a.seq, size);
@@ -64,9 +63,10 @@ int run_prove(const ProveArgs& a) {
     return fail_with(s.error().message());
   }
   if (a.out != "-") {
-    std::cout << tr("wrote the inclusion proof of entry ") << proof->seq
-              << tr(" under the checkpoint at tree size ") << proof->tree_size << " ("
-              << proof->path.size() << tr(" path hashes) to ") << a.out << "\n";
+    std::cout << trf("wrote the inclusion proof of entry {} under the checkpoint at tree size {} "
+                     "({} path hashes) to {}",
+                     proof->seq, proof->tree_size, proof->path.size(), a.out)
+              << "\n";
   }
   return kExitOk;
 }
@@ -84,7 +84,7 @@ int run_check_proof(const CheckProofArgs& a) {
       w.begin_object().field("status", "error").field("reason", why).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cerr << tr("gongshu-audit check-proof: ") << why << "\n";
+      std::cerr << "gongshu-audit check-proof: " << why << "\n";  // i18n-exempt: program, command
     }
     return kExitError;
   };
@@ -93,8 +93,8 @@ int run_check_proof(const CheckProofArgs& a) {
   auto text = read_small_file(a.proof_file, kMaxProofFile);
   if (!text) return error(text.error().message());
   if (text->substr(0, kInclusionFirstLine.size()) != kInclusionFirstLine) {
-    return error(a.proof_file + tr(": not an inclusion proof (it does not start with '") +
-                 std::string(kInclusionFirstLine.substr(0, kInclusionFirstLine.size() - 1)) + "')");
+    return error(trf("{}: not an inclusion proof (it does not start with '{}')", a.proof_file,
+                     kInclusionFirstLine.substr(0, kInclusionFirstLine.size() - 1)));
   }
   auto proof = audit::parse_inclusion_proof(*text);
   Result<audit::CheckedInclusion> checked =
@@ -108,7 +108,7 @@ int run_check_proof(const CheckProofArgs& a) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << tr("FAILED: ") << printable(checked.error().message()) << "\n";
+      std::cout << trf("FAILED: {}", printable(checked.error().message())) << "\n";
     }
     return kExitFailed;
   }
@@ -127,9 +127,9 @@ int run_check_proof(const CheckProofArgs& a) {
     w.end_object().end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cout << tr("OK: entry ") << checked->entry.seq() << tr(" is in log ")
-              << printable(cp.origin) << tr(" at tree size ") << cp.size << tr(", root ")
-              << hex(cp.root) << "\n";
+    std::cout << trf("OK: entry {} is in log {} at tree size {}, root {}", checked->entry.seq(),
+                     printable(cp.origin), cp.size, hex(cp.root))
+              << "\n";
     std::cout << entry_text(checked->entry, h);
   }
   return kExitOk;
