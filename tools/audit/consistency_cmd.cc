@@ -30,11 +30,13 @@ struct ProveArgs {
 int run_prove_consistency(const ProveArgs& a) {
   auto proof = audit::prove_consistency(a.export_path, a.old_size, a.new_size);
   if (!proof) {
-    std::cerr << tr("gongshu-audit prove-consistency: ") << proof.error().message() << "\n";
+    std::cerr << "gongshu-audit prove-consistency: "  // i18n-exempt: program and command names
+              << proof.error().message() << "\n";
     return kExitError;
   }
   if (auto s = write_output(a.out, audit::format_consistency_proof(*proof)); !s) {
-    std::cerr << tr("gongshu-audit prove-consistency: ") << s.error().message() << "\n";
+    std::cerr << "gongshu-audit prove-consistency: "  // i18n-exempt: program and command names
+              << s.error().message() << "\n";
     return kExitError;
   }
   if (a.out != "-") {
@@ -62,7 +64,8 @@ int run_consistency(const CheckArgs& a) {
       w.begin_object().field("status", "error").field("reason", why.english).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cerr << tr("gongshu-audit consistency: ") << printable(why.text) << "\n";
+      std::cerr << "gongshu-audit consistency: "  // i18n-exempt: program and command names
+                << printable(why.text) << "\n";
     }
     return kExitError;
   };
@@ -106,7 +109,7 @@ int run_consistency(const CheckArgs& a) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << tr("FAILED: ") << printable(checked.error().message()) << "\n";
+      std::cout << trf("FAILED: {}", printable(checked.error().message())) << "\n";
     }
     return kExitFailed;
   }
@@ -126,8 +129,8 @@ int run_consistency(const CheckArgs& a) {
     std::cout << trf("OK: the log {} at tree size {} extends the log at tree size {}",
                      printable(older.origin), newer.size, older.size)
               << "\n"
-              << tr("  old root: ") << hex(older.root) << "\n"
-              << tr("  new root: ") << hex(newer.root) << "\n";
+              << "  " << trf("old root: {}", hex(older.root)) << "\n"
+              << "  " << trf("new root: {}", hex(newer.root)) << "\n";
   }
   return kExitOk;
 }

@@ -38,7 +38,8 @@ int report_error(const ReportArgs& a, int code, const std::string& status, const
     w.begin_object().field("status", status).field("reason", why.english).end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cerr << tr("gongshu-audit report: ") << printable(why.text) << "\n";
+    std::cerr << "gongshu-audit report: "  // i18n-exempt: program and command names
+              << printable(why.text) << "\n";
   }
   return code;
 }

@@ -81,7 +81,8 @@ class Progress {
     if (!forced_ && !shown_ && done >= total) return;
     shown_ = true;
     unsigned pct = total ? static_cast<unsigned>(done * 100 / total) : 100;
-    std::cerr << (tty_ ? "\r" : "") << tr("gongshu-audit verify: ")
+    std::cerr << (tty_ ? "\r" : "")
+              << "gongshu-audit verify: "  // i18n-exempt: program and command names
               << trf("{}% ({} of {})", pct, mib(done), mib(total)) << (tty_ ? "" : "\n")
               << std::flush;
   }
@@ -112,7 +113,8 @@ int report_error(const VerifyArgs& a, const Reason& why) {
     w.begin_object().field("status", "error").field("reason", why.english).end_object();
     std::cout << w.str() << "\n";
   } else {
-    std::cerr << tr("gongshu-audit verify: ") << printable(why.text) << "\n";
+    std::cerr << "gongshu-audit verify: "  // i18n-exempt: program and command names
+              << printable(why.text) << "\n";
   }
   return kExitError;
 }
@@ -159,28 +161,33 @@ void print_ok(const VerifyArgs& a, const audit::VerifyReport& r,
     std::cout << trf("OK: {} entries ({}), tree size {}, root {}", r.entries, seqs, r.tree_size,
                      hex(r.root))
               << "\n";
-    std::cout << tr("  root (base64): ") << b64(r.root) << "\n";
+    std::cout << "  " << trf("root (base64): {}", b64(r.root)) << "\n";
   } else {
     std::cout << trf("OK: {} entries ({}), excerpt: chain and checkpoint signatures verified; "
                      "tree roots need the entries from seq 1",
                      r.entries, seqs)
               << "\n";
   }
-  std::cout << tr("  origin:        ") << printable(r.origin) << "\n";
-  std::cout << tr("  checkpoints:   ")
-            << trf("{} verified, the last at tree size {}", r.checkpoints, r.last_checkpoint_size)
+  std::cout << "  " << trf("origin:        {}", printable(r.origin)) << "\n";
+  std::cout << "  "
+            << trf("checkpoints:   {} verified, the last at tree size {}", r.checkpoints,
+                   r.last_checkpoint_size)
             << "\n";
   if (r.unsigned_tail > 0) {
-    std::cout << tr("  unsigned tail: ")
-              << trf("{} entries after the last checkpoint are chained but not yet signed",
+    std::cout << "  "
+              << trf("unsigned tail: {} entries after the last checkpoint are chained but not "
+                     "yet signed",
                      r.unsigned_tail)
               << "\n";
   }
   if (!a.receipts_dir.empty())
-    std::cout << tr("  receipts:      ") << trf("{} verified", r.receipts) << "\n";
-  for (const auto& k : r.key_rotations) std::cout << trf("  key rotation:  entry {}", k) << "\n";
+    std::cout << "  " << trf("receipts:      {} verified", r.receipts) << "\n";
+  for (const auto& k : r.key_rotations) {
+    std::cout << "  " << trf("key rotation:  entry {}", k) << "\n";
+  }
   if (trusted) {
-    std::cout << trf("  trusted checkpoint: tree size {} is consistent with the export",
+    std::cout << "  "
+              << trf("trusted checkpoint: tree size {} is consistent with the export",
                      trusted->size)
               << "\n";
   }
@@ -207,8 +214,10 @@ void print_tampered(const VerifyArgs& a, const audit::VerifyReport& r) {
   } else {
     std::cout << trf("FAILED: {}", printable(r.reason)) << "\n";
   }
-  std::cout << tr("  checked before the failure: ")
-            << trf("{} entries, {} checkpoints", r.entries, r.checkpoints) << "\n";
+  std::cout << "  "
+            << trf("checked before the failure: {} entries, {} checkpoints", r.entries,
+                   r.checkpoints)
+            << "\n";
 }
 
 int run_verify(const VerifyArgs& a) {
