@@ -38,19 +38,20 @@ Result<uint64_t> download_to_file(const std::string& out, mode_t mode, const std
     GONGSHU_RETURN_IF_ERROR(with_context(fd.write_all(as_bytes(chunk.data)), "write " + tmp));
     offset += chunk.data.size();
     if (progress) {
-      std::cerr << (tty ? "\r" : "") << label << ": " << offset / 1024 << tr(" KiB");
-      if (chunk.total > 0) std::cerr << tr(" of ") << chunk.total / 1024 << tr(" KiB");
+      std::cerr << (tty ? "\r" : "") << label << ": "
+                << (chunk.total > 0 ? trf("{} KiB of {} KiB", offset / 1024, chunk.total / 1024)
+                                    : trf("{} KiB", offset / 1024));
       std::cerr << (tty ? "" : "\n") << std::flush;
     }
     if (chunk.last) break;
     if (chunk.data.empty()) {
       return fail(ErrorCode::kInternal,
-                  label + tr(": the daemon sent an empty chunk before the end"));
+                  trf("{}: the daemon sent an empty chunk before the end", label));
     }
   }
   if (progress && tty) std::cerr << "\n";
   GONGSHU_RETURN_IF_ERROR(with_context(fd.sync(), "sync " + tmp));
-  if (::rename(tmp.c_str(), out.c_str()) != 0) return fail_errno(tr("rename to ") + out, errno);
+  if (::rename(tmp.c_str(), out.c_str()) != 0) return fail_errno(trf("rename to {}", out), errno);
   partial.path.clear();
   std::string dir = out.find('/') == std::string::npos ? "." : out.substr(0, out.rfind('/') + 1);
   // The rename is durable only once its directory is synced: a backup that may vanish in a
@@ -122,9 +123,9 @@ void add_backup_commands(CLI::App& app, int* exit_code) {
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << tr("backup ") << id << tr(" written to ") << o->out << " (" << *written
-                << tr(" bytes)\naudit tree size ") << tree_size << tr(", root ") << root
-                << tr("\ndata sha256 ") << sha << "\n";
+      std::cout << trf("backup {} written to {} ({} bytes)", id, o->out, *written) << "\n"
+                << trf("audit tree size {}, root {}", tree_size, root) << "\n"
+                << trf("data sha256 {}", sha) << "\n";
     }
     return 0;
   });

@@ -43,17 +43,21 @@ json status_json(const v1::DaemonKeyStatus& s) {
 }
 
 void print_status(const v1::DaemonKeyStatus& s) {
-  std::cout << tr("current key: ") << key_id_of(s.current_public_key()) << " ("
-            << shown(s.current_public_key()) << ")\n";
+  // TRANSLATORS: the labels line up in a column (a Chinese character is two columns wide).
+  std::cout << trf("current key: {} ({})", key_id_of(s.current_public_key()),
+                   shown(s.current_public_key()))
+            << "\n";
   if (!s.next_public_key().empty()) {
-    std::cout << tr("next key:    ") << key_id_of(s.next_public_key()) << " ("
-              << shown(s.next_public_key()) << tr("), in force from the next start of gongshud\n");
+    std::cout << trf("next key:    {} ({}), in force from the next start of gongshud",
+                     key_id_of(s.next_public_key()), shown(s.next_public_key()))
+              << "\n";
   } else {
     std::cout << tr("next key:    none (no rotation pending)\n");
   }
   if (auto st = audit::parse_rotation_text(s.statement())) {
-    std::cout << tr("last rotation: ") << st->old_key.key_id() << " -> " << st->new_key.key_id()
-              << tr(" announced ") << local_time_text(st->time_ms) << "\n";
+    std::cout << trf("last rotation: {} -> {} announced {}", st->old_key.key_id(),
+                     st->new_key.key_id(), local_time_text(st->time_ms))
+              << "\n";
   }
 }
 
@@ -99,9 +103,10 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
                 << "\n";
     } else {
       print_status(r->daemon_key());
-      std::cout
-          << tr("recorded as audit entry ") << r->daemon_key().audit_seq()
-          << tr("; restart gongshud (systemctl restart gongshud) to put the next key in force\n");
+      std::cout << trf("recorded as audit entry {}; restart gongshud (systemctl restart "
+                       "gongshud) to put the next key in force",
+                       r->daemon_key().audit_seq())
+                << "\n";
     }
     return 0;
   });
@@ -147,8 +152,9 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     }
     if (auto w = write_file_atomic(so->out, as_bytes(s->statement()), 0644); !w)
       return report_error(w.error());
-    std::cout << tr("wrote the rotation statement ") << st->old_key.key_id() << " -> "
-              << st->new_key.key_id() << tr(" to ") << so->out << "\n";
+    std::cout << trf("wrote the rotation statement {} -> {} to {}", st->old_key.key_id(),
+                     st->new_key.key_id(), so->out)
+              << "\n";
     return 0;
   });
 }
