@@ -76,15 +76,18 @@ void add_enroll_command(CLI::App& app, int* exit_code) {
       std::cout << trf("enrolled agent {} for agency {}", printable(e.agent_key_id()),
                        printable(e.agency()))
                 << "\n"
-                << (r->key_created ? trf("  key file: {} (created)", loaded->config.key_file)
-                                   : trf("  key file: {} (existing)", loaded->config.key_file))
+                << "  "
+                << (r->key_created ? trf("key file: {} (created)", loaded->config.key_file)
+                                   : trf("key file: {} (existing)", loaded->config.key_file))
                 << "\n"
-                << trf("  daemon:   api {}, ingest {}", printable(e.api_endpoint()),
+                << "  "
+                << trf("daemon:   api {}, ingest {}", printable(e.api_endpoint()),
                        printable(e.ingest_endpoint()))
                 << "\n"
-                << trf("  catalog:  {} datasets cached", r->datasets) << "\n";
+                << "  " << trf("catalog:  {} datasets cached", r->datasets) << "\n";
       if (!r->previous_key_id.empty() && r->reconciled) {
-        std::cout << trf("  previous key {}: of its {} unacknowledged batches the daemon had "
+        std::cout << "  "
+                  << trf("previous key {}: of its {} unacknowledged batches the daemon had "
                          "stored {} (acknowledged now, with their receipts); {} are sealed "
                          "again under the new key",
                          r->previous_key_id, r->previous_key_batches, r->previous_stored,

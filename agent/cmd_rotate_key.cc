@@ -112,8 +112,8 @@ void add_rotate_key_command(CLI::App& app, int* exit_code) {
         std::cout << w.str() << "\n";
       } else if (state == "done") {
         std::cout << trf("rotated agent key {} to {}", r.old_key_id(), r.new_key_id()) << "\n"
-                  << trf("  key file:     {}", config.key_file) << "\n"
-                  << trf("  old key file: {}", old_key_path(config, r.old_key_id())) << "\n";
+                  << "  " << trf("key file:     {}", config.key_file) << "\n"
+                  << "  " << trf("old key file: {}", old_key_path(config, r.old_key_id())) << "\n";
       } else if (state == "failed") {
         // The daemon's refusal: its class in the reader's language, its reason as sent.
         const std::string why =

@@ -196,9 +196,9 @@ void add_submit_command(CLI::App& app, int* exit_code) {
       // A rejection quotes the input (a column's name, the dataset asked for): escaped, so a
       // file cannot drive the terminal (core/util/printable.h).
       for (const auto& x : r->first_rejections)
-        std::cerr << trf("  rejected {}", printable(x)) << "\n";
+        std::cerr << "  " << trf("rejected {}", printable(x)) << "\n";
       if (r->rejected > r->first_rejections.size()) {
-        std::cerr << tr("  ... (gongshu-agent rejected list shows them all)") << "\n";
+        std::cerr << "  " << tr("... (gongshu-agent rejected list shows them all)") << "\n";
       }
     }
     *exit_code = r->rejected > 0 ? 1 : 0;

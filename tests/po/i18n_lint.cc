@@ -69,6 +69,8 @@ std::string fragment_reason(std::string_view m) {
   if (m.empty()) return {};
   if (m.front() == ' ') return "starts with a space";
   if (m.back() == ' ') return "ends with a space";
+  // An ellipsis ("... and more") is a whole line after a list, not a piece of one.
+  if (m.substr(0, 3) == "...") return {};
   if (std::string_view(",;:.()]").find(m.front()) != std::string_view::npos) {
     return "starts with punctuation";
   }

@@ -126,6 +126,8 @@ TEST_CASE("fragment lint: messages glued at run time are found", "[fragments]") 
   CHECK(fragment_reason(": now") == "starts with punctuation");
   CHECK(fragment_reason("agency {} not found\n").empty());
   CHECK(fragment_reason("用法：{}").empty());
+  CHECK(fragment_reason("... (the list shows them all)").empty());
+  CHECK(fragment_reason(". Done") == "starts with punctuation");
 }
 
 // Every message of po/POTFILES is whole: no fragment a translator cannot order, except those
