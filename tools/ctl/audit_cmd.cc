@@ -109,7 +109,9 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
       auto note = fetch_checkpoint(**c, true);
       // A replica signs no checkpoint (its store is the leader's to write): the export ends at
       // the latest one it holds (docs/replication.md §6, reads on replicas).
-      if (!note && note.error().message().find("not leader") != std::string::npos) {
+      const bool replica =  // the daemon's refusal, protocol text
+          !note && note.error().message().find("not leader") != std::string::npos;  // i18n-exempt
+      if (replica) {
         note = fetch_checkpoint(**c, false);
         if (note)
           std::cerr << tr("this node is a replica: exporting up to its latest checkpoint\n");
@@ -135,8 +137,8 @@ void add_audit_commands(CLI::App& app, int* exit_code) {
         });
     if (!written) return void(*exit_code = report_error(written.error()));
     uint64_t offset = *written;
-    std::cout << tr("exported entries ") << ex->from << ".." << to << " (" << offset
-              << tr(" bytes) to ") << ex->out << "\n";
+    std::cout << trf("exported entries {}..{} ({} bytes) to {}", ex->from, to, offset, ex->out)
+              << "\n";
     print_replica_lag(last, std::cout);
     *exit_code = 0;
   });

@@ -243,7 +243,8 @@ void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
   run_connected(setc, std::make_shared<ConnectOptions>(), exit_code, [set](DaemonClient& c) {
     auto kinds = pii_list(set->pii);
     if (!kinds) {
-      std::cerr << tr("gongshuctl: ") << shown(kinds.error().message()) << "\n";
+      std::cerr << "gongshuctl: "  // i18n-exempt: the program name
+                << shown(kinds.error().message()) << "\n";
       return 2;
     }
     v1::ApiRequest req;
@@ -297,8 +298,8 @@ void add_catalog_authority_commands(CLI::App* cat, int* exit_code) {
     if (!list->pii.empty()) {
       auto k = catalog::parse_pii_kind(list->pii);
       if (!k || *k == v1::PII_NONE) {
-        std::cerr << tr("gongshuctl: ") << trf("--pii: unknown kind '{}'", shown(list->pii))
-                  << "\n";
+        std::cerr << "gongshuctl: "  // i18n-exempt: the program name
+                  << trf("--pii: unknown kind '{}'", shown(list->pii)) << "\n";
         return 2;
       }
       l->set_pii(*k);
@@ -330,7 +331,8 @@ void add_catalog_workflow_commands(CLI::App* cat, int* exit_code) {
     if (!text) return report_error(text.error());
     auto entry = catalog::parse_dataset_toml(as_chars(*text), submit->file);
     if (!entry) {
-      std::cerr << tr("gongshuctl: ") << shown(entry.error().message()) << "\n";
+      std::cerr << "gongshuctl: "  // i18n-exempt: the program name
+                << shown(entry.error().message()) << "\n";
       return 1;
     }
     v1::ApiRequest req;

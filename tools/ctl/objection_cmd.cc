@@ -116,8 +116,9 @@ json objection_json(const v1::ObjectionInfo& o) {
 void print_one(const v1::ObjectionInfo& o) {
   // TRANSLATORS: the labels of an objection line up in a column thirteen wide.
   std::cout << trf("objection:   {}  异议", shown(o.id())) << "\n"
-            << trf("state:       {}", state_text(o.state()))
-            << (o.overdue() ? std::string(tr("  OVERDUE 逾期")) : std::string()) << "\n"
+            << (o.overdue() ? trf("state:       {}  OVERDUE 逾期", state_text(o.state()))
+                            : trf("state:       {}", state_text(o.state())))
+            << "\n"
             << trf("dataset:     {}", shown(o.dataset())) << "\n";
   if (!o.record_key().empty()) std::cout << trf("record:      {}", shown(o.record_key())) << "\n";
   if (!o.subject_token().empty())
