@@ -482,8 +482,11 @@ void add_lookup(CLI::App& app, int* exit_code) {
                 << shown(d.dataset()) << "  " << shown(d.name()) << "  (" << shown(d.provider())
                 << ")\n";
       print_rows(d.rows(), d.columns(), false);
-      std::cout << "  " << shown(decision_line(d.decision()))
-                << (d.truncated() ? tr("; more rows than the policy allows in one answer") : "")
+      const std::string decision = shown(decision_line(d.decision()));
+      std::cout << "  "
+                << (d.truncated()
+                        ? trf("{}; more rows than the policy allows in one answer", decision)
+                        : decision)
                 << "\n";
     }
     if (!l.denied().empty()) {
@@ -561,7 +564,8 @@ void add_download(CLI::App& app, int* exit_code) {
       if (!out) {
         file.open(o->out, o->resume_cursor.empty() ? std::ios::trunc : std::ios::app);
         if (!file) {
-          std::cerr << tr("gongshuctl: cannot write ") << o->out << "\n";
+          std::cerr << "gongshuctl: "  // i18n-exempt: the program name
+                    << trf("cannot write {}", o->out) << "\n";
           return 2;
         }
         out = &file;
@@ -687,11 +691,13 @@ void add_aggregate(CLI::App& app, int* exit_code) {
       for (auto& l : lines) t.add(l);
       t.print(std::cout);
     }
-    std::cerr << trf("{} group(s)", ag.groups_size());
-    if (ag.decision().k_threshold())
-      std::cerr << trf("; {} group(s) smaller than k={} suppressed", ag.suppressed_groups(),
-                       ag.decision().k_threshold());
-    std::cerr << "; " << shown(decision_line(ag.decision())) << "\n";
+    const std::string decision = shown(decision_line(ag.decision()));
+    std::cerr << (ag.decision().k_threshold()
+                      ? trf("{} group(s); {} group(s) smaller than k={} suppressed; {}",
+                            ag.groups_size(), ag.suppressed_groups(), ag.decision().k_threshold(),
+                            decision)
+                      : trf("{} group(s); {}", ag.groups_size(), decision))
+              << "\n";
     return 0;
   });
 }
