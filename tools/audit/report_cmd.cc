@@ -116,14 +116,16 @@ int run_report(const ReportArgs& a) {
                      figures.denials, figures.alerts.size())
               << "\n";
     if (figures.unsigned_tail) {
-      std::cout << trnf("  left out: {} entry after the last checkpoint (not signed)",
-                        "  left out: {} entries after the last checkpoint (not signed)",
+      std::cout << "  "
+                << trnf("left out: {} entry after the last checkpoint (not signed)",
+                        "left out: {} entries after the last checkpoint (not signed)",
                         static_cast<unsigned long>(figures.unsigned_tail), figures.unsigned_tail)
                 << "\n";
     }
     if (figures.undecodable) {
-      std::cout << trnf("  left out: {} entry that does not decode",
-                        "  left out: {} entries that do not decode",
+      std::cout << "  "
+                << trnf("left out: {} entry that does not decode",
+                        "left out: {} entries that do not decode",
                         static_cast<unsigned long>(figures.undecodable), figures.undecodable)
                 << "\n";
     }
