@@ -40,18 +40,15 @@ Result<std::string> daemon_state_dir(const std::string& path) {
 Status systemd_drills_allowed(const std::string& path) {
   GONGSHU_TRY(toml::table root, read_config(path));
   const toml::node* n = root.at_path("drill.allowed").node();
-  const std::string refusal =
-      trf("drills are not allowed on this host: {} must say `[drill] allowed = true` (only ever "
-          "on a staging host, never on production; docs/drills.md)",
-          path);
-  if (!n) return fail(ErrorCode::kPermissionDenied, refusal + tr("; it has no [drill] allowed"));
-  if (!n->is_boolean()) {
+  auto refusal = [&](const std::string& why) {
     return fail(ErrorCode::kPermissionDenied,
-                refusal + trf("; line {} is not true or false", n->source().begin.line));
-  }
-  if (!*n->value<bool>()) {
-    return fail(ErrorCode::kPermissionDenied, refusal + tr("; it says false"));
-  }
+                trf("drills are not allowed on this host: {} must say `[drill] allowed = true` "
+                    "(only ever on a staging host, never on production; docs/drills.md); {}",
+                    path, why));
+  };
+  if (!n) return refusal(tr("it has no [drill] allowed"));
+  if (!n->is_boolean()) return refusal(trf("line {} is not true or false", n->source().begin.line));
+  if (!*n->value<bool>()) return refusal(tr("it says false"));
   return {};
 }
 
