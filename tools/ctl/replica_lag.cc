@@ -20,7 +20,7 @@ std::string replica_lag_text(const v1::ReplicaLag& l) {
                l.behind_seq(), l.behind_ms(), shown(l.leader()));
   }
   if (!l.state().empty() && l.state() != "following" && l.state() != "no leader")
-    line += trf("; replication stopped: {}", shown(l.state()));
+    line = trf("{}; replication stopped: {}", line, shown(l.state()));
   return line;
 }
 
