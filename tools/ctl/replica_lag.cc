@@ -19,8 +19,10 @@ std::string replica_lag_text(const v1::ReplicaLag& l) {
     line = trf("replica {}, {} write sets / {} ms behind the leader {}", shown(l.node()),
                l.behind_seq(), l.behind_ms(), shown(l.leader()));
   }
-  if (!l.state().empty() && l.state() != "following" && l.state() != "no leader")
-    line = trf("{}; replication stopped: {}", line, shown(l.state()));
+  // The replication's state names (protocol words).
+  const bool stopped = !l.state().empty() && l.state() != "following" &&
+                       l.state() != "no leader";  // i18n-exempt: a state's protocol name
+  if (stopped) line = trf("{}; replication stopped: {}", line, shown(l.state()));
   return line;
 }
 
