@@ -317,9 +317,12 @@ Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock
         if (whole) {
           r.set_code(v1::RECORD_STATUS_MALFORMED);
           r.set_batch_error(whole->error());
-          // The code's name and the daemon's message are protocol: they stay as sent.
-          r.set_reason(trf("batch {} refused whole: {}: {}", batch_seq,
-                           v1::BatchErrorCode_Name(whole->error()), whole->error_message()));
+          // The code's name and the daemon's message are protocol: they stay as sent, and the
+          // stored reason is English whatever the agent's language (po/README.md).
+          r.set_reason(
+              i18n::format("batch {} refused whole: {}: {}",  // i18n-exempt: stored
+                           {std::to_string(batch_seq), v1::BatchErrorCode_Name(whole->error()),
+                            whole->error_message()}));
         } else {
           r.set_code(st->code());
           r.set_field(st->field());
