@@ -93,8 +93,8 @@ TEST_CASE("zh_CN: gongshu-drill's progress and plan errors in Chinese, its sandb
              "[[step]]\ndo = \"reload-policy\"\nbroken = true\n");
   RunResult drill = run({kDrill, "run", "--plan", plan}, lang("zh_CN.UTF-8"));
   CHECK(drill.exit_code == 0);
-  CHECK(contains(drill.err, "  ✓ 拒绝记录在守护进程的系统日志中 — \"policy reload refused"));
-  CHECK(contains(drill.err, "  ✓ 当前运行的策略继续有效 — policy version before "));
+  CHECK(contains(drill.err, "  ✓ 守护进程日志中记有拒绝；证据：日志：“policy reload refused"));
+  CHECK(contains(drill.err, "  ✓ 正在运行的策略继续有效；证据：策略版本：之前 "));
   CHECK(contains(drill.err, "  ✓ 完成，用时 "));
   CHECK_FALSE(contains(drill.err, "✗"));
 }
