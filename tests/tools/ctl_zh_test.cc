@@ -84,6 +84,15 @@ TEST_CASE("zh_CN: gongshu-audit help and usage errors in Chinese, English under 
   CHECK(check_zh.exit_code == 2);
   CHECK(check_zh.out == run(check, lang("C.UTF-8")).out);
   CHECK(contains(check_zh.out, ": not a checkpoint note: "));
+  // check-proof the same: a file that is not an inclusion proof.
+  const std::vector<std::string> proof{kAudit, "check-proof", note, "--key", key, "--json"};
+  RunResult proof_zh = run(proof, zh);
+  CHECK(proof_zh.exit_code == 2);
+  CHECK(proof_zh.out == run(proof, lang("C.UTF-8")).out);
+  CHECK(contains(proof_zh.out, ": not an inclusion proof (it does not start with "));
+  RunResult proof_text = run(std::vector<std::string>(proof.begin(), proof.end() - 1), zh);
+  CHECK(proof_text.exit_code == 2);
+  CHECK(contains(proof_text.err, "不是包含证明"));
 }
 
 TEST_CASE("zh_CN: gongshuctl help, results and errors in Chinese; --json unchanged") {

@@ -11,6 +11,7 @@
 #include "core/util/i18n.h"
 #include "tools/audit/commands.h"
 #include "tools/audit/common.h"
+#include "tools/audit/report.h"  // Reason: a refusal in English (--json) and translated
 
 namespace gongshu::audit_cli {
 namespace {
@@ -78,23 +79,26 @@ struct CheckProofArgs {
 };
 
 int run_check_proof(const CheckProofArgs& a) {
-  auto error = [&a](const std::string& why) {
+  // --json: the reason in English; otherwise on stderr in the reader's language.
+  auto error = [&a](const Reason& why) {
     if (a.json) {
       JsonWriter w;
-      w.begin_object().field("status", "error").field("reason", why).end_object();
+      w.begin_object().field("status", "error").field("reason", why.english).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cerr << "gongshu-audit check-proof: " << why << "\n";  // i18n-exempt: program, command
+      std::cerr << "gongshu-audit check-proof: "  // i18n-exempt: program and command names
+                << printable(why.text) << "\n";
     }
     return kExitError;
   };
   auto keys = parse_keys(a.keys);
-  if (!keys) return error(keys.error().message());
+  if (!keys) return error(as_is(keys.error().message()));
   auto text = read_small_file(a.proof_file, kMaxProofFile);
-  if (!text) return error(text.error().message());
+  if (!text) return error(as_is(text.error().message()));
   if (text->substr(0, kInclusionFirstLine.size()) != kInclusionFirstLine) {
-    return error(trf("{}: not an inclusion proof (it does not start with '{}')", a.proof_file,
-                     kInclusionFirstLine.substr(0, kInclusionFirstLine.size() - 1)));
+    return error(reason(tr_noop("{}: not an inclusion proof (it does not start with '{}')"),
+                        {a.proof_file, std::string(kInclusionFirstLine.substr(
+                                           0, kInclusionFirstLine.size() - 1))}));
   }
   auto proof = audit::parse_inclusion_proof(*text);
   Result<audit::CheckedInclusion> checked =
