@@ -35,6 +35,11 @@ constexpr std::string_view kStagedSuffix = ".gsb";
 // removes it. Each chunk served touches its file, so a download in progress — another
 // operator's, or another replica re-seeding at the same time — is never taken away.
 constexpr std::filesystem::file_time_type::duration kAbandonedAfter = std::chrono::minutes(10);
+// Each staged backup is a full copy of the store. A replica whose re-seed keeps failing asks
+// again every 5 s, and every attempt's file stays until abandoned: without a bound, a failing
+// replica could fill the disk of the node that must keep acknowledging. Beyond this many
+// downloads at once a new backup is refused until one finishes or is abandoned.
+constexpr size_t kMaxStagedBackups = 4;
 
 // The newest modification time of path and, for a directory, of what it holds directly.
 std::filesystem::file_time_type last_touched(const std::filesystem::path& path) {
@@ -234,6 +239,22 @@ Result<BackupHeader> read_backup_header(const std::string& path) {
   return h;
 }
 
+namespace {
+// Staged backups in staging_dir touched within kAbandonedAfter: downloads in progress.
+size_t staged_in_progress(const std::string& staging_dir) {
+  std::error_code ec;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  size_t n = 0;
+  for (const auto& f : std::filesystem::directory_iterator(staging_dir, ec)) {
+    const std::string name = f.path().filename().string();
+    if (name.starts_with(kStagedPrefix) && name.ends_with(kStagedSuffix) &&
+        now - last_touched(f.path()) <= kAbandonedAfter)
+      ++n;
+  }
+  return n;
+}
+}  // namespace
+
 Result<std::string> staged_backup_path(const std::string& staging_dir, std::string_view id) {
   if (id.size() != 16 || id.find_first_not_of("0123456789abcdef") != std::string_view::npos)
     return fail(ErrorCode::kInvalidArgument, "backup id '" + std::string(id.substr(0, 32)) +
@@ -325,6 +346,12 @@ Reply backup(ApiContext& ctx, const Caller& c, const v1::BackupRequest& req,
   std::string path;
   if (req.backup_id().empty()) {
     if (req.offset() != 0) return refuse(v1::API_BAD_REQUEST, "a new backup starts at offset 0");
+    if (size_t n = staged_in_progress(dir); n >= kMaxStagedBackups)
+      return refuse(v1::API_UNAVAILABLE,
+                    std::to_string(n) +
+                        " backups are being downloaded from this daemon, the most it stages at "
+                        "once (each is a full copy of the store); try again when one finishes, "
+                        "or once an abandoned one is 10 minutes old");
     auto staged = create_backup(ctx.store, dir);
     if (!staged) return tl::unexpected(from_error(staged.error()));
     const BackupManifest& m = staged->manifest;

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "daemon/backup.h"
 #include "tests/daemon/handler_fixture.h"
@@ -62,6 +63,30 @@ TEST_CASE("two backups downloaded at once each keep their staged file; an abando
   // Each removed once downloaded.
   for (const auto& f : std::filesystem::directory_iterator(fx.options.backups_dir))
     CHECK(f.path().filename().string().find(".gsb") == std::string::npos);
+}
+
+TEST_CASE("at most four backups are staged at once; a fifth is refused until one finishes") {
+  HandlerFixture fx;
+  fx.options.backups_dir = fx.dir.file("backups");
+  fx.options.export_chunk = 4096;
+  const Caller op = fx.caller_of(fx.add_principal("operator"));
+
+  std::vector<v1::ApiResponse> started(4);
+  for (auto& r : started) REQUIRE(backup(*fx.ctx, op, v1::BackupRequest(), r));
+  v1::ApiResponse refused;
+  auto r = backup(*fx.ctx, op, v1::BackupRequest(), refused);
+  REQUIRE(!r);
+  CHECK(r.error().code == v1::API_UNAVAILABLE);
+  CHECK(r.error().message.find("4 backups are being downloaded") != std::string::npos);
+  finish(fx, op, started[0]);  // one done: its slot is free
+  v1::ApiResponse fifth;
+  REQUIRE(backup(*fx.ctx, op, v1::BackupRequest(), fifth));
+  // An abandoned one no longer counts.
+  for (const auto& f : std::filesystem::directory_iterator(fx.options.backups_dir))
+    std::filesystem::last_write_time(
+        f.path(), std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+  v1::ApiResponse after;
+  REQUIRE(backup(*fx.ctx, op, v1::BackupRequest(), after));
 }
 
 }  // namespace
