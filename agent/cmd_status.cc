@@ -203,6 +203,12 @@ void add_status_command(CLI::App& app, int* exit_code) {
             trf("batch {} refused by the daemon: {}: {}", service.last_error_batch(),
                 service.last_error_code(),
                 printable(explain_refusal(service.last_error_code(), service.last_error_reason())));
+      } else if (!service.last_error_msgid().empty()) {
+        // Stored as msgid and arguments (English in --json): shown in the reader's language.
+        const std::vector<std::string> args(service.last_error_args().begin(),
+                                            service.last_error_args().end());
+        service_line += "; " + printable(i18n::format(tr(service.last_error_msgid().c_str()),
+                                                      args.data(), args.size()));
       } else if (!service.last_error().empty()) {
         service_line += "; " + printable(service.last_error());
       }

@@ -89,10 +89,17 @@ bool Forwarder::take_status_change() {
   return c;
 }
 
-void Forwarder::set_error(std::string message, ForwarderStatus::Refusal refusal) {
+void Forwarder::set_error(Said message, ForwarderStatus::Refusal refusal) {
+  // The journal's line in the service's language; a refused batch's class explained in it.
+  std::string shown = message.translated();
+  if (!refusal.code.empty()) {
+    shown = trf("batch {} refused by the daemon: {}: {}", refusal.batch, refusal.code,
+                explain_refusal(refusal.code, refusal.reason));
+  }
   status_.last_refusal = std::move(refusal);
-  if (status_.last_error != message) {
-    status_.last_error = std::move(message);
+  status_.last_said = std::move(message);
+  if (status_.last_error != shown) {
+    status_.last_error = std::move(shown);
     status_changed_ = true;
   }
 }
@@ -118,7 +125,7 @@ void Forwarder::ensure_channel(SteadyClock::time_point now) {
     }
   }
   if (!ch) {
-    set_error(trf("ingest channel to {}: {}", target_.ingest, ch.error().message()));
+    set_error(said(tr_noop("ingest channel to {}: {}"), target_.ingest, ch.error().message()));
     reconnect_at_ = now + std::chrono::seconds(1);
     return;
   }
@@ -161,7 +168,7 @@ void Forwarder::adopt_trying_key() {
     return {};
   });
   if (!s) {
-    set_error(trf("adopt the daemon's new key: {}", s.error().message()));
+    set_error(said(tr_noop("adopt the daemon's new key: {}"), s.error().message()));
     return;
   }
   if (adopted) {
@@ -184,10 +191,10 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
       if (trying_key_) adopt_trying_key();
       backoff_ = std::chrono::milliseconds(0);
       refused_backoff_ = std::chrono::milliseconds(0);
-      set_error("");
+      set_error({});
       break;
     case wire::HandshakeState::kRefused:
-      set_error(tr("daemon refused our key: not enrolled or revoked"));
+      set_error(said(tr_noop("daemon refused our key: not enrolled or revoked")));
       drop_channel(now, true);
       break;
     case wire::HandshakeState::kDisconnected:
@@ -198,8 +205,8 @@ void Forwarder::watch_state(SteadyClock::time_point now) {
         target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
       break;
     case wire::HandshakeState::kFailed:
-      set_error(trf("handshake with {} failed: the daemon's key is not the one we expect",
-                    target_.ingest));
+      set_error(said(tr_noop("handshake with {} failed: the daemon's key is not the one we expect"),
+                     target_.ingest));
       // The daemon may have put its announced next key in force: try that one (and after it
       // fails too, the trusted key again).
       if (trying_key_) {
@@ -223,7 +230,7 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
   // Wakes for a message from the daemon or a batch the sealer committed (sent by step()).
   if (wait.count() > 0 && poller_) {
     if (auto ready = poller_->wait(wait); !ready) {
-      set_error(trf("ingest channel: {}", ready.error().message()));
+      set_error(said(tr_noop("ingest channel: {}"), ready.error().message()));
     }
   }
   if (sealed_event_.valid()) {
@@ -241,10 +248,10 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
       if (got.error().code() == ErrorCode::kUnauthenticated) {
         status_.daemon = wire::HandshakeState::kRefused;
         status_changed_ = true;
-        set_error(tr("daemon refused our key: not enrolled or revoked"));
+        set_error(said(tr_noop("daemon refused our key: not enrolled or revoked")));
         drop_channel(now, true);
       } else {
-        set_error(trf("ingest channel: {}", got.error().message()));
+        set_error(said(tr_noop("ingest channel: {}"), got.error().message()));
         drop_channel(now, false);
       }
       return {};
@@ -252,7 +259,8 @@ Status Forwarder::receive_acks(std::chrono::milliseconds wait, std::vector<v1::B
     if (!*got) break;
     auto ack = wire::decode_as<v1::BatchAck>(**got, kMaxAckBytes);
     if (!ack) {
-      set_error(trf("ignored an undecodable message from the daemon: {}", ack.error().message()));
+      set_error(said(tr_noop("ignored an undecodable message from the daemon: {}"),
+                     ack.error().message()));
       continue;
     }
     acks.push_back(std::move(*ack));
@@ -422,10 +430,10 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
   // batch stays in the outbox, not sent again on this connection, until the key is revoked and
   // the agent enrolled again, whose reconciliation seals its records anew (agent/reenrollment.h).
   auto foreign = [&] {
-    txn_news_.error = trf(
-        "batch {}: the daemon holds ANOTHER batch under this number, sent with our agent key {}: "
-        "the key may have leaked; revoke it (gongshuctl agent revoke) and enroll the agent again "
-        "(gongshu-agent enroll); the batch is kept, not acknowledged",
+    txn_news_.error = said(
+        tr_noop("batch {}: the daemon holds ANOTHER batch under this number, sent with our agent "
+                "key {}: the key may have leaked; revoke it (gongshuctl agent revoke) and enroll "
+                "the agent again (gongshu-agent enroll); the batch is kept, not acknowledged"),
         seq, agent_.public_key().key_id());
     txn_news_.refusal = {};
     txn_news_.foreign_receipts += 1;
@@ -441,16 +449,16 @@ Status Forwarder::apply_ack(store::WriteTxn& txn, const v1::BatchAck& ack, bool*
     // The code's name and the daemon's message are protocol: they stay as sent, after the
     // class in the service's language (the journal line); kept apart for `status`.
     const std::string code = v1::BatchErrorCode_Name(ack.error());
-    txn_news_.error = trf("batch {} refused by the daemon: {}: {}", seq, code,
-                          explain_refusal(code, ack.error_message()));
+    txn_news_.error =
+        said(tr_noop("batch {} refused by the daemon: {}: {}"), seq, code, ack.error_message());
     txn_news_.refusal = {code, ack.error_message(), seq};
     GONGSHU_RETURN_IF_ERROR(spool_.outbox().del(txn, seq));
   } else {
     if (!ack.has_receipt() || ack.receipt().daemon_key_id() != daemon_key_id_) {
       txn_news_.error =
-          trf("ack for batch {} carries a receipt from key '{}', not from our daemon {}; ignored "
-              "(the batch will be sent again)",
-              seq, ack.receipt().daemon_key_id(), daemon_key_id_);
+          said(tr_noop("ack for batch {} carries a receipt from key '{}', not from our daemon {}; "
+                       "ignored (the batch will be sent again)"),
+               seq, ack.receipt().daemon_key_id(), daemon_key_id_);
       txn_news_.refusal = {};
       return {};
     }
@@ -670,7 +678,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
       now - channel_since_ > std::min(options_.ack_timeout, std::chrono::milliseconds(5000))) {
     // A cluster node that accepts the connection but never completes the handshake (frozen,
     // or cut off): on to the next node (agent/cluster_follow.h).
-    set_error(trf("no handshake with {}; trying the next node", target_.ingest));
+    set_error(said(tr_noop("no handshake with {}; trying the next node"), target_.ingest));
     drop_channel(now, false);
     reconnect_at_ = now;
     target_.ingest = next_ingest_node(target_.ingest_nodes, target_.ingest);
@@ -702,7 +710,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
         // A cluster node that does not lead (agent/cluster_follow.h): to the leader it names
         // (or the next node), where every unacknowledged batch is sent again.
         // The daemon's message is protocol: it stays as sent.
-        set_error(trf("{}: {}; moving to {}", target_.ingest, ack.error_message(), to));
+        set_error(said(tr_noop("{}: {}; moving to {}"), target_.ingest, ack.error_message(), to));
         target_.ingest = to;
         drop_channel(now, false);
         reconnect_at_ = now + std::chrono::milliseconds(ack.leader_ingest().empty() ? 200 : 0);
@@ -717,7 +725,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
             options_.reconnect_min * (int64_t{1} << std::min(round - 1, 20u)));
         const auto hint = std::chrono::milliseconds(ack.retry_after_ms());
         retry_at_[s] = now + jittered(std::max({delay, hint, std::chrono::milliseconds(50)}));
-        set_error(trf("batch {}: not stored yet ({}); will resend", s, ack.error_message()));
+        set_error(
+            said(tr_noop("batch {}: not stored yet ({}); will resend"), s, ack.error_message()));
       }
     }
     GONGSHU_RETURN_IF_ERROR(send_due(now));
@@ -740,8 +749,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
                     return a.second.sent_at < b.second.sent_at;
                   })->second.sent_at;
     if (now - oldest > options_.ack_timeout) {
-      set_error(
-          trf("no ack within {} ms; reconnecting and sending again", options_.ack_timeout.count()));
+      set_error(said(tr_noop("no ack within {} ms; reconnecting and sending again"),
+                     options_.ack_timeout.count()));
       drop_channel(now, false);
       reconnect_at_ = now;
       if (!target_.ingest_nodes.empty())  // a cluster node that hangs: try the next one
@@ -757,8 +766,8 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
                                         seen_state_ != wire::HandshakeState::kConnected,
                                     channel_ && seen_state_ == wire::HandshakeState::kConnected);
       !to.empty()) {
-    set_error(
-        trf("{} does not answer; {} took a batch as leader: moving there", target_.ingest, to));
+    set_error(said(tr_noop("{} does not answer; {} took a batch as leader: moving there"),
+                   target_.ingest, to));
     drop_channel(now, false);
     reconnect_at_ = now;
     target_.ingest = to;

@@ -74,6 +74,7 @@
 #include "core/crypto/identity.h"
 #include "core/util/clock.h"
 #include "core/util/fd.h"
+#include "core/util/i18n.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/context.h"
 #include "core/wire/poller.h"
@@ -96,10 +97,26 @@ struct ForwarderOptions {
   std::chrono::milliseconds refused_max{60'000};
 };
 
+// A message for people kept as its msgid (a tr_noop literal) and arguments, so that what is
+// stored is English whatever the writer's language and each reader sees it in theirs
+// (po/README.md: stored text).
+struct Said {
+  const char* msgid = "";
+  std::vector<std::string> args;
+  bool empty() const { return *msgid == '\0'; }
+  std::string english() const { return i18n::format(msgid, args.data(), args.size()); }
+  std::string translated() const { return i18n::format(tr(msgid), args.data(), args.size()); }
+};
+template <typename... A>
+Said said(const char* msgid, const A&... args) {
+  return Said{msgid, {i18n::to_text(args)...}};
+}
+
 // What the forwarder knows, for `status` and the service's status line.
 struct ForwarderStatus {
   wire::HandshakeState daemon = wire::HandshakeState::kNotConnected;
   std::string last_error;  // in the service's language (its journal line)
+  Said last_said;          // last_error as msgid and arguments, stored English (ServiceState)
   // When last_error is the daemon's refusal of a batch: the code's name (BatchErrorCode), the
   // daemon's English reason and the batch, stored for `status` (agent.proto ServiceState).
   struct Refusal {
@@ -190,7 +207,7 @@ class Forwarder {
   Status seal_round(std::chrono::milliseconds* wait);
   Status take_news();
   Status send_due(std::chrono::steady_clock::time_point now);
-  void set_error(std::string message, ForwarderStatus::Refusal refusal = {});
+  void set_error(Said message, ForwarderStatus::Refusal refusal = {});
   void touched(uint64_t bytes);
   std::chrono::milliseconds jittered(std::chrono::milliseconds base);
 
@@ -226,7 +243,7 @@ class Forwarder {
     uint64_t acked_records = 0;
     uint64_t rejected_records = 0;
     uint64_t foreign_receipts = 0;
-    std::string error;                 // the last, if any
+    Said error;                        // the last, if any
     ForwarderStatus::Refusal refusal;  // error's, when it is a refused batch
   };
   News news_;

@@ -32,7 +32,10 @@ Status write_state(Spool& spool, const ForwarderStatus& st, int64_t started_ms, 
   agentpb::ServiceState s;
   s.set_daemon_state(stopped ? "stopped" : std::string(wire::handshake_state_name(st.daemon)));
   s.set_updated_ms(now_ms);
-  s.set_last_error(st.last_error);
+  // Stored English (po/README.md), with its msgid and arguments for the reader's language.
+  s.set_last_error(st.last_said.english());
+  s.set_last_error_msgid(st.last_said.msgid);
+  for (const auto& a : st.last_said.args) s.add_last_error_args(a);
   s.set_last_error_code(st.last_refusal.code);
   s.set_last_error_reason(st.last_refusal.reason);
   s.set_last_error_batch(st.last_refusal.batch);
@@ -193,7 +196,7 @@ Status run_service(const AgentConfig& config, const std::atomic<bool>& stop,
         log_line(trf("re-enrollment: {}; nothing is sent until it is answered", problem));
         observer.status(trf("waiting: {}", problem));
         ForwarderStatus waiting;  // for `gongshu-agent status`
-        waiting.last_error = "re-enrollment: " + problem;
+        waiting.last_said = said(tr_noop("re-enrollment: {}"), problem);
         if (auto w = write_state(*spool, waiting, clock.now_ms(), clock.now_ms(), false); !w) {
           join_inputs();
           return w;

@@ -173,3 +173,46 @@ TEST_CASE("zh_CN: a refused batch and a refused key rotation, in the reader's la
   run.signal(SIGTERM);
   CHECK(run.wait() == 0);
 }
+
+TEST_CASE("zh_CN: the service's stored error is English, shown in the reader's language",
+          "[agent][zh]") {
+  TempDir dir;
+  const std::string config = dir.file("agent.toml");
+  write_text(config, "[agent]\nstate_dir = \"state\"\n[batch]\nmax_delay_ms = 50\n");
+  DaemonState state;
+  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const auto daemon_key = crypto::IdentityKey::generate();
+  FakeDaemon daemon(state, daemon_key);
+  auto agent = [&](std::vector<std::string> args, const std::string& l) {
+    args.insert(args.begin(), kAgentBin);
+    args.push_back("--config");
+    args.push_back(config);
+    RunResult r = run_process(args, "", lang(l));
+    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    return r;
+  };
+  REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
+  {
+    std::lock_guard l(state.mu);
+    state.enrolled.clear();  // revoked: the daemon refuses the agent's key at the handshake
+  }
+  gongshu::testing::ChildProcess run({kAgentBin, "run", "--config", config}, dir.file("run.log"),
+                                     lang("zh_CN.UTF-8"));
+  const std::string english =
+      "\"service_last_error\":\"daemon refused our key: not enrolled or revoked\"";
+  REQUIRE(wait_until([&] {
+    return contains(agent({"status", "--json", "--no-probe"}, "C.UTF-8").out, english);
+  }));
+  run.signal(SIGTERM);
+  CHECK(run.wait() == 0);
+  // Read after the service stopped: the state no longer changes between the two reads.
+  RunResult json_c = agent({"status", "--json", "--no-probe"}, "C.UTF-8");
+  RunResult json_zh = agent({"status", "--json", "--no-probe"}, "zh_CN.UTF-8");
+  CHECK(contains(json_c.out, english));
+  CHECK(json_zh.out == json_c.out);
+  RunResult zh = agent({"status", "--no-probe"}, "zh_CN.UTF-8");
+  CHECK(contains(zh.out, "守护进程拒绝了本机密钥：未注册或已吊销"));
+  RunResult c = agent({"status", "--no-probe"}, "C.UTF-8");
+  CHECK(contains(c.out, "daemon refused our key: not enrolled or revoked"));
+  CHECK_FALSE(contains(c.out, "守护进程"));
+}
