@@ -372,6 +372,7 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   ctx.leader_failed = false;
   ctx.defer_record = ctx.on_replica && ctx.options.leader_recorder != nullptr;
   ctx.deferred.Clear();
+  ctx.settle.clear();
   if (follower && !follower_may_answer(req.body_case(), c, reads_here)) {
     leader_api = ctx.options.gate->leader().api;
     r = refuse(v1::API_UNAVAILABLE, not_leader_text(leader_api));
@@ -441,6 +442,7 @@ struct ApiService::Impl {
     v1::AccessRecordRequest record;
     uint64_t sent = 0;
     std::chrono::steady_clock::time_point deadline;
+    std::vector<std::function<void(bool)>> settle;  // ApiContext::settle, run by finish()
   };
   static constexpr uint64_t kSending = ~uint64_t{0};
   std::vector<Parked> parked;
@@ -537,6 +539,7 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
   if (!recorded && options.gate) leader_api = options.gate->leader().api;
   std::erase_if(parked, [&](Parked& p) {
     if (p.sent != sent) return false;
+    for (auto& s : p.settle) s(bool(recorded));
     if (recorded) {
       if (auto bytes = wire::encode(p.resp)) (void)channel.send(p.from, *bytes);
       return true;
@@ -656,10 +659,14 @@ void ApiService::Impl::held_loop() {
         // A replica's read: parked until the leader recorded its entries (pump()).
         parked.push_back({(*in)->from, std::move(resp), std::move(ctx.deferred), 0,
                           std::chrono::steady_clock::now() +
-                              std::chrono::milliseconds(options.record_timeout_ms)});
+                              std::chrono::milliseconds(options.record_timeout_ms),
+                          std::move(ctx.settle)});
         ctx.deferred.Clear();
+        ctx.settle.clear();
         continue;
       }
+      for (auto& s : ctx.settle) s(false);  // nothing was recorded for it
+      ctx.settle.clear();
       const uint64_t wrote = options.repl_thread_seq ? options.repl_thread_seq() : 0;
       if (wrote != before && !resp.has_error() && !access_only_req) {
         held.push_back(

@@ -135,6 +135,10 @@ struct ApiContext {
   // succeeds; api.cc sends them to the leader and releases the answer only on its confirmation.
   bool defer_record = false;
   v1::AccessRecordRequest deferred{};
+  // With a deferred record: run by api.cc once the leader decided, with true when it recorded
+  // `deferred`, false when it refused or never confirmed (e.g. audit_export.cc makes its staged
+  // file servable only then, and removes it otherwise).
+  std::vector<std::function<void(bool recorded)>> settle{};
   // Records entries, and the rows taken from agreements' quotas (agreement id, rows), on the
   // leader; fails (and sets leader_failed) unless the leader confirmed. Api thread only.
   Status record_on_leader(const std::vector<v1::AuditEntry>& entries,
