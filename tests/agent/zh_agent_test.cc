@@ -216,3 +216,46 @@ TEST_CASE("zh_CN: the service's stored error is English, shown in the reader's l
   CHECK(contains(c.out, "daemon refused our key: not enrolled or revoked"));
   CHECK_FALSE(contains(c.out, "守护进程"));
 }
+
+TEST_CASE("zh_CN: a row invalid in the declared encoding, its rejection in the reader's language",
+          "[agent][zh]") {
+  TempDir dir;
+  const std::string config = dir.file("agent.toml");
+  write_text(config, "[agent]\nstate_dir = \"state\"\n");
+  DaemonState state;
+  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  const auto daemon_key = crypto::IdentityKey::generate();
+  FakeDaemon daemon(state, daemon_key);
+  auto agent = [&](std::vector<std::string> args, const std::string& l) {
+    args.insert(args.begin(), kAgentBin);
+    args.push_back("--config");
+    args.push_back(config);
+    RunResult r = run_process(args, "", lang(l));
+    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    return r;
+  };
+  REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
+  // GB18030: 张三 (D5C5 C8FD) on line 2; line 3's name has a lead byte without a valid trail.
+  write_text(dir.file("gb.csv"), "record_key,subject_id,name\nr1," + citizen_id(1) +
+                                     ",\xD5\xC5\xC8\xFD\nr2," + citizen_id(2) + ",\xD5\xFF\n");
+  RunResult submit = agent(
+      {"submit", "--dataset", kDataset, "--encoding", "gb18030", dir.file("gb.csv")}, "C.UTF-8");
+  CHECK(submit.exit_code == 1);
+  CHECK(contains(submit.out, "1 accepted, 1 rejected"));
+  // Stored English with its code; the class shown in the reader's language before the reason.
+  const std::string reason =
+      "line 3: column 'name': not valid GB18030 at byte 0 (bytes D5 FF) (the file is read as "
+      "GB18030; --encoding utf-8 reads UTF-8 files)";
+  RunResult zh = agent({"rejected", "list"}, "zh_CN.UTF-8");
+  INFO("zh_CN: " << zh.out << zh.err);
+  CHECK(zh.exit_code == 0);
+  CHECK(contains(zh.out, "记录格式错误（malformed record: " + reason + "）"));
+  RunResult c = agent({"rejected", "list"}, "C.UTF-8");
+  INFO("C: " << c.out << c.err);
+  CHECK(contains(c.out, "RECORD_STATUS_MALFORMED [name]  " + reason));
+  CHECK_FALSE(contains(c.out, "记录"));
+  RunResult json_zh = agent({"rejected", "list", "--json"}, "zh_CN.UTF-8");
+  RunResult json_c = agent({"rejected", "list", "--json"}, "C.UTF-8");
+  CHECK(json_zh.out == json_c.out);
+  CHECK(contains(json_c.out, "\"reason\":\"" + reason + "\""));
+}
