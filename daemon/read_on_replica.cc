@@ -1,6 +1,7 @@
 #include "daemon/read_on_replica.h"
 
 #include <optional>
+#include <string_view>
 
 #include "core/crypto/key_file.h"
 #include "core/util/i18n.h"
@@ -14,6 +15,20 @@ namespace gongshu::daemon {
 namespace {
 
 constexpr int kMaxEntries = 10000;  // a lookup makes one per dataset of its kind
+
+// The actions of the entries a replica's reads make (replica_read() in api.cc: query, lookup,
+// download, aggregate, open_catalog, audit_export): the reveals (access.cc decision_entry with
+// policy::action_name read/query_subject/download/export/aggregate; open_catalog; audit_export),
+// their denials and rate refusals (deny(), rate_check(): the same names, and "lookup"), the
+// role refusal of an export (ApiContext::require's action text) and the unknown-keys rate
+// refusal of admit() ("api_request"). Nothing else may come from a member.
+bool replica_read_action(std::string_view a) {
+  for (std::string_view ok :
+       {"read", "query_subject", "download", "export", "aggregate", "lookup", "open_catalog",
+        "audit_export", "export the audit log", "api_request"})
+    if (a == ok) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -220,6 +235,32 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
                     trf("audit entry {} of the access record does not parse or names no action "
                         "and principal",
                         i));
+    // Only what a replica's read makes, stamped by the leader, with no field this build does not
+    // know (it would be signed into the log unseen) and no served_by but the leader's own.
+    v1::AuditEntry known = e;
+    known.DiscardUnknownFields();
+    std::string why;
+    if (!replica_read_action(e.action()))
+      why = "action '" + e.action() + "' is not one a read served on a replica makes";
+    else if (known.ByteSizeLong() != e.ByteSizeLong())
+      why = "it holds fields this leader does not know";
+    if (!why.empty()) {
+      auto d = entry_for(c, "access_record");
+      d.set_decision(v1::DECISION_DENY);
+      d.set_policy_rule("replica-read-entry");
+      add_ref(d, "served_by", member->second);
+      d.set_detail("audit entry " + std::to_string(i) + " of member " + member->second +
+                   "'s access record refused: " + why);
+      if (auto st = ctx.audit_refusal(c.refusal_key(), "access_record", std::move(d)); !st)
+        return tl::unexpected(from_error(st.error()));
+      return refuse(v1::API_DENIED, "audit entry " + std::to_string(i) +
+                                        " of the access record refused: " + why +
+                                        "; nothing of the record was appended");
+    }
+    e.clear_time_ms();  // AuditLog::append stamps the leader's time
+    auto* refs = e.mutable_refs();
+    for (int r = refs->size() - 1; r >= 0; --r)
+      if (refs->Get(r).kind() == "served_by") refs->DeleteSubrange(r, 1);
     add_ref(e, "served_by", member->second);
   }
   for (const auto& q : req.quota()) {

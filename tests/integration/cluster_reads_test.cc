@@ -80,9 +80,12 @@ size_t served_by(const std::vector<json>& entries, const std::string& action,
   return n;
 }
 
-// An AccessRecordRequest sent to `api` under `key_file`'s key; the answer's error code.
+// An AccessRecordRequest of one entry of `action` (back-dated a day) sent to `api` under
+// `key_file`'s key; the answer's error code, its message holding `expect`.
 v1::ApiErrorCode send_access_record(const std::string& api, const std::string& key_file,
-                                    const std::string& daemon_key) {
+                                    const std::string& daemon_key,
+                                    const std::string& action = "read",
+                                    const std::string& expect = "cluster members") {
   auto kf = crypto::load_key_file(key_file);
   REQUIRE(kf);
   auto dk = crypto::PublicKey::from_hex(daemon_key);
@@ -97,8 +100,9 @@ v1::ApiErrorCode send_access_record(const std::string& api, const std::string& k
   v1::AuditEntry forged;
   forged.mutable_principal()->set_key_id("0123456789abcdef");
   forged.mutable_principal()->set_role("agency");
-  forged.set_action("read");
+  forged.set_action(action);
   forged.set_dataset(kHouseholds);
+  forged.set_time_ms(int64_t(std::time(nullptr) - 86400) * 1000);
   req.mutable_access_record()->add_entries(forged.SerializeAsString());
   auto bytes = wire::encode(req);
   REQUIRE(bytes);
@@ -112,7 +116,7 @@ v1::ApiErrorCode send_access_record(const std::string& api, const std::string& k
     return resp.has_value();
   }));
   INFO(resp->error().message());
-  CHECK(resp->error().message().find("cluster members") != std::string::npos);
+  CHECK(resp->error().message().find(expect) != std::string::npos);
   CHECK(!resp->has_access_record());
   return resp->error().code();
 }
@@ -307,6 +311,9 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
   REQUIRE(run_process({kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", stranger})
               .exit_code == 0);
   CHECK(send_access_record(leader->api, stranger, p.daemon_key) == v1::API_DENIED);
+  // A member's key may record only what a replica's read makes: a forged revocation is refused.
+  CHECK(send_access_record(leader->api, p.dir.file(f->id + ".key"), p.daemon_key,
+                           "principal_revoke", "is not one a read") == v1::API_DENIED);
   auto after = audit_entries(p, *leader, "leader-2.log");
   CHECK(served_by(after, "audit_export", f->id) == 1);
   for (const json& e : after) CHECK(e["principal"]["key_id"] != "0123456789abcdef");
