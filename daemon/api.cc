@@ -443,8 +443,13 @@ struct ApiService::Impl {
     uint64_t sent = 0;
     std::chrono::steady_clock::time_point deadline;
     std::vector<std::function<void(bool)>> settle;  // ApiContext::settle, run by finish()
+    size_t bytes = 0;                               // resp's encoded size
   };
   static constexpr uint64_t kSending = ~uint64_t{0};
+  // What a replica holds for the leader at most (docs/replication.md §6): beyond it a read is
+  // answered API_UNAVAILABLE at once, nothing of it released.
+  static constexpr size_t kMaxParked = 256;
+  static constexpr size_t kMaxParkedBytes = size_t{64} << 20;
   std::vector<Parked> parked;
   uint64_t in_flight = 0;
   uint64_t views_seq = 0;  // replica: the applied write set the directory and catalog show
@@ -655,12 +660,29 @@ void ApiService::Impl::held_loop() {
       const uint64_t before = options.repl_thread_seq ? options.repl_thread_seq() : 0;
       bool access_only_req = false;
       v1::ApiResponse resp = serve(**in, access_only_req);
+      size_t parked_bytes = 0;
+      for (const Parked& p : parked) parked_bytes += p.bytes;
+      const size_t resp_bytes = ctx.deferred.entries_size() > 0 ? resp.ByteSizeLong() : 0;
+      if (ctx.deferred.entries_size() > 0 &&
+          (parked.size() >= kMaxParked || parked_bytes + resp_bytes > kMaxParkedBytes)) {
+        // Full: this read is refused at once (protocol text, English), nothing of it released.
+        const int64_t retry_s = std::max<int64_t>(1, (options.record_timeout_ms + 999) / 1000);
+        v1::ApiResponse r;
+        r.set_request_id(resp.request_id());
+        auto* err = r.mutable_error();
+        err->set_code(v1::API_UNAVAILABLE);
+        err->set_message("too many reads waiting for the leader; try again in " +
+                         std::to_string(retry_s) + " s");
+        err->set_retry_after_ms(uint64_t(retry_s) * 1000);
+        resp = std::move(r);
+        ctx.deferred.Clear();
+      }
       if (ctx.deferred.entries_size() > 0) {
         // A replica's read: parked until the leader recorded its entries (pump()).
         parked.push_back({(*in)->from, std::move(resp), std::move(ctx.deferred), 0,
                           std::chrono::steady_clock::now() +
                               std::chrono::milliseconds(options.record_timeout_ms),
-                          std::move(ctx.settle)});
+                          std::move(ctx.settle), resp_bytes});
         ctx.deferred.Clear();
         ctx.settle.clear();
         continue;
