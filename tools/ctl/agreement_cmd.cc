@@ -98,37 +98,41 @@ std::string dump(const json& j) {
 }
 
 void print_one(const v1::AgreementInfo& a, bool with_commitment) {
-  std::cout << tr("agreement:   ") << shown(a.id()) << " (" << shown(a.kind()) << ")\n"
-            << tr("status:      ") << shown(a.status())
-            << (a.violation() ? tr(" (violation recorded)") : "") << tr("\napplicant:   ")
-            << shown(a.applicant()) << " " << shown(a.applicant_name()) << tr("\nholder:      ")
-            << shown(a.holder()) << "\n";
-  for (const auto& s : a.scope()) std::cout << tr("dataset:     ") << shown(scope_text(s)) << "\n";
-  for (const auto& p : a.purposes()) std::cout << tr("purpose:     ") << shown(p) << "\n";
-  std::cout << tr("period:      ") << local_time_text(a.valid_from_ms()) << " .. "
-            << local_time_text(a.valid_to_ms()) << "\n"
-            << tr("row quota:   ")
-            << (a.row_quota() ? trf("{} of {} used", a.rows_used(), a.row_quota())
-                              : std::string(tr("none")))
-            << tr("\nmeasures:    ") << shown(a.security_measures()) << "\n";
+  std::cout << trf("agreement:   {} ({})", shown(a.id()), shown(a.kind())) << "\n"
+            << (a.violation() ? trf("status:      {} (violation recorded)", shown(a.status()))
+                              : trf("status:      {}", shown(a.status())))
+            << "\n"
+            << trf("applicant:   {} {}", shown(a.applicant()), shown(a.applicant_name())) << "\n"
+            << trf("holder:      {}", shown(a.holder())) << "\n";
+  for (const auto& s : a.scope()) std::cout << trf("dataset:     {}", shown(scope_text(s))) << "\n";
+  for (const auto& p : a.purposes()) std::cout << trf("purpose:     {}", shown(p)) << "\n";
+  std::cout << trf("period:      {} .. {}", local_time_text(a.valid_from_ms()),
+                   local_time_text(a.valid_to_ms()))
+            << "\n"
+            << (a.row_quota() ? trf("row quota:   {} of {} used", a.rows_used(), a.row_quota())
+                              : std::string(tr("row quota:   none")))
+            << "\n"
+            << trf("measures:    {}", shown(a.security_measures())) << "\n";
   for (const auto& r : a.reviews()) {
-    std::cout << tr("review:      ") << shown(r.agency()) << " "
-              << (r.approved() ? tr("approved") : tr("rejected")) << tr(" by ")
-              << shown(r.reviewer()) << tr(" at ") << local_time_text(r.at_ms())
+    std::cout << (r.approved() ? trf("review:      {} approved by {} at {}", shown(r.agency()),
+                                     shown(r.reviewer()), local_time_text(r.at_ms()))
+                               : trf("review:      {} rejected by {} at {}", shown(r.agency()),
+                                     shown(r.reviewer()), local_time_text(r.at_ms())))
               << (r.note().empty() ? "" : ": " + shown(r.note())) << "\n";
   }
   for (const auto& p : a.reviews_pending())
-    std::cout << tr("review:      ") << shown(p) << tr(" pending\n");
+    std::cout << trf("review:      {} pending", shown(p)) << "\n";
   if (!a.decided_by().empty()) {
-    std::cout << tr("authority:   ") << shown(a.decided_by()) << tr(" at ")
-              << local_time_text(a.decided_at_ms())
+    std::cout << trf("authority:   {} at {}", shown(a.decided_by()),
+                     local_time_text(a.decided_at_ms()))
               << (a.decision_note().empty() ? "" : ": " + shown(a.decision_note())) << "\n";
   }
   if (a.signed_at_ms())
-    std::cout << tr("signed:      ") << local_time_text(a.signed_at_ms()) << "\n";
+    std::cout << trf("signed:      {}", local_time_text(a.signed_at_ms())) << "\n";
   if (!a.revoked_by().empty()) {
-    std::cout << tr("revoked:     by ") << shown(a.revoked_by()) << tr(" at ")
-              << local_time_text(a.revoked_at_ms()) << ": " << shown(a.revoke_reason()) << "\n";
+    std::cout << trf("revoked:     by {} at {}: {}", shown(a.revoked_by()),
+                     local_time_text(a.revoked_at_ms()), shown(a.revoke_reason()))
+              << "\n";
   }
   if (with_commitment && !a.commitment().empty())
     std::cout << tr("\n--- security commitment ---\n") << printable_lines(a.commitment())
@@ -145,7 +149,7 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
     std::cout << dump(agreement_json(a)) << "\n";
   } else {
     if (!done.empty())
-      std::cout << done << " " << shown(a.id()) << tr(": now ") << shown(a.status()) << "\n";
+      std::cout << trf("{} {}: now {}", done, shown(a.id()), shown(a.status())) << "\n";
     print_one(a, false);
   }
   return 0;
@@ -264,19 +268,21 @@ void add_sign(CLI::App* group, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& a = r->agreements().agreements(0);
     if (a.status() != "pending_signature" || a.commitment().empty()) {
-      std::cerr << tr("gongshuctl: agreement ") << shown(a.id()) << tr(" is ") << shown(a.status())
-                << tr(", not awaiting your signature\n");
+      std::cerr << "gongshuctl: "  // i18n-exempt: the program's name
+                << trf("agreement {} is {}, not awaiting your signature", shown(a.id()),
+                       shown(a.status()))
+                << "\n";
       return 1;
     }
     // The commitment names this agreement and what was applied for; print it whole.
     std::cerr << printable_lines(a.commitment());
     if (a.commitment().find("agreement: " + a.id() + "\n") == std::string::npos) {
-      std::cerr << tr("gongshuctl: the commitment does not name agreement ") << shown(a.id())
-                << "\n";
+      std::cerr << "gongshuctl: "  // i18n-exempt: the program's name
+                << trf("the commitment does not name agreement {}", shown(a.id())) << "\n";
       return 1;
     }
     if (!o->yes) {
-      std::cerr << tr("\nsign this commitment with your key? [y/N] ") << std::flush;
+      std::cerr << "\n" << tr("sign this commitment with your key? [y/N]") << " " << std::flush;
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "y" && answer != "Y" && answer != "yes") {
