@@ -152,7 +152,7 @@ Result<std::vector<v1::DatasetEntry>> load_catalog(const std::vector<std::string
     for (fs::directory_iterator it(a, ec), end; !ec && it != end; it.increment(ec)) {
       if (it->path().extension() == ".toml") in_dir.push_back(it->path().string());
     }
-    if (ec) return fail(ErrorCode::kIo, tr("catalog directory ") + a + ": " + ec.message());
+    if (ec) return fail(ErrorCode::kIo, trf("catalog directory {}: {}", a, ec.message()));
     std::sort(in_dir.begin(), in_dir.end());
     files.insert(files.end(), in_dir.begin(), in_dir.end());
   }
@@ -192,9 +192,10 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
   line("policy", p.version() + "  (sha256 " + p.digest().substr(0, 16) + ")");
   line("why", x.summary);
   if (d.allowed()) {
-    std::string limits = tr("max rows ") + rows_text(d.limits.max_rows);
-    if (d.limits.k_threshold)
-      limits += tr(", groups under ") + std::to_string(d.limits.k_threshold) + " suppressed";
+    std::string limits = d.limits.k_threshold
+                             ? trf("max rows {}, groups under {} suppressed",
+                                   rows_text(d.limits.max_rows), d.limits.k_threshold)
+                             : trf("max rows {}", rows_text(d.limits.max_rows));
     if (d.limits.rate) {
       limits += ", rate " + d.limits.rate->id + " (" +
                 std::to_string(d.limits.rate->requests_per_minute) + "/min)";
@@ -223,9 +224,10 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
                       ", open " + e.open_attribute() + ", share " + e.share_attribute() +
                       ", category " + e.category() + ", provider " +
                       printable(e.provider_agency()));
-  out.append("\nrules")
-      .append(all ? "" : tr(" for this role and action"))
-      .append(tr(" (policy order; * = matched):\n"));
+  out.append("\n")
+      .append(all ? tr("rules (policy order; * = matched):")
+                  : tr("rules for this role and action (policy order; * = matched):"))
+      .append("\n");
   size_t hidden = 0;
   for (const auto& v : x.rules) {
     const bool applies =
@@ -245,8 +247,9 @@ void print_human(const policy::Policy& p, const policy::Request& r, const v1::Da
         .append("\n");
   }
   if (hidden) {
-    out.append("  (" + std::to_string(hidden) +
-               tr(" other rules are for other roles or actions; --all shows them)\n"));
+    out.append("  (" +
+               trf("{} other rules are for other roles or actions; --all shows them", hidden) +
+               ")\n");
   }
   std::cout << out << std::flush;
 }
@@ -329,7 +332,7 @@ void print_json(const policy::Policy& p, const policy::Request& r, const v1::Dat
 
 int run_check(const CheckOptions& o) {
   auto usage = [](const std::string& m) {
-    std::cerr << tr("gongshuctl policy check: ") << m << "\n";
+    std::cerr << "gongshuctl policy check: " << m << "\n";  // i18n-exempt: program, command
     return 2;
   };
   // --as ROLE[:NAME]
@@ -344,7 +347,7 @@ int run_check(const CheckOptions& o) {
     return usage(tr("unknown action '") + printable(o.action) + "'; actions: " + action_names());
   }
   if ((*role == Role::kAgent || *role == Role::kAgency) && name.empty()) {
-    return usage("--as " + role_text + tr(":AGENCY needs the caller's agency id"));
+    return usage(trf("{}:AGENCY needs the caller's agency id", "--as " + role_text));
   }
   int64_t now_ms = SystemClock::instance().now_ms();
   if (!o.at.empty()) {
@@ -366,14 +369,16 @@ int run_check(const CheckOptions& o) {
   const std::string root = default_policies_root();
   auto loaded = load_policy(o.policy_dir.empty() ? root + "/policy" : o.policy_dir);
   if (!loaded) {
-    std::cerr << tr("gongshuctl: ") << printable_lines(loaded.error().message()) << "\n";
+    std::cerr << "gongshuctl: " <<  // i18n-exempt: the program's name
+        printable_lines(loaded.error().message()) << "\n";
     return 2;
   }
   const policy::Policy* p = &loaded->policy;
   auto entries =
       load_catalog(o.catalog.empty() ? std::vector<std::string>{root + "/catalog"} : o.catalog);
   if (!entries) {
-    std::cerr << tr("gongshuctl: ") << printable_lines(entries.error().message()) << "\n";
+    std::cerr << "gongshuctl: " <<  // i18n-exempt: the program's name
+        printable_lines(entries.error().message()) << "\n";
     return 2;
   }
   const v1::DatasetEntry* entry = nullptr;
@@ -381,12 +386,13 @@ int run_check(const CheckOptions& o) {
     if (e.id() == o.dataset) entry = &e;
   }
   if (!entry) {
-    return usage("dataset '" + printable(o.dataset) + tr("' is in none of the ") +
-                 std::to_string(entries->size()) + tr(" catalog entries read (--catalog)"));
+    return usage(trf("dataset '{}' is in none of the {} catalog entries read (--catalog)",
+                     printable(o.dataset), entries->size()));
   }
   auto attrs = policy::DatasetAttrs::from_entry(*entry);
   if (!attrs) {
-    std::cerr << tr("gongshuctl: ") << printable_lines(attrs.error().message()) << "\n";
+    std::cerr << "gongshuctl: " <<  // i18n-exempt: the program's name
+        printable_lines(attrs.error().message()) << "\n";
     return 2;
   }
 
@@ -394,21 +400,22 @@ int run_check(const CheckOptions& o) {
   if (!o.agreements_file.empty()) {
     auto text = read_file(o.agreements_file, 4 << 20);
     if (!text) {
-      std::cerr << tr("gongshuctl: ") << o.agreements_file << ": "
-                << printable(text.error().message()) << "\n";
+      std::cerr << "gongshuctl: " <<  // i18n-exempt: the program's name
+          o.agreements_file << ": " << printable(text.error().message()) << "\n";
       return 2;
     }
     auto parsed = policy::parse_agreements_toml(as_chars(*text), o.agreements_file);
     if (!parsed) {
-      std::cerr << tr("gongshuctl: ") << printable_lines(parsed.error().message()) << "\n";
+      std::cerr << "gongshuctl: " <<  // i18n-exempt: the program's name
+          printable_lines(parsed.error().message()) << "\n";
       return 2;
     }
     for (auto& a : *parsed) {
       if (o.agreement_id.empty() || a.id == o.agreement_id) agreements.push_back(std::move(a));
     }
     if (!o.agreement_id.empty() && agreements.empty()) {
-      return usage("agreement '" + printable(o.agreement_id) + tr("' is not in ") +
-                   o.agreements_file);
+      return usage(
+          trf("agreement '{}' is not in {}", printable(o.agreement_id), o.agreements_file));
     }
   }
 
@@ -460,11 +467,12 @@ void add_policy_commands(CLI::App& app, int* exit_code) {
          "Exit status: 0 allow, 1 deny, 2 usage error or unreadable files."));
   check
       ->add_option("--as", o->as,
-                   tr("ROLE[:NAME]: the caller. ROLE is one of ") + role_names() +
-                       tr(". NAME is the agency id for agent and agency, else the caller's key\n"
-                          "id (matched against agreement holders)"))
+                   trf("ROLE[:NAME]: the caller. ROLE is one of {}. NAME is the agency id for "
+                       "agent and agency, else the caller's key\nid (matched against agreement "
+                       "holders)",
+                       role_names()))
       ->required();
-  check->add_option("--action", o->action, tr("One of ") + action_names())->required();
+  check->add_option("--action", o->action, trf("One of {}", action_names()))->required();
   check->add_option("--dataset", o->dataset, tr("Dataset id"))->required();
   check->add_option("--purpose", o->purpose, tr("The purpose the request states"));
   check->add_option("--fields", o->fields, tr("Fields requested (default: all)"))->delimiter(',');
@@ -498,10 +506,11 @@ void add_policy_commands(CLI::App& app, int* exit_code) {
       return;
     }
     const policy::Policy* p = &loaded->policy;
-    std::cout << tr("policy ") << p->version() << tr(" valid: ") << p->rules().size()
-              << tr(" rules, ") << p->masks().size() << tr(" mask profiles, ") << p->rates().size()
-              << tr(" rate classes from ") << p->files().size() << tr(" files\n") << tr("sha256 ")
-              << p->digest() << "\n"
+    std::cout << trf("policy {} valid: {} rules, {} mask profiles, {} rate classes from {} files",
+                     p->version(), p->rules().size(), p->masks().size(), p->rates().size(),
+                     p->files().size())
+              << "\n"
+              << trf("sha256 {}", p->digest()) << "\n"
               << std::flush;
     *exit_code = 0;
   });
