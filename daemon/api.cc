@@ -117,10 +117,10 @@ std::optional<std::string> replica_stale(const ApiContext& ctx) {
   auto lag = ctx.options.replica_lag();
   if (!lag) return std::nullopt;
   if (lag->state() != "following" || lag->behind_ms() < 0)
-    return trf("this replica does not serve reads now (replication: {}); ask the leader",
-               lag->state() == "following" ? tr("not caught up yet") : lag->state());
+    return english("this replica does not serve reads now (replication: {}); ask the leader",
+                   lag->state() == "following" ? "not caught up yet" : lag->state());
   if (lag->behind_ms() > kMaxReadLagMs)
-    return trf(
+    return english(
         "this replica is {} ms behind the leader, more than the {} ms it serves reads "
         "at; ask the leader",
         lag->behind_ms(), kMaxReadLagMs);
@@ -520,14 +520,14 @@ void ApiService::Impl::release() {
       auto* err = r.mutable_error();
       err->set_code(v1::API_UNAVAILABLE);
       err->set_message(
-          acking ? trf("committed on the leader (write set {}) but not yet confirmed by the "
-                       "synchronous set within {} ms; it may be lost if this leader is lost "
-                       "now: read it back to check before repeating it",
-                       it->seq, options.sync_wait_ms)
-                 : trf("committed on the leader (write set {}) but not yet confirmed by the "
-                       "synchronous set, and this node may no longer acknowledge; it may be "
-                       "lost: read it back to check before repeating it",
-                       it->seq));
+          acking ? english("committed on the leader (write set {}) but not yet confirmed by the "
+                           "synchronous set within {} ms; it may be lost if this leader is lost "
+                           "now: read it back to check before repeating it",
+                           it->seq, options.sync_wait_ms)
+                 : english("committed on the leader (write set {}) but not yet confirmed by the "
+                           "synchronous set, and this node may no longer acknowledge; it may be "
+                           "lost: read it back to check before repeating it",
+                           it->seq));
       if (auto bytes = wire::encode(r)) (void)channel.send(it->from, *bytes);
     } else {
       ++it;
@@ -553,8 +553,8 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
     r.set_request_id(p.resp.request_id());
     auto* err = r.mutable_error();
     err->set_code(v1::API_UNAVAILABLE);
-    err->set_message(
-        trf("nothing was sent: the access could not be audited: {}", recorded.error().message()));
+    err->set_message(english("nothing was sent: the access could not be audited: {}",
+                             recorded.error().message()));
     if (!leader_api.empty()) err->set_leader_api(leader_api);
     if (auto bytes = wire::encode(r)) (void)channel.send(p.from, *bytes);
     return true;
@@ -580,9 +580,9 @@ void ApiService::Impl::pump() {
   }
   // The oldest read of the record in flight waited its whole time: the record is given up on,
   // its connection dropped with it (a frozen leader must not get it later), its reads refused.
-  const Status late = fail(
-      ErrorCode::kUnavailable,
-      trf("the leader did not confirm the access record within {} ms", options.record_timeout_ms));
+  const Status late = fail(ErrorCode::kUnavailable,
+                           english("the leader did not confirm the access record within {} ms",
+                                   options.record_timeout_ms));
   if (in_flight) {
     for (const Parked& p : parked) {
       if (p.sent == in_flight && now >= p.deadline) {
@@ -751,7 +751,7 @@ Result<std::unique_ptr<ApiService>> ApiService::start(wire::Context& context,
                                      std::move(channel));
   if (holds) {
     impl->wake = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!impl->wake.valid()) return fail_errno(tr("api: eventfd"), errno);
+    if (!impl->wake.valid()) return fail_errno("api: eventfd", errno);
   }
   Impl* p = impl.get();
   p->thread = std::thread([p] { p->loop(); });

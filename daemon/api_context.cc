@@ -105,8 +105,7 @@ Status ApiContext::record_on_leader(const std::vector<v1::AuditEntry>& entries,
     leader_failed = true;
     return fail(ErrorCode::kUnavailable, std::move(why));
   };
-  if (!options.record_on_leader)
-    return failed(tr("this replica cannot record accesses on the leader"));
+  if (!options.record_on_leader) return failed("this replica cannot record accesses on the leader");
   v1::AccessRecordRequest req;
   v1::AccessRecordRequest& into = defer_record ? deferred : req;
   for (const auto& e : entries) into.add_entries(e.SerializeAsString());

@@ -76,10 +76,10 @@ Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
   const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
   if (leader.node.empty() || leader.api.empty())
     return fail(ErrorCode::kUnavailable,
-                tr("no leader is elected now to record the access on; try again in a few seconds"));
+                "no leader is elected now to record the access on; try again in a few seconds");
   if (leader.node == m.self)
     return fail(ErrorCode::kUnavailable,
-                tr("this node is taking or leaving the leadership; try again in a few seconds"));
+                "this node is taking or leaving the leadership; try again in a few seconds");
   if (!m.channel || m.channel_to != leader.api) {
     m.channel.reset();
     wire::ClientOptions co;
@@ -107,8 +107,8 @@ LeaderRecorder::take_answers() {
     auto got = m.channel->receive(std::chrono::milliseconds(0));
     if (!got) {
       if (got.error().code() == ErrorCode::kCorrupt) continue;
-      const std::string why = trf("the leader {} ({}) could not be reached: {}", m.channel_node,
-                                  m.channel_to, got.error().message());
+      const std::string why = english("the leader {} ({}) could not be reached: {}", m.channel_node,
+                                      m.channel_to, got.error().message());
       m.channel.reset();  // made anew next time
       return fail(ErrorCode::kUnavailable, why);
     }
@@ -118,13 +118,13 @@ LeaderRecorder::take_answers() {
     if (resp->has_error() && resp->error().code() != v1::API_OK) {
       out.emplace_back(resp->request_id(),
                        fail(ErrorCode::kUnavailable,
-                            trf("the leader {} did not record the access: {}", m.channel_node,
-                                resp->error().message().substr(0, 512))));
+                            english("the leader {} did not record the access: {}", m.channel_node,
+                                    resp->error().message().substr(0, 512))));
     } else if (!resp->has_access_record()) {
       out.emplace_back(resp->request_id(),
                        fail(ErrorCode::kUnavailable,
-                            trf("the leader {} answered the access record with something else",
-                                m.channel_node)));
+                            english("the leader {} answered the access record with something else",
+                                    m.channel_node)));
     } else {
       out.emplace_back(resp->request_id(), resp->access_record());
     }
@@ -143,10 +143,10 @@ Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRe
   const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
   if (leader.node.empty() || leader.api.empty())
     return fail(ErrorCode::kUnavailable,
-                tr("no leader is elected now to record the access on; try again in a few seconds"));
+                "no leader is elected now to record the access on; try again in a few seconds");
   if (leader.node == m.self)
     return fail(ErrorCode::kUnavailable,
-                tr("this node is taking or leaving the leadership; try again in a few seconds"));
+                "this node is taking or leaving the leadership; try again in a few seconds");
   if (!m.channel || m.channel_to != leader.api) {
     m.channel.reset();
     wire::ClientOptions co;
@@ -172,27 +172,28 @@ Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRe
     if (!got) {
       if (got.error().code() == ErrorCode::kCorrupt) continue;
       m.channel.reset();  // made anew next time
-      return fail(ErrorCode::kUnavailable, trf("the leader {} ({}) could not be reached: {}",
-                                               leader.node, leader.api, got.error().message()));
+      return fail(ErrorCode::kUnavailable, english("the leader {} ({}) could not be reached: {}",
+                                                   leader.node, leader.api, got.error().message()));
     }
     if (!*got) continue;
     auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
     if (!resp || resp->request_id() != id) continue;  // an answer to an earlier, abandoned one
     if (resp->has_error() && resp->error().code() != v1::API_OK)
       return fail(ErrorCode::kUnavailable,
-                  trf("the leader {} did not record the access: {}", leader.node,
-                      resp->error().message().substr(0, 512)));
+                  english("the leader {} did not record the access: {}", leader.node,
+                          resp->error().message().substr(0, 512)));
     if (!resp->has_access_record())
-      return fail(ErrorCode::kUnavailable,
-                  trf("the leader {} answered the access record with something else", leader.node));
+      return fail(
+          ErrorCode::kUnavailable,
+          english("the leader {} answered the access record with something else", leader.node));
     return resp->access_record();
   }
   // Dropped with its queue: a frozen leader must not get the entries later, after the refusal
   // (it would record a read that was never answered; harmless, but untrue).
   m.channel.reset();
   return fail(ErrorCode::kUnavailable,
-              trf("the leader {} ({}) did not confirm the access record within {} ms", leader.node,
-                  leader.api, m.timeout.count()));
+              english("the leader {} ({}) did not confirm the access record within {} ms",
+                      leader.node, leader.api, m.timeout.count()));
 }
 
 Result<std::map<std::string, std::string>> member_curve_keys(const ClusterConfig& config) {
@@ -221,20 +222,20 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     if (auto s = ctx.audit_refusal(c.refusal_key(), "access_record", std::move(e)); !s)
       return tl::unexpected(from_error(s.error()));
     return refuse(v1::API_DENIED,
-                  tr("access records are taken only from cluster members' node keys ([cluster] "
-                     "members); this key is not one"));
+                  "access records are taken only from cluster members' node keys ([cluster] "
+                  "members); this key is not one");
   }
   if (req.entries_size() == 0 || req.entries_size() > kMaxEntries)
     return refuse(v1::API_BAD_REQUEST,
-                  trf("an access record holds 1..{} audit entries", kMaxEntries));
+                  english("an access record holds 1..{} audit entries", kMaxEntries));
   std::vector<v1::AuditEntry> entries(size_t(req.entries_size()));
   for (int i = 0; i < req.entries_size(); ++i) {
     v1::AuditEntry& e = entries[size_t(i)];
     if (!e.ParseFromString(req.entries(i)) || e.action().empty() || !e.has_principal())
       return refuse(v1::API_BAD_REQUEST,
-                    trf("audit entry {} of the access record does not parse or names no action "
-                        "and principal",
-                        i));
+                    english("audit entry {} of the access record does not parse or names no action "
+                            "and principal",
+                            i));
     // Only what a replica's read makes, stamped by the leader, with no field this build does not
     // know (it would be signed into the log unseen) and no served_by but the leader's own.
     v1::AuditEntry known = e;
@@ -265,7 +266,7 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
   }
   for (const auto& q : req.quota()) {
     if (q.agreement_id().empty() || q.rows() == 0)
-      return refuse(v1::API_BAD_REQUEST, tr("a quota use names no agreement or no rows"));
+      return refuse(v1::API_BAD_REQUEST, "a quota use names no agreement or no rows");
   }
   uint64_t size = 0;
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {

@@ -79,6 +79,15 @@ std::string trf(const char* msgid, const Args&... args) {
   return i18n::format(tr(msgid), texts, sizeof...(Args));
 }
 
+// i18n::format() of an English pattern, never translated: for text that must not change with
+// the language — the daemon's refusals to clients (protocol text, po/README.md), reasons stored
+// for later readers.
+template <typename... Args>
+std::string english(const char* pattern, const Args&... args) {
+  const std::string texts[sizeof...(Args) + 1] = {i18n::to_text(args)..., std::string()};
+  return i18n::format(pattern, texts, sizeof...(Args));
+}
+
 // trn() then i18n::format(): trnf("{} record", "{} records", n, n).
 template <typename... Args>
 std::string trnf(const char* singular, const char* plural, unsigned long n, const Args&... args) {
