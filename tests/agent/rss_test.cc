@@ -34,8 +34,11 @@ namespace {
 // machine does not fail it while a regression (a buffer kept, a backlog held in memory) does.
 constexpr uint64_t kTargetKiB = 16 * 1024;
 constexpr uint64_t kGuardKiB = kTargetKiB + 1024;
-// `enroll` and `submit` are commands, not the resident service; a ceiling against regressions.
-constexpr uint64_t kCommandCeilingKiB = 17 * 1024;
+// `enroll` and `submit` are commands, not the resident service; a ceiling against regressions
+// (a whole input file or spool held in memory would be far above it). `submit` measured
+// 16.9-17.5 MiB quiet and 18,304 KiB beside another test (spool format 3 buffers a segment), so
+// 17 MiB failed on a busy machine: the guard is 20 MiB.
+constexpr uint64_t kCommandCeilingKiB = 20 * 1024;
 // What the service itself holds at the sampled peak — anonymous memory (heap, buffers, thread
 // stacks) and the spool's map — the part a backlog could make grow. A sample taken while the
 // forwarder holds a batch's buffers lands anywhere between ~7 and ~9 MiB depending on what the
