@@ -76,10 +76,10 @@ struct [[nodiscard]] CampaignOutcome {
   std::string rival;  // kBehind
 };
 
-enum class [[nodiscard]] RenewOutcome {
-  kRenewed,    // t0 moved to this call's send time
-  kLeaseLost,  // etcd says the lease expired or was revoked: leadership (if any) is gone
-  kNoLease,    // nothing to renew (not granted yet, or given up)
+enum class [[nodiscard]] RenewOutcome{
+    kRenewed,    // t0 moved to this call's send time
+    kLeaseLost,  // etcd says the lease expired or was revoked: leadership (if any) is gone
+    kNoLease,    // nothing to renew (not granted yet, or given up)
 };
 
 struct [[nodiscard]] SyncOutcome {
