@@ -71,6 +71,19 @@ Result<std::unique_ptr<LeaderRecorder>> LeaderRecorder::create(const ClusterConf
       std::move(kf.key), daemon_key, gate, config.node, timeout, std::move(context))));
 }
 
+namespace {
+// The leader's answer to an access record: its confirmation, or kUnavailable saying why not.
+Result<v1::AccessRecordResponse> answer_of(const v1::ApiResponse& resp, const std::string& node) {
+  if (resp.has_error() && resp.error().code() != v1::API_OK)
+    return fail(ErrorCode::kUnavailable, english("the leader {} did not record the access: {}",
+                                                 node, resp.error().message().substr(0, 512)));
+  if (!resp.has_access_record())
+    return fail(ErrorCode::kUnavailable,
+                english("the leader {} answered the access record with something else", node));
+  return resp.access_record();
+}
+}  // namespace
+
 Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
   Impl& m = *impl_;
   const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
@@ -115,19 +128,7 @@ LeaderRecorder::take_answers() {
     if (!*got) break;
     auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
     if (!resp) continue;
-    if (resp->has_error() && resp->error().code() != v1::API_OK) {
-      out.emplace_back(resp->request_id(),
-                       fail(ErrorCode::kUnavailable,
-                            english("the leader {} did not record the access: {}", m.channel_node,
-                                    resp->error().message().substr(0, 512))));
-    } else if (!resp->has_access_record()) {
-      out.emplace_back(resp->request_id(),
-                       fail(ErrorCode::kUnavailable,
-                            english("the leader {} answered the access record with something else",
-                                    m.channel_node)));
-    } else {
-      out.emplace_back(resp->request_id(), resp->access_record());
-    }
+    out.emplace_back(resp->request_id(), answer_of(*resp, m.channel_node));
   }
   return out;
 }
@@ -140,29 +141,7 @@ wire::ClientChannel* LeaderRecorder::channel() {
 
 Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRequest& req) {
   Impl& m = *impl_;
-  const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
-  if (leader.node.empty() || leader.api.empty())
-    return fail(ErrorCode::kUnavailable,
-                "no leader is elected now to record the access on; try again in a few seconds");
-  if (leader.node == m.self)
-    return fail(ErrorCode::kUnavailable,
-                "this node is taking or leaving the leadership; try again in a few seconds");
-  if (!m.channel || m.channel_to != leader.api) {
-    m.channel.reset();
-    wire::ClientOptions co;
-    GONGSHU_TRY(wire::ClientChannel ch,
-                wire::ClientChannel::create(m.context, m.node_key, m.daemon_key, co));
-    GONGSHU_RETURN_IF_ERROR(ch.connect(leader.api));
-    m.channel.emplace(std::move(ch));
-    m.channel_to = leader.api;
-    m.channel_node = leader.node;
-  }
-  v1::ApiRequest out;
-  const uint64_t id = ++m.next_id;
-  out.set_request_id(id);
-  *out.mutable_access_record() = req;
-  GONGSHU_TRY(Bytes bytes, wire::encode(out));
-  GONGSHU_RETURN_IF_ERROR(m.channel->send(bytes));
+  GONGSHU_TRY(const uint64_t id, send(req));
   const auto deadline = std::chrono::steady_clock::now() + m.timeout;
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -171,29 +150,23 @@ Result<v1::AccessRecordResponse> LeaderRecorder::record(const v1::AccessRecordRe
     auto got = m.channel->receive(left);
     if (!got) {
       if (got.error().code() == ErrorCode::kCorrupt) continue;
+      const std::string why = english("the leader {} ({}) could not be reached: {}", m.channel_node,
+                                      m.channel_to, got.error().message());
       m.channel.reset();  // made anew next time
-      return fail(ErrorCode::kUnavailable, english("the leader {} ({}) could not be reached: {}",
-                                                   leader.node, leader.api, got.error().message()));
+      return fail(ErrorCode::kUnavailable, why);
     }
     if (!*got) continue;
     auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
     if (!resp || resp->request_id() != id) continue;  // an answer to an earlier, abandoned one
-    if (resp->has_error() && resp->error().code() != v1::API_OK)
-      return fail(ErrorCode::kUnavailable,
-                  english("the leader {} did not record the access: {}", leader.node,
-                          resp->error().message().substr(0, 512)));
-    if (!resp->has_access_record())
-      return fail(
-          ErrorCode::kUnavailable,
-          english("the leader {} answered the access record with something else", leader.node));
-    return resp->access_record();
+    return answer_of(*resp, m.channel_node);
   }
   // Dropped with its queue: a frozen leader must not get the entries later, after the refusal
   // (it would record a read that was never answered; harmless, but untrue).
+  const std::string why =
+      english("the leader {} ({}) did not confirm the access record within {} ms", m.channel_node,
+              m.channel_to, m.timeout.count());
   m.channel.reset();
-  return fail(ErrorCode::kUnavailable,
-              english("the leader {} ({}) did not confirm the access record within {} ms",
-                      leader.node, leader.api, m.timeout.count()));
+  return fail(ErrorCode::kUnavailable, why);
 }
 
 Result<std::map<std::string, std::string>> member_curve_keys(const ClusterConfig& config) {

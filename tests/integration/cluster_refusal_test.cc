@@ -161,12 +161,12 @@ class KeyRelay {
             (void)server_->send(r->second, bytes);
         }
       }
-      std::vector<std::pair<std::string, v1::ReplicationMessage>> todo;
+      std::vector<std::pair<std::string, v1::ReplicationMessage>> queued;
       {
         std::lock_guard lock(mu_);
-        todo.swap(injections_);
+        queued.swap(injections_);
       }
-      for (const auto& [replica, m] : todo) {
+      for (const auto& [replica, m] : queued) {
         auto r = routes_.find(replica);
         std::string bytes = m.SerializeAsString();
         if (r != routes_.end() && server_->send(r->second, as_bytes(bytes)))
