@@ -48,16 +48,12 @@ TEST_CASE(
     "replicas say how far behind the leader they answer, and hold every key share an "
     "acknowledged record needs") {
   ClusterOptions options;
-  // Appended after [cluster]: the shipped policy, so that an agency may read its own data.
-  options.extra_cluster =
-      "\n[policy]\ndir = \"" + std::string(GONGSHU_SOURCE_DIR) + "/policies/policy\"\n";
+  options.extra_cluster = shipped_policy_lines();
   ClusterPlatform p(options);
   std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
   Node* leader = nullptr;
   REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
-  std::vector<Node*> followers;
-  for (Node* n : live)
-    if (n != leader) followers.push_back(n);
+  std::vector<Node*> followers = ClusterPlatform::followers_of(leader, live);
   Node* f = followers[0];
 
   // ---- Reads report lag -------------------------------------------------------------------

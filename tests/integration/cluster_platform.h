@@ -67,6 +67,12 @@ struct ClusterOptions {
   std::vector<std::string> node_extra_cluster;
 };
 
+// Lines for ClusterOptions::extra_cluster (appended after [cluster]): the shipped policy, so that
+// an agency may read its own data.
+inline std::string shipped_policy_lines() {
+  return "\n[policy]\ndir = \"" + std::string(GONGSHU_SOURCE_DIR) + "/policies/policy\"\n";
+}
+
 struct Node {
   std::string id;
   std::string state;
@@ -234,6 +240,13 @@ class ClusterPlatform {
     return s.is_object() && s["this_node_leads"].get<bool>();
   }
   // The one live node that leads, and every other live node names it; nullptr otherwise.
+  // The live nodes other than leader.
+  static std::vector<Node*> followers_of(const Node* leader, const std::vector<Node*>& live) {
+    std::vector<Node*> out;
+    for (Node* n : live)
+      if (n != leader) out.push_back(n);
+    return out;
+  }
   Node* agreed_leader(const std::vector<Node*>& live) {
     Node* leader = nullptr;
     std::vector<json> seen;

@@ -161,15 +161,12 @@ class Pipelined {
 
 TEST_CASE("replicas answer reads themselves; every read is audited on the leader first") {
   ClusterOptions options;
-  options.extra_cluster =
-      "\n[policy]\ndir = \"" + std::string(GONGSHU_SOURCE_DIR) + "/policies/policy\"\n";
+  options.extra_cluster = shipped_policy_lines();
   ClusterPlatform p(options);
   std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
   Node* leader = nullptr;
   REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
-  std::vector<Node*> followers;
-  for (Node* n : live)
-    if (n != leader) followers.push_back(n);
+  std::vector<Node*> followers = ClusterPlatform::followers_of(leader, live);
   Node* f = followers[0];
 
   // An agency user of the provider (added on the leader, replicated), and records of its data.

@@ -44,9 +44,7 @@ TEST_CASE(
     std::string bytes = read_text(out);
     CHECK(bytes.find("cluster_leader") != std::string::npos);
   }
-  std::vector<Node*> followers;
-  for (Node* n : live)
-    if (n != leader) followers.push_back(n);
+  std::vector<Node*> followers = ClusterPlatform::followers_of(leader, live);
 
   // A follower refuses an api write, naming the leader's api endpoint. It answers only what
   // writes nothing to its store (the leader's to write): the operator's catalog show, not the
