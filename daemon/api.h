@@ -34,6 +34,10 @@
 #include "daemon/status.h"
 #include "gongshu/v1/api.pb.h"
 
+namespace gongshu::sys {
+class Logger;  // core/sys/logger.h
+}  // namespace gongshu::sys
+
 namespace gongshu::daemon {
 
 class DaemonKeys;      // daemon/daemon_keys.h
@@ -86,6 +90,9 @@ struct ApiOptions {
   // refusal, a lost connection or after record_timeout_ms.
   LeaderRecorder* leader_recorder = nullptr;
   int64_t record_timeout_ms = 6000;
+  // A replica journals here that its directory and catalog views could not be read again after
+  // the applier moved (it then refuses the reads until they are; at most a line a minute).
+  const sys::Logger* log = nullptr;
   // Replicated mode with sync_count > 0 (docs/replication.md §11); unset on a single node, whose
   // loop is unchanged. A successful answer to a request that committed a write set on the api
   // thread (repl_thread_seq moved) is held until repl_synced_seq() (ClusterNode::quorum_seq)

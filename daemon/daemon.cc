@@ -274,6 +274,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const DaemonConfig& config, const 
     ao.leader_recorder = recorder;  // the api thread parks a read's answer, does not wait
     ao.record_timeout_ms = ao.sync_wait_ms + 1000;
     ao.replica_applied_seq = [repl] { return repl->replicator().status().head.seq; };
+    ao.log = log;  // a failed reload of the views (api.cc refresh_views)
     GONGSHU_TRY(ao.cluster_members, member_curve_keys(config.cluster));
   }
   AlertService* alerts = d->alerts_.get();
