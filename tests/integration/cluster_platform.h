@@ -65,6 +65,8 @@ struct ClusterOptions {
   int lease_ttl_s = kTtlS;
   // Further [cluster] lines for one node, by node index (e.g. its advertise_replication).
   std::vector<std::string> node_extra_cluster;
+  // [cluster] sync_count of every node.
+  int sync_count = 1;
 };
 
 // Lines for ClusterOptions::extra_cluster (appended after [cluster]): the shipped policy, so that
@@ -159,7 +161,8 @@ class ClusterPlatform {
                      "]\nlease_ttl_s = " + std::to_string(options.lease_ttl_s) +
                      "\nmargin_ms = " + std::to_string(kMarginMs) + "\nnode_key = \"" +
                      dir.file("node-" + std::string(n) + ".key") + "\"\nreplication_endpoint = \"" +
-                     repl[n[0] - 'a'] + "\"\nmembers = { " + members + " }\nsync_count = 1\n" +
+                     repl[n[0] - 'a'] + "\"\nmembers = { " + members +
+                     " }\nsync_count = " + std::to_string(options.sync_count) + "\n" +
                      (options.reseed ? "reseed_key = \"" + dir.file("operator.key") + "\"\n"
                                      : std::string()) +
                      options.extra_cluster +
