@@ -339,20 +339,72 @@ Reply commit_reveal(ApiContext& ctx, std::vector<v1::AuditEntry>& entries,
     }
     return ctx.record_on_leader(entries, quota);
   };
+  bool over_quota = false;  // use_rows refused: the stored quota has not the rows left
   auto here = [&](store::WriteTxn& txn) -> Status {
-    for (const auto& [a, rows] : quota_use) GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, a, rows));
+    for (const auto& [a, rows] : quota_use) {
+      auto used = use_rows(ctx, txn, a, rows);
+      over_quota = !used && used.error().code() == ErrorCode::kResourceExhausted;
+      GONGSHU_RETURN_IF_ERROR(used);
+    }
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     return {};
   };
   auto s = ctx.on_replica ? on_leader() : ctx.store.env().update(here);
   if (!s) {
     resp.clear_body();  // what the response would have revealed is not sent
+    if (over_quota) {
+      // A denial by the quota as stored: audited as one in a transaction of its own (review A9).
+      if (auto a = audit_quota_refusal(ctx, entries, s.error().message()); !a) {
+        Refusal r = from_error(a.error());
+        r.message = english(kNotAudited, r.message);
+        return tl::unexpected(std::move(r));
+      }
+      Refusal r;
+      r.code = v1::API_DENIED;
+      r.rule = "quota";
+      r.message = english("{}; nothing was sent", s.error().message());
+      return tl::unexpected(std::move(r));
+    }
     Refusal r = from_error(s.error());
-    r.message = "nothing was sent: the access could not be audited: " + r.message;
+    // A replica's refusal already says it (ApiContext::record_on_leader); one text on every path.
+    if (!ctx.on_replica) r.message = english(kNotAudited, r.message);
     return tl::unexpected(std::move(r));
   }
   return {};
 }
+
+}  // namespace
+
+Status audit_quota_refusal(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
+                           std::string_view why) {
+  if (entries.empty()) return {};
+  // One refusal per read (all its entries in one transaction), summarised per principal and
+  // minute as every refusal: the first of each minute is appended naming how many were not.
+  const std::string& key = entries.front().principal().key_id();
+  const std::string_view refusal_key =
+      key.empty() || key == "public" ? Caller::kUnknownKeys : std::string_view(key);
+  auto out =
+      ctx.limiter.deny(refusal_key, "exceed an agreement's row quota", ctx.store.clock().now_ms());
+  if (!out.audit) return {};
+  return ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    for (const v1::AuditEntry& allowed : entries) {
+      v1::AuditEntry e = allowed;
+      e.set_decision(v1::DECISION_DENY);
+      e.set_policy_rule("quota");
+      e.set_record_count(0);
+      e.set_detail("refused, nothing sent: " + std::string(why));
+      if (out.unaudited)
+        e.set_detail(e.detail() + "; " + std::to_string(out.unaudited) +
+                     " earlier refusals like this one (" + std::string(refusal_key) +
+                     ") not audited one by one");
+      e.clear_time_ms();  // the time of the refusal, stamped by the log
+      GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
+    }
+    return {};
+  });
+}
+
+namespace {
 
 // Opaque page cursors: the record key to continue after, encrypted under a key derived from the
 // master key and bound to the dataset, so a cursor reveals no record key (which a profile may

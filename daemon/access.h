@@ -25,9 +25,32 @@
 // Api thread only (daemon/api_context.h).
 #pragma once
 
+#include <string_view>
+#include <vector>
+
+#include "core/util/i18n.h"
 #include "daemon/api_context.h"
 
 namespace gongshu::daemon {
+
+// The one refusal of a read whose access entry was not recorded (durably), on every path: the
+// leader's own reads (commit_reveal, a read held for the synchronous set in api.cc), a replica's
+// (its record refused or not confirmed by the leader, api_context.cc, api.cc). Sent to clients in
+// English (english(kNotAudited, why): protocol text, po/README.md); the msgid is in the
+// catalogue for a client or log that shows it to a person (tr(kNotAudited)).
+inline constexpr const char* kNotAudited =
+    tr_noop("nothing was sent: the access could not be audited: {}");
+
+// Review A9: a read refused because the rows it would take exceed an agreement's row quota (the
+// quota as stored, checked in the write transaction that commits the read's entries, which then
+// aborts) is audited as a denial all the same: each of its entries (the caller's principal, the
+// action, dataset, purpose, refs as the read would have recorded them) again with decision DENY,
+// policy rule "quota", no rows, and `why` as the detail, in a write transaction of its own and
+// summarised per minute per principal as every refusal (ApiContext::audit_refusal). On the leader
+// only: commit_reveal for its own reads; the leader's access_record (read_on_replica.cc) for the
+// entries a replica sent (their principal is the reader's, not the member's).
+Status audit_quota_refusal(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
+                           std::string_view why);
 
 Reply catalog_list(ApiContext& ctx, const Caller& c, const v1::CatalogRequest& req,
                    v1::ApiResponse& resp);

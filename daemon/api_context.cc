@@ -6,6 +6,7 @@
 
 #include "core/util/i18n.h"
 #include "core/util/printable.h"
+#include "daemon/access.h"
 
 namespace gongshu::daemon {
 
@@ -101,11 +102,20 @@ Status ApiContext::audit(v1::AuditEntry e) {
 
 Status ApiContext::record_on_leader(const std::vector<v1::AuditEntry>& entries,
                                     const std::vector<std::pair<std::string, uint64_t>>& quota) {
-  auto failed = [&](std::string why) -> Status {
+  // One refusal on every path (access.h kNotAudited), protocol text in English.
+  auto failed = [&](const std::string& why) -> Status {
     leader_failed = true;
-    return fail(ErrorCode::kUnavailable, std::move(why));
+    return fail(ErrorCode::kUnavailable, english(kNotAudited, why));
   };
-  if (!options.record_on_leader) return failed("this replica cannot record accesses on the leader");
+  if (!options.record_on_leader)
+    return failed(english("this replica cannot record accesses on the leader"));
+  // Review A8(a): with [cluster] sync_count = 0 the leader confirms an access record once its own
+  // commit has it, before any other node does; lost with that leader, the entries would be gone
+  // while the data was out. So a replica serves no audited read then (docs/replication.md §6).
+  if (!options.repl_synced_seq)
+    return failed(english(
+        "with [cluster] sync_count = 0 no replica confirms the entry before it is relied on, so "
+        "replicas do not serve audited reads; ask the leader"));
   v1::AccessRecordRequest req;
   v1::AccessRecordRequest& into = defer_record ? deferred : req;
   for (const auto& e : entries) into.add_entries(e.SerializeAsString());

@@ -6,9 +6,31 @@
 #include <filesystem>
 
 #include "core/audit/export_log.h"
+#include "core/crypto/sha256.h"
+#include "core/util/encoding.h"
 #include "daemon/backup.h"
 
 namespace gongshu::daemon {
+namespace {
+
+// A staged export nobody asked a chunk of for this long is removed by the next export.
+constexpr auto kAbandoned = std::chrono::hours(1);
+
+// The SHA-256 of a staged file, read in chunks.
+Result<std::string> file_sha256(const std::string& path) {
+  crypto::Sha256 h;
+  uint64_t at = 0;
+  for (;;) {
+    GONGSHU_TRY(FileChunk chunk, read_file_chunk(path, at, size_t{1} << 20));
+    h.update(ByteView(chunk.data));
+    at += chunk.data.size();
+    if (chunk.last || chunk.data.empty()) break;
+  }
+  const crypto::Digest d = h.finish();
+  return hex_encode(ByteView(d.data(), d.size()));
+}
+
+}  // namespace
 
 Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportRequest& req,
                    v1::ApiResponse& resp) {
@@ -19,18 +41,30 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
   uint64_t to = req.to_seq();
   if (to == 0)
     return refuse(v1::API_BAD_REQUEST, "to_seq must be given (ask for a checkpoint first)");
-  std::string path = ctx.options.exports_dir + "/export-" + std::to_string(from) + "-" +
-                     std::to_string(to) + ".gsa";
+  // Staged per caller: a continuation (offset > 0) is served only from the file whose first
+  // request this caller made and the log recorded (its audit_export entry names the caller, the
+  // range and the file's SHA-256, which the caller's downloaded file must match). Another
+  // caller's continuation stages its own, audited under its own name.
+  const std::string mine = "-" + c.key_id + ".gsa";
+  std::string path =
+      ctx.options.exports_dir + "/export-" + std::to_string(from) + "-" + std::to_string(to) + mine;
   // Only a staged file whose access entry the leader (or this store) recorded is ever served
-  // to a continuation (offset > 0): on a replica the entry is parked with the answer
-  // (ctx.defer_record), so the file is staged under a name of its own and renamed into place
-  // when the leader confirms, removed when it refuses or never answers.
+  // to a continuation: on a replica the entry is parked with the answer (ctx.defer_record), so
+  // the file is staged under a name of its own and renamed into place when the leader confirms,
+  // removed when it refuses or never answers.
   std::string read_from = path;
   if (req.offset() == 0 || ::access(path.c_str(), R_OK) != 0) {
     std::error_code ec;
     std::filesystem::create_directories(ctx.options.exports_dir, ec);
+    // This caller's earlier exports go; another caller's only once abandoned.
+    const auto now = std::filesystem::file_time_type::clock::now();
     for (const auto& f : std::filesystem::directory_iterator(ctx.options.exports_dir, ec)) {
-      if (f.path().string() != path) std::filesystem::remove(f.path(), ec);
+      if (f.path().string() == path) continue;
+      std::error_code tec;
+      const auto written = std::filesystem::last_write_time(f.path(), tec);
+      if (f.path().filename().string().find(mine) != std::string::npos ||
+          (!tec && now - written > kAbandoned))
+        std::filesystem::remove(f.path(), ec);
     }
     ::unlink(path.c_str());
     static uint64_t staged_count = 0;  // api thread only
@@ -48,8 +82,14 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
       }
       entries = summary->entries;
     }
+    auto digest = file_sha256(read_from);
+    if (!digest) {
+      ::unlink(read_from.c_str());
+      return tl::unexpected(from_error(digest.error()));
+    }
     auto e = entry_for(c, "audit_export");
     add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
+    add_ref(e, "sha256", *digest);
     e.set_record_count(entries);
     // Nothing is revealed unless its audit entry committed: without it, the staged file goes
     // too, so no later chunk request can read it either.

@@ -1,8 +1,15 @@
 // audit export: the audit log from from_seq to to_seq (a range the caller pinned with a
 // checkpoint) as an export file (core/audit/export_file.h), staged in options.exports_dir and
 // downloaded in chunks of options.export_chunk bytes. For operators and officers. The request
-// for the first chunk (offset 0) makes the file and is audited; nothing is answered unless that
-// entry committed (the staged file is removed otherwise). Api thread only.
+// for the first chunk (offset 0) makes the file and is audited (action audit_export, refs range
+// and sha256: the digest of the whole export file the chunks are cut from); nothing is answered
+// unless that entry committed (the staged file is removed otherwise). The file is staged per
+// caller: a continuation (offset > 0) is served without an entry of its own only from the file
+// the same caller's recorded request made, so every byte of an export goes to a principal whose
+// audit_export entry names it, and the file the caller assembles must hash to that entry's
+// sha256. A continuation with no such file (another caller, or after it was removed) stages and
+// is audited anew. This caller's earlier exports are removed at its next export, anyone's after
+// an hour untouched. Api thread only.
 #pragma once
 
 #include "daemon/api_context.h"
