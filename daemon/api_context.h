@@ -71,18 +71,10 @@ struct Refusal {
   int64_t retry_after_ms = 0;  // API_RATE_LIMITED
 };
 
-// A handler's outcome: done, or the refusal to answer with. [[nodiscard]] as Result is: a
-// check such as require() or admit() whose refusal is dropped lets the request through, so not
-// using one does not compile. Converts to and from tl::expected<void, Refusal>.
-class [[nodiscard]] Reply : public tl::expected<void, Refusal> {
- public:
-  using Expected = tl::expected<void, Refusal>;
-  using Expected::Expected;
-
-  Reply() = default;
-  Reply(const Expected& e) : Expected(e) {}
-  Reply(Expected&& e) : Expected(std::move(e)) {}
-};
+// A handler's outcome: done, or the refusal to answer with. [[nodiscard]] as Result is
+// (core/util/error.h Expected): a check such as require() or admit() whose refusal is dropped
+// lets the request through, so not using one does not compile.
+using Reply = Expected<void, Refusal>;
 
 tl::unexpected<Refusal> refuse(v1::ApiErrorCode code, std::string message);
 Refusal from_error(const Error& e);

@@ -44,7 +44,8 @@ namespace gongshu::daemon {
 class DaemonStore;
 struct ApiContext;
 struct Caller;
-class Reply;
+struct Refusal;
+using Reply = Expected<void, Refusal>;  // as in api_context.h
 
 inline constexpr std::string_view kBackupMagic = "GSBACKUP1\n";
 inline constexpr std::string_view kBackupDomain = "gongshu.backup.v1";

@@ -28,7 +28,8 @@ namespace gongshu::daemon {
 struct ApiContext;
 struct Caller;
 struct IngestStats;
-class Reply;
+struct Refusal;
+using Reply = Expected<void, Refusal>;  // as in api_context.h
 
 class RateWindow {
  public:

@@ -104,17 +104,10 @@ struct Rejection {
 };
 
 // A batch check's outcome: the value, or the rejection the batch is answered with.
-// [[nodiscard]] as Result is: a dropped rejection would let an unopened or unverified batch in.
+// [[nodiscard]] as Result is (core/util/error.h Expected): a dropped rejection would let an
+// unopened or unverified batch in.
 template <typename T>
-class [[nodiscard]] Checked : public tl::expected<T, Rejection> {
- public:
-  using Expected = tl::expected<T, Rejection>;
-  using Expected::Expected;
-
-  Checked() = default;
-  Checked(const Expected& e) : Expected(e) {}
-  Checked(Expected&& e) : Expected(std::move(e)) {}
-};
+using Checked = Expected<T, Rejection>;
 
 // A SignedBatch opened on the daemon side: its header parsed onto an arena, its signature and
 // records views into the opened bytes it owns (a batch of 1,000 records is not copied into

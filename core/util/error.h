@@ -51,23 +51,29 @@ class [[nodiscard]] Error {
   std::string message_;
 };
 
-// Result<T> is a tl::expected<T, Error> that cannot be ignored: it is [[nodiscard]], so calling a
-// function that can fail and dropping its outcome does not compile (-Werror). It adds nothing
-// else; it converts to and from tl::expected<T, Error>, and and_then() over a callable returning
-// a Result yields a Result. Where dropping an outcome is truly right, say why beside a
-// `(void)` cast.
-template <typename T>
-class [[nodiscard]] Result : public tl::expected<T, Error> {
+// Expected<T, E> is a tl::expected<T, E> that cannot be ignored: it is [[nodiscard]], so calling a
+// function that returns one and dropping its outcome does not compile (-Werror). It adds nothing
+// else; it converts to and from tl::expected<T, E>, and and_then() over a callable returning an
+// Expected yields an Expected. Every outcome that carries a failure by value is one, through an
+// alias (an alias of tl::expected itself could not carry the attribute; an alias of this class
+// keeps it): Result<T> here, daemon::Reply, batch::Checked<T>, powercut::Errno<T>. Where
+// dropping an outcome is truly right, say why beside a `(void)` cast.
+template <class T, class E>
+class [[nodiscard]] Expected : public tl::expected<T, E> {
  public:
-  using Expected = tl::expected<T, Error>;
-  using Expected::Expected;
+  using Base = tl::expected<T, E>;
+  using Base::Base;
 
-  Result() = default;
+  Expected() = default;
   // The base's own copy and move constructors are not inherited, so a tl::expected produced by
-  // map() or map_error() needs these to become a Result again.
-  Result(const Expected& e) : Expected(e) {}
-  Result(Expected&& e) : Expected(std::move(e)) {}
+  // map() or map_error() needs these to become an Expected again.
+  Expected(const Base& e) : Base(e) {}
+  Expected(Base&& e) : Base(std::move(e)) {}
 };
+
+// Result<T>: a value, or the Error saying why there is none.
+template <typename T>
+using Result = Expected<T, Error>;
 
 // Status is a Result carrying no value.
 using Status = Result<void>;
@@ -89,11 +95,11 @@ Result<T> with_context(Result<T> r, std::string_view context) {
 
 }  // namespace gongshu
 
-// tl::expected's and_then() and or_else() insist the callable returns a tl::expected; a Result is
-// one, so tell its trait.
+// tl::expected's and_then() and or_else() insist the callable returns a tl::expected; an Expected
+// is one, so tell its trait.
 namespace tl::detail {
-template <typename T>
-struct is_expected_impl<::gongshu::Result<T>> : std::true_type {};
+template <typename T, typename E>
+struct is_expected_impl<::gongshu::Expected<T, E>> : std::true_type {};
 }  // namespace tl::detail
 
 #define GONGSHU_CONCAT_INNER(a, b) a##b

@@ -54,17 +54,10 @@
 namespace gongshu::powercut {
 
 // An operation's result or the errno (positive) the kernel is to be answered with.
-// [[nodiscard]]: a dropped errno is a write or a sync reported done that was not.
+// [[nodiscard]] (core/util/error.h Expected): a dropped errno is a write or a sync reported done
+// that was not.
 template <class T>
-class [[nodiscard]] Errno : public tl::expected<T, int> {
- public:
-  using Expected = tl::expected<T, int>;
-  using Expected::Expected;
-
-  Errno() = default;
-  Errno(const Expected& e) : Expected(e) {}
-  Errno(Expected&& e) : Expected(std::move(e)) {}
-};
+using Errno = Expected<T, int>;
 
 struct Stats {
   uint64_t writes = 0;         // write calls
