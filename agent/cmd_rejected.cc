@@ -82,7 +82,7 @@ json rejection_json(uint64_t id, const agentpb::RejectedRecord& r) {
 // Compact JSON; bytes that are not UTF-8 replaced, and, as gongshuctl's, safe on a terminal:
 // nlohmann-json writes C1 controls and bidirectional overrides as they are (core/util/json.h).
 std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
+  return json_dump_terminal_safe(j);
 }
 
 // Calls fn(id, record) for each rejected record, oldest first.

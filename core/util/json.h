@@ -18,6 +18,15 @@ namespace gongshu {
 // to the same characters.
 std::string json_terminal_safe(std::string_view json_text);
 
+// The one way the commands print a document built with nlohmann-json (json or ordered_json):
+// compact, a byte that is not UTF-8 replaced by U+FFFD (a plain dump() throws on it, and a name
+// or reason from an agent or the daemon may hold one), then json_terminal_safe. A template so
+// that core does not depend on nlohmann-json; J is any nlohmann::basic_json.
+template <class J>
+std::string json_dump_terminal_safe(const J& j) {
+  return json_terminal_safe(j.dump(-1, ' ', false, J::error_handler_t::replace));
+}
+
 class JsonWriter {
  public:
   JsonWriter& begin_object();

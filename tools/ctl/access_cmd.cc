@@ -140,11 +140,6 @@ json value_json(const v1::FieldValue& v) {
   }
 }
 
-// Compact JSON; bytes that are not UTF-8 replaced, and safe on a terminal (core/util/json.h).
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -327,7 +322,7 @@ void add_open_catalog(CLI::App& app, int* exit_code) {
       }
       json j = {{"policy_version", cat.policy_version()}, {"datasets", list}};
       add_replica_lag(j, *r);
-      std::cout << dump(j) << "\n";
+      std::cout << json_dump_terminal_safe(j) << "\n";
       return 0;
     }
     print_replica_lag(*r, std::cerr);
@@ -415,7 +410,7 @@ void add_query(CLI::App& app, int* exit_code) {
                 {"decision", decision_json(all.decision())}};
       if (!all.next_cursor().empty()) j["next_cursor"] = all.next_cursor();
       add_replica_lag(j, last);
-      std::cout << dump(j) << "\n";
+      std::cout << json_dump_terminal_safe(j) << "\n";
       return 0;
     }
     print_rows(all.rows(), all.columns(), o->out.csv);
@@ -472,7 +467,7 @@ void add_lookup(CLI::App& app, int* exit_code) {
         denied.push_back({{"dataset", d.dataset()}, {"rule", d.rule()}, {"reason", d.reason()}});
       json j = {{"subject_kind", l.subject_kind()}, {"datasets", datasets}, {"denied", denied}};
       add_replica_lag(j, *r);
-      std::cout << dump(j) << "\n";
+      std::cout << json_dump_terminal_safe(j) << "\n";
       return 0;
     }
     print_replica_lag(*r, std::cout);
@@ -585,7 +580,7 @@ void add_download(CLI::App& app, int* exit_code) {
         if (o->format == "csv") {
           *out << csv_line(row_cells(row, chunk.columns()), terminal);
         } else {
-          *out << dump(row_json(row)) << "\n";
+          *out << json_dump_terminal_safe(row_json(row)) << "\n";
         }
       }
       rows += uint64_t(chunk.rows_size());
@@ -656,13 +651,14 @@ void add_aggregate(CLI::App& app, int* exit_code) {
                           {"count", g.count()},
                           {"sums", std::vector<double>(g.sums().begin(), g.sums().end())}});
       }
-      std::cout << dump({{"dataset", ag.dataset()},
-                         {"group_by",
-                          std::vector<std::string>(ag.group_by().begin(), ag.group_by().end())},
-                         {"sum", std::vector<std::string>(ag.sum().begin(), ag.sum().end())},
-                         {"groups", groups},
-                         {"suppressed_groups", ag.suppressed_groups()},
-                         {"decision", decision_json(ag.decision())}})
+      std::cout << json_dump_terminal_safe(
+                       json{{"dataset", ag.dataset()},
+                            {"group_by",
+                             std::vector<std::string>(ag.group_by().begin(), ag.group_by().end())},
+                            {"sum", std::vector<std::string>(ag.sum().begin(), ag.sum().end())},
+                            {"groups", groups},
+                            {"suppressed_groups", ag.suppressed_groups()},
+                            {"decision", decision_json(ag.decision())}})
                 << "\n";
       return 0;
     }

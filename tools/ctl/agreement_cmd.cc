@@ -92,11 +92,6 @@ json agreement_json(const v1::AgreementInfo& a) {
   return j;
 }
 
-// Compact JSON; bytes that are not UTF-8 replaced, and safe on a terminal (core/util/json.h).
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 void print_one(const v1::AgreementInfo& a, bool with_commitment) {
   std::cout << trf("agreement:   {} ({})", shown(a.id()), shown(a.kind())) << "\n"
             << (a.violation() ? trf("status:      {} (violation recorded)", shown(a.status()))
@@ -146,7 +141,7 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
   if (!r) return report_error(r.error());
   const auto& a = r->agreements().agreements(0);
   if (as_json) {
-    std::cout << dump(agreement_json(a)) << "\n";
+    std::cout << json_dump_terminal_safe(agreement_json(a)) << "\n";
   } else {
     if (!done.empty())
       std::cout << trf("{} {}: now {}", done, shown(a.id()), shown(a.status())) << "\n";
@@ -314,7 +309,7 @@ void add_list_show(CLI::App* group, int* exit_code) {
     if (*json_list) {
       json all = json::array();
       for (const auto& a : r->agreements().agreements()) all.push_back(agreement_json(a));
-      std::cout << dump(all) << "\n";
+      std::cout << json_dump_terminal_safe(all) << "\n";
       return 0;
     }
     Table t({tr("ID"), tr("KIND"), tr("STATUS"), tr("HOLDER"), tr("DATASETS"), tr("PURPOSES"),
@@ -347,7 +342,7 @@ void add_list_show(CLI::App* group, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& a = r->agreements().agreements(0);
     if (o->json) {
-      std::cout << dump(agreement_json(a)) << "\n";
+      std::cout << json_dump_terminal_safe(agreement_json(a)) << "\n";
     } else {
       print_one(a, true);
     }

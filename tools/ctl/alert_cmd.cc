@@ -45,10 +45,6 @@ ordered_json alert_json(const v1::Alert& a) {
   return j;
 }
 
-std::string dump(const ordered_json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
-}
-
 void print_one(const v1::Alert& a) {
   // TRANSLATORS: the labels of `gongshuctl alert show` line up in a column ten wide.
   std::cout << trf("alert {}  {}  {} ({})", shown(a.id()), shown(a.severity()), shown(a.rule()),
@@ -108,7 +104,7 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
     if (l->json) {
       ordered_json all = ordered_json::array();
       for (const auto& a : out.alerts()) all.push_back(alert_json(a));
-      std::cout << dump(all) << "\n";
+      std::cout << json_dump_terminal_safe(all) << "\n";
       return 0;
     }
     std::cout << trf("{} open alerts 未确认告警", out.open()) << "\n";
@@ -139,7 +135,7 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& a = r->alerts().alerts(0);
     if (s->json) {
-      std::cout << dump(alert_json(a)) << "\n";
+      std::cout << json_dump_terminal_safe(alert_json(a)) << "\n";
     } else {
       print_one(a);
     }
@@ -166,7 +162,7 @@ void add_alert_commands(CLI::App& app, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& a = r->alerts().alerts(0);
     if (k->json) {
-      std::cout << dump(alert_json(a)) << "\n";
+      std::cout << json_dump_terminal_safe(alert_json(a)) << "\n";
     } else {
       std::cout << trf("acknowledged alert {} ({}) at {}; {} open alerts remain", shown(a.id()),
                        shown(a.rule()), time_text(a.acknowledged_at_ms()), r->alerts().open())

@@ -21,12 +21,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Compact JSON; bytes that are not UTF-8 replaced (dump() would throw), and safe on a terminal
-// (core/util/json.h), as the other commands' --json.
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 // A member's last re-seed: UTC ISO-8601 for scripts (null: never re-seeded).
 json reseed_json(const v1::ClusterMember& m) {
   if (m.reseed_at_ms() <= 0) return nullptr;
@@ -162,7 +156,7 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
       auto r = c.call(req);
       if (!r) return report_error(r.error());
       if (*json_out) {
-        std::cout << dump(to_json(r->cluster_status())) << "\n";
+        std::cout << json_dump_terminal_safe(to_json(r->cluster_status())) << "\n";
       } else {
         print_text(r->cluster_status());
       }
@@ -187,7 +181,7 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
       auto r = c.call(req);
       if (!r) return report_error(r.error());
       if (*json_out) {
-        std::cout << dump(to_json(r->cluster_status())) << "\n";
+        std::cout << json_dump_terminal_safe(to_json(r->cluster_status())) << "\n";
       } else {
         std::cout << trf(
             "switchover to {} requested; the leader resigns at its next tick "
@@ -230,14 +224,14 @@ void add_cluster_commands(CLI::App& app, int* exit_code) {
       if (*json_out) {
         json sync = json::array();
         for (const auto& n : out.sync_set()) sync.push_back(n);
-        std::cout << dump(json{{"to", out.to()},
-                               {"accept_loss", out.accept_loss()},
-                               {"from_seq", out.from_seq()},
-                               {"from_term", out.from_term()},
-                               {"best_seq", out.best_seq()},
-                               {"best_term", out.best_term()},
-                               {"sync_set", sync},
-                               {"sync_term", out.sync_term()}})
+        std::cout << json_dump_terminal_safe(json{{"to", out.to()},
+                                                  {"accept_loss", out.accept_loss()},
+                                                  {"from_seq", out.from_seq()},
+                                                  {"from_term", out.from_term()},
+                                                  {"best_seq", out.best_seq()},
+                                                  {"best_term", out.best_term()},
+                                                  {"sync_set", sync},
+                                                  {"sync_term", out.sync_term()}})
                   << "\n";
         return 0;
       }

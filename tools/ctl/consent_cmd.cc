@@ -21,10 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 json consent_json(const v1::ConsentInfo& k) {
   json j = {{"id", k.id()},
             {"status", k.status()},
@@ -83,7 +79,7 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
   if (!r) return report_error(r.error());
   const auto& k = r->consents().consents(0);
   if (as_json) {
-    std::cout << dump(consent_json(k)) << "\n";
+    std::cout << json_dump_terminal_safe(consent_json(k)) << "\n";
   } else {
     std::cout << trf(done.c_str(), shown(k.id()), shown(k.status())) << "\n";
     print_one(k);
@@ -191,7 +187,7 @@ void add_list(CLI::App* group, int* exit_code) {
     if (o->json) {
       json a = json::array();
       for (const auto& k : r->consents().consents()) a.push_back(consent_json(k));
-      std::cout << dump(json{{"consents", a}}) << "\n";
+      std::cout << json_dump_terminal_safe(json{{"consents", a}}) << "\n";
       return 0;
     }
     Table t({tr("ID"), tr("STATUS"), tr("APPLICANT"), tr("DATASETS"), tr("PURPOSE"), tr("UNTIL"),

@@ -97,10 +97,7 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     if (rot->json) {
-      std::cout << json_terminal_safe(
-                       status_json(r->daemon_key())
-                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-                << "\n";
+      std::cout << json_dump_terminal_safe(status_json(r->daemon_key())) << "\n";
     } else {
       print_status(r->daemon_key());
       std::cout << trf("recorded as audit entry {}; restart gongshud (systemctl restart "
@@ -118,9 +115,7 @@ void add_daemon_key_commands(CLI::App& app, int* exit_code) {
     auto s = fetch_status(c);
     if (!s) return report_error(s.error());
     if (sh->json) {
-      std::cout << json_terminal_safe(status_json(*s).dump(
-                       -1, ' ', false, nlohmann::json::error_handler_t::replace))
-                << "\n";
+      std::cout << json_dump_terminal_safe(status_json(*s)) << "\n";
     } else {
       print_status(*s);
     }

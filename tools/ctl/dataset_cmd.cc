@@ -97,7 +97,7 @@ void add_dataset_commands(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     if (o->json) {
-      std::cout << json_terminal_safe(destruction_json(r->destruction()).dump()) << "\n";
+      std::cout << json_dump_terminal_safe(destruction_json(r->destruction())) << "\n";
     } else {
       print(r->destruction());
     }
@@ -119,7 +119,7 @@ void add_dataset_commands(CLI::App& app, int* exit_code) {
     auto r = c.call(req);
     if (!r) return report_error(r.error());
     if (s->json) {
-      std::cout << json_terminal_safe(destruction_json(r->destruction()).dump()) << "\n";
+      std::cout << json_dump_terminal_safe(destruction_json(r->destruction())) << "\n";
     } else {
       print(r->destruction());
     }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/i18n.h"
+#include "core/util/json.h"
 #include "tools/ctl/commands.h"
 #include "tools/ctl/daemon_client.h"
 
@@ -53,11 +54,10 @@ void add_drill_commands(CLI::App& app, int* exit_code) {
     if (!r) return report_error(r.error());
     uint64_t seq = r->drill_mark().seq();
     if (o->json) {
-      std::cout << nlohmann::ordered_json{{"seq", seq},
-                                          {"action", "drill_" + o->phase},
-                                          {"plan", o->plan},
-                                          {"report_id", o->report_id}}
-                       .dump()
+      std::cout << json_dump_terminal_safe(nlohmann::ordered_json{{"seq", seq},
+                                                                  {"action", "drill_" + o->phase},
+                                                                  {"plan", o->plan},
+                                                                  {"report_id", o->report_id}})
                 << "\n";
     } else {
       std::cout << trf("audit entry {}: drill_{} {} (report {})", seq, o->phase, o->plan,

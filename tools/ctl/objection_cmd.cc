@@ -24,10 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 // For people: the deadline in their zone and the working days it allows.
 std::string deadline_text(const v1::ObjectionInfo& o) {
   const auto days = static_cast<unsigned long>(o.deadline_working_days());
@@ -167,7 +163,7 @@ int call_and_print(DaemonClient& c, const v1::ApiRequest& req, bool as_json,
   if (!r) return report_error(r.error());
   const auto& o = r->objections().objections(0);
   if (as_json) {
-    std::cout << dump(objection_json(o)) << "\n";
+    std::cout << json_dump_terminal_safe(objection_json(o)) << "\n";
   } else {
     if (!done.empty()) std::cout << trf(done.c_str(), shown(o.id()), state_text(o.state())) << "\n";
     print_one(o);
@@ -308,7 +304,9 @@ void add_list(CLI::App* group, int* exit_code) {
     if (o->json) {
       json a = json::array();
       for (const auto& x : list.objections()) a.push_back(objection_json(x));
-      std::cout << dump(json{{"now", time_text(list.now_ms())}, {"objections", a}}) << "\n";
+      std::cout << json_dump_terminal_safe(
+                       json{{"now", time_text(list.now_ms())}, {"objections", a}})
+                << "\n";
       return 0;
     }
     Table t({tr("ID"), tr("STATE"), tr("DATASET"), tr("RECORDS"), tr("ASSIGNED"), tr("DEADLINE"),

@@ -45,11 +45,6 @@ json principal_json(const v1::PrincipalInfo& p) {
   return j;
 }
 
-// Compact JSON; bytes that are not UTF-8 replaced, and safe on a terminal (core/util/json.h).
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 std::string joined(const google::protobuf::RepeatedPtrField<std::string>& v) {
   std::string out;
   for (const auto& s : v) out.append(out.empty() ? "" : ",").append(s);
@@ -119,7 +114,7 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     if (!r) return report_error(r.error());
     const auto& pi = r->principals().principals(0);
     if (o->json) {
-      std::cout << dump(principal_json(pi)) << "\n";
+      std::cout << json_dump_terminal_safe(principal_json(pi)) << "\n";
     } else {
       std::string who = shown(pi.role()) + " " + pi.key_id();
       if (!pi.agency().empty()) who = trf("{} of {}", who, shown(pi.agency()));
@@ -159,7 +154,7 @@ void add_principal_commands(CLI::App& app, int* exit_code) {
     if (l->json) {
       json all = json::array();
       for (const auto* p : shown) all.push_back(principal_json(*p));
-      std::cout << dump(all) << "\n";
+      std::cout << json_dump_terminal_safe(all) << "\n";
       return 0;
     }
     Table t({tr("KEY ID"), tr("ROLE"), tr("AGENCY"), tr("NAME"), tr("CREATED"), tr("STATE"),

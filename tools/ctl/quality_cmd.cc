@@ -21,10 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string dump(const json& j) {
-  return json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace));
-}
-
 std::string percent(double r) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", r * 100.0);
@@ -268,9 +264,9 @@ void add_quality_commands(CLI::App& app, int* exit_code) {
     if (o->json) {
       json a = json::array();
       for (const auto& q : report.datasets()) a.push_back(dataset_json(q));
-      std::cout << dump(json{{"now", time_text(report.now_ms())},
-                             {"now_ms", report.now_ms()},
-                             {"datasets", a}})
+      std::cout << json_dump_terminal_safe(json{{"now", time_text(report.now_ms())},
+                                                {"now_ms", report.now_ms()},
+                                                {"datasets", a}})
                 << "\n";
       return 0;
     }

@@ -200,10 +200,8 @@ void add_status_command(CLI::App& app, int* exit_code) {
     if (*json_out) {
       json j = to_json(r->status());
       add_replica_lag(j, *r);  // answered by a replica: how far behind the leader
-      // Agents' names and the daemon's texts: bytes that are not UTF-8 replaced (dump() would
-      // throw), and safe on a terminal (core/util/json.h).
-      std::cout << json_terminal_safe(j.dump(-1, ' ', false, json::error_handler_t::replace))
-                << "\n";
+      // Agents' names and the daemon's texts: core/util/json.h makes them safe.
+      std::cout << json_dump_terminal_safe(j) << "\n";
     } else {
       print_text(r->status());
       print_replica_lag(*r, std::cout);

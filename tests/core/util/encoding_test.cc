@@ -1,9 +1,11 @@
 #include "core/util/encoding.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "core/util/json.h"
+#include "core/util/printable.h"
 
 namespace gongshu {
 namespace {
@@ -89,6 +91,39 @@ TEST_CASE("JsonWriter writes valid UTF-8 that is safe on a terminal") {
   // Another encoder's output made as safe, structure untouched.
   CHECK(json_terminal_safe("{\"a\":\"x\xc2\x9by\x7f\xe2\x80\xae张\"}") ==
         "{\"a\":\"x\\u009by\\u007f\\u202e张\"}");
+}
+
+TEST_CASE("json_dump_terminal_safe: invalid UTF-8 does not throw, nothing reaches a terminal raw") {
+  // A name from an agent with bytes that are not UTF-8, an ESC sequence, DEL, a C1 CSI, a
+  // right-to-left override and Chinese: what a plain dump() throws on, or prints as is.
+  const std::string hostile =
+      "a\xff\xc3(b\x1b]52;c;eA==\x07\x7f\xc2\x9b"
+      "31m\xe2\x80\xae"
+      "张";
+  nlohmann::json j = {{"name", hostile}, {"n", 3}};
+  nlohmann::ordered_json o = {{"name", hostile}, {"list", {hostile, "ok"}}};
+  CHECK_THROWS(j.dump());  // the bug: one bad byte and the command dies
+  std::string out_j, out_o;
+  REQUIRE_NOTHROW(out_j = json_dump_terminal_safe(j));
+  REQUIRE_NOTHROW(out_o = json_dump_terminal_safe(o));
+  for (const std::string& out : {out_j, out_o}) {
+    // Every byte a terminal would act on is escaped: the text is valid UTF-8, printable as is.
+    CHECK(is_printable(out));
+    CHECK(out.find('\x1b') == std::string::npos);
+    CHECK(out.find('\x7f') == std::string::npos);
+    CHECK(out.find('\n') == std::string::npos);  // compact: one line per document
+  }
+  CHECK(out_o ==
+        "{\"name\":\"a\xef\xbf\xbd\xef\xbf\xbd(b\\u001b]52;c;eA==\\u0007\\u007f\\u009b31m"
+        "\\u202e张\",\"list\":[\"a\xef\xbf\xbd\xef\xbf\xbd(b\\u001b]52;c;eA==\\u0007\\u007f"
+        "\\u009b31m\\u202e张\",\"ok\"]}");
+  // Scripts read the same characters back, the bad bytes as U+FFFD.
+  auto back = nlohmann::json::parse(out_j);
+  CHECK(back["n"] == 3);
+  CHECK(back["name"] ==
+        "a\xef\xbf\xbd\xef\xbf\xbd(b\x1b]52;c;eA==\x07\x7f\xc2\x9b"
+        "31m\xe2\x80\xae"
+        "张");
 }
 
 }  // namespace
