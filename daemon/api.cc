@@ -8,6 +8,7 @@
 #include <deque>
 #include <thread>
 
+#include "core/sys/logger.h"
 #include "core/util/encoding.h"
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
@@ -112,10 +113,15 @@ bool replica_read(v1::ApiRequest::BodyCase body) {
 // (ReplicaLag.behind_ms); otherwise the caller is sent to the leader (docs/replication.md §6).
 constexpr int64_t kMaxReadLagMs = 30'000;
 
-std::optional<std::string> replica_stale(const ApiContext& ctx) {
-  if (!ctx.options.replica_lag) return std::nullopt;
-  auto lag = ctx.options.replica_lag();
-  if (!lag) return std::nullopt;
+// Why a node that does not lead must not serve a read now (nullopt: it may). Fails closed: no
+// lag known (its replicator still leading — a deposed leader before it follows —, or no lag at
+// all) refuses. max_lag_ms: the request's own bound (ApiRequest.max_lag_ms; 0: none).
+// views_error: why the directory and catalog views are not those of the applied write set
+// (refresh_views), empty when they are. Protocol text: english(), never tr().
+std::optional<std::string> replica_stale(const ApiContext& ctx, uint64_t max_lag_ms,
+                                         const std::string& views_error) {
+  auto lag = ctx.options.replica_lag ? ctx.options.replica_lag() : std::nullopt;
+  if (!lag) return english("this node is changing role; ask the leader");
   if (lag->state() != "following" || lag->behind_ms() < 0)
     return english("this replica does not serve reads now (replication: {}); ask the leader",
                    lag->state() == "following" ? "not caught up yet" : lag->state());
@@ -124,6 +130,16 @@ std::optional<std::string> replica_stale(const ApiContext& ctx) {
         "this replica is {} ms behind the leader, more than the {} ms it serves reads "
         "at; ask the leader",
         lag->behind_ms(), kMaxReadLagMs);
+  if (max_lag_ms > 0 && uint64_t(lag->behind_ms()) > max_lag_ms)
+    return english(
+        "this replica is {} ms behind the leader, more than the {} ms the request allows "
+        "(max_lag_ms); ask the leader",
+        lag->behind_ms(), max_lag_ms);
+  if (!views_error.empty())
+    return english(
+        "this replica could not read its principals and catalog as replicated ({}); ask the "
+        "leader",
+        views_error);
   return std::nullopt;
 }
 
@@ -356,7 +372,9 @@ Reply dispatch(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req, v1::
 
 // One request: admitted (every request but a ping of a key the daemon does not know is counted
 // against ApiLimits first), dispatched, and a refusal turned into the answer's ApiError.
-v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req) {
+// views_error: a replica's failed reload of its views (replica_stale).
+v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& req,
+                       const std::string& views_error = {}) {
   v1::ApiResponse resp;
   resp.set_request_id(req.request_id());
   Reply r;
@@ -376,8 +394,9 @@ v1::ApiResponse handle(ApiContext& ctx, const Caller& c, const v1::ApiRequest& r
   if (follower && !follower_may_answer(req.body_case(), c, reads_here)) {
     leader_api = ctx.options.gate->leader().api;
     r = refuse(v1::API_UNAVAILABLE, not_leader_text(leader_api));
-  } else if (auto stale =
-                 follower && replica_read(req.body_case()) ? replica_stale(ctx) : std::nullopt) {
+  } else if (auto stale = follower && replica_read(req.body_case())
+                              ? replica_stale(ctx, req.max_lag_ms(), views_error)
+                              : std::nullopt) {
     leader_api = ctx.options.gate->leader().api;
     r = refuse(v1::API_UNAVAILABLE, *stale);
   } else if (req.body_case() != v1::ApiRequest::kPing &&
@@ -444,6 +463,7 @@ struct ApiService::Impl {
     std::chrono::steady_clock::time_point deadline;
     std::vector<std::function<void(bool)>> settle;  // ApiContext::settle, run by finish()
     size_t bytes = 0;                               // resp's encoded size
+    bool alone = false;  // sent in an access record of its own (pump(): a refused group)
   };
   static constexpr uint64_t kSending = ~uint64_t{0};
   // What a replica holds for the leader at most (docs/replication.md §6): beyond it a read is
@@ -453,6 +473,11 @@ struct ApiService::Impl {
   std::vector<Parked> parked;
   uint64_t in_flight = 0;
   uint64_t views_seq = 0;  // replica: the applied write set the directory and catalog show
+  // Replica: why the last reload of the views failed (reads refused meanwhile); when it was last
+  // journalled and how many failures since.
+  std::string views_error;
+  std::chrono::steady_clock::time_point views_logged{};
+  uint64_t views_failures = 0;
 
   Impl(DaemonStore& s, Directory& d, CatalogView& c, PolicyView& p, ApiOptions o,
        wire::ServerChannel ch)
@@ -480,9 +505,35 @@ void ApiService::Impl::refresh_views() {
   if (!options.replica_applied_seq || !options.gate || options.gate->may_write()) return;
   const uint64_t seq = options.replica_applied_seq();
   if (seq == views_seq) return;
-  auto txn = ctx.store.env().begin_read();
-  if (!txn) return;  // tried again at the next request
-  if (directory.reload(ctx.store, *txn) && ctx.catalog.reload(ctx.store, *txn)) views_seq = seq;
+  // Tried again at the next request; meanwhile the reads are refused (replica_stale): the old
+  // views may still hold a principal the leader revoked. Journalled at most once a minute.
+  Status s = [&]() -> Status {
+    GONGSHU_TRY(auto txn, ctx.store.env().begin_read());
+    GONGSHU_RETURN_IF_ERROR(directory.reload(ctx.store, txn));
+    return ctx.catalog.reload(ctx.store, txn);
+  }();
+  const auto now = std::chrono::steady_clock::now();
+  if (s) {
+    views_seq = seq;
+    if (!views_error.empty() && options.log)
+      options.log->notice(trf("the principals and catalog are read again (write set {}) after {} "
+                              "failed attempt(s); reads are served again",
+                              seq, views_failures),
+                          {{"GONGSHU_EVENT", "replica_views_reloaded"}});
+    views_error.clear();
+    views_failures = 0;
+    return;
+  }
+  views_error = s.error().message();
+  ++views_failures;
+  if (options.log && (views_failures == 1 || now - views_logged >= std::chrono::minutes(1))) {
+    views_logged = now;
+    options.log->warning(trf("could not read the principals and catalog again after write set "
+                             "{} ({} failed attempt(s) so far): {}; reads are refused until "
+                             "they are",
+                             seq, views_failures, views_error),
+                         {{"GONGSHU_EVENT", "replica_views_failed"}});
+  }
 }
 
 v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_only_req) {
@@ -497,7 +548,7 @@ v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_o
     Caller caller = identify(directory, in.user_id);
     caller.address = source_address_class(in.peer_address);
     access_only_req = access_only(req.body_case());
-    resp = handle(ctx, caller, req);
+    resp = handle(ctx, caller, req, views_error);
   }
   return resp;
 }
@@ -552,7 +603,10 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
     v1::ApiResponse r;
     r.set_request_id(p.resp.request_id());
     auto* err = r.mutable_error();
-    err->set_code(v1::API_UNAVAILABLE);
+    // The leader no longer grants it (a principal revoked there): denied, not "try the leader".
+    const bool denied = recorded.error().code() == ErrorCode::kPermissionDenied;
+    err->set_code(denied ? v1::API_DENIED : v1::API_UNAVAILABLE);
+    if (denied) err->set_rule(std::string(kReplicaReadRevoked));
     err->set_message(english("nothing was sent: the access could not be audited: {}",
                              recorded.error().message()));
     if (!leader_api.empty()) err->set_leader_api(leader_api);
@@ -573,6 +627,17 @@ void ApiService::Impl::pump() {
     } else {
       for (auto& [id, got] : *answers) {
         if (id != in_flight) continue;  // an answer to an abandoned record
+        // The leader refused a group because one read in it is no longer granted (a principal
+        // revoked there, read_on_replica.h): each read goes again alone, so only that one is
+        // refused, not the others' that happened to share its record.
+        if (!got && got.error().code() == ErrorCode::kPermissionDenied &&
+            std::count_if(parked.begin(), parked.end(),
+                          [&](const Parked& p) { return p.sent == in_flight; }) > 1) {
+          for (Parked& p : parked)
+            if (p.sent == in_flight) p.sent = 0, p.alone = true;
+          in_flight = 0;
+          continue;
+        }
         finish(in_flight, got ? Status{} : Status(tl::unexpected(got.error())));
         in_flight = 0;
       }
@@ -601,15 +666,16 @@ void ApiService::Impl::pump() {
   while (!in_flight) {
     v1::AccessRecordRequest batch;
     size_t bytes = 0;
+    bool single = false;
     for (Parked& p : parked) {
       if (p.sent != 0) continue;
-      const bool quota = p.record.quota_size() > 0;
+      const bool quota = p.record.quota_size() > 0 || p.alone;
       if (batch.entries_size() > 0 &&
-          (quota || batch.quota_size() > 0 ||
-           batch.entries_size() + p.record.entries_size() > 10000 ||
+          (quota || single || batch.entries_size() + p.record.entries_size() > 10000 ||
            bytes + p.record.ByteSizeLong() > (options.max_request >> 1)))
         break;
       bytes += p.record.ByteSizeLong();
+      single = quota;
       for (const auto& e : p.record.entries()) batch.add_entries(e);
       for (const auto& q : p.record.quota()) *batch.add_quota() = q;
       p.sent = kSending;
@@ -721,7 +787,7 @@ void ApiService::Impl::loop() {
       refresh_views();
       Caller caller = identify(directory, (*in)->user_id);
       caller.address = source_address_class((*in)->peer_address);
-      resp = handle(ctx, caller, req);
+      resp = handle(ctx, caller, req, views_error);
     }
     // A reply the peer can no longer take is dropped: what the request did is committed and
     // audited either way, and the client times out and asks again.

@@ -10,6 +10,7 @@
 #include "core/wire/context.h"
 #include "core/wire/curve_key.h"
 #include "daemon/agreements.h"
+#include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
 namespace {
@@ -28,6 +29,51 @@ bool replica_read_action(std::string_view a) {
         "audit_export", "export the audit log", "api_request"})
     if (a == ok) return true;
   return false;
+}
+
+// Empty when agreement `id` is stored active and within its term at now_ms; else why not.
+std::string agreement_inactive(const ApiContext& ctx, const store::Txn& txn, const std::string& id,
+                               int64_t now_ms) {
+  // A licensed operator's licence is its principal record (agreements.cc caller_agreements):
+  // the principal check covers it.
+  if (id.starts_with("licence:")) return "";
+  auto v = ctx.store.db().agreements.get(txn, id);
+  stored::Agreement a;
+  if (!v || !a.ParseFromArray(v->data(), static_cast<int>(v->size())))
+    return "agreement " + id + " is not known to the leader";
+  const auto& info = a.info();
+  if (info.status() != "active") return "agreement " + id + " is " + info.status();
+  if (now_ms < info.valid_from_ms() || now_ms >= info.valid_to_ms())
+    return "agreement " + id + " is outside its term";
+  return "";
+}
+
+std::string ref_of(const v1::AuditEntry& e, std::string_view kind) {
+  for (const auto& r : e.refs())
+    if (r.kind() == kind) return r.value();
+  return "";
+}
+
+// Why the leader will not record entry e of a member's access record as it stands now (empty: it
+// will): the replica that served the read may not have applied a revocation yet (its stream
+// stalled, or simply behind), so the leader checks the caller against its own directory — a
+// named principal must exist, not be revoked, and have the role and agency the entry says — and,
+// for what was released under an agreement, that the stored agreement is still active and in
+// its term. The public is the public on every node.
+std::string stale_grant(const ApiContext& ctx, const store::Txn& txn, const v1::AuditEntry& e,
+                        int64_t now_ms) {
+  const auto& who = e.principal();
+  if (who.role() != "public" || who.key_id() != "public") {
+    auto id = ctx.directory.by_key_id(who.key_id());
+    if (!id) return "principal " + who.key_id() + " is not known to the leader";
+    if (id->revoked) return "principal " + who.key_id() + " is revoked";
+    if (id->role != who.role() || id->agency != who.agency())
+      return "principal " + who.key_id() + " is " + id->role + " of '" + id->agency +
+             "' on the leader, not " + who.role() + " of '" + who.agency() + "'";
+  }
+  const std::string agreement = ref_of(e, "agreement");
+  if (agreement.empty() || e.decision() == v1::DECISION_DENY) return "";
+  return agreement_inactive(ctx, txn, agreement, now_ms);
 }
 
 }  // namespace
@@ -74,6 +120,12 @@ Result<std::unique_ptr<LeaderRecorder>> LeaderRecorder::create(const ClusterConf
 namespace {
 // The leader's answer to an access record: its confirmation, or kUnavailable saying why not.
 Result<v1::AccessRecordResponse> answer_of(const v1::ApiResponse& resp, const std::string& node) {
+  // A read the leader no longer grants: kPermissionDenied, so that a group of reads is sent
+  // again read by read (api.cc pump()) and only the one refused is refused.
+  if (resp.has_error() && resp.error().code() == v1::API_DENIED &&
+      resp.error().rule() == kReplicaReadRevoked)
+    return fail(ErrorCode::kPermissionDenied, english("the leader {} did not record the access: {}",
+                                                      node, resp.error().message().substr(0, 512)));
   if (resp.has_error() && resp.error().code() != v1::API_OK)
     return fail(ErrorCode::kUnavailable, english("the leader {} did not record the access: {}",
                                                  node, resp.error().message().substr(0, 512)));
@@ -242,7 +294,27 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
       return refuse(v1::API_BAD_REQUEST, "a quota use names no agreement or no rows");
   }
   uint64_t size = 0;
+  // Refused whole when the leader's directory or agreements no longer grant what an entry says
+  // was granted (stale_grant): checked in the transaction that appends, so nothing of it is
+  // appended, and the refusal is audited after it (below).
+  std::string stale;
+  v1::AuditEntry stale_entry;
+  const int64_t now = ctx.store.clock().now_ms();
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    for (const auto& e : entries) {
+      stale = stale_grant(ctx, txn, e, now);
+      if (!stale.empty()) {
+        stale_entry = e;
+        return fail(ErrorCode::kPermissionDenied, stale);
+      }
+    }
+    for (const auto& q : req.quota()) {
+      stale = agreement_inactive(ctx, txn, q.agreement_id(), now);
+      if (!stale.empty()) {
+        stale_entry = entries.front();
+        return fail(ErrorCode::kPermissionDenied, stale);
+      }
+    }
     for (const auto& q : req.quota()) {
       policy::Agreement a;  // use_rows reads the stored agreement; the quota is checked there
       a.id = q.agreement_id();
@@ -253,6 +325,32 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     size = ctx.store.audit().head(txn).size;
     return {};
   });
+  if (!s && !stale.empty()) {
+    // Audited as the read it would have recorded, refused: the principal of the read, its
+    // action and dataset, DENY by rule replica-read-revoked, served_by the member. Summarised
+    // per minute per principal and action, as every refusal.
+    v1::AuditEntry d;
+    *d.mutable_principal() = stale_entry.principal();
+    d.set_action(stale_entry.action());
+    d.set_dataset(stale_entry.dataset());
+    d.set_purpose(stale_entry.purpose());
+    d.set_decision(v1::DECISION_DENY);
+    d.set_policy_rule(std::string(kReplicaReadRevoked));
+    for (const auto& r : stale_entry.refs())
+      if (r.kind() == "curve_key" || r.kind() == "agreement") *d.add_refs() = r;
+    add_ref(d, "served_by", member->second);
+    d.set_detail("the leader refused to record a read served on " + member->second + ": " + stale +
+                 "; nothing of the read was released");
+    const std::string key = stale_entry.principal().key_id() == "public"
+                                ? std::string(Caller::kUnknownKeys)
+                                : stale_entry.principal().key_id();
+    if (auto st = ctx.audit_refusal(key, "replica read " + stale_entry.action(), std::move(d)); !st)
+      return tl::unexpected(from_error(st.error()));
+    auto r = refuse(v1::API_DENIED, "the leader no longer grants this read: " + stale +
+                                        "; nothing of the record was appended");
+    r.value().rule = std::string(kReplicaReadRevoked);
+    return r;
+  }
   if (!s) return tl::unexpected(from_error(s.error()));
   auto* out = resp.mutable_access_record();
   if (ctx.options.gate) out->set_node(ctx.options.gate->leader().node);

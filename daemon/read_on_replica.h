@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,11 @@ class LeaderRecorder {
   explicit LeaderRecorder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The rule of the leader's refusal of an access record whose read it no longer grants (a
+// principal revoked or unknown, an agreement no longer active): the record's refusal, and the
+// DENY entry it audits, carry it.
+inline constexpr std::string_view kReplicaReadRevoked = "replica-read-revoked";
 
 // CURVE key hex (as Caller::curve_hex) -> node id, for every member of [cluster] members.
 Result<std::map<std::string, std::string>> member_curve_keys(const ClusterConfig& config);

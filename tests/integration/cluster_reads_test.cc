@@ -26,6 +26,8 @@
 
 #include "core/crypto/key_file.h"
 #include "core/ids/citizen_id.h"
+#include "core/store/env.h"
+#include "core/store/txn.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
 #include "core/wire/context.h"
@@ -158,6 +160,70 @@ class Pipelined {
   std::optional<wire::Context> ctx_;
   std::optional<wire::ClientChannel> ch_;
 };
+
+// A key of an agency user of sjz-gongan (the households' provider), added on the leader.
+struct AgencyKey {
+  std::string file, key_id;
+};
+AgencyKey add_agency_key(ClusterPlatform& p, const Node& leader, const std::string& name) {
+  AgencyKey k{p.dir.file(name + ".key"), ""};
+  auto g =
+      run_process({kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", k.file, "--json"});
+  REQUIRE(g.exit_code == 0);
+  json j = json::parse(g.out);
+  k.key_id = j["key_id"].get<std::string>();
+  REQUIRE(p.ctl(leader.api, {"principal", "add", "--role", "agency", "--agency", "sjz-gongan",
+                             "--public-key", j["public_key"].get<std::string>()})
+              .exit_code == 0);
+  return k;
+}
+
+// The node's store with its LMDB writer lock taken by this process (as test_cluster_keyring):
+// its applier cannot commit while this lives, its api still answers.
+class HeldStore {
+ public:
+  explicit HeldStore(const Node& n) {
+    store::EnvOptions eo;
+    eo.map_size = 0;  // the store's own
+    auto env = store::Env::open(n.state + "/store", eo);
+    REQUIRE(env);
+    env_ = std::move(*env);
+    auto t = env_->begin_write_unrecorded();
+    REQUIRE(t);
+    txn_.emplace(std::move(*t));
+  }
+  ~HeldStore() { txn_.reset(); }  // aborted: nothing written
+
+ private:
+  std::unique_ptr<store::Env> env_;
+  std::optional<store::WriteTxn> txn_;
+};
+
+// Writes (value set) or deletes (nullopt) key in the node's principals table behind its back.
+void poke_principal(const Node& n, const std::string& key, std::optional<std::string> value) {
+  store::EnvOptions eo;
+  eo.map_size = 0;
+  auto env = store::Env::open(n.state + "/store", eo);
+  REQUIRE(env);
+  auto db = (*env)->open_db("principals");
+  REQUIRE(db);
+  auto t = (*env)->begin_write_unrecorded();
+  REQUIRE(t);
+  if (value) {
+    REQUIRE(t->put(*db, as_bytes(key), as_bytes(*value)));
+  } else {
+    REQUIRE(t->del(*db, as_bytes(key)));
+  }
+  REQUIRE(std::move(*t).commit());
+}
+
+json replica_of(ClusterPlatform& p, const Node& n) {
+  auto r = p.ctl(n.api, {"status", "--json"});
+  if (r.exit_code != 0) return nullptr;
+  json j = json::parse(r.out, nullptr, false);
+  if (!j.is_object() || !j.contains("replica")) return nullptr;
+  return j["replica"];
+}
 
 TEST_CASE("replicas answer reads themselves; every read is audited on the leader first") {
   ClusterOptions options;
@@ -314,6 +380,286 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
   auto after = audit_entries(p, *leader, "leader-2.log");
   CHECK(served_by(after, "audit_export", f->id) == 1);
   for (const json& e : after) CHECK(e["principal"]["key_id"] != "0123456789abcdef");
+
+  // ---- A denial on a replica is audited on the leader, served_by the replica --------------
+  // (An agency may not export the audit log: require() denies it, audited — on a replica by the
+  // leader. Sent as a request: gongshuctl would first ask for the audit head, not a read.)
+  {
+    v1::ApiRequest agency_export;
+    agency_export.mutable_audit_export()->set_from_seq(1);
+    agency_export.mutable_audit_export()->set_to_seq(1);
+    Pipelined c(f->api, agency_key, p.daemon_key);
+    c.send(1, agency_export);
+    REQUIRE(wait_until([&] {
+      c.poll();
+      return c.got.count(1) > 0;
+    }));
+    INFO(c.got[1].error().message());
+    CHECK(c.got[1].error().code() == v1::API_DENIED);
+    CHECK(!c.got[1].has_audit_export());
+    const std::string agency_id = json::parse(k.out)["key_id"].get<std::string>();
+    size_t denied = 0;
+    for (const json& e : audit_entries(p, *leader, "leader-deny.log"))
+      if (e["action"] == "export the audit log" && e["decision"] == "deny" &&
+          ref(e, "served_by") == f->id && e["principal"]["key_id"] == agency_id)
+        ++denied;
+    CHECK(denied == 1);
+  }
+
+  // ---- Revoked on the leader, not yet on the replica: the leader refuses the read ----------
+  // The replica's applier is held (its store's writer lock taken here), so the revocation does
+  // not reach it: it still takes the key for an agency user, serves the lookup and parks it; the
+  // leader, checking its own directory, refuses the access record, and the replica refuses the
+  // read with nothing of it sent. Reads of others sent alongside are answered as before (a
+  // refused group is sent again read by read). With the replica held, it also falls behind the
+  // leader in time: a request's max_lag_ms (gongshuctl --max-lag-ms) refuses it.
+  {
+    const AgencyKey revokee = add_agency_key(p, *leader, "revokee");
+    const std::vector<std::string> lookup_args = {"lookup", subject, "--purpose", "户籍核验",
+                                                  "--json"};
+    auto lookup_as = [&](const std::string& key, std::vector<std::string> extra = {}) {
+      std::vector<std::string> a = lookup_args;
+      a.insert(a.end(), {"--key", key});
+      a.insert(a.end(), extra.begin(), extra.end());
+      return p.ctl(f->api, a);
+    };
+    REQUIRE(wait_until([&] { return lookup_as(revokee.file).exit_code == 0; }));
+    const auto t0 = SteadyClock::now();
+    {
+      HeldStore held(*f);
+      auto rv = p.ctl(leader->api, {"principal", "revoke", revokee.key_id, "--reason", "test"});
+      INFO(rv.out << rv.err);
+      REQUIRE(rv.exit_code == 0);
+      auto r = lookup_as(revokee.file);
+      INFO(r.out << r.err);
+      CHECK(r.exit_code != 0);
+      CHECK(r.out.find(subject) == std::string::npos);  // no row released
+      CHECK(r.err.find("revoked") != std::string::npos);
+      // Pipelined beside reads of a key still valid: only the revoked key's read is refused.
+      v1::ApiRequest lookup_req;
+      lookup_req.mutable_lookup()->set_subject_id(subject);
+      lookup_req.mutable_lookup()->set_purpose("户籍核验");
+      Pipelined good(f->api, agency_key, p.daemon_key), bad(f->api, revokee.file, p.daemon_key);
+      for (uint64_t i = 1; i <= 4; ++i) good.send(i, lookup_req);
+      bad.send(1, lookup_req);
+      for (uint64_t i = 5; i <= 8; ++i) good.send(i, lookup_req);
+      REQUIRE(wait_until(
+          [&] {
+            good.poll();
+            bad.poll();
+            return good.got.size() == 8 && bad.got.size() == 1;
+          },
+          std::chrono::seconds(20)));
+      for (const auto& [id, g] : good.got) {
+        INFO(id << ": " << g.error().message());
+        CHECK(!g.has_error());
+        CHECK(g.has_lookup());
+      }
+      INFO(bad.got[1].error().message());
+      CHECK(bad.got[1].error().code() == v1::API_DENIED);
+      CHECK(bad.got[1].error().message().find("is revoked") != std::string::npos);
+      CHECK(!bad.got[1].has_lookup());
+      // Behind in time now (the revocation is not applied): a request's own bound refuses it.
+      json lag;
+      REQUIRE(wait_until([&] {
+        lag = replica_of(p, *f);
+        return lag.is_object() && lag["behind_ms"].is_number() &&
+               lag["behind_ms"].get<int64_t>() >= 700;
+      }));
+      auto tight = lookup_as(agency_key, {"--max-lag-ms", "300"});
+      INFO(tight.out << tight.err);
+      CHECK(tight.exit_code != 0);
+      CHECK(tight.out.find(subject) == std::string::npos);
+      CHECK(tight.err.find("the request allows") != std::string::npos);
+      auto loose = lookup_as(agency_key, {"--max-lag-ms", "600000"});
+      INFO(loose.out << loose.err);
+      CHECK(loose.exit_code == 0);
+    }
+    WARN("revoked-on-leader section (replica held) took " << ms_since(t0) << " ms");
+    // The leader's log: the refusal, as the read it would have recorded, served_by the replica;
+    // and no read of the key allowed after its revocation.
+    auto log_now = audit_entries(p, *leader, "leader-revoked.log");
+    size_t refused = 0, allowed_after = 0;
+    bool revoked_seen = false;
+    for (const json& e : log_now) {
+      if (e["action"] == "principal_revoke") revoked_seen = true;
+      if (e["principal"]["key_id"] != revokee.key_id) continue;
+      if (e["decision"] == "deny" && e["policy_rule"] == "replica-read-revoked" &&
+          ref(e, "served_by") == f->id)
+        ++refused;
+      if (revoked_seen && e["decision"] == "allow") ++allowed_after;
+    }
+    CHECK(revoked_seen);
+    CHECK(refused >= 1);
+    CHECK(allowed_after == 0);
+    REQUIRE(wait_until([&] {
+      json l = replica_of(p, *f);
+      return l.is_object() && l["behind_seq"].get<uint64_t>() == 0 && l["state"] == "following";
+    }));
+  }
+
+  // ---- A row quota cannot be overrun by reading on the leader and a replica ---------------
+  // A sharing agreement of sjz-shichang on the households, row quota 4; one row read on the
+  // replica (so it holds the agreement active); then, with the replica's applier held (it still
+  // sees 3 rows left), 2 rows read on the leader (1 left there) and 3 asked of the replica: the
+  // replica serves them from its view, the leader's transaction refuses the quota, and the
+  // replica releases nothing. The leader's count stays 3 of 4.
+  {
+    const std::string shichang = p.dir.file("shichang.key");
+    auto g = run_process(
+        {kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", shichang, "--json"});
+    REQUIRE(g.exit_code == 0);
+    REQUIRE(
+        p.ctl(leader->api, {"principal", "add", "--role", "agency", "--agency", "sjz-shichang",
+                            "--public-key", json::parse(g.out)["public_key"].get<std::string>()})
+            .exit_code == 0);
+    auto applied =
+        p.ctl(leader->api, {"agreement", "apply", "--kind", "share", "--dataset",
+                            std::string(kHouseholds) + ":address", "--purpose", "市场主体核验",
+                            "--to", "2027-06-01", "--measures", "专网处理，访问留痕", "--rows", "4",
+                            "--json", "--key", shichang});
+    INFO(applied.out << applied.err);
+    REQUIRE(applied.exit_code == 0);
+    const std::string id = json::parse(applied.out)["id"].get<std::string>();
+    REQUIRE(p.ctl(leader->api, {"agreement", "review", id, "--approve", "--key", agency_key})
+                .exit_code == 0);
+    REQUIRE(p.ctl(leader->api, {"agreement", "approve", id, "--approve"}).exit_code == 0);
+    REQUIRE(p.ctl(leader->api, {"agreement", "sign", id, "--yes", "--key", shichang}).exit_code ==
+            0);
+    auto query_as = [&](const Node& n, int limit) {
+      return p.ctl(n.api, {"query", kHouseholds, "--fields", "address", "--purpose", "市场主体核验",
+                           "--limit", std::to_string(limit), "--json", "--key", shichang});
+    };
+    RunResult first;
+    REQUIRE(wait_until([&] { return (first = query_as(*f, 1)).exit_code == 0; }));
+    REQUIRE(json::parse(first.out)["rows"].size() == 1);
+    REQUIRE(wait_until([&] {
+      json l = replica_of(p, *f);
+      return l.is_object() && l["behind_seq"].get<uint64_t>() == 0;
+    }));
+    {
+      HeldStore held(*f);
+      auto two = query_as(*leader, 2);
+      INFO(two.out << two.err);
+      REQUIRE(two.exit_code == 0);
+      CHECK(json::parse(two.out)["rows"].size() == 2);
+      auto three = query_as(*f, 3);
+      INFO(three.out << three.err);
+      CHECK(three.exit_code != 0);
+      CHECK(three.out.find("\"rows\"") == std::string::npos);  // nothing released
+      CHECK(three.err.find("row quota") != std::string::npos);
+    }
+    auto shown = p.ctl(leader->api, {"agreement", "show", id, "--json"});
+    INFO(shown.out << shown.err);
+    REQUIRE(shown.exit_code == 0);
+    CHECK(json::parse(shown.out)["rows_used"] == 3);
+    REQUIRE(wait_until([&] {
+      json l = replica_of(p, *f);
+      return l.is_object() && l["behind_seq"].get<uint64_t>() == 0 && l["state"] == "following";
+    }));
+  }
+
+  // ---- The views cannot be read again: the replica refuses reads until they can ----------
+  // A principal that does not parse, written into the replica's store behind its back; the next
+  // write set applied makes it read the directory again, which fails.
+  {
+    const std::string bad_key = "ffffffffffffffff";
+    poke_principal(*f, bad_key, std::string());
+    REQUIRE(p.ctl(leader->api, {"enroll-token", "create", "--agency", "sjz-gongan", "--ttl", "1h"})
+                .exit_code == 0);
+    RunResult r;
+    const bool refused = wait_until([&] {
+      r = p.ctl(f->api,
+                {"lookup", subject, "--purpose", "户籍核验", "--json", "--key", agency_key});
+      return r.exit_code != 0 && r.err.find("could not read its principals") != std::string::npos;
+    });
+    INFO(r.out << r.err);
+    CHECK(refused);
+    CHECK(r.out.find(subject) == std::string::npos);
+    CHECK(p.log(*f).find("could not read the principals and catalog again") != std::string::npos);
+    poke_principal(*f, bad_key, std::nullopt);
+    REQUIRE(p.ctl(leader->api, {"enroll-token", "create", "--agency", "sjz-gongan", "--ttl", "1h"})
+                .exit_code == 0);
+    CHECK(wait_until([&] {
+      return p.ctl(f->api,
+                   {"lookup", subject, "--purpose", "户籍核验", "--json", "--key", agency_key})
+                 .exit_code == 0;
+    }));
+    CHECK(p.log(*f).find("reads are served again") != std::string::npos);
+  }
+
+  // ---- At most 256 answers parked: beyond that a read is refused at once -------------------
+  // The leader SIGSTOPped; 257 lookups from three agency keys (each within its rate class's
+  // burst) sent at once to the replica: 256 are parked, one is refused at once.
+  {
+    std::vector<AgencyKey> keys;
+    for (int i = 0; i < 3; ++i)
+      keys.push_back(add_agency_key(p, *leader, "cap-" + std::to_string(i)));
+    for (const AgencyKey& key : keys)
+      REQUIRE(wait_until([&] {
+        return p.ctl(f->api,
+                     {"lookup", subject, "--purpose", "户籍核验", "--json", "--key", key.file})
+                   .exit_code == 0;
+      }));
+    v1::ApiRequest lookup_req;
+    lookup_req.mutable_lookup()->set_subject_id(subject);
+    lookup_req.mutable_lookup()->set_purpose("户籍核验");
+    std::vector<std::unique_ptr<Pipelined>> clients;
+    for (const AgencyKey& key : keys)
+      clients.push_back(std::make_unique<Pipelined>(f->api, key.file, p.daemon_key));
+    const int kReads = 257;
+    auto answered = [&] {
+      size_t n = 0;
+      for (auto& c : clients) n += c->got.size();
+      return n;
+    };
+    auto too_many = [&] {
+      size_t n = 0;
+      for (auto& c : clients)
+        for (const auto& [id, r] : c->got)
+          if (r.error().message().find("too many reads waiting") != std::string::npos) ++n;
+      return n;
+    };
+    leader->process->signal(SIGSTOP);
+    const auto t = SteadyClock::now();
+    for (int i = 0; i < kReads; ++i) clients[size_t(i % 3)]->send(uint64_t(i + 1), lookup_req);
+    const bool refused_one = wait_until(
+        [&] {
+          for (auto& c : clients) c->poll();
+          return too_many() >= 1;
+        },
+        std::chrono::seconds(10));
+    const int64_t refused_ms = ms_since(t);
+    const size_t answered_then = answered();
+    leader->process->signal(SIGCONT);
+    REQUIRE(refused_one);
+    CHECK(answered_then == 1);  // the other 256 parked
+    CHECK(refused_ms < 5000);   // at once, not on the 6 s timeout
+    REQUIRE(wait_until(
+        [&] {
+          for (auto& c : clients) c->poll();
+          return answered() == size_t(kReads);
+        },
+        std::chrono::seconds(30)));
+    CHECK(too_many() == 1);
+    size_t served = 0;
+    for (auto& c : clients)
+      for (const auto& [id, r] : c->got) {
+        if (r.error().message().find("too many reads waiting") != std::string::npos) {
+          CHECK(r.error().code() == v1::API_UNAVAILABLE);
+          CHECK(r.error().retry_after_ms() > 0);
+          CHECK(!r.has_lookup());
+        } else if (!r.has_error()) {
+          ++served;
+        }
+      }
+    WARN("257 reads at a replica with the leader frozen: one refused at once after "
+         << refused_ms << " ms; " << served << " of the 256 parked served after SIGCONT");
+    REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; },
+                       std::chrono::seconds(30)));
+    followers = ClusterPlatform::followers_of(leader, live);
+    f = followers[0];
+  }
 
   // ---- No leader to record it: the replica refuses the reads, and serves the rest ---------
   // Two queries, then a status, on one connection: the queries are parked (the leader cannot

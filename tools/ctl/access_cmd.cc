@@ -355,6 +355,7 @@ void add_query(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string dataset, record, subject, fields, purpose, cursor;
     uint32_t limit = 0;
+    uint64_t max_lag_ms = 0;
     bool invalidated = false, all = false;
     Output out;
   };
@@ -375,8 +376,13 @@ void add_query(CLI::App& app, int* exit_code) {
   cmd->add_option("--cursor", o->cursor, tr("Continue after a page (printed with each page)"));
   cmd->add_flag("--all", o->all, tr("Follow the pages to the end"));
   cmd->add_flag("--invalidated", o->invalidated, tr("Include invalidated records (R-12)"));
+  cmd->add_option(
+      "--max-lag-ms", o->max_lag_ms,
+      tr("On a replica: refused (ask the leader) when its data is more than this many ms\n"
+         "behind the leader's (default: the replica's own bound, 30 s)"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
+    req.set_max_lag_ms(o->max_lag_ms);
     auto* q = req.mutable_query();
     q->set_dataset(o->dataset);
     q->set_record_key(o->record);
@@ -427,6 +433,7 @@ void add_query(CLI::App& app, int* exit_code) {
 void add_lookup(CLI::App& app, int* exit_code) {
   struct Opts {
     std::string subject, purpose;
+    uint64_t max_lag_ms = 0;
     bool invalidated = false;
     Output out;
   };
@@ -442,8 +449,13 @@ void add_lookup(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("--purpose", o->purpose, tr("Why you ask"));
   cmd->add_flag("--invalidated", o->invalidated, tr("Include invalidated records"));
+  cmd->add_option(
+      "--max-lag-ms", o->max_lag_ms,
+      tr("On a replica: refused (ask the leader) when its data is more than this many ms\n"
+         "behind the leader's (default: the replica's own bound, 30 s)"));
   run_connected(cmd, std::make_shared<ConnectOptions>(), exit_code, [o](DaemonClient& c) {
     v1::ApiRequest req;
+    req.set_max_lag_ms(o->max_lag_ms);
     req.mutable_lookup()->set_subject_id(o->subject);
     req.mutable_lookup()->set_purpose(o->purpose);
     req.mutable_lookup()->set_include_invalidated(o->invalidated);
