@@ -213,6 +213,16 @@ bool access_only(v1::ApiRequest::BodyCase body) {
   }
 }
 
+// Replicated mode with sync_count > 0 (docs/replication.md §11, review A8): the reads that
+// reveal records or the open catalog are held on the leader like a write, until the synchronous
+// set has the write set holding their access entries, and refused (nothing released) when it does
+// not come within sync_wait_ms: a leader lost after answering would otherwise take the entries
+// along while the data was out. Not the audit export (an officer must be able to take the log
+// out of a leader whose set is lost) nor the backup a replica re-seeds from.
+bool leader_read_held(v1::ApiRequest::BodyCase body) {
+  return replica_read(body) && body != v1::ApiRequest::kAuditExport;
+}
+
 Reply no_daemon_keys() { return refuse(v1::API_INTERNAL, "daemon keys are not available"); }
 Reply no_alerts() { return refuse(v1::API_INTERNAL, "security monitoring is not available"); }
 
@@ -447,6 +457,8 @@ struct ApiService::Impl {
     v1::ApiResponse resp;
     uint64_t seq = 0;
     std::chrono::steady_clock::time_point deadline;
+    bool read = false;  // leader_read_held(): refused, nothing of it sent, if not confirmed
+    size_t bytes = 0;   // a read's encoded size (bounded as the parked answers are)
   };
   std::deque<Held> held;
   Fd wake;
@@ -488,8 +500,9 @@ struct ApiService::Impl {
 
   void loop();
   void held_loop();
-  // `access_only`: what access_only() says of the request (false when it does not parse).
-  v1::ApiResponse serve(const wire::Incoming& in, bool& access_only_req);
+  // `access_only`: what access_only() says of the request (false when it does not parse);
+  // `held_read`: what leader_read_held() says of it.
+  v1::ApiResponse serve(const wire::Incoming& in, bool& access_only_req, bool& held_read);
   void release();
   void refresh_views();
   // Replica: sends or refuses the parked answers the leader's confirmation (or its refusal, a
@@ -536,9 +549,11 @@ void ApiService::Impl::refresh_views() {
   }
 }
 
-v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_only_req) {
+v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_only_req,
+                                        bool& held_read) {
   v1::ApiResponse resp;
   access_only_req = false;
+  held_read = false;
   v1::ApiRequest req;
   if (auto s = wire::decode(in.payload, options.max_request, req); !s) {
     resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
@@ -548,6 +563,7 @@ v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_o
     Caller caller = identify(directory, in.user_id);
     caller.address = source_address_class(in.peer_address);
     access_only_req = access_only(req.body_case());
+    held_read = leader_read_held(req.body_case());
     resp = handle(ctx, caller, req, views_error);
   }
   return resp;
@@ -570,15 +586,27 @@ void ApiService::Impl::release() {
       r.set_request_id(it->resp.request_id());
       auto* err = r.mutable_error();
       err->set_code(v1::API_UNAVAILABLE);
-      err->set_message(
-          acking ? english("committed on the leader (write set {}) but not yet confirmed by the "
-                           "synchronous set within {} ms; it may be lost if this leader is lost "
-                           "now: read it back to check before repeating it",
-                           it->seq, options.sync_wait_ms)
-                 : english("committed on the leader (write set {}) but not yet confirmed by the "
-                           "synchronous set, and this node may no longer acknowledge; it may be "
-                           "lost: read it back to check before repeating it",
-                           it->seq));
+      // A read: its entry is committed here (over-recording, never under-recording), its data
+      // is not sent.
+      if (it->read)
+        err->set_message(english(
+            kNotAudited,
+            acking ? english("its entry (write set {}) was not confirmed by the synchronous set "
+                             "within {} ms, and a leader lost now would lose it",
+                             it->seq, options.sync_wait_ms)
+                   : english("its entry (write set {}) was not confirmed by the synchronous set, "
+                             "and this node may no longer acknowledge",
+                             it->seq)));
+      else
+        err->set_message(
+            acking ? english("committed on the leader (write set {}) but not yet confirmed by the "
+                             "synchronous set within {} ms; it may be lost if this leader is lost "
+                             "now: read it back to check before repeating it",
+                             it->seq, options.sync_wait_ms)
+                   : english("committed on the leader (write set {}) but not yet confirmed by the "
+                             "synchronous set, and this node may no longer acknowledge; it may be "
+                             "lost: read it back to check before repeating it",
+                             it->seq));
       if (auto bytes = wire::encode(r)) (void)channel.send(it->from, *bytes);
     } else {
       ++it;
@@ -607,8 +635,7 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
     const bool denied = recorded.error().code() == ErrorCode::kPermissionDenied;
     err->set_code(denied ? v1::API_DENIED : v1::API_UNAVAILABLE);
     if (denied) err->set_rule(std::string(kReplicaReadRevoked));
-    err->set_message(english("nothing was sent: the access could not be audited: {}",
-                             recorded.error().message()));
+    err->set_message(english(kNotAudited, recorded.error().message()));
     if (!leader_api.empty()) err->set_leader_api(leader_api);
     if (auto bytes = wire::encode(r)) (void)channel.send(p.from, *bytes);
     return true;
@@ -724,8 +751,8 @@ void ApiService::Impl::held_loop() {
       if (!in) continue;  // dropped by the channel, as the single-node loop does
       if (!*in) break;
       const uint64_t before = options.repl_thread_seq ? options.repl_thread_seq() : 0;
-      bool access_only_req = false;
-      v1::ApiResponse resp = serve(**in, access_only_req);
+      bool access_only_req = false, held_read = false;
+      v1::ApiResponse resp = serve(**in, access_only_req, held_read);
       size_t parked_bytes = 0;
       for (const Parked& p : parked) parked_bytes += p.bytes;
       const size_t resp_bytes = ctx.deferred.entries_size() > 0 ? resp.ByteSizeLong() : 0;
@@ -756,6 +783,35 @@ void ApiService::Impl::held_loop() {
       for (auto& s : ctx.settle) s(false);  // nothing was recorded for it
       ctx.settle.clear();
       const uint64_t wrote = options.repl_thread_seq ? options.repl_thread_seq() : 0;
+      if (wrote != before && !resp.has_error() && held_read) {
+        // A leader's read: held like a write; bounded as the parked answers are (beyond it
+        // refused at once, its entry committed, nothing of it sent).
+        size_t held_bytes = 0, held_reads = 0;
+        for (const Held& h : held) {
+          held_bytes += h.bytes;
+          held_reads += h.read ? 1 : 0;
+        }
+        const size_t bytes = resp.ByteSizeLong();
+        if (held_reads >= kMaxParked || held_bytes + bytes > kMaxParkedBytes) {
+          const int64_t retry_s = std::max<int64_t>(1, (options.sync_wait_ms + 999) / 1000);
+          v1::ApiResponse r;
+          r.set_request_id(resp.request_id());
+          auto* err = r.mutable_error();
+          err->set_code(v1::API_UNAVAILABLE);
+          err->set_message(
+              english(kNotAudited,
+                      english("too many reads waiting for the synchronous set; try again in {} s",
+                              retry_s)));
+          err->set_retry_after_ms(uint64_t(retry_s) * 1000);
+          if (auto out = wire::encode(r)) (void)channel.send((*in)->from, *out);
+          continue;
+        }
+        held.push_back(
+            {(*in)->from, std::move(resp), wrote,
+             std::chrono::steady_clock::now() + std::chrono::milliseconds(options.sync_wait_ms),
+             true, bytes});
+        continue;
+      }
       if (wrote != before && !resp.has_error() && !access_only_req) {
         held.push_back(
             {(*in)->from, std::move(resp), wrote,
