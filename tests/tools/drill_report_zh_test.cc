@@ -86,6 +86,8 @@ TEST_CASE(
       std::string title_zh = st["title_zh"];
       INFO("step " << st["step"] << ": " << st["title"]);
       CHECK(has_chinese(title_zh));
+      // The English title is for a reader of English only, as the expectations are.
+      CHECK_FALSE(has_chinese(st["title"].get<std::string>()));
       CHECK(contains(text, "\n       " + title_zh + "\n"));
       for (const auto& e : st["expectations"]) {
         ++checks;

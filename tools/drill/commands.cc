@@ -143,8 +143,9 @@ void add_show_command(CLI::App& app, int* exit_code) {
     int i = 0;
     for (const auto& s : plan->steps) {
       // TRANSLATORS: {0} is the step in English, {1} the same in Chinese: show {1}.
-      std::cout << "  " << ++i << ". "
-                << trf("{0}   [line {2}]", describe(s), describe_zh(s), s.line) << "\n";
+      const Bilingual title = describe(s);
+      std::cout << "  " << ++i << ". " << trf("{0}   [line {2}]", title.en, title.zh, s.line)
+                << "\n";
     }
     *exit_code = kExitOk;
   });

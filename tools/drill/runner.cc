@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/util/check.h"
 #include "core/util/i18n.h"
 #include "tools/drill/bilingual.h"
 #include "tools/drill/checker.h"
@@ -61,15 +62,7 @@ size_t count_of(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string who(const std::string& target) {
-  if (target == "daemon") return "gongshud";
-  if (target == "leader") return "the leading gongshud";  // i18n-exempt
-  if (target == "old-leader")
-    return "the lost leader's gongshud (its machine restored)";  // i18n-exempt
-  return "agent " + target + " (" + Sandbox::agency_of(target) + ")";
-}
-
-// who() in both languages, for the report's expectations.
+// A step's target as the report names it, in both languages.
 Bilingual whom(const std::string& target) {
   if (target == "daemon") return same("gongshud");
   if (target == "leader") return both("主节点 gongshud", "the leading gongshud");  // i18n-exempt
@@ -133,10 +126,6 @@ class Run {
   void expect(bool held, const Bilingual& text, const Bilingual& evidence) {
     step_->expectations.push_back({text.en, held, evidence.en, text.zh, evidence.zh});
     if (!held) failed_ = true;
-  }
-  // English only (the Chinese lines then repeat the English): prefer the one above.
-  void expect(bool held, const std::string& text, const std::string& evidence) {
-    expect(held, same(text), same(evidence));
   }
   void figure(const std::string& name, double v) {
     figures_[name] = v;
@@ -204,8 +193,9 @@ ScenarioResult Run::go() {
     st.index = int(i + 1);
     st.action = std::string(action_name(plan_.steps[i].action));
     st.line = plan_.steps[i].line;
-    st.title = describe(plan_.steps[i]);
-    st.title_zh = describe_zh(plan_.steps[i]);
+    Bilingual title = describe(plan_.steps[i]);
+    st.title = std::move(title.en);
+    st.title_zh = std::move(title.zh);
     st.outcome = "not run";  // i18n-exempt
     r.steps.push_back(std::move(st));
   }
@@ -214,8 +204,8 @@ ScenarioResult Run::go() {
   setup.index = 0;
   setup.action = "sandbox";
   setup.title =
-      "构建沙箱平台 build the sandbox platform: gongshud init + run, agencies, catalog, "  // i18n-exempt
-      "agents a (sjz-gongan) and b (sjz-shichang) enrolled and running";
+      "build the sandbox platform: gongshud init + run, agencies, catalog, "  // i18n-exempt
+      "agents a (sjz-gongan) and b (sjz-shichang) enrolled and running";      // i18n-exempt
   setup.title_zh =
       "构建沙箱平台：初始化并运行 gongshud，登记机构和数据目录，注册并运行代理程序 "  // i18n-exempt
       "a（sjz-gongan）和 b（sjz-shichang）";                                          // i18n-exempt
@@ -618,7 +608,7 @@ Status Run::powercut_mount(const Step& s) {
   namespace fs = std::filesystem;
   if (disks_.count(s.target)) {
     return fail(ErrorCode::kInvalidArgument,
-                who(s.target) + " is on a powercut disk already");  // i18n-exempt
+                whom(s.target).en + " is on a powercut disk already");  // i18n-exempt
   }
   std::string dir = lmdb_dir(s.target);
   std::string backing = sb_->file("disk-" + s.target);
@@ -673,9 +663,9 @@ Status Run::powercut_mount(const Step& s) {
 Status Run::power_cut(const Step& s) {
   auto it = disks_.find(s.target);
   if (it == disks_.end()) {
-    return fail(
-        ErrorCode::kInvalidArgument,
-        "power-cut needs a powercut-mount step for " + who(s.target) + " first");  // i18n-exempt
+    const std::string named = whom(s.target).en;
+    return fail(ErrorCode::kInvalidArgument,
+                "power-cut needs a powercut-mount step for " + named + " first");  // i18n-exempt
   }
   uint64_t delay = 0;
   if (s.within_ms > 0) {
@@ -1388,170 +1378,121 @@ Status Run::verify() {
 
 }  // namespace
 
-std::string describe(const Step& s) {
+Bilingual describe(const Step& s) {
+  // i18n-exempt: the report's own text in both languages (bilingual.h); one line a step. No
+  // default: a new action does not compile until it has its title in both.
   switch (s.action) {
     case Action::kStartLoad:
-      return "启动负载 start a steady load: " + std::to_string(s.records) +  // i18n-exempt
-             " valid records per agent, " + std::to_string(s.batch) +        // i18n-exempt
-             " per submission, every " +                                     // i18n-exempt
-             std::to_string(s.interval_ms) + " ms";
-    case Action::kWaitUntil: {
-      std::string c = s.condition;
-      if (c == "stored" || c == "acknowledged" || c == "refused") {
-        c += " ≥ " + std::to_string(s.at_least);
-      }
-      return "等待 wait until " + c + " (timeout " + std::to_string(s.timeout_ms) +  // i18n-exempt
-             " ms" +                                                                 // i18n-exempt
-             (s.figure.empty() ? "" : ", measured as " + s.figure) + ")";            // i18n-exempt
-    }
-    case Action::kKill:
-      return "强制终止 kill " + who(s.target) + " with SIG" + s.signal;  // i18n-exempt
-    case Action::kStop:
-      return "停止 stop " + who(s.target) + " (SIGTERM)";
-    case Action::kStart:
-      return "启动 start " + who(s.target);
-    case Action::kRevoke:
-      return "吊销 revoke the key of " + who(s.agent) + " (declared compromised)";  // i18n-exempt
-    case Action::kReenroll:
-      return "重新注册 re-enroll " + who(s.agent) + " with a new key and token";  // i18n-exempt
-    case Action::kTamper: {
-      std::string k;
-      for (const auto& x : s.kinds) k += (k.empty() ? "" : ", ") + x;
-      return "篡改 tamper with copies of an audit export (" + k +  // i18n-exempt
-             "); gongshu-audit must catch each";                   // i18n-exempt
-    }
-    case Action::kReloadPolicy:
-      return s.broken ? "推送错误策略 push a broken policy and reload (SIGHUP)"     // i18n-exempt
-                      : "恢复策略 restore the shipped policy and reload (SIGHUP)";  // i18n-exempt
-    case Action::kVerify:
-      return "核验 the checker: every acknowledged batch recorded "  // i18n-exempt
-             "exactly once and proven by an "
-             "inclusion proof against a checkpoint taken after recovery (acks lost in the fault "
-             "count as unknown); the audit log and receipts verify offline";
-    case Action::kExpect:
-      return "预期 expect " + s.expect->text;
-    case Action::kPause:
-      return "暂停 let " + std::to_string(s.ms) + " ms pass";  // i18n-exempt
-    case Action::kBackup:
-      return "备份 hot backup while the daemon runs (gongshuctl backup create)";  // i18n-exempt
-    case Action::kRestore:
-      return "恢复 the store is lost: gongshud restore from the "  // i18n-exempt
-             "last backup, restart; RTO and RPO";
-    case Action::kGrowStore:
-      return "扩容 space is added: stop gongshud, raise its store limit to " +  // i18n-exempt
-             std::to_string(s.mb) +
-             " MiB ([limits] map_size_mb), start it on the same store";  // i18n-exempt
-    case Action::kRotateDaemonKey:
-      return "紧急轮换守护进程密钥 emergency rotation of the daemon "  // i18n-exempt
-             "key: rotate, agents trust the "
-             "signed statement, restart gongshud";
-    case Action::kPowercutMount:
-      return "挂载断电模拟盘 put the LMDB store of " + who(s.target) +  // i18n-exempt
-             " on gongshu-powercut, a disk that keeps every "           // i18n-exempt
-             "write not yet fsynced in memory" +
-             (s.lie_about_fsync
-                  ? " and (test only) answers fsync without persisting anything"  // i18n-exempt
-                  : "") +
-             "; restart it there";  // i18n-exempt
-    case Action::kClusterStart:
-      return "组建集群 the platform becomes a cluster: 3 etcd members, the daemon's "  // i18n-exempt
-             "state copied to " +  // i18n-exempt
-             std::to_string(s.nodes) +
-             " gongshud in [cluster] mode (lease " +  // i18n-exempt
-             std::to_string(s.lease_ttl_s) +
-             " s, sync_count 1), the agents listing every node";  // i18n-exempt
-    case Action::kPowerCut:
-      return "断电 cut the power under " + who(s.target) +  // i18n-exempt
-             " at a random moment within " +                // i18n-exempt
-             std::to_string(s.within_ms) +
-             " ms, right after a write not yet fsynced: unsynced "  // i18n-exempt
-             "writes discarded, SIGKILL, the "
-             "disk remounted over what reached it, restart";
-  }
-  return "";
-}
-
-std::string describe_zh(const Step& s) {
-  // i18n-exempt: the report's own Chinese (bilingual.h); one line a step, as describe(). both()
-  // fills a Chinese pattern with Bilingual arguments; its English ("") is describe()'s.
-  auto zh = [](const Bilingual& b) { return b.zh; };
-  switch (s.action) {
-    case Action::kStartLoad:
-      return zh(
-          both("启动负载：每个代理程序 {} 条有效记录，每次提交 {} 条，间隔 {} 毫秒",  // i18n-exempt
-               "", s.records, s.batch, s.interval_ms));
+      return both(
+          "启动负载：每个代理程序 {} 条有效记录，每次提交 {} 条，间隔 {} 毫秒",   // i18n-exempt
+          "start a steady load: {} valid records per agent, {} per submission, "  // i18n-exempt
+          "every {} ms",                                                          // i18n-exempt
+          s.records, s.batch, s.interval_ms);
     case Action::kWaitUntil: {
       Bilingual c = condition_name(s.condition);
       if (s.condition == "stored" || s.condition == "acknowledged" || s.condition == "refused")
         c = c + same(" ≥ " + std::to_string(s.at_least));
-      return zh(both("等待直到 {0}（超时 {1} 毫秒{2}）", "", c, s.timeout_ms,  // i18n-exempt
-                     s.figure.empty()
-                         ? same("")
-                         : both("，用时记为 {}", "", figure_name(s.figure))));  // i18n-exempt
+      return both("等待直到 {0}（超时 {1} 毫秒{2}）",
+                  "wait until {0} (timeout {1} ms{2})",  // i18n-exempt
+                  c, s.timeout_ms,
+                  s.figure.empty() ? same("")
+                                   : both("，用时记为 {}", ", measured as {}",  // i18n-exempt
+                                          figure_name(s.figure)));
     }
     case Action::kKill:
-      return zh(both("强制终止 {}（SIG{}）", "", whom(s.target), s.signal));  // i18n-exempt
+      return both("强制终止 {}（SIG{}）", "kill {} with SIG{}", whom(s.target),  // i18n-exempt
+                  s.signal);
     case Action::kStop:
-      return zh(both("停止 {}（SIGTERM）", "", whom(s.target)));  // i18n-exempt
+      return both("停止 {}（SIGTERM）", "stop {} (SIGTERM)", whom(s.target));  // i18n-exempt
     case Action::kStart:
-      return zh(both("启动 {}", "", whom(s.target)));  // i18n-exempt
+      return both("启动 {}", "start {}", whom(s.target));  // i18n-exempt
     case Action::kRevoke:
-      return zh(both("吊销 {} 的密钥（宣布已泄露）", "", whom(s.agent)));  // i18n-exempt
+      return both("吊销 {} 的密钥（宣布已泄露）",                                 // i18n-exempt
+                  "revoke the key of {} (declared compromised)", whom(s.agent));  // i18n-exempt
     case Action::kReenroll:
-      return zh(both("用新的密钥和注册令牌重新注册 {}", "", whom(s.agent)));  // i18n-exempt
+      return both("用新的密钥和注册令牌重新注册 {}",                        // i18n-exempt
+                  "re-enroll {} with a new key and token", whom(s.agent));  // i18n-exempt
     case Action::kTamper: {
-      std::string k;
-      for (const auto& x : s.kinds) k += (k.empty() ? "" : "、") + x;
-      return zh(both("篡改审计日志导出文件的副本（{}）；gongshu-audit 须逐一识别", "",
-                     k));  // i18n-exempt
+      Bilingual k;
+      for (const auto& x : s.kinds) {
+        k.zh += (k.zh.empty() ? "" : "、") + x;
+        k.en += (k.en.empty() ? "" : ", ") + x;
+      }
+      return both(
+          "篡改审计日志导出文件的副本（{}）；gongshu-audit 须逐一识别",  // i18n-exempt
+          "tamper with copies of an audit export ({}); gongshu-audit must catch each",  // i18n-exempt
+          k);
     }
     case Action::kReloadPolicy:
-      return s.broken ? "推送错误策略并重新加载（SIGHUP）"   // i18n-exempt
-                      : "恢复随附策略并重新加载（SIGHUP）";  // i18n-exempt
+      return s.broken ? both("推送错误策略并重新加载（SIGHUP）",                 // i18n-exempt
+                             "push a broken policy and reload (SIGHUP)")         // i18n-exempt
+                      : both("恢复随附策略并重新加载（SIGHUP）",                 // i18n-exempt
+                             "restore the shipped policy and reload (SIGHUP)");  // i18n-exempt
     case Action::kVerify:
-      return "核验：每个已确认的批次只记录一次，并在恢复后所取检查点下有包含证明（故障中丢失的"  // i18n-exempt
-             "确认计为未知）；审计日志和回执离线验证通过";  // i18n-exempt
+      return both(
+          "核验：每个已确认的批次只记录一次，并在恢复后所取检查点下有包含证明（故障中丢失的"  // i18n-exempt
+          "确认计为未知）；审计日志和回执离线验证通过",  // i18n-exempt
+          "the checker: every acknowledged batch recorded exactly once and proven by an "  // i18n-exempt
+          "inclusion proof against a checkpoint taken after recovery (acks lost in the fault "  // i18n-exempt
+          "count as unknown); the audit log and receipts verify offline");  // i18n-exempt
     case Action::kExpect: {
       std::string that = s.expect->text;
       if (size_t at = that.find(s.expect->figure); at != std::string::npos)
         that.replace(at, s.expect->figure.size(), figure_name(s.expect->figure).zh);
-      return "预期 " + that;  // i18n-exempt
+      return both("预期 {}", "expect {}", Bilingual{that, s.expect->text});  // i18n-exempt
     }
     case Action::kPause:
-      return zh(both("暂停 {} 毫秒（负载继续）", "", s.ms));  // i18n-exempt
+      return both("暂停 {} 毫秒（负载继续）", "let {} ms pass", s.ms);  // i18n-exempt
     case Action::kBackup:
-      return "备份：守护进程运行期间热备份（gongshuctl backup create）";  // i18n-exempt
+      return both("备份：守护进程运行期间热备份（gongshuctl backup create）",      // i18n-exempt
+                  "hot backup while the daemon runs (gongshuctl backup create)");  // i18n-exempt
     case Action::kRestore:
-      return "恢复：存储丢失，gongshud restore 从最近的备份恢复并重启；测量 RTO 和 RPO";  // i18n-exempt
+      return both(
+          "恢复：存储丢失，gongshud restore 从最近的备份恢复并重启；测量 RTO 和 RPO",  // i18n-exempt
+          "the store is lost: gongshud restore from the last backup, restart; RTO and "  // i18n-exempt
+          "RPO");  // i18n-exempt
     case Action::kGrowStore:
-      return zh(both(
+      return both(
           "扩容：停止 gongshud，将其存储上限提高到 {} MiB（[limits] map_size_mb），"  // i18n-exempt
           "在同一存储上再次启动",                                                     // i18n-exempt
-          "", s.mb));
+          "space is added: stop gongshud, raise its store limit to {} MiB ([limits] "  // i18n-exempt
+          "map_size_mb), start it on the same store",  // i18n-exempt
+          s.mb);
     case Action::kRotateDaemonKey:
-      return "紧急轮换守护进程密钥：轮换，代理程序信任已签名的声明，重启 gongshud";  // i18n-exempt
+      return both(
+          "紧急轮换守护进程密钥：轮换，代理程序信任已签名的声明，重启 gongshud",    // i18n-exempt
+          "emergency rotation of the daemon key: rotate, agents trust the signed "  // i18n-exempt
+          "statement, restart gongshud");                                           // i18n-exempt
     case Action::kPowercutMount:
-      return zh(both(
+      return both(
           "挂载断电模拟盘：把 {0} 的 LMDB 存储放到 gongshu-powercut 上（一个把尚未 fsync "  // i18n-exempt
           "的写入都留在内存中的磁盘{1}），并在其上重启",  // i18n-exempt
-          "", whom(s.target),
+          "put the LMDB store of {0} on gongshu-powercut, a disk that keeps every write not "  // i18n-exempt
+          "yet fsynced in memory{1}; restart it there",  // i18n-exempt
+          whom(s.target),
           s.lie_about_fsync
-              ? both("，且（仅供测试）对 fsync 应答成功却不持久化任何内容", "")  // i18n-exempt
-              : same("")));
+              ? both("，且（仅供测试）对 fsync 应答成功却不持久化任何内容",         // i18n-exempt
+                     " and (test only) answers fsync without persisting anything")  // i18n-exempt
+              : same(""));
     case Action::kClusterStart:
-      return zh(both(
+      return both(
           "组建集群：3 个 etcd 成员，守护进程的状态复制到 {} 个以 [cluster] 模式运行的 "  // i18n-exempt
           "gongshud（租约 {} 秒，sync_count 1），代理程序列出每个节点",  // i18n-exempt
-          "", s.nodes, s.lease_ttl_s));
+          "the platform becomes a cluster: 3 etcd members, the daemon's state copied to {} "  // i18n-exempt
+          "gongshud in [cluster] mode (lease {} s, sync_count 1), the agents listing every "  // i18n-exempt
+          "node",  // i18n-exempt
+          s.nodes, s.lease_ttl_s);
     case Action::kPowerCut:
-      return zh(both(
+      return both(
           "断电：在 {1} 毫秒内的随机时刻、紧接一次尚未 fsync 的写入之后切断 {0} 的电源："  // i18n-exempt
           "丢弃未同步的写入，SIGKILL，按已写入的内容重新挂载磁盘，重启",  // i18n-exempt
-          "", whom(s.target), s.within_ms));
-    default:
-      break;
+          "cut the power under {0} at a random moment within {1} ms, right after a write not "  // i18n-exempt
+          "yet fsynced: unsynced writes discarded, SIGKILL, the disk remounted over what "  // i18n-exempt
+          "reached it, restart",  // i18n-exempt
+          whom(s.target), s.within_ms);
   }
-  return describe(s);  // a step without a Chinese title yet
+  GONGSHU_CHECK(false);  // every Action is handled above
+  return {};
 }
 
 void request_stop() { g_stop = true; }

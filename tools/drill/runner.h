@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 
+#include "tools/drill/bilingual.h"
 #include "tools/drill/plan.h"
 #include "tools/drill/report.h"
 #include "tools/drill/sandbox.h"
@@ -35,9 +36,8 @@ ScenarioResult run_plan(const Plan& plan, const RunOptions& options);
 void request_stop();
 bool stop_requested();
 
-// A one-line description of a step, for `show` and the report.
-std::string describe(const Step& step);
-// The same in Chinese only (the report's title_zh; tools/drill/bilingual.h).
-std::string describe_zh(const Step& step);
+// A one-line description of a step, for `show` and the report, in both languages (the report's
+// title and title_zh; tools/drill/bilingual.h).
+Bilingual describe(const Step& step);
 
 }  // namespace gongshu::drill
