@@ -46,6 +46,23 @@ bool is_refusal(const Error& e) {
   }
 }
 
+// K2 goes to KEY_FILE.next whole or not at all: written and synced under KEY_FILE.next.tmp,
+// then renamed. KEY_FILE.next is what says "a rotation is unfinished" (at the next start and in
+// poll()), so it must never be seen empty or half written: a SIGKILL between its creation and
+// its write left an empty KEY_FILE.next that no restart could load, and the service stopped at
+// every start (test_key_rotation, "SIGKILL during rotate-key").
+Status save_next_key(const std::string& next_path, const crypto::IdentityKey& key) {
+  const std::string tmp = next_path + ".tmp";
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+    return fail_errno(trf("key rotation: remove {}", tmp), errno);
+  }
+  GONGSHU_RETURN_IF_ERROR(crypto::save_key_file(tmp, crypto::KeyKind::kAgent, key));
+  if (::rename(tmp.c_str(), next_path.c_str()) != 0) {
+    return fail_errno(trf("key rotation: rename {} to {}", tmp, next_path), errno);
+  }
+  return sync_dir_of(next_path);
+}
+
 }  // namespace
 
 std::string next_key_path(const AgentConfig& config) { return config.key_file + ".next"; }
@@ -142,14 +159,28 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
 
   // Step 2: K2 on disk, durably, before the daemon can hear of it.
   std::optional<crypto::IdentityKey> fresh;
+  std::string set_aside;  // journalled with the outcome
+  auto say = [&](std::string m) { message_ = set_aside.empty() ? m : set_aside + "; " + m; };
   if (exists(next_path)) {
-    GONGSHU_TRY(crypto::KeyFile kf,
-                with_context(crypto::load_key_file(next_path), tr("key rotation")));
-    fresh.emplace(std::move(kf.key));
-  } else {
+    auto kf = crypto::load_key_file(next_path);
+    if (kf) {
+      fresh.emplace(std::move(kf->key));
+    } else if (kf.error().code() == ErrorCode::kInvalidArgument) {
+      // Unreadable: torn by an older agent killed while writing it (it wrote KEY_FILE.next in
+      // place). That key never reached the daemon, which hears of K2 only once it is synced
+      // whole, so it is set aside and a new K2 made.
+      const std::string aside = next_path + ".unusable";
+      if (::rename(next_path.c_str(), aside.c_str()) != 0) {
+        return fail_errno(trf("key rotation: rename {} to {}", next_path, aside), errno);
+      }
+      set_aside = trf("{}; set aside as {}, a new key is made", kf.error().message(), aside);
+    } else {
+      return tl::unexpected(std::move(kf.error()).with_context(tr("key rotation")));
+    }
+  }
+  if (!fresh) {
     crypto::IdentityKey k = crypto::IdentityKey::generate();
-    GONGSHU_RETURN_IF_ERROR(crypto::save_key_file(next_path, crypto::KeyKind::kAgent, k));
-    GONGSHU_RETURN_IF_ERROR(sync_dir_of(next_path));
+    GONGSHU_RETURN_IF_ERROR(save_next_key(next_path, k));
     fresh.emplace(std::move(k));
   }
   const std::string new_id = fresh->public_key().key_id();
@@ -161,7 +192,7 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
       request_key_rotation(context_, target_, current, *fresh, kRequestTimeout, &stop, &refused);
   if (!answer) {
     if (!is_refusal(answer.error())) {
-      message_ = trf("{}; asking again (no batch is sealed meanwhile)", answer.error().message());
+      say(trf("{}; asking again (no batch is sealed meanwhile)", answer.error().message()));
       return std::nullopt;
     }
     // Refused: K2 was never registered, so it is of no use; K1 goes on.
@@ -169,7 +200,7 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
       return fail_errno(trf("key rotation: remove {}", next_path), errno);
     }
     GONGSHU_RETURN_IF_ERROR(sync_dir_of(next_path));
-    message_ = answer.error().message();
+    say(answer.error().message());
     // Stored English (po/README.md), with the daemon's code for the reader's language.
     std::string stored = answer.error().message();
     if (refused.code() != v1::API_OK) {
@@ -183,10 +214,9 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
   }
   // Step 3.
   GONGSHU_RETURN_IF_ERROR(finish(current, *fresh));
-  message_ =
-      answer->already()
+  say(answer->already()
           ? trf("agent key {} rotated to {} (the daemon had accepted it before)", old_id, new_id)
-          : trf("agent key {} rotated to {}", old_id, new_id);
+          : trf("agent key {} rotated to {}", old_id, new_id));
   wanted_ = false;
   return fresh;
 }

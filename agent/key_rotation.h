@@ -7,8 +7,9 @@
 //   1. requested: the forwarder seals no new batch; the batches already sealed under the old key
 //      K1 are sent and acknowledged while K1 is still valid. A K1 batch is never sealed again
 //      under K2: if its ack were lost, the daemon would store it twice.
-//   2. with the outbox empty: K2 is generated into KEY_FILE.next (0600, synced) unless it is
-//      there already, and the rotation request goes to the api socket on a connection made with
+//   2. with the outbox empty: K2 is generated into KEY_FILE.next (0600; written and synced as
+//      KEY_FILE.next.tmp, then renamed, so never seen half written) unless it is there already,
+//      and the rotation request goes to the api socket on a connection made with
 //      K1, carrying K2's public key and K2's signature over the rotation statement.
 //   3. the daemon's answer (accepted, or already accepted by an earlier request): the spool's
 //      enrollment names K2, then KEY_FILE is linked to KEY_FILE.<K1 id>.old (kept for the
@@ -23,6 +24,8 @@
 // Crash safety: while KEY_FILE.next exists a rotation is unfinished, whatever the spool says; at
 // the next start the service pauses batching and asks again with K1 — the daemon answers
 // "already" if it had accepted — then finishes. Every step before the final rename is idempotent.
+// A KEY_FILE.next that cannot be read (left empty by an older agent killed while writing it in
+// place) never reached the daemon: it is renamed KEY_FILE.next.unusable and a new K2 made.
 //
 // Threads: one thread (the service loop) calls poll() and run().
 #pragma once

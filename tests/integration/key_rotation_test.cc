@@ -275,9 +275,13 @@ TEST_CASE("the service killed with SIGKILL during rotate-key: restarted, the rot
     REQUIRE(wait_until([&] { return p.counts(kHouseholds).records >= 2000; }, kDrain));
     ChildProcess rotate({kBin + "gongshu-agent", "rotate-key", "--config", agent},
                         p.dir.file("rotate.log"));
-    // Killed once the new key is on disk: before, during or just after the daemon's answer.
+    // Killed once the new key is being written (KEY_FILE.next.tmp, then KEY_FILE.next): while
+    // it is written, before, during or just after the daemon's answer.
     REQUIRE(wait_until(
-        [&] { return exists(key_file_of(agent) + ".next") || key_id_in(key_file_of(agent)) != k1; },
+        [&] {
+          return exists(key_file_of(agent) + ".next.tmp") || exists(key_file_of(agent) + ".next") ||
+                 key_id_in(key_file_of(agent)) != k1;
+        },
         kDrain));
     run->signal(SIGKILL);
     run->wait();
@@ -288,7 +292,31 @@ TEST_CASE("the service killed with SIGKILL during rotate-key: restarted, the rot
   REQUIRE(wait_until([&] { return key_id_in(key_file_of(agent)) != k1; }, kDrain));
   const std::string k2 = key_id_in(key_file_of(agent));
   CHECK_FALSE(exists(key_file_of(agent) + ".next"));
+  CHECK_FALSE(exists(key_file_of(agent) + ".next.tmp"));
   require_households_once(p, 20000, kDrain);
+  require_rotated(p, k1, k2);
+}
+
+TEST_CASE(
+    "a KEY_FILE.next left empty by a kill while it was written: set aside, the rotation "
+    "completes") {
+  // Agents before 2026-12-07 created KEY_FILE.next in place; a SIGKILL between its creation and
+  // its write left it empty, and every later start failed to load it (the service stopped: the
+  // rotation never completed). Such a key never reached the daemon: it is set aside and a new
+  // one made. (KEY_FILE.next is now written under KEY_FILE.next.tmp and renamed whole.)
+  Platform p;
+  std::string agent = p.enroll_agent("sjz-gongan", "a");
+  const std::string k1 = key_id_in(key_file_of(agent));
+  submit_households(p, agent, 0, 500);
+  const std::string next = key_file_of(agent) + ".next";
+  write_text(next, "");
+  REQUIRE(::chmod(next.c_str(), 0600) == 0);
+  auto run = p.run_agent(agent);
+  REQUIRE(wait_until([&] { return key_id_in(key_file_of(agent)) != k1; }, kDrain));
+  const std::string k2 = key_id_in(key_file_of(agent));
+  CHECK_FALSE(exists(next));
+  CHECK(exists(next + ".unusable"));
+  require_households_once(p, 500, kDrain);
   require_rotated(p, k1, k2);
 }
 
