@@ -10,8 +10,10 @@
 // faults per record (the agent maps each large buffer afresh: agent/resident.h).
 //
 //   bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--window N] [--fsyncs]
-//             [--no-ingest] [--spool-read-only]
+//             [--no-ingest] [--spool-read-only] [--agent-binary PATH]
 //
+// --agent-binary PATH drains with another gongshu-agent build (`run` only; enroll and submit
+// are the tree's): two builds compared in one session, alternating runs.
 // --window N sets the agents' [batch] window (batches unacknowledged at a time; default 8).
 // --agents 4 (or both, the default) adds a run of four gongshu-agent processes, each enrolled for
 // its own agency (sjz-gongan and three others, each the provider of its own copy of the
@@ -69,6 +71,9 @@ const long kTick = ::sysconf(_SC_CLK_TCK);
 bool g_same_agency = false;
 // --window N: the agents' [batch] window (the default configuration's when 0).
 int g_window = 0;
+// --agent-binary PATH: the gongshu-agent drained with (`run`), for an A/B of two builds in one
+// session; enroll and submit stay the tree's.
+std::string g_agent_run = kBin + "gongshu-agent";
 
 double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -353,7 +358,7 @@ Drain measure(const std::string& root, uint64_t records, const std::string& file
   std::vector<pid_t> pids;
   for (const auto& config : configs) {
     std::vector<std::string> argv = agent_prefix;
-    for (auto s : {kBin + "gongshu-agent", std::string("run"), std::string("--config"), config})
+    for (auto s : {g_agent_run, std::string("run"), std::string("--config"), config})
       argv.push_back(s);
     pids.push_back(spawn(argv, config + ".log"));
   }
@@ -507,6 +512,8 @@ int main(int argc, char** argv) {
       if (!one && !four) die("--agents takes 1, 4 or both");
     } else if (!std::strcmp(argv[i], "--window") && i + 1 < argc) {
       g_window = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--agent-binary") && i + 1 < argc) {
+      g_agent_run = argv[++i];
     } else if (!std::strcmp(argv[i], "--same-agency")) {
       g_same_agency = true;
     } else if (!std::strcmp(argv[i], "--fsyncs")) {
@@ -517,7 +524,7 @@ int main(int argc, char** argv) {
       ingest = false;
     } else {
       die("usage: bench_e2e [--records N] [--agents 1|4|both] [--same-agency] [--window N] "
-          "[--fsyncs] [--no-ingest] [--spool-read-only]");
+          "[--fsyncs] [--no-ingest] [--spool-read-only] [--agent-binary PATH]");
     }
   }
   char tmpl[] = "/tmp/bench_e2e.XXXXXX";
