@@ -11,6 +11,9 @@
 namespace gongshu::replication {
 
 namespace {
+// A run of queued streams applied in one transaction stops growing at this many bytes.
+constexpr size_t kRunBytes = size_t{64} << 20;
+
 // The seq a write set's header claims (magic, term, then seq, big-endian), read without trusting
 // the rest: so a refusal of one that does not decode still names it. 0: too short.
 uint64_t claimed_seq(ByteView encoded) {
@@ -21,8 +24,11 @@ uint64_t claimed_seq(ByteView encoded) {
 }
 }  // namespace
 
-Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteView encoded,
-                                  int64_t sender_term, std::atomic<int64_t>& known_term) {
+namespace {
+// Checks one write set against the chain as txn sees it and applies it into txn (not committed).
+// Returns the new head (unchanged for a write set already applied).
+Result<ChainHead> apply_one(store::WriteTxn& txn, Changelog& changelog, ByteView encoded,
+                            int64_t sender_term, std::atomic<int64_t>& known_term) {
   int64_t known = known_term.load();
   if (sender_term < known)
     return fail(ErrorCode::kPermissionDenied,
@@ -42,7 +48,6 @@ Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteVie
     return fail(ErrorCode::kPermissionDenied,
                 at + " claims term " + std::to_string(ws.header.term) +
                     ", beyond its sender's term " + std::to_string(sender_term));
-  GONGSHU_TRY(store::WriteTxn txn, env.begin_write_unrecorded());
   const ChainHead head = changelog.head(txn);
   if (ws.header.seq <= head.seq) {
     // Applied before (a resend after a reconnect or a crash): acknowledge again, apply nothing —
@@ -68,9 +73,57 @@ Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteVie
                                                   ", older than the applied term " +
                                                   std::to_string(head.term));
   GONGSHU_RETURN_IF_ERROR(changelog.apply(txn, ws, encoded));
-  GONGSHU_RETURN_IF_ERROR(std::move(txn).commit());  // fsync: only then acknowledge
-  changelog.applied(ws.header.seq);
   return ws.head();
+}
+}  // namespace
+
+Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteView encoded,
+                                  int64_t sender_term, std::atomic<int64_t>& known_term) {
+  const ByteView one[] = {encoded};
+  AppliedRun run = apply_write_sets(env, changelog, one, sender_term, known_term);
+  if (run.error) return tl::unexpected(std::move(*run.error));
+  return run.head;
+}
+
+AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<const ByteView> run,
+                            int64_t sender_term, std::atomic<int64_t>& known_term) {
+  AppliedRun out;
+  size_t prefix = run.size();  // how many to apply in one transaction
+  for (;;) {
+    auto txn = env.begin_write_unrecorded();
+    if (!txn) {
+      out.error = txn.error();
+      return out;
+    }
+    out.head = changelog.head(*txn);
+    size_t i = 0;
+    for (; i < prefix; ++i) {
+      auto head = apply_one(*txn, changelog, run[i], sender_term, known_term);
+      if (!head) {
+        out.error = head.error();  // the earliest failure seen: reported
+        break;
+      }
+      out.head = *head;
+    }
+    if (i < prefix) {
+      if (i == 0) {  // nothing before it: the transaction is abandoned (aborted here)
+        out.head = changelog.head(*txn);
+        return out;
+      }
+      // LMDB may have left the transaction unusable: abandon it and apply the good prefix alone.
+      prefix = i;
+      continue;
+    }
+    auto committed = std::move(*txn).commit();  // fsync: only then acknowledge
+    if (!committed) {
+      out.error = committed.error();  // nothing of the run is applied
+      out.applied = 0;
+      return out;
+    }
+    out.applied = prefix;
+    changelog.applied(out.head.seq);
+    return out;
+  }
 }
 
 struct Applier::Impl {
@@ -88,6 +141,8 @@ struct Applier::Impl {
   ApplierState state = ApplierState::kFollowing;
   std::string reason;
   std::string last_refusal;
+  std::string last_refusal_kind;  // Applier::last_refusal_kind
+  uint64_t last_refused_seq = 0;
   std::string reseed_reason;  // kNeedsReseed: "behind", "diverged" or "other"
   ChainHead head;
   std::thread thread;
@@ -102,7 +157,7 @@ struct Applier::Impl {
   }
   // Refuses (seq, why): tells the primary, applies nothing more until refusal_retry has passed
   // (dropping what arrives meanwhile), then says hello from the stored head.
-  void refuse(uint64_t seq, const std::string& why) {
+  void refuse(uint64_t seq, const std::string& why, const char* kind) {
     v1::ReplicationMessage r;
     r.mutable_refusal()->set_seq(seq);
     // Bounded: the primary takes at most kMaxReplicaMessage from a replica.
@@ -113,6 +168,8 @@ struct Applier::Impl {
       state = ApplierState::kRefused;
       reason = why;
       last_refusal = why;
+      last_refusal_kind = kind;
+      last_refused_seq = seq;
     }
     refusals.fetch_add(1);
     const auto until = std::chrono::steady_clock::now() + options.refusal_retry;
@@ -200,17 +257,25 @@ Result<std::unique_ptr<Applier>> Applier::start(store::Env& env, Changelog& chan
 void Applier::Impl::run() {
   hello();
   auto last_heard = std::chrono::steady_clock::now();
+  std::optional<Bytes> pending;  // a message received while gathering a run, not yet handled
   while (!stopping.load()) {
-    auto in = channel->receive(std::chrono::milliseconds(50));
-    const auto now = std::chrono::steady_clock::now();
-    if (!in) {
-      if (in.error().code() == ErrorCode::kUnauthenticated) {
-        stop_with(ApplierState::kFailed, "replication: the primary refused this node's key");
-        return;
+    std::optional<Bytes> payload;
+    if (pending) {
+      payload = std::move(pending);
+      pending.reset();
+    } else {
+      auto in = channel->receive(std::chrono::milliseconds(50));
+      if (!in) {
+        if (in.error().code() == ErrorCode::kUnauthenticated) {
+          stop_with(ApplierState::kFailed, "replication: the primary refused this node's key");
+          return;
+        }
+        continue;
       }
-      continue;
+      payload = std::move(*in);
     }
-    if (!*in) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!payload) {
       if (now - last_heard >= options.hello_interval) {
         hello();  // the primary restarted, or our hello was lost: say where we stand again
         last_heard = now;
@@ -219,7 +284,7 @@ void Applier::Impl::run() {
     }
     last_heard = now;
     v1::ReplicationMessage m;
-    if (!m.ParseFromArray((*in)->data(), static_cast<int>((*in)->size()))) continue;
+    if (!m.ParseFromArray(payload->data(), static_cast<int>(payload->size()))) continue;
     if (m.has_reseed()) {
       {
         std::lock_guard lock(mu);
@@ -236,17 +301,18 @@ void Applier::Impl::run() {
       return;
     }
     if (!m.has_stream()) continue;
-    const auto& s = m.stream();
-    if (s.leader() != options.primary_node) {
+    if (m.stream().leader() != options.primary_node) {
       // Only the leader this node follows may stream on this channel (its node key is pinned).
-      refuse(0, "replication: a stream from " + s.leader().substr(0, 64) + " under term " +
-                    std::to_string(s.term()) + ", not from the leader " + options.primary_node +
-                    " this node follows: refused");
+      refuse(0,
+             "replication: a stream from " + m.stream().leader().substr(0, 64) + " under term " +
+                 std::to_string(m.stream().term()) + ", not from the leader " +
+                 options.primary_node + " this node follows: refused",
+             "other-leader");
       last_heard = std::chrono::steady_clock::now();
       continue;
     }
-    if (s.key_shares_size() > 0) {  // the keyring first: small edit by C (key_shares.h)
-      auto installed = install_key_shares(m, **in);
+    if (m.stream().key_shares_size() > 0) {  // the keyring first: small edit by C (key_shares.h)
+      auto installed = install_key_shares(m, *payload);
       if (!installed) {
         v1::ReplicationMessage r;
         r.mutable_refusal()->set_reason(installed.error().message().substr(0, 4096));
@@ -255,37 +321,59 @@ void Applier::Impl::run() {
         return;
       }
     }
-    primary_head.store(s.head_seq());
-    bool gap = false, refused = false;
-    for (const auto& bytes : s.write_sets()) {
-      auto applied = apply_write_set(env, changelog, as_bytes(bytes), s.term(), known_term);
-      if (!applied) {
-        if (applied.error().code() == ErrorCode::kUnavailable) {
-          gap = true;
-          break;
-        }
-        const bool local = applied.error().code() == ErrorCode::kIo ||
-                           applied.error().code() == ErrorCode::kResourceExhausted ||
-                           applied.error().code() == ErrorCode::kInternal;
-        const uint64_t seq = claimed_seq(as_bytes(bytes));
-        if (local) {
-          v1::ReplicationMessage r;
-          r.mutable_refusal()->set_seq(seq);
-          r.mutable_refusal()->set_reason(applied.error().message().substr(0, 4096));
-          send(r);
-          stop_with(ApplierState::kFailed, applied.error().message());
-          return;
-        }
-        refuse(seq, applied.error().message());
-        refused = true;
-        break;
+    // Under load the leader streams faster than one fsync per write set: the streams already
+    // queued behind this one (same leader and term, no keyring beside them) join its run, applied
+    // in one transaction and acknowledged once (apply_write_sets).
+    std::vector<v1::ReplicationMessage> more;
+    size_t run_bytes = payload->size();
+    while (run_bytes < kRunBytes && !stopping.load()) {
+      auto next = channel->receive(std::chrono::milliseconds(0));
+      if (!next || !*next) break;
+      v1::ReplicationMessage n;
+      if (n.ParseFromArray((*next)->data(), static_cast<int>((*next)->size())) && n.has_stream() &&
+          n.stream().leader() == m.stream().leader() && n.stream().term() == m.stream().term() &&
+          n.stream().key_shares_size() == 0) {
+        run_bytes += (*next)->size();
+        more.push_back(std::move(n));
+        continue;
       }
-      std::lock_guard lock(mu);
-      head = *applied;
+      pending = std::move(*next);  // handled on its own, after this run
+      break;
     }
-    if (refused) {
-      last_heard = std::chrono::steady_clock::now();
-      continue;
+    const auto& last = more.empty() ? m.stream() : more.back().stream();
+    std::vector<ByteView> run;
+    run.reserve(m.stream().write_sets_size());
+    for (const auto& bytes : m.stream().write_sets()) run.push_back(as_bytes(bytes));
+    for (const auto& n : more)
+      for (const auto& bytes : n.stream().write_sets()) run.push_back(as_bytes(bytes));
+    const int64_t term = m.stream().term();
+    primary_head.store(last.head_seq());
+    AppliedRun applied = apply_write_sets(env, changelog, run, term, known_term);
+    {
+      std::lock_guard lock(mu);
+      head = applied.head;
+    }
+    bool gap = false;
+    if (applied.error) {
+      const Error& e = *applied.error;
+      const uint64_t seq =
+          applied.applied < run.size() ? claimed_seq(run[applied.applied]) : head.seq;
+      if (e.code() == ErrorCode::kUnavailable) {
+        gap = true;
+      } else if (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kResourceExhausted ||
+                 e.code() == ErrorCode::kInternal) {  // local: stop for good
+        v1::ReplicationMessage r;
+        r.mutable_refusal()->set_seq(seq);
+        r.mutable_refusal()->set_reason(e.message().substr(0, 4096));
+        send(r);
+        stop_with(ApplierState::kFailed, e.message());
+        return;
+      } else {
+        pending.reset();  // refuse() drops what arrives until it says hello again
+        refuse(seq, e.message(), e.code() == ErrorCode::kPermissionDenied ? "deposed" : "altered");
+        last_heard = std::chrono::steady_clock::now();
+        continue;
+      }
     }
     if (gap) {
       hello();
@@ -294,9 +382,9 @@ void Applier::Impl::run() {
     {
       std::lock_guard lock(mu);
       // As fresh as the leader was when it sent this (its clock): the age of this node's data.
-      if (head.seq >= s.head_seq()) caught_up_ms.store(s.head_time_ms());
+      if (head.seq >= last.head_seq()) caught_up_ms.store(last.head_time_ms());
     }
-    if (s.term() >= known_term.load()) {
+    if (term >= known_term.load()) {
       uint64_t seq;
       {
         std::lock_guard lock(mu);
@@ -306,7 +394,7 @@ void Applier::Impl::run() {
           reason.clear();
         }
       }
-      ack(s.term(), seq);
+      ack(term, seq);
     }
   }
 }
@@ -337,6 +425,14 @@ uint64_t Applier::refusals() const { return impl_->refusals.load(); }
 std::string Applier::last_refusal() const {
   std::lock_guard lock(impl_->mu);
   return impl_->last_refusal;
+}
+std::string Applier::last_refusal_kind() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->last_refusal_kind;
+}
+uint64_t Applier::last_refused_seq() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->last_refused_seq;
 }
 uint64_t Applier::primary_head() const { return impl_->primary_head.load(); }
 int64_t Applier::caught_up_ms() const { return impl_->caught_up_ms.load(); }

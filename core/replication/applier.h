@@ -29,6 +29,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "core/crypto/identity.h"
@@ -65,6 +67,18 @@ enum class ApplierState {
 Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteView encoded,
                                   int64_t sender_term, std::atomic<int64_t>& known_term);
 
+// Several consecutive write sets of one stream (or of streams queued together, one sender and
+// term) checked and applied as apply_write_set does each, in ONE transaction and one fsync; the
+// acknowledgement then covers them all. A write set that fails ends the run: those before it are
+// committed (in a transaction of their own), it and those after are not applied.
+struct AppliedRun {
+  ChainHead head;              // the head after what was committed
+  size_t applied = 0;          // write sets of the run committed (a resend counts, unchanged head)
+  std::optional<Error> error;  // why the run stopped short (as apply_write_set's errors)
+};
+AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<const ByteView> run,
+                            int64_t sender_term, std::atomic<int64_t>& known_term);
+
 class Applier {
  public:
   static Result<std::unique_ptr<Applier>> start(store::Env& env, Changelog& changelog,
@@ -82,6 +96,12 @@ class Applier {
   ChainHead head() const;            // applied so far (committed)
   uint64_t refusals() const;         // write sets (or streams) refused since start
   std::string last_refusal() const;  // why the latest was refused ("": none yet)
+  // The latest refusal's kind, a protocol word for the journal and tests: "altered" (does not
+  // decode, hash, chain or audit-check), "deposed" (a term refused: an older sender, or a write
+  // set claiming a term it may not), "other-leader" (a stream naming another leader than the
+  // one followed); "" none yet. And the seq of the write set refused (0: a whole stream).
+  std::string last_refusal_kind() const;
+  uint64_t last_refused_seq() const;
   // kNeedsReseed: the leader's word, "behind" or "diverged" ("other" for anything else).
   std::string reseed_reason() const;
   uint64_t primary_head() const;  // the primary's last announced seq (lag = this - head().seq)

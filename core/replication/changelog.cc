@@ -68,9 +68,13 @@ uint64_t Changelog::stored_bytes(const store::Txn& txn) const {
 
 Status Changelog::append_and_trim(store::WriteTxn& txn, const ChainHead& head, ByteView encoded) {
   GONGSHU_RETURN_IF_ERROR(log_.append(txn, head.seq, encoded));
+  return head_and_trim(txn, head, encoded.size());
+}
+
+Status Changelog::head_and_trim(store::WriteTxn& txn, const ChainHead& head, size_t appended) {
   auto h = encode_head(head);
   GONGSHU_RETURN_IF_ERROR(state_.put(txn, kHeadKey, h));
-  uint64_t bytes = stored_bytes(txn) + encoded.size();
+  uint64_t bytes = stored_bytes(txn) + appended;
   const uint64_t retain = retain_from_.load(std::memory_order_acquire);
   uint64_t count = log_.count(txn);
   if (count > options_.max_entries || bytes > options_.max_bytes) {
@@ -102,10 +106,15 @@ Status Changelog::before_commit(store::WriteTxn& txn, const store::WriteSet& wri
                                              std::to_string(head.term));
   GONGSHU_TRY(AuditState audit, probe_(txn));
   WriteSetHeader header{term, head.seq + 1, head.hash, audit};
-  GONGSHU_TRY(Bytes encoded, encode_write_set(header, writes));
+  // Encoded straight into the changelog row LMDB reserves (MDB_RESERVE), filled before the next
+  // write of the transaction: no buffer built and copied again.
+  GONGSHU_TRY(size_t size,
+              encoded_write_set_size(writes.tables(), writes.ops(), writes.op_count()));
+  GONGSHU_TRY(std::span<uint8_t> row, log_.append_reserve(txn, header.seq, size));
+  encode_write_set_into(row, header, writes.tables(), writes.ops(), writes.op_count());
   ChainHead next{term, header.seq, {}};
-  std::memcpy(next.hash.data(), encoded.data() + encoded.size() - 32, 32);
-  GONGSHU_RETURN_IF_ERROR(append_and_trim(txn, next, encoded));
+  std::memcpy(next.hash.data(), row.data() + row.size() - 32, 32);
+  GONGSHU_RETURN_IF_ERROR(head_and_trim(txn, next, size));
   tls_pending_seq = next.seq;
   return {};
 }
@@ -133,10 +142,22 @@ Status Changelog::apply(store::WriteTxn& txn, const DecodedWriteSet& ws, ByteVie
     GONGSHU_TRY(store::Db db, txn.open_db(name));
     dbs.push_back(std::move(db));
   }
+  // Append mode (MDB_APPEND) while a table's keys arrive above its last key, as the leader's
+  // ingest writes them: no search down the tree and full pages at a split (a plain put splits
+  // half and half), so the replica writes and fsyncs the pages the leader did, not twice as
+  // many. The first key that does not sort last (LMDB refuses it before touching anything) turns
+  // that table to plain puts for the rest of the write set.
+  std::vector<uint8_t> appending(dbs.size(), 1);
   for (const DecodedOp& op : ws.ops) {
     const store::Db& db = dbs[op.table];
     switch (op.kind) {
       case store::WriteOpKind::kPut:
+        if (appending[op.table]) {
+          auto appended = txn.append(db, op.key, op.value);
+          if (appended) break;
+          if (appended.error().code() != ErrorCode::kAlreadyExists) return appended;
+          appending[op.table] = 0;
+        }
         GONGSHU_RETURN_IF_ERROR(txn.put(db, op.key, op.value));
         break;
       case store::WriteOpKind::kDelete: {

@@ -99,6 +99,8 @@ class Changelog : public store::CommitHook {
         log_(std::move(log)),
         state_(std::move(state)) {}
   Status append_and_trim(store::WriteTxn& txn, const ChainHead& head, ByteView encoded);
+  // The new head, the stored bytes (`appended` more) and the trim, after the row is in.
+  Status head_and_trim(store::WriteTxn& txn, const ChainHead& head, size_t appended);
 
   AuditProbe probe_;
   ChangelogOptions options_;

@@ -169,6 +169,8 @@ ReplicatorStatus Replicator::status() const {
     s.applier_reason = applier_->reason();
     s.refusals = applier_->refusals();
     s.last_refusal = applier_->last_refusal();
+    s.last_refusal_kind = applier_->last_refusal_kind();
+    s.last_refused_seq = applier_->last_refused_seq();
     s.reseed_reason = applier_->reseed_reason();
     s.primary_head = applier_->primary_head();
     s.caught_up_ms = applier_->caught_up_ms();

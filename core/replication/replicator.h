@@ -68,8 +68,11 @@ struct ReplicatorStatus {
   std::string leader;  // following: whom
   std::optional<ApplierState> applier;
   std::string applier_reason;
-  uint64_t refusals = 0;      // following: write sets (streams) the applier refused (Applier)
-  std::string last_refusal;   // following: why the latest was refused
+  uint64_t refusals = 0;     // following: write sets (streams) the applier refused (Applier)
+  std::string last_refusal;  // following: why the latest was refused
+  // following: the latest refusal's kind (Applier::last_refusal_kind) and the write set it named
+  std::string last_refusal_kind;
+  uint64_t last_refused_seq = 0;
   std::string reseed_reason;  // following, kNeedsReseed: "behind" or "diverged"
   uint64_t primary_head = 0;  // following: the leader's last announced seq
   int64_t caught_up_ms = 0;   // following: Applier::caught_up_ms

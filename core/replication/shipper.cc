@@ -23,6 +23,44 @@ namespace {
 
 constexpr size_t kStreamBytes = size_t{4} << 20;  // write sets batched into one message
 
+// The serialized ReplicationMessage{stream} of `fixed` (everything but the write sets) and the
+// write sets: written by hand, so each write set is copied once, from the changelog row into
+// the message, not into a protobuf field first and again by serialisation. Protobuf reads the
+// fields in any order, so fixed's fields and then the write sets (field 5) parse as one stream.
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(static_cast<uint8_t>(v) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+std::string stream_message(const v1::ReplicationStream& fixed, const std::vector<ByteView>& sets) {
+  constexpr char kStreamTag = (2 << 3) | 2;    // ReplicationMessage.stream, length-delimited
+  constexpr char kWriteSetTag = (5 << 3) | 2;  // ReplicationStream.write_sets
+  const std::string head = fixed.SerializeAsString();
+  size_t inner = head.size();
+  for (ByteView w : sets) inner += 1 + varint_size(w.size()) + w.size();
+  std::string out;
+  out.reserve(1 + varint_size(inner) + inner);
+  out.push_back(kStreamTag);
+  put_varint(out, inner);
+  out += head;
+  for (ByteView w : sets) {
+    out.push_back(kWriteSetTag);
+    put_varint(out, w.size());
+    out.append(reinterpret_cast<const char*>(w.data()), w.size());
+  }
+  return out;
+}
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -58,6 +96,9 @@ struct Shipper::Impl {
   mutable std::mutex mu;  // guards replicas (the thread writes, waiters read)
   std::condition_variable acked;
   std::map<std::string, Replica> replicas;
+  // One round of pumps (run()): the message streaming from a seq, made once and sent as it is
+  // to every replica standing at that seq (no keyring in it): seq -> (last seq in it, bytes).
+  std::map<uint64_t, std::pair<uint64_t, std::string>> round;
   std::function<void()> ack_listener;  // under mu
 
   Impl(store::Env& e, Changelog& c, ShipperOptions o)
@@ -158,6 +199,7 @@ void Shipper::Impl::run() {
       if (!r.route) continue;
       pump(node, r, now - r.last_sent >= options.heartbeat);
     }
+    round.clear();
   }
 }
 
@@ -261,48 +303,62 @@ void Shipper::Impl::pump(const std::string& node, Replica& r, bool heartbeat_due
   const ChainHead head = changelog.head(*txn);
   const uint64_t upto = std::min(head.seq, r.progress.acked_seq + options.window);
   do {
-    v1::ReplicationMessage m;
-    auto* s = m.mutable_stream();
-    s->set_term(term);
-    s->set_leader(options.node);
-    s->set_head_seq(head.seq);
-    s->set_head_time_ms(wall_ms());
-    if (with_keyring) {
-      auto shares = keyring->snapshot(*txn);
-      if (!shares) return;  // no write set goes without the keyring: again at the next pump
-      for (const KeyShare& k : *shares) {
-        auto* ks = s->add_key_shares();
-        ks->set_name(k.name);
-        ks->set_share(reinterpret_cast<const char*>(k.share.data()), k.share.size());
-      }
-    }
-    size_t bytes = 0;
     uint64_t next = r.progress.sent_seq;
-    while (next < upto && bytes < kStreamBytes) {
-      auto e = changelog.entry(*txn, next + 1);
-      if (!e) {  // trimmed while it was behind
-        v1::ReplicationMessage out;
-        auto* rs = out.mutable_reseed();
-        rs->set_term(term);
-        rs->set_reason("behind");
-        rs->set_oldest_seq(changelog.oldest(*txn));
-        rs->set_head_seq(head.seq);
-        send(r, out);
-        r.progress.reseed_sent = true;
-        return;
+    std::string local;
+    const std::string* message = &local;
+    auto made = round.find(next);
+    if (!with_keyring && made != round.end() && made->second.first <= upto &&
+        (made->second.first > next || next >= upto)) {
+      next = made->second.first;  // another replica stood here this round: the same bytes
+      message = &made->second.second;
+    } else {
+      const uint64_t from = next;
+      v1::ReplicationStream s;
+      s.set_term(term);
+      s.set_leader(options.node);
+      s.set_head_seq(head.seq);
+      s.set_head_time_ms(wall_ms());
+      if (with_keyring) {
+        auto shares = keyring->snapshot(*txn);
+        if (!shares) return;  // no write set goes without the keyring: again at the next pump
+        for (const KeyShare& k : *shares) {
+          auto* ks = s.add_key_shares();
+          ks->set_name(k.name);
+          ks->set_share(reinterpret_cast<const char*>(k.share.data()), k.share.size());
+        }
       }
-      if (bytes > 0 && bytes + e->size() > kStreamBytes) break;
-      s->add_write_sets(e->data(), e->size());
-      bytes += e->size();
-      ++next;
+      std::vector<ByteView> sets;
+      size_t bytes = 0;
+      while (next < upto && bytes < kStreamBytes) {
+        auto e = changelog.entry(*txn, next + 1);
+        if (!e) {  // trimmed while it was behind
+          v1::ReplicationMessage out;
+          auto* rs = out.mutable_reseed();
+          rs->set_term(term);
+          rs->set_reason("behind");
+          rs->set_oldest_seq(changelog.oldest(*txn));
+          rs->set_head_seq(head.seq);
+          send(r, out);
+          r.progress.reseed_sent = true;
+          for (auto& ks : *s.mutable_key_shares()) wipe_secret(*ks.mutable_share());
+          return;
+        }
+        if (bytes > 0 && bytes + e->size() > kStreamBytes) break;
+        sets.push_back(*e);
+        bytes += e->size();
+        ++next;
+      }
+      local = stream_message(s, sets);
+      if (with_keyring) {
+        for (auto& ks : *s.mutable_key_shares()) wipe_secret(*ks.mutable_share());
+      } else {
+        auto kept = round.insert_or_assign(from, std::make_pair(next, std::move(local))).first;
+        message = &kept->second.second;
+      }
     }
-    std::string wire = m.SerializeAsString();
-    const bool sent = static_cast<bool>(channel->send(*r.route, as_bytes(wire)));
-    if (with_keyring) {  // the shares leave no copy in freed memory
-      wipe_secret(wire);
-      for (auto& ks : *s->mutable_key_shares()) wipe_secret(*ks.mutable_share());
-    }
-    if (!sent) return;  // gone or full: again later
+    const bool sent = static_cast<bool>(channel->send(*r.route, as_bytes(*message)));
+    if (with_keyring) wipe_secret(local);  // the shares leave no copy in freed memory
+    if (!sent) return;                     // gone or full: again later
     if (with_keyring) {
       r.keyring_sent = true;
       r.keyring_generation = generation_before;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/util/check.h"
+
 namespace gongshu::replication {
 namespace {
 
@@ -9,12 +11,21 @@ constexpr std::string_view kMagic = "GSW1";
 constexpr size_t kFixed = 4 + 8 + 8 + 32 + 8 + 32;  // magic .. audit root
 constexpr size_t kHashSize = 32;
 
-void put_varint(Bytes& out, uint64_t v) {
+uint8_t* put_varint(uint8_t* p, uint64_t v) {
   while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>(v) | 0x80);
+    *p++ = static_cast<uint8_t>(v) | 0x80;
     v >>= 7;
   }
-  out.push_back(static_cast<uint8_t>(v));
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
 }
 
 Hash chain_hash(ByteView body) { return crypto::domain_hash(kWriteSetDomain, body); }
@@ -64,8 +75,8 @@ tl::unexpected<Error> corrupt(std::string_view what) {
 
 }  // namespace
 
-Result<Bytes> encode_write_set(const WriteSetHeader& header, const std::vector<std::string>& tables,
-                               ByteView ops, uint64_t op_count) {
+Result<size_t> encoded_write_set_size(const std::vector<std::string>& tables, ByteView ops,
+                                      uint64_t op_count) {
   if (tables.empty() || tables.size() > kMaxTables)
     return fail(ErrorCode::kResourceExhausted, "write set: " + std::to_string(tables.size()) +
                                                    " tables (1.." + std::to_string(kMaxTables) +
@@ -74,35 +85,58 @@ Result<Bytes> encode_write_set(const WriteSetHeader& header, const std::vector<s
     return fail(ErrorCode::kResourceExhausted, "write set: " + std::to_string(op_count) +
                                                    " writes in one transaction (1.." +
                                                    std::to_string(kMaxOps) + " may be shipped)");
-  size_t size = kFixed + 5 + 5 + 5 + ops.size() + kHashSize;
+  size_t size = kFixed + varint_size(tables.size()) + varint_size(op_count) +
+                varint_size(ops.size()) + ops.size() + kHashSize;
   for (const auto& t : tables) {
     if (t.empty() || t.size() > kMaxTableName)
       return fail(ErrorCode::kInvalidArgument,
                   "write set: table name of " + std::to_string(t.size()) + " bytes");
-    size += 5 + t.size();
+    size += varint_size(t.size()) + t.size();
   }
   if (size > kMaxWriteSetBytes)
     return fail(ErrorCode::kResourceExhausted,
                 "write set: " + std::to_string(size) + " bytes in one transaction (at most " +
                     std::to_string(kMaxWriteSetBytes) + " may be shipped)");
-  Bytes out;
-  out.reserve(size);
-  append(out, kMagic);
-  append_be64(out, static_cast<uint64_t>(header.term));
-  append_be64(out, header.seq);
-  append(out, ByteView(header.prev_hash));
-  append_be64(out, header.audit.size);
-  append(out, ByteView(header.audit.root));
-  put_varint(out, tables.size());
+  return size;
+}
+
+void encode_write_set_into(std::span<uint8_t> out, const WriteSetHeader& header,
+                           const std::vector<std::string>& tables, ByteView ops,
+                           uint64_t op_count) {
+  uint8_t* p = out.data();
+  auto put = [&p](const void* data, size_t n) {
+    if (n) std::memcpy(p, data, n);
+    p += n;
+  };
+  auto be64 = [&p](uint64_t v) {
+    put_be64(p, v);
+    p += 8;
+  };
+  put(kMagic.data(), kMagic.size());
+  be64(static_cast<uint64_t>(header.term));
+  be64(header.seq);
+  put(header.prev_hash.data(), header.prev_hash.size());
+  be64(header.audit.size);
+  put(header.audit.root.data(), header.audit.root.size());
+  p = put_varint(p, tables.size());
   for (const auto& t : tables) {
-    put_varint(out, t.size());
-    append(out, t);
+    p = put_varint(p, t.size());
+    put(t.data(), t.size());
   }
-  put_varint(out, op_count);
-  put_varint(out, ops.size());
-  append(out, ops);
-  Hash h = chain_hash(out);
-  append(out, ByteView(h));
+  p = put_varint(p, op_count);
+  p = put_varint(p, ops.size());
+  put(ops.data(), ops.size());
+  GONGSHU_CHECK_MSG(static_cast<size_t>(p - out.data()) + kHashSize == out.size(),
+                    "write set: encoded size differs from encoded_write_set_size");
+  Hash h = chain_hash(out.first(out.size() - kHashSize));
+  put(h.data(), h.size());
+}
+
+Result<Bytes> encode_write_set(const WriteSetHeader& header, const std::vector<std::string>& tables,
+                               ByteView ops, uint64_t op_count) {
+  GONGSHU_TRY(size_t size, encoded_write_set_size(tables, ops, op_count));
+  Bytes out(size);
+  encode_write_set_into(out, header, tables, ops, op_count);
   return out;
 }
 

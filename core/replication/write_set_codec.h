@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,13 @@ Result<Bytes> encode_write_set(const WriteSetHeader& header, const store::WriteS
 // The same from parts (ops in the store/write_set.h encoding, op_count of them; not re-checked).
 Result<Bytes> encode_write_set(const WriteSetHeader& header, const std::vector<std::string>& tables,
                                ByteView ops, uint64_t op_count);
+// The same in two steps, for a caller that writes straight into its destination (the
+// changelog's reserved row): the exact encoded size (the limits checked as above), then the
+// encoding into `out` of exactly that size.
+Result<size_t> encoded_write_set_size(const std::vector<std::string>& tables, ByteView ops,
+                                      uint64_t op_count);
+void encode_write_set_into(std::span<uint8_t> out, const WriteSetHeader& header,
+                           const std::vector<std::string>& tables, ByteView ops, uint64_t op_count);
 // kCorrupt naming what is wrong, for any input that is not a write set this code would encode.
 Result<DecodedWriteSet> decode_write_set(ByteView bytes);
 
