@@ -98,11 +98,16 @@ Result<std::optional<cluster::ReseedRecord>> read_last_reseed(const std::string&
 Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log) {
   const std::string path = reseed_backup_path(config.state_dir);
   if (::access(path.c_str(), F_OK) != 0) return false;
-  // Why it was staged (written by the watcher); at_ms is now, once it restored.
+  // Why it was staged (written by the watcher); at_ms is now, once it restored. The order below
+  // survives a SIGKILL at any point: restore, record (reseed/last), only then remove the backup
+  // and last its note. Killed before the backup is gone, the next start restores the same backup
+  // again (the store has not moved: the daemon never started on it) and records it from the
+  // note; killed after, the re-seed is done and recorded, and a note left alone is overwritten
+  // by the next re-seed's.
+  const std::string note_path = reseed_note_path(config.state_dir);
   std::optional<cluster::ReseedRecord> note;
-  if (auto text = read_file(reseed_note_path(config.state_dir), 4096))
+  if (auto text = read_file(note_path, 4096))
     if (auto r = decode_reseed_record(as_chars(*text))) note = *r;
-  ::unlink(reseed_note_path(config.state_dir).c_str());
   RestoreOptions o;
   o.from = path;
   o.state_dir = config.state_dir;
@@ -110,14 +115,19 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
   o.force = true;
   o.replica = true;
   auto r = restore_backup(o, SystemClock::instance());
-  ::unlink(path.c_str());
-  if (!r) return tl::unexpected(r.error());
+  if (!r) {  // the old store stays; the next re-seed fetches a fresh backup
+    ::unlink(path.c_str());
+    ::unlink(note_path.c_str());
+    return tl::unexpected(r.error());
+  }
   cluster::ReseedRecord last = note.value_or(cluster::ReseedRecord{0, "other", 0, 0});
   last.at_ms = SystemClock::instance().now_ms();
   const std::string text = encode_reseed_record(last);
   if (auto s = write_file_atomic(last_reseed_path(config.state_dir), as_bytes(text), 0600); !s)
     log.warning(trf("re-seed: could not record it in {}: {}", last_reseed_path(config.state_dir),
                     s.error().message()));
+  ::unlink(path.c_str());
+  ::unlink(note_path.c_str());
   log.notice(trf("re-seeded from a backup of the leader: audit log verified ({} entries, tree "
                  "size {}), no restore entry appended; streaming on from the backup's position",
                  r->verified_entries, r->manifest.tree_size),
@@ -210,6 +220,8 @@ void ClusterReplication::watch() {
                           "applied write set",
                           st.leader, unlogged, st.last_refusal),
                       {{"GONGSHU_EVENT", "replica_refused"},
+                       {"GONGSHU_REFUSAL_KIND", st.last_refusal_kind},
+                       {"GONGSHU_REFUSED_SEQ", std::to_string(st.last_refused_seq)},
                        {"GONGSHU_CLUSTER_LEADER", st.leader},
                        {"GONGSHU_REPLICA_REFUSALS", std::to_string(st.refusals)}});
         logged_reason = st.last_refusal;
