@@ -113,8 +113,9 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
           }
         }
       } catch (const toml::parse_error& e) {
-        std::cerr << tr("gongshuctl: ") << add->from << ":" << e.source().begin.line << ": "
-                  << shown(e.description()) << "\n";
+        std::cerr
+            << "gongshuctl: "  // i18n-exempt: the program name, FILE:LINE, the parser's reason
+            << add->from << ":" << e.source().begin.line << ": " << shown(e.description()) << "\n";
         return 2;
       }
     } else {
@@ -131,11 +132,11 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       *req.mutable_agency_add()->mutable_agency() = a;
       auto r = c.call(req);
       if (!r) {
-        std::cerr << tr("agency ") << shown(a.id()) << ": ";
-        code = std::max(code, report_error(r.error()));
+        code = std::max(
+            code, report_error(Error(r.error()).with_context(trf("agency {}", shown(a.id())))));
         continue;
       }
-      std::cout << tr("added agency ") << shown(a.id()) << " " << shown(a.name()) << "\n";
+      std::cout << trf("added agency {} {}", shown(a.id()), shown(a.name())) << "\n";
     }
     return code;
   });
@@ -183,10 +184,14 @@ void add_agency_commands(CLI::App& app, int* exit_code) {
       agency_json(w, a);
       std::cout << w.str() << "\n";
     } else {
-      std::cout << tr("id:         ") << shown(a.id()) << tr("\nname:       ") << shown(a.name())
-                << tr("\ntype:       ") << shown(a.type()) << tr("\nregion:     ")
-                << shown(a.region_code()) << tr("\nregistered: ")
-                << local_time_text(a.created_at_ms()) << "\n";
+      std::cout << trf("id:         {0}\n"
+                       "name:       {1}\n"
+                       "type:       {2}\n"
+                       "region:     {3}\n"
+                       "registered: {4}",
+                       shown(a.id()), shown(a.name()), shown(a.type()), shown(a.region_code()),
+                       local_time_text(a.created_at_ms()))
+                << "\n";
     }
     return 0;
   });
@@ -214,7 +219,8 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       }
       auto entry = catalog::parse_dataset_toml(as_chars(*text), f);
       if (!entry) {
-        std::cerr << tr("gongshuctl: ") << printable_lines(entry.error().message()) << "\n";
+        std::cerr << "gongshuctl: "  // i18n-exempt: the program name before the parser's reason
+                  << printable_lines(entry.error().message()) << "\n";
         code = std::max(code, 1);
         continue;
       }
@@ -227,8 +233,9 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
         continue;
       }
       const auto& e = r->datasets().datasets(0).entry();
-      std::cout << tr("catalog: ") << shown(e.id()) << " " << shown(e.name()) << tr(" (version ")
-                << e.version() << ", " << shown(e.status()) << ")\n";
+      std::cout << trf("catalog: {0} {1} (version {2}, {3})", shown(e.id()), shown(e.name()),
+                       e.version(), shown(e.status()))
+                << "\n";
     }
     return code;
   });
@@ -277,18 +284,27 @@ void add_catalog_commands(CLI::App& app, int* exit_code) {
       }
       const auto& d = ds.Get(0);
       const auto& e = d.entry();
-      std::cout << tr("id:               ") << shown(e.id()) << tr("\nname:             ")
-                << shown(e.name()) << tr("\nprovider:         ") << shown(e.provider_agency())
-                << tr("\ngrade:            ") << shown(e.grade()) << tr("\nopen attribute:   ")
-                << shown(e.open_attribute()) << tr("\nshare attribute:  ")
-                << shown(e.share_attribute()) << tr("\nupdate frequency: ")
-                << shown(e.update_frequency()) << tr("\nsubject:          ")
-                << shown(e.subject_kind()) << tr("\ncategory:         ") << shown(e.category())
-                << tr("\nstatus:           ") << shown(e.status()) << tr(" (version ")
-                << e.version() << tr(")\nrecords:          ") << d.records() << tr(" current, ")
-                << d.invalidated() << tr(" invalidated\nversions:         ") << d.versions()
-                << tr("\nfields:\n");
-      Table t({tr("  NAME"), tr("TYPE"), tr("PII"), tr("REQUIRED"), tr("DESCRIPTION")});
+      std::cout << trf("id:               {0}\n"
+                       "name:             {1}\n"
+                       "provider:         {2}\n"
+                       "grade:            {3}\n"
+                       "open attribute:   {4}\n"
+                       "share attribute:  {5}\n"
+                       "update frequency: {6}\n"
+                       "subject:          {7}\n"
+                       "category:         {8}\n"
+                       "status:           {9} (version {10})\n"
+                       "records:          {11} current, {12} invalidated\n"
+                       "versions:         {13}\n"
+                       "fields:",
+                       shown(e.id()), shown(e.name()), shown(e.provider_agency()), shown(e.grade()),
+                       shown(e.open_attribute()), shown(e.share_attribute()),
+                       shown(e.update_frequency()), shown(e.subject_kind()), shown(e.category()),
+                       shown(e.status()), e.version(), d.records(), d.invalidated(), d.versions())
+                << "\n";
+      // The field table indented under "fields:" (the indentation is layout, not text).
+      Table t({"  " + std::string(tr("NAME")), tr("TYPE"), tr("PII"), tr("REQUIRED"),
+               tr("DESCRIPTION")});
       for (const auto& f : e.fields()) {
         t.add({"  " + f.name(), std::string(catalog::field_type_name(f.type())),
                std::string(catalog::pii_kind_name(f.pii())), f.required() ? "yes" : "no",
@@ -340,8 +356,9 @@ void add_token_commands(CLI::App& app, int* exit_code) {
       std::cout << w.str() << "\n";
     } else {
       std::cout << t.token() << "\n";
-      std::cerr << tr("one-time token for agency ") << o->agency << tr(", valid until ")
-                << local_time_text(t.expires_at_ms()) << "\n";
+      std::cerr << trf("one-time token for agency {}, valid until {}", o->agency,
+                       local_time_text(t.expires_at_ms()))
+                << "\n";
     }
     return 0;
   });
@@ -381,7 +398,7 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
     for (const auto& a : agents.agents()) {
       t.add({a.key_id(), a.agency(), a.hostname(), local_time_text(a.enrolled_at_ms()),
              local_time_text(a.last_seen_ms()), std::to_string(a.batches()),
-             a.revoked() ? tr("revoked ") + local_time_text(a.revoked_at_ms()) : tr("active")});
+             a.revoked() ? trf("revoked {}", local_time_text(a.revoked_at_ms())) : tr("active")});
     }
     t.print(std::cout);
   };
@@ -403,7 +420,7 @@ void add_agent_commands(CLI::App& app, int* exit_code) {
     req.mutable_agent_revoke()->set_key_id(*key_id);
     auto r = c.call(req);
     if (!r) return report_error(r.error());
-    std::cout << tr("revoked agent ") << *key_id << "\n";
+    std::cout << trf("revoked agent {}", *key_id) << "\n";
     return 0;
   });
 }
@@ -457,9 +474,12 @@ void add_record_commands(CLI::App& app, int* exit_code) {
       w.end_array().field("verified", all_ok).end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << shown(p.dataset()) << " / " << shown(p.record_key()) << ": "
-                << (p.current_valid() ? "valid" : "INVALIDATED") << ", " << p.versions_size()
-                << tr(" version(s), newest first\n");
+      std::cout << trnf("{0} / {1}: {2}, {3} version, newest first",
+                        "{0} / {1}: {2}, {3} versions, newest first",
+                        static_cast<unsigned long>(p.versions_size()), shown(p.dataset()),
+                        shown(p.record_key()), p.current_valid() ? tr("valid") : tr("INVALIDATED"),
+                        p.versions_size())
+                << "\n";
       Table t({tr("VERSION"), tr("AGENCY"), tr("AGENT"), tr("BATCH"), tr("INDEX"), tr("RECEIVED"),
                tr("AUDIT"), tr("KIND"), tr("SIGNATURE")});
       for (const auto& v : p.versions()) {
