@@ -9,6 +9,7 @@
 
 #include "agent/cluster_follow.h"
 #include "agent/daemon_key.h"
+#include "agent/failpoints.h"
 #include "agent/resident.h"
 #include "core/batch/batch.h"
 #include "core/util/i18n.h"
@@ -688,6 +689,7 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
 
   std::vector<v1::BatchAck> acks;
   GONGSHU_RETURN_IF_ERROR(receive_acks(wait, acks));
+  if (!acks.empty()) failpoint(Failpoint::kAfterSend);
   now = SteadyClock::now();
   watch_state(now);
 
@@ -888,11 +890,13 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
       bool done = false;
       GONGSHU_RETURN_IF_ERROR(apply_ack(txn, ack, &done));
     }
+    if (!acks.empty()) failpoint(Failpoint::kAckBeforeCommit);
     if (!due) return {};
     const size_t count = spool_.outbox().count(txn);
     const size_t n = std::min(count < limit ? limit - count : 0, kMaxBatchesPerRound);
     return make_batches(txn, n, delay_expired, &made, &left);
   }));
+  if (made > 0) failpoint(Failpoint::kAfterSealCommit);
   {
     std::lock_guard<std::mutex> g(wake_mu_);
     news_.acked_batches += txn_news_.acked_batches;

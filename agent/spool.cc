@@ -296,6 +296,10 @@ Status Spool::del_meta(store::WriteTxn& txn, std::string_view key) const {
 Spool::PendingWriter::PendingWriter(const Spool& spool, store::WriteTxn& txn)
     : spool_(spool), txn_(txn), segment_(crypto::AeadSegment::start(spool.key_)) {}
 
+Spool::PendingWriter::~PendingWriter() {
+  GONGSHU_CHECK_MSG(failed_ || count_ == 0, "spool: a pending writer's records were not finished");
+}
+
 Spool::PendingWriter Spool::pending_writer(store::WriteTxn& txn) const {
   return PendingWriter(*this, txn);
 }

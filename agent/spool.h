@@ -184,6 +184,10 @@ class Spool {
     Result<uint64_t> append(const agentpb::PendingRecord& rec);
     // Writes the records not yet written. Required before the commit.
     Status finish();
+    // A writer destroyed with records appended and not written (no finish()) is a broken
+    // invariant: committed so, append()'s seqs would be lost. GONGSHU_CHECK aborts, before the
+    // commit, unless an append or finish failed (the transaction is then aborted anyway).
+    ~PendingWriter();
 
    private:
     friend class Spool;

@@ -1,4 +1,8 @@
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <random>
 #include <set>
@@ -397,13 +401,18 @@ TEST_CASE("spool: both pending formats read; each record authenticated in its ow
   CHECK_FALSE(spool->open_pending(9998, lookalike));
 }
 
-TEST_CASE("spool upgrade: a backlog of formats 1 and 2 drains exactly once, through kills",
-          "[agent][spool][e2e]") {
+TEST_CASE(
+    "spool upgrade: formats 1 and 2, then format 3, drain exactly once through kills at "
+    "each durable step",
+    "[agent][spool][e2e]") {
   // Older agents left 2,000 records of format 1 and 1,000 of format 2 in the spool; the upgraded
-  // agent spools 1,000 more (format 3: segments of 50, as max_records is 250) and drains them
-  // all to the daemon, killed with SIGKILL midway through the old records and again among the
-  // new segments (a batch of whole segments sealed, sent or acknowledged, its deletion maybe not
-  // committed): each record stored once, in order, the resends byte for byte.
+  // agent drains them, then 1,000 it spools itself (format 3: segments of 50, as max_records is
+  // 250). Among the old records and again among the new segments it is killed, by its own
+  // failpoints (agent/failpoints.h), at each durable step of the forwarder, the first time the
+  // step comes after a start: after a seal commit (the batch in the outbox, never sent); once the
+  // daemon's first ack arrived (sent and stored, the ack not handled); inside the ack's
+  // transaction, before its commit (the batch acknowledged, still in the outbox). After each
+  // part, and at the end: every record stored once, in order, the resends byte for byte.
   TempDir dir;
   const std::string bin = std::string(GONGSHU_BINARY_DIR) + "/bin/gongshu-agent";
   const std::string config = dir.file("agent.toml");
@@ -446,6 +455,98 @@ TEST_CASE("spool upgrade: a backlog of formats 1 and 2 drains exactly once, thro
       return spool->add_u64(txn, kCountAccepted, 3000);
     }));
   }
+  // The agent is not running whenever these look.
+  auto outbox = [&] {
+    auto spool = must(Spool::open(dir.file("state")));
+    auto txn = must(spool->env().begin_read());
+    std::set<uint64_t> seqs;
+    auto cur = spool->outbox().cursor(txn);
+    for (auto e = cur.first(); e; e = cur.next()) seqs.insert(*store::parse_u64_key(e->key));
+    return seqs;
+  };
+  auto daemon_batches = [&] {
+    std::lock_guard l(state.mu);
+    std::set<uint64_t> seqs;
+    for (const auto& [seq, bytes] : state.batches) seqs.insert(seq);
+    return seqs;
+  };
+  auto stored_once_in_order = [&](int n) {
+    std::vector<std::string> keys;
+    {
+      std::lock_guard l(state.mu);
+      for (auto& [seq, recs] : state.records) {
+        for (auto& bytes : recs) {
+          v1::Record r;
+          REQUIRE(r.ParseFromString(bytes));
+          keys.push_back(r.record_key());
+        }
+      }
+      CHECK(state.mismatched_resends == 0);
+      CHECK(state.refused_batches == 0);
+    }
+    REQUIRE(keys.size() == size_t(n));
+    for (int i = 0; i < n; ++i) REQUIRE(keys[size_t(i)] == key_of(i));
+  };
+  int runs = 0;
+  auto kill_at = [&](const std::string& failpoint) {
+    INFO("failpoint " << failpoint);
+    const std::string log = dir.file("run" + std::to_string(++runs));
+    agent::testing::Child run(
+        {"/usr/bin/env", "GONGSHU_FAILPOINTS=" + failpoint, bin, "run", "--config", config}, log);
+    REQUIRE(wait_until(
+        [&] {
+          return gongshu::testing::read_text(log + ".err")
+                     .find("gongshu: failpoint " + failpoint) != std::string::npos;
+        },
+        std::chrono::seconds(30)));
+    CHECK(run.wait() == -SIGKILL);
+  };
+  // Each part starts with an empty outbox: every batch acknowledged and its deletion committed.
+  auto kill_at_each_step = [&] {
+    const auto before = daemon_batches();
+    REQUIRE(outbox().empty());
+    kill_at("agent.after_seal_commit");
+    const auto sealed = outbox();
+    REQUIRE_FALSE(sealed.empty());
+    CHECK(daemon_batches() == before);  // none of it sent
+    CHECK(*sealed.begin() > (before.empty() ? 0 : *before.rbegin()));
+    for (const char* fp : {"agent.after_send", "agent.ack_before_commit"}) {
+      const auto held = outbox();
+      kill_at(fp);
+      // The daemon stored and acknowledged the outbox's first batch (sent first, acknowledged
+      // first); the agent, killed before committing that ack, still holds it: the next start
+      // sends it again, answered as a duplicate (counted below), not stored twice.
+      CHECK(daemon_batches().count(*held.begin()) == 1);
+      CHECK(outbox().count(*held.begin()) == 1);
+    }
+  };
+  auto drain = [&](int n) {
+    agent::testing::Child run({bin, "run", "--config", config},
+                              dir.file("run" + std::to_string(++runs)));
+    REQUIRE(wait_until([&] { return state.records_stored() == uint64_t(n); },
+                       std::chrono::seconds(40)));
+    REQUIRE(wait_until([&] {
+      auto r = agent_cmd({"status", "--json", "--no-probe"});
+      return r.out.find("\"acknowledged\":" + std::to_string(n)) != std::string::npos &&
+             r.out.find("\"spooled\":0,") != std::string::npos;
+    }));
+    run.signal(SIGTERM);
+    CHECK(run.wait() == 0);
+    CHECK(outbox().empty());
+    stored_once_in_order(n);
+  };
+
+  // 1. Among the old records (batches of formats 1 and 2).
+  kill_at_each_step();
+  drain(3000);
+  const uint64_t duplicates_old = [&] {
+    std::lock_guard l(state.mu);
+    return state.duplicates;
+  }();
+  CHECK(duplicates_old >= 2);  // after_send's batch and ack_before_commit's, each sent again
+  CHECK(daemon_batches().size() == 12);
+
+  // 2. Among the new segments.
   std::string text;
   for (int i = 3000; i < 4000; ++i) text += agent::testing::jsonl_record(i) + "\n";
   gongshu::testing::write_text(dir.file("new.jsonl"), text);
@@ -455,52 +556,16 @@ TEST_CASE("spool upgrade: a backlog of formats 1 and 2 drains exactly once, thro
   {
     auto spool = must(Spool::open(dir.file("state")));
     auto txn = must(spool->env().begin_read());
-    REQUIRE(spool->pending_records(txn) == 4000);
-    REQUIRE(spool->pending().count(txn) == 3000 + 20);     // 1,000 new records in 20 segments
-    CHECK((*spool->pending().get(txn, 2001))[0] == 0x02);  // format 2
+    REQUIRE(spool->pending_records(txn) == 1000);
+    REQUIRE(spool->pending().count(txn) == 20);            // 1,000 new records in 20 segments
     CHECK((*spool->pending().get(txn, 3001))[0] == 0x03);  // the upgraded intake's format
     CHECK(Spool::peek_pending_count(*spool->pending().get(txn, 3951)) == 50);
   }
-
-  auto run = std::make_unique<agent::testing::Child>(
-      std::vector<std::string>{bin, "run", "--config", config}, dir.file("run1"));
-  REQUIRE(wait_until([&] { return state.batch_count() >= 3; }, std::chrono::seconds(30)));
-  run->signal(SIGKILL);
-  run->wait();
-  const size_t before = state.batch_count();
-  CHECK(before < 12);  // killed among the old records
-  auto run2 = std::make_unique<agent::testing::Child>(
-      std::vector<std::string>{bin, "run", "--config", config}, dir.file("run2"));
-  REQUIRE(wait_until([&] { return state.batch_count() >= 13; }, std::chrono::seconds(30)));
-  run2->signal(SIGKILL);
-  run2->wait();
-  CHECK(state.batch_count() < 16);  // killed among the new segments
-  run2 = std::make_unique<agent::testing::Child>(
-      std::vector<std::string>{bin, "run", "--config", config}, dir.file("run3"));
-  REQUIRE(wait_until([&] { return state.records_stored() == 4000; }, std::chrono::seconds(40)));
-  std::vector<std::string> keys;
-  {
-    std::lock_guard l(state.mu);
-    for (auto& [seq, recs] : state.records) {
-      for (auto& bytes : recs) {
-        v1::Record r;
-        REQUIRE(r.ParseFromString(bytes));
-        keys.push_back(r.record_key());
-      }
-    }
-    CHECK(state.batches.size() == 16);
-    CHECK(state.mismatched_resends == 0);
-    CHECK(state.refused_batches == 0);
-  }
-  REQUIRE(keys.size() == 4000);
-  for (int i = 0; i < 4000; ++i) REQUIRE(keys[size_t(i)] == key_of(i));
-  REQUIRE(wait_until([&] {
-    auto r = agent_cmd({"status", "--json", "--no-probe"});
-    return r.out.find("\"acknowledged\":4000") != std::string::npos &&
-           r.out.find("\"spooled\":0,") != std::string::npos;
-  }));
-  run2->signal(SIGTERM);
-  CHECK(run2->wait() == 0);
+  kill_at_each_step();
+  drain(4000);
+  std::lock_guard l(state.mu);
+  CHECK(state.batches.size() == 16);
+  CHECK(state.duplicates >= duplicates_old + 2);
 }
 
 TEST_CASE("spool: a pending writer that failed takes no more records", "[agent][spool]") {
@@ -521,6 +586,41 @@ TEST_CASE("spool: a pending writer that failed takes no more records", "[agent][
     CHECK(second.error().message().find("after a failure") != std::string::npos);
     return {};
   }));
+}
+
+TEST_CASE("spool: a pending writer dropped without finish() stops the process before the commit",
+          "[agent][spool]") {
+  // append() gave the record its seq, but the segment is written only by finish(): committed
+  // without it, the record would be lost. The writer's destructor (GONGSHU_CHECK) aborts first.
+  TempDir dir;
+  const std::string err = dir.file("child.err");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGABRT, SIG_DFL);  // not the test framework's handler
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    const int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ::dup2(fd, 2) < 0) ::_exit(3);
+    auto spool = Spool::open(dir.file("state"));
+    if (!spool) ::_exit(4);
+    auto s = (*spool)->env().update([&](store::WriteTxn& txn) -> Status {
+      auto w = (*spool)->pending_writer(txn);
+      GONGSHU_RETURN_IF_ERROR(w.append(pending(record(1, "a"), "s:1")));
+      return {};  // no finish()
+    });
+    ::_exit(s ? 0 : 5);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  INFO(gongshu::testing::read_text(err));
+  REQUIRE(WIFSIGNALED(st));
+  CHECK(WTERMSIG(st) == SIGABRT);
+  CHECK(gongshu::testing::read_text(err).find("not finished") != std::string::npos);
+  auto spool = must(Spool::open(dir.file("state")));
+  auto txn = must(spool->env().begin_read());
+  CHECK(spool->pending().count(txn) == 0);  // nothing committed
 }
 
 TEST_CASE("serialize_record: the same bytes as protobuf's SerializeToString", "[agent][intake]") {
