@@ -126,10 +126,13 @@ TEST_CASE("api writes: answered only once the synchronous set holds them; surviv
   CHECK(held_exit != 0);  // not a success
   CHECK(held_out.find("not yet confirmed by the synchronous set") != std::string::npos);
   CHECK(held_out.find("read it back") != std::string::npos);
-  // The configured bound, not the default: answered after 2.5 s, well before 5 s.
-  CHECK(held_ms >= kSyncWaitMs - 200);
-  CHECK(held_ms < 4500);
+  // The configured bound, not the default: the answer names it, and came after 2.5 s. The wall
+  // time (a whole gongshuctl process, debug build, beside other builds) only has to rule out the
+  // 5 s default, whose wait starts after this clock did: below 5 s less a margin is enough.
   CHECK(held_out.find("within " + std::to_string(kSyncWaitMs) + " ms") != std::string::npos);
+  CHECK(held_ms >= kSyncWaitMs - 200);
+  constexpr int64_t kDefaultSyncWaitMs = 5000;  // daemon/config.h api_sync_wait_ms
+  CHECK(held_ms < kDefaultSyncWaitMs - 100);
 
   // 2. The replicas resume; once a member counts again, the approval is acknowledged promptly.
   for (Node* n : replicas) n->process->signal(SIGCONT);
