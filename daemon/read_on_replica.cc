@@ -9,6 +9,7 @@
 #include "core/wire/codec.h"
 #include "core/wire/context.h"
 #include "core/wire/curve_key.h"
+#include "daemon/access.h"
 #include "daemon/agreements.h"
 #include "daemon/stored.pb.h"
 
@@ -299,6 +300,7 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
   // appended, and the refusal is audited after it (below).
   std::string stale;
   v1::AuditEntry stale_entry;
+  bool over_quota = false;  // use_rows refused: the stored quota has not the rows left
   const int64_t now = ctx.store.clock().now_ms();
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     for (const auto& e : entries) {
@@ -319,7 +321,9 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
       policy::Agreement a;  // use_rows reads the stored agreement; the quota is checked there
       a.id = q.agreement_id();
       a.rows_remaining = 0;
-      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, &a, q.rows()));
+      auto used = use_rows(ctx, txn, &a, q.rows());
+      over_quota = !used && used.error().code() == ErrorCode::kResourceExhausted;
+      GONGSHU_RETURN_IF_ERROR(used);
     }
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     size = ctx.store.audit().head(txn).size;
@@ -349,6 +353,15 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     auto r = refuse(v1::API_DENIED, "the leader no longer grants this read: " + stale +
                                         "; nothing of the record was appended");
     r.value().rule = std::string(kReplicaReadRevoked);
+    return r;
+  }
+  if (!s && over_quota) {
+    // A denial by the quota as stored, audited as one (with served_by) in a transaction of its
+    // own, as on the leader's own reads (review A9).
+    if (auto a = audit_quota_refusal(ctx, entries, s.error().message()); !a)
+      return tl::unexpected(from_error(a.error()));
+    auto r = refuse(v1::API_DENIED, s.error().message() + "; nothing of the record was appended");
+    r.value().rule = "quota";
     return r;
   }
   if (!s) return tl::unexpected(from_error(s.error()));

@@ -553,6 +553,14 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
     INFO(shown.out << shown.err);
     REQUIRE(shown.exit_code == 0);
     CHECK(json::parse(shown.out)["rows_used"] == 3);
+    // The refusal is in the leader's log: the replica's read, DENY by rule quota, no rows,
+    // served_by the replica (review A9).
+    size_t quota_denials = 0;
+    for (const json& e : audit_entries(p, *leader, "leader-quota.log"))
+      if (e["decision"] == "deny" && e["policy_rule"] == "quota" && ref(e, "served_by") == f->id &&
+          e.value("record_count", 0) == 0)
+        ++quota_denials;
+    CHECK(quota_denials == 1);
     REQUIRE(wait_until([&] {
       json l = replica_of(p, *f);
       return l.is_object() && l["behind_seq"].get<uint64_t>() == 0 && l["state"] == "following";
@@ -709,7 +717,12 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
   for (const auto& e : std::filesystem::directory_iterator(f->state + "/exports"))
     if (e.path().filename().string().find("unconfirmed") != std::string::npos)
       unconfirmed_left += e.path().filename().string() + " ";
-  const bool final_left = std::filesystem::exists(f->state + "/exports/export-1-1.gsa");
+  bool final_left = false;  // export-1-1-<key id>.gsa: the caller's own staged export
+  for (const auto& e : std::filesystem::directory_iterator(f->state + "/exports")) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("export-1-1-") && name.find("unconfirmed") == std::string::npos)
+      final_left = true;
+  }
   leader->process->signal(SIGCONT);
   REQUIRE(status_answered);
   CHECK(!c.got[3].has_error());
