@@ -152,6 +152,10 @@ void add_status_command(CLI::App& app, int* exit_code) {
           .field("service_daemon_state", service.daemon_state())
           .field("service_last_error", service.last_error())
           .field("service_last_error_code", service.last_error_code())
+          // The daemon's English reason and the batch it refused (empty and 0 otherwise): for
+          // scripts, which never parse the translated service_last_error text.
+          .field("service_last_error_reason", service.last_error_reason())
+          .field("service_last_error_batch", service.last_error_batch())
           .field("spooled", spooled)
           .field("waiting", waiting)
           .field("in_flight_batches", outbox)

@@ -348,10 +348,12 @@ Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock
           *r.mutable_record() = std::move(*p.mutable_record());
         } else {
           // Stored with the rejected row: English, translated when shown (po/README.md).
-          r.set_reason(r.reason() + " (the spooled copy could not be read: " +  // i18n-exempt
-                       (*recs ? std::string("record missing from its segment")  // i18n-exempt
-                              : (*recs).error().message()) +
-                       ")");
+          r.set_reason(
+              r.reason() + " (the spooled copy could not be read: " +  // i18n-exempt
+              (*recs
+                   ? std::string("record missing from its segment")                  // i18n-exempt
+                   : std::string("its segment could not be decrypted or parsed")) +  // i18n-exempt
+              ")");
         }
         filed.push_back(std::move(r));
       }
@@ -525,11 +527,15 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
       r.set_time_ms(clock_.now_ms());
       r.set_source("spool");
       r.set_code(v1::RECORD_STATUS_MALFORMED);
+      // Stored with the rejected row: English, translated when shown (po/README.md).
       if (last == *corrupt) {
-        r.set_reason(trf("spooled record {} could not be decrypted or parsed", *corrupt));
-      } else {
         r.set_reason(
-            trf("spooled records {} to {} could not be decrypted or parsed", *corrupt, last));
+            english("spooled record {} could not be decrypted or parsed",  // i18n-exempt: stored
+                    *corrupt));
+      } else {
+        r.set_reason(english(
+            "spooled records {} to {} could not be decrypted or parsed",  // i18n-exempt: stored
+            *corrupt, last));
       }
       GONGSHU_RETURN_IF_ERROR(spool_.add_rejected(txn, r));
       // One filed entry stands for every record of the segment in the count.

@@ -155,6 +155,10 @@ TEST_CASE("zh_CN: a refused batch and a refused key rotation, in the reader's la
   CHECK(
       contains(c.out, "; batch 1 refused by the daemon: BATCH_BAD_SIGNATURE: refused by the test"));
   CHECK_FALSE(contains(c.out, "批次"));
+  // Scripts read the daemon's English reason and the batch from --json, whatever the language.
+  RunResult json = agent({"status", "--json", "--no-probe"}, "zh_CN.UTF-8");
+  CHECK(contains(json.out, "\"service_last_error_reason\":\"refused by the test\""));
+  CHECK(contains(json.out, "\"service_last_error_batch\":1"));
 
   // The fake daemon refuses a key rotation as a bad request ("unsupported").
   RunResult rot_zh = agent({"rotate-key", "--timeout", "20"}, "zh_CN.UTF-8");
