@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "tests/support/test_support.h"
+#include "tools/drill/report.h"
 
 namespace gongshu::testing {
 namespace {
@@ -303,6 +304,26 @@ TEST_CASE("the report's HTML page is self-contained, bilingual and escapes what 
   INFO(v.err);
   REQUIRE(v.exit_code == 0);
   CHECK(read_text(dir.file("v.html")) == html);
+}
+
+TEST_CASE("a step without a Chinese title (a report older than title_zh) has no empty line") {
+  drill::StepResult st;
+  st.index = 1;
+  st.action = "pause";
+  st.line = 3;
+  st.title = "let 1 ms pass";
+  st.outcome = "ok";
+  drill::ScenarioResult sc;
+  sc.name = "old";
+  sc.steps.push_back(st);
+  drill::Report r;
+  r.report_id = "0123456789abcdef";
+  r.scenarios.push_back(sc);
+  std::string html = drill::report_html(r);
+  CHECK(html.find("line 3)<br>let 1 ms pass") != std::string::npos);
+  r.scenarios[0].steps[0].title_zh = "暂停 1 毫秒";
+  html = drill::report_html(r);
+  CHECK(html.find("line 3)<br>暂停 1 毫秒<br>let 1 ms pass") != std::string::npos);
 }
 
 TEST_CASE(

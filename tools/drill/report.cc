@@ -277,17 +277,17 @@ Result<std::string> report_html_from_json(const std::string& text) {
         << "<th>预期 expectations</th></tr>\n";  // i18n-exempt
       for (const auto& st : s.at("steps")) {
         std::string outcome = str(st, "outcome");
-        o << "<tr><td>" << st.at("step").get<int>() << "</td><td><b>"          // i18n-exempt
-          << esc(str(st, "do"))                                                // i18n-exempt
-          << "</b> (第 " << st.at("line").get<int>() << " 行 line "            // i18n-exempt
-          << st.at("line").get<int>() << ")<br>"                               // i18n-exempt
-          << esc(str(st, "title_zh")) << "<br>"                                // i18n-exempt
-          << esc(str(st, "title"))                                             // i18n-exempt
-          << "</td><td class=\"" << (outcome == "ok" ? "ok" : "bad") << "\">"  // i18n-exempt
-          << esc(outcome_zh(outcome) + " " + outcome) << "</td><td>"           // i18n-exempt
-          << esc(str(st, "started_at"))                                        // i18n-exempt
-          << "<br>" << st.at("duration_ms").get<uint64_t>()                    // i18n-exempt
-          << " ms</td><td class=\"cmd\">";                                     // i18n-exempt
+        o << "<tr><td>" << st.at("step").get<int>() << "</td><td><b>"                // i18n-exempt
+          << esc(str(st, "do"))                                                      // i18n-exempt
+          << "</b> (第 " << st.at("line").get<int>() << " 行 line "                  // i18n-exempt
+          << st.at("line").get<int>() << ")<br>"                                     // i18n-exempt
+          << (str(st, "title_zh").empty() ? "" : esc(str(st, "title_zh")) + "<br>")  // i18n-exempt
+          << esc(str(st, "title"))                                                   // i18n-exempt
+          << "</td><td class=\"" << (outcome == "ok" ? "ok" : "bad") << "\">"        // i18n-exempt
+          << esc(outcome_zh(outcome) + " " + outcome) << "</td><td>"                 // i18n-exempt
+          << esc(str(st, "started_at"))                                              // i18n-exempt
+          << "<br>" << st.at("duration_ms").get<uint64_t>()                          // i18n-exempt
+          << " ms</td><td class=\"cmd\">";                                           // i18n-exempt
         for (const auto& c : st.at("commands")) {
           o << "$ " << esc(str(c, "command")) << " → 退出码 exit "  // i18n-exempt
             << c.at("exit_code").get<int>()                         // i18n-exempt

@@ -45,8 +45,8 @@ struct StepResult {
   int index = 0;  // 1-based
   std::string action;
   int line = 0;
-  std::string title;     // what the step does, in words (a Chinese word, then English)
-  std::string title_zh;  // the same in Chinese only
+  std::string title;     // what the step does, in English (runner.h describe())
+  std::string title_zh;  // the same in Chinese
   int64_t started_at_ms = 0;
   uint64_t duration_ms = 0;
   std::string outcome;  // "ok", "failed", "not run"

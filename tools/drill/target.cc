@@ -17,7 +17,9 @@ Result<toml::table> read_config(const std::string& path) {
   auto size = std::filesystem::file_size(path, ec);
   if (ec) return fail(ErrorCode::kNotFound, path + ": " + ec.message());
   if (size > (1u << 20)) {
-    return fail(ErrorCode::kResourceExhausted, trf("{}: larger than 1 MiB", path));
+    // English as the other reasons here: it can reach the signed report's scenario error
+    // (Sandbox::create in --systemd mode), whose bytes must not depend on LANG.
+    return fail(ErrorCode::kResourceExhausted, path + ": larger than 1 MiB");  // i18n-exempt
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
