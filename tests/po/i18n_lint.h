@@ -5,7 +5,8 @@
 // The file is tokenised as C++ (comments, character literals, raw strings, adjacent literals
 // joined, preprocessor lines skipped) and each literal is judged in its context — the calls and
 // braces around it. A literal inside a tr-family call is fine, and so is one inside the daemon's
-// protocol calls `refuse(...)` and `require(...)` (its answers to clients stay English). Otherwise
+// protocol calls `refuse(...)` and `require(...)` (its answers to clients stay English), and so is
+// a broken invariant's message in `GONGSHU_CHECK_MSG(...)` (a bug's name for developers). Otherwise
 // it is reported when
 //   - it is prose: two words of letters separated by white space ("agency not found"), or
 //   - it is streamed (`<< "..."`) and holds a letter ("OK\n", "agency"), or

@@ -76,6 +76,7 @@ TEST_CASE("i18n lint: flags literals for people that bypass tr()") {
         "  char c = '\"';\n"
         "  auto s = R\"(raw \"text\")\";\n"
         "  if (auto r = ctx.require(c, \"list alerts\", {\"operator\"}); !r) return r;\n"
+        "  GONGSHU_CHECK_MSG(n == 0, \"a writer's records were not finished\");\n"
         "  return refuse(v1::API_NOT_FOUND, \"no alert \" + id);\n"
         "}\n");
     for (const auto& x : f) INFO(x.line << ": " << x.literal << " — " << x.reason);
