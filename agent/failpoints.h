@@ -11,6 +11,10 @@
 //                            if the message never left, the state of agent.after_seal_commit.)
 //   agent.ack_before_commit  the sealer applied acks in its transaction (receipts stored,
 //                            entries deleted, batches maybe sealed), before the commit.
+//   agent.rotate_after_accept    key rotation (agent/key_rotation.h): the daemon accepted K2,
+//                                nothing of step 3 done (the spool still names K1).
+//   agent.rotate_before_rename   key rotation: the spool names K2 and says "done", KEY_FILE is
+//                                linked to its .old name, KEY_FILE.next not yet renamed over it.
 //
 // The environment is read once, before main() (getenv would race with a thread's setenv).
 #pragma once
@@ -22,13 +26,21 @@
 
 namespace gongshu::agent {
 
-enum class Failpoint : size_t { kAfterSealCommit, kAfterSend, kAckBeforeCommit };
+enum class Failpoint : size_t {
+  kAfterSealCommit,
+  kAfterSend,
+  kAckBeforeCommit,
+  kRotateAfterAccept,
+  kRotateBeforeRename,
+};
 
 namespace failpoint_detail {
-inline constexpr std::string_view kNames[] = {"agent.after_seal_commit", "agent.after_send",
-                                              "agent.ack_before_commit"};
+inline constexpr std::string_view kNames[] = {
+    "agent.after_seal_commit", "agent.after_send", "agent.ack_before_commit",
+    "agent.rotate_after_accept", "agent.rotate_before_rename"};
 inline const bool kOn[] = {failpoint_enabled(kNames[0]), failpoint_enabled(kNames[1]),
-                           failpoint_enabled(kNames[2])};
+                           failpoint_enabled(kNames[2]), failpoint_enabled(kNames[3]),
+                           failpoint_enabled(kNames[4])};
 }  // namespace failpoint_detail
 
 // SIGKILLs the process here when GONGSHU_FAILPOINTS names `f`; otherwise one load and a branch.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "agent/failpoints.h"
 #include "core/crypto/key_file.h"
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
@@ -213,6 +214,7 @@ Result<std::optional<crypto::IdentityKey>> KeyRotator::run(const crypto::Identit
     return std::nullopt;
   }
   // Step 3.
+  failpoint(Failpoint::kRotateAfterAccept);
   GONGSHU_RETURN_IF_ERROR(finish(current, *fresh));
   say(answer->already()
           ? trf("agent key {} rotated to {} (the daemon had accepted it before)", old_id, new_id)
@@ -245,6 +247,7 @@ Status KeyRotator::finish(const crypto::IdentityKey& old_key, const crypto::Iden
     return fail_errno(trf("key rotation: keep {} as {}", config_.key_file, old_path), errno);
   }
   const std::string next_path = next_key_path(config_);
+  failpoint(Failpoint::kRotateBeforeRename);
   if (::rename(next_path.c_str(), config_.key_file.c_str()) != 0) {
     return fail_errno(trf("key rotation: rename {} to {}", next_path, config_.key_file), errno);
   }

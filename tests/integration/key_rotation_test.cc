@@ -298,6 +298,47 @@ TEST_CASE("the service killed with SIGKILL during rotate-key: restarted, the rot
 }
 
 TEST_CASE(
+    "the service killed at a chosen step of a rotation (failpoints): restarted, it completes") {
+  // Where the SIGKILL case above lands by chance, here for certain (agent/failpoints.h): once the
+  // daemon accepted K2 (the spool still names K1), and with the spool saying "done" and naming
+  // K2 while KEY_FILE still holds K1 (KEY_FILE.next not yet renamed over it).
+  const std::string failpoint =
+      GENERATE(std::string("agent.rotate_after_accept"), std::string("agent.rotate_before_rename"));
+  INFO(failpoint);
+  Platform p;
+  std::string agent = p.enroll_agent("sjz-gongan", "a");
+  const std::string k1 = key_id_in(key_file_of(agent));
+  const std::string next = key_file_of(agent) + ".next";
+  submit_households(p, agent, 0, 2000);
+  {
+    ChildProcess run({kBin + "gongshu-agent", "run", "--config", agent}, agent + ".log",
+                     {{"GONGSHU_FAILPOINTS", failpoint}});
+    REQUIRE(wait_until([&] { return p.counts(kHouseholds).records >= 2000; }, kDrain));
+    ChildProcess rotate({kBin + "gongshu-agent", "rotate-key", "--config", agent},
+                        p.dir.file("rotate.log"));
+    REQUIRE(wait_until([&] { return !run.running(); }, kDrain));
+    CHECK(run.wait() == -SIGKILL);
+    CHECK(read_text(agent + ".log").find("gongshu: failpoint " + failpoint) != std::string::npos);
+    rotate.signal(SIGKILL);
+    rotate.wait();
+  }
+  // Killed where it was meant to be: K2 accepted by the daemon, KEY_FILE still K1.
+  CHECK(agents(p)[k1]["revoked"] == true);
+  CHECK(key_id_in(key_file_of(agent)) == k1);
+  REQUIRE(exists(next));
+  const std::string k2 = key_id_in(next);
+  CHECK(exists(key_file_of(agent) + "." + k1 + ".old") ==
+        (failpoint == "agent.rotate_before_rename"));
+  submit_households(p, agent, 2000, 1000);  // to go under K2
+  auto run = p.run_agent(agent);
+  REQUIRE(wait_until([&] { return key_id_in(key_file_of(agent)) == k2; }, kDrain));
+  CHECK_FALSE(exists(next));
+  CHECK(key_id_in(key_file_of(agent) + "." + k1 + ".old") == k1);
+  require_households_once(p, 3000, kDrain);
+  require_rotated(p, k1, k2);
+}
+
+TEST_CASE(
     "a KEY_FILE.next left empty by a kill while it was written: set aside, the rotation "
     "completes") {
   // Agents before 2026-12-07 created KEY_FILE.next in place; a SIGKILL between its creation and
