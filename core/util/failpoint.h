@@ -7,6 +7,8 @@
 // The names in use:
 //   alert_before_announce   gongshud: SIGKILL itself after an alert committed, before its
 //                           journal message and notify_command (daemon/alerts.cc)
+//   agent.*                 gongshu-agent: the forwarder's durable steps and key rotation's
+//                           (agent/failpoints.h)
 //
 // failpoint_enabled() reads the environment: call it before the process starts threads (getenv
 // races with setenv) and keep the answer.
