@@ -208,9 +208,10 @@ json decision_json(const v1::AccessDecision& d) {
 
 std::string decision_line(const v1::AccessDecision& d) {
   std::string s = trf("allowed by rule {} (policy {})", d.rule(), d.policy_version());
-  if (!d.mask_profile().empty()) s += trf(", masked with profile {}", d.mask_profile());
-  if (!d.agreement_id().empty()) s += trf(", under agreement {}", d.agreement_id());
-  if (d.has_quota()) s += trf(" ({} rows of quota left)", d.rows_remaining());
+  // Each addition a whole message around the decision so far ({0}), for the translation's order.
+  if (!d.mask_profile().empty()) s = trf("{0}, masked with profile {1}", s, d.mask_profile());
+  if (!d.agreement_id().empty()) s = trf("{0}, under agreement {1}", s, d.agreement_id());
+  if (d.has_quota()) s = trf("{0} ({1} rows of quota left)", s, d.rows_remaining());
   return s;
 }
 
