@@ -107,10 +107,10 @@ void version_json(JsonWriter& w, const v1::CatalogVersion& v) {
 std::string flags_text(const v1::CatalogVersion& v) {
   std::string out;
   for (const auto& o : v.overlaps()) {
-    out += (out.empty() ? "" : ", ") + o.dataset() + " " + std::to_string(o.score_permille()) +
-           "/1000";
-    for (const auto& a : o.authorities()) out += " 权威来源 " + a;
-    if (!o.acknowledged_by().empty()) out += tr(" (acknowledged)");
+    std::string flag = o.dataset() + " " + std::to_string(o.score_permille()) + "/1000";
+    for (const auto& a : o.authorities()) flag += " 权威来源 " + a;
+    if (!o.acknowledged_by().empty()) flag = trf("{} (acknowledged)", flag);
+    out += (out.empty() ? "" : ", ") + flag;
   }
   return out;
 }
