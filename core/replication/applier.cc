@@ -348,7 +348,13 @@ void Applier::Impl::run() {
       for (const auto& bytes : n.stream().write_sets()) run.push_back(as_bytes(bytes));
     const int64_t term = m.stream().term();
     primary_head.store(last.head_seq());
-    AppliedRun applied = apply_write_sets(env, changelog, run, term, known_term);
+    AppliedRun applied;
+    if (run.empty()) {  // a heartbeat: nothing to apply, no transaction (the writer's lock)
+      std::lock_guard lock(mu);
+      applied.head = head;
+    } else {
+      applied = apply_write_sets(env, changelog, run, term, known_term);
+    }
     {
       std::lock_guard lock(mu);
       head = applied.head;
