@@ -23,10 +23,6 @@ namespace {
 
 constexpr size_t kStreamBytes = size_t{4} << 20;  // write sets batched into one message
 
-// The serialized ReplicationMessage{stream} of `fixed` (everything but the write sets) and the
-// write sets: written by hand, so each write set is copied once, from the changelog row into
-// the message, not into a protobuf field first and again by serialisation. Protobuf reads the
-// fields in any order, so fixed's fields and then the write sets (field 5) parse as one stream.
 void put_varint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>(static_cast<uint8_t>(v) | 0x80));
@@ -42,24 +38,6 @@ size_t varint_size(uint64_t v) {
   }
   return n;
 }
-std::string stream_message(const v1::ReplicationStream& fixed, const std::vector<ByteView>& sets) {
-  constexpr char kStreamTag = (2 << 3) | 2;    // ReplicationMessage.stream, length-delimited
-  constexpr char kWriteSetTag = (5 << 3) | 2;  // ReplicationStream.write_sets
-  const std::string head = fixed.SerializeAsString();
-  size_t inner = head.size();
-  for (ByteView w : sets) inner += 1 + varint_size(w.size()) + w.size();
-  std::string out;
-  out.reserve(1 + varint_size(inner) + inner);
-  out.push_back(kStreamTag);
-  put_varint(out, inner);
-  out += head;
-  for (ByteView w : sets) {
-    out.push_back(kWriteSetTag);
-    put_varint(out, w.size());
-    out.append(reinterpret_cast<const char*>(w.data()), w.size());
-  }
-  return out;
-}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -68,6 +46,29 @@ int64_t wall_ms() {
 }
 
 }  // namespace
+
+std::string stream_message(const v1::ReplicationStream& fixed, const std::vector<ByteView>& sets) {
+  constexpr char kStreamTag = (2 << 3) | 2;    // ReplicationMessage.stream, length-delimited
+  constexpr char kWriteSetTag = (5 << 3) | 2;  // ReplicationStream.write_sets
+  const size_t head = fixed.ByteSizeLong();
+  size_t inner = head;
+  for (ByteView w : sets) inner += 1 + varint_size(w.size()) + w.size();
+  std::string out;
+  out.reserve(1 + varint_size(inner) + inner);  // exact: no append below reallocates
+  out.push_back(kStreamTag);
+  put_varint(out, inner);
+  // Straight into `out`, not through a temporary: with the keyring, `fixed` carries every dataset
+  // key share, and `out` is the one serialised copy, which the caller wipes (wipe_secret). A
+  // temporary would be freed with the shares in it (and no reallocation of `out` may leave an old
+  // buffer behind either: the reserve above is the exact size).
+  fixed.AppendToString(&out);
+  for (ByteView w : sets) {
+    out.push_back(kWriteSetTag);
+    put_varint(out, w.size());
+    out.append(reinterpret_cast<const char*>(w.data()), w.size());
+  }
+  return out;
+}
 
 struct Shipper::Impl {
   store::Env& env;

@@ -32,6 +32,10 @@
 #include "core/store/env.h"
 #include "core/util/error.h"
 
+namespace gongshu::v1 {
+class ReplicationStream;
+}
+
 namespace gongshu::replication {
 
 // The bound on what a replica sends the primary (ShipperOptions::max_message_size).
@@ -100,5 +104,13 @@ class Shipper {
   explicit Shipper(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The serialized ReplicationMessage{stream} of `fixed` (everything but the write sets) and the
+// write sets: written by hand, so each write set is copied once, from the changelog row into
+// the message, not into a protobuf field first and again by serialisation. Protobuf reads the
+// fields in any order, so fixed's fields and then the write sets (field 5) parse as one stream.
+// `fixed` is serialised straight into the result: when it carries the keyring, the result is the
+// only serialised copy of the shares, and the caller wipes it (wipe_secret) before freeing it.
+std::string stream_message(const v1::ReplicationStream& fixed, const std::vector<ByteView>& sets);
 
 }  // namespace gongshu::replication
