@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "core/crypto/key_file.h"
+#include "core/replication/changelog.h"
+#include "core/store/env.h"
 #include "core/util/clock.h"
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
@@ -95,6 +97,13 @@ Result<std::optional<cluster::ReseedRecord>> read_last_reseed(const std::string&
   return r;
 }
 
+namespace {
+Status sync_directory(const std::string& dir) {
+  GONGSHU_TRY(Fd fd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
+  return fd.sync();
+}
+}  // namespace
+
 Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log) {
   const std::string path = reseed_backup_path(config.state_dir);
   if (::access(path.c_str(), F_OK) != 0) return false;
@@ -108,6 +117,34 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
   std::optional<cluster::ReseedRecord> note;
   if (auto text = read_file(note_path, 4096))
     if (auto r = decode_reseed_record(as_chars(*text))) note = *r;
+  // A backup is staged for the store it found behind or diverged at (the note's from_seq). A
+  // store that has since moved past that position has run and acknowledged write sets after the
+  // re-seed (the backup came back, e.g. its unlink lost to a power cut): restoring it again would
+  // roll a sync member back below what it acknowledged. Refused and removed.
+  if (note && ::access((config.state_dir + "/store/data.mdb").c_str(), F_OK) == 0) {
+    Result<replication::ChainHead> stored = [&]() -> Result<replication::ChainHead> {
+      store::EnvOptions eo;
+      eo.read_only = true;
+      eo.map_size = 0;  // the size recorded in the file
+      GONGSHU_TRY(auto env, store::Env::open(config.state_dir + "/store", eo));
+      return replication::Changelog::stored_head(*env);
+    }();
+    if (!stored)
+      log.warning(
+          trf("re-seed: could not read the store's applied head ({}); restoring the "
+              "staged backup",
+              stored.error().message()));
+    else if (stored->seq > note->from_seq) {
+      ::unlink(path.c_str());
+      ::unlink(note_path.c_str());
+      (void)sync_directory(config.state_dir);
+      log.warning(trf("re-seed: the staged backup {} was staged at applied seq {}, but the store "
+                      "has applied seq {} since: not restored over it, removed",
+                      path, note->from_seq, stored->seq),
+                  {{"GONGSHU_EVENT", "replica_reseed_stale"}});
+      return false;
+    }
+  }
   RestoreOptions o;
   o.from = path;
   o.state_dir = config.state_dir;
@@ -128,6 +165,11 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
                     s.error().message()));
   ::unlink(path.c_str());
   ::unlink(note_path.c_str());
+  // Durable before the daemon runs on the restored store and acknowledges write sets: a power
+  // cut must not bring the backup back to be restored over a store that moved on.
+  if (auto s = sync_directory(config.state_dir); !s)
+    return fail(ErrorCode::kIo, trf("re-seed: could not sync {} after removing the backup: {}",
+                                    config.state_dir, s.error().message()));
   log.notice(trf("re-seeded from a backup of the leader: audit log verified ({} entries, tree "
                  "size {}), no restore entry appended; streaming on from the backup's position",
                  r->verified_entries, r->manifest.tree_size),

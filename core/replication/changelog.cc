@@ -39,6 +39,21 @@ Result<std::unique_ptr<Changelog>> Changelog::open(store::Env& env, AuditProbe p
   return cl;
 }
 
+Result<ChainHead> Changelog::stored_head(store::Env& env) {
+  auto state = store::Table<std::string_view>::open(env, std::string(kStateTable));
+  if (!state && state.error().code() == ErrorCode::kNotFound) return ChainHead{};  // read-only
+  if (!state) return tl::unexpected(state.error());
+  GONGSHU_TRY(auto txn, env.begin_read());
+  ChainHead h;
+  auto v = state->get(txn, kHeadKey);
+  if (v && v->size() == 48) {
+    h.term = static_cast<int64_t>(get_be64(v->data()));
+    h.seq = get_be64(v->data() + 8);
+    std::memcpy(h.hash.data(), v->data() + 16, 32);
+  }
+  return h;
+}
+
 ChainHead Changelog::head(const store::Txn& txn) const {
   ChainHead h;
   auto v = state_.get(txn, kHeadKey);

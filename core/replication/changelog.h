@@ -68,6 +68,9 @@ class Changelog : public store::CommitHook {
   KeyShares* key_shares() const { return key_shares_; }
 
   ChainHead head(const store::Txn& txn) const;
+  // The head stored in env (a store not opened by a Changelog, e.g. read-only before a restore);
+  // {} when the store has no replication state yet.
+  static Result<ChainHead> stored_head(store::Env& env);
   // The encoded write set seq, if still held.
   std::optional<ByteView> entry(const store::Txn& txn, uint64_t seq) const;
   // The oldest seq held (0: empty).
