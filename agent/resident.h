@@ -15,6 +15,21 @@
 // the resident set stays bounded; only buffers above kHeapMmapThreshold (batches of unusually
 // large records) get mappings of their own.
 //
+// Where the peak lies (bench/e2e/hwm_sampler.py, 600,000 records of 512 B, 7 Dec 2026): not in
+// start-up but anywhere in the drain, where the heap's high moments (3.7 MiB median, 4.3-5.4
+// max) meet the map's: data.mdb is ~0.9 MiB resident at the median but 3-5 MiB at its spikes,
+// although the map is released every 512 KiB read. The cause is the kernel (6.18, ext4 with
+// large folios): a fault on the map maps the WHOLE folio around the page read (one byte read
+// of a file written in 1 MiB writes maps 1 MiB, MADV_RANDOM/NORDAHEAD or MADV_NOHUGEPAGE
+// notwithstanding), so the bytes a step reads undercount what it maps: the ack path peeks only
+// the first page of each segment yet maps its folio. Releasing the map after every pending
+// entry (sealing and acks) cut the one-agent VmHWM median by ~0.5-1 MiB (16.9 -> 16.0, 15.9 ->
+// 15.4 MiB over 4-5 runs each) but cost 10-17% more CPU per record (refaults of whole folios,
+// and each madvise's TLB shootdown): not taken. A release of only the folio-sized range around
+// the value read would avoid the refaults of hot B-tree pages but needs the map's bounds from
+// store::Env (a range outside the read-only map would discard heap memory). Releasing the code
+// pages once a second after the warm-up did not lower the peak (16.37 vs 16.36 MiB median).
+//
 // Thread-safe.
 #pragma once
 
