@@ -93,9 +93,13 @@ AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<con
     auto txn = env.begin_write_unrecorded();
     if (!txn) {
       out.error = txn.error();
+      if (auto r = env.begin_read()) out.head = changelog.head(*r);  // what is on disk
       return out;
     }
-    out.head = changelog.head(*txn);
+    // The head on disk before the run: what is reported when nothing of it commits (a failure at
+    // the first write set, a failed commit), never the head of an aborted transaction.
+    const ChainHead before = changelog.head(*txn);
+    out.head = before;
     size_t i = 0;
     for (; i < prefix; ++i) {
       auto head = apply_one(*txn, changelog, run[i], sender_term, known_term);
@@ -106,8 +110,8 @@ AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<con
       out.head = *head;
     }
     if (i < prefix) {
-      if (i == 0) {  // nothing before it: the transaction is abandoned (aborted here)
-        out.head = changelog.head(*txn);
+      if (i == 0) {         // nothing before it: the transaction is abandoned (aborted here)
+        out.head = before;  // read before the failure: the txn may be unusable now
         return out;
       }
       // LMDB may have left the transaction unusable: abandon it and apply the good prefix alone.
@@ -118,6 +122,7 @@ AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<con
     if (!committed) {
       out.error = committed.error();  // nothing of the run is applied
       out.applied = 0;
+      out.head = before;  // not the aborted run's head: it is not on disk
       return out;
     }
     out.applied = prefix;
@@ -355,7 +360,7 @@ void Applier::Impl::run() {
     } else {
       applied = apply_write_sets(env, changelog, run, term, known_term);
     }
-    {
+    if (!applied.error || applied.applied > 0) {  // nothing committed: the head has not moved
       std::lock_guard lock(mu);
       head = applied.head;
     }

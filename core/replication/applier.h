@@ -72,7 +72,7 @@ Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteVie
 // acknowledgement then covers them all. A write set that fails ends the run: those before it are
 // committed (in a transaction of their own), it and those after are not applied.
 struct AppliedRun {
-  ChainHead head;              // the head after what was committed
+  ChainHead head;              // the head on disk after the run (before it, if nothing committed)
   size_t applied = 0;          // write sets of the run committed (a resend counts, unchanged head)
   std::optional<Error> error;  // why the run stopped short (as apply_write_set's errors)
 };

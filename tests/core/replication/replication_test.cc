@@ -301,6 +301,13 @@ TEST_CASE("a run of write sets applies in one transaction; a refused one keeps t
   CHECK(r.error->code() == ErrorCode::kUnavailable);
   CHECK(r.applied == 0);
   CHECK(head_of(*p.replica).seq == 2);
+  CHECK(r.head == head_of(*p.replica));  // the head on disk, read before the failed run
+
+  r = apply({flipped, ws[3]});  // the first write set refused: the head before the run
+  REQUIRE(r.error);
+  CHECK(r.applied == 0);
+  CHECK(r.head == head_of(*p.replica));
+  CHECK(r.head.seq == 2);
 
   r = apply({ws[1], ws[2], ws[3], ws[4], ws[5]});  // 2 again (a resend), then the rest at once
   REQUIRE(!r.error);
