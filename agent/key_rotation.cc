@@ -47,21 +47,15 @@ bool is_refusal(const Error& e) {
   }
 }
 
-// K2 goes to KEY_FILE.next whole or not at all: written and synced under KEY_FILE.next.tmp,
-// then renamed. KEY_FILE.next is what says "a rotation is unfinished" (at the next start and in
-// poll()), so it must never be seen empty or half written: a SIGKILL between its creation and
-// its write left an empty KEY_FILE.next that no restart could load, and the service stopped at
-// every start (test_key_rotation, "SIGKILL during rotate-key").
+// K2 goes to KEY_FILE.next whole or not at all (crypto::save_key_file_atomic: written and synced
+// under KEY_FILE.next.tmp, then renamed; the .tmp, which holds the seed, removed on any failure).
+// KEY_FILE.next is what says "a rotation is unfinished" (at the next start and in poll()), so it
+// must never be seen empty or half written: a SIGKILL between its creation and its write left an
+// empty KEY_FILE.next that no restart could load, and the service stopped at every start
+// (test_key_rotation, "SIGKILL during rotate-key").
 Status save_next_key(const std::string& next_path, const crypto::IdentityKey& key) {
-  const std::string tmp = next_path + ".tmp";
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
-    return fail_errno(trf("key rotation: remove {}", tmp), errno);
-  }
-  GONGSHU_RETURN_IF_ERROR(crypto::save_key_file(tmp, crypto::KeyKind::kAgent, key));
-  if (::rename(tmp.c_str(), next_path.c_str()) != 0) {
-    return fail_errno(trf("key rotation: rename {} to {}", tmp, next_path), errno);
-  }
-  return sync_dir_of(next_path);
+  return with_context(crypto::save_key_file_atomic(next_path, crypto::KeyKind::kAgent, key),
+                      tr("key rotation"));
 }
 
 }  // namespace
@@ -250,6 +244,11 @@ Status KeyRotator::finish(const crypto::IdentityKey& old_key, const crypto::Iden
   failpoint(Failpoint::kRotateBeforeRename);
   if (::rename(next_path.c_str(), config_.key_file.c_str()) != 0) {
     return fail_errno(trf("key rotation: rename {} to {}", next_path, config_.key_file), errno);
+  }
+  // A torn K2 set aside by an earlier attempt (step 2) is of no use once the rotation is done.
+  const std::string unusable = next_path + ".unusable";
+  if (::unlink(unusable.c_str()) != 0 && errno != ENOENT) {
+    return fail_errno(trf("key rotation: remove {}", unusable), errno);
   }
   return sync_dir_of(config_.key_file);
 }

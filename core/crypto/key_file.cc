@@ -127,7 +127,10 @@ std::optional<KeyKind> parse_key_kind(std::string_view name) {
   return std::nullopt;
 }
 
-Status save_key_file(const std::string& path, KeyKind kind, const IdentityKey& key) {
+namespace {
+// The key file's text in a buffer wiped when it goes (SecretWriter), handed to `write`.
+template <typename Write>
+Status write_key_text(KeyKind kind, const IdentityKey& key, Write&& write) {
   const PublicKey& pub = key.public_key();
   SecretWriter w(kMaxKeyFileSize);
   w.put("# gongshu identity key. Keep it secret: mode 0600, owned by the service user.\n");
@@ -143,7 +146,28 @@ Status save_key_file(const std::string& path, KeyKind kind, const IdentityKey& k
   w.put("\"\nsecret_seed = \"");
   w.put_hex_secret(key.seed());
   w.put("\"\n");
-  return with_context(write_new_file(path, w.view(), 0600), "key file");
+  return write(w.view());
+}
+}  // namespace
+
+Status save_key_file(const std::string& path, KeyKind kind, const IdentityKey& key) {
+  return write_key_text(kind, key, [&](ByteView text) {
+    return with_context(write_new_file(path, text, 0600), "key file");
+  });
+}
+
+Status save_key_file_atomic(const std::string& path, KeyKind kind, const IdentityKey& key) {
+  return write_key_text(kind, key, [&](ByteView text) -> Status {
+    auto s = write_file_atomic(path, text, 0600);
+    if (!s) {
+      // PATH.tmp holds the secret seed: never left behind, whichever step failed (a short
+      // write, a failed sync or rename).
+      const std::string tmp = path + ".tmp";
+      ::unlink(tmp.c_str());
+      return with_context(std::move(s), "key file");
+    }
+    return s;
+  });
 }
 
 Result<KeyFile> load_key_file(const std::string& path) {

@@ -48,6 +48,10 @@ struct KeyFile {
 
 // Writes a new key file with mode 0600. Refuses to overwrite an existing file.
 Status save_key_file(const std::string& path, KeyKind kind, const IdentityKey& key);
+// Writes or replaces a key file atomically, mode 0600 (write_file_atomic: PATH.tmp written and
+// synced, renamed over path, the directory synced): path is never seen empty or half written.
+// PATH.tmp, which holds the secret, is removed when any step fails.
+Status save_key_file_atomic(const std::string& path, KeyKind kind, const IdentityKey& key);
 
 Result<KeyFile> load_key_file(const std::string& path);
 

@@ -38,6 +38,30 @@ TEST_CASE("key files are never overwritten") {
   CHECK(again.error().code() == ErrorCode::kAlreadyExists);
 }
 
+TEST_CASE("save_key_file_atomic replaces a key file whole and leaves no .tmp behind") {
+  TempDir dir;
+  const std::string p = dir.file("agent.key.next");
+  auto k1 = IdentityKey::generate();
+  auto k2 = IdentityKey::generate();
+  REQUIRE(save_key_file_atomic(p, KeyKind::kAgent, k1));
+  REQUIRE(save_key_file_atomic(p, KeyKind::kAgent, k2));  // replaces
+  auto back = load_key_file(p);
+  REQUIRE(back);
+  CHECK(back->key.public_key().hex() == k2.public_key().hex());
+  struct stat st;
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(::access((p + ".tmp").c_str(), F_OK) != 0);
+
+  // The rename fails (a non-empty directory stands at the path): the .tmp, which held the
+  // secret seed, is gone too.
+  const std::string blocked = dir.file("blocked.key");
+  REQUIRE(::mkdir(blocked.c_str(), 0700) == 0);
+  REQUIRE(::mkdir((blocked + "/x").c_str(), 0700) == 0);
+  CHECK(!save_key_file_atomic(blocked, KeyKind::kAgent, k1));
+  CHECK(::access((blocked + ".tmp").c_str(), F_OK) != 0);
+}
+
 TEST_CASE("loading refuses readable, symlinked and tampered files") {
   TempDir dir;
   auto key = IdentityKey::generate();
