@@ -633,11 +633,19 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
     auto* err = r.mutable_error();
     // The leader no longer grants it (a principal revoked there): denied, not "try the leader".
     const bool denied = recorded.error().code() == ErrorCode::kPermissionDenied;
-    err->set_code(denied ? v1::API_DENIED : v1::API_UNAVAILABLE);
+    const bool quota = recorded.error().code() == ErrorCode::kResourceExhausted;
+    err->set_code(denied || quota ? v1::API_DENIED : v1::API_UNAVAILABLE);
     if (denied) err->set_rule(std::string(kReplicaReadRevoked));
-    err->set_message(english(kNotAudited, recorded.error().message()));
-    if (!leader_api.empty()) err->set_leader_api(leader_api);
+    if (quota) {
+      err->set_rule("quota");
+      err->set_message(english("nothing was sent: {}", recorded.error().message()));
+    } else {
+      err->set_message(english(kNotAudited, recorded.error().message()));
+    }
+    if (!leader_api.empty() && !quota) err->set_leader_api(leader_api);
     if (auto bytes = wire::encode(r)) (void)channel.send(p.from, *bytes);
+    // Refused by the row quota as the leader stores it (answer_of): a denial, audited there as
+    // one, rule quota; not "try the leader" (review M5).
     return true;
   });
 }
@@ -710,7 +718,8 @@ void ApiService::Impl::pump() {
     if (batch.entries_size() == 0) break;
     auto id = rec->send(batch);
     if (!id) {
-      finish(kSending, tl::unexpected(id.error()));
+      // kUnavailable whatever the cause (an encoding's kResourceExhausted is not a quota denial).
+      finish(kSending, fail(ErrorCode::kUnavailable, id.error().message()));
       continue;
     }
     for (Parked& p : parked)

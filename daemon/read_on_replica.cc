@@ -161,6 +161,12 @@ Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
   out.set_request_id(id);
   *out.mutable_access_record() = req;
   GONGSHU_TRY(Bytes bytes, wire::encode(out));
+  // Refused by the agreement's row quota as the leader stores it (audited there as a denial, rule
+  // quota): kResourceExhausted, which api.cc finish() answers API_DENIED rule quota, so that a
+  // client does not take it for a transient refusal to retry on the leader (review M5).
+  if (resp.has_error() && resp.error().code() == v1::API_DENIED && resp.error().rule() == "quota")
+    return fail(ErrorCode::kResourceExhausted, english("the leader {} refused the read: {}", node,
+                                                       resp.error().message().substr(0, 512)));
   GONGSHU_RETURN_IF_ERROR(m.channel->send(bytes));
   return id;
 }

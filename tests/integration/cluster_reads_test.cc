@@ -543,11 +543,26 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
       INFO(two.out << two.err);
       REQUIRE(two.exit_code == 0);
       CHECK(json::parse(two.out)["rows"].size() == 2);
-      auto three = query_as(*f, 3);
-      INFO(three.out << three.err);
-      CHECK(three.exit_code != 0);
-      CHECK(three.out.find("\"rows\"") == std::string::npos);  // nothing released
-      CHECK(three.err.find("row quota") != std::string::npos);
+      // Through the protocol: a denial (API_DENIED, rule quota), not "unavailable, ask the
+      // leader", so a script does not retry it on the leader (review M5).
+      Pipelined c(f->api, shichang, p.daemon_key);
+      v1::ApiRequest three;
+      three.mutable_query()->set_dataset(std::string(kHouseholds));
+      three.mutable_query()->add_fields("address");
+      three.mutable_query()->set_purpose("市场主体核验");
+      three.mutable_query()->set_limit(3);
+      c.send(1, three);
+      REQUIRE(wait_until([&] {
+        c.poll();
+        return c.got.count(1) == 1;
+      }));
+      const v1::ApiResponse& r = c.got[1];
+      INFO(r.error().message());
+      CHECK(!r.has_query());  // nothing released
+      CHECK(r.error().code() == v1::API_DENIED);
+      CHECK(r.error().rule() == "quota");
+      CHECK(r.error().leader_api().empty());
+      CHECK(r.error().message().find("row quota") != std::string::npos);
     }
     auto shown = p.ctl(leader->api, {"agreement", "show", id, "--json"});
     INFO(shown.out << shown.err);
