@@ -291,6 +291,16 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
                                         "; nothing of the record was appended");
     }
     e.clear_time_ms();  // AuditLog::append stamps the leader's time
+  // Review M1: with the LEADER's [cluster] sync_count = 0 nothing but its own commit confirms
+  // the entries (api.cc holds nothing), so a loss of this leader would lose them while the rows
+  // are out (review A8(a)): refused here, whatever the replica's own sync_count says (a rolling
+  // config change can leave them apart).
+  if (!ctx.options.repl_synced_seq)
+    return refuse(v1::API_UNAVAILABLE,
+                  english(kNotAudited,
+                          english("the leader runs with [cluster] sync_count = 0, so no replica "
+                                  "confirms the entry before it is relied on, and replicas do not "
+                                  "serve audited reads; ask the leader")));
     auto* refs = e.mutable_refs();
     for (int r = refs->size() - 1; r >= 0; --r)
       if (refs->Get(r).kind() == "served_by") refs->DeleteSubrange(r, 1);

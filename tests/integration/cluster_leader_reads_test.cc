@@ -22,6 +22,7 @@
 #include "core/wire/codec.h"
 #include "core/wire/context.h"
 #include "gongshu/v1/api.pb.h"
+#include "gongshu/v1/audit.pb.h"
 #include "tests/integration/cluster_platform.h"
 
 namespace gongshu::testing {
@@ -203,6 +204,27 @@ TEST_CASE("sync_count 0: replicas refuse the audited reads, the leader answers t
     CHECK(r.error().message().find("ask the leader") != std::string::npos);
     CHECK(r.error().leader_api() == leader->api);
     CHECK(!r.has_lookup());
+  }
+  // Review M1: the leader itself refuses a member's access record while IT runs with
+  // sync_count = 0 (a replica at sync_count 1 after a rolling config change would send one): a
+  // well-formed record of a public read, which a leader at sync_count 1 appends.
+  {
+    Pipelined member(leader->api, p.dir.file(f->id + ".key"), p.daemon_key);
+    v1::AuditEntry e;
+    e.mutable_principal()->set_key_id("public");
+    e.mutable_principal()->set_role("public");
+    e.set_action("open_catalog");
+    e.set_decision(v1::DECISION_ALLOW);
+    v1::ApiRequest rec;
+    rec.mutable_access_record()->add_entries(e.SerializeAsString());
+    member.send(9, rec);
+    REQUIRE(member.wait_for(9));
+    const v1::ApiResponse& r = member.got[9];
+    INFO(r.error().message());
+    CHECK(r.error().code() == v1::API_UNAVAILABLE);
+    CHECK(r.error().message().find("could not be audited") != std::string::npos);
+    CHECK(r.error().message().find("sync_count = 0") != std::string::npos);
+    CHECK(!r.has_access_record());
   }
   Pipelined on_leader(leader->api, agency_key, p.daemon_key);
   on_leader.send(1, lookup);
