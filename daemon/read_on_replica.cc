@@ -3,6 +3,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/catalog/lifecycle.h"
 #include "core/crypto/key_file.h"
 #include "core/util/i18n.h"
 #include "core/wire/client_channel.h"
@@ -49,9 +50,31 @@ std::string agreement_inactive(const ApiContext& ctx, const store::Txn& txn, con
   return "";
 }
 
-std::string ref_of(const v1::AuditEntry& e, std::string_view kind) {
-  for (const auto& r : e.refs())
-    if (r.kind() == kind) return r.value();
+// Empty when consent `id` is stored, given to `applicant`, and active at now_ms; else why not.
+std::string consent_inactive(const ApiContext& ctx, const store::Txn& txn, const std::string& id,
+                             const std::string& applicant, int64_t now_ms) {
+  auto v = ctx.store.db().consents.get(txn, id);
+  v1::ConsentInfo k;
+  if (!v || !parse_value(*v, k)) return "consent " + id + " is not known to the leader";
+  if (k.applicant() != applicant) return "consent " + id + " was not given to " + applicant;
+  if (k.revoked()) return "consent " + id + " is revoked";
+  if (now_ms < k.valid_from_ms() || now_ms >= k.valid_to_ms())
+    return "consent " + id + " is outside its term";
+  return "";
+}
+
+// Empty when the leader still has dataset `id`'s records readable: not destroyed (crypto-shredded,
+// as the stored state says) and not withdrawn from the catalog; else why not.
+std::string dataset_gone(const ApiContext& ctx, const store::Txn& txn,
+                         const CatalogView::Snapshot& catalog, const std::string& id) {
+  if (auto v = ctx.store.db().datasets.get(txn, id)) {
+    stored::DatasetState st;
+    if (parse_value(*v, st) && st.destroyed_at_ms() != 0)
+      return "dataset " + id + " was destroyed on the leader";
+  }
+  auto it = catalog.find(id);
+  if (it != catalog.end() && !catalog::records_readable(it->second.entry().status()))
+    return "dataset " + id + " is " + it->second.entry().status() + " in the leader's catalog";
   return "";
 }
 
@@ -59,9 +82,11 @@ std::string ref_of(const v1::AuditEntry& e, std::string_view kind) {
 // will): the replica that served the read may not have applied a revocation yet (its stream
 // stalled, or simply behind), so the leader checks the caller against its own directory — a
 // named principal must exist, not be revoked, and have the role and agency the entry says — and,
-// for what was released under an agreement, that the stored agreement is still active and in
-// its term. The public is the public on every node.
-std::string stale_grant(const ApiContext& ctx, const store::Txn& txn, const v1::AuditEntry& e,
+// for what was released (review M2): every agreement it names still stored active and in its
+// term, every subject consent it names still stored, given to the caller, unrevoked and in its
+// term, and its dataset neither destroyed nor withdrawn. The public is the public on every node.
+std::string stale_grant(const ApiContext& ctx, const store::Txn& txn,
+                        const CatalogView::Snapshot& catalog, const v1::AuditEntry& e,
                         int64_t now_ms) {
   const auto& who = e.principal();
   if (who.role() != "public" || who.key_id() != "public") {
@@ -72,9 +97,17 @@ std::string stale_grant(const ApiContext& ctx, const store::Txn& txn, const v1::
       return "principal " + who.key_id() + " is " + id->role + " of '" + id->agency +
              "' on the leader, not " + who.role() + " of '" + who.agency() + "'";
   }
-  const std::string agreement = ref_of(e, "agreement");
-  if (agreement.empty() || e.decision() == v1::DECISION_DENY) return "";
-  return agreement_inactive(ctx, txn, agreement, now_ms);
+  if (e.decision() == v1::DECISION_DENY) return "";
+  for (const auto& r : e.refs()) {
+    std::string why;
+    if (r.kind() == "agreement")
+      why = agreement_inactive(ctx, txn, r.value(), now_ms);
+    else if (r.kind() == "consent")
+      why = consent_inactive(ctx, txn, r.value(), who.key_id(), now_ms);
+    if (!why.empty()) return why;
+  }
+  if (!e.dataset().empty()) return dataset_gone(ctx, txn, catalog, e.dataset());
+  return "";
 }
 
 }  // namespace
@@ -319,8 +352,9 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
   bool over_quota = false;  // use_rows refused: the stored quota has not the rows left
   const int64_t now = ctx.store.clock().now_ms();
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+  const auto catalog = ctx.catalog.snapshot();
     for (const auto& e : entries) {
-      stale = stale_grant(ctx, txn, e, now);
+      stale = stale_grant(ctx, txn, *catalog, e, now);
       if (!stale.empty()) {
         stale_entry = e;
         return fail(ErrorCode::kPermissionDenied, stale);

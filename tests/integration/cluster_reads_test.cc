@@ -377,6 +377,44 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
   // A member's key may record only what a replica's read makes: a forged revocation is refused.
   CHECK(send_access_record(leader->api, p.dir.file(f->id + ".key"), p.daemon_key,
                            "principal_revoke", "is not one a read") == v1::API_DENIED);
+  // Review M2: the leader re-checks every agreement and consent an entry names, not only the
+  // first agreement (a licence ref first, then an agreement it does not hold; a consent it does
+  // not hold), and refuses the whole record, nothing appended.
+  {
+    Pipelined member(leader->api, p.dir.file(f->id + ".key"), p.daemon_key);
+    auto record_of = [&](uint64_t id, std::vector<std::pair<std::string, std::string>> refs) {
+      v1::AuditEntry e;
+      e.mutable_principal()->set_key_id("public");
+      e.mutable_principal()->set_role("public");
+      e.set_action("read");
+      e.set_dataset(kHouseholds);
+      e.set_decision(v1::DECISION_ALLOW);
+      for (const auto& [kind, value] : refs) {
+        auto* r = e.add_refs();
+        r->set_kind(kind);
+        r->set_value(value);
+      }
+      v1::ApiRequest rec;
+      rec.mutable_access_record()->add_entries(e.SerializeAsString());
+      member.send(id, rec);
+      REQUIRE(wait_until([&] {
+        member.poll();
+        return member.got.count(id) == 1;
+      }));
+      return member.got[id];
+    };
+    const v1::ApiResponse later_agreement =
+        record_of(31, {{"agreement", "licence:x"}, {"agreement", "KF-2099-0001"}});
+    INFO(later_agreement.error().message());
+    CHECK(later_agreement.error().code() == v1::API_DENIED);
+    CHECK(later_agreement.error().rule() == "replica-read-revoked");
+    CHECK(later_agreement.error().message().find("KF-2099-0001") != std::string::npos);
+    const v1::ApiResponse consent = record_of(32, {{"consent", "TY-2099-0001"}});
+    INFO(consent.error().message());
+    CHECK(consent.error().code() == v1::API_DENIED);
+    CHECK(consent.error().message().find("consent TY-2099-0001") != std::string::npos);
+    CHECK(!consent.has_access_record());
+  }
   auto after = audit_entries(p, *leader, "leader-2.log");
   CHECK(served_by(after, "audit_export", f->id) == 1);
   for (const json& e : after) CHECK(e["principal"]["key_id"] != "0123456789abcdef");
