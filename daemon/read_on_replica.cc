@@ -371,9 +371,10 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
       policy::Agreement a;  // use_rows reads the stored agreement; the quota is checked there
       a.id = q.agreement_id();
       a.rows_remaining = 0;
-      auto used = use_rows(ctx, txn, &a, q.rows());
-      over_quota = !used && used.error().code() == ErrorCode::kResourceExhausted;
-      GONGSHU_RETURN_IF_ERROR(used);
+      // The quota test itself, not any kResourceExhausted (a full store is one too: review L10).
+      over_quota = row_quota_exceeded(ctx, txn, q.agreement_id(), q.rows());
+      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, &a, q.rows()));
+      over_quota = false;
     }
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     size = ctx.store.audit().head(txn).size;
