@@ -490,6 +490,9 @@ struct ApiService::Impl {
   std::string views_error;
   std::chrono::steady_clock::time_point views_logged{};
   uint64_t views_failures = 0;
+  // After a failed reload, not tried again before this (review L4: every request re-read every
+  // principal and the catalog on the api thread while it kept failing).
+  std::chrono::steady_clock::time_point views_retry{};
 
   Impl(DaemonStore& s, Directory& d, CatalogView& c, PolicyView& p, ApiOptions o,
        wire::ServerChannel ch)
@@ -518,14 +521,16 @@ void ApiService::Impl::refresh_views() {
   if (!options.replica_applied_seq || !options.gate || options.gate->may_write()) return;
   const uint64_t seq = options.replica_applied_seq();
   if (seq == views_seq) return;
-  // Tried again at the next request; meanwhile the reads are refused (replica_stale): the old
-  // views may still hold a principal the leader revoked. Journalled at most once a minute.
+  // Tried again at a request a second after a failure at the soonest; meanwhile the reads are
+  // refused (replica_stale): the old views may still hold a principal the leader revoked.
+  // Journalled at most once a minute.
+  const auto now = std::chrono::steady_clock::now();
+  if (!views_error.empty() && now < views_retry) return;
   Status s = [&]() -> Status {
     GONGSHU_TRY(auto txn, ctx.store.env().begin_read());
     GONGSHU_RETURN_IF_ERROR(directory.reload(ctx.store, txn));
     return ctx.catalog.reload(ctx.store, txn);
   }();
-  const auto now = std::chrono::steady_clock::now();
   if (s) {
     views_seq = seq;
     if (!views_error.empty() && options.log)
@@ -539,6 +544,7 @@ void ApiService::Impl::refresh_views() {
   }
   views_error = s.error().message();
   ++views_failures;
+  views_retry = now + std::chrono::seconds(1);
   if (options.log && (views_failures == 1 || now - views_logged >= std::chrono::minutes(1))) {
     views_logged = now;
     options.log->warning(trf("could not read the principals and catalog again after write set "
