@@ -103,6 +103,17 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
         if (!recorded || ::rename(staged.c_str(), path.c_str()) != 0) ::unlink(staged.c_str());
       });
     }
+  } else if (ctx.on_replica) {
+    // Review H1: a continuation on a replica is a read like the first chunk: its own entry
+    // (audit_export_chunk: the range and offset, no rows counted again), which the leader
+    // re-checks against its directory (read_on_replica.cc stale_grant: a principal it revoked
+    // gets nothing more) and records before the chunk leaves (parked, ctx.defer_record). On the
+    // leader the directory checked by require() is the leader's own: nothing more is needed.
+    auto e = entry_for(c, "audit_export_chunk");
+    e.set_decision(v1::DECISION_ALLOW);
+    add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
+    add_ref(e, "offset", std::to_string(req.offset()));
+    if (auto s = ctx.audit(std::move(e)); !s) return tl::unexpected(from_error(s.error()));
   }
   auto chunk = read_file_chunk(read_from, req.offset(), ctx.options.export_chunk);
   if (!chunk) return tl::unexpected(from_error(chunk.error()));

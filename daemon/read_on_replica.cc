@@ -23,12 +23,13 @@ constexpr int kMaxEntries = 10000;  // a lookup makes one per dataset of its kin
 // download, aggregate, open_catalog, audit_export): the reveals (access.cc decision_entry with
 // policy::action_name read/query_subject/download/export/aggregate; open_catalog; audit_export),
 // their denials and rate refusals (deny(), rate_check(): the same names, and "lookup"), the
-// role refusal of an export (ApiContext::require's action text) and the unknown-keys rate
+// role refusal of an export (ApiContext::require's action text), an export's continuation
+// (audit_export.cc: audit_export_chunk) and the unknown-keys rate
 // refusal of admit() ("api_request"). Nothing else may come from a member.
 bool replica_read_action(std::string_view a) {
   for (std::string_view ok :
        {"read", "query_subject", "download", "export", "aggregate", "lookup", "open_catalog",
-        "audit_export", "export the audit log", "api_request"})
+        "audit_export", "audit_export_chunk", "export the audit log", "api_request"})
     if (a == ok) return true;
   return false;
 }
@@ -160,6 +161,12 @@ Result<v1::AccessRecordResponse> answer_of(const v1::ApiResponse& resp, const st
       resp.error().rule() == kReplicaReadRevoked)
     return fail(ErrorCode::kPermissionDenied, english("the leader {} did not record the access: {}",
                                                       node, resp.error().message().substr(0, 512)));
+  // Refused by the agreement's row quota as the leader stores it (audited there as a denial, rule
+  // quota): kResourceExhausted, which api.cc finish() answers API_DENIED rule quota, so that a
+  // client does not take it for a transient refusal to retry on the leader (review M5).
+  if (resp.has_error() && resp.error().code() == v1::API_DENIED && resp.error().rule() == "quota")
+    return fail(ErrorCode::kResourceExhausted, english("the leader {} refused the read: {}", node,
+                                                       resp.error().message().substr(0, 512)));
   if (resp.has_error() && resp.error().code() != v1::API_OK)
     return fail(ErrorCode::kUnavailable, english("the leader {} did not record the access: {}",
                                                  node, resp.error().message().substr(0, 512)));
@@ -194,12 +201,6 @@ Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
   out.set_request_id(id);
   *out.mutable_access_record() = req;
   GONGSHU_TRY(Bytes bytes, wire::encode(out));
-  // Refused by the agreement's row quota as the leader stores it (audited there as a denial, rule
-  // quota): kResourceExhausted, which api.cc finish() answers API_DENIED rule quota, so that a
-  // client does not take it for a transient refusal to retry on the leader (review M5).
-  if (resp.has_error() && resp.error().code() == v1::API_DENIED && resp.error().rule() == "quota")
-    return fail(ErrorCode::kResourceExhausted, english("the leader {} refused the read: {}", node,
-                                                       resp.error().message().substr(0, 512)));
   GONGSHU_RETURN_IF_ERROR(m.channel->send(bytes));
   return id;
 }
@@ -290,6 +291,16 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
                   "access records are taken only from cluster members' node keys ([cluster] "
                   "members); this key is not one");
   }
+  // Review M1: with the LEADER's [cluster] sync_count = 0 nothing but its own commit confirms
+  // the entries (api.cc holds nothing), so a loss of this leader would lose them while the rows
+  // are out (review A8(a)): refused here, whatever the replica's own sync_count says (a rolling
+  // config change can leave them apart).
+  if (!ctx.options.repl_synced_seq)
+    return refuse(v1::API_UNAVAILABLE,
+                  english(kNotAudited,
+                          english("the leader runs with [cluster] sync_count = 0, so no replica "
+                                  "confirms the entry before it is relied on, and replicas do not "
+                                  "serve audited reads; ask the leader")));
   if (req.entries_size() == 0 || req.entries_size() > kMaxEntries)
     return refuse(v1::API_BAD_REQUEST,
                   english("an access record holds 1..{} audit entries", kMaxEntries));
@@ -324,16 +335,6 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
                                         "; nothing of the record was appended");
     }
     e.clear_time_ms();  // AuditLog::append stamps the leader's time
-  // Review M1: with the LEADER's [cluster] sync_count = 0 nothing but its own commit confirms
-  // the entries (api.cc holds nothing), so a loss of this leader would lose them while the rows
-  // are out (review A8(a)): refused here, whatever the replica's own sync_count says (a rolling
-  // config change can leave them apart).
-  if (!ctx.options.repl_synced_seq)
-    return refuse(v1::API_UNAVAILABLE,
-                  english(kNotAudited,
-                          english("the leader runs with [cluster] sync_count = 0, so no replica "
-                                  "confirms the entry before it is relied on, and replicas do not "
-                                  "serve audited reads; ask the leader")));
     auto* refs = e.mutable_refs();
     for (int r = refs->size() - 1; r >= 0; --r)
       if (refs->Get(r).kind() == "served_by") refs->DeleteSubrange(r, 1);
@@ -351,8 +352,8 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
   v1::AuditEntry stale_entry;
   bool over_quota = false;  // use_rows refused: the stored quota has not the rows left
   const int64_t now = ctx.store.clock().now_ms();
-  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
   const auto catalog = ctx.catalog.snapshot();
+  auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     for (const auto& e : entries) {
       stale = stale_grant(ctx, txn, *catalog, e, now);
       if (!stale.empty()) {

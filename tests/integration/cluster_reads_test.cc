@@ -462,12 +462,52 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
       return p.ctl(f->api, a);
     };
     REQUIRE(wait_until([&] { return lookup_as(revokee.file).exit_code == 0; }));
+    // Review H1: an officer's audit export begun on the replica; its continuation after the
+    // leader revoked the officer (the replica not knowing it yet) is refused, nothing more sent.
+    const std::string officer = p.dir.file("officer.key");
+    auto og = run_process(
+        {kBin + "gongshuctl", "keygen", "--kind", "officer", "--out", officer, "--json"});
+    REQUIRE(og.exit_code == 0);
+    const std::string officer_id = json::parse(og.out)["key_id"].get<std::string>();
+    REQUIRE(p.ctl(leader->api, {"principal", "add", "--role", "officer", "--public-key",
+                                json::parse(og.out)["public_key"].get<std::string>()})
+                .exit_code == 0);
+    v1::ApiRequest officer_export;
+    officer_export.mutable_audit_export()->set_from_seq(1);  // not 1-1: the last case's file
+    officer_export.mutable_audit_export()->set_to_seq(2);
+    Pipelined officer_c(f->api, officer, p.daemon_key);
+    uint64_t officer_req = 0;
+    REQUIRE(wait_until([&] {
+      officer_c.send(++officer_req, officer_export);
+      const bool answered = wait_until([&] {
+        officer_c.poll();
+        return officer_c.got.count(officer_req) == 1;
+      });
+      return answered && !officer_c.got[officer_req].has_error();
+    }));
     const auto t0 = SteadyClock::now();
     {
       HeldStore held(*f);
       auto rv = p.ctl(leader->api, {"principal", "revoke", revokee.key_id, "--reason", "test"});
       INFO(rv.out << rv.err);
       REQUIRE(rv.exit_code == 0);
+      REQUIRE(
+          p.ctl(leader->api, {"principal", "revoke", officer_id, "--reason", "test"}).exit_code ==
+          0);
+      {
+        v1::ApiRequest continuation = officer_export;
+        continuation.mutable_audit_export()->set_offset(1);
+        officer_c.send(++officer_req, continuation);
+        REQUIRE(wait_until([&] {
+          officer_c.poll();
+          return officer_c.got.count(officer_req) == 1;
+        }));
+        const v1::ApiResponse& r = officer_c.got[officer_req];
+        INFO(r.error().message());
+        CHECK(r.error().code() == v1::API_DENIED);
+        CHECK(r.error().message().find("is revoked") != std::string::npos);
+        CHECK(!r.has_audit_export());
+      }
       auto r = lookup_as(revokee.file);
       INFO(r.out << r.err);
       CHECK(r.exit_code != 0);
