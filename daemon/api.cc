@@ -638,6 +638,8 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
     r.set_request_id(p.resp.request_id());
     auto* err = r.mutable_error();
     // The leader no longer grants it (a principal revoked there): denied, not "try the leader".
+    // Refused by the row quota as the leader stores it (answer_of): a denial, audited there as
+    // one, rule quota; not "try the leader" (review M5).
     const bool denied = recorded.error().code() == ErrorCode::kPermissionDenied;
     const bool quota = recorded.error().code() == ErrorCode::kResourceExhausted;
     err->set_code(denied || quota ? v1::API_DENIED : v1::API_UNAVAILABLE);
@@ -650,8 +652,6 @@ void ApiService::Impl::finish(uint64_t sent, const Status& recorded) {
     }
     if (!leader_api.empty() && !quota) err->set_leader_api(leader_api);
     if (auto bytes = wire::encode(r)) (void)channel.send(p.from, *bytes);
-    // Refused by the row quota as the leader stores it (answer_of): a denial, audited there as
-    // one, rule quota; not "try the leader" (review M5).
     return true;
   });
 }
@@ -766,6 +766,29 @@ void ApiService::Impl::held_loop() {
       if (!in) continue;  // dropped by the channel, as the single-node loop does
       if (!*in) break;
       const uint64_t before = options.repl_thread_seq ? options.repl_thread_seq() : 0;
+      // Review M3: with as many leader reads held as it takes, a further one is refused before
+      // it is served: after serve() its ALLOW entry would be committed and its rows charged to
+      // the quota for an answer never sent.
+      if (options.repl_synced_seq && options.repl_thread_seq &&
+          size_t(std::count_if(held.begin(), held.end(), [](const Held& h) { return h.read; })) >=
+              kMaxParked) {
+        v1::ApiRequest peek;
+        if (wire::decode((*in)->payload, options.max_request, peek) &&
+            leader_read_held(peek.body_case())) {
+          const int64_t retry_s = std::max<int64_t>(1, (options.sync_wait_ms + 999) / 1000);
+          v1::ApiResponse r;
+          r.set_request_id(peek.request_id());
+          auto* err = r.mutable_error();
+          err->set_code(v1::API_UNAVAILABLE);
+          err->set_message(
+              english("too many reads waiting for the synchronous set; nothing was "
+                      "read or recorded; try again in {} s",
+                      retry_s));
+          err->set_retry_after_ms(uint64_t(retry_s) * 1000);
+          if (auto out = wire::encode(r)) (void)channel.send((*in)->from, *out);
+          continue;
+        }
+      }
       bool access_only_req = false, held_read = false;
       v1::ApiResponse resp = serve(**in, access_only_req, held_read);
       size_t parked_bytes = 0;
@@ -813,10 +836,14 @@ void ApiService::Impl::held_loop() {
           r.set_request_id(resp.request_id());
           auto* err = r.mutable_error();
           err->set_code(v1::API_UNAVAILABLE);
+          // Only the bytes bound is left here (the count is checked before serve()): the read's
+          // entry is committed and its rows charged, its answer not sent (docs/replication.md
+          // §11).
           err->set_message(
-              english(kNotAudited,
-                      english("too many reads waiting for the synchronous set; try again in {} s",
-                              retry_s)));
+              english("too many bytes of reads waiting for the synchronous set: "
+                      "the read was recorded (write set {}) but nothing of it is "
+                      "sent; try again in {} s",
+                      wrote, retry_s));
           err->set_retry_after_ms(uint64_t(retry_s) * 1000);
           if (auto out = wire::encode(r)) (void)channel.send((*in)->from, *out);
           continue;
