@@ -1,6 +1,7 @@
 #include "daemon/audit_export.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -117,6 +118,10 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
   }
   auto chunk = read_file_chunk(read_from, req.offset(), ctx.options.export_chunk);
   if (!chunk) return tl::unexpected(from_error(chunk.error()));
+  // "Abandoned" counts from the last chunk asked for, not from staging: a download that takes
+  // longer than kAbandoned is not removed under its caller by another officer's export (review
+  // L2), which would re-stage it and record a second export for the same download.
+  if (read_from == path) ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
   auto* out = resp.mutable_audit_export();
   out->set_data(chunk->data.data(), chunk->data.size());
   out->set_last(chunk->last);

@@ -403,4 +403,29 @@ TEST_CASE(
   CHECK(finished == 1);
 }
 
+TEST_CASE("a report whose evidence is not UTF-8 is written, the bad bytes replaced") {
+  // Evidence quotes processes' output; a byte that is not UTF-8 must not end the drill with no
+  // report (a plain dump() throws on it).
+  drill::Report r;
+  r.report_id = "0a1b2c3d0a1b2c3d";
+  drill::ScenarioResult s;
+  s.name = "daemon-crash";
+  drill::StepResult st;
+  st.index = 1;
+  st.action = "kill";
+  drill::ExpectationResult e;
+  e.text = "the daemon restarts";
+  e.evidence = std::string("journal said \xD5\xFF then stopped");
+  st.expectations.push_back(e);
+  s.steps.push_back(st);
+  r.scenarios.push_back(s);
+  std::string text;
+  REQUIRE_NOTHROW(text = drill::report_json(r));
+  auto j = nlohmann::json::parse(text);
+  const std::string shown = j["scenarios"][0]["steps"][0]["expectations"][0]["evidence"];
+  CHECK(shown.starts_with("journal said \uFFFD"));  // U+FFFD for what is not UTF-8
+  CHECK(shown.ends_with(" then stopped"));
+  CHECK(shown.find('\xFF') == std::string::npos);
+}
+
 }  // namespace gongshu::testing

@@ -129,7 +129,9 @@ std::string report_json(const Report& r) {
     scenarios.push_back(sj);
   }
   j["scenarios"] = scenarios;
-  return j.dump(2) + "\n";
+  // Evidence is taken from processes' output: bytes that are not UTF-8 are replaced, never a
+  // throw that would end the drill with no report (review L7).
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<std::string> report_text_from_json(const std::string& text) {
