@@ -167,11 +167,13 @@ bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c, bool re
 }
 
 // Replicated mode (docs/replication.md §11): requests that change nothing the caller is told of,
-// whose only write is the audit entry of the access itself (or a staged export): answered at
-// once, not held for the synchronous set, so a leader whose set is not confirming (alone after
-// `cluster failover --accept-loss`, or its sync members stopped) still serves reads, audit
-// exports and the backup a replica re-seeds from. Their entries reach the replicas with the
-// next write sets.
+// whose only write is the audit entry of the access itself (or a staged export): not held as a
+// write is. Those that reveal records or the open catalog are still held for the synchronous set
+// with sync_count > 0 (leader_read_held(), below), and refused when it does not confirm; the rest
+// — listings, status, audit exports and the backup a replica re-seeds from — are answered at
+// once, so a leader whose set is not confirming (alone after `cluster failover --accept-loss`,
+// or its sync members stopped) still serves them. Their entries reach the replicas with the next
+// write sets.
 bool access_only(v1::ApiRequest::BodyCase body) {
   using R = v1::ApiRequest;
   switch (body) {
