@@ -81,9 +81,7 @@ json rejection_json(uint64_t id, const agentpb::RejectedRecord& r) {
 
 // Compact JSON; bytes that are not UTF-8 replaced, and, as gongshuctl's, safe on a terminal:
 // nlohmann-json writes C1 controls and bidirectional overrides as they are (core/util/json.h).
-std::string dump(const json& j) {
-  return json_dump_terminal_safe(j);
-}
+std::string dump(const json& j) { return json_dump_terminal_safe(j); }
 
 // Calls fn(id, record) for each rejected record, oldest first.
 Status each_rejected(Spool& spool,
