@@ -6,6 +6,7 @@
 #include "core/crypto/seal.h"
 #include "core/util/check.h"
 #include "core/util/wire_reader.h"
+#include "core/util/wire_writer.h"
 
 namespace gongshu::batch {
 namespace {
@@ -34,22 +35,6 @@ Bytes canonical_bytes(std::string_view agency, std::string_view agent_key_id, ui
 }
 
 // Protobuf's wire format, written as its serialisation writes it.
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-uint8_t* put_varint(uint8_t* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<uint8_t>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
 constexpr uint8_t tag(uint32_t field, uint32_t wire_type) {
   return static_cast<uint8_t>(field << 3 | wire_type);
 }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/util/fd.h"
+#include "core/util/wire_writer.h"
 #include "core/wire/curve_key.h"
 #include "core/wire/poller.h"
 #include "core/wire/server_channel.h"
@@ -22,22 +23,6 @@ namespace gongshu::replication {
 namespace {
 
 constexpr size_t kStreamBytes = size_t{4} << 20;  // write sets batched into one message
-
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(static_cast<uint8_t>(v) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

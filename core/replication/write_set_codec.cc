@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/util/check.h"
+#include "core/util/wire_writer.h"
 
 namespace gongshu::replication {
 namespace {
@@ -10,23 +11,6 @@ namespace {
 constexpr std::string_view kMagic = "GSW1";
 constexpr size_t kFixed = 4 + 8 + 8 + 32 + 8 + 32;  // magic .. audit root
 constexpr size_t kHashSize = 32;
-
-uint8_t* put_varint(uint8_t* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<uint8_t>(v) | 0x80;
-    v >>= 7;
-  }
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 Hash chain_hash(ByteView body) { return crypto::domain_hash(kWriteSetDomain, body); }
 
