@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 
 #include <catch2/catch.hpp>
 
@@ -36,27 +38,43 @@ std::map<std::string, std::string> lang(const std::string& l) {
           {"LC_MESSAGES", ""}, {"INVOCATION_ID", ""}, {"JOURNAL_STREAM", ""}};
 }
 
-}  // namespace
-
-TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chinese",
-          "[agent][zh]") {
-  TempDir dir;
-  const std::string config = dir.file("agent.toml");
-  write_text(config,
-             "[agent]\nstate_dir = \"state\"\ndrop_dir = \"drop\"\n"
-             "[batch]\nmax_delay_ms = 50\n[limits]\nack_timeout_ms = 3000\n");
-  DaemonState state;
-  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  const auto daemon_key = crypto::IdentityKey::generate();
-  FakeDaemon daemon(state, daemon_key);
-  auto agent = [&](std::vector<std::string> args, const std::string& l) {
+// One gongshu-agent under test, its config and state in a temporary directory, enrolled with a
+// fake daemon; agent(args, LANG) runs the real binary with that config under that language.
+struct ZhAgent {
+  explicit ZhAgent(const std::string& toml,
+                   const std::function<void(DaemonState&)>& prepare = nullptr)
+      : config(dir.file("agent.toml")) {
+    write_text(config, toml);
+    state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    if (prepare) prepare(state);
+    daemon.emplace(state, daemon_key);
+  }
+  RunResult operator()(std::vector<std::string> args, const std::string& l) const {
     args.insert(args.begin(), kAgentBin);
     args.push_back("--config");
     args.push_back(config);
     RunResult r = run_process(args, "", lang(l));
     INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
     return r;
-  };
+  }
+  TempDir dir;
+  std::string config;
+  DaemonState state;
+  crypto::IdentityKey daemon_key = crypto::IdentityKey::generate();
+  std::optional<FakeDaemon> daemon;
+};
+
+}  // namespace
+
+TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chinese",
+          "[agent][zh]") {
+  ZhAgent setup(
+      "[agent]\nstate_dir = \"state\"\ndrop_dir = \"drop\"\n"
+      "[batch]\nmax_delay_ms = 50\n[limits]\nack_timeout_ms = 3000\n");
+  TempDir& dir = setup.dir;
+  const std::string& config = setup.config;
+  FakeDaemon& daemon = *setup.daemon;
+  const ZhAgent& agent = setup;
   REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
 
   // A row with a cell too few: rejected by the agent, its English reason stored in the spool.
@@ -120,24 +138,14 @@ TEST_CASE("zh_CN: gongshu-agent's rejected list and drop-directory line in Chine
 // language would show up Chinese under C.
 TEST_CASE("zh_CN: a refused batch and a refused key rotation, in the reader's language",
           "[agent][zh]") {
-  TempDir dir;
-  const std::string config = dir.file("agent.toml");
-  write_text(config,
-             "[agent]\nstate_dir = \"state\"\n"
-             "[batch]\nmax_delay_ms = 50\n[limits]\nack_timeout_ms = 3000\n");
-  DaemonState state;
-  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  state.fail_once[1] = v1::BATCH_BAD_SIGNATURE;
-  const auto daemon_key = crypto::IdentityKey::generate();
-  FakeDaemon daemon(state, daemon_key);
-  auto agent = [&](std::vector<std::string> args, const std::string& l) {
-    args.insert(args.begin(), kAgentBin);
-    args.push_back("--config");
-    args.push_back(config);
-    RunResult r = run_process(args, "", lang(l));
-    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-    return r;
-  };
+  ZhAgent setup(
+      "[agent]\nstate_dir = \"state\"\n"
+      "[batch]\nmax_delay_ms = 50\n[limits]\nack_timeout_ms = 3000\n",
+      [](DaemonState& s) { s.fail_once[1] = v1::BATCH_BAD_SIGNATURE; });
+  TempDir& dir = setup.dir;
+  const std::string& config = setup.config;
+  FakeDaemon& daemon = *setup.daemon;
+  const ZhAgent& agent = setup;
   REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
   write_text(dir.file("people.csv"), "record_key,subject_id,name\nr1," + citizen_id(1) + ",张三\n");
   REQUIRE(agent({"submit", "--dataset", kDataset, dir.file("people.csv")}, "C.UTF-8").exit_code ==
@@ -180,21 +188,12 @@ TEST_CASE("zh_CN: a refused batch and a refused key rotation, in the reader's la
 
 TEST_CASE("zh_CN: the service's stored error is English, shown in the reader's language",
           "[agent][zh]") {
-  TempDir dir;
-  const std::string config = dir.file("agent.toml");
-  write_text(config, "[agent]\nstate_dir = \"state\"\n[batch]\nmax_delay_ms = 50\n");
-  DaemonState state;
-  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  const auto daemon_key = crypto::IdentityKey::generate();
-  FakeDaemon daemon(state, daemon_key);
-  auto agent = [&](std::vector<std::string> args, const std::string& l) {
-    args.insert(args.begin(), kAgentBin);
-    args.push_back("--config");
-    args.push_back(config);
-    RunResult r = run_process(args, "", lang(l));
-    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-    return r;
-  };
+  ZhAgent setup("[agent]\nstate_dir = \"state\"\n[batch]\nmax_delay_ms = 50\n");
+  TempDir& dir = setup.dir;
+  const std::string& config = setup.config;
+  DaemonState& state = setup.state;
+  FakeDaemon& daemon = *setup.daemon;
+  const ZhAgent& agent = setup;
   REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
   {
     std::lock_guard l(state.mu);
@@ -223,21 +222,10 @@ TEST_CASE("zh_CN: the service's stored error is English, shown in the reader's l
 
 TEST_CASE("zh_CN: a row invalid in the declared encoding, its rejection in the reader's language",
           "[agent][zh]") {
-  TempDir dir;
-  const std::string config = dir.file("agent.toml");
-  write_text(config, "[agent]\nstate_dir = \"state\"\n");
-  DaemonState state;
-  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  const auto daemon_key = crypto::IdentityKey::generate();
-  FakeDaemon daemon(state, daemon_key);
-  auto agent = [&](std::vector<std::string> args, const std::string& l) {
-    args.insert(args.begin(), kAgentBin);
-    args.push_back("--config");
-    args.push_back(config);
-    RunResult r = run_process(args, "", lang(l));
-    INFO("exit " << r.exit_code << "\nstdout: " << r.out << "\nstderr: " << r.err);
-    return r;
-  };
+  ZhAgent setup("[agent]\nstate_dir = \"state\"\n");
+  TempDir& dir = setup.dir;
+  FakeDaemon& daemon = *setup.daemon;
+  const ZhAgent& agent = setup;
   REQUIRE(agent({"enroll", daemon.token()}, "C.UTF-8").exit_code == 0);
   // GB18030: 张三 (D5C5 C8FD) on line 2; line 3's name has a lead byte without a valid trail.
   write_text(dir.file("gb.csv"), "record_key,subject_id,name\nr1," + citizen_id(1) +
