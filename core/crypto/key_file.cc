@@ -157,16 +157,9 @@ Status save_key_file(const std::string& path, KeyKind kind, const IdentityKey& k
 }
 
 Status save_key_file_atomic(const std::string& path, KeyKind kind, const IdentityKey& key) {
-  return write_key_text(kind, key, [&](ByteView text) -> Status {
-    auto s = write_file_atomic(path, text, 0600);
-    if (!s) {
-      // PATH.tmp holds the secret seed: never left behind, whichever step failed (a short
-      // write, a failed sync or rename).
-      const std::string tmp = path + ".tmp";
-      ::unlink(tmp.c_str());
-      return with_context(std::move(s), "key file");
-    }
-    return s;
+  // write_file_atomic leaves no PATH.tmp (which holds the secret seed) whichever step failed.
+  return write_key_text(kind, key, [&](ByteView text) {
+    return with_context(write_file_atomic(path, text, 0600), "key file");
   });
 }
 

@@ -18,6 +18,16 @@ std::array<uint8_t, 48> encode_head(const ChainHead& h) {
   std::memcpy(out.data() + 16, h.hash.data(), 32);
   return out;
 }
+// The stored head (encode_head's 48 bytes); none stored, or not 48 bytes: the empty head.
+ChainHead decode_head(std::optional<ByteView> v) {
+  ChainHead h;
+  if (v && v->size() == 48) {
+    h.term = static_cast<int64_t>(get_be64(v->data()));
+    h.seq = get_be64(v->data() + 8);
+    std::memcpy(h.hash.data(), v->data() + 16, 32);
+  }
+  return h;
+}
 
 thread_local uint64_t tls_committed_seq = 0;  // committed_on_this_thread()
 // Numbered in before_commit, reported in after_commit: both run on the committing thread, and
@@ -44,25 +54,11 @@ Result<ChainHead> Changelog::stored_head(store::Env& env) {
   if (!state && state.error().code() == ErrorCode::kNotFound) return ChainHead{};  // read-only
   if (!state) return tl::unexpected(state.error());
   GONGSHU_TRY(auto txn, env.begin_read());
-  ChainHead h;
-  auto v = state->get(txn, kHeadKey);
-  if (v && v->size() == 48) {
-    h.term = static_cast<int64_t>(get_be64(v->data()));
-    h.seq = get_be64(v->data() + 8);
-    std::memcpy(h.hash.data(), v->data() + 16, 32);
-  }
-  return h;
+  return decode_head(state->get(txn, kHeadKey));
 }
 
 ChainHead Changelog::head(const store::Txn& txn) const {
-  ChainHead h;
-  auto v = state_.get(txn, kHeadKey);
-  if (v && v->size() == 48) {
-    h.term = static_cast<int64_t>(get_be64(v->data()));
-    h.seq = get_be64(v->data() + 8);
-    std::memcpy(h.hash.data(), v->data() + 16, 32);
-  }
-  return h;
+  return decode_head(state_.get(txn, kHeadKey));
 }
 
 std::optional<ByteView> Changelog::entry(const store::Txn& txn, uint64_t seq) const {

@@ -94,7 +94,11 @@ Status write_new_file(const std::string& path, ByteView data, mode_t mode) {
 Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
   std::string tmp = path + ".tmp";
   ::unlink(tmp.c_str());
-  GONGSHU_RETURN_IF_ERROR(write_new_file(tmp, data, mode));
+  // A half-written tmp is never left behind (it may hold a secret: key files).
+  if (auto s = write_new_file(tmp, data, mode); !s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
