@@ -28,15 +28,6 @@ namespace {
 
 constexpr const char* kDataset = "population.household.b";
 
-// The answer's "replica" object (null when there is none).
-json replica_of(ClusterPlatform& p, const Node& n) {
-  auto r = p.ctl(n.api, {"status", "--json"});
-  if (r.exit_code != 0) return nullptr;
-  json j = json::parse(r.out, nullptr, false);
-  if (!j.is_object() || !j.contains("replica")) return nullptr;
-  return j["replica"];
-}
-
 uint64_t records_of(ClusterPlatform& p, const Node& n, const std::string& dataset) {
   auto r = p.ctl(n.api, {"catalog", "show", dataset, "--json"});
   std::smatch m;

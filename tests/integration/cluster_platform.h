@@ -349,6 +349,15 @@ class ClusterPlatform {
   std::map<std::string, std::string> env_;
 };
 
+// The node's `status --json` "replica" object (null when there is none, or no answer).
+inline nlohmann::json replica_of(ClusterPlatform& p, const Node& n) {
+  auto r = p.ctl(n.api, {"status", "--json"});
+  if (r.exit_code != 0) return nullptr;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  if (!j.is_object() || !j.contains("replica")) return nullptr;
+  return j["replica"];
+}
+
 inline int64_t ms_since(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t).count();
 }

@@ -180,14 +180,6 @@ void poke_principal(const Node& n, const std::string& key, std::optional<std::st
   REQUIRE(std::move(*t).commit());
 }
 
-json replica_of(ClusterPlatform& p, const Node& n) {
-  auto r = p.ctl(n.api, {"status", "--json"});
-  if (r.exit_code != 0) return nullptr;
-  json j = json::parse(r.out, nullptr, false);
-  if (!j.is_object() || !j.contains("replica")) return nullptr;
-  return j["replica"];
-}
-
 TEST_CASE("replicas answer reads themselves; every read is audited on the leader first") {
   ClusterOptions options;
   options.extra_cluster = shipped_policy_lines();
