@@ -341,12 +341,9 @@ Reply commit_reveal(ApiContext& ctx, std::vector<v1::AuditEntry>& entries,
   };
   bool over_quota = false;  // use_rows refused: the stored quota has not the rows left
   auto here = [&](store::WriteTxn& txn) -> Status {
-    for (const auto& [a, rows] : quota_use) {
-      // The quota test itself, not any kResourceExhausted (a full store is one too: review L10).
-      over_quota = a && rows && a->rows_remaining && row_quota_exceeded(ctx, txn, a->id, rows);
-      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, a, rows));
-      over_quota = false;
-    }
+    over_quota = false;
+    for (const auto& [a, rows] : quota_use)
+      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, a, rows, &over_quota));
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     return {};
   };
@@ -375,15 +372,6 @@ Reply commit_reveal(ApiContext& ctx, std::vector<v1::AuditEntry>& entries,
 }
 
 }  // namespace
-
-bool row_quota_exceeded(const ApiContext& ctx, const store::Txn& txn,
-                        const std::string& agreement_id, uint64_t rows) {
-  auto v = ctx.store.db().agreements.get(txn, agreement_id);
-  stored::Agreement a;
-  if (!v || !parse_value(*v, a)) return false;
-  const auto& info = a.info();
-  return info.row_quota() != 0 && info.rows_used() + rows > info.row_quota();
-}
 
 Status audit_quota_refusal(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
                            std::string_view why) {

@@ -52,13 +52,6 @@ inline constexpr const char* kNotAudited =
 Status audit_quota_refusal(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
                            std::string_view why);
 
-// Review L10: whether taking `rows` from agreement `agreement_id`'s row quota, as txn stores it,
-// would exceed the quota: what tells use_rows' quota refusal apart from its other
-// kResourceExhausted (a full store: MDB_MAP_FULL / MDB_TXN_FULL when it saves the count), which
-// is not a denial. False when the agreement is not stored or sets no quota.
-bool row_quota_exceeded(const ApiContext& ctx, const store::Txn& txn,
-                        const std::string& agreement_id, uint64_t rows);
-
 Reply catalog_list(ApiContext& ctx, const Caller& c, const v1::CatalogRequest& req,
                    v1::ApiResponse& resp);
 Reply open_catalog(ApiContext& ctx, const Caller& c, const v1::OpenCatalogRequest& req,

@@ -277,12 +277,14 @@ Result<std::vector<policy::Agreement>> caller_agreements(ApiContext& ctx, const 
   return out;
 }
 
-Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* a, uint64_t rows) {
+Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* a, uint64_t rows,
+                bool* over_quota) {
   if (!a || rows == 0 || !a->rows_remaining) return {};
   GONGSHU_TRY(stored::Agreement s, load(ctx, txn, a->id));
   auto* info = s.mutable_info();
   if (info->row_quota() == 0) return {};
   if (info->rows_used() + rows > info->row_quota()) {
+    if (over_quota) *over_quota = true;
     return fail(ErrorCode::kResourceExhausted,
                 "agreement " + a->id + ": the answer would exceed its row quota");
   }

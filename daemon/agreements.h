@@ -43,8 +43,11 @@ Result<std::vector<policy::Agreement>> caller_agreements(ApiContext& ctx, const 
                                                          const Caller& caller);
 
 // Counts rows an answer revealed under agreement a against its row quota, inside txn. Nothing
-// for a null agreement, no rows, or an agreement without a quota.
-Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* a, uint64_t rows);
+// for a null agreement, no rows, or an agreement without a quota. When the quota has not the
+// rows left it fails kResourceExhausted and sets *over_quota: what tells that denial apart from
+// a full store (MDB_MAP_FULL / MDB_TXN_FULL saving the count, the same code; review L10).
+Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* a, uint64_t rows,
+                bool* over_quota = nullptr);
 
 // The security commitment the applicant signs: UTF-8 text built only from the agreement's
 // facts (docs/protocol.md gives the layout), so both sides can rebuild it.

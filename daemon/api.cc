@@ -225,6 +225,21 @@ bool leader_read_held(v1::ApiRequest::BodyCase body) {
   return replica_read(body) && body != v1::ApiRequest::kAuditExport;
 }
 
+// A wait bound in whole seconds, at least 1: what a refusal for a full queue asks to wait.
+int64_t retry_seconds(int64_t wait_ms) { return std::max<int64_t>(1, (wait_ms + 999) / 1000); }
+
+// The refusal of a request a full queue cannot take (protocol text, English): API_UNAVAILABLE,
+// nothing of it served or held, with the wait it asks for.
+v1::ApiResponse too_busy(uint64_t request_id, int64_t retry_s, std::string message) {
+  v1::ApiResponse r;
+  r.set_request_id(request_id);
+  auto* err = r.mutable_error();
+  err->set_code(v1::API_UNAVAILABLE);
+  err->set_message(std::move(message));
+  err->set_retry_after_ms(uint64_t(retry_s) * 1000);
+  return r;
+}
+
 Reply no_daemon_keys() { return refuse(v1::API_INTERNAL, "daemon keys are not available"); }
 Reply no_alerts() { return refuse(v1::API_INTERNAL, "security monitoring is not available"); }
 
@@ -777,37 +792,29 @@ void ApiService::Impl::held_loop() {
         v1::ApiRequest peek;
         if (wire::decode((*in)->payload, options.max_request, peek) &&
             leader_read_held(peek.body_case())) {
-          const int64_t retry_s = std::max<int64_t>(1, (options.sync_wait_ms + 999) / 1000);
-          v1::ApiResponse r;
-          r.set_request_id(peek.request_id());
-          auto* err = r.mutable_error();
-          err->set_code(v1::API_UNAVAILABLE);
-          err->set_message(
-              english("too many reads waiting for the synchronous set; nothing was "
-                      "read or recorded; try again in {} s",
-                      retry_s));
-          err->set_retry_after_ms(uint64_t(retry_s) * 1000);
+          const int64_t retry_s = retry_seconds(options.sync_wait_ms);
+          const v1::ApiResponse r =
+              too_busy(peek.request_id(), retry_s,
+                       english("too many reads waiting for the synchronous set; nothing was "
+                               "read or recorded; try again in {} s",
+                               retry_s));
           if (auto out = wire::encode(r)) (void)channel.send((*in)->from, *out);
           continue;
         }
       }
       bool access_only_req = false, held_read = false;
       v1::ApiResponse resp = serve(**in, access_only_req, held_read);
+      const bool to_park = ctx.deferred.entries_size() > 0;
+      const size_t resp_bytes = to_park ? resp.ByteSizeLong() : 0;
       size_t parked_bytes = 0;
-      for (const Parked& p : parked) parked_bytes += p.bytes;
-      const size_t resp_bytes = ctx.deferred.entries_size() > 0 ? resp.ByteSizeLong() : 0;
-      if (ctx.deferred.entries_size() > 0 &&
-          (parked.size() >= kMaxParked || parked_bytes + resp_bytes > kMaxParkedBytes)) {
+      if (to_park)
+        for (const Parked& p : parked) parked_bytes += p.bytes;
+      if (to_park && (parked.size() >= kMaxParked || parked_bytes + resp_bytes > kMaxParkedBytes)) {
         // Full: this read is refused at once (protocol text, English), nothing of it released.
-        const int64_t retry_s = std::max<int64_t>(1, (options.record_timeout_ms + 999) / 1000);
-        v1::ApiResponse r;
-        r.set_request_id(resp.request_id());
-        auto* err = r.mutable_error();
-        err->set_code(v1::API_UNAVAILABLE);
-        err->set_message("too many reads waiting for the leader; try again in " +
-                         std::to_string(retry_s) + " s");
-        err->set_retry_after_ms(uint64_t(retry_s) * 1000);
-        resp = std::move(r);
+        const int64_t retry_s = retry_seconds(options.record_timeout_ms);
+        resp = too_busy(resp.request_id(), retry_s,
+                        "too many reads waiting for the leader; try again in " +
+                            std::to_string(retry_s) + " s");
         ctx.deferred.Clear();
       }
       if (ctx.deferred.entries_size() > 0) {
@@ -833,20 +840,16 @@ void ApiService::Impl::held_loop() {
         }
         const size_t bytes = resp.ByteSizeLong();
         if (held_reads >= kMaxParked || held_bytes + bytes > kMaxParkedBytes) {
-          const int64_t retry_s = std::max<int64_t>(1, (options.sync_wait_ms + 999) / 1000);
-          v1::ApiResponse r;
-          r.set_request_id(resp.request_id());
-          auto* err = r.mutable_error();
-          err->set_code(v1::API_UNAVAILABLE);
+          const int64_t retry_s = retry_seconds(options.sync_wait_ms);
           // Only the bytes bound is left here (the count is checked before serve()): the read's
           // entry is committed and its rows charged, its answer not sent (docs/replication.md
           // §11).
-          err->set_message(
-              english("too many bytes of reads waiting for the synchronous set: "
-                      "the read was recorded (write set {}) but nothing of it is "
-                      "sent; try again in {} s",
-                      wrote, retry_s));
-          err->set_retry_after_ms(uint64_t(retry_s) * 1000);
+          const v1::ApiResponse r =
+              too_busy(resp.request_id(), retry_s,
+                       english("too many bytes of reads waiting for the synchronous set: "
+                               "the read was recorded (write set {}) but nothing of it is "
+                               "sent; try again in {} s",
+                               wrote, retry_s));
           if (auto out = wire::encode(r)) (void)channel.send((*in)->from, *out);
           continue;
         }

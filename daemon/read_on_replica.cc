@@ -372,10 +372,7 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
       policy::Agreement a;  // use_rows reads the stored agreement; the quota is checked there
       a.id = q.agreement_id();
       a.rows_remaining = 0;
-      // The quota test itself, not any kResourceExhausted (a full store is one too: review L10).
-      over_quota = row_quota_exceeded(ctx, txn, q.agreement_id(), q.rows());
-      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, &a, q.rows()));
-      over_quota = false;
+      GONGSHU_RETURN_IF_ERROR(use_rows(ctx, txn, &a, q.rows(), &over_quota));
     }
     for (auto& e : entries) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
     size = ctx.store.audit().head(txn).size;
