@@ -27,13 +27,6 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-Status sync_dir_of(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  GONGSHU_TRY(Fd fd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
-  return with_context(fd.sync(), "sync " + dir);
-}
-
 // A refusal by the daemon, as opposed to no answer.
 bool is_refusal(const Error& e) {
   switch (e.code()) {

@@ -75,11 +75,6 @@ Result<std::string> make_temp_dir(const std::string& parent, const std::string& 
   return std::string(buf.data());
 }
 
-Status sync_dir(const std::string& dir) {
-  GONGSHU_TRY(Fd fd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
-  return fd.sync();
-}
-
 // Copies len bytes from in (at its current offset) to out (if valid), hashing them.
 Status copy_hashing(const Fd& in, const Fd* out, uint64_t len, crypto::Sha256& hash,
                     const std::string& what) {

@@ -97,13 +97,6 @@ Result<std::optional<cluster::ReseedRecord>> read_last_reseed(const std::string&
   return r;
 }
 
-namespace {
-Status sync_directory(const std::string& dir) {
-  GONGSHU_TRY(Fd fd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
-  return fd.sync();
-}
-}  // namespace
-
 Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log) {
   const std::string path = reseed_backup_path(config.state_dir);
   if (::access(path.c_str(), F_OK) != 0) return false;
@@ -137,7 +130,7 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
     else if (stored->seq > note->from_seq) {
       ::unlink(path.c_str());
       ::unlink(note_path.c_str());
-      (void)sync_directory(config.state_dir);
+      (void)sync_dir(config.state_dir);
       log.warning(trf("re-seed: the staged backup {} was staged at applied seq {}, but the store "
                       "has applied seq {} since: not restored over it, removed",
                       path, note->from_seq, stored->seq),
@@ -167,7 +160,7 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
   ::unlink(note_path.c_str());
   // Durable before the daemon runs on the restored store and acknowledges write sets: a power
   // cut must not bring the backup back to be restored over a store that moved on.
-  if (auto s = sync_directory(config.state_dir); !s)
+  if (auto s = sync_dir(config.state_dir); !s)
     return fail(ErrorCode::kIo, trf("re-seed: could not sync {} after removing the backup: {}",
                                     config.state_dir, s.error().message()));
   log.notice(trf("re-seeded from a backup of the leader: audit log verified ({} entries, tree "

@@ -19,12 +19,6 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
 }
 
-Status sync_dir(const std::string& dir) {
-  GONGSHU_TRY(Fd fd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
-  if (::fsync(fd.get()) != 0) return fail_errno("fsync " + dir, errno);
-  return {};
-}
-
 Result<crypto::IdentityKey> load_daemon_key(const std::string& path) {
   GONGSHU_TRY(crypto::KeyFile kf, crypto::load_key_file(path));
   if (kf.kind != crypto::KeyKind::kDaemon)

@@ -47,14 +47,6 @@ std::string key_id_of(std::string_view wrapped) {
   return out;
 }
 
-// Makes a deletion durable: the directory entry is gone after a crash too.
-void sync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
 // A name install() accepts for a share file: what a dataset id may be (core/catalog: [a-z0-9_.-],
 // here also upper case), 1..128 bytes, not starting with a dot — so never a path, "..", or
 // the temporary files below.
@@ -315,7 +307,7 @@ Result<std::string> DaemonStore::destroy_data_key(store::WriteTxn& txn, const st
 Status DaemonStore::shred_share(const std::string& dataset) {
   const std::string path = share_path(dataset);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("delete " + path, errno);
-  sync_dir(keyring_dir_);
+  (void)sync_dir(keyring_dir_);  // the deletion durable: best effort, as before
   keyring_generation_.fetch_add(1);
   // The unwrapped key leaves memory too (SecretBytes wipes it).
   std::lock_guard lock(keys_mu_);

@@ -104,11 +104,19 @@ Status write_file_atomic(const std::string& path, ByteView data, mode_t mode) {
     ::unlink(tmp.c_str());
     return fail_errno("rename " + tmp + " to " + path, err);
   }
+  return sync_dir_of(path);
+}
+
+Status sync_dir(const std::string& dir) {
+  GONGSHU_TRY(Fd dfd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
+  return with_context(dfd.sync(), dir);
+}
+
+Status sync_dir_of(const std::string& path) {
   std::string dir = ".";
   if (auto slash = path.rfind('/'); slash != std::string::npos)
     dir = slash == 0 ? "/" : path.substr(0, slash);
-  GONGSHU_TRY(Fd dfd, Fd::open(dir, O_RDONLY | O_DIRECTORY));
-  return with_context(dfd.sync(), dir);
+  return sync_dir(dir);
 }
 
 }  // namespace gongshu

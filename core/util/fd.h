@@ -56,4 +56,9 @@ Status write_new_file(const std::string& path, ByteView data, mode_t mode);
 // Replaces path atomically: writes path.tmp, fsyncs it, renames it over path, fsyncs the dir.
 Status write_file_atomic(const std::string& path, ByteView data, mode_t mode);
 
+// fsyncs directory `dir`: what makes a creation, rename or removal in it durable.
+Status sync_dir(const std::string& dir);
+// sync_dir() of the directory holding `path` ("." for a bare name).
+Status sync_dir_of(const std::string& path);
+
 }  // namespace gongshu
