@@ -20,6 +20,11 @@
 namespace gongshu::agent {
 namespace {
 
+// Microseconds as milliseconds with one decimal, for people ("12.3").
+std::string ms_text(uint64_t us) {
+  return std::to_string(us / 1000) + "." + std::to_string(us % 1000 / 100);
+}
+
 struct Probe {
   std::string state = "not probed";  // i18n-exempt: the JSON value; shown through tr()
   bool problem = false;
@@ -167,6 +172,10 @@ void add_status_command(CLI::App& app, int* exit_code) {
           .field("rejected_by_agent", rej_local)
           .field("rejected_by_daemon", rej_daemon)
           .field("next_batch_seq", next_seq)
+          // Of the service's last (up to 1,024) acknowledged batches, send to ack; 0 when none.
+          .field("ack_p50_us", service.ack_p50_us())
+          .field("ack_p99_us", service.ack_p99_us())
+          .field("acks_timed", service.acks_timed())
           .field("catalog_datasets", catalog_count)
           .field("catalog_refreshed", format_ms(catalog_ms));
       if (have_receipt) {
@@ -221,8 +230,14 @@ void add_status_command(CLI::App& app, int* exit_code) {
                        spooled, waiting)
                 << "\n"
                 << trf("in flight:     {} batches, {} records", outbox, outbox_records) << "\n"
-                << trf("acknowledged:  {} records in {} batches", acked, acked_batches) << "\n"
-                << trf("rejected:      {} ({} by this agent, {} by the daemon)",
+                << trf("acknowledged:  {} records in {} batches", acked, acked_batches) << "\n";
+      if (service.acks_timed() > 0) {
+        const uint64_t kept = std::min<uint64_t>(service.acks_timed(), 1024);
+        std::cout << trf("ack time:      p50 {} ms, p99 {} ms (the last {} batches sent to stored)",
+                         ms_text(service.ack_p50_us()), ms_text(service.ack_p99_us()), kept)
+                  << "\n";
+      }
+      std::cout << trf("rejected:      {} ({} by this agent, {} by the daemon)",
                        rej_local + rej_daemon, rej_local, rej_daemon)
                 << "\n";
       if (have_receipt) {

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -707,7 +709,11 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     for (const auto& ack : acks) {
       const uint64_t s = ack.batch_seq();
       if (ack_settles(ack)) {
-        inflight_.erase(s);
+        if (auto it = inflight_.find(s); it != inflight_.end()) {
+          status_.ack_times.add(
+              std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.sent_at));
+          inflight_.erase(it);
+        }
         retry_at_.erase(s);
         busy_rounds_.erase(s);
         if (ack.error() == v1::BATCH_OK) busy_rounds_.clear();  // served again
@@ -927,6 +933,20 @@ Status Forwarder::seal_round(std::chrono::milliseconds* wait) {
   if (made > 0 || !acks.empty()) *wait = std::chrono::milliseconds(0);  // more may be due
   if (bytes_since_trim_ > 0) touched(kTrimBytes);
   return {};
+}
+
+void AckTimes::add(std::chrono::microseconds d) {
+  const auto us = std::clamp<int64_t>(d.count(), 0, std::numeric_limits<uint32_t>::max());
+  us_[count_++ % kKept] = uint32_t(us);
+}
+
+std::chrono::microseconds AckTimes::percentile(double p) const {
+  const size_t n = size_t(std::min<uint64_t>(count_, kKept));
+  if (n == 0) return std::chrono::microseconds(0);
+  std::array<uint32_t, kKept> v = us_;
+  const size_t rank = std::clamp<size_t>(size_t(std::ceil(p / 100.0 * double(n))), 1, n) - 1;
+  std::nth_element(v.begin(), v.begin() + ptrdiff_t(rank), v.begin() + ptrdiff_t(n));
+  return std::chrono::microseconds(v[rank]);
 }
 
 void Forwarder::touched(uint64_t bytes) {

@@ -53,6 +53,7 @@
 // must outlive the Forwarder.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -112,6 +113,22 @@ Said said(const char* msgid, const A&... args) {
   return Said{msgid, {i18n::to_text(args)...}};
 }
 
+// Send-to-acknowledgement times of the last kKept batches acknowledged (a batch sent again counts
+// from its last send), for `status` and bench/e2e: what an agency waits for its records to be
+// stored, and so the latency figure of issue 19 measured where the user sees it.
+class AckTimes {
+ public:
+  static constexpr size_t kKept = 1024;
+  void add(std::chrono::microseconds d);
+  uint64_t count() const { return count_; }  // acknowledgements timed since start
+  // The p-th percentile (0..100, nearest rank) of the times kept; zero when none is.
+  std::chrono::microseconds percentile(double p) const;
+
+ private:
+  std::array<uint32_t, kKept> us_{};  // a ring, saturating at ~71 minutes
+  uint64_t count_ = 0;
+};
+
 // What the forwarder knows, for `status` and the service's status line.
 struct ForwarderStatus {
   wire::HandshakeState daemon = wire::HandshakeState::kNotConnected;
@@ -134,6 +151,7 @@ struct ForwarderStatus {
   // Acks whose receipt is for another batch under the same number (agent/spool.h): someone
   // else sent it with our key. Each is in last_error and the journal; none is acknowledged.
   uint64_t foreign_receipts = 0;
+  AckTimes ack_times;  // of the batches acknowledged since start
 };
 
 // Settling an acknowledged batch: the one path for the forwarder's BATCH_OK acks (apply_ack)

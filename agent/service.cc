@@ -41,6 +41,9 @@ Status write_state(Spool& spool, const ForwarderStatus& st, int64_t started_ms, 
   s.set_last_error_batch(st.last_refusal.batch);
   s.set_pid(stopped ? 0 : int32_t(::getpid()));
   s.set_started_ms(started_ms);
+  s.set_ack_p50_us(uint64_t(st.ack_times.percentile(50).count()));
+  s.set_ack_p99_us(uint64_t(st.ack_times.percentile(99).count()));
+  s.set_acks_timed(st.ack_times.count());
   std::string bytes;
   s.SerializeToString(&bytes);
   return spool.env().update(

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/ipc_server.h"
 #include "tests/agent/agent_test_util.h"
@@ -154,6 +155,37 @@ TEST_CASE("e2e: enroll, submit 10,000, run: all acknowledged once, in order", "[
 
   run->signal(SIGTERM);
   CHECK(run->wait() == 0);
+}
+
+TEST_CASE("e2e: status reports how long the daemon took to acknowledge the batches sent",
+          "[agent][e2e]") {
+  Setup s;
+  // Each batch is acknowledged no sooner than 120 ms after it arrives.
+  auto daemon =
+      std::make_unique<FakeDaemon>(s.state, s.daemon_key, "", "", std::chrono::milliseconds(120));
+  REQUIRE(s.agent({"enroll", daemon->token()}).exit_code == 0);
+  s.write_records(s.dir.file("in.jsonl"), 0, 3'000, 0);
+  REQUIRE(s.agent({"submit", "--dataset", kDataset, s.dir.file("in.jsonl")}).exit_code == 0);
+  auto run = s.start_run("run1");
+  REQUIRE(wait_until([&] { return s.state.records_stored() == 3'000; }, std::chrono::seconds(30)));
+  REQUIRE(wait_until([&] {
+    return s.agent({"status", "--json", "--no-probe"}).out.find("\"in_flight_batches\":0") !=
+           std::string::npos;
+  }));
+  run->signal(SIGTERM);
+  REQUIRE(run->wait() == 0);  // the service's last state is written as it stops
+
+  RunResult st = s.agent({"status", "--json", "--no-probe"});
+  INFO(st.out << st.err);
+  auto j = nlohmann::json::parse(st.out);
+  CHECK(j["acks_timed"] == 3);  // three batches of 1,000
+  const uint64_t p50 = j["ack_p50_us"], p99 = j["ack_p99_us"];
+  CHECK(p50 >= 120'000);
+  CHECK(p99 >= p50);
+  CHECK(p99 < 30'000'000);  // microseconds, not nanoseconds
+  RunResult shown = s.agent({"status", "--no-probe"});
+  CHECK(shown.out.find("ack time:      p50 ") != std::string::npos);
+  CHECK(shown.out.find("(the last 3 batches sent to stored)") != std::string::npos);
 }
 
 TEST_CASE("e2e: kill -9 while forwarding, restart: every batch once, same bytes", "[agent][e2e]") {
