@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "core/replication/changelog.h"
 #include "core/store/env.h"
 #include "core/util/clock.h"
+#include "core/util/encoding.h"
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
 #include "core/wire/client_channel.h"
@@ -97,72 +99,192 @@ Result<std::optional<cluster::ReseedRecord>> read_last_reseed(const std::string&
   return r;
 }
 
+namespace {
+// Beside a staged backup (reseed_note_path), "key value" lines: the re-seed record (why, and the
+// applied head given up: from_term, from_seq; at_ms once it restored) with the hash of that head,
+// and, once the backup restored, the head the restored store holds. decode_reseed_record reads
+// the record's lines and skips the others.
+struct ReseedNote {
+  cluster::ReseedRecord record;
+  std::optional<replication::Hash> from_hash;  // none in a note of an older gongshud
+  std::optional<replication::ChainHead> restored;
+};
+
+std::string encode_note(const ReseedNote& n) {
+  std::string text = encode_reseed_record(n.record);
+  if (n.from_hash) text += "from_hash " + hex_encode(*n.from_hash) + "\n";
+  if (n.restored)
+    text += "restored_term " + std::to_string(n.restored->term) + "\nrestored_seq " +
+            std::to_string(n.restored->seq) + "\nrestored_hash " + hex_encode(n.restored->hash) +
+            "\n";
+  return text;
+}
+
+// nullopt for a note that does not decode whole (a line present but malformed included).
+std::optional<ReseedNote> decode_note(std::string_view text) {
+  auto record = decode_reseed_record(text);
+  if (!record) return std::nullopt;
+  std::map<std::string, std::string, std::less<>> lines;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);)
+    if (const auto sp = line.find(' '); sp != std::string::npos)
+      lines[line.substr(0, sp)] = line.substr(sp + 1);
+  bool ok = true;
+  auto hash = [&](std::string_view key) -> std::optional<replication::Hash> {
+    auto it = lines.find(key);
+    if (it == lines.end()) return std::nullopt;
+    auto bytes = hex_decode(it->second);
+    replication::Hash h{};
+    if (!bytes || bytes->size() != h.size()) {
+      ok = false;
+      return std::nullopt;
+    }
+    std::copy(bytes->begin(), bytes->end(), h.begin());
+    return h;
+  };
+  auto number = [&](std::string_view key, auto* out) {
+    auto it = lines.find(key);
+    const std::string& v = it == lines.end() ? std::string() : it->second;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+    if (ec != std::errc() || end != v.data() + v.size()) ok = false;
+  };
+  ReseedNote n{*record, hash("from_hash"), std::nullopt};
+  if (auto h = hash("restored_hash")) {
+    replication::ChainHead r{0, 0, *h};
+    number("restored_term", &r.term);
+    number("restored_seq", &r.seq);
+    n.restored = r;
+  }
+  if (!ok) return std::nullopt;
+  return n;
+}
+
+// Whether head is the one the note says the backup was staged over (its hash too when the note
+// has it).
+bool staged_over(const ReseedNote& n, const replication::ChainHead& head) {
+  return head.term == n.record.from_term && head.seq == n.record.from_seq &&
+         (!n.from_hash || head.hash == *n.from_hash);
+}
+
+// The applied head of <state_dir>/store, opened read-only (the daemon is not running on it);
+// nullopt when there is no store.
+Result<std::optional<replication::ChainHead>> applied_head(const std::string& state_dir) {
+  if (::access((state_dir + "/store/data.mdb").c_str(), F_OK) != 0) return std::nullopt;
+  store::EnvOptions eo;
+  eo.read_only = true;
+  eo.map_size = 0;  // the size recorded in the file
+  GONGSHU_TRY(auto env, store::Env::open(state_dir + "/store", eo));
+  GONGSHU_TRY(replication::ChainHead head, replication::Changelog::stored_head(*env));
+  return head;
+}
+
+// Writes reseed/last (read_last_reseed), saying in the journal when it cannot.
+void record_reseed(const std::string& state_dir, const cluster::ReseedRecord& r,
+                   const sys::Logger& log) {
+  const std::string path = last_reseed_path(state_dir);
+  if (auto s = write_file_atomic(path, as_bytes(encode_reseed_record(r)), 0600); !s)
+    log.warning(trf("re-seed: could not record it in {}: {}", path, s.error().message()));
+}
+
+// Removes the staged backup and its note, and syncs the directory holding them (reseed/) so a
+// power cut cannot bring the backup back.
+Status remove_staged(const std::string& state_dir) {
+  const std::string path = reseed_backup_path(state_dir);
+  ::unlink(path.c_str());
+  ::unlink(reseed_note_path(state_dir).c_str());
+  return sync_dir_of(path);
+}
+}  // namespace
+
 Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log) {
-  const std::string path = reseed_backup_path(config.state_dir);
+  const std::string& dir = config.state_dir;
+  const std::string path = reseed_backup_path(dir);
   if (::access(path.c_str(), F_OK) != 0) return false;
-  // Why it was staged (written by the watcher); at_ms is now, once it restored. The order below
-  // survives a SIGKILL at any point: restore, record (reseed/last), only then remove the backup
-  // and last its note. Killed before the backup is gone, the next start restores the same backup
-  // again (the store has not moved: the daemon never started on it) and records it from the
-  // note; killed after, the re-seed is done and recorded, and a note left alone is overwritten
-  // by the next re-seed's.
-  const std::string note_path = reseed_note_path(config.state_dir);
-  std::optional<cluster::ReseedRecord> note;
-  if (auto text = read_file(note_path, 4096))
-    if (auto r = decode_reseed_record(as_chars(*text))) note = *r;
-  // A backup is staged for the store it found behind or diverged at (the note's from_seq). A
-  // store that has since moved past that position has run and acknowledged write sets after the
-  // re-seed (the backup came back, e.g. its unlink lost to a power cut): restoring it again would
-  // roll a sync member back below what it acknowledged. Refused and removed.
-  if (note && ::access((config.state_dir + "/store/data.mdb").c_str(), F_OK) == 0) {
-    Result<replication::ChainHead> stored = [&]() -> Result<replication::ChainHead> {
-      store::EnvOptions eo;
-      eo.read_only = true;
-      eo.map_size = 0;  // the size recorded in the file
-      GONGSHU_TRY(auto env, store::Env::open(config.state_dir + "/store", eo));
-      return replication::Changelog::stored_head(*env);
-    }();
-    if (!stored)
+  // A backup is restored only over the store it was staged for, the one whose applied head the
+  // note names (term, seq and hash: the history, not only the position). A store with another
+  // head has moved on since — it may have acknowledged write sets — or, for a deposed leader,
+  // holds a history that is not the one the note names; restoring over it could roll a sync
+  // member back below what it acknowledged (review M0b: a seq comparison passed a diverged
+  // node's long tail). Refused and removed: refusing costs at most a fresh re-seed.
+  //
+  // The order survives a SIGKILL or power cut at any point: the watcher writes the note before
+  // the backup is in place; here restore, then the note again with the restored head (and
+  // at_ms), then reseed/last from it, and only then remove both and sync reseed/. A staged backup
+  // found with a restored head in its note restored before: if the store still holds that head
+  // (the daemon did not run on it, or applied nothing) the re-seed is recorded from the note and
+  // the backup removed; if the store moved on, it is removed (reseed/last was written before the
+  // daemon ran). Killed between the restore and the rewritten note, the store holds the backup's
+  // head, which the note does not name: the backup is removed without a reseed/last record.
+  std::optional<ReseedNote> note;
+  if (auto text = read_file(reseed_note_path(dir), 4096)) note = decode_note(as_chars(*text));
+  if (!note) {
+    (void)remove_staged(dir);
+    log.warning(trf("re-seed: the staged backup {} has no readable note of the store it was "
+                    "staged for: not restored, removed",
+                    path),
+                {{"GONGSHU_EVENT", "replica_reseed_stale"}});
+    return false;
+  }
+  auto applied = applied_head(dir);
+  const bool no_store = applied && !*applied;
+  if (!no_store && note->restored) {
+    if (applied && **applied != *note->restored) {
+      (void)remove_staged(dir);
       log.warning(
-          trf("re-seed: could not read the store's applied head ({}); restoring the "
-              "staged backup",
-              stored.error().message()));
-    else if (stored->seq > note->from_seq) {
-      ::unlink(path.c_str());
-      ::unlink(note_path.c_str());
-      (void)sync_dir(config.state_dir);
-      log.warning(trf("re-seed: the staged backup {} was staged at applied seq {}, but the store "
-                      "has applied seq {} since: not restored over it, removed",
-                      path, note->from_seq, stored->seq),
-                  {{"GONGSHU_EVENT", "replica_reseed_stale"}});
+          trf("re-seed: the staged backup {} was restored already (head term {}, seq {}) and "
+              "the store has moved on (its head: term {}, seq {}): not restored over it, removed",
+              path, note->restored->term, note->restored->seq, (*applied)->term, (*applied)->seq),
+          {{"GONGSHU_EVENT", "replica_reseed_stale"}});
       return false;
     }
+    record_reseed(dir, note->record, log);
+    if (auto s = remove_staged(dir); !s)
+      return fail(ErrorCode::kIo, trf("re-seed: could not sync {} after removing the backup: {}",
+                                      dir, s.error().message()));
+    log.notice(
+        trf("re-seed: the staged backup {} was restored already (term {}, seq {}): "
+            "recorded and removed",
+            path, note->restored->term, note->restored->seq));
+    return false;
+  }
+  if (!applied) {
+    log.warning(
+        trf("re-seed: could not read the store's applied head ({}); restoring the "
+            "staged backup",
+            applied.error().message()));
+  } else if (!no_store && !staged_over(*note, **applied)) {
+    (void)remove_staged(dir);
+    log.warning(
+        trf("re-seed: the staged backup {} was staged over the applied head term {}, seq {}, which "
+            "the store does not hold (its head: term {}, seq {}): not restored over it, removed",
+            path, note->record.from_term, note->record.from_seq, (*applied)->term, (*applied)->seq),
+        {{"GONGSHU_EVENT", "replica_reseed_stale"}});
+    return false;
   }
   RestoreOptions o;
   o.from = path;
-  o.state_dir = config.state_dir;
+  o.state_dir = dir;
   o.master_key_path = config.master_key_path();
   o.force = true;
   o.replica = true;
   auto r = restore_backup(o, SystemClock::instance());
   if (!r) {  // the old store stays; the next re-seed fetches a fresh backup
-    ::unlink(path.c_str());
-    ::unlink(note_path.c_str());
+    (void)remove_staged(dir);
     return tl::unexpected(r.error());
   }
-  cluster::ReseedRecord last = note.value_or(cluster::ReseedRecord{0, "other", 0, 0});
-  last.at_ms = SystemClock::instance().now_ms();
-  const std::string text = encode_reseed_record(last);
-  if (auto s = write_file_atomic(last_reseed_path(config.state_dir), as_bytes(text), 0600); !s)
-    log.warning(trf("re-seed: could not record it in {}: {}", last_reseed_path(config.state_dir),
-                    s.error().message()));
-  ::unlink(path.c_str());
-  ::unlink(note_path.c_str());
+  note->record.at_ms = SystemClock::instance().now_ms();
+  if (auto head = applied_head(dir); head && *head) {
+    note->restored = **head;
+    // Not written: a backup that came back would be judged by the head given up, which the
+    // restored store does not hold, and removed.
+    (void)write_file_atomic(reseed_note_path(dir), as_bytes(encode_note(*note)), 0600);
+  }
+  record_reseed(dir, note->record, log);
   // Durable before the daemon runs on the restored store and acknowledges write sets: a power
   // cut must not bring the backup back to be restored over a store that moved on.
-  if (auto s = sync_dir(config.state_dir); !s)
-    return fail(ErrorCode::kIo, trf("re-seed: could not sync {} after removing the backup: {}",
-                                    config.state_dir, s.error().message()));
+  if (auto s = remove_staged(dir); !s)
+    return fail(ErrorCode::kIo, trf("re-seed: could not sync {} after removing the backup: {}", dir,
+                                    s.error().message()));
   log.notice(trf("re-seeded from a backup of the leader: audit log verified ({} entries, tree "
                  "size {}), no restore entry appended; streaming on from the backup's position",
                  r->verified_entries, r->manifest.tree_size),
@@ -278,13 +400,23 @@ void ClusterReplication::watch() {
               trf("re-seeding from a backup of the leader {} ({})", st.leader, st.applier_reason),
               {{"GONGSHU_EVENT", "replica_reseed"}, {"GONGSHU_CLUSTER_LEADER", st.leader}});
         const std::string path = reseed_backup_path(reseed_.state_dir);
-        if (auto s = fetch_backup(api, path); s) {
-          // Why, and the position given up: recorded once it restores (read_last_reseed).
-          const cluster::ReseedRecord note{
-              0, st.reseed_reason.empty() ? std::string("other") : st.reseed_reason, st.head.term,
-              st.head.seq};
-          const std::string text = encode_reseed_record(note);
-          (void)write_file_atomic(reseed_note_path(reseed_.state_dir), as_bytes(text), 0600);
+        // Why, and the head given up (restore_staged_reseed restores only over a store that
+        // still holds it; recorded once it restores: read_last_reseed). Written before the
+        // backup is in place, so a backup is never staged without it.
+        const ReseedNote note{
+            {0, st.reseed_reason.empty() ? std::string("other") : st.reseed_reason, st.head.term,
+             st.head.seq},
+            st.head.hash,
+            std::nullopt};
+        const std::string dir = reseed_.state_dir + "/reseed";
+        Status s = {};
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+          s = fail(ErrorCode::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+        if (s)
+          s = write_file_atomic(reseed_note_path(reseed_.state_dir), as_bytes(encode_note(note)),
+                                0600);
+        if (s) s = fetch_backup(api, path);
+        if (s) {
           staged_.store(true);
           if (log_)
             log_->notice(
@@ -314,9 +446,6 @@ Status ClusterReplication::fetch_backup(const std::string& api, const std::strin
   GONGSHU_TRY(wire::ClientChannel ch,
               wire::ClientChannel::create(ctx, kf.key, reseed_.daemon_key, co));
   GONGSHU_RETURN_IF_ERROR(ch.connect(api));
-  const std::string dir = reseed_.state_dir + "/reseed";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return fail(ErrorCode::kIo, "mkdir " + dir + ": " + std::strerror(errno));
   const std::string part = path + ".part";
   GONGSHU_TRY(Fd fd, Fd::open(part, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   std::string id;

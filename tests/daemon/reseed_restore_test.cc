@@ -1,6 +1,9 @@
 // A staged re-seed backup (docs/replication.md §6) is restored only over the store it was staged
-// for: a store that applied write sets past the note's from_seq since (the backup came back
-// after a power cut lost its unlink) is never rolled back; the backup and its note are removed.
+// for, the one whose applied head (term, seq and hash) its note names: a store that applied write
+// sets since (the backup came back after a power cut lost its unlink), or whose history is not
+// the one the note names (a deposed leader's diverged tail at the same or a lower seq), is never
+// rolled back; the backup and its note are removed. A backup restored before (its note names the
+// restored head) is recorded and removed, not restored again.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -8,6 +11,7 @@
 #include <string>
 
 #include "core/replication/changelog.h"
+#include "core/util/encoding.h"
 #include "core/util/fd.h"
 #include "daemon/cluster_replication.h"
 #include "tests/core/replication/replication_node.h"
@@ -18,52 +22,157 @@ namespace {
 
 bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
 
-TEST_CASE("a staged re-seed below the store's applied head is refused and removed") {
-  testing::TempDir dir;
-  const std::string state = dir.path();
-  std::filesystem::create_directories(state + "/store");
-  std::filesystem::create_directories(state + "/reseed");
+replication::ChainHead head_of(const std::string& store_dir) {
+  store::EnvOptions eo;
+  eo.read_only = true;
+  eo.map_size = 0;
+  auto env = store::Env::open(store_dir, eo);
+  REQUIRE(env);
+  auto head = replication::Changelog::stored_head(**env);
+  REQUIRE(head);
+  return *head;
+}
+
+// A node's store in dir/store: write sets 1..terms.size(), write set k under term terms[k-1].
+replication::ChainHead make_store(const std::string& dir, const std::vector<int64_t>& terms) {
+  std::filesystem::create_directories(dir + "/store");
   {
-    replication::testing::Node n(state + "/store");
-    n.lead(2);
-    for (uint64_t i = 1; i <= 5; ++i) n.write(i);
-    REQUIRE(n.changelog->last_seq() == 5);
+    replication::testing::Node n(dir + "/store");
+    for (uint64_t k = 1; k <= terms.size(); ++k) {
+      if (k == 1 || terms[k - 1] != terms[k - 2]) n.lead(terms[k - 1]);
+      n.write(k);
+    }
+    REQUIRE(n.changelog->last_seq() == terms.size());
   }
-  const std::string backup = reseed_backup_path(state);
-  const std::string note = backup + ".why";
-  auto stage = [&](uint64_t from_seq) {
-    REQUIRE(write_file_atomic(backup, as_bytes(std::string("GSBACKUP1\nnot a backup\n")), 0600));
-    const std::string text = encode_reseed_record({0, "behind", 2, from_seq});
-    REQUIRE(write_file_atomic(note, as_bytes(text), 0600));
-  };
+  return head_of(dir + "/store");
+}
+
+struct Staged {
+  testing::TempDir dir;
+  std::string state = dir.path();
+  std::string backup = reseed_backup_path(state);
+  std::string note = backup + ".why";
   sys::Logger log{"gongshud-test", sys::Logger::Target::kLine, STDERR_FILENO};
   DaemonConfig config;
-  config.state_dir = state;
-
-  stage(3);  // staged at seq 3; the store has applied 5 since
-  auto r = restore_staged_reseed(config, log);
-  REQUIRE(r);
-  CHECK(!*r);  // nothing restored
-  CHECK(!exists(backup));
-  CHECK(!exists(note));
-  {
-    store::EnvOptions eo;
-    eo.read_only = true;
-    eo.map_size = 0;
-    auto env = store::Env::open(state + "/store", eo);
-    REQUIRE(env);
-    auto head = replication::Changelog::stored_head(**env);
-    REQUIRE(head);
-    CHECK(head->seq == 5);  // the store is the one it was
-    CHECK(head->term == 2);
+  Staged() {
+    config.state_dir = state;
+    std::filesystem::create_directories(state + "/reseed");
   }
+  // Not a backup: restore_backup refuses it, so an Error says a restore was tried.
+  void stage(const std::optional<std::string>& note_text) {
+    REQUIRE(write_file_atomic(backup, as_bytes(std::string("GSBACKUP1\nnot a backup\n")), 0600));
+    if (note_text) REQUIRE(write_file_atomic(note, as_bytes(*note_text), 0600));
+  }
+  // Not tried: kept the store, removed the backup and its note.
+  void refused() {
+    auto r = restore_staged_reseed(config, log);
+    REQUIRE(r);
+    CHECK(!*r);
+    CHECK(!exists(backup));
+    CHECK(!exists(note));
+  }
+  // Tried (and refused by restore_backup): both removed as well.
+  void tried() {
+    auto r = restore_staged_reseed(config, log);
+    CHECK(!r);
+    CHECK(!exists(backup));
+    CHECK(!exists(note));
+  }
+};
 
-  stage(5);  // staged for this very store: restored (this one is not a backup: refused by
-             // restore_backup, and removed as before)
-  r = restore_staged_reseed(config, log);
-  CHECK(!r);
-  CHECK(!exists(backup));
-  CHECK(!exists(note));
+std::string note_text(const cluster::ReseedRecord& r, const replication::ChainHead* from = nullptr,
+                      const replication::ChainHead* restored = nullptr) {
+  std::string text = encode_reseed_record(r);
+  if (from) text += "from_hash " + hex_encode(from->hash) + "\n";
+  if (restored)
+    text += "restored_term " + std::to_string(restored->term) + "\nrestored_seq " +
+            std::to_string(restored->seq) + "\nrestored_hash " + hex_encode(restored->hash) + "\n";
+  return text;
+}
+
+TEST_CASE("a staged re-seed below the store's applied head is refused and removed") {
+  Staged s;
+  make_store(s.state, {2, 2, 2, 2, 2});
+
+  s.stage(encode_reseed_record({0, "behind", 2, 3}));  // staged at seq 3; the store applied 5
+  s.refused();
+  const auto head = head_of(s.state + "/store");
+  CHECK(head.seq == 5);  // the store is the one it was
+  CHECK(head.term == 2);
+
+  s.stage(encode_reseed_record({0, "behind", 2, 5}));  // staged for this very store: tried
+  s.tried();
+  s.stage(note_text({0, "behind", 2, 5}, &head));  // the same, with the head's hash
+  s.tried();
+}
+
+TEST_CASE("a deposed leader's staged re-seed is not restored over the cluster's history") {
+  Staged s;
+  // The store now holds the cluster's history: 1..3 under term 1, 4..5 under term 2 (the
+  // re-seed restored it, then applied 4..5 from the new leader and acknowledged them).
+  const auto cluster = make_store(s.state, {1, 1, 1, 2, 2});
+  testing::TempDir other;
+
+  SECTION("the deposed leader's own tail, at the same seq under its old term") {
+    const auto deposed = make_store(other.path(), {1, 1, 1, 1, 1});
+    s.stage(note_text({0, "diverged", deposed.term, deposed.seq}, &deposed));
+  }
+  SECTION("a note of an older gongshud (no hash), at the same seq under the old term") {
+    s.stage(encode_reseed_record({0, "diverged", 1, 5}));
+  }
+  SECTION("the same term and seq, another history (write set 4 under term 1)") {
+    const auto deposed = make_store(other.path(), {1, 1, 1, 1, 2});
+    REQUIRE(deposed.term == cluster.term);
+    REQUIRE(deposed.seq == cluster.seq);
+    REQUIRE(deposed.hash != cluster.hash);
+    s.stage(note_text({0, "diverged", deposed.term, deposed.seq}, &deposed));
+  }
+  s.refused();
+  CHECK(head_of(s.state + "/store") == cluster);
+  CHECK(!exists(last_reseed_path(s.state)));
+}
+
+TEST_CASE("a staged re-seed backup without its note is removed, not restored") {
+  Staged s;
+  const auto head = make_store(s.state, {2, 2, 2});
+  s.stage(std::nullopt);
+  s.refused();
+  CHECK(head_of(s.state + "/store") == head);
+
+  s.stage("reason behind\n");  // a note that does not decode
+  s.refused();
+}
+
+TEST_CASE("a staged re-seed backup restored before is recorded and removed, not restored again") {
+  Staged s;
+  const auto head = make_store(s.state, {1, 1, 2});
+  const cluster::ReseedRecord record{1765100000000, "diverged", 1, 7};
+
+  SECTION("the store still holds the restored head: recorded from the note") {
+    s.stage(note_text(record, nullptr, &head));
+    s.refused();
+    auto last = read_last_reseed(s.state);
+    REQUIRE(last);
+    REQUIRE(*last);
+    CHECK((*last)->at_ms == record.at_ms);
+    CHECK((*last)->reason == "diverged");
+    CHECK((*last)->from_term == 1);
+    CHECK((*last)->from_seq == 7);
+  }
+  SECTION("the store applied past the restored head since") {
+    replication::ChainHead restored = head;
+    restored.seq = 2;
+    s.stage(note_text(record, nullptr, &restored));
+    s.refused();
+    CHECK(!exists(last_reseed_path(s.state)));
+  }
+  CHECK(head_of(s.state + "/store") == head);
+}
+
+TEST_CASE("a staged re-seed with no store to protect is tried") {
+  Staged s;
+  s.stage(encode_reseed_record({0, "behind", 2, 5}));
+  s.tried();
 }
 
 }  // namespace
