@@ -17,6 +17,7 @@
 #include "daemon/agreements.h"
 #include "daemon/consent.h"
 #include "daemon/objections.h"
+#include "daemon/read_on_replica.h"
 #include "daemon/record_reader.h"
 #include "daemon/stored.pb.h"
 
@@ -367,6 +368,14 @@ Reply commit_reveal(ApiContext& ctx, std::vector<v1::AuditEntry>& entries,
     // A replica's refusal already says it (ApiContext::record_on_leader); one text on every path.
     if (!ctx.on_replica) r.message = english(kNotAudited, r.message);
     return tl::unexpected(std::move(r));
+  }
+  // A leader's read held for the synchronous set (api.cc): if its answer is withheld after all,
+  // the log says so and the rows go back to the quota (review M3, read_on_replica.h).
+  if (!ctx.on_replica && ctx.options.repl_synced_seq) {
+    std::vector<std::pair<std::string, uint64_t>> quota;
+    for (const auto& [a, rows] : quota_use)
+      if (a && rows && a->rows_remaining) quota.emplace_back(a->id, rows);
+    ctx.settle.push_back(on_withheld(ctx, entries, std::move(quota)));
   }
   return {};
 }

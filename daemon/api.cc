@@ -168,9 +168,9 @@ bool follower_may_answer(v1::ApiRequest::BodyCase body, const Caller& c, bool re
 
 // Replicated mode (docs/replication.md §11): requests that change nothing the caller is told of,
 // whose only write is the audit entry of the access itself (or a staged export): not held as a
-// write is. Those that reveal records or the open catalog are still held for the synchronous set
-// with sync_count > 0 (leader_read_held(), below), and refused when it does not confirm; the rest
-// — listings, status, audit exports and the backup a replica re-seeds from — are answered at
+// write is. Those that reveal records, the open catalog or the audit log are still held for the
+// synchronous set with sync_count > 0 (leader_read_held(), below), and refused when it does not
+// confirm; the rest — listings, status and the backup a replica re-seeds from — are answered at
 // once, so a leader whose set is not confirming (alone after `cluster failover --accept-loss`,
 // or its sync members stopped) still serves them. Their entries reach the replicas with the next
 // write sets.
@@ -216,14 +216,14 @@ bool access_only(v1::ApiRequest::BodyCase body) {
 }
 
 // Replicated mode with sync_count > 0 (docs/replication.md §11, review A8): the reads that
-// reveal records or the open catalog are held on the leader like a write, until the synchronous
-// set has the write set holding their access entries, and refused (nothing released) when it does
-// not come within sync_wait_ms: a leader lost after answering would otherwise take the entries
-// along while the data was out. Not the audit export (an officer must be able to take the log
-// out of a leader whose set is lost) nor the backup a replica re-seeds from.
-bool leader_read_held(v1::ApiRequest::BodyCase body) {
-  return replica_read(body) && body != v1::ApiRequest::kAuditExport;
-}
+// reveal records, the open catalog or the audit log are held on the leader like a write, until
+// the synchronous set has the write set holding their access entries, and refused (nothing
+// released) when it does not come within sync_wait_ms: a leader lost after answering would
+// otherwise take the entries along while the data was out. An audit export only while this
+// leader has a synchronous set of its term (review M4; audit_export.h): alone after `cluster
+// failover --accept-loss` it answers at once, so that an officer can take the log out of exactly
+// such a leader. Not the backup a replica re-seeds from.
+bool leader_read_held(v1::ApiRequest::BodyCase body) { return replica_read(body); }
 
 // A wait bound in whole seconds, at least 1: what a refusal for a full queue asks to wait.
 int64_t retry_seconds(int64_t wait_ms) { return std::max<int64_t>(1, (wait_ms + 999) / 1000); }
@@ -476,6 +476,9 @@ struct ApiService::Impl {
     std::chrono::steady_clock::time_point deadline;
     bool read = false;  // leader_read_held(): refused, nothing of it sent, if not confirmed
     size_t bytes = 0;   // a read's encoded size (bounded as the parked answers are)
+    // A read's ApiContext::settle, run with true when it is sent, false when it is refused
+    // (read_on_replica.h on_withheld: the log and the quota then say nothing was delivered).
+    std::vector<std::function<void(bool)>> settle{};
   };
   std::deque<Held> held;
   Fd wake;
@@ -586,8 +589,11 @@ v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_o
     Caller caller = identify(directory, in.user_id);
     caller.address = source_address_class(in.peer_address);
     access_only_req = access_only(req.body_case());
-    held_read = leader_read_held(req.body_case());
     resp = handle(ctx, caller, req, views_error);
+    // An export is held only when its handler staged it to be (audit_export.h): it then left
+    // what renames (or removes) the staged file in ctx.settle.
+    held_read = leader_read_held(req.body_case()) &&
+                (req.body_case() != v1::ApiRequest::kAuditExport || !ctx.settle.empty());
   }
   return resp;
 }
@@ -601,8 +607,10 @@ void ApiService::Impl::release() {
   const auto now = std::chrono::steady_clock::now();
   for (auto it = held.begin(); it != held.end();) {
     if (acking && it->seq <= synced) {
+      for (auto& s : it->settle) s(true);
       if (auto bytes = wire::encode(it->resp)) (void)channel.send(it->from, *bytes);
     } else if (!acking || now >= it->deadline) {
+      for (auto& s : it->settle) s(false);
       // Committed here and audited, but a leader lost now could take it along: not a success.
       // The request's effect is decided by reading it back (docs/replication.md §11).
       v1::ApiResponse r;
@@ -827,7 +835,9 @@ void ApiService::Impl::held_loop() {
         ctx.settle.clear();
         continue;
       }
-      for (auto& s : ctx.settle) s(false);  // nothing was recorded for it
+      // Not parked: a replica's read whose parking was refused (an error, nothing recorded), or
+      // the leader's own answer, which is sent below unless held.
+      std::vector<std::function<void(bool)>> settle = std::move(ctx.settle);
       ctx.settle.clear();
       const uint64_t wrote = options.repl_thread_seq ? options.repl_thread_seq() : 0;
       if (wrote != before && !resp.has_error() && held_read) {
@@ -850,13 +860,14 @@ void ApiService::Impl::held_loop() {
                                "the read was recorded (write set {}) but nothing of it is "
                                "sent; try again in {} s",
                                wrote, retry_s));
+          for (auto& s : settle) s(false);
           if (auto out = wire::encode(r)) (void)channel.send((*in)->from, *out);
           continue;
         }
         held.push_back(
             {(*in)->from, std::move(resp), wrote,
              std::chrono::steady_clock::now() + std::chrono::milliseconds(options.sync_wait_ms),
-             true, bytes});
+             true, bytes, std::move(settle)});
         continue;
       }
       if (wrote != before && !resp.has_error() && !access_only_req) {
@@ -867,6 +878,7 @@ void ApiService::Impl::held_loop() {
       }
       // Refusals, reads and requests that wrote nothing here are answered at once (a refusal's
       // or a read's own audit entry acknowledges no effect).
+      for (auto& s : settle) s(!resp.has_error());
       if (auto bytes = wire::encode(resp)) (void)channel.send((*in)->from, *bytes);
     }
     release();

@@ -10,6 +10,8 @@
 #include "core/crypto/sha256.h"
 #include "core/util/encoding.h"
 #include "daemon/backup.h"
+#include "daemon/cluster_node.h"
+#include "daemon/read_on_replica.h"
 
 namespace gongshu::daemon {
 namespace {
@@ -32,6 +34,15 @@ Result<std::string> file_sha256(const std::string& path) {
 }
 
 }  // namespace
+
+std::optional<bool> export_held_for_sync_set(const ApiContext& ctx) {
+  if (ctx.on_replica || !ctx.options.repl_synced_seq || !ctx.options.repl_thread_seq)
+    return std::nullopt;
+  const ClusterNode* node = ctx.options.cluster ? ctx.options.cluster->get() : nullptr;
+  if (!node) return false;
+  const v1::ClusterStatus s = node->status();
+  return s.this_node_leads() && s.sync_set_size() > 0 && s.sync_term() == s.term();
+}
 
 Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportRequest& req,
                    v1::ApiResponse& resp) {
@@ -69,7 +80,11 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
     }
     ::unlink(path.c_str());
     static uint64_t staged_count = 0;  // api thread only
-    if (ctx.defer_record) read_from = path + ".unconfirmed-" + std::to_string(++staged_count);
+    // Review M4: on a leader with a synchronous set the answer is held like any read's (api.cc),
+    // so the file is staged aside as on a replica and made servable only once it is sent.
+    const std::optional<bool> held = export_held_for_sync_set(ctx);
+    if (ctx.defer_record || held.value_or(false))
+      read_from = path + ".unconfirmed-" + std::to_string(++staged_count);
     uint64_t entries = 0;
     {
       auto txn = ctx.store.env().begin_read();
@@ -92,17 +107,29 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
     add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
     add_ref(e, "sha256", *digest);
     e.set_record_count(entries);
+    // A replicated leader without a synchronous set of its term (alone after `cluster failover
+    // --accept-loss`) answers at once: the entry says no set confirmed it.
+    if (held && !*held) add_ref(e, "sync_set", "none");
     // Nothing is revealed unless its audit entry committed: without it, the staged file goes
-    // too, so no later chunk request can read it either.
-    if (auto s = ctx.audit(std::move(e)); !s) {
+    // too, so no later chunk request can read it either. On the leader the entry is appended
+    // here (its seq known) so that a withheld answer can name it.
+    Status s =
+        ctx.on_replica ? ctx.audit(e) : ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+          GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
+          return {};
+        });
+    if (!s) {
       ::unlink(read_from.c_str());
       return tl::unexpected(from_error(s.error()));
     }
     if (read_from != path) {
+      // Run by api.cc: on a replica once the leader decided (recorded or not); on a leader once
+      // the held answer is sent (true) or withheld (false; the log says so, on_withheld).
       ctx.settle.push_back([staged = read_from, path](bool recorded) {
         // A later export may have removed the staged file meanwhile: then nothing is renamed.
         if (!recorded || ::rename(staged.c_str(), path.c_str()) != 0) ::unlink(staged.c_str());
       });
+      if (held.value_or(false)) ctx.settle.push_back(on_withheld(ctx, {e}, {}));
     }
   } else if (ctx.on_replica) {
     // Review H1: a continuation on a replica is a read like the first chunk: its own entry

@@ -12,11 +12,21 @@
 // an hour untouched. Api thread only.
 #pragma once
 
+#include <optional>
+
 #include "daemon/api_context.h"
 
 namespace gongshu::daemon {
 
 Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportRequest& req,
                    v1::ApiResponse& resp);
+
+// Review M4 (docs/replication.md §11): on a replicated leader with sync_count > 0, whether an
+// export's first chunk is held for the synchronous set like the other reads (true: this leader
+// has a synchronous set written in its term, which it waits for) or answered at once (false: no
+// set of its term — alone after `cluster failover --accept-loss` —, so that an officer can take
+// the log out of exactly such a leader; its entry then carries the ref sync_set = none).
+// nullopt: nothing is held here (single node, sync_count = 0, or a replica).
+std::optional<bool> export_held_for_sync_set(const ApiContext& ctx);
 
 }  // namespace gongshu::daemon

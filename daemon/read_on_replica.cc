@@ -1,10 +1,12 @@
 #include "daemon/read_on_replica.h"
 
+#include <algorithm>
 #include <optional>
 #include <string_view>
 
 #include "core/catalog/lifecycle.h"
 #include "core/crypto/key_file.h"
+#include "core/sys/logger.h"
 #include "core/util/i18n.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
@@ -418,6 +420,65 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
   if (ctx.options.gate) out->set_node(ctx.options.gate->leader().node);
   out->set_audit_size(size);
   return {};
+}
+
+Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
+                     const std::vector<std::pair<std::string, uint64_t>>& quota,
+                     uint64_t write_set) {
+  if (entries.empty()) return {};
+  const v1::AuditEntry& first = entries.front();
+  v1::AuditEntry w;
+  *w.mutable_principal() = first.principal();
+  w.set_action("read_withheld");
+  w.set_dataset(first.dataset());
+  w.set_purpose(first.purpose());
+  w.set_decision(v1::DECISION_NONE);
+  w.set_record_count(0);
+  std::string seqs;
+  for (const auto& e : entries) {
+    add_ref(w, "withheld_entry", std::to_string(e.seq()));
+    seqs += (seqs.empty() ? "" : ", ") + std::to_string(e.seq());
+  }
+  if (write_set) add_ref(w, "write_set", std::to_string(write_set));
+  std::string rows;
+  for (const auto& [id, n] : quota) {
+    add_ref(w, "rows_returned", id + ":" + std::to_string(n));
+    rows += "; " + std::to_string(n) + " row(s) given back to agreement " + id + "'s quota";
+  }
+  // Audit text is machine output (never tr()).
+  w.set_detail("the answer of the " + first.action() + " recorded by entry(ies) " + seqs +
+               (write_set ? " (write set " + std::to_string(write_set) + ")" : std::string()) +
+               " was not sent: it was not confirmed by the synchronous set in time, or the held "
+               "answers were at their bound; the caller was refused and received nothing" +
+               rows);
+  return ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
+    for (const auto& [id, n] : quota) {
+      auto v = ctx.store.db().agreements.get(txn, id);
+      stored::Agreement a;
+      if (!v || !parse_value(*v, a)) continue;  // gone since: nothing to give back to
+      auto* info = a.mutable_info();
+      info->set_rows_used(info->rows_used() - std::min<uint64_t>(info->rows_used(), n));
+      GONGSHU_RETURN_IF_ERROR(
+          ctx.store.db().agreements.put(txn, id, as_bytes(a.SerializeAsString())));
+    }
+    GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, w));
+    return {};
+  });
+}
+
+std::function<void(bool released)> on_withheld(
+    ApiContext& ctx, std::vector<v1::AuditEntry> entries,
+    std::vector<std::pair<std::string, uint64_t>> quota) {
+  const uint64_t write_set = ctx.options.repl_thread_seq ? ctx.options.repl_thread_seq() : 0;
+  return [&ctx, entries = std::move(entries), quota = std::move(quota), write_set](bool released) {
+    if (released) return;
+    if (auto s = withhold_read(ctx, entries, quota, write_set); !s && ctx.options.log)
+      ctx.options.log->warning(
+          trf("a withheld read's entry (write set {}) could not be recorded as withheld, nor its "
+              "rows given back: {}",
+              write_set, s.error().message()),
+          {{"GONGSHU_EVENT", "read_withheld_failed"}});
+  };
 }
 
 }  // namespace gongshu::daemon

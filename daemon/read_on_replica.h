@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -74,5 +75,22 @@ Result<std::map<std::string, std::string>> member_curve_keys(const ClusterConfig
 
 Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequest& req,
                     v1::ApiResponse& resp);
+
+// Review M3 (docs/replication.md §11): a read this leader served and committed — its entries as
+// appended (their seq set) and the rows it took from agreements' quotas (agreement id, rows) —
+// whose answer api.cc holds for the synchronous set. What api.cc runs (ApiContext::settle) once
+// it decided: released, nothing; withheld (not confirmed within api_sync_wait_ms, this node may
+// no longer acknowledge, beyond the held answers' bytes bound, or the answer failed after the
+// commit), withhold_read(). Api thread only.
+std::function<void(bool released)> on_withheld(ApiContext& ctx, std::vector<v1::AuditEntry> entries,
+                                               std::vector<std::pair<std::string, uint64_t>> quota);
+// Appends one `read_withheld` entry (decision none, record_count 0; refs `withheld_entry` = the
+// seq of each of the read's entries, `write_set`, and `rows_returned` = "<agreement>:<rows>" per
+// quota use) and gives the rows back to each agreement's rows_used, in one write transaction: so
+// the log and the quota say what was delivered, not what was prepared. write_set: the write set
+// that committed the read (0: not known).
+Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
+                     const std::vector<std::pair<std::string, uint64_t>>& quota,
+                     uint64_t write_set);
 
 }  // namespace gongshu::daemon

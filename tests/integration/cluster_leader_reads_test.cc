@@ -15,9 +15,14 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <map>
 
 #include "core/crypto/key_file.h"
 #include "core/ids/citizen_id.h"
+#include "core/store/cursor.h"
+#include "core/store/env.h"
+#include "core/store/txn.h"
 #include "core/wire/client_channel.h"
 #include "core/wire/codec.h"
 #include "core/wire/context.h"
@@ -50,6 +55,76 @@ std::string agency_with_records(ClusterPlatform& p, Node& leader, std::vector<No
   return key;
 }
 
+// The audit entries in the node's own store (read directly: the node may be SIGSTOPped) whose
+// action is `action` and principal `key_id`.
+size_t entries_in_store(const Node& n, const std::string& action, const std::string& key_id) {
+  store::EnvOptions eo;
+  eo.map_size = 0;  // the store's own
+  eo.read_only = true;
+  auto env = store::Env::open(n.state + "/store", eo);
+  REQUIRE(env);
+  auto db = (*env)->open_db("audit_entries");
+  REQUIRE(db);
+  auto txn = (*env)->begin_read();
+  REQUIRE(txn);
+  size_t found = 0;
+  auto cur = txn->cursor(*db);
+  for (auto e = cur.first(); e; e = cur.next()) {
+    v1::AuditEntry a;
+    if (a.ParseFromArray(e->value.data(), int(e->value.size())) && a.action() == action &&
+        a.principal().key_id() == key_id)
+      ++found;
+  }
+  return found;
+}
+
+std::string key_id_of(const std::string& key_file) {
+  auto kf = crypto::load_key_file(key_file);
+  REQUIRE(kf);
+  return kf->key.public_key().key_id();
+}
+
+// A sharing agreement of a new sjz-shichang user on the households' address, row quota `rows`,
+// active; its id and the user's key file.
+std::pair<std::string, std::string> shichang_agreement(ClusterPlatform& p, Node& leader,
+                                                       const std::string& provider_key, int rows) {
+  const std::string key = p.dir.file("shichang.key");
+  auto g = run_process({kBin + "gongshuctl", "keygen", "--kind", "agency", "--out", key, "--json"});
+  REQUIRE(g.exit_code == 0);
+  REQUIRE(p.ctl(leader.api, {"principal", "add", "--role", "agency", "--agency", "sjz-shichang",
+                             "--public-key", json::parse(g.out)["public_key"].get<std::string>()})
+              .exit_code == 0);
+  auto applied =
+      p.ctl(leader.api, {"agreement", "apply", "--kind", "share", "--dataset",
+                         std::string(kHouseholds) + ":address", "--purpose", "市场主体核验", "--to",
+                         "2027-06-01", "--measures", "专网处理，访问留痕", "--rows",
+                         std::to_string(rows), "--json", "--key", key});
+  INFO(applied.out << applied.err);
+  REQUIRE(applied.exit_code == 0);
+  const std::string id = json::parse(applied.out)["id"].get<std::string>();
+  REQUIRE(p.ctl(leader.api, {"agreement", "review", id, "--approve", "--key", provider_key})
+              .exit_code == 0);
+  REQUIRE(p.ctl(leader.api, {"agreement", "approve", id, "--approve"}).exit_code == 0);
+  REQUIRE(p.ctl(leader.api, {"agreement", "sign", id, "--yes", "--key", key}).exit_code == 0);
+  return {id, key};
+}
+
+uint64_t rows_used(ClusterPlatform& p, const Node& leader, const std::string& id) {
+  auto shown = p.ctl(leader.api, {"agreement", "show", id, "--json"});
+  INFO(shown.out << shown.err);
+  REQUIRE(shown.exit_code == 0);
+  return json::parse(shown.out)["rows_used"].get<uint64_t>();
+}
+
+v1::ApiRequest query_of_address(int limit) {
+  v1::ApiRequest q;
+  q.mutable_query()->set_dataset(std::string(kHouseholds));
+  q.mutable_query()->add_fields("address");
+  q.mutable_query()->set_purpose("市场主体核验");
+  q.mutable_query()->set_limit(limit);
+  return q;
+}
+
 v1::ApiRequest lookup_of_record_2() {
   const std::string body = "13010219500101002";  // write_households' record 2
   v1::ApiRequest req;
@@ -72,16 +147,54 @@ TEST_CASE("leader reads: answered once the synchronous set holds their entries, 
       agency_with_records(p, *leader, {leader, replicas[0], replicas[1]}, 5);
   REQUIRE(wait_until([&] { return counts_a_member(p, *leader); }));
 
+  // Review M3: an agreement with a row quota, one row read on the leader while the set
+  // confirms.
+  const auto [agreement, shichang] = shichang_agreement(p, *leader, agency_key, 6);
+  Pipelined q(leader->api, shichang, p.daemon_key);
+  q.send(1, query_of_address(1));
+  REQUIRE(q.wait_for(1));
+  INFO(q.got[1].error().message());
+  REQUIRE(q.got[1].query().rows_size() == 1);
+  CHECK(rows_used(p, *leader, agreement) == 1);
+  // Review M4: with the set confirming, the leader exports the log (gongshuctl: a checkpoint,
+  // then the chunks).
+  {
+    auto ex = p.ctl(leader->api, {"audit", "export", "--out", p.dir.file("running.gsa")});
+    INFO(ex.out << ex.err);
+    CHECK(ex.exit_code == 0);
+  }
+  auto head = p.ctl(leader->api, {"audit", "head", "--json"});
+  REQUIRE(head.exit_code == 0);
+  const uint64_t export_to = json::parse(head.out)["tree_size"].get<uint64_t>();
+  v1::ApiRequest export_req;
+  export_req.mutable_audit_export()->set_from_seq(1);
+  export_req.mutable_audit_export()->set_to_seq(export_to);
+  Pipelined officer(leader->api, p.dir.file("operator.key"), p.daemon_key);
+
   Pipelined c(leader->api, agency_key, p.daemon_key);
   const v1::ApiRequest lookup = lookup_of_record_2();
   v1::ApiRequest ping;  // what an agency key may ask besides the reads
   ping.mutable_ping();
 
   // Normally: answered, with the row, by the leader (no replica_lag).
+  REQUIRE(wait_until([&] { return counts_a_member(p, *leader); }));
+  json sync = p.status(*leader)["sync_counted"];
+  const std::string agency_id = key_id_of(agency_key);
   const auto normal_at = SteadyClock::now();
   c.send(1, lookup);
   REQUIRE(c.wait_for(1));
   const int64_t normal_ms = ms_since(normal_at);
+  // Review L6: the guarantee itself — when the answer arrives, a member of the synchronous set
+  // has the read's entry. The replicas are stopped right after the answer and the set's member's
+  // store is read: its applied audit log holds the lookup's entry.
+  for (Node* n : replicas) n->process->signal(SIGSTOP);
+  size_t on_sync_member = 0;
+  for (Node* n : replicas)
+    for (const json& m : sync)
+      if (m == n->id) on_sync_member += entries_in_store(*n, "query_subject", agency_id);
+  for (Node* n : replicas) n->process->signal(SIGCONT);
+  CHECK(sync.size() == 1);
+  CHECK(on_sync_member == 1);
   {
     const v1::ApiResponse& r = c.got[1];
     INFO(r.error().message());
@@ -90,18 +203,29 @@ TEST_CASE("leader reads: answered once the synchronous set holds their entries, 
     CHECK(r.lookup().datasets(0).rows_size() == 1);
     CHECK(!r.has_replica_lag());
   }
+  REQUIRE(wait_until([&] { return counts_a_member(p, *leader); }, std::chrono::seconds(15)));
 
   // Both replicas stopped: the entry is committed on the leader, but no member of the set can
-  // fsync it, so nothing is released; a ping behind it is answered meanwhile.
+  // fsync it, so nothing is released; a ping behind it is answered meanwhile. A query under the
+  // quota and an audit export (review M4) sent alongside are refused too.
   for (Node* n : replicas) n->process->signal(SIGSTOP);
   const auto held_at = SteadyClock::now();
   c.send(2, lookup);
   c.send(3, ping);
+  q.send(2, query_of_address(2));
+  officer.send(1, export_req);
   const bool ping_answered = c.wait_for(3);
   const int64_t ping_ms = ms_since(held_at);
   const bool lookup_waiting = c.got.count(2) == 0;
   const bool refused = c.wait_for(2);
   const int64_t refused_ms = ms_since(held_at);
+  const bool query_refused = q.wait_for(2);
+  const bool export_refused = officer.wait_for(1);
+  // The staged export is gone with its withheld answer: no continuation can read it.
+  std::vector<std::string> staged;
+  for (const auto& f : std::filesystem::directory_iterator(leader->state + "/exports"))
+    if (f.path().filename().string().starts_with("export-1-" + std::to_string(export_to) + "-"))
+      staged.push_back(f.path().filename().string());
   for (Node* n : replicas) n->process->signal(SIGCONT);
   REQUIRE(ping_answered);
   INFO(c.got[3].error().message());
@@ -120,6 +244,19 @@ TEST_CASE("leader reads: answered once the synchronous set holds their entries, 
   }
   CHECK(refused_ms >= kSyncWaitMs - 200);
   CHECK(refused_ms < kSyncWaitMs + 3000);
+  REQUIRE(query_refused);
+  CHECK(q.got[2].error().code() == v1::API_UNAVAILABLE);
+  CHECK(!q.got[2].has_query());
+  REQUIRE(export_refused);
+  {
+    const v1::ApiResponse& r = officer.got[1];
+    INFO(r.error().message());
+    CHECK(r.error().code() == v1::API_UNAVAILABLE);
+    CHECK(r.error().message().find("nothing was sent") != std::string::npos);
+    CHECK(!r.has_audit_export());  // before review M4: answered at once, the log out
+  }
+  INFO("staged: " << staged.size() << (staged.empty() ? "" : " " + staged.front()));
+  CHECK(staged.empty());
 
   // Resumed: once the set counts a member again, reads are answered again.
   REQUIRE(wait_until([&] { return counts_a_member(p, *leader); }, std::chrono::seconds(15)));
@@ -130,6 +267,44 @@ TEST_CASE("leader reads: answered once the synchronous set holds their entries, 
   INFO(c.got[4].error().message());
   REQUIRE(!c.got[4].has_error());
   CHECK(c.got[4].lookup().datasets(0).rows_size() == 1);
+  officer.send(2, export_req);
+  REQUIRE(officer.wait_for(2));
+  INFO(officer.got[2].error().message());
+  CHECK(!officer.got[2].has_error());
+  CHECK(!officer.got[2].audit_export().data().empty());
+
+  // Review M3: the withheld query's rows are given back (1 used, not 3), and the log says each
+  // withheld read was not delivered: a read_withheld entry naming its entry and write set.
+  CHECK(rows_used(p, *leader, agreement) == 1);
+  std::map<uint64_t, json> by_seq;
+  std::vector<json> withheld;
+  for (json& e : audit_entries(p, *leader, "after-withheld.log")) {
+    if (e["action"] == "read_withheld") withheld.push_back(e);
+    const uint64_t seq = e.value("seq", uint64_t{0});
+    by_seq[seq] = std::move(e);
+  }
+  std::map<std::string, int> withheld_actions;
+  for (const json& w : withheld) {
+    INFO(w.dump());
+    CHECK(w.value("record_count", 0) == 0);
+    CHECK(!ref(w, "write_set").empty());
+    const std::string seq = ref(w, "withheld_entry");
+    REQUIRE(!seq.empty());
+    REQUIRE(by_seq.count(std::stoull(seq)) == 1);
+    const json& e = by_seq[std::stoull(seq)];
+    INFO(e.dump());
+    withheld_actions[e["action"].get<std::string>()] += 1;
+    CHECK(e["decision"] != "deny");  // an allow (an export: none), not a refusal
+    CHECK(e["principal"]["key_id"] == w["principal"]["key_id"]);
+    if (e["principal"]["key_id"] == key_id_of(shichang)) {
+      CHECK(ref(w, "rows_returned") == agreement + ":2");
+      CHECK(e.value("record_count", 0) == 2);
+    }
+  }
+  CHECK(withheld.size() == 3);
+  CHECK(withheld_actions["query_subject"] == 1);
+  CHECK(withheld_actions["audit_export"] == 1);
+  CHECK(withheld_actions.size() == 3);
   WARN("leader lookup: " << normal_ms << " ms; replicas stopped: refused after " << refused_ms
                          << " ms, a ping meanwhile " << ping_ms << " ms; resumed: " << again_ms
                          << " ms");

@@ -19,6 +19,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -356,6 +357,31 @@ inline nlohmann::json replica_of(ClusterPlatform& p, const Node& n) {
   nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
   if (!j.is_object() || !j.contains("replica")) return nullptr;
   return j["replica"];
+}
+
+// The audit entries of the node's log (gongshu-audit show --json of a full export, through
+// gongshuctl). A replica signs no checkpoint: gongshuctl's export ends at the latest one it holds.
+inline std::vector<json> audit_entries(ClusterPlatform& p, const Node& n, const std::string& name) {
+  const std::string out = p.dir.file(name);
+  auto e = p.ctl(n.api, {"audit", "export", "--out", out});
+  INFO(e.out << e.err);
+  REQUIRE(e.exit_code == 0);
+  auto s = run_process({kBin + "gongshu-audit", "show", "--json", out});
+  REQUIRE(s.exit_code == 0);
+  std::vector<json> entries;
+  std::istringstream lines(s.out);
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j["type"] == "entry") entries.push_back(j);
+  }
+  return entries;
+}
+
+// The value of an audit entry's first ref of `kind` (as gongshu-audit show --json gives it).
+inline std::string ref(const json& entry, const std::string& kind) {
+  for (const json& r : entry["refs"])
+    if (r["kind"] == kind) return r["value"].get<std::string>();
+  return "";
 }
 
 inline int64_t ms_since(SteadyClock::time_point t) {

@@ -39,25 +39,6 @@
 namespace gongshu::testing {
 namespace {
 
-// The audit entries of the node's log (gongshu-audit show --json of a full export). A replica
-// signs no checkpoint: gongshuctl's export ends at the latest one it holds.
-std::vector<json> audit_entries(ClusterPlatform& p, const Node& n, const std::string& name) {
-  const std::string out = p.dir.file(name);
-  std::vector<std::string> args = {"audit", "export", "--out", out};
-  auto e = p.ctl(n.api, args);
-  INFO(e.out << e.err);
-  REQUIRE(e.exit_code == 0);
-  auto s = run_process({kBin + "gongshu-audit", "show", "--json", out});
-  REQUIRE(s.exit_code == 0);
-  std::vector<json> entries;
-  std::istringstream lines(s.out);
-  for (std::string line; std::getline(lines, line);) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j["type"] == "entry") entries.push_back(j);
-  }
-  return entries;
-}
-
 // A Beijing calendar day (YYYY-MM-DD) `days` from today, for gongshu-audit report's period.
 std::string beijing_day(int days) {
   const std::time_t t = std::time(nullptr) + 8 * 3600 + days * 86400;
@@ -66,12 +47,6 @@ std::string beijing_day(int days) {
   char buf[16];
   std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
-}
-
-std::string ref(const json& entry, const std::string& kind) {
-  for (const json& r : entry["refs"])
-    if (r["kind"] == kind) return r["value"].get<std::string>();
-  return "";
 }
 
 // Entries of `action` served by `node` (the ref the leader adds to a replica's records).
