@@ -25,10 +25,11 @@ uint64_t claimed_seq(ByteView encoded) {
 }  // namespace
 
 namespace {
-// Checks one write set against the chain as txn sees it and applies it into txn (not committed).
-// Returns the new head (unchanged for a write set already applied).
-Result<ChainHead> apply_one(store::WriteTxn& txn, Changelog& changelog, ByteView encoded,
-                            int64_t sender_term, std::atomic<int64_t>& known_term) {
+// Checks one write set against the chain as txn sees it, writing nothing: the write set to apply
+// next, or nullopt for one this node already holds (a resend: acknowledged, nothing applied).
+Result<std::optional<DecodedWriteSet>> check_one(const store::Txn& txn, Changelog& changelog,
+                                                 ByteView encoded, int64_t sender_term,
+                                                 std::atomic<int64_t>& known_term) {
   int64_t known = known_term.load();
   if (sender_term < known)
     return fail(ErrorCode::kPermissionDenied,
@@ -55,12 +56,12 @@ Result<ChainHead> apply_one(store::WriteTxn& txn, Changelog& changelog, ByteView
     Hash held = head.hash;
     if (ws.header.seq < head.seq) {
       auto e = changelog.entry(txn, ws.header.seq);
-      if (!e) return head;  // trimmed here; the chain from head on is what counts
+      if (!e) return std::nullopt;  // trimmed here; the chain from head on is what counts
       std::memcpy(held.data(), e->data() + e->size() - 32, 32);
     }
     if (held != ws.hash)
       return fail(ErrorCode::kCorrupt, at + " differs from the one this node applied (diverged)");
-    return head;
+    return std::nullopt;
   }
   if (ws.header.seq > head.seq + 1)
     return fail(ErrorCode::kUnavailable,
@@ -72,8 +73,7 @@ Result<ChainHead> apply_one(store::WriteTxn& txn, Changelog& changelog, ByteView
     return fail(ErrorCode::kPermissionDenied, at + " has term " + std::to_string(ws.header.term) +
                                                   ", older than the applied term " +
                                                   std::to_string(head.term));
-  GONGSHU_RETURN_IF_ERROR(changelog.apply(txn, ws, encoded));
-  return ws.head();
+  return ws;
 }
 }  // namespace
 
@@ -101,20 +101,28 @@ AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<con
     const ChainHead before = changelog.head(*txn);
     out.head = before;
     size_t i = 0;
+    bool partial = false;  // run[i] failed while being written: part of it may be in txn
     for (; i < prefix; ++i) {
-      auto head = apply_one(*txn, changelog, run[i], sender_term, known_term);
-      if (!head) {
-        out.error = head.error();  // the earliest failure seen: reported
+      auto ws = check_one(*txn, changelog, run[i], sender_term, known_term);
+      if (!ws) {  // refused before anything of it was written: txn holds exactly run[0, i)
+        out.error = ws.error();
         break;
       }
-      out.head = *head;
-    }
-    if (i < prefix) {
-      if (i == 0) {         // nothing before it: the transaction is abandoned (aborted here)
-        out.head = before;  // read before the failure: the txn may be unusable now
-        return out;
+      if (!*ws) continue;  // held already: the head stays
+      if (auto s = changelog.apply(*txn, **ws, run[i]); !s) {
+        out.error = s.error();
+        partial = true;
+        break;
       }
-      // LMDB may have left the transaction unusable: abandon it and apply the good prefix alone.
+      out.head = (*ws)->head();
+    }
+    if (i == 0 && i < prefix) {  // nothing before it: the transaction is abandoned (aborted here)
+      out.head = before;         // read before the failure: the txn may be unusable now
+      return out;
+    }
+    if (partial) {
+      // Some of run[i]'s ops may be in txn, or LMDB left it unusable: abandon it and apply the
+      // write sets before run[i] alone (the one case where they are applied twice).
       prefix = i;
       continue;
     }
@@ -125,7 +133,7 @@ AppliedRun apply_write_sets(store::Env& env, Changelog& changelog, std::span<con
       out.head = before;  // not the aborted run's head: it is not on disk
       return out;
     }
-    out.applied = prefix;
+    out.applied = i;
     changelog.applied(out.head.seq);
     return out;
   }
@@ -259,14 +267,30 @@ Result<std::unique_ptr<Applier>> Applier::start(store::Env& env, Changelog& chan
   return std::unique_ptr<Applier>(new Applier(std::move(impl)));
 }
 
+namespace {
+// A message as received, parsed once: its bytes (wiped once a keyring is installed from them) and
+// the message; ok false: it did not parse (dropped).
+struct Received {
+  Bytes raw;
+  v1::ReplicationMessage m;
+  bool ok = false;
+};
+Received parse_received(Bytes raw) {
+  Received r;
+  r.raw = std::move(raw);
+  r.ok = r.m.ParseFromArray(r.raw.data(), static_cast<int>(r.raw.size()));
+  return r;
+}
+}  // namespace
+
 void Applier::Impl::run() {
   hello();
   auto last_heard = std::chrono::steady_clock::now();
-  std::optional<Bytes> pending;  // a message received while gathering a run, not yet handled
+  std::optional<Received> pending;  // a message received while gathering a run, not yet handled
   while (!stopping.load()) {
-    std::optional<Bytes> payload;
+    std::optional<Received> got;
     if (pending) {
-      payload = std::move(pending);
+      got = std::move(pending);
       pending.reset();
     } else {
       auto in = channel->receive(std::chrono::milliseconds(50));
@@ -277,10 +301,10 @@ void Applier::Impl::run() {
         }
         continue;
       }
-      payload = std::move(*in);
+      if (*in) got = parse_received(std::move(**in));
     }
     const auto now = std::chrono::steady_clock::now();
-    if (!payload) {
+    if (!got) {
       if (now - last_heard >= options.hello_interval) {
         hello();  // the primary restarted, or our hello was lost: say where we stand again
         last_heard = now;
@@ -288,8 +312,8 @@ void Applier::Impl::run() {
       continue;
     }
     last_heard = now;
-    v1::ReplicationMessage m;
-    if (!m.ParseFromArray(payload->data(), static_cast<int>(payload->size()))) continue;
+    if (!got->ok) continue;
+    v1::ReplicationMessage& m = got->m;
     if (m.has_reseed()) {
       {
         std::lock_guard lock(mu);
@@ -317,7 +341,7 @@ void Applier::Impl::run() {
       continue;
     }
     if (m.stream().key_shares_size() > 0) {  // the keyring first: small edit by C (key_shares.h)
-      auto installed = install_key_shares(m, *payload);
+      auto installed = install_key_shares(m, got->raw);
       if (!installed) {
         v1::ReplicationMessage r;
         r.mutable_refusal()->set_reason(installed.error().message().substr(0, 4096));
@@ -330,19 +354,18 @@ void Applier::Impl::run() {
     // queued behind this one (same leader and term, no keyring beside them) join its run, applied
     // in one transaction and acknowledged once (apply_write_sets).
     std::vector<v1::ReplicationMessage> more;
-    size_t run_bytes = payload->size();
+    size_t run_bytes = got->raw.size();
     while (run_bytes < kRunBytes && !stopping.load()) {
       auto next = channel->receive(std::chrono::milliseconds(0));
       if (!next || !*next) break;
-      v1::ReplicationMessage n;
-      if (n.ParseFromArray((*next)->data(), static_cast<int>((*next)->size())) && n.has_stream() &&
-          n.stream().leader() == m.stream().leader() && n.stream().term() == m.stream().term() &&
-          n.stream().key_shares_size() == 0) {
-        run_bytes += (*next)->size();
-        more.push_back(std::move(n));
+      Received n = parse_received(std::move(**next));
+      if (n.ok && n.m.has_stream() && n.m.stream().leader() == m.stream().leader() &&
+          n.m.stream().term() == m.stream().term() && n.m.stream().key_shares_size() == 0) {
+        run_bytes += n.raw.size();
+        more.push_back(std::move(n.m));
         continue;
       }
-      pending = std::move(*next);  // handled on its own, after this run
+      pending = std::move(n);  // handled on its own, after this run (not parsed again)
       break;
     }
     const auto& last = more.empty() ? m.stream() : more.back().stream();
@@ -364,30 +387,27 @@ void Applier::Impl::run() {
       std::lock_guard lock(mu);
       head = applied.head;
     }
-    bool gap = false;
     if (applied.error) {
       const Error& e = *applied.error;
-      const uint64_t seq =
-          applied.applied < run.size() ? claimed_seq(run[applied.applied]) : head.seq;
-      if (e.code() == ErrorCode::kUnavailable) {
-        gap = true;
-      } else if (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kResourceExhausted ||
-                 e.code() == ErrorCode::kInternal) {  // local: stop for good
+      // The write set that failed: a run that fails stops at run[applied] (apply_write_sets
+      // commits only those before it, or none), and an empty run (a heartbeat) cannot fail.
+      const uint64_t seq = claimed_seq(run[applied.applied]);
+      if (e.code() == ErrorCode::kUnavailable) {  // a gap: ask again from the head
+        hello();
+        continue;
+      }
+      if (e.code() == ErrorCode::kIo || e.code() == ErrorCode::kResourceExhausted ||
+          e.code() == ErrorCode::kInternal) {  // local: stop for good
         v1::ReplicationMessage r;
         r.mutable_refusal()->set_seq(seq);
         r.mutable_refusal()->set_reason(e.message().substr(0, 4096));
         send(r);
         stop_with(ApplierState::kFailed, e.message());
         return;
-      } else {
-        pending.reset();  // refuse() drops what arrives until it says hello again
-        refuse(seq, e.message(), e.code() == ErrorCode::kPermissionDenied ? "deposed" : "altered");
-        last_heard = std::chrono::steady_clock::now();
-        continue;
       }
-    }
-    if (gap) {
-      hello();
+      pending.reset();  // refuse() drops what arrives until it says hello again
+      refuse(seq, e.message(), e.code() == ErrorCode::kPermissionDenied ? "deposed" : "altered");
+      last_heard = std::chrono::steady_clock::now();
       continue;
     }
     {

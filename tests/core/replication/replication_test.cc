@@ -296,6 +296,43 @@ TEST_CASE("a run of write sets applies in one transaction; a refused one keeps t
   CHECK(head_of(*p.replica).seq == 2);
   CHECK(p.replica->changelog->last_seq() == 2);
 
+  // Write set 3 fails in the middle of being written (the audit root it states is checked after
+  // its ops went into the transaction): 1 and 2 are kept, nothing of 3 — the store is the one a
+  // replica that applied 1 and 2 alone holds.
+  const auto at_two = dump(*p.replica->env);
+  Bytes wrong_audit = ws[2];
+  wrong_audit[60 + 5] ^= 0x01;  // the stated audit root, re-hashed
+  rehash(wrong_audit);
+  r = apply({ws[0], ws[1], wrong_audit, ws[3]});  // 1, 2 again (resends), then 3 refused
+  REQUIRE(r.error);
+  CHECK_THAT(r.error->message(), Catch::Contains("audit tree"));
+  CHECK(r.applied == 2);
+  CHECK(r.head == head_of(*p.replica));
+  CHECK(head_of(*p.replica).seq == 2);
+  CHECK(dump(*p.replica->env) == at_two);
+
+  {
+    // The same on a fresh replica, where 1 and 2 are new: the run ending in a half-written write
+    // set keeps them, and only them.
+    TempDir other;
+    Node fresh(other.path());
+    AppliedRun f = apply_write_sets(*fresh.env, *fresh.changelog,
+                                    std::vector<ByteView>{ws[0], ws[1], wrong_audit}, 7, known);
+    REQUIRE(f.error);
+    CHECK(f.applied == 2);
+    CHECK(head_of(fresh).seq == 2);
+    CHECK(fresh.changelog->last_seq() == 2);
+    CHECK(dump(*fresh.env) == at_two);
+    // A refusal before anything of the failing write set is written (a gap at 4): 3 is kept.
+    f = apply_write_sets(*fresh.env, *fresh.changelog, std::vector<ByteView>{ws[2], ws[4]}, 7,
+                         known);
+    REQUIRE(f.error);
+    CHECK(f.error->code() == ErrorCode::kUnavailable);
+    CHECK(f.applied == 1);
+    CHECK(f.head == head_of(fresh));
+    CHECK(head_of(fresh).seq == 3);
+  }
+
   r = apply({ws[3], ws[4]});  // a gap after 2: nothing applied, asks for a resend
   REQUIRE(r.error);
   CHECK(r.error->code() == ErrorCode::kUnavailable);
