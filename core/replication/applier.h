@@ -70,7 +70,8 @@ Result<ChainHead> apply_write_set(store::Env& env, Changelog& changelog, ByteVie
 // Several consecutive write sets of one stream (or of streams queued together, one sender and
 // term) checked and applied as apply_write_set does each, in ONE transaction and one fsync; the
 // acknowledgement then covers them all. A write set that fails ends the run: those before it are
-// committed (in a transaction of their own), it and those after are not applied.
+// committed (in the same transaction when it was refused before any of it was written, else in
+// one of their own), it and those after are not applied.
 struct AppliedRun {
   ChainHead head;              // the head on disk after the run (before it, if nothing committed)
   size_t applied = 0;          // write sets of the run committed (a resend counts, unchanged head)
