@@ -52,6 +52,7 @@
 
 #include "bench/replication/cluster_bench.h"
 #include "bench/support/household.h"
+#include "bench/support/machine.h"
 #include "core/batch/batch.h"
 #include "core/crypto/key_file.h"
 #include "core/ids/citizen_id.h"
@@ -94,14 +95,6 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) die("cannot write " + path);
-}
-
-std::string load_average() {
-  std::string s = read_text("/proc/loadavg");
-  std::istringstream in(s);
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
 }
 
 // In the background, output appended to log (tools/launch, as the drill starts its processes).
