@@ -61,9 +61,12 @@ std::string encode_reseed_record(const cluster::ReseedRecord& r);
 Result<cluster::ReseedRecord> decode_reseed_record(std::string_view text);
 
 // At start, with the store closed: restores a backup a re-seed staged in config.state_dir
-// (restore --replica --force: verified whole, no restore entry) and removes it. False when none
-// was staged; an Error when one was and did not restore (it is removed: the next re-seed fetches
-// a fresh one; the old store stays).
+// (restore --replica --force: verified whole, no restore entry) and removes it. Only over the
+// store it was staged for: the note beside it names the applied head given up (term, seq, hash);
+// a store with another head (it moved on, or holds another history) is not rolled back, and a
+// backup restored before (the note names the restored head) is not restored again — removed,
+// false. False as well when none was staged; an Error when one was and did not restore (it is
+// removed: the next re-seed fetches a fresh one; the old store stays).
 Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger& log);
 
 struct ReseedOptions {
