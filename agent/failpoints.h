@@ -19,6 +19,7 @@
 // The environment is read once, before main() (getenv would race with a thread's setenv).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -32,21 +33,43 @@ enum class Failpoint : size_t {
   kAckBeforeCommit,
   kRotateAfterAccept,
   kRotateBeforeRename,
+  kCount,  // not a failpoint: how many there are
 };
 
 namespace failpoint_detail {
-inline constexpr std::string_view kNames[] = {
-    "agent.after_seal_commit", "agent.after_send", "agent.ack_before_commit",
-    "agent.rotate_after_accept", "agent.rotate_before_rename"};
-inline const bool kOn[] = {failpoint_enabled(kNames[0]), failpoint_enabled(kNames[1]),
-                           failpoint_enabled(kNames[2]), failpoint_enabled(kNames[3]),
-                           failpoint_enabled(kNames[4])};
+struct Named {
+  Failpoint failpoint;
+  std::string_view name;  // as GONGSHU_FAILPOINTS names it
+};
+// Each failpoint beside its name, in the enum's order: a row missing, added twice or out of order
+// does not compile (below), so a name can never be looked up under another failpoint's index.
+inline constexpr Named kTable[] = {
+    {Failpoint::kAfterSealCommit, "agent.after_seal_commit"},
+    {Failpoint::kAfterSend, "agent.after_send"},
+    {Failpoint::kAckBeforeCommit, "agent.ack_before_commit"},
+    {Failpoint::kRotateAfterAccept, "agent.rotate_after_accept"},
+    {Failpoint::kRotateBeforeRename, "agent.rotate_before_rename"},
+};
+inline constexpr size_t kCount = static_cast<size_t>(Failpoint::kCount);
+static_assert(std::size(kTable) == kCount, "every Failpoint has a row in kTable");
+consteval bool in_enum_order() {
+  for (size_t i = 0; i < kCount; ++i)
+    if (static_cast<size_t>(kTable[i].failpoint) != i) return false;
+  return true;
+}
+static_assert(in_enum_order(), "kTable's rows follow the enum's order");
+// Read once, before main() (failpoint.h: getenv would race with a thread's setenv).
+inline const std::array<bool, kCount> kOn = [] {
+  std::array<bool, kCount> on{};
+  for (size_t i = 0; i < kCount; ++i) on[i] = failpoint_enabled(kTable[i].name);
+  return on;
+}();
 }  // namespace failpoint_detail
 
 // SIGKILLs the process here when GONGSHU_FAILPOINTS names `f`; otherwise one load and a branch.
 inline void failpoint(Failpoint f) {
   const auto i = static_cast<size_t>(f);
-  if (failpoint_detail::kOn[i]) failpoint_crash(failpoint_detail::kNames[i]);
+  if (failpoint_detail::kOn[i]) failpoint_crash(failpoint_detail::kTable[i].name);
 }
 
 }  // namespace gongshu::agent
