@@ -10,6 +10,7 @@
 #include "agent/cmd_common.h"
 #include "agent/commands.h"
 #include "agent/daemon_key.h"
+#include "agent/forwarder.h"
 #include "core/util/encoding.h"
 #include "core/util/json.h"
 #include "core/util/printable.h"
@@ -218,10 +219,9 @@ void add_status_command(CLI::App& app, int* exit_code) {
                 printable(explain_refusal(service.last_error_code(), service.last_error_reason())));
       } else if (!service.last_error_msgid().empty()) {
         // Stored as msgid and arguments (English in --json): shown in the reader's language.
-        const std::vector<std::string> args(service.last_error_args().begin(),
-                                            service.last_error_args().end());
-        service_line += "; " + printable(i18n::format(tr(service.last_error_msgid().c_str()),
-                                                      args.data(), args.size()));
+        const Said error{service.last_error_msgid().c_str(),
+                         {service.last_error_args().begin(), service.last_error_args().end()}};
+        service_line += "; " + printable(error.translated());
       } else if (!service.last_error().empty()) {
         service_line += "; " + printable(service.last_error());
       }
@@ -232,7 +232,7 @@ void add_status_command(CLI::App& app, int* exit_code) {
                 << trf("in flight:     {} batches, {} records", outbox, outbox_records) << "\n"
                 << trf("acknowledged:  {} records in {} batches", acked, acked_batches) << "\n";
       if (service.acks_timed() > 0) {
-        const uint64_t kept = std::min<uint64_t>(service.acks_timed(), 1024);
+        const uint64_t kept = std::min<uint64_t>(service.acks_timed(), AckTimes::kKept);
         std::cout << trf("ack time:      p50 {} ms, p99 {} ms (the last {} batches sent to stored)",
                          ms_text(service.ack_p50_us()), ms_text(service.ack_p99_us()), kept)
                   << "\n";
