@@ -112,13 +112,15 @@ void BatchBuilder::start() {
   // Lent out between batches (buffer()): whatever it held is not a batch's.
 }
 
-void BatchBuilder::add(std::string_view record) {
+void BatchBuilder::add(std::string_view record) { add(record, record_hash(as_bytes(record))); }
+
+void BatchBuilder::add(std::string_view record, const crypto::Digest& hash) {
   const size_t need = end_ + field_size(record.size());
   // Grown by an eighth, not doubled: the buffer stays about a batch's size, every page of it
   // used (it is resident for as long as a backlog drains).
   if (need > buf_.size()) buf_.resize(std::max(need, buf_.size() + buf_.size() / 8));
   end_ = static_cast<size_t>(put_field(buf_.data() + end_, 3, record) - buf_.data());
-  hashes_.push_back(record_hash(as_bytes(record)));
+  hashes_.push_back(hash);
   record_bytes_ += record.size();
 }
 

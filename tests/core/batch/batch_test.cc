@@ -191,6 +191,49 @@ TEST_CASE("the batch builder seals exactly the bytes seal_batch seals") {
   }
 }
 
+TEST_CASE(
+    "a record added with its hash seals as add() does; a wrong hash is refused by the daemon") {
+  Keys k;
+  BatchBuilder builder;
+  const auto recs = records(20);
+  auto seal = [&](bool given, size_t wrong_at) {
+    builder.start();
+    for (size_t i = 0; i < recs.size(); ++i) {
+      if (!given) {
+        builder.add(recs[i]);
+        continue;
+      }
+      crypto::Digest h = record_hash(as_bytes(recs[i]));
+      if (i == wrong_at) h[7] ^= 1;
+      builder.add(recs[i], h);
+    }
+    auto sealed = builder.seal(k.agent, k.daemon.public_key(), "sjz-gongan", 9, 1765000000000);
+    REQUIRE(sealed);
+    return *sealed;
+  };
+  auto verify = [&](const Bytes& bytes) {
+    v1::SealedBatch sealed;
+    sealed.set_batch_seq(9);
+    sealed.set_sealed(std::string(as_chars(bytes)));
+    google::protobuf::Arena arena;
+    auto opened = open_batch(k.daemon, sealed, {}, arena);
+    REQUIRE(opened);
+    return verify_batch(*opened, 9, k.agent.public_key(), k.daemon.public_key(), {});
+  };
+  const Bytes hashed = seal(false, recs.size());
+  CHECK(opened_plaintext(k, seal(true, recs.size())) == opened_plaintext(k, hashed));
+  REQUIRE(verify(hashed));
+  // A wrong hash is signed as given (the builder does not check it), and the daemon, which
+  // hashes every record again, refuses the whole batch naming the record.
+  for (size_t wrong_at : {size_t(0), size_t(13)}) {
+    auto refused = verify(seal(true, wrong_at));
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == v1::BATCH_BAD_SIGNATURE);
+    CHECK(refused.error().message ==
+          "record " + std::to_string(wrong_at) + " does not match its signed hash");
+  }
+}
+
 TEST_CASE("write_sealed_batch writes what protobuf serialises") {
   for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{127}, uint64_t{128}, ~uint64_t{0}}) {
     for (size_t n : {size_t{0}, size_t{1}, size_t{200}, size_t{70000}}) {
