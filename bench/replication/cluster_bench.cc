@@ -731,10 +731,10 @@ int run_cluster_bench(const CommonOptions& options) {
   // Single node.
   Node single = b.single_node();
   const double single_cpu0 = cpu_s(single.pid);
-  Rate s_full = run_agents(ctx, set, single.ingest, per_agent, 1000, 8, 0);
+  Rate s_full = run_agents(ctx, set, single.ingest, per_agent, 1000, options.window, 0);
   const double single_cpu_us = (cpu_s(single.pid) - single_cpu0) * 1e6 / double(s_full.records);
-  Rate s_half =
-      run_agents(ctx, set, single.ingest, per_agent / 2, 1000, 8, s_full.records_per_s / 2);
+  Rate s_half = run_agents(ctx, set, single.ingest, per_agent / 2, 1000, options.window,
+                           s_full.records_per_s / 2);
   b.stop(single);
   fs::remove_all(single.state);
   for (auto& a : set.agents) a.next_seq = 1;  // fresh copies of the template: new batch numbers
@@ -745,7 +745,7 @@ int run_cluster_bench(const CommonOptions& options) {
   Node* leader = b.leader(nodes, std::chrono::seconds(30));
   if (!leader) die("no leader elected");
   // The replicas must have said hello before the leader can hold acks for them.
-  Rate warm = run_agents(ctx, set, leader->ingest, 1000, 1000, 8, 0);
+  Rate warm = run_agents(ctx, set, leader->ingest, 1000, 1000, options.window, 0);
   (void)warm;
   std::vector<Node*> order = {leader};
   for (auto& n : nodes)
@@ -754,7 +754,7 @@ int run_cluster_bench(const CommonOptions& options) {
   for (Node* n : order) cpu0.push_back(cpu_s(n->pid));
   double etcd0 = 0;
   for (pid_t p : etcd.pids) etcd0 += cpu_s(p);
-  Rate r_full = run_agents(ctx, set, leader->ingest, per_agent, 1000, 8, 0);
+  Rate r_full = run_agents(ctx, set, leader->ingest, per_agent, 1000, options.window, 0);
   std::vector<double> cpu_us;
   for (size_t i = 0; i < order.size(); ++i)
     cpu_us.push_back((cpu_s(order[i]->pid) - cpu0[i]) * 1e6 / double(r_full.records));
@@ -762,12 +762,12 @@ int run_cluster_bench(const CommonOptions& options) {
   for (pid_t p : etcd.pids) etcd1 += cpu_s(p);
   const double etcd_us = (etcd1 - etcd0) * 1e6 / double(r_full.records);
   LagSampler lag(b, order);
-  Rate r_half =
-      run_agents(ctx, set, leader->ingest, per_agent / 2, 1000, 8, s_full.records_per_s / 2);
+  Rate r_half = run_agents(ctx, set, leader->ingest, per_agent / 2, 1000, options.window,
+                           s_full.records_per_s / 2);
   lag.finish();
   // The same at half of what the cluster itself sustained: the latency when it is not overloaded.
-  Rate r_quarter =
-      run_agents(ctx, set, leader->ingest, per_agent / 2, 1000, 8, r_full.records_per_s / 2);
+  Rate r_quarter = run_agents(ctx, set, leader->ingest, per_agent / 2, 1000, options.window,
+                              r_full.records_per_s / 2);
   // Catch-up: how long after the last ack both replicas hold every record.
   const int64_t want = b.records(*leader);
   const auto caught_t0 = Clock::now();
@@ -795,7 +795,7 @@ int run_cluster_bench(const CommonOptions& options) {
   std::vector<Node> rnodes = b.cluster(etcd, "bench-read", policy);
   Node* rleader = b.leader(rnodes, std::chrono::seconds(30));
   if (!rleader) die("no leader elected (reads)");
-  Rate loaded = run_agents(ctx, set, rleader->ingest, 1000, 1000, 8, 0);
+  Rate loaded = run_agents(ctx, set, rleader->ingest, 1000, 1000, options.window, 0);
   std::vector<std::string> all_apis = {rleader->api};
   for (auto& n : rnodes)
     if (&n != rleader) all_apis.push_back(n.api);
@@ -824,11 +824,11 @@ int run_cluster_bench(const CommonOptions& options) {
   const double ratio = 100 * r_full.records_per_s / s_full.records_per_s;
   std::printf(
       "replication through the daemons: 3 etcd members, 3 gongshud (sync_count 1, lease %s), %zu "
-      "in-process agents,\n%llu records of 512 bytes per run, batches of 1,000, window 8; load "
+      "in-process agents,\n%llu records of 512 bytes per run, batches of 1,000, window %zu; load "
       "average before %s, after %s\n",
       options.lease_ttl_s > 0 ? (std::to_string(options.lease_ttl_s) + " s").c_str()
                               : "default 5 s",
-      set.agents.size(), (unsigned long long)options.records, load_before.c_str(),
+      set.agents.size(), (unsigned long long)options.records, options.window, load_before.c_str(),
       load_after.c_str());
   std::printf("  single node     %10.0f records/s   p50 %6.1f ms  p99 %6.1f ms\n",
               s_full.records_per_s, s_full.p50_ms, s_full.p99_ms);

@@ -12,6 +12,7 @@ struct CommonOptions {
   int failovers = 3;           // failover runs, each on a fresh cluster
   int lease_ttl_s = 0;         // [cluster] lease_ttl_s; 0: gongshud's default
   int ack_timeout_ms = 0;      // the failover agent's [limits] ack_timeout_ms; 0: its default
+  size_t window = 8;           // batches each in-process agent keeps unacknowledged
 };
 
 // Prints the figures; 0 when every target is met, 1 otherwise (it exits 1 on a failed step).

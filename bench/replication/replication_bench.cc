@@ -225,6 +225,8 @@ int main(int argc, char** argv) {
       cluster.lease_ttl_s = std::atoi(v);
     else if (!std::strcmp(argv[i], "--ack-timeout-ms"))
       cluster.ack_timeout_ms = std::atoi(v);
+    else if (!std::strcmp(argv[i], "--window"))
+      cluster.window = size_t(std::max(1, std::atoi(v)));
     else {
       std::fprintf(stderr, "bench_replication: unknown option %s\n", argv[i]);
       return 2;
