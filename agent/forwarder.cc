@@ -290,7 +290,7 @@ Result<Filed> file_records(const Spool& spool, store::WriteTxn& txn, const Clock
   uint64_t gone = 0;   // records deleted
   uint64_t bytes = 0;  // of the entries deleted
   {
-    // The batch's range, whole entries (a record, or a format-3 segment of them: agent/spool.h),
+    // The batch's range, whole entries (a record, or a segment of them: agent/spool.h),
     // deleted through one cursor as it is read (no descent from the root per key); a refused
     // record is read before its entry goes.
     const uint64_t end = entry.first_pending + entry.count;
@@ -496,7 +496,7 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
     uint64_t first = 0, last = 0;
     std::optional<uint64_t> corrupt;
     {
-      // Whole entries (a record, or a format-3 segment of them: agent/spool.h), never a part of
+      // Whole entries (a record, or a segment of them: agent/spool.h), never a part of
       // one: an ack deletes whole entries. The next entry goes in while the batch has room for
       // all its records (an empty batch takes it whatever its size).
       store::Cursor cur = spool_.pending().cursor(txn);
@@ -520,7 +520,13 @@ Status Forwarder::make_batches(store::WriteTxn& txn, size_t n, bool partial_ok, 
         }
         if (builder_.count() == 0) first = key;
         last = key + read_.records.size() - 1;
-        for (std::string_view r : read_.records) builder_.add(r);
+        // A format-4 entry brings each record's hash, computed at intake: not hashed again.
+        if (read_.hashes.empty()) {
+          for (std::string_view r : read_.records) builder_.add(r);
+        } else {
+          for (size_t j = 0; j < read_.records.size(); ++j)
+            builder_.add(read_.records[j], read_.hashes[j]);
+        }
       }
     }
     if (corrupt) {

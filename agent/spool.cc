@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/batch/batch.h"
 #include "core/util/check.h"
 #include "core/util/fd.h"
 #include "core/util/i18n.h"
@@ -26,21 +27,56 @@ constexpr size_t kOutboxHeader = kOutboxHeaderSize;
 constexpr uint8_t kSegmentFormat = 0x02;  // first byte of a format-2 pending value (spool.h)
 constexpr size_t kSegmentHeader = 1 + crypto::kSegmentSaltSize;
 constexpr uint8_t kSegmentsFormat = 0x03;  // first byte of a format-3 pending value (spool.h)
+constexpr uint8_t kHashedFormat = 0x04;    // first byte of a format-4 pending value (spool.h)
 constexpr size_t kSegmentsHeader = 1 + crypto::kSegmentSaltSize + 4;
+constexpr size_t kHashSize = std::tuple_size_v<crypto::Digest>;
 
-// A format-3 segment's associated data: kPendingDomain || 0x00 || u64(first) || u32(count) ||
-// 0x03 (longer than a single record's, so neither opens as the other).
+// The format of a pending value that may be a segment (3 or 4, by its first byte, if it is long
+// enough to be one), or 0. Not authenticated: a format-1 value whose random nonce begins with
+// the byte looks like one until it fails to open (spool.h).
+uint8_t segment_format(ByteView value) {
+  if (value.size() < kSegmentsHeader + crypto::kSegmentTagSize) return 0;
+  return value[0] == kSegmentsFormat || value[0] == kHashedFormat ? value[0] : 0;
+}
+
+// The bytes of a segment's plaintext in front of each record's: be32(length), then in format 4
+// the record's hash.
+size_t record_prefix(uint8_t format) { return format == kHashedFormat ? 4 + kHashSize : 4; }
+
+// A segment's associated data (formats 3 and 4): kPendingDomain || 0x00 || u64(first) ||
+// u32(count) || format byte (longer than a single record's, so neither opens as the other, and
+// naming the format, so a segment does not open as the other).
 struct SegmentAd {
   std::array<uint8_t, kPendingDomain.size() + 14> bytes;
-  SegmentAd(uint64_t first, uint32_t count) {
+  SegmentAd(uint64_t first, uint32_t count, uint8_t format) {
     std::copy(kPendingDomain.begin(), kPendingDomain.end(), bytes.begin());
     bytes[kPendingDomain.size()] = 0;
     put_be64(bytes.data() + kPendingDomain.size() + 1, first);
     put_be32(bytes.data() + kPendingDomain.size() + 9, count);
-    bytes[kPendingDomain.size() + 13] = kSegmentsFormat;
+    bytes[kPendingDomain.size() + 13] = format;
   }
   ByteView view() const { return {bytes.data(), bytes.size()}; }
 };
+
+// Calls each(pending_record_bytes, hash) for the count records of an opened segment's plaintext
+// (hash: the stored record hash in format 4, nullptr in format 3), in order, while each returns
+// true; true if all count records were there and took the whole plaintext. The plaintext is
+// authenticated, so its lengths are ours; they are still checked, never trusted past the end.
+template <typename Each>
+bool for_each_in_segment(ByteView plain, uint32_t count, uint8_t format, Each&& each) {
+  const size_t prefix = record_prefix(format);
+  size_t at = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (plain.size() - at < prefix) return false;
+    const uint32_t len = get_be32(plain.data() + at);
+    const uint8_t* hash = format == kHashedFormat ? plain.data() + at + 4 : nullptr;
+    at += prefix;
+    if (plain.size() - at < len) return false;
+    if (!each(as_chars(plain.subspan(at, len)), hash)) return false;
+    at += len;
+  }
+  return at == plain.size();
+}
 
 // The Record bytes of a PendingRecord as we write it (record (1), source (2), accepted_at_ms
 // (3), each once), read in place; nullopt for an encoding protobuf may read otherwise.
@@ -315,9 +351,13 @@ Result<uint64_t> Spool::PendingWriter::append(const agentpb::PendingRecord& rec)
     plain_.clear();
   }
   const size_t at = plain_.size();
+  // be32(length) || the record's hash (computed here, once: the batch's header names it, and the
+  // drain reads it instead of hashing again) || the PendingRecord.
+  const crypto::Digest hash = batch::record_hash(as_bytes(rec.record()));
   plain_.append(4, '\0');
+  plain_.append(reinterpret_cast<const char*>(hash.data()), hash.size());
   if (!rec.AppendToString(&plain_)) return fail(ErrorCode::kInternal, tr("spool: serialise"));
-  const size_t len = plain_.size() - at - 4;
+  const size_t len = plain_.size() - at - 4 - kHashSize;
   if (len > UINT32_MAX) return fail(ErrorCode::kInvalidArgument, tr("spool: record too large"));
   put_be32(reinterpret_cast<uint8_t*>(plain_.data() + at), static_cast<uint32_t>(len));
   const uint64_t seq = next_++;
@@ -348,10 +388,10 @@ Status Spool::PendingWriter::flush() {
   GONGSHU_TRY(std::span<uint8_t> value,
               spool_.pending_.append_reserve(
                   txn_, first_, kSegmentsHeader + plain_.size() + crypto::kSegmentTagSize));
-  value[0] = kSegmentsFormat;
+  value[0] = kHashedFormat;
   std::copy(segment_.salt().begin(), segment_.salt().end(), value.begin() + 1);
   put_be32(value.data() + 1 + crypto::kSegmentSaltSize, count_);
-  segment_.encrypt_into(first_, SegmentAd(first_, count_).view(), as_bytes(plain_),
+  segment_.encrypt_into(first_, SegmentAd(first_, count_, kHashedFormat).view(), as_bytes(plain_),
                         value.subspan(kSegmentsHeader));
   GONGSHU_RETURN_IF_ERROR(spool_.put_u64(txn_, kNextPending, first_ + count_));
   count_ = 0;
@@ -381,13 +421,13 @@ Status Spool::pending_records_gone(store::WriteTxn& txn, uint64_t n) const {
 }
 
 uint32_t Spool::peek_pending_count(ByteView value) {
-  // A format-1 value whose random nonce starts with 0x03 (1 in 256) must not read as a segment
-  // of many: a count is believed only if it is one a writer makes and the value can hold it
-  // (a random one passes about once in 4e7).
-  if (value.size() >= kSegmentsHeader + crypto::kSegmentTagSize && value[0] == kSegmentsFormat) {
+  // A format-1 value whose random nonce starts with 0x03 or 0x04 (1 in 256 each) must not read
+  // as a segment of many: a count is believed only if it is one a writer makes and the value can
+  // hold it (a random one passes about once in 4e7).
+  if (const uint8_t format = segment_format(value)) {
     const uint32_t n = get_be32(value.data() + 1 + crypto::kSegmentSaltSize);
     if (n >= 1 && n <= kSegmentMaxRecords &&
-        value.size() >= kSegmentsHeader + crypto::kSegmentTagSize + size_t{4} * n)
+        value.size() >= kSegmentsHeader + crypto::kSegmentTagSize + record_prefix(format) * n)
       return n;
   }
   return 1;
@@ -396,7 +436,8 @@ uint32_t Spool::peek_pending_count(ByteView value) {
 Status Spool::open_pending_records(uint64_t key, ByteView value, PendingRead* out) const {
   out->records.clear();
   out->spill.clear();
-  if (value.size() >= kSegmentsHeader + crypto::kSegmentTagSize && value[0] == kSegmentsFormat) {
+  out->hashes.clear();
+  if (const uint8_t format = segment_format(value)) {
     const uint32_t count = get_be32(value.data() + 1 + crypto::kSegmentSaltSize);
     const ByteView salt = value.subspan(1, crypto::kSegmentSaltSize);
     const ByteView sealed = value.subspan(kSegmentsHeader);
@@ -409,32 +450,28 @@ Status Spool::open_pending_records(uint64_t key, ByteView value, PendingRead* ou
       } else if (!std::equal(salt.begin(), salt.end(), read_segment_->salt().begin())) {
         GONGSHU_RETURN_IF_ERROR(read_segment_->reset(key_, salt));
       }
-      opened = count > 0 &&
-               read_segment_->decrypt_into(key, SegmentAd(key, count).view(), sealed, out->plain)
-                   .has_value();
+      opened =
+          count > 0 &&
+          read_segment_->decrypt_into(key, SegmentAd(key, count, format).view(), sealed, out->plain)
+              .has_value();
     }
     if (opened) {
-      // Authenticated: the lengths are ours. Still checked, never trusted past the buffer.
-      const std::string_view all = as_chars(out->plain);
-      size_t at = 0;
-      for (uint32_t i = 0; i < count; ++i) {
-        if (all.size() - at < 4) break;
-        const uint32_t len = get_be32(out->plain.data() + at);
-        at += 4;
-        if (all.size() - at < len) break;
-        const std::string_view one = all.substr(at, len);
-        at += len;
-        if (auto r = record_in_place(one)) {
-          out->records.push_back(*r);
-        } else {
-          agentpb::PendingRecord rec;
-          if (!rec.ParseFromArray(one.data(), static_cast<int>(one.size()))) break;
-          out->spill.push_back(std::move(*rec.mutable_record()));
-          out->records.push_back(out->spill.back());
-        }
-      }
-      if (out->records.size() == count && at == all.size()) return {};
+      const bool parsed = for_each_in_segment(
+          out->plain, count, format, [&](std::string_view one, const uint8_t* hash) {
+            if (auto r = record_in_place(one)) {
+              out->records.push_back(*r);
+            } else {
+              agentpb::PendingRecord rec;
+              if (!rec.ParseFromArray(one.data(), static_cast<int>(one.size()))) return false;
+              out->spill.push_back(std::move(*rec.mutable_record()));
+              out->records.push_back(out->spill.back());
+            }
+            if (hash) std::copy_n(hash, kHashSize, out->hashes.emplace_back().begin());
+            return true;
+          });
+      if (parsed) return {};
       out->records.clear();
+      out->hashes.clear();
       return fail(ErrorCode::kCorrupt,
                   trf("spool: pending segment {} ({} records) does not parse", key, count));
     }
@@ -448,25 +485,22 @@ Status Spool::open_pending_records(uint64_t key, ByteView value, PendingRead* ou
 Result<std::vector<agentpb::PendingRecord>> Spool::open_pending_entry(uint64_t key,
                                                                       ByteView value) const {
   std::vector<agentpb::PendingRecord> out;
-  if (value.size() >= kSegmentsHeader + crypto::kSegmentTagSize && value[0] == kSegmentsFormat) {
+  if (const uint8_t format = segment_format(value)) {
     const uint32_t count = get_be32(value.data() + 1 + crypto::kSegmentSaltSize);
     const ByteView sealed = value.subspan(kSegmentsHeader);
     Bytes plain(sealed.size() - crypto::kSegmentTagSize);
     GONGSHU_TRY(auto segment,
                 crypto::AeadSegment::resume(key_, value.subspan(1, crypto::kSegmentSaltSize)));
-    if (count > 0 && segment.decrypt_into(key, SegmentAd(key, count).view(), sealed, plain)) {
-      size_t at = 0;
-      for (uint32_t i = 0; i < count; ++i) {
-        if (plain.size() - at < 4) break;
-        const uint32_t len = get_be32(plain.data() + at);
-        at += 4;
-        if (plain.size() - at < len) break;
-        agentpb::PendingRecord rec;
-        if (!rec.ParseFromArray(plain.data() + at, static_cast<int>(len))) break;
-        at += len;
-        out.push_back(std::move(rec));
-      }
-      if (out.size() == count && at == plain.size()) return out;
+    if (count > 0 &&
+        segment.decrypt_into(key, SegmentAd(key, count, format).view(), sealed, plain)) {
+      const bool parsed =
+          for_each_in_segment(plain, count, format, [&](std::string_view one, const uint8_t*) {
+            agentpb::PendingRecord rec;
+            if (!rec.ParseFromArray(one.data(), static_cast<int>(one.size()))) return false;
+            out.push_back(std::move(rec));
+            return true;
+          });
+      if (parsed) return out;
       return fail(ErrorCode::kCorrupt,
                   trf("spool: pending segment {} ({} records) does not parse", key, count));
     }

@@ -13,21 +13,21 @@
 // 0600, read straight into SecretBytes), with associated data naming the table and the key, so a
 // box moved to another slot does not open. Record text never reaches data.mdb in the clear.
 //
-// Pending values come in two formats, both read (a spool written before the second drains after
-// an upgrade, record by record, with no migration step):
+// Pending values come in four formats, all read (a spool written by an older agent drains after
+// an upgrade, record by record, with no migration step); only the newest is written:
 //   1 (written until December 2026): nonce (24, random) || ciphertext || tag (16).
-//   2 (written since): 0x02 || salt (16) || ciphertext || tag (16), the records of one write
-//     transaction sharing one salt: a crypto::AeadSegment, whose messages are XChaCha20-Poly1305
-//     boxes with nonce salt || be64(pending_seq) — the same construction as format 1 with the
-//     nonce's last 8 bytes the slot's own number rather than random, so the subkey XChaCha20
-//     derives from the salt is derived once per transaction (about once per batch when
-//     reading) rather than once per record (issue 19: 13-30% of a 530-byte record's decryption
+//   2 (written until format 3): 0x02 || salt (16) || ciphertext || tag (16), the records of
+//     one write transaction sharing one salt: a crypto::AeadSegment, whose messages are
+//     XChaCha20-Poly1305 boxes with nonce salt || be64(pending_seq) — the same construction as
+//     format 1 with the nonce's last 8 bytes the slot's own number rather than random, so the
+//     subkey XChaCha20 derives from the salt is derived once per transaction (about once per batch
+//     when reading) rather than once per record (issue 19: 13-30% of a 530-byte record's decryption
 //     in a micro-benchmark; the value is 7 bytes shorter too).
-//   3 (written since issue 19's segment work): 0x03 || salt (16) || be32(count) || ciphertext ||
-//     tag (16), stored at the key of its FIRST record and holding `count` records, pending_seqs
-//     key .. key + count - 1: the plaintext is each PendingRecord as be32(length) || bytes, in
-//     order, and the whole is ONE AeadSegment message (counter = key) with associated data
-//     naming the table, the first seq and the count. So a segment of up to
+//   3 (issue 19's segments, written until format 4): 0x03 || salt (16) || be32(count) ||
+//     ciphertext || tag (16), stored at the key of its FIRST record and holding `count` records,
+//     pending_seqs key .. key + count - 1: the plaintext is each PendingRecord as be32(length) ||
+//     bytes, in order, and the whole is ONE AeadSegment message (counter = key) with associated
+//     data naming the table, the first seq and the count. So a segment of up to
 //     SpoolOptions::segment_records records (and at most kSegmentMaxBytes of plaintext) is
 //     decrypted once and deleted with one key, not once per record: decryption paid a fixed
 //     ~0.45 us per box on the reference machine beside ~0.7 ns per byte, and deleting acked
@@ -37,22 +37,34 @@
 //     (the agent's [batch] max_records when it was written, capped at 100), so a batch of whole
 //     segments stays within max_records unless max_records was lowered later, when a segment
 //     is sent alone as one batch of up to 100 records.
-// Keys of format-3 entries are no longer dense (one per segment), so pending().count() counts
-// entries, not records: pending_records() is the number of records spooled and unacknowledged
-// (a meta counter kept from the first format-3 write on; before it, the entry count).
-// Every format authenticates each entry on its own, with the same associated data (table and
-// pending_seq): a record moved to another slot, within or across transactions and batches, or
+//   4 (written since issue 19's stored hashes): format 3 with each record's hash in the box:
+//     0x04 || salt (16) || be32(count) || ciphertext || tag (16), the plaintext each record as
+//     be32(length) || batch::record_hash of its Record bytes (32) || PendingRecord bytes
+//     (length), the associated data format 3's with 0x04 as its last byte. The hash the signed
+//     batch header names for each record is computed once, at intake (PendingWriter::append),
+//     and read back by the drain instead of hashed again there (~0.35 us of the sealing thread's
+//     ~2.2 us a record, issue 19). It is inside the box, so only this agent's writer can have
+//     put it there; and a wrong one cannot get a record accepted: the daemon hashes every record
+//     again (batch::verify_batch) and refuses the batch whole, whose records the agent then
+//     files as refused (agent/forwarder.cc). An agent of before format 4 cannot read these
+//     entries: it would file them as unreadable, their records lost, so an agent is never
+//     downgraded over a spool that holds them (let it drain first).
+// Keys of format-3 and 4 entries are no longer dense (one per segment), so pending().count()
+// counts entries, not records: pending_records() is the number of records spooled and
+// unacknowledged (a meta counter kept from the first format-3 write on; before it, the entry
+// count). Every format authenticates each entry on its own, with the same associated data (table
+// and pending_seq): a record moved to another slot, within or across transactions and batches, or
 // into another spool, does not open; nor does one whose salt or format byte is altered. A
-// format-2 (or 3) value is told by its first byte and opened as such; should that fail, it is
-// tried as format 1 (whose random nonce starts with 0x02 or 0x03 once in 256 each), so no value
-// is misread and a mixed spool reads whole.
+// format-2 (3, 4) value is told by its first byte and opened as such; should that fail, it is
+// tried as format 1 (whose random nonce starts with 0x02, 0x03 or 0x04 once in 256 each), so no
+// value is misread and a mixed spool reads whole.
 //
 // Pending records keep their order: pending_seq comes from the meta counter kNextPending in the
 // write transaction that stores them, so record numbers are dense and increasing (an entry of
-// format 3 holds a run of them). A batch covers the range [first_pending, first_pending + count)
-// of whole entries and those records stay in `pending` until the batch's ack arrives, which is
-// when rejected ones are filed and the range's entries deleted; so nothing is copied twice and
-// nothing is lost in between.
+// format 3 or 4 holds a run of them). A batch covers the range [first_pending,
+// first_pending + count) of whole entries and those records stay in `pending` until the batch's
+// ack arrives, which is when rejected ones are filed and the range's entries deleted; so nothing
+// is copied twice and nothing is lost in between.
 //
 // Threads: Spool is safe to share between threads (LMDB transactions; the key is immutable).
 #pragma once
@@ -68,6 +80,7 @@
 
 #include "agent/agent.pb.h"
 #include "core/crypto/aead.h"
+#include "core/crypto/sha256.h"
 #include "core/store/env.h"
 #include "core/store/table.h"
 #include "core/store/txn.h"
@@ -92,27 +105,30 @@ inline constexpr std::string_view kCatalogRefreshedMs = "catalog.refreshed_ms";
 inline constexpr std::string_view kEnrollment = "enrollment";       // Enrollment message
 inline constexpr std::string_view kServiceState = "service_state";  // ServiceState message
 inline constexpr std::string_view kProgressPrefix = "progress/";    // input file -> lines done
-// Records in `pending` (format 3 above); absent until the first format-3 segment is written.
+// Records in `pending` (formats 3 and 4 above); absent until the first segment is written.
 inline constexpr std::string_view kPendingRecords = "pending_records";
 
-// Records of one format-3 segment at most (SpoolOptions::segment_records is capped by it), and
-// the plaintext bytes after which a segment is closed whatever its count.
+// Records of one segment (format 3 or 4) at most (SpoolOptions::segment_records is capped by it),
+// and the plaintext bytes after which a segment is closed whatever its count.
 inline constexpr uint32_t kSegmentMaxRecords = 100;
 inline constexpr size_t kSegmentMaxBytes = 256 << 10;
 
 struct SpoolOptions {
   uint64_t max_bytes = uint64_t{64} << 30;
-  // Records per format-3 segment written (1..kSegmentMaxRecords): the agent's [batch]
+  // Records per segment written (1..kSegmentMaxRecords): the agent's [batch]
   // max_records, so batches of whole segments can be full ones.
   uint32_t segment_records = kSegmentMaxRecords;
 };
 
 // One pending entry read back (Spool::open_pending_records): its records' Record bytes, in
-// order, as views into plain (or into spill, for a record protobuf had to read). Kept by the
+// order, as views into plain (or into spill, for a record protobuf had to read), and for an
+// entry of format 4 each record's batch::record_hash as stored at intake (hashes[i] is
+// records[i]'s; empty for the formats before, whose records the reader hashes). Kept by the
 // caller from entry to entry.
 struct PendingRead {
   Bytes plain;
   std::vector<std::string_view> records;
+  std::vector<crypto::Digest> hashes;
   std::deque<std::string> spill;
 };
 
@@ -173,14 +189,15 @@ class Spool {
   Status put_meta(store::WriteTxn& txn, std::string_view key, ByteView value) const;
   Status del_meta(store::WriteTxn& txn, std::string_view key) const;
 
-  // Appends records at the next pending_seqs of txn, in format-3 segments (above) of
+  // Appends records at the next pending_seqs of txn, in format-4 segments (above) of
   // segment_records records: one writer per write transaction, all its segments under one key
   // derivation. The writer must not outlive txn, and finish() must be called before txn commits
   // (records appended after the last full segment are written by it).
   class PendingWriter {
    public:
-    // Takes rec for the next pending_seq (returned); written once its segment is full or at
-    // finish(). After a failure the transaction must be aborted, and the writer refuses more.
+    // Takes rec for the next pending_seq (returned), with the record_hash of rec.record(),
+    // computed here; written once its segment is full or at finish(). After a failure the
+    // transaction must be aborted, and the writer refuses more.
     Result<uint64_t> append(const agentpb::PendingRecord& rec);
     // Writes the records not yet written. Required before the commit.
     Status finish();
@@ -208,20 +225,21 @@ class Spool {
   Result<uint64_t> append_pending(store::WriteTxn& txn, const agentpb::PendingRecord& rec) const;
 
   // Records spooled and not yet acknowledged (kPendingRecords, or the entry count of a spool
-  // with no format-3 segment yet).
+  // with no segment yet).
   uint64_t pending_records(const store::Txn& txn) const;
   // Counts n records gone from `pending` (deleted), where the counter is kept.
   Status pending_records_gone(store::WriteTxn& txn, uint64_t n) const;
-  // The number of records a pending entry holds, read from its format-3 header without opening
-  // it (so not authenticated: an estimate until opened); 1 for formats 1 and 2.
+  // The number of records a pending entry holds, read from its format-3 or 4 header without
+  // opening it (so not authenticated: an estimate until opened); 1 for formats 1 and 2.
   static uint32_t peek_pending_count(ByteView value);
   // Every record of the entry at key (any format), decrypted into out->plain: its Record bytes
-  // in out->records (the batcher's path). Fails where open_pending fails.
+  // in out->records, and their stored hashes in out->hashes for format 4 (the batcher's path).
+  // Fails where open_pending fails.
   Status open_pending_records(uint64_t key, ByteView value, PendingRead* out) const;
   // The whole PendingRecords of the entry at key (any format), in order.
   Result<std::vector<agentpb::PendingRecord>> open_pending_entry(uint64_t key,
                                                                  ByteView value) const;
-  // A one-record entry (formats 1 and 2; a format-3 segment is read by open_pending_entry).
+  // A one-record entry (formats 1 and 2; a segment is read by open_pending_entry).
   Result<agentpb::PendingRecord> open_pending(uint64_t seq, ByteView box) const;
   // Only the record bytes of a pending entry, read in place from its plaintext, which is
   // decrypted into *plain (kept by the caller from entry to entry, and not reallocated while

@@ -13,6 +13,7 @@
 #include "agent/intake.h"
 #include "agent/resident.h"
 #include "agent/spool.h"
+#include "core/batch/batch.h"
 #include "core/crypto/aead.h"
 #include "tests/agent/agent_test_util.h"
 #include "tests/support/test_support.h"
@@ -82,6 +83,48 @@ struct PendingWriterV2 {
   }
 };
 
+// A segment of format 3 or 4 (agent/spool.h) as agents of that format wrote it, at the next
+// pending_seq: format || salt (16) || be32(count) || one AeadSegment message (counter = the first
+// seq) of each record as be32(length) [|| record_hash (format 4)] || PendingRecord, associated
+// data "gongshu.agent.pending" || 0 || be64(first) || be32(count) || format; the record counter
+// kept as the writer keeps it. Kept here to build the spools format-3 agents left, and format-4
+// segments whose stored hash is wrong (wrong_hash_at: the record whose hash is altered).
+uint64_t append_segment(const Spool& spool, const crypto::DataKey& key, store::WriteTxn& txn,
+                        uint8_t format, const std::vector<agentpb::PendingRecord>& recs,
+                        std::optional<size_t> wrong_hash_at = std::nullopt) {
+  const uint64_t first = std::max<uint64_t>(spool.get_u64(txn, kNextPending), 1);
+  const uint32_t count = uint32_t(recs.size());
+  Bytes plain;
+  for (size_t i = 0; i < recs.size(); ++i) {
+    const std::string bytes = recs[i].SerializeAsString();
+    append_be32(plain, uint32_t(bytes.size()));
+    if (format == 0x04) {
+      crypto::Digest h = batch::record_hash(as_bytes(recs[i].record()));
+      if (wrong_hash_at == i) h[0] ^= 0x80;
+      append(plain, ByteView(h.data(), h.size()));
+    }
+    append(plain, bytes);
+  }
+  Bytes ad = to_bytes("gongshu.agent.pending");
+  ad.push_back(0);
+  append_be64(ad, first);
+  append_be32(ad, count);
+  ad.push_back(format);
+  auto segment = crypto::AeadSegment::start(key);
+  Bytes v(1 + crypto::kSegmentSaltSize + 4 + plain.size() + crypto::kSegmentTagSize);
+  v[0] = format;
+  std::copy(segment.salt().begin(), segment.salt().end(), v.begin() + 1);
+  put_be32(v.data() + 1 + crypto::kSegmentSaltSize, count);
+  segment.encrypt_into(first, ad, plain,
+                       std::span<uint8_t>(v).subspan(1 + crypto::kSegmentSaltSize + 4));
+  if (!spool.get_meta(txn, kPendingRecords))
+    must(spool.put_u64(txn, kPendingRecords, spool.pending().count(txn)));
+  must(spool.add_u64(txn, kPendingRecords, count));
+  must(spool.pending().append(txn, first, v));
+  must(spool.put_u64(txn, kNextPending, first + count));
+  return first;
+}
+
 agentpb::PendingRecord pending(const v1::Record& r, const std::string& source) {
   agentpb::PendingRecord p;
   p.set_record(r.SerializeAsString());
@@ -139,12 +182,15 @@ TEST_CASE("spool: records survive reopening, in order, and are encrypted at rest
     auto all = must(spool->open_pending_entry(key, e->value));
     REQUIRE(all.size() == 100);
     REQUIRE(read.records.size() == 100);
+    CHECK(e->value[0] == 0x04);  // format 4: each record's hash stored with it
+    REQUIRE(read.hashes.size() == 100);
     for (size_t j = 0; j < all.size(); ++j, ++i) {
       v1::Record r;
       REQUIRE(r.ParseFromString(all[j].record()));
       CHECK(r.record_key() == "key-" + std::to_string(i));
       CHECK(all[j].source() == "test:" + std::to_string(i));
       CHECK(read.records[j] == all[j].record());
+      CHECK(read.hashes[j] == batch::record_hash(as_bytes(all[j].record())));
     }
   }
   CHECK(i == 500);
@@ -402,17 +448,184 @@ TEST_CASE("spool: both pending formats read; each record authenticated in its ow
 }
 
 TEST_CASE(
-    "spool upgrade: formats 1 and 2, then format 3, drain exactly once through kills at "
+    "spool format 4: each record's hash stored with it at intake and read back; format 3 beside "
+    "it reads without",
+    "[agent][spool]") {
+  TempDir dir;
+  SpoolOptions o;
+  o.segment_records = 40;
+  auto spool = must(Spool::open(dir.path(), o));
+  auto key = must(load_or_create_spool_key(dir.path() + "/spool.key", false));
+  std::vector<agentpb::PendingRecord> recs;
+  for (int i = 0; i < 150; ++i)
+    recs.push_back(pending(record(i, i % 7 ? "张三" : ""), "in.jsonl:" + std::to_string(i + 1)));
+  // An older agent's format-3 segment of 30 (records 0-29), then this agent's writer: 100
+  // records in one transaction (segments of 40, 40, 20), then 20 more alone (one segment).
+  must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+    append_segment(*spool, key, txn, 0x03, {recs.begin(), recs.begin() + 30});
+    return {};
+  }));
+  must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+    auto w = spool->pending_writer(txn);
+    for (int i = 30; i < 130; ++i) GONGSHU_RETURN_IF_ERROR(w.append(recs[size_t(i)]));
+    return w.finish();
+  }));
+  must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+    auto w = spool->pending_writer(txn);
+    for (int i = 130; i < 150; ++i) GONGSHU_RETURN_IF_ERROR(w.append(recs[size_t(i)]));
+    return w.finish();
+  }));
+
+  auto txn = must(spool->env().begin_read());
+  CHECK(spool->pending_records(txn) == 150);
+  REQUIRE(spool->pending().count(txn) == 5);
+  auto value = [&](uint64_t seq) {
+    auto v = spool->pending().get(txn, seq);
+    REQUIRE(v);
+    return Bytes(v->begin(), v->end());
+  };
+  CHECK(value(1)[0] == 0x03);
+  for (uint64_t seq : {31, 71, 111, 131}) CHECK(value(seq)[0] == 0x04);
+  // Each record costs 32 bytes more than in format 3 (its hash): the header and tag as before.
+  size_t plain = 0;
+  for (int i = 30; i < 70; ++i) plain += 4 + 32 + recs[size_t(i)].SerializeAsString().size();
+  CHECK(value(31).size() == 1 + 16 + 4 + plain + 16);
+  CHECK(Spool::peek_pending_count(value(31)) == 40);
+  CHECK(Spool::peek_pending_count(value(111)) == 20);
+
+  // Read back by both paths, in order: format 4 with each record's hash, format 3 without.
+  store::Cursor cur = spool->pending().cursor(txn);
+  PendingRead read;
+  size_t i = 0;
+  for (auto e = cur.first(); e; e = cur.next()) {
+    const uint64_t seq = *store::parse_u64_key(e->key);
+    REQUIRE(seq == i + 1);
+    must(spool->open_pending_records(seq, e->value, &read));
+    auto all = must(spool->open_pending_entry(seq, e->value));
+    REQUIRE(read.records.size() == all.size());
+    CHECK(read.hashes.size() == (seq == 1 ? 0 : all.size()));
+    for (size_t j = 0; j < all.size(); ++j, ++i) {
+      CHECK(all[j].SerializeAsString() == recs[i].SerializeAsString());
+      CHECK(read.records[j] == recs[i].record());
+      if (!read.hashes.empty())
+        CHECK(read.hashes[j] == batch::record_hash(as_bytes(recs[i].record())));
+    }
+  }
+  CHECK(i == 150);
+  // The layout is the one spool.h states: a segment written by hand to it reads the same.
+  {
+    auto w = must(spool->env().begin_write());
+    const uint64_t at =
+        append_segment(*spool, key, w, 0x04, {recs.begin() + 30, recs.begin() + 70});
+    must(spool->open_pending_records(at, *spool->pending().get(w, at), &read));
+    REQUIRE(read.hashes.size() == 40);
+    CHECK(read.hashes[5] == batch::record_hash(as_bytes(recs[35].record())));
+  }  // aborted
+  // Moved to another key, its format byte altered (either way), or a byte of it: it does not open.
+  CHECK_FALSE(spool->open_pending_records(32, value(31), &read));
+  CHECK_FALSE(spool->open_pending_entry(71, value(31)));
+  for (size_t at :
+       {size_t(0), size_t(1), size_t(17), size_t(21), size_t(60), value(31).size() - 1}) {
+    Bytes v = value(31);
+    v[at] = at == 0 ? 0x03 : v[at] ^ 1;
+    INFO("byte " << at);
+    CHECK_FALSE(spool->open_pending_records(31, v, &read));
+    CHECK_FALSE(spool->open_pending_entry(31, v));
+  }
+  Bytes as4 = value(1);
+  as4[0] = 0x04;
+  CHECK_FALSE(spool->open_pending_records(1, as4, &read));
+  CHECK(read.records.empty());
+  CHECK(read.hashes.empty());
+}
+
+TEST_CASE(
+    "spool format 4: a wrong stored hash gets its batch refused by the daemon and its records "
+    "filed, never accepted",
+    "[agent][spool][e2e]") {
+  // The drain signs the hash stored at intake without hashing the record again; the daemon
+  // hashes every record (batch::verify_batch, which the fake daemon runs) and refuses a batch
+  // whose header names another hash. A format-4 segment whose stored hash is wrong (by hand:
+  // no writer of ours makes one) is refused whole and the agent files its records as refused by
+  // the daemon; the segment after it, right, is stored.
+  TempDir dir;
+  const std::string bin = std::string(GONGSHU_BINARY_DIR) + "/bin/gongshu-agent";
+  const std::string config = dir.file("agent.toml");
+  gongshu::testing::write_text(config,
+                               "[agent]\nstate_dir = \"state\"\n[batch]\nmax_records = 10\n"
+                               "max_delay_ms = 20\n");
+  agent::testing::DaemonState state;
+  state.secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  auto daemon_key = crypto::IdentityKey::generate();
+  agent::testing::FakeDaemon daemon(state, daemon_key);
+  auto agent_cmd = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), bin);
+    args.push_back("--config");
+    args.push_back(config);
+    return gongshu::testing::run_process(args);
+  };
+  auto en = agent_cmd({"enroll", daemon.token()});
+  INFO(en.out << en.err);
+  REQUIRE(en.exit_code == 0);
+  std::vector<agentpb::PendingRecord> bad, good;
+  {
+    auto spool = must(Spool::open(dir.file("state")));
+    auto key = must(load_or_create_spool_key(dir.file("state/spool.key"), false));
+    for (int i = 0; i < 10; ++i) {
+      bad.push_back(pending(record(i, "错"), "bad:" + std::to_string(i)));
+      good.push_back(pending(record(10 + i, "对"), "good:" + std::to_string(i)));
+    }
+    must(spool->env().update([&](store::WriteTxn& txn) -> Status {
+      append_segment(*spool, key, txn, 0x04, bad, size_t(3));
+      append_segment(*spool, key, txn, 0x04, good);
+      return spool->add_u64(txn, kCountAccepted, 20);
+    }));
+  }
+  agent::testing::Child run({bin, "run", "--config", config}, dir.file("run"));
+  REQUIRE(wait_until([&] {
+    auto r = agent_cmd({"status", "--json", "--no-probe"});
+    return r.out.find("\"acknowledged\":10,") != std::string::npos &&
+           r.out.find("\"rejected_by_daemon\":10") != std::string::npos &&
+           r.out.find("\"spooled\":0,") != std::string::npos;
+  }));
+  run.signal(SIGTERM);
+  CHECK(run.wait() == 0);
+  {
+    std::lock_guard l(state.mu);
+    CHECK(state.refused_batches == 1);
+    REQUIRE(state.records.size() == 1);  // the good segment's batch alone
+    const auto& stored = state.records.begin()->second;
+    REQUIRE(stored.size() == 10);
+    for (size_t i = 0; i < stored.size(); ++i) CHECK(stored[i] == good[i].record());
+  }
+  auto spool = must(Spool::open(dir.file("state")));
+  auto txn = must(spool->env().begin_read());
+  store::Cursor cur = spool->rejected().cursor(txn);
+  int n = 0;
+  for (auto e = cur.first(); e; e = cur.next(), ++n) {
+    auto r = must(spool->open_rejected(*store::parse_u64_key(e->key), e->value));
+    CHECK(r.by_daemon());
+    CHECK(r.batch_error() == v1::BATCH_BAD_SIGNATURE);
+    CHECK(r.source() == "bad:" + std::to_string(n));
+  }
+  CHECK(n == 10);
+}
+
+TEST_CASE(
+    "spool upgrade: formats 1, 2 and 3, then format 4, drain exactly once through kills at "
     "each durable step",
     "[agent][spool][e2e]") {
-  // Older agents left 2,000 records of format 1 and 1,000 of format 2 in the spool; the upgraded
-  // agent drains them, then 1,000 it spools itself (format 3: segments of 50, as max_records is
-  // 250). Among the old records and again among the new segments it is killed, by its own
-  // failpoints (agent/failpoints.h), at each durable step of the forwarder, the first time the
-  // step comes after a start: after a seal commit (the batch in the outbox, never sent); once the
-  // daemon's first ack arrived (sent and stored, the ack not handled); inside the ack's
-  // transaction, before its commit (the batch acknowledged, still in the outbox). After each
-  // part, and at the end: every record stored once, in order, the resends byte for byte.
+  // Older agents left 2,000 records of format 1, 1,000 of format 2 and 1,000 of format 3
+  // (segments of 50) in the spool; the upgraded agent drains them, then 1,000 it spools itself
+  // (format 4: segments of 50, as max_records is 250, each record's hash stored with it, which
+  // the drain signs without hashing again: the fake daemon's verify_batch hashes every record
+  // and refuses a batch naming another hash, and none is refused). Among the old records and again
+  // among the new segments it is killed, by its own failpoints (agent/failpoints.h), at each
+  // durable step of the forwarder, the first time the step comes after a start: after a seal commit
+  // (the batch in the outbox, never sent); once the daemon's first ack arrived (sent and stored,
+  // the ack not handled); inside the ack's transaction, before its commit (the batch acknowledged,
+  // still in the outbox). After each part, and at the end: every record stored once, in order, the
+  // resends byte for byte.
   TempDir dir;
   const std::string bin = std::string(GONGSHU_BINARY_DIR) + "/bin/gongshu-agent";
   const std::string config = dir.file("agent.toml");
@@ -443,16 +656,23 @@ TEST_CASE(
     auto key = must(load_or_create_spool_key(dir.file("state/spool.key"), false));
     must(spool->env().update([&](store::WriteTxn& txn) -> Status {
       PendingWriterV2 v2(*spool, key);
-      for (int i = 0; i < 3000; ++i) {
+      std::vector<agentpb::PendingRecord> v3;
+      for (int i = 0; i < 4000; ++i) {
         v1::Record r = record(i, "旧格式");
         r.set_record_key(key_of(i));
         if (i < 2000) {
           append_pending_v1(*spool, key, txn, pending(r, "old.jsonl:" + std::to_string(i + 1)));
-        } else {
+        } else if (i < 3000) {
           v2.append(txn, pending(r, "old.jsonl:" + std::to_string(i + 1)));
+        } else {
+          v3.push_back(pending(r, "old.jsonl:" + std::to_string(i + 1)));
+          if (v3.size() == 50) {
+            append_segment(*spool, key, txn, 0x03, v3);
+            v3.clear();
+          }
         }
       }
-      return spool->add_u64(txn, kCountAccepted, 3000);
+      return spool->add_u64(txn, kCountAccepted, 4000);
     }));
   }
   // The agent is not running whenever these look.
@@ -536,19 +756,19 @@ TEST_CASE(
     stored_once_in_order(n);
   };
 
-  // 1. Among the old records (batches of formats 1 and 2).
+  // 1. Among the old records (batches of formats 1 and 2; the kills come before format 3's).
   kill_at_each_step();
-  drain(3000);
+  drain(4000);
   const uint64_t duplicates_old = [&] {
     std::lock_guard l(state.mu);
     return state.duplicates;
   }();
   CHECK(duplicates_old >= 2);  // after_send's batch and ack_before_commit's, each sent again
-  CHECK(daemon_batches().size() == 12);
+  CHECK(daemon_batches().size() == 16);
 
   // 2. Among the new segments.
   std::string text;
-  for (int i = 3000; i < 4000; ++i) text += agent::testing::jsonl_record(i) + "\n";
+  for (int i = 4000; i < 5000; ++i) text += agent::testing::jsonl_record(i) + "\n";
   gongshu::testing::write_text(dir.file("new.jsonl"), text);
   auto sub = agent_cmd({"submit", "--dataset", agent::testing::kDataset, dir.file("new.jsonl")});
   INFO(sub.out << sub.err);
@@ -558,13 +778,13 @@ TEST_CASE(
     auto txn = must(spool->env().begin_read());
     REQUIRE(spool->pending_records(txn) == 1000);
     REQUIRE(spool->pending().count(txn) == 20);            // 1,000 new records in 20 segments
-    CHECK((*spool->pending().get(txn, 3001))[0] == 0x03);  // the upgraded intake's format
-    CHECK(Spool::peek_pending_count(*spool->pending().get(txn, 3951)) == 50);
+    CHECK((*spool->pending().get(txn, 4001))[0] == 0x04);  // the upgraded intake's format
+    CHECK(Spool::peek_pending_count(*spool->pending().get(txn, 4951)) == 50);
   }
   kill_at_each_step();
-  drain(4000);
+  drain(5000);
   std::lock_guard l(state.mu);
-  CHECK(state.batches.size() == 16);
+  CHECK(state.batches.size() == 20);
   CHECK(state.duplicates >= duplicates_old + 2);
 }
 
