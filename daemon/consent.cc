@@ -112,7 +112,33 @@ Reply answer_one(ApiContext& ctx, const std::string& id, v1::ApiResponse& resp) 
   return {};
 }
 
+// Why consent c does not let `applicant` query its subject in `dataset` for `purpose` at now_ms
+// (empty: it does). The one rule of consent_in_force and consent_not_in_force.
+std::string not_in_force(const v1::ConsentInfo& c, std::string_view applicant,
+                         std::string_view dataset, std::string_view purpose, int64_t now_ms) {
+  const std::string id = printable(c.id());
+  if (c.applicant() != applicant)
+    return "consent " + id + " was not given to " + printable(applicant);
+  if (const std::string status = status_at(c, now_ms); status != "active")
+    return "consent " + id + " is " + status;
+  if (c.purpose() != purpose)
+    return "consent " + id + " is not for the purpose " + printable(purpose);
+  if (c.datasets_size() > 0 &&
+      std::find(c.datasets().begin(), c.datasets().end(), dataset) == c.datasets().end())
+    return "consent " + id + " does not cover dataset " + printable(dataset);
+  return "";
+}
+
 }  // namespace
+
+std::string consent_not_in_force(const DaemonStore& store, const store::Txn& txn,
+                                 const std::string& id, std::string_view applicant,
+                                 std::string_view dataset, std::string_view purpose,
+                                 int64_t now_ms) {
+  auto c = read_consent(store, txn, id);
+  if (!c) return "consent " + printable(id) + " is not known to the leader";
+  return not_in_force(*c, applicant, dataset, purpose, now_ms);
+}
 
 std::optional<std::string> consent_in_force(const DaemonStore& store, const store::Txn& txn,
                                             const crypto::Digest& subject_token,
@@ -127,10 +153,7 @@ std::optional<std::string> consent_in_force(const DaemonStore& store, const stor
     auto v = store.db().consents.get(txn, k.substr(prefix.size()));
     v1::ConsentInfo c;
     if (!v || !parse_value(*v, c)) continue;
-    if (status_at(c, now_ms) != "active" || c.purpose() != purpose) continue;
-    if (c.datasets_size() > 0 &&
-        std::find(c.datasets().begin(), c.datasets().end(), dataset) == c.datasets().end())
-      continue;
+    if (!not_in_force(c, applicant, dataset, purpose, now_ms).empty()) continue;
     return c.id();
   }
   return std::nullopt;

@@ -41,4 +41,13 @@ std::optional<std::string> consent_in_force(const DaemonStore& store, const stor
                                             std::string_view applicant, std::string_view dataset,
                                             std::string_view purpose, int64_t now_ms);
 
+// Why consent `id`, as stored, does not let applicant query its subject in dataset for purpose at
+// now_ms — unknown, given to another applicant, revoked, pending or expired, for another purpose,
+// not covering the dataset — or empty when it does: consent_in_force's rule for one consent
+// (the leader's re-check of a replica's read, read_on_replica.cc).
+std::string consent_not_in_force(const DaemonStore& store, const store::Txn& txn,
+                                 const std::string& id, std::string_view applicant,
+                                 std::string_view dataset, std::string_view purpose,
+                                 int64_t now_ms);
+
 }  // namespace gongshu::daemon

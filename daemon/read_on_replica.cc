@@ -14,6 +14,7 @@
 #include "core/wire/curve_key.h"
 #include "daemon/access.h"
 #include "daemon/agreements.h"
+#include "daemon/consent.h"
 #include "daemon/stored.pb.h"
 
 namespace gongshu::daemon {
@@ -53,19 +54,6 @@ std::string agreement_inactive(const ApiContext& ctx, const store::Txn& txn, con
   return "";
 }
 
-// Empty when consent `id` is stored, given to `applicant`, and active at now_ms; else why not.
-std::string consent_inactive(const ApiContext& ctx, const store::Txn& txn, const std::string& id,
-                             const std::string& applicant, int64_t now_ms) {
-  auto v = ctx.store.db().consents.get(txn, id);
-  v1::ConsentInfo k;
-  if (!v || !parse_value(*v, k)) return "consent " + id + " is not known to the leader";
-  if (k.applicant() != applicant) return "consent " + id + " was not given to " + applicant;
-  if (k.revoked()) return "consent " + id + " is revoked";
-  if (now_ms < k.valid_from_ms() || now_ms >= k.valid_to_ms())
-    return "consent " + id + " is outside its term";
-  return "";
-}
-
 // Empty when the leader still has dataset `id`'s records readable: not destroyed (crypto-shredded,
 // as the stored state says) and not withdrawn from the catalog; else why not.
 std::string dataset_gone(const ApiContext& ctx, const store::Txn& txn,
@@ -86,8 +74,9 @@ std::string dataset_gone(const ApiContext& ctx, const store::Txn& txn,
 // stalled, or simply behind), so the leader checks the caller against its own directory — a
 // named principal must exist, not be revoked, and have the role and agency the entry says — and,
 // for what was released (review M2): every agreement it names still stored active and in its
-// term, every subject consent it names still stored, given to the caller, unrevoked and in its
-// term, and its dataset neither destroyed nor withdrawn. The public is the public on every node.
+// term, every subject consent it names still in force for the caller, the entry's dataset and
+// purpose (consent.h consent_not_in_force: the rule a decision on the leader uses), and its dataset
+// neither destroyed nor withdrawn. The public is the public on every node.
 std::string stale_grant(const ApiContext& ctx, const store::Txn& txn,
                         const CatalogView::Snapshot& catalog, const v1::AuditEntry& e,
                         int64_t now_ms) {
@@ -106,7 +95,8 @@ std::string stale_grant(const ApiContext& ctx, const store::Txn& txn,
     if (r.kind() == "agreement")
       why = agreement_inactive(ctx, txn, r.value(), now_ms);
     else if (r.kind() == "consent")
-      why = consent_inactive(ctx, txn, r.value(), who.key_id(), now_ms);
+      why = consent_not_in_force(ctx.store, txn, r.value(), who.key_id(), e.dataset(), e.purpose(),
+                                 now_ms);
     if (!why.empty()) return why;
   }
   if (!e.dataset().empty()) return dataset_gone(ctx, txn, catalog, e.dataset());

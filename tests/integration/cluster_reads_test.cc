@@ -349,6 +349,94 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
   CHECK(served_by(after, "audit_export", f->id) == 1);
   for (const json& e : after) CHECK(e["principal"]["key_id"] != "0123456789abcdef");
 
+  // ---- Review M2: a read under a subject's consent, valid, served by the replica ----------
+  // The leader re-checks the consent with consent.cc's one rule (consent_not_in_force: the
+  // applicant, status, purpose, datasets): a valid one passes — the rows are returned by the
+  // replica and the leader logs the read with the consent ref — and the same consent named by a
+  // record of another purpose is refused. An unconditionally open, general-1 copy of the
+  // households (the shipped rule consent-subject-unconditional) holds the records.
+  {
+    const std::string open_ds = "population.household_open";
+    std::string toml =
+        read_text(std::string(GONGSHU_SOURCE_DIR) + "/policies/catalog/population_household.toml");
+    const std::string id_line = "id = \"population.household\"";
+    const std::string open_line = "open = \"closed\"";
+    toml.replace(toml.find(id_line), id_line.size(), "id = \"" + open_ds + "\"");
+    toml.replace(toml.find(open_line), open_line.size(), "open = \"unconditional\"");
+    const std::string grade_line = "grade = \"important\"";  // important data is never opened
+    toml.replace(toml.find(grade_line), grade_line.size(), "grade = \"general-1\"");
+    write_text(p.dir.file("open.toml"), toml);
+    auto added = p.ctl(leader->api, {"catalog", "add", p.dir.file("open.toml")});
+    INFO("catalog add: " << added.out << added.err);
+    REQUIRE(added.exit_code == 0);
+    const std::string file = p.dir.file("open.jsonl");
+    write_households(file, 0, 5);
+    auto sub = p.agent({"submit", "--dataset", open_ds, file});
+    INFO(sub.out << sub.err);
+    REQUIRE(sub.exit_code == 0);
+    {
+      ChildProcess run({kBin + "gongshu-agent", "run", "--config", p.agent_config},
+                       p.agent_config + ".open.log");
+      REQUIRE(wait_until([&] { return p.acknowledged() >= 25; }, std::chrono::seconds(30)));
+    }
+    const std::string applicant = p.dir.file("applicant.key");
+    auto ak = run_process(
+        {kBin + "gongshuctl", "keygen", "--kind", "applicant", "--out", applicant, "--json"});
+    REQUIRE(ak.exit_code == 0);
+    const std::string applicant_id = json::parse(ak.out)["key_id"].get<std::string>();
+    REQUIRE(p.ctl(leader->api, {"principal", "add", "--role", "applicant", "--public-key",
+                                json::parse(ak.out)["public_key"].get<std::string>()})
+                .exit_code == 0);
+    auto granted =
+        p.ctl(leader->api, {"consent", "grant", "--subject", subject, "--applicant", applicant_id,
+                            "--dataset", open_ds, "--purpose", "贷款审核", "--until", "2027-06-01",
+                            "--evidence", "同意书 MZ-0301", "--json", "--key", agency_key});
+    INFO(granted.out << granted.err);
+    REQUIRE(granted.exit_code == 0);
+    const std::string consent_id = json::parse(granted.out)["id"].get<std::string>();
+    RunResult read;
+    const bool served = wait_until([&] {
+      read = p.ctl(f->api, {"query", open_ds, "--subject", subject, "--purpose", "贷款审核",
+                            "--json", "--key", applicant});
+      return read.exit_code == 0;
+    });
+    INFO("consent read: " << read.out << read.err);
+    REQUIRE(served);
+    json rj = json::parse(read.out);
+    CHECK(rj["replica"]["node"] == f->id);
+    CHECK(rj["decision"]["rule"] == "consent-subject-unconditional");
+    CHECK(rj["rows"].size() == 1);
+    CHECK(read.out.find(subject) != std::string::npos);
+    size_t logged = 0;
+    for (const json& e : audit_entries(p, *leader, "leader-consent.log"))
+      if (e["action"] == "query_subject" && e["principal"]["key_id"] == applicant_id &&
+          e["decision"] == "allow" && ref(e, "consent") == consent_id &&
+          ref(e, "served_by") == f->id)
+        ++logged;
+    CHECK(logged == 1);
+    // The same consent, named by a member's record of a read for another purpose: refused (the
+    // leader's re-check ignored purpose and datasets before).
+    Pipelined member(leader->api, p.dir.file(f->id + ".key"), p.daemon_key);
+    v1::AuditEntry e;
+    e.mutable_principal()->set_key_id(applicant_id);
+    e.mutable_principal()->set_role("applicant");
+    e.set_action("query_subject");
+    e.set_dataset(open_ds);
+    e.set_purpose("市场营销");
+    e.set_decision(v1::DECISION_ALLOW);
+    auto* r = e.add_refs();
+    r->set_kind("consent");
+    r->set_value(consent_id);
+    v1::ApiRequest rec;
+    rec.mutable_access_record()->add_entries(e.SerializeAsString());
+    member.send(41, rec);
+    REQUIRE(member.wait_for(41));
+    INFO(member.got[41].error().message());
+    CHECK(member.got[41].error().code() == v1::API_DENIED);
+    CHECK(member.got[41].error().message().find("not for the purpose") != std::string::npos);
+    CHECK(!member.got[41].has_access_record());
+  }
+
   // ---- A denial on a replica is audited on the leader, served_by the replica --------------
   // (An agency may not export the audit log: require() denies it, audited — on a replica by the
   // leader. Sent as a request: gongshuctl would first ask for the audit head, not a read.)
