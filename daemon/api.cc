@@ -692,16 +692,31 @@ void ApiService::Impl::pump() {
       in_flight = 0;
     } else {
       for (auto& [id, got] : *answers) {
+        const uint32_t named = rec->take_refused_entry(id);
         if (id != in_flight) continue;  // an answer to an abandoned record
         // The leader refused a group because one read in it is no longer granted (a principal
-        // revoked there, read_on_replica.h): each read goes again alone, so only that one is
-        // refused, not the others' that happened to share its record.
+        // revoked there, read_on_replica.h): only that one is refused, not the others' that
+        // happened to share its record. The leader names the entry it refused (review L5): the
+        // read that made it is refused now — its refusal audited once, by the leader — and the
+        // others go again together. A leader that names none: each read goes again alone.
         if (!got && got.error().code() == ErrorCode::kPermissionDenied &&
             std::count_if(parked.begin(), parked.end(),
                           [&](const Parked& p) { return p.sent == in_flight; }) > 1) {
+          size_t at = 0;  // the index of each read's first entry in the record (sent in order)
+          Parked* refused = nullptr;
+          for (Parked& p : parked) {
+            if (p.sent != in_flight) continue;
+            const size_t n = size_t(p.record.entries_size());
+            if (named > 0 && named - 1 >= at && named - 1 < at + n) refused = &p;
+            at += n;
+          }
           for (Parked& p : parked)
-            if (p.sent == in_flight) p.sent = 0, p.alone = true;
+            if (p.sent == in_flight) p.sent = 0, p.alone = refused == nullptr;
           in_flight = 0;
+          if (refused) {
+            refused->sent = kSending;
+            finish(kSending, Status(tl::unexpected(got.error())));
+          }
           continue;
         }
         finish(in_flight, got ? Status{} : Status(tl::unexpected(got.error())));

@@ -116,6 +116,9 @@ struct LeaderRecorder::Impl {
   std::string channel_to;    // the api endpoint `channel` connects to
   std::string channel_node;  // and the leader's node id
   uint64_t next_id = 0;
+  // Answers refused by the leader's re-check that named the entry (ApiError.refused_entry): the
+  // record's id -> the entry's index + 1. Taken by take_refused_entry().
+  std::map<uint64_t, uint32_t> refused_entries;
 
   Impl(crypto::IdentityKey k, crypto::PublicKey d, const LeaderGate* g, std::string node,
        std::chrono::milliseconds t, wire::Context c)
@@ -213,12 +216,22 @@ LeaderRecorder::take_answers() {
     if (!*got) break;
     auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
     if (!resp) continue;
+    if (resp->error().refused_entry() > 0)
+      m.refused_entries[resp->request_id()] = resp->error().refused_entry();
     out.emplace_back(resp->request_id(), answer_of(*resp, m.channel_node));
   }
   return out;
 }
 
 void LeaderRecorder::abandon() { impl_->channel.reset(); }
+
+uint32_t LeaderRecorder::take_refused_entry(uint64_t id) {
+  auto it = impl_->refused_entries.find(id);
+  if (it == impl_->refused_entries.end()) return 0;
+  const uint32_t named = it->second;
+  impl_->refused_entries.erase(it);
+  return named;
+}
 
 wire::ClientChannel* LeaderRecorder::channel() {
   return impl_->channel ? &*impl_->channel : nullptr;
@@ -342,14 +355,16 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
   // appended, and the refusal is audited after it (below).
   std::string stale;
   v1::AuditEntry stale_entry;
+  size_t stale_index = 0;   // which entry (review L5: named in the refusal)
   bool over_quota = false;  // use_rows refused: the stored quota has not the rows left
   const int64_t now = ctx.store.clock().now_ms();
   const auto catalog = ctx.catalog.snapshot();
   auto s = ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
-    for (const auto& e : entries) {
-      stale = stale_grant(ctx, txn, *catalog, e, now);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      stale = stale_grant(ctx, txn, *catalog, entries[i], now);
       if (!stale.empty()) {
-        stale_entry = e;
+        stale_entry = entries[i];
+        stale_index = i;
         return fail(ErrorCode::kPermissionDenied, stale);
       }
     }
@@ -394,6 +409,9 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     auto r = refuse(v1::API_DENIED, "the leader no longer grants this read: " + stale +
                                         "; nothing of the record was appended");
     r.value().rule = std::string(kReplicaReadRevoked);
+    // The replica refuses the read that made this entry and sends the others again together
+    // (api.cc pump()): each refusal is audited once (review L5).
+    resp.mutable_error()->set_refused_entry(uint32_t(stale_index + 1));
     return r;
   }
   if (!s && over_quota) {

@@ -57,6 +57,10 @@ class LeaderRecorder {
   Result<std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>>> take_answers();
   void abandon();
   wire::ClientChannel* channel();
+  // For an answer take_answers() returned refused by the leader's re-check: 1 + the index of the
+  // entry of that record the leader named (ApiError.refused_entry), 0 when it named none (an
+  // older leader). Forgets it.
+  uint32_t take_refused_entry(uint64_t id);
 
   struct Impl;
 
