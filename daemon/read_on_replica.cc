@@ -480,6 +480,10 @@ std::function<void(bool released)> on_withheld(
   const uint64_t write_set = ctx.options.repl_thread_seq ? ctx.options.repl_thread_seq() : 0;
   return [&ctx, entries = std::move(entries), quota = std::move(quota), write_set](bool released) {
     if (released) return;
+    // A node that no longer leads writes nothing of its own: its store is the new leader's to
+    // write (an entry here would make it diverge). Its committed tail, the read's entries with
+    // it, is given up when it re-seeds; nothing of the read was sent either way.
+    if (ctx.options.gate && !ctx.options.gate->may_write()) return;
     if (auto s = withhold_read(ctx, entries, quota, write_set); !s && ctx.options.log)
       ctx.options.log->warning(
           trf("a withheld read's entry (write set {}) could not be recorded as withheld, nor its "
