@@ -15,6 +15,8 @@
 //                      audited) unless the caller's key is a member's; otherwise the entries,
 //                      each with the ref served_by = the sender's node id, and the rows taken
 //                      from agreements' quotas in one write transaction
+//   on_withheld /      the leader's own held reads (api.cc): a read whose answer is withheld
+//   withhold_read      gets a read_withheld entry and its quota rows back (review M3)
 #pragma once
 
 #include <chrono>

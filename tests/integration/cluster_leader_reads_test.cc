@@ -7,7 +7,11 @@
 //    [cluster] api_sync_wait_ms (2.5 s here), API_UNAVAILABLE, no row released, while a `ping`
 //    sent behind it on the same connection is answered at once; after SIGCONT, once the set counts
 //    a member again, lookups are answered again. Before, the leader answered at once: its entry
-//    was lost with the leader if it was lost then, the data released.
+//    was lost with the leader if it was lost then, the data released. In the same stop an audit
+//    export (review M4: answered at once before) and a query under a row quota are refused too;
+//    afterwards the quota shows only the rows delivered and the log a read_withheld entry for
+//    each refused read (review M3). Right after a released lookup's answer the replicas are
+//    stopped and the sync member's store holds its entry (review L6).
 //  - sync_count 0: no replica's fsync confirms an entry, so a replica refuses the audited reads
 //    ("ask the leader", with the leader's endpoint), nothing released, and the leader answers
 //    them.

@@ -13,6 +13,9 @@
 //  - Many reads sent at once to one replica (pipelined on one connection) are all answered,
 //    each with its entry on the leader: the replica parks each prepared answer and sends the
 //    parked reads' entries together (daemon/api.cc, Parked).
+//  - The leader's re-check (review M2, L5): a valid consent read served by the replica passes,
+//    the same consent named for another purpose is refused; a revoked read pipelined among
+//    valid ones is refused alone and the others are recorded together.
 //  - The leader SIGSTOPped: the replica refuses the reads (it cannot have them audited) instead
 //    of answering them, after the timeout, both at once — and meanwhile it answers a `status`
 //    sent behind them on the same connection (its api thread does not wait for the leader).
