@@ -32,9 +32,11 @@
 //
 // Spool read (in this process, first): the batcher's read of a spooled record
 // (Spool::open_pending_records over a cursor, as make_batches reads a batch) for records written
-// in the spool's format 1 (one XChaCha20-Poly1305 box per record) and format 3 (one box per
-// segment of 100 records; agent/spool.h), alternately, best of three rounds each: a same-process
-// comparison that the machine's other load does not skew. --spool-read-only stops after it.
+// in the spool's format 1 (one XChaCha20-Poly1305 box per record), format 3 (one box per
+// segment of 100 records; agent/spool.h) and format 4 (format 3 with each record's hash stored),
+// and format 3 with each record hashed as the drain must for it, alternately, best of three
+// rounds each: a same-process comparison that the machine's other load does not skew.
+// --spool-read-only stops after it.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -60,6 +62,7 @@
 
 #include "agent/spool.h"
 #include "bench/support/machine.h"
+#include "core/batch/batch.h"
 #include "core/crypto/aead.h"
 #include "core/ids/citizen_id.h"
 #include "tools/launch/launch.h"
@@ -445,9 +448,15 @@ std::map<std::string, long> strace_calls(const std::string& path) {
 }
 
 // Spool read cost per record (above): n records of about 512 bytes in each format, each read back
-// through a cursor with open_pending_records; returns {format 1, format 3} in microseconds per
-// record, the best of three alternating rounds.
-std::pair<double, double> spool_read_us(const std::string& dir, uint64_t n) {
+// through a cursor with open_pending_records, the best of three alternating rounds, in
+// microseconds per record. format 1, 3 and 4 read as they come (format 4 with each record's hash
+// stored at intake); format3_hashed adds what make_batches then does for a format-3 record and
+// no longer for a format-4 one: batch::record_hash of each record.
+volatile size_t g_hash_sink = 0;
+struct SpoolReadUs {
+  double format1 = 0, format3 = 0, format3_hashed = 0, format4 = 0;
+};
+SpoolReadUs spool_read_us(const std::string& dir, uint64_t n) {
   using namespace gongshu;
   auto spool_or = agent::Spool::open(dir);
   if (!spool_or) die("spool: " + spool_or.error().message());
@@ -459,41 +468,76 @@ std::pair<double, double> spool_read_us(const std::string& dir, uint64_t n) {
   rec.set_source("/srv/agency/households.jsonl:123456");
   rec.set_accepted_at_ms(1765000000000);
   const std::string plain = rec.SerializeAsString();
-  // Format 1 as agents wrote it before format 2: a box with a random nonce per record, associated
-  // data "gongshu.agent.pending" || 0 || be64(seq). Transactions of 1,000 records, as submit's.
-  auto fill = [&](bool v2) -> uint64_t {
+  Bytes ad = to_bytes("gongshu.agent.pending");
+  ad.push_back(0);
+  // Transactions of 1,000 records, as submit's. Format 1 as agents wrote it before format 2: a
+  // box with a random nonce per record, associated data "gongshu.agent.pending" || 0 ||
+  // be64(seq). Format 3 as agents wrote it before format 4 (agent/spool.h): segments of 100,
+  // each record be32(length) || PendingRecord in one AeadSegment message, associated data
+  // "gongshu.agent.pending" || 0 || be64(first) || be32(count) || 0x03. Format 4: the spool's
+  // own writer.
+  auto fill = [&](int format) -> uint64_t {
     uint64_t first = 0;
     for (uint64_t done = 0; done < n; done += 1000) {
       auto s = spool.env().update([&](store::WriteTxn& txn) -> Status {
         auto w = spool.pending_writer(txn);
+        auto segment = crypto::AeadSegment::start(*key);
+        Bytes seg_plain;
+        uint32_t in_segment = 0;
+        uint64_t seg_first = 0;
+        auto write_segment = [&]() -> Status {
+          Bytes seg_ad = ad;
+          append_be64(seg_ad, seg_first);
+          append_be32(seg_ad, in_segment);
+          seg_ad.push_back(0x03);
+          Bytes v(1 + crypto::kSegmentSaltSize + 4 + seg_plain.size() + crypto::kSegmentTagSize);
+          v[0] = 0x03;
+          std::copy(segment.salt().begin(), segment.salt().end(), v.begin() + 1);
+          put_be32(v.data() + 1 + crypto::kSegmentSaltSize, in_segment);
+          segment.encrypt_into(seg_first, seg_ad, seg_plain,
+                               std::span<uint8_t>(v).subspan(1 + crypto::kSegmentSaltSize + 4));
+          GONGSHU_RETURN_IF_ERROR(spool.pending().append(txn, seg_first, v));
+          GONGSHU_RETURN_IF_ERROR(spool.put_u64(txn, agent::kNextPending, seg_first + in_segment));
+          seg_plain.clear();
+          in_segment = 0;
+          return {};
+        };
         uint64_t i = 0;
         for (; i < 1000 && done + i < n; ++i) {
-          uint64_t seq = std::max<uint64_t>(spool.get_u64(txn, agent::kNextPending), 1);
-          if (first == 0) first = seq;
-          if (v2) {
-            GONGSHU_RETURN_IF_ERROR(w.append(rec));
+          if (format == 4) {
+            GONGSHU_TRY(uint64_t seq, w.append(rec));
+            if (first == 0) first = seq;
             continue;
           }
-          Bytes ad = to_bytes("gongshu.agent.pending");
-          ad.push_back(0);
-          append_be64(ad, seq);
-          GONGSHU_RETURN_IF_ERROR(
-              spool.pending().append(txn, seq, crypto::aead_encrypt(*key, ad, as_bytes(plain))));
+          const uint64_t seq =
+              std::max<uint64_t>(spool.get_u64(txn, agent::kNextPending), 1) + in_segment;
+          if (first == 0) first = seq;
+          if (format == 3) {
+            if (in_segment == 0) seg_first = seq;
+            append_be32(seg_plain, uint32_t(plain.size()));
+            append(seg_plain, plain);
+            if (++in_segment == 100) GONGSHU_RETURN_IF_ERROR(write_segment());
+            continue;
+          }
+          Bytes rec_ad = ad;
+          append_be64(rec_ad, seq);
+          GONGSHU_RETURN_IF_ERROR(spool.pending().append(
+              txn, seq, crypto::aead_encrypt(*key, rec_ad, as_bytes(plain))));
           GONGSHU_RETURN_IF_ERROR(spool.put_u64(txn, agent::kNextPending, seq + 1));
         }
-        if (v2) GONGSHU_RETURN_IF_ERROR(w.finish());
-        return {};
+        if (in_segment > 0) GONGSHU_RETURN_IF_ERROR(write_segment());
+        return w.finish();
       });
       if (!s) die("spool fill: " + s.error().message());
     }
     return first;
   };
-  const uint64_t first1 = fill(false), first2 = fill(true);
-  auto read = [&](uint64_t first) {
+  const uint64_t first1 = fill(1), first3 = fill(3), first4 = fill(4);
+  auto read = [&](uint64_t first, int format, bool hash) {
     auto txn = spool.env().begin_read();
     if (!txn) die("spool read txn");
     agent::PendingRead entry;
-    size_t sum = 0;
+    size_t sum = 0, hashes = 0;
     auto t0 = Clock::now();
     store::Cursor cur = spool.pending().cursor(*txn);
     uint64_t i = 0;
@@ -501,18 +545,28 @@ std::pair<double, double> spool_read_us(const std::string& dir, uint64_t n) {
       auto r = spool.open_pending_records(*store::parse_u64_key(e->key), e->value, &entry);
       if (!r) die("spool read: " + r.error().message());
       for (auto one : entry.records) sum += one.size();
+      if (hash) {
+        for (auto one : entry.records) hashes += batch::record_hash(as_bytes(one))[0];
+      } else {
+        for (const auto& h : entry.hashes) hashes += h[0];
+      }
       i += entry.records.size();
     }
     double us = secs(Clock::now() - t0) * 1e6 / double(n);
     if (sum != n * 470) die("spool read: wrong record bytes");
+    if ((format == 4) != (entry.hashes.size() == entry.records.size()) && !entry.records.empty())
+      die("spool read: format " + std::to_string(format) + " read with the wrong hashes");
+    g_hash_sink = hashes;  // the hashes are used: not optimised away
     return us;
   };
-  double best1 = 1e9, best2 = 1e9;
+  SpoolReadUs best{1e9, 1e9, 1e9, 1e9};
   for (int round = 0; round < 3; ++round) {
-    best1 = std::min(best1, read(first1));
-    best2 = std::min(best2, read(first2));
+    best.format1 = std::min(best.format1, read(first1, 1, false));
+    best.format3 = std::min(best.format3, read(first3, 3, false));
+    best.format3_hashed = std::min(best.format3_hashed, read(first3, 3, true));
+    best.format4 = std::min(best.format4, read(first4, 4, false));
   }
-  return {best1, best2};
+  return best;
 }
 
 }  // namespace
@@ -554,12 +608,14 @@ int main(int argc, char** argv) {
   kErrLog = root + "/last-command.err";
   {
     const uint64_t n = std::min<uint64_t>(records, 200'000);
-    auto [v1_us, v3_us] = spool_read_us(root + "/spool-read", n);
+    const SpoolReadUs us = spool_read_us(root + "/spool-read", n);
     std::filesystem::remove_all(root + "/spool-read");
     std::printf(
         "spool read (in process, %llu records each, best of 3): format 1 %.2f us/record, "
-        "format 3 %.2f us/record (%.0f%%)\n",
-        (unsigned long long)n, v1_us, v3_us, 100.0 * v3_us / v1_us);
+        "format 3 %.2f us/record (%.0f%%), format 4 %.2f us/record with each record's hash "
+        "(format 3 and hashing each record, as the drain did: %.2f)\n",
+        (unsigned long long)n, us.format1, us.format3, 100.0 * us.format3 / us.format1, us.format4,
+        us.format3_hashed);
     if (spool_only) {
       std::filesystem::remove_all(root);
       return 0;
