@@ -583,7 +583,7 @@ v1::ApiResponse ApiService::Impl::serve(const wire::Incoming& in, bool& access_o
   v1::ApiRequest req;
   if (auto s = wire::decode(in.payload, options.max_request, req); !s) {
     resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
-    resp.mutable_error()->set_message("request does not parse: " + s.error().message());
+    resp.mutable_error()->set_message(english("request does not parse: {}", s.error().message()));
   } else {
     refresh_views();
     Caller caller = identify(directory, in.user_id);
@@ -835,9 +835,9 @@ void ApiService::Impl::held_loop() {
       if (to_park && (parked.size() >= kMaxParked || parked_bytes + resp_bytes > kMaxParkedBytes)) {
         // Full: this read is refused at once (protocol text, English), nothing of it released.
         const int64_t retry_s = retry_seconds(options.record_timeout_ms);
-        resp = too_busy(resp.request_id(), retry_s,
-                        "too many reads waiting for the leader; try again in " +
-                            std::to_string(retry_s) + " s");
+        resp =
+            too_busy(resp.request_id(), retry_s,
+                     english("too many reads waiting for the leader; try again in {} s", retry_s));
         ctx.deferred.Clear();
       }
       if (ctx.deferred.entries_size() > 0) {
@@ -912,7 +912,7 @@ void ApiService::Impl::loop() {
     v1::ApiRequest req;
     if (auto s = wire::decode((*in)->payload, options.max_request, req); !s) {
       resp.mutable_error()->set_code(v1::API_BAD_REQUEST);
-      resp.mutable_error()->set_message("request does not parse: " + s.error().message());
+      resp.mutable_error()->set_message(english("request does not parse: {}", s.error().message()));
     } else {
       refresh_views();
       Caller caller = identify(directory, (*in)->user_id);
@@ -947,7 +947,7 @@ Result<std::unique_ptr<ApiService>> ApiService::start(wire::Context& context,
                                      std::move(channel));
   if (holds) {
     impl->wake = Fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!impl->wake.valid()) return fail_errno("api: eventfd", errno);
+    if (!impl->wake.valid()) return fail_errno("api: eventfd", errno);  // i18n-exempt: a call
   }
   Impl* p = impl.get();
   p->thread = std::thread([p] { p->loop(); });

@@ -30,9 +30,10 @@ constexpr int kMaxEntries = 10000;  // a lookup makes one per dataset of its kin
 // (audit_export.cc: audit_export_chunk) and the unknown-keys rate
 // refusal of admit() ("api_request"). Nothing else may come from a member.
 bool replica_read_action(std::string_view a) {
-  for (std::string_view ok :
-       {"read", "query_subject", "download", "export", "aggregate", "lookup", "open_catalog",
-        "audit_export", "audit_export_chunk", "export the audit log", "api_request"})
+  for (std::string_view ok : {"read", "query_subject", "download", "export", "aggregate", "lookup",
+                              "open_catalog", "audit_export", "audit_export_chunk",
+                              "export the audit log",  // i18n-exempt: an audit action's name
+                              "api_request"})
     if (a == ok) return true;
   return false;
 }
@@ -46,11 +47,11 @@ std::string agreement_inactive(const ApiContext& ctx, const store::Txn& txn, con
   auto v = ctx.store.db().agreements.get(txn, id);
   stored::Agreement a;
   if (!v || !a.ParseFromArray(v->data(), static_cast<int>(v->size())))
-    return "agreement " + id + " is not known to the leader";
+    return english("agreement {} is not known to the leader", id);
   const auto& info = a.info();
-  if (info.status() != "active") return "agreement " + id + " is " + info.status();
+  if (info.status() != "active") return english("agreement {} is {}", id, info.status());
   if (now_ms < info.valid_from_ms() || now_ms >= info.valid_to_ms())
-    return "agreement " + id + " is outside its term";
+    return english("agreement {} is outside its term", id);
   return "";
 }
 
@@ -61,11 +62,11 @@ std::string dataset_gone(const ApiContext& ctx, const store::Txn& txn,
   if (auto v = ctx.store.db().datasets.get(txn, id)) {
     stored::DatasetState st;
     if (parse_value(*v, st) && st.destroyed_at_ms() != 0)
-      return "dataset " + id + " was destroyed on the leader";
+      return english("dataset {} was destroyed on the leader", id);
   }
   auto it = catalog.find(id);
   if (it != catalog.end() && !catalog::records_readable(it->second.entry().status()))
-    return "dataset " + id + " is " + it->second.entry().status() + " in the leader's catalog";
+    return english("dataset {} is {} in the leader's catalog", id, it->second.entry().status());
   return "";
 }
 
@@ -83,11 +84,11 @@ std::string stale_grant(const ApiContext& ctx, const store::Txn& txn,
   const auto& who = e.principal();
   if (who.role() != "public" || who.key_id() != "public") {
     auto id = ctx.directory.by_key_id(who.key_id());
-    if (!id) return "principal " + who.key_id() + " is not known to the leader";
-    if (id->revoked) return "principal " + who.key_id() + " is revoked";
+    if (!id) return english("principal {} is not known to the leader", who.key_id());
+    if (id->revoked) return english("principal {} is revoked", who.key_id());
     if (id->role != who.role() || id->agency != who.agency())
-      return "principal " + who.key_id() + " is " + id->role + " of '" + id->agency +
-             "' on the leader, not " + who.role() + " of '" + who.agency() + "'";
+      return english("principal {} is {} of '{}' on the leader, not {} of '{}'", who.key_id(),
+                     id->role, id->agency, who.role(), who.agency());
   }
   if (e.decision() == v1::DECISION_DENY) return "";
   for (const auto& r : e.refs()) {
@@ -177,10 +178,12 @@ Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
   const LeaderHint leader = m.gate ? m.gate->leader() : LeaderHint{};
   if (leader.node.empty() || leader.api.empty())
     return fail(ErrorCode::kUnavailable,
-                "no leader is elected now to record the access on; try again in a few seconds");
+                english("no leader is elected now to record the access on; try again in a few "
+                        "seconds"));
   if (leader.node == m.self)
     return fail(ErrorCode::kUnavailable,
-                "this node is taking or leaving the leadership; try again in a few seconds");
+                english("this node is taking or leaving the leadership; try again in a few "
+                        "seconds"));
   if (!m.channel || m.channel_to != leader.api) {
     m.channel.reset();
     wire::ClientOptions co;
@@ -288,8 +291,8 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     e.set_decision(v1::DECISION_DENY);
     e.set_policy_rule("cluster-member");
     e.set_detail(
-        "only a cluster member's node key may record the accesses of reads served on a "
-        "replica");
+        english("only a cluster member's node key may record the accesses of reads served on a "
+                "replica"));
     if (auto s = ctx.audit_refusal(c.refusal_key(), "access_record", std::move(e)); !s)
       return tl::unexpected(from_error(s.error()));
     return refuse(v1::API_DENIED,
@@ -323,16 +326,16 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     known.DiscardUnknownFields();
     std::string why;
     if (!replica_read_action(e.action()))
-      why = "action '" + e.action() + "' is not one a read served on a replica makes";
+      why = english("action '{}' is not one a read served on a replica makes", e.action());
     else if (known.ByteSizeLong() != e.ByteSizeLong())
-      why = "it holds fields this leader does not know";
+      why = english("it holds fields this leader does not know");
     if (!why.empty()) {
       auto d = entry_for(c, "access_record");
       d.set_decision(v1::DECISION_DENY);
       d.set_policy_rule("replica-read-entry");
       add_ref(d, "served_by", member->second);
-      d.set_detail("audit entry " + std::to_string(i) + " of member " + member->second +
-                   "'s access record refused: " + why);
+      d.set_detail(english("audit entry {} of member {}'s access record refused: {}", i,
+                           member->second, why));
       if (auto st = ctx.audit_refusal(c.refusal_key(), "access_record", std::move(d)); !st)
         return tl::unexpected(from_error(st.error()));
       return refuse(v1::API_DENIED, "audit entry " + std::to_string(i) +
@@ -399,12 +402,16 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     for (const auto& r : stale_entry.refs())
       if (r.kind() == "curve_key" || r.kind() == "agreement") *d.add_refs() = r;
     add_ref(d, "served_by", member->second);
-    d.set_detail("the leader refused to record a read served on " + member->second + ": " + stale +
-                 "; nothing of the read was released");
+    d.set_detail(
+        english("the leader refused to record a read served on {}: {}; nothing of the read "
+                "was released",
+                member->second, stale));
     const std::string key = stale_entry.principal().key_id() == "public"
                                 ? std::string(Caller::kUnknownKeys)
                                 : stale_entry.principal().key_id();
-    if (auto st = ctx.audit_refusal(key, "replica read " + stale_entry.action(), std::move(d)); !st)
+    if (auto st =
+            ctx.audit_refusal(key, english("replica read {}", stale_entry.action()), std::move(d));
+        !st)
       return tl::unexpected(from_error(st.error()));
     auto r = refuse(v1::API_DENIED, "the leader no longer grants this read: " + stale +
                                         "; nothing of the record was appended");
@@ -451,14 +458,15 @@ Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries
   std::string rows;
   for (const auto& [id, n] : quota) {
     add_ref(w, "rows_returned", id + ":" + std::to_string(n));
-    rows += "; " + std::to_string(n) + " row(s) given back to agreement " + id + "'s quota";
+    rows += english("; {} row(s) given back to agreement {}'s quota", n, id);
   }
   // Audit text is machine output (never tr()).
-  w.set_detail("the answer of the " + first.action() + " recorded by entry(ies) " + seqs +
-               (write_set ? " (write set " + std::to_string(write_set) + ")" : std::string()) +
-               " was not sent: it was not confirmed by the synchronous set in time, or the held "
-               "answers were at their bound; the caller was refused and received nothing" +
-               rows);
+  w.set_detail(
+      english("the answer of the {} recorded by entry(ies) {}{} was not sent: it was not "
+              "confirmed by the synchronous set in time, or the held answers were at "
+              "their bound; the caller was refused and received nothing{}",
+              first.action(), seqs,
+              write_set ? english(" (write set {})", write_set) : std::string(), rows));
   return ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     for (const auto& [id, n] : quota) {
       auto v = ctx.store.db().agreements.get(txn, id);

@@ -50,9 +50,12 @@ const std::set<std::string, std::less<>> kWrappers = {"tr", "trf", "trn", "trnf"
 // The daemon's answers to clients are protocol text, English whatever the daemon's language
 // (po/README.md): a refusal `refuse(code, "...")` and the action named by `ctx.require(c,
 // "list alerts", roles)`.
+// english("...", args) (core/util/i18n.h) says the same of any text: formatted, never translated
+// (a refusal built before it is sent, a reason stored for later readers).
 // A broken invariant's message, GONGSHU_CHECK_MSG(cond, "...") (core/util/check.h), is written
 // beside file:line for a developer as the process aborts: the name of a bug, not a message.
-const std::set<std::string, std::less<>> kProtocol = {"refuse", "require", "GONGSHU_CHECK_MSG"};
+const std::set<std::string, std::less<>> kProtocol = {"refuse", "require", "english",
+                                                      "GONGSHU_CHECK_MSG"};
 
 // The tokeniser behind i18n_lint and tr_messages: findings, and the messages when asked.
 std::vector<LintFinding> scan(std::string_view src, std::vector<TrMessage>* messages);
