@@ -468,8 +468,7 @@ SpoolReadUs spool_read_us(const std::string& dir, uint64_t n) {
   rec.set_source("/srv/agency/households.jsonl:123456");
   rec.set_accepted_at_ms(1765000000000);
   const std::string plain = rec.SerializeAsString();
-  Bytes ad = to_bytes("gongshu.agent.pending");
-  ad.push_back(0);
+  const Bytes ad = to_bytes(std::string_view("gongshu.agent.pending\0", 22));  // with its 0
   // Transactions of 1,000 records, as submit's. Format 1 as agents wrote it before format 2: a
   // box with a random nonce per record, associated data "gongshu.agent.pending" || 0 ||
   // be64(seq). Format 3 as agents wrote it before format 4 (agent/spool.h): segments of 100,
