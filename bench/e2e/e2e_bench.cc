@@ -694,21 +694,17 @@ int main(int argc, char** argv) {
     if (!found)
       std::printf("  bench_ingest failed; run %s/bench/bench_ingest\n", GONGSHU_BINARY_DIR);
   }
-  auto median = [](std::vector<double> v) {
+  // Each round's ratio in percent: their median and range, after more than one round.
+  auto summary = [&](const char* what, std::vector<double> v) {
+    if (rounds < 2 || v.empty()) return;
     std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    const double median =
+        v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    std::printf("median of %zu rounds: %s %.0f%% (range %.0f-%.0f%%)\n", v.size(), what, median,
+                v.front(), v.back());
   };
-  if (rounds > 1 && !ratios1.empty()) {
-    std::printf("median of %zu rounds: drain / bench_ingest one agent %.0f%% (range %.0f-%.0f%%)\n",
-                ratios1.size(), median(ratios1), *std::min_element(ratios1.begin(), ratios1.end()),
-                *std::max_element(ratios1.begin(), ratios1.end()));
-  }
-  if (rounds > 1 && !ratios4.empty()) {
-    std::printf(
-        "median of %zu rounds: four agents / bench_ingest four %.0f%% (range %.0f-%.0f%%)\n",
-        ratios4.size(), median(ratios4), *std::min_element(ratios4.begin(), ratios4.end()),
-        *std::max_element(ratios4.begin(), ratios4.end()));
-  }
+  summary("drain / bench_ingest one agent", ratios1);
+  summary("four agents / bench_ingest four", ratios4);
 
   if (fsyncs) {
     const uint64_t n = std::min<uint64_t>(records, 100'000);
