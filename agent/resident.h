@@ -29,6 +29,13 @@
 // the value read would avoid the refaults of hot B-tree pages but needs the map's bounds from
 // store::Env (a range outside the read-only map would discard heap memory). Releasing the code
 // pages once a second after the warm-up did not lower the peak (16.37 vs 16.36 MiB median).
+// Releasing, block by 2 MiB block, the pages each thread reads (segments, acks' outbox headers
+// and deleted segments, resends) as soon as it reads outside the block (8 Dec 2026) did not
+// lower data.mdb's spikes either (max 3.9-4.2 MiB against 3.9-4.7, two runs each): what maps
+// them is LMDB's own reading inside the write transaction (the trees and free list it walks to
+// delete and allocate), which the agent cannot see; and at the sampled peak data.mdb held only
+// 1.0-1.4 MiB while the heap held 3.9-5.1 MiB (a batch's buffers, the sealed messages ZeroMQ
+// still holds, its CURVE copy). The next step is the heap's: fewer sealed messages queued.
 //
 // Thread-safe.
 #pragma once

@@ -55,9 +55,13 @@ cmd, best, at_best, series, n = "", 0, None, [], 0
 t0 = time.time()
 while True:
     try:
-        c = open(f"/proc/{pid}/cmdline").read()  # empty once a zombie
+        c = open(f"/proc/{pid}/cmdline").read()  # empty once a zombie, and during exec
         if not c:
-            break
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.0005)
+            continue
         cmd = c
         d = status()
         smaps = None
