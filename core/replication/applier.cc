@@ -227,8 +227,7 @@ struct Applier::Impl {
       shares.push_back({ks.name(), crypto::SecretBytes::copy_of(as_bytes(ks.share()))});
       wipe_secret(*ks.mutable_share());
     }
-    volatile uint8_t* p = raw.data();
-    for (size_t i = 0; i < raw.size(); ++i) p[i] = 0;
+    wipe_secret(raw);
     KeyShares* keyring = changelog.key_shares();
     if (!keyring || m.stream().term() < known_term.load()) return {};
     return with_context(keyring->install(shares),
@@ -274,6 +273,20 @@ struct Received {
   Bytes raw;
   v1::ReplicationMessage m;
   bool ok = false;
+  Received() = default;
+  Received(Received&&) = default;
+  Received& operator=(Received&&) = default;
+  // A keyring message carries dataset key shares (core/replication/key_shares.h). However it is
+  // dropped — applied (install_key_shares wiped it already), refused, or left pending when the
+  // applier stops or re-seeds — both copies are wiped before they are freed; so is a message
+  // that did not parse, whose content is unknown.
+  ~Received() {
+    const bool shares = m.has_stream() && m.stream().key_shares_size() > 0;
+    if (shares) {
+      for (auto& ks : *m.mutable_stream()->mutable_key_shares()) wipe_secret(*ks.mutable_share());
+    }
+    if (shares || !ok) wipe_secret(raw);
+  }
 };
 Received parse_received(Bytes raw) {
   Received r;

@@ -47,6 +47,10 @@ inline void wipe_secret(std::string& s) {
   volatile char* p = s.data();
   for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
 }
+inline void wipe_secret(std::vector<uint8_t>& b) {
+  volatile uint8_t* p = b.data();
+  for (size_t i = 0; i < b.size(); ++i) p[i] = 0;
+}
 
 class KeyShares {
  public:

@@ -574,7 +574,10 @@ TEST_CASE("replicas answer reads themselves; every read is audited on the leader
       CHECK(!bad.got[1].has_lookup());
       const uint64_t write_sets = applied_there() - seq_before;
       WARN("write sets for 8 reads and a refused one (pipelined, replica held): " << write_sets);
-      CHECK(write_sets <= 3);
+      // 1-3 here (a first record, the leader's refusal, the regrouped rest); every read alone
+      // again (the defect) is 9 or more. A checkpoint or two landing in the window (each in a
+      // write set of its own, due a second after the oldest uncovered entry) stays below 8.
+      CHECK(write_sets < 8);
       // Behind in time now (the revocation is not applied): a request's own bound refuses it.
       json lag;
       REQUIRE(wait_until([&] {
