@@ -644,6 +644,7 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
     GONGSHU_RETURN_IF_ERROR(send_one(it->first, &sent));
     if (sent) {
       inflight_[it->first] = InFlight{now};
+      first_sent_.try_emplace(it->first, now);
       ++status_.sent_batches;
       ++status_.resent_batches;
     }
@@ -670,6 +671,8 @@ Status Forwarder::send_due(SteadyClock::time_point now) {
     GONGSHU_RETURN_IF_ERROR(send_one(seq, &sent));
     if (!sent) break;
     inflight_[seq] = InFlight{now};
+    first_sent_.try_emplace(seq, now);
+    while (first_sent_.size() > AckTimes::kKept) first_sent_.erase(first_sent_.begin());
     next_to_send_ = seq + 1;
     ++status_.sent_batches;
     if (seq <= max_sent_seq_) ++status_.resent_batches;
@@ -715,11 +718,16 @@ Status Forwarder::step(std::chrono::milliseconds wait) {
     for (const auto& ack : acks) {
       const uint64_t s = ack.batch_seq();
       if (ack_settles(ack)) {
-        if (auto it = inflight_.find(s); it != inflight_.end()) {
-          status_.ack_times.add(
-              std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.sent_at));
-          inflight_.erase(it);
+        // Stored: timed from the batch's first send, whatever resends it took (what the agency
+        // waited); a refused batch is not a storage time.
+        if (auto it = first_sent_.find(s); it != first_sent_.end()) {
+          if (ack.error() == v1::BATCH_OK) {
+            status_.ack_times.add(
+                std::chrono::duration_cast<std::chrono::microseconds>(now - it->second));
+          }
+          first_sent_.erase(it);
         }
+        inflight_.erase(s);
         retry_at_.erase(s);
         busy_rounds_.erase(s);
         if (ack.error() == v1::BATCH_OK) busy_rounds_.clear();  // served again

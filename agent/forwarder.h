@@ -113,9 +113,10 @@ Said said(const char* msgid, const A&... args) {
   return Said{msgid, {i18n::to_text(args)...}};
 }
 
-// Send-to-acknowledgement times of the last kKept batches acknowledged (a batch sent again counts
-// from its last send), for `status` and bench/e2e: what an agency waits for its records to be
-// stored, and so the latency figure of issue 19 measured where the user sees it.
+// Send-to-acknowledgement times of the last kKept batches stored (from a batch's first send,
+// whatever resends it took; a refused batch is not timed), for `status` and bench/e2e: what an
+// agency waits for its records to be stored, the latency figure of issue 19 where the user sees
+// it.
 class AckTimes {
  public:
   static constexpr size_t kKept = 1024;
@@ -289,6 +290,9 @@ class Forwarder {
   std::chrono::milliseconds refused_backoff_{0};
 
   std::map<uint64_t, InFlight> inflight_;  // sent on the current channel, not acknowledged
+  // When each batch not yet settled was first sent, on any channel (status().ack_times); a batch
+  // settled another way (re-enrollment) leaves its entry, dropped oldest first past kKept.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> first_sent_;
   std::map<uint64_t, std::chrono::steady_clock::time_point> retry_at_;  // BATCH_INTERNAL
   // BATCH_INTERNAL answers in a row per batch: its resend waits reconnect_min doubled per round
   // (never per refused batch, so a window refused at once by a full store is one round), up to
