@@ -226,9 +226,19 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
     return false;
   }
   auto applied = applied_head(dir);
-  const bool no_store = applied && !*applied;
+  if (!applied) {
+    // A store that is there but whose head cannot be read now (permissions, memory, its lock)
+    // is not known to be behind: restoring over it could roll back what it acknowledged. The
+    // start fails with the backup kept; a store that is corrupt is restored by hand.
+    return fail(ErrorCode::kIo,
+                trf("re-seed: could not read the store's applied head ({}); the staged backup {} "
+                    "is kept, not restored: repair the store, or restore the backup by hand "
+                    "(gongshud restore --replica --force)",
+                    applied.error().message(), path));
+  }
+  const bool no_store = !*applied;
   if (!no_store && note->restored) {
-    if (applied && **applied != *note->restored) {
+    if (**applied != *note->restored) {
       (void)remove_staged(dir);
       log.warning(
           trf("re-seed: the staged backup {} was restored already (head term {}, seq {}) and "
@@ -247,12 +257,7 @@ Result<bool> restore_staged_reseed(const DaemonConfig& config, const sys::Logger
             path, note->restored->term, note->restored->seq));
     return false;
   }
-  if (!applied) {
-    log.warning(
-        trf("re-seed: could not read the store's applied head ({}); restoring the "
-            "staged backup",
-            applied.error().message()));
-  } else if (!no_store && !staged_over(*note, **applied)) {
+  if (!no_store && !staged_over(*note, **applied)) {
     (void)remove_staged(dir);
     log.warning(
         trf("re-seed: the staged backup {} was staged over the applied head term {}, seq {}, which "

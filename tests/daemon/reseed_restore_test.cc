@@ -169,6 +169,19 @@ TEST_CASE("a staged re-seed backup restored before is recorded and removed, not 
   CHECK(head_of(s.state + "/store") == head);
 }
 
+TEST_CASE("a staged re-seed over a store whose head cannot be read is kept, not restored") {
+  Staged s;
+  // data.mdb is there but does not open (a directory in its place: root reads any file).
+  std::filesystem::create_directories(s.state + "/store/data.mdb");
+  s.stage(encode_reseed_record({0, "behind", 2, 5}));
+  auto r = restore_staged_reseed(s.config, s.log);
+  REQUIRE(!r);
+  CHECK(r.error().message().find("is kept, not restored") != std::string::npos);
+  CHECK(exists(s.backup));  // for the operator, or the next start once the store reads
+  CHECK(exists(s.note));
+  CHECK(std::filesystem::is_directory(s.state + "/store/data.mdb"));  // nothing restored over it
+}
+
 TEST_CASE("a staged re-seed with no store to protect is tried") {
   Staged s;
   s.stage(encode_reseed_record({0, "behind", 2, 5}));
