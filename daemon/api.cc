@@ -220,9 +220,10 @@ bool access_only(v1::ApiRequest::BodyCase body) {
 // the synchronous set has the write set holding their access entries, and refused (nothing
 // released) when it does not come within sync_wait_ms: a leader lost after answering would
 // otherwise take the entries along while the data was out. An audit export only while this
-// leader has a synchronous set of its term (review M4; audit_export.h): alone after `cluster
-// failover --accept-loss` it answers at once, so that an officer can take the log out of exactly
-// such a leader. Not the backup a replica re-seeds from.
+// leader's set counts a member now (review M4, M6; audit_export.h): with none counted (alone
+// after `cluster failover --accept-loss`, or its sync members dead) it answers at once, so that
+// an officer can take the log out of exactly such a leader. Not the backup a replica re-seeds
+// from.
 bool leader_read_held(v1::ApiRequest::BodyCase body) { return replica_read(body); }
 
 // A wait bound in whole seconds, at least 1: what a refusal for a full queue asks to wait.

@@ -40,8 +40,13 @@ std::optional<bool> export_held_for_sync_set(const ApiContext& ctx) {
     return std::nullopt;
   const ClusterNode* node = ctx.options.cluster ? ctx.options.cluster->get() : nullptr;
   if (!node) return false;
+  // Review M6: on the members counted NOW, not on the set named in etcd. A member stops being
+  // counted once it falls away (its member key gone, or behind the commits for sync_timeout_ms),
+  // while the etcd key keeps naming it until a replacement is written: with every sync member
+  // dead, deciding on the key held (and refused) every export, on the leader and on replicas.
+  // Counted members exist only once a set naming them was written in this term (SyncSet).
   const v1::ClusterStatus s = node->status();
-  return s.this_node_leads() && s.sync_set_size() > 0 && s.sync_term() == s.term();
+  return s.this_node_leads() && s.sync_counted_size() > 0;
 }
 
 Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportRequest& req,
@@ -107,8 +112,9 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
     add_ref(e, "range", std::to_string(from) + "-" + std::to_string(to));
     add_ref(e, "sha256", *digest);
     e.set_record_count(entries);
-    // A replicated leader without a synchronous set of its term (alone after `cluster failover
-    // --accept-loss`) answers at once: the entry says no set confirmed it.
+    // A replicated leader whose synchronous set counts no member now (alone after `cluster
+    // failover --accept-loss`, or its sync members dead or stalled past sync_timeout_ms) answers
+    // at once: the entry says no set confirmed it.
     if (held && !*held) add_ref(e, "sync_set", "none");
     // Nothing is revealed unless its audit entry committed: without it, the staged file goes
     // too, so no later chunk request can read it either. On the leader the entry is appended

@@ -21,11 +21,13 @@ namespace gongshu::daemon {
 Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportRequest& req,
                    v1::ApiResponse& resp);
 
-// Review M4 (docs/replication.md §11): on a replicated leader with sync_count > 0, whether an
-// export's first chunk is held for the synchronous set like the other reads (true: this leader
-// has a synchronous set written in its term, which it waits for) or answered at once (false: no
-// set of its term — alone after `cluster failover --accept-loss` —, so that an officer can take
-// the log out of exactly such a leader; its entry then carries the ref sync_set = none).
+// Review M4, M6 (docs/replication.md §11): on a replicated leader with sync_count > 0, whether
+// an export's first chunk is held for the synchronous set like the other reads (true: this
+// leader's set counts a member now — ClusterStatus.sync_counted —, which it waits for) or answered
+// at once (false: no member counted — alone after `cluster failover --accept-loss`, or every sync
+// member dead or stalled past [cluster] sync_timeout_ms, though etcd's key still names it —, so
+// that an officer can take the log out of exactly such a leader; its entry then carries the ref
+// sync_set = none). A short stall, members still counted, holds.
 // nullopt: nothing is held here (single node, sync_count = 0, or a replica).
 std::optional<bool> export_held_for_sync_set(const ApiContext& ctx);
 
