@@ -292,6 +292,16 @@ Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* 
   return save(ctx, txn, s);
 }
 
+Status return_rows(ApiContext& ctx, store::WriteTxn& txn, const std::string& id, uint64_t rows) {
+  if (rows == 0) return {};
+  auto s = load(ctx, txn, id);
+  if (!s) return {};  // gone since, or no longer readable: nothing to give back to
+  auto* info = s->mutable_info();
+  if (info->row_quota() == 0) return {};
+  info->set_rows_used(info->rows_used() - std::min<uint64_t>(info->rows_used(), rows));
+  return save(ctx, txn, *s);
+}
+
 Reply agreement_apply(ApiContext& ctx, const Caller& c, const v1::AgreementApplyRequest& req,
                       v1::ApiResponse& resp) {
   // Each application is a durable commit: the public applies at the public default rate.

@@ -48,6 +48,10 @@ Result<std::vector<policy::Agreement>> caller_agreements(ApiContext& ctx, const 
 // a full store (MDB_MAP_FULL / MDB_TXN_FULL saving the count, the same code; review L10).
 Status use_rows(ApiContext& ctx, store::WriteTxn& txn, const policy::Agreement* a, uint64_t rows,
                 bool* over_quota = nullptr);
+// Gives back rows use_rows counted for an answer that was never sent (read_on_replica.h
+// withhold_read), inside txn, by use_rows' rule: nothing for an agreement without a quota
+// (nothing was counted) or one gone or unreadable since; never below zero.
+Status return_rows(ApiContext& ctx, store::WriteTxn& txn, const std::string& id, uint64_t rows);
 
 // The security commitment the applicant signs: UTF-8 text built only from the agreement's
 // facts (docs/protocol.md gives the layout), so both sides can rebuild it.

@@ -468,15 +468,7 @@ Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries
               first.action(), seqs,
               write_set ? english(" (write set {})", write_set) : std::string(), rows));
   return ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
-    for (const auto& [id, n] : quota) {
-      auto v = ctx.store.db().agreements.get(txn, id);
-      stored::Agreement a;
-      if (!v || !parse_value(*v, a)) continue;  // gone since: nothing to give back to
-      auto* info = a.mutable_info();
-      info->set_rows_used(info->rows_used() - std::min<uint64_t>(info->rows_used(), n));
-      GONGSHU_RETURN_IF_ERROR(
-          ctx.store.db().agreements.put(txn, id, as_bytes(a.SerializeAsString())));
-    }
+    for (const auto& [id, n] : quota) GONGSHU_RETURN_IF_ERROR(return_rows(ctx, txn, id, n));
     GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, w));
     return {};
   });
