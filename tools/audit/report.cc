@@ -1,12 +1,17 @@
 #include "tools/audit/report.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "tools/audit/common.h"
 
 namespace gongshu::audit_cli {
 namespace {
+
+// How far back (entry time) a read_withheld entry's withheld_entry is looked for: the leader
+// appends it when it withholds the answer, within api_sync_wait_ms (at most 25 s) of the read.
+constexpr int64_t kWithheldWithinMs = 10 * 60'000;
 
 // Parses "YYYY-MM-DD" strictly (digits only, a real calendar day).
 std::optional<CivilDate> parse_date(std::string_view s) {
@@ -330,6 +335,7 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
   // they fall in the export.
   if (action == "alert_acknowledged") count_alert_ack(e);
   if (is_objection_answer(action)) count_objection_answer(e);
+  if (action == "read_withheld") give_back(e);
   f_.export_last_ms = std::max(f_.export_last_ms, e.time_ms());
   const int64_t t = e.time_ms();
   if (!f_.period.contains(t)) return;
@@ -353,6 +359,12 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
     };
     (denied ? f_.access_denied : f_.access_allowed)++;
     f_.access_records += records;
+    if (records > 0) {
+      while (!recent_deliveries_.empty() &&
+             recent_deliveries_.begin()->second.entry.time_ms() < t - kWithheldWithinMs)
+        recent_deliveries_.erase(recent_deliveries_.begin());
+      recent_deliveries_[seq] = Delivery{e, day};
+    }
     (denied ? f_.day_denied : f_.day_allowed).add(day, 1);
     f_.day_records.add(day, records);
     add_row(f_.by_dataset, e.dataset());
@@ -467,6 +479,46 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
     if (!o.id.empty()) objection_index_.emplace(o.id, f_.objections.size());
     f_.objections.push_back(std::move(o));
   }
+}
+
+void ReportBuilder::give_back(const v1::AuditEntry& w) {
+  const std::string named = ref_value(w, "withheld_entry");
+  uint64_t seq = 0;
+  if (named.empty() ||
+      std::from_chars(named.data(), named.data() + named.size(), seq).ec != std::errc{})
+    return;
+  auto it = recent_deliveries_.find(seq);
+  if (it == recent_deliveries_.end()) return;  // not counted as delivered in this report
+  const v1::AuditEntry& e = it->second.entry;
+  const size_t day = it->second.day;
+  const uint64_t n = e.record_count();
+  auto take = [n](uint64_t& v) { v -= std::min(v, n); };
+  const uint64_t minus = uint64_t{0} - n;  // DaySeries sums modulo 2^64: a day's n taken out
+  f_.withheld_reads++;
+  f_.withheld_records += n;
+  take(f_.access_records);
+  f_.day_records.add(day, minus);
+  take(f_.by_dataset[or_none(e.dataset())].records);
+  take(f_.by_agency[or_none(e.principal().agency())].records);
+  take(f_.by_role[or_none(e.principal().role())].records);
+  take(f_.by_purpose[or_none(e.purpose())].records);
+  take(f_.by_action[or_none(e.action())].records);
+  take(f_.by_mask[or_none(ref_value(e, "mask"))].records);
+  const std::string agreement = ref_value(e, "agreement");
+  if (!agreement.empty()) {
+    AgreementRow& a = f_.agreements[agreement];
+    take(a.records);
+    a.per_day.add(day, minus);
+  }
+  const std::string company = ref_value(e, "third_party");
+  if (!company.empty()) {
+    Company& c = f_.third_parties[company];
+    take(c.records);
+    const int64_t bj_day = floor_div(e.time_ms() + kBeijingOffsetMs, kDayMs);
+    auto s = c.sessions.find({e.principal().key_id(), bj_day});
+    if (s != c.sessions.end()) take(s->second.records);
+  }
+  recent_deliveries_.erase(it);  // a second read_withheld naming it takes nothing more
 }
 
 void ReportBuilder::count_objection_answer(const v1::AuditEntry& e) {

@@ -247,7 +247,11 @@ struct ReportFigures {
   // Data access.
   uint64_t access_allowed = 0;
   uint64_t access_denied = 0;
-  uint64_t access_records = 0;
+  uint64_t access_records = 0;  // delivered: the withheld reads' records taken out
+  // Allowed accesses whose answer was withheld (a read_withheld entry names them: docs/audit-
+  // format.md), and their records, which were never delivered.
+  uint64_t withheld_reads = 0;
+  uint64_t withheld_records = 0;
   DaySeries day_allowed, day_denied, day_records;
   Breakdown by_dataset, by_agency, by_role, by_purpose, by_mask, by_action;
 
@@ -293,12 +297,22 @@ class ReportBuilder {
   void count(uint64_t seq, const v1::AuditEntry& e);
   void count_alert_ack(const v1::AuditEntry& e);
   void count_objection_answer(const v1::AuditEntry& e);
+  // A read_withheld entry: the records its withheld_entry counted as delivered are taken out.
+  void give_back(const v1::AuditEntry& withheld);
 
   ReportFigures f_;
   std::vector<std::pair<uint64_t, std::optional<v1::AuditEntry>>> pending_;
   std::map<std::string, size_t> alert_index_;          // alert id -> index in f_.alerts
   std::map<std::string, std::string> agreement_kind_;  // from agreement_apply, whole export
   std::map<std::string, size_t> objection_index_;      // objection id -> index in objections
+  // The allowed data accesses of the period that delivered records, by seq, for the last
+  // kWithheldWithin of the log: a read_withheld entry follows its read within the leader's
+  // api_sync_wait_ms (at most 25 s), so older ones are dropped to keep memory bounded.
+  struct Delivery {
+    v1::AuditEntry entry;
+    size_t day = 0;
+  };
+  std::map<uint64_t, Delivery> recent_deliveries_;
 };
 
 // Alerts of a report in figures, the same for the HTML and the JSON. The delays are those of the

@@ -374,6 +374,9 @@ std::string report_html(const ReportFigures& f, int64_t generated_ms) {
   out += stat("access_allowed", "允许的数据访问", "Data accesses allowed", num(f.access_allowed));
   out += stat("access_denied", "拒绝的数据访问", "Data accesses denied", num(f.access_denied));
   out += stat("access_records", "交付记录数", "Records delivered", num(f.access_records));
+  if (f.withheld_reads > 0)
+    out += stat("withheld_records", "已记录但未发送的记录数", "Records recorded but withheld",
+                num(f.withheld_records) + " (" + num(f.withheld_reads) + ")");
   out += stat("denials", "全部拒绝", "All denials", num(f.denials));
   out += stat("alerts_raised", "告警", "Alerts raised", num(as.raised));
   out += stat("alerts_open", "未确认告警", "Alerts not acknowledged", num(as.open));

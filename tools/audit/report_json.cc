@@ -135,7 +135,9 @@ std::string report_json(const ReportFigures& f, int64_t generated_ms) {
       .begin_object()
       .field("allowed", f.access_allowed)
       .field("denied", f.access_denied)
-      .field("records", f.access_records);
+      .field("records", f.access_records)
+      .field("withheld_reads", f.withheld_reads)
+      .field("withheld_records", f.withheld_records);
   w.key("per_day").begin_object();
   series(w, "allowed", f.day_allowed, days);
   series(w, "denied", f.day_denied, days);

@@ -240,6 +240,83 @@ TEST_CASE("report: data access per dataset, agency, role, purpose and day") {
   CHECK(r[0].first == "population.household");
 }
 
+// Review M3b: a leader that withheld an allowed read's answer (sync set did not confirm) pairs
+// its entry with a read_withheld entry naming it by seq; those records were never delivered.
+TEST_CASE("report: a withheld read's records are not counted as delivered") {
+  const int64_t d0 = kMar2 + 10 * kHour;
+  std::vector<E> es = {
+      {d0,
+       "query_subject",
+       "agency",
+       "sjz-shichang",
+       "population.household",
+       "market",
+       "share-with-agreement",
+       v1::DECISION_ALLOW,
+       2,
+       {{"agreement", "agr-1"}, {"mask", "share-masked"}, {"third_party", "Acme"}}},
+      {d0 + 1, "read", "agency", "sjz-gongan", "population.household", "own", "provider-own",
+       v1::DECISION_ALLOW, 5},
+      // seq 3: the first one's answer withheld; seq 4 names it again, seq 5 an unknown entry.
+      {d0 + 2,
+       "read_withheld",
+       "agency",
+       "sjz-shichang",
+       "",
+       "",
+       "",
+       v1::DECISION_NONE,
+       0,
+       {{"withheld_entry", "1"}, {"write_set", "7"}, {"rows_returned", "agr-1:2"}}},
+      {d0 + 3,
+       "read_withheld",
+       "agency",
+       "sjz-shichang",
+       "",
+       "",
+       "",
+       v1::DECISION_NONE,
+       0,
+       {{"withheld_entry", "1"}}},
+      {d0 + 4,
+       "read_withheld",
+       "agency",
+       "sjz-shichang",
+       "",
+       "",
+       "",
+       v1::DECISION_NONE,
+       0,
+       {{"withheld_entry", "99"}}},
+  };
+  ReportFigures f = build(es);
+  CHECK(f.access_allowed == 2);  // it was allowed and recorded: still an access
+  CHECK(f.access_records == 5);  // 7 before: the withheld 2 were counted as delivered
+  CHECK(f.withheld_reads == 1);
+  CHECK(f.withheld_records == 2);
+  CHECK(f.day_records.dense(3) == std::vector<uint64_t>{5, 0, 0});
+  CHECK(f.by_dataset["population.household"].records == 5);
+  CHECK(f.by_agency["sjz-shichang"].records == 0);
+  CHECK(f.by_agency["sjz-shichang"].allowed == 1);
+  CHECK(f.by_agency["sjz-gongan"].records == 5);
+  CHECK(f.by_role["agency"].records == 5);
+  CHECK(f.by_purpose["market"].records == 0);
+  CHECK(f.by_action["query_subject"].records == 0);
+  CHECK(f.by_mask["share-masked"].records == 0);
+  CHECK(f.agreements["agr-1"].records == 0);
+  CHECK(f.agreements["agr-1"].accesses == 1);
+  CHECK(f.agreements["agr-1"].per_day.dense(3) == std::vector<uint64_t>{0, 0, 0});
+  CHECK(f.third_parties["Acme"].records == 0);
+  REQUIRE(f.third_parties["Acme"].sessions.size() == 1);
+  CHECK(f.third_parties["Acme"].sessions.begin()->second.records == 0);
+  const json j = json::parse(audit_cli::report_json(f, kMar2));
+  CHECK(j["access"]["records"] == 5);
+  CHECK(j["access"]["withheld_reads"] == 1);
+  CHECK(j["access"]["withheld_records"] == 2);
+  const std::string html = audit_cli::report_html(f, kMar2);
+  CHECK(html.find("withheld_records") != std::string::npos);
+}
+
 TEST_CASE("report: only entries a checkpoint covers; undecodable entries are named") {
   std::vector<E> es;
   for (int i = 0; i < 10; ++i) {
