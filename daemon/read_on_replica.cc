@@ -213,7 +213,8 @@ LeaderRecorder::take_answers() {
       if (got.error().code() == ErrorCode::kCorrupt) continue;
       const std::string why = english("the leader {} ({}) could not be reached: {}", m.channel_node,
                                       m.channel_to, got.error().message());
-      m.channel.reset();  // made anew next time
+      m.channel.reset();          // made anew next time
+      m.refused_entries.clear();  // the answers they belong to are dropped with `out`
       return fail(ErrorCode::kUnavailable, why);
     }
     if (!*got) break;
@@ -226,7 +227,10 @@ LeaderRecorder::take_answers() {
   return out;
 }
 
-void LeaderRecorder::abandon() { impl_->channel.reset(); }
+void LeaderRecorder::abandon() {
+  impl_->channel.reset();
+  impl_->refused_entries.clear();
+}
 
 uint32_t LeaderRecorder::take_refused_entry(uint64_t id) {
   auto it = impl_->refused_entries.find(id);
