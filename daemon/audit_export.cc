@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/audit/export_log.h"
@@ -44,9 +45,12 @@ std::optional<bool> export_held_for_sync_set(const ApiContext& ctx) {
   // counted once it falls away (its member key gone, or behind the commits for sync_timeout_ms),
   // while the etcd key keeps naming it until a replacement is written: with every sync member
   // dead, deciding on the key held (and refused) every export, on the leader and on replicas.
-  // Counted members exist only once a set naming them was written in this term (SyncSet).
+  // Counted members exist only once a set naming them was written in this term (SyncSet). Held
+  // only while the counted members can confirm it: with sync_count 2 and one member left, the
+  // set cannot, and holding would refuse every export again (review x, M6 residue).
   const v1::ClusterStatus s = node->status();
-  return s.this_node_leads() && s.sync_counted_size() > 0;
+  return s.this_node_leads() && s.sync_counted_size() > 0 &&
+         uint32_t(s.sync_counted_size()) >= std::max<uint32_t>(s.sync_count(), 1);
 }
 
 Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportRequest& req,

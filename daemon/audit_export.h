@@ -23,9 +23,10 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
 
 // Review M4, M6 (docs/replication.md §11): on a replicated leader with sync_count > 0, whether
 // an export's first chunk is held for the synchronous set like the other reads (true: this
-// leader's set counts a member now — ClusterStatus.sync_counted —, which it waits for) or answered
-// at once (false: no member counted — alone after `cluster failover --accept-loss`, or every sync
-// member dead or stalled past [cluster] sync_timeout_ms, though etcd's key still names it —, so
+// leader counts at least sync_count members now — ClusterStatus.sync_counted —, whose
+// confirmation it waits for) or answered at once (false: fewer counted — alone after `cluster
+// failover --accept-loss`, or sync members dead or stalled past [cluster] sync_timeout_ms, though
+// etcd's key still names them —, so
 // that an officer can take the log out of exactly such a leader; its entry then carries the ref
 // sync_set = none). A short stall, members still counted, holds.
 // nullopt: nothing is held here (single node, sync_count = 0, or a replica).
