@@ -887,9 +887,11 @@ void ApiService::Impl::held_loop() {
         continue;
       }
       if (wrote != before && !resp.has_error() && !access_only_req) {
+        // A replica's access record carries its settle too (read_on_replica.cc access_record).
         held.push_back(
             {(*in)->from, std::move(resp), wrote,
-             std::chrono::steady_clock::now() + std::chrono::milliseconds(options.sync_wait_ms)});
+             std::chrono::steady_clock::now() + std::chrono::milliseconds(options.sync_wait_ms),
+             false, 0, std::move(settle)});
         continue;
       }
       // Refusals, reads and requests that wrote nothing here are answered at once (a refusal's

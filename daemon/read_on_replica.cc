@@ -435,6 +435,15 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
     return r;
   }
   if (!s) return tl::unexpected(from_error(s.error()));
+  // Held for the synchronous set like a write (api.cc): refused instead, the member releases
+  // nothing of the reads, so the log and the quota say so here too (review x M3b, as the
+  // leader's own held reads: on_withheld).
+  if (ctx.options.repl_synced_seq) {
+    std::vector<std::pair<std::string, uint64_t>> quota;
+    for (const auto& q : req.quota())
+      if (q.rows() > 0) quota.emplace_back(q.agreement_id(), q.rows());
+    ctx.settle.push_back(on_withheld(ctx, entries, std::move(quota)));
+  }
   auto* out = resp.mutable_access_record();
   if (ctx.options.gate) out->set_node(ctx.options.gate->leader().node);
   out->set_audit_size(size);

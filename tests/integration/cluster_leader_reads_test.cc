@@ -35,6 +35,7 @@
 #include "gongshu/v1/api.pb.h"
 #include "gongshu/v1/audit.pb.h"
 #include "tests/integration/cluster_platform.h"
+#include "tests/integration/held_store.h"
 #include "tests/integration/pipelined_client.h"
 
 namespace gongshu::testing {
@@ -346,6 +347,57 @@ TEST_CASE("leader reads: answered once the synchronous set holds their entries, 
   WARN("leader lookup: " << normal_ms << " ms; replicas stopped: refused after " << refused_ms
                          << " ms, a ping meanwhile " << ping_ms << " ms; no member counted: "
                          << "export " << alone_ms << " ms; resumed: " << again_ms << " ms");
+}
+
+TEST_CASE("a replica's read the leader could not confirm is recorded there as withheld") {
+  // Review x, M3b: the leader holds a member's access record like a write; refused after
+  // api_sync_wait_ms, the member sends nothing of the read, and the leader's log says so.
+  ClusterOptions o;
+  o.extra_cluster = "api_sync_wait_ms = 2500\n" + shipped_policy_lines();
+  ClusterPlatform p(o);
+  std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
+  Node* leader = nullptr;
+  REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
+  std::vector<Node*> replicas = ClusterPlatform::followers_of(leader, live);
+  const std::string agency_key =
+      agency_with_records(p, *leader, {leader, replicas[0], replicas[1]}, 5);
+  Node* f = replicas[0];
+  REQUIRE(wait_until([&] { return p.records(*f) == 5; }));
+  // Nothing confirms: one replica stopped, the one serving the read applies nothing.
+  replicas[1]->process->signal(SIGSTOP);
+  std::optional<HeldStore> hold;
+  hold.emplace(*f);
+  Pipelined c(f->api, agency_key, p.daemon_key);
+  c.send(1, lookup_of_record_2());
+  const bool answered = c.wait_for(1);
+  // The leader's refusal of the held record comes at its deadline, perhaps after the replica
+  // gave up on it: wait for the entry in the leader's store (an export would be held too), then
+  // let the cluster go on.
+  const std::string agency_id = key_id_of(agency_key);
+  const bool recorded =
+      wait_until([&] { return entries_in_store(*leader, "read_withheld", agency_id) > 0; },
+                 std::chrono::seconds(15));
+  hold.reset();
+  replicas[1]->process->signal(SIGCONT);
+  REQUIRE(answered);
+  INFO(c.got[1].error().message());
+  CHECK(c.got[1].has_error());
+  CHECK(!c.got[1].has_lookup());
+  REQUIRE(recorded);
+  std::vector<json> log;
+  REQUIRE(wait_until([&] { return counts_a_member(p, *leader); }));
+  log = audit_entries(p, *leader, "withheld-replica.log");
+  std::map<std::string, json> by_seq;
+  for (const json& e : log) by_seq[std::to_string(e.value("seq", uint64_t{0}))] = e;
+  size_t withheld_replica_reads = 0;
+  for (const json& e : log) {
+    if (e["action"] != "read_withheld") continue;
+    const json& read = by_seq[ref(e, "withheld_entry")];
+    INFO(e.dump() << "\n" << read.dump());
+    if (ref(read, "served_by") == f->id && read["principal"]["key_id"] == agency_id)
+      ++withheld_replica_reads;
+  }
+  CHECK(withheld_replica_reads == 1);
 }
 
 TEST_CASE("sync_count 2 with one member left: the leader exports the log at once") {

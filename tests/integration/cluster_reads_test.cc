@@ -37,6 +37,7 @@
 #include "gongshu/v1/api.pb.h"
 #include "gongshu/v1/audit.pb.h"
 #include "tests/integration/cluster_platform.h"
+#include "tests/integration/held_store.h"
 #include "tests/integration/pipelined_client.h"
 
 namespace gongshu::testing {
@@ -118,27 +119,6 @@ AgencyKey add_agency_key(ClusterPlatform& p, const Node& leader, const std::stri
               .exit_code == 0);
   return k;
 }
-
-// The node's store with its LMDB writer lock taken by this process (as test_cluster_keyring):
-// its applier cannot commit while this lives, its api still answers.
-class HeldStore {
- public:
-  explicit HeldStore(const Node& n) {
-    store::EnvOptions eo;
-    eo.map_size = 0;  // the store's own
-    auto env = store::Env::open(n.state + "/store", eo);
-    REQUIRE(env);
-    env_ = std::move(*env);
-    auto t = env_->begin_write_unrecorded();
-    REQUIRE(t);
-    txn_.emplace(std::move(*t));
-  }
-  ~HeldStore() { txn_.reset(); }  // aborted: nothing written
-
- private:
-  std::unique_ptr<store::Env> env_;
-  std::optional<store::WriteTxn> txn_;
-};
 
 // Writes (value set) or deletes (nullopt) key in the node's principals table behind its back.
 void poke_principal(const Node& n, const std::string& key, std::optional<std::string> value) {
