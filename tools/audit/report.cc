@@ -482,19 +482,27 @@ void ReportBuilder::count(uint64_t seq, const v1::AuditEntry& e) {
 }
 
 void ReportBuilder::give_back(const v1::AuditEntry& w) {
-  const std::string named = ref_value(w, "withheld_entry");
-  uint64_t seq = 0;
-  if (named.empty() ||
-      std::from_chars(named.data(), named.data() + named.size(), seq).ec != std::errc{})
-    return;
-  auto it = recent_deliveries_.find(seq);
-  if (it == recent_deliveries_.end()) return;  // not counted as delivered in this report
-  const v1::AuditEntry& e = it->second.entry;
-  const size_t day = it->second.day;
+  // One ref per entry of the withheld read (a lookup makes one per dataset): each entry's
+  // records come out; the read counts once.
+  bool any = false;
+  for (const auto& r : w.refs()) {
+    if (r.kind() != "withheld_entry") continue;
+    uint64_t seq = 0;
+    const std::string& named = r.value();
+    if (std::from_chars(named.data(), named.data() + named.size(), seq).ec != std::errc{}) continue;
+    auto it = recent_deliveries_.find(seq);
+    if (it == recent_deliveries_.end()) continue;  // not counted as delivered in this report
+    take_back(it->second.entry, it->second.day);
+    recent_deliveries_.erase(it);  // a second read_withheld naming it takes nothing more
+    any = true;
+  }
+  if (any) f_.withheld_reads++;
+}
+
+void ReportBuilder::take_back(const v1::AuditEntry& e, size_t day) {
   const uint64_t n = e.record_count();
   auto take = [n](uint64_t& v) { v -= std::min(v, n); };
   const uint64_t minus = uint64_t{0} - n;  // DaySeries sums modulo 2^64: a day's n taken out
-  f_.withheld_reads++;
   f_.withheld_records += n;
   take(f_.access_records);
   f_.day_records.add(day, minus);
@@ -518,7 +526,6 @@ void ReportBuilder::give_back(const v1::AuditEntry& w) {
     auto s = c.sessions.find({e.principal().key_id(), bj_day});
     if (s != c.sessions.end()) take(s->second.records);
   }
-  recent_deliveries_.erase(it);  // a second read_withheld naming it takes nothing more
 }
 
 void ReportBuilder::count_objection_answer(const v1::AuditEntry& e) {

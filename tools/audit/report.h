@@ -297,8 +297,10 @@ class ReportBuilder {
   void count(uint64_t seq, const v1::AuditEntry& e);
   void count_alert_ack(const v1::AuditEntry& e);
   void count_objection_answer(const v1::AuditEntry& e);
-  // A read_withheld entry: the records its withheld_entry counted as delivered are taken out.
+  // A read_withheld entry: the records each of its withheld_entry refs counted as delivered are
+  // taken out (take_back: one entry's, counted on `day`), and the read counted once.
   void give_back(const v1::AuditEntry& withheld);
+  void take_back(const v1::AuditEntry& delivered, size_t day);
 
   ReportFigures f_;
   std::vector<std::pair<uint64_t, std::optional<v1::AuditEntry>>> pending_;

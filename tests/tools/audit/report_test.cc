@@ -242,6 +242,35 @@ TEST_CASE("report: data access per dataset, agency, role, purpose and day") {
 
 // Review M3b: a leader that withheld an allowed read's answer (sync set did not confirm) pairs
 // its entry with a read_withheld entry naming it by seq; those records were never delivered.
+// A lookup makes an entry per dataset; its read_withheld names each of them (review x M3b A).
+TEST_CASE("report: a withheld lookup's entries all come out, the read counted once") {
+  const int64_t d0 = kMar2 + 10 * kHour;
+  std::vector<E> es = {
+      {d0, "query_subject", "agency", "sjz-gongan", "population.household", "verify",
+       "provider-own", v1::DECISION_ALLOW, 1},
+      {d0, "query_subject", "agency", "sjz-gongan", "population.person", "verify", "provider-own",
+       v1::DECISION_ALLOW, 3},
+      {d0 + 1, "read", "agency", "sjz-gongan", "population.household", "own", "provider-own",
+       v1::DECISION_ALLOW, 5},
+      {d0 + 2,
+       "read_withheld",
+       "agency",
+       "sjz-gongan",
+       "",
+       "",
+       "",
+       v1::DECISION_NONE,
+       0,
+       {{"withheld_entry", "1"}, {"withheld_entry", "2"}, {"write_set", "9"}}},
+  };
+  ReportFigures f = build(es);
+  CHECK(f.access_records == 5);  // 9 before
+  CHECK(f.withheld_reads == 1);
+  CHECK(f.withheld_records == 4);
+  CHECK(f.by_dataset["population.person"].records == 0);
+  CHECK(f.by_dataset["population.household"].records == 5);
+}
+
 TEST_CASE("report: a withheld read's records are not counted as delivered") {
   const int64_t d0 = kMar2 + 10 * kHour;
   std::vector<E> es = {
