@@ -132,6 +132,32 @@ v1::ApiRequest query_of_address(int limit) {
   return q;
 }
 
+// Three nodes with the shipped policy (sync_count as given, api_sync_wait_ms when > 0), their
+// leader and replicas, and, when records > 0, an agency key whose records every node holds.
+struct ReadsCluster {
+  ClusterPlatform p;
+  Node* leader = nullptr;
+  std::vector<Node*> replicas;
+  std::string agency_key;
+  static ClusterOptions options(int sync_count, int64_t sync_wait_ms) {
+    ClusterOptions o;
+    o.sync_count = sync_count;
+    o.extra_cluster =
+        (sync_wait_ms > 0 ? "api_sync_wait_ms = " + std::to_string(sync_wait_ms) + "\n" : "") +
+        shipped_policy_lines();
+    return o;
+  }
+  ReadsCluster(int sync_count, int64_t sync_wait_ms, int records)
+      : p(options(sync_count, sync_wait_ms)) {
+    std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
+    REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
+    replicas = ClusterPlatform::followers_of(leader, live);
+    if (records == 0) return;
+    agency_key = agency_with_records(p, *leader, {leader, replicas[0], replicas[1]}, records);
+    REQUIRE(wait_until([&] { return p.records(*replicas[0]) == uint64_t(records); }));
+  }
+};
+
 v1::ApiRequest lookup_of_record_2() {
   const std::string body = "13010219500101002";  // write_households' record 2
   v1::ApiRequest req;
@@ -142,16 +168,11 @@ v1::ApiRequest lookup_of_record_2() {
 
 TEST_CASE("leader reads: answered once the synchronous set holds their entries, else refused") {
   constexpr int64_t kSyncWaitMs = 2500;
-  ClusterOptions o;
-  o.extra_cluster =
-      "api_sync_wait_ms = " + std::to_string(kSyncWaitMs) + "\n" + shipped_policy_lines();
-  ClusterPlatform p(o);
-  std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
-  Node* leader = nullptr;
-  REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
-  std::vector<Node*> replicas = ClusterPlatform::followers_of(leader, live);
-  const std::string agency_key =
-      agency_with_records(p, *leader, {leader, replicas[0], replicas[1]}, 5);
+  ReadsCluster rc(1, kSyncWaitMs, 5);
+  ClusterPlatform& p = rc.p;
+  Node* leader = rc.leader;
+  const std::vector<Node*>& replicas = rc.replicas;
+  const std::string& agency_key = rc.agency_key;
   REQUIRE(wait_until([&] { return counts_a_member(p, *leader); }));
 
   // Review M3: an agreement with a row quota, one row read on the leader while the set
@@ -352,17 +373,12 @@ TEST_CASE("leader reads: answered once the synchronous set holds their entries, 
 TEST_CASE("a replica's read the leader could not confirm is recorded there as withheld") {
   // Review x, M3b: the leader holds a member's access record like a write; refused after
   // api_sync_wait_ms, the member sends nothing of the read, and the leader's log says so.
-  ClusterOptions o;
-  o.extra_cluster = "api_sync_wait_ms = 2500\n" + shipped_policy_lines();
-  ClusterPlatform p(o);
-  std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
-  Node* leader = nullptr;
-  REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
-  std::vector<Node*> replicas = ClusterPlatform::followers_of(leader, live);
-  const std::string agency_key =
-      agency_with_records(p, *leader, {leader, replicas[0], replicas[1]}, 5);
+  ReadsCluster rc(1, 2500, 5);
+  ClusterPlatform& p = rc.p;
+  Node* leader = rc.leader;
+  const std::vector<Node*>& replicas = rc.replicas;
+  const std::string& agency_key = rc.agency_key;
   Node* f = replicas[0];
-  REQUIRE(wait_until([&] { return p.records(*f) == 5; }));
   // Nothing confirms: one replica stopped, the one serving the read applies nothing.
   replicas[1]->process->signal(SIGSTOP);
   std::optional<HeldStore> hold;
@@ -404,15 +420,10 @@ TEST_CASE("sync_count 2 with one member left: the leader exports the log at once
   // Review x, M6 residue: one counted member cannot confirm for a set of two, so holding the
   // export would refuse it after api_sync_wait_ms, every time, while that replica is down.
   constexpr int64_t kSyncWaitMs = 2500;
-  ClusterOptions o;
-  o.sync_count = 2;
-  o.extra_cluster =
-      "api_sync_wait_ms = " + std::to_string(kSyncWaitMs) + "\n" + shipped_policy_lines();
-  ClusterPlatform p(o);
-  std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
-  Node* leader = nullptr;
-  REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
-  std::vector<Node*> replicas = ClusterPlatform::followers_of(leader, live);
+  ReadsCluster rc(2, kSyncWaitMs, 0);
+  ClusterPlatform& p = rc.p;
+  Node* leader = rc.leader;
+  const std::vector<Node*>& replicas = rc.replicas;
   auto counted = [&] {
     json s = p.status(*leader);
     return s.is_object() && s["sync_counted"].is_array() ? s["sync_counted"].size() : size_t{0};
@@ -444,18 +455,12 @@ TEST_CASE("sync_count 2 with one member left: the leader exports the log at once
 }
 
 TEST_CASE("sync_count 0: replicas refuse the audited reads, the leader answers them") {
-  ClusterOptions o;
-  o.sync_count = 0;
-  o.extra_cluster = shipped_policy_lines();
-  ClusterPlatform p(o);
-  std::vector<Node*> live = {&p.nodes[0], &p.nodes[1], &p.nodes[2]};
-  Node* leader = nullptr;
-  REQUIRE(wait_until([&] { return (leader = p.agreed_leader(live)) != nullptr; }));
-  std::vector<Node*> replicas = ClusterPlatform::followers_of(leader, live);
-  const std::string agency_key =
-      agency_with_records(p, *leader, {leader, replicas[0], replicas[1]}, 5);
+  ReadsCluster rc(0, 0, 5);
+  ClusterPlatform& p = rc.p;
+  Node* leader = rc.leader;
+  const std::vector<Node*>& replicas = rc.replicas;
+  const std::string& agency_key = rc.agency_key;
   Node* f = replicas[0];
-  REQUIRE(wait_until([&] { return p.records(*f) == 5; }));
 
   const v1::ApiRequest lookup = lookup_of_record_2();
   Pipelined on_replica(f->api, agency_key, p.daemon_key);
