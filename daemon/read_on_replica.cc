@@ -454,35 +454,68 @@ Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries
                      const std::vector<std::pair<std::string, uint64_t>>& quota,
                      uint64_t write_set) {
   if (entries.empty()) return {};
-  const v1::AuditEntry& first = entries.front();
-  v1::AuditEntry w;
-  *w.mutable_principal() = first.principal();
-  w.set_action("read_withheld");
-  w.set_dataset(first.dataset());
-  w.set_purpose(first.purpose());
-  w.set_decision(v1::DECISION_NONE);
-  w.set_record_count(0);
-  std::string seqs;
+  // One read_withheld per principal and action (a replica's access record may carry the reads
+  // of several callers): each names its caller's entries; an agreement's rows given back go
+  // with the first group whose entries name that agreement (else the first group).
+  struct Group {
+    const v1::AuditEntry* first;
+    std::vector<uint64_t> seqs;
+    std::vector<std::pair<std::string, uint64_t>> quota;
+  };
+  std::vector<Group> groups;
+  auto same_caller = [](const v1::AuditEntry& a, const v1::AuditEntry& b) {
+    return a.principal().key_id() == b.principal().key_id() &&
+           a.principal().role() == b.principal().role() &&
+           a.principal().agency() == b.principal().agency() && a.action() == b.action();
+  };
   for (const auto& e : entries) {
-    add_ref(w, "withheld_entry", std::to_string(e.seq()));
-    seqs += (seqs.empty() ? "" : ", ") + std::to_string(e.seq());
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const Group& x) { return same_caller(*x.first, e); });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{&e, {}, {}});
+    g->seqs.push_back(e.seq());
   }
-  if (write_set) add_ref(w, "write_set", std::to_string(write_set));
-  std::string rows;
   for (const auto& [id, n] : quota) {
-    add_ref(w, "rows_returned", id + ":" + std::to_string(n));
-    rows += english("; {} row(s) given back to agreement {}'s quota", n, id);
+    auto names = [&](const Group& g) {
+      for (const auto& e : entries)
+        if (same_caller(*g.first, e))
+          for (const auto& r : e.refs())
+            if (r.kind() == "agreement" && r.value() == id) return true;
+      return false;
+    };
+    auto g = std::find_if(groups.begin(), groups.end(), names);
+    (g == groups.end() ? groups.front() : *g).quota.emplace_back(id, n);
   }
-  // Audit text is machine output (never tr()).
-  w.set_detail(
-      english("the answer of the {} recorded by entry(ies) {}{} was not sent: it was not "
-              "confirmed by the synchronous set in time, or the held answers were at "
-              "their bound; the caller was refused and received nothing{}",
-              first.action(), seqs,
-              write_set ? english(" (write set {})", write_set) : std::string(), rows));
+  std::vector<v1::AuditEntry> withheld;
+  for (const Group& g : groups) {
+    v1::AuditEntry& w = withheld.emplace_back();
+    *w.mutable_principal() = g.first->principal();
+    w.set_action("read_withheld");
+    w.set_dataset(g.first->dataset());
+    w.set_purpose(g.first->purpose());
+    w.set_decision(v1::DECISION_NONE);
+    w.set_record_count(0);
+    std::string seqs;
+    for (uint64_t seq : g.seqs) {
+      add_ref(w, "withheld_entry", std::to_string(seq));
+      seqs += (seqs.empty() ? "" : ", ") + std::to_string(seq);
+    }
+    if (write_set) add_ref(w, "write_set", std::to_string(write_set));
+    std::string rows;
+    for (const auto& [id, n] : g.quota) {
+      add_ref(w, "rows_returned", id + ":" + std::to_string(n));
+      rows += english("; {} row(s) given back to agreement {}'s quota", n, id);
+    }
+    // Audit text is machine output (never tr()).
+    w.set_detail(
+        english("the answer of the {} recorded by entry(ies) {}{} was not sent: it was not "
+                "confirmed by the synchronous set in time, or the held answers were at "
+                "their bound; the caller was refused and received nothing{}",
+                g.first->action(), seqs,
+                write_set ? english(" (write set {})", write_set) : std::string(), rows));
+  }
   return ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
     for (const auto& [id, n] : quota) GONGSHU_RETURN_IF_ERROR(return_rows(ctx, txn, id, n));
-    GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, w));
+    for (auto& w : withheld) GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, w));
     return {};
   });
 }

@@ -90,9 +90,11 @@ Reply access_record(ApiContext& ctx, const Caller& c, const v1::AccessRecordRequ
 // commit), withhold_read(). Api thread only.
 std::function<void(bool released)> on_withheld(ApiContext& ctx, std::vector<v1::AuditEntry> entries,
                                                std::vector<std::pair<std::string, uint64_t>> quota);
-// Appends one `read_withheld` entry (decision none, record_count 0; refs `withheld_entry` = the
-// seq of each of the read's entries, `write_set`, and `rows_returned` = "<agreement>:<rows>" per
-// quota use) and gives the rows back to each agreement's rows_used, in one write transaction: so
+// Appends a `read_withheld` entry per caller and action among the entries (a replica's record may
+// carry several callers' reads; decision none, record_count 0; refs `withheld_entry` = the seq of
+// each of its entries, `write_set`, and `rows_returned` = "<agreement>:<rows>" per quota use,
+// with the caller whose entries name the agreement) and gives the rows back to each agreement's
+// rows_used, in one write transaction: so
 // the log and the quota say what was delivered, not what was prepared. write_set: the write set
 // that committed the read (0: not known).
 Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries,
