@@ -692,8 +692,7 @@ void ApiService::Impl::pump() {
       finish(in_flight, tl::unexpected(answers.error()));
       in_flight = 0;
     } else {
-      for (auto& [id, got] : *answers) {
-        const uint32_t named = rec->take_refused_entry(id);
+      for (auto& [id, got, named] : *answers) {
         if (id != in_flight) continue;  // an answer to an abandoned record
         // The leader refused a group because one read in it is no longer granted (a principal
         // revoked there, read_on_replica.h): only that one is refused, not the others' that

@@ -117,9 +117,6 @@ struct LeaderRecorder::Impl {
   std::string channel_to;    // the api endpoint `channel` connects to
   std::string channel_node;  // and the leader's node id
   uint64_t next_id = 0;
-  // Answers refused by the leader's re-check that named the entry (ApiError.refused_entry): the
-  // record's id -> the entry's index + 1. Taken by take_refused_entry().
-  std::map<uint64_t, uint32_t> refused_entries;
 
   Impl(crypto::IdentityKey k, crypto::PublicKey d, const LeaderGate* g, std::string node,
        std::chrono::milliseconds t, wire::Context c)
@@ -203,42 +200,28 @@ Result<uint64_t> LeaderRecorder::send(const v1::AccessRecordRequest& req) {
   return id;
 }
 
-Result<std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>>>
-LeaderRecorder::take_answers() {
+Result<std::vector<LeaderRecorder::Answer>> LeaderRecorder::take_answers() {
   Impl& m = *impl_;
-  std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>> out;
+  std::vector<Answer> out;
   while (m.channel) {
     auto got = m.channel->receive(std::chrono::milliseconds(0));
     if (!got) {
       if (got.error().code() == ErrorCode::kCorrupt) continue;
       const std::string why = english("the leader {} ({}) could not be reached: {}", m.channel_node,
                                       m.channel_to, got.error().message());
-      m.channel.reset();          // made anew next time
-      m.refused_entries.clear();  // the answers they belong to are dropped with `out`
+      m.channel.reset();  // made anew next time
       return fail(ErrorCode::kUnavailable, why);
     }
     if (!*got) break;
     auto resp = wire::decode_as<v1::ApiResponse>(**got, 1 << 20);
     if (!resp) continue;
-    if (resp->error().refused_entry() > 0)
-      m.refused_entries[resp->request_id()] = resp->error().refused_entry();
-    out.emplace_back(resp->request_id(), answer_of(*resp, m.channel_node));
+    out.push_back(
+        {resp->request_id(), answer_of(*resp, m.channel_node), resp->error().refused_entry()});
   }
   return out;
 }
 
-void LeaderRecorder::abandon() {
-  impl_->channel.reset();
-  impl_->refused_entries.clear();
-}
-
-uint32_t LeaderRecorder::take_refused_entry(uint64_t id) {
-  auto it = impl_->refused_entries.find(id);
-  if (it == impl_->refused_entries.end()) return 0;
-  const uint32_t named = it->second;
-  impl_->refused_entries.erase(it);
-  return named;
-}
+void LeaderRecorder::abandon() { impl_->channel.reset(); }
 
 wire::ClientChannel* LeaderRecorder::channel() {
   return impl_->channel ? &*impl_->channel : nullptr;

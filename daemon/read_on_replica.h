@@ -55,14 +55,17 @@ class LeaderRecorder {
   // with its request id, without waiting; an error means the connection was lost (every request
   // sent is then unanswered). abandon() drops the connection and what it still queues: a request
   // given up on must not reach a frozen leader later. channel(): to poll on (null: none).
+  struct Answer {
+    uint64_t id = 0;
+    Result<v1::AccessRecordResponse> got;
+    // Refused by the leader's re-check: 1 + the index of the entry of that record the leader
+    // named (ApiError.refused_entry), 0 when it named none (an older leader).
+    uint32_t refused_entry = 0;
+  };
   Result<uint64_t> send(const v1::AccessRecordRequest& req);
-  Result<std::vector<std::pair<uint64_t, Result<v1::AccessRecordResponse>>>> take_answers();
+  Result<std::vector<Answer>> take_answers();
   void abandon();
   wire::ClientChannel* channel();
-  // For an answer take_answers() returned refused by the leader's re-check: 1 + the index of the
-  // entry of that record the leader named (ApiError.refused_entry), 0 when it named none (an
-  // older leader). Forgets it.
-  uint32_t take_refused_entry(uint64_t id);
 
   struct Impl;
 
