@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string_view>
 
 #include "core/catalog/lifecycle.h"
@@ -443,29 +444,25 @@ Status withhold_read(ApiContext& ctx, const std::vector<v1::AuditEntry>& entries
   struct Group {
     const v1::AuditEntry* first;
     std::vector<uint64_t> seqs;
+    std::set<std::string> agreements;  // the agreement refs of its entries
     std::vector<std::pair<std::string, uint64_t>> quota;
   };
   std::vector<Group> groups;
-  auto same_caller = [](const v1::AuditEntry& a, const v1::AuditEntry& b) {
-    return a.principal().key_id() == b.principal().key_id() &&
-           a.principal().role() == b.principal().role() &&
-           a.principal().agency() == b.principal().agency() && a.action() == b.action();
-  };
   for (const auto& e : entries) {
-    auto g = std::find_if(groups.begin(), groups.end(),
-                          [&](const Group& x) { return same_caller(*x.first, e); });
-    if (g == groups.end()) g = groups.insert(groups.end(), Group{&e, {}, {}});
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
+      const v1::AuditEntry& f = *x.first;
+      return f.principal().key_id() == e.principal().key_id() &&
+             f.principal().role() == e.principal().role() &&
+             f.principal().agency() == e.principal().agency() && f.action() == e.action();
+    });
+    if (g == groups.end()) g = groups.insert(groups.end(), Group{&e, {}, {}, {}});
     g->seqs.push_back(e.seq());
+    for (const auto& r : e.refs())
+      if (r.kind() == "agreement") g->agreements.insert(r.value());
   }
   for (const auto& [id, n] : quota) {
-    auto names = [&](const Group& g) {
-      for (const auto& e : entries)
-        if (same_caller(*g.first, e))
-          for (const auto& r : e.refs())
-            if (r.kind() == "agreement" && r.value() == id) return true;
-      return false;
-    };
-    auto g = std::find_if(groups.begin(), groups.end(), names);
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const Group& x) { return x.agreements.count(id) > 0; });
     (g == groups.end() ? groups.front() : *g).quota.emplace_back(id, n);
   }
   std::vector<v1::AuditEntry> withheld;
