@@ -92,8 +92,8 @@ void add_ref(v1::AuditEntry& e, std::string kind, std::string value) {
   r->set_value(std::move(value));
 }
 
-Status ApiContext::audit(v1::AuditEntry e) {
-  if (on_replica) return record_on_leader({std::move(e)}, {});
+Status ApiContext::audit_in_place(v1::AuditEntry& e) {
+  if (on_replica) return record_on_leader({e}, {});
   return store.env().update([&](store::WriteTxn& txn) -> Status {
     GONGSHU_RETURN_IF_ERROR(store.audit().append(txn, e));
     return {};

@@ -97,7 +97,9 @@ struct ApiContext {
   const ApiOptions& options;
 
   // Appends e in a write transaction of its own and commits it.
-  Status audit(v1::AuditEntry e);
+  Status audit(v1::AuditEntry e) { return audit_in_place(e); }
+  // The same, leaving e as appended (its seq set) on this node, for a caller that names it later.
+  Status audit_in_place(v1::AuditEntry& e);
   // Audits the refusal e on the RateLimiter's terms: the first of each minute per
   // (refusal_key, what) is appended, its detail naming how many were not audited since the one
   // before; the others are only counted. Refusals are summarised, never silent.

@@ -121,14 +121,9 @@ Reply audit_export(ApiContext& ctx, const Caller& c, const v1::AuditExportReques
     // at once: the entry says no set confirmed it.
     if (held && !*held) add_ref(e, "sync_set", "none");
     // Nothing is revealed unless its audit entry committed: without it, the staged file goes
-    // too, so no later chunk request can read it either. On the leader the entry is appended
-    // here (its seq known) so that a withheld answer can name it.
-    Status s =
-        ctx.on_replica ? ctx.audit(e) : ctx.store.env().update([&](store::WriteTxn& txn) -> Status {
-          GONGSHU_RETURN_IF_ERROR(ctx.store.audit().append(txn, e));
-          return {};
-        });
-    if (!s) {
+    // too, so no later chunk request can read it either. On the leader e keeps its seq, so that
+    // a withheld answer can name it.
+    if (auto s = ctx.audit_in_place(e); !s) {
       ::unlink(read_from.c_str());
       return tl::unexpected(from_error(s.error()));
     }
